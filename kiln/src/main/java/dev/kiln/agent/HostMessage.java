@@ -1,0 +1,69 @@
+package dev.kiln.agent;
+
+import java.util.List;
+
+/** Everything the host sends, with its encoding. */
+sealed interface HostMessage {
+  FrameType type();
+
+  byte[] payload();
+
+  record Hello(long unixTimeNanos, byte[] entropy) implements HostMessage {
+    public FrameType type() { return FrameType.HELLO; }
+    public byte[] payload() { return new PayloadWriter().u32(FrameCodec.VERSION).u64(unixTimeNanos).str(entropy).bytes(); }
+  }
+
+  record Exec(ExecRequest req) implements HostMessage {
+    public FrameType type() { return FrameType.EXEC; }
+    public byte[] payload() {
+      return new PayloadWriter()
+          .u32(req.stdin() ? 1 : 0)
+          .u32(req.uid().orElse(-1) & 0xFFFF_FFFFL)
+          .u32(req.gid().orElse(-1) & 0xFFFF_FFFFL)
+          .u32(req.timeout().map(d -> Math.min(d.toMillis(), 0xFFFF_FFFFL)).orElse(0L))
+          .str(req.cwd())
+          .strList(req.argv())
+          .strList(req.env().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList())
+          .bytes();
+    }
+  }
+
+  record Stdin(byte[] data) implements HostMessage {
+    public FrameType type() { return FrameType.STDIN; }
+    public byte[] payload() { return data; }
+  }
+
+  record Data(byte[] data) implements HostMessage {
+    public FrameType type() { return FrameType.DATA; }
+    public byte[] payload() { return data; }
+  }
+
+  record Signal(int signo) implements HostMessage {
+    public FrameType type() { return FrameType.SIGNAL; }
+    public byte[] payload() { return new PayloadWriter().u32(signo).bytes(); }
+  }
+
+  record Window(long increment) implements HostMessage {
+    public FrameType type() { return FrameType.WINDOW; }
+    public byte[] payload() { return new PayloadWriter().u32(increment).bytes(); }
+  }
+
+  /** A message whose payload is only paths (and flags): FILE_READ, STAT, LIST, RENAME, SYNC, … */
+  record PathOp(FrameType type, long mode, long flags, List<String> paths) implements HostMessage {
+    public byte[] payload() {
+      PayloadWriter w = new PayloadWriter();
+      switch (type) {
+        case FILE_WRITE, MKDIR -> w.u32(mode).u32(flags);
+        case REMOVE -> w.u32(flags);
+        default -> { }
+      }
+      paths.forEach(w::str);
+      return w.bytes();
+    }
+  }
+
+  /** A message with no payload: STDIN_CLOSE, END, CANCEL, SYNC. */
+  record Bare(FrameType type) implements HostMessage {
+    public byte[] payload() { return new byte[0]; }
+  }
+}

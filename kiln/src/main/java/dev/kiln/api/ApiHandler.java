@@ -1,0 +1,98 @@
+package dev.kiln.api;
+
+import dev.kiln.error.ErrorCode;
+import dev.kiln.error.KilnException;
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Authenticates, routes, and turns every failure into {@code {"error":{"code","message"}}}. */
+final class ApiHandler extends Handler.Abstract {
+  private static final Logger log = LoggerFactory.getLogger(ApiHandler.class);
+  private final List<Route> routes;
+  private final ApiKeys keys;
+
+  ApiHandler(List<Route> routes, ApiKeys keys) {
+    this.routes = List.copyOf(routes);
+    this.keys = keys;
+  }
+
+  @Override
+  public boolean handle(Request request, Response response, Callback callback) {
+    String path = Request.getPathInContext(request);
+    String method = request.getMethod();
+    long start = System.nanoTime();
+    Exchange x = null;
+    try {
+      Route route = null;
+      Map<String, String> params = Map.of();
+      boolean pathKnown = false;
+      for (Route r : routes) {
+        Optional<Map<String, String>> m = r.match(path);
+        if (m.isEmpty()) continue;
+        pathKnown = true;
+        if (r.method().equals(method)) {
+          route = r;
+          params = m.get();
+          break;
+        }
+      }
+      x = new Exchange(request, response, params);
+      if (route == null) {
+        throw pathKnown
+            ? new KilnException(ErrorCode.METHOD_NOT_ALLOWED, method + " is not allowed on " + path)
+            : new KilnException(ErrorCode.ROUTE_NOT_FOUND, "no route " + method + " " + path);
+      }
+      if (!path.equals("/healthz") && !keys.valid(presentedKey(request))) {
+        throw new KilnException(ErrorCode.UNAUTHORIZED, "a valid API key is required (Authorization: Bearer <key> or X-API-Key)");
+      }
+      route.handler().handle(x);
+      callback.succeeded();
+    } catch (KilnException e) {
+      respondError(x, request, response, callback, HttpStatusOf.of(e.code()), e.code(), e.getMessage());
+    } catch (IllegalArgumentException e) {
+      respondError(x, request, response, callback, 400, ErrorCode.INVALID_REQUEST, e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      respondError(x, request, response, callback, 503, ErrorCode.INTERNAL, "the daemon is shutting down");
+    } catch (Exception e) {
+      log.error("unhandled error on {} {}", method, path, e);
+      respondError(x, request, response, callback, 500, ErrorCode.INTERNAL, "internal error: " + e);
+    } finally {
+      log.debug("http method={} path={} status={} took_ms={}", method, path, response.getStatus(), (System.nanoTime() - start) / 1_000_000);
+    }
+    return true;
+  }
+
+  private static String presentedKey(Request request) {
+    String auth = request.getHeaders().get(HttpHeader.AUTHORIZATION);
+    if (auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) return auth.substring(7).strip();
+    return request.getHeaders().get("X-API-Key");
+  }
+
+  private static void respondError(Exchange x, Request request, Response response, Callback callback, int status, ErrorCode code, String message) {
+    if (response.isCommitted()) {
+      // Headers are gone (a file download failed midway): all we can do is cut the connection,
+      // which the client sees as a truncated body rather than a silently short file.
+      log.warn("error after response committed: {} {}", code, message);
+      callback.failed(new IOException(message));
+      return;
+    }
+    try {
+      response.reset();
+      Exchange ex = x != null ? x : new Exchange(request, response, Map.of());
+      ex.json(status, Map.of("error", Map.of("code", code.name(), "message", message == null ? code.name() : message)));
+      callback.succeeded();
+    } catch (IOException | RuntimeException e) {
+      callback.failed(e);
+    }
+  }
+}

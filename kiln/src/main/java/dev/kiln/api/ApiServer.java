@@ -1,0 +1,63 @@
+package dev.kiln.api;
+
+import dev.kiln.image.TemplateService;
+import dev.kiln.sandbox.SandboxManager;
+import dev.kiln.sandbox.SandboxOperations;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+
+/** The HTTP server: Jetty with handlers on virtual threads, since every route blocks on a guest. */
+public final class ApiServer implements AutoCloseable {
+  /** Larger request headers are refused with 431: 16 KiB fits any sane token or cookie. */
+  private static final int MAX_HEADER_BYTES = 16 * 1024;
+  private final Server server;
+  private final ServerConnector connector;
+
+  public ApiServer(InetSocketAddress listen, SandboxManager sandboxes, SandboxOperations ops, TemplateService templates, ApiKeys keys) {
+    QueuedThreadPool pool = new QueuedThreadPool();
+    pool.setName("http");
+    pool.setVirtualThreadsExecutor(Executors.newVirtualThreadPerTaskExecutor());
+    server = new Server(pool);
+    HttpConfiguration http = new HttpConfiguration();
+    http.setRequestHeaderSize(MAX_HEADER_BYTES);
+    http.setSendServerVersion(false);
+    connector = new ServerConnector(server, new HttpConnectionFactory(http));
+    connector.setHost(listen.getHostString());
+    connector.setPort(listen.getPort());
+    server.addConnector(connector);
+    server.setHandler(new ApiHandler(routeTable(sandboxes, ops, templates), keys));
+    server.setErrorHandler(new ErrorPages());
+  }
+
+  /** Every route the API serves; openapi.yaml must list exactly these (OpenApiContractTest). */
+  static List<Route> routeTable(SandboxManager sandboxes, SandboxOperations ops, TemplateService templates) {
+    List<Route> routes = new ArrayList<>();
+    routes.add(new Route("GET", "/healthz", x -> x.json(200, Map.of("status", "ok"))));
+    routes.addAll(new SandboxRoutes(sandboxes, ops).routes());
+    routes.addAll(new FileRoutes(ops).routes());
+    routes.addAll(new TemplateRoutes(templates).routes());
+    return routes;
+  }
+
+  public void start() throws Exception {
+    server.start();
+  }
+
+  /** The bound port (useful when configured with port 0). */
+  public int port() {
+    return connector.getLocalPort();
+  }
+
+  @Override
+  public void close() throws Exception {
+    server.stop();
+  }
+}

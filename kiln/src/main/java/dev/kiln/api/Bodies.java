@@ -1,0 +1,22 @@
+package dev.kiln.api;
+
+import java.util.List;
+import java.util.Map;
+
+/** JSON request bodies as the API accepts them; absent fields are null and get defaults downstream. */
+final class Bodies {
+  private Bodies() {}
+
+  record CreateSandbox(String template, Long timeoutSeconds, Integer vcpus, Integer memoryMib, Map<String, String> env,
+      Map<String, String> metadata) {}
+
+  /**
+   * @param timeoutSeconds the command timeout; absent = 60 s, 0 = none
+   * @param user           "root", a user name from the guest's /etc/passwd, or "uid[:gid]"
+   */
+  record Exec(List<String> argv, String command, Map<String, String> env, String cwd, String user, Long timeoutSeconds) {}
+
+  record SetTimeout(Long timeoutSeconds) {}
+
+  record BuildTemplate(String name, String directory, Long freeSpaceMib) {}
+}

@@ -1,0 +1,115 @@
+package dev.kiln.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.kiln.error.ErrorCode;
+import dev.kiln.error.KilnException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Fields;
+
+/** One HTTP request and its response, with the blocking helpers the route handlers need. */
+final class Exchange {
+  /** JSON bodies are small requests; 1 MiB is generous and keeps a hostile body off the heap. */
+  static final int MAX_JSON_BODY = 1 << 20;
+  static final ObjectMapper JSON = JsonMapper.builder()
+      .addModule(new com.fasterxml.jackson.datatype.jdk8.Jdk8Module())
+      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+      .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+      .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+      .build();
+
+  final Request request;
+  final Response response;
+  private final Map<String, String> pathParams;
+  private Fields query;
+
+  Exchange(Request request, Response response, Map<String, String> pathParams) {
+    this.request = request;
+    this.response = response;
+    this.pathParams = pathParams;
+  }
+
+  String path(String name) {
+    return pathParams.get(name);
+  }
+
+  /** A query parameter, or null. */
+  String query(String name) {
+    if (query == null) {
+      try {
+        query = Request.extractQueryParameters(request, StandardCharsets.UTF_8);
+      } catch (RuntimeException e) {
+        throw new KilnException(ErrorCode.INVALID_REQUEST, "malformed query string: " + e.getMessage());
+      }
+    }
+    Fields.Field f = query.get(name);
+    return f == null ? null : f.getValue();
+  }
+
+  String requiredQuery(String name) {
+    String v = query(name);
+    if (v == null || v.isEmpty()) throw new KilnException(ErrorCode.INVALID_REQUEST, "query parameter '" + name + "' is required");
+    return v;
+  }
+
+  /** Reads and binds a JSON body of at most {@link #MAX_JSON_BODY} bytes; an empty body binds to {@code empty}. */
+  <T> T body(Class<T> type, T empty) throws IOException {
+    byte[] raw;
+    try (InputStream in = Content.Source.asInputStream(request)) {
+      raw = in.readNBytes(MAX_JSON_BODY + 1);
+    }
+    if (raw.length > MAX_JSON_BODY) throw new KilnException(ErrorCode.PAYLOAD_TOO_LARGE, "JSON body larger than " + MAX_JSON_BODY + " bytes");
+    if (raw.length == 0 || new String(raw, StandardCharsets.UTF_8).isBlank()) {
+      if (empty != null) return empty;
+      throw new KilnException(ErrorCode.INVALID_JSON, "a JSON body is required");
+    }
+    try {
+      T v = JSON.readValue(raw, type);
+      if (v == null) throw new KilnException(ErrorCode.INVALID_JSON, "the JSON body must be an object, got null");
+      return v;
+    } catch (UnrecognizedPropertyException e) {
+      throw new KilnException(ErrorCode.INVALID_REQUEST, "unknown field '" + e.getPropertyName() + "'");
+    } catch (JsonProcessingException e) {
+      throw new KilnException(ErrorCode.INVALID_JSON, "malformed JSON body: " + e.getOriginalMessage());
+    } catch (IllegalArgumentException e) {
+      throw new KilnException(ErrorCode.INVALID_REQUEST, e.getMessage());
+    }
+  }
+
+  InputStream bodyStream() {
+    return Content.Source.asInputStream(request);
+  }
+
+  void json(int status, Object value) throws IOException {
+    byte[] bytes = JSON.writeValueAsBytes(value);
+    response.setStatus(status);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+    response.getHeaders().put(HttpHeader.CONTENT_LENGTH, bytes.length);
+    try (OutputStream out = Content.Sink.asOutputStream(response)) {
+      out.write(bytes);
+    }
+  }
+
+  void noContent() {
+    response.setStatus(204);
+  }
+
+  OutputStream rawOutput(int status, String contentType) {
+    response.setStatus(status);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);
+    return Content.Sink.asOutputStream(response);
+  }
+}

@@ -1,0 +1,78 @@
+package dev.kiln.api;
+
+import dev.kiln.agent.FileEntry;
+import dev.kiln.agent.GuestFileInput;
+import dev.kiln.error.ErrorCode;
+import dev.kiln.error.KilnException;
+import dev.kiln.sandbox.SandboxOperations;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** /v1/sandboxes/{id}/files: raw bytes streamed both ways, listings, stat and delete. */
+final class FileRoutes {
+  private final SandboxOperations ops;
+
+  FileRoutes(SandboxOperations ops) {
+    this.ops = ops;
+  }
+
+  List<Route> routes() {
+    return List.of(
+        new Route("GET", "/v1/sandboxes/{id}/files", this::download),
+        new Route("PUT", "/v1/sandboxes/{id}/files", this::upload),
+        new Route("DELETE", "/v1/sandboxes/{id}/files", this::remove),
+        new Route("GET", "/v1/sandboxes/{id}/files/list", x -> x.json(200,
+            Map.of("entries", ops.list(x.path("id"), x.requiredQuery("path")).stream().map(FileRoutes::entry).toList()))),
+        new Route("GET", "/v1/sandboxes/{id}/files/stat", x -> x.json(200, entry(ops.stat(x.path("id"), x.requiredQuery("path"))))));
+  }
+
+  private void download(Exchange x) throws Exception {
+    try (GuestFileInput in = ops.readFile(x.path("id"), x.requiredQuery("path"))) {
+      // The first chunk is fetched before the status is sent, so an error right at the start is
+      // still a proper JSON error; a failure later can only cut the connection.
+      byte[] buf = new byte[64 * 1024];
+      int n = in.read(buf);
+      try (OutputStream out = x.rawOutput(200, "application/octet-stream")) {
+        while (n >= 0) {
+          out.write(buf, 0, n);
+          n = in.read(buf);
+        }
+      }
+    }
+  }
+
+  private void upload(Exchange x) throws Exception {
+    String path = x.requiredQuery("path");
+    int mode = parseMode(x.query("mode"));
+    long written;
+    try (InputStream body = x.bodyStream()) {
+      written = ops.writeFile(x.path("id"), path, mode, body);
+    }
+    x.json(200, Map.of("path", path, "bytesWritten", written));
+  }
+
+  private void remove(Exchange x) throws Exception {
+    String recursive = x.query("recursive");
+    ops.remove(x.path("id"), x.requiredQuery("path"), recursive == null || Boolean.parseBoolean(recursive));
+    x.noContent();
+  }
+
+  private static int parseMode(String mode) {
+    if (mode == null) return 0644;
+    if (!mode.matches("[0-7]{3,4}")) throw new KilnException(ErrorCode.INVALID_REQUEST, "mode must be octal like 0644, got '" + mode + "'");
+    return Integer.parseInt(mode, 8);
+  }
+
+  static Map<String, Object> entry(FileEntry e) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("name", e.name());
+    m.put("type", e.kind().name().toLowerCase());
+    m.put("size", e.size());
+    m.put("mode", String.format("%04o", e.mode()));
+    m.put("mtime", e.mtime().toString());
+    return m;
+  }
+}

@@ -1,0 +1,112 @@
+package dev.kiln.api;
+
+import dev.kiln.agent.ExecRequest;
+import dev.kiln.error.ErrorCode;
+import dev.kiln.error.KilnException;
+import dev.kiln.sandbox.CreateSandbox;
+import dev.kiln.sandbox.ExecOutcome;
+import dev.kiln.sandbox.Sandbox;
+import dev.kiln.sandbox.SandboxManager;
+import dev.kiln.sandbox.SandboxOperations;
+import dev.kiln.sandbox.UserResolver;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+
+/** /v1/sandboxes: lifecycle, TTL and one-shot exec. */
+final class SandboxRoutes {
+  /** Command timeout when the request names none: long enough for a package install, short enough to notice a hang. */
+  private static final Duration DEFAULT_COMMAND_TIMEOUT = Duration.ofSeconds(60);
+  private final SandboxManager sandboxes;
+  private final SandboxOperations ops;
+  private final UserResolver users;
+
+  SandboxRoutes(SandboxManager sandboxes, SandboxOperations ops) {
+    this.sandboxes = sandboxes;
+    this.ops = ops;
+    this.users = new UserResolver(ops);
+  }
+
+  List<Route> routes() {
+    return List.of(
+        new Route("POST", "/v1/sandboxes", this::create),
+        new Route("GET", "/v1/sandboxes", x -> x.json(200, Map.of("sandboxes", sandboxes.list().stream().map(SandboxRoutes::view).toList()))),
+        new Route("GET", "/v1/sandboxes/{id}", x -> x.json(200, view(sandboxes.get(x.path("id"))))),
+        new Route("DELETE", "/v1/sandboxes/{id}", x -> {
+          sandboxes.delete(x.path("id"));
+          x.noContent();
+        }),
+        new Route("POST", "/v1/sandboxes/{id}/timeout", this::setTimeout),
+        new Route("POST", "/v1/sandboxes/{id}/exec", this::exec));
+  }
+
+  private void create(Exchange x) throws Exception {
+    Bodies.CreateSandbox b = x.body(Bodies.CreateSandbox.class, null);
+    if (b.template() == null || b.template().isBlank()) throw new KilnException(ErrorCode.INVALID_REQUEST, "field 'template' is required");
+    CreateSandbox req = new CreateSandbox(b.template(),
+        b.timeoutSeconds() == null ? OptionalLong.empty() : OptionalLong.of(b.timeoutSeconds()),
+        b.vcpus() == null ? OptionalInt.empty() : OptionalInt.of(b.vcpus()),
+        b.memoryMib() == null ? OptionalInt.empty() : OptionalInt.of(b.memoryMib()),
+        b.env(), b.metadata(), Optional.empty());
+    x.json(201, view(sandboxes.create(req)));
+  }
+
+  private void setTimeout(Exchange x) throws Exception {
+    Bodies.SetTimeout b = x.body(Bodies.SetTimeout.class, null);
+    if (b.timeoutSeconds() == null) throw new KilnException(ErrorCode.INVALID_REQUEST, "field 'timeoutSeconds' is required");
+    x.json(200, view(sandboxes.setTimeout(x.path("id"), b.timeoutSeconds())));
+  }
+
+  private void exec(Exchange x) throws Exception {
+    String id = x.path("id");
+    Bodies.Exec b = x.body(Bodies.Exec.class, null);
+    List<String> argv;
+    if (b.argv() != null && b.command() != null) throw new KilnException(ErrorCode.INVALID_REQUEST, "give either 'argv' or 'command', not both");
+    if (b.argv() != null) {
+      if (b.argv().isEmpty() || b.argv().stream().anyMatch(a -> a == null)) throw new KilnException(ErrorCode.INVALID_REQUEST, "'argv' must be a non-empty list of strings");
+      argv = b.argv();
+    } else if (b.command() != null) {
+      argv = List.of("/bin/sh", "-c", b.command());
+    } else {
+      throw new KilnException(ErrorCode.INVALID_REQUEST, "one of 'argv' or 'command' is required");
+    }
+    long timeoutS = b.timeoutSeconds() == null ? DEFAULT_COMMAND_TIMEOUT.toSeconds() : b.timeoutSeconds();
+    if (timeoutS < 0 || timeoutS > 7 * 24 * 3600) throw new KilnException(ErrorCode.INVALID_REQUEST, "timeoutSeconds must be 0..604800, got " + timeoutS);
+    UserResolver.Ids ids = b.user() == null ? UserResolver.Ids.AGENT : users.resolve(id, b.user());
+    ExecRequest req = new ExecRequest(argv, b.env() == null ? Map.of() : b.env(), b.cwd() == null ? "" : b.cwd(), ids.uid(), ids.gid(),
+        Optional.of(Duration.ofSeconds(timeoutS)), false);
+    ExecOutcome o = ops.exec(id, req);
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("exitCode", o.exitCode());
+    if (o.signal() != 0) out.put("signal", o.signal());
+    out.put("timedOut", o.timedOut());
+    out.put("stdout", new String(o.stdout(), StandardCharsets.UTF_8));
+    out.put("stderr", new String(o.stderr(), StandardCharsets.UTF_8));
+    if (o.stdoutTruncated()) out.put("stdoutTruncated", true);
+    if (o.stderrTruncated()) out.put("stderrTruncated", true);
+    out.put("durationMs", o.duration().toMillis());
+    out.put("cpuMs", o.cpu().toMillis());
+    out.put("peakRssKib", o.peakRssKib());
+    x.json(200, out);
+  }
+
+  static Map<String, Object> view(Sandbox s) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("id", s.id());
+    m.put("status", s.state().wire());
+    m.put("template", s.template());
+    m.put("vcpus", s.vcpus());
+    m.put("memoryMib", s.memoryMib());
+    m.put("timeoutSeconds", s.timeoutSeconds());
+    m.put("metadata", s.metadata());
+    m.put("createdAt", s.createdAt().toString());
+    m.put("expiresAt", s.expiresAt().map(Object::toString).orElse(null));
+    s.error().ifPresent(e -> m.put("error", e));
+    return m;
+  }
+}

@@ -1,0 +1,86 @@
+package dev.kiln.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "sandbox", description = "Create, list, inspect and delete sandboxes.",
+    subcommands = {SandboxCommand.Create.class, SandboxCommand.ListSandboxes.class, SandboxCommand.Get.class, SandboxCommand.Remove.class})
+final class SandboxCommand {
+  static final List<String> COLUMNS = List.of("id", "status", "template", "vcpus", "memoryMib", "expiresAt");
+
+  /** The create options shared by {@code sandbox create} and {@code run}. */
+  static final class CreateOptions {
+    @Option(names = {"-t", "--template"}, defaultValue = "base", description = "template (default: base)") String template;
+    @Option(names = "--ttl", description = "sandbox TTL in seconds (0 = none; default from the daemon)") Long ttl;
+    @Option(names = "--vcpus") Integer vcpus;
+    @Option(names = "--memory-mib") Integer memoryMib;
+    @Option(names = {"-e", "--env"}, description = "KEY=VALUE for every command in the sandbox") Map<String, String> env = new LinkedHashMap<>();
+    @Option(names = "--metadata", description = "KEY=VALUE label") Map<String, String> metadata = new LinkedHashMap<>();
+
+    Map<String, Object> body() {
+      Map<String, Object> b = new LinkedHashMap<>();
+      b.put("template", template);
+      if (ttl != null) b.put("timeoutSeconds", ttl);
+      if (vcpus != null) b.put("vcpus", vcpus);
+      if (memoryMib != null) b.put("memoryMib", memoryMib);
+      b.put("env", env);
+      b.put("metadata", metadata);
+      return b;
+    }
+  }
+
+  @Command(name = "create", description = "Create a sandbox and print its id.")
+  static final class Create implements Callable<Integer> {
+    @picocli.CommandLine.Mixin CreateOptions opts;
+    @Option(names = {"-o", "--output"}, description = "id (default), json or table") String format = "id";
+
+    @Override
+    public Integer call() throws Exception {
+      JsonNode sb = ApiClient.fromEnvironment().post("/v1/sandboxes", opts.body());
+      if (format.equals("id")) System.out.println(sb.path("id").asText());
+      else Output.print(Output.Format.valueOf(format), sb, COLUMNS);
+      return 0;
+    }
+  }
+
+  @Command(name = "list", description = "List sandboxes.")
+  static final class ListSandboxes implements Callable<Integer> {
+    @Option(names = {"-o", "--output"}, defaultValue = "table") Output.Format format;
+
+    @Override
+    public Integer call() throws Exception {
+      Output.print(format, ApiClient.fromEnvironment().get("/v1/sandboxes").path("sandboxes"), COLUMNS);
+      return 0;
+    }
+  }
+
+  @Command(name = "get", description = "Show one sandbox.")
+  static final class Get implements Callable<Integer> {
+    @Parameters(index = "0") String id;
+    @Option(names = {"-o", "--output"}, defaultValue = "json") Output.Format format;
+
+    @Override
+    public Integer call() throws Exception {
+      Output.print(format, ApiClient.fromEnvironment().get("/v1/sandboxes/" + ApiClient.q(id)), COLUMNS);
+      return 0;
+    }
+  }
+
+  @Command(name = "rm", description = "Delete sandboxes.")
+  static final class Remove implements Callable<Integer> {
+    @Parameters(arity = "1..*") List<String> ids;
+
+    @Override
+    public Integer call() throws Exception {
+      ApiClient c = ApiClient.fromEnvironment();
+      for (String id : ids) c.delete("/v1/sandboxes/" + ApiClient.q(id));
+      return 0;
+    }
+  }
+}

@@ -1,0 +1,31 @@
+package dev.kiln.sandbox;
+
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+
+/**
+ * A request for a new sandbox. Absent fields take the daemon's defaults.
+ *
+ * @param timeoutSeconds the sandbox TTL: after this long it is deleted; 0 means no limit
+ * @param env            environment added to every exec in the sandbox
+ */
+public record CreateSandbox(String template, OptionalLong timeoutSeconds, OptionalInt vcpus, OptionalInt memoryMib,
+    Map<String, String> env, Map<String, String> metadata, Optional<BootOverride> boot) {
+  public CreateSandbox {
+    env = env == null ? Map.of() : Map.copyOf(env);
+    metadata = metadata == null ? Map.of() : Map.copyOf(metadata);
+    if (metadata.size() > 64) throw new IllegalArgumentException("at most 64 metadata entries, got " + metadata.size());
+    metadata.forEach((k, v) -> {
+      if (k.length() > 128 || v.length() > 1024) throw new IllegalArgumentException("metadata keys are at most 128 and values 1024 characters");
+    });
+  }
+
+  public static CreateSandbox of(String template) {
+    return new CreateSandbox(template, OptionalLong.empty(), OptionalInt.empty(), OptionalInt.empty(), Map.of(), Map.of(), Optional.empty());
+  }
+
+  /** Test-only boot variants that the API does not expose. */
+  public enum BootOverride { HOSTILE_AGENT }
+}

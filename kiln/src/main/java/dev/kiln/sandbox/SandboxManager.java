@@ -1,0 +1,348 @@
+package dev.kiln.sandbox;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.agent.AgentConnection;
+import dev.kiln.agent.AgentException;
+import dev.kiln.error.ErrorCode;
+import dev.kiln.error.KilnException;
+import dev.kiln.host.AtomicFiles;
+import dev.kiln.host.CommandRunner;
+import dev.kiln.image.GuestArtifacts;
+import dev.kiln.image.Template;
+import dev.kiln.image.TemplateService;
+import dev.kiln.store.SandboxRepository;
+import dev.kiln.store.SandboxRow;
+import dev.kiln.vmm.Accelerator;
+import dev.kiln.vmm.RunningVm;
+import dev.kiln.vmm.VmSpec;
+import dev.kiln.vmm.VmmBackend;
+import dev.kiln.vmm.VmmException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Owns every sandbox on this host: its row in the store, its run directory and its live VM.
+ * Lifecycle transitions of one sandbox are serialized by its lock; exec and file calls only read
+ * the live agent and never take that lock, so a long command does not block a delete.
+ */
+public final class SandboxManager implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(SandboxManager.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  /** SIGTERM grace before SIGKILL: QEMU needs milliseconds; the guest gets no say in it. */
+  private static final Duration STOP_GRACE = Duration.ofSeconds(3);
+  /** A Unix socket path must fit sockaddr_un.sun_path (108 bytes, NUL included). */
+  private static final int MAX_SOCKET_PATH = 107;
+
+  private final Path sandboxesDir;
+  private final SandboxRepository repo;
+  private final TemplateService templates;
+  private final VmmBackend backend;
+  private final GuestArtifacts artifacts;
+  private final Accelerator accelerator;
+  private final String baseCmdline;
+  private final Duration bootTimeout;
+  private final SandboxLimits limits;
+  private final Map<SandboxId, LiveSandbox> live = new ConcurrentHashMap<>();
+
+  public SandboxManager(Path dataDir, SandboxRepository repo, TemplateService templates, VmmBackend backend, GuestArtifacts artifacts,
+      Accelerator accelerator, OptionalLong tscKhz, Duration bootTimeout, SandboxLimits limits) {
+    this.sandboxesDir = dataDir.resolve("sandboxes");
+    this.repo = repo;
+    this.templates = templates;
+    this.backend = backend;
+    this.artifacts = artifacts;
+    this.accelerator = accelerator;
+    this.bootTimeout = bootTimeout;
+    this.limits = limits;
+    this.baseCmdline = kernelCmdline(accelerator, tscKhz, artifacts.cmdline());
+  }
+
+  /**
+   * The guest kernel command line. Under TCG on the microvm machine the kernel cannot calibrate the
+   * TSC (no HPET, PM timer or PIT port 0x61) and hangs about 4 boots in 5 unless given the rate;
+   * tsc=reliable keeps a loaded host from marking the clocksource unstable.
+   */
+  public static String kernelCmdline(Accelerator accel, OptionalLong tscKhz, String fromManifest) {
+    StringBuilder b = new StringBuilder("console=ttyS0 quiet panic=-1 kiln.root=/dev/vda");
+    if (accel == Accelerator.TCG && tscKhz.isPresent()) b.append(" tsc_early_khz=").append(tscKhz.getAsLong()).append(" tsc=reliable");
+    if (!fromManifest.isBlank()) b.append(' ').append(fromManifest.strip());
+    return b.toString();
+  }
+
+  // ---- create -------------------------------------------------------------------------------
+
+  public Sandbox create(CreateSandbox req) throws InterruptedException {
+    Template template = templates.ready(req.template());
+    int vcpus = req.vcpus().orElse(limits.defaults().vcpus());
+    long memoryMib = req.memoryMib().orElse(limits.defaults().memoryMib());
+    long timeout = req.timeoutSeconds().orElse(limits.defaults().timeoutSeconds());
+    limits.check(vcpus, memoryMib, timeout);
+    SandboxId id = SandboxId.random();
+    Path runDir = sandboxesDir.resolve(id.value());
+    if (runDir.resolve("agent.sock").toString().length() > MAX_SOCKET_PATH) {
+      throw new KilnException(ErrorCode.INTERNAL, "data directory path is too long for Unix sockets: " + runDir.resolve("agent.sock"));
+    }
+    Instant now = Instant.now();
+    Optional<Instant> expires = timeout == 0 ? Optional.empty() : Optional.of(now.plusSeconds(timeout));
+    repo.insert(new SandboxRow(id.value(), template.name(), SandboxState.CREATING.name(), vcpus, memoryMib, timeout, json(req.env()),
+        json(req.metadata()), Optional.empty(), OptionalLong.empty(), Optional.empty(), now, expires));
+    LiveSandbox sb = new LiveSandbox(id);
+    live.put(id, sb);
+    sb.lifecycle.lock();
+    long start = System.nanoTime();
+    try {
+      Files.createDirectories(runDir);
+      Path overlay = runDir.resolve("rootfs.qcow2");
+      CommandRunner.run(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", template.rootfs().orElseThrow().toString(),
+          overlay.toString()), Duration.ofSeconds(30));
+      Path initrd = req.boot().isPresent() ? artifacts.hostileInitrd() : artifacts.initrd();
+      VmSpec spec = new VmSpec(id.value(), runDir, artifacts.kernel(), initrd, baseCmdline, overlay, vcpus, memoryMib, accelerator);
+      sb.vm = backend.start(spec);
+      repo.updateState(id.value(), SandboxState.CREATING.name(), Optional.of(VmRecord.toJson(spec)), OptionalLong.of(sb.vm.pid()), Optional.empty());
+      watch(sb);
+      sb.agent = AgentConnection.open(spec.agentSocket(), id.value(), bootTimeout, cause -> onAgentBroken(sb, cause));
+      repo.updateState(id.value(), SandboxState.RUNNING.name(), Optional.of(VmRecord.toJson(spec)), OptionalLong.of(sb.vm.pid()), Optional.empty());
+      log.info("sandbox created sandbox={} template={} vcpus={} memory_mib={} ttl_s={} took_ms={}", id, template.name(), vcpus, memoryMib,
+          timeout, (System.nanoTime() - start) / 1_000_000);
+      return get(id.value());
+    } catch (IOException | VmmException | AgentException | RuntimeException e) {
+      String reason = e.getMessage();
+      String console = consoleTail(runDir);
+      log.warn("sandbox create failed sandbox={} reason=\"{}\" console=\"{}\"", id, reason, console);
+      teardown(sb, runDir);
+      repo.delete(id.value());
+      live.remove(id);
+      if (e instanceof KilnException ke) throw ke;
+      throw new KilnException(ErrorCode.VM_START_FAILED, "sandbox " + id + " did not start: " + reason
+          + (console.isEmpty() ? "" : "; guest console ends with: " + console), e);
+    } finally {
+      sb.lifecycle.unlock();
+    }
+  }
+
+  /** Marks the sandbox failed when its VM exits without being asked to. */
+  private void watch(LiveSandbox sb) {
+    RunningVm vm = sb.vm;
+    vm.onExit().thenRun(() -> {
+      if (!sb.stopping) fail(sb, "qemu pid " + vm.pid() + " exited unexpectedly");
+    });
+  }
+
+  private void onAgentBroken(LiveSandbox sb, Throwable cause) {
+    if (!sb.stopping) Thread.ofVirtual().start(() -> fail(sb, "agent channel broken: " + cause.getMessage()));
+  }
+
+  /**
+   * A running sandbox went bad: record why, stop its VM and remove its files. The row stays, in
+   * state error, until the client deletes it (or its TTL does), so the client can see what happened.
+   */
+  private void fail(LiveSandbox sb, String reason) {
+    sb.lifecycle.lock();
+    try {
+      if (sb.stopping || live.get(sb.id) != sb) return;
+      sb.stopping = true;
+      log.error("sandbox failed sandbox={} reason=\"{}\"", sb.id, reason);
+      teardown(sb, sandboxesDir.resolve(sb.id.value()));
+      if (repo.find(sb.id.value()).isPresent()) {
+        repo.updateState(sb.id.value(), SandboxState.ERROR.name(), Optional.empty(), OptionalLong.empty(), Optional.of(reason));
+      }
+      live.remove(sb.id);
+    } finally {
+      sb.lifecycle.unlock();
+    }
+  }
+
+  /** Stops the VM and removes the run directory; safe to call on a half-created sandbox. */
+  private void teardown(LiveSandbox sb, Path runDir) {
+    sb.stopping = true;
+    if (sb.agent != null) sb.agent.close();
+    try {
+      if (sb.vm != null) sb.vm.stop(STOP_GRACE);
+    } catch (VmmException e) {
+      log.error("sandbox={} could not stop its VM: {}", sb.id, e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    try {
+      AtomicFiles.deleteTree(runDir);
+    } catch (IOException e) {
+      log.warn("sandbox={} run directory {} not fully removed: {}", sb.id, runDir, e.toString());
+    }
+  }
+
+  // ---- read ---------------------------------------------------------------------------------
+
+  public Sandbox get(String id) {
+    return toView(row(id));
+  }
+
+  public List<Sandbox> list() {
+    return repo.all().stream().map(SandboxManager::toView).toList();
+  }
+
+  private SandboxRow row(String id) {
+    if (!SandboxId.isValid(id)) throw notFound(id);
+    return repo.find(id).orElseThrow(() -> notFound(id));
+  }
+
+  private static KilnException notFound(String id) {
+    return new KilnException(ErrorCode.SANDBOX_NOT_FOUND, "no sandbox '" + id + "' on this host");
+  }
+
+  /** The live agent of a running sandbox, or a clear error saying why there is none. */
+  AgentConnection agent(String id) {
+    SandboxRow r = row(id);
+    LiveSandbox sb = live.get(new SandboxId(id));
+    if (sb == null || sb.agent == null || !SandboxState.RUNNING.name().equals(r.state())) {
+      throw new KilnException(ErrorCode.SANDBOX_NOT_RUNNING, "sandbox " + id + " is " + r.state().toLowerCase()
+          + r.error().map(e -> " (" + e + ")").orElse("") + ", not running");
+    }
+    return sb.agent;
+  }
+
+  Map<String, String> env(String id) {
+    try {
+      return JSON.readValue(row(id).envJson(), new TypeReference<Map<String, String>>() {});
+    } catch (JsonProcessingException e) {
+      throw new KilnException(ErrorCode.INTERNAL, "sandbox " + id + " has unreadable env in the store", e);
+    }
+  }
+
+  // ---- delete and TTL -----------------------------------------------------------------------
+
+  /** Deletes a sandbox in any state; idempotent while the row exists. */
+  public void delete(String id) {
+    SandboxRow r = row(id);
+    SandboxId sid = new SandboxId(id);
+    LiveSandbox sb = live.computeIfAbsent(sid, LiveSandbox::new);
+    sb.lifecycle.lock();
+    try {
+      repo.updateState(id, SandboxState.STOPPING.name(), r.vmJson(), r.pid(), r.error());
+      teardown(sb, sandboxesDir.resolve(id));
+      repo.delete(id);
+      live.remove(sid);
+      log.info("sandbox deleted sandbox={}", id);
+    } finally {
+      sb.lifecycle.unlock();
+    }
+  }
+
+  /** Sets a new TTL counted from now; 0 removes the limit. */
+  public Sandbox setTimeout(String id, long timeoutSeconds) {
+    limits.check(1, limits.defaults().memoryMib(), timeoutSeconds);
+    row(id);
+    Optional<Instant> expires = timeoutSeconds == 0 ? Optional.empty() : Optional.of(Instant.now().plusSeconds(timeoutSeconds));
+    repo.updateExpiry(id, timeoutSeconds, expires);
+    return get(id);
+  }
+
+  /** Deletes every sandbox whose TTL has passed. Called periodically by the reaper. */
+  public void reapExpired(Instant now) {
+    for (SandboxRow r : repo.all()) {
+      if (r.expiresAt().isPresent() && !r.expiresAt().get().isAfter(now) && !SandboxState.STOPPING.name().equals(r.state())) {
+        log.info("sandbox ttl expired sandbox={} expired_at={}", r.id(), r.expiresAt().get());
+        try {
+          delete(r.id());
+        } catch (KilnException e) {
+          log.warn("reaping sandbox={} failed: {}", r.id(), e.getMessage());
+        }
+      }
+    }
+  }
+
+  // ---- restart recovery ---------------------------------------------------------------------
+
+  /**
+   * Re-adopts the VMs a previous daemon left running: each must still be the same QEMU process and
+   * its agent must answer again. Anything else is marked error and cleaned up.
+   */
+  public void recover() {
+    for (SandboxRow r : repo.all()) {
+      SandboxState state = SandboxState.valueOf(r.state());
+      SandboxId id = new SandboxId(r.id());
+      LiveSandbox sb = new LiveSandbox(id);
+      live.put(id, sb);
+      switch (state) {
+        case RUNNING -> readopt(sb, r);
+        case CREATING -> fail(sb, "the daemon restarted while the sandbox was being created");
+        case STOPPING -> delete(r.id());
+        case ERROR -> live.remove(id);
+      }
+    }
+  }
+
+  private void readopt(LiveSandbox sb, SandboxRow r) {
+    try {
+      if (r.vmJson().isEmpty() || r.pid().isEmpty()) throw new VmmException("no VM recorded");
+      VmSpec spec = VmRecord.fromJson(r.vmJson().get());
+      sb.vm = backend.adopt(spec, r.pid().getAsLong());
+      watch(sb);
+      sb.agent = AgentConnection.open(spec.agentSocket(), r.id(), Duration.ofSeconds(10), cause -> onAgentBroken(sb, cause));
+      log.info("sandbox re-adopted sandbox={} pid={}", r.id(), sb.vm.pid());
+    } catch (VmmException | AgentException | JsonProcessingException | RuntimeException e) {
+      fail(sb, "could not re-adopt after daemon restart: " + e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Closes agent channels but leaves VMs running: they are re-adopted by the next daemon. */
+  @Override
+  public void close() {
+    for (LiveSandbox sb : live.values()) {
+      sb.stopping = true;
+      if (sb.agent != null) sb.agent.close();
+    }
+    live.clear();
+  }
+
+  /** Stops every VM and removes every sandbox: for tests and benchmarks that own the data dir. */
+  public void deleteAll() {
+    for (SandboxRow r : repo.all()) delete(r.id());
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------
+
+  private static Sandbox toView(SandboxRow r) {
+    Map<String, String> metadata;
+    try {
+      metadata = JSON.readValue(r.metadataJson(), new TypeReference<Map<String, String>>() {});
+    } catch (JsonProcessingException e) {
+      metadata = Map.of();
+    }
+    return new Sandbox(r.id(), r.template(), SandboxState.valueOf(r.state()), r.vcpus(), r.memoryMib(), r.timeoutSeconds(), metadata,
+        r.createdAt(), r.expiresAt(), r.error());
+  }
+
+  private static String json(Map<String, String> m) {
+    try {
+      return JSON.writeValueAsString(m);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("a string map is always serializable", e);
+    }
+  }
+
+  /** The last lines the guest printed, for boot failure messages (the run directory is removed after). */
+  private static String consoleTail(Path runDir) {
+    try {
+      Path log = runDir.resolve("console.log");
+      if (!Files.exists(log)) return "";
+      String s = Files.readString(log, java.nio.charset.StandardCharsets.ISO_8859_1).strip();
+      return s.length() > 1500 ? s.substring(s.length() - 1500) : s;
+    } catch (IOException e) {
+      return "";
+    }
+  }
+}

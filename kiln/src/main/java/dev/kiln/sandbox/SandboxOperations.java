@@ -1,0 +1,157 @@
+package dev.kiln.sandbox;
+
+import dev.kiln.agent.AgentConnection;
+import dev.kiln.agent.AgentException;
+import dev.kiln.agent.ExecEvent;
+import dev.kiln.agent.ExecHandle;
+import dev.kiln.agent.ExecRequest;
+import dev.kiln.agent.FileEntry;
+import dev.kiln.agent.GuestFileInput;
+import dev.kiln.error.ErrorCode;
+import dev.kiln.error.KilnException;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Exec and file operations on running sandboxes, through their agents. */
+public final class SandboxOperations {
+  /** Output kept per stream of a one-shot exec; more is drained and dropped, and flagged. */
+  public static final int MAX_COLLECTED_OUTPUT = 16 << 20;
+  /** The host waits this much longer than the command timeout, since the guest enforces the timeout. */
+  private static final Duration HOST_MARGIN = Duration.ofSeconds(30);
+  /** Longest listing returned in one call; bigger directories get an error instead of a huge heap. */
+  private static final int MAX_LIST_ENTRIES = 100_000;
+  private static final int MAX_PATH = 4096;
+
+  private final SandboxManager manager;
+
+  public SandboxOperations(SandboxManager manager) {
+    this.manager = manager;
+  }
+
+  /** Runs a command to completion. A command timeout is a result (timedOut), not an error. */
+  public ExecOutcome exec(String id, ExecRequest req) throws InterruptedException {
+    AgentConnection agent = manager.agent(id);
+    Map<String, String> env = new HashMap<>(manager.env(id));
+    env.putAll(req.env());
+    ExecRequest withEnv = new ExecRequest(req.argv(), env, req.cwd(), req.uid(), req.gid(), req.timeout(), req.stdin());
+    long start = System.nanoTime();
+    Collector out = new Collector();
+    Collector err = new Collector();
+    try (ExecHandle h = agent.exec(withEnv)) {
+      Duration hostDeadline = req.timeout().map(t -> t.plus(HOST_MARGIN)).orElse(Duration.ofDays(365));
+      long deadline = System.nanoTime() + hostDeadline.toNanos();
+      while (true) {
+        ExecEvent ev = h.next(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+        switch (ev) {
+          case null -> {
+            // The guest did not enforce the timeout; closing the handle cancels (kills) the process.
+            return new ExecOutcome(-1, 0, true, out.bytes(), err.bytes(), out.truncated, err.truncated, since(start), Duration.ZERO, 0);
+          }
+          case ExecEvent.Output o -> (o.stderr() ? err : out).add(o.data());
+          case ExecEvent.Exited x -> {
+            var s = x.status();
+            return new ExecOutcome(s.exitCode(), s.signal(), s.timedOut(), out.bytes(), err.bytes(), out.truncated, err.truncated,
+                since(start), s.cpu(), s.peakRssKib());
+          }
+        }
+      }
+    } catch (AgentException e) {
+      if (e.fromGuest()) {
+        throw new KilnException(ErrorCode.EXEC_FAILED, "sandbox " + id + ": cannot execute '" + req.argv().getFirst() + "': " + e.getMessage(), e);
+      }
+      throw guestFailure(id, "exec " + req.argv().getFirst(), e);
+    }
+  }
+
+  public GuestFileInput readFile(String id, String path) throws InterruptedException {
+    try {
+      return manager.agent(id).files().read(checkPath(path));
+    } catch (AgentException e) {
+      throw guestFailure(id, "read " + path, e);
+    }
+  }
+
+  public long writeFile(String id, String path, int mode, InputStream content) throws InterruptedException, IOException {
+    try {
+      return manager.agent(id).files().write(checkPath(path), mode, true, content);
+    } catch (AgentException e) {
+      throw guestFailure(id, "write " + path, e);
+    }
+  }
+
+  public List<FileEntry> list(String id, String path) throws InterruptedException {
+    try {
+      return manager.agent(id).files().list(checkPath(path), MAX_LIST_ENTRIES);
+    } catch (AgentException e) {
+      throw guestFailure(id, "list " + path, e);
+    }
+  }
+
+  public FileEntry stat(String id, String path) throws InterruptedException {
+    try {
+      return manager.agent(id).files().stat(checkPath(path));
+    } catch (AgentException e) {
+      throw guestFailure(id, "stat " + path, e);
+    }
+  }
+
+  public void remove(String id, String path, boolean recursive) throws InterruptedException {
+    String p = checkPath(path);
+    if (p.equals("/")) throw new KilnException(ErrorCode.INVALID_REQUEST, "refusing to remove the sandbox's root directory");
+    try {
+      manager.agent(id).files().remove(p, recursive);
+    } catch (AgentException e) {
+      throw guestFailure(id, "remove " + path, e);
+    }
+  }
+
+  /**
+   * Guest paths must be absolute, without NUL, at most 4096 bytes. '..' is harmless: the agent
+   * resolves it inside the guest's own root, which is the whole sandbox.
+   */
+  static String checkPath(String path) {
+    if (path == null || path.isEmpty()) throw new KilnException(ErrorCode.INVALID_REQUEST, "path is required");
+    if (!path.startsWith("/")) throw new KilnException(ErrorCode.INVALID_REQUEST, "path must be absolute, got '" + path + "'");
+    if (path.indexOf('\0') >= 0) throw new KilnException(ErrorCode.INVALID_REQUEST, "path contains a NUL byte");
+    if (path.length() > MAX_PATH) throw new KilnException(ErrorCode.INVALID_REQUEST, "path is longer than " + MAX_PATH + " characters");
+    return path;
+  }
+
+  /** Turns a guest errno into the client-facing error; a broken channel is the guest's unavailability. */
+  static KilnException guestFailure(String id, String what, AgentException e) {
+    if (!e.fromGuest()) return new KilnException(ErrorCode.GUEST_UNAVAILABLE, "sandbox " + id + ": " + what + ": " + e.getMessage(), e);
+    ErrorCode code = switch (e.errno()) {
+      case AgentException.ENOENT -> ErrorCode.FILE_NOT_FOUND;
+      case AgentException.EEXIST, AgentException.ENOTEMPTY, AgentException.EISDIR, AgentException.ENOTDIR -> ErrorCode.FILE_CONFLICT;
+      case AgentException.EACCES -> ErrorCode.PERMISSION_DENIED;
+      case AgentException.EINVAL -> ErrorCode.INVALID_REQUEST;
+      default -> ErrorCode.GUEST_ERROR;
+    };
+    return new KilnException(code, "sandbox " + id + ": " + what + ": " + e.getMessage() + " (errno " + e.errno() + ")", e);
+  }
+
+  private static Duration since(long startNanos) {
+    return Duration.ofNanos(System.nanoTime() - startNanos);
+  }
+
+  /** Keeps up to MAX_COLLECTED_OUTPUT bytes of one stream. */
+  private static final class Collector {
+    private final ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    boolean truncated;
+
+    void add(byte[] data) {
+      int room = MAX_COLLECTED_OUTPUT - buf.size();
+      if (data.length > room) truncated = true;
+      buf.write(data, 0, Math.min(room, data.length));
+    }
+
+    byte[] bytes() {
+      return buf.toByteArray();
+    }
+  }
+}

@@ -1,0 +1,28 @@
+package dev.kiln.sandbox;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.vmm.Accelerator;
+import dev.kiln.vmm.VmSpec;
+import java.nio.file.Path;
+
+/** A VmSpec as stored in the sandbox row, so a restarted daemon can re-adopt the exact VM. */
+record VmRecord(String name, String runDir, String kernel, String initrd, String cmdline, String rootDisk, int vcpus,
+    long memoryMib, String accelerator) {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  static String toJson(VmSpec s) {
+    try {
+      return JSON.writeValueAsString(new VmRecord(s.name(), s.runDir().toString(), s.kernel().toString(), s.initrd().toString(),
+          s.kernelCmdline(), s.rootDisk().toString(), s.vcpus(), s.memoryMib(), s.accelerator().name()));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("VmSpec is always serializable", e);
+    }
+  }
+
+  static VmSpec fromJson(String json) throws JsonProcessingException {
+    VmRecord r = JSON.readValue(json, VmRecord.class);
+    return new VmSpec(r.name, Path.of(r.runDir), Path.of(r.kernel), Path.of(r.initrd), r.cmdline, Path.of(r.rootDisk), r.vcpus,
+        r.memoryMib, Accelerator.valueOf(r.accelerator));
+  }
+}

@@ -1,0 +1,114 @@
+package dev.kiln.store;
+
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/** The {@code sandboxes} table. */
+public final class SandboxRepository {
+  private static final String COLUMNS = "id, template, state, vcpus, memory_mib, timeout_seconds, env_json, metadata_json, vm_json, pid, error, created_at, expires_at";
+  private final Database db;
+
+  public SandboxRepository(Database db) {
+    this.db = db;
+  }
+
+  public void insert(SandboxRow r) {
+    db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("INSERT INTO sandboxes (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
+        p.setString(1, r.id());
+        p.setString(2, r.template());
+        p.setString(3, r.state());
+        p.setInt(4, r.vcpus());
+        p.setLong(5, r.memoryMib());
+        p.setLong(6, r.timeoutSeconds());
+        p.setString(7, r.envJson());
+        p.setString(8, r.metadataJson());
+        p.setString(9, r.vmJson().orElse(null));
+        setOptionalLong(p, 10, r.pid());
+        p.setString(11, r.error().orElse(null));
+        p.setLong(12, r.createdAt().toEpochMilli());
+        setOptionalLong(p, 13, r.expiresAt().map(i -> OptionalLong.of(i.toEpochMilli())).orElse(OptionalLong.empty()));
+        return p.executeUpdate();
+      }
+    });
+  }
+
+  /** Records a state change, and with it the VM's pid and spec (null clears them) and an error. */
+  public void updateState(String id, String state, Optional<String> vmJson, OptionalLong pid, Optional<String> error) {
+    db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("UPDATE sandboxes SET state = ?, vm_json = ?, pid = ?, error = ? WHERE id = ?")) {
+        p.setString(1, state);
+        p.setString(2, vmJson.orElse(null));
+        setOptionalLong(p, 3, pid);
+        p.setString(4, error.orElse(null));
+        p.setString(5, id);
+        return p.executeUpdate();
+      }
+    });
+  }
+
+  public void updateExpiry(String id, long timeoutSeconds, Optional<Instant> expiresAt) {
+    db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("UPDATE sandboxes SET timeout_seconds = ?, expires_at = ? WHERE id = ?")) {
+        p.setLong(1, timeoutSeconds);
+        setOptionalLong(p, 2, expiresAt.map(i -> OptionalLong.of(i.toEpochMilli())).orElse(OptionalLong.empty()));
+        p.setString(3, id);
+        return p.executeUpdate();
+      }
+    });
+  }
+
+  public void delete(String id) {
+    db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("DELETE FROM sandboxes WHERE id = ?")) {
+        p.setString(1, id);
+        return p.executeUpdate();
+      }
+    });
+  }
+
+  public Optional<SandboxRow> find(String id) {
+    return db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("SELECT " + COLUMNS + " FROM sandboxes WHERE id = ?")) {
+        p.setString(1, id);
+        try (ResultSet rs = p.executeQuery()) {
+          return rs.next() ? Optional.of(read(rs)) : Optional.<SandboxRow>empty();
+        }
+      }
+    });
+  }
+
+  public List<SandboxRow> all() {
+    return db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("SELECT " + COLUMNS + " FROM sandboxes ORDER BY created_at, id");
+           ResultSet rs = p.executeQuery()) {
+        List<SandboxRow> out = new ArrayList<>();
+        while (rs.next()) out.add(read(rs));
+        return out;
+      }
+    });
+  }
+
+  private static SandboxRow read(ResultSet rs) throws SQLException {
+    long pid = rs.getLong("pid");
+    OptionalLong pidOpt = rs.wasNull() ? OptionalLong.empty() : OptionalLong.of(pid);
+    long expires = rs.getLong("expires_at");
+    Optional<Instant> expiresOpt = rs.wasNull() ? Optional.empty() : Optional.of(Instant.ofEpochMilli(expires));
+    return new SandboxRow(rs.getString("id"), rs.getString("template"), rs.getString("state"), rs.getInt("vcpus"),
+        rs.getLong("memory_mib"), rs.getLong("timeout_seconds"), rs.getString("env_json"), rs.getString("metadata_json"),
+        Optional.ofNullable(rs.getString("vm_json")), pidOpt, Optional.ofNullable(rs.getString("error")),
+        Instant.ofEpochMilli(rs.getLong("created_at")), expiresOpt);
+  }
+
+  static void setOptionalLong(PreparedStatement p, int index, OptionalLong v) throws SQLException {
+    if (v.isPresent()) p.setLong(index, v.getAsLong());
+    else p.setNull(index, Types.INTEGER);
+  }
+}

@@ -1,0 +1,94 @@
+package dev.kiln.store;
+
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/** The {@code templates} table. */
+public final class TemplateRepository {
+  private static final String COLUMNS = "name, status, source, rootfs_path, rootfs_bytes, error, created_at, updated_at";
+  private final Database db;
+
+  public TemplateRepository(Database db) {
+    this.db = db;
+  }
+
+  /** Inserts or replaces the row (a rebuild of a template replaces it). */
+  public void upsert(TemplateRow r) {
+    db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("INSERT INTO templates (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?) "
+          + "ON CONFLICT(name) DO UPDATE SET status = excluded.status, source = excluded.source, rootfs_path = excluded.rootfs_path, "
+          + "rootfs_bytes = excluded.rootfs_bytes, error = excluded.error, updated_at = excluded.updated_at")) {
+        p.setString(1, r.name());
+        p.setString(2, r.status());
+        p.setString(3, r.source());
+        p.setString(4, r.rootfsPath().orElse(null));
+        SandboxRepository.setOptionalLong(p, 5, r.rootfsBytes());
+        p.setString(6, r.error().orElse(null));
+        p.setLong(7, r.createdAt().toEpochMilli());
+        p.setLong(8, r.updatedAt().toEpochMilli());
+        return p.executeUpdate();
+      }
+    });
+  }
+
+  public Optional<TemplateRow> find(String name) {
+    return db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("SELECT " + COLUMNS + " FROM templates WHERE name = ?")) {
+        p.setString(1, name);
+        try (ResultSet rs = p.executeQuery()) {
+          return rs.next() ? Optional.of(read(rs)) : Optional.<TemplateRow>empty();
+        }
+      }
+    });
+  }
+
+  public List<TemplateRow> all() {
+    return db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("SELECT " + COLUMNS + " FROM templates ORDER BY name"); ResultSet rs = p.executeQuery()) {
+        List<TemplateRow> out = new ArrayList<>();
+        while (rs.next()) out.add(read(rs));
+        return out;
+      }
+    });
+  }
+
+  /** True while any sandbox (in any state) still refers to the template's image. */
+  public boolean inUse(String name) {
+    return db.inTransaction(c -> usedBy(c, name));
+  }
+
+  /** Deletes the template unless a sandbox still uses it; returns false when one does. */
+  public boolean deleteIfUnused(String name) {
+    return db.inTransaction(c -> {
+      if (usedBy(c, name)) return false;
+      try (PreparedStatement p = c.prepareStatement("DELETE FROM templates WHERE name = ?")) {
+        p.setString(1, name);
+        p.executeUpdate();
+        return true;
+      }
+    });
+  }
+
+  private static boolean usedBy(java.sql.Connection c, String name) throws SQLException {
+    try (PreparedStatement q = c.prepareStatement("SELECT 1 FROM sandboxes WHERE template = ? LIMIT 1")) {
+      q.setString(1, name);
+      try (ResultSet rs = q.executeQuery()) {
+        return rs.next();
+      }
+    }
+  }
+
+  private static TemplateRow read(ResultSet rs) throws SQLException {
+    long bytes = rs.getLong("rootfs_bytes");
+    OptionalLong bytesOpt = rs.wasNull() ? OptionalLong.empty() : OptionalLong.of(bytes);
+    return new TemplateRow(rs.getString("name"), rs.getString("status"), rs.getString("source"),
+        Optional.ofNullable(rs.getString("rootfs_path")), bytesOpt, Optional.ofNullable(rs.getString("error")),
+        Instant.ofEpochMilli(rs.getLong("created_at")), Instant.ofEpochMilli(rs.getLong("updated_at")));
+  }
+}

@@ -1,0 +1,9 @@
+package dev.kiln.store;
+
+import java.time.Instant;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/** One row of {@code templates}. */
+public record TemplateRow(String name, String status, String source, Optional<String> rootfsPath, OptionalLong rootfsBytes,
+    Optional<String> error, Instant createdAt, Instant updatedAt) {}

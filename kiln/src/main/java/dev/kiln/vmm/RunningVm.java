@@ -1,0 +1,22 @@
+package dev.kiln.vmm;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+
+/** A VM process the daemon controls. */
+public interface RunningVm {
+  VmSpec spec();
+
+  long pid();
+
+  boolean isAlive();
+
+  /** Completes when the VM process exits, for whatever reason. */
+  CompletableFuture<Void> onExit();
+
+  /**
+   * Stops the VM: SIGTERM, up to {@code grace} to exit, then SIGKILL. Idempotent; removes the
+   * sockets and pid file even when the process had already exited.
+   */
+  void stop(Duration grace) throws VmmException, InterruptedException;
+}

@@ -1,0 +1,51 @@
+package dev.kiln.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.OptionalLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DatabaseTest {
+  @TempDir Path dir;
+
+  @Test
+  void migratesOnceAndKeepsRowsAcrossReopen() throws Exception {
+    Instant now = Instant.ofEpochMilli(1_700_000_000_000L);
+    try (Database db = Database.open(dir.resolve("k.db"))) {
+      new TemplateRepository(db).upsert(new TemplateRow("t", "READY", "dir:/x", Optional.of("/x.ext4"), OptionalLong.of(10), Optional.empty(), now, now));
+      new SandboxRepository(db).insert(new SandboxRow("sb-aaaaaaaaaaaaaaaa", "t", "RUNNING", 1, 256, 300, "{}", "{}", Optional.of("{}"),
+          OptionalLong.of(42), Optional.empty(), now, Optional.of(now.plusSeconds(300))));
+    }
+    try (Database db = Database.open(dir.resolve("k.db"))) {
+      SandboxRow r = new SandboxRepository(db).find("sb-aaaaaaaaaaaaaaaa").orElseThrow();
+      assertEquals(42, r.pid().getAsLong());
+      assertEquals(now.plusSeconds(300), r.expiresAt().orElseThrow());
+      TemplateRepository templates = new TemplateRepository(db);
+      assertTrue(templates.inUse("t"));
+      assertFalse(templates.deleteIfUnused("t"), "a template in use must not be deleted");
+      new SandboxRepository(db).delete(r.id());
+      assertTrue(templates.deleteIfUnused("t"));
+    }
+  }
+
+  @Test
+  void failedTransactionLeavesNothing() throws Exception {
+    try (Database db = Database.open(dir.resolve("k.db"))) {
+      try {
+        db.inTransaction(c -> {
+          c.createStatement().execute("INSERT INTO api_keys VALUES ('a', 'h', 'n', 1)");
+          throw new java.sql.SQLException("boom");
+        });
+      } catch (StoreException expected) {
+        // rolled back
+      }
+      assertEquals(0, new ApiKeyRepository(db).count());
+    }
+  }
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Debian bookworm (minbase) with python3, from the Debian mirror this machine's apt uses.
+# Cached: a finished tree is marked with .kiln-complete and reused.
+#
+#   scripts/build-base-rootfs.sh OUTDIR
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+out="${1:?usage: $0 OUTDIR}"
+
+if [ -f "$out/.kiln-complete" ]; then
+  log "base rootfs: reusing $out"
+  exit 0
+fi
+
+# The first Debian mirror apt is configured with (deb822 or one-line format).
+mirror="$(grep -hoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | head -1 | tr -d ' ')"
+mirror="${mirror:-http://deb.debian.org/debian}"
+log "base rootfs: debootstrap bookworm (minbase + python3) from $mirror"
+rm -rf "$out.partial"
+mkdir -p "$(dirname "$out")"
+debootstrap --variant=minbase --include=python3-minimal,ca-certificates bookworm "$out.partial" "$mirror" >"$out.partial.log" 2>&1 || {
+  echo "kiln: debootstrap failed; its log: $out.partial.log" >&2
+  tail -20 "$out.partial.log" >&2
+  exit 1
+}
+# Smaller template: package caches and docs are not needed in a sandbox.
+rm -rf "$out.partial"/var/cache/apt/archives/*.deb "$out.partial"/var/lib/apt/lists/* "$out.partial"/usr/share/doc/* "$out.partial"/usr/share/man/*
+echo kiln > "$out.partial/etc/hostname"
+rm -rf "$out"
+mv "$out.partial" "$out"
+rm -f "$out.partial.log"
+touch "$out/.kiln-complete"

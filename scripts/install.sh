@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Installs everything Kiln needs on Debian 12 and builds it: OS packages, the Java build, the guest
+# agent, kernel and initramfs, and (unless --without-base-template) the `base` template: Debian
+# bookworm with python3, built with debootstrap from the machine's own Debian mirror.
+#
+#   scripts/install.sh [--without-base-template] [--data-dir DIR]
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$KILN_ROOT"
+
+with_base=1
+data_dir="${KILN_DATA_DIR:-/var/lib/kiln}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --without-base-template) with_base=0 ;;
+    --data-dir) data_dir="$2"; shift ;;
+    *) echo "usage: $0 [--without-base-template] [--data-dir DIR]" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "kiln: the installer needs root (apt-get, and the daemon manages VMs, disks and namespaces); run it with sudo" >&2
+  exit 1
+fi
+
+# Every OS package Kiln uses, and why:
+packages=(
+  qemu-system-x86   # the VMM (microvm machine, qboot)
+  qemu-utils        # qemu-img: per-sandbox qcow2 overlays
+  e2fsprogs         # mkfs.ext4 -d: template root filesystems without mounting
+  busybox-static    # the tiny test/bench template
+  debootstrap       # the Debian `base` template
+  cpio kmod         # initramfs assembly, kernel module dependency resolution
+  gcc make libc6-dev  # the static C guest agent
+  maven             # the Java build
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing OS packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+require_jdk25
+log "building Kiln with $("$JAVA_HOME/bin/java" -version 2>&1 | head -1)"
+mvn -B -q -DskipTests package
+
+log "assembling guest kernel and initramfs"
+scripts/build-guest.sh build/guest
+
+# QEMU drops to this unprivileged user once its devices are open.
+if ! id kiln-vmm >/dev/null 2>&1; then
+  log "creating system user kiln-vmm (QEMU runs as it)"
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin kiln-vmm
+fi
+
+if [ "$with_base" = 1 ]; then
+  scripts/build-base-rootfs.sh build/rootfs/base
+  log "building template 'base' into $data_dir"
+  ./kiln template import base --dir build/rootfs/base --data-dir "$data_dir"
+fi
+log "installed; run the daemon with: ./kiln daemon --data-dir $data_dir --dev"

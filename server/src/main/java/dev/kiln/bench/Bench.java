@@ -1,0 +1,197 @@
+package dev.kiln.bench;
+
+import dev.kiln.agent.AgentConnection;
+import dev.kiln.agent.ExecEvent;
+import dev.kiln.agent.ExecHandle;
+import dev.kiln.agent.ExecRequest;
+import dev.kiln.agent.GuestFileInput;
+import dev.kiln.config.KilnConfig;
+import dev.kiln.daemon.KilnDaemon;
+import dev.kiln.host.AtomicFiles;
+import dev.kiln.host.CommandRunner;
+import dev.kiln.host.HostFacts;
+import dev.kiln.image.BusyboxRootfs;
+import dev.kiln.image.GuestArtifacts;
+import dev.kiln.image.Template;
+import dev.kiln.sandbox.SandboxManager;
+import dev.kiln.vmm.Accelerator;
+import dev.kiln.vmm.QemuBackend;
+import dev.kiln.vmm.RunningVm;
+import dev.kiln.vmm.VmSpec;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * Measures Kiln's main paths and, in the same run, the floor each is built on: a VM booted and
+ * handshaken with no daemon around it, and execs and file transfers over a raw agent channel. The
+ * ratios say what Kiln's layers cost; absolute numbers depend on the host (TCG here).
+ */
+public final class Bench {
+  private static final int MIB = 1 << 20;
+  private final Path work;
+  private final GuestArtifacts artifacts;
+  private final int rounds;
+  private final int fileMib;
+  private final HttpClient http = HttpClient.newHttpClient();
+  private final String key;
+  private String base;
+
+  public Bench(Path work, GuestArtifacts artifacts, int rounds, int fileMib) {
+    this.work = work;
+    this.artifacts = artifacts;
+    this.rounds = rounds;
+    this.fileMib = fileMib;
+    byte[] k = new byte[16];
+    new SecureRandom().nextBytes(k);
+    this.key = "bench-" + HexFormat.of().formatHex(k);
+  }
+
+  public void run() throws Exception {
+    Path rootfs = work.resolve("rootfs");
+    BusyboxRootfs.create(rootfs);
+    KilnConfig config = KilnConfig.defaults().withDataDir(work.resolve("data")).withListen("127.0.0.1:0").withGuestArtifacts(artifacts.kernel().getParent());
+    try (KilnDaemon daemon = new KilnDaemon(config, Optional.of(key))) {
+      daemon.start();
+      base = "http://127.0.0.1:" + daemon.port();
+      Template t = daemon.templates().build("bench", new dev.kiln.image.TemplateSource.Directory(rootfs.toAbsolutePath()), 256);
+      System.out.printf("kiln bench: %d rounds, %d MiB files, accelerator=%s, guest=%s%n", rounds, fileMib,
+          Accelerator.resolve(config.accelerator(), Path.of("/sys/module"), Path.of("/dev/kvm")), artifacts.id());
+      Stats boot = new Stats("cold boot to agent ready (raw QEMU, floor)");
+      Stats rawExec = new Stats("exec `true` round trip, raw agent channel");
+      Stats rawUp = new Stats("file upload, raw agent channel");
+      Stats rawDown = new Stats("file download, raw agent channel");
+      for (int i = 0; i < rounds; i++) rawRound(t, i, boot, rawExec, rawUp, rawDown);
+      Stats create = new Stats("create to first exec answered (API)");
+      for (int i = 0; i < rounds; i++) {
+        long t0 = System.nanoTime();
+        String id = createSandbox();
+        exec(id);
+        create.add(ms(t0));
+        delete(id);
+      }
+      Stats apiExec = new Stats("exec `true` round trip (API)");
+      Stats apiUp = new Stats("file upload (API)");
+      Stats apiDown = new Stats("file download (API)");
+      String id = createSandbox();
+      Path blob = work.resolve("blob");
+      Files.write(blob, randomBytes(fileMib * MIB));
+      for (int i = 0; i < rounds * 6; i++) {
+        long t0 = System.nanoTime();
+        exec(id);
+        apiExec.add(ms(t0));
+      }
+      for (int i = 0; i < rounds; i++) {
+        long t0 = System.nanoTime();
+        send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes/" + id + "/files?path=/tmp/blob")).PUT(HttpRequest.BodyPublishers.ofFile(blob)));
+        apiUp.add(fileMib / secs(t0));
+        t0 = System.nanoTime();
+        HttpResponse<InputStream> r = http.send(auth(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes/" + id + "/files?path=/tmp/blob"))).build(),
+            HttpResponse.BodyHandlers.ofInputStream());
+        try (InputStream in = r.body()) {
+          in.transferTo(java.io.OutputStream.nullOutputStream());
+        }
+        apiDown.add(fileMib / secs(t0));
+      }
+      delete(id);
+      System.out.println(boot.line("ms"));
+      System.out.println(create.line("ms"));
+      System.out.println(rawExec.line("ms"));
+      System.out.println(apiExec.line("ms"));
+      System.out.println(rawUp.line("MiB/s"));
+      System.out.println(apiUp.line("MiB/s"));
+      System.out.println(rawDown.line("MiB/s"));
+      System.out.println(apiDown.line("MiB/s"));
+      System.out.printf("ratios: create/boot %.2f, api exec/raw exec %.2f, api upload/raw upload %.2f, api download/raw download %.2f%n",
+          create.median() / boot.median(), apiExec.median() / rawExec.median(), apiUp.median() / rawUp.median(), apiDown.median() / rawDown.median());
+    }
+  }
+
+  /** One VM with no daemon in the way: the floor for boot, exec and file transfer. */
+  private void rawRound(Template t, int i, Stats boot, Stats exec, Stats up, Stats down) throws Exception {
+    Path dir = work.resolve("raw-" + i);
+    Files.createDirectories(dir);
+    Path overlay = dir.resolve("rootfs.qcow2");
+    CommandRunner.run(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", t.rootfs().orElseThrow().toString(), overlay.toString()),
+        Duration.ofSeconds(30));
+    Accelerator accel = Accelerator.resolve(Accelerator.Choice.AUTO, Path.of("/sys/module"), Path.of("/dev/kvm"));
+    OptionalLong tsc = accel == Accelerator.TCG ? HostFacts.tscKhz() : OptionalLong.empty();
+    VmSpec spec = new VmSpec("bench-raw-" + i, dir, artifacts.kernel(), artifacts.initrd(), SandboxManager.kernelCmdline(accel, tsc, artifacts.cmdline()),
+        overlay, 1, 512, accel);
+    long t0 = System.nanoTime();
+    RunningVm vm = new QemuBackend("qemu-system-x86_64", QemuBackend.userIfPresent("kiln-vmm")).start(spec);
+    try (AgentConnection agent = AgentConnection.open(spec.agentSocket(), spec.name(), Duration.ofSeconds(120), null)) {
+      boot.add(ms(t0));
+      for (int k = 0; k < 6; k++) {
+        long e0 = System.nanoTime();
+        try (ExecHandle h = agent.exec(ExecRequest.of("true"))) {
+          while (!(h.next(Duration.ofSeconds(30)) instanceof ExecEvent.Exited)) {
+            // drain until the exit
+          }
+        }
+        exec.add(ms(e0));
+      }
+      byte[] data = randomBytes(fileMib * MIB);
+      long u0 = System.nanoTime();
+      agent.files().write("/tmp/blob", 0644, false, new java.io.ByteArrayInputStream(data));
+      up.add(fileMib / secs(u0));
+      long d0 = System.nanoTime();
+      try (GuestFileInput in = agent.files().read("/tmp/blob")) {
+        in.transferTo(java.io.OutputStream.nullOutputStream());
+      }
+      down.add(fileMib / secs(d0));
+    } finally {
+      vm.stop(Duration.ofSeconds(3));
+      AtomicFiles.deleteTree(dir);
+    }
+  }
+
+  private String createSandbox() throws Exception {
+    String body = send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes")).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"template\":\"bench\",\"memoryMib\":512}")));
+    return new com.fasterxml.jackson.databind.ObjectMapper().readTree(body).path("id").asText();
+  }
+
+  private void exec(String id) throws Exception {
+    send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes/" + id + "/exec")).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"argv\":[\"true\"]}")));
+  }
+
+  private void delete(String id) throws Exception {
+    send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes/" + id)).DELETE());
+  }
+
+  private String send(HttpRequest.Builder b) throws Exception {
+    HttpResponse<String> r = http.send(auth(b).build(), HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() >= 300) throw new IllegalStateException("HTTP " + r.statusCode() + ": " + r.body());
+    return r.body();
+  }
+
+  private HttpRequest.Builder auth(HttpRequest.Builder b) {
+    return b.header("Authorization", "Bearer " + key);
+  }
+
+  private static byte[] randomBytes(int n) {
+    byte[] b = new byte[n];
+    new java.util.Random(42).nextBytes(b);
+    return b;
+  }
+
+  private static double ms(long t0) {
+    return (System.nanoTime() - t0) / 1e6;
+  }
+
+  private static double secs(long t0) {
+    return (System.nanoTime() - t0) / 1e9;
+  }
+}

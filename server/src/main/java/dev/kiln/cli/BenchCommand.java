@@ -1,0 +1,30 @@
+package dev.kiln.cli;
+
+import dev.kiln.bench.Bench;
+import dev.kiln.host.AtomicFiles;
+import dev.kiln.image.GuestArtifacts;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "bench", description = "Measure boot, create, exec and file paths against their raw floor (medians).")
+final class BenchCommand implements Callable<Integer> {
+  @Option(names = "--rounds", defaultValue = "5") int rounds;
+  @Option(names = "--file-mib", defaultValue = "32") int fileMib;
+  @Option(names = "--guest-artifacts", defaultValue = "build/guest/current") Path artifacts;
+
+  @Override
+  public Integer call() throws Exception {
+    // A short path under /tmp (Unix socket paths are limited to 107 bytes), traversable by the VMM user.
+    Path work = Files.createTempDirectory(Path.of("/tmp"), "kb", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
+    try {
+      new Bench(work, GuestArtifacts.load(artifacts), rounds, fileMib).run();
+    } finally {
+      AtomicFiles.deleteTree(work);
+    }
+    return 0;
+  }
+}

@@ -1,0 +1,131 @@
+package dev.kiln.daemon;
+
+import dev.kiln.api.ApiKeys;
+import dev.kiln.api.ApiServer;
+import dev.kiln.config.KilnConfig;
+import dev.kiln.host.HostFacts;
+import dev.kiln.image.GuestArtifacts;
+import dev.kiln.image.TemplateService;
+import dev.kiln.sandbox.SandboxLimits;
+import dev.kiln.sandbox.SandboxManager;
+import dev.kiln.sandbox.SandboxOperations;
+import dev.kiln.store.ApiKeyRepository;
+import dev.kiln.store.Database;
+import dev.kiln.store.SandboxRepository;
+import dev.kiln.store.TemplateRepository;
+import dev.kiln.vmm.Accelerator;
+import dev.kiln.vmm.QemuBackend;
+import dev.kiln.vmm.VmmUser;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One Kiln host: store, templates, sandboxes, reaper and HTTP API. {@link #start} re-adopts the VMs
+ * a previous daemon left running; {@link #close} leaves them running for the next one.
+ */
+public final class KilnDaemon implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(KilnDaemon.class);
+  /** TTLs are in seconds; checking every second keeps expiry within a second of its time. */
+  private static final Duration REAP_INTERVAL = Duration.ofSeconds(1);
+
+  private final KilnConfig config;
+  private final Database db;
+  private final TemplateService templates;
+  private final SandboxManager sandboxes;
+  private final SandboxOperations ops;
+  private final ApiKeys keys;
+  private final ScheduledExecutorService reaper = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("reaper").daemon().factory());
+  private ApiServer api;
+
+  public KilnDaemon(KilnConfig config, Optional<String> adminKey) throws Exception {
+    this.config = config;
+    Path data = config.dataDir().toAbsolutePath();
+    Files.createDirectories(data);
+    db = Database.open(data.resolve("kiln.db"));
+    templates = new TemplateService(data, new TemplateRepository(db));
+    keys = new ApiKeys(new ApiKeyRepository(db), adminKey);
+    GuestArtifacts artifacts = GuestArtifacts.load(config.guestArtifacts());
+    Accelerator accel = Accelerator.resolve(config.accelerator(), Path.of("/sys/module"), Path.of("/dev/kvm"));
+    OptionalLong tsc = accel == Accelerator.TCG ? HostFacts.tscKhz() : OptionalLong.empty();
+    if (accel == Accelerator.TCG && tsc.isEmpty()) log.warn("host TSC rate unknown: TCG guests may hang calibrating their clock");
+    Optional<VmmUser> vmmUser = config.vmmUser().isEmpty() ? Optional.empty() : QemuBackend.userIfPresent(config.vmmUser());
+    if (vmmUser.isEmpty()) {
+      log.warn("qemu runs as the daemon's user (vmmUser=\"{}\" {}); create it with scripts/install.sh for least privilege",
+          config.vmmUser(), config.vmmUser().isEmpty() ? "disabled" : "does not exist");
+    } else {
+      DataDirAccess.ensureTraversable(data, config.vmmUser());
+      DataDirAccess.ensureTraversable(artifacts.kernel().getParent(), config.vmmUser());
+    }
+    SandboxLimits limits = SandboxLimits.forHost(config.sandboxDefaults(), Runtime.getRuntime().availableProcessors(), HostFacts.memoryTotalBytes());
+    sandboxes = new SandboxManager(data, new SandboxRepository(db), templates, new QemuBackend(config.qemuBinary(), vmmUser), artifacts,
+        accel, tsc, Duration.ofSeconds(config.bootTimeoutSeconds()), limits);
+    ops = new SandboxOperations(sandboxes);
+    log.info("kiln daemon data_dir={} guest_artifacts={} accelerator={} tsc_khz={}", data, artifacts.id(), accel,
+        tsc.isPresent() ? tsc.getAsLong() : "n/a");
+  }
+
+  /** Re-adopts surviving VMs, starts the reaper and the API. */
+  public void start() throws Exception {
+    sandboxes.recover();
+    if (config.devMode() && !keys.anyConfigured()) {
+      String key = keys.create("dev");
+      Path keyFile = config.dataDir().resolve("dev-api-key");
+      Files.writeString(keyFile, key + "\n");
+      Files.setPosixFilePermissions(keyFile, PosixFilePermissions.fromString("rw-------"));
+      System.out.println("kiln dev mode: generated API key (also in " + keyFile + "):\n  " + key);
+    } else if (!keys.anyConfigured()) {
+      log.warn("no API keys exist and KILN_API_KEY is unset: every request but /healthz will be refused (use --dev for a generated key)");
+    }
+    reaper.scheduleWithFixedDelay(() -> {
+      try {
+        sandboxes.reapExpired(Instant.now());
+      } catch (RuntimeException e) {
+        log.error("reaper pass failed", e);
+      }
+    }, REAP_INTERVAL.toMillis(), REAP_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+    String[] hp = config.listen().split(":");
+    api = new ApiServer(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), sandboxes, ops, templates, keys);
+    api.start();
+    log.info("kiln api listening on http://{}:{}", hp[0], api.port());
+  }
+
+  public int port() {
+    return api.port();
+  }
+
+  public SandboxManager sandboxes() {
+    return sandboxes;
+  }
+
+  public SandboxOperations operations() {
+    return ops;
+  }
+
+  public TemplateService templates() {
+    return templates;
+  }
+
+  public ApiKeys keys() {
+    return keys;
+  }
+
+  @Override
+  public void close() throws Exception {
+    reaper.shutdownNow();
+    if (api != null) api.close();
+    sandboxes.close();
+    db.close();
+    log.info("kiln daemon stopped; running sandboxes keep running and are re-adopted at next start");
+  }
+}

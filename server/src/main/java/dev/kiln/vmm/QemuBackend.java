@@ -1,0 +1,119 @@
+package dev.kiln.vmm;
+
+import dev.kiln.host.CommandRunner;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.UserPrincipal;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs each VM as a {@code qemu-system-x86_64 -machine microvm} process in a session of its own
+ * (setsid), so it outlives the daemon, and, when a {@link VmmUser} is configured, as that
+ * unprivileged user from its first instruction (setpriv), under QEMU's seccomp sandbox.
+ */
+public final class QemuBackend implements VmmBackend {
+  private static final Logger log = LoggerFactory.getLogger(QemuBackend.class);
+  /** QEMU sets up devices and sockets in well under a second; 30 s covers a host buried in load. */
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
+
+  private final String qemuBinary;
+  private final Optional<VmmUser> user;
+
+  public QemuBackend(String qemuBinary, Optional<VmmUser> user) {
+    this.qemuBinary = qemuBinary;
+    this.user = user;
+  }
+
+  @Override
+  public RunningVm start(VmSpec spec) throws VmmException, InterruptedException {
+    List<String> argv = new ArrayList<>(List.of("setsid"));
+    try {
+      Files.createDirectories(spec.runDir());
+      Files.deleteIfExists(spec.pidFile());
+      if (user.isPresent()) {
+        UserPrincipal owner = spec.runDir().getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(user.get().name());
+        Files.setOwner(spec.runDir(), owner);
+        Files.setOwner(spec.rootDisk(), owner);
+        argv.addAll(List.of("setpriv", "--reuid=" + user.get().name(), "--regid=" + user.get().name(), "--clear-groups", "--no-new-privs"));
+      }
+    } catch (IOException e) {
+      throw new VmmException("cannot prepare run directory " + spec.runDir() + ": " + e.getMessage(), e);
+    }
+    argv.addAll(QemuCommandLine.build(qemuBinary, spec));
+    log.info("starting vm={} accel={} vcpus={} memory_mib={} user={}", spec.name(), spec.accelerator(), spec.vcpus(), spec.memoryMib(),
+        user.map(VmmUser::name).orElse("root"));
+    log.debug("qemu argv={}", argv);
+    Process p;
+    try {
+      p = new ProcessBuilder(argv)
+          .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+          .redirectErrorStream(true)
+          .redirectOutput(spec.vmmLog().toFile())
+          .start();
+    } catch (IOException e) {
+      throw new VmmException("cannot run " + argv.getFirst() + " for " + spec.name() + ": " + e.getMessage(), e);
+    }
+    QmpClient qmp = awaitQmp(spec, p.toHandle());
+    return new QemuVm(spec, p.toHandle(), qmp);
+  }
+
+  /** Waits for QEMU's QMP socket to answer: the sign that the VM is set up and running. */
+  private static QmpClient awaitQmp(VmSpec spec, ProcessHandle process) throws VmmException, InterruptedException {
+    long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        throw new VmmException("QEMU for " + spec.name() + " exited during start-up" + vmmLogTail(spec));
+      }
+      if (Files.exists(spec.qmpSocket())) {
+        return QmpClient.connect(spec.qmpSocket(), spec.name(), Duration.ofSeconds(10), ev -> QemuVm.onEvent(spec, ev));
+      }
+      Thread.sleep(5);
+    }
+    process.destroyForcibly();
+    throw new VmmException("QEMU for " + spec.name() + " did not open its QMP socket within " + START_TIMEOUT.toSeconds() + "s" + vmmLogTail(spec));
+  }
+
+  @Override
+  public RunningVm adopt(VmSpec spec, long pid) throws VmmException, InterruptedException {
+    ProcessHandle handle = ProcessHandle.of(pid)
+        .filter(ProcessHandle::isAlive)
+        .orElseThrow(() -> new VmmException("QEMU pid " + pid + " of " + spec.name() + " is gone"));
+    // A recycled pid must not be mistaken for our VM: its argv has to name this VM's QMP socket.
+    String cmdline = readCmdline(pid);
+    if (!cmdline.contains(spec.qmpSocket().toString())) {
+      throw new VmmException("pid " + pid + " is not the QEMU of " + spec.name() + " (its command line does not name " + spec.qmpSocket() + ")");
+    }
+    QmpClient qmp = QmpClient.connect(spec.qmpSocket(), spec.name(), Duration.ofSeconds(10), ev -> QemuVm.onEvent(spec, ev));
+    return new QemuVm(spec, handle, qmp);
+  }
+
+  private static String readCmdline(long pid) {
+    try {
+      return new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"))).replace('\0', ' ');
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  static String vmmLogTail(VmSpec spec) {
+    try {
+      if (!Files.exists(spec.vmmLog())) return "";
+      String s = Files.readString(spec.vmmLog()).strip();
+      return s.isEmpty() ? "" : "; QEMU said: " + (s.length() > 2000 ? s.substring(s.length() - 2000) : s);
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  /** The VMM user if the host has it (the installer creates kiln-vmm), else empty: QEMU then runs as the daemon's user. */
+  public static Optional<VmmUser> userIfPresent(String name) {
+    var r = CommandRunner.runAllowingFailure(List.of("id", "-u", name), Duration.ofSeconds(5));
+    return r.exitCode() == 0 ? Optional.of(new VmmUser(name)) : Optional.empty();
+  }
+}

@@ -1,0 +1,93 @@
+package dev.kiln.vmm;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** A QEMU process started (or adopted) by {@link QemuBackend}. It is not our child: it has its own session. */
+final class QemuVm implements RunningVm {
+  private static final Logger log = LoggerFactory.getLogger(QemuVm.class);
+  private final VmSpec spec;
+  private final ProcessHandle process;
+  private final QmpClient qmp;
+  private final CompletableFuture<Void> exit;
+
+  QemuVm(VmSpec spec, ProcessHandle process, QmpClient qmp) {
+    this.spec = spec;
+    this.process = process;
+    this.qmp = qmp;
+    this.exit = process.onExit().thenApply(p -> null);
+  }
+
+  /** Guest-visible events worth an operator's attention; the rest are routine. */
+  static void onEvent(VmSpec spec, QmpClient.QmpEvent ev) {
+    switch (ev.name()) {
+      case "SHUTDOWN", "RESET", "GUEST_PANICKED", "STOP" -> log.info("vm event vm={} event={} data={}", spec.name(), ev.name(), ev.data());
+      default -> log.debug("vm event vm={} event={}", spec.name(), ev.name());
+    }
+  }
+
+  @Override
+  public VmSpec spec() {
+    return spec;
+  }
+
+  @Override
+  public long pid() {
+    return process.pid();
+  }
+
+  @Override
+  public boolean isAlive() {
+    return process.isAlive();
+  }
+
+  @Override
+  public CompletableFuture<Void> onExit() {
+    return exit;
+  }
+
+  @Override
+  public void stop(Duration grace) throws VmmException, InterruptedException {
+    qmp.close();
+    try {
+      if (!process.isAlive()) return;
+      process.destroy(); // SIGTERM: QEMU exits promptly and cleanly on it
+      if (!waitExit(grace)) {
+        log.warn("vm={} pid={} ignored SIGTERM for {} ms; sending SIGKILL", spec.name(), pid(), grace.toMillis());
+        process.destroyForcibly();
+        if (!waitExit(Duration.ofSeconds(5))) throw new VmmException("QEMU pid " + pid() + " of " + spec.name() + " survived SIGKILL");
+      }
+      log.info("stopped vm={} pid={}", spec.name(), pid());
+    } finally {
+      removeQuietly(spec.agentSocket(), spec.qmpSocket(), spec.pidFile());
+    }
+  }
+
+  private boolean waitExit(Duration d) throws InterruptedException {
+    try {
+      exit.get(d.toMillis(), TimeUnit.MILLISECONDS);
+      return true;
+    } catch (TimeoutException e) {
+      return false;
+    } catch (java.util.concurrent.ExecutionException e) {
+      return !process.isAlive();
+    }
+  }
+
+  private static void removeQuietly(Path... paths) {
+    for (Path p : paths) {
+      try {
+        Files.deleteIfExists(p);
+      } catch (IOException e) {
+        log.warn("could not remove {}: {}", p, e.toString());
+      }
+    }
+  }
+}

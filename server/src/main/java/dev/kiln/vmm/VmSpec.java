@@ -1,0 +1,37 @@
+package dev.kiln.vmm;
+
+import java.nio.file.Path;
+
+/**
+ * Everything needed to start one VM. {@code runDir} holds its sockets, pid file and console log
+ * and belongs to the VM alone; {@code rootDisk} is a qcow2 overlay the VM may write.
+ */
+public record VmSpec(String name, Path runDir, Path kernel, Path initrd, String kernelCmdline, Path rootDisk,
+    int vcpus, long memoryMib, Accelerator accelerator) {
+  public VmSpec {
+    if (vcpus < 1 || vcpus > 64) throw new IllegalArgumentException("vcpus must be 1..64, got " + vcpus);
+    if (memoryMib < 64 || memoryMib > 1 << 20) throw new IllegalArgumentException("memoryMib must be 64..1048576, got " + memoryMib);
+    if (!name.matches("[a-zA-Z0-9-]{1,64}")) throw new IllegalArgumentException("vm name must be 1-64 of [a-zA-Z0-9-], got '" + name + "'");
+  }
+
+  public Path agentSocket() {
+    return runDir.resolve("agent.sock");
+  }
+
+  public Path qmpSocket() {
+    return runDir.resolve("qmp.sock");
+  }
+
+  public Path pidFile() {
+    return runDir.resolve("qemu.pid");
+  }
+
+  public Path consoleLog() {
+    return runDir.resolve("console.log");
+  }
+
+  /** QEMU's own stdout and stderr. */
+  public Path vmmLog() {
+    return runDir.resolve("qemu.log");
+  }
+}

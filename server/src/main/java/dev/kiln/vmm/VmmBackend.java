@@ -1,0 +1,10 @@
+package dev.kiln.vmm;
+
+/** A way of running VMs. Implementations start VMs detached from the daemon so they outlive it. */
+public interface VmmBackend {
+  /** Starts the VM and returns once its process runs and its control and agent sockets exist. */
+  RunningVm start(VmSpec spec) throws VmmException, InterruptedException;
+
+  /** Re-attaches to a VM a previous daemon started; fails if its process is gone or is not that VM. */
+  RunningVm adopt(VmSpec spec, long pid) throws VmmException, InterruptedException;
+}

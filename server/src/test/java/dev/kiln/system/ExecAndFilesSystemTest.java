@@ -1,0 +1,202 @@
+package dev.kiln.system;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/** Exec and file operations through the real API, against one real microVM. */
+@Tag("system")
+class ExecAndFilesSystemTest {
+  static TestHost host;
+  static String id;
+
+  @BeforeAll
+  static void up() throws Exception {
+    host = TestHost.start();
+    id = host.createSandbox(Map.of("template", TestHost.TEMPLATE, "memoryMib", 512, "env", Map.of("SANDBOX_WIDE", "yes")));
+  }
+
+  @AfterAll
+  static void down() throws Exception {
+    if (host != null) host.close();
+  }
+
+  private static JsonNode exec(Map<String, Object> body) throws Exception {
+    TestHost.Reply r = host.call("POST", "/v1/sandboxes/" + id + "/exec", body);
+    assertEquals(200, r.status(), r.raw());
+    return r.json();
+  }
+
+  @Test
+  void echoPrintsAndExitsZero() throws Exception {
+    JsonNode r = exec(Map.of("argv", List.of("echo", "hello", "world")));
+    assertEquals("hello world\n", r.path("stdout").asText());
+    assertEquals(0, r.path("exitCode").asInt());
+    assertFalse(r.path("timedOut").asBoolean());
+    assertTrue(r.has("cpuMs") && r.has("peakRssKib") && r.path("peakRssKib").asLong() > 0, r.toString());
+  }
+
+  @Test
+  void exitCodesAndStderr() throws Exception {
+    JsonNode r = exec(Map.of("command", "echo oops >&2; exit 7"));
+    assertEquals(7, r.path("exitCode").asInt());
+    assertEquals("oops\n", r.path("stderr").asText());
+    assertEquals("", r.path("stdout").asText());
+  }
+
+  @Test
+  void envFromSandboxAndRequestAndCwd() throws Exception {
+    JsonNode r = exec(Map.of("command", "echo $SANDBOX_WIDE $MINE; pwd", "env", Map.of("MINE", "mine"), "cwd", "/etc"));
+    assertEquals("yes mine\n/etc\n", r.path("stdout").asText());
+  }
+
+  @Test
+  void userByNameAndUid() throws Exception {
+    assertEquals("65534\n", exec(Map.of("argv", List.of("id", "-u"), "user", "nobody")).path("stdout").asText());
+    assertEquals("1234:1234\n", exec(Map.of("command", "echo $(id -u):$(id -g)", "user", "1234")).path("stdout").asText());
+  }
+
+  @Test
+  void tenThousandLines() throws Exception {
+    JsonNode r = exec(Map.of("command", "seq 1 10000"));
+    String[] lines = r.path("stdout").asText().split("\n");
+    assertEquals(10000, lines.length);
+    assertEquals("1", lines[0]);
+    assertEquals("10000", lines[9999]);
+  }
+
+  @Test
+  void tenConcurrentExecs() throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(10);
+    try {
+      List<Future<JsonNode>> results = new ArrayList<>();
+      for (int i = 0; i < 10; i++) {
+        int n = i;
+        results.add(pool.submit((Callable<JsonNode>) () -> exec(Map.of("command", "sleep 0.5; echo run-" + n))));
+      }
+      for (int i = 0; i < 10; i++) assertEquals("run-" + i + "\n", results.get(i).get().path("stdout").asText());
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void commandTimeoutIsAResult() throws Exception {
+    JsonNode r = exec(Map.of("argv", List.of("sleep", "30"), "timeoutSeconds", 1));
+    assertTrue(r.path("timedOut").asBoolean(), r.toString());
+    assertEquals(-1, r.path("exitCode").asInt());
+    assertTrue(r.path("durationMs").asLong() < 10_000, r.toString());
+  }
+
+  @Test
+  void missingBinaryIsA400() throws Exception {
+    TestHost.Reply r = host.call("POST", "/v1/sandboxes/" + id + "/exec", Map.of("argv", List.of("/no/such/binary")));
+    assertEquals(400, r.status());
+    assertEquals("EXEC_FAILED", r.json().path("error").path("code").asText());
+  }
+
+  @Test
+  void hundredMibFileRoundTripKeepsItsSha256() throws Exception {
+    int size = 100 << 20;
+    MessageDigest up = MessageDigest.getInstance("SHA-256");
+    // Pseudo-random content generated while streaming, so neither side holds 100 MiB at once.
+    InputStream source = new DigestInputStream(new SeededStream(42, size), up);
+    HttpRequest put = HttpRequest.newBuilder(URI.create(host.base + "/v1/sandboxes/" + id + "/files?path=/root/big.bin"))
+        .header("Authorization", "Bearer " + host.key).PUT(HttpRequest.BodyPublishers.ofInputStream(() -> source)).build();
+    HttpResponse<String> pr = host.http.send(put, HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, pr.statusCode(), pr.body());
+    assertEquals(size, TestHost.JSON.readTree(pr.body()).path("bytesWritten").asLong());
+
+    HttpRequest get = HttpRequest.newBuilder(URI.create(host.base + "/v1/sandboxes/" + id + "/files?path=/root/big.bin"))
+        .header("Authorization", "Bearer " + host.key).GET().build();
+    HttpResponse<InputStream> gr = host.http.send(get, HttpResponse.BodyHandlers.ofInputStream());
+    assertEquals(200, gr.statusCode());
+    MessageDigest down = MessageDigest.getInstance("SHA-256");
+    long n;
+    try (InputStream in = new DigestInputStream(gr.body(), down)) {
+      n = in.transferTo(java.io.OutputStream.nullOutputStream());
+    }
+    assertEquals(size, n);
+    String sent = HexFormat.of().formatHex(up.digest());
+    assertEquals(sent, HexFormat.of().formatHex(down.digest()));
+    // and the guest holds the same bytes on its disk
+    assertEquals(sent, exec(Map.of("command", "sha256sum /root/big.bin | cut -d' ' -f1")).path("stdout").asText().strip());
+  }
+
+  @Test
+  void emptyFileIs200WithEmptyBody() throws Exception {
+    HttpRequest put = HttpRequest.newBuilder(URI.create(host.base + "/v1/sandboxes/" + id + "/files?path=/tmp/empty"))
+        .header("Authorization", "Bearer " + host.key).PUT(HttpRequest.BodyPublishers.noBody()).build();
+    assertEquals(200, host.http.send(put, HttpResponse.BodyHandlers.ofString()).statusCode());
+    HttpResponse<byte[]> r = host.http.send(HttpRequest.newBuilder(URI.create(host.base + "/v1/sandboxes/" + id + "/files?path=/tmp/empty"))
+        .header("Authorization", "Bearer " + host.key).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+    assertEquals(200, r.statusCode());
+    assertEquals(0, r.body().length);
+  }
+
+  @Test
+  void listStatAndRecursiveDelete() throws Exception {
+    exec(Map.of("command", "mkdir -p /tmp/tree/a/b && echo x > /tmp/tree/a/b/f && ln -s /etc /tmp/tree/link"));
+    TestHost.Reply list = host.call("GET", "/v1/sandboxes/" + id + "/files/list?path=/tmp/tree", null);
+    assertEquals(200, list.status(), list.raw());
+    List<String> names = new ArrayList<>();
+    list.json().path("entries").forEach(e -> names.add(e.path("name").asText() + ":" + e.path("type").asText()));
+    names.sort(null);
+    assertEquals(List.of("a:directory", "link:symlink"), names);
+    assertEquals(404, host.call("GET", "/v1/sandboxes/" + id + "/files?path=/tmp/nope", null).status());
+    assertEquals(204, host.call("DELETE", "/v1/sandboxes/" + id + "/files?path=/tmp/tree", null).status());
+    assertEquals("gone\n", exec(Map.of("command", "test -e /tmp/tree || echo gone; test -d /etc && true")).path("stdout").asText());
+    TestHost.Reply err = host.call("GET", "/v1/sandboxes/" + id + "/files/list?path=/tmp/tree", null);
+    assertEquals(404, err.status());
+    assertEquals("FILE_NOT_FOUND", err.json().path("error").path("code").asText());
+  }
+
+  /** A deterministic pseudo-random byte stream of fixed length. */
+  static final class SeededStream extends InputStream {
+    private final java.util.Random r;
+    private long left;
+
+    SeededStream(long seed, long length) {
+      this.r = new java.util.Random(seed);
+      this.left = length;
+    }
+
+    @Override
+    public int read() {
+      if (left == 0) return -1;
+      left--;
+      return r.nextInt(256);
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) {
+      if (left == 0) return -1;
+      int n = (int) Math.min(len, left);
+      byte[] chunk = new byte[n];
+      r.nextBytes(chunk);
+      System.arraycopy(chunk, 0, b, off, n);
+      left -= n;
+      return n;
+    }
+  }
+}

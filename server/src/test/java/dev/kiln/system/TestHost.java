@@ -1,0 +1,108 @@
+package dev.kiln.system;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.config.KilnConfig;
+import dev.kiln.daemon.KilnDaemon;
+import dev.kiln.host.AtomicFiles;
+import dev.kiln.image.BusyboxRootfs;
+import dev.kiln.image.TemplateSource;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * A real Kiln daemon for system tests: its own data directory under /tmp (short, for Unix socket
+ * paths), the guest artifacts built by scripts/build-guest.sh, a busybox template, and an HTTP
+ * client holding a valid key. {@link #close} deletes every sandbox and the data directory.
+ */
+public final class TestHost implements AutoCloseable {
+  public static final String TEMPLATE = "busybox";
+  static final ObjectMapper JSON = new ObjectMapper();
+  private static final Path REPO = Path.of(System.getProperty("kiln.repo", "..")).toAbsolutePath().normalize();
+  static final Path ARTIFACTS = REPO.resolve("build/guest/current");
+
+  final Path dir;
+  final String key = "test-" + UUID.randomUUID();
+  final HttpClient http = HttpClient.newHttpClient();
+  KilnDaemon daemon;
+  String base;
+
+  private TestHost(Path dir) {
+    this.dir = dir;
+  }
+
+  public static TestHost start() throws Exception {
+    if (!Files.exists(ARTIFACTS.resolve("manifest.json"))) {
+      throw new IllegalStateException("guest artifacts missing at " + ARTIFACTS + ": run scripts/build-guest.sh (the README's test command does)");
+    }
+    // o+x: QEMU runs as the unprivileged kiln-vmm user and must traverse into the data directory.
+    TestHost h = new TestHost(Files.createTempDirectory(Path.of("/tmp"), "kt", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x"))));
+    h.boot();
+    Path rootfs = h.dir.resolve("rootfs");
+    BusyboxRootfs.create(rootfs);
+    h.daemon.templates().build(TEMPLATE, new TemplateSource.Directory(rootfs), 256);
+    return h;
+  }
+
+  /** Starts (or restarts) the daemon on this host's data directory. */
+  void boot() throws Exception {
+    KilnConfig c = KilnConfig.defaults().withDataDir(dir.resolve("data")).withListen("127.0.0.1:0").withGuestArtifacts(ARTIFACTS);
+    daemon = new KilnDaemon(c, Optional.of(key));
+    daemon.start();
+    base = "http://127.0.0.1:" + daemon.port();
+  }
+
+  /** Stops the daemon the way a crash would leave things: VMs keep running. */
+  void stopDaemonOnly() throws Exception {
+    daemon.close();
+  }
+
+  record Reply(int status, JsonNode json, String raw) {}
+
+  Reply call(String method, String path, Object body) throws Exception {
+    HttpRequest.BodyPublisher pub = body == null ? HttpRequest.BodyPublishers.noBody()
+        : body instanceof String s ? HttpRequest.BodyPublishers.ofString(s) : HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body));
+    HttpRequest req = HttpRequest.newBuilder(URI.create(base + path)).header("Authorization", "Bearer " + key)
+        .header("Content-Type", "application/json").method(method, pub).build();
+    HttpResponse<String> r = http.send(req, HttpResponse.BodyHandlers.ofString());
+    JsonNode json = r.body().isEmpty() ? JSON.nullNode() : parseOrNull(r.body());
+    return new Reply(r.statusCode(), json, r.body());
+  }
+
+  private static JsonNode parseOrNull(String s) {
+    try {
+      return JSON.readTree(s);
+    } catch (Exception e) {
+      return JSON.nullNode();
+    }
+  }
+
+  String createSandbox(Object body) throws Exception {
+    Reply r = call("POST", "/v1/sandboxes", body);
+    if (r.status() != 201) throw new AssertionError("create failed: " + r.status() + " " + r.raw());
+    return r.json().path("id").asText();
+  }
+
+  String createSandbox() throws Exception {
+    return createSandbox(java.util.Map.of("template", TEMPLATE, "memoryMib", 256));
+  }
+
+  @Override
+  public void close() throws Exception {
+    try {
+      if (daemon != null) {
+        daemon.sandboxes().deleteAll();
+        daemon.close();
+      }
+    } finally {
+      AtomicFiles.deleteTree(dir);
+    }
+  }
+}

@@ -31,7 +31,7 @@ packages=(
   e2fsprogs         # mkfs.ext4 -d: template root filesystems without mounting
   busybox-static    # the tiny test/bench template
   debootstrap       # the Debian `base` template
-  cpio kmod         # initramfs assembly, kernel module dependency resolution
+  cpio kmod lz4     # initramfs assembly, module dependency resolution, vmlinux extraction
   gcc make libc6-dev  # the static C guest agent
   maven             # the Java build
 )

@@ -276,18 +276,40 @@ public final class SandboxManager implements AutoCloseable {
       live.put(id, sb);
       switch (state) {
         case RUNNING -> readopt(sb, r);
-        case CREATING -> fail(sb, "the daemon restarted while the sandbox was being created");
-        case STOPPING -> delete(r.id());
+        case CREATING -> {
+          // The VM may be half-booted; take hold of it only to stop it.
+          adoptVmQuietly(sb, r);
+          fail(sb, "the daemon restarted while the sandbox was being created");
+        }
+        case STOPPING -> {
+          adoptVmQuietly(sb, r);
+          delete(r.id());
+        }
         case ERROR -> live.remove(id);
       }
     }
   }
 
+  private void adoptVmQuietly(LiveSandbox sb, SandboxRow r) {
+    try {
+      adoptVm(sb, r);
+    } catch (VmmException | JsonProcessingException e) {
+      log.info("sandbox={} has no VM to take over: {}", r.id(), e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private VmSpec adoptVm(LiveSandbox sb, SandboxRow r) throws VmmException, JsonProcessingException, InterruptedException {
+    if (r.vmJson().isEmpty() || r.pid().isEmpty()) throw new VmmException("no VM recorded");
+    VmSpec spec = VmRecord.fromJson(r.vmJson().get());
+    sb.vm = backend.adopt(spec, r.pid().getAsLong());
+    return spec;
+  }
+
   private void readopt(LiveSandbox sb, SandboxRow r) {
     try {
-      if (r.vmJson().isEmpty() || r.pid().isEmpty()) throw new VmmException("no VM recorded");
-      VmSpec spec = VmRecord.fromJson(r.vmJson().get());
-      sb.vm = backend.adopt(spec, r.pid().getAsLong());
+      VmSpec spec = adoptVm(sb, r);
       watch(sb);
       sb.agent = AgentConnection.open(spec.agentSocket(), r.id(), Duration.ofSeconds(10), cause -> onAgentBroken(sb, cause));
       log.info("sandbox re-adopted sandbox={} pid={}", r.id(), sb.vm.pid());

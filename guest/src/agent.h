@@ -1,0 +1,88 @@
+/* The agent's session: one host connection multiplexing exec and file streams. Single-threaded: a
+ * poll loop owns every descriptor, so no stream state is ever shared between threads. */
+#ifndef KILN_AGENT_H
+#define KILN_AGENT_H
+
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "proto.h"
+
+#define AGENT_VERSION "kiln-agent/0.1.0"
+
+/* serve() flags */
+#define SERVE_PORT 1      /* a virtio port: EOF means "no host right now", wait for the next one */
+#define SERVE_SET_CLOCK 2 /* HELLO sets the wall clock and seeds the RNG (only inside a VM) */
+
+/* Serves the host on `fd` until it closes (or forever with SERVE_PORT). */
+int serve(int fd, int flags);
+
+enum stream_kind { S_EXEC, S_FILE_READ, S_FILE_WRITE };
+
+struct exec_state {
+  pid_t pid;
+  int in_fd, out_fd, err_fd; /* -1 once closed */
+  uint8_t *in_buf;           /* stdin bytes received but not yet taken by the pipe */
+  size_t in_len;
+  int in_close;              /* STDIN_CLOSE seen: close the pipe once in_buf drains */
+  int exited, status, timed_out;
+  struct rusage ru;
+  int64_t deadline_ms;       /* command timeout (0: none) */
+  int64_t drain_at_ms;       /* after exit: when to stop waiting for idle pipes */
+};
+
+struct stream {
+  uint32_t id;
+  enum stream_kind kind;
+  int dead;             /* finished; freed at the end of the loop iteration */
+  uint64_t credit;      /* data bytes the host still lets us send */
+  uint64_t recv_window; /* data bytes the host may still send us */
+  int fd;               /* file streams: the open file */
+  uint64_t written;     /* FILE_WRITE: bytes written so far */
+  struct exec_state x;
+  struct stream *next;
+};
+
+/* Channel output (agent.c). They return 0, or -1 when the host is gone (the frame is dropped). */
+int send_frame(uint8_t type, uint32_t stream, const void *payload, size_t len);
+/* Sends the `len` bytes already placed at `buf + FRAME_HEADER`; buf has room for the header. */
+int send_data_frame(uint8_t type, uint32_t stream, uint8_t *buf, size_t len);
+void send_error(uint32_t stream, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void send_ok(uint32_t stream, uint64_t value);
+void send_window(uint32_t stream, uint32_t increment);
+/* Scratch buffer for one data frame: FRAME_HEADER + DATA_CHUNK bytes. */
+uint8_t *data_scratch(void);
+struct stream *stream_new(uint32_t id, enum stream_kind kind);
+void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The host broke the protocol: the session ends and input is ignored until the host reconnects. */
+void protocol_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int64_t now_ms(void);
+
+/* exec.c */
+void exec_start(uint32_t id, struct reader *r);
+void exec_stdin(struct stream *s, const uint8_t *p, size_t n);
+void exec_stdin_close(struct stream *s);
+void exec_signal(struct stream *s, uint32_t signo);
+void exec_cancel(struct stream *s);
+void exec_reaped(struct stream *s, int status, const struct rusage *ru);
+/* Moves data between pipes and the host for whichever of the exec's fds poll reported ready. */
+void exec_pump(struct stream *s, int fd, short revents);
+/* Timeouts, post-exit draining and EXIT; returns the next deadline in ms (0: none). */
+int64_t exec_tick(struct stream *s, int64_t now);
+
+/* files.c */
+void file_read_start(uint32_t id, struct reader *r);
+void file_read_pump(struct stream *s);
+void file_write_start(uint32_t id, struct reader *r);
+void file_write_data(struct stream *s, const uint8_t *p, size_t n);
+void file_write_end(struct stream *s);
+void file_close(struct stream *s);
+void op_stat(uint32_t id, struct reader *r);
+void op_list(uint32_t id, struct reader *r);
+void op_mkdir(uint32_t id, struct reader *r);
+void op_remove(uint32_t id, struct reader *r);
+void op_rename(uint32_t id, struct reader *r);
+void op_sync(uint32_t id, struct reader *r);
+
+#endif

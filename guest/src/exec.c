@@ -1,0 +1,314 @@
+/* EXEC streams: a child in its own session and process group, its stdio on pipes we pump. */
+#include "agent.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define EXEC_KEEP_STDIN 1u
+#define AS_AGENT 0xFFFFFFFFu
+/* After the command exits, output pipes still held open by a background descendant are given up
+ * once they have been idle this long (docs/agent-protocol.md). */
+#define DRAIN_MS 100
+
+static const char *const BASE_ENV[] = {
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm", "LANG=C.UTF-8", NULL};
+
+static size_t key_len(const char *entry) {
+  const char *eq = strchr(entry, '=');
+  return eq ? (size_t)(eq - entry) : strlen(entry);
+}
+
+/* The base environment with the host's entries applied in order, later ones winning. */
+static char **build_env(char **extra, uint32_t uid) {
+  size_t n = 0;
+  for (char **e = extra; *e; e++) n++;
+  char **env = calloc(n + 5, sizeof *env);
+  if (!env) return NULL;
+  size_t len = 0;
+  for (const char *const *b = BASE_ENV; *b; b++) env[len++] = (char *)*b;
+  env[len++] = (char *)(uid == 0 || uid == AS_AGENT ? "HOME=/root" : "HOME=/");
+  for (char **e = extra; *e; e++) {
+    if (!strchr(*e, '=')) continue;
+    size_t k = key_len(*e), i;
+    for (i = 0; i < len; i++)
+      if (key_len(env[i]) == k && strncmp(env[i], *e, k) == 0) break;
+    env[i] = *e;
+    if (i == len) len++;
+  }
+  return env;
+}
+
+/* execve with a PATH search taken from the command's own environment, like execvpe. */
+static void exec_search(char **argv, char **env) {
+  if (strchr(argv[0], '/')) {
+    execve(argv[0], argv, env);
+    return;
+  }
+  const char *path = "/usr/local/bin:/usr/bin:/bin";
+  for (char **e = env; *e; e++)
+    if (strncmp(*e, "PATH=", 5) == 0) path = *e + 5;
+  int err = ENOENT;
+  char buf[4096];
+  for (const char *p = path;; p++) {
+    const char *end = strchrnul(p, ':');
+    size_t dlen = (size_t)(end - p);
+    if (dlen + 1 + strlen(argv[0]) + 1 <= sizeof buf) {
+      memcpy(buf, p, dlen);
+      buf[dlen] = '/';
+      strcpy(buf + dlen + 1, argv[0]);
+      execve(buf, argv, env);
+      if (errno != ENOENT && errno != ENOTDIR) err = errno;
+    }
+    if (!*end) break;
+    p = end;
+  }
+  errno = err;
+}
+
+/* In the child: becomes the command or reports why not through `report`. Never returns. */
+static void child(int in, int out, int err, int report, uint32_t uid, uint32_t gid, const char *cwd, char **argv, char **env) {
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  signal(SIGPIPE, SIG_DFL);
+  setsid();
+  if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) goto fail;
+  if (gid != AS_AGENT && (setgroups(0, NULL) < 0 || setgid(gid) < 0)) goto fail;
+  if (uid != AS_AGENT && setuid(uid) < 0) goto fail;
+  if (chdir(*cwd ? cwd : "/") < 0) goto fail;
+  exec_search(argv, env);
+fail:;
+  int e = errno;
+  if (write(report, &e, sizeof e) < 0) _exit(126);
+  _exit(127);
+}
+
+static int cloexec_pipe(int p[2]) {
+  if (pipe2(p, O_CLOEXEC) < 0) return -1;
+  return 0;
+}
+
+void exec_start(uint32_t id, struct reader *r) {
+  uint32_t flags = rd_u32(r), uid = rd_u32(r), gid = rd_u32(r), timeout_ms = rd_u32(r);
+  char *cwd = rd_str(r);
+  char **argv = rd_strlist(r);
+  char **extra = rd_strlist(r);
+  char **env = NULL;
+  int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, rep[2] = {-1, -1};
+  if (!reader_done(r)) {
+    protocol_error("malformed EXEC");
+    goto done;
+  }
+  if (!argv[0]) {
+    send_error(id, EINVAL, "exec: empty argv");
+    goto done;
+  }
+  env = build_env(extra, uid);
+  int ok = env && cloexec_pipe(out) == 0 && cloexec_pipe(err) == 0 && cloexec_pipe(rep) == 0;
+  if (ok) {
+    if (flags & EXEC_KEEP_STDIN)
+      ok = cloexec_pipe(in) == 0;
+    else
+      ok = (in[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;
+  }
+  struct stream *s = ok ? stream_new(id, S_EXEC) : NULL;
+  if (!s) {
+    send_error(id, errno ? errno : ENOMEM, "exec %s: %s", argv[0], strerror(errno ? errno : ENOMEM));
+    goto done;
+  }
+  pid_t pid = fork();
+  if (pid == 0) child(in[0], out[1], err[1], rep[1], uid, gid, cwd, argv, env);
+  close(rep[1]);
+  rep[1] = -1;
+  int child_errno = 0;
+  if (pid < 0) {
+    child_errno = errno;
+  } else {
+    ssize_t got;
+    while ((got = read(rep[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR) {
+    }
+    if (got != sizeof child_errno) child_errno = 0;
+  }
+  if (child_errno) {
+    if (pid > 0) waitpid(pid, NULL, 0);
+    s->dead = 1;
+    send_error(id, child_errno, "exec %s: %s", argv[0], strerror(child_errno));
+    goto done;
+  }
+  s->x.pid = pid;
+  s->x.out_fd = out[0];
+  s->x.err_fd = err[0];
+  out[0] = err[0] = -1;
+  fcntl(s->x.out_fd, F_SETFL, O_NONBLOCK);
+  fcntl(s->x.err_fd, F_SETFL, O_NONBLOCK);
+  if (flags & EXEC_KEEP_STDIN) {
+    s->x.in_fd = in[1];
+    in[1] = -1;
+    fcntl(s->x.in_fd, F_SETFL, O_NONBLOCK);
+  }
+  if (timeout_ms) s->x.deadline_ms = now_ms() + timeout_ms;
+  uint8_t p[4] = {(uint8_t)(pid >> 24), (uint8_t)(pid >> 16), (uint8_t)(pid >> 8), (uint8_t)pid};
+  send_frame(T_STARTED, id, p, 4);
+done:
+  for (int i = 0; i < 2; i++) {
+    if (in[i] >= 0) close(in[i]);
+    if (out[i] >= 0) close(out[i]);
+    if (err[i] >= 0) close(err[i]);
+    if (rep[i] >= 0) close(rep[i]);
+  }
+  free(env);
+  free(cwd);
+  strv_free(argv);
+  strv_free(extra);
+}
+
+static void close_fd(int *fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+/* Gives the host back the window of stdin bytes that will never reach the pipe. */
+static void drop_stdin(struct stream *s) {
+  if (s->x.in_len) {
+    s->recv_window += s->x.in_len;
+    send_window(s->id, (uint32_t)s->x.in_len);
+  }
+  s->x.in_len = 0;
+  close_fd(&s->x.in_fd);
+}
+
+void exec_stdin(struct stream *s, const uint8_t *p, size_t n) {
+  if (s->x.in_fd < 0 || s->x.in_close) {
+    /* Nobody will read it (no stdin, or already closed): acknowledge and discard. */
+    s->recv_window += n;
+    if (n) send_window(s->id, (uint32_t)n);
+    return;
+  }
+  if (!s->x.in_buf && !(s->x.in_buf = malloc(INITIAL_WINDOW))) {
+    agent_log("out of memory for stdin of stream %u", s->id);
+    s->recv_window += n;
+    drop_stdin(s);
+    return;
+  }
+  /* The window guarantees in_len + n <= INITIAL_WINDOW. */
+  memcpy(s->x.in_buf + s->x.in_len, p, n);
+  s->x.in_len += n;
+}
+
+void exec_stdin_close(struct stream *s) {
+  s->x.in_close = 1;
+  if (s->x.in_len == 0) close_fd(&s->x.in_fd);
+}
+
+void exec_signal(struct stream *s, uint32_t signo) {
+  if (signo == 0 || signo >= 65) return;
+  if (!s->x.exited || s->x.out_fd >= 0 || s->x.err_fd >= 0) kill(-s->x.pid, (int)signo);
+}
+
+void exec_cancel(struct stream *s) {
+  if (!s->x.exited) kill(-s->x.pid, SIGKILL);
+  close_fd(&s->x.in_fd);
+  close_fd(&s->x.out_fd);
+  close_fd(&s->x.err_fd);
+}
+
+void exec_reaped(struct stream *s, int status, const struct rusage *ru) {
+  s->x.exited = 1;
+  s->x.status = status;
+  s->x.ru = *ru;
+  s->x.drain_at_ms = now_ms() + DRAIN_MS;
+}
+
+static void pump_output(struct stream *s, int *fd, uint8_t type) {
+  size_t want = s->credit < DATA_CHUNK ? (size_t)s->credit : DATA_CHUNK;
+  if (want == 0) return;
+  uint8_t *buf = data_scratch();
+  ssize_t n = read(*fd, buf + FRAME_HEADER, want);
+  if (n > 0) {
+    s->credit -= (uint64_t)n;
+    send_data_frame(type, s->id, buf, (size_t)n);
+  } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+    close_fd(fd);
+  }
+}
+
+static void pump_stdin(struct stream *s) {
+  ssize_t n = write(s->x.in_fd, s->x.in_buf, s->x.in_len);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EINTR) return;
+    drop_stdin(s); /* EPIPE: the command closed its stdin */
+    return;
+  }
+  memmove(s->x.in_buf, s->x.in_buf + n, s->x.in_len - (size_t)n);
+  s->x.in_len -= (size_t)n;
+  s->recv_window += (uint64_t)n;
+  send_window(s->id, (uint32_t)n);
+  if (s->x.in_len == 0 && s->x.in_close) close_fd(&s->x.in_fd);
+}
+
+void exec_pump(struct stream *s, int fd, short revents) {
+  if (fd == s->x.out_fd)
+    pump_output(s, &s->x.out_fd, T_STDOUT);
+  else if (fd == s->x.err_fd)
+    pump_output(s, &s->x.err_fd, T_STDERR);
+  else if (fd == s->x.in_fd)
+    (revents & (POLLERR | POLLHUP)) ? drop_stdin(s) : pump_stdin(s);
+}
+
+static void put_u64(uint8_t *p, uint64_t v) {
+  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static uint64_t micros(struct timeval tv) {
+  return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
+}
+
+static void send_exit(struct stream *s) {
+  uint8_t p[1 + 4 + 1 + 8 + 8 + 8];
+  int st = s->x.status;
+  uint8_t kind = WIFSIGNALED(st) ? 1 : 0;
+  uint32_t value = (uint32_t)(kind ? WTERMSIG(st) : WEXITSTATUS(st));
+  p[0] = kind;
+  for (int i = 0; i < 4; i++) p[1 + i] = (uint8_t)(value >> (24 - 8 * i));
+  p[5] = (uint8_t)s->x.timed_out;
+  put_u64(p + 6, micros(s->x.ru.ru_utime));
+  put_u64(p + 14, micros(s->x.ru.ru_stime));
+  put_u64(p + 22, (uint64_t)s->x.ru.ru_maxrss);
+  send_frame(T_EXIT, s->id, p, sizeof p);
+}
+
+/* An output pipe is abandoned after exit only while it is empty: output the command wrote before
+ * exiting is never cut off, however slowly the host takes it. */
+static void give_up_if_idle(int *fd) {
+  int avail = 0;
+  if (*fd >= 0 && ioctl(*fd, FIONREAD, &avail) == 0 && avail == 0) close_fd(fd);
+}
+
+int64_t exec_tick(struct stream *s, int64_t now) {
+  if (!s->x.exited) {
+    if (s->x.deadline_ms && now >= s->x.deadline_ms) {
+      kill(-s->x.pid, SIGKILL);
+      s->x.timed_out = 1;
+      s->x.deadline_ms = 0;
+    }
+    return s->x.deadline_ms;
+  }
+  if ((s->x.out_fd >= 0 || s->x.err_fd >= 0) && now >= s->x.drain_at_ms) {
+    give_up_if_idle(&s->x.out_fd);
+    give_up_if_idle(&s->x.err_fd);
+    s->x.drain_at_ms = now + DRAIN_MS;
+  }
+  if (s->x.out_fd >= 0 || s->x.err_fd >= 0) return s->x.drain_at_ms;
+  close_fd(&s->x.in_fd);
+  send_exit(s);
+  s->dead = 1;
+  return 0;
+}

@@ -1,0 +1,340 @@
+/* File streams and metadata operations. Paths are the guest's own: the whole VM is the sandbox. */
+#include "agent.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FLAG_PARENTS 1u
+#define FLAG_RECURSIVE 1u
+/* A LIST_ENTRIES frame is flushed at this many payload bytes or entries. */
+#define LIST_FRAME_BYTES (60u * 1024)
+#define LIST_FRAME_ENTRIES 1024u
+
+/* Parses the path-only payload of STAT, LIST, FILE_READ; NULL after reporting a protocol error. */
+static char *path_arg(struct reader *r, const char *what) {
+  char *path = rd_str(r);
+  if (!reader_done(r)) {
+    free(path);
+    protocol_error("malformed %s", what);
+    return NULL;
+  }
+  return path;
+}
+
+static int mkdir_p(const char *path, mode_t mode) {
+  char buf[PATH_MAX];
+  size_t n = strlen(path);
+  if (n == 0 || n >= sizeof buf) {
+    errno = n ? ENAMETOOLONG : ENOENT;
+    return -1;
+  }
+  memcpy(buf, path, n + 1);
+  for (char *p = buf + 1;; p++) {
+    if (*p == '/' || *p == 0) {
+      char c = *p;
+      *p = 0;
+      if (mkdir(buf, mode) < 0) {
+        struct stat st;
+        if (errno != EEXIST || stat(buf, &st) < 0 || !S_ISDIR(st.st_mode)) {
+          if (errno == EEXIST) errno = ENOTDIR;
+          return -1;
+        }
+      }
+      *p = c;
+      if (!c) return 0;
+    }
+  }
+}
+
+static int mkdir_parents_of(const char *path) {
+  char buf[PATH_MAX];
+  size_t n = strlen(path);
+  if (n >= sizeof buf) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(buf, path, n + 1);
+  char *slash = strrchr(buf, '/');
+  if (!slash || slash == buf) return 0;
+  *slash = 0;
+  return mkdir_p(buf, 0755);
+}
+
+void file_close(struct stream *s) {
+  if (s->fd >= 0) close(s->fd);
+  s->fd = -1;
+}
+
+void file_read_start(uint32_t id, struct reader *r) {
+  char *path = path_arg(r, "FILE_READ");
+  if (!path) return;
+  /* O_NONBLOCK so a FIFO or device cannot stall the agent; its data is polled like a pipe's. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0) {
+    send_error(id, errno, "open %s: %s", path, strerror(errno));
+  } else if (S_ISDIR(st.st_mode)) {
+    send_error(id, EISDIR, "read %s: %s", path, strerror(EISDIR));
+  } else {
+    struct stream *s = stream_new(id, S_FILE_READ);
+    if (!s) {
+      send_error(id, ENOMEM, "read %s: %s", path, strerror(ENOMEM));
+    } else {
+      s->fd = fd;
+      fd = -1;
+      send_ok(id, S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0);
+    }
+  }
+  if (fd >= 0) close(fd);
+  free(path);
+}
+
+void file_read_pump(struct stream *s) {
+  size_t want = s->credit < DATA_CHUNK ? (size_t)s->credit : DATA_CHUNK;
+  uint8_t *buf = data_scratch();
+  ssize_t n = read(s->fd, buf + FRAME_HEADER, want);
+  if (n > 0) {
+    s->credit -= (uint64_t)n;
+    send_data_frame(T_DATA, s->id, buf, (size_t)n);
+  } else if (n == 0) {
+    send_frame(T_END, s->id, NULL, 0);
+    file_close(s);
+    s->dead = 1;
+  } else if (errno != EAGAIN && errno != EINTR) {
+    send_error(s->id, errno, "read: %s", strerror(errno));
+    file_close(s);
+    s->dead = 1;
+  }
+}
+
+void file_write_start(uint32_t id, struct reader *r) {
+  uint32_t mode = rd_u32(r), flags = rd_u32(r);
+  char *path = rd_str(r);
+  if (!reader_done(r)) {
+    free(path);
+    protocol_error("malformed FILE_WRITE");
+    return;
+  }
+  int fd = -1;
+  if ((flags & FLAG_PARENTS) && mkdir_parents_of(path) < 0) {
+    send_error(id, errno, "create parents of %s: %s", path, strerror(errno));
+  } else if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, mode ? (mode & 07777) : 0644)) < 0) {
+    send_error(id, errno, "open %s: %s", path, strerror(errno));
+  } else if (mode && fchmod(fd, mode & 07777) < 0) {
+    send_error(id, errno, "chmod %s: %s", path, strerror(errno));
+  } else {
+    struct stream *s = stream_new(id, S_FILE_WRITE);
+    if (!s) {
+      send_error(id, ENOMEM, "write %s: %s", path, strerror(ENOMEM));
+    } else {
+      s->fd = fd;
+      fd = -1;
+      send_ok(id, 0);
+    }
+  }
+  if (fd >= 0) close(fd);
+  free(path);
+}
+
+static void write_failed(struct stream *s, const char *what) {
+  send_error(s->id, errno, "%s: %s", what, strerror(errno));
+  file_close(s);
+  s->dead = 1;
+}
+
+void file_write_data(struct stream *s, const uint8_t *p, size_t n) {
+  size_t done = 0;
+  while (done < n) {
+    ssize_t w = write(s->fd, p + done, n - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      if (w == 0) errno = EIO;
+      write_failed(s, "write");
+      return;
+    }
+    done += (size_t)w;
+  }
+  s->written += n;
+  s->recv_window += n;
+  send_window(s->id, (uint32_t)n);
+}
+
+void file_write_end(struct stream *s) {
+  if (fsync(s->fd) < 0 && errno != EINVAL) {
+    write_failed(s, "fsync");
+    return;
+  }
+  if (close(s->fd) < 0) {
+    s->fd = -1;
+    write_failed(s, "close");
+    return;
+  }
+  s->fd = -1;
+  send_ok(s->id, s->written);
+  s->dead = 1;
+}
+
+static void put_entry(struct writer *w, const char *name, const struct stat *st) {
+  uint8_t kind = S_ISREG(st->st_mode) ? 0 : S_ISDIR(st->st_mode) ? 1 : S_ISLNK(st->st_mode) ? 2 : 3;
+  wr_u8(w, kind);
+  wr_u32(w, st->st_mode & 07777);
+  wr_u64(w, (uint64_t)st->st_size);
+  wr_u64(w, (uint64_t)((int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec));
+  size_t n = strlen(name);
+  wr_str(w, name, n > MAX_STR ? MAX_STR : n);
+}
+
+void op_stat(uint32_t id, struct reader *r) {
+  char *path = path_arg(r, "STAT");
+  if (!path) return;
+  struct stat st;
+  if (lstat(path, &st) < 0) {
+    send_error(id, errno, "stat %s: %s", path, strerror(errno));
+  } else {
+    struct writer w;
+    writer_init(&w, 2 * MAX_STR);
+    const char *slash = strrchr(path, '/');
+    put_entry(&w, slash && slash[1] ? slash + 1 : path, &st);
+    send_frame(T_STAT_RESULT, id, w.buf, w.len);
+    writer_free(&w);
+  }
+  free(path);
+}
+
+static void flush_entries(uint32_t id, struct writer *w, uint32_t *count) {
+  if (*count == 0) return;
+  uint8_t *p = w->buf;
+  p[0] = (uint8_t)(*count >> 24);
+  p[1] = (uint8_t)(*count >> 16);
+  p[2] = (uint8_t)(*count >> 8);
+  p[3] = (uint8_t)*count;
+  send_frame(T_LIST_ENTRIES, id, w->buf, w->len);
+  writer_reset(w);
+  wr_u32(w, 0);
+  *count = 0;
+}
+
+void op_list(uint32_t id, struct reader *r) {
+  char *path = path_arg(r, "LIST");
+  if (!path) return;
+  DIR *d = opendir(path);
+  if (!d) {
+    send_error(id, errno, "list %s: %s", path, strerror(errno));
+    free(path);
+    return;
+  }
+  struct writer w;
+  writer_init(&w, MAX_PAYLOAD);
+  wr_u32(&w, 0);
+  uint32_t count = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    struct stat st;
+    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue; /* removed meanwhile */
+    put_entry(&w, e->d_name, &st);
+    if (++count >= LIST_FRAME_ENTRIES || w.len >= LIST_FRAME_BYTES) flush_entries(id, &w, &count);
+  }
+  flush_entries(id, &w, &count);
+  closedir(d);
+  send_frame(T_END, id, NULL, 0);
+  writer_free(&w);
+  free(path);
+}
+
+void op_mkdir(uint32_t id, struct reader *r) {
+  uint32_t mode = rd_u32(r), flags = rd_u32(r);
+  char *path = rd_str(r);
+  if (!reader_done(r)) {
+    free(path);
+    return protocol_error("malformed MKDIR");
+  }
+  mode_t m = mode ? (mode_t)(mode & 07777) : 0755;
+  if (((flags & FLAG_PARENTS) ? mkdir_p(path, m) : mkdir(path, m)) < 0)
+    send_error(id, errno, "mkdir %s: %s", path, strerror(errno));
+  else
+    send_ok(id, 0);
+  free(path);
+}
+
+/* Removes `name` under `dirfd` and everything below it without following symlinks. */
+static int remove_tree(int parent, const char *name, int depth) {
+  if (unlinkat(parent, name, 0) == 0) return 0;
+  if (errno != EISDIR && errno != EPERM) return -1;
+  if (depth > 4096) {
+    errno = ELOOP;
+    return -1;
+  }
+  int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return -1;
+  DIR *d = fdopendir(fd);
+  if (!d) {
+    close(fd);
+    return -1;
+  }
+  struct dirent *e;
+  int rc = 0;
+  while ((e = readdir(d))) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    if (remove_tree(dirfd(d), e->d_name, depth + 1) < 0 && errno != ENOENT) {
+      rc = -1;
+      break;
+    }
+  }
+  int saved = errno;
+  closedir(d);
+  if (rc < 0) {
+    errno = saved;
+    return -1;
+  }
+  return unlinkat(parent, name, AT_REMOVEDIR);
+}
+
+void op_remove(uint32_t id, struct reader *r) {
+  uint32_t flags = rd_u32(r);
+  char *path = rd_str(r);
+  if (!reader_done(r)) {
+    free(path);
+    return protocol_error("malformed REMOVE");
+  }
+  struct stat st;
+  int rc;
+  if (flags & FLAG_RECURSIVE)
+    rc = remove_tree(AT_FDCWD, path, 0);
+  else if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    rc = rmdir(path);
+  else
+    rc = unlink(path);
+  if (rc < 0)
+    send_error(id, errno, "remove %s: %s", path, strerror(errno));
+  else
+    send_ok(id, 0);
+  free(path);
+}
+
+void op_rename(uint32_t id, struct reader *r) {
+  char *from = rd_str(r);
+  char *to = rd_str(r);
+  if (!reader_done(r)) {
+    protocol_error("malformed RENAME");
+  } else if (rename(from, to) < 0) {
+    send_error(id, errno, "rename %s to %s: %s", from, to, strerror(errno));
+  } else {
+    send_ok(id, 0);
+  }
+  free(from);
+  free(to);
+}
+
+void op_sync(uint32_t id, struct reader *r) {
+  if (!reader_done(r)) return protocol_error("malformed SYNC");
+  sync();
+  send_ok(id, 0);
+}

@@ -1,0 +1,443 @@
+/* Protocol tests of the real agent binary: it serves a socketpair (--fd) and this program plays the
+ * host, frame by frame. Run by `make test` with the agent's path. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proto.h"
+
+static int host = -1;
+static pid_t agent = -1;
+static int failures, checks;
+static uint32_t next_stream = 1;
+static char tmp[] = "/tmp/kiln-agent-test.XXXXXX";
+
+#define CHECK(cond, ...)                                   \
+  do {                                                     \
+    checks++;                                              \
+    if (!(cond)) {                                         \
+      failures++;                                          \
+      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+      fprintf(stderr, __VA_ARGS__);                        \
+      fputc('\n', stderr);                                 \
+    }                                                      \
+  } while (0)
+
+struct msg {
+  struct frame_header h;
+  uint8_t *p;
+};
+
+static void send_raw(uint8_t type, uint32_t stream, const void *p, size_t n) {
+  uint8_t h[FRAME_HEADER];
+  header_encode(h, type, stream, (uint32_t)n);
+  if (write(host, h, sizeof h) != (ssize_t)sizeof h || (n && write(host, p, n) != (ssize_t)n)) {
+    perror("write to agent");
+    exit(2);
+  }
+}
+
+static void send_w(uint8_t type, uint32_t stream, struct writer *w) {
+  send_raw(type, stream, w->buf, w->len);
+  writer_free(w);
+}
+
+static int read_exact(uint8_t *buf, size_t n, int timeout_ms) {
+  size_t got = 0;
+  while (got < n) {
+    struct pollfd p = {.fd = host, .events = POLLIN};
+    if (poll(&p, 1, timeout_ms) <= 0) return -1;
+    ssize_t r = read(host, buf + got, n - got);
+    if (r <= 0) return -1;
+    got += (size_t)r;
+  }
+  return 0;
+}
+
+/* The next frame, or type 0 after `timeout_ms` of silence. WINDOW frames are skipped unless asked. */
+static struct msg recv_msg_t(int timeout_ms, int keep_windows) {
+  struct msg m = {0};
+  for (;;) {
+    uint8_t h[FRAME_HEADER];
+    if (read_exact(h, sizeof h, timeout_ms) < 0) return (struct msg){0};
+    header_decode(h, &m.h);
+    if (m.h.length > MAX_PAYLOAD) {
+      fprintf(stderr, "agent sent an oversized frame\n");
+      exit(2);
+    }
+    free(m.p);
+    m.p = malloc(m.h.length + 1);
+    if (read_exact(m.p, m.h.length, timeout_ms) < 0) return (struct msg){0};
+    if (m.h.type != T_WINDOW || keep_windows) return m;
+  }
+}
+
+static struct msg recv_msg(void) {
+  return recv_msg_t(10000, 0);
+}
+
+static void grant(uint32_t stream, uint32_t n) {
+  struct writer w;
+  writer_init(&w, 16);
+  wr_u32(&w, n);
+  send_w(T_WINDOW, stream, &w);
+}
+
+static uint32_t path_op(uint8_t type, const char *path) {
+  struct writer w;
+  writer_init(&w, 1 << 17);
+  wr_str(&w, path, strlen(path));
+  uint32_t id = next_stream++;
+  send_w(type, id, &w);
+  return id;
+}
+
+static uint32_t exec_v(uint32_t flags, uint32_t timeout_ms, const char *const *argv) {
+  struct writer w;
+  writer_init(&w, 1 << 20);
+  wr_u32(&w, flags);
+  wr_u32(&w, 0xFFFFFFFFu);
+  wr_u32(&w, 0xFFFFFFFFu);
+  wr_u32(&w, timeout_ms);
+  wr_str(&w, tmp, strlen(tmp));
+  uint32_t n = 0;
+  while (argv[n]) n++;
+  wr_u32(&w, n);
+  for (uint32_t i = 0; i < n; i++) wr_str(&w, argv[i], strlen(argv[i]));
+  wr_u32(&w, 1);
+  wr_str(&w, "KILN_TEST=yes", 13);
+  uint32_t id = next_stream++;
+  send_w(T_EXEC, id, &w);
+  return id;
+}
+
+struct result {
+  int started, kind, value, timed_out, error;
+  char out[4096], err[4096];
+  size_t out_len, err_len;
+  uint64_t maxrss;
+};
+
+/* Collects one exec stream to its EXIT, granting window as output arrives. */
+static struct result collect(uint32_t id) {
+  struct result r = {0};
+  for (;;) {
+    struct msg m = recv_msg();
+    if (m.h.type == 0) {
+      r.error = -1;
+      return r;
+    }
+    if (m.h.stream != id) continue;
+    struct reader rd;
+    reader_init(&rd, m.p, m.h.length);
+    switch (m.h.type) {
+      case T_STARTED: r.started = (int)rd_u32(&rd); break;
+      case T_STDOUT:
+      case T_STDERR: {
+        char *dst = m.h.type == T_STDOUT ? r.out : r.err;
+        size_t *len = m.h.type == T_STDOUT ? &r.out_len : &r.err_len;
+        size_t room = 4095 - *len, n = m.h.length < room ? m.h.length : room;
+        memcpy(dst + *len, m.p, n);
+        *len += n;
+        dst[*len] = 0;
+        grant(id, m.h.length);
+        break;
+      }
+      case T_ERROR: r.error = (int)rd_u32(&rd); free(m.p); return r;
+      case T_EXIT:
+        r.kind = rd_u8(&rd);
+        r.value = (int)rd_u32(&rd);
+        r.timed_out = rd_u8(&rd);
+        rd_u64(&rd);
+        rd_u64(&rd);
+        r.maxrss = rd_u64(&rd);
+        CHECK(reader_done(&rd), "EXIT payload is exactly 30 bytes, got %u", m.h.length);
+        free(m.p);
+        return r;
+    }
+    free(m.p);
+  }
+}
+
+static struct result run(const char *const *argv) {
+  return collect(exec_v(0, 0, argv));
+}
+
+static void start_agent(const char *path) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) exit(2);
+  agent = fork();
+  if (agent == 0) {
+    dup2(sv[1], 3);
+    execl(path, path, "--fd", "3", (char *)NULL);
+    _exit(127);
+  }
+  close(sv[1]);
+  host = sv[0];
+}
+
+static void hello(void) {
+  struct writer w;
+  writer_init(&w, 256);
+  wr_u32(&w, PROTO_VERSION);
+  wr_u64(&w, 1);
+  wr_str(&w, "entropy", 7);
+  send_w(T_HELLO, 0, &w);
+  struct msg m = recv_msg();
+  CHECK(m.h.type == T_HELLO_OK && m.h.stream == 0, "HELLO is answered with HELLO_OK, got 0x%02x", m.h.type);
+  struct reader r;
+  reader_init(&r, m.p, m.h.length);
+  CHECK(rd_u32(&r) == PROTO_VERSION, "agent speaks version 1");
+  free(m.p);
+}
+
+static void test_exec_basics(void) {
+  struct result r = run((const char *const[]){"echo", "hi", NULL});
+  CHECK(r.started > 0 && r.kind == 0 && r.value == 0 && strcmp(r.out, "hi\n") == 0, "echo hi: out=%s", r.out);
+  CHECK(r.maxrss > 0, "peak RSS is reported");
+  r = run((const char *const[]){"sh", "-c", "echo oops >&2; exit 3", NULL});
+  CHECK(r.value == 3 && strcmp(r.err, "oops\n") == 0, "exit code and stderr: %d %s", r.value, r.err);
+  r = run((const char *const[]){"sh", "-c", "echo $KILN_TEST:$HOME:$PWD", NULL});
+  char want[256];
+  snprintf(want, sizeof want, "yes:/root:%s\n", tmp);
+  CHECK(strcmp(r.out, want) == 0, "env, HOME and cwd: %s", r.out);
+  r = run((const char *const[]){"/no/such/binary", NULL});
+  CHECK(r.error == ENOENT, "a missing binary is ERROR ENOENT, got %d", r.error);
+  r = run((const char *const[]){"no-such-command-on-path", NULL});
+  CHECK(r.error == ENOENT, "a command not on PATH is ERROR ENOENT, got %d", r.error);
+}
+
+static void test_stdin_signal_timeout(void) {
+  uint32_t id = exec_v(1, 0, (const char *const[]){"cat", NULL});
+  send_raw(T_STDIN, id, "abc", 3);
+  send_raw(T_STDIN_CLOSE, id, NULL, 0);
+  struct result r = collect(id);
+  CHECK(strcmp(r.out, "abc") == 0 && r.value == 0, "stdin reaches cat: %s", r.out);
+
+  id = exec_v(0, 0, (const char *const[]){"sleep", "100", NULL});
+  struct msg m = recv_msg();
+  CHECK(m.h.type == T_STARTED, "sleep starts");
+  free(m.p);
+  struct writer w;
+  writer_init(&w, 8);
+  wr_u32(&w, SIGTERM);
+  send_w(T_SIGNAL, id, &w);
+  r = collect(id);
+  CHECK(r.kind == 1 && r.value == SIGTERM && !r.timed_out, "SIGNAL kills: kind=%d value=%d", r.kind, r.value);
+
+  r = collect(exec_v(0, 200, (const char *const[]){"sleep", "100", NULL}));
+  CHECK(r.kind == 1 && r.value == SIGKILL && r.timed_out, "timeout kills with SIGKILL and says so");
+
+  time_t t0 = time(NULL);
+  r = run((const char *const[]){"sh", "-c", "sleep 5 & echo bg", NULL});
+  CHECK(strcmp(r.out, "bg\n") == 0 && time(NULL) - t0 < 3, "a background child holding stdout does not delay EXIT");
+}
+
+static void test_flow_control(void) {
+  uint32_t id = exec_v(0, 0, (const char *const[]){"head", "-c", "1000000", "/dev/zero", NULL});
+  size_t got = 0;
+  struct msg m;
+  while ((m = recv_msg_t(500, 0)).h.type) {
+    if (m.h.type == T_STDOUT) got += m.h.length;
+    free(m.p);
+  }
+  CHECK(got == INITIAL_WINDOW, "without credit the agent stops at the window: %zu", got);
+  int exited = 0;
+  while (!exited && (m = recv_msg_t(0, 0)).h.type == 0) {
+    grant(id, (uint32_t)got);
+    got = 0;
+    while ((m = recv_msg_t(500, 0)).h.type) {
+      if (m.h.type == T_STDOUT) got += m.h.length;
+      if (m.h.type == T_EXIT) exited = 1;
+      free(m.p);
+      if (exited) break;
+    }
+  }
+  CHECK(exited, "output completes once credit is granted");
+}
+
+static void write_file(const char *path, const char *data, uint32_t flags) {
+  struct writer w;
+  writer_init(&w, 1 << 17);
+  wr_u32(&w, 0600);
+  wr_u32(&w, flags);
+  wr_str(&w, path, strlen(path));
+  uint32_t id = next_stream++;
+  send_w(T_FILE_WRITE, id, &w);
+  send_raw(T_DATA, id, data, strlen(data));
+  send_raw(T_END, id, NULL, 0);
+  struct msg m = recv_msg();
+  CHECK(m.h.type == T_OK, "FILE_WRITE opens: 0x%02x", m.h.type);
+  free(m.p);
+  m = recv_msg();
+  struct reader r;
+  reader_init(&r, m.p, m.h.length);
+  CHECK(m.h.type == T_OK && rd_u64(&r) == strlen(data), "FILE_WRITE reports the bytes written");
+  free(m.p);
+}
+
+static uint32_t expect_ok_or_error(uint32_t id) {
+  struct msg m = recv_msg();
+  CHECK(m.h.stream == id, "reply on the right stream");
+  struct reader r;
+  reader_init(&r, m.p, m.h.length);
+  uint32_t err = m.h.type == T_ERROR ? rd_u32(&r) : m.h.type == T_OK ? 0 : 0xFFFF;
+  free(m.p);
+  return err;
+}
+
+static void test_files(void) {
+  char dir[512], file[600], moved[600];
+  snprintf(dir, sizeof dir, "%s/a/b", tmp);
+  snprintf(file, sizeof file, "%s/f.txt", dir);
+  snprintf(moved, sizeof moved, "%s/g.txt", dir);
+  write_file(file, "hello", 1);
+  struct stat st;
+  CHECK(stat(file, &st) == 0 && (st.st_mode & 0777) == 0600 && st.st_size == 5, "file written with its mode");
+
+  uint32_t id = path_op(T_FILE_READ, file);
+  struct msg m = recv_msg();
+  CHECK(m.h.type == T_OK, "FILE_READ opens");
+  free(m.p);
+  m = recv_msg();
+  CHECK(m.h.type == T_DATA && m.h.length == 5 && memcmp(m.p, "hello", 5) == 0, "FILE_READ returns the content");
+  free(m.p);
+  m = recv_msg();
+  CHECK(m.h.type == T_END && m.h.stream == id, "FILE_READ ends with END");
+  free(m.p);
+
+  id = path_op(T_STAT, file);
+  m = recv_msg();
+  struct reader r;
+  reader_init(&r, m.p, m.h.length);
+  uint8_t kind = rd_u8(&r);
+  uint32_t mode = rd_u32(&r);
+  uint64_t size = rd_u64(&r);
+  rd_u64(&r);
+  char *name = rd_str(&r);
+  CHECK(m.h.type == T_STAT_RESULT && kind == 0 && mode == 0600 && size == 5 && name && strcmp(name, "f.txt") == 0 && reader_done(&r),
+        "STAT describes the file");
+  free(name);
+  free(m.p);
+
+  for (int i = 0; i < 1500; i++) {
+    char p[700];
+    snprintf(p, sizeof p, "%s/n%04d", dir, i);
+    close(open(p, O_CREAT | O_WRONLY, 0644));
+  }
+  id = path_op(T_LIST, dir);
+  uint32_t total = 0, frames = 0;
+  while ((m = recv_msg()).h.type == T_LIST_ENTRIES) {
+    reader_init(&r, m.p, m.h.length);
+    total += rd_u32(&r);
+    frames++;
+    free(m.p);
+  }
+  CHECK(m.h.type == T_END && total == 1501 && frames >= 2, "LIST spans frames: %u entries in %u frames", total, frames);
+  free(m.p);
+
+  struct writer w;
+  writer_init(&w, 1 << 17);
+  wr_str(&w, file, strlen(file));
+  wr_str(&w, moved, strlen(moved));
+  id = next_stream++;
+  send_w(T_RENAME, id, &w);
+  CHECK(expect_ok_or_error(id) == 0 && access(moved, F_OK) == 0, "RENAME moves");
+
+  writer_init(&w, 1 << 17);
+  wr_u32(&w, 0);
+  wr_u32(&w, 1);
+  snprintf(dir, sizeof dir, "%s/x/y/z", tmp);
+  wr_str(&w, dir, strlen(dir));
+  id = next_stream++;
+  send_w(T_MKDIR, id, &w);
+  CHECK(expect_ok_or_error(id) == 0 && access(dir, F_OK) == 0, "MKDIR -p");
+
+  id = path_op(T_FILE_READ, "/no/such/file");
+  CHECK(expect_ok_or_error(id) == ENOENT, "FILE_READ of a missing file is ENOENT");
+
+  snprintf(dir, sizeof dir, "%s/a", tmp);
+  char link[600];
+  snprintf(link, sizeof link, "%s/a/b/outside", tmp);
+  symlink("/etc", link);
+  writer_init(&w, 1 << 17);
+  wr_u32(&w, 1);
+  wr_str(&w, dir, strlen(dir));
+  id = next_stream++;
+  send_w(T_REMOVE, id, &w);
+  CHECK(expect_ok_or_error(id) == 0 && access(dir, F_OK) != 0 && access("/etc/passwd", F_OK) == 0,
+        "recursive REMOVE deletes the tree and does not follow symlinks");
+
+  /* Frames for a stream that is already over are a normal race, not an error. */
+  send_raw(T_DATA, 999999, "late", 4);
+  id = next_stream++;
+  send_raw(T_SYNC, id, NULL, 0);
+  CHECK(expect_ok_or_error(id) == 0, "SYNC answers OK");
+}
+
+static void test_protocol_error_ends_session(void) {
+  uint32_t id = exec_v(0, 0, (const char *const[]){"sleep", "100", NULL});
+  struct msg m = recv_msg();
+  CHECK(m.h.type == T_STARTED, "sleep starts");
+  struct reader r;
+  reader_init(&r, m.p, m.h.length);
+  pid_t pid = (pid_t)rd_u32(&r);
+  free(m.p);
+  (void)id;
+  uint8_t bad[FRAME_HEADER];
+  header_encode(bad, T_STAT, next_stream++, 0x7FFFFFFFu);
+  if (write(host, bad, sizeof bad) != sizeof bad) exit(2);
+  for (int i = 0; i < 100 && kill(pid, 0) == 0; i++) {
+    struct timespec ts = {0, 10000000};
+    nanosleep(&ts, NULL);
+    waitpid(-1, NULL, WNOHANG);
+  }
+  char state[64] = "";
+  char procpath[64];
+  snprintf(procpath, sizeof procpath, "/proc/%d/stat", pid);
+  FILE *f = fopen(procpath, "r");
+  if (f) {
+    if (!fgets(state, sizeof state, f)) state[0] = 0;
+    fclose(f);
+  }
+  CHECK(!f || strstr(state, ") Z"), "a protocol error kills the session's commands (pid %d: %s)", pid, state);
+  path_op(T_STAT, "/");
+  m = recv_msg_t(300, 0);
+  CHECK(m.h.type == 0, "after a protocol error the agent ignores the connection");
+  free(m.p);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: agent-test PATH-TO-AGENT\n");
+    return 2;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  if (!mkdtemp(tmp)) return 2;
+  start_agent(argv[1]);
+  hello();
+  test_exec_basics();
+  test_stdin_signal_timeout();
+  test_flow_control();
+  test_files();
+  test_protocol_error_ends_session();
+  close(host);
+  int status;
+  waitpid(agent, &status, 0);
+  CHECK(WIFEXITED(status), "agent exits when the host closes the connection");
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
+  printf("agent-test: %d checks, %d failed\n", checks, failures);
+  return failures ? 1 : 0;
+}

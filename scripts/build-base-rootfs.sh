@@ -13,7 +13,7 @@ if [ -f "$out/.kiln-complete" ]; then
 fi
 
 # The first Debian mirror apt is configured with (deb822 or one-line format).
-mirror="$(grep -hoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | head -1 | tr -d ' ')"
+mirror="$( (grep -hoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null || true) | head -1 | tr -d ' ')"
 mirror="${mirror:-http://deb.debian.org/debian}"
 log "base rootfs: debootstrap bookworm (minbase + python3) from $mirror"
 rm -rf "$out.partial"

@@ -34,6 +34,7 @@ packages=(
   cpio kmod lz4     # initramfs assembly, module dependency resolution, vmlinux extraction
   gcc make libc6-dev  # the static C guest agent
   maven             # the Java build
+  curl              # the demo script waits for the daemon's /healthz
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -72,6 +72,18 @@ void file_close(struct stream *s) {
   s->fd = -1;
 }
 
+/* Hands an open file to a new stream and answers OK(value); returns -1, or `fd` if it could not. */
+static int adopt_file(uint32_t id, enum stream_kind kind, int fd, const char *path, uint64_t value) {
+  struct stream *s = stream_new(id, kind);
+  if (!s) {
+    send_error(id, ENOMEM, "%s: %s", path, strerror(ENOMEM));
+    return fd;
+  }
+  s->fd = fd;
+  send_ok(id, value);
+  return -1;
+}
+
 void file_read_start(uint32_t id, struct reader *r) {
   char *path = path_arg(r, "FILE_READ");
   if (!path) return;
@@ -83,14 +95,7 @@ void file_read_start(uint32_t id, struct reader *r) {
   } else if (S_ISDIR(st.st_mode)) {
     send_error(id, EISDIR, "read %s: %s", path, strerror(EISDIR));
   } else {
-    struct stream *s = stream_new(id, S_FILE_READ);
-    if (!s) {
-      send_error(id, ENOMEM, "read %s: %s", path, strerror(ENOMEM));
-    } else {
-      s->fd = fd;
-      fd = -1;
-      send_ok(id, S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0);
-    }
+    fd = adopt_file(id, S_FILE_READ, fd, path, S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0);
   }
   if (fd >= 0) close(fd);
   free(path);
@@ -130,14 +135,7 @@ void file_write_start(uint32_t id, struct reader *r) {
   } else if (mode && fchmod(fd, mode & 07777) < 0) {
     send_error(id, errno, "chmod %s: %s", path, strerror(errno));
   } else {
-    struct stream *s = stream_new(id, S_FILE_WRITE);
-    if (!s) {
-      send_error(id, ENOMEM, "write %s: %s", path, strerror(ENOMEM));
-    } else {
-      s->fd = fd;
-      fd = -1;
-      send_ok(id, 0);
-    }
+    fd = adopt_file(id, S_FILE_WRITE, fd, path, 0);
   }
   if (fd >= 0) close(fd);
   free(path);

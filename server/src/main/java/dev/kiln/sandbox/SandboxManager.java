@@ -326,6 +326,7 @@ public final class SandboxManager implements AutoCloseable {
     for (LiveSandbox sb : live.values()) {
       sb.stopping = true;
       if (sb.agent != null) sb.agent.close();
+      if (sb.vm != null) sb.vm.detach();
     }
     live.clear();
   }

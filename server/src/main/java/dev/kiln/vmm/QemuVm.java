@@ -70,6 +70,11 @@ final class QemuVm implements RunningVm {
     }
   }
 
+  @Override
+  public void detach() {
+    qmp.close();
+  }
+
   private boolean waitExit(Duration d) throws InterruptedException {
     try {
       exit.get(d.toMillis(), TimeUnit.MILLISECONDS);

@@ -19,4 +19,10 @@ public interface RunningVm {
    * sockets and pid file even when the process had already exited.
    */
   void stop(Duration grace) throws VmmException, InterruptedException;
+
+  /**
+   * Lets go of the VM without stopping it: closes the control connection so that the next daemon
+   * can adopt the VM (QEMU serves one QMP client at a time).
+   */
+  void detach();
 }

@@ -67,7 +67,9 @@ class ApiRobustnessSystemTest {
   @Test
   void unknownIdsRoutesAndMethods() throws Exception {
     expectError(host.call("GET", "/v1/sandboxes/sb-aaaaaaaaaaaaaaaa", null), 404, "SANDBOX_NOT_FOUND");
-    expectError(host.call("GET", "/v1/sandboxes/..%2F..%2Fetc", null), 404, "SANDBOX_NOT_FOUND");
+    // Encoded separators are refused before routing: no route ever sees a path that means two things.
+    expectError(host.call("GET", "/v1/sandboxes/..%2F..%2Fetc", null), 400, "INVALID_REQUEST");
+    expectError(host.call("GET", "/v1/sandboxes/sb-..etc", null), 404, "SANDBOX_NOT_FOUND");
     expectError(host.call("POST", "/v1/sandboxes/sb-aaaaaaaaaaaaaaaa/exec", Map.of("argv", java.util.List.of("true"))), 404, "SANDBOX_NOT_FOUND");
     expectError(host.call("GET", "/v1/nothing", null), 404, "ROUTE_NOT_FOUND");
     expectError(host.call("PATCH", "/v1/sandboxes", null), 405, "METHOD_NOT_ALLOWED");

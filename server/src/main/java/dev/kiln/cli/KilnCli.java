@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
  * and {@code run} exit with the command's own code (124 when it timed out, 128+N when signal N
  * killed it).
  */
-@Command(name = "kiln", mixinStandardHelpOptions = true, version = "kiln 0.1.0",
+@Command(name = "kiln", mixinStandardHelpOptions = true, version = "kiln 0.1.0", scope = CommandLine.ScopeType.INHERIT,
     description = "Run untrusted code in microVMs.",
     subcommands = {DaemonCommand.class, TemplateCommand.class, SandboxCommand.class, ExecCommand.class, RunCommand.class,
         FilesCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})

@@ -71,7 +71,12 @@ public final class QemuBackend implements VmmBackend {
         throw new VmmException("QEMU for " + spec.name() + " exited during start-up" + vmmLogTail(spec));
       }
       if (Files.exists(spec.qmpSocket())) {
-        return QmpClient.connect(spec.qmpSocket(), spec.name(), Duration.ofSeconds(10), ev -> QemuVm.onEvent(spec, ev));
+        try {
+          return QmpClient.connect(spec.qmpSocket(), spec.name(), Duration.ofSeconds(10), ev -> QemuVm.onEvent(spec, ev));
+        } catch (VmmException e) {
+          // QEMU binds the socket a moment before it listens: "connection refused" means "not yet".
+          if (!(e.getCause() instanceof java.net.ConnectException)) throw e;
+        }
       }
       Thread.sleep(5);
     }

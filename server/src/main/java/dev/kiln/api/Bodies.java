@@ -18,5 +18,8 @@ final class Bodies {
 
   record SetTimeout(Long timeoutSeconds) {}
 
-  record BuildTemplate(String name, String directory, Long freeSpaceMib) {}
+  /** Exactly one of image (a registry reference, or oci:/path[:tag]) and directory. */
+  record BuildTemplate(String name, String image, String directory, Long freeSpaceMib, RegistryCredentials credentials) {}
+
+  record RegistryCredentials(String username, String password) {}
 }

@@ -1,6 +1,7 @@
 package dev.kiln.api;
 
 import dev.kiln.agent.ExecRequest;
+import dev.kiln.image.oci.ImageConfig;
 import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
 import dev.kiln.sandbox.CreateSandbox;
@@ -77,8 +78,12 @@ final class SandboxRoutes {
     }
     long timeoutS = b.timeoutSeconds() == null ? DEFAULT_COMMAND_TIMEOUT.toSeconds() : b.timeoutSeconds();
     if (timeoutS < 0 || timeoutS > 7 * 24 * 3600) throw new KilnException(ErrorCode.INVALID_REQUEST, "timeoutSeconds must be 0..604800, got " + timeoutS);
-    UserResolver.Ids ids = b.user() == null ? UserResolver.Ids.AGENT : users.resolve(id, b.user());
-    ExecRequest req = new ExecRequest(argv, b.env() == null ? Map.of() : b.env(), b.cwd() == null ? "" : b.cwd(), ids.uid(), ids.gid(),
+    // The image's User and WorkingDir are the defaults, as `docker run` has them.
+    ImageConfig image = sandboxes.imageConfig(id);
+    String user = b.user() != null ? b.user() : image.user().isEmpty() ? null : image.user();
+    UserResolver.Ids ids = user == null ? UserResolver.Ids.AGENT : users.resolve(id, user);
+    String cwd = b.cwd() != null ? b.cwd() : image.workingDir();
+    ExecRequest req = new ExecRequest(argv, b.env() == null ? Map.of() : b.env(), cwd, ids.uid(), ids.gid(),
         Optional.of(Duration.ofSeconds(timeoutS)), false);
     ExecOutcome o = ops.exec(id, req);
     Map<String, Object> out = new LinkedHashMap<>();

@@ -3,6 +3,10 @@ package dev.kiln.cli;
 import dev.kiln.config.KilnConfig;
 import dev.kiln.image.TemplateService;
 import dev.kiln.image.TemplateSource;
+import dev.kiln.image.oci.BlobStore;
+import dev.kiln.image.oci.DockerConfig;
+import dev.kiln.image.oci.ImagePuller;
+import dev.kiln.image.oci.RegistryClient;
 import dev.kiln.store.Database;
 import dev.kiln.store.TemplateRepository;
 import java.nio.file.Path;
@@ -14,21 +18,58 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "template", description = "Build, list and remove templates.",
-    subcommands = {TemplateCommand.Build.class, TemplateCommand.Import.class, TemplateCommand.ListTemplates.class, TemplateCommand.Remove.class})
+    subcommands = {TemplateCommand.Build.class, TemplateCommand.Logs.class, TemplateCommand.Import.class, TemplateCommand.ListTemplates.class, TemplateCommand.Remove.class})
 final class TemplateCommand {
   static final List<String> COLUMNS = List.of("name", "status", "source", "sizeBytes", "updatedAt");
 
-  @Command(name = "build", description = "Build a template through the daemon from a directory on its host.")
+  @Command(name = "build", description = "Build a template through the daemon from an OCI image (registry or oci:/layout[:tag]) or a directory on its host.")
   static final class Build implements Callable<Integer> {
     @Parameters(index = "0", description = "template name") String name;
-    @Option(names = "--dir", required = true, description = "root filesystem directory (absolute path on the daemon's host)") Path dir;
-    @Option(names = "--free-space-mib", defaultValue = "512") long freeMib;
+    @Option(names = "--image", description = "image reference (python:3.12-slim, host:5000/app@sha256:...) or oci:/path[:tag]") String image;
+    @Option(names = "--dir", description = "root filesystem directory (absolute path on the daemon's host)") Path dir;
+    @Option(names = "--free-space-mib", defaultValue = "512", description = "free space in the root filesystem (default ${DEFAULT-VALUE})") long freeMib;
+    @Option(names = "--username", description = "registry user (the password is read from stdin)") String username;
+    @Option(names = "--no-wait", description = "return once the build is queued") boolean noWait;
     @Option(names = {"-o", "--output"}, defaultValue = "table") Output.Format format;
 
     @Override
     public Integer call() throws Exception {
-      var t = ApiClient.fromEnvironment().post("/v1/templates", Map.of("name", name, "directory", dir.toAbsolutePath().toString(), "freeSpaceMib", freeMib));
+      if ((image == null) == (dir == null)) throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "give exactly one of --image and --dir");
+      Map<String, Object> body = new java.util.LinkedHashMap<>();
+      body.put("name", name);
+      body.put("freeSpaceMib", freeMib);
+      if (image != null) body.put("image", image);
+      if (dir != null) body.put("directory", dir.toAbsolutePath().toString());
+      if (username != null) body.put("credentials", Map.of("username", username, "password", new String(System.in.readAllBytes()).strip()));
+      ApiClient api = ApiClient.fromEnvironment();
+      var t = api.post("/v1/templates", body);
+      if (!noWait) {
+        BuildProgress progress = new BuildProgress(System.err, System.console() != null);
+        while (!t.path("status").asText().equals("ready") && !t.path("status").asText().equals("failed")) {
+          progress.show(t);
+          Thread.sleep(250);
+          t = api.get("/v1/templates/" + ApiClient.q(name));
+        }
+        progress.show(t);
+      }
       Output.print(format, t, COLUMNS);
+      if (t.path("status").asText().equals("failed")) {
+        System.err.println("kiln: template " + name + " failed: " + t.path("error").asText());
+        return KilnCli.EXIT_API_ERROR;
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "logs", description = "Print a template's build log; follows a build in progress.")
+  static final class Logs implements Callable<Integer> {
+    @Parameters(index = "0") String name;
+
+    @Override
+    public Integer call() throws Exception {
+      try (var in = ApiClient.fromEnvironment().download("/v1/templates/" + ApiClient.q(name) + "/logs")) {
+        in.transferTo(System.out);
+      }
       return 0;
     }
   }
@@ -36,16 +77,20 @@ final class TemplateCommand {
   @Command(name = "import", description = "Build a template directly into a data directory, without a running daemon (used by the installer).")
   static final class Import implements Callable<Integer> {
     @Parameters(index = "0", description = "template name") String name;
-    @Option(names = "--dir", required = true) Path dir;
+    @Option(names = "--dir", description = "root filesystem directory") Path dir;
+    @Option(names = "--image", description = "image reference or oci:/path[:tag]") String image;
     @Option(names = "--free-space-mib", defaultValue = "512") long freeMib;
     @Option(names = "--data-dir", description = "default /var/lib/kiln") Path dataDir;
 
     @Override
     public Integer call() throws Exception {
+      if ((image == null) == (dir == null)) throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "give exactly one of --image and --dir");
       Path data = dataDir != null ? dataDir : KilnConfig.defaults().dataDir();
       java.nio.file.Files.createDirectories(data);
+      TemplateSource source = dir != null ? new TemplateSource.Directory(dir.toAbsolutePath()) : TemplateSource.parse(image, java.util.Optional.empty());
       try (Database db = Database.open(data.resolve("kiln.db"))) {
-        var t = new TemplateService(data, new TemplateRepository(db)).build(name, new TemplateSource.Directory(dir.toAbsolutePath()), freeMib);
+        var service = new TemplateService(data, new TemplateRepository(db), new ImagePuller(new RegistryClient(java.util.Set.of()), new BlobStore(data), DockerConfig.standard()));
+        var t = service.build(name, source, freeMib);
         System.out.println("template " + t.name() + " ready: " + t.rootfs().orElseThrow() + " (" + (t.rootfsBytes().getAsLong() >> 20) + " MiB)");
       }
       return 0;

@@ -6,6 +6,10 @@ import dev.kiln.config.KilnConfig;
 import dev.kiln.host.HostFacts;
 import dev.kiln.image.GuestArtifacts;
 import dev.kiln.image.TemplateService;
+import dev.kiln.image.oci.BlobStore;
+import dev.kiln.image.oci.DockerConfig;
+import dev.kiln.image.oci.ImagePuller;
+import dev.kiln.image.oci.RegistryClient;
 import dev.kiln.sandbox.SandboxLimits;
 import dev.kiln.sandbox.SandboxManager;
 import dev.kiln.sandbox.SandboxOperations;
@@ -53,7 +57,9 @@ public final class KilnDaemon implements AutoCloseable {
     Path data = config.dataDir().toAbsolutePath();
     Files.createDirectories(data);
     db = Database.open(data.resolve("kiln.db"));
-    templates = new TemplateService(data, new TemplateRepository(db));
+    templates = new TemplateService(data, new TemplateRepository(db),
+        new ImagePuller(new RegistryClient(java.util.Set.copyOf(config.insecureRegistries())), new BlobStore(data), DockerConfig.standard()));
+    templates.failInterruptedBuilds();
     keys = new ApiKeys(new ApiKeyRepository(db), adminKey);
     GuestArtifacts artifacts = GuestArtifacts.load(config.guestArtifacts());
     Accelerator accel = Accelerator.resolve(config.accelerator(), Path.of("/sys/module"), Path.of("/dev/kvm"));

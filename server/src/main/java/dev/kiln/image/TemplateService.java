@@ -1,72 +1,113 @@
 package dev.kiln.image;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
 import dev.kiln.host.AtomicFiles;
+import dev.kiln.image.oci.ImageConfig;
+import dev.kiln.image.oci.ImagePuller;
 import dev.kiln.store.TemplateRepository;
 import dev.kiln.store.TemplateRow;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalLong;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Builds, lists and deletes templates; their images live under {@code <data>/templates/<name>/}. */
+/**
+ * Builds, lists and deletes templates; their images live under {@code <data>/templates/<name>/}.
+ * Builds run one per template name at a time, in the background for the API and in the caller's
+ * thread for the installer and tests.
+ */
 public final class TemplateService {
   private static final Logger log = LoggerFactory.getLogger(TemplateService.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
   private final Path root;
   private final TemplateRepository repo;
+  private final TemplateBuild.Context ctx;
+  private final Map<String, TemplateBuild> active = new ConcurrentHashMap<>();
 
-  public TemplateService(Path dataDir, TemplateRepository repo) {
+  public TemplateService(Path dataDir, TemplateRepository repo, ImagePuller puller) {
     this.root = dataDir.resolve("templates");
     this.repo = repo;
+    this.ctx = new TemplateBuild.Context(root, repo, puller);
   }
 
-  /**
-   * Builds (or rebuilds, when no sandbox uses it) a template synchronously. The image is written
-   * under a temporary name and renamed into place, so a crash never leaves a torn image behind.
-   */
+  /** At daemon start: builds the previous daemon was running cannot finish; say so. */
+  public void failInterruptedBuilds() {
+    int n = repo.failUnfinished("the daemon restarted during the build; build the template again", Instant.now());
+    if (n > 0) log.warn("templates whose build a daemon restart interrupted count={}", n);
+  }
+
+  /** Builds in the caller's thread; throws with the reason when the build fails. */
   public Template build(String name, TemplateSource source, long freeSpaceMib) {
+    TemplateBuild b = begin(name, source, freeSpaceMib);
+    runAndRelease(name, b);
+    Template t = find(name).orElseThrow();
+    if (t.status() != Template.Status.READY) {
+      throw new KilnException(ErrorCode.TEMPLATE_BUILD_FAILED, "building template " + name + " failed: " + t.error().orElse("unknown reason"));
+    }
+    return t;
+  }
+
+  /** Starts a build in the background and returns the queued template at once. */
+  public Template submit(String name, TemplateSource source, long freeSpaceMib) {
+    TemplateBuild b = begin(name, source, freeSpaceMib);
+    Thread.ofVirtual().name("template-build-" + name).start(() -> runAndRelease(name, b));
+    return find(name).orElseThrow();
+  }
+
+  private TemplateBuild begin(String name, TemplateSource source, long freeSpaceMib) {
     Template.validName(name);
     if (freeSpaceMib < 0 || freeSpaceMib > 1 << 20) throw new KilnException(ErrorCode.INVALID_REQUEST, "freeSpaceMib must be 0..1048576, got " + freeSpaceMib);
-    Path tree = switch (source) {
-      case TemplateSource.Directory d -> d.path();
-    };
-    if (!Files.isDirectory(tree)) throw new KilnException(ErrorCode.INVALID_REQUEST, "template source directory " + tree + " does not exist on the daemon's host");
+    if (source instanceof TemplateSource.Directory d && !Files.isDirectory(d.path())) {
+      throw new KilnException(ErrorCode.INVALID_REQUEST, "template source directory " + d.path() + " does not exist on the daemon's host");
+    }
+    if (source instanceof TemplateSource.OciLayout o && !Files.isRegularFile(o.dir().resolve("index.json"))) {
+      throw new KilnException(ErrorCode.INVALID_REQUEST, o.dir() + " is not an OCI image layout on the daemon's host (no index.json)");
+    }
     if (repo.inUse(name)) {
       // Sandboxes' qcow2 overlays point at this image by path; replacing it under them would corrupt their disks.
       throw new KilnException(ErrorCode.TEMPLATE_IN_USE, "template '" + name + "' is used by sandboxes; delete them before rebuilding it");
     }
-    Instant now = Instant.now();
-    Instant created = repo.find(name).map(TemplateRow::createdAt).orElse(now);
-    Path dir = root.resolve(name);
-    Path image = dir.resolve("rootfs.ext4");
-    Path tmp = dir.resolve(".rootfs.ext4.building");
-    long start = System.nanoTime();
-    try {
-      Files.createDirectories(dir);
-      Ext4Image.Size size = Ext4Image.plan(tree, freeSpaceMib << 20);
-      log.info("building template={} source={} content_mib={} files={} image_mib={}", name, source.describe(),
-          size.contentBytes() >> 20, size.files(), size.imageBytes() >> 20);
-      Ext4Image.build(tree, tmp, size);
-      AtomicFiles.moveDurably(tmp, image);
-      Template t = new Template(name, Template.Status.READY, source.describe(), Optional.of(image), OptionalLong.of(size.imageBytes()),
-          Optional.empty(), created, Instant.now());
-      repo.upsert(toRow(t));
-      log.info("template ready template={} took_ms={}", name, (System.nanoTime() - start) / 1_000_000);
-      return t;
-    } catch (IOException | RuntimeException e) {
+    Instant created = repo.find(name).map(TemplateRow::createdAt).orElse(Instant.now());
+    TemplateBuild b;
+    synchronized (active) {
+      if (active.containsKey(name)) throw new KilnException(ErrorCode.TEMPLATE_BUSY, "template '" + name + "' is being built; wait for that build to end");
       try {
-        Files.deleteIfExists(tmp);
-      } catch (IOException ignored) {
-        // the build error below is the one to report
+        b = new TemplateBuild(ctx, name, source, freeSpaceMib, created);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot start building template " + name, e);
       }
-      throw new KilnException(ErrorCode.INVALID_REQUEST, "building template " + name + " failed: " + e.getMessage(), e);
+      active.put(name, b);
     }
+    log.info("template build queued template={} source={} free_space_mib={}", name, source.describe(), freeSpaceMib);
+    return b;
+  }
+
+  private void runAndRelease(String name, TemplateBuild b) {
+    try {
+      b.run();
+    } finally {
+      active.remove(name, b);
+    }
+  }
+
+  /** The build in progress for this template, if any: phase, layer progress, live log. */
+  public Optional<TemplateBuild> activeBuild(String name) {
+    return Optional.ofNullable(active.get(name));
+  }
+
+  /** The log file of the template's last build. */
+  public Path buildLogFile(String name) {
+    return root.resolve(Template.validName(name)).resolve("build.log");
   }
 
   public Optional<Template> find(String name) {
@@ -77,7 +118,8 @@ public final class TemplateService {
   public Template ready(String name) {
     Template t = find(name).orElseThrow(() -> new KilnException(ErrorCode.TEMPLATE_NOT_FOUND, "no template named '" + name + "'"));
     if (t.status() != Template.Status.READY || t.rootfs().isEmpty()) {
-      throw new KilnException(ErrorCode.TEMPLATE_NOT_READY, "template '" + name + "' is " + t.status().name().toLowerCase() + ", not ready");
+      throw new KilnException(ErrorCode.TEMPLATE_NOT_READY, "template '" + name + "' is " + t.status().name().toLowerCase()
+          + t.error().map(e -> " (" + e + ")").orElse("") + ", not ready");
     }
     return t;
   }
@@ -88,6 +130,7 @@ public final class TemplateService {
 
   public void delete(String name) {
     find(name).orElseThrow(() -> new KilnException(ErrorCode.TEMPLATE_NOT_FOUND, "no template named '" + name + "'"));
+    if (active.containsKey(name)) throw new KilnException(ErrorCode.TEMPLATE_BUSY, "template '" + name + "' is being built; delete it when the build ends");
     if (!repo.deleteIfUnused(name)) {
       throw new KilnException(ErrorCode.TEMPLATE_IN_USE, "template '" + name + "' is used by sandboxes; delete them first");
     }
@@ -99,13 +142,25 @@ public final class TemplateService {
     log.info("template deleted template={}", name);
   }
 
-  private static TemplateRow toRow(Template t) {
-    return new TemplateRow(t.name(), t.status().name(), t.source(), t.rootfs().map(Path::toString), t.rootfsBytes(), t.error(),
-        t.createdAt(), t.updatedAt());
+  static String configJson(ImageConfig c) {
+    try {
+      return JSON.writeValueAsString(c);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("image config is always serializable", e);
+    }
+  }
+
+  private static ImageConfig config(Optional<String> json) {
+    if (json.isEmpty()) return ImageConfig.NONE;
+    try {
+      return JSON.readValue(json.get(), ImageConfig.class);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("stored image config is not readable: " + e.getMessage(), e);
+    }
   }
 
   private static Template fromRow(TemplateRow r) {
     return new Template(r.name(), Template.Status.valueOf(r.status()), r.source(), r.rootfsPath().map(Path::of), r.rootfsBytes(),
-        r.error(), r.createdAt(), r.updatedAt());
+        r.error(), r.createdAt(), r.updatedAt(), r.imageDigest(), config(r.configJson()), r.freeSpaceMib());
   }
 }

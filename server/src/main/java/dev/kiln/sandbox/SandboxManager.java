@@ -11,6 +11,7 @@ import dev.kiln.host.AtomicFiles;
 import dev.kiln.host.CommandRunner;
 import dev.kiln.image.GuestArtifacts;
 import dev.kiln.image.Template;
+import dev.kiln.image.oci.ImageConfig;
 import dev.kiln.image.TemplateService;
 import dev.kiln.store.SandboxRepository;
 import dev.kiln.store.SandboxRow;
@@ -212,12 +213,27 @@ public final class SandboxManager implements AutoCloseable {
     return sb.agent;
   }
 
+  /**
+   * The environment every exec in the sandbox starts from: the image's Env, then the sandbox's own
+   * env from create (which wins on a clash).
+   */
   Map<String, String> env(String id) {
+    Map<String, String> env = new java.util.LinkedHashMap<>();
+    for (String kv : imageConfig(id).env()) {
+      int eq = kv.indexOf('=');
+      if (eq > 0) env.put(kv.substring(0, eq), kv.substring(eq + 1));
+    }
     try {
-      return JSON.readValue(row(id).envJson(), new TypeReference<Map<String, String>>() {});
+      env.putAll(JSON.readValue(row(id).envJson(), new TypeReference<Map<String, String>>() {}));
     } catch (JsonProcessingException e) {
       throw new KilnException(ErrorCode.INTERNAL, "sandbox " + id + " has unreadable env in the store", e);
     }
+    return env;
+  }
+
+  /** The config of the image the sandbox's template came from: exec defaults (user, working directory). */
+  public ImageConfig imageConfig(String id) {
+    return templates.find(row(id).template()).map(Template::config).orElse(ImageConfig.NONE);
   }
 
   // ---- delete and TTL -----------------------------------------------------------------------

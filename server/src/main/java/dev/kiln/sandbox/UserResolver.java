@@ -10,8 +10,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Turns an exec's {@code user} into uid/gid: "root", "uid", "uid:gid", or a name looked up in the
- * guest's own /etc/passwd (read through the agent, at most 1 MiB, parsed defensively: the guest
+ * Turns an exec's {@code user} into uid/gid: "root", "uid", "uid:gid", or names ("name",
+ * "name:group") looked up in the guest's own /etc/passwd and /etc/group (read through the agent, at most 1 MiB, parsed defensively: the guest
  * wrote it).
  */
 public final class UserResolver {
@@ -37,23 +37,35 @@ public final class UserResolver {
       int gid = n.group(2) == null ? uid : Integer.parseInt(n.group(2));
       return new Ids(OptionalInt.of(uid), OptionalInt.of(gid));
     }
-    if (!NAME.matcher(user).matches()) throw new KilnException(ErrorCode.INVALID_REQUEST, "user must be a name, 'uid' or 'uid:gid', got '" + user + "'");
-    String passwd;
-    try (GuestFileInput in = ops.readFile(sandboxId, "/etc/passwd")) {
-      byte[] b = in.readNBytes(MAX_PASSWD);
-      passwd = new String(b, StandardCharsets.UTF_8);
+    // Image configs also say "name:group", "name:gid" or "uid:group".
+    int colon = user.indexOf(':');
+    String userPart = colon < 0 ? user : user.substring(0, colon);
+    int[] ids = userPart.matches("\\d{1,9}") ? new int[] {Integer.parseInt(userPart), Integer.parseInt(userPart)}
+        : lookup(sandboxId, "/etc/passwd", userPart, 2, 3);
+    if (colon < 0) return new Ids(OptionalInt.of(ids[0]), OptionalInt.of(ids[1]));
+    String group = user.substring(colon + 1);
+    int gid = group.matches("\\d{1,9}") ? Integer.parseInt(group) : lookup(sandboxId, "/etc/group", group, 2, 2)[0];
+    return new Ids(OptionalInt.of(ids[0]), OptionalInt.of(gid));
+  }
+
+  /** Finds {@code name} in a passwd-format file of the guest; returns the two numeric fields asked for. */
+  private int[] lookup(String sandboxId, String file, String name, int first, int second) throws InterruptedException {
+    if (!NAME.matcher(name).matches()) throw new KilnException(ErrorCode.INVALID_REQUEST, "user must be a name, 'uid' or 'uid:gid', got '" + name + "'");
+    String content;
+    try (GuestFileInput in = ops.readFile(sandboxId, file)) {
+      content = new String(in.readNBytes(MAX_PASSWD), StandardCharsets.UTF_8);
     } catch (KilnException e) {
-      if (e.code() == ErrorCode.FILE_NOT_FOUND) throw new KilnException(ErrorCode.INVALID_REQUEST, "the sandbox has no /etc/passwd to look up user '" + user + "'");
+      if (e.code() == ErrorCode.FILE_NOT_FOUND) throw new KilnException(ErrorCode.INVALID_REQUEST, "the sandbox has no " + file + " to look up '" + name + "'");
       throw e;
     } catch (IOException e) {
-      throw new KilnException(ErrorCode.GUEST_ERROR, "reading /etc/passwd in sandbox " + sandboxId + ": " + e.getMessage(), e);
+      throw new KilnException(ErrorCode.GUEST_ERROR, "reading " + file + " in sandbox " + sandboxId + ": " + e.getMessage(), e);
     }
-    for (String line : passwd.split("\n")) {
+    for (String line : content.split("\n")) {
       String[] f = line.split(":", -1);
-      if (f.length >= 4 && f[0].equals(user) && f[2].matches("\\d{1,9}") && f[3].matches("\\d{1,9}")) {
-        return new Ids(OptionalInt.of(Integer.parseInt(f[2])), OptionalInt.of(Integer.parseInt(f[3])));
+      if (f.length > Math.max(first, second) && f[0].equals(name) && f[first].matches("\\d{1,9}") && f[second].matches("\\d{1,9}")) {
+        return new int[] {Integer.parseInt(f[first]), Integer.parseInt(f[second])};
       }
     }
-    throw new KilnException(ErrorCode.INVALID_REQUEST, "no user '" + user + "' in the sandbox's /etc/passwd");
+    throw new KilnException(ErrorCode.INVALID_REQUEST, "no '" + name + "' in the sandbox's " + file);
   }
 }

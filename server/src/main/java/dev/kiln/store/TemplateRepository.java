@@ -11,7 +11,7 @@ import java.util.OptionalLong;
 
 /** The {@code templates} table. */
 public final class TemplateRepository {
-  private static final String COLUMNS = "name, status, source, rootfs_path, rootfs_bytes, error, created_at, updated_at";
+  private static final String COLUMNS = "name, status, source, rootfs_path, rootfs_bytes, error, created_at, updated_at, image_digest, config_json, free_space_mib";
   private final Database db;
 
   public TemplateRepository(Database db) {
@@ -21,9 +21,10 @@ public final class TemplateRepository {
   /** Inserts or replaces the row (a rebuild of a template replaces it). */
   public void upsert(TemplateRow r) {
     db.inTransaction(c -> {
-      try (PreparedStatement p = c.prepareStatement("INSERT INTO templates (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?) "
+      try (PreparedStatement p = c.prepareStatement("INSERT INTO templates (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?) "
           + "ON CONFLICT(name) DO UPDATE SET status = excluded.status, source = excluded.source, rootfs_path = excluded.rootfs_path, "
-          + "rootfs_bytes = excluded.rootfs_bytes, error = excluded.error, updated_at = excluded.updated_at")) {
+          + "rootfs_bytes = excluded.rootfs_bytes, error = excluded.error, updated_at = excluded.updated_at, "
+          + "image_digest = excluded.image_digest, config_json = excluded.config_json, free_space_mib = excluded.free_space_mib")) {
         p.setString(1, r.name());
         p.setString(2, r.status());
         p.setString(3, r.source());
@@ -32,6 +33,9 @@ public final class TemplateRepository {
         p.setString(6, r.error().orElse(null));
         p.setLong(7, r.createdAt().toEpochMilli());
         p.setLong(8, r.updatedAt().toEpochMilli());
+        p.setString(9, r.imageDigest().orElse(null));
+        p.setString(10, r.configJson().orElse(null));
+        p.setLong(11, r.freeSpaceMib());
         return p.executeUpdate();
       }
     });
@@ -89,6 +93,33 @@ public final class TemplateRepository {
     OptionalLong bytesOpt = rs.wasNull() ? OptionalLong.empty() : OptionalLong.of(bytes);
     return new TemplateRow(rs.getString("name"), rs.getString("status"), rs.getString("source"),
         Optional.ofNullable(rs.getString("rootfs_path")), bytesOpt, Optional.ofNullable(rs.getString("error")),
-        Instant.ofEpochMilli(rs.getLong("created_at")), Instant.ofEpochMilli(rs.getLong("updated_at")));
+        Instant.ofEpochMilli(rs.getLong("created_at")), Instant.ofEpochMilli(rs.getLong("updated_at")),
+        Optional.ofNullable(rs.getString("image_digest")), Optional.ofNullable(rs.getString("config_json")), rs.getLong("free_space_mib"));
+  }
+
+  /** A ready template built from this image manifest with this much free space, if any. */
+  public Optional<TemplateRow> findReadyByImage(String imageDigest, long freeSpaceMib) {
+    return db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("SELECT " + COLUMNS + " FROM templates WHERE image_digest = ? AND free_space_mib = ? "
+          + "AND status = 'READY' ORDER BY updated_at DESC LIMIT 1")) {
+        p.setString(1, imageDigest);
+        p.setLong(2, freeSpaceMib);
+        try (ResultSet rs = p.executeQuery()) {
+          return rs.next() ? Optional.of(read(rs)) : Optional.<TemplateRow>empty();
+        }
+      }
+    });
+  }
+
+  /** Builds a daemon restart interrupted can never finish: they become FAILED with this reason. */
+  public int failUnfinished(String reason, Instant now) {
+    return db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("UPDATE templates SET status = 'FAILED', error = ?, updated_at = ? "
+          + "WHERE status NOT IN ('READY', 'FAILED')")) {
+        p.setString(1, reason);
+        p.setLong(2, now.toEpochMilli());
+        return p.executeUpdate();
+      }
+    });
   }
 }

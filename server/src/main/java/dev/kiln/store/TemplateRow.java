@@ -6,4 +6,5 @@ import java.util.OptionalLong;
 
 /** One row of {@code templates}. */
 public record TemplateRow(String name, String status, String source, Optional<String> rootfsPath, OptionalLong rootfsBytes,
-    Optional<String> error, Instant createdAt, Instant updatedAt) {}
+    Optional<String> error, Instant createdAt, Instant updatedAt, Optional<String> imageDigest, Optional<String> configJson,
+    long freeSpaceMib) {}

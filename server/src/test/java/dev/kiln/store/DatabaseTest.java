@@ -18,7 +18,8 @@ class DatabaseTest {
   void migratesOnceAndKeepsRowsAcrossReopen() throws Exception {
     Instant now = Instant.ofEpochMilli(1_700_000_000_000L);
     try (Database db = Database.open(dir.resolve("k.db"))) {
-      new TemplateRepository(db).upsert(new TemplateRow("t", "READY", "dir:/x", Optional.of("/x.ext4"), OptionalLong.of(10), Optional.empty(), now, now));
+      new TemplateRepository(db).upsert(new TemplateRow("t", "READY", "dir:/x", Optional.of("/x.ext4"), OptionalLong.of(10), Optional.empty(), now, now,
+          Optional.of("sha256:" + "a".repeat(64)), Optional.of("{}"), 256));
       new SandboxRepository(db).insert(new SandboxRow("sb-aaaaaaaaaaaaaaaa", "t", "RUNNING", 1, 256, 300, "{}", "{}", Optional.of("{}"),
           OptionalLong.of(42), Optional.empty(), now, Optional.of(now.plusSeconds(300))));
     }
@@ -28,6 +29,8 @@ class DatabaseTest {
       assertEquals(now.plusSeconds(300), r.expiresAt().orElseThrow());
       TemplateRepository templates = new TemplateRepository(db);
       assertTrue(templates.inUse("t"));
+      assertEquals("t", templates.findReadyByImage("sha256:" + "a".repeat(64), 256).orElseThrow().name(), "a built digest is found again");
+      assertTrue(templates.findReadyByImage("sha256:" + "a".repeat(64), 512).isEmpty(), "other free space, other image");
       assertFalse(templates.deleteIfUnused("t"), "a template in use must not be deleted");
       new SandboxRepository(db).delete(r.id());
       assertTrue(templates.deleteIfUnused("t"));

@@ -1,0 +1,223 @@
+package dev.kiln.image;
+
+import dev.kiln.host.AtomicFiles;
+import dev.kiln.image.layer.LayerApplier;
+import dev.kiln.image.layer.LayerStats;
+import dev.kiln.image.oci.Descriptor;
+import dev.kiln.image.oci.ImageConfig;
+import dev.kiln.image.oci.ImagePuller;
+import dev.kiln.image.oci.PullListener;
+import dev.kiln.image.oci.PulledImage;
+import dev.kiln.store.TemplateRepository;
+import dev.kiln.store.TemplateRow;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One template build, start to end: pull (registry or OCI layout) into the blob cache, apply the
+ * layers in order into a fresh directory, make the ext4 image, record the template. A manifest
+ * digest already built with the same free space is not rebuilt: its image file is shared (it is
+ * read-only, so a hard link is a safe copy).
+ */
+public final class TemplateBuild implements PullListener {
+  private static final Logger log = LoggerFactory.getLogger(TemplateBuild.class);
+  private static final long MIB = 1 << 20;
+
+  /** What a build needs from the service that runs it. */
+  record Context(Path templatesRoot, TemplateRepository repo, ImagePuller puller) {}
+
+  /** One layer's download as progress bars show it. */
+  public record LayerProgress(String digest, long size, long done, String state) {}
+
+  private final Context ctx;
+  private final String name;
+  private final TemplateSource source;
+  private final long freeSpaceMib;
+  private final Instant createdAt;
+  private final Path dir;
+  private final BuildLog buildLog;
+  private final Map<String, LayerProgress> layers = new ConcurrentHashMap<>();
+  private volatile Template.Status phase = Template.Status.QUEUED;
+
+  TemplateBuild(Context ctx, String name, TemplateSource source, long freeSpaceMib, Instant createdAt) throws IOException {
+    this.ctx = ctx;
+    this.name = name;
+    this.source = source;
+    this.freeSpaceMib = freeSpaceMib;
+    this.createdAt = createdAt;
+    this.dir = ctx.templatesRoot().resolve(name);
+    Files.createDirectories(dir);
+    this.buildLog = new BuildLog(dir.resolve("build.log"));
+    record(Template.Status.QUEUED, Optional.empty(), Optional.empty(), ImageConfig.NONE, Optional.empty(), OptionalLong.empty());
+    buildLog.line("queued: " + source.describe() + ", free space " + freeSpaceMib + " MiB");
+  }
+
+  public BuildLog log() {
+    return buildLog;
+  }
+
+  public Template.Status phase() {
+    return phase;
+  }
+
+  public List<LayerProgress> layers() {
+    return List.copyOf(layers.values());
+  }
+
+  /** Runs the build; the outcome is in the template's row (READY or FAILED with the reason). */
+  void run() {
+    Path work = dir.resolve(".build-rootfs");
+    long start = System.nanoTime();
+    try {
+      Optional<PulledImage> image = pull();
+      long pulled = System.nanoTime();
+      Optional<TemplateRow> same = image.flatMap(i -> ctx.repo().findReadyByImage(i.manifestDigest().toString(), freeSpaceMib));
+      if (same.isPresent() && same.get().rootfsPath().isPresent() && Files.exists(Path.of(same.get().rootfsPath().get()))) {
+        reuse(image.get(), same.get());
+        return;
+      }
+      Path tree = switch (source) {
+        case TemplateSource.Directory d -> d.path();
+        case TemplateSource.Image _, TemplateSource.OciLayout _ -> unpack(image.orElseThrow(), work);
+      };
+      long unpacked = System.nanoTime();
+      setPhase(Template.Status.BUILDING);
+      Ext4Image.Size size = Ext4Image.plan(tree, freeSpaceMib * MIB);
+      buildLog.line("mkfs.ext4: " + size.contentBytes() / MIB + " MiB in " + size.files() + " files, image " + size.imageBytes() / MIB + " MiB");
+      Path tmp = dir.resolve(".rootfs.ext4.building");
+      Ext4Image.build(tree, tmp, size);
+      Path rootfs = dir.resolve("rootfs.ext4");
+      AtomicFiles.moveDurably(tmp, rootfs);
+      long done = System.nanoTime();
+      String timing = "pull_ms=" + ms(pulled - start) + " unpack_ms=" + ms(unpacked - pulled) + " mkfs_ms=" + ms(done - unpacked);
+      finish(image, rootfs, size.imageBytes(), timing);
+    } catch (Exception e) {
+      String why = e instanceof InterruptedException ? "interrupted" : e.getMessage() == null ? e.toString() : e.getMessage();
+      buildLog.line("FAILED: " + why);
+      log.warn("template build failed template={} source={} reason=\"{}\"", name, source.describe(), why);
+      record(Template.Status.FAILED, Optional.empty(), Optional.of(why), ImageConfig.NONE, Optional.empty(), OptionalLong.empty());
+      if (e instanceof InterruptedException) Thread.currentThread().interrupt();
+    } finally {
+      try {
+        AtomicFiles.deleteTree(work);
+        Files.deleteIfExists(dir.resolve(".rootfs.ext4.building"));
+      } catch (IOException e) {
+        log.warn("template={} build scratch space not removed: {}", name, e.toString());
+      }
+      buildLog.close();
+    }
+  }
+
+  private Optional<PulledImage> pull() throws IOException, InterruptedException {
+    return switch (source) {
+      case TemplateSource.Directory _ -> Optional.empty();
+      case TemplateSource.Image i -> {
+        setPhase(Template.Status.PULLING);
+        yield Optional.of(ctx.puller().pull(i.ref(), i.credentials(), this));
+      }
+      case TemplateSource.OciLayout o -> {
+        setPhase(Template.Status.PULLING);
+        yield Optional.of(ctx.puller().pullLayout(o.dir(), o.tag(), this));
+      }
+    };
+  }
+
+  private Path unpack(PulledImage image, Path work) throws IOException {
+    setPhase(Template.Status.UNPACKING);
+    buildLog.line("image " + image.manifestDigest() + ": " + image.layers().size() + " layers");
+    AtomicFiles.deleteTree(work);
+    Files.createDirectories(work);
+    for (int i = 0; i < image.layers().size(); i++) {
+      Descriptor d = image.layers().get(i);
+      long t0 = System.nanoTime();
+      LayerStats s;
+      try (InputStream in = Files.newInputStream(image.layerFiles().get(i))) {
+        s = LayerApplier.apply(work, in);
+      }
+      buildLog.line("layer " + (i + 1) + "/" + image.layers().size() + " " + d.digest().shortForm() + ": " + s.entries() + " entries, "
+          + s.bytes() / MIB + " MiB, " + s.whiteouts() + " whiteouts, " + ms(System.nanoTime() - t0) + " ms");
+    }
+    return work;
+  }
+
+  private void reuse(PulledImage image, TemplateRow same) throws IOException {
+    Path rootfs = dir.resolve("rootfs.ext4");
+    Path from = Path.of(same.rootfsPath().orElseThrow());
+    if (!same.name().equals(name)) {
+      Path tmp = dir.resolve(".rootfs.ext4.building");
+      Files.deleteIfExists(tmp);
+      Files.createLink(tmp, from);
+      AtomicFiles.moveDurably(tmp, rootfs);
+    }
+    buildLog.line("image " + image.manifestDigest() + " was already built (template '" + same.name() + "'): reusing its root filesystem");
+    finish(Optional.of(image), rootfs, Files.size(rootfs), "reused=" + same.name());
+  }
+
+  private void finish(Optional<PulledImage> image, Path rootfs, long bytes, String timing) {
+    ImageConfig config = image.map(PulledImage::config).orElse(ImageConfig.NONE);
+    record(Template.Status.READY, Optional.of(rootfs), Optional.empty(), config, image.map(i -> i.manifestDigest().toString()), OptionalLong.of(bytes));
+    buildLog.line("ready: " + timing);
+    log.info("template ready template={} source={} {}", name, source.describe(), timing);
+  }
+
+  private void setPhase(Template.Status s) {
+    phase = s;
+    record(s, Optional.empty(), Optional.empty(), ImageConfig.NONE, Optional.empty(), OptionalLong.empty());
+    buildLog.line(s.name().toLowerCase());
+  }
+
+  private void record(Template.Status status, Optional<Path> rootfs, Optional<String> error, ImageConfig config, Optional<String> digest,
+      OptionalLong bytes) {
+    phase = status;
+    ctx.repo().upsert(new TemplateRow(name, status.name(), source.describe(), rootfs.map(Path::toString), bytes, error, createdAt, Instant.now(),
+        digest, Optional.of(TemplateService.configJson(config)), freeSpaceMib));
+  }
+
+  private static long ms(long nanos) {
+    return nanos / 1_000_000;
+  }
+
+  // ---- PullListener: progress for the build log and for progress bars -------------------------
+
+  @Override
+  public void cached(Descriptor d) {
+    layers.put(d.digest().toString(), new LayerProgress(d.digest().toString(), d.size(), d.size(), "cached"));
+    buildLog.line("layer " + d.digest().shortForm() + " (" + d.size() / MIB + " MiB): cached, not downloaded");
+  }
+
+  @Override
+  public void started(Descriptor d, long from) {
+    layers.put(d.digest().toString(), new LayerProgress(d.digest().toString(), d.size(), from, "downloading"));
+    buildLog.line("layer " + d.digest().shortForm() + " (" + d.size() / MIB + " MiB): " + (from > 0 ? "resuming at " + from + " bytes" : "downloading"));
+  }
+
+  @Override
+  public void progress(Descriptor d, long done) {
+    layers.put(d.digest().toString(), new LayerProgress(d.digest().toString(), d.size(), done, "downloading"));
+  }
+
+  @Override
+  public void finished(Descriptor d) {
+    layers.put(d.digest().toString(), new LayerProgress(d.digest().toString(), d.size(), d.size(), "done"));
+    buildLog.line("layer " + d.digest().shortForm() + ": downloaded and verified");
+  }
+
+  /** For the API: the phase and each layer's progress. */
+  public Map<String, Object> progressView() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("phase", phase.name().toLowerCase());
+    m.put("layers", layers());
+    return m;
+  }
+}

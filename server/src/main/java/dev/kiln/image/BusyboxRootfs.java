@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 
@@ -23,7 +22,7 @@ public final class BusyboxRootfs {
     for (String d : List.of("bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "run", "tmp", "root", "home", "var/tmp")) {
       Files.createDirectories(dir.resolve(d));
     }
-    Files.setPosixFilePermissions(dir.resolve("tmp"), PosixFilePermissions.fromString("rwxrwxrwx"));
+    Files.setAttribute(dir.resolve("tmp"), "unix:mode", 01777); // sticky, like every /tmp
     Files.copy(HOST_BUSYBOX, dir.resolve("bin/busybox"), StandardCopyOption.REPLACE_EXISTING);
     String applets = CommandRunner.run(List.of(HOST_BUSYBOX.toString(), "--list"), Duration.ofSeconds(10)).stdout();
     for (String applet : applets.split("\n")) {

@@ -45,17 +45,20 @@ public final class TemplateBuild implements PullListener {
   private final TemplateSource source;
   private final long freeSpaceMib;
   private final Instant createdAt;
+  /** The template's row before this build: a rebuild of the digest it holds needs no work. */
+  private final Optional<TemplateRow> previous;
   private final Path dir;
   private final BuildLog buildLog;
   private final Map<String, LayerProgress> layers = new ConcurrentHashMap<>();
   private volatile Template.Status phase = Template.Status.QUEUED;
 
-  TemplateBuild(Context ctx, String name, TemplateSource source, long freeSpaceMib, Instant createdAt) throws IOException {
+  TemplateBuild(Context ctx, String name, TemplateSource source, long freeSpaceMib, Optional<TemplateRow> previous) throws IOException {
     this.ctx = ctx;
+    this.previous = previous;
     this.name = name;
     this.source = source;
     this.freeSpaceMib = freeSpaceMib;
-    this.createdAt = createdAt;
+    this.createdAt = previous.map(TemplateRow::createdAt).orElse(Instant.now());
     this.dir = ctx.templatesRoot().resolve(name);
     Files.createDirectories(dir);
     this.buildLog = new BuildLog(dir.resolve("build.log"));
@@ -82,8 +85,8 @@ public final class TemplateBuild implements PullListener {
     try {
       Optional<PulledImage> image = pull();
       long pulled = System.nanoTime();
-      Optional<TemplateRow> same = image.flatMap(i -> ctx.repo().findReadyByImage(i.manifestDigest().toString(), freeSpaceMib));
-      if (same.isPresent() && same.get().rootfsPath().isPresent() && Files.exists(Path.of(same.get().rootfsPath().get()))) {
+      Optional<TemplateRow> same = image.flatMap(this::alreadyBuilt);
+      if (same.isPresent()) {
         reuse(image.get(), same.get());
         return;
       }
@@ -133,6 +136,14 @@ public final class TemplateBuild implements PullListener {
     };
   }
 
+  /** A ready image of this manifest digest and free space: this template's previous one, or another template's. */
+  private Optional<TemplateRow> alreadyBuilt(PulledImage image) {
+    String digest = image.manifestDigest().toString();
+    return previous.filter(p -> p.status().equals(Template.Status.READY.name()) && p.imageDigest().equals(Optional.of(digest)) && p.freeSpaceMib() == freeSpaceMib)
+        .or(() -> ctx.repo().findReadyByImage(digest, freeSpaceMib))
+        .filter(r -> r.rootfsPath().map(Path::of).map(Files::isRegularFile).orElse(false));
+  }
+
   private Path unpack(PulledImage image, Path work) throws IOException {
     setPhase(Template.Status.UNPACKING);
     buildLog.line("image " + image.manifestDigest() + ": " + image.layers().size() + " layers");
@@ -148,6 +159,7 @@ public final class TemplateBuild implements PullListener {
       buildLog.line("layer " + (i + 1) + "/" + image.layers().size() + " " + d.digest().shortForm() + ": " + s.entries() + " entries, "
           + s.bytes() / MIB + " MiB, " + s.whiteouts() + " whiteouts, " + ms(System.nanoTime() - t0) + " ms");
     }
+    if (!image.config().workingDir().isEmpty()) LayerApplier.createDirectories(work, image.config().workingDir());
     return work;
   }
 

@@ -77,12 +77,12 @@ public final class TemplateService {
       // Sandboxes' qcow2 overlays point at this image by path; replacing it under them would corrupt their disks.
       throw new KilnException(ErrorCode.TEMPLATE_IN_USE, "template '" + name + "' is used by sandboxes; delete them before rebuilding it");
     }
-    Instant created = repo.find(name).map(TemplateRow::createdAt).orElse(Instant.now());
+    Optional<TemplateRow> previous = repo.find(name);
     TemplateBuild b;
     synchronized (active) {
       if (active.containsKey(name)) throw new KilnException(ErrorCode.TEMPLATE_BUSY, "template '" + name + "' is being built; wait for that build to end");
       try {
-        b = new TemplateBuild(ctx, name, source, freeSpaceMib, created);
+        b = new TemplateBuild(ctx, name, source, freeSpaceMib, previous);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot start building template " + name, e);
       }

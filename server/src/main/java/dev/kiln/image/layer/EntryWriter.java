@@ -70,6 +70,9 @@ final class EntryWriter {
         try (OutputStream out = Files.newOutputStream(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
           written = content.transferTo(out);
         }
+        if (written != entry.getSize()) {
+          throw new LayerException(entry.getName(), "content ends after " + written + " of " + entry.getSize() + " bytes (truncated layer)");
+        }
       }
       case TarConstants.LF_SYMLINK -> Posix.symlink(entry.getLinkName(), path);
       case TarConstants.LF_LINK -> {

@@ -25,6 +25,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * changes or deletes anything outside it.
  */
 public final class LayerApplier {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(LayerApplier.class);
   private static final String WHITEOUT = ".wh.";
   private static final String OPAQUE = ".wh..wh..opq";
 
@@ -54,10 +55,10 @@ public final class LayerApplier {
   public static LayerStats apply(Path rootfs, InputStream layer) throws IOException, LayerException {
     // 64 KiB: a blob comes off the network or disk, where small reads cost a call each
     try (var raw = new BufferedInputStream(layer, 64 * 1024);
-        InputStream tarBytes = Compression.detect(peek(raw)).decompress(raw);
+        var tarBytes = new EndAwareStream(Compression.detect(peek(raw)).decompress(raw));
         var tar = new TarArchiveInputStream(tarBytes)) {
       var applier = new LayerApplier(rootfs.toRealPath());
-      for (TarArchiveEntry entry = tar.getNextEntry(); entry != null; entry = tar.getNextEntry()) {
+      for (TarArchiveEntry entry = nextEntry(tar, tarBytes); entry != null; entry = nextEntry(tar, tarBytes)) {
         applier.applyEntry(entry, tar);
       }
       applier.writer.finish();
@@ -65,6 +66,80 @@ public final class LayerApplier {
       tarBytes.transferTo(OutputStream.nullOutputStream());
       raw.transferTo(OutputStream.nullOutputStream());
       return new LayerStats(applier.entries, applier.bytes, applier.whiteouts);
+    }
+  }
+
+  /**
+   * Creates {@code dir} (absolute, as an image's WorkingDir) and its parents inside the rootfs if
+   * they are missing, resolving symlinks the way the rootfs itself would: {@code docker run}
+   * creates the working directory too, and images rely on it.
+   */
+  public static void createDirectories(Path rootfs, String dir) throws IOException {
+    RootedPath rooted = new RootedPath(rootfs.toRealPath());
+    String prefix = "";
+    for (String part : dir.split("/")) {
+      if (part.isEmpty() || part.equals(".")) continue;
+      prefix = prefix.isEmpty() ? part : prefix + "/" + part;
+      Path p = rooted.resolve(EntryName.of(prefix));
+      if (!Files.exists(p, NOFOLLOW_LINKS)) Files.createDirectory(p);
+    }
+  }
+
+  /**
+   * The next entry, or null at the end. A tar that simply stops after its last entry's content,
+   * without padding or the end-of-archive blocks, is accepted as Go's archive/tar (and so Docker
+   * and containerd) accept it: umoci 0.4's {@code insert} writes layers like that. Every entry's
+   * content was checked to be complete when it was written, so nothing can be missing but padding.
+   */
+  private static TarArchiveEntry nextEntry(TarArchiveInputStream tar, EndAwareStream bytes) throws IOException {
+    try {
+      return tar.getNextEntry();
+    } catch (IOException e) {
+      if (bytes.ended()) {
+        log.warn("layer ends without tar padding or end-of-archive marker; accepted like Docker accepts it: {}", e.getMessage());
+        return null;
+      }
+      throw e;
+    }
+  }
+
+  /** Remembers whether the stream below reached its end, to tell a missing tar trailer from damage. */
+  private static final class EndAwareStream extends java.io.FilterInputStream {
+    private boolean ended;
+
+    EndAwareStream(InputStream in) {
+      super(in);
+    }
+
+    @Override
+    public int read() throws IOException {
+      int b = super.read();
+      ended |= b < 0;
+      return b;
+    }
+
+    @Override
+    public int read(byte[] buf, int off, int len) throws IOException {
+      int n = super.read(buf, off, len);
+      ended |= n < 0;
+      return n;
+    }
+
+    /** Skips by reading, so that reaching the end while skipping padding is noticed too. */
+    @Override
+    public long skip(long n) throws IOException {
+      byte[] sink = new byte[8192];
+      long total = 0;
+      while (total < n) {
+        int r = read(sink, 0, (int) Math.min(sink.length, n - total));
+        if (r < 0) break;
+        total += r;
+      }
+      return total;
+    }
+
+    boolean ended() {
+      return ended;
     }
   }
 

@@ -156,7 +156,7 @@ public final class RegistryClient {
         try (InputStream in = r.body()) {
           detail = new String(in.readNBytes(300), StandardCharsets.UTF_8).strip();
         }
-        String what = uri.getPath().contains("/manifests/") ? "manifest " + ref.manifestReference() : "blob " + uri.getPath().replaceAll(".*/", "");
+        String what = uri.getPath().contains("/manifests/") ? "manifest " + uri.getPath().replaceAll(".*/manifests/", "") : "blob " + uri.getPath().replaceAll(".*/", "");
         String msg = where() + ": " + what + ": HTTP " + r.statusCode();
         throw new RegistryException(switch (r.statusCode()) {
           case 401, 403 -> msg + " (access denied" + (credentials.isEmpty() ? "; the registry wants credentials" : " for user " + credentials.get().username()) + ")";
@@ -176,7 +176,7 @@ public final class RegistryClient {
         try {
           r = http.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
         } catch (IOException e) {
-          throw new RegistryException(where() + ": cannot reach " + at.getAuthority() + ": " + e, e);
+          throw new RegistryException(where() + ": cannot reach " + at.getAuthority() + ": " + describe(e), e);
         }
         int s = r.statusCode();
         if (s != 301 && s != 302 && s != 303 && s != 307 && s != 308) return r;
@@ -224,7 +224,7 @@ public final class RegistryClient {
       try {
         r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
       } catch (IOException e) {
-        throw new RegistryException(where() + ": cannot reach token service " + tokenUri.getAuthority() + ": " + e, e);
+        throw new RegistryException(where() + ": cannot reach token service " + tokenUri.getAuthority() + ": " + describe(e), e);
       }
       if (r.statusCode() != 200) {
         throw new RegistryException(where() + ": token service " + tokenUri.getAuthority() + " answered HTTP " + r.statusCode()
@@ -242,6 +242,11 @@ public final class RegistryClient {
 
   private record ByteRange(long from) {
     static final ByteRange NONE = new ByteRange(0);
+  }
+
+  /** java.net's connection errors often carry no message; their type is what says what happened. */
+  private static String describe(IOException e) {
+    return e.getMessage() == null ? e.getClass().getSimpleName() : e.getClass().getSimpleName() + ": " + e.getMessage();
   }
 
   private boolean plainHttp(String host) {

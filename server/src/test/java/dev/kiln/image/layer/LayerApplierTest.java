@@ -323,4 +323,16 @@ class LayerApplierTest {
       assertThrows(IOException.class, () -> LayerApplier.apply(other, new ByteArrayInputStream(Arrays.copyOf(gz, gz.length - 8))));
     });
   }
+
+  @Test
+  void tarWithoutEndMarkerIsAcceptedButCutContentIsNot() throws IOException {
+    // umoci 0.4's insert stops right after the last file's content, as Go's archive/tar accepts.
+    byte[] tar = new TestLayer().file("a", "first").file("b", "x".repeat(700)).tar();
+    int endOfContent = 512 + 512 + 512 + 700; // header a, content a (padded), header b, content b
+    LayerApplier.apply(rootfs, new ByteArrayInputStream(Arrays.copyOf(tar, endOfContent)));
+    assertEquals("x".repeat(700), Files.readString(rootfs.resolve("b")));
+    Path other = Files.createDirectory(tmp.resolve("cut"));
+    var e = assertThrows(IOException.class, () -> LayerApplier.apply(other, new ByteArrayInputStream(Arrays.copyOf(tar, endOfContent - 100))));
+    assertTrue(e.getMessage().contains("\"b\""), e.getMessage());
+  }
 }

@@ -35,7 +35,7 @@ packages=(
   gcc make libc6-dev  # the static C guest agent
   maven             # the Java build
   curl              # the demo script waits for the daemon's /healthz
-  umoci skopeo docker-registry apache2-utils musl-tools  # OCI tests: build images, push them to a loopback registry (htpasswd for its basic auth), a musl rootfs
+  umoci skopeo docker-registry apache2-utils musl-tools openssl  # OCI tests: build images, push them to a loopback registry (htpasswd for basic auth, openssl for the token service key), a musl rootfs
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -20,6 +20,8 @@
 #define MAX_STREAMS 1024
 /* Without a host the port reports POLLHUP at once; this is how often we look for one. */
 #define NO_HOST_POLL_MS 5
+/* A write blocked this long on a port with no host gives up: the frame is dropped. */
+#define HOST_GONE_MS 3000
 
 static struct {
   int fd;
@@ -70,13 +72,21 @@ void protocol_error(const char *fmt, ...) {
 /* Writes all of iov, waiting for the channel as needed. */
 static int write_all(struct iovec *iov, int n) {
   if (S.lost || S.poisoned) return -1;
+  int64_t hup_since = 0;
   while (n > 0) {
     ssize_t w = writev(S.fd, iov, n);
     if (w < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) {
+        /* A virtio port blocks writes while it believes no host is there, which after a restore
+         * can be a stale belief for a moment; only a host gone for a while is gone. */
         struct pollfd p = {.fd = S.fd, .events = POLLOUT};
-        if (poll(&p, 1, 1000) > 0 && (p.revents & POLLHUP) && !(p.revents & POLLOUT)) goto lost;
+        if (poll(&p, 1, 100) > 0 && (p.revents & POLLHUP) && !(p.revents & POLLOUT)) {
+          if (!hup_since) hup_since = now_ms();
+          if (now_ms() - hup_since > HOST_GONE_MS) goto lost;
+        } else {
+          hup_since = 0;
+        }
         continue;
       }
       goto lost;
@@ -186,8 +196,8 @@ static void sweep_dead(void) {
 static void end_session(void) {
   for (struct stream *s = S.streams; s; s = s->next)
     if (!s->dead) stream_abandon(s);
+  /* The input buffer is not touched: a HELLO that ends a session is itself being parsed from it. */
   S.greeted = 0;
-  S.in_len = 0;
 }
 
 static void on_hello(struct reader *r) {
@@ -203,6 +213,7 @@ static void on_hello(struct reader *r) {
     agent_log("new HELLO on a live session: the host restarted; ending the old session");
     end_session();
   }
+  thaw_if_frozen();
   if (S.flags & SERVE_SET_CLOCK) {
     struct timespec ts = {.tv_sec = (time_t)(time_ns / 1000000000u), .tv_nsec = (long)(time_ns % 1000000000u)};
     if (clock_settime(CLOCK_REALTIME, &ts) < 0) agent_log("cannot set the clock: %s", strerror(errno));
@@ -214,6 +225,9 @@ static void on_hello(struct reader *r) {
         info->buf_size = (int)elen;
         memcpy(info->buf, entropy, elen);
         if (ioctl(rnd, RNDADDENTROPY, info) < 0) agent_log("cannot add entropy: %s", strerror(errno));
+        /* Clones restored from one snapshot share the kernel's CRNG state: adding entropy alone
+         * would only change their output at the next scheduled reseed. Reseed now. */
+        if (ioctl(rnd, RNDRESEEDCRNG) < 0) agent_log("cannot reseed the CRNG: %s", strerror(errno));
         free(info);
       }
     }
@@ -233,7 +247,7 @@ static void on_hello(struct reader *r) {
 }
 
 static int opens_stream(uint8_t type) {
-  return type == T_EXEC || (type >= T_FILE_READ && type <= T_SYNC);
+  return type == T_EXEC || (type >= T_FILE_READ && type <= T_SYNC) || type == T_FREEZE;
 }
 
 /* Data-bearing frames consume the window the host holds for the stream. */
@@ -278,6 +292,7 @@ static void dispatch(const struct frame_header *h, const uint8_t *payload) {
       case T_REMOVE: op_remove(h->stream, &r); break;
       case T_RENAME: op_rename(h->stream, &r); break;
       case T_SYNC: op_sync(h->stream, &r); break;
+      case T_FREEZE: op_freeze(h->stream, &r); break;
     }
     return;
   }
@@ -368,12 +383,16 @@ static int read_host(void) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return 0;
     /* EOF: the host closed its end (for a virtio port: no host is connected right now). */
-    if (S.connected || S.greeted) agent_log("host disconnected");
-    end_session();
+    if (!(S.flags & SERVE_PORT)) return -1;
+    /* The session outlives the connection: a VM restored from a snapshot replays the disconnect
+     * that preceded the snapshot, possibly after the new host's HELLO has already arrived, and
+     * a host that really went away and comes back starts over with a HELLO anyway. What is lost
+     * is a frame cut in half by the disconnect. */
+    if (S.connected) agent_log("host disconnected");
+    S.in_len = 0;
     S.connected = 0;
     S.poisoned = 0;
-    S.lost = 0;
-    return (S.flags & SERVE_PORT) ? 0 : -1;
+    return 0;
   }
 }
 
@@ -452,7 +471,7 @@ int serve(int fd, int flags) {
       if (!(S.flags & SERVE_PORT)) {
         if (read_host() < 0) break;
       } else {
-        if (S.connected || S.greeted) read_host();
+        if (S.connected) read_host();
         poll(pfd, 1, NO_HOST_POLL_MS);
       }
     }

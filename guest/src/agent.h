@@ -84,5 +84,9 @@ void op_mkdir(uint32_t id, struct reader *r);
 void op_remove(uint32_t id, struct reader *r);
 void op_rename(uint32_t id, struct reader *r);
 void op_sync(uint32_t id, struct reader *r);
+/* FREEZE: sync and FIFREEZE the root filesystem for a snapshot; the next HELLO thaws it. */
+void op_freeze(uint32_t id, struct reader *r);
+/* Thaws the root filesystem if FREEZE froze it (called on every HELLO). */
+void thaw_if_frozen(void);
 
 #endif

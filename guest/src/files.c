@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <linux/fs.h>
 #include <unistd.h>
 
 #define FLAG_PARENTS 1u
@@ -335,4 +337,32 @@ void op_sync(uint32_t id, struct reader *r) {
   if (!reader_done(r)) return protocol_error("malformed SYNC");
   sync();
   send_ok(id, 0);
+}
+
+/* Set while the root filesystem is frozen for a snapshot. A restored clone starts with it set, and
+ * its first HELLO thaws: by ioctl from the agent itself, which lives in the initramfs, since no
+ * program can be run from a frozen disk. */
+static int root_frozen;
+
+void op_freeze(uint32_t id, struct reader *r) {
+  if (!reader_done(r)) return protocol_error("malformed FREEZE");
+  sync();
+  int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || ioctl(fd, FIFREEZE, 0) < 0) {
+    int e = errno;
+    if (fd >= 0) close(fd);
+    send_error(id, e, "freeze /: %s", strerror(e));
+    return;
+  }
+  close(fd);
+  root_frozen = 1;
+  send_ok(id, 0);
+}
+
+void thaw_if_frozen(void) {
+  if (!root_frozen) return;
+  int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || ioctl(fd, FITHAW, 0) < 0) agent_log("thaw /: %s", strerror(errno));
+  if (fd >= 0) close(fd);
+  root_frozen = 0;
 }

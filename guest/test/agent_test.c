@@ -385,6 +385,30 @@ static void test_files(void) {
   CHECK(expect_ok_or_error(id) == 0, "SYNC answers OK");
 }
 
+/* A restarted host greets again on a live session; frames right behind that HELLO, in the same
+ * read, must survive the session reset. */
+static void test_second_hello_with_frames_behind_it(void) {
+  uint8_t buf[512];
+  size_t n = 0;
+  struct writer w;
+  writer_init(&w, 256);
+  wr_u32(&w, PROTO_VERSION);
+  wr_u64(&w, 1);
+  wr_str(&w, "again", 5);
+  header_encode(buf, T_HELLO, 0, (uint32_t)w.len);
+  memcpy(buf + FRAME_HEADER, w.buf, w.len);
+  n = FRAME_HEADER + w.len;
+  writer_free(&w);
+  uint32_t id = next_stream++;
+  header_encode(buf + n, T_SYNC, id, 0);
+  n += FRAME_HEADER;
+  if (write(host, buf, n) != (ssize_t)n) exit(2);
+  struct msg m = recv_msg();
+  CHECK(m.h.type == T_HELLO_OK, "the second HELLO is answered");
+  free(m.p);
+  CHECK(expect_ok_or_error(id) == 0, "the frame behind it is served");
+}
+
 static void test_protocol_error_ends_session(void) {
   uint32_t id = exec_v(0, 0, (const char *const[]){"sleep", "100", NULL});
   struct msg m = recv_msg();
@@ -430,6 +454,7 @@ int main(int argc, char **argv) {
   test_stdin_signal_timeout();
   test_flow_control();
   test_files();
+  test_second_hello_with_frames_behind_it();
   test_protocol_error_ends_session();
   close(host);
   int status;

@@ -100,6 +100,14 @@ public final class GuestFiles {
     simple(new HostMessage.PathOp(FrameType.SYNC, 0, 0, List.of()));
   }
 
+  /**
+   * Syncs and freezes the guest's root filesystem so a snapshot of the disk is consistent on its
+   * own. The agent thaws it at the next HELLO: in this VM after a reconnect, or in a restored clone.
+   */
+  public void freeze() throws AgentException, InterruptedException {
+    simple(new HostMessage.PathOp(FrameType.FREEZE, 0, 0, List.of()));
+  }
+
   private void simple(HostMessage m) throws AgentException, InterruptedException {
     Stream s = conn.open(m);
     try {

@@ -18,7 +18,7 @@ final class HttpStatusOf {
       case INSUFFICIENT_CAPACITY, TEMPLATE_BUILD_FAILED -> 422;
       case INTERNAL -> 500;
       case GUEST_ERROR, GUEST_UNAVAILABLE -> 502;
-      case VM_START_FAILED -> 503;
+      case VM_START_FAILED, SNAPSHOT_FAILED -> 503;
     };
   }
 }

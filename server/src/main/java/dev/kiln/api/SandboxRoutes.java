@@ -112,6 +112,7 @@ final class SandboxRoutes {
     m.put("createdAt", s.createdAt().toString());
     m.put("expiresAt", s.expiresAt().map(Object::toString).orElse(null));
     s.error().ifPresent(e -> m.put("error", e));
+    s.startedFrom().ifPresent(f -> m.put("startedFrom", f));
     return m;
   }
 }

@@ -8,6 +8,7 @@ import dev.kiln.image.TemplateBuild;
 import dev.kiln.image.TemplateService;
 import dev.kiln.image.TemplateSource;
 import dev.kiln.image.oci.Credentials;
+import dev.kiln.sandbox.SandboxManager;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -23,9 +24,11 @@ final class TemplateRoutes {
   /** Free space in a new template's root filesystem when the request names none. */
   static final long DEFAULT_FREE_SPACE_MIB = 512;
   private final TemplateService templates;
+  private final SandboxManager sandboxes;
 
-  TemplateRoutes(TemplateService templates) {
+  TemplateRoutes(TemplateService templates, SandboxManager sandboxes) {
     this.templates = templates;
+    this.sandboxes = sandboxes;
   }
 
   List<Route> routes() {
@@ -34,6 +37,7 @@ final class TemplateRoutes {
         new Route("GET", "/v1/templates", x -> x.json(200, Map.of("templates", templates.list().stream().map(this::view).toList()))),
         new Route("GET", "/v1/templates/{name}", x -> x.json(200, view(get(x.path("name"))))),
         new Route("GET", "/v1/templates/{name}/logs", this::logs),
+        new Route("POST", "/v1/templates/{name}/snapshot", x -> x.json(200, sandboxes.snapshot(x.path("name")))),
         new Route("DELETE", "/v1/templates/{name}", x -> {
           templates.delete(x.path("name"));
           x.noContent();
@@ -92,6 +96,7 @@ final class TemplateRoutes {
     m.put("updatedAt", t.updatedAt().toString());
     t.error().ifPresent(e -> m.put("error", e));
     templates.activeBuild(t.name()).ifPresent(b -> m.put("progress", b.progressView()));
+    sandboxes.snapshotOf(t).ifPresent(s -> m.put("snapshot", Map.of("vcpus", s.vcpus(), "memoryMib", s.memoryMib(), "stateBytes", s.stateBytes())));
     return m;
   }
 }

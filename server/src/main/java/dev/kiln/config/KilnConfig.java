@@ -16,12 +16,15 @@ import java.util.List;
  * @param guestArtifacts  directory of the guest kernel and initramfs (scripts/build-guest.sh output)
  * @param vmmUser         unprivileged user QEMU runs as (the installer creates kiln-vmm); "" runs it as
  *                        the daemon's own user, which only makes sense for development
+ * @param templateSnapshots snapshot every template once it is ready, so sandboxes of the default size
+ *                        restore instead of booting (default true)
  * @param insecureRegistries registries (host[:port]) pulled over plain HTTP; loopback ones always are
  * @param bootTimeoutSeconds how long a new VM may take to answer the agent handshake. Under TCG a
  *                        cold boot takes ~3-4 s idle; 120 s leaves room for a host loaded with tests
  */
 public record KilnConfig(Path dataDir, String listen, Path guestArtifacts, Accelerator.Choice accelerator, String qemuBinary,
-    String vmmUser, int bootTimeoutSeconds, SandboxDefaults sandboxDefaults, boolean devMode, List<String> insecureRegistries) {
+    String vmmUser, int bootTimeoutSeconds, SandboxDefaults sandboxDefaults, boolean devMode, List<String> insecureRegistries,
+    Boolean templateSnapshots) {
 
   public KilnConfig {
     if (dataDir == null) dataDir = Path.of("/var/lib/kiln");
@@ -35,6 +38,7 @@ public record KilnConfig(Path dataDir, String listen, Path guestArtifacts, Accel
     if (bootTimeoutSeconds < 1 || bootTimeoutSeconds > 3600) throw new IllegalArgumentException("bootTimeoutSeconds must be 1..3600, got " + bootTimeoutSeconds);
     if (sandboxDefaults == null) sandboxDefaults = SandboxDefaults.DEFAULT;
     insecureRegistries = insecureRegistries == null ? List.of() : List.copyOf(insecureRegistries);
+    if (templateSnapshots == null) templateSnapshots = true;
   }
 
   /**
@@ -55,7 +59,7 @@ public record KilnConfig(Path dataDir, String listen, Path guestArtifacts, Accel
   }
 
   public static KilnConfig defaults() {
-    return new KilnConfig(null, null, null, null, null, null, 0, null, false, null);
+    return new KilnConfig(null, null, null, null, null, null, 0, null, false, null, null);
   }
 
   /** Reads a JSON config file; unknown keys are rejected with their name. */
@@ -66,18 +70,18 @@ public record KilnConfig(Path dataDir, String listen, Path guestArtifacts, Accel
   }
 
   public KilnConfig withDataDir(Path p) {
-    return new KilnConfig(p, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries);
+    return new KilnConfig(p, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots);
   }
 
   public KilnConfig withListen(String l) {
-    return new KilnConfig(dataDir, l, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries);
+    return new KilnConfig(dataDir, l, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots);
   }
 
   public KilnConfig withGuestArtifacts(Path p) {
-    return new KilnConfig(dataDir, listen, p, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries);
+    return new KilnConfig(dataDir, listen, p, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots);
   }
 
   public KilnConfig withDevMode(boolean d) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, d, insecureRegistries);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, d, insecureRegistries, templateSnapshots);
   }
 }

@@ -77,6 +77,7 @@ public final class KilnDaemon implements AutoCloseable {
     sandboxes = new SandboxManager(data, new SandboxRepository(db), templates, new QemuBackend(config.qemuBinary(), vmmUser), artifacts,
         accel, tsc, Duration.ofSeconds(config.bootTimeoutSeconds()), limits);
     ops = new SandboxOperations(sandboxes);
+    if (config.templateSnapshots()) templates.onReady(sandboxes::snapshotInBackground);
     log.info("kiln daemon data_dir={} guest_artifacts={} accelerator={} tsc_khz={}", data, artifacts.id(), accel,
         tsc.isPresent() ? tsc.getAsLong() : "n/a");
   }

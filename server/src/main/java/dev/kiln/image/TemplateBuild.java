@@ -35,7 +35,7 @@ public final class TemplateBuild implements PullListener {
   private static final long MIB = 1 << 20;
 
   /** What a build needs from the service that runs it. */
-  record Context(Path templatesRoot, TemplateRepository repo, ImagePuller puller) {}
+  record Context(Path templatesRoot, TemplateRepository repo, ImagePuller puller, java.util.function.Consumer<String> onReady) {}
 
   /** One layer's download as progress bars show it. */
   public record LayerProgress(String digest, long size, long done, String state) {}
@@ -181,6 +181,7 @@ public final class TemplateBuild implements PullListener {
     record(Template.Status.READY, Optional.of(rootfs), Optional.empty(), config, image.map(i -> i.manifestDigest().toString()), OptionalLong.of(bytes));
     buildLog.line("ready: " + timing);
     log.info("template ready template={} source={} {}", name, source.describe(), timing);
+    ctx.onReady().accept(name);
   }
 
   private void setPhase(Template.Status s) {

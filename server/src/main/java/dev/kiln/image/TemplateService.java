@@ -18,6 +18,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,11 +35,17 @@ public final class TemplateService {
   private final TemplateRepository repo;
   private final TemplateBuild.Context ctx;
   private final Map<String, TemplateBuild> active = new ConcurrentHashMap<>();
+  private final List<Consumer<Template>> readyListeners = new CopyOnWriteArrayList<>();
 
   public TemplateService(Path dataDir, TemplateRepository repo, ImagePuller puller) {
     this.root = dataDir.resolve("templates");
     this.repo = repo;
-    this.ctx = new TemplateBuild.Context(root, repo, puller);
+    this.ctx = new TemplateBuild.Context(root, repo, puller, name -> find(name).ifPresent(t -> readyListeners.forEach(l -> l.accept(t))));
+  }
+
+  /** Called, on the build's thread, each time a template becomes ready (the daemon snapshots it). */
+  public void onReady(Consumer<Template> listener) {
+    readyListeners.add(listener);
   }
 
   /** At daemon start: builds the previous daemon was running cannot finish; say so. */
@@ -98,6 +106,11 @@ public final class TemplateService {
     } finally {
       active.remove(name, b);
     }
+  }
+
+  /** True while any sandbox (in any state) uses the template. */
+  public boolean inUse(String name) {
+    return repo.inUse(name);
   }
 
   /** The build in progress for this template, if any: phase, layer progress, live log. */

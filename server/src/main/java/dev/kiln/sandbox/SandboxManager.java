@@ -16,6 +16,7 @@ import dev.kiln.image.TemplateService;
 import dev.kiln.store.SandboxRepository;
 import dev.kiln.store.SandboxRow;
 import dev.kiln.vmm.Accelerator;
+import dev.kiln.vmm.GuestMemory;
 import dev.kiln.vmm.RunningVm;
 import dev.kiln.vmm.VmSpec;
 import dev.kiln.vmm.VmmBackend;
@@ -39,6 +40,8 @@ import org.slf4j.LoggerFactory;
  * the live agent and never take that lock, so a long command does not block a delete.
  */
 public final class SandboxManager implements AutoCloseable {
+  /** How long a broken agent channel waits to see whether the VM itself died. */
+  private static final Duration VM_EXIT_GRACE = Duration.ofMillis(500);
   private static final Logger log = LoggerFactory.getLogger(SandboxManager.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   /** SIGTERM grace before SIGKILL: QEMU needs milliseconds; the guest gets no say in it. */
@@ -56,6 +59,9 @@ public final class SandboxManager implements AutoCloseable {
   private final Duration bootTimeout;
   private final SandboxLimits limits;
   private final Map<SandboxId, LiveSandbox> live = new ConcurrentHashMap<>();
+  private final TemplateSnapshots snapshots;
+  /** One snapshot at a time per template. */
+  private final Map<String, java.util.concurrent.locks.ReentrantLock> snapshotLocks = new ConcurrentHashMap<>();
 
   public SandboxManager(Path dataDir, SandboxRepository repo, TemplateService templates, VmmBackend backend, GuestArtifacts artifacts,
       Accelerator accelerator, OptionalLong tscKhz, Duration bootTimeout, SandboxLimits limits) {
@@ -68,6 +74,48 @@ public final class SandboxManager implements AutoCloseable {
     this.bootTimeout = bootTimeout;
     this.limits = limits;
     this.baseCmdline = kernelCmdline(accelerator, tscKhz, artifacts.cmdline());
+    this.snapshots = new TemplateSnapshots(sandboxesDir, backend, artifacts, accelerator, baseCmdline, bootTimeout);
+  }
+
+  // ---- template snapshots -------------------------------------------------------------------
+
+  /**
+   * Snapshots a ready template at the default sandbox size, so creates of that size restore
+   * instead of booting. Refused while sandboxes use the template: their disks and memory are
+   * layered on the current snapshot.
+   */
+  public TemplateSnapshots.Manifest snapshot(String templateName) throws InterruptedException {
+    Template t = templates.ready(templateName);
+    var lock = snapshotLocks.computeIfAbsent(t.name(), k -> new java.util.concurrent.locks.ReentrantLock());
+    lock.lock();
+    try {
+      if (templates.inUse(t.name())) {
+        throw new KilnException(ErrorCode.TEMPLATE_IN_USE, "template '" + t.name() + "' is used by sandboxes, whose disks rest on its current snapshot");
+      }
+      return snapshots.take(t, limits.defaults().vcpus(), limits.defaults().memoryMib()).manifest();
+    } catch (IOException | VmmException | AgentException e) {
+      throw new KilnException(ErrorCode.SNAPSHOT_FAILED, "snapshot of template " + t.name() + " failed: " + e.getMessage(), e);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** For the daemon: every template that becomes ready is snapshotted in the background. */
+  public void snapshotInBackground(Template t) {
+    Thread.ofVirtual().name("snapshot-" + t.name()).start(() -> {
+      try {
+        snapshot(t.name());
+      } catch (KilnException e) {
+        log.warn("template={} not snapshotted; its sandboxes boot cold: {}", t.name(), e.getMessage());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
+  }
+
+  /** The template's snapshot as the API shows it, if it has one. */
+  public Optional<TemplateSnapshots.Manifest> snapshotOf(Template t) {
+    return snapshots.describe(t);
   }
 
   /**
@@ -106,17 +154,20 @@ public final class SandboxManager implements AutoCloseable {
     try {
       Files.createDirectories(runDir);
       Path overlay = runDir.resolve("rootfs.qcow2");
-      CommandRunner.run(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", template.rootfs().orElseThrow().toString(),
-          overlay.toString()), Duration.ofSeconds(30));
       Path initrd = req.boot().isPresent() ? artifacts.hostileInitrd() : artifacts.initrd();
-      VmSpec spec = new VmSpec(id.value(), runDir, artifacts.kernel(), initrd, baseCmdline, overlay, vcpus, memoryMib, accelerator);
-      sb.vm = backend.start(spec);
+      VmSpec cold = new VmSpec(id.value(), runDir, artifacts.kernel(), initrd, baseCmdline, overlay, vcpus, memoryMib, accelerator);
+      Optional<TemplateSnapshots.Snapshot> snap = req.boot().isPresent() ? Optional.empty() : snapshots.usable(template, vcpus, memoryMib);
+      VmSpec spec = snap.isPresent() ? restore(sb, cold, snap.get()) : cold;
+      if (sb.vm == null) {
+        overlay(overlay, template.rootfs().orElseThrow(), "raw");
+        sb.vm = backend.start(spec);
+      }
       repo.updateState(id.value(), SandboxState.CREATING.name(), Optional.of(VmRecord.toJson(spec)), OptionalLong.of(sb.vm.pid()), Optional.empty());
       watch(sb);
       sb.agent = AgentConnection.open(spec.agentSocket(), id.value(), bootTimeout, cause -> onAgentBroken(sb, cause));
       repo.updateState(id.value(), SandboxState.RUNNING.name(), Optional.of(VmRecord.toJson(spec)), OptionalLong.of(sb.vm.pid()), Optional.empty());
-      log.info("sandbox created sandbox={} template={} vcpus={} memory_mib={} ttl_s={} took_ms={}", id, template.name(), vcpus, memoryMib,
-          timeout, (System.nanoTime() - start) / 1_000_000);
+      log.info("sandbox created sandbox={} template={} from={} vcpus={} memory_mib={} ttl_s={} took_ms={}", id, template.name(),
+          spec.memory().isPresent() ? "snapshot" : "boot", vcpus, memoryMib, timeout, (System.nanoTime() - start) / 1_000_000);
       return get(id.value());
     } catch (IOException | VmmException | AgentException | RuntimeException e) {
       String reason = e.getMessage();
@@ -133,6 +184,35 @@ public final class SandboxManager implements AutoCloseable {
     }
   }
 
+  /**
+   * Restores the sandbox's VM from the template snapshot. A snapshot that fails its checksum or
+   * does not restore is logged and the sandbox boots cold instead: slower, never broken.
+   */
+  private VmSpec restore(LiveSandbox sb, VmSpec cold, TemplateSnapshots.Snapshot snap) throws InterruptedException {
+    VmSpec spec = cold.withMemory(new GuestMemory(snap.memory(), GuestMemory.Mode.CLONE));
+    try {
+      snapshots.verify(snap);
+      overlay(cold.rootDisk(), snap.disk(), "qcow2");
+      sb.vm = backend.restore(spec, snap.state(), bootTimeout);
+      return spec;
+    } catch (IOException | VmmException | RuntimeException e) {
+      log.warn("sandbox={} restore from snapshot {} failed, booting cold instead: {}", sb.id, snap.dir(), e.getMessage());
+      sb.vm = null;
+      try {
+        Files.deleteIfExists(cold.rootDisk());
+      } catch (IOException ignored) {
+        // the cold boot's qemu-img create will say what is wrong with the directory
+      }
+      return cold;
+    }
+  }
+
+  /** A sandbox's copy-on-write disk over a read-only base (the template image or a snapshot's disk). */
+  private static void overlay(Path overlay, Path base, String baseFormat) {
+    CommandRunner.run(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", baseFormat, "-b", base.toString(), overlay.toString()),
+        Duration.ofSeconds(30));
+  }
+
   /** Marks the sandbox failed when its VM exits without being asked to. */
   private void watch(LiveSandbox sb) {
     RunningVm vm = sb.vm;
@@ -142,7 +222,19 @@ public final class SandboxManager implements AutoCloseable {
   }
 
   private void onAgentBroken(LiveSandbox sb, Throwable cause) {
-    if (!sb.stopping) Thread.ofVirtual().start(() -> fail(sb, "agent channel broken: " + cause.getMessage()));
+    if (sb.stopping) return;
+    Thread.ofVirtual().start(() -> {
+      // A dying QEMU closes the agent socket a moment before its exit is seen: name the real cause.
+      RunningVm vm = sb.vm;
+      try {
+        if (vm != null) vm.onExit().get(VM_EXIT_GRACE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+        // still running: the channel itself is what broke
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      fail(sb, vm != null && !vm.isAlive() ? "qemu pid " + vm.pid() + " exited unexpectedly" : "agent channel broken: " + cause.getMessage());
+    });
   }
 
   /**
@@ -361,8 +453,16 @@ public final class SandboxManager implements AutoCloseable {
     } catch (JsonProcessingException e) {
       metadata = Map.of();
     }
+    // How the VM came to be: restored from the template snapshot (its RAM is a clone of the snapshot's) or booted.
+    Optional<String> startedFrom = r.vmJson().map(j -> {
+      try {
+        return VmRecord.fromJson(j).memory().isPresent() ? "snapshot" : "boot";
+      } catch (JsonProcessingException e) {
+        return "unknown";
+      }
+    });
     return new Sandbox(r.id(), r.template(), SandboxState.valueOf(r.state()), r.vcpus(), r.memoryMib(), r.timeoutSeconds(), metadata,
-        r.createdAt(), r.expiresAt(), r.error());
+        r.createdAt(), r.expiresAt(), r.error(), startedFrom);
   }
 
   private static String json(Map<String, String> m) {

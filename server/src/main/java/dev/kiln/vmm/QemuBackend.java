@@ -32,6 +32,22 @@ public final class QemuBackend implements VmmBackend {
 
   @Override
   public RunningVm start(VmSpec spec) throws VmmException, InterruptedException {
+    return launch(spec, false);
+  }
+
+  @Override
+  public RunningVm restore(VmSpec spec, Path state, Duration timeout) throws VmmException, InterruptedException {
+    QemuVm vm = launch(spec, true);
+    try {
+      QemuMigration.restore(spec, vm.qmp(), state, timeout);
+      return vm;
+    } catch (VmmException | RuntimeException e) {
+      vm.stop(Duration.ofSeconds(2));
+      throw new VmmException(e.getMessage() + vmmLogTail(spec), e);
+    }
+  }
+
+  private QemuVm launch(VmSpec spec, boolean incoming) throws VmmException, InterruptedException {
     List<String> argv = new ArrayList<>(List.of("setsid"));
     try {
       Files.createDirectories(spec.runDir());
@@ -40,12 +56,18 @@ public final class QemuBackend implements VmmBackend {
         UserPrincipal owner = spec.runDir().getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(user.get().name());
         Files.setOwner(spec.runDir(), owner);
         Files.setOwner(spec.rootDisk(), owner);
+        if (spec.memory().isPresent() && spec.memory().get().mode() == GuestMemory.Mode.SHARED) {
+          // QEMU writes the guest's RAM into this file; in CLONE mode it only reads it.
+          Path mem = spec.memory().get().file();
+          if (!Files.exists(mem)) Files.createFile(mem);
+          Files.setOwner(mem, owner);
+        }
         argv.addAll(List.of("setpriv", "--reuid=" + user.get().name(), "--regid=" + user.get().name(), "--clear-groups", "--no-new-privs"));
       }
     } catch (IOException e) {
       throw new VmmException("cannot prepare run directory " + spec.runDir() + ": " + e.getMessage(), e);
     }
-    argv.addAll(QemuCommandLine.build(qemuBinary, spec));
+    argv.addAll(QemuCommandLine.build(qemuBinary, spec, incoming));
     log.info("starting vm={} accel={} vcpus={} memory_mib={} user={}", spec.name(), spec.accelerator(), spec.vcpus(), spec.memoryMib(),
         user.map(VmmUser::name).orElse("root"));
     log.debug("qemu argv={}", argv);
@@ -60,7 +82,7 @@ public final class QemuBackend implements VmmBackend {
       throw new VmmException("cannot run " + argv.getFirst() + " for " + spec.name() + ": " + e.getMessage(), e);
     }
     QmpClient qmp = awaitQmp(spec, p.toHandle());
-    return new QemuVm(spec, p.toHandle(), qmp);
+    return new QemuVm(spec, p.toHandle(), qmp, user);
   }
 
   /** Waits for QEMU's QMP socket to answer: the sign that the VM is set up and running. */
@@ -95,7 +117,7 @@ public final class QemuBackend implements VmmBackend {
       throw new VmmException("pid " + pid + " is not the QEMU of " + spec.name() + " (its command line does not name " + spec.qmpSocket() + ")");
     }
     QmpClient qmp = QmpClient.connect(spec.qmpSocket(), spec.name(), Duration.ofSeconds(10), ev -> QemuVm.onEvent(spec, ev));
-    return new QemuVm(spec, handle, qmp);
+    return new QemuVm(spec, handle, qmp, user);
   }
 
   private static String readCmdline(long pid) {

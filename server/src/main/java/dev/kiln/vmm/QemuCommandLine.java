@@ -8,11 +8,18 @@ final class QemuCommandLine {
   private QemuCommandLine() {}
 
   static List<String> build(String qemuBinary, VmSpec s) {
+    return build(qemuBinary, s, false);
+  }
+
+  /** With {@code incoming}, QEMU waits for a migration stream (a snapshot) instead of booting. */
+  static List<String> build(String qemuBinary, VmSpec s, boolean incoming) {
     List<String> a = new ArrayList<>();
     a.add(qemuBinary);
     a.addAll(List.of("-name", "kiln-" + s.name() + ",debug-threads=on"));
     // microvm: no PCI, no firmware tables beyond what the kernel needs; qboot is its default BIOS.
-    a.addAll(List.of("-machine", "microvm"));
+    a.addAll(List.of("-machine", s.memory().isPresent() ? "microvm,memory-backend=mem" : "microvm"));
+    s.memory().ifPresent(m -> a.addAll(List.of("-object", "memory-backend-file,id=mem,size=" + s.memoryMib() + "M,mem-path=" + m.file()
+        + (m.mode() == GuestMemory.Mode.SHARED ? ",share=on" : ",share=off"))));
     a.addAll(List.of("-accel", s.accelerator() == Accelerator.KVM ? "kvm" : "tcg"));
     // Under TCG "max" gives the guest every feature QEMU can emulate; under KVM "host" passes the real CPU.
     a.addAll(List.of("-cpu", s.accelerator() == Accelerator.KVM ? "host" : "max"));
@@ -32,6 +39,9 @@ final class QemuCommandLine {
     // QEMU is not started with -daemonize (its fork is blocked) nor -runas (its setuid is).
     a.addAll(List.of("-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"));
     a.addAll(List.of("-pidfile", s.pidFile().toString()));
+    // "defer": the stream is attached over QMP once the capabilities are set; on the command line
+    // the load races the capability setup.
+    if (incoming) a.addAll(List.of("-incoming", "defer"));
     return a;
   }
 }

@@ -17,9 +17,11 @@ final class QemuVm implements RunningVm {
   private final ProcessHandle process;
   private final QmpClient qmp;
   private final CompletableFuture<Void> exit;
+  private final java.util.Optional<VmmUser> user;
 
-  QemuVm(VmSpec spec, ProcessHandle process, QmpClient qmp) {
+  QemuVm(VmSpec spec, ProcessHandle process, QmpClient qmp, java.util.Optional<VmmUser> user) {
     this.spec = spec;
+    this.user = user;
     this.process = process;
     this.qmp = qmp;
     this.exit = process.onExit().thenApply(p -> null);
@@ -31,6 +33,10 @@ final class QemuVm implements RunningVm {
       case "SHUTDOWN", "RESET", "GUEST_PANICKED", "STOP" -> log.info("vm event vm={} event={} data={}", spec.name(), ev.name(), ev.data());
       default -> log.debug("vm event vm={} event={}", spec.name(), ev.name());
     }
+  }
+
+  QmpClient qmp() {
+    return qmp;
   }
 
   @Override
@@ -73,6 +79,16 @@ final class QemuVm implements RunningVm {
   @Override
   public void detach() {
     qmp.close();
+  }
+
+  @Override
+  public SavedState saveState(Path target, Duration timeout) throws VmmException, InterruptedException {
+    return QemuMigration.save(spec, qmp, user, target, timeout);
+  }
+
+  @Override
+  public void resume() throws VmmException, InterruptedException {
+    qmp.execute("cont", null, Duration.ofSeconds(10));
   }
 
   private boolean waitExit(Duration d) throws InterruptedException {

@@ -25,4 +25,10 @@ public interface RunningVm {
    * can adopt the VM (QEMU serves one QMP client at a time).
    */
   void detach();
+
+  /** Pauses the VM and writes its state to {@code target}; the VM stays paused until resumed or stopped. */
+  SavedState saveState(java.nio.file.Path target, Duration timeout) throws VmmException, InterruptedException;
+
+  /** Lets a paused VM run again. */
+  void resume() throws VmmException, InterruptedException;
 }

@@ -1,13 +1,20 @@
 package dev.kiln.vmm;
 
 import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * Everything needed to start one VM. {@code runDir} holds its sockets, pid file and console log
  * and belongs to the VM alone; {@code rootDisk} is a qcow2 overlay the VM may write.
  */
 public record VmSpec(String name, Path runDir, Path kernel, Path initrd, String kernelCmdline, Path rootDisk,
-    int vcpus, long memoryMib, Accelerator accelerator) {
+    int vcpus, long memoryMib, Accelerator accelerator, Optional<GuestMemory> memory) {
+  /** A VM with ordinary anonymous RAM. */
+  public VmSpec(String name, Path runDir, Path kernel, Path initrd, String kernelCmdline, Path rootDisk, int vcpus, long memoryMib,
+      Accelerator accelerator) {
+    this(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, Optional.empty());
+  }
+
   public VmSpec {
     if (vcpus < 1 || vcpus > 64) throw new IllegalArgumentException("vcpus must be 1..64, got " + vcpus);
     if (memoryMib < 64 || memoryMib > 1 << 20) throw new IllegalArgumentException("memoryMib must be 64..1048576, got " + memoryMib);
@@ -28,6 +35,15 @@ public record VmSpec(String name, Path runDir, Path kernel, Path initrd, String 
 
   public Path consoleLog() {
     return runDir.resolve("console.log");
+  }
+
+  /** Where QEMU sends (save) or receives (restore) a migration stream. */
+  public Path migrationSocket() {
+    return runDir.resolve("migrate.sock");
+  }
+
+  public VmSpec withMemory(GuestMemory m) {
+    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, Optional.of(m));
   }
 
   /** QEMU's own stdout and stderr. */

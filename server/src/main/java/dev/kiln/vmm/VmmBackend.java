@@ -7,4 +7,10 @@ public interface VmmBackend {
 
   /** Re-attaches to a VM a previous daemon started; fails if its process is gone or is not that VM. */
   RunningVm adopt(VmSpec spec, long pid) throws VmmException, InterruptedException;
+
+  /**
+   * Starts a VM from a saved state instead of booting it; {@code spec} must describe the same
+   * devices the state was saved from. Returns once the VM runs.
+   */
+  RunningVm restore(VmSpec spec, java.nio.file.Path state, java.time.Duration timeout) throws VmmException, InterruptedException;
 }

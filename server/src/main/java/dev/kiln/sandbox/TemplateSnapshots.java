@@ -1,0 +1,192 @@
+package dev.kiln.sandbox;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.agent.AgentConnection;
+import dev.kiln.agent.AgentException;
+import dev.kiln.host.AtomicFiles;
+import dev.kiln.host.CommandRunner;
+import dev.kiln.image.GuestArtifacts;
+import dev.kiln.image.Template;
+import dev.kiln.vmm.Accelerator;
+import dev.kiln.vmm.GuestMemory;
+import dev.kiln.vmm.RunningVm;
+import dev.kiln.vmm.SavedState;
+import dev.kiln.vmm.VmSpec;
+import dev.kiln.vmm.VmmBackend;
+import dev.kiln.vmm.VmmException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Template snapshots: a template's VM booted once, its filesystem frozen, its state saved, so a
+ * sandbox restores in a fraction of a boot. Lives in {@code templates/<name>/snapshot/}: the VM
+ * state, its RAM as a file (clones map it read-only and private: one copy in the page cache for
+ * all of them), the disk as it was (a qcow2 on the template image, the backing file of every
+ * clone's overlay), and a manifest with checksums. The disk and state are root-owned and
+ * read-only. The memory file must belong to the VMM user (QEMU 7.2 opens it read-write to map it
+ * private), so a QEMU taken over by its guest could write to it: its checksum is verified again
+ * whenever its change time moves, which no user can forge, before any further restore.
+ */
+public final class TemplateSnapshots {
+  private static final Logger log = LoggerFactory.getLogger(TemplateSnapshots.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Duration SAVE_TIMEOUT = Duration.ofMinutes(2);
+
+  /** What a snapshot was taken with; a sandbox restores from it only if it asks for the same. */
+  public record Manifest(int vcpus, long memoryMib, String guestArtifacts, String rootfsKey, String stateSha256, long stateBytes,
+      String memorySha256) {}
+
+  /** A snapshot on disk. */
+  record Snapshot(Path dir, Manifest manifest) {
+    Path state() {
+      return dir.resolve("state");
+    }
+
+    Path memory() {
+      return dir.resolve("memory");
+    }
+
+    Path disk() {
+      return dir.resolve("disk.qcow2");
+    }
+  }
+
+  private final Path sandboxesDir;
+  private final VmmBackend backend;
+  private final GuestArtifacts artifacts;
+  private final Accelerator accelerator;
+  private final String cmdline;
+  private final Duration bootTimeout;
+  /** Memory files whose checksum was verified in this process, by path, size and mtime. */
+  private final Set<String> verifiedMemory = ConcurrentHashMap.newKeySet();
+
+  TemplateSnapshots(Path sandboxesDir, VmmBackend backend, GuestArtifacts artifacts, Accelerator accelerator, String cmdline,
+      Duration bootTimeout) {
+    this.sandboxesDir = sandboxesDir;
+    this.backend = backend;
+    this.artifacts = artifacts;
+    this.accelerator = accelerator;
+    this.cmdline = cmdline;
+    this.bootTimeout = bootTimeout;
+  }
+
+  private static Path dirOf(Template t) {
+    return t.rootfs().orElseThrow().getParent().resolve("snapshot");
+  }
+
+  /** Identifies the template image a snapshot's disk was layered on: a rebuilt template voids it. */
+  private static String rootfsKey(Template t) throws IOException {
+    BasicFileAttributes a = Files.readAttributes(t.rootfs().orElseThrow(), BasicFileAttributes.class);
+    return a.fileKey() + ":" + a.size() + ":" + a.lastModifiedTime().toMillis();
+  }
+
+  /** Boots the template, freezes its filesystem, saves the VM; replaces any previous snapshot. */
+  Snapshot take(Template t, int vcpus, long memoryMib) throws IOException, VmmException, AgentException, InterruptedException {
+    long start = System.nanoTime();
+    Path tdir = t.rootfs().orElseThrow().getParent();
+    Path building = tdir.resolve("snapshot.building");
+    AtomicFiles.deleteTree(building);
+    Files.createDirectories(building);
+    // Sockets go under the sandboxes directory: a template path may be too long for sun_path.
+    String name = "snap-" + SandboxId.random().value().substring(3);
+    Path run = sandboxesDir.resolve(name);
+    Path disk = building.resolve("disk.qcow2");
+    CommandRunner.run(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", t.rootfs().orElseThrow().toString(), disk.toString()),
+        Duration.ofSeconds(30));
+    VmSpec spec = new VmSpec(name, run, artifacts.kernel(), artifacts.initrd(), cmdline, disk, vcpus, memoryMib, accelerator)
+        .withMemory(new GuestMemory(building.resolve("memory"), GuestMemory.Mode.SHARED));
+    RunningVm vm = backend.start(spec);
+    try {
+      try (AgentConnection agent = AgentConnection.open(spec.agentSocket(), name, bootTimeout, cause -> { })) {
+        agent.files().freeze();
+      }
+      SavedState state = vm.saveState(building.resolve("state"), SAVE_TIMEOUT);
+      vm.stop(Duration.ofSeconds(3));
+      for (Path p : List.of(disk, state.file())) {
+        Files.setOwner(p, p.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("root"));
+        Files.setAttribute(p, "unix:mode", 0444);
+      }
+      // The memory stays the VMM user's: QEMU 7.2 opens it read-write even to map it private.
+      Files.setAttribute(spec.memory().get().file(), "unix:mode", 0600);
+      Manifest m = new Manifest(vcpus, memoryMib, artifacts.id(), rootfsKey(t), state.sha256(), state.bytes(), sha256(spec.memory().get().file()));
+      AtomicFiles.write(building.resolve("manifest.json"), JSON.writeValueAsBytes(m));
+      Path dir = dirOf(t);
+      AtomicFiles.deleteTree(dir);
+      AtomicFiles.moveDurably(building, dir);
+      log.info("template snapshot taken template={} vcpus={} memory_mib={} state_bytes={} took_ms={}", t.name(), vcpus, memoryMib,
+          state.bytes(), (System.nanoTime() - start) / 1_000_000);
+      return new Snapshot(dir, m);
+    } finally {
+      vm.stop(Duration.ofSeconds(3));
+      AtomicFiles.deleteTree(run);
+      AtomicFiles.deleteTree(building);
+    }
+  }
+
+  /** The template's snapshot if a sandbox of this size can restore from it. */
+  Optional<Snapshot> usable(Template t, int vcpus, long memoryMib) {
+    Path dir = dirOf(t);
+    Path manifest = dir.resolve("manifest.json");
+    if (!Files.isRegularFile(manifest)) return Optional.empty();
+    try {
+      Manifest m = JSON.readValue(manifest.toFile(), Manifest.class);
+      boolean fits = m.vcpus() == vcpus && m.memoryMib() == memoryMib && m.guestArtifacts().equals(artifacts.id()) && m.rootfsKey().equals(rootfsKey(t));
+      return fits ? Optional.of(new Snapshot(dir, m)) : Optional.empty();
+    } catch (IOException e) {
+      log.warn("template={} snapshot manifest unreadable, booting instead: {}", t.name(), e.toString());
+      return Optional.empty();
+    }
+  }
+
+  /** What the API shows about a template's snapshot. */
+  Optional<Manifest> describe(Template t) {
+    if (t.rootfs().isEmpty()) return Optional.empty();
+    try {
+      Path manifest = dirOf(t).resolve("manifest.json");
+      return Files.isRegularFile(manifest) ? Optional.of(JSON.readValue(manifest.toFile(), Manifest.class)) : Optional.empty();
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+  }
+
+  /**
+   * Checks the snapshot against its manifest before a restore: the state file every time (it is
+   * small), the memory file once per process and change of the file (it is the size of the RAM).
+   */
+  void verify(Snapshot s) throws IOException {
+    Manifest m = s.manifest();
+    if (Files.size(s.state()) != m.stateBytes() || !sha256(s.state()).equals(m.stateSha256())) {
+      throw new IOException("snapshot state " + s.state() + " does not match its checksum");
+    }
+    BasicFileAttributes a = Files.readAttributes(s.memory(), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    // ctime, not mtime: the file's owner can set its mtime back, nobody can set its ctime.
+    String key = s.memory() + ":" + a.fileKey() + ":" + a.size() + ":" + Files.getAttribute(s.memory(), "unix:ctime", LinkOption.NOFOLLOW_LINKS);
+    if (verifiedMemory.contains(key)) return;
+    if (!sha256(s.memory()).equals(m.memorySha256())) throw new IOException("snapshot memory " + s.memory() + " does not match its checksum");
+    verifiedMemory.add(key);
+  }
+
+  private static String sha256(Path p) throws IOException {
+    try (InputStream in = Files.newInputStream(p)) {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      byte[] buf = new byte[1 << 20];
+      for (int n; (n = in.read(buf)) > 0; ) md.update(buf, 0, n);
+      return HexFormat.of().formatHex(md.digest());
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,124 @@
+package dev.kiln.system;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/** Sandboxes restored from the template snapshot instead of booted: identity, isolation, fallback. */
+@Tag("system")
+class SnapshotSystemTest {
+  private static TestHost host;
+
+  @BeforeAll
+  static void up() throws Exception {
+    host = TestHost.start();
+    // The daemon snapshots every template once it is ready, in the background.
+    await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(200))
+        .until(() -> host.call("GET", "/v1/templates/" + TestHost.TEMPLATE, null).json().has("snapshot"));
+  }
+
+  @AfterAll
+  static void down() throws Exception {
+    if (host != null) host.close();
+  }
+
+  private static String create() throws Exception {
+    return host.createSandbox(Map.of("template", TestHost.TEMPLATE));
+  }
+
+  private static JsonNode exec(String id, String command) throws Exception {
+    TestHost.Reply r = host.call("POST", "/v1/sandboxes/" + id + "/exec", Map.of("command", command));
+    assertEquals(200, r.status(), r.raw());
+    return r.json();
+  }
+
+  private static String startedFrom(String id) throws Exception {
+    return host.call("GET", "/v1/sandboxes/" + id, null).json().path("startedFrom").asText();
+  }
+
+  @Test
+  void clonesHaveTheirOwnClockEntropyAndDisk() throws Exception {
+    String a = create();
+    String b = create();
+    assertEquals("snapshot", startedFrom(a));
+    assertEquals("snapshot", startedFrom(b));
+
+    long before = System.currentTimeMillis() / 1000;
+    long guest = Long.parseLong(exec(a, "date +%s").path("stdout").asText().strip());
+    long after = (System.currentTimeMillis() + 999) / 1000;
+    assertTrue(guest >= before - 1 && guest <= after + 1, "guest clock " + guest + " vs host " + before + ".." + after);
+
+    String randomA = exec(a, "head -c 32 /dev/urandom | od -An -tx1").path("stdout").asText();
+    String randomB = exec(b, "head -c 32 /dev/urandom | od -An -tx1").path("stdout").asText();
+    assertNotEquals(randomA, randomB, "two clones of one snapshot must not produce the same random bytes");
+
+    exec(a, "echo only-in-a > /root/mark");
+    assertEquals("only-in-a\n", exec(a, "cat /root/mark").path("stdout").asText());
+    assertEquals(1, exec(b, "cat /root/mark").path("exitCode").asInt(), "a clone's writes are its own");
+    assertEquals("ok\n", exec(b, "touch /root/writable && echo ok").path("stdout").asText(), "the restored root filesystem is thawed");
+    host.call("DELETE", "/v1/sandboxes/" + a, null);
+    host.call("DELETE", "/v1/sandboxes/" + b, null);
+  }
+
+  @Test
+  void tenConcurrentCreatesFromOneSnapshotAllRun() throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(10);
+    try {
+      List<Future<String>> ids = new ArrayList<>();
+      for (int i = 0; i < 10; i++) ids.add(pool.submit(SnapshotSystemTest::create));
+      for (Future<String> f : ids) {
+        String id = f.get();
+        assertEquals("snapshot", startedFrom(id));
+        assertEquals(id + "\n", exec(id, "echo " + id).path("stdout").asText());
+        host.call("DELETE", "/v1/sandboxes/" + id, null);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void aCorruptedSnapshotIsDetectedAndTheSandboxBootsInstead() throws Exception {
+    Path state = host.dir.resolve("data/templates/" + TestHost.TEMPLATE + "/snapshot/state");
+    byte[] original = Files.readAllBytes(state);
+    byte[] corrupt = original.clone();
+    corrupt[corrupt.length / 2] ^= 0x5a;
+    Files.write(state, corrupt);
+    try {
+      String id = create();
+      assertEquals("boot", startedFrom(id), "the checksum catches the damage; the sandbox boots cold");
+      assertEquals("fine\n", exec(id, "echo fine").path("stdout").asText());
+      host.call("DELETE", "/v1/sandboxes/" + id, null);
+    } finally {
+      Files.write(state, original);
+    }
+    String id = create();
+    assertEquals("snapshot", startedFrom(id));
+    host.call("DELETE", "/v1/sandboxes/" + id, null);
+  }
+
+  @Test
+  void otherSizesBootAndSnapshotsAreRefusedWhileInUse() throws Exception {
+    String id = host.createSandbox(Map.of("template", TestHost.TEMPLATE, "memoryMib", 256));
+    assertEquals("boot", startedFrom(id), "the snapshot was taken at the default size");
+    TestHost.Reply r = host.call("POST", "/v1/templates/" + TestHost.TEMPLATE + "/snapshot", null);
+    assertEquals(409, r.status(), r.raw());
+    host.call("DELETE", "/v1/sandboxes/" + id, null);
+  }
+}

@@ -18,8 +18,9 @@
 #include <unistd.h>
 
 #define MAX_STREAMS 1024
-/* Without a host the port reports POLLHUP at once; this is how often we look for one. */
-#define NO_HOST_POLL_MS 5
+/* Without a host the port reports POLLHUP at once, so the agent stops polling it and waits for
+ * the SIGIO the driver sends when a host connects; this is the longest it trusts that signal. */
+#define NO_HOST_RECHECK_MS 1000
 /* A write blocked this long on a port with no host gives up: the frame is dropped. */
 #define HOST_GONE_MS 3000
 
@@ -368,7 +369,11 @@ static void parse_input(void) {
   S.in_len -= off;
 }
 
-/* Returns 0 to go on, -1 when the session is over for good (the test peer closed the socket). */
+/* read_host() results besides 0 (go on) and -1 (the test peer closed the socket: stop). */
+#define NO_HOST 1
+
+/* Reads and handles what the host sent. With no host on a virtio port, read() says EOF at once
+ * (and poll says POLLIN|POLLHUP), so NO_HOST tells the loop to stop polling the port. */
 static int read_host(void) {
   for (;;) {
     ssize_t n = read(S.fd, S.in + S.in_len, sizeof S.in - S.in_len);
@@ -392,14 +397,15 @@ static int read_host(void) {
     S.in_len = 0;
     S.connected = 0;
     S.poisoned = 0;
-    return 0;
+    return NO_HOST;
   }
 }
 
-static void reap(int sfd) {
+/* Drains the signalfd, reaps children; returns whether a SIGIO (host (dis)connected) came. */
+static int reap(int sfd) {
   struct signalfd_siginfo si;
-  while (read(sfd, &si, sizeof si) == sizeof si) {
-  }
+  int io = 0;
+  while (read(sfd, &si, sizeof si) == sizeof si) io |= si.ssi_signo == SIGIO;
   int status;
   struct rusage ru;
   pid_t pid;
@@ -412,6 +418,7 @@ static void reap(int sfd) {
     }
     /* Anything else was an orphan re-parented to us; reaping it is all there is to do. */
   }
+  return io;
 }
 
 #define MAX_POLL (2 + 3 * MAX_STREAMS)
@@ -427,6 +434,12 @@ int serve(int fd, int flags) {
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
+  if (flags & SERVE_PORT) {
+    /* The virtio console driver signals port open/close to an O_ASYNC owner. */
+    sigaddset(&chld, SIGIO);
+    fcntl(fd, F_SETOWN, getpid());
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_ASYNC);
+  }
   sigprocmask(SIG_BLOCK, &chld, NULL);
   int sfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
   if (sfd < 0) {
@@ -435,11 +448,12 @@ int serve(int fd, int flags) {
   }
   static struct pollfd pfd[MAX_POLL];
   static struct stream *owner[MAX_POLL];
+  int host_absent = 0; /* the port said POLLHUP: leave it out of poll until SIGIO or the recheck */
   for (;;) {
-    int n = 0, timeout = -1;
+    int n = 0, timeout = host_absent ? NO_HOST_RECHECK_MS : -1;
     int64_t now = now_ms();
     pfd[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
-    pfd[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
+    pfd[n++] = (struct pollfd){.fd = host_absent ? -1 : fd, .events = POLLIN};
     for (struct stream *s = S.streams; s; s = s->next) {
       if (s->dead) continue;
       if (s->kind == S_EXEC) {
@@ -462,18 +476,12 @@ int serve(int fd, int flags) {
       agent_log("poll: %s", strerror(errno));
       return -1;
     }
-    if (pfd[0].revents) reap(sfd);
-    short hrev = pfd[1].revents;
-    if (hrev & (POLLIN | POLLERR)) {
-      if (read_host() < 0) break;
-    } else if (hrev & POLLHUP) {
-      /* A virtio port with no host behind it: nothing to read until one connects. */
-      if (!(S.flags & SERVE_PORT)) {
-        if (read_host() < 0) break;
-      } else {
-        if (S.connected) read_host();
-        poll(pfd, 1, NO_HOST_POLL_MS);
-      }
+    if (pfd[0].revents && reap(sfd)) host_absent = 0;
+    if (host_absent && pfd[0].revents == 0) host_absent = 0; /* the recheck timeout */
+    if (pfd[1].revents) {
+      int r = read_host();
+      if (r < 0) break;
+      if (r == NO_HOST) host_absent = 1;
     }
     for (int i = 2; i < n; i++) {
       struct stream *s = owner[i];

@@ -16,6 +16,7 @@ import dev.kiln.image.Template;
 import dev.kiln.sandbox.SandboxManager;
 import dev.kiln.vmm.Accelerator;
 import dev.kiln.vmm.QemuBackend;
+import dev.kiln.vmm.GuestMemory;
 import dev.kiln.vmm.RunningVm;
 import dev.kiln.vmm.VmSpec;
 import java.io.InputStream;
@@ -60,7 +61,9 @@ public final class Bench {
   public void run() throws Exception {
     Path rootfs = work.resolve("rootfs");
     BusyboxRootfs.create(rootfs);
-    KilnConfig config = KilnConfig.defaults().withDataDir(work.resolve("data")).withListen("127.0.0.1:0").withGuestArtifacts(artifacts.kernel().getParent());
+    // Snapshots are taken by hand below, so that cold creates are measured before one exists.
+    KilnConfig config = KilnConfig.defaults().withDataDir(work.resolve("data")).withListen("127.0.0.1:0")
+        .withGuestArtifacts(artifacts.kernel().getParent()).withTemplateSnapshots(false);
     try (KilnDaemon daemon = new KilnDaemon(config, Optional.of(key))) {
       daemon.start();
       base = "http://127.0.0.1:" + daemon.port();
@@ -72,14 +75,13 @@ public final class Bench {
       Stats rawUp = new Stats("file upload, raw agent channel");
       Stats rawDown = new Stats("file download, raw agent channel");
       for (int i = 0; i < rounds; i++) rawRound(t, i, boot, rawExec, rawUp, rawDown);
-      Stats create = new Stats("create to first exec answered (API)");
-      for (int i = 0; i < rounds; i++) {
-        long t0 = System.nanoTime();
-        String id = createSandbox();
-        exec(id);
-        create.add(ms(t0));
-        delete(id);
-      }
+      Stats create = new Stats("create to first exec answered, cold boot (API)");
+      createRounds(create);
+      daemon.sandboxes().snapshot("bench");
+      Stats restore = new Stats("restore to agent ready (raw QEMU, floor)");
+      for (int i = 0; i < rounds; i++) rawRestore(t, i, restore);
+      Stats fromSnapshot = new Stats("create to first exec answered, from snapshot (API)");
+      createRounds(fromSnapshot);
       Stats apiExec = new Stats("exec `true` round trip (API)");
       Stats apiUp = new Stats("file upload (API)");
       Stats apiDown = new Stats("file download (API)");
@@ -106,15 +108,57 @@ public final class Bench {
       delete(id);
       System.out.println(boot.line("ms"));
       System.out.println(create.line("ms"));
+      System.out.println(restore.line("ms"));
+      System.out.println(fromSnapshot.line("ms"));
       System.out.println(rawExec.line("ms"));
       System.out.println(apiExec.line("ms"));
       System.out.println(rawUp.line("MiB/s"));
       System.out.println(apiUp.line("MiB/s"));
       System.out.println(rawDown.line("MiB/s"));
       System.out.println(apiDown.line("MiB/s"));
-      System.out.printf("ratios: create/boot %.2f, api exec/raw exec %.2f, api upload/raw upload %.2f, api download/raw download %.2f%n",
-          create.median() / boot.median(), apiExec.median() / rawExec.median(), apiUp.median() / rawUp.median(), apiDown.median() / rawDown.median());
+      System.out.printf("ratios: create/boot %.2f, snapshot create/raw restore %.2f, cold create/snapshot create %.1fx, api exec/raw exec %.2f, "
+          + "api upload/raw upload %.2f, api download/raw download %.2f%n", create.median() / boot.median(), fromSnapshot.median() / restore.median(),
+          create.median() / fromSnapshot.median(), apiExec.median() / rawExec.median(), apiUp.median() / rawUp.median(), apiDown.median() / rawDown.median());
     }
+  }
+
+  private void createRounds(Stats stats) throws Exception {
+    for (int i = 0; i < rounds; i++) {
+      long t0 = System.nanoTime();
+      String id = createSandbox();
+      exec(id);
+      stats.add(ms(t0));
+      delete(id);
+    }
+  }
+
+  /** The template snapshot restored with no daemon in the way: QEMU start, state load, HELLO. */
+  private void rawRestore(Template t, int i, Stats restore) throws Exception {
+    Path snap = t.rootfs().orElseThrow().getParent().resolve("snapshot");
+    Path dir = work.resolve("restore-" + i);
+    Files.createDirectories(dir);
+    Path overlay = dir.resolve("rootfs.qcow2");
+    CommandRunner.run(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", snap.resolve("disk.qcow2").toString(), overlay.toString()),
+        Duration.ofSeconds(30));
+    VmSpec spec = rawSpec("bench-restore-" + i, dir, overlay).withMemory(new GuestMemory(snap.resolve("memory"), GuestMemory.Mode.CLONE));
+    long t0 = System.nanoTime();
+    RunningVm vm = backend().restore(spec, snap.resolve("state"), Duration.ofSeconds(60));
+    try (AgentConnection agent = AgentConnection.open(spec.agentSocket(), spec.name(), Duration.ofSeconds(60), null)) {
+      restore.add(ms(t0));
+    } finally {
+      vm.stop(Duration.ofSeconds(3));
+      AtomicFiles.deleteTree(dir);
+    }
+  }
+
+  private VmSpec rawSpec(String name, Path dir, Path overlay) {
+    Accelerator accel = Accelerator.resolve(Accelerator.Choice.AUTO, Path.of("/sys/module"), Path.of("/dev/kvm"));
+    OptionalLong tsc = accel == Accelerator.TCG ? HostFacts.tscKhz() : OptionalLong.empty();
+    return new VmSpec(name, dir, artifacts.kernel(), artifacts.initrd(), SandboxManager.kernelCmdline(accel, tsc, artifacts.cmdline()), overlay, 1, 512, accel);
+  }
+
+  private static QemuBackend backend() {
+    return new QemuBackend("qemu-system-x86_64", QemuBackend.userIfPresent("kiln-vmm"));
   }
 
   /** One VM with no daemon in the way: the floor for boot, exec and file transfer. */
@@ -124,12 +168,9 @@ public final class Bench {
     Path overlay = dir.resolve("rootfs.qcow2");
     CommandRunner.run(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", t.rootfs().orElseThrow().toString(), overlay.toString()),
         Duration.ofSeconds(30));
-    Accelerator accel = Accelerator.resolve(Accelerator.Choice.AUTO, Path.of("/sys/module"), Path.of("/dev/kvm"));
-    OptionalLong tsc = accel == Accelerator.TCG ? HostFacts.tscKhz() : OptionalLong.empty();
-    VmSpec spec = new VmSpec("bench-raw-" + i, dir, artifacts.kernel(), artifacts.initrd(), SandboxManager.kernelCmdline(accel, tsc, artifacts.cmdline()),
-        overlay, 1, 512, accel);
+    VmSpec spec = rawSpec("bench-raw-" + i, dir, overlay);
     long t0 = System.nanoTime();
-    RunningVm vm = new QemuBackend("qemu-system-x86_64", QemuBackend.userIfPresent("kiln-vmm")).start(spec);
+    RunningVm vm = backend().start(spec);
     try (AgentConnection agent = AgentConnection.open(spec.agentSocket(), spec.name(), Duration.ofSeconds(120), null)) {
       boot.add(ms(t0));
       for (int k = 0; k < 6; k++) {

@@ -81,6 +81,10 @@ public record KilnConfig(Path dataDir, String listen, Path guestArtifacts, Accel
     return new KilnConfig(dataDir, listen, p, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots);
   }
 
+  public KilnConfig withTemplateSnapshots(boolean on) {
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, on);
+  }
+
   public KilnConfig withDevMode(boolean d) {
     return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, d, insecureRegistries, templateSnapshots);
   }

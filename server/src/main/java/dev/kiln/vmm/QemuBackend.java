@@ -116,7 +116,14 @@ public final class QemuBackend implements VmmBackend {
     if (!cmdline.contains(spec.qmpSocket().toString())) {
       throw new VmmException("pid " + pid + " is not the QEMU of " + spec.name() + " (its command line does not name " + spec.qmpSocket() + ")");
     }
-    QmpClient qmp = QmpClient.connect(spec.qmpSocket(), spec.name(), Duration.ofSeconds(10), ev -> QemuVm.onEvent(spec, ev));
+    QmpClient qmp;
+    try {
+      qmp = QmpClient.connect(spec.qmpSocket(), spec.name(), Duration.ofSeconds(10), ev -> QemuVm.onEvent(spec, ev));
+    } catch (VmmException e) {
+      // It is our VM but it no longer answers: nobody could ever control it again, so it must not run on.
+      handle.destroyForcibly();
+      throw new VmmException(e.getMessage() + "; killed QEMU pid " + pid, e);
+    }
     return new QemuVm(spec, handle, qmp, user);
   }
 

@@ -43,6 +43,8 @@ final class SandboxRoutes {
           x.noContent();
         }),
         new Route("POST", "/v1/sandboxes/{id}/timeout", this::setTimeout),
+        new Route("POST", "/v1/sandboxes/{id}/pause", x -> x.json(200, view(sandboxes.pause(x.path("id"))))),
+        new Route("POST", "/v1/sandboxes/{id}/resume", x -> x.json(200, view(sandboxes.resume(x.path("id"))))),
         new Route("POST", "/v1/sandboxes/{id}/exec", this::exec));
   }
 

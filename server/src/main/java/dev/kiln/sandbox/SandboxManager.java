@@ -18,6 +18,7 @@ import dev.kiln.store.SandboxRow;
 import dev.kiln.vmm.Accelerator;
 import dev.kiln.vmm.GuestMemory;
 import dev.kiln.vmm.RunningVm;
+import dev.kiln.vmm.SavedState;
 import dev.kiln.vmm.VmSpec;
 import dev.kiln.vmm.VmmBackend;
 import dev.kiln.vmm.VmmException;
@@ -40,6 +41,10 @@ import org.slf4j.LoggerFactory;
  * the live agent and never take that lock, so a long command does not block a delete.
  */
 public final class SandboxManager implements AutoCloseable {
+  /** A paused sandbox's saved VM state, in its run directory. */
+  private static final String PAUSED_STATE = "paused.state";
+  /** Saving streams the whole guest RAM that is not file-backed; generous for multi-GiB guests. */
+  private static final Duration PAUSE_TIMEOUT = Duration.ofMinutes(5);
   /** How long a broken agent channel waits to see whether the VM itself died. */
   private static final Duration VM_EXIT_GRACE = Duration.ofMillis(500);
   private static final Logger log = LoggerFactory.getLogger(SandboxManager.class);
@@ -217,7 +222,8 @@ public final class SandboxManager implements AutoCloseable {
   private void watch(LiveSandbox sb) {
     RunningVm vm = sb.vm;
     vm.onExit().thenRun(() -> {
-      if (!sb.stopping) fail(sb, "qemu pid " + vm.pid() + " exited unexpectedly");
+      // sb.vm moves on when a pause stops this VM on purpose
+      if (!sb.stopping && sb.vm == vm) fail(sb, "qemu pid " + vm.pid() + " exited unexpectedly");
     });
   }
 
@@ -295,8 +301,12 @@ public final class SandboxManager implements AutoCloseable {
   }
 
   /** The live agent of a running sandbox, or a clear error saying why there is none. */
-  AgentConnection agent(String id) {
+  AgentConnection agent(String id) throws InterruptedException {
     SandboxRow r = row(id);
+    if (SandboxState.PAUSED.name().equals(r.state())) {
+      resume(id); // any data-plane request wakes a paused sandbox
+      r = row(id);
+    }
     LiveSandbox sb = live.get(new SandboxId(id));
     if (sb == null || sb.agent == null || !SandboxState.RUNNING.name().equals(r.state())) {
       throw new KilnException(ErrorCode.SANDBOX_NOT_RUNNING, "sandbox " + id + " is " + r.state().toLowerCase()
@@ -342,6 +352,100 @@ public final class SandboxManager implements AutoCloseable {
       repo.delete(id);
       live.remove(sid);
       log.info("sandbox deleted sandbox={}", id);
+    } finally {
+      sb.lifecycle.unlock();
+    }
+  }
+
+  // ---- pause and resume ---------------------------------------------------------------------
+
+  /**
+   * Saves the whole VM (RAM and devices; the disk overlay is already on disk) into the sandbox's
+   * run directory and stops QEMU: a paused sandbox holds no RAM and no CPU. Its processes carry on
+   * where they were when it is resumed.
+   */
+  public Sandbox pause(String id) throws InterruptedException {
+    row(id);
+    LiveSandbox sb = live.computeIfAbsent(new SandboxId(id), LiveSandbox::new);
+    sb.lifecycle.lock();
+    try {
+      SandboxRow r = row(id);
+      if (!SandboxState.RUNNING.name().equals(r.state()) || sb.vm == null) {
+        throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is " + r.state().toLowerCase() + "; only a running sandbox can be paused");
+      }
+      long start = System.nanoTime();
+      RunningVm vm = sb.vm;
+      SavedState state;
+      try {
+        state = vm.saveState(sandboxesDir.resolve(id).resolve(PAUSED_STATE), PAUSE_TIMEOUT);
+      } catch (VmmException e) {
+        // Nothing was lost: let the VM run on, and say why it could not be paused.
+        try {
+          vm.resume();
+        } catch (VmmException again) {
+          log.warn("sandbox={} could not be resumed after a failed pause: {}", id, again.getMessage());
+        }
+        throw new KilnException(ErrorCode.SNAPSHOT_FAILED, "sandbox " + id + " could not be paused: " + e.getMessage(), e);
+      }
+      sb.vm = null;
+      if (sb.agent != null) sb.agent.close();
+      sb.agent = null;
+      try {
+        vm.stop(STOP_GRACE);
+      } catch (VmmException e) {
+        log.warn("sandbox={} paused but its QEMU did not stop cleanly: {}", id, e.getMessage());
+      }
+      repo.updateState(id, SandboxState.PAUSED.name(), r.vmJson(), OptionalLong.empty(), Optional.empty());
+      log.info("sandbox paused sandbox={} state_mib={} took_ms={}", id, state.bytes() >> 20, (System.nanoTime() - start) / 1_000_000);
+      return get(id);
+    } finally {
+      sb.lifecycle.unlock();
+    }
+  }
+
+  /**
+   * Brings a paused sandbox back from its saved state. If the state cannot be restored the sandbox
+   * boots from its disk instead (its files survive, its processes do not) and the log says so.
+   */
+  public Sandbox resume(String id) throws InterruptedException {
+    row(id);
+    LiveSandbox sb = live.computeIfAbsent(new SandboxId(id), LiveSandbox::new);
+    sb.lifecycle.lock();
+    try {
+      SandboxRow r = row(id);
+      if (SandboxState.RUNNING.name().equals(r.state())) return get(id);
+      if (!SandboxState.PAUSED.name().equals(r.state())) {
+        throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is " + r.state().toLowerCase() + "; only a paused sandbox can be resumed");
+      }
+      long start = System.nanoTime();
+      Path state = sandboxesDir.resolve(id).resolve(PAUSED_STATE);
+      VmSpec spec;
+      try {
+        spec = VmRecord.fromJson(r.vmJson().orElseThrow(() -> new KilnException(ErrorCode.INTERNAL, "paused sandbox " + id + " has no VM record")));
+      } catch (JsonProcessingException e) {
+        throw new KilnException(ErrorCode.INTERNAL, "paused sandbox " + id + " has an unreadable VM record", e);
+      }
+      String how = "restored";
+      try {
+        try {
+          sb.vm = backend.restore(spec, state, bootTimeout);
+        } catch (VmmException e) {
+          log.warn("sandbox={} saved state did not restore, booting from its disk instead (processes are lost): {}", id, e.getMessage());
+          how = "booted from disk";
+          sb.vm = backend.start(new VmSpec(spec.name(), spec.runDir(), spec.kernel(), spec.initrd(), spec.kernelCmdline(), spec.rootDisk(),
+              spec.vcpus(), spec.memoryMib(), spec.accelerator()));
+        }
+        sb.stopping = false;
+        watch(sb);
+        sb.agent = AgentConnection.open(spec.agentSocket(), id, bootTimeout, cause -> onAgentBroken(sb, cause));
+        repo.updateState(id, SandboxState.RUNNING.name(), r.vmJson(), OptionalLong.of(sb.vm.pid()), Optional.empty());
+        Files.deleteIfExists(state);
+      } catch (VmmException | AgentException | IOException e) {
+        fail(sb, "resume failed: " + e.getMessage());
+        throw new KilnException(ErrorCode.VM_START_FAILED, "sandbox " + id + " could not be resumed: " + e.getMessage(), e);
+      }
+      log.info("sandbox resumed sandbox={} how=\"{}\" took_ms={}", id, how, (System.nanoTime() - start) / 1_000_000);
+      return get(id);
     } finally {
       sb.lifecycle.unlock();
     }
@@ -394,6 +498,7 @@ public final class SandboxManager implements AutoCloseable {
           delete(r.id());
         }
         case ERROR -> live.remove(id);
+        case PAUSED -> { } // nothing runs: its saved state waits in the run directory
       }
     }
   }

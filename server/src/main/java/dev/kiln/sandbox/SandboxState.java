@@ -5,14 +5,19 @@ package dev.kiln.sandbox;
  *
  * <pre>
  *   CREATING ──▶ RUNNING ──▶ STOPPING ──▶ (row deleted)
+ *      │          │  ▲
+ *      │    pause ▼  │ resume (explicit, or any exec/files request)
+ *      │         PAUSED ──▶ STOPPING
  *      │            │
  *      └────────────┴──▶ ERROR ──▶ STOPPING   (VM died, agent broke, boot failed)
  * </pre>
  *
- * Exec and files need RUNNING. Delete is accepted in every state and is idempotent.
+ * Exec and files need RUNNING (a PAUSED sandbox is resumed for them). Pause needs RUNNING, resume
+ * PAUSED (or RUNNING: a no-op); anything else is 409 ILLEGAL_TRANSITION. Delete is accepted in
+ * every state and is idempotent.
  */
 public enum SandboxState {
-  CREATING, RUNNING, STOPPING, ERROR;
+  CREATING, RUNNING, PAUSED, STOPPING, ERROR;
 
   public String wire() {
     return name().toLowerCase();

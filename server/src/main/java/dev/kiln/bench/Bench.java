@@ -74,7 +74,9 @@ public final class Bench {
       Stats rawExec = new Stats("exec `true` round trip, raw agent channel");
       Stats rawUp = new Stats("file upload, raw agent channel");
       Stats rawDown = new Stats("file download, raw agent channel");
-      for (int i = 0; i < rounds; i++) rawRound(t, i, boot, rawExec, rawUp, rawDown);
+      Stats rawSave = new Stats("save state (raw QMP migrate, floor)");
+      Stats rawLoad = new Stats("load state to agent ready (raw QEMU, floor)");
+      for (int i = 0; i < rounds; i++) rawRound(t, i, boot, rawExec, rawUp, rawDown, rawSave, rawLoad);
       Stats create = new Stats("create to first exec answered, cold boot (API)");
       createRounds(create);
       daemon.sandboxes().snapshot("bench");
@@ -105,6 +107,17 @@ public final class Bench {
         }
         apiDown.add(fileMib / secs(t0));
       }
+      Stats pause = new Stats("pause (API)");
+      Stats resume = new Stats("resume to first exec answered (API)");
+      for (int i = 0; i < rounds; i++) {
+        long t0 = System.nanoTime();
+        send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes/" + id + "/pause")).POST(HttpRequest.BodyPublishers.noBody()));
+        pause.add(ms(t0));
+        t0 = System.nanoTime();
+        send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes/" + id + "/resume")).POST(HttpRequest.BodyPublishers.noBody()));
+        exec(id);
+        resume.add(ms(t0));
+      }
       delete(id);
       System.out.println(boot.line("ms"));
       System.out.println(create.line("ms"));
@@ -116,9 +129,14 @@ public final class Bench {
       System.out.println(apiUp.line("MiB/s"));
       System.out.println(rawDown.line("MiB/s"));
       System.out.println(apiDown.line("MiB/s"));
+      System.out.println(rawSave.line("ms"));
+      System.out.println(pause.line("ms"));
+      System.out.println(rawLoad.line("ms"));
+      System.out.println(resume.line("ms"));
       System.out.printf("ratios: create/boot %.2f, snapshot create/raw restore %.2f, cold create/snapshot create %.1fx, api exec/raw exec %.2f, "
           + "api upload/raw upload %.2f, api download/raw download %.2f%n", create.median() / boot.median(), fromSnapshot.median() / restore.median(),
           create.median() / fromSnapshot.median(), apiExec.median() / rawExec.median(), apiUp.median() / rawUp.median(), apiDown.median() / rawDown.median());
+      System.out.printf("ratios: pause/raw save %.2f, resume/raw load %.2f%n", pause.median() / rawSave.median(), resume.median() / rawLoad.median());
     }
   }
 
@@ -151,28 +169,10 @@ public final class Bench {
     }
   }
 
-  private VmSpec rawSpec(String name, Path dir, Path overlay) {
-    Accelerator accel = Accelerator.resolve(Accelerator.Choice.AUTO, Path.of("/sys/module"), Path.of("/dev/kvm"));
-    OptionalLong tsc = accel == Accelerator.TCG ? HostFacts.tscKhz() : OptionalLong.empty();
-    return new VmSpec(name, dir, artifacts.kernel(), artifacts.initrd(), SandboxManager.kernelCmdline(accel, tsc, artifacts.cmdline()), overlay, 1, 512, accel);
-  }
-
-  private static QemuBackend backend() {
-    return new QemuBackend("qemu-system-x86_64", QemuBackend.userIfPresent("kiln-vmm"));
-  }
-
-  /** One VM with no daemon in the way: the floor for boot, exec and file transfer. */
-  private void rawRound(Template t, int i, Stats boot, Stats exec, Stats up, Stats down) throws Exception {
-    Path dir = work.resolve("raw-" + i);
-    Files.createDirectories(dir);
-    Path overlay = dir.resolve("rootfs.qcow2");
-    CommandRunner.run(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", t.rootfs().orElseThrow().toString(), overlay.toString()),
-        Duration.ofSeconds(30));
-    VmSpec spec = rawSpec("bench-raw-" + i, dir, overlay);
-    long t0 = System.nanoTime();
-    RunningVm vm = backend().start(spec);
+  /** Boot-to-agent, exec round trips, and a file each way over a raw agent channel. */
+  private void measureBootedVm(VmSpec spec, long bootStart, Stats boot, Stats exec, Stats up, Stats down) throws Exception {
     try (AgentConnection agent = AgentConnection.open(spec.agentSocket(), spec.name(), Duration.ofSeconds(120), null)) {
-      boot.add(ms(t0));
+      boot.add(ms(bootStart));
       for (int k = 0; k < 6; k++) {
         long e0 = System.nanoTime();
         try (ExecHandle h = agent.exec(ExecRequest.of("true"))) {
@@ -191,6 +191,42 @@ public final class Bench {
         in.transferTo(java.io.OutputStream.nullOutputStream());
       }
       down.add(fileMib / secs(d0));
+    }
+  }
+
+  private VmSpec rawSpec(String name, Path dir, Path overlay) {
+    Accelerator accel = Accelerator.resolve(Accelerator.Choice.AUTO, Path.of("/sys/module"), Path.of("/dev/kvm"));
+    OptionalLong tsc = accel == Accelerator.TCG ? HostFacts.tscKhz() : OptionalLong.empty();
+    return new VmSpec(name, dir, artifacts.kernel(), artifacts.initrd(), SandboxManager.kernelCmdline(accel, tsc, artifacts.cmdline()), overlay, 1, 512, accel);
+  }
+
+  private static QemuBackend backend() {
+    return new QemuBackend("qemu-system-x86_64", QemuBackend.userIfPresent("kiln-vmm"));
+  }
+
+  /** One VM with no daemon in the way: the floor for boot, exec and file transfer. */
+  private void rawRound(Template t, int i, Stats boot, Stats exec, Stats up, Stats down, Stats save, Stats load) throws Exception {
+    Path dir = work.resolve("raw-" + i);
+    Files.createDirectories(dir);
+    Path overlay = dir.resolve("rootfs.qcow2");
+    CommandRunner.run(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", t.rootfs().orElseThrow().toString(), overlay.toString()),
+        Duration.ofSeconds(30));
+    VmSpec spec = rawSpec("bench-raw-" + i, dir, overlay);
+    long t0 = System.nanoTime();
+    RunningVm vm = backend().start(spec);
+    try {
+      measureBootedVm(spec, t0, boot, exec, up, down);
+      // The floor of pause and resume: the same VM (with the file in its RAM) saved and loaded by QMP alone.
+      Path state = dir.resolve("state");
+      long s0 = System.nanoTime();
+      vm.saveState(state, Duration.ofMinutes(2));
+      save.add(ms(s0));
+      vm.stop(Duration.ofSeconds(3));
+      long l0 = System.nanoTime();
+      vm = backend().restore(spec, state, Duration.ofMinutes(2));
+      try (AgentConnection agent = AgentConnection.open(spec.agentSocket(), spec.name(), Duration.ofSeconds(60), null)) {
+        load.add(ms(l0));
+      }
     } finally {
       vm.stop(Duration.ofSeconds(3));
       AtomicFiles.deleteTree(dir);

@@ -51,6 +51,8 @@ public final class TemplateBuild implements PullListener {
   private final BuildLog buildLog;
   private final Map<String, LayerProgress> layers = new ConcurrentHashMap<>();
   private volatile Template.Status phase = Template.Status.QUEUED;
+  /** Counted down once the build has cleaned up and let go of its template name. */
+  private final java.util.concurrent.CountDownLatch released = new java.util.concurrent.CountDownLatch(1);
 
   TemplateBuild(Context ctx, String name, TemplateSource source, long freeSpaceMib, Optional<TemplateRow> previous) throws IOException {
     this.ctx = ctx;
@@ -72,6 +74,20 @@ public final class TemplateBuild implements PullListener {
 
   public Template.Status phase() {
     return phase;
+  }
+
+  /** True once the outcome is recorded; only cleanup may still be running. */
+  boolean ended() {
+    return phase == Template.Status.READY || phase == Template.Status.FAILED;
+  }
+
+  void release() {
+    released.countDown();
+  }
+
+  /** Waits for an ended build to let go of its name, so a rebuild right after "ready" is not refused. */
+  boolean awaitReleased(java.time.Duration d) throws InterruptedException {
+    return released.await(d.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 
   public List<LayerProgress> layers() {

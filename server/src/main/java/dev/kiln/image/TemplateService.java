@@ -85,6 +85,14 @@ public final class TemplateService {
       // Sandboxes' qcow2 overlays point at this image by path; replacing it under them would corrupt their disks.
       throw new KilnException(ErrorCode.TEMPLATE_IN_USE, "template '" + name + "' is used by sandboxes; delete them before rebuilding it");
     }
+    TemplateBuild ending = active.get(name);
+    if (ending != null && ending.ended()) {
+      try {
+        ending.awaitReleased(java.time.Duration.ofSeconds(30));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     Optional<TemplateRow> previous = repo.find(name);
     TemplateBuild b;
     synchronized (active) {
@@ -105,6 +113,7 @@ public final class TemplateService {
       b.run();
     } finally {
       active.remove(name, b);
+      b.release();
     }
   }
 

@@ -365,11 +365,7 @@ public final class SandboxManager implements AutoCloseable {
    * where they were when it is resumed.
    */
   public Sandbox pause(String id) throws InterruptedException {
-    row(id);
-    LiveSandbox sb = live.computeIfAbsent(new SandboxId(id), LiveSandbox::new);
-    sb.lifecycle.lock();
-    try {
-      SandboxRow r = row(id);
+    return underLifecycleLock(id, (sb, r) -> {
       if (!SandboxState.RUNNING.name().equals(r.state()) || sb.vm == null) {
         throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is " + r.state().toLowerCase() + "; only a running sandbox can be paused");
       }
@@ -398,9 +394,7 @@ public final class SandboxManager implements AutoCloseable {
       repo.updateState(id, SandboxState.PAUSED.name(), r.vmJson(), OptionalLong.empty(), Optional.empty());
       log.info("sandbox paused sandbox={} state_mib={} took_ms={}", id, state.bytes() >> 20, (System.nanoTime() - start) / 1_000_000);
       return get(id);
-    } finally {
-      sb.lifecycle.unlock();
-    }
+    });
   }
 
   /**
@@ -408,11 +402,7 @@ public final class SandboxManager implements AutoCloseable {
    * boots from its disk instead (its files survive, its processes do not) and the log says so.
    */
   public Sandbox resume(String id) throws InterruptedException {
-    row(id);
-    LiveSandbox sb = live.computeIfAbsent(new SandboxId(id), LiveSandbox::new);
-    sb.lifecycle.lock();
-    try {
-      SandboxRow r = row(id);
+    return underLifecycleLock(id, (sb, r) -> {
       if (SandboxState.RUNNING.name().equals(r.state())) return get(id);
       if (!SandboxState.PAUSED.name().equals(r.state())) {
         throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is " + r.state().toLowerCase() + "; only a paused sandbox can be resumed");
@@ -446,6 +436,20 @@ public final class SandboxManager implements AutoCloseable {
       }
       log.info("sandbox resumed sandbox={} how=\"{}\" took_ms={}", id, how, (System.nanoTime() - start) / 1_000_000);
       return get(id);
+    });
+  }
+
+  private interface LockedTransition {
+    Sandbox apply(LiveSandbox sb, SandboxRow current) throws InterruptedException;
+  }
+
+  /** Runs a transition holding the sandbox's lifecycle lock, on its row as it is once the lock is held. */
+  private Sandbox underLifecycleLock(String id, LockedTransition t) throws InterruptedException {
+    row(id);
+    LiveSandbox sb = live.computeIfAbsent(new SandboxId(id), LiveSandbox::new);
+    sb.lifecycle.lock();
+    try {
+      return t.apply(sb, row(id));
     } finally {
       sb.lifecycle.unlock();
     }

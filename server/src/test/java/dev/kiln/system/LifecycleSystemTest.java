@@ -63,14 +63,16 @@ class LifecycleSystemTest {
 
   @Test
   void ttlExpiresAndCanBeExtended() throws Exception {
-    String id = host.createSandbox(Map.of("template", TestHost.TEMPLATE, "memoryMib", 256, "timeoutSeconds", 3));
-    TestHost.Reply extended = host.call("POST", "/v1/sandboxes/" + id + "/timeout", Map.of("timeoutSeconds", 8));
+    // The TTL counts from the create request; 10 s leaves a loaded host room to boot first.
+    long created = System.nanoTime();
+    String id = host.createSandbox(Map.of("template", TestHost.TEMPLATE, "memoryMib", 256, "timeoutSeconds", 10));
+    TestHost.Reply extended = host.call("POST", "/v1/sandboxes/" + id + "/timeout", Map.of("timeoutSeconds", 16));
     assertEquals(200, extended.status(), extended.raw());
     long pid = qemuPid(id);
-    // Still there after the original 3 s: the extension moved the deadline.
-    Thread.sleep(4000);
+    // Still there after the original 10 s: the extension moved the deadline.
+    Thread.sleep(Math.max(0, Duration.ofSeconds(11).toMillis() - (System.nanoTime() - created) / 1_000_000));
     assertEquals("running", status(id));
-    await().atMost(Duration.ofSeconds(20)).until(() -> host.call("GET", "/v1/sandboxes/" + id, null).status() == 404);
+    await().atMost(Duration.ofSeconds(25)).until(() -> host.call("GET", "/v1/sandboxes/" + id, null).status() == 404);
     assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "qemu of an expired sandbox must be gone");
   }
 

@@ -17,7 +17,7 @@ class PauseResumeSystemTest {
 
   @BeforeAll
   static void up() throws Exception {
-    host = TestHost.start();
+    host = TestHost.startWithSnapshots();
   }
 
   @AfterAll

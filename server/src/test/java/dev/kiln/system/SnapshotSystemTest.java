@@ -27,7 +27,7 @@ class SnapshotSystemTest {
 
   @BeforeAll
   static void up() throws Exception {
-    host = TestHost.start();
+    host = TestHost.startWithSnapshots();
     // The daemon snapshots every template once it is ready, in the background.
     await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(200))
         .until(() -> host.call("GET", "/v1/templates/" + TestHost.TEMPLATE, null).json().has("snapshot"));

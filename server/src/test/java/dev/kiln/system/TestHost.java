@@ -34,16 +34,29 @@ public final class TestHost implements AutoCloseable {
   KilnDaemon daemon;
   String base;
 
-  private TestHost(Path dir) {
+  private final boolean snapshots;
+
+  private TestHost(Path dir, boolean snapshots) {
     this.dir = dir;
+    this.snapshots = snapshots;
   }
 
+  /** A daemon that does not snapshot templates: every sandbox boots, and no snapshot VM competes for the CPU. */
   public static TestHost start() throws Exception {
+    return start(false);
+  }
+
+  /** A daemon that snapshots each template once it is ready, as a default daemon does. */
+  public static TestHost startWithSnapshots() throws Exception {
+    return start(true);
+  }
+
+  private static TestHost start(boolean snapshots) throws Exception {
     if (!Files.exists(ARTIFACTS.resolve("manifest.json"))) {
       throw new IllegalStateException("guest artifacts missing at " + ARTIFACTS + ": run scripts/build-guest.sh (the README's test command does)");
     }
     // o+x: QEMU runs as the unprivileged kiln-vmm user and must traverse into the data directory.
-    TestHost h = new TestHost(Files.createTempDirectory(Path.of("/tmp"), "kt", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x"))));
+    TestHost h = new TestHost(Files.createTempDirectory(Path.of("/tmp"), "kt", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x"))), snapshots);
     h.boot();
     Path rootfs = h.dir.resolve("rootfs");
     BusyboxRootfs.create(rootfs);
@@ -53,7 +66,8 @@ public final class TestHost implements AutoCloseable {
 
   /** Starts (or restarts) the daemon on this host's data directory. */
   void boot() throws Exception {
-    KilnConfig c = KilnConfig.defaults().withDataDir(dir.resolve("data")).withListen("127.0.0.1:0").withGuestArtifacts(ARTIFACTS);
+    KilnConfig c = KilnConfig.defaults().withDataDir(dir.resolve("data")).withListen("127.0.0.1:0").withGuestArtifacts(ARTIFACTS)
+        .withTemplateSnapshots(snapshots);
     daemon = new KilnDaemon(c, Optional.of(key));
     daemon.start();
     base = "http://127.0.0.1:" + daemon.port();

@@ -126,6 +126,7 @@ public final class TemplateSnapshots {
       Path dir = dirOf(t);
       AtomicFiles.deleteTree(dir);
       AtomicFiles.moveDurably(building, dir);
+      markVerified(dir.resolve("memory")); // its checksum was computed just now: the first restore need not redo it
       log.info("template snapshot taken template={} vcpus={} memory_mib={} state_bytes={} took_ms={}", t.name(), vcpus, memoryMib,
           state.bytes(), (System.nanoTime() - start) / 1_000_000);
       return new Snapshot(dir, m);
@@ -171,12 +172,19 @@ public final class TemplateSnapshots {
     if (Files.size(s.state()) != m.stateBytes() || !sha256(s.state()).equals(m.stateSha256())) {
       throw new IOException("snapshot state " + s.state() + " does not match its checksum");
     }
-    BasicFileAttributes a = Files.readAttributes(s.memory(), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-    // ctime, not mtime: the file's owner can set its mtime back, nobody can set its ctime.
-    String key = s.memory() + ":" + a.fileKey() + ":" + a.size() + ":" + Files.getAttribute(s.memory(), "unix:ctime", LinkOption.NOFOLLOW_LINKS);
-    if (verifiedMemory.contains(key)) return;
+    if (verifiedMemory.contains(memoryKey(s.memory()))) return;
     if (!sha256(s.memory()).equals(m.memorySha256())) throw new IOException("snapshot memory " + s.memory() + " does not match its checksum");
-    verifiedMemory.add(key);
+    markVerified(s.memory());
+  }
+
+  private void markVerified(Path memory) throws IOException {
+    verifiedMemory.add(memoryKey(memory));
+  }
+
+  /** Changes whenever the file's content can have changed: ctime, which its owner can set back as little as anyone. */
+  private static String memoryKey(Path memory) throws IOException {
+    BasicFileAttributes a = Files.readAttributes(memory, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    return memory + ":" + a.fileKey() + ":" + a.size() + ":" + Files.getAttribute(memory, "unix:ctime", LinkOption.NOFOLLOW_LINKS);
   }
 
   private static String sha256(Path p) throws IOException {

@@ -8,7 +8,7 @@ final class Bodies {
   private Bodies() {}
 
   record CreateSandbox(String template, Long timeoutSeconds, Integer vcpus, Integer memoryMib, Map<String, String> env,
-      Map<String, String> metadata) {}
+      Map<String, String> metadata, String onTimeout) {}
 
   /**
    * @param timeoutSeconds the command timeout; absent = 60 s, 0 = none

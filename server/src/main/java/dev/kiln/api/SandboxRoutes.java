@@ -55,8 +55,17 @@ final class SandboxRoutes {
         b.timeoutSeconds() == null ? OptionalLong.empty() : OptionalLong.of(b.timeoutSeconds()),
         b.vcpus() == null ? OptionalInt.empty() : OptionalInt.of(b.vcpus()),
         b.memoryMib() == null ? OptionalInt.empty() : OptionalInt.of(b.memoryMib()),
-        b.env(), b.metadata(), Optional.empty());
+        b.env(), b.metadata(), Optional.empty(), onTimeout(b.onTimeout()));
     x.json(201, view(sandboxes.create(req)));
+  }
+
+  private static CreateSandbox.OnTimeout onTimeout(String s) {
+    if (s == null) return CreateSandbox.OnTimeout.DELETE;
+    return switch (s) {
+      case "delete" -> CreateSandbox.OnTimeout.DELETE;
+      case "pause" -> CreateSandbox.OnTimeout.PAUSE;
+      default -> throw new KilnException(ErrorCode.INVALID_REQUEST, "onTimeout must be \"delete\" or \"pause\", got \"" + s + "\"");
+    };
   }
 
   private void setTimeout(Exchange x) throws Exception {
@@ -115,6 +124,7 @@ final class SandboxRoutes {
     m.put("expiresAt", s.expiresAt().map(Object::toString).orElse(null));
     s.error().ifPresent(e -> m.put("error", e));
     s.startedFrom().ifPresent(f -> m.put("startedFrom", f));
+    m.put("onTimeout", s.onTimeout());
     return m;
   }
 }

@@ -97,6 +97,8 @@ public final class KilnDaemon implements AutoCloseable {
     reaper.scheduleWithFixedDelay(() -> {
       try {
         sandboxes.reapExpired(Instant.now());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
       } catch (RuntimeException e) {
         log.error("reaper pass failed", e);
       }

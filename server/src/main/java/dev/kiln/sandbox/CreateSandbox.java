@@ -8,12 +8,21 @@ import java.util.OptionalLong;
 /**
  * A request for a new sandbox. Absent fields take the daemon's defaults.
  *
- * @param timeoutSeconds the sandbox TTL: after this long it is deleted; 0 means no limit
+ * @param timeoutSeconds the sandbox TTL: after this long {@code onTimeout} happens; 0 means no limit
  * @param env            environment added to every exec in the sandbox
+ * @param onTimeout      what the TTL does: delete the sandbox, or pause it (with a fresh TTL once resumed)
  */
 public record CreateSandbox(String template, OptionalLong timeoutSeconds, OptionalInt vcpus, OptionalInt memoryMib,
-    Map<String, String> env, Map<String, String> metadata, Optional<BootOverride> boot) {
+    Map<String, String> env, Map<String, String> metadata, Optional<BootOverride> boot, OnTimeout onTimeout) {
+  public enum OnTimeout { DELETE, PAUSE }
+
+  public CreateSandbox(String template, OptionalLong timeoutSeconds, OptionalInt vcpus, OptionalInt memoryMib,
+      Map<String, String> env, Map<String, String> metadata, Optional<BootOverride> boot) {
+    this(template, timeoutSeconds, vcpus, memoryMib, env, metadata, boot, OnTimeout.DELETE);
+  }
+
   public CreateSandbox {
+    if (onTimeout == null) onTimeout = OnTimeout.DELETE;
     env = env == null ? Map.of() : Map.copyOf(env);
     metadata = metadata == null ? Map.of() : Map.copyOf(metadata);
     if (metadata.size() > 64) throw new IllegalArgumentException("at most 64 metadata entries, got " + metadata.size());

@@ -151,7 +151,7 @@ public final class SandboxManager implements AutoCloseable {
     Instant now = Instant.now();
     Optional<Instant> expires = timeout == 0 ? Optional.empty() : Optional.of(now.plusSeconds(timeout));
     repo.insert(new SandboxRow(id.value(), template.name(), SandboxState.CREATING.name(), vcpus, memoryMib, timeout, json(req.env()),
-        json(req.metadata()), Optional.empty(), OptionalLong.empty(), Optional.empty(), now, expires));
+        json(req.metadata()), Optional.empty(), OptionalLong.empty(), Optional.empty(), now, expires, req.onTimeout().name()));
     LiveSandbox sb = new LiveSandbox(id);
     live.put(id, sb);
     sb.lifecycle.lock();
@@ -429,6 +429,9 @@ public final class SandboxManager implements AutoCloseable {
         watch(sb);
         sb.agent = AgentConnection.open(spec.agentSocket(), id, bootTimeout, cause -> onAgentBroken(sb, cause));
         repo.updateState(id, SandboxState.RUNNING.name(), r.vmJson(), OptionalLong.of(sb.vm.pid()), Optional.empty());
+        if (r.expiresAt().isEmpty() && r.timeoutSeconds() > 0) {
+          repo.updateExpiry(id, r.timeoutSeconds(), Optional.of(Instant.now().plusSeconds(r.timeoutSeconds()))); // paused by its TTL
+        }
         Files.deleteIfExists(state);
       } catch (VmmException | AgentException | IOException e) {
         fail(sb, "resume failed: " + e.getMessage());
@@ -465,12 +468,19 @@ public final class SandboxManager implements AutoCloseable {
   }
 
   /** Deletes every sandbox whose TTL has passed. Called periodically by the reaper. */
-  public void reapExpired(Instant now) {
+  public void reapExpired(Instant now) throws InterruptedException {
     for (SandboxRow r : repo.all()) {
       if (r.expiresAt().isPresent() && !r.expiresAt().get().isAfter(now) && !SandboxState.STOPPING.name().equals(r.state())) {
-        log.info("sandbox ttl expired sandbox={} expired_at={}", r.id(), r.expiresAt().get());
+        boolean pause = CreateSandbox.OnTimeout.PAUSE.name().equals(r.onTimeout()) && SandboxState.RUNNING.name().equals(r.state());
+        log.info("sandbox ttl expired sandbox={} expired_at={} action={}", r.id(), r.expiresAt().get(), pause ? "pause" : "delete");
         try {
-          delete(r.id());
+          if (pause) {
+            pause(r.id());
+            // A paused sandbox costs no RAM or CPU; its TTL starts again when it is resumed.
+            repo.updateExpiry(r.id(), r.timeoutSeconds(), Optional.empty());
+          } else if (!SandboxState.PAUSED.name().equals(r.state()) || !CreateSandbox.OnTimeout.PAUSE.name().equals(r.onTimeout())) {
+            delete(r.id());
+          }
         } catch (KilnException e) {
           log.warn("reaping sandbox={} failed: {}", r.id(), e.getMessage());
         }
@@ -571,7 +581,7 @@ public final class SandboxManager implements AutoCloseable {
       }
     });
     return new Sandbox(r.id(), r.template(), SandboxState.valueOf(r.state()), r.vcpus(), r.memoryMib(), r.timeoutSeconds(), metadata,
-        r.createdAt(), r.expiresAt(), r.error(), startedFrom);
+        r.createdAt(), r.expiresAt(), r.error(), startedFrom, r.onTimeout().toLowerCase());
   }
 
   private static String json(Map<String, String> m) {

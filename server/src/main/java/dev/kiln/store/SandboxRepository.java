@@ -12,7 +12,7 @@ import java.util.OptionalLong;
 
 /** The {@code sandboxes} table. */
 public final class SandboxRepository {
-  private static final String COLUMNS = "id, template, state, vcpus, memory_mib, timeout_seconds, env_json, metadata_json, vm_json, pid, error, created_at, expires_at";
+  private static final String COLUMNS = "id, template, state, vcpus, memory_mib, timeout_seconds, env_json, metadata_json, vm_json, pid, error, created_at, expires_at, on_timeout";
   private final Database db;
 
   public SandboxRepository(Database db) {
@@ -21,7 +21,7 @@ public final class SandboxRepository {
 
   public void insert(SandboxRow r) {
     db.inTransaction(c -> {
-      try (PreparedStatement p = c.prepareStatement("INSERT INTO sandboxes (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
+      try (PreparedStatement p = c.prepareStatement("INSERT INTO sandboxes (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
         p.setString(1, r.id());
         p.setString(2, r.template());
         p.setString(3, r.state());
@@ -35,6 +35,7 @@ public final class SandboxRepository {
         p.setString(11, r.error().orElse(null));
         p.setLong(12, r.createdAt().toEpochMilli());
         setOptionalLong(p, 13, r.expiresAt().map(i -> OptionalLong.of(i.toEpochMilli())).orElse(OptionalLong.empty()));
+        p.setString(14, r.onTimeout());
         return p.executeUpdate();
       }
     });
@@ -104,7 +105,7 @@ public final class SandboxRepository {
     return new SandboxRow(rs.getString("id"), rs.getString("template"), rs.getString("state"), rs.getInt("vcpus"),
         rs.getLong("memory_mib"), rs.getLong("timeout_seconds"), rs.getString("env_json"), rs.getString("metadata_json"),
         Optional.ofNullable(rs.getString("vm_json")), pidOpt, Optional.ofNullable(rs.getString("error")),
-        Instant.ofEpochMilli(rs.getLong("created_at")), expiresOpt);
+        Instant.ofEpochMilli(rs.getLong("created_at")), expiresOpt, rs.getString("on_timeout"));
   }
 
   static void setOptionalLong(PreparedStatement p, int index, OptionalLong v) throws SQLException {

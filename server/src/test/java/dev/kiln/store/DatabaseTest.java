@@ -21,7 +21,7 @@ class DatabaseTest {
       new TemplateRepository(db).upsert(new TemplateRow("t", "READY", "dir:/x", Optional.of("/x.ext4"), OptionalLong.of(10), Optional.empty(), now, now,
           Optional.of("sha256:" + "a".repeat(64)), Optional.of("{}"), 256));
       new SandboxRepository(db).insert(new SandboxRow("sb-aaaaaaaaaaaaaaaa", "t", "RUNNING", 1, 256, 300, "{}", "{}", Optional.of("{}"),
-          OptionalLong.of(42), Optional.empty(), now, Optional.of(now.plusSeconds(300))));
+          OptionalLong.of(42), Optional.empty(), now, Optional.of(now.plusSeconds(300)), "DELETE"));
     }
     try (Database db = Database.open(dir.resolve("k.db"))) {
       SandboxRow r = new SandboxRepository(db).find("sb-aaaaaaaaaaaaaaaa").orElseThrow();

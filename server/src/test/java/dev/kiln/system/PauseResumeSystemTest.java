@@ -93,6 +93,19 @@ class PauseResumeSystemTest {
     host.call("DELETE", "/v1/sandboxes/" + id, null);
   }
 
+  @Test
+  void onTimeoutPausePausesAtTheTtlAndAResumeGivesAFreshOne() throws Exception {
+    String id = host.createSandbox(Map.of("template", TestHost.TEMPLATE, "memoryMib", 256, "timeoutSeconds", 8, "onTimeout", "pause"));
+    assertEquals("pause", host.call("GET", "/v1/sandboxes/" + id, null).json().path("onTimeout").asText());
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(40)).until(() -> status(id).equals("paused"));
+    assertEquals("alive\n", exec(id, "echo alive").path("stdout").asText(), "exec wakes it");
+    JsonNode view = host.call("GET", "/v1/sandboxes/" + id, null).json();
+    assertEquals("running", view.path("status").asText());
+    assertFalse(view.path("expiresAt").isNull(), "the TTL runs again after a resume: " + view);
+    assertEquals(400, host.call("POST", "/v1/sandboxes", Map.of("template", TestHost.TEMPLATE, "onTimeout", "explode")).status());
+    host.call("DELETE", "/v1/sandboxes/" + id, null);
+  }
+
   private static boolean qemuRunning(String id) {
     return ProcessHandle.allProcesses().anyMatch(p -> p.info().commandLine().map(c -> c.contains("kiln-" + id)).orElse(false));
   }

@@ -88,6 +88,9 @@ final class ApiHandler extends Handler.Abstract {
     }
     try {
       response.reset();
+      // An error can come before the body was read (401, 404, a body too large). Jetty would then
+      // drop the connection after the answer; saying so keeps the client from reusing it.
+      if (!request.consumeAvailable()) response.getHeaders().put(HttpHeader.CONNECTION, "close");
       Exchange ex = x != null ? x : new Exchange(request, response, Map.of());
       ex.json(status, Map.of("error", Map.of("code", code.name(), "message", message == null ? code.name() : message)));
       callback.succeeded();

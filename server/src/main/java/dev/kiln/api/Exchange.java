@@ -28,7 +28,13 @@ final class Exchange {
       .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
       .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
       .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS) // {"a":1}garbage is not a request
       .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+      // A number or boolean where a string belongs is a client bug, not something to guess about.
+      .withCoercionConfig(com.fasterxml.jackson.databind.type.LogicalType.Textual, c -> c
+          .setCoercion(com.fasterxml.jackson.databind.cfg.CoercionInputShape.Integer, com.fasterxml.jackson.databind.cfg.CoercionAction.Fail)
+          .setCoercion(com.fasterxml.jackson.databind.cfg.CoercionInputShape.Float, com.fasterxml.jackson.databind.cfg.CoercionAction.Fail)
+          .setCoercion(com.fasterxml.jackson.databind.cfg.CoercionInputShape.Boolean, com.fasterxml.jackson.databind.cfg.CoercionAction.Fail))
       .build();
 
   final Request request;

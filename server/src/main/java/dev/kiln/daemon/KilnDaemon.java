@@ -85,6 +85,8 @@ public final class KilnDaemon implements AutoCloseable {
   /** Re-adopts surviving VMs, starts the reaper and the API. */
   public void start() throws Exception {
     sandboxes.recover();
+    // Templates built offline (the installer's `base`) or before snapshots existed get theirs now.
+    if (config.templateSnapshots()) sandboxes.snapshotTemplatesWithout();
     if (config.devMode() && !keys.anyConfigured()) {
       String key = keys.create("dev");
       Path keyFile = config.dataDir().resolve("dev-api-key");

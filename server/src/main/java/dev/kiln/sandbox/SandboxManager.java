@@ -118,6 +118,16 @@ public final class SandboxManager implements AutoCloseable {
     });
   }
 
+  /** Snapshots, in the background, every ready template that has no usable snapshot at the default size. */
+  public void snapshotTemplatesWithout() {
+    for (Template t : templates.list()) {
+      if (t.status() == Template.Status.READY && t.rootfs().isPresent() && !templates.inUse(t.name())
+          && snapshots.usable(t, limits.defaults().vcpus(), limits.defaults().memoryMib()).isEmpty()) {
+        snapshotInBackground(t);
+      }
+    }
+  }
+
   /** The template's snapshot as the API shows it, if it has one. */
   public Optional<TemplateSnapshots.Manifest> snapshotOf(Template t) {
     return snapshots.describe(t);

@@ -118,11 +118,15 @@ public final class SandboxManager implements AutoCloseable {
     });
   }
 
-  /** Snapshots, in the background, every ready template that has no usable snapshot at the default size. */
+  /**
+   * At daemon start: clears snapshots a crash interrupted, and snapshots in the background every
+   * ready template that has no usable snapshot at the default size.
+   */
   public void snapshotTemplatesWithout() {
     for (Template t : templates.list()) {
-      if (t.status() == Template.Status.READY && t.rootfs().isPresent() && !templates.inUse(t.name())
-          && snapshots.usable(t, limits.defaults().vcpus(), limits.defaults().memoryMib()).isEmpty()) {
+      if (t.status() != Template.Status.READY || t.rootfs().isEmpty()) continue;
+      snapshots.removeInterrupted(t);
+      if (!templates.inUse(t.name()) && snapshots.usable(t, limits.defaults().vcpus(), limits.defaults().memoryMib()).isEmpty()) {
         snapshotInBackground(t);
       }
     }

@@ -97,11 +97,11 @@ public final class TemplateSnapshots {
   Snapshot take(Template t, int vcpus, long memoryMib) throws IOException, VmmException, AgentException, InterruptedException {
     long start = System.nanoTime();
     Path tdir = t.rootfs().orElseThrow().getParent();
-    Path building = tdir.resolve("snapshot.building");
-    AtomicFiles.deleteTree(building);
-    Files.createDirectories(building);
     // Sockets go under the sandboxes directory: a template path may be too long for sun_path.
     String name = "snap-" + SandboxId.random().value().substring(3);
+    // Named per attempt, so two daemons racing (a restart while a snapshot runs) never share one.
+    Path building = tdir.resolve("snapshot." + name + ".building");
+    Files.createDirectories(building);
     Path run = sandboxesDir.resolve(name);
     Path disk = building.resolve("disk.qcow2");
     CommandRunner.run(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", t.rootfs().orElseThrow().toString(), disk.toString()),
@@ -134,6 +134,19 @@ public final class TemplateSnapshots {
       vm.stop(Duration.ofSeconds(3));
       AtomicFiles.deleteTree(run);
       AtomicFiles.deleteTree(building);
+    }
+  }
+
+  /** Removes what snapshots interrupted by a crash left behind (called at daemon start). */
+  void removeInterrupted(Template t) {
+    Path tdir = t.rootfs().orElseThrow().getParent();
+    try (var entries = Files.newDirectoryStream(tdir, "snapshot.*.building")) {
+      for (Path p : entries) {
+        AtomicFiles.deleteTree(p);
+        log.info("template={} removed an interrupted snapshot {}", t.name(), p.getFileName());
+      }
+    } catch (IOException e) {
+      log.warn("template={} interrupted snapshots not removed: {}", t.name(), e.toString());
     }
   }
 

@@ -509,6 +509,7 @@ public final class SandboxManager implements AutoCloseable {
    * its agent must answer again. Anything else is marked error and cleaned up.
    */
   public void recover() {
+    snapshots.removeOrphans();
     for (SandboxRow r : repo.all()) {
       SandboxState state = SandboxState.valueOf(r.state());
       SandboxId id = new SandboxId(r.id());
@@ -564,6 +565,7 @@ public final class SandboxManager implements AutoCloseable {
   /** Closes agent channels but leaves VMs running: they are re-adopted by the next daemon. */
   @Override
   public void close() {
+    snapshots.abortAll();
     for (LiveSandbox sb : live.values()) {
       sb.stopping = true;
       if (sb.agent != null) sb.agent.close();

@@ -70,6 +70,8 @@ public final class TemplateSnapshots {
   private final Accelerator accelerator;
   private final String cmdline;
   private final Duration bootTimeout;
+  /** Snapshot VMs running right now, so a daemon that stops does not leave one behind. */
+  private final Set<RunningVm> inProgress = ConcurrentHashMap.newKeySet();
   /** Memory files whose checksum was verified in this process, by path, size and mtime. */
   private final Set<String> verifiedMemory = ConcurrentHashMap.newKeySet();
 
@@ -109,6 +111,7 @@ public final class TemplateSnapshots {
     VmSpec spec = new VmSpec(name, run, artifacts.kernel(), artifacts.initrd(), cmdline, disk, vcpus, memoryMib, accelerator)
         .withMemory(new GuestMemory(building.resolve("memory"), GuestMemory.Mode.SHARED));
     RunningVm vm = backend.start(spec);
+    inProgress.add(vm);
     try {
       try (AgentConnection agent = AgentConnection.open(spec.agentSocket(), name, bootTimeout, cause -> { })) {
         agent.files().freeze();
@@ -131,9 +134,48 @@ public final class TemplateSnapshots {
           state.bytes(), (System.nanoTime() - start) / 1_000_000);
       return new Snapshot(dir, m);
     } finally {
+      inProgress.remove(vm);
       vm.stop(Duration.ofSeconds(3));
       AtomicFiles.deleteTree(run);
       AtomicFiles.deleteTree(building);
+    }
+  }
+
+  /** Stops the snapshot VMs still running (the daemon is stopping); their snapshots fail. */
+  void abortAll() {
+    for (RunningVm vm : inProgress) {
+      try {
+        vm.stop(Duration.ofSeconds(3));
+      } catch (VmmException e) {
+        log.warn("snapshot vm={} did not stop: {}", vm.spec().name(), e.getMessage());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  /**
+   * Snapshot VMs of a daemon that died while taking them are in no table: they are found by their
+   * run directories ({@code sandboxes/snap-*}), killed if their pid is still that QEMU, and removed.
+   */
+  void removeOrphans() {
+    if (!Files.isDirectory(sandboxesDir)) return;
+    try (var runs = Files.newDirectoryStream(sandboxesDir, "snap-*")) {
+      for (Path run : runs) {
+        Path pidFile = run.resolve("qemu.pid");
+        if (Files.isRegularFile(pidFile)) {
+          long pid = Long.parseLong(Files.readString(pidFile).strip());
+          Path cmdline = Path.of("/proc", Long.toString(pid), "cmdline");
+          if (Files.isReadable(cmdline) && new String(Files.readAllBytes(cmdline)).contains(run.resolve("qmp.sock").toString())) {
+            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            log.warn("killed snapshot vm pid={} that a previous daemon left running", pid);
+          }
+        }
+        AtomicFiles.deleteTree(run);
+      }
+    } catch (IOException | NumberFormatException e) {
+      log.warn("orphaned snapshot vms not cleaned up: {}", e.toString());
     }
   }
 

@@ -8,7 +8,6 @@ import dev.kiln.agent.GuestFileInput;
 import dev.kiln.config.KilnConfig;
 import dev.kiln.daemon.KilnDaemon;
 import dev.kiln.host.AtomicFiles;
-import dev.kiln.host.CommandRunner;
 import dev.kiln.host.HostFacts;
 import dev.kiln.image.BusyboxRootfs;
 import dev.kiln.image.GuestArtifacts;
@@ -17,6 +16,7 @@ import dev.kiln.sandbox.SandboxManager;
 import dev.kiln.vmm.Accelerator;
 import dev.kiln.vmm.QemuBackend;
 import dev.kiln.vmm.GuestMemory;
+import dev.kiln.vmm.Overlay;
 import dev.kiln.vmm.RunningVm;
 import dev.kiln.vmm.VmSpec;
 import java.io.InputStream;
@@ -156,8 +156,7 @@ public final class Bench {
     Path dir = work.resolve("restore-" + i);
     Files.createDirectories(dir);
     Path overlay = dir.resolve("rootfs.qcow2");
-    CommandRunner.run(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", snap.resolve("disk.qcow2").toString(), overlay.toString()),
-        Duration.ofSeconds(30));
+    Overlay.create(overlay, snap.resolve("disk.qcow2"), Overlay.BaseFormat.QCOW2);
     VmSpec spec = rawSpec("bench-restore-" + i, dir, overlay).withMemory(new GuestMemory(snap.resolve("memory"), GuestMemory.Mode.CLONE));
     long t0 = System.nanoTime();
     RunningVm vm = backend().restore(spec, snap.resolve("state"), Duration.ofSeconds(60));
@@ -214,8 +213,7 @@ public final class Bench {
     Path dir = work.resolve("raw-" + i);
     Files.createDirectories(dir);
     Path overlay = dir.resolve("rootfs.qcow2");
-    CommandRunner.run(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", t.rootfs().orElseThrow().toString(), overlay.toString()),
-        Duration.ofSeconds(30));
+    Overlay.create(overlay, t.rootfs().orElseThrow(), Overlay.BaseFormat.RAW);
     VmSpec spec = rawSpec("bench-raw-" + i, dir, overlay);
     long t0 = System.nanoTime();
     RunningVm vm = backend().start(spec);

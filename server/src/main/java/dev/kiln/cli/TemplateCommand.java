@@ -20,6 +20,13 @@ import picocli.CommandLine.Parameters;
 @Command(name = "template", description = "Build, list and remove templates.",
     subcommands = {TemplateCommand.Build.class, TemplateCommand.Logs.class, TemplateCommand.Import.class, TemplateCommand.ListTemplates.class, TemplateCommand.Remove.class})
 final class TemplateCommand {
+  /** build and import take the root filesystem from exactly one place. */
+  private static void requireOneSource(Object command, String image, Path dir) {
+    if ((image == null) == (dir == null)) {
+      throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(command), "give exactly one of --image and --dir");
+    }
+  }
+
   static final List<String> COLUMNS = List.of("name", "status", "source", "sizeBytes", "updatedAt");
 
   @Command(name = "build", description = "Build a template through the daemon from an OCI image (registry or oci:/layout[:tag]) or a directory on its host.")
@@ -34,7 +41,7 @@ final class TemplateCommand {
 
     @Override
     public Integer call() throws Exception {
-      if ((image == null) == (dir == null)) throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "give exactly one of --image and --dir");
+      requireOneSource(this, image, dir);
       Map<String, Object> body = new java.util.LinkedHashMap<>();
       body.put("name", name);
       body.put("freeSpaceMib", freeMib);
@@ -84,7 +91,7 @@ final class TemplateCommand {
 
     @Override
     public Integer call() throws Exception {
-      if ((image == null) == (dir == null)) throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "give exactly one of --image and --dir");
+      requireOneSource(this, image, dir);
       Path data = dataDir != null ? dataDir : KilnConfig.defaults().dataDir();
       java.nio.file.Files.createDirectories(data);
       TemplateSource source = dir != null ? new TemplateSource.Directory(dir.toAbsolutePath()) : TemplateSource.parse(image, java.util.Optional.empty());

@@ -8,7 +8,6 @@ import dev.kiln.agent.AgentException;
 import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
 import dev.kiln.host.AtomicFiles;
-import dev.kiln.host.CommandRunner;
 import dev.kiln.image.GuestArtifacts;
 import dev.kiln.image.Template;
 import dev.kiln.image.oci.ImageConfig;
@@ -17,6 +16,7 @@ import dev.kiln.store.SandboxRepository;
 import dev.kiln.store.SandboxRow;
 import dev.kiln.vmm.Accelerator;
 import dev.kiln.vmm.GuestMemory;
+import dev.kiln.vmm.Overlay;
 import dev.kiln.vmm.RunningVm;
 import dev.kiln.vmm.SavedState;
 import dev.kiln.vmm.VmSpec;
@@ -178,7 +178,7 @@ public final class SandboxManager implements AutoCloseable {
       Optional<TemplateSnapshots.Snapshot> snap = req.boot().isPresent() ? Optional.empty() : snapshots.usable(template, vcpus, memoryMib);
       VmSpec spec = snap.isPresent() ? restore(sb, cold, snap.get()) : cold;
       if (sb.vm == null) {
-        overlay(overlay, template.rootfs().orElseThrow(), "raw");
+        Overlay.create(overlay, template.rootfs().orElseThrow(), Overlay.BaseFormat.RAW);
         sb.vm = backend.start(spec);
       }
       repo.updateState(id.value(), SandboxState.CREATING.name(), Optional.of(VmRecord.toJson(spec)), OptionalLong.of(sb.vm.pid()), Optional.empty());
@@ -211,7 +211,7 @@ public final class SandboxManager implements AutoCloseable {
     VmSpec spec = cold.withMemory(new GuestMemory(snap.memory(), GuestMemory.Mode.CLONE));
     try {
       snapshots.verify(snap);
-      overlay(cold.rootDisk(), snap.disk(), "qcow2");
+      Overlay.create(cold.rootDisk(), snap.disk(), Overlay.BaseFormat.QCOW2);
       sb.vm = backend.restore(spec, snap.state(), bootTimeout);
       return spec;
     } catch (IOException | VmmException | RuntimeException e) {
@@ -224,12 +224,6 @@ public final class SandboxManager implements AutoCloseable {
       }
       return cold;
     }
-  }
-
-  /** A sandbox's copy-on-write disk over a read-only base (the template image or a snapshot's disk). */
-  private static void overlay(Path overlay, Path base, String baseFormat) {
-    CommandRunner.run(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", baseFormat, "-b", base.toString(), overlay.toString()),
-        Duration.ofSeconds(30));
   }
 
   /** Marks the sandbox failed when its VM exits without being asked to. */

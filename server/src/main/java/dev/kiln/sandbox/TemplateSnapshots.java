@@ -4,11 +4,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.agent.AgentConnection;
 import dev.kiln.agent.AgentException;
 import dev.kiln.host.AtomicFiles;
-import dev.kiln.host.CommandRunner;
 import dev.kiln.image.GuestArtifacts;
 import dev.kiln.image.Template;
 import dev.kiln.vmm.Accelerator;
 import dev.kiln.vmm.GuestMemory;
+import dev.kiln.vmm.Overlay;
 import dev.kiln.vmm.RunningVm;
 import dev.kiln.vmm.SavedState;
 import dev.kiln.vmm.VmSpec;
@@ -106,8 +106,7 @@ public final class TemplateSnapshots {
     Files.createDirectories(building);
     Path run = sandboxesDir.resolve(name);
     Path disk = building.resolve("disk.qcow2");
-    CommandRunner.run(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", t.rootfs().orElseThrow().toString(), disk.toString()),
-        Duration.ofSeconds(30));
+    Overlay.create(disk, t.rootfs().orElseThrow(), Overlay.BaseFormat.RAW);
     VmSpec spec = new VmSpec(name, run, artifacts.kernel(), artifacts.initrd(), cmdline, disk, vcpus, memoryMib, accelerator)
         .withMemory(new GuestMemory(building.resolve("memory"), GuestMemory.Mode.SHARED));
     RunningVm vm = backend.start(spec);

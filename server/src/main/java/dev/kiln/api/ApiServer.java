@@ -42,6 +42,7 @@ public final class ApiServer implements AutoCloseable {
     List<Route> routes = new ArrayList<>();
     routes.add(new Route("GET", "/healthz", x -> x.json(200, Map.of("status", "ok"))));
     routes.addAll(new SandboxRoutes(sandboxes, ops).routes());
+    routes.addAll(new CheckpointRoutes(sandboxes).routes());
     routes.addAll(new FileRoutes(ops).routes());
     routes.addAll(new TemplateRoutes(templates, sandboxes).routes());
     return routes;

@@ -18,6 +18,13 @@ final class Bodies {
 
   record SetTimeout(Long timeoutSeconds) {}
 
+  record CreateCheckpoint(String name) {}
+
+  /** {@code checkpoint} absent: fork the live sandbox. */
+  record Fork(Integer count, String checkpoint) {}
+
+  record PoolSize(Integer minReady, Integer maxReady) {}
+
   /** Exactly one of image (a registry reference, or oci:/path[:tag]) and directory. */
   record BuildTemplate(String name, String image, String directory, Long freeSpaceMib, RegistryCredentials credentials) {}
 

@@ -15,7 +15,6 @@ import dev.kiln.sandbox.SandboxManager;
 import dev.kiln.sandbox.SandboxOperations;
 import dev.kiln.store.ApiKeyRepository;
 import dev.kiln.store.Database;
-import dev.kiln.store.SandboxRepository;
 import dev.kiln.store.TemplateRepository;
 import dev.kiln.vmm.Accelerator;
 import dev.kiln.vmm.QemuBackend;
@@ -74,7 +73,7 @@ public final class KilnDaemon implements AutoCloseable {
       DataDirAccess.ensureTraversable(artifacts.kernel().getParent(), config.vmmUser());
     }
     SandboxLimits limits = SandboxLimits.forHost(config.sandboxDefaults(), Runtime.getRuntime().availableProcessors(), HostFacts.memoryTotalBytes());
-    sandboxes = new SandboxManager(data, new SandboxRepository(db), templates, new QemuBackend(config.qemuBinary(), vmmUser), artifacts,
+    sandboxes = new SandboxManager(data, db, templates, new QemuBackend(config.qemuBinary(), vmmUser), artifacts,
         accel, tsc, Duration.ofSeconds(config.bootTimeoutSeconds()), limits);
     ops = new SandboxOperations(sandboxes);
     if (config.templateSnapshots()) templates.onReady(sandboxes::snapshotInBackground);

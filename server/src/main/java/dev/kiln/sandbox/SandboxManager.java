@@ -8,13 +8,18 @@ import dev.kiln.agent.AgentException;
 import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
 import dev.kiln.host.AtomicFiles;
+import dev.kiln.host.VerifiedFiles;
 import dev.kiln.image.GuestArtifacts;
 import dev.kiln.image.Template;
 import dev.kiln.image.oci.ImageConfig;
 import dev.kiln.image.TemplateService;
+import dev.kiln.store.CheckpointRepository;
+import dev.kiln.store.Database;
+import dev.kiln.store.EventRepository;
 import dev.kiln.store.SandboxRepository;
 import dev.kiln.store.SandboxRow;
 import dev.kiln.vmm.Accelerator;
+import dev.kiln.vmm.DiskLayers;
 import dev.kiln.vmm.GuestMemory;
 import dev.kiln.vmm.Overlay;
 import dev.kiln.vmm.RunningVm;
@@ -27,7 +32,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -43,6 +50,8 @@ import org.slf4j.LoggerFactory;
 public final class SandboxManager implements AutoCloseable {
   /** A paused sandbox's saved VM state, in its run directory. */
   private static final String PAUSED_STATE = "paused.state";
+  /** Its checksum, checked before a resume loads it. */
+  private static final String PAUSED_STATE_SHA256 = "paused.state.sha256";
   /** Saving streams the whole guest RAM that is not file-backed; generous for multi-GiB guests. */
   private static final Duration PAUSE_TIMEOUT = Duration.ofMinutes(5);
   /** How long a broken agent channel waits to see whether the VM itself died. */
@@ -55,9 +64,15 @@ public final class SandboxManager implements AutoCloseable {
   private static final int MAX_SOCKET_PATH = 107;
 
   private final Path sandboxesDir;
-  private final SandboxRepository repo;
+  final SandboxRepository repo;
+  final EventRepository events;
+  final CheckpointRepository checkpointRows;
+  final DiskLayers disks;
+  final VmmBackend backend;
+  private final Checkpoints checkpoints;
+  /** Saved states (pauses, checkpoints) checked before loading; a checkpoint forked ten times is read once. */
+  private final VerifiedFiles verifiedStates = new VerifiedFiles();
   private final TemplateService templates;
-  private final VmmBackend backend;
   private final GuestArtifacts artifacts;
   private final Accelerator accelerator;
   private final String baseCmdline;
@@ -68,10 +83,13 @@ public final class SandboxManager implements AutoCloseable {
   /** One snapshot at a time per template. */
   private final Map<String, java.util.concurrent.locks.ReentrantLock> snapshotLocks = new ConcurrentHashMap<>();
 
-  public SandboxManager(Path dataDir, SandboxRepository repo, TemplateService templates, VmmBackend backend, GuestArtifacts artifacts,
+  public SandboxManager(Path dataDir, Database db, TemplateService templates, VmmBackend backend, GuestArtifacts artifacts,
       Accelerator accelerator, OptionalLong tscKhz, Duration bootTimeout, SandboxLimits limits) {
     this.sandboxesDir = dataDir.resolve("sandboxes");
-    this.repo = repo;
+    this.repo = new SandboxRepository(db);
+    this.events = new EventRepository(db);
+    this.checkpointRows = new CheckpointRepository(db);
+    this.disks = new DiskLayers(dataDir.resolve("disks"));
     this.templates = templates;
     this.backend = backend;
     this.artifacts = artifacts;
@@ -80,6 +98,7 @@ public final class SandboxManager implements AutoCloseable {
     this.limits = limits;
     this.baseCmdline = kernelCmdline(accelerator, tscKhz, artifacts.cmdline());
     this.snapshots = new TemplateSnapshots(sandboxesDir, backend, artifacts, accelerator, baseCmdline, bootTimeout);
+    this.checkpoints = new Checkpoints(this, dataDir.resolve("checkpoints"));
   }
 
   // ---- template snapshots -------------------------------------------------------------------
@@ -158,35 +177,74 @@ public final class SandboxManager implements AutoCloseable {
     long timeout = req.timeoutSeconds().orElse(limits.defaults().timeoutSeconds());
     limits.check(vcpus, memoryMib, timeout);
     SandboxId id = SandboxId.random();
+    Instant now = Instant.now();
+    Optional<Instant> expires = timeout == 0 ? Optional.empty() : Optional.of(now.plusSeconds(timeout));
+    SandboxRow row = new SandboxRow(id.value(), template.name(), SandboxState.CREATING.name(), vcpus, memoryMib, timeout, json(req.env()),
+        json(req.metadata()), Optional.empty(), OptionalLong.empty(), Optional.empty(), now, expires, req.onTimeout().name());
+    return launch(row, (sb, runDir) -> {
+      Path initrd = req.boot().isPresent() ? artifacts.hostileInitrd() : artifacts.initrd();
+      VmSpec cold = new VmSpec(id.value(), runDir, artifacts.kernel(), initrd, baseCmdline, runDir, vcpus, memoryMib, accelerator);
+      Optional<TemplateSnapshots.Snapshot> snap = req.boot().isPresent() ? Optional.empty() : snapshots.usable(template, vcpus, memoryMib);
+      if (snap.isPresent()) {
+        Optional<VmSpec> restored = restoreTemplateSnapshot(sb, cold, snap.get());
+        if (restored.isPresent()) return new Started(restored.get(), "restored from the template snapshot");
+      }
+      return onNewLayer(template.rootfs().orElseThrow(), Overlay.BaseFormat.RAW, layer -> {
+        VmSpec spec = cold.withRootDisk(layer);
+        sb.vm = backend.start(spec);
+        return new Started(spec, snap.isPresent() ? "booted (the template snapshot did not restore)" : "booted");
+      });
+    });
+  }
+
+  /** Starts a VM on a disk layer. */
+  interface LayerStart {
+    Started start(Path layer) throws IOException, VmmException, AgentException, InterruptedException;
+  }
+
+  /** Makes a new disk layer on {@code base} and starts a VM on it; the layer is discarded if the start fails. */
+  Started onNewLayer(Path base, Overlay.BaseFormat format, LayerStart start) throws IOException, VmmException, AgentException, InterruptedException {
+    Path layer = disks.create(base, format);
+    try {
+      return start.start(layer);
+    } catch (IOException | VmmException | AgentException | InterruptedException | RuntimeException e) {
+      disks.discard(layer);
+      throw e;
+    }
+  }
+
+  /** How a new sandbox's VM came up: its spec and, for its events, in words. */
+  record Started(VmSpec spec, String how) {}
+
+  /** Brings up the VM of a sandbox whose row is being inserted; sets {@code sb.vm}. */
+  interface VmStarter {
+    Started start(LiveSandbox sb, Path runDir) throws IOException, VmmException, AgentException, InterruptedException;
+  }
+
+  /**
+   * Inserts the sandbox's row, brings up its VM with {@code starter} and its agent, and records it
+   * running. On any failure everything is undone (VM, files, row) and the error says why.
+   */
+  Sandbox launch(SandboxRow row, VmStarter starter) throws InterruptedException {
+    SandboxId id = new SandboxId(row.id());
     Path runDir = sandboxesDir.resolve(id.value());
     if (runDir.resolve("agent.sock").toString().length() > MAX_SOCKET_PATH) {
       throw new KilnException(ErrorCode.INTERNAL, "data directory path is too long for Unix sockets: " + runDir.resolve("agent.sock"));
     }
-    Instant now = Instant.now();
-    Optional<Instant> expires = timeout == 0 ? Optional.empty() : Optional.of(now.plusSeconds(timeout));
-    repo.insert(new SandboxRow(id.value(), template.name(), SandboxState.CREATING.name(), vcpus, memoryMib, timeout, json(req.env()),
-        json(req.metadata()), Optional.empty(), OptionalLong.empty(), Optional.empty(), now, expires, req.onTimeout().name()));
+    repo.insert(row);
     LiveSandbox sb = new LiveSandbox(id);
     live.put(id, sb);
     sb.lifecycle.lock();
     long start = System.nanoTime();
+    Optional<Path> layer = Optional.empty();
     try {
       Files.createDirectories(runDir);
-      Path overlay = runDir.resolve("rootfs.qcow2");
-      Path initrd = req.boot().isPresent() ? artifacts.hostileInitrd() : artifacts.initrd();
-      VmSpec cold = new VmSpec(id.value(), runDir, artifacts.kernel(), initrd, baseCmdline, overlay, vcpus, memoryMib, accelerator);
-      Optional<TemplateSnapshots.Snapshot> snap = req.boot().isPresent() ? Optional.empty() : snapshots.usable(template, vcpus, memoryMib);
-      VmSpec spec = snap.isPresent() ? restore(sb, cold, snap.get()) : cold;
-      if (sb.vm == null) {
-        Overlay.create(overlay, template.rootfs().orElseThrow(), Overlay.BaseFormat.RAW);
-        sb.vm = backend.start(spec);
-      }
-      repo.updateState(id.value(), SandboxState.CREATING.name(), Optional.of(VmRecord.toJson(spec)), OptionalLong.of(sb.vm.pid()), Optional.empty());
-      watch(sb);
-      sb.agent = AgentConnection.open(spec.agentSocket(), id.value(), bootTimeout, cause -> onAgentBroken(sb, cause));
-      repo.updateState(id.value(), SandboxState.RUNNING.name(), Optional.of(VmRecord.toJson(spec)), OptionalLong.of(sb.vm.pid()), Optional.empty());
-      log.info("sandbox created sandbox={} template={} from={} vcpus={} memory_mib={} ttl_s={} took_ms={}", id, template.name(),
-          spec.memory().isPresent() ? "snapshot" : "boot", vcpus, memoryMib, timeout, (System.nanoTime() - start) / 1_000_000);
+      Started started = starter.start(sb, runDir);
+      layer = Optional.of(started.spec().rootDisk());
+      attach(sb, started.spec());
+      events.append(id.value(), "created", started.how());
+      log.info("sandbox created sandbox={} template={} how=\"{}\" vcpus={} memory_mib={} ttl_s={} took_ms={}", id, row.template(),
+          started.how(), row.vcpus(), row.memoryMib(), row.timeoutSeconds(), (System.nanoTime() - start) / 1_000_000);
       return get(id.value());
     } catch (IOException | VmmException | AgentException | RuntimeException e) {
       String reason = e.getMessage();
@@ -195,6 +253,8 @@ public final class SandboxManager implements AutoCloseable {
       teardown(sb, runDir);
       repo.delete(id.value());
       live.remove(id);
+      layer.ifPresent(disks::discard);
+      collectDisks();
       if (e instanceof KilnException ke) throw ke;
       throw new KilnException(ErrorCode.VM_START_FAILED, "sandbox " + id + " did not start: " + reason
           + (console.isEmpty() ? "" : "; guest console ends with: " + console), e);
@@ -204,25 +264,57 @@ public final class SandboxManager implements AutoCloseable {
   }
 
   /**
+   * Connects to the agent of the sandbox's new VM (a HELLO: fresh clock, entropy, identity) and
+   * records it running on that VM and disk.
+   */
+  void attach(LiveSandbox sb, VmSpec spec) throws AgentException, InterruptedException {
+    String id = sb.id.value();
+    sb.stopping = false;
+    repo.recordVm(id, VmRecord.toJson(spec), sb.vm.pid());
+    disks.recorded(spec.rootDisk());
+    watch(sb);
+    sb.agent = AgentConnection.open(spec.agentSocket(), id, bootTimeout, cause -> onAgentBroken(sb, cause));
+    repo.updateState(id, SandboxState.RUNNING.name(), Optional.of(VmRecord.toJson(spec)), OptionalLong.of(sb.vm.pid()), Optional.empty());
+  }
+
+  /**
    * Restores the sandbox's VM from the template snapshot. A snapshot that fails its checksum or
    * does not restore is logged and the sandbox boots cold instead: slower, never broken.
    */
-  private VmSpec restore(LiveSandbox sb, VmSpec cold, TemplateSnapshots.Snapshot snap) throws InterruptedException {
-    VmSpec spec = cold.withMemory(new GuestMemory(snap.memory(), GuestMemory.Mode.CLONE));
+  private Optional<VmSpec> restoreTemplateSnapshot(LiveSandbox sb, VmSpec cold, TemplateSnapshots.Snapshot snap) throws InterruptedException {
+    Path layer = null;
     try {
       snapshots.verify(snap);
-      Overlay.create(cold.rootDisk(), snap.disk(), Overlay.BaseFormat.QCOW2);
+      layer = disks.create(snap.disk(), Overlay.BaseFormat.QCOW2);
+      VmSpec spec = cold.withRootDisk(layer).withMemory(new GuestMemory(snap.memory(), GuestMemory.Mode.CLONE));
       sb.vm = backend.restore(spec, snap.state(), bootTimeout);
-      return spec;
+      return Optional.of(spec);
     } catch (IOException | VmmException | RuntimeException e) {
       log.warn("sandbox={} restore from snapshot {} failed, booting cold instead: {}", sb.id, snap.dir(), e.getMessage());
+      events.append(sb.id.value(), "fallback", "the template snapshot did not restore (" + e.getMessage() + "); booting instead");
       sb.vm = null;
-      try {
-        Files.deleteIfExists(cold.rootDisk());
-      } catch (IOException ignored) {
-        // the cold boot's qemu-img create will say what is wrong with the directory
-      }
-      return cold;
+      if (layer != null) disks.discard(layer);
+      return Optional.empty();
+    }
+  }
+
+  /**
+   * Restores a VM from a saved state (a pause, a checkpoint) after checking it against its
+   * checksum. If it will not load, the VM boots from its disk instead: its files survive, its
+   * processes do not, and the sandbox's events say so.
+   */
+  Started restoreOrBoot(LiveSandbox sb, VmSpec spec, Path state, String stateSha256, String what) throws VmmException, InterruptedException {
+    try {
+      verifiedStates.verify(state, stateSha256);
+      sb.vm = backend.restore(spec, state, bootTimeout);
+      return new Started(spec, "restored from " + what);
+    } catch (IOException | VmmException e) {
+      String how = "booted from the disk of " + what + ": its saved state did not load (" + e.getMessage() + "); files are kept, processes are lost";
+      log.warn("sandbox={} {}", sb.id, how);
+      events.append(sb.id.value(), "fallback", how);
+      VmSpec cold = spec.withoutMemory();
+      sb.vm = backend.start(cold);
+      return new Started(cold, how);
     }
   }
 
@@ -255,7 +347,7 @@ public final class SandboxManager implements AutoCloseable {
    * A running sandbox went bad: record why, stop its VM and remove its files. The row stays, in
    * state error, until the client deletes it (or its TTL does), so the client can see what happened.
    */
-  private void fail(LiveSandbox sb, String reason) {
+  void fail(LiveSandbox sb, String reason) {
     sb.lifecycle.lock();
     try {
       if (sb.stopping || live.get(sb.id) != sb) return;
@@ -264,8 +356,10 @@ public final class SandboxManager implements AutoCloseable {
       teardown(sb, sandboxesDir.resolve(sb.id.value()));
       if (repo.find(sb.id.value()).isPresent()) {
         repo.updateState(sb.id.value(), SandboxState.ERROR.name(), Optional.empty(), OptionalLong.empty(), Optional.of(reason));
+        events.append(sb.id.value(), "failed", reason);
       }
       live.remove(sb.id);
+      collectDisks();
     } finally {
       sb.lifecycle.unlock();
     }
@@ -357,8 +451,10 @@ public final class SandboxManager implements AutoCloseable {
     try {
       repo.updateState(id, SandboxState.STOPPING.name(), r.vmJson(), r.pid(), r.error());
       teardown(sb, sandboxesDir.resolve(id));
-      repo.delete(id);
+      checkpoints.removeFilesOf(id);
+      repo.delete(id); // its checkpoints and events go with it (ON DELETE CASCADE)
       live.remove(sid);
+      collectDisks();
       log.info("sandbox deleted sandbox={}", id);
     } finally {
       sb.lifecycle.unlock();
@@ -382,7 +478,8 @@ public final class SandboxManager implements AutoCloseable {
       SavedState state;
       try {
         state = vm.saveState(sandboxesDir.resolve(id).resolve(PAUSED_STATE), PAUSE_TIMEOUT);
-      } catch (VmmException e) {
+        AtomicFiles.write(sandboxesDir.resolve(id).resolve(PAUSED_STATE_SHA256), state.sha256().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      } catch (VmmException | IOException e) {
         // Nothing was lost: let the VM run on, and say why it could not be paused.
         try {
           vm.resume();
@@ -400,6 +497,7 @@ public final class SandboxManager implements AutoCloseable {
         log.warn("sandbox={} paused but its QEMU did not stop cleanly: {}", id, e.getMessage());
       }
       repo.updateState(id, SandboxState.PAUSED.name(), r.vmJson(), OptionalLong.empty(), Optional.empty());
+      events.append(id, "paused", "state saved (" + (state.bytes() >> 20) + " MiB); the VM holds no RAM or CPU");
       log.info("sandbox paused sandbox={} state_mib={} took_ms={}", id, state.bytes() >> 20, (System.nanoTime() - start) / 1_000_000);
       return get(id);
     });
@@ -407,7 +505,7 @@ public final class SandboxManager implements AutoCloseable {
 
   /**
    * Brings a paused sandbox back from its saved state. If the state cannot be restored the sandbox
-   * boots from its disk instead (its files survive, its processes do not) and the log says so.
+   * boots from its disk instead (its files survive, its processes do not) and its events say so.
    */
   public Sandbox resume(String id) throws InterruptedException {
     return underLifecycleLock(id, (sb, r) -> {
@@ -416,46 +514,57 @@ public final class SandboxManager implements AutoCloseable {
         throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is " + r.state().toLowerCase() + "; only a paused sandbox can be resumed");
       }
       long start = System.nanoTime();
-      Path state = sandboxesDir.resolve(id).resolve(PAUSED_STATE);
-      VmSpec spec;
+      Path runDir = sandboxesDir.resolve(id);
       try {
-        spec = VmRecord.fromJson(r.vmJson().orElseThrow(() -> new KilnException(ErrorCode.INTERNAL, "paused sandbox " + id + " has no VM record")));
-      } catch (JsonProcessingException e) {
-        throw new KilnException(ErrorCode.INTERNAL, "paused sandbox " + id + " has an unreadable VM record", e);
-      }
-      String how = "restored";
-      try {
-        try {
-          sb.vm = backend.restore(spec, state, bootTimeout);
-        } catch (VmmException e) {
-          log.warn("sandbox={} saved state did not restore, booting from its disk instead (processes are lost): {}", id, e.getMessage());
-          how = "booted from disk";
-          sb.vm = backend.start(new VmSpec(spec.name(), spec.runDir(), spec.kernel(), spec.initrd(), spec.kernelCmdline(), spec.rootDisk(),
-              spec.vcpus(), spec.memoryMib(), spec.accelerator()));
-        }
-        sb.stopping = false;
-        watch(sb);
-        sb.agent = AgentConnection.open(spec.agentSocket(), id, bootTimeout, cause -> onAgentBroken(sb, cause));
-        repo.updateState(id, SandboxState.RUNNING.name(), r.vmJson(), OptionalLong.of(sb.vm.pid()), Optional.empty());
+        String sha = Files.exists(runDir.resolve(PAUSED_STATE_SHA256)) ? Files.readString(runDir.resolve(PAUSED_STATE_SHA256)).strip() : "";
+        Started started = restoreOrBoot(sb, vmSpecOf(r), runDir.resolve(PAUSED_STATE), sha, "its pause");
+        attach(sb, started.spec());
         if (r.expiresAt().isEmpty() && r.timeoutSeconds() > 0) {
           repo.updateExpiry(id, r.timeoutSeconds(), Optional.of(Instant.now().plusSeconds(r.timeoutSeconds()))); // paused by its TTL
         }
-        Files.deleteIfExists(state);
+        Files.deleteIfExists(runDir.resolve(PAUSED_STATE));
+        Files.deleteIfExists(runDir.resolve(PAUSED_STATE_SHA256));
+        events.append(id, "resumed", started.how());
+        log.info("sandbox resumed sandbox={} how=\"{}\" took_ms={}", id, started.how(), (System.nanoTime() - start) / 1_000_000);
       } catch (VmmException | AgentException | IOException e) {
         fail(sb, "resume failed: " + e.getMessage());
         throw new KilnException(ErrorCode.VM_START_FAILED, "sandbox " + id + " could not be resumed: " + e.getMessage(), e);
       }
-      log.info("sandbox resumed sandbox={} how=\"{}\" took_ms={}", id, how, (System.nanoTime() - start) / 1_000_000);
       return get(id);
     });
   }
 
-  private interface LockedTransition {
-    Sandbox apply(LiveSandbox sb, SandboxRow current) throws InterruptedException;
+  /** Stops a sandbox's VM (and forgets its paused state) so that another can take its place. */
+  void stopForReplacement(LiveSandbox sb) throws InterruptedException {
+    RunningVm vm = sb.vm;
+    sb.vm = null; // its exit is expected now
+    sb.stopping = true;
+    if (sb.agent != null) sb.agent.close();
+    sb.agent = null;
+    try {
+      if (vm != null) vm.stop(STOP_GRACE);
+      Files.deleteIfExists(sandboxesDir.resolve(sb.id.value()).resolve(PAUSED_STATE));
+      Files.deleteIfExists(sandboxesDir.resolve(sb.id.value()).resolve(PAUSED_STATE_SHA256));
+    } catch (VmmException | IOException e) {
+      log.warn("sandbox={} old VM not fully stopped before its replacement: {}", sb.id, e.getMessage());
+    }
+  }
+
+  /** The VM a sandbox row records. */
+  static VmSpec vmSpecOf(SandboxRow r) {
+    try {
+      return VmRecord.fromJson(r.vmJson().orElseThrow(() -> new KilnException(ErrorCode.INTERNAL, "sandbox " + r.id() + " has no VM record")));
+    } catch (JsonProcessingException e) {
+      throw new KilnException(ErrorCode.INTERNAL, "sandbox " + r.id() + " has an unreadable VM record", e);
+    }
+  }
+
+  interface LockedTransition<T> {
+    T apply(LiveSandbox sb, SandboxRow current) throws InterruptedException;
   }
 
   /** Runs a transition holding the sandbox's lifecycle lock, on its row as it is once the lock is held. */
-  private Sandbox underLifecycleLock(String id, LockedTransition t) throws InterruptedException {
+  <T> T underLifecycleLock(String id, LockedTransition<T> t) throws InterruptedException {
     row(id);
     LiveSandbox sb = live.computeIfAbsent(new SandboxId(id), LiveSandbox::new);
     sb.lifecycle.lock();
@@ -504,6 +613,7 @@ public final class SandboxManager implements AutoCloseable {
    */
   public void recover() {
     snapshots.removeOrphans();
+    collectDisks();
     for (SandboxRow r : repo.all()) {
       SandboxState state = SandboxState.valueOf(r.state());
       SandboxId id = new SandboxId(r.id());
@@ -571,6 +681,46 @@ public final class SandboxManager implements AutoCloseable {
   /** Stops every VM and removes every sandbox: for tests and benchmarks that own the data dir. */
   public void deleteAll() {
     for (SandboxRow r : repo.all()) delete(r.id());
+  }
+
+  // ---- checkpoints and forks ----------------------------------------------------------------
+
+  public Checkpoints checkpoints() {
+    return checkpoints;
+  }
+
+  public List<EventRepository.Event> events(String id) {
+    row(id);
+    return events.of(id);
+  }
+
+  /** Removes the disk layers that no sandbox and no checkpoint is built on any more. */
+  void collectDisks() {
+    disks.collect(() -> {
+      Set<Path> roots = new HashSet<>();
+      for (SandboxRow r : repo.all()) {
+        if (r.vmJson().isPresent()) roots.add(vmSpecOf(r).rootDisk());
+      }
+      for (var c : checkpointRows.all()) roots.add(Path.of(c.diskPath()));
+      return roots;
+    });
+  }
+
+  /** The live half of a sandbox, for transitions that hold its lock. */
+  LiveSandbox liveOf(SandboxId id) {
+    return live.computeIfAbsent(id, LiveSandbox::new);
+  }
+
+  Path runDirOf(String id) {
+    return sandboxesDir.resolve(id);
+  }
+
+  SandboxRow rowOf(String id) {
+    return row(id);
+  }
+
+  SandboxLimits limits() {
+    return limits;
   }
 
   // ---- helpers ------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.agent.AgentConnection;
 import dev.kiln.agent.AgentException;
 import dev.kiln.host.AtomicFiles;
+import dev.kiln.host.Checksums;
+import dev.kiln.host.VerifiedFiles;
 import dev.kiln.image.GuestArtifacts;
 import dev.kiln.image.Template;
 import dev.kiln.vmm.Accelerator;
@@ -15,14 +17,10 @@ import dev.kiln.vmm.VmSpec;
 import dev.kiln.vmm.VmmBackend;
 import dev.kiln.vmm.VmmException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -72,8 +70,8 @@ public final class TemplateSnapshots {
   private final Duration bootTimeout;
   /** Snapshot VMs running right now, so a daemon that stops does not leave one behind. */
   private final Set<RunningVm> inProgress = ConcurrentHashMap.newKeySet();
-  /** Memory files whose checksum was verified in this process, by path, size and mtime. */
-  private final Set<String> verifiedMemory = ConcurrentHashMap.newKeySet();
+  /** Memory files are the size of the guest's RAM: checked once per process and change. */
+  private final VerifiedFiles verifiedMemory = new VerifiedFiles();
 
   TemplateSnapshots(Path sandboxesDir, VmmBackend backend, GuestArtifacts artifacts, Accelerator accelerator, String cmdline,
       Duration bootTimeout) {
@@ -123,12 +121,12 @@ public final class TemplateSnapshots {
       }
       // The memory stays the VMM user's: QEMU 7.2 opens it read-write even to map it private.
       Files.setAttribute(spec.memory().get().file(), "unix:mode", 0600);
-      Manifest m = new Manifest(vcpus, memoryMib, artifacts.id(), rootfsKey(t), state.sha256(), state.bytes(), sha256(spec.memory().get().file()));
+      Manifest m = new Manifest(vcpus, memoryMib, artifacts.id(), rootfsKey(t), state.sha256(), state.bytes(), Checksums.sha256(spec.memory().get().file()));
       AtomicFiles.write(building.resolve("manifest.json"), JSON.writeValueAsBytes(m));
       Path dir = dirOf(t);
       AtomicFiles.deleteTree(dir);
       AtomicFiles.moveDurably(building, dir);
-      markVerified(dir.resolve("memory")); // its checksum was computed just now: the first restore need not redo it
+      verifiedMemory.markVerified(dir.resolve("memory"), m.memorySha256()); // computed just now: the first restore need not redo it
       log.info("template snapshot taken template={} vcpus={} memory_mib={} state_bytes={} took_ms={}", t.name(), vcpus, memoryMib,
           state.bytes(), (System.nanoTime() - start) / 1_000_000);
       return new Snapshot(dir, m);
@@ -223,32 +221,9 @@ public final class TemplateSnapshots {
    */
   void verify(Snapshot s) throws IOException {
     Manifest m = s.manifest();
-    if (Files.size(s.state()) != m.stateBytes() || !sha256(s.state()).equals(m.stateSha256())) {
+    if (Files.size(s.state()) != m.stateBytes() || !Checksums.sha256(s.state()).equals(m.stateSha256())) {
       throw new IOException("snapshot state " + s.state() + " does not match its checksum");
     }
-    if (verifiedMemory.contains(memoryKey(s.memory()))) return;
-    if (!sha256(s.memory()).equals(m.memorySha256())) throw new IOException("snapshot memory " + s.memory() + " does not match its checksum");
-    markVerified(s.memory());
-  }
-
-  private void markVerified(Path memory) throws IOException {
-    verifiedMemory.add(memoryKey(memory));
-  }
-
-  /** Changes whenever the file's content can have changed: ctime, which its owner can set back as little as anyone. */
-  private static String memoryKey(Path memory) throws IOException {
-    BasicFileAttributes a = Files.readAttributes(memory, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-    return memory + ":" + a.fileKey() + ":" + a.size() + ":" + Files.getAttribute(memory, "unix:ctime", LinkOption.NOFOLLOW_LINKS);
-  }
-
-  private static String sha256(Path p) throws IOException {
-    try (InputStream in = Files.newInputStream(p)) {
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      byte[] buf = new byte[1 << 20];
-      for (int n; (n = in.read(buf)) > 0; ) md.update(buf, 0, n);
-      return HexFormat.of().formatHex(md.digest());
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    verifiedMemory.verify(s.memory(), m.memorySha256());
   }
 }

@@ -55,6 +55,18 @@ public final class SandboxRepository {
     });
   }
 
+  /** Records the VM a sandbox now runs on (its spec and pid), leaving its state as it is. */
+  public void recordVm(String id, String vmJson, long pid) {
+    db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("UPDATE sandboxes SET vm_json = ?, pid = ? WHERE id = ?")) {
+        p.setString(1, vmJson);
+        p.setLong(2, pid);
+        p.setString(3, id);
+        return p.executeUpdate();
+      }
+    });
+  }
+
   public void updateExpiry(String id, long timeoutSeconds, Optional<Instant> expiresAt) {
     db.inTransaction(c -> {
       try (PreparedStatement p = c.prepareStatement("UPDATE sandboxes SET timeout_seconds = ?, expires_at = ? WHERE id = ?")) {

@@ -37,9 +37,19 @@ public final class QemuBackend implements VmmBackend {
 
   @Override
   public RunningVm restore(VmSpec spec, Path state, Duration timeout) throws VmmException, InterruptedException {
+    return load(spec, state, timeout, true);
+  }
+
+  @Override
+  public RunningVm restorePaused(VmSpec spec, Path state, Duration timeout) throws VmmException, InterruptedException {
+    return load(spec, state, timeout, false);
+  }
+
+  private RunningVm load(VmSpec spec, Path state, Duration timeout, boolean run) throws VmmException, InterruptedException {
     QemuVm vm = launch(spec, true);
     try {
       QemuMigration.restore(spec, vm.qmp(), state, timeout);
+      if (run) vm.resume();
       return vm;
     } catch (VmmException | RuntimeException e) {
       vm.stop(Duration.ofSeconds(2));

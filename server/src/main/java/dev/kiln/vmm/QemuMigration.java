@@ -42,6 +42,7 @@ final class QemuMigration {
     Path sock = spec.migrationSocket();
     Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
     try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+      Files.createDirectories(target.toAbsolutePath().getParent());
       Files.deleteIfExists(sock);
       server.bind(UnixDomainSocketAddress.of(sock));
       if (user.isPresent()) {
@@ -79,7 +80,7 @@ final class QemuMigration {
     }
   }
 
-  /** Feeds a saved state to a VM started with {@code -incoming defer}, then lets it run. */
+  /** Feeds a saved state to a VM started with {@code -incoming defer}; the VM stays paused. */
   static void restore(VmSpec spec, QmpClient qmp, Path state, Duration timeout) throws VmmException, InterruptedException {
     setCapabilities(spec, qmp);
     Path sock = spec.migrationSocket();
@@ -98,7 +99,6 @@ final class QemuMigration {
       if (System.nanoTime() > deadline) throw new VmmException("restoring " + spec.name() + " did not finish within " + timeout.toSeconds() + "s");
       Thread.sleep(POLL);
     }
-    qmp.execute("cont", null, QMP_TIMEOUT);
   }
 
   private static void setCapabilities(VmSpec spec, QmpClient qmp) throws VmmException, InterruptedException {

@@ -87,6 +87,21 @@ final class QemuVm implements RunningVm {
   }
 
   @Override
+  public void freezeDisk(Path nextLayer) throws VmmException, InterruptedException {
+    qmp.execute("stop", null, Duration.ofSeconds(10));
+    try {
+      if (user.isPresent()) {
+        Files.setOwner(nextLayer, nextLayer.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(user.get().name()));
+      }
+    } catch (IOException e) {
+      throw new VmmException("cannot hand the new disk layer of " + spec.name() + " to QEMU: " + e.getMessage(), e);
+    }
+    // "existing": the daemon made the layer, so it has the owner and backing file name we chose.
+    qmp.execute("blockdev-snapshot-sync", java.util.Map.of("device", "root", "snapshot-file", nextLayer.toString(), "format", "qcow2",
+        "mode", "existing"), Duration.ofSeconds(30));
+  }
+
+  @Override
   public void resume() throws VmmException, InterruptedException {
     qmp.execute("cont", null, Duration.ofSeconds(10));
   }

@@ -29,6 +29,13 @@ public interface RunningVm {
   /** Pauses the VM and writes its state to {@code target}; the VM stays paused until resumed or stopped. */
   SavedState saveState(java.nio.file.Path target, Duration timeout) throws VmmException, InterruptedException;
 
+  /**
+   * Pauses the VM and freezes its disk: the top layer becomes the read-only base of
+   * {@code nextLayer} (a qcow2 the caller made on it), which takes the VM's writes from now on.
+   * The VM stays paused, so a {@link #saveState} right after captures RAM and disk at one instant.
+   */
+  void freezeDisk(java.nio.file.Path nextLayer) throws VmmException, InterruptedException;
+
   /** Lets a paused VM run again. */
   void resume() throws VmmException, InterruptedException;
 }

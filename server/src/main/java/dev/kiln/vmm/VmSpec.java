@@ -46,6 +46,20 @@ public record VmSpec(String name, Path runDir, Path kernel, Path initrd, String 
     return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, Optional.of(m));
   }
 
+  /** The same VM with ordinary RAM: how a VM whose saved state will not load boots from its disk instead. */
+  public VmSpec withoutMemory() {
+    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, Optional.empty());
+  }
+
+  public VmSpec withRootDisk(Path disk) {
+    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, disk, vcpus, memoryMib, accelerator, memory);
+  }
+
+  /** The same machine under another name and run directory: a fork of this VM. */
+  public VmSpec renamed(String newName, Path newRunDir) {
+    return new VmSpec(newName, newRunDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, memory);
+  }
+
   /** QEMU's own stdout and stderr. */
   public Path vmmLog() {
     return runDir.resolve("qemu.log");

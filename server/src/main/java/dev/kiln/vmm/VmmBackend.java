@@ -13,4 +13,10 @@ public interface VmmBackend {
    * devices the state was saved from. Returns once the VM runs.
    */
   RunningVm restore(VmSpec spec, java.nio.file.Path state, java.time.Duration timeout) throws VmmException, InterruptedException;
+
+  /**
+   * Like {@link #restore} but leaves the VM paused once its state is loaded: its RAM and devices
+   * are in place, no vCPU runs until {@link RunningVm#resume}. What warm pools keep.
+   */
+  RunningVm restorePaused(VmSpec spec, java.nio.file.Path state, java.time.Duration timeout) throws VmmException, InterruptedException;
 }

@@ -1,0 +1,36 @@
+package dev.kiln.host;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Files checked against their SHA-256 before use, each read once per process while it does not
+ * change: the key includes the change time, which nobody can set back (not even the file's
+ * owner), so a file written to since its check is read again.
+ */
+public final class VerifiedFiles {
+  private final Set<String> verified = ConcurrentHashMap.newKeySet();
+
+  /** Throws unless the file's content has {@code sha256}. */
+  public void verify(Path file, String sha256) throws IOException {
+    String key = key(file, sha256);
+    if (verified.contains(key)) return;
+    if (!Checksums.sha256(file).equals(sha256)) throw new IOException(file + " does not match its checksum");
+    verified.add(key);
+  }
+
+  /** Records a file whose checksum the caller computed while writing it. */
+  public void markVerified(Path file, String sha256) throws IOException {
+    verified.add(key(file, sha256));
+  }
+
+  private static String key(Path file, String sha256) throws IOException {
+    BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    return file + ":" + a.fileKey() + ":" + a.size() + ":" + Files.getAttribute(file, "unix:ctime", LinkOption.NOFOLLOW_LINKS) + ":" + sha256;
+  }
+}

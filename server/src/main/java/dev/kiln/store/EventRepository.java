@@ -1,0 +1,55 @@
+package dev.kiln.store;
+
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The {@code sandbox_events} table: what happened to each sandbox, newest kept. */
+public final class EventRepository {
+  /** Events kept per sandbox: a sandbox paused every minute for a year must not grow the database without bound. */
+  private static final int KEPT_PER_SANDBOX = 200;
+  private final Database db;
+
+  /** One event. */
+  public record Event(long seq, String sandboxId, Instant at, String kind, String message) {}
+
+  public EventRepository(Database db) {
+    this.db = db;
+  }
+
+  public void append(String sandboxId, String kind, String message) {
+    db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("INSERT INTO sandbox_events (sandbox_id, at, kind, message) VALUES (?,?,?,?)")) {
+        p.setString(1, sandboxId);
+        p.setLong(2, System.currentTimeMillis());
+        p.setString(3, kind);
+        p.setString(4, message);
+        p.executeUpdate();
+      }
+      try (PreparedStatement p = c.prepareStatement("DELETE FROM sandbox_events WHERE sandbox_id = ? AND seq <= "
+          + "(SELECT seq FROM sandbox_events WHERE sandbox_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)")) {
+        p.setString(1, sandboxId);
+        p.setString(2, sandboxId);
+        p.setInt(3, KEPT_PER_SANDBOX);
+        return p.executeUpdate();
+      }
+    });
+  }
+
+  public List<Event> of(String sandboxId) {
+    return db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("SELECT seq, sandbox_id, at, kind, message FROM sandbox_events WHERE sandbox_id = ? ORDER BY seq")) {
+        p.setString(1, sandboxId);
+        try (ResultSet rs = p.executeQuery()) {
+          List<Event> out = new ArrayList<>();
+          while (rs.next()) {
+            out.add(new Event(rs.getLong(1), rs.getString(2), Instant.ofEpochMilli(rs.getLong(3)), rs.getString(4), rs.getString(5)));
+          }
+          return out;
+        }
+      }
+    });
+  }
+}

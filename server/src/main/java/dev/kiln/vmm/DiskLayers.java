@@ -1,0 +1,136 @@
+package dev.kiln.vmm;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.util.ArrayDeque;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Every sandbox's disk layers, in one directory: a sandbox writes to its own top qcow2, and a
+ * checkpoint freezes that layer (the VM goes on in a new one on top). A frozen layer can be the
+ * backing file of other sandboxes' disks (forks) and of checkpoints, so it belongs to no sandbox:
+ * it is removed when nothing reaches it any more. Reachability follows the backing-file names in
+ * the qcow2 headers from the roots the caller names (every sandbox's and checkpoint's disk).
+ */
+public final class DiskLayers {
+  private static final Logger log = LoggerFactory.getLogger(DiskLayers.class);
+  private static final SecureRandom RANDOM = new SecureRandom();
+  /** qcow2: "QFI\xfb". */
+  private static final int QCOW2_MAGIC = 0x514649fb;
+  /** The qcow2 specification caps backing file names at 1023 bytes. */
+  private static final int MAX_BACKING_NAME = 1023;
+
+  private final Path dir;
+  /** Layers created but not yet recorded anywhere the roots come from: never collected. */
+  private final Set<Path> pending = ConcurrentHashMap.newKeySet();
+
+  public DiskLayers(Path dir) {
+    this.dir = dir.toAbsolutePath().normalize();
+  }
+
+  /**
+   * A new, empty layer on {@code base}. It stays protected from {@link #collect} until
+   * {@link #recorded} says the caller has stored it where the roots come from.
+   */
+  public Path create(Path base, Overlay.BaseFormat format) throws IOException {
+    Files.createDirectories(dir);
+    byte[] name = new byte[10];
+    RANDOM.nextBytes(name);
+    Path layer = dir.resolve(HexFormat.of().formatHex(name) + ".qcow2");
+    pending.add(layer);
+    try {
+      Overlay.create(layer, base, format);
+    } catch (RuntimeException e) {
+      pending.remove(layer);
+      Files.deleteIfExists(layer);
+      throw e;
+    }
+    return layer;
+  }
+
+  /**
+   * The layer is now stored where {@link #collect}'s roots come from. Synchronized with collect:
+   * a layer is always either pending or in the roots a collection reads.
+   */
+  public synchronized void recorded(Path layer) {
+    pending.remove(layer);
+  }
+
+  /** Deletes a layer nothing was built on (a VM that never came up). */
+  public void discard(Path layer) {
+    try {
+      Files.deleteIfExists(layer);
+    } catch (IOException e) {
+      log.warn("disk layer {} not removed: {}", layer, e.toString());
+    } finally {
+      recorded(layer);
+    }
+  }
+
+  /** Makes a layer read-only for good: nothing may write a layer others are built on. */
+  public static void freeze(Path layer) throws IOException {
+    Files.setOwner(layer, layer.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("root"));
+    Files.setAttribute(layer, "unix:mode", 0444);
+  }
+
+  /** Deletes every layer in the directory that no root reaches; returns how many. */
+  public synchronized int collect(Supplier<Set<Path>> roots) {
+    if (!Files.isDirectory(dir)) return 0;
+    Set<Path> reachable = new HashSet<>();
+    ArrayDeque<Path> todo = new ArrayDeque<>(roots.get());
+    todo.addAll(pending);
+    while (!todo.isEmpty()) {
+      Path p = todo.pop().toAbsolutePath().normalize();
+      if (!p.startsWith(dir) || !reachable.add(p)) continue;
+      try {
+        backingOf(p).ifPresent(todo::push);
+      } catch (IOException e) {
+        log.warn("disk layer {} has an unreadable header: {}", p, e.toString());
+      }
+    }
+    int removed = 0;
+    try (var files = Files.newDirectoryStream(dir, "*.qcow2")) {
+      for (Path f : files) {
+        if (reachable.contains(f)) continue;
+        Files.deleteIfExists(f);
+        removed++;
+      }
+    } catch (IOException e) {
+      log.warn("disk layers not collected: {}", e.toString());
+    }
+    if (removed > 0) log.info("disk layers collected removed={} kept={}", removed, reachable.size());
+    return removed;
+  }
+
+  /** The backing file named in a qcow2 header, read with every length checked. */
+  static Optional<Path> backingOf(Path qcow2) throws IOException {
+    if (!Files.exists(qcow2)) return Optional.empty();
+    try (FileChannel ch = FileChannel.open(qcow2, StandardOpenOption.READ)) {
+      ByteBuffer h = ByteBuffer.allocate(20);
+      if (ch.read(h, 0) < 20) throw new IOException("truncated qcow2 header");
+      h.flip();
+      if (h.getInt(0) != QCOW2_MAGIC) throw new IOException("not a qcow2 image");
+      long offset = h.getLong(8);
+      int size = h.getInt(16);
+      if (offset == 0 || size == 0) return Optional.empty();
+      if (size < 0 || size > MAX_BACKING_NAME || offset < 0 || offset > 65536) throw new IOException("implausible backing file field");
+      ByteBuffer name = ByteBuffer.allocate(size);
+      if (ch.read(name, offset) < size) throw new IOException("truncated backing file name");
+      Path backing = Path.of(new String(name.array(), StandardCharsets.UTF_8));
+      return Optional.of(backing.isAbsolute() ? backing : qcow2.resolveSibling(backing));
+    }
+  }
+}

@@ -100,9 +100,12 @@ final class Exchange {
   }
 
   void json(int status, Object value) throws IOException {
-    byte[] bytes = JSON.writeValueAsBytes(value);
+    bytes(status, "application/json", JSON.writeValueAsBytes(value));
+  }
+
+  void bytes(int status, String contentType, byte[] bytes) throws IOException {
     response.setStatus(status);
-    response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);
     response.getHeaders().put(HttpHeader.CONTENT_LENGTH, bytes.length);
     try (OutputStream out = Content.Sink.asOutputStream(response)) {
       out.write(bytes);

@@ -86,6 +86,7 @@ public final class KilnDaemon implements AutoCloseable {
     sandboxes.recover();
     // Templates built offline (the installer's `base`) or before snapshots existed get theirs now.
     if (config.templateSnapshots()) sandboxes.snapshotTemplatesWithout();
+    sandboxes.pools().start();
     if (config.devMode() && !keys.anyConfigured()) {
       String key = keys.create("dev");
       Path keyFile = config.dataDir().resolve("dev-api-key");

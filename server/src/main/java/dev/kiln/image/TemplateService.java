@@ -36,6 +36,7 @@ public final class TemplateService {
   private final TemplateBuild.Context ctx;
   private final Map<String, TemplateBuild> active = new ConcurrentHashMap<>();
   private final List<Consumer<Template>> readyListeners = new CopyOnWriteArrayList<>();
+  private final List<Consumer<String>> deletedListeners = new CopyOnWriteArrayList<>();
 
   public TemplateService(Path dataDir, TemplateRepository repo, ImagePuller puller) {
     this.root = dataDir.resolve("templates");
@@ -46,6 +47,11 @@ public final class TemplateService {
   /** Called, on the build's thread, each time a template becomes ready (the daemon snapshots it). */
   public void onReady(Consumer<Template> listener) {
     readyListeners.add(listener);
+  }
+
+  /** Called after a template is deleted (warm pools stop their VMs of it). */
+  public void onDeleted(Consumer<String> listener) {
+    deletedListeners.add(listener);
   }
 
   /** At daemon start: builds the previous daemon was running cannot finish; say so. */
@@ -162,6 +168,7 @@ public final class TemplateService {
       log.warn("template={} deleted but its files remain: {}", name, e.toString());
     }
     log.info("template deleted template={}", name);
+    deletedListeners.forEach(l -> l.accept(name));
   }
 
   static String configJson(ImageConfig c) {

@@ -16,6 +16,7 @@ import dev.kiln.image.TemplateService;
 import dev.kiln.store.CheckpointRepository;
 import dev.kiln.store.Database;
 import dev.kiln.store.EventRepository;
+import dev.kiln.store.PoolRepository;
 import dev.kiln.store.SandboxRepository;
 import dev.kiln.store.SandboxRow;
 import dev.kiln.vmm.Accelerator;
@@ -70,6 +71,7 @@ public final class SandboxManager implements AutoCloseable {
   final DiskLayers disks;
   final VmmBackend backend;
   private final Checkpoints checkpoints;
+  private final WarmPools pools;
   /** Saved states (pauses, checkpoints) checked before loading; a checkpoint forked ten times is read once. */
   private final VerifiedFiles verifiedStates = new VerifiedFiles();
   private final TemplateService templates;
@@ -99,6 +101,8 @@ public final class SandboxManager implements AutoCloseable {
     this.baseCmdline = kernelCmdline(accelerator, tscKhz, artifacts.cmdline());
     this.snapshots = new TemplateSnapshots(sandboxesDir, backend, artifacts, accelerator, baseCmdline, bootTimeout);
     this.checkpoints = new Checkpoints(this, dataDir.resolve("checkpoints"));
+    this.pools = new WarmPools(new PoolRepository(db), templates, snapshots, backend, disks, sandboxesDir, limits, bootTimeout);
+    templates.onDeleted(pools::remove);
   }
 
   // ---- template snapshots -------------------------------------------------------------------
@@ -116,11 +120,13 @@ public final class SandboxManager implements AutoCloseable {
       if (templates.inUse(t.name())) {
         throw new KilnException(ErrorCode.TEMPLATE_IN_USE, "template '" + t.name() + "' is used by sandboxes, whose disks rest on its current snapshot");
       }
+      pools.drain(t.name()); // its VMs are clones of the snapshot being replaced
       return snapshots.take(t, limits.defaults().vcpus(), limits.defaults().memoryMib()).manifest();
     } catch (IOException | VmmException | AgentException e) {
       throw new KilnException(ErrorCode.SNAPSHOT_FAILED, "snapshot of template " + t.name() + " failed: " + e.getMessage(), e);
     } finally {
       lock.unlock();
+      pools.refill(t.name());
     }
   }
 
@@ -176,12 +182,19 @@ public final class SandboxManager implements AutoCloseable {
     long memoryMib = req.memoryMib().orElse(limits.defaults().memoryMib());
     long timeout = req.timeoutSeconds().orElse(limits.defaults().timeoutSeconds());
     limits.check(vcpus, memoryMib, timeout);
-    SandboxId id = SandboxId.random();
+    Optional<WarmPools.PoolVm> pooled = req.boot().isPresent() ? Optional.empty() : pools.claim(template, vcpus, memoryMib);
+    SandboxId id = pooled.map(WarmPools.PoolVm::id).orElseGet(SandboxId::random);
     Instant now = Instant.now();
     Optional<Instant> expires = timeout == 0 ? Optional.empty() : Optional.of(now.plusSeconds(timeout));
     SandboxRow row = new SandboxRow(id.value(), template.name(), SandboxState.CREATING.name(), vcpus, memoryMib, timeout, json(req.env()),
         json(req.metadata()), Optional.empty(), OptionalLong.empty(), Optional.empty(), now, expires, req.onTimeout().name());
     return launch(row, (sb, runDir) -> {
+      if (pooled.isPresent()) {
+        // Restored and paused already: let it run; attach's HELLO gives it its identity, clock and entropy.
+        sb.vm = pooled.get().vm();
+        sb.vm.resume();
+        return new Started(pooled.get().spec(), "claimed from the warm pool");
+      }
       Path initrd = req.boot().isPresent() ? artifacts.hostileInitrd() : artifacts.initrd();
       VmSpec cold = new VmSpec(id.value(), runDir, artifacts.kernel(), initrd, baseCmdline, runDir, vcpus, memoryMib, accelerator);
       Optional<TemplateSnapshots.Snapshot> snap = req.boot().isPresent() ? Optional.empty() : snapshots.usable(template, vcpus, memoryMib);
@@ -286,7 +299,7 @@ public final class SandboxManager implements AutoCloseable {
     try {
       snapshots.verify(snap);
       layer = disks.create(snap.disk(), Overlay.BaseFormat.QCOW2);
-      VmSpec spec = cold.withRootDisk(layer).withMemory(new GuestMemory(snap.memory(), GuestMemory.Mode.CLONE));
+      VmSpec spec = snapshots.cloneSpec(snap, cold.name(), cold.runDir(), layer);
       sb.vm = backend.restore(spec, snap.state(), bootTimeout);
       return Optional.of(spec);
     } catch (IOException | VmmException | RuntimeException e) {
@@ -612,7 +625,7 @@ public final class SandboxManager implements AutoCloseable {
    * its agent must answer again. Anything else is marked error and cleaned up.
    */
   public void recover() {
-    snapshots.removeOrphans();
+    removeLeftoverRunDirs();
     collectDisks();
     for (SandboxRow r : repo.all()) {
       SandboxState state = SandboxState.valueOf(r.state());
@@ -633,6 +646,26 @@ public final class SandboxManager implements AutoCloseable {
         case ERROR -> live.remove(id);
         case PAUSED -> { } // nothing runs: its saved state waits in the run directory
       }
+    }
+  }
+
+  /**
+   * Run directories without a sandbox row belong to VMs no daemon will adopt: pool and snapshot
+   * VMs of a daemon that crashed, sandboxes whose create it crashed in. Their VMs are killed.
+   */
+  private void removeLeftoverRunDirs() {
+    if (!Files.isDirectory(sandboxesDir)) return;
+    Set<String> known = new HashSet<>();
+    repo.all().forEach(r -> known.add(r.id()));
+    try (var runs = Files.newDirectoryStream(sandboxesDir)) {
+      for (Path run : runs) {
+        if (known.contains(run.getFileName().toString())) continue;
+        backend.killLeftover(run);
+        AtomicFiles.deleteTree(run);
+        log.info("removed run directory {} that no sandbox owns", run.getFileName());
+      }
+    } catch (IOException e) {
+      log.warn("leftover run directories not removed: {}", e.toString());
     }
   }
 
@@ -669,6 +702,7 @@ public final class SandboxManager implements AutoCloseable {
   /** Closes agent channels but leaves VMs running: they are re-adopted by the next daemon. */
   @Override
   public void close() {
+    pools.close();
     snapshots.abortAll();
     for (LiveSandbox sb : live.values()) {
       sb.stopping = true;
@@ -687,6 +721,10 @@ public final class SandboxManager implements AutoCloseable {
 
   public Checkpoints checkpoints() {
     return checkpoints;
+  }
+
+  public WarmPools pools() {
+    return pools;
   }
 
   public List<EventRepository.Event> events(String id) {

@@ -152,30 +152,6 @@ public final class TemplateSnapshots {
     }
   }
 
-  /**
-   * Snapshot VMs of a daemon that died while taking them are in no table: they are found by their
-   * run directories ({@code sandboxes/snap-*}), killed if their pid is still that QEMU, and removed.
-   */
-  void removeOrphans() {
-    if (!Files.isDirectory(sandboxesDir)) return;
-    try (var runs = Files.newDirectoryStream(sandboxesDir, "snap-*")) {
-      for (Path run : runs) {
-        Path pidFile = run.resolve("qemu.pid");
-        if (Files.isRegularFile(pidFile)) {
-          long pid = Long.parseLong(Files.readString(pidFile).strip());
-          Path cmdline = Path.of("/proc", Long.toString(pid), "cmdline");
-          if (Files.isReadable(cmdline) && new String(Files.readAllBytes(cmdline)).contains(run.resolve("qmp.sock").toString())) {
-            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-            log.warn("killed snapshot vm pid={} that a previous daemon left running", pid);
-          }
-        }
-        AtomicFiles.deleteTree(run);
-      }
-    } catch (IOException | NumberFormatException e) {
-      log.warn("orphaned snapshot vms not cleaned up: {}", e.toString());
-    }
-  }
-
   /** Removes what snapshots interrupted by a crash left behind (called at daemon start). */
   void removeInterrupted(Template t) {
     Path tdir = t.rootfs().orElseThrow().getParent();
@@ -202,6 +178,15 @@ public final class TemplateSnapshots {
       log.warn("template={} snapshot manifest unreadable, booting instead: {}", t.name(), e.toString());
       return Optional.empty();
     }
+  }
+
+  /**
+   * The VM of a clone of this snapshot: the snapshot's machine, its RAM file mapped private, its
+   * own run directory and a disk layer on the snapshot's disk.
+   */
+  VmSpec cloneSpec(Snapshot s, String name, Path runDir, Path layer) {
+    return new VmSpec(name, runDir, artifacts.kernel(), artifacts.initrd(), cmdline, layer, s.manifest().vcpus(), s.manifest().memoryMib(),
+        accelerator).withMemory(new GuestMemory(s.memory(), GuestMemory.Mode.CLONE));
   }
 
   /** What the API shows about a template's snapshot. */

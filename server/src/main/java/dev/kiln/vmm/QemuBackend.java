@@ -121,9 +121,7 @@ public final class QemuBackend implements VmmBackend {
     ProcessHandle handle = ProcessHandle.of(pid)
         .filter(ProcessHandle::isAlive)
         .orElseThrow(() -> new VmmException("QEMU pid " + pid + " of " + spec.name() + " is gone"));
-    // A recycled pid must not be mistaken for our VM: its argv has to name this VM's QMP socket.
-    String cmdline = readCmdline(pid);
-    if (!cmdline.contains(spec.qmpSocket().toString())) {
+    if (!isQemuOf(pid, spec.qmpSocket())) {
       throw new VmmException("pid " + pid + " is not the QEMU of " + spec.name() + " (its command line does not name " + spec.qmpSocket() + ")");
     }
     QmpClient qmp;
@@ -137,11 +135,28 @@ public final class QemuBackend implements VmmBackend {
     return new QemuVm(spec, handle, qmp, user);
   }
 
-  private static String readCmdline(long pid) {
+  @Override
+  public boolean killLeftover(Path runDir) {
+    Path pidFile = runDir.resolve("qemu.pid");
     try {
-      return new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"))).replace('\0', ' ');
+      if (!Files.isRegularFile(pidFile)) return false;
+      long pid = Long.parseLong(Files.readString(pidFile).strip());
+      if (!isQemuOf(pid, runDir.resolve("qmp.sock"))) return false;
+      ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+      log.warn("killed qemu pid={} that a previous daemon left running in {}", pid, runDir);
+      return true;
+    } catch (IOException | NumberFormatException e) {
+      log.warn("leftover VM in {} not checked: {}", runDir, e.toString());
+      return false;
+    }
+  }
+
+  /** A recycled pid must not be mistaken for our VM: its argv has to name this VM's QMP socket. */
+  private static boolean isQemuOf(long pid, Path qmpSocket) {
+    try {
+      return new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"))).replace('\0', ' ').contains(qmpSocket.toString());
     } catch (IOException e) {
-      return "";
+      return false;
     }
   }
 

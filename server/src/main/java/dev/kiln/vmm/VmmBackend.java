@@ -19,4 +19,10 @@ public interface VmmBackend {
    * are in place, no vCPU runs until {@link RunningVm#resume}. What warm pools keep.
    */
   RunningVm restorePaused(VmSpec spec, java.nio.file.Path state, java.time.Duration timeout) throws VmmException, InterruptedException;
+
+  /**
+   * Kills the VM a crashed daemon left running in {@code runDir} without a record of it (a pool or
+   * snapshot VM), if its pid still belongs to that VM. Returns whether there was one.
+   */
+  boolean killLeftover(java.nio.file.Path runDir);
 }

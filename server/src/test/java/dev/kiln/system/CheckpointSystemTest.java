@@ -21,10 +21,13 @@ import org.junit.jupiter.api.Test;
 @Tag("system")
 class CheckpointSystemTest {
   private static TestHost host;
+  /** The daemon's default size: sandboxes restored from the template snapshot, their RAM a private map of its file. */
+  private static final Map<String, Object> FROM_SNAPSHOT = Map.of("template", TestHost.TEMPLATE);
 
   @BeforeAll
   static void up() throws Exception {
     host = TestHost.startWithSnapshots();
+    host.awaitTemplateSnapshot();
   }
 
   @AfterAll
@@ -57,7 +60,7 @@ class CheckpointSystemTest {
 
   @Test
   void restoreInPlaceRevertsLaterChanges() throws Exception {
-    String id = host.createSandbox();
+    String id = host.createSandbox(FROM_SNAPSHOT);
     out(id, "echo one > /root/marker");
     assertEquals(201, checkpoint(id, "first").status());
     out(id, "echo two > /root/marker; touch /root/later");
@@ -88,7 +91,8 @@ class CheckpointSystemTest {
 
   @Test
   void forksOfACheckpointDivergeAndKeepMemoryFilesAndProcesses() throws Exception {
-    String source = host.createSandbox();
+    String source = host.createSandbox(FROM_SNAPSHOT);
+    assertEquals("snapshot", host.call("GET", "/v1/sandboxes/" + source, null).json().path("startedFrom").asText());
     out(source, "head -c 104857600 /dev/urandom > /tmp/big; echo base > /root/shared");
     String sum = out(source, "sha256sum /tmp/big");
     String pid = out(source, "sleep 1000 > /dev/null 2>&1 & echo $!").strip();

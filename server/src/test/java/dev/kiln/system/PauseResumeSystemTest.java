@@ -82,8 +82,7 @@ class PauseResumeSystemTest {
 
   @Test
   void aSandboxRestoredFromTheTemplateSnapshotPausesAndResumesToo() throws Exception {
-    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofMinutes(3)).pollInterval(java.time.Duration.ofMillis(200))
-        .until(() -> host.call("GET", "/v1/templates/" + TestHost.TEMPLATE, null).json().has("snapshot"));
+    host.awaitTemplateSnapshot();
     String id = host.createSandbox(Map.of("template", TestHost.TEMPLATE));
     assertEquals("snapshot", host.call("GET", "/v1/sandboxes/" + id, null).json().path("startedFrom").asText());
     exec(id, "echo clone > /tmp/in-ram");

@@ -1,6 +1,5 @@
 package dev.kiln.system;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -28,9 +26,7 @@ class SnapshotSystemTest {
   @BeforeAll
   static void up() throws Exception {
     host = TestHost.startWithSnapshots();
-    // The daemon snapshots every template once it is ready, in the background.
-    await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(200))
-        .until(() -> host.call("GET", "/v1/templates/" + TestHost.TEMPLATE, null).json().has("snapshot"));
+    host.awaitTemplateSnapshot();
   }
 
   @AfterAll

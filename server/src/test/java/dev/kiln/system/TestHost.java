@@ -64,6 +64,12 @@ public final class TestHost implements AutoCloseable {
     return h;
   }
 
+  /** Waits for the snapshot the daemon takes of the test template in the background once it is ready. */
+  void awaitTemplateSnapshot() {
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofMinutes(3)).pollInterval(java.time.Duration.ofMillis(200))
+        .until(() -> call("GET", "/v1/templates/" + TEMPLATE, null).json().has("snapshot"));
+  }
+
   /** Starts (or restarts) the daemon on this host's data directory. */
   void boot() throws Exception {
     KilnConfig c = KilnConfig.defaults().withDataDir(dir.resolve("data")).withListen("127.0.0.1:0").withGuestArtifacts(ARTIFACTS)

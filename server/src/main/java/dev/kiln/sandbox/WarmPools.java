@@ -1,0 +1,271 @@
+package dev.kiln.sandbox;
+
+import dev.kiln.error.ErrorCode;
+import dev.kiln.error.KilnException;
+import dev.kiln.host.AtomicFiles;
+import dev.kiln.image.Template;
+import dev.kiln.image.TemplateService;
+import dev.kiln.store.PoolRepository;
+import dev.kiln.vmm.DiskLayers;
+import dev.kiln.vmm.Overlay;
+import dev.kiln.vmm.RunningVm;
+import dev.kiln.vmm.VmSpec;
+import dev.kiln.vmm.VmmBackend;
+import dev.kiln.vmm.VmmException;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Warm pools: per template, VMs already restored from the template snapshot and left paused (RAM
+ * mapped, devices loaded, no vCPU running), so a create only has to let one run and say HELLO.
+ * A pool keeps between minReady and maxReady such VMs: when a claim takes it below minReady it
+ * refills, one VM at a time in the background, up to maxReady. Pool VMs are not sandboxes until
+ * claimed: no row, no API presence; they are stopped when the daemon stops, and a crashed daemon's
+ * are found and killed at the next start like any run directory without a sandbox.
+ */
+public final class WarmPools implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(WarmPools.class);
+  /** A pool VM costs a QEMU process and its page tables; more than this per template is a mistake. */
+  public static final int MAX_READY = 16;
+  private static final Duration STOP_GRACE = Duration.ofSeconds(3);
+
+  /** A restored, paused VM waiting to become a sandbox. {@code snapshotSha256} names the snapshot it came from. */
+  record PoolVm(SandboxId id, VmSpec spec, RunningVm vm, String snapshotSha256) {}
+
+  /** A pool as the API and metrics show it. */
+  public record Status(String template, int minReady, int maxReady, int ready, boolean filling, long claims, long misses,
+      Optional<String> lastError) {}
+
+  private static final class Pool {
+    final String template;
+    int minReady;
+    int maxReady;
+    final Deque<PoolVm> ready = new ArrayDeque<>();
+    boolean filling;
+    long claims;
+    long misses;
+    String lastError;
+
+    Pool(String template, int minReady, int maxReady) {
+      this.template = template;
+      this.minReady = minReady;
+      this.maxReady = maxReady;
+    }
+  }
+
+  private final PoolRepository repo;
+  private final TemplateService templates;
+  private final TemplateSnapshots snapshots;
+  private final VmmBackend backend;
+  private final DiskLayers disks;
+  private final Path sandboxesDir;
+  private final SandboxLimits limits;
+  private final Duration restoreTimeout;
+  private final Map<String, Pool> pools = new ConcurrentHashMap<>();
+  private volatile boolean closed;
+
+  WarmPools(PoolRepository repo, TemplateService templates, TemplateSnapshots snapshots, VmmBackend backend, DiskLayers disks,
+      Path sandboxesDir, SandboxLimits limits, Duration restoreTimeout) {
+    this.repo = repo;
+    this.templates = templates;
+    this.snapshots = snapshots;
+    this.backend = backend;
+    this.disks = disks;
+    this.sandboxesDir = sandboxesDir;
+    this.limits = limits;
+    this.restoreTimeout = restoreTimeout;
+  }
+
+  /** At daemon start: the configured pools, filled in the background. */
+  public void start() {
+    for (PoolRepository.PoolRow r : repo.all()) {
+      Pool p = new Pool(r.template(), r.minReady(), r.maxReady());
+      pools.put(r.template(), p);
+      fill(p);
+    }
+  }
+
+  /** Sets a template's pool size; VMs above the new maximum are stopped, a shortfall is filled. */
+  public Status configure(String template, int minReady, int maxReady) {
+    if (minReady < 0 || maxReady < minReady || maxReady > MAX_READY) {
+      throw new KilnException(ErrorCode.INVALID_REQUEST, "need 0 <= minReady <= maxReady <= " + MAX_READY + ", got minReady=" + minReady + " maxReady=" + maxReady);
+    }
+    templates.ready(template);
+    repo.upsert(new PoolRepository.PoolRow(template, minReady, maxReady));
+    Pool p = pools.computeIfAbsent(template, t -> new Pool(t, minReady, maxReady));
+    List<PoolVm> surplus = new ArrayList<>();
+    synchronized (p) {
+      p.minReady = minReady;
+      p.maxReady = maxReady;
+      while (p.ready.size() > maxReady) surplus.add(p.ready.removeLast());
+    }
+    surplus.forEach(this::discard);
+    log.info("warm pool configured template={} min_ready={} max_ready={}", template, minReady, maxReady);
+    fill(p);
+    return status(p);
+  }
+
+  /** Removes a template's pool and stops its VMs. */
+  public void remove(String template) {
+    repo.delete(template);
+    drain(template);
+    pools.remove(template);
+  }
+
+  public List<Status> list() {
+    return pools.values().stream().map(WarmPools::status).sorted(java.util.Comparator.comparing(Status::template)).toList();
+  }
+
+  /**
+   * A ready VM of the template at this size, if the pool has one made from the template's current
+   * snapshot; the pool refills behind the claim. Empty means: create the usual way.
+   */
+  Optional<PoolVm> claim(Template t, int vcpus, long memoryMib) {
+    Pool p = pools.get(t.name());
+    if (p == null) return Optional.empty();
+    Optional<TemplateSnapshots.Snapshot> current = snapshots.usable(t, vcpus, memoryMib);
+    PoolVm vm = null;
+    boolean refill;
+    List<PoolVm> stale = new ArrayList<>();
+    synchronized (p) {
+      while (current.isPresent() && !p.ready.isEmpty()) {
+        PoolVm candidate = p.ready.removeFirst();
+        if (candidate.snapshotSha256().equals(current.get().manifest().stateSha256()) && candidate.vm().isAlive()) {
+          vm = candidate;
+          break;
+        }
+        stale.add(candidate);
+      }
+      if (vm == null) p.misses++;
+      else p.claims++;
+      refill = p.ready.size() < p.minReady;
+    }
+    stale.forEach(this::discard);
+    if (refill) fill(p);
+    return Optional.ofNullable(vm);
+  }
+
+  /** Stops every VM in the template's pool (its snapshot is about to change); refill with {@link #refill}. */
+  void drain(String template) {
+    Pool p = pools.get(template);
+    if (p == null) return;
+    List<PoolVm> all;
+    synchronized (p) {
+      all = new ArrayList<>(p.ready);
+      p.ready.clear();
+    }
+    all.forEach(this::discard);
+  }
+
+  void refill(String template) {
+    Pool p = pools.get(template);
+    if (p != null) fill(p);
+  }
+
+  /** Starts the pool's filler unless it runs already: one VM at a time, so a refill never floods the host's cores. */
+  private void fill(Pool p) {
+    synchronized (p) {
+      if (p.filling || closed || p.ready.size() >= p.maxReady) return;
+      p.filling = true;
+    }
+    Thread.ofVirtual().name("pool-fill-" + p.template).start(() -> {
+      try {
+        while (true) {
+          synchronized (p) {
+            if (closed || pools.get(p.template) != p || p.ready.size() >= p.maxReady) return;
+          }
+          PoolVm vm = make(p.template);
+          boolean keep;
+          synchronized (p) {
+            keep = !closed && pools.get(p.template) == p && p.ready.size() < p.maxReady;
+            if (keep) p.ready.addLast(vm);
+            p.lastError = null;
+          }
+          if (!keep) discard(vm);
+          else vm.vm().onExit().thenRun(() -> forget(p, vm));
+        }
+      } catch (KilnException | IOException | VmmException e) {
+        synchronized (p) {
+          p.lastError = e.getMessage();
+        }
+        log.warn("warm pool template={} not filled: {}", p.template, e.getMessage());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } finally {
+        synchronized (p) {
+          p.filling = false;
+        }
+      }
+    });
+  }
+
+  /** One VM restored from the template snapshot and left paused. */
+  private PoolVm make(String template) throws IOException, VmmException, InterruptedException {
+    Template t = templates.ready(template);
+    TemplateSnapshots.Snapshot snap = snapshots.usable(t, limits.defaults().vcpus(), limits.defaults().memoryMib())
+        .orElseThrow(() -> new KilnException(ErrorCode.TEMPLATE_NOT_READY, "template '" + template + "' has no snapshot at the default size yet"));
+    snapshots.verify(snap);
+    SandboxId id = SandboxId.random();
+    Path layer = disks.create(snap.disk(), Overlay.BaseFormat.QCOW2);
+    VmSpec spec = snapshots.cloneSpec(snap, id.value(), sandboxesDir.resolve(id.value()), layer);
+    try {
+      return new PoolVm(id, spec, backend.restorePaused(spec, snap.state(), restoreTimeout), snap.manifest().stateSha256());
+    } catch (VmmException | RuntimeException e) {
+      disks.discard(layer);
+      AtomicFiles.deleteTree(spec.runDir());
+      throw e;
+    }
+  }
+
+  /** A pool VM died on its own: drop it and refill. */
+  private void forget(Pool p, PoolVm vm) {
+    boolean was;
+    synchronized (p) {
+      was = p.ready.remove(vm);
+    }
+    if (was && !closed) {
+      log.warn("warm pool vm exited on its own template={} vm={}", p.template, vm.id());
+      discard(vm);
+      fill(p);
+    }
+  }
+
+  private void discard(PoolVm vm) {
+    try {
+      vm.vm().stop(STOP_GRACE);
+    } catch (VmmException e) {
+      log.warn("warm pool vm={} did not stop: {}", vm.id(), e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    disks.discard(vm.spec().rootDisk());
+    try {
+      AtomicFiles.deleteTree(vm.spec().runDir());
+    } catch (IOException e) {
+      log.warn("warm pool vm={} run directory not removed: {}", vm.id(), e.toString());
+    }
+  }
+
+  private static Status status(Pool p) {
+    synchronized (p) {
+      return new Status(p.template, p.minReady, p.maxReady, p.ready.size(), p.filling, p.claims, p.misses, Optional.ofNullable(p.lastError));
+    }
+  }
+
+  /** Stops every pool VM: they hold no user state, and the next daemon makes its own. */
+  @Override
+  public void close() {
+    closed = true;
+    for (String t : List.copyOf(pools.keySet())) drain(t);
+  }
+}

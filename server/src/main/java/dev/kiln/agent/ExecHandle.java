@@ -37,6 +37,16 @@ public final class ExecHandle implements AutoCloseable {
     };
   }
 
+  /** Drops the output and waits for the exit; fails if it does not come within {@code timeout}. */
+  public ExitStatus awaitExit(Duration timeout) throws AgentException, InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) throw new AgentException("process " + pid + " did not exit within " + timeout.toMillis() + " ms", null);
+      if (next(Duration.ofNanos(left)) instanceof ExecEvent.Exited x) return x.status();
+    }
+  }
+
   /** Sends stdin bytes, blocking while the guest's window for this process is full. */
   public void writeStdin(byte[] data) throws AgentException, InterruptedException {
     int off = 0;

@@ -12,11 +12,9 @@ import java.util.Optional;
 /** Checkpoints, restore in place, fork, and a sandbox's events. */
 final class CheckpointRoutes {
   private final SandboxManager sandboxes;
-  private final Checkpoints checkpoints;
 
   CheckpointRoutes(SandboxManager sandboxes) {
     this.sandboxes = sandboxes;
-    this.checkpoints = sandboxes.checkpoints();
   }
 
   List<Route> routes() {
@@ -24,20 +22,20 @@ final class CheckpointRoutes {
         new Route("POST", "/v1/sandboxes/{id}/checkpoints", x -> {
           Bodies.CreateCheckpoint b = x.body(Bodies.CreateCheckpoint.class, null);
           if (b.name() == null) throw new KilnException(ErrorCode.INVALID_REQUEST, "field 'name' is required");
-          x.json(201, view(checkpoints.create(x.path("id"), b.name())));
+          x.json(201, view(sandboxes.checkpoints().create(x.path("id"), b.name())));
         }),
         new Route("GET", "/v1/sandboxes/{id}/checkpoints",
-            x -> x.json(200, Map.of("checkpoints", checkpoints.list(x.path("id")).stream().map(CheckpointRoutes::view).toList()))),
+            x -> x.json(200, Map.of("checkpoints", sandboxes.checkpoints().list(x.path("id")).stream().map(CheckpointRoutes::view).toList()))),
         new Route("DELETE", "/v1/sandboxes/{id}/checkpoints/{name}", x -> {
-          checkpoints.delete(x.path("id"), x.path("name"));
+          sandboxes.checkpoints().delete(x.path("id"), x.path("name"));
           x.noContent();
         }),
         new Route("POST", "/v1/sandboxes/{id}/checkpoints/{name}/restore",
-            x -> x.json(200, SandboxRoutes.view(checkpoints.restore(x.path("id"), x.path("name"))))),
+            x -> x.json(200, SandboxRoutes.view(sandboxes.checkpoints().restore(x.path("id"), x.path("name"))))),
         new Route("POST", "/v1/sandboxes/{id}/fork", x -> {
           Bodies.Fork b = x.body(Bodies.Fork.class, null);
           int count = b.count() == null ? 1 : b.count();
-          var forks = checkpoints.fork(x.path("id"), count, Optional.ofNullable(b.checkpoint()));
+          var forks = sandboxes.checkpoints().fork(x.path("id"), count, Optional.ofNullable(b.checkpoint()));
           x.json(201, Map.of("sandboxes", forks.stream().map(SandboxRoutes::view).toList()));
         }),
         new Route("GET", "/v1/sandboxes/{id}/events", x -> x.json(200, Map.of("events", sandboxes.events(x.path("id")).stream().map(e -> {

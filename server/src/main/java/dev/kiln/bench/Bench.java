@@ -1,7 +1,6 @@
 package dev.kiln.bench;
 
 import dev.kiln.agent.AgentConnection;
-import dev.kiln.agent.ExecEvent;
 import dev.kiln.agent.ExecHandle;
 import dev.kiln.agent.ExecRequest;
 import dev.kiln.agent.GuestFileInput;
@@ -12,6 +11,7 @@ import dev.kiln.host.HostFacts;
 import dev.kiln.image.BusyboxRootfs;
 import dev.kiln.image.GuestArtifacts;
 import dev.kiln.image.Template;
+import dev.kiln.sandbox.Checkpoints;
 import dev.kiln.sandbox.SandboxManager;
 import dev.kiln.vmm.Accelerator;
 import dev.kiln.vmm.QemuBackend;
@@ -29,7 +29,10 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.Optional;
 import java.util.OptionalLong;
 
@@ -47,6 +50,8 @@ public final class Bench {
   private final HttpClient http = HttpClient.newHttpClient();
   private final String key;
   private String base;
+  /** Resolved once: resolving logs why TCG was chosen. */
+  private Accelerator accel;
 
   public Bench(Path work, GuestArtifacts artifacts, int rounds, int fileMib) {
     this.work = work;
@@ -76,12 +81,12 @@ public final class Bench {
       Stats rawDown = new Stats("file download, raw agent channel");
       Stats rawSave = new Stats("save state (raw QMP migrate, floor)");
       Stats rawLoad = new Stats("load state to first exec answered (raw QEMU, floor)");
-      for (int i = 0; i < rounds; i++) rawRound(t, i, boot, rawExec, rawUp, rawDown, rawSave, rawLoad);
+      for (int i = 0; i < rounds; i++) rawRound(t, i, boot, rawExec, rawUp, rawDown);
       Stats create = new Stats("create to first exec answered, cold boot (API)");
       createRounds(create);
       daemon.sandboxes().snapshot("bench");
       Stats restore = new Stats("restore to first exec answered (raw QEMU, floor)");
-      for (int i = 0; i < rounds; i++) rawRestore(t, i, restore);
+      for (int i = 0; i < rounds; i++) rawRestore(t, i, restore, rawSave, rawLoad);
       Stats fromSnapshot = new Stats("create to first exec answered, from snapshot (API)");
       createRounds(fromSnapshot);
       Stats apiExec = new Stats("exec `true` round trip (API)");
@@ -119,6 +124,13 @@ public final class Bench {
         resume.add(ms(t0));
       }
       delete(id);
+      Stats rawClaim = new Stats("warmed paused clone: cont to first exec (raw)");
+      Stats claim = new Stats("create to first exec answered, warm pool (API)");
+      for (int i = 0; i < rounds; i++) rawClaim(t, i, rawClaim);
+      claimRounds(daemon, claim);
+      Stats rawFork = new Stats("10 restores of a checkpoint to first exec (raw)");
+      Stats fork = new Stats("fork of 10 to first exec in each (API)");
+      forkRounds(daemon, rawFork, fork);
       System.out.println(boot.line("ms"));
       System.out.println(create.line("ms"));
       System.out.println(restore.line("ms"));
@@ -133,10 +145,16 @@ public final class Bench {
       System.out.println(pause.line("ms"));
       System.out.println(rawLoad.line("ms"));
       System.out.println(resume.line("ms"));
+      System.out.println(rawClaim.line("ms"));
+      System.out.println(claim.line("ms"));
+      System.out.println(rawFork.line("ms"));
+      System.out.println(fork.line("ms"));
       System.out.printf("ratios: create/boot %.2f, snapshot create/raw restore %.2f, cold create/snapshot create %.1fx, api exec/raw exec %.2f, "
           + "api upload/raw upload %.2f, api download/raw download %.2f%n", create.median() / boot.median(), fromSnapshot.median() / restore.median(),
           create.median() / fromSnapshot.median(), apiExec.median() / rawExec.median(), apiUp.median() / rawUp.median(), apiDown.median() / rawDown.median());
-      System.out.printf("ratios: pause/raw save %.2f, resume/raw load %.2f%n", pause.median() / rawSave.median(), resume.median() / rawLoad.median());
+      System.out.printf("ratios: pause/raw save %.2f, resume/raw load %.2f, pool claim/raw cont %.2f, snapshot create/pool claim %.1fx, "
+          + "fork of 10/raw 10 restores %.2f%n", pause.median() / rawSave.median(), resume.median() / rawLoad.median(),
+          claim.median() / rawClaim.median(), fromSnapshot.median() / claim.median(), fork.median() / rawFork.median());
     }
   }
 
@@ -150,8 +168,101 @@ public final class Bench {
     }
   }
 
+  /** Creates that claim a warm-pool VM; the pool refills (untimed) between rounds. */
+  private void claimRounds(KilnDaemon daemon, Stats stats) throws Exception {
+    daemon.sandboxes().pools().configure("bench", 1, 1);
+    for (int i = 0; i < rounds; i++) {
+      awaitPoolReady(daemon);
+      long t0 = System.nanoTime();
+      String id = createSandbox();
+      exec(id);
+      stats.add(ms(t0));
+      delete(id);
+    }
+    daemon.sandboxes().pools().remove("bench");
+  }
+
+  private static void awaitPoolReady(KilnDaemon daemon) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+    while (daemon.sandboxes().pools().list().stream().noneMatch(p -> p.ready() > 0 && !p.filling())) {
+      if (System.nanoTime() > deadline) throw new IllegalStateException("the warm pool did not fill: " + daemon.sandboxes().pools().list());
+      Thread.sleep(50);
+    }
+  }
+
+  /** The floor of a pool claim: a clone restored and left paused beforehand, then let run and handshaken. */
+  private void rawClaim(Template t, int i, Stats stats) throws Exception {
+    Path snap = t.rootfs().orElseThrow().getParent().resolve("snapshot");
+    Path dir = work.resolve("claim-" + i);
+    Files.createDirectories(dir);
+    Path overlay = dir.resolve("rootfs.qcow2");
+    Overlay.create(overlay, snap.resolve("disk.qcow2"), Overlay.BaseFormat.QCOW2);
+    VmSpec spec = rawSpec("bench-claim-" + i, dir, overlay).withMemory(new GuestMemory(snap.resolve("memory"), GuestMemory.Mode.CLONE));
+    RunningVm vm = backend().restorePaused(spec, snap.resolve("state"), Duration.ofSeconds(60));
+    try {
+      // Warmed as the pool warms its VMs: run once (HELLO and a command), then paused again.
+      vm.resume();
+      helloAndRunTrue(spec);
+      vm.pause();
+      long t0 = System.nanoTime();
+      vm.resume();
+      helloAndRunTrue(spec);
+      stats.add(ms(t0));
+    } finally {
+      vm.stop(Duration.ofSeconds(3));
+      AtomicFiles.deleteTree(dir);
+    }
+  }
+
+  /**
+   * Forks of 10 from one checkpoint of a sandbox restored from the template snapshot, against 10
+   * raw restores of the same checkpoint state, each on its own overlay, run as many at a time.
+   */
+  private void forkRounds(KilnDaemon daemon, Stats raw, Stats api) throws Exception {
+    String source = createSandbox();
+    send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes/" + source + "/checkpoints")).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"bench\"}")));
+    Checkpoints.Saved saved = daemon.sandboxes().checkpoints().saved(source, "bench");
+    for (int i = 0; i < rounds; i++) {
+      long t0 = System.nanoTime();
+      List<Future<RunningVm>> started = new ArrayList<>();
+      try (var pool = Executors.newFixedThreadPool(Checkpoints.FORK_PARALLELISM)) {
+        for (int k = 0; k < 10; k++) {
+          Path dir = work.resolve("fork-" + i + "-" + k);
+          started.add(pool.submit(() -> rawRestoreOf(saved, dir)));
+        }
+      }
+      raw.add(ms(t0));
+      // All ten stay up until the last has answered, as the API's forks do.
+      for (Future<RunningVm> f : started) {
+        f.get().stop(Duration.ofSeconds(3));
+        AtomicFiles.deleteTree(f.get().spec().runDir());
+      }
+      t0 = System.nanoTime();
+      String body = send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes/" + source + "/fork")).header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString("{\"count\":10,\"checkpoint\":\"bench\"}")));
+      List<String> forks = new ArrayList<>();
+      new com.fasterxml.jackson.databind.ObjectMapper().readTree(body).path("sandboxes").forEach(n -> forks.add(n.path("id").asText()));
+      for (String f : forks) exec(f);
+      api.add(ms(t0));
+      for (String f : forks) delete(f);
+    }
+    delete(source);
+  }
+
+  /** One raw fork: an overlay on the checkpoint's disk, its state restored, a command answered; left running. */
+  private RunningVm rawRestoreOf(Checkpoints.Saved saved, Path dir) throws Exception {
+    Files.createDirectories(dir);
+    Path overlay = dir.resolve("rootfs.qcow2");
+    Overlay.create(overlay, saved.spec().rootDisk(), Overlay.BaseFormat.QCOW2);
+    VmSpec spec = saved.spec().renamed("bench-" + dir.getFileName(), dir).withRootDisk(overlay);
+    RunningVm vm = backend().restore(spec, saved.state(), Duration.ofSeconds(120));
+    helloAndRunTrue(spec);
+    return vm;
+  }
+
   /** The template snapshot restored with no daemon in the way: QEMU start, state load, HELLO. */
-  private void rawRestore(Template t, int i, Stats restore) throws Exception {
+  private void rawRestore(Template t, int i, Stats restore, Stats save, Stats load) throws Exception {
     Path snap = t.rootfs().orElseThrow().getParent().resolve("snapshot");
     Path dir = work.resolve("restore-" + i);
     Files.createDirectories(dir);
@@ -160,9 +271,22 @@ public final class Bench {
     VmSpec spec = rawSpec("bench-restore-" + i, dir, overlay).withMemory(new GuestMemory(snap.resolve("memory"), GuestMemory.Mode.CLONE));
     long t0 = System.nanoTime();
     RunningVm vm = backend().restore(spec, snap.resolve("state"), Duration.ofSeconds(60));
-    try (AgentConnection agent = AgentConnection.open(spec.agentSocket(), spec.name(), Duration.ofSeconds(60), null)) {
-      runTrue(agent); // what the API path measures too: the first command answered
-      restore.add(ms(t0));
+    try {
+      try (AgentConnection agent = AgentConnection.open(spec.agentSocket(), spec.name(), Duration.ofSeconds(60), null)) {
+        runTrue(agent); // what the API path measures too: the first command answered
+        restore.add(ms(t0));
+        agent.files().write("/tmp/blob", 0644, false, new java.io.ByteArrayInputStream(randomBytes(fileMib * MIB)));
+      }
+      // The floor of pause and resume: a clone like the API's sandbox (the file in its RAM) saved and loaded by QMP alone.
+      Path state = dir.resolve("state");
+      long s0 = System.nanoTime();
+      vm.saveState(state, Duration.ofMinutes(2));
+      save.add(ms(s0));
+      vm.stop(Duration.ofSeconds(3));
+      long l0 = System.nanoTime();
+      vm = backend().restore(spec, state, Duration.ofMinutes(2));
+      helloAndRunTrue(spec);
+      load.add(ms(l0));
     } finally {
       vm.stop(Duration.ofSeconds(3));
       AtomicFiles.deleteTree(dir);
@@ -190,16 +314,21 @@ public final class Bench {
     }
   }
 
+  /** A new agent connection (HELLO) and one command answered: what "first exec" means on every path. */
+  private static void helloAndRunTrue(VmSpec spec) throws Exception {
+    try (AgentConnection agent = AgentConnection.open(spec.agentSocket(), spec.name(), Duration.ofSeconds(60), null)) {
+      runTrue(agent);
+    }
+  }
+
   private static void runTrue(AgentConnection agent) throws Exception {
     try (ExecHandle h = agent.exec(ExecRequest.of("true"))) {
-      while (!(h.next(Duration.ofSeconds(30)) instanceof ExecEvent.Exited)) {
-        // drain until the exit
-      }
+      h.awaitExit(Duration.ofSeconds(30));
     }
   }
 
   private VmSpec rawSpec(String name, Path dir, Path overlay) {
-    Accelerator accel = Accelerator.resolve(Accelerator.Choice.AUTO, Path.of("/sys/module"), Path.of("/dev/kvm"));
+    if (accel == null) accel = Accelerator.resolve(Accelerator.Choice.AUTO, Path.of("/sys/module"), Path.of("/dev/kvm"));
     OptionalLong tsc = accel == Accelerator.TCG ? HostFacts.tscKhz() : OptionalLong.empty();
     return new VmSpec(name, dir, artifacts.kernel(), artifacts.initrd(), SandboxManager.kernelCmdline(accel, tsc, artifacts.cmdline()), overlay, 1, 512, accel);
   }
@@ -209,7 +338,7 @@ public final class Bench {
   }
 
   /** One VM with no daemon in the way: the floor for boot, exec and file transfer. */
-  private void rawRound(Template t, int i, Stats boot, Stats exec, Stats up, Stats down, Stats save, Stats load) throws Exception {
+  private void rawRound(Template t, int i, Stats boot, Stats exec, Stats up, Stats down) throws Exception {
     Path dir = work.resolve("raw-" + i);
     Files.createDirectories(dir);
     Path overlay = dir.resolve("rootfs.qcow2");
@@ -219,18 +348,6 @@ public final class Bench {
     RunningVm vm = backend().start(spec);
     try {
       measureBootedVm(spec, t0, boot, exec, up, down);
-      // The floor of pause and resume: the same VM (with the file in its RAM) saved and loaded by QMP alone.
-      Path state = dir.resolve("state");
-      long s0 = System.nanoTime();
-      vm.saveState(state, Duration.ofMinutes(2));
-      save.add(ms(s0));
-      vm.stop(Duration.ofSeconds(3));
-      long l0 = System.nanoTime();
-      vm = backend().restore(spec, state, Duration.ofMinutes(2));
-      try (AgentConnection agent = AgentConnection.open(spec.agentSocket(), spec.name(), Duration.ofSeconds(60), null)) {
-        runTrue(agent);
-        load.add(ms(l0));
-      }
     } finally {
       vm.stop(Duration.ofSeconds(3));
       AtomicFiles.deleteTree(dir);

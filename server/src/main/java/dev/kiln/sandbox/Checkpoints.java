@@ -43,7 +43,7 @@ public final class Checkpoints {
   /** Forks per request: each is a whole VM, and the host's capacity check is per sandbox. */
   public static final int MAX_FORKS = 32;
   /** Restores run in parallel up to this many: each is CPU- and memory-bandwidth-bound. */
-  private static final int FORK_PARALLELISM = Math.max(2, Runtime.getRuntime().availableProcessors());
+  public static final int FORK_PARALLELISM = Math.max(2, Runtime.getRuntime().availableProcessors());
   private static final Duration SAVE_TIMEOUT = Duration.ofMinutes(5);
   private static final Duration STOP_GRACE = Duration.ofSeconds(3);
 
@@ -51,7 +51,7 @@ public final class Checkpoints {
   public record Checkpoint(String id, String sandboxId, String name, Instant createdAt, long stateBytes) {}
 
   /** A VM's state on disk and the spec it was saved from (whose root disk is the frozen layer). */
-  private record Saved(VmSpec spec, Path state, String sha256, long bytes) {}
+  public record Saved(VmSpec spec, Path state, String sha256, long bytes) {}
 
   private final SandboxManager sandboxes;
   private final Path dir;
@@ -243,6 +243,11 @@ public final class Checkpoints {
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       throw new KilnException(ErrorCode.INTERNAL, "checkpoint " + cp.id() + " has an unreadable VM record", e);
     }
+  }
+
+  /** What a restore of the checkpoint loads, for tools that measure against raw QEMU (the benchmark). */
+  public Saved saved(String sandboxId, String name) {
+    return saved(find(sandboxId, name));
   }
 
   private CheckpointRow find(String sandboxId, String name) {

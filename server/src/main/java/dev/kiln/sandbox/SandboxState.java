@@ -13,8 +13,9 @@ package dev.kiln.sandbox;
  * </pre>
  *
  * Exec and files need RUNNING (a PAUSED sandbox is resumed for them). Pause needs RUNNING, resume
- * PAUSED (or RUNNING: a no-op); anything else is 409 ILLEGAL_TRANSITION. Delete is accepted in
- * every state and is idempotent.
+ * PAUSED (or RUNNING: a no-op); a checkpoint, and a fork without a named checkpoint, need RUNNING;
+ * restoring a checkpoint in place takes RUNNING, PAUSED or ERROR to RUNNING. Anything else is 409
+ * ILLEGAL_TRANSITION. Delete is accepted in every state and is idempotent.
  */
 public enum SandboxState {
   CREATING, RUNNING, PAUSED, STOPPING, ERROR;

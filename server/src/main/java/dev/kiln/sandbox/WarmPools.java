@@ -1,5 +1,9 @@
 package dev.kiln.sandbox;
 
+import dev.kiln.agent.AgentConnection;
+import dev.kiln.agent.AgentException;
+import dev.kiln.agent.ExecHandle;
+import dev.kiln.agent.ExecRequest;
 import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
 import dev.kiln.host.AtomicFiles;
@@ -26,8 +30,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Warm pools: per template, VMs already restored from the template snapshot and left paused (RAM
- * mapped, devices loaded, no vCPU running), so a create only has to let one run and say HELLO.
+ * Warm pools: per template, VMs already restored from the template snapshot, run once (see
+ * {@link #warm}) and paused (no vCPU running), so a create only has to let one run and say HELLO.
  * A pool keeps between minReady and maxReady such VMs: when a claim takes it below minReady it
  * refills, one VM at a time in the background, up to maxReady. Pool VMs are not sandboxes until
  * claimed: no row, no API presence; they are stopped when the daemon stops, and a crashed daemon's
@@ -115,11 +119,11 @@ public final class WarmPools implements AutoCloseable {
     return status(p);
   }
 
-  /** Removes a template's pool and stops its VMs. */
-  public void remove(String template) {
+  /** Removes a template's pool and stops its VMs; false if the template had none. */
+  public boolean remove(String template) {
     repo.delete(template);
     drain(template);
-    pools.remove(template);
+    return pools.remove(template) != null;
   }
 
   public List<Status> list() {
@@ -218,13 +222,37 @@ public final class WarmPools implements AutoCloseable {
     SandboxId id = SandboxId.random();
     Path layer = disks.create(snap.disk(), Overlay.BaseFormat.QCOW2);
     VmSpec spec = snapshots.cloneSpec(snap, id.value(), sandboxesDir.resolve(id.value()), layer);
+    RunningVm vm = null;
+    boolean made = false;
     try {
-      return new PoolVm(id, spec, backend.restorePaused(spec, snap.state(), restoreTimeout), snap.manifest().stateSha256());
-    } catch (VmmException | RuntimeException e) {
-      disks.discard(layer);
-      AtomicFiles.deleteTree(spec.runDir());
-      throw e;
+      vm = backend.restorePaused(spec, snap.state(), restoreTimeout);
+      warm(vm, spec);
+      made = true;
+      return new PoolVm(id, spec, vm, snap.manifest().stateSha256());
+    } catch (AgentException e) {
+      throw new VmmException("warming a pool VM failed: " + e.getMessage(), e);
+    } finally {
+      if (!made) {
+        if (vm != null) vm.stop(STOP_GRACE);
+        disks.discard(layer);
+        AtomicFiles.deleteTree(spec.runDir());
+      }
     }
+  }
+
+  /**
+   * Runs the VM once before it waits: a HELLO (which thaws the snapshot's frozen filesystem) and
+   * one command, then pauses it again. What a claim would otherwise pay first: the thaw, the
+   * guest's first page faults on its cloned RAM, and under TCG the translation of every guest code
+   * path the first command takes. The claim's own HELLO still sets the clock and reseeds entropy.
+   */
+  private static void warm(RunningVm vm, VmSpec spec) throws VmmException, AgentException, InterruptedException {
+    vm.resume();
+    try (AgentConnection agent = AgentConnection.open(spec.agentSocket(), spec.name(), Duration.ofSeconds(60), cause -> { });
+         ExecHandle h = agent.exec(ExecRequest.of("true"))) {
+      h.awaitExit(Duration.ofSeconds(60));
+    }
+    vm.pause();
   }
 
   /** A pool VM died on its own: drop it and refill. */

@@ -88,7 +88,7 @@ final class QemuVm implements RunningVm {
 
   @Override
   public void freezeDisk(Path nextLayer) throws VmmException, InterruptedException {
-    qmp.execute("stop", null, Duration.ofSeconds(10));
+    pause();
     try {
       if (user.isPresent()) {
         Files.setOwner(nextLayer, nextLayer.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(user.get().name()));
@@ -99,6 +99,11 @@ final class QemuVm implements RunningVm {
     // "existing": the daemon made the layer, so it has the owner and backing file name we chose.
     qmp.execute("blockdev-snapshot-sync", java.util.Map.of("device", "root", "snapshot-file", nextLayer.toString(), "format", "qcow2",
         "mode", "existing"), Duration.ofSeconds(30));
+  }
+
+  @Override
+  public void pause() throws VmmException, InterruptedException {
+    qmp.execute("stop", null, Duration.ofSeconds(10));
   }
 
   @Override

@@ -36,6 +36,9 @@ public interface RunningVm {
    */
   void freezeDisk(java.nio.file.Path nextLayer) throws VmmException, InterruptedException;
 
+  /** Stops the VM's vCPUs where they are; {@link #resume} lets them go on. */
+  void pause() throws VmmException, InterruptedException;
+
   /** Lets a paused VM run again. */
   void resume() throws VmmException, InterruptedException;
 }

@@ -100,6 +100,15 @@ class ApiFuzzSystemTest {
         () -> new Probe("POST", pick(rnd, jsonPosts), brokenJson(rnd), auth()),
         // Well-formed JSON of the wrong shape or types.
         () -> new Probe("POST", pick(rnd, jsonPosts), wrongTypes(rnd), auth()),
+        // Checkpoint, fork and pool requests that cannot be carried out.
+        () -> new Probe("POST", sb + "/checkpoints", pick(rnd, List.of("{}", "{\"name\":\"\"}", "{\"name\":\"../x\"}", "{\"name\":\"a b\"}",
+            "{\"name\":5}", "{\"name\":\"" + "x".repeat(65) + "\"}", "{\"name\":null}")), auth()),
+        () -> new Probe("POST", sb + "/fork", pick(rnd, List.of("{\"count\":0}", "{\"count\":-1}", "{\"count\":33}", "{\"count\":\"many\"}",
+            "{\"checkpoint\":\"none\"}", "{\"count\":1e9}", "{\"count\":2,\"checkpoint\":\"../../x\"}")), auth()),
+        () -> new Probe(pick(rnd, List.of("POST", "DELETE")), sb + "/checkpoints/" + hostileSegment(rnd) + pick(rnd, List.of("", "/restore")), null, auth()),
+        () -> new Probe("PUT", "/v1/pools/" + pick(rnd, List.of(TestHost.TEMPLATE, hostileSegment(rnd))), pick(rnd, List.of("{\"minReady\":5,\"maxReady\":1}",
+            "{\"minReady\":-1,\"maxReady\":1}", "{\"minReady\":1}", "{\"minReady\":0,\"maxReady\":17}", "[]")), auth()),
+        () -> new Probe("DELETE", "/v1/pools/" + hostileSegment(rnd), null, auth()),
         // Exec requests that cannot run.
         () -> new Probe("POST", sb + "/exec", pick(rnd, List.of("{}", "{\"argv\":[]}", "{\"argv\":[null]}", "{\"argv\":\"ls\"}",
             "{\"argv\":[\"true\"],\"command\":\"true\"}", "{\"command\":\"true\",\"timeoutSeconds\":-1}", "{\"argv\":[\"/no/such/binary\"]}",

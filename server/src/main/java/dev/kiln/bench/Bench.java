@@ -192,13 +192,8 @@ public final class Bench {
 
   /** The floor of a pool claim: a clone restored and left paused beforehand, then let run and handshaken. */
   private void rawClaim(Template t, int i, Stats stats) throws Exception {
-    Path snap = t.rootfs().orElseThrow().getParent().resolve("snapshot");
-    Path dir = work.resolve("claim-" + i);
-    Files.createDirectories(dir);
-    Path overlay = dir.resolve("rootfs.qcow2");
-    Overlay.create(overlay, snap.resolve("disk.qcow2"), Overlay.BaseFormat.QCOW2);
-    VmSpec spec = rawSpec("bench-claim-" + i, dir, overlay).withMemory(new GuestMemory(snap.resolve("memory"), GuestMemory.Mode.CLONE));
-    RunningVm vm = backend().restorePaused(spec, snap.resolve("state"), Duration.ofSeconds(60));
+    VmSpec spec = rawClone(t, "claim-" + i);
+    RunningVm vm = backend().restorePaused(spec, snapshotDir(t).resolve("state"), Duration.ofSeconds(60));
     try {
       // Warmed as the pool warms its VMs: run once (HELLO and a command), then paused again.
       vm.resume();
@@ -210,7 +205,7 @@ public final class Bench {
       stats.add(ms(t0));
     } finally {
       vm.stop(Duration.ofSeconds(3));
-      AtomicFiles.deleteTree(dir);
+      AtomicFiles.deleteTree(spec.runDir());
     }
   }
 
@@ -261,16 +256,25 @@ public final class Bench {
     return vm;
   }
 
-  /** The template snapshot restored with no daemon in the way: QEMU start, state load, HELLO. */
-  private void rawRestore(Template t, int i, Stats restore, Stats save, Stats load) throws Exception {
-    Path snap = t.rootfs().orElseThrow().getParent().resolve("snapshot");
-    Path dir = work.resolve("restore-" + i);
+  private static Path snapshotDir(Template t) {
+    return t.rootfs().orElseThrow().getParent().resolve("snapshot");
+  }
+
+  /** A clone of the template snapshot as Kiln makes one (overlay on its disk, its RAM mapped private), in work/{@code name}. */
+  private VmSpec rawClone(Template t, String name) throws Exception {
+    Path dir = work.resolve(name);
     Files.createDirectories(dir);
     Path overlay = dir.resolve("rootfs.qcow2");
-    Overlay.create(overlay, snap.resolve("disk.qcow2"), Overlay.BaseFormat.QCOW2);
-    VmSpec spec = rawSpec("bench-restore-" + i, dir, overlay).withMemory(new GuestMemory(snap.resolve("memory"), GuestMemory.Mode.CLONE));
+    Overlay.create(overlay, snapshotDir(t).resolve("disk.qcow2"), Overlay.BaseFormat.QCOW2);
+    return rawSpec("bench-" + name, dir, overlay).withMemory(new GuestMemory(snapshotDir(t).resolve("memory"), GuestMemory.Mode.CLONE));
+  }
+
+  /** The template snapshot restored with no daemon in the way: QEMU start, state load, HELLO. */
+  private void rawRestore(Template t, int i, Stats restore, Stats save, Stats load) throws Exception {
+    VmSpec spec = rawClone(t, "restore-" + i);
+    Path dir = spec.runDir();
     long t0 = System.nanoTime();
-    RunningVm vm = backend().restore(spec, snap.resolve("state"), Duration.ofSeconds(60));
+    RunningVm vm = backend().restore(spec, snapshotDir(t).resolve("state"), Duration.ofSeconds(60));
     try {
       try (AgentConnection agent = AgentConnection.open(spec.agentSocket(), spec.name(), Duration.ofSeconds(60), null)) {
         runTrue(agent); // what the API path measures too: the first command answered

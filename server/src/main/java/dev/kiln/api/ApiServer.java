@@ -2,7 +2,9 @@ package dev.kiln.api;
 
 import dev.kiln.image.TemplateService;
 import dev.kiln.sandbox.SandboxManager;
+import dev.kiln.sandbox.ProcessService;
 import dev.kiln.sandbox.SandboxOperations;
+import dev.kiln.sandbox.UserResolver;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,7 +23,8 @@ public final class ApiServer implements AutoCloseable {
   private final Server server;
   private final ServerConnector connector;
 
-  public ApiServer(InetSocketAddress listen, SandboxManager sandboxes, SandboxOperations ops, TemplateService templates, ApiKeys keys) {
+  public ApiServer(InetSocketAddress listen, SandboxManager sandboxes, SandboxOperations ops, ProcessService processes, TemplateService templates,
+      ApiKeys keys) {
     QueuedThreadPool pool = new QueuedThreadPool();
     pool.setName("http");
     pool.setVirtualThreadsExecutor(Executors.newVirtualThreadPerTaskExecutor());
@@ -33,18 +36,19 @@ public final class ApiServer implements AutoCloseable {
     connector.setHost(listen.getHostString());
     connector.setPort(listen.getPort());
     server.addConnector(connector);
-    server.setHandler(new ApiHandler(routeTable(sandboxes, ops, templates), keys));
+    server.setHandler(new ApiHandler(routeTable(sandboxes, ops, processes, templates), keys));
     server.setErrorHandler(new ErrorPages());
   }
 
   /** Every route the API serves; openapi.yaml must list exactly these (OpenApiContractTest). */
-  static List<Route> routeTable(SandboxManager sandboxes, SandboxOperations ops, TemplateService templates) {
+  static List<Route> routeTable(SandboxManager sandboxes, SandboxOperations ops, ProcessService processes, TemplateService templates) {
     List<Route> routes = new ArrayList<>();
     routes.add(new Route("GET", "/healthz", x -> x.json(200, Map.of("status", "ok"))));
     routes.addAll(new SandboxRoutes(sandboxes, ops).routes());
     routes.addAll(new CheckpointRoutes(sandboxes).routes());
     routes.addAll(new PoolRoutes(sandboxes).routes());
     routes.add(new MetricsRoute(sandboxes).route());
+    routes.addAll(new ProcessRoutes(processes, new CommandRequests(sandboxes, new UserResolver(ops))).routes());
     routes.addAll(new FileRoutes(ops).routes());
     routes.addAll(new TemplateRoutes(templates, sandboxes).routes());
     return routes;

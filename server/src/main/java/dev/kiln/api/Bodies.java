@@ -18,6 +18,16 @@ final class Bodies {
 
   record SetTimeout(Long timeoutSeconds) {}
 
+  /**
+   * @param timeoutSeconds the command timeout; absent or 0 = none (background processes are often servers)
+   * @param stdin          keep stdin open for POST …/stdin; otherwise it is /dev/null
+   */
+  record StartProcess(List<String> argv, String command, Map<String, String> env, String cwd, String user, Long timeoutSeconds,
+      Boolean stdin) {}
+
+  /** A signal number, or a name such as "SIGINT" or "INT". */
+  record Signal(Object signal) {}
+
   record CreateCheckpoint(String name) {}
 
   /** {@code checkpoint} absent: fork the live sandbox. */

@@ -1,7 +1,6 @@
 package dev.kiln.api;
 
 import dev.kiln.agent.ExecRequest;
-import dev.kiln.image.oci.ImageConfig;
 import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
 import dev.kiln.sandbox.CreateSandbox;
@@ -25,12 +24,12 @@ final class SandboxRoutes {
   private static final Duration DEFAULT_COMMAND_TIMEOUT = Duration.ofSeconds(60);
   private final SandboxManager sandboxes;
   private final SandboxOperations ops;
-  private final UserResolver users;
+  private final CommandRequests commands;
 
   SandboxRoutes(SandboxManager sandboxes, SandboxOperations ops) {
     this.sandboxes = sandboxes;
     this.ops = ops;
-    this.users = new UserResolver(ops);
+    this.commands = new CommandRequests(sandboxes, new UserResolver(ops));
   }
 
   List<Route> routes() {
@@ -77,25 +76,7 @@ final class SandboxRoutes {
   private void exec(Exchange x) throws Exception {
     String id = x.path("id");
     Bodies.Exec b = x.body(Bodies.Exec.class, null);
-    List<String> argv;
-    if (b.argv() != null && b.command() != null) throw new KilnException(ErrorCode.INVALID_REQUEST, "give either 'argv' or 'command', not both");
-    if (b.argv() != null) {
-      if (b.argv().isEmpty() || b.argv().stream().anyMatch(a -> a == null)) throw new KilnException(ErrorCode.INVALID_REQUEST, "'argv' must be a non-empty list of strings");
-      argv = b.argv();
-    } else if (b.command() != null) {
-      argv = List.of("/bin/sh", "-c", b.command());
-    } else {
-      throw new KilnException(ErrorCode.INVALID_REQUEST, "one of 'argv' or 'command' is required");
-    }
-    long timeoutS = b.timeoutSeconds() == null ? DEFAULT_COMMAND_TIMEOUT.toSeconds() : b.timeoutSeconds();
-    if (timeoutS < 0 || timeoutS > 7 * 24 * 3600) throw new KilnException(ErrorCode.INVALID_REQUEST, "timeoutSeconds must be 0..604800, got " + timeoutS);
-    // The image's User and WorkingDir are the defaults, as `docker run` has them.
-    ImageConfig image = sandboxes.imageConfig(id);
-    String user = b.user() != null ? b.user() : image.user().isEmpty() ? null : image.user();
-    UserResolver.Ids ids = user == null ? UserResolver.Ids.AGENT : users.resolve(id, user);
-    String cwd = b.cwd() != null ? b.cwd() : image.workingDir();
-    ExecRequest req = new ExecRequest(argv, b.env() == null ? Map.of() : b.env(), cwd, ids.uid(), ids.gid(),
-        Optional.of(Duration.ofSeconds(timeoutS)), false);
+    ExecRequest req = commands.from(id, b.argv(), b.command(), b.env(), b.cwd(), b.user(), b.timeoutSeconds(), DEFAULT_COMMAND_TIMEOUT, false);
     ExecOutcome o = ops.exec(id, req);
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("exitCode", o.exitCode());

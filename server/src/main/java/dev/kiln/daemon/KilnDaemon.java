@@ -12,6 +12,7 @@ import dev.kiln.image.oci.ImagePuller;
 import dev.kiln.image.oci.RegistryClient;
 import dev.kiln.sandbox.SandboxLimits;
 import dev.kiln.sandbox.SandboxManager;
+import dev.kiln.sandbox.ProcessService;
 import dev.kiln.sandbox.SandboxOperations;
 import dev.kiln.store.ApiKeyRepository;
 import dev.kiln.store.Database;
@@ -47,6 +48,7 @@ public final class KilnDaemon implements AutoCloseable {
   private final TemplateService templates;
   private final SandboxManager sandboxes;
   private final SandboxOperations ops;
+  private final ProcessService processes;
   private final ApiKeys keys;
   private final ScheduledExecutorService reaper = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("reaper").daemon().factory());
   private ApiServer api;
@@ -76,6 +78,7 @@ public final class KilnDaemon implements AutoCloseable {
     sandboxes = new SandboxManager(data, db, templates, new QemuBackend(config.qemuBinary(), vmmUser), artifacts,
         accel, tsc, Duration.ofSeconds(config.bootTimeoutSeconds()), limits);
     ops = new SandboxOperations(sandboxes);
+    processes = new ProcessService(sandboxes, ops, config.processScrollbackBytes());
     if (config.templateSnapshots()) templates.onReady(sandboxes::snapshotInBackground);
     log.info("kiln daemon data_dir={} guest_artifacts={} accelerator={} tsc_khz={}", data, artifacts.id(), accel,
         tsc.isPresent() ? tsc.getAsLong() : "n/a");
@@ -106,7 +109,7 @@ public final class KilnDaemon implements AutoCloseable {
       }
     }, REAP_INTERVAL.toMillis(), REAP_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
     String[] hp = config.listen().split(":");
-    api = new ApiServer(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), sandboxes, ops, templates, keys);
+    api = new ApiServer(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), sandboxes, ops, processes, templates, keys);
     api.start();
     log.info("kiln api listening on http://{}:{}", hp[0], api.port());
   }

@@ -72,6 +72,7 @@ public final class SandboxManager implements AutoCloseable {
   final VmmBackend backend;
   private final Checkpoints checkpoints;
   private final WarmPools pools;
+  private final List<java.util.function.Consumer<String>> deletedListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
   /** Saved states (pauses, checkpoints) checked before loading; a checkpoint forked ten times is read once. */
   private final VerifiedFiles verifiedStates = new VerifiedFiles();
   private final TemplateService templates;
@@ -287,6 +288,9 @@ public final class SandboxManager implements AutoCloseable {
     disks.recorded(spec.rootDisk());
     watch(sb);
     sb.agent = AgentConnection.open(spec.agentSocket(), id, bootTimeout, cause -> onAgentBroken(sb, cause));
+    // Integrity probe, after a boot as after any restore: the agent answers (the HELLO above) and
+    // the root filesystem answers a stat.
+    sb.agent.files().stat("/");
     repo.updateState(id, SandboxState.RUNNING.name(), Optional.of(VmRecord.toJson(spec)), OptionalLong.of(sb.vm.pid()), Optional.empty());
   }
 
@@ -468,6 +472,7 @@ public final class SandboxManager implements AutoCloseable {
       repo.delete(id); // its checkpoints and events go with it (ON DELETE CASCADE)
       live.remove(sid);
       collectDisks();
+      deletedListeners.forEach(l -> l.accept(id));
       log.info("sandbox deleted sandbox={}", id);
     } finally {
       sb.lifecycle.unlock();
@@ -742,6 +747,11 @@ public final class SandboxManager implements AutoCloseable {
       for (var c : checkpointRows.all()) roots.add(Path.of(c.diskPath()));
       return roots;
     });
+  }
+
+  /** Called with a sandbox's id once it is deleted. */
+  public void onDeleted(java.util.function.Consumer<String> listener) {
+    deletedListeners.add(listener);
   }
 
   /** The live half of a sandbox, for transitions that hold its lock. */

@@ -36,9 +36,7 @@ public final class SandboxOperations {
   /** Runs a command to completion. A command timeout is a result (timedOut), not an error. */
   public ExecOutcome exec(String id, ExecRequest req) throws InterruptedException {
     AgentConnection agent = manager.agent(id);
-    Map<String, String> env = new HashMap<>(manager.env(id));
-    env.putAll(req.env());
-    ExecRequest withEnv = new ExecRequest(req.argv(), env, req.cwd(), req.uid(), req.gid(), req.timeout(), req.stdin());
+    ExecRequest withEnv = withSandboxEnv(id, req);
     long start = System.nanoTime();
     Collector out = new Collector();
     Collector err = new Collector();
@@ -61,11 +59,23 @@ public final class SandboxOperations {
         }
       }
     } catch (AgentException e) {
-      if (e.fromGuest()) {
-        throw new KilnException(ErrorCode.EXEC_FAILED, "sandbox " + id + ": cannot execute '" + req.argv().getFirst() + "': " + e.getMessage(), e);
-      }
-      throw guestFailure(id, "exec " + req.argv().getFirst(), e);
+      throw execFailure(id, req, e);
     }
+  }
+
+  /** The request with the sandbox's environment under its own (the request's variables win). */
+  ExecRequest withSandboxEnv(String id, ExecRequest req) {
+    Map<String, String> env = new HashMap<>(manager.env(id));
+    env.putAll(req.env());
+    return new ExecRequest(req.argv(), env, req.cwd(), req.uid(), req.gid(), req.timeout(), req.stdin());
+  }
+
+  /** A process that could not be started: the guest's refusal (no such binary, …) or an unavailable guest. */
+  static KilnException execFailure(String id, ExecRequest req, AgentException e) {
+    if (e.fromGuest()) {
+      return new KilnException(ErrorCode.EXEC_FAILED, "sandbox " + id + ": cannot execute '" + req.argv().getFirst() + "': " + e.getMessage(), e);
+    }
+    return guestFailure(id, "exec " + req.argv().getFirst(), e);
   }
 
   public GuestFileInput readFile(String id, String path) throws InterruptedException {

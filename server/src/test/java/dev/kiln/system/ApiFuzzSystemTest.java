@@ -17,8 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Supplier;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -28,22 +26,8 @@ import org.junit.jupiter.api.Test;
  * sandbox must be fine afterwards.
  */
 @Tag("system")
-class ApiFuzzSystemTest {
+class ApiFuzzSystemTest extends OneSandboxTest {
   private static final int ROUNDS = 1200;
-  private static TestHost host;
-  private static String sandbox;
-
-  @BeforeAll
-  static void up() throws Exception {
-    host = TestHost.start();
-    sandbox = host.createSandbox();
-  }
-
-  @AfterAll
-  static void down() throws Exception {
-    if (host != null) host.close();
-  }
-
   private record Probe(String method, String path, String body, Map<String, String> headers) {}
 
   @Test
@@ -109,6 +93,12 @@ class ApiFuzzSystemTest {
         () -> new Probe("PUT", "/v1/pools/" + pick(rnd, List.of(TestHost.TEMPLATE, hostileSegment(rnd))), pick(rnd, List.of("{\"minReady\":5,\"maxReady\":1}",
             "{\"minReady\":-1,\"maxReady\":1}", "{\"minReady\":1}", "{\"minReady\":0,\"maxReady\":17}", "[]")), auth()),
         () -> new Probe("DELETE", "/v1/pools/" + hostileSegment(rnd), null, auth()),
+        // Background process requests that cannot be carried out.
+        () -> new Probe("POST", sb + "/processes", pick(rnd, List.of("{}", "{\"argv\":[]}", "{\"argv\":\"ls\"}", "{\"argv\":[\"true\"],\"stdin\":\"yes\"}",
+            "{\"command\":\"true\",\"timeoutSeconds\":-1}", "{\"argv\":[\"/no/such/binary\"]}", "{\"argv\":[null]}")), auth()),
+        () -> new Probe(pick(rnd, List.of("GET", "POST")), sb + "/processes/" + pick(rnd, List.of("-1", "abc", "99999999", "1e3", hostileSegment(rnd)))
+            + pick(rnd, List.of("", "/output?cursor=-5", "/output?cursor=x", "/signal", "/stdin", "/stdin?close=true")),
+            pick(rnd, List.of("", "{\"signal\":\"NOPE\"}", "{\"signal\":99}", "junk")), auth()),
         // Exec requests that cannot run.
         () -> new Probe("POST", sb + "/exec", pick(rnd, List.of("{}", "{\"argv\":[]}", "{\"argv\":[null]}", "{\"argv\":\"ls\"}",
             "{\"argv\":[\"true\"],\"command\":\"true\"}", "{\"command\":\"true\",\"timeoutSeconds\":-1}", "{\"argv\":[\"/no/such/binary\"]}",

@@ -167,6 +167,27 @@ class CheckpointSystemTest {
     delete(id);
   }
 
+  @Test
+  void aCheckpointThatCannotBeSavedLeavesTheSandboxRunning() throws Exception {
+    String id = host.createSandbox();
+    out(id, "echo still > /root/here");
+    // A real fault: a file where the sandbox's checkpoint directory must go.
+    Path blocker = host.dir.resolve("data/checkpoints").resolve(id);
+    Files.createDirectories(blocker.getParent());
+    Files.writeString(blocker, "not a directory");
+    TestHost.Reply failed = checkpoint(id, "x");
+    assertEquals(503, failed.status(), failed.raw());
+    assertEquals("SNAPSHOT_FAILED", failed.json().path("error").path("code").asText());
+    assertTrue(failed.json().path("error").path("message").asText().contains("it runs on"), failed.raw());
+    assertEquals("running", host.call("GET", "/v1/sandboxes/" + id, null).json().path("status").asText());
+    assertEquals("still\n", out(id, "cat /root/here"));
+    out(id, "echo after > /root/after");
+    assertEquals("after\n", out(id, "cat /root/after"), "the sandbox writes on, to its new top disk layer");
+    assertEquals(0, host.call("GET", "/v1/sandboxes/" + id + "/checkpoints", null).json().path("checkpoints").size());
+    Files.delete(blocker);
+    delete(id);
+  }
+
   private static void assertNoDiskLayersLeft() throws Exception {
     // Other tests' sandboxes may still run in this host; only those of deleted sandboxes must be gone.
     JsonNode all = host.call("GET", "/v1/sandboxes", null).json().path("sandboxes");

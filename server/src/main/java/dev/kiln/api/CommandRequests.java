@@ -1,0 +1,48 @@
+package dev.kiln.api;
+
+import dev.kiln.agent.ExecRequest;
+import dev.kiln.error.ErrorCode;
+import dev.kiln.error.KilnException;
+import dev.kiln.image.oci.ImageConfig;
+import dev.kiln.sandbox.SandboxManager;
+import dev.kiln.sandbox.UserResolver;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** Turns the command fields of /exec and /processes requests into an {@link ExecRequest}. */
+final class CommandRequests {
+  private final SandboxManager sandboxes;
+  private final UserResolver users;
+
+  CommandRequests(SandboxManager sandboxes, UserResolver users) {
+    this.sandboxes = sandboxes;
+    this.users = users;
+  }
+
+  /**
+   * A command as the API gives it (argv or a shell command line, env, cwd, user, command timeout),
+   * with the image's User and WorkingDir as defaults, as `docker run` has them.
+   */
+  ExecRequest from(String id, List<String> argvField, String command, Map<String, String> env, String cwdField, String userField,
+      Long timeoutSeconds, Duration defaultTimeout, boolean stdin) throws InterruptedException {
+    List<String> argv;
+    if (argvField != null && command != null) throw new KilnException(ErrorCode.INVALID_REQUEST, "give either 'argv' or 'command', not both");
+    if (argvField != null) {
+      if (argvField.isEmpty() || argvField.stream().anyMatch(a -> a == null)) throw new KilnException(ErrorCode.INVALID_REQUEST, "'argv' must be a non-empty list of strings");
+      argv = argvField;
+    } else if (command != null) {
+      argv = List.of("/bin/sh", "-c", command);
+    } else {
+      throw new KilnException(ErrorCode.INVALID_REQUEST, "one of 'argv' or 'command' is required");
+    }
+    long timeoutS = timeoutSeconds == null ? defaultTimeout.toSeconds() : timeoutSeconds;
+    if (timeoutS < 0 || timeoutS > 7 * 24 * 3600) throw new KilnException(ErrorCode.INVALID_REQUEST, "timeoutSeconds must be 0..604800, got " + timeoutS);
+    ImageConfig image = sandboxes.imageConfig(id);
+    String user = userField != null ? userField : image.user().isEmpty() ? null : image.user();
+    UserResolver.Ids ids = user == null ? UserResolver.Ids.AGENT : users.resolve(id, user);
+    String cwd = cwdField != null ? cwdField : image.workingDir();
+    return new ExecRequest(argv, env == null ? Map.of() : env, cwd, ids.uid(), ids.gid(), Optional.of(Duration.ofSeconds(timeoutS)), stdin);
+  }
+}

@@ -1,0 +1,169 @@
+package dev.kiln.api;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.agent.ExecRequest;
+import dev.kiln.error.ErrorCode;
+import dev.kiln.error.KilnException;
+import dev.kiln.sandbox.GuestProcess;
+import dev.kiln.sandbox.ProcessService;
+import dev.kiln.sandbox.Scrollback;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * /v1/sandboxes/{id}/processes: background processes whose output is kept in a bounded scrollback
+ * and read as NDJSON from a cursor, live or replayed.
+ */
+final class ProcessRoutes {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  /** A following reader with nothing to say writes this often, so proxies and idle timeouts leave it open. */
+  private static final Duration HEARTBEAT = Duration.ofSeconds(10);
+  private static final Map<String, Integer> SIGNALS = Map.of("SIGHUP", 1, "SIGINT", 2, "SIGQUIT", 3, "SIGKILL", 9, "SIGUSR1", 10,
+      "SIGUSR2", 12, "SIGTERM", 15, "SIGCONT", 18, "SIGSTOP", 19);
+
+  private final ProcessService processes;
+  private final CommandRequests commands;
+
+  ProcessRoutes(ProcessService processes, CommandRequests commands) {
+    this.processes = processes;
+    this.commands = commands;
+  }
+
+  List<Route> routes() {
+    String one = "/v1/sandboxes/{id}/processes/{pid}";
+    return List.of(
+        new Route("POST", "/v1/sandboxes/{id}/processes", this::start),
+        new Route("GET", "/v1/sandboxes/{id}/processes",
+            x -> x.json(200, Map.of("processes", processes.list(x.path("id")).stream().map(ProcessRoutes::view).toList()))),
+        new Route("GET", one, x -> x.json(200, view(processes.get(x.path("id"), pid(x))))),
+        new Route("GET", one + "/output", this::output),
+        new Route("POST", one + "/stdin", this::stdin),
+        new Route("POST", one + "/signal", x -> {
+          Bodies.Signal b = x.body(Bodies.Signal.class, null);
+          processes.signal(x.path("id"), pid(x), signal(b.signal()));
+          x.noContent();
+        }));
+  }
+
+  private void start(Exchange x) throws Exception {
+    String id = x.path("id");
+    Bodies.StartProcess b = x.body(Bodies.StartProcess.class, null);
+    // No command timeout unless asked for: background processes are often servers.
+    ExecRequest req = commands.from(id, b.argv(), b.command(), b.env(), b.cwd(), b.user(), b.timeoutSeconds(), Duration.ZERO,
+        Boolean.TRUE.equals(b.stdin()));
+    x.json(201, view(processes.start(id, req)));
+  }
+
+  /**
+   * NDJSON from {@code cursor} (default 0): "overflow" if output before the oldest kept byte was
+   * dropped, "output" lines, one "replayed" once the kept output is sent, then with
+   * {@code follow=true} live output until "exit". A reader that goes away leaves the process running.
+   */
+  private void output(Exchange x) throws Exception {
+    GuestProcess p = processes.get(x.path("id"), pid(x));
+    long cursor = parseLong(x.query("cursor"), "cursor", 0);
+    boolean follow = "true".equals(x.query("follow"));
+    try (OutputStream out = x.rawOutput(200, "application/x-ndjson")) {
+      boolean replayed = false;
+      while (true) {
+        Scrollback.Slice s = p.output(cursor, replayed && follow ? HEARTBEAT : Duration.ZERO);
+        if (s.dropped() > 0) line(out, Map.of("type", "overflow", "droppedBytes", s.dropped(), "cursor", s.firstOffset()));
+        for (var c : s.chunks()) {
+          line(out, Map.of("type", "output", "stream", c.stderr() ? "stderr" : "stdout", "cursor", c.offset() + c.data().length,
+              "data", Base64.getEncoder().encodeToString(c.data())));
+        }
+        cursor = s.next();
+        if (!replayed) {
+          line(out, Map.of("type", "replayed", "cursor", cursor));
+          replayed = true;
+        } else if (s.chunks().isEmpty() && !s.ended()) {
+          line(out, Map.of("type", "heartbeat", "cursor", cursor));
+        }
+        if (s.ended()) {
+          line(out, exitLine(p));
+          return;
+        }
+        if (!follow) return;
+      }
+    }
+  }
+
+  private static Map<String, Object> exitLine(GuestProcess p) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("type", p.status() == GuestProcess.Status.LOST ? "lost" : "exit");
+    p.exit().ifPresent(e -> {
+      m.put("exitCode", e.exitCode());
+      if (e.signal() != 0) m.put("signal", e.signal());
+      m.put("timedOut", e.timedOut());
+    });
+    return m;
+  }
+
+  private static void line(OutputStream out, Map<String, Object> m) throws java.io.IOException {
+    out.write(JSON.writeValueAsBytes(m));
+    out.write('\n');
+    out.flush();
+  }
+
+  /** The body, streamed into the process's stdin in chunks (never whole in memory); {@code close=true} closes it after. */
+  private void stdin(Exchange x) throws Exception {
+    String id = x.path("id");
+    long pid = pid(x);
+    boolean close = "true".equals(x.query("close"));
+    processes.running(id, pid); // before reading the body: an unknown or finished process is an error even with no bytes to send
+    byte[] buf = new byte[64 << 10];
+    try (InputStream in = x.bodyStream()) {
+      for (int n; (n = in.readNBytes(buf, 0, buf.length)) > 0; ) processes.writeStdin(id, pid, java.util.Arrays.copyOf(buf, n), false);
+    }
+    if (close) processes.writeStdin(id, pid, new byte[0], true);
+    x.noContent();
+  }
+
+  private static long pid(Exchange x) {
+    return parseLong(x.path("pid"), "pid", -1);
+  }
+
+  private static long parseLong(String s, String what, long absent) {
+    if (s == null) {
+      if (absent >= 0) return absent;
+      throw new KilnException(ErrorCode.INVALID_REQUEST, what + " is required");
+    }
+    try {
+      long v = Long.parseLong(s);
+      if (v < 0) throw new NumberFormatException();
+      return v;
+    } catch (NumberFormatException e) {
+      throw new KilnException(ErrorCode.INVALID_REQUEST, what + " must be a non-negative integer, got '" + s + "'");
+    }
+  }
+
+  private static int signal(Object s) {
+    if (s instanceof Integer i) return i;
+    if (s instanceof String name) {
+      Integer n = SIGNALS.get(name.startsWith("SIG") ? name : "SIG" + name);
+      if (n != null) return n;
+    }
+    throw new KilnException(ErrorCode.INVALID_REQUEST, "signal must be a number or one of " + new java.util.TreeSet<>(SIGNALS.keySet()) + ", got " + s);
+  }
+
+  static Map<String, Object> view(GuestProcess p) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("pid", p.pid());
+    m.put("argv", p.argv());
+    m.put("status", p.status().name().toLowerCase());
+    m.put("startedAt", p.startedAt().toString());
+    p.endedAt().ifPresent(t -> m.put("endedAt", t.toString()));
+    p.exit().ifPresent(e -> {
+      m.put("exitCode", e.exitCode());
+      if (e.signal() != 0) m.put("signal", e.signal());
+      m.put("timedOut", e.timedOut());
+    });
+    m.put("outputBytes", p.outputBytes());
+    return m;
+  }
+}

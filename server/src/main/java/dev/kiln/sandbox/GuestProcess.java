@@ -1,0 +1,89 @@
+package dev.kiln.sandbox;
+
+import dev.kiln.agent.ExecHandle;
+import dev.kiln.agent.ExitStatus;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A background process in a sandbox, started through the processes API. Its output goes into a
+ * bounded {@link Scrollback} whether or not anyone is reading it, so it runs on when its client goes
+ * away and the client can re-attach from its cursor.
+ */
+public final class GuestProcess {
+  /** Where a process is in its life. LOST: its sandbox's agent channel closed (a pause, a restart); its output is no longer followed. */
+  public enum Status { RUNNING, EXITED, LOST }
+
+  private final long pid;
+  private final List<String> argv;
+  private final Instant startedAt;
+  private final ExecHandle handle;
+  private final Scrollback output;
+  private volatile Status status = Status.RUNNING;
+  private volatile ExitStatus exit;
+  private volatile Instant endedAt;
+
+  GuestProcess(long pid, List<String> argv, ExecHandle handle, long scrollbackBytes) {
+    this.pid = pid;
+    this.argv = List.copyOf(argv);
+    this.handle = handle;
+    this.startedAt = Instant.now();
+    this.output = new Scrollback(scrollbackBytes);
+  }
+
+  public long pid() {
+    return pid;
+  }
+
+  public List<String> argv() {
+    return argv;
+  }
+
+  public Instant startedAt() {
+    return startedAt;
+  }
+
+  public Status status() {
+    return status;
+  }
+
+  public Optional<ExitStatus> exit() {
+    return Optional.ofNullable(exit);
+  }
+
+  public Optional<Instant> endedAt() {
+    return Optional.ofNullable(endedAt);
+  }
+
+  /** Output from {@code cursor} on, waiting up to {@code wait} when there is none yet. */
+  public Scrollback.Slice output(long cursor, Duration wait) throws InterruptedException {
+    return output.read(cursor, wait);
+  }
+
+  public long outputBytes() {
+    return output.length();
+  }
+
+  void append(boolean stderr, byte[] data) {
+    output.append(stderr, data);
+  }
+
+  ExecHandle handle() {
+    return handle;
+  }
+
+  void exited(ExitStatus s) {
+    exit = s;
+    endedAt = Instant.now();
+    status = Status.EXITED;
+    output.finish();
+  }
+
+  void lost() {
+    endedAt = Instant.now();
+    status = Status.LOST;
+    output.finish();
+  }
+}

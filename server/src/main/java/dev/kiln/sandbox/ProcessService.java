@@ -1,0 +1,146 @@
+package dev.kiln.sandbox;
+
+import dev.kiln.agent.AgentConnection;
+import dev.kiln.agent.AgentException;
+import dev.kiln.agent.ExecEvent;
+import dev.kiln.agent.ExecHandle;
+import dev.kiln.agent.ExecRequest;
+import dev.kiln.error.ErrorCode;
+import dev.kiln.error.KilnException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Background processes: started, then followed by one pump thread each that moves their output into
+ * a bounded scrollback, so they run on whether or not a client is attached. Finished processes stay
+ * listed, with their exit status and output, until newer ones push them out.
+ */
+public final class ProcessService {
+  private static final Logger log = LoggerFactory.getLogger(ProcessService.class);
+  /** Running processes per sandbox: each holds a scrollback and a stream in the agent. */
+  public static final int MAX_RUNNING = 64;
+  /** Finished processes kept per sandbox (with their scrollback) before the oldest is forgotten. */
+  static final int FINISHED_KEPT = 32;
+
+  private final SandboxManager manager;
+  private final SandboxOperations ops;
+  private final long scrollbackBytes;
+  private final Map<String, Map<Long, GuestProcess>> bySandbox = new ConcurrentHashMap<>();
+
+  public ProcessService(SandboxManager manager, SandboxOperations ops, long scrollbackBytes) {
+    this.manager = manager;
+    this.ops = ops;
+    this.scrollbackBytes = scrollbackBytes;
+    manager.onDeleted(bySandbox::remove);
+  }
+
+  public GuestProcess start(String id, ExecRequest req) throws InterruptedException {
+    AgentConnection agent = manager.agent(id);
+    Map<Long, GuestProcess> procs = bySandbox.computeIfAbsent(id, k -> new LinkedHashMap<>());
+    synchronized (procs) {
+      long running = procs.values().stream().filter(p -> p.status() == GuestProcess.Status.RUNNING).count();
+      if (running >= MAX_RUNNING) {
+        throw new KilnException(ErrorCode.INSUFFICIENT_CAPACITY, "sandbox " + id + " already runs " + running + " background processes (the limit)");
+      }
+    }
+    ExecHandle h;
+    try {
+      h = agent.exec(ops.withSandboxEnv(id, req));
+    } catch (AgentException e) {
+      throw SandboxOperations.execFailure(id, req, e);
+    }
+    GuestProcess p = new GuestProcess(h.pid(), req.argv(), h, scrollbackBytes);
+    synchronized (procs) {
+      procs.put(p.pid(), p);
+      pruneFinished(procs);
+    }
+    Thread.ofVirtual().name("process-" + id + "-" + p.pid()).start(() -> pump(id, p));
+    log.info("process started sandbox={} pid={} argv0={}", id, p.pid(), req.argv().getFirst());
+    return p;
+  }
+
+  private static void pump(String id, GuestProcess p) {
+    try {
+      while (true) {
+        switch (p.handle().next(Duration.ofMinutes(1))) {
+          case null -> { } // nothing yet; keep following
+          case ExecEvent.Output o -> p.append(o.stderr(), o.data());
+          case ExecEvent.Exited x -> {
+            p.exited(x.status());
+            log.info("process exited sandbox={} pid={} exit_code={} signal={}", id, p.pid(), x.status().exitCode(), x.status().signal());
+            return;
+          }
+        }
+      }
+    } catch (AgentException e) {
+      p.lost();
+      log.info("process output no longer followed sandbox={} pid={} reason=\"{}\"", id, p.pid(), e.getMessage());
+    } catch (InterruptedException e) {
+      p.lost();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static void pruneFinished(Map<Long, GuestProcess> procs) {
+    List<Long> finished = new ArrayList<>();
+    procs.forEach((pid, p) -> {
+      if (p.status() != GuestProcess.Status.RUNNING) finished.add(pid);
+    });
+    for (int i = 0; i < finished.size() - FINISHED_KEPT; i++) procs.remove(finished.get(i));
+  }
+
+  /** The sandbox's processes, oldest first: running, and finished ones still kept. */
+  public List<GuestProcess> list(String id) {
+    manager.get(id);
+    Map<Long, GuestProcess> procs = bySandbox.getOrDefault(id, Map.of());
+    synchronized (procs) {
+      return List.copyOf(procs.values());
+    }
+  }
+
+  public GuestProcess get(String id, long pid) {
+    manager.get(id);
+    Map<Long, GuestProcess> procs = bySandbox.getOrDefault(id, Map.of());
+    GuestProcess p;
+    synchronized (procs) {
+      p = procs.get(pid);
+    }
+    if (p == null) throw new KilnException(ErrorCode.PROCESS_NOT_FOUND, "sandbox " + id + " has no process " + pid + " started through the processes API");
+    return p;
+  }
+
+  public void signal(String id, long pid, int signo) {
+    if (signo < 1 || signo > 64) throw new KilnException(ErrorCode.INVALID_REQUEST, "signal must be 1..64, got " + signo);
+    GuestProcess p = running(id, pid);
+    try {
+      p.handle().signal(signo);
+    } catch (AgentException e) {
+      throw SandboxOperations.guestFailure(id, "signal " + pid, e);
+    }
+  }
+
+  public void writeStdin(String id, long pid, byte[] data, boolean close) throws InterruptedException {
+    GuestProcess p = running(id, pid);
+    try {
+      if (data.length > 0) p.handle().writeStdin(data);
+      if (close) p.handle().closeStdin();
+    } catch (AgentException e) {
+      throw SandboxOperations.guestFailure(id, "stdin of " + pid, e);
+    }
+  }
+
+  /** The process, if it still runs; 404 or 409 otherwise. */
+  public GuestProcess running(String id, long pid) {
+    GuestProcess p = get(id, pid);
+    if (p.status() != GuestProcess.Status.RUNNING) {
+      throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "process " + pid + " in sandbox " + id + " is " + p.status().name().toLowerCase());
+    }
+    return p;
+  }
+}

@@ -1,0 +1,137 @@
+package dev.kiln.system;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/** Background processes: streamed output as NDJSON, stdin, signals, re-attach with replay, bounded scrollback. */
+@Tag("system")
+class ProcessSystemTest extends OneSandboxTest {
+  private static long start(Map<String, Object> body) throws Exception {
+    TestHost.Reply r = host.call("POST", "/v1/sandboxes/" + sandbox + "/processes", body);
+    assertEquals(201, r.status(), r.raw());
+    assertEquals("running", r.json().path("status").asText());
+    return r.json().path("pid").asLong();
+  }
+
+  /** One NDJSON line as it arrived, with when. */
+  private record Line(long atNanos, JsonNode json) {}
+
+  private static List<Line> output(long pid, long cursor, boolean follow) throws Exception {
+    HttpRequest req = HttpRequest.newBuilder(URI.create(host.base + "/v1/sandboxes/" + sandbox + "/processes/" + pid + "/output?cursor=" + cursor
+        + (follow ? "&follow=true" : ""))).header("Authorization", "Bearer " + host.key).build();
+    HttpResponse<java.io.InputStream> r = host.http.send(req, HttpResponse.BodyHandlers.ofInputStream());
+    assertEquals(200, r.statusCode());
+    assertEquals("application/x-ndjson", r.headers().firstValue("Content-Type").orElse(""));
+    List<Line> lines = new ArrayList<>();
+    try (BufferedReader in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
+      for (String l; (l = in.readLine()) != null; ) lines.add(new Line(System.nanoTime(), TestHost.JSON.readTree(l)));
+    }
+    return lines;
+  }
+
+  private static String stdout(List<Line> lines) {
+    StringBuilder b = new StringBuilder();
+    for (Line l : lines) {
+      if (l.json().path("type").asText().equals("output") && l.json().path("stream").asText().equals("stdout")) {
+        b.append(new String(Base64.getDecoder().decode(l.json().path("data").asText()), StandardCharsets.UTF_8));
+      }
+    }
+    return b.toString();
+  }
+
+  private static JsonNode last(List<Line> lines) {
+    return lines.getLast().json();
+  }
+
+  @Test
+  void outputStreamsWhileTheCommandRuns() throws Exception {
+    long pid = start(Map.of("command", "for i in 1 2 3 4 5; do echo line$i; sleep 0.3; done"));
+    List<Line> lines = output(pid, 0, true);
+    assertEquals("line1\nline2\nline3\nline4\nline5\n", stdout(lines));
+    assertEquals("exit", last(lines).path("type").asText());
+    assertEquals(0, last(lines).path("exitCode").asInt());
+    Line firstOutput = lines.stream().filter(l -> l.json().path("type").asText().equals("output")).findFirst().orElseThrow();
+    assertTrue(lines.getLast().atNanos() - firstOutput.atNanos() > 800_000_000L,
+        "the first line arrived well before the exit, not all at the end");
+  }
+
+  @Test
+  void stdinReachesTheProcess() throws Exception {
+    long pid = start(Map.of("argv", List.of("cat"), "stdin", true));
+    HttpRequest req = HttpRequest.newBuilder(URI.create(host.base + "/v1/sandboxes/" + sandbox + "/processes/" + pid + "/stdin?close=true"))
+        .header("Authorization", "Bearer " + host.key).POST(HttpRequest.BodyPublishers.ofString("hello\nworld\n")).build();
+    assertEquals(204, host.http.send(req, HttpResponse.BodyHandlers.ofString()).statusCode());
+    List<Line> lines = output(pid, 0, true);
+    assertEquals("hello\nworld\n", stdout(lines));
+    assertEquals(0, last(lines).path("exitCode").asInt());
+  }
+
+  @Test
+  void ctrlCBySignal() throws Exception {
+    long pid = start(Map.of("argv", List.of("sleep", "1000")));
+    assertEquals(400, host.call("POST", "/v1/sandboxes/" + sandbox + "/processes/" + pid + "/signal", Map.of("signal", "SIGNOPE")).status());
+    assertEquals(204, host.call("POST", "/v1/sandboxes/" + sandbox + "/processes/" + pid + "/signal", Map.of("signal", "SIGINT")).status());
+    List<Line> lines = output(pid, 0, true);
+    assertEquals(2, last(lines).path("signal").asInt(), lines.toString());
+    JsonNode view = host.call("GET", "/v1/sandboxes/" + sandbox + "/processes/" + pid, null).json();
+    assertEquals("exited", view.path("status").asText());
+    assertEquals(409, host.call("POST", "/v1/sandboxes/" + sandbox + "/processes/" + pid + "/signal", Map.of("signal", 15)).status(),
+        "an exited process cannot be signalled");
+  }
+
+  @Test
+  void aReaderReattachesFromItsCursorAndGetsWhatFollowed() throws Exception {
+    long pid = start(Map.of("command", "seq 1 200; sleep 1; seq 201 400"));
+    Thread.sleep(500);
+    List<Line> first = output(pid, 0, false); // what is there now, then the client goes away
+    assertEquals("replayed", last(first).path("type").asText());
+    long cursor = last(first).path("cursor").asLong();
+    List<Line> rest = output(pid, cursor, true);
+    StringBuilder expected = new StringBuilder();
+    for (int i = 1; i <= 400; i++) expected.append(i).append('\n');
+    assertEquals(expected.toString(), stdout(first) + stdout(rest), "nothing lost, nothing repeated across the re-attach");
+    assertEquals(expected.toString(), stdout(output(pid, 0, false)), "a finished process's output can be replayed from the start");
+  }
+
+  @Test
+  void scrollbackOverflowIsReportedNotSilent() throws Exception {
+    long pid = start(Map.of("command", "head -c 3145728 /dev/zero | tr '\\0' a"));
+    // Nobody reads while it writes: by the end only the last 1 MiB is kept.
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofMinutes(1))
+        .until(() -> host.call("GET", "/v1/sandboxes/" + sandbox + "/processes/" + pid, null).json().path("status").asText().equals("exited"));
+    List<Line> lines = output(pid, 0, false);
+    JsonNode overflow = lines.getFirst().json();
+    assertEquals("overflow", overflow.path("type").asText(), lines.getFirst().toString());
+    assertEquals(2 << 20, overflow.path("droppedBytes").asLong(), "3 MiB written, 1 MiB kept");
+    assertEquals(1 << 20, stdout(lines).length());
+  }
+
+  @Test
+  void processesAreListedWithTheirExitCodes() throws Exception {
+    long pid = start(Map.of("command", "exit 7"));
+    output(pid, 0, true);
+    JsonNode list = host.call("GET", "/v1/sandboxes/" + sandbox + "/processes", null).json().path("processes");
+    JsonNode mine = null;
+    for (JsonNode p : list) if (p.path("pid").asLong() == pid) mine = p;
+    assertEquals(7, mine.path("exitCode").asInt(), list.toString());
+    assertEquals(404, host.call("GET", "/v1/sandboxes/" + sandbox + "/processes/999999", null).status());
+    assertEquals(400, host.call("GET", "/v1/sandboxes/" + sandbox + "/processes/abc", null).status());
+    assertEquals(400, host.call("POST", "/v1/sandboxes/" + sandbox + "/processes", Map.of("argv", List.of())).status());
+    assertEquals(400, host.call("POST", "/v1/sandboxes/" + sandbox + "/processes", Map.of("argv", List.of("/no/such")))
+        .status(), "a binary that does not exist is the request's fault");
+  }
+}

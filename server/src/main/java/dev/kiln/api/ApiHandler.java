@@ -11,6 +11,7 @@ import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.websocket.server.ServerWebSocketContainer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,10 +20,12 @@ final class ApiHandler extends Handler.Abstract {
   private static final Logger log = LoggerFactory.getLogger(ApiHandler.class);
   private final List<Route> routes;
   private final ApiKeys keys;
+  private final ServerWebSocketContainer websockets;
 
-  ApiHandler(List<Route> routes, ApiKeys keys) {
+  ApiHandler(List<Route> routes, ApiKeys keys, ServerWebSocketContainer websockets) {
     this.routes = List.copyOf(routes);
     this.keys = keys;
+    this.websockets = websockets;
   }
 
   @Override
@@ -45,7 +48,7 @@ final class ApiHandler extends Handler.Abstract {
           break;
         }
       }
-      x = new Exchange(request, response, params);
+      x = new Exchange(request, response, callback, websockets, params);
       if (route == null) {
         throw pathKnown
             ? new KilnException(ErrorCode.METHOD_NOT_ALLOWED, method + " is not allowed on " + path)
@@ -55,7 +58,7 @@ final class ApiHandler extends Handler.Abstract {
         throw new KilnException(ErrorCode.UNAUTHORIZED, "a valid API key is required (Authorization: Bearer <key> or X-API-Key)");
       }
       route.handler().handle(x);
-      callback.succeeded();
+      if (!x.handedOff()) callback.succeeded();
     } catch (KilnException e) {
       respondError(x, request, response, callback, HttpStatusOf.of(e.code()), e.code(), e.getMessage());
     } catch (IllegalArgumentException e) {
@@ -91,7 +94,7 @@ final class ApiHandler extends Handler.Abstract {
       // An error can come before the body was read (401, 404, a body too large). Jetty would then
       // drop the connection after the answer; saying so keeps the client from reusing it.
       if (!request.consumeAvailable()) response.getHeaders().put(HttpHeader.CONNECTION, "close");
-      Exchange ex = x != null ? x : new Exchange(request, response, Map.of());
+      Exchange ex = x != null ? x : new Exchange(request, response, callback, null, Map.of());
       ex.json(status, Map.of("error", Map.of("code", code.name(), "message", message == null ? code.name() : message)));
       callback.succeeded();
     } catch (IOException | RuntimeException e) {

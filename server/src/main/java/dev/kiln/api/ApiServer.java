@@ -13,6 +13,7 @@ import java.util.concurrent.Executors;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.websocket.server.ServerWebSocketContainer;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
@@ -36,7 +37,7 @@ public final class ApiServer implements AutoCloseable {
     connector.setHost(listen.getHostString());
     connector.setPort(listen.getPort());
     server.addConnector(connector);
-    server.setHandler(new ApiHandler(routeTable(sandboxes, ops, processes, templates), keys));
+    server.setHandler(new ApiHandler(routeTable(sandboxes, ops, processes, templates), keys, ServerWebSocketContainer.ensure(server)));
     server.setErrorHandler(new ErrorPages());
   }
 

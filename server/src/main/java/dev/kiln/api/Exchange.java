@@ -17,6 +17,8 @@ import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.websocket.server.ServerWebSocketContainer;
 import org.eclipse.jetty.util.Fields;
 
 /** One HTTP request and its response, with the blocking helpers the route handlers need. */
@@ -39,13 +41,32 @@ final class Exchange {
 
   final Request request;
   final Response response;
+  private final Callback callback;
+  private final ServerWebSocketContainer websockets;
   private final Map<String, String> pathParams;
   private Fields query;
+  private boolean handedOff;
 
-  Exchange(Request request, Response response, Map<String, String> pathParams) {
+  Exchange(Request request, Response response, Callback callback, ServerWebSocketContainer websockets, Map<String, String> pathParams) {
     this.request = request;
     this.response = response;
+    this.callback = callback;
+    this.websockets = websockets;
     this.pathParams = pathParams;
+  }
+
+  /**
+   * Hands the connection to a WebSocket endpoint (a Jetty Session.Listener); false if the request
+   * is not a WebSocket upgrade. After a hand-off the connection is the endpoint's, not the router's.
+   */
+  boolean upgradeToWebSocket(Object endpoint) throws Exception {
+    if (websockets == null) return false;
+    handedOff = websockets.upgrade((req, resp, cb) -> endpoint, request, response, callback);
+    return handedOff;
+  }
+
+  boolean handedOff() {
+    return handedOff;
   }
 
   String path(String name) {

@@ -42,6 +42,12 @@ final class ProcessRoutes {
             x -> x.json(200, Map.of("processes", processes.list(x.path("id")).stream().map(ProcessRoutes::view).toList()))),
         new Route("GET", one, x -> x.json(200, view(processes.get(x.path("id"), pid(x))))),
         new Route("GET", one + "/output", this::output),
+        new Route("GET", one + "/ws", x -> {
+          GuestProcess p = processes.get(x.path("id"), pid(x));
+          if (!x.upgradeToWebSocket(new ProcessSocket(processes, x.path("id"), p, parseLong(x.query("cursor"), "cursor", 0)))) {
+            throw new KilnException(ErrorCode.INVALID_REQUEST, "this route is a WebSocket: send an Upgrade request (…/output serves the same as NDJSON)");
+          }
+        }),
         new Route("POST", one + "/stdin", this::stdin),
         new Route("POST", one + "/signal", x -> {
           Bodies.Signal b = x.body(Bodies.Signal.class, null);
@@ -85,23 +91,12 @@ final class ProcessRoutes {
           line(out, Map.of("type", "heartbeat", "cursor", cursor));
         }
         if (s.ended()) {
-          line(out, exitLine(p));
+          line(out, ProcessSocket.exitView(p));
           return;
         }
         if (!follow) return;
       }
     }
-  }
-
-  private static Map<String, Object> exitLine(GuestProcess p) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("type", p.status() == GuestProcess.Status.LOST ? "lost" : "exit");
-    p.exit().ifPresent(e -> {
-      m.put("exitCode", e.exitCode());
-      if (e.signal() != 0) m.put("signal", e.signal());
-      m.put("timedOut", e.timedOut());
-    });
-    return m;
   }
 
   private static void line(OutputStream out, Map<String, Object> m) throws java.io.IOException {

@@ -118,7 +118,7 @@ public final class Checkpoints {
       try {
         SandboxManager.Started started = sandboxes.onNewLayer(saved.spec().rootDisk(), Overlay.BaseFormat.QCOW2,
             layer -> sandboxes.restoreOrBoot(sb, saved.spec().withRootDisk(layer), saved.state(), saved.sha256(), "checkpoint '" + name + "'"));
-        sandboxes.attach(sb, started.spec());
+        sandboxes.attach(sb, started);
         sandboxes.events.append(sandboxId, "restored", started.how());
         log.info("sandbox restored to checkpoint sandbox={} name={} how=\"{}\" took_ms={}", sandboxId, name, started.how(),
             (System.nanoTime() - start) / 1_000_000);

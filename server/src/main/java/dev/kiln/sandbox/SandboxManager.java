@@ -194,19 +194,19 @@ public final class SandboxManager implements AutoCloseable {
         // Restored and paused already: let it run; attach's HELLO gives it its identity, clock and entropy.
         sb.vm = pooled.get().vm();
         sb.vm.resume();
-        return new Started(pooled.get().spec(), "claimed from the warm pool");
+        return new Started(pooled.get().spec(), "claimed from the warm pool", true);
       }
       Path initrd = req.boot().isPresent() ? artifacts.hostileInitrd() : artifacts.initrd();
       VmSpec cold = new VmSpec(id.value(), runDir, artifacts.kernel(), initrd, baseCmdline, runDir, vcpus, memoryMib, accelerator);
       Optional<TemplateSnapshots.Snapshot> snap = req.boot().isPresent() ? Optional.empty() : snapshots.usable(template, vcpus, memoryMib);
       if (snap.isPresent()) {
         Optional<VmSpec> restored = restoreTemplateSnapshot(sb, cold, snap.get());
-        if (restored.isPresent()) return new Started(restored.get(), "restored from the template snapshot");
+        if (restored.isPresent()) return new Started(restored.get(), "restored from the template snapshot", true);
       }
       return onNewLayer(template.rootfs().orElseThrow(), Overlay.BaseFormat.RAW, layer -> {
         VmSpec spec = cold.withRootDisk(layer);
         sb.vm = backend.start(spec);
-        return new Started(spec, snap.isPresent() ? "booted (the template snapshot did not restore)" : "booted");
+        return new Started(spec, snap.isPresent() ? "booted (the template snapshot did not restore)" : "booted", false);
       });
     });
   }
@@ -227,8 +227,8 @@ public final class SandboxManager implements AutoCloseable {
     }
   }
 
-  /** How a new sandbox's VM came up: its spec and, for its events, in words. */
-  record Started(VmSpec spec, String how) {}
+  /** How a new sandbox's VM came up: its spec, in words for its events, and whether from saved state. */
+  record Started(VmSpec spec, String how, boolean restored) {}
 
   /** Brings up the VM of a sandbox whose row is being inserted; sets {@code sb.vm}. */
   interface VmStarter {
@@ -255,7 +255,7 @@ public final class SandboxManager implements AutoCloseable {
       Files.createDirectories(runDir);
       Started started = starter.start(sb, runDir);
       layer = Optional.of(started.spec().rootDisk());
-      attach(sb, started.spec());
+      attach(sb, started);
       events.append(id.value(), "created", started.how());
       log.info("sandbox created sandbox={} template={} how=\"{}\" vcpus={} memory_mib={} ttl_s={} took_ms={}", id, row.template(),
           started.how(), row.vcpus(), row.memoryMib(), row.timeoutSeconds(), (System.nanoTime() - start) / 1_000_000);
@@ -281,16 +281,17 @@ public final class SandboxManager implements AutoCloseable {
    * Connects to the agent of the sandbox's new VM (a HELLO: fresh clock, entropy, identity) and
    * records it running on that VM and disk.
    */
-  void attach(LiveSandbox sb, VmSpec spec) throws AgentException, InterruptedException {
+  void attach(LiveSandbox sb, Started started) throws AgentException, InterruptedException {
+    VmSpec spec = started.spec();
     String id = sb.id.value();
     sb.stopping = false;
     repo.recordVm(id, VmRecord.toJson(spec), sb.vm.pid());
     disks.recorded(spec.rootDisk());
     watch(sb);
     sb.agent = AgentConnection.open(spec.agentSocket(), id, bootTimeout, cause -> onAgentBroken(sb, cause));
-    // Integrity probe, after a boot as after any restore: the agent answers (the HELLO above) and
-    // the root filesystem answers a stat.
-    sb.agent.files().stat("/");
+    // Integrity probe after a restore (a boot mounted the root itself, just now): the agent answers
+    // (the HELLO above) and the restored root filesystem answers a stat.
+    if (started.restored()) sb.agent.files().stat("/");
     repo.updateState(id, SandboxState.RUNNING.name(), Optional.of(VmRecord.toJson(spec)), OptionalLong.of(sb.vm.pid()), Optional.empty());
   }
 
@@ -324,14 +325,14 @@ public final class SandboxManager implements AutoCloseable {
     try {
       verifiedStates.verify(state, stateSha256);
       sb.vm = backend.restore(spec, state, bootTimeout);
-      return new Started(spec, "restored from " + what);
+      return new Started(spec, "restored from " + what, true);
     } catch (IOException | VmmException e) {
       String how = "booted from the disk of " + what + ": its saved state did not load (" + e.getMessage() + "); files are kept, processes are lost";
       log.warn("sandbox={} {}", sb.id, how);
       events.append(sb.id.value(), "fallback", how);
       VmSpec cold = spec.withoutMemory();
       sb.vm = backend.start(cold);
-      return new Started(cold, how);
+      return new Started(cold, how, false);
     }
   }
 
@@ -536,7 +537,7 @@ public final class SandboxManager implements AutoCloseable {
       try {
         String sha = Files.exists(runDir.resolve(PAUSED_STATE_SHA256)) ? Files.readString(runDir.resolve(PAUSED_STATE_SHA256)).strip() : "";
         Started started = restoreOrBoot(sb, vmSpecOf(r), runDir.resolve(PAUSED_STATE), sha, "its pause");
-        attach(sb, started.spec());
+        attach(sb, started);
         if (r.expiresAt().isEmpty() && r.timeoutSeconds() > 0) {
           repo.updateExpiry(id, r.timeoutSeconds(), Optional.of(Instant.now().plusSeconds(r.timeoutSeconds()))); // paused by its TTL
         }

@@ -134,4 +134,90 @@ class ProcessSystemTest extends OneSandboxTest {
     assertEquals(400, host.call("POST", "/v1/sandboxes/" + sandbox + "/processes", Map.of("argv", List.of("/no/such")))
         .status(), "a binary that does not exist is the request's fault");
   }
+
+  /** What a WebSocket client of a process received: its messages, whole, by type byte. */
+  private static final class SocketClient implements java.net.http.WebSocket.Listener {
+    final java.util.concurrent.LinkedBlockingQueue<byte[]> messages = new java.util.concurrent.LinkedBlockingQueue<>();
+    final java.util.concurrent.CompletableFuture<Integer> closed = new java.util.concurrent.CompletableFuture<>();
+    private final java.io.ByteArrayOutputStream partial = new java.io.ByteArrayOutputStream();
+
+    @Override
+    public java.util.concurrent.CompletionStage<?> onBinary(java.net.http.WebSocket ws, java.nio.ByteBuffer data, boolean last) {
+      byte[] b = new byte[data.remaining()];
+      data.get(b);
+      partial.writeBytes(b);
+      if (last) {
+        messages.add(partial.toByteArray());
+        partial.reset();
+      }
+      ws.request(1);
+      return null;
+    }
+
+    @Override
+    public java.util.concurrent.CompletionStage<?> onClose(java.net.http.WebSocket ws, int status, String reason) {
+      closed.complete(status);
+      return null;
+    }
+
+    byte[] next() throws InterruptedException {
+      byte[] m = messages.poll(60, java.util.concurrent.TimeUnit.SECONDS);
+      if (m == null) throw new AssertionError("no message within 60 s");
+      return m;
+    }
+  }
+
+  private static java.net.http.WebSocket connect(long pid, long cursor, SocketClient client) throws Exception {
+    return host.http.newWebSocketBuilder().header("Authorization", "Bearer " + host.key)
+        .buildAsync(URI.create(host.base.replace("http://", "ws://") + "/v1/sandboxes/" + sandbox + "/processes/" + pid + "/ws?cursor=" + cursor), client)
+        .get(30, java.util.concurrent.TimeUnit.SECONDS);
+  }
+
+  @Test
+  void aWebSocketClientReattachesWithReplayAfterDroppingItsConnection() throws Exception {
+    long pid = start(Map.of("command", "seq 1 100; sleep 2; seq 101 200"));
+    SocketClient first = new SocketClient();
+    java.net.http.WebSocket ws = connect(pid, 0, first);
+    StringBuilder got = new StringBuilder();
+    long cursor = -1;
+    while (cursor < 0) {
+      byte[] m = first.next();
+      if (m[0] == 1) got.append(new String(m, 1, m.length - 1, StandardCharsets.UTF_8));
+      if (m[0] == 4) cursor = java.nio.ByteBuffer.wrap(m, 1, 8).getLong();
+    }
+    assertEquals(got.length(), cursor, "the end-of-replay cursor counts the bytes replayed");
+    ws.abort(); // the client drops; the process runs on
+
+    SocketClient second = new SocketClient();
+    connect(pid, cursor, second);
+    JsonNode exit = null;
+    while (exit == null) {
+      byte[] m = second.next();
+      if (m[0] == 1) got.append(new String(m, 1, m.length - 1, StandardCharsets.UTF_8));
+      if (m[0] == 3) exit = TestHost.JSON.readTree(new String(m, 1, m.length - 1, StandardCharsets.UTF_8));
+    }
+    StringBuilder expected = new StringBuilder();
+    for (int i = 1; i <= 200; i++) expected.append(i).append('\n');
+    assertEquals(expected.toString(), got.toString());
+    assertEquals(0, exit.path("exitCode").asInt());
+    assertEquals(1000, second.closed.get(30, java.util.concurrent.TimeUnit.SECONDS), "a normal close after the exit");
+  }
+
+  @Test
+  void aWebSocketClientWritesStdin() throws Exception {
+    long pid = start(Map.of("argv", List.of("cat"), "stdin", true));
+    SocketClient client = new SocketClient();
+    java.net.http.WebSocket ws = connect(pid, 0, client);
+    ws.sendBinary(java.nio.ByteBuffer.wrap("\0ping\n".getBytes(StandardCharsets.UTF_8)), true).get(30, java.util.concurrent.TimeUnit.SECONDS);
+    ws.sendBinary(java.nio.ByteBuffer.wrap(new byte[] {6}), true).get(30, java.util.concurrent.TimeUnit.SECONDS);
+    StringBuilder out = new StringBuilder();
+    while (true) {
+      byte[] m = client.next();
+      if (m[0] == 1) out.append(new String(m, 1, m.length - 1, StandardCharsets.UTF_8));
+      if (m[0] == 3) break;
+    }
+    assertEquals("ping\n", out.toString());
+    assertEquals(400, host.call("GET", "/v1/sandboxes/" + sandbox + "/processes/" + pid + "/ws", null).status(),
+        "without an Upgrade header the route says what it is");
+  }
 }

@@ -1,0 +1,140 @@
+package dev.kiln.api;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.error.KilnException;
+import dev.kiln.sandbox.GuestProcess;
+import dev.kiln.sandbox.ProcessService;
+import dev.kiln.sandbox.Scrollback;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.eclipse.jetty.websocket.api.Callback;
+import org.eclipse.jetty.websocket.api.Session;
+import org.eclipse.jetty.websocket.api.StatusCode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One WebSocket client of a background process. Every message is binary, its first byte says
+ * what it is. To the client: 1 stdout and 2 stderr (the bytes follow), 5 overflow (8-byte count of
+ * bytes dropped before the oldest kept one, then the 8-byte cursor the output resumes at), 4
+ * end-of-replay (8-byte cursor: the kept output up to it was sent; live output follows), 3 exit
+ * (JSON, as in the NDJSON "exit" line); then the server closes. From the client: 0 stdin bytes,
+ * 6 close stdin. A client's cursor is the end-of-replay cursor plus the output bytes it got since;
+ * it re-attaches with {@code ?cursor=}. Leaving does not stop the process. Public only because
+ * Jetty binds the listener methods through method handles.
+ */
+public final class ProcessSocket implements Session.Listener.AutoDemanding {
+  static final byte STDIN = 0;
+  static final byte STDOUT = 1;
+  static final byte STDERR = 2;
+  static final byte EXIT = 3;
+  static final byte REPLAYED = 4;
+  static final byte OVERFLOW = 5;
+  static final byte STDIN_CLOSE = 6;
+  private static final Logger log = LoggerFactory.getLogger(ProcessSocket.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  /** With nothing to send for this long, a ping keeps the connection from idling out. */
+  private static final Duration HEARTBEAT = Duration.ofSeconds(10);
+  /** A client that does not take a message within this long is gone. */
+  private static final Duration SEND_TIMEOUT = Duration.ofSeconds(60);
+
+  private final ProcessService processes;
+  private final String sandboxId;
+  private final GuestProcess process;
+  private long cursor;
+  private volatile Session session;
+
+  ProcessSocket(ProcessService processes, String sandboxId, GuestProcess process, long cursor) {
+    this.processes = processes;
+    this.sandboxId = sandboxId;
+    this.process = process;
+    this.cursor = cursor;
+  }
+
+  @Override
+  public void onWebSocketOpen(Session s) {
+    session = s;
+    Thread.ofVirtual().name("process-ws-" + sandboxId + "-" + process.pid()).start(this::pump);
+  }
+
+  /** Replay from the cursor, then follow until the exit or until the client goes. */
+  private void pump() {
+    boolean replayed = false;
+    try {
+      while (session.isOpen()) {
+        Scrollback.Slice s = process.output(cursor, replayed ? HEARTBEAT : Duration.ZERO);
+        if (s.dropped() > 0) send(OVERFLOW, ByteBuffer.allocate(16).putLong(s.dropped()).putLong(s.firstOffset()).array());
+        for (Scrollback.Chunk c : s.chunks()) send(c.stderr() ? STDERR : STDOUT, c.data());
+        cursor = s.next();
+        if (!replayed) {
+          send(REPLAYED, ByteBuffer.allocate(8).putLong(cursor).array());
+          replayed = true;
+        } else if (s.chunks().isEmpty() && !s.ended()) {
+          Callback.Completable pong = new Callback.Completable();
+          session.sendPing(ByteBuffer.allocate(0), pong);
+          pong.get(SEND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        }
+        if (s.ended()) {
+          send(EXIT, JSON.writeValueAsBytes(exitView(process)));
+          session.close(StatusCode.NORMAL, "process " + process.status().name().toLowerCase(), Callback.NOOP);
+          return;
+        }
+      }
+    } catch (ExecutionException | TimeoutException | java.io.IOException e) {
+      log.debug("process websocket closed sandbox={} pid={}: {}", sandboxId, process.pid(), e.toString());
+      session.close(StatusCode.SHUTDOWN, "gone", Callback.NOOP);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void send(byte type, byte[] payload) throws ExecutionException, TimeoutException, InterruptedException {
+    ByteBuffer b = ByteBuffer.allocate(1 + payload.length).put(type).put(payload).flip();
+    Callback.Completable done = new Callback.Completable();
+    session.sendBinary(b, done);
+    done.get(SEND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public void onWebSocketBinary(ByteBuffer message, Callback callback) {
+    try {
+      if (!message.hasRemaining()) throw new IllegalArgumentException("an empty message");
+      byte type = message.get();
+      byte[] data = new byte[message.remaining()];
+      message.get(data);
+      switch (type) {
+        case STDIN -> processes.writeStdin(sandboxId, process.pid(), data, false);
+        case STDIN_CLOSE -> processes.writeStdin(sandboxId, process.pid(), new byte[0], true);
+        default -> throw new IllegalArgumentException("message type " + type + " (the client sends 0 stdin or 6 close stdin)");
+      }
+      callback.succeed();
+    } catch (IllegalArgumentException | KilnException e) {
+      callback.succeed();
+      session.close(StatusCode.POLICY_VIOLATION, e.getMessage(), Callback.NOOP);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      callback.fail(e);
+    }
+  }
+
+  @Override
+  public void onWebSocketText(String message) {
+    session.close(StatusCode.BAD_DATA, "messages are binary", Callback.NOOP);
+  }
+
+  static Map<String, Object> exitView(GuestProcess p) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("type", p.status() == GuestProcess.Status.LOST ? "lost" : "exit");
+    p.exit().ifPresent(e -> {
+      m.put("exitCode", e.exitCode());
+      if (e.signal() != 0) m.put("signal", e.signal());
+      m.put("timedOut", e.timedOut());
+    });
+    return m;
+  }
+}

@@ -35,6 +35,7 @@ packages=(
   gcc make libc6-dev  # the static C guest agent
   maven             # the Java build
   curl              # the demo script waits for the daemon's /healthz
+  bsdutils          # script(1): the test that drives `kiln shell` on a real terminal
   umoci skopeo docker-registry apache2-utils musl-tools openssl  # OCI tests: build images, push them to a loopback registry (htpasswd for basic auth, openssl for the token service key), a musl rootfs
 )
 missing=()

@@ -164,7 +164,7 @@ struct stream *stream_new(uint32_t id, enum stream_kind kind) {
   s->credit = INITIAL_WINDOW;
   s->recv_window = INITIAL_WINDOW;
   s->fd = -1;
-  s->x.in_fd = s->x.out_fd = s->x.err_fd = -1;
+  s->x.in_fd = s->x.out_fd = s->x.err_fd = s->x.pty_fd = -1;
   s->next = S.streams;
   S.streams = s;
   S.nstreams++;
@@ -300,7 +300,7 @@ static void dispatch(const struct frame_header *h, const uint8_t *payload) {
   if (!s) {
     /* A stream that already ended here while the host was still sending on it: a normal race. */
     if (h->type == T_WINDOW || h->type == T_DATA || h->type == T_END || h->type == T_STDIN ||
-        h->type == T_STDIN_CLOSE || h->type == T_SIGNAL || h->type == T_CANCEL)
+        h->type == T_STDIN_CLOSE || h->type == T_SIGNAL || h->type == T_CANCEL || h->type == T_RESIZE)
       return;
     protocol_error("frame type 0x%02x for unknown stream %u", h->type, h->stream);
     return;
@@ -328,6 +328,12 @@ static void dispatch(const struct frame_header *h, const uint8_t *payload) {
       uint32_t signo = rd_u32(&r);
       if (!reader_done(&r) || s->kind != S_EXEC) return protocol_error("malformed SIGNAL");
       exec_signal(s, signo);
+      return;
+    }
+    case T_RESIZE: {
+      uint16_t rows = rd_u16(&r), cols = rd_u16(&r);
+      if (!reader_done(&r) || s->kind != S_EXEC) return protocol_error("malformed RESIZE");
+      exec_resize(s, rows, cols);
       return;
     }
     case T_DATA:

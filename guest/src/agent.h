@@ -23,6 +23,7 @@ enum stream_kind { S_EXEC, S_FILE_READ, S_FILE_WRITE };
 struct exec_state {
   pid_t pid;
   int in_fd, out_fd, err_fd; /* -1 once closed */
+  int pty_fd;                /* a pty exec: the master (out_fd and in_fd are dups of it); else -1 */
   uint8_t *in_buf;           /* stdin bytes received but not yet taken by the pipe */
   size_t in_len;
   int in_close;              /* STDIN_CLOSE seen: close the pipe once in_buf drains */
@@ -64,6 +65,8 @@ void exec_start(uint32_t id, struct reader *r);
 void exec_stdin(struct stream *s, const uint8_t *p, size_t n);
 void exec_stdin_close(struct stream *s);
 void exec_signal(struct stream *s, uint32_t signo);
+/* RESIZE of a pty exec: the terminal's new size (its foreground process group gets SIGWINCH). */
+void exec_resize(struct stream *s, uint16_t rows, uint16_t cols);
 void exec_cancel(struct stream *s);
 void exec_reaped(struct stream *s, int status, const struct rusage *ru);
 /* Moves data between pipes and the host for whichever of the exec's fds poll reported ready. */

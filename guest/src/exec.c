@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <termios.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define EXEC_KEEP_STDIN 1u
+#define EXEC_PTY 2u
 #define AS_AGENT 0xFFFFFFFFu
 /* After the command exits, output pipes still held open by a background descendant are given up
  * once they have been idle this long (docs/agent-protocol.md). */
@@ -73,13 +75,21 @@ static void exec_search(char **argv, char **env) {
   errno = err;
 }
 
-/* In the child: becomes the command or reports why not through `report`. Never returns. */
-static void child(int in, int out, int err, int report, uint32_t uid, uint32_t gid, const char *cwd, char **argv, char **env) {
+/* In the child: becomes the command or reports why not through `report`. Never returns. With a
+ * pty (`tty` is its slave's path), the slave is stdin, stdout and stderr and the controlling
+ * terminal of the command's new session. */
+static void child(int in, int out, int err, const char *tty, int report, uint32_t uid, uint32_t gid, const char *cwd, char **argv,
+                  char **env) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
   signal(SIGPIPE, SIG_DFL);
   setsid();
+  if (tty) {
+    int slave = open(tty, O_RDWR);
+    if (slave < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) goto fail;
+    in = out = err = slave;
+  }
   if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) goto fail;
   if (gid != AS_AGENT && (setgroups(0, NULL) < 0 || setgid(gid) < 0)) goto fail;
   if (uid != AS_AGENT && setuid(uid) < 0) goto fail;
@@ -101,8 +111,15 @@ void exec_start(uint32_t id, struct reader *r) {
   char *cwd = rd_str(r);
   char **argv = rd_strlist(r);
   char **extra = rd_strlist(r);
+  struct winsize ws = {0};
+  if (flags & EXEC_PTY) {
+    ws.ws_row = rd_u16(r);
+    ws.ws_col = rd_u16(r);
+  }
   char **env = NULL;
   int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, rep[2] = {-1, -1};
+  int master = -1;
+  char tty[64] = "";
   if (!reader_done(r)) {
     protocol_error("malformed EXEC");
     goto done;
@@ -112,11 +129,15 @@ void exec_start(uint32_t id, struct reader *r) {
     goto done;
   }
   env = build_env(extra, uid);
-  int ok = env && cloexec_pipe(out) == 0 && cloexec_pipe(err) == 0 && cloexec_pipe(rep) == 0;
-  if (ok) {
-    if (flags & EXEC_KEEP_STDIN)
+  int ok = env && cloexec_pipe(rep) == 0;
+  if (ok && (flags & EXEC_PTY)) {
+    ok = (master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC)) >= 0 && grantpt(master) == 0 && unlockpt(master) == 0 &&
+         ptsname_r(master, tty, sizeof tty) == 0 && ioctl(master, TIOCSWINSZ, &ws) == 0;
+  } else if (ok) {
+    ok = cloexec_pipe(out) == 0 && cloexec_pipe(err) == 0;
+    if (ok && (flags & EXEC_KEEP_STDIN))
       ok = cloexec_pipe(in) == 0;
-    else
+    else if (ok)
       ok = (in[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;
   }
   struct stream *s = ok ? stream_new(id, S_EXEC) : NULL;
@@ -125,7 +146,7 @@ void exec_start(uint32_t id, struct reader *r) {
     goto done;
   }
   pid_t pid = fork();
-  if (pid == 0) child(in[0], out[1], err[1], rep[1], uid, gid, cwd, argv, env);
+  if (pid == 0) child(in[0], out[1], err[1], master >= 0 ? tty : NULL, rep[1], uid, gid, cwd, argv, env);
   close(rep[1]);
   rep[1] = -1;
   int child_errno = 0;
@@ -144,20 +165,32 @@ void exec_start(uint32_t id, struct reader *r) {
     goto done;
   }
   s->x.pid = pid;
-  s->x.out_fd = out[0];
-  s->x.err_fd = err[0];
-  out[0] = err[0] = -1;
-  fcntl(s->x.out_fd, F_SETFL, O_NONBLOCK);
-  fcntl(s->x.err_fd, F_SETFL, O_NONBLOCK);
-  if (flags & EXEC_KEEP_STDIN) {
-    s->x.in_fd = in[1];
-    in[1] = -1;
+  if (master >= 0) {
+    /* One terminal: its output is STDOUT, STDIN writes to it; separate fds so that closing stdin
+     * (a dup) leaves the output side open. */
+    s->x.pty_fd = master;
+    s->x.out_fd = fcntl(master, F_DUPFD_CLOEXEC, 0);
+    s->x.in_fd = fcntl(master, F_DUPFD_CLOEXEC, 0);
+    master = -1;
+    fcntl(s->x.out_fd, F_SETFL, O_NONBLOCK);
     fcntl(s->x.in_fd, F_SETFL, O_NONBLOCK);
+  } else {
+    s->x.out_fd = out[0];
+    s->x.err_fd = err[0];
+    out[0] = err[0] = -1;
+    fcntl(s->x.out_fd, F_SETFL, O_NONBLOCK);
+    fcntl(s->x.err_fd, F_SETFL, O_NONBLOCK);
+    if (flags & EXEC_KEEP_STDIN) {
+      s->x.in_fd = in[1];
+      in[1] = -1;
+      fcntl(s->x.in_fd, F_SETFL, O_NONBLOCK);
+    }
   }
   if (timeout_ms) s->x.deadline_ms = now_ms() + timeout_ms;
   uint8_t p[4] = {(uint8_t)(pid >> 24), (uint8_t)(pid >> 16), (uint8_t)(pid >> 8), (uint8_t)pid};
   send_frame(T_STARTED, id, p, 4);
 done:
+  if (master >= 0) close(master);
   for (int i = 0; i < 2; i++) {
     if (in[i] >= 0) close(in[i]);
     if (out[i] >= 0) close(out[i]);
@@ -213,8 +246,14 @@ void exec_signal(struct stream *s, uint32_t signo) {
   if (!s->x.exited || s->x.out_fd >= 0 || s->x.err_fd >= 0) kill(-s->x.pid, (int)signo);
 }
 
+void exec_resize(struct stream *s, uint16_t rows, uint16_t cols) {
+  struct winsize ws = {.ws_row = rows, .ws_col = cols};
+  if (s->x.pty_fd >= 0) ioctl(s->x.pty_fd, TIOCSWINSZ, &ws);
+}
+
 void exec_cancel(struct stream *s) {
   if (!s->x.exited) kill(-s->x.pid, SIGKILL);
+  close_fd(&s->x.pty_fd);
   close_fd(&s->x.in_fd);
   close_fd(&s->x.out_fd);
   close_fd(&s->x.err_fd);
@@ -308,6 +347,7 @@ int64_t exec_tick(struct stream *s, int64_t now) {
   }
   if (s->x.out_fd >= 0 || s->x.err_fd >= 0) return s->x.drain_at_ms;
   close_fd(&s->x.in_fd);
+  close_fd(&s->x.pty_fd);
   send_exit(s);
   s->dead = 1;
   return 0;

@@ -48,6 +48,11 @@ uint8_t rd_u8(struct reader *r) {
   return p ? p[0] : 0;
 }
 
+uint16_t rd_u16(struct reader *r) {
+  const uint8_t *p = take(r, 2);
+  return p ? (uint16_t)(p[0] << 8 | p[1]) : 0;
+}
+
 uint32_t rd_u32(struct reader *r) {
   const uint8_t *p = take(r, 4);
   return p ? be32(p) : 0;

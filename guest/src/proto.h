@@ -17,7 +17,7 @@ enum frame_type {
   T_HELLO = 0x01, T_EXEC = 0x02, T_STDIN = 0x03, T_STDIN_CLOSE = 0x04, T_SIGNAL = 0x05,
   T_FILE_READ = 0x06, T_FILE_WRITE = 0x07, T_STAT = 0x08, T_LIST = 0x09, T_MKDIR = 0x0A,
   T_REMOVE = 0x0B, T_RENAME = 0x0C, T_SYNC = 0x0D, T_WINDOW = 0x0E, T_DATA = 0x0F, T_END = 0x10,
-  T_CANCEL = 0x11, T_FREEZE = 0x12,
+  T_CANCEL = 0x11, T_FREEZE = 0x12, T_RESIZE = 0x13,
   T_HELLO_OK = 0x41, T_STARTED = 0x42, T_STDOUT = 0x43, T_STDERR = 0x44, T_EXIT = 0x45,
   T_OK = 0x46, T_ERROR = 0x47, T_STAT_RESULT = 0x48, T_LIST_ENTRIES = 0x49,
 };
@@ -43,6 +43,7 @@ struct reader {
 
 void reader_init(struct reader *r, const uint8_t *p, size_t n);
 uint8_t rd_u8(struct reader *r);
+uint16_t rd_u16(struct reader *r);
 uint32_t rd_u32(struct reader *r);
 uint64_t rd_u64(struct reader *r);
 /* A `str` copied into a fresh NUL-terminated string; NULL (and `bad`) if too long, truncated, or

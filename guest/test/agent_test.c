@@ -102,7 +102,8 @@ static uint32_t path_op(uint8_t type, const char *path) {
   return id;
 }
 
-static uint32_t exec_v(uint32_t flags, uint32_t timeout_ms, const char *const *argv) {
+/* An EXEC; with flag 2 (pty) the terminal is rows x cols. */
+static uint32_t exec_pty(uint32_t flags, uint32_t timeout_ms, uint16_t rows, uint16_t cols, const char *const *argv) {
   struct writer w;
   writer_init(&w, 1 << 20);
   wr_u32(&w, flags);
@@ -116,9 +117,17 @@ static uint32_t exec_v(uint32_t flags, uint32_t timeout_ms, const char *const *a
   for (uint32_t i = 0; i < n; i++) wr_str(&w, argv[i], strlen(argv[i]));
   wr_u32(&w, 1);
   wr_str(&w, "KILN_TEST=yes", 13);
+  if (flags & 2) {
+    uint8_t size[4] = {(uint8_t)(rows >> 8), (uint8_t)rows, (uint8_t)(cols >> 8), (uint8_t)cols};
+    wr_bytes(&w, size, 4);
+  }
   uint32_t id = next_stream++;
   send_w(T_EXEC, id, &w);
   return id;
+}
+
+static uint32_t exec_v(uint32_t flags, uint32_t timeout_ms, const char *const *argv) {
+  return exec_pty(flags, timeout_ms, 0, 0, argv);
 }
 
 struct result {
@@ -215,6 +224,23 @@ static void test_exec_basics(void) {
   CHECK(r.error == ENOENT, "a missing binary is ERROR ENOENT, got %d", r.error);
   r = run((const char *const[]){"no-such-command-on-path", NULL});
   CHECK(r.error == ENOENT, "a command not on PATH is ERROR ENOENT, got %d", r.error);
+}
+
+static void test_pty(void) {
+  struct result r = collect(exec_pty(2, 0, 24, 80, (const char *const[]){"stty", "size", NULL}));
+  CHECK(r.value == 0 && strcmp(r.out, "24 80\r\n") == 0, "a pty of the size asked for: '%s'", r.out);
+  r = collect(exec_pty(2, 0, 24, 80, (const char *const[]){"sh", "-c", "test -t 0 && test -t 1 && tty", NULL}));
+  CHECK(r.value == 0 && strncmp(r.out, "/dev/pts/", 9) == 0, "stdin and stdout are the terminal: '%s'", r.out);
+
+  uint32_t id = exec_pty(2, 0, 24, 80, (const char *const[]){"sh", "-c", "read line; stty size; exit 4", NULL});
+  struct msg m = recv_msg();
+  CHECK(m.h.type == T_STARTED, "a pty shell starts");
+  free(m.p);
+  uint8_t size[4] = {0, 40, 0, 120};
+  send_raw(T_RESIZE, id, size, 4);
+  send_raw(T_STDIN, id, "go\n", 3);
+  r = collect(id);
+  CHECK(r.value == 4 && strstr(r.out, "40 120\r\n") != NULL, "RESIZE changes the size the command sees: '%s'", r.out);
 }
 
 static void test_stdin_signal_timeout(void) {
@@ -451,6 +477,7 @@ int main(int argc, char **argv) {
   start_agent(argv[1]);
   hello();
   test_exec_basics();
+  test_pty();
   test_stdin_signal_timeout();
   test_flow_control();
   test_files();

@@ -62,6 +62,11 @@ public final class ExecHandle implements AutoCloseable {
     conn.send(stream.id, new HostMessage.Bare(FrameType.STDIN_CLOSE));
   }
 
+  /** A pty process's terminal changes size (its foreground process group gets SIGWINCH). */
+  public void resize(TerminalSize size) throws AgentException {
+    conn.send(stream.id, new HostMessage.Resize(size));
+  }
+
   public void signal(int signo) throws AgentException {
     conn.send(stream.id, new HostMessage.Signal(signo));
   }

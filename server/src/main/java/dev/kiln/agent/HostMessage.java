@@ -16,15 +16,16 @@ sealed interface HostMessage {
   record Exec(ExecRequest req) implements HostMessage {
     public FrameType type() { return FrameType.EXEC; }
     public byte[] payload() {
-      return new PayloadWriter()
-          .u32(req.stdin() ? 1 : 0)
+      PayloadWriter w = new PayloadWriter()
+          .u32((req.stdin() ? 1 : 0) | (req.pty().isPresent() ? 2 : 0))
           .u32(req.uid().orElse(-1) & 0xFFFF_FFFFL)
           .u32(req.gid().orElse(-1) & 0xFFFF_FFFFL)
           .u32(req.timeout().map(d -> Math.min(d.toMillis(), 0xFFFF_FFFFL)).orElse(0L))
           .str(req.cwd())
           .strList(req.argv())
-          .strList(req.env().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList())
-          .bytes();
+          .strList(req.env().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList());
+      req.pty().ifPresent(t -> w.u16(t.rows()).u16(t.cols()));
+      return w.bytes();
     }
   }
 
@@ -41,6 +42,11 @@ sealed interface HostMessage {
   record Signal(int signo) implements HostMessage {
     public FrameType type() { return FrameType.SIGNAL; }
     public byte[] payload() { return new PayloadWriter().u32(signo).bytes(); }
+  }
+
+  record Resize(TerminalSize size) implements HostMessage {
+    public FrameType type() { return FrameType.RESIZE; }
+    public byte[] payload() { return new PayloadWriter().u16(size.rows()).u16(size.cols()).bytes(); }
   }
 
   record Window(long increment) implements HostMessage {

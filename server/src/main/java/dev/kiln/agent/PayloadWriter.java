@@ -8,6 +8,12 @@ import java.util.List;
 final class PayloadWriter {
   private final ByteArrayOutputStream out = new ByteArrayOutputStream();
 
+  PayloadWriter u16(int v) {
+    out.write(v >>> 8);
+    out.write(v);
+    return this;
+  }
+
   PayloadWriter u32(long v) {
     out.write((int) (v >>> 24));
     out.write((int) (v >>> 16));

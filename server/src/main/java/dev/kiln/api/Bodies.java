@@ -23,7 +23,15 @@ final class Bodies {
    * @param stdin          keep stdin open for POST …/stdin; otherwise it is /dev/null
    */
   record StartProcess(List<String> argv, String command, Map<String, String> env, String cwd, String user, Long timeoutSeconds,
-      Boolean stdin) {}
+      Boolean stdin, TerminalSize pty) {}
+
+  /** A pseudo-terminal's size; on a process it means "run it on a terminal" (its stdin is then open). */
+  record TerminalSize(Integer rows, Integer cols) {
+    dev.kiln.agent.TerminalSize toSize() {
+      if (rows == null || cols == null) throw new IllegalArgumentException("a terminal size needs 'rows' and 'cols'");
+      return new dev.kiln.agent.TerminalSize(rows, cols);
+    }
+  }
 
   /** A signal number, or a name such as "SIGINT" or "INT". */
   record Signal(Object signal) {}

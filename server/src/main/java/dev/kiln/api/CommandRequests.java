@@ -1,6 +1,7 @@
 package dev.kiln.api;
 
 import dev.kiln.agent.ExecRequest;
+import dev.kiln.agent.TerminalSize;
 import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
 import dev.kiln.image.oci.ImageConfig;
@@ -26,7 +27,7 @@ final class CommandRequests {
    * with the image's User and WorkingDir as defaults, as `docker run` has them.
    */
   ExecRequest from(String id, List<String> argvField, String command, Map<String, String> env, String cwdField, String userField,
-      Long timeoutSeconds, Duration defaultTimeout, boolean stdin) throws InterruptedException {
+      Long timeoutSeconds, Duration defaultTimeout, boolean stdin, Optional<TerminalSize> pty) throws InterruptedException {
     List<String> argv;
     if (argvField != null && command != null) throw new KilnException(ErrorCode.INVALID_REQUEST, "give either 'argv' or 'command', not both");
     if (argvField != null) {
@@ -43,6 +44,7 @@ final class CommandRequests {
     String user = userField != null ? userField : image.user().isEmpty() ? null : image.user();
     UserResolver.Ids ids = user == null ? UserResolver.Ids.AGENT : users.resolve(id, user);
     String cwd = cwdField != null ? cwdField : image.workingDir();
-    return new ExecRequest(argv, env == null ? Map.of() : env, cwd, ids.uid(), ids.gid(), Optional.of(Duration.ofSeconds(timeoutS)), stdin);
+    return new ExecRequest(argv, env == null ? Map.of() : env, cwd, ids.uid(), ids.gid(), Optional.of(Duration.ofSeconds(timeoutS)), stdin,
+        pty);
   }
 }

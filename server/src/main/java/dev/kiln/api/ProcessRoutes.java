@@ -2,6 +2,7 @@ package dev.kiln.api;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.agent.ExecRequest;
+import dev.kiln.agent.TerminalSize;
 import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
 import dev.kiln.sandbox.GuestProcess;
@@ -14,6 +15,7 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * /v1/sandboxes/{id}/processes: background processes whose output is kept in a bounded scrollback
@@ -49,6 +51,10 @@ final class ProcessRoutes {
           }
         }),
         new Route("POST", one + "/stdin", this::stdin),
+        new Route("POST", one + "/resize", x -> {
+          processes.resize(x.path("id"), pid(x), x.body(Bodies.TerminalSize.class, null).toSize());
+          x.noContent();
+        }),
         new Route("POST", one + "/signal", x -> {
           Bodies.Signal b = x.body(Bodies.Signal.class, null);
           processes.signal(x.path("id"), pid(x), signal(b.signal()));
@@ -60,8 +66,9 @@ final class ProcessRoutes {
     String id = x.path("id");
     Bodies.StartProcess b = x.body(Bodies.StartProcess.class, null);
     // No command timeout unless asked for: background processes are often servers.
+    Optional<TerminalSize> pty = Optional.ofNullable(b.pty()).map(Bodies.TerminalSize::toSize);
     ExecRequest req = commands.from(id, b.argv(), b.command(), b.env(), b.cwd(), b.user(), b.timeoutSeconds(), Duration.ZERO,
-        Boolean.TRUE.equals(b.stdin()));
+        Boolean.TRUE.equals(b.stdin()) || pty.isPresent(), pty);
     x.json(201, view(processes.start(id, req)));
   }
 
@@ -151,6 +158,7 @@ final class ProcessRoutes {
     m.put("pid", p.pid());
     m.put("argv", p.argv());
     m.put("status", p.status().name().toLowerCase());
+    if (p.pty()) m.put("pty", true);
     m.put("startedAt", p.startedAt().toString());
     p.endedAt().ifPresent(t -> m.put("endedAt", t.toString()));
     p.exit().ifPresent(e -> {

@@ -1,6 +1,7 @@
 package dev.kiln.api;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.agent.TerminalSize;
 import dev.kiln.error.KilnException;
 import dev.kiln.sandbox.GuestProcess;
 import dev.kiln.sandbox.ProcessService;
@@ -24,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * bytes dropped before the oldest kept one, then the 8-byte cursor the output resumes at), 4
  * end-of-replay (8-byte cursor: the kept output up to it was sent; live output follows), 3 exit
  * (JSON, as in the NDJSON "exit" line); then the server closes. From the client: 0 stdin bytes,
- * 6 close stdin. A client's cursor is the end-of-replay cursor plus the output bytes it got since;
+ * 6 close stdin, 7 resize a pty process's terminal (u16 rows, u16 cols). A client's cursor is the end-of-replay cursor plus the output bytes it got since;
  * it re-attaches with {@code ?cursor=}. Leaving does not stop the process. Public only because
  * Jetty binds the listener methods through method handles.
  */
@@ -36,6 +37,7 @@ public final class ProcessSocket implements Session.Listener.AutoDemanding {
   static final byte REPLAYED = 4;
   static final byte OVERFLOW = 5;
   static final byte STDIN_CLOSE = 6;
+  static final byte RESIZE = 7;
   private static final Logger log = LoggerFactory.getLogger(ProcessSocket.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   /** With nothing to send for this long, a ping keeps the connection from idling out. */
@@ -110,7 +112,12 @@ public final class ProcessSocket implements Session.Listener.AutoDemanding {
       switch (type) {
         case STDIN -> processes.writeStdin(sandboxId, process.pid(), data, false);
         case STDIN_CLOSE -> processes.writeStdin(sandboxId, process.pid(), new byte[0], true);
-        default -> throw new IllegalArgumentException("message type " + type + " (the client sends 0 stdin or 6 close stdin)");
+        case RESIZE -> {
+          if (data.length != 4) throw new IllegalArgumentException("a resize is u16 rows, u16 cols");
+          ByteBuffer size = ByteBuffer.wrap(data);
+          processes.resize(sandboxId, process.pid(), new TerminalSize(Short.toUnsignedInt(size.getShort()), Short.toUnsignedInt(size.getShort())));
+        }
+        default -> throw new IllegalArgumentException("message type " + type + " (the client sends 0 stdin, 6 close stdin or 7 resize)");
       }
       callback.succeed();
     } catch (IllegalArgumentException | KilnException e) {

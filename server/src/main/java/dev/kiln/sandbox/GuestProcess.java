@@ -18,6 +18,7 @@ public final class GuestProcess {
 
   private final long pid;
   private final List<String> argv;
+  private final boolean pty;
   private final Instant startedAt;
   private final ExecHandle handle;
   private final Scrollback output;
@@ -25,9 +26,10 @@ public final class GuestProcess {
   private volatile ExitStatus exit;
   private volatile Instant endedAt;
 
-  GuestProcess(long pid, List<String> argv, ExecHandle handle, long scrollbackBytes) {
+  GuestProcess(long pid, List<String> argv, boolean pty, ExecHandle handle, long scrollbackBytes) {
     this.pid = pid;
     this.argv = List.copyOf(argv);
+    this.pty = pty;
     this.handle = handle;
     this.startedAt = Instant.now();
     this.output = new Scrollback(scrollbackBytes);
@@ -39,6 +41,11 @@ public final class GuestProcess {
 
   public List<String> argv() {
     return argv;
+  }
+
+  /** Runs on a pseudo-terminal: all its output is "stdout", and it can be resized. */
+  public boolean pty() {
+    return pty;
   }
 
   public Instant startedAt() {

@@ -5,6 +5,7 @@ import dev.kiln.agent.AgentException;
 import dev.kiln.agent.ExecEvent;
 import dev.kiln.agent.ExecHandle;
 import dev.kiln.agent.ExecRequest;
+import dev.kiln.agent.TerminalSize;
 import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
 import java.time.Duration;
@@ -55,7 +56,7 @@ public final class ProcessService {
     } catch (AgentException e) {
       throw SandboxOperations.execFailure(id, req, e);
     }
-    GuestProcess p = new GuestProcess(h.pid(), req.argv(), h, scrollbackBytes);
+    GuestProcess p = new GuestProcess(h.pid(), req.argv(), req.pty().isPresent(), h, scrollbackBytes);
     synchronized (procs) {
       procs.put(p.pid(), p);
       pruneFinished(procs);
@@ -122,6 +123,16 @@ public final class ProcessService {
       p.handle().signal(signo);
     } catch (AgentException e) {
       throw SandboxOperations.guestFailure(id, "signal " + pid, e);
+    }
+  }
+
+  public void resize(String id, long pid, TerminalSize size) {
+    GuestProcess p = running(id, pid);
+    if (!p.pty()) throw new KilnException(ErrorCode.INVALID_REQUEST, "process " + pid + " has no terminal to resize (start it with 'pty')");
+    try {
+      p.handle().resize(size);
+    } catch (AgentException e) {
+      throw SandboxOperations.guestFailure(id, "resize of " + pid, e);
     }
   }
 

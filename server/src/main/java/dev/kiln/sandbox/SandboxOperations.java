@@ -67,7 +67,7 @@ public final class SandboxOperations {
   ExecRequest withSandboxEnv(String id, ExecRequest req) {
     Map<String, String> env = new HashMap<>(manager.env(id));
     env.putAll(req.env());
-    return new ExecRequest(req.argv(), env, req.cwd(), req.uid(), req.gid(), req.timeout(), req.stdin());
+    return new ExecRequest(req.argv(), env, req.cwd(), req.uid(), req.gid(), req.timeout(), req.stdin(), req.pty());
   }
 
   /** A process that could not be started: the guest's refusal (no such binary, …) or an unavailable guest. */

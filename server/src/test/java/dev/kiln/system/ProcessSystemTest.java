@@ -220,4 +220,63 @@ class ProcessSystemTest extends OneSandboxTest {
     assertEquals(400, host.call("GET", "/v1/sandboxes/" + sandbox + "/processes/" + pid + "/ws", null).status(),
         "without an Upgrade header the route says what it is");
   }
+
+  @Test
+  void aPtySessionSeesItsTerminalResized() throws Exception {
+    long pid = start(Map.of("argv", List.of("/bin/sh"), "pty", Map.of("rows", 24, "cols", 80)));
+    SocketClient client = new SocketClient();
+    java.net.http.WebSocket ws = connect(pid, 0, client);
+    ws.sendBinary(java.nio.ByteBuffer.wrap(new byte[] {7, 0, 40, 0, 120}), true).get(30, java.util.concurrent.TimeUnit.SECONDS);
+    ws.sendBinary(java.nio.ByteBuffer.wrap("\0stty size\n".getBytes(StandardCharsets.UTF_8)), true).get(30, java.util.concurrent.TimeUnit.SECONDS);
+    StringBuilder screen = new StringBuilder();
+    while (!screen.toString().contains("40 120\r\n")) {
+      byte[] m = client.next();
+      assertTrue(m[0] != 2, "a terminal's output is all stdout");
+      if (m[0] == 1) screen.append(new String(m, 1, m.length - 1, StandardCharsets.UTF_8));
+    }
+    ws.sendBinary(java.nio.ByteBuffer.wrap("\0exit 3\n".getBytes(StandardCharsets.UTF_8)), true).get(30, java.util.concurrent.TimeUnit.SECONDS);
+    JsonNode exit = null;
+    while (exit == null) {
+      byte[] m = client.next();
+      if (m[0] == 3) exit = TestHost.JSON.readTree(new String(m, 1, m.length - 1, StandardCharsets.UTF_8));
+    }
+    assertEquals(3, exit.path("exitCode").asInt());
+    long plain = start(Map.of("argv", List.of("sleep", "5")));
+    assertEquals(400, host.call("POST", "/v1/sandboxes/" + sandbox + "/processes/" + plain + "/resize", Map.of("rows", 10, "cols", 10)).status(),
+        "only a pty process has a terminal to resize");
+    host.call("POST", "/v1/sandboxes/" + sandbox + "/processes/" + plain + "/signal", Map.of("signal", "KILL"));
+  }
+
+  @Test
+  void kilnShellIsATerminalThatEndsWithTheRemoteExitCode() throws Exception {
+    // `script` (util-linux) gives the CLI the terminal a person would have.
+    org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isExecutable(java.nio.file.Path.of("/usr/bin/script")),
+        "skipped: /usr/bin/script (util-linux) is not installed, and kiln shell needs a terminal");
+    String javaBin = ProcessHandle.current().info().command().orElse("java");
+    String cli = javaBin + " -cp " + System.getProperty("java.class.path") + " dev.kiln.cli.KilnCli shell " + sandbox;
+    ProcessBuilder pb = new ProcessBuilder("script", "-qec", "stty rows 33 cols 99; exec " + cli, "/dev/null").redirectErrorStream(true);
+    pb.environment().put("KILN_URL", host.base);
+    pb.environment().put("KILN_API_KEY", host.key);
+    Process p = pb.start();
+    java.io.ByteArrayOutputStream screen = new java.io.ByteArrayOutputStream();
+    Thread reader = Thread.ofVirtual().start(() -> {
+      try (var in = p.getInputStream()) {
+        in.transferTo(screen);
+      } catch (java.io.IOException e) {
+        // ends with the process
+      }
+    });
+    try (var keys = p.getOutputStream()) {
+      Thread.sleep(3000);
+      keys.write("stty size\n".getBytes(StandardCharsets.UTF_8));
+      keys.flush();
+      Thread.sleep(1500);
+      keys.write("exit 7\n".getBytes(StandardCharsets.UTF_8));
+      keys.flush();
+      assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "kiln shell ends when the remote shell does");
+    }
+    reader.join(5000);
+    assertEquals(7, p.exitValue(), screen.toString());
+    assertTrue(screen.toString().contains("33 99"), "the remote terminal has the local one's size: " + screen);
+  }
 }

@@ -38,6 +38,12 @@ final class Bodies {
 
   record CreateCheckpoint(String name) {}
 
+  /** {@code parents} (default true) creates missing parents and accepts an existing directory, like mkdir -p. */
+  record Mkdir(String path, String mode, Boolean parents) {}
+
+  /** Replaces {@code to} if it exists, as rename(2) does. */
+  record Rename(String from, String to) {}
+
   /** {@code checkpoint} absent: fork the live sandbox. */
   record Fork(Integer count, String checkpoint) {}
 

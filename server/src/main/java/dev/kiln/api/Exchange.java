@@ -75,6 +75,20 @@ final class Exchange {
 
   /** A query parameter, or null. */
   String query(String name) {
+    Fields.Field f = queryFields().get(name);
+    return f == null ? null : f.getValue();
+  }
+
+  /** The query parameters named {@code prefix + key}, by key (for filters such as metadata.team=ml). */
+  Map<String, String> queryWithPrefix(String prefix) {
+    Map<String, String> out = new java.util.LinkedHashMap<>();
+    for (Fields.Field f : queryFields()) {
+      if (f.getName().startsWith(prefix) && f.getName().length() > prefix.length()) out.put(f.getName().substring(prefix.length()), f.getValue());
+    }
+    return out;
+  }
+
+  private Fields queryFields() {
     if (query == null) {
       try {
         query = Request.extractQueryParameters(request, StandardCharsets.UTF_8);
@@ -82,8 +96,7 @@ final class Exchange {
         throw new KilnException(ErrorCode.INVALID_REQUEST, "malformed query string: " + e.getMessage());
       }
     }
-    Fields.Field f = query.get(name);
-    return f == null ? null : f.getValue();
+    return query;
   }
 
   String requiredQuery(String name) {

@@ -26,7 +26,17 @@ final class FileRoutes {
         new Route("DELETE", "/v1/sandboxes/{id}/files", this::remove),
         new Route("GET", "/v1/sandboxes/{id}/files/list", x -> x.json(200,
             Map.of("entries", ops.list(x.path("id"), x.requiredQuery("path")).stream().map(FileRoutes::entry).toList()))),
-        new Route("GET", "/v1/sandboxes/{id}/files/stat", x -> x.json(200, entry(ops.stat(x.path("id"), x.requiredQuery("path"))))));
+        new Route("GET", "/v1/sandboxes/{id}/files/stat", x -> x.json(200, entry(ops.stat(x.path("id"), x.requiredQuery("path"))))),
+        new Route("POST", "/v1/sandboxes/{id}/files/mkdir", x -> {
+          Bodies.Mkdir b = x.body(Bodies.Mkdir.class, null);
+          ops.mkdir(x.path("id"), b.path(), b.mode() == null ? 0755 : parseMode(b.mode()), b.parents() == null || b.parents());
+          x.noContent();
+        }),
+        new Route("POST", "/v1/sandboxes/{id}/files/rename", x -> {
+          Bodies.Rename b = x.body(Bodies.Rename.class, null);
+          ops.rename(x.path("id"), b.from(), b.to());
+          x.noContent();
+        }));
   }
 
   private void download(Exchange x) throws Exception {

@@ -8,6 +8,7 @@ import dev.kiln.sandbox.ExecOutcome;
 import dev.kiln.sandbox.Sandbox;
 import dev.kiln.sandbox.SandboxManager;
 import dev.kiln.sandbox.SandboxOperations;
+import dev.kiln.sandbox.SandboxState;
 import dev.kiln.sandbox.UserResolver;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -35,7 +36,7 @@ final class SandboxRoutes {
   List<Route> routes() {
     return List.of(
         new Route("POST", "/v1/sandboxes", this::create),
-        new Route("GET", "/v1/sandboxes", x -> x.json(200, Map.of("sandboxes", sandboxes.list().stream().map(SandboxRoutes::view).toList()))),
+        new Route("GET", "/v1/sandboxes", this::list),
         new Route("GET", "/v1/sandboxes/{id}", x -> x.json(200, view(sandboxes.get(x.path("id"))))),
         new Route("DELETE", "/v1/sandboxes/{id}", x -> {
           sandboxes.delete(x.path("id"));
@@ -45,6 +46,20 @@ final class SandboxRoutes {
         new Route("POST", "/v1/sandboxes/{id}/pause", x -> x.json(200, view(sandboxes.pause(x.path("id"))))),
         new Route("POST", "/v1/sandboxes/{id}/resume", x -> x.json(200, view(sandboxes.resume(x.path("id"))))),
         new Route("POST", "/v1/sandboxes/{id}/exec", this::exec));
+  }
+
+  /** All sandboxes, or those in {@code ?state=} whose metadata has every {@code ?metadata.<key>=<value>} given. */
+  private void list(Exchange x) throws Exception {
+    String state = x.query("state");
+    if (state != null && java.util.Arrays.stream(SandboxState.values()).noneMatch(s -> s.wire().equals(state))) {
+      throw new KilnException(ErrorCode.INVALID_REQUEST, "state must be one of " + java.util.Arrays.stream(SandboxState.values()).map(SandboxState::wire).toList());
+    }
+    Map<String, String> labels = x.queryWithPrefix("metadata.");
+    List<Map<String, Object>> out = sandboxes.list().stream()
+        .filter(s -> state == null || s.state().wire().equals(state))
+        .filter(s -> labels.entrySet().stream().allMatch(l -> l.getValue().equals(s.metadata().get(l.getKey()))))
+        .map(SandboxRoutes::view).toList();
+    x.json(200, Map.of("sandboxes", out));
   }
 
   private void create(Exchange x) throws Exception {

@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
 @Command(name = "kiln", mixinStandardHelpOptions = true, version = "kiln 0.1.0", scope = CommandLine.ScopeType.INHERIT,
     description = "Run untrusted code in microVMs.",
     subcommands = {DaemonCommand.class, TemplateCommand.class, SandboxCommand.class, ExecCommand.class, RunCommand.class,
-        FilesCommand.class, ShellCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        FilesCommand.class, ShellCommand.class, BenchCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
 public final class KilnCli {
   static final int EXIT_API_ERROR = 1;
   static final int EXIT_UNAVAILABLE = 69;

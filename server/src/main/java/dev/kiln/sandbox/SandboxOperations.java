@@ -110,6 +110,24 @@ public final class SandboxOperations {
     }
   }
 
+  public void mkdir(String id, String path, int mode, boolean parents) throws InterruptedException {
+    try {
+      manager.agent(id).files().mkdir(checkPath(path), mode, parents);
+    } catch (AgentException e) {
+      throw guestFailure(id, "mkdir " + path, e);
+    }
+  }
+
+  public void rename(String id, String from, String to) throws InterruptedException {
+    String f = checkPath(from);
+    String t = checkPath(to);
+    try {
+      manager.agent(id).files().rename(f, t);
+    } catch (AgentException e) {
+      throw guestFailure(id, "rename " + from + " to " + to, e);
+    }
+  }
+
   public void remove(String id, String path, boolean recursive) throws InterruptedException {
     String p = checkPath(path);
     if (p.equals("/")) throw new KilnException(ErrorCode.INVALID_REQUEST, "refusing to remove the sandbox's root directory");

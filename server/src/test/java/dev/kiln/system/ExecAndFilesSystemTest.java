@@ -5,14 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -117,30 +113,7 @@ class ExecAndFilesSystemTest {
 
   @Test
   void hundredMibFileRoundTripKeepsItsSha256() throws Exception {
-    int size = 100 << 20;
-    MessageDigest up = MessageDigest.getInstance("SHA-256");
-    // Pseudo-random content generated while streaming, so neither side holds 100 MiB at once.
-    InputStream source = new DigestInputStream(new SeededStream(42, size), up);
-    HttpRequest put = HttpRequest.newBuilder(URI.create(host.base + "/v1/sandboxes/" + id + "/files?path=/root/big.bin"))
-        .header("Authorization", "Bearer " + host.key).PUT(HttpRequest.BodyPublishers.ofInputStream(() -> source)).build();
-    HttpResponse<String> pr = host.http.send(put, HttpResponse.BodyHandlers.ofString());
-    assertEquals(200, pr.statusCode(), pr.body());
-    assertEquals(size, TestHost.JSON.readTree(pr.body()).path("bytesWritten").asLong());
-
-    HttpRequest get = HttpRequest.newBuilder(URI.create(host.base + "/v1/sandboxes/" + id + "/files?path=/root/big.bin"))
-        .header("Authorization", "Bearer " + host.key).GET().build();
-    HttpResponse<InputStream> gr = host.http.send(get, HttpResponse.BodyHandlers.ofInputStream());
-    assertEquals(200, gr.statusCode());
-    MessageDigest down = MessageDigest.getInstance("SHA-256");
-    long n;
-    try (InputStream in = new DigestInputStream(gr.body(), down)) {
-      n = in.transferTo(java.io.OutputStream.nullOutputStream());
-    }
-    assertEquals(size, n);
-    String sent = HexFormat.of().formatHex(up.digest());
-    assertEquals(sent, HexFormat.of().formatHex(down.digest()));
-    // and the guest holds the same bytes on its disk
-    assertEquals(sent, exec(Map.of("command", "sha256sum /root/big.bin | cut -d' ' -f1")).path("stdout").asText().strip());
+    FileRoundTrip.check(host, id, "/root/big.bin", 100 << 20);
   }
 
   @Test
@@ -171,32 +144,48 @@ class ExecAndFilesSystemTest {
     assertEquals("FILE_NOT_FOUND", err.json().path("error").path("code").asText());
   }
 
-  /** A deterministic pseudo-random byte stream of fixed length. */
-  static final class SeededStream extends InputStream {
-    private final java.util.Random r;
-    private long left;
+  @Test
+  void sandboxesAreListedByStateAndMetadata() throws Exception {
+    // The shared sandbox has no metadata; this one is labelled.
+    String labelled = host.createSandbox(Map.of("template", TestHost.TEMPLATE, "memoryMib", 256, "metadata", Map.of("team", "ml", "env", "dev")));
+    java.util.function.Function<String, List<String>> ids = query -> {
+      try {
+        List<String> out = new ArrayList<>();
+        host.call("GET", "/v1/sandboxes" + query, null).json().path("sandboxes").forEach(s -> out.add(s.path("id").asText()));
+        return out;
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    };
+    assertEquals(List.of(labelled), ids.apply("?metadata.team=ml"));
+    assertEquals(List.of(labelled), ids.apply("?metadata.team=ml&metadata.env=dev&state=running"));
+    assertEquals(List.of(), ids.apply("?metadata.team=ml&metadata.env=prod"));
+    assertTrue(ids.apply("?state=running").containsAll(List.of(id, labelled)));
+    assertEquals(List.of(), ids.apply("?state=paused"));
+    assertEquals(400, host.call("GET", "/v1/sandboxes?state=sleeping", null).status());
+    host.call("DELETE", "/v1/sandboxes/" + labelled, null);
+  }
 
-    SeededStream(long seed, long length) {
-      this.r = new java.util.Random(seed);
-      this.left = length;
-    }
+  @Test
+  void mkdirRenameAndAListingOfAThousandFiles() throws Exception {
+    assertEquals(204, host.call("POST", "/v1/sandboxes/" + id + "/files/mkdir", Map.of("path", "/root/many/deep/er")).status());
+    assertEquals(204, host.call("POST", "/v1/sandboxes/" + id + "/files/mkdir", Map.of("path", "/root/many/deep/er")).status(),
+        "like mkdir -p, an existing directory is fine");
+    assertEquals(409, host.call("POST", "/v1/sandboxes/" + id + "/files/mkdir", Map.of("path", "/root/many/deep/er", "parents", false)).status());
+    assertEquals(400, host.call("POST", "/v1/sandboxes/" + id + "/files/mkdir", Map.of("path", "relative")).status());
+    exec(Map.of("command", "cd /root/many && for i in $(seq 1 1000); do echo $i > f$i; done"));
+    TestHost.Reply list = host.call("GET", "/v1/sandboxes/" + id + "/files/list?path=/root/many", null);
+    assertEquals(1001, list.json().path("entries").size(), "1,000 files and the directory deep");
+    JsonNode f500 = null;
+    for (JsonNode e : list.json().path("entries")) if (e.path("name").asText().equals("f500")) f500 = e;
+    assertEquals("file", f500.path("type").asText());
+    assertEquals(4, f500.path("size").asLong());
+    assertEquals("0644", f500.path("mode").asText());
+    assertTrue(f500.path("mtime").asText().startsWith("20"), f500.toString());
 
-    @Override
-    public int read() {
-      if (left == 0) return -1;
-      left--;
-      return r.nextInt(256);
-    }
-
-    @Override
-    public int read(byte[] b, int off, int len) {
-      if (left == 0) return -1;
-      int n = (int) Math.min(len, left);
-      byte[] chunk = new byte[n];
-      r.nextBytes(chunk);
-      System.arraycopy(chunk, 0, b, off, n);
-      left -= n;
-      return n;
-    }
+    assertEquals(204, host.call("POST", "/v1/sandboxes/" + id + "/files/rename", Map.of("from", "/root/many/f1", "to", "/root/many/deep/moved")).status());
+    assertEquals("1\n", exec(Map.of("command", "cat /root/many/deep/moved; test -e /root/many/f1 && echo still-there")).path("stdout").asText());
+    assertEquals(404, host.call("POST", "/v1/sandboxes/" + id + "/files/rename", Map.of("from", "/root/many/nope", "to", "/root/x")).status());
+    assertEquals(204, host.call("DELETE", "/v1/sandboxes/" + id + "/files?path=/root/many", null).status());
   }
 }

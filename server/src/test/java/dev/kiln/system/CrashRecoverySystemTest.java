@@ -1,0 +1,134 @@
+package dev.kiln.system;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.kiln.host.AtomicFiles;
+import dev.kiln.image.BusyboxRootfs;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The daemon as its own process, killed with SIGKILL while sandboxes run: the next daemon re-adopts
+ * them with their files and processes, and a sandbox whose QEMU died in between is marked failed
+ * and cleaned up. Nothing in-process can fake a kill -9, so this test runs `kiln daemon` for real.
+ */
+@Tag("system")
+class CrashRecoverySystemTest {
+  private static final String KEY = "crash-" + UUID.randomUUID();
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+  private static Path dir;
+  private static Path config;
+  private static String base;
+  private static Process daemon;
+
+  @BeforeAll
+  static void up() throws Exception {
+    dir = Files.createTempDirectory(Path.of("/tmp"), "kc", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
+    BusyboxRootfs.create(dir.resolve("rootfs"));
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    base = "http://127.0.0.1:" + port;
+    config = dir.resolve("kiln.json");
+    Files.writeString(config, TestHost.JSON.writeValueAsString(Map.of("dataDir", dir.resolve("data").toString(), "listen", "127.0.0.1:" + port,
+        "guestArtifacts", TestHost.ARTIFACTS.toString(), "templateSnapshots", false)));
+    daemon = startDaemon();
+    assertEquals(202, call("POST", "/v1/templates", Map.of("name", "crash", "directory", dir.resolve("rootfs").toString())).status());
+    await().atMost(Duration.ofMinutes(2)).until(() -> call("GET", "/v1/templates/crash", null).json().path("status").asText().equals("ready"));
+  }
+
+  @AfterAll
+  static void down() throws Exception {
+    try {
+      if (daemon != null && daemon.isAlive()) {
+        for (JsonNode s : call("GET", "/v1/sandboxes", null).json().path("sandboxes")) call("DELETE", "/v1/sandboxes/" + s.path("id").asText(), null);
+        daemon.destroy();
+        daemon.waitFor();
+      }
+    } finally {
+      if (dir != null) AtomicFiles.deleteTree(dir);
+    }
+  }
+
+  private static Process startDaemon() throws Exception {
+    String javaBin = ProcessHandle.current().info().command().orElse("java");
+    ProcessBuilder pb = new ProcessBuilder(javaBin, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+        "dev.kiln.cli.KilnCli", "daemon", "--config", config.toString())
+        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("daemon.log").toFile()));
+    pb.environment().put("KILN_API_KEY", KEY);
+    Process p = pb.start();
+    await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+        .until(() -> call("GET", "/healthz", null).status() == 200);
+    return p;
+  }
+
+  private static TestHost.Reply call(String method, String path, Object body) throws Exception {
+    HttpRequest.BodyPublisher pub = body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(TestHost.JSON.writeValueAsBytes(body));
+    HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(base + path)).header("Authorization", "Bearer " + KEY)
+        .header("Content-Type", "application/json").method(method, pub).build(), HttpResponse.BodyHandlers.ofString());
+    return new TestHost.Reply(r.statusCode(), r.body().isEmpty() ? TestHost.JSON.nullNode() : TestHost.JSON.readTree(r.body()), r.body());
+  }
+
+  private static String create() throws Exception {
+    TestHost.Reply r = call("POST", "/v1/sandboxes", Map.of("template", "crash", "memoryMib", 256));
+    assertEquals(201, r.status(), r.raw());
+    return r.json().path("id").asText();
+  }
+
+  private static String out(String id, String command) throws Exception {
+    TestHost.Reply r = call("POST", "/v1/sandboxes/" + id + "/exec", Map.of("command", command));
+    assertEquals(200, r.status(), r.raw());
+    return r.json().path("stdout").asText();
+  }
+
+  private static long qemuPid(String id) throws Exception {
+    return Long.parseLong(Files.readString(dir.resolve("data/sandboxes/" + id + "/qemu.pid")).strip());
+  }
+
+  @Test
+  void afterAKill9TheNextDaemonReadoptsLiveSandboxesAndCleansUpDeadOnes() throws Exception {
+    String kept = create();
+    String dies = create();
+    out(kept, "echo survived > /root/marker");
+    String sleeper = out(kept, "sleep 1000 > /dev/null 2>&1 & echo $!").strip();
+    long keptQemu = qemuPid(kept);
+    long deadQemu = qemuPid(dies);
+
+    daemon.destroyForcibly(); // SIGKILL: no shutdown hook, no close()
+    daemon.waitFor();
+    assertTrue(ProcessHandle.of(keptQemu).map(ProcessHandle::isAlive).orElse(false), "VMs outlive a killed daemon");
+    ProcessHandle.of(deadQemu).ifPresent(ProcessHandle::destroyForcibly); // and one VM dies while no daemon watches
+    await().atMost(Duration.ofSeconds(10)).until(() -> ProcessHandle.of(deadQemu).isEmpty());
+
+    daemon = startDaemon();
+    assertEquals("running", call("GET", "/v1/sandboxes/" + kept, null).json().path("status").asText());
+    assertEquals("survived\n", out(kept, "cat /root/marker"), "files survive");
+    assertEquals("alive\n", out(kept, "kill -0 " + sleeper + " && echo alive"), "processes survive");
+    assertEquals(keptQemu, qemuPid(kept), "the same QEMU, re-adopted");
+
+    JsonNode gone = call("GET", "/v1/sandboxes/" + dies, null).json();
+    assertEquals("error", gone.path("status").asText(), gone.toString());
+    assertTrue(gone.path("error").asText().contains("re-adopt"), gone.toString());
+    assertFalse(Files.exists(dir.resolve("data/sandboxes/" + dies)), "its run directory is removed");
+    for (String id : List.of(kept, dies)) assertEquals(204, call("DELETE", "/v1/sandboxes/" + id, null).status());
+  }
+}

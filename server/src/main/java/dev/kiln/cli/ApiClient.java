@@ -68,18 +68,6 @@ public final class ApiClient {
     return r.body();
   }
 
-  /** Opens a WebSocket to an API route (http becomes ws), authenticated like every other call. */
-  public java.net.http.WebSocket webSocket(String path, java.net.http.WebSocket.Listener listener) throws IOException, InterruptedException {
-    URI uri = URI.create(base.resolve(path).toString().replaceFirst("^http", "ws"));
-    java.net.http.WebSocket.Builder b = http.newWebSocketBuilder();
-    if (!key.isEmpty()) b.header("Authorization", "Bearer " + key);
-    try {
-      return b.buildAsync(uri, listener).get(30, java.util.concurrent.TimeUnit.SECONDS);
-    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-      throw new IOException("cannot open a WebSocket to " + uri + ": " + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()), e);
-    }
-  }
-
   public static String q(String s) {
     return URLEncoder.encode(s, StandardCharsets.UTF_8);
   }

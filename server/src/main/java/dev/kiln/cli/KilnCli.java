@@ -24,6 +24,10 @@ public final class KilnCli {
         System.err.println("kiln: " + api.getMessage());
         return EXIT_API_ERROR;
       }
+      if (e instanceof dev.kiln.sdk.KilnException k) {
+        System.err.println("kiln: " + k.getMessage());
+        return k.status() == 0 && k.getMessage().startsWith("cannot reach") ? EXIT_UNAVAILABLE : EXIT_API_ERROR;
+      }
       if (e instanceof java.io.IOException io && io.getMessage() != null && io.getMessage().startsWith("cannot reach")) {
         System.err.println("kiln: " + io.getMessage());
         return EXIT_UNAVAILABLE;

@@ -1,32 +1,31 @@
 package dev.kiln.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.sdk.CommandHandle;
+import dev.kiln.sdk.CommandResult;
+import dev.kiln.sdk.Kiln;
+import dev.kiln.sdk.Sandbox;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
-import java.net.http.WebSocket;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 /**
  * An interactive terminal in a sandbox, like ssh: the local terminal in raw mode, a pty process in
- * the guest behind a WebSocket, window size changes passed on, and the remote exit code as ours.
+ * the guest (through the SDK, over a WebSocket), window size changes passed on, and the remote exit
+ * code as ours.
  */
 @Command(name = "shell", description = "Open an interactive terminal in a sandbox (like ssh); exits with the shell's exit code.")
 final class ShellCommand implements Callable<Integer> {
   private static final Path TTY = Path.of("/dev/tty");
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   @Parameters(index = "0", description = "sandbox id") String id;
   @Parameters(index = "1..*", arity = "0..*", description = "command to run instead of /bin/sh") List<String> command = new ArrayList<>();
@@ -37,85 +36,36 @@ final class ShellCommand implements Callable<Integer> {
       System.err.println("kiln shell: needs a terminal (use `kiln exec` from scripts)");
       return 2;
     }
-    ApiClient api = ApiClient.fromEnvironment();
+    Sandbox sandbox = Sandbox.connect(Kiln.fromEnvironment(), id);
     int[] size = terminalSize();
-    JsonNode p = api.post("/v1/sandboxes/" + id + "/processes", Map.of("argv", command.isEmpty() ? List.of("/bin/sh") : command,
-        "pty", Map.of("rows", size[0], "cols", size[1]), "env", Map.of("TERM", System.getenv().getOrDefault("TERM", "xterm"))));
-    long pid = p.path("pid").asLong();
-    Remote remote = new Remote(System.out);
+    PrintStream out = System.out;
     String saved = stty("-g").strip();
     stty("raw", "-echo");
-    try {
-      WebSocket ws = api.webSocket("/v1/sandboxes/" + id + "/processes/" + pid + "/ws", remote);
+    try (CommandHandle remote = sandbox.pty(command.isEmpty() ? List.of("/bin/sh") : command,
+        Map.of("TERM", System.getenv().getOrDefault("TERM", "xterm")), size[0], size[1], data -> {
+          out.write(data, 0, data.length);
+          out.flush();
+        })) {
       onWindowChange(() -> {
         int[] s = terminalSize();
-        ws.sendBinary(ByteBuffer.wrap(new byte[] {7, (byte) (s[0] >> 8), (byte) s[0], (byte) (s[1] >> 8), (byte) s[1]}), true);
+        remote.resize(s[0], s[1]);
       });
-      Thread keys = Thread.ofVirtual().start(() -> forwardKeys(System.in, ws));
-      int code = remote.exitCode.get();
+      Thread keys = Thread.ofVirtual().start(() -> forwardKeys(System.in, remote));
+      CommandResult r = remote.await(Duration.ofDays(365));
       keys.interrupt();
-      return code;
+      return r.signal() != 0 ? 128 + r.signal() : r.exitCode();
     } finally {
       stty(saved);
     }
   }
 
   /** Local keystrokes to the remote terminal as they come (raw mode: no line buffering, no echo). */
-  private static void forwardKeys(InputStream in, WebSocket ws) {
+  private static void forwardKeys(InputStream in, CommandHandle remote) {
     byte[] buf = new byte[4096];
     try {
-      for (int n; (n = in.read(buf)) > 0; ) {
-        ByteBuffer m = ByteBuffer.allocate(n + 1).put((byte) 0).put(buf, 0, n).flip();
-        ws.sendBinary(m, true).join();
-      }
-    } catch (IOException | java.util.concurrent.CompletionException e) {
+      for (int n; (n = in.read(buf)) > 0; ) remote.sendStdin(java.util.Arrays.copyOf(buf, n));
+    } catch (IOException | RuntimeException e) {
       // the session ended
-    }
-  }
-
-  /** Output to our terminal, and the exit code once the remote process ends (128+N for signal N, as a shell reports it). */
-  private static final class Remote implements WebSocket.Listener {
-    final CompletableFuture<Integer> exitCode = new CompletableFuture<>();
-    private final PrintStream out;
-    private final java.io.ByteArrayOutputStream partial = new java.io.ByteArrayOutputStream();
-
-    Remote(PrintStream out) {
-      this.out = out;
-    }
-
-    @Override
-    public CompletionStage<?> onBinary(WebSocket ws, ByteBuffer data, boolean last) {
-      byte[] b = new byte[data.remaining()];
-      data.get(b);
-      partial.writeBytes(b);
-      if (last) {
-        byte[] m = partial.toByteArray();
-        partial.reset();
-        if (m.length > 0 && (m[0] == 1 || m[0] == 2)) {
-          out.write(m, 1, m.length - 1);
-          out.flush();
-        } else if (m.length > 0 && m[0] == 3) {
-          try {
-            JsonNode e = JSON.readTree(new String(m, 1, m.length - 1, StandardCharsets.UTF_8));
-            exitCode.complete(e.has("signal") ? 128 + e.path("signal").asInt() : e.path("exitCode").asInt(1));
-          } catch (IOException ex) {
-            exitCode.complete(1);
-          }
-        }
-      }
-      ws.request(1);
-      return null;
-    }
-
-    @Override
-    public CompletionStage<?> onClose(WebSocket ws, int status, String reason) {
-      exitCode.complete(1); // no-op after an exit message; otherwise the connection was lost
-      return null;
-    }
-
-    @Override
-    public void onError(WebSocket ws, Throwable error) {
-      exitCode.complete(1);
     }
   }
 

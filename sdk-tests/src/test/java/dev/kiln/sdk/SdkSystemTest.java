@@ -1,0 +1,135 @@
+package dev.kiln.sdk;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.kiln.sdk.examples.Quickstart;
+import dev.kiln.sdk.examples.StreamingAndStdin;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/** The SDK against a real daemon and real microVMs; the examples run here too, so they cannot rot. */
+@Tag("system")
+class SdkSystemTest {
+  private static LocalDaemon daemon;
+  private static Sandbox shared;
+
+  @BeforeAll
+  static void up() throws Exception {
+    daemon = new LocalDaemon();
+    shared = Sandbox.create(daemon.kiln, LocalDaemon.TEMPLATE, Map.of("memoryMib", 256));
+  }
+
+  @AfterAll
+  static void down() throws Exception {
+    if (shared != null) shared.close();
+    if (daemon != null) daemon.close();
+  }
+
+  @Test
+  void quickstartExample() {
+    assertEquals("HELLO FROM THE HOST\n", Quickstart.run(daemon.kiln, LocalDaemon.TEMPLATE));
+  }
+
+  @Test
+  void outputStreamsWhileTheCommandRuns() throws Exception {
+    List<Long> arrivals = new ArrayList<>();
+    StringBuilder seen = new StringBuilder();
+    long start = System.nanoTime();
+    CommandResult r;
+    try (CommandHandle h = shared.commands().start("for i in 1 2 3 4; do echo line$i; sleep 0.3; done", out -> {
+      synchronized (arrivals) {
+        arrivals.add(System.nanoTime() - start);
+        seen.append(out);
+      }
+    }, err -> { })) {
+      r = h.await(Duration.ofMinutes(1));
+    }
+    long end = System.nanoTime() - start;
+    assertEquals(0, r.exitCode());
+    assertEquals("line1\nline2\nline3\nline4\n", r.stdout());
+    assertEquals(r.stdout(), seen.toString(), "the callbacks saw every byte, in order");
+    assertTrue(end - arrivals.getFirst() > 700_000_000L, "the first line came well before the end: " + arrivals);
+    StringBuilder countdown = new StringBuilder();
+    assertEquals(0, StreamingAndStdin.countdown(shared, countdown).exitCode());
+    assertEquals("3\n2\n1\nliftoff\n", countdown.toString());
+  }
+
+  @Test
+  void stdinReachesTheCommand() throws Exception {
+    assertEquals("SHOUT\n", StreamingAndStdin.upperCase(shared, "shout\n"));
+  }
+
+  @Test
+  void ctrlCEndsTheCommand() throws Exception {
+    try (CommandHandle h = shared.commands().start(List.of("sleep", "1000"), Map.of(), b -> { }, b -> { })) {
+      h.signal("INT");
+      CommandResult r = h.await(Duration.ofMinutes(1));
+      assertEquals(2, r.signal(), "SIGINT ended it: " + r);
+    }
+  }
+
+  @Test
+  void aPtyShellSeesItsResize() throws Exception {
+    StringBuilder screen = new StringBuilder();
+    try (CommandHandle term = shared.pty(24, 80, b -> {
+      synchronized (screen) {
+        screen.append(new String(b, StandardCharsets.UTF_8));
+      }
+    })) {
+      term.resize(40, 120);
+      term.sendStdin("stty size\n");
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      while (!screen.toString().contains("40 120") && System.nanoTime() < deadline) Thread.sleep(50);
+      assertTrue(screen.toString().contains("40 120\r\n"), screen.toString());
+      term.sendStdin("exit 3\n");
+      assertEquals(3, term.await(Duration.ofMinutes(1)).exitCode());
+    }
+  }
+
+  @Test
+  void files() {
+    SandboxFiles fs = shared.files();
+    fs.mkdir("/root/sdk/dir");
+    fs.write("/root/sdk/a.txt", "alpha");
+    fs.rename("/root/sdk/a.txt", "/root/sdk/dir/b.txt");
+    assertEquals("alpha", fs.readText("/root/sdk/dir/b.txt"));
+    assertFalse(fs.exists("/root/sdk/a.txt"));
+    FileInfo b = fs.list("/root/sdk/dir").getFirst();
+    assertEquals("b.txt", b.name());
+    assertEquals(5, b.size());
+    assertTrue(fs.stat("/root/sdk").isDirectory());
+    fs.write("/root/sdk/empty", new byte[0]);
+    assertEquals(0, fs.read("/root/sdk/empty").length, "an empty file reads as empty, not as an error");
+    fs.remove("/root/sdk");
+    assertFalse(fs.exists("/root/sdk"));
+    KilnException e = assertThrows(KilnException.class, () -> fs.read("/root/nothing"));
+    assertEquals("FILE_NOT_FOUND", e.code());
+    assertEquals(404, e.status());
+  }
+
+  @Test
+  void closingDeletesAndIllegalTransitionsAre409() {
+    String id;
+    try (Sandbox sb = Sandbox.create(daemon.kiln, LocalDaemon.TEMPLATE, Map.of("memoryMib", 256))) {
+      id = sb.id();
+      sb.pause();
+      assertEquals("paused", sb.status());
+      KilnException twice = assertThrows(KilnException.class, sb::pause);
+      assertEquals(409, twice.status());
+      assertEquals("ILLEGAL_TRANSITION", twice.code());
+      assertEquals("awake\n", sb.commands().run("echo awake").stdout(), "a command resumes a paused sandbox");
+    }
+    KilnException gone = assertThrows(KilnException.class, () -> Sandbox.connect(daemon.kiln, id));
+    assertEquals("SANDBOX_NOT_FOUND", gone.code());
+  }
+}

@@ -1,0 +1,162 @@
+package dev.kiln.sdk;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.ByteArrayOutputStream;
+import java.net.http.WebSocket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+
+/**
+ * A command running in a sandbox, followed over a WebSocket: its output goes to the callbacks as it
+ * comes, stdin and signals go to it. Closing the handle stops following; the command runs on.
+ */
+public final class CommandHandle implements AutoCloseable {
+  private final Kiln kiln;
+  private final String sandboxId;
+  private final long pid;
+  private final WebSocket socket;
+  private final Output output;
+
+  CommandHandle(Kiln kiln, String sandboxId, long pid, Consumer<byte[]> onStdout, Consumer<byte[]> onStderr) {
+    this.kiln = kiln;
+    this.sandboxId = sandboxId;
+    this.pid = pid;
+    this.output = new Output(onStdout, onStderr);
+    this.socket = kiln.webSocket("/v1/sandboxes/" + sandboxId + "/processes/" + pid + "/ws", output);
+  }
+
+  /** The command's pid in the sandbox. */
+  public long pid() {
+    return pid;
+  }
+
+  public void sendStdin(String text) {
+    sendStdin(text.getBytes(StandardCharsets.UTF_8));
+  }
+
+  public void sendStdin(byte[] data) {
+    send(0, data);
+  }
+
+  /** End of input: the command reads EOF (for a terminal, send "\u0004" instead). */
+  public void closeStdin() {
+    send(6, new byte[0]);
+  }
+
+  /** A terminal's new size (for {@link Sandbox#pty}); the command gets SIGWINCH. */
+  public void resize(int rows, int cols) {
+    send(7, ByteBuffer.allocate(4).putShort((short) rows).putShort((short) cols).array());
+  }
+
+  /** Sends a signal by name ("INT", "TERM", "KILL", …) to the command's process group. */
+  public void signal(String name) {
+    kiln.post("/v1/sandboxes/" + sandboxId + "/processes/" + pid + "/signal", Map.of("signal", name));
+  }
+
+  public void kill() {
+    signal("KILL");
+  }
+
+  /** Waits for the command to end and returns its exit status and all of its output. */
+  public CommandResult await(Duration timeout) throws TimeoutException, InterruptedException {
+    try {
+      JsonNode exit = output.exit.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      return new CommandResult(exit.path("exitCode").asInt(-1), exit.path("signal").asInt(0), output.stdout(), output.stderr());
+    } catch (ExecutionException e) {
+      throw new KilnException("lost the command's output: " + e.getCause().getMessage(), e.getCause());
+    }
+  }
+
+  private void send(int type, byte[] data) {
+    ByteBuffer m = ByteBuffer.allocate(1 + data.length).put((byte) type).put(data).flip();
+    socket.sendBinary(m, true).join();
+  }
+
+  @Override
+  public void close() {
+    socket.abort();
+  }
+
+  /** The WebSocket side: whole messages by their type byte. */
+  private static final class Output implements WebSocket.Listener {
+    final CompletableFuture<JsonNode> exit = new CompletableFuture<>();
+    private final Consumer<byte[]> onStdout;
+    private final Consumer<byte[]> onStderr;
+    private final ByteArrayOutputStream partial = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+
+    Output(Consumer<byte[]> onStdout, Consumer<byte[]> onStderr) {
+      this.onStdout = onStdout;
+      this.onStderr = onStderr;
+    }
+
+    @Override
+    public CompletionStage<?> onBinary(WebSocket ws, ByteBuffer data, boolean last) {
+      byte[] b = new byte[data.remaining()];
+      data.get(b);
+      partial.writeBytes(b);
+      if (last) {
+        byte[] m = partial.toByteArray();
+        partial.reset();
+        handle(m);
+      }
+      ws.request(1);
+      return null;
+    }
+
+    private void handle(byte[] m) {
+      if (m.length == 0) return;
+      byte[] body = java.util.Arrays.copyOfRange(m, 1, m.length);
+      switch (m[0]) {
+        case 1 -> {
+          synchronized (this) {
+            stdout.writeBytes(body);
+          }
+          onStdout.accept(body);
+        }
+        case 2 -> {
+          synchronized (this) {
+            stderr.writeBytes(body);
+          }
+          onStderr.accept(body);
+        }
+        case 3 -> {
+          try {
+            exit.complete(Kiln.JSON.readTree(body));
+          } catch (java.io.IOException e) {
+            exit.completeExceptionally(e);
+          }
+        }
+        default -> { } // end-of-replay and overflow markers: nothing to do for a live follower
+      }
+    }
+
+    synchronized String stdout() {
+      return stdout.toString(StandardCharsets.UTF_8);
+    }
+
+    synchronized String stderr() {
+      return stderr.toString(StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public CompletionStage<?> onClose(WebSocket ws, int status, String reason) {
+      exit.completeExceptionally(new IllegalStateException("the connection closed before the command ended (" + status + " " + reason + ")"));
+      return null;
+    }
+
+    @Override
+    public void onError(WebSocket ws, Throwable error) {
+      exit.completeExceptionally(error);
+    }
+  }
+}

@@ -1,0 +1,56 @@
+package dev.kiln.sdk;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/** Commands in one sandbox: run to completion, or start and follow. */
+public final class Commands {
+  private final Kiln kiln;
+  private final String sandboxId;
+
+  Commands(Kiln kiln, String sandboxId) {
+    this.kiln = kiln;
+    this.sandboxId = sandboxId;
+  }
+
+  /** Runs a shell command line to its end (command timeout 60 s) and returns its output. */
+  public CommandResult run(String command) {
+    return run(List.of("/bin/sh", "-c", command), Duration.ofSeconds(60));
+  }
+
+  /** Runs argv (no shell) to its end, killing it after {@code timeout} (zero: no limit). */
+  public CommandResult run(List<String> argv, Duration timeout) {
+    JsonNode r = kiln.post("/v1/sandboxes/" + sandboxId + "/exec", Map.of("argv", argv, "timeoutSeconds", timeout.toSeconds()));
+    return new CommandResult(r.path("exitCode").asInt(), r.path("signal").asInt(0), r.path("stdout").asText(), r.path("stderr").asText());
+  }
+
+  /**
+   * Starts a shell command line in the background, with stdin open, and follows it: each chunk of
+   * output goes to the callbacks (on the SDK's thread, in order) as the command writes it.
+   */
+  public CommandHandle start(String command, Consumer<String> onStdout, Consumer<String> onStderr) {
+    return start(List.of("/bin/sh", "-c", command), Map.of(), b -> onStdout.accept(new String(b, StandardCharsets.UTF_8)),
+        b -> onStderr.accept(new String(b, StandardCharsets.UTF_8)));
+  }
+
+  /** Starts argv in the background with extra environment; output bytes go to the callbacks. */
+  public CommandHandle start(List<String> argv, Map<String, String> env, Consumer<byte[]> onStdout, Consumer<byte[]> onStderr) {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("argv", argv);
+    body.put("env", env);
+    body.put("stdin", true);
+    long pid = kiln.post("/v1/sandboxes/" + sandboxId + "/processes", body).path("pid").asLong();
+    return new CommandHandle(kiln, sandboxId, pid, onStdout, onStderr);
+  }
+
+  CommandHandle startPty(List<String> argv, Map<String, String> env, int rows, int cols, Consumer<byte[]> onData) {
+    long pid = kiln.post("/v1/sandboxes/" + sandboxId + "/processes", Map.of("argv", argv, "env", env, "pty", Map.of("rows", rows, "cols", cols)))
+        .path("pid").asLong();
+    return new CommandHandle(kiln, sandboxId, pid, onData, onData);
+  }
+}

@@ -1,0 +1,98 @@
+package dev.kiln.sdk;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * One sandbox: a microVM. Closing it deletes it, so try-with-resources leaves nothing behind.
+ *
+ * <pre>{@code
+ * try (Sandbox sb = Sandbox.create(kiln, "base")) {
+ *   sb.files().write("/root/in.txt", "hello");
+ *   CommandResult r = sb.commands().run("wc -c < /root/in.txt");
+ * }
+ * }</pre>
+ */
+public final class Sandbox implements AutoCloseable {
+  private final Kiln kiln;
+  private final String id;
+
+  private Sandbox(Kiln kiln, String id) {
+    this.kiln = kiln;
+    this.id = id;
+  }
+
+  /** A new sandbox of the template at the daemon's default size and TTL. */
+  public static Sandbox create(Kiln kiln, String template) {
+    return create(kiln, template, Map.of());
+  }
+
+  /**
+   * A new sandbox; {@code options} are the create request's other fields: timeoutSeconds (the
+   * sandbox TTL), vcpus, memoryMib, env, metadata, onTimeout.
+   */
+  public static Sandbox create(Kiln kiln, String template, Map<String, Object> options) {
+    Map<String, Object> body = new LinkedHashMap<>(options);
+    body.put("template", template);
+    return new Sandbox(kiln, kiln.post("/v1/sandboxes", body).path("id").asText());
+  }
+
+  /** An existing sandbox, by id. */
+  public static Sandbox connect(Kiln kiln, String id) {
+    kiln.get("/v1/sandboxes/" + id);
+    return new Sandbox(kiln, id);
+  }
+
+  public String id() {
+    return id;
+  }
+
+  /** creating, running, paused, stopping or error. */
+  public String status() {
+    return info().path("status").asText();
+  }
+
+  public Commands commands() {
+    return new Commands(kiln, id);
+  }
+
+  public SandboxFiles files() {
+    return new SandboxFiles(kiln, id);
+  }
+
+  /** An interactive terminal running {@code /bin/sh}: write keystrokes with sendStdin, resize it, read what it shows. */
+  public CommandHandle pty(int rows, int cols, Consumer<byte[]> onData) {
+    return pty(List.of("/bin/sh"), Map.of(), rows, cols, onData);
+  }
+
+  /** An interactive terminal running {@code argv} with extra environment (TERM, say). */
+  public CommandHandle pty(List<String> argv, Map<String, String> env, int rows, int cols, Consumer<byte[]> onData) {
+    return commands().startPty(argv, env, rows, cols, onData);
+  }
+
+  /** Saves the VM to disk and frees its RAM and CPU; any command or file call resumes it. */
+  public void pause() {
+    kiln.post("/v1/sandboxes/" + id + "/pause", Map.of());
+  }
+
+  public void resume() {
+    kiln.post("/v1/sandboxes/" + id + "/resume", Map.of());
+  }
+
+  private JsonNode info() {
+    return kiln.get("/v1/sandboxes/" + id);
+  }
+
+  /** Deletes the sandbox (a sandbox already gone is fine). */
+  @Override
+  public void close() {
+    try {
+      kiln.delete("/v1/sandboxes/" + id);
+    } catch (KilnException e) {
+      if (!e.code().equals("SANDBOX_NOT_FOUND")) throw e;
+    }
+  }
+}

@@ -12,6 +12,9 @@ import dev.kiln.image.BusyboxRootfs;
 import dev.kiln.image.GuestArtifacts;
 import dev.kiln.image.Template;
 import dev.kiln.sandbox.Checkpoints;
+import dev.kiln.sdk.CommandHandle;
+import dev.kiln.sdk.Kiln;
+import dev.kiln.sdk.Sandbox;
 import dev.kiln.sandbox.SandboxManager;
 import dev.kiln.vmm.Accelerator;
 import dev.kiln.vmm.QemuBackend;
@@ -81,7 +84,8 @@ public final class Bench {
       Stats rawDown = new Stats("file download, raw agent channel");
       Stats rawSave = new Stats("save state (raw QMP migrate, floor)");
       Stats rawLoad = new Stats("load state to first exec answered (raw QEMU, floor)");
-      for (int i = 0; i < rounds; i++) rawRound(t, i, boot, rawExec, rawUp, rawDown);
+      Stats rawFirstOutput = new Stats("start to first output byte, raw agent channel");
+      for (int i = 0; i < rounds; i++) rawRound(t, i, boot, rawExec, rawFirstOutput, rawUp, rawDown);
       Stats create = new Stats("create to first exec answered, cold boot (API)");
       createRounds(create);
       daemon.sandboxes().snapshot("bench");
@@ -99,6 +103,17 @@ public final class Bench {
         long t0 = System.nanoTime();
         exec(id);
         apiExec.add(ms(t0));
+      }
+      // Streaming: a background process started and followed over its WebSocket, through the SDK.
+      Stats apiFirstOutput = new Stats("start to first output byte (API, WebSocket)");
+      Sandbox sdkSandbox = Sandbox.connect(new Kiln(base, key), id);
+      for (int i = 0; i < rounds * 6; i++) {
+        java.util.concurrent.CompletableFuture<Double> first = new java.util.concurrent.CompletableFuture<>();
+        long t0 = System.nanoTime();
+        try (CommandHandle h = sdkSandbox.commands().start(List.of("echo", "x"), java.util.Map.of(), b -> first.complete(ms(t0)), b -> { })) {
+          apiFirstOutput.add(first.get(30, java.util.concurrent.TimeUnit.SECONDS));
+          h.await(Duration.ofSeconds(30));
+        }
       }
       for (int i = 0; i < rounds; i++) {
         long t0 = System.nanoTime();
@@ -137,6 +152,8 @@ public final class Bench {
       System.out.println(fromSnapshot.line("ms"));
       System.out.println(rawExec.line("ms"));
       System.out.println(apiExec.line("ms"));
+      System.out.println(rawFirstOutput.line("ms"));
+      System.out.println(apiFirstOutput.line("ms"));
       System.out.println(rawUp.line("MiB/s"));
       System.out.println(apiUp.line("MiB/s"));
       System.out.println(rawDown.line("MiB/s"));
@@ -152,6 +169,7 @@ public final class Bench {
       System.out.printf("ratios: create/boot %.2f, snapshot create/raw restore %.2f, cold create/snapshot create %.1fx, api exec/raw exec %.2f, "
           + "api upload/raw upload %.2f, api download/raw download %.2f%n", create.median() / boot.median(), fromSnapshot.median() / restore.median(),
           create.median() / fromSnapshot.median(), apiExec.median() / rawExec.median(), apiUp.median() / rawUp.median(), apiDown.median() / rawDown.median());
+      System.out.printf("ratios: streamed first output/raw %.2f%n", apiFirstOutput.median() / rawFirstOutput.median());
       System.out.printf("ratios: pause/raw save %.2f, resume/raw load %.2f, pool claim/raw cont %.2f, snapshot create/pool claim %.1fx, "
           + "fork of 10/raw 10 restores %.2f%n", pause.median() / rawSave.median(), resume.median() / rawLoad.median(),
           claim.median() / rawClaim.median(), fromSnapshot.median() / claim.median(), fork.median() / rawFork.median());
@@ -298,13 +316,23 @@ public final class Bench {
   }
 
   /** Boot-to-agent, exec round trips, and a file each way over a raw agent channel. */
-  private void measureBootedVm(VmSpec spec, long bootStart, Stats boot, Stats exec, Stats up, Stats down) throws Exception {
+  private void measureBootedVm(VmSpec spec, long bootStart, Stats boot, Stats exec, Stats firstOutput, Stats up, Stats down) throws Exception {
     try (AgentConnection agent = AgentConnection.open(spec.agentSocket(), spec.name(), Duration.ofSeconds(120), null)) {
       boot.add(ms(bootStart));
       for (int k = 0; k < 6; k++) {
         long e0 = System.nanoTime();
         runTrue(agent);
         exec.add(ms(e0));
+      }
+      for (int k = 0; k < 6; k++) {
+        long e0 = System.nanoTime();
+        try (ExecHandle h = agent.exec(ExecRequest.of("echo", "x"))) {
+          while (!(h.next(Duration.ofSeconds(30)) instanceof dev.kiln.agent.ExecEvent.Output)) {
+            // STARTED comes first
+          }
+          firstOutput.add(ms(e0));
+          h.awaitExit(Duration.ofSeconds(30));
+        }
       }
       byte[] data = randomBytes(fileMib * MIB);
       long u0 = System.nanoTime();
@@ -342,7 +370,7 @@ public final class Bench {
   }
 
   /** One VM with no daemon in the way: the floor for boot, exec and file transfer. */
-  private void rawRound(Template t, int i, Stats boot, Stats exec, Stats up, Stats down) throws Exception {
+  private void rawRound(Template t, int i, Stats boot, Stats exec, Stats firstOutput, Stats up, Stats down) throws Exception {
     Path dir = work.resolve("raw-" + i);
     Files.createDirectories(dir);
     Path overlay = dir.resolve("rootfs.qcow2");
@@ -351,7 +379,7 @@ public final class Bench {
     long t0 = System.nanoTime();
     RunningVm vm = backend().start(spec);
     try {
-      measureBootedVm(spec, t0, boot, exec, up, down);
+      measureBootedVm(spec, t0, boot, exec, firstOutput, up, down);
     } finally {
       vm.stop(Duration.ofSeconds(3));
       AtomicFiles.deleteTree(dir);

@@ -21,7 +21,6 @@ import dev.kiln.store.SandboxRepository;
 import dev.kiln.store.SandboxRow;
 import dev.kiln.vmm.Accelerator;
 import dev.kiln.vmm.DiskLayers;
-import dev.kiln.vmm.GuestMemory;
 import dev.kiln.vmm.Overlay;
 import dev.kiln.vmm.RunningVm;
 import dev.kiln.vmm.SavedState;
@@ -753,15 +752,6 @@ public final class SandboxManager implements AutoCloseable {
   /** Called with a sandbox's id once it is deleted. */
   public void onDeleted(java.util.function.Consumer<String> listener) {
     deletedListeners.add(listener);
-  }
-
-  /** The live half of a sandbox, for transitions that hold its lock. */
-  LiveSandbox liveOf(SandboxId id) {
-    return live.computeIfAbsent(id, LiveSandbox::new);
-  }
-
-  Path runDirOf(String id) {
-    return sandboxesDir.resolve(id);
   }
 
   SandboxRow rowOf(String id) {

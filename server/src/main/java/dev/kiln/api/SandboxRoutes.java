@@ -45,6 +45,8 @@ final class SandboxRoutes {
         new Route("POST", "/v1/sandboxes/{id}/timeout", this::setTimeout),
         new Route("POST", "/v1/sandboxes/{id}/pause", x -> x.json(200, view(sandboxes.pause(x.path("id"))))),
         new Route("POST", "/v1/sandboxes/{id}/resume", x -> x.json(200, view(sandboxes.resume(x.path("id"))))),
+        new Route("POST", "/v1/sandboxes/{id}/stop", x -> x.json(200, view(sandboxes.stop(x.path("id"))))),
+        new Route("POST", "/v1/sandboxes/{id}/start", x -> x.json(200, view(sandboxes.start(x.path("id"))))),
         new Route("POST", "/v1/sandboxes/{id}/exec", this::exec));
   }
 

@@ -109,8 +109,8 @@ public final class Checkpoints {
     return sandboxes.underLifecycleLock(sandboxId, (sb, r) -> {
       CheckpointRow cp = find(sandboxId, name);
       SandboxState state = SandboxState.valueOf(r.state());
-      if (state != SandboxState.RUNNING && state != SandboxState.PAUSED && state != SandboxState.ERROR) {
-        throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + sandboxId + " is " + state.wire() + "; it can be restored when running, paused or failed");
+      if (state == SandboxState.CREATING || state == SandboxState.STOPPING) {
+        throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + sandboxId + " is " + state.wire() + "; it can be restored when running, paused, stopped or failed");
       }
       long start = System.nanoTime();
       sandboxes.stopForReplacement(sb);

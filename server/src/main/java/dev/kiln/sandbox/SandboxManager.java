@@ -552,6 +552,55 @@ public final class SandboxManager implements AutoCloseable {
     });
   }
 
+  /**
+   * Shuts the sandbox's VM down and keeps its disk: no RAM, no CPU, no saved memory state. A start
+   * boots it from that disk. The guest's filesystems are synced first, so what it wrote is kept.
+   */
+  public Sandbox stop(String id) throws InterruptedException {
+    return underLifecycleLock(id, (sb, r) -> {
+      SandboxState state = SandboxState.valueOf(r.state());
+      if (state == SandboxState.STOPPED) return get(id);
+      if (state != SandboxState.RUNNING && state != SandboxState.PAUSED) {
+        throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is " + state.wire() + "; only a running or paused sandbox can be stopped");
+      }
+      if (sb.agent != null) {
+        try {
+          sb.agent.files().sync();
+        } catch (AgentException e) {
+          log.warn("sandbox={} did not sync before its stop (what it had not written is lost): {}", id, e.getMessage());
+        }
+      }
+      stopForReplacement(sb);
+      repo.updateState(id, SandboxState.STOPPED.name(), r.vmJson(), OptionalLong.empty(), Optional.empty());
+      events.append(id, "stopped", "VM shut down; its disk is kept");
+      log.info("sandbox stopped sandbox={}", id);
+      return get(id);
+    });
+  }
+
+  /** Boots a stopped sandbox from its disk. */
+  public Sandbox start(String id) throws InterruptedException {
+    return underLifecycleLock(id, (sb, r) -> {
+      SandboxState state = SandboxState.valueOf(r.state());
+      if (state == SandboxState.RUNNING) return get(id);
+      if (state != SandboxState.STOPPED) {
+        throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is " + state.wire() + "; only a stopped sandbox can be started");
+      }
+      long begin = System.nanoTime();
+      VmSpec spec = vmSpecOf(r).withoutMemory();
+      try {
+        sb.vm = backend.start(spec);
+        attach(sb, new Started(spec, "booted from its disk", false));
+      } catch (VmmException | AgentException e) {
+        fail(sb, "start failed: " + e.getMessage());
+        throw new KilnException(ErrorCode.VM_START_FAILED, "sandbox " + id + " could not be started: " + e.getMessage(), e);
+      }
+      events.append(id, "started", "booted from its disk");
+      log.info("sandbox started sandbox={} took_ms={}", id, (System.nanoTime() - begin) / 1_000_000);
+      return get(id);
+    });
+  }
+
   /** Stops a sandbox's VM (and forgets its paused state) so that another can take its place. */
   void stopForReplacement(LiveSandbox sb) throws InterruptedException {
     RunningVm vm = sb.vm;
@@ -649,7 +698,7 @@ public final class SandboxManager implements AutoCloseable {
           delete(r.id());
         }
         case ERROR -> live.remove(id);
-        case PAUSED -> { } // nothing runs: its saved state waits in the run directory
+        case PAUSED, STOPPED -> { } // nothing runs: its saved state or its disk waits
       }
     }
   }

@@ -8,17 +8,21 @@ package dev.kiln.sandbox;
  *      │          │  ▲
  *      │    pause ▼  │ resume (explicit, or any exec/files request)
  *      │         PAUSED ──▶ STOPPING
+ *      │          │  ▲
+ *      │     stop ▼  │ start (boots from its disk: files kept, processes not)
+ *      │         STOPPED ──▶ STOPPING      (stop also from RUNNING)
  *      │            │
  *      └────────────┴──▶ ERROR ──▶ STOPPING   (VM died, agent broke, boot failed)
  * </pre>
  *
  * Exec and files need RUNNING (a PAUSED sandbox is resumed for them). Pause needs RUNNING, resume
- * PAUSED (or RUNNING: a no-op); a checkpoint, and a fork without a named checkpoint, need RUNNING;
- * restoring a checkpoint in place takes RUNNING, PAUSED or ERROR to RUNNING. Anything else is 409
+ * PAUSED (or RUNNING: a no-op); stop needs RUNNING or PAUSED (STOPPED: a no-op), start STOPPED
+ * (RUNNING: a no-op); a checkpoint, and a fork without a named checkpoint, need RUNNING; restoring
+ * a checkpoint in place takes RUNNING, PAUSED, STOPPED or ERROR to RUNNING. Anything else is 409
  * ILLEGAL_TRANSITION. Delete is accepted in every state and is idempotent.
  */
 public enum SandboxState {
-  CREATING, RUNNING, PAUSED, STOPPING, ERROR;
+  CREATING, RUNNING, PAUSED, STOPPED, STOPPING, ERROR;
 
   public String wire() {
     return name().toLowerCase();

@@ -64,6 +64,29 @@ class PauseResumeSystemTest {
   }
 
   @Test
+  void aStoppedSandboxKeepsItsDiskAndBootsFromItOnStart() throws Exception {
+    String id = host.createSandbox();
+    exec(id, "echo on-disk > /root/kept");
+    TestHost.Reply stopped = post(id, "stop");
+    assertEquals(200, stopped.status(), stopped.raw());
+    assertEquals("stopped", stopped.json().path("status").asText());
+    assertFalse(qemuRunning(id), "a stopped sandbox has no VM");
+    assertEquals(200, post(id, "stop").status(), "stopping twice changes nothing");
+    TestHost.Reply execWhileStopped = host.call("POST", "/v1/sandboxes/" + id + "/exec", Map.of("command", "true"));
+    assertEquals(409, execWhileStopped.status(), "a stopped sandbox is not woken by a request; it is started on purpose");
+    assertEquals("SANDBOX_NOT_RUNNING", execWhileStopped.json().path("error").path("code").asText());
+    assertEquals(409, post(id, "resume").status());
+    assertEquals(409, post(id, "pause").status());
+
+    TestHost.Reply started = post(id, "start");
+    assertEquals(200, started.status(), started.raw());
+    assertEquals("running", started.json().path("status").asText());
+    assertEquals("on-disk\n", exec(id, "cat /root/kept").path("stdout").asText(), "the guest synced before the stop");
+    assertEquals(200, post(id, "start").status(), "starting a running sandbox changes nothing");
+    host.call("DELETE", "/v1/sandboxes/" + id, null);
+  }
+
+  @Test
   void execWakesAPausedSandboxAndPausedSandboxesSurviveADaemonRestart() throws Exception {
     String id = host.createSandbox();
     exec(id, "echo before > /root/note");

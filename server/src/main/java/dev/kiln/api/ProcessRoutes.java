@@ -6,8 +6,10 @@ import dev.kiln.agent.TerminalSize;
 import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
 import dev.kiln.sandbox.GuestProcess;
+import dev.kiln.sandbox.OutputFollower;
 import dev.kiln.sandbox.ProcessService;
 import dev.kiln.sandbox.Scrollback;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Duration;
@@ -82,31 +84,32 @@ final class ProcessRoutes {
     long cursor = parseLong(x.query("cursor"), "cursor", 0);
     boolean follow = "true".equals(x.query("follow"));
     try (OutputStream out = x.rawOutput(200, "application/x-ndjson")) {
-      boolean replayed = false;
-      while (true) {
-        Scrollback.Slice s = p.output(cursor, replayed && follow ? HEARTBEAT : Duration.ZERO);
-        if (s.dropped() > 0) line(out, Map.of("type", "overflow", "droppedBytes", s.dropped(), "cursor", s.firstOffset()));
-        for (var c : s.chunks()) {
+      p.follow(cursor, follow, HEARTBEAT, new OutputFollower() {
+        public void overflow(long dropped, long resume) throws IOException {
+          line(out, Map.of("type", "overflow", "droppedBytes", dropped, "cursor", resume));
+        }
+
+        public void output(Scrollback.Chunk c) throws IOException {
           line(out, Map.of("type", "output", "stream", c.stderr() ? "stderr" : "stdout", "cursor", c.offset() + c.data().length,
               "data", Base64.getEncoder().encodeToString(c.data())));
         }
-        cursor = s.next();
-        if (!replayed) {
-          line(out, Map.of("type", "replayed", "cursor", cursor));
-          replayed = true;
-        } else if (s.chunks().isEmpty() && !s.ended()) {
-          line(out, Map.of("type", "heartbeat", "cursor", cursor));
+
+        public void replayed(long at) throws IOException {
+          line(out, Map.of("type", "replayed", "cursor", at));
         }
-        if (s.ended()) {
-          line(out, ProcessSocket.exitView(p));
-          return;
+
+        public void idle(long at) throws IOException {
+          line(out, Map.of("type", "heartbeat", "cursor", at));
         }
-        if (!follow) return;
-      }
+
+        public void ended(GuestProcess process) throws IOException {
+          line(out, ProcessSocket.exitView(process));
+        }
+      });
     }
   }
 
-  private static void line(OutputStream out, Map<String, Object> m) throws java.io.IOException {
+  private static void line(OutputStream out, Map<String, Object> m) throws IOException {
     out.write(JSON.writeValueAsBytes(m));
     out.write('\n');
     out.flush();

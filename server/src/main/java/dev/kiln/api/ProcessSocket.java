@@ -4,8 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.agent.TerminalSize;
 import dev.kiln.error.KilnException;
 import dev.kiln.sandbox.GuestProcess;
+import dev.kiln.sandbox.OutputFollower;
 import dev.kiln.sandbox.ProcessService;
 import dev.kiln.sandbox.Scrollback;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -48,7 +50,7 @@ public final class ProcessSocket implements Session.Listener.AutoDemanding {
   private final ProcessService processes;
   private final String sandboxId;
   private final GuestProcess process;
-  private long cursor;
+  private final long cursor;
   private volatile Session session;
 
   ProcessSocket(ProcessService processes, String sandboxId, GuestProcess process, long cursor) {
@@ -66,28 +68,32 @@ public final class ProcessSocket implements Session.Listener.AutoDemanding {
 
   /** Replay from the cursor, then follow until the exit or until the client goes. */
   private void pump() {
-    boolean replayed = false;
     try {
-      while (session.isOpen()) {
-        Scrollback.Slice s = process.output(cursor, replayed ? HEARTBEAT : Duration.ZERO);
-        if (s.dropped() > 0) send(OVERFLOW, ByteBuffer.allocate(16).putLong(s.dropped()).putLong(s.firstOffset()).array());
-        for (Scrollback.Chunk c : s.chunks()) send(c.stderr() ? STDERR : STDOUT, c.data());
-        cursor = s.next();
-        if (!replayed) {
-          send(REPLAYED, ByteBuffer.allocate(8).putLong(cursor).array());
-          replayed = true;
-        } else if (s.chunks().isEmpty() && !s.ended()) {
+      process.follow(cursor, true, HEARTBEAT, new OutputFollower() {
+        public void overflow(long dropped, long resume) throws IOException {
+          send(OVERFLOW, ByteBuffer.allocate(16).putLong(dropped).putLong(resume).array());
+        }
+
+        public void output(Scrollback.Chunk c) throws IOException {
+          send(c.stderr() ? STDERR : STDOUT, c.data());
+        }
+
+        public void replayed(long at) throws IOException {
+          send(REPLAYED, ByteBuffer.allocate(8).putLong(at).array());
+        }
+
+        public void idle(long at) throws IOException {
           Callback.Completable pong = new Callback.Completable();
           session.sendPing(ByteBuffer.allocate(0), pong);
-          pong.get(SEND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+          await(pong);
         }
-        if (s.ended()) {
-          send(EXIT, JSON.writeValueAsBytes(exitView(process)));
-          session.close(StatusCode.NORMAL, "process " + process.status().name().toLowerCase(), Callback.NOOP);
-          return;
+
+        public void ended(GuestProcess p) throws IOException {
+          send(EXIT, JSON.writeValueAsBytes(exitView(p)));
+          session.close(StatusCode.NORMAL, "process " + p.status().name().toLowerCase(), Callback.NOOP);
         }
-      }
-    } catch (ExecutionException | TimeoutException | java.io.IOException e) {
+      });
+    } catch (IOException e) {
       log.debug("process websocket closed sandbox={} pid={}: {}", sandboxId, process.pid(), e.toString());
       session.close(StatusCode.SHUTDOWN, "gone", Callback.NOOP);
     } catch (InterruptedException e) {
@@ -95,11 +101,23 @@ public final class ProcessSocket implements Session.Listener.AutoDemanding {
     }
   }
 
-  private void send(byte type, byte[] payload) throws ExecutionException, TimeoutException, InterruptedException {
+  private void send(byte type, byte[] payload) throws IOException {
     ByteBuffer b = ByteBuffer.allocate(1 + payload.length).put(type).put(payload).flip();
     Callback.Completable done = new Callback.Completable();
     session.sendBinary(b, done);
-    done.get(SEND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    await(done);
+  }
+
+  /** Waits for a send; a client that does not take it within SEND_TIMEOUT, or is gone, fails it. */
+  private static void await(Callback.Completable sent) throws IOException {
+    try {
+      sent.get(SEND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IOException("the client did not take a message: " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted", e);
+    }
   }
 
   @Override

@@ -2,6 +2,7 @@ package dev.kiln.sandbox;
 
 import dev.kiln.agent.ExecHandle;
 import dev.kiln.agent.ExitStatus;
+import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -64,9 +65,30 @@ public final class GuestProcess {
     return Optional.ofNullable(endedAt);
   }
 
-  /** Output from {@code cursor} on, waiting up to {@code wait} when there is none yet. */
-  public Scrollback.Slice output(long cursor, Duration wait) throws InterruptedException {
-    return output.read(cursor, wait);
+  /**
+   * Tells {@code to} the output from {@code cursor} on: the kept output, then, when {@code live},
+   * new output as it comes (an idle tick every {@code heartbeat} without any) until the process
+   * ends. Without {@code live} it returns after the replay, telling the end only if it came.
+   */
+  public void follow(long cursor, boolean live, Duration heartbeat, OutputFollower to) throws IOException, InterruptedException {
+    boolean replayed = false;
+    while (true) {
+      Scrollback.Slice s = output.read(cursor, replayed && live ? heartbeat : Duration.ZERO);
+      if (s.dropped() > 0) to.overflow(s.dropped(), s.firstOffset());
+      for (Scrollback.Chunk c : s.chunks()) to.output(c);
+      cursor = s.next();
+      if (!replayed) {
+        to.replayed(cursor);
+        replayed = true;
+      } else if (s.chunks().isEmpty() && !s.ended()) {
+        to.idle(cursor);
+      }
+      if (s.ended()) {
+        to.ended(this);
+        return;
+      }
+      if (!live) return;
+    }
   }
 
   public long outputBytes() {

@@ -195,15 +195,14 @@ public final class SandboxManager implements AutoCloseable {
         sb.vm.resume();
         return new Started(pooled.get().spec(), "claimed from the warm pool", true);
       }
-      Path initrd = req.boot().isPresent() ? artifacts.hostileInitrd() : artifacts.initrd();
-      VmSpec cold = new VmSpec(id.value(), runDir, artifacts.kernel(), initrd, baseCmdline, runDir, vcpus, memoryMib, accelerator);
       Optional<TemplateSnapshots.Snapshot> snap = req.boot().isPresent() ? Optional.empty() : snapshots.usable(template, vcpus, memoryMib);
       if (snap.isPresent()) {
-        Optional<VmSpec> restored = restoreTemplateSnapshot(sb, cold, snap.get());
+        Optional<VmSpec> restored = restoreTemplateSnapshot(sb, runDir, snap.get());
         if (restored.isPresent()) return new Started(restored.get(), "restored from the template snapshot", true);
       }
+      Path initrd = req.boot().isPresent() ? artifacts.hostileInitrd() : artifacts.initrd();
       return onNewLayer(template.rootfs().orElseThrow(), Overlay.BaseFormat.RAW, layer -> {
-        VmSpec spec = cold.withRootDisk(layer);
+        VmSpec spec = new VmSpec(id.value(), runDir, artifacts.kernel(), initrd, baseCmdline, layer, vcpus, memoryMib, accelerator);
         sb.vm = backend.start(spec);
         return new Started(spec, snap.isPresent() ? "booted (the template snapshot did not restore)" : "booted", false);
       });
@@ -298,12 +297,12 @@ public final class SandboxManager implements AutoCloseable {
    * Restores the sandbox's VM from the template snapshot. A snapshot that fails its checksum or
    * does not restore is logged and the sandbox boots cold instead: slower, never broken.
    */
-  private Optional<VmSpec> restoreTemplateSnapshot(LiveSandbox sb, VmSpec cold, TemplateSnapshots.Snapshot snap) throws InterruptedException {
+  private Optional<VmSpec> restoreTemplateSnapshot(LiveSandbox sb, Path runDir, TemplateSnapshots.Snapshot snap) throws InterruptedException {
     Path layer = null;
     try {
       snapshots.verify(snap);
       layer = disks.create(snap.disk(), Overlay.BaseFormat.QCOW2);
-      VmSpec spec = snapshots.cloneSpec(snap, cold.name(), cold.runDir(), layer);
+      VmSpec spec = snapshots.cloneSpec(snap, sb.id.value(), runDir, layer);
       sb.vm = backend.restore(spec, snap.state(), bootTimeout);
       return Optional.of(spec);
     } catch (IOException | VmmException | RuntimeException e) {

@@ -12,28 +12,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Checkpoints, restore in place and fork, on real VMs restored from the template snapshot. */
 @Tag("system")
-class CheckpointSystemTest {
-  private static TestHost host;
+class CheckpointSystemTest extends SnapshottedHostTest {
   /** The daemon's default size: sandboxes restored from the template snapshot, their RAM a private map of its file. */
   private static final Map<String, Object> FROM_SNAPSHOT = Map.of("template", TestHost.TEMPLATE);
-
-  @BeforeAll
-  static void up() throws Exception {
-    host = TestHost.startWithSnapshots();
-    host.awaitTemplateSnapshot();
-  }
-
-  @AfterAll
-  static void down() throws Exception {
-    if (host != null) host.close();
-  }
 
   private static String out(String id, String command) throws Exception {
     TestHost.Reply r = host.call("POST", "/v1/sandboxes/" + id + "/exec", Map.of("command", command, "timeoutSeconds", 120));

@@ -13,26 +13,12 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Sandboxes restored from the template snapshot instead of booted: identity, isolation, fallback. */
 @Tag("system")
-class SnapshotSystemTest {
-  private static TestHost host;
-
-  @BeforeAll
-  static void up() throws Exception {
-    host = TestHost.startWithSnapshots();
-    host.awaitTemplateSnapshot();
-  }
-
-  @AfterAll
-  static void down() throws Exception {
-    if (host != null) host.close();
-  }
+class SnapshotSystemTest extends SnapshottedHostTest {
 
   private static String create() throws Exception {
     return host.createSandbox(Map.of("template", TestHost.TEMPLATE));

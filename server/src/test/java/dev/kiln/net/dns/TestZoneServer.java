@@ -60,7 +60,7 @@ public final class TestZoneServer implements AutoCloseable {
 
   /** Serves {@code aRecords}: name to IPv4 literals, e.g. {@code Map.of("example.com", List.of("192.0.2.1"))}. */
   public static TestZoneServer start(Map<String, List<String>> aRecords) throws IOException {
-    while (true) {
+    for (int attempt = 1; ; attempt++) {
       DatagramSocket udp = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
       ServerSocket tcp = new ServerSocket();
       try {
@@ -68,6 +68,7 @@ public final class TestZoneServer implements AutoCloseable {
       } catch (IOException e) { // that port is taken for TCP: pick another
         udp.close();
         tcp.close();
+        if (attempt == 16) throw e;
         continue;
       }
       return new TestZoneServer(aRecords, udp, tcp);

@@ -36,6 +36,7 @@ packages=(
   maven             # the Java build
   curl              # the demo script waits for the daemon's /healthz
   bsdutils          # script(1): the test that drives `kiln shell` on a real terminal
+  iproute2 nftables util-linux acl  # sandbox networks: namespaces, veths and taps; firewall and NAT; nsenter; the VMM user's access to /dev/net/tun
   umoci skopeo docker-registry apache2-utils musl-tools openssl  # OCI tests: build images, push them to a loopback registry (htpasswd for basic auth, openssl for the token service key), a musl rootfs
 )
 missing=()

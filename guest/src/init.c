@@ -3,7 +3,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +162,83 @@ int init_switch_root(void) {
   symlink("/proc/self/fd/2", "/dev/stderr");
   bring_up_loopback();
   return 0;
+}
+
+static int set_ipv4(int s, const char *ifname, unsigned long request, in_addr_t addr) {
+  struct ifreq ifr = {0};
+  snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
+  struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+  sin->sin_family = AF_INET;
+  sin->sin_addr.s_addr = addr;
+  return ioctl(s, request, &ifr);
+}
+
+/* The resolver is the gateway. Bind-mounted over /etc/resolv.conf from /run, as container
+ * runtimes do, so the image's file is shadowed, not rewritten. */
+static void point_resolver_at(const char *gateway) {
+  char text[64];
+  int len = snprintf(text, sizeof text, "nameserver %s\n", gateway);
+  int fd = open("/run/kiln-resolv.conf", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0 || write(fd, text, (size_t)len) != len) {
+    agent_log("resolv.conf: %s", strerror(errno));
+    if (fd >= 0) close(fd);
+    return;
+  }
+  close(fd);
+  struct stat st;
+  mkdir("/etc", 0755);
+  if (lstat("/etc/resolv.conf", &st) < 0 || !S_ISREG(st.st_mode)) {
+    /* a symlink (to systemd-resolved's file, say) or nothing: a plain file to mount over */
+    unlink("/etc/resolv.conf");
+    int f = open("/etc/resolv.conf", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (f >= 0) close(f);
+  }
+  if (mount("/run/kiln-resolv.conf", "/etc/resolv.conf", NULL, MS_BIND, NULL) < 0) agent_log("resolv.conf bind: %s", strerror(errno));
+}
+
+void init_network(void) {
+  char *value = cmdline_value("kiln.net");
+  if (!value) return;
+  char spec[64], *slash, *comma;
+  snprintf(spec, sizeof spec, "%s", value);
+  if (!(slash = strchr(spec, '/')) || !(comma = strchr(slash, ','))) {
+    agent_log("kiln.net=%s: want address/prefix,gateway", spec);
+    return;
+  }
+  *slash = 0;
+  *comma = 0;
+  int prefix = atoi(slash + 1);
+  struct in_addr addr, gw;
+  if (prefix < 1 || prefix > 32 || inet_pton(AF_INET, spec, &addr) != 1 || inet_pton(AF_INET, comma + 1, &gw) != 1) {
+    agent_log("kiln.net: bad address, prefix or gateway");
+    return;
+  }
+  if (wait_for("/sys/class/net/eth0") < 0) {
+    agent_log("kiln.net given but eth0 did not appear");
+    return;
+  }
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return;
+  struct ifreq ifr = {0};
+  strcpy(ifr.ifr_name, "eth0");
+  if (set_ipv4(s, "eth0", SIOCSIFADDR, addr.s_addr) < 0 || set_ipv4(s, "eth0", SIOCSIFNETMASK, htonl(~0u << (32 - prefix))) < 0 ||
+      ioctl(s, SIOCGIFFLAGS, &ifr) < 0) {
+    agent_log("eth0 address: %s", strerror(errno));
+    close(s);
+    return;
+  }
+  ifr.ifr_flags |= IFF_UP;
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) agent_log("eth0 up: %s", strerror(errno));
+  struct rtentry rt = {0};
+  ((struct sockaddr_in *)&rt.rt_dst)->sin_family = AF_INET;
+  ((struct sockaddr_in *)&rt.rt_genmask)->sin_family = AF_INET;
+  struct sockaddr_in *g = (struct sockaddr_in *)&rt.rt_gateway;
+  g->sin_family = AF_INET;
+  g->sin_addr = gw;
+  rt.rt_flags = RTF_UP | RTF_GATEWAY;
+  if (ioctl(s, SIOCADDRT, &rt) < 0) agent_log("default route: %s", strerror(errno));
+  close(s);
+  point_resolver_at(comma + 1);
 }
 
 /* Finds /dev/vportNpM whose /sys/class/virtio-ports/<port>/name is `name`. */

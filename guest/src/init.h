@@ -7,6 +7,9 @@
 int init_early(void);
 /* Mounts the disk named by kiln.root= and makes it the root, with /dev/pts, /dev/shm, /run, /tmp. */
 int init_switch_root(void);
+/* Configures eth0 from kiln.net=address/prefix,gateway (absent: no network) and points the
+ * resolver at the gateway. Never fatal: a sandbox without its network still serves the host. */
+void init_network(void);
 /* Opens the virtio port named `name`, waiting for it to appear; -1 on timeout. */
 int open_virtio_port(const char *name);
 /* Never returns: PID 1 must not exit (the kernel would panic), so it reaps and sleeps instead. */

@@ -27,6 +27,7 @@ final class LocalDaemon implements AutoCloseable {
     dir = Files.createTempDirectory(Path.of("/tmp"), "ks", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
     String key = "sdk-" + UUID.randomUUID();
     daemon = new KilnDaemon(KilnConfig.defaults().withDataDir(dir.resolve("data")).withListen("127.0.0.1:0").withGuestArtifacts(ARTIFACTS)
+        .withNetwork(dev.kiln.config.NetworkConfig.disabled())
         .withTemplateSnapshots(false), Optional.of(key));
     daemon.start();
     BusyboxRootfs.create(dir.resolve("rootfs"));

@@ -47,6 +47,7 @@ public final class ApiServer implements AutoCloseable {
     routes.add(new Route("GET", "/healthz", x -> x.json(200, Map.of("status", "ok"))));
     routes.addAll(new SandboxRoutes(sandboxes, ops).routes());
     routes.addAll(new CheckpointRoutes(sandboxes).routes());
+    routes.addAll(new NetworkRoutes(sandboxes).routes());
     routes.addAll(new PoolRoutes(sandboxes).routes());
     routes.add(new MetricsRoute(sandboxes).route());
     routes.addAll(new ProcessRoutes(processes, new CommandRequests(sandboxes, new UserResolver(ops))).routes());

@@ -1,5 +1,6 @@
 package dev.kiln.api;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
 import java.util.Map;
 
@@ -8,7 +9,16 @@ final class Bodies {
   private Bodies() {}
 
   record CreateSandbox(String template, Long timeoutSeconds, Integer vcpus, Integer memoryMib, Map<String, String> env,
-      Map<String, String> metadata, String onTimeout) {}
+      Map<String, String> metadata, String onTimeout, Network network) {}
+
+  /** A sandbox's network at create; mode "none" or "internet", the rest refines internet. */
+  record Network(String mode, List<String> allowOut, List<String> denyOut, String group,
+      @JsonProperty("public") Boolean isPublic, Integer egressMbit, Integer ingressMbit) {}
+
+  /** PUT …/network: the rules that can change while the sandbox runs; absent fields keep their value. */
+  record NetworkRules(List<String> allowOut, List<String> denyOut, Integer egressMbit, Integer ingressMbit) {}
+
+  record Forward(Integer guestPort, Integer hostPort) {}
 
   /**
    * @param timeoutSeconds the command timeout; absent = 60 s, 0 = none

@@ -71,7 +71,7 @@ final class SandboxRoutes {
         b.timeoutSeconds() == null ? OptionalLong.empty() : OptionalLong.of(b.timeoutSeconds()),
         b.vcpus() == null ? OptionalInt.empty() : OptionalInt.of(b.vcpus()),
         b.memoryMib() == null ? OptionalInt.empty() : OptionalInt.of(b.memoryMib()),
-        b.env(), b.metadata(), Optional.empty(), onTimeout(b.onTimeout()));
+        b.env(), b.metadata(), Optional.empty(), onTimeout(b.onTimeout()), Optional.ofNullable(b.network()).map(NetworkRoutes::spec));
     x.json(201, view(sandboxes.create(req)));
   }
 
@@ -123,6 +123,7 @@ final class SandboxRoutes {
     s.error().ifPresent(e -> m.put("error", e));
     s.startedFrom().ifPresent(f -> m.put("startedFrom", f));
     m.put("onTimeout", s.onTimeout());
+    m.put("network", NetworkRoutes.view(s.network()));
     return m;
   }
 }

@@ -21,12 +21,13 @@ import java.util.List;
  * @param insecureRegistries registries (host[:port]) pulled over plain HTTP; loopback ones always are
  * @param processScrollbackBytes output kept per background process for clients that re-attach
  *                        (default 1 MiB); older output is dropped, and a reader is told how much
+ * @param network        sandbox networking: namespaces, resolver, port proxy ({@link NetworkConfig})
  * @param bootTimeoutSeconds how long a new VM may take to answer the agent handshake. Under TCG a
  *                        cold boot takes ~3-4 s idle; 120 s leaves room for a host loaded with tests
  */
 public record KilnConfig(Path dataDir, String listen, Path guestArtifacts, Accelerator.Choice accelerator, String qemuBinary,
     String vmmUser, int bootTimeoutSeconds, SandboxDefaults sandboxDefaults, boolean devMode, List<String> insecureRegistries,
-    Boolean templateSnapshots, long processScrollbackBytes) {
+    Boolean templateSnapshots, long processScrollbackBytes, NetworkConfig network) {
 
   public KilnConfig {
     if (dataDir == null) dataDir = Path.of("/var/lib/kiln");
@@ -41,6 +42,7 @@ public record KilnConfig(Path dataDir, String listen, Path guestArtifacts, Accel
     if (sandboxDefaults == null) sandboxDefaults = SandboxDefaults.DEFAULT;
     insecureRegistries = insecureRegistries == null ? List.of() : List.copyOf(insecureRegistries);
     if (templateSnapshots == null) templateSnapshots = true;
+    if (network == null) network = NetworkConfig.DEFAULT;
     if (processScrollbackBytes == 0) processScrollbackBytes = 1 << 20;
     if (processScrollbackBytes < 4096 || processScrollbackBytes > 64L << 20) {
       throw new IllegalArgumentException("processScrollbackBytes must be 4096..67108864, got " + processScrollbackBytes);
@@ -65,7 +67,7 @@ public record KilnConfig(Path dataDir, String listen, Path guestArtifacts, Accel
   }
 
   public static KilnConfig defaults() {
-    return new KilnConfig(null, null, null, null, null, null, 0, null, false, null, null, 0);
+    return new KilnConfig(null, null, null, null, null, null, 0, null, false, null, null, 0, null);
   }
 
   /** Reads a JSON config file; unknown keys are rejected with their name. */
@@ -76,22 +78,26 @@ public record KilnConfig(Path dataDir, String listen, Path guestArtifacts, Accel
   }
 
   public KilnConfig withDataDir(Path p) {
-    return new KilnConfig(p, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes);
+    return new KilnConfig(p, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network);
   }
 
   public KilnConfig withListen(String l) {
-    return new KilnConfig(dataDir, l, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes);
+    return new KilnConfig(dataDir, l, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network);
   }
 
   public KilnConfig withGuestArtifacts(Path p) {
-    return new KilnConfig(dataDir, listen, p, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes);
+    return new KilnConfig(dataDir, listen, p, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network);
   }
 
   public KilnConfig withTemplateSnapshots(boolean on) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, on, processScrollbackBytes);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, on, processScrollbackBytes, network);
   }
 
   public KilnConfig withDevMode(boolean d) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, d, insecureRegistries, templateSnapshots, processScrollbackBytes);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, d, insecureRegistries, templateSnapshots, processScrollbackBytes, network);
+  }
+
+  public KilnConfig withNetwork(NetworkConfig n) {
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, n);
   }
 }

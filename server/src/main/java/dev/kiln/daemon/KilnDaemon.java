@@ -10,7 +10,14 @@ import dev.kiln.image.oci.BlobStore;
 import dev.kiln.image.oci.DockerConfig;
 import dev.kiln.image.oci.ImagePuller;
 import dev.kiln.image.oci.RegistryClient;
+import dev.kiln.config.NetworkConfig;
+import dev.kiln.net.NetworkMode;
+import dev.kiln.net.NetworkService;
+import dev.kiln.net.proxy.PortProxy;
 import dev.kiln.sandbox.SandboxLimits;
+import dev.kiln.sandbox.SandboxNetworks;
+import dev.kiln.store.NetworkRepository;
+import java.net.InetAddress;
 import dev.kiln.sandbox.SandboxManager;
 import dev.kiln.sandbox.ProcessService;
 import dev.kiln.sandbox.SandboxOperations;
@@ -51,7 +58,9 @@ public final class KilnDaemon implements AutoCloseable {
   private final ProcessService processes;
   private final ApiKeys keys;
   private final ScheduledExecutorService reaper = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("reaper").daemon().factory());
+  private final SandboxNetworks networks;
   private ApiServer api;
+  private PortProxy proxy;
 
   public KilnDaemon(KilnConfig config, Optional<String> adminKey) throws Exception {
     this.config = config;
@@ -75,13 +84,32 @@ public final class KilnDaemon implements AutoCloseable {
       DataDirAccess.ensureTraversable(artifacts.kernel().getParent(), config.vmmUser());
     }
     SandboxLimits limits = SandboxLimits.forHost(config.sandboxDefaults(), Runtime.getRuntime().availableProcessors(), HostFacts.memoryTotalBytes());
+    networks = networks(config.network(), vmmUser.map(VmmUser::name).orElse(""), db);
     sandboxes = new SandboxManager(data, db, templates, new QemuBackend(config.qemuBinary(), vmmUser), artifacts,
-        accel, tsc, Duration.ofSeconds(config.bootTimeoutSeconds()), limits);
+        accel, tsc, Duration.ofSeconds(config.bootTimeoutSeconds()), limits, networks);
     ops = new SandboxOperations(sandboxes);
     processes = new ProcessService(sandboxes, ops, config.processScrollbackBytes());
     if (config.templateSnapshots()) templates.onReady(sandboxes::snapshotInBackground);
     log.info("kiln daemon data_dir={} guest_artifacts={} accelerator={} tsc_khz={}", data, artifacts.id(), accel,
         tsc.isPresent() ? tsc.getAsLong() : "n/a");
+  }
+
+  /**
+   * Networking when configured and possible; otherwise every sandbox is mode none and a request for
+   * more is answered with the reason. Namespaces no stored sandbox holds (a crash's) are removed.
+   */
+  private static SandboxNetworks networks(NetworkConfig c, String tapOwner, Database db) throws java.io.IOException {
+    NetworkRepository rows = new NetworkRepository(db);
+    InetAddress bind = InetAddress.getByName(c.forwardBind());
+    NetworkMode mode = NetworkMode.valueOf(c.defaultMode().toUpperCase(java.util.Locale.ROOT));
+    if (!c.wanted()) return new SandboxNetworks(rows, Optional.empty(), "networking is disabled in the config (network.enabled=false)", mode, bind);
+    Optional<String> why = NetworkService.unavailableReason();
+    if (why.isPresent()) {
+      log.warn("sandbox networking unavailable: {}; sandboxes get mode none", why.get());
+      return new SandboxNetworks(rows, Optional.empty(), why.get(), mode, bind);
+    }
+    NetworkService service = NetworkService.start(c, tapOwner, SandboxNetworks.storedSlots(rows));
+    return new SandboxNetworks(rows, Optional.of(service), "", mode, bind);
   }
 
   /** Re-adopts surviving VMs, starts the reaper and the API. */
@@ -112,6 +140,17 @@ public final class KilnDaemon implements AutoCloseable {
     api = new ApiServer(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), sandboxes, ops, processes, templates, keys);
     api.start();
     log.info("kiln api listening on http://{}:{}", hp[0], api.port());
+    if (networks.available()) {
+      String[] pp = config.network().proxyListen().split(":");
+      proxy = PortProxy.start(new InetSocketAddress(pp[0], Integer.parseInt(pp[1])), config.network().proxyDomain(), networks::proxyTarget);
+      log.info("kiln port proxy listening on http://{}:{} (hosts <port>-<sandbox>.{}, paths /v1/sandboxes/<id>/ports/<port>/)", pp[0],
+          proxy.address().getPort(), config.network().proxyDomain());
+    }
+  }
+
+  /** Where the port proxy listens (for tests and the CLI); empty without networking. */
+  public Optional<InetSocketAddress> proxyAddress() {
+    return Optional.ofNullable(proxy).map(PortProxy::address);
   }
 
   public int port() {
@@ -138,7 +177,9 @@ public final class KilnDaemon implements AutoCloseable {
   public void close() throws Exception {
     reaper.shutdownNow();
     if (api != null) api.close();
+    if (proxy != null) proxy.close();
     sandboxes.close();
+    networks.close();
     db.close();
     log.info("kiln daemon stopped; running sandboxes keep running and are re-adopted at next start");
   }

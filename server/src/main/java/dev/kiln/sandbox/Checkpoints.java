@@ -198,9 +198,13 @@ public final class Checkpoints {
     SandboxRow row = new SandboxRow(id.value(), source.template(), SandboxState.CREATING.name(), source.vcpus(), source.memoryMib(),
         source.timeoutSeconds(), source.envJson(), source.metadataJson(), Optional.empty(), OptionalLong.empty(), Optional.empty(), now,
         expires, source.onTimeout());
-    return sandboxes.launch(row, (sb, runDir) -> sandboxes.onNewLayer(saved.spec().rootDisk(), Overlay.BaseFormat.QCOW2,
-        layer -> sandboxes.restoreOrBoot(sb, saved.spec().renamed(id.value(), runDir).withRootDisk(layer), saved.state(), saved.sha256(),
-            "a fork of " + what)));
+    return sandboxes.launch(row, (sb, runDir) -> {
+      // The saved machine has a NIC if its source had a network: the fork gets the same rules in a namespace of its own.
+      Optional<VmSpec.Nic> nic = saved.spec().nic().isPresent() ? sandboxes.networks.attach(id.value(), sandboxes.networks.specOf(source.id())) : Optional.empty();
+      return sandboxes.onNewLayer(saved.spec().rootDisk(), Overlay.BaseFormat.QCOW2,
+          layer -> sandboxes.restoreOrBoot(sb, saved.spec().renamed(id.value(), runDir).withRootDisk(layer).withNic(nic), saved.state(), saved.sha256(),
+              "a fork of " + what));
+    });
   }
 
   /**

@@ -1,5 +1,6 @@
 package dev.kiln.sandbox;
 
+import dev.kiln.net.NetworkSpec;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -11,24 +12,30 @@ import java.util.OptionalLong;
  * @param timeoutSeconds the sandbox TTL: after this long {@code onTimeout} happens; 0 means no limit
  * @param env            environment added to every exec in the sandbox
  * @param onTimeout      what the TTL does: delete the sandbox, or pause it (with a fresh TTL once resumed)
+ * @param network        its network; empty takes the daemon's default mode with no further rules
  */
 public record CreateSandbox(String template, OptionalLong timeoutSeconds, OptionalInt vcpus, OptionalInt memoryMib,
-    Map<String, String> env, Map<String, String> metadata, Optional<BootOverride> boot, OnTimeout onTimeout) {
+    Map<String, String> env, Map<String, String> metadata, Optional<BootOverride> boot, OnTimeout onTimeout, Optional<NetworkSpec> network) {
   public enum OnTimeout { DELETE, PAUSE }
 
   public CreateSandbox(String template, OptionalLong timeoutSeconds, OptionalInt vcpus, OptionalInt memoryMib,
       Map<String, String> env, Map<String, String> metadata, Optional<BootOverride> boot) {
-    this(template, timeoutSeconds, vcpus, memoryMib, env, metadata, boot, OnTimeout.DELETE);
+    this(template, timeoutSeconds, vcpus, memoryMib, env, metadata, boot, OnTimeout.DELETE, Optional.empty());
   }
 
   public CreateSandbox {
     if (onTimeout == null) onTimeout = OnTimeout.DELETE;
+    if (network == null) network = Optional.empty();
     env = env == null ? Map.of() : Map.copyOf(env);
     metadata = metadata == null ? Map.of() : Map.copyOf(metadata);
     if (metadata.size() > 64) throw new IllegalArgumentException("at most 64 metadata entries, got " + metadata.size());
     metadata.forEach((k, v) -> {
       if (k.length() > 128 || v.length() > 1024) throw new IllegalArgumentException("metadata keys are at most 128 and values 1024 characters");
     });
+  }
+
+  public CreateSandbox withNetwork(NetworkSpec n) {
+    return new CreateSandbox(template, timeoutSeconds, vcpus, memoryMib, env, metadata, boot, onTimeout, Optional.of(n));
   }
 
   public static CreateSandbox of(String template) {

@@ -6,4 +6,5 @@ import java.util.Optional;
 
 /** What a client sees of a sandbox. */
 public record Sandbox(String id, String template, SandboxState state, int vcpus, long memoryMib, long timeoutSeconds,
-    Map<String, String> metadata, Instant createdAt, Optional<Instant> expiresAt, Optional<String> error, Optional<String> startedFrom, String onTimeout) {}
+    Map<String, String> metadata, Instant createdAt, Optional<Instant> expiresAt, Optional<String> error, Optional<String> startedFrom, String onTimeout,
+    SandboxNetworks.View network) {}

@@ -13,6 +13,8 @@ import dev.kiln.image.GuestArtifacts;
 import dev.kiln.image.Template;
 import dev.kiln.image.oci.ImageConfig;
 import dev.kiln.image.TemplateService;
+import dev.kiln.net.NetworkMode;
+import dev.kiln.net.NetworkSpec;
 import dev.kiln.store.CheckpointRepository;
 import dev.kiln.store.Database;
 import dev.kiln.store.EventRepository;
@@ -77,16 +79,17 @@ public final class SandboxManager implements AutoCloseable {
   private final TemplateService templates;
   private final GuestArtifacts artifacts;
   private final Accelerator accelerator;
-  private final String baseCmdline;
   private final Duration bootTimeout;
   private final SandboxLimits limits;
   private final Map<SandboxId, LiveSandbox> live = new ConcurrentHashMap<>();
   private final TemplateSnapshots snapshots;
+  final SandboxNetworks networks;
   /** One snapshot at a time per template. */
   private final Map<String, java.util.concurrent.locks.ReentrantLock> snapshotLocks = new ConcurrentHashMap<>();
 
   public SandboxManager(Path dataDir, Database db, TemplateService templates, VmmBackend backend, GuestArtifacts artifacts,
-      Accelerator accelerator, OptionalLong tscKhz, Duration bootTimeout, SandboxLimits limits) {
+      Accelerator accelerator, OptionalLong tscKhz, Duration bootTimeout, SandboxLimits limits, SandboxNetworks networks) {
+    this.networks = networks;
     this.sandboxesDir = dataDir.resolve("sandboxes");
     this.repo = new SandboxRepository(db);
     this.events = new EventRepository(db);
@@ -98,8 +101,7 @@ public final class SandboxManager implements AutoCloseable {
     this.accelerator = accelerator;
     this.bootTimeout = bootTimeout;
     this.limits = limits;
-    this.baseCmdline = kernelCmdline(accelerator, tscKhz, artifacts.cmdline());
-    this.snapshots = new TemplateSnapshots(sandboxesDir, backend, artifacts, accelerator, baseCmdline, bootTimeout);
+    this.snapshots = new TemplateSnapshots(sandboxesDir, backend, artifacts, accelerator, kernelCmdline(accelerator, tscKhz, artifacts.cmdline()), bootTimeout);
     this.checkpoints = new Checkpoints(this, dataDir.resolve("checkpoints"));
     this.pools = new WarmPools(new PoolRepository(db), templates, snapshots, backend, disks, sandboxesDir, limits, bootTimeout);
     templates.onDeleted(pools::remove);
@@ -121,12 +123,25 @@ public final class SandboxManager implements AutoCloseable {
         throw new KilnException(ErrorCode.TEMPLATE_IN_USE, "template '" + t.name() + "' is used by sandboxes, whose disks rest on its current snapshot");
       }
       pools.drain(t.name()); // its VMs are clones of the snapshot being replaced
-      return snapshots.take(t, limits.defaults().vcpus(), limits.defaults().memoryMib()).manifest();
+      TemplateSnapshots.Manifest m = snapshots.take(t, limits.defaults().vcpus(), limits.defaults().memoryMib(), Optional.empty()).manifest();
+      if (networks.available()) takeNetworkedSnapshot(t);
+      return m;
     } catch (IOException | VmmException | AgentException e) {
       throw new KilnException(ErrorCode.SNAPSHOT_FAILED, "snapshot of template " + t.name() + " failed: " + e.getMessage(), e);
     } finally {
       lock.unlock();
       pools.refill(t.name());
+    }
+  }
+
+  /** The variant with a network device: the snapshot VM gets a scratch namespace closed to everything. */
+  private void takeNetworkedSnapshot(Template t) throws IOException, VmmException, AgentException, InterruptedException {
+    String scratch = "snapnet-" + SandboxId.random().value().substring(3);
+    Optional<VmSpec.Nic> nic = networks.attachScratch(scratch);
+    try {
+      snapshots.take(t, limits.defaults().vcpus(), limits.defaults().memoryMib(), nic);
+    } finally {
+      networks.releaseScratch(scratch);
     }
   }
 
@@ -151,7 +166,9 @@ public final class SandboxManager implements AutoCloseable {
     for (Template t : templates.list()) {
       if (t.status() != Template.Status.READY || t.rootfs().isEmpty()) continue;
       snapshots.removeInterrupted(t);
-      if (!templates.inUse(t.name()) && snapshots.usable(t, limits.defaults().vcpus(), limits.defaults().memoryMib()).isEmpty()) {
+      boolean missing = snapshots.usable(t, limits.defaults().vcpus(), limits.defaults().memoryMib(), false).isEmpty()
+          || networks.available() && snapshots.usable(t, limits.defaults().vcpus(), limits.defaults().memoryMib(), true).isEmpty();
+      if (!templates.inUse(t.name()) && missing) {
         snapshotInBackground(t);
       }
     }
@@ -182,7 +199,10 @@ public final class SandboxManager implements AutoCloseable {
     long memoryMib = req.memoryMib().orElse(limits.defaults().memoryMib());
     long timeout = req.timeoutSeconds().orElse(limits.defaults().timeoutSeconds());
     limits.check(vcpus, memoryMib, timeout);
-    Optional<WarmPools.PoolVm> pooled = req.boot().isPresent() ? Optional.empty() : pools.claim(template, vcpus, memoryMib);
+    NetworkSpec network = req.network().orElseGet(() -> networks.defaultMode() == NetworkMode.INTERNET ? NetworkSpec.INTERNET : NetworkSpec.NONE);
+    networks.checkAttachable(network);
+    // Pool VMs have no network device; a sandbox with a network restores from the networked snapshot.
+    Optional<WarmPools.PoolVm> pooled = req.boot().isPresent() || network.hasDevice() ? Optional.empty() : pools.claim(template, vcpus, memoryMib);
     SandboxId id = pooled.map(WarmPools.PoolVm::id).orElseGet(SandboxId::random);
     Instant now = Instant.now();
     Optional<Instant> expires = timeout == 0 ? Optional.empty() : Optional.of(now.plusSeconds(timeout));
@@ -195,14 +215,15 @@ public final class SandboxManager implements AutoCloseable {
         sb.vm.resume();
         return new Started(pooled.get().spec(), "claimed from the warm pool", true);
       }
-      Optional<TemplateSnapshots.Snapshot> snap = req.boot().isPresent() ? Optional.empty() : snapshots.usable(template, vcpus, memoryMib);
+      Optional<VmSpec.Nic> nic = networks.attach(id.value(), network);
+      Optional<TemplateSnapshots.Snapshot> snap = req.boot().isPresent() ? Optional.empty() : snapshots.usable(template, vcpus, memoryMib, nic.isPresent());
       if (snap.isPresent()) {
-        Optional<VmSpec> restored = restoreTemplateSnapshot(sb, runDir, snap.get());
+        Optional<VmSpec> restored = restoreTemplateSnapshot(sb, runDir, snap.get(), nic);
         if (restored.isPresent()) return new Started(restored.get(), "restored from the template snapshot", true);
       }
       Path initrd = req.boot().isPresent() ? artifacts.hostileInitrd() : artifacts.initrd();
       return onNewLayer(template.rootfs().orElseThrow(), Overlay.BaseFormat.RAW, layer -> {
-        VmSpec spec = new VmSpec(id.value(), runDir, artifacts.kernel(), initrd, baseCmdline, layer, vcpus, memoryMib, accelerator);
+        VmSpec spec = new VmSpec(id.value(), runDir, artifacts.kernel(), initrd, snapshots.cmdlineFor(nic), layer, vcpus, memoryMib, accelerator).withNic(nic);
         sb.vm = backend.start(spec);
         return new Started(spec, snap.isPresent() ? "booted (the template snapshot did not restore)" : "booted", false);
       });
@@ -263,6 +284,7 @@ public final class SandboxManager implements AutoCloseable {
       String console = consoleTail(runDir);
       log.warn("sandbox create failed sandbox={} reason=\"{}\" console=\"{}\"", id, reason, console);
       teardown(sb, runDir);
+      networks.release(id.value());
       repo.delete(id.value());
       live.remove(id);
       layer.ifPresent(disks::discard);
@@ -297,12 +319,12 @@ public final class SandboxManager implements AutoCloseable {
    * Restores the sandbox's VM from the template snapshot. A snapshot that fails its checksum or
    * does not restore is logged and the sandbox boots cold instead: slower, never broken.
    */
-  private Optional<VmSpec> restoreTemplateSnapshot(LiveSandbox sb, Path runDir, TemplateSnapshots.Snapshot snap) throws InterruptedException {
+  private Optional<VmSpec> restoreTemplateSnapshot(LiveSandbox sb, Path runDir, TemplateSnapshots.Snapshot snap, Optional<VmSpec.Nic> nic) throws InterruptedException {
     Path layer = null;
     try {
       snapshots.verify(snap);
       layer = disks.create(snap.disk(), Overlay.BaseFormat.QCOW2);
-      VmSpec spec = snapshots.cloneSpec(snap, sb.id.value(), runDir, layer);
+      VmSpec spec = snapshots.cloneSpec(snap, sb.id.value(), runDir, layer, nic);
       sb.vm = backend.restore(spec, snap.state(), bootTimeout);
       return Optional.of(spec);
     } catch (IOException | VmmException | RuntimeException e) {
@@ -406,7 +428,7 @@ public final class SandboxManager implements AutoCloseable {
   }
 
   public List<Sandbox> list() {
-    return repo.all().stream().map(SandboxManager::toView).toList();
+    return repo.all().stream().map(this::toView).toList();
   }
 
   private SandboxRow row(String id) {
@@ -468,7 +490,8 @@ public final class SandboxManager implements AutoCloseable {
       repo.updateState(id, SandboxState.STOPPING.name(), r.vmJson(), r.pid(), r.error());
       teardown(sb, sandboxesDir.resolve(id));
       checkpoints.removeFilesOf(id);
-      repo.delete(id); // its checkpoints and events go with it (ON DELETE CASCADE)
+      networks.release(id);
+      repo.delete(id); // its checkpoints, events and network row go with it (ON DELETE CASCADE)
       live.remove(sid);
       collectDisks();
       deletedListeners.forEach(l -> l.accept(id));
@@ -680,6 +703,7 @@ public final class SandboxManager implements AutoCloseable {
   public void recover() {
     removeLeftoverRunDirs();
     collectDisks();
+    networks.adoptAll(id -> repo.find(id).isPresent());
     for (SandboxRow r : repo.all()) {
       SandboxState state = SandboxState.valueOf(r.state());
       SandboxId id = new SandboxId(r.id());
@@ -776,6 +800,40 @@ public final class SandboxManager implements AutoCloseable {
     return checkpoints;
   }
 
+  public SandboxNetworks networks() {
+    return networks;
+  }
+
+  /** Replaces a sandbox's egress rules and bandwidth; they apply at once, in any state that keeps its namespace. */
+  public Sandbox updateNetwork(String id, dev.kiln.net.EgressPolicy egress, int egressMbit, int ingressMbit) throws InterruptedException {
+    return underLifecycleLock(id, (sb, r) -> {
+      try {
+        networks.update(id, egress, egressMbit, ingressMbit);
+      } catch (IllegalArgumentException e) {
+        throw new KilnException(ErrorCode.INVALID_REQUEST, "network: " + e.getMessage(), e);
+      }
+      events.append(id, "network", "rules changed: allowOut=" + egress.allowOut() + " denyOut=" + egress.denyOut() + " egressMbit=" + egressMbit
+          + " ingressMbit=" + ingressMbit);
+      return get(id);
+    });
+  }
+
+  public SandboxNetworks.Forward addForward(String id, int guestPort, int hostPort) throws InterruptedException {
+    return underLifecycleLock(id, (sb, r) -> networks.addForward(id, guestPort, hostPort));
+  }
+
+  public List<SandboxNetworks.Forward> forwards(String id) {
+    row(id);
+    return networks.forwards(id);
+  }
+
+  public void removeForward(String id, int hostPort) throws InterruptedException {
+    underLifecycleLock(id, (sb, r) -> {
+      networks.removeForward(id, hostPort);
+      return null;
+    });
+  }
+
   public WarmPools pools() {
     return pools;
   }
@@ -812,7 +870,7 @@ public final class SandboxManager implements AutoCloseable {
 
   // ---- helpers ------------------------------------------------------------------------------
 
-  private static Sandbox toView(SandboxRow r) {
+  private Sandbox toView(SandboxRow r) {
     Map<String, String> metadata;
     try {
       metadata = JSON.readValue(r.metadataJson(), new TypeReference<Map<String, String>>() {});
@@ -828,7 +886,7 @@ public final class SandboxManager implements AutoCloseable {
       }
     });
     return new Sandbox(r.id(), r.template(), SandboxState.valueOf(r.state()), r.vcpus(), r.memoryMib(), r.timeoutSeconds(), metadata,
-        r.createdAt(), r.expiresAt(), r.error(), startedFrom, r.onTimeout().toLowerCase());
+        r.createdAt(), r.expiresAt(), r.error(), startedFrom, r.onTimeout().toLowerCase(), networks.view(r.id()));
   }
 
   private static String json(Map<String, String> m) {

@@ -8,6 +8,7 @@ import dev.kiln.host.Checksums;
 import dev.kiln.host.VerifiedFiles;
 import dev.kiln.image.GuestArtifacts;
 import dev.kiln.image.Template;
+import dev.kiln.net.GuestAddressing;
 import dev.kiln.vmm.Accelerator;
 import dev.kiln.vmm.GuestMemory;
 import dev.kiln.vmm.Overlay;
@@ -83,8 +84,14 @@ public final class TemplateSnapshots {
     this.bootTimeout = bootTimeout;
   }
 
-  private static Path dirOf(Template t) {
-    return t.rootfs().orElseThrow().getParent().resolve("snapshot");
+  /** A template has up to two snapshots: without a network device, and with one (the NIC is part of the saved machine). */
+  private static Path dirOf(Template t, boolean network) {
+    return t.rootfs().orElseThrow().getParent().resolve(network ? "snapshot-net" : "snapshot");
+  }
+
+  /** The kernel command line of a VM with or without a network device (the agent configures eth0 from it). */
+  String cmdlineFor(Optional<VmSpec.Nic> nic) {
+    return nic.isPresent() ? cmdline + " " + GuestAddressing.kernelParameter() : cmdline;
   }
 
   /** Identifies the template image a snapshot's disk was layered on: a rebuilt template voids it. */
@@ -94,7 +101,7 @@ public final class TemplateSnapshots {
   }
 
   /** Boots the template, freezes its filesystem, saves the VM; replaces any previous snapshot. */
-  Snapshot take(Template t, int vcpus, long memoryMib) throws IOException, VmmException, AgentException, InterruptedException {
+  Snapshot take(Template t, int vcpus, long memoryMib, Optional<VmSpec.Nic> nic) throws IOException, VmmException, AgentException, InterruptedException {
     long start = System.nanoTime();
     Path tdir = t.rootfs().orElseThrow().getParent();
     // Sockets go under the sandboxes directory: a template path may be too long for sun_path.
@@ -105,8 +112,8 @@ public final class TemplateSnapshots {
     Path run = sandboxesDir.resolve(name);
     Path disk = building.resolve("disk.qcow2");
     Overlay.create(disk, t.rootfs().orElseThrow(), Overlay.BaseFormat.RAW);
-    VmSpec spec = new VmSpec(name, run, artifacts.kernel(), artifacts.initrd(), cmdline, disk, vcpus, memoryMib, accelerator)
-        .withMemory(new GuestMemory(building.resolve("memory"), GuestMemory.Mode.SHARED));
+    VmSpec spec = new VmSpec(name, run, artifacts.kernel(), artifacts.initrd(), cmdlineFor(nic), disk, vcpus, memoryMib, accelerator)
+        .withMemory(new GuestMemory(building.resolve("memory"), GuestMemory.Mode.SHARED)).withNic(nic);
     RunningVm vm = backend.start(spec);
     inProgress.add(vm);
     try {
@@ -123,12 +130,12 @@ public final class TemplateSnapshots {
       Files.setAttribute(spec.memory().get().file(), "unix:mode", 0600);
       Manifest m = new Manifest(vcpus, memoryMib, artifacts.id(), rootfsKey(t), state.sha256(), state.bytes(), Checksums.sha256(spec.memory().get().file()));
       AtomicFiles.write(building.resolve("manifest.json"), JSON.writeValueAsBytes(m));
-      Path dir = dirOf(t);
+      Path dir = dirOf(t, nic.isPresent());
       AtomicFiles.deleteTree(dir);
       AtomicFiles.moveDurably(building, dir);
       verifiedMemory.markVerified(dir.resolve("memory"), m.memorySha256()); // computed just now: the first restore need not redo it
-      log.info("template snapshot taken template={} vcpus={} memory_mib={} state_bytes={} took_ms={}", t.name(), vcpus, memoryMib,
-          state.bytes(), (System.nanoTime() - start) / 1_000_000);
+      log.info("template snapshot taken template={} vcpus={} memory_mib={} network={} state_bytes={} took_ms={}", t.name(), vcpus, memoryMib,
+          nic.isPresent(), state.bytes(), (System.nanoTime() - start) / 1_000_000);
       return new Snapshot(dir, m);
     } finally {
       inProgress.remove(vm);
@@ -166,8 +173,8 @@ public final class TemplateSnapshots {
   }
 
   /** The template's snapshot if a sandbox of this size can restore from it. */
-  Optional<Snapshot> usable(Template t, int vcpus, long memoryMib) {
-    Path dir = dirOf(t);
+  Optional<Snapshot> usable(Template t, int vcpus, long memoryMib, boolean network) {
+    Path dir = dirOf(t, network);
     Path manifest = dir.resolve("manifest.json");
     if (!Files.isRegularFile(manifest)) return Optional.empty();
     try {
@@ -184,16 +191,16 @@ public final class TemplateSnapshots {
    * The VM of a clone of this snapshot: the snapshot's machine, its RAM file mapped private, its
    * own run directory and a disk layer on the snapshot's disk.
    */
-  VmSpec cloneSpec(Snapshot s, String name, Path runDir, Path layer) {
-    return new VmSpec(name, runDir, artifacts.kernel(), artifacts.initrd(), cmdline, layer, s.manifest().vcpus(), s.manifest().memoryMib(),
-        accelerator).withMemory(new GuestMemory(s.memory(), GuestMemory.Mode.CLONE));
+  VmSpec cloneSpec(Snapshot s, String name, Path runDir, Path layer, Optional<VmSpec.Nic> nic) {
+    return new VmSpec(name, runDir, artifacts.kernel(), artifacts.initrd(), cmdlineFor(nic), layer, s.manifest().vcpus(), s.manifest().memoryMib(),
+        accelerator).withMemory(new GuestMemory(s.memory(), GuestMemory.Mode.CLONE)).withNic(nic);
   }
 
   /** What the API shows about a template's snapshot. */
   Optional<Manifest> describe(Template t) {
     if (t.rootfs().isEmpty()) return Optional.empty();
     try {
-      Path manifest = dirOf(t).resolve("manifest.json");
+      Path manifest = dirOf(t, false).resolve("manifest.json");
       return Files.isRegularFile(manifest) ? Optional.of(JSON.readValue(manifest.toFile(), Manifest.class)) : Optional.empty();
     } catch (IOException e) {
       return Optional.empty();

@@ -137,7 +137,7 @@ public final class WarmPools implements AutoCloseable {
   Optional<PoolVm> claim(Template t, int vcpus, long memoryMib) {
     Pool p = pools.get(t.name());
     if (p == null) return Optional.empty();
-    Optional<TemplateSnapshots.Snapshot> current = snapshots.usable(t, vcpus, memoryMib);
+    Optional<TemplateSnapshots.Snapshot> current = snapshots.usable(t, vcpus, memoryMib, false);
     PoolVm vm = null;
     boolean refill;
     List<PoolVm> stale = new ArrayList<>();
@@ -216,12 +216,12 @@ public final class WarmPools implements AutoCloseable {
   /** One VM restored from the template snapshot and left paused. */
   private PoolVm make(String template) throws IOException, VmmException, InterruptedException {
     Template t = templates.ready(template);
-    TemplateSnapshots.Snapshot snap = snapshots.usable(t, limits.defaults().vcpus(), limits.defaults().memoryMib())
+    TemplateSnapshots.Snapshot snap = snapshots.usable(t, limits.defaults().vcpus(), limits.defaults().memoryMib(), false)
         .orElseThrow(() -> new KilnException(ErrorCode.TEMPLATE_NOT_READY, "template '" + template + "' has no snapshot at the default size yet"));
     snapshots.verify(snap);
     SandboxId id = SandboxId.random();
     Path layer = disks.create(snap.disk(), Overlay.BaseFormat.QCOW2);
-    VmSpec spec = snapshots.cloneSpec(snap, id.value(), sandboxesDir.resolve(id.value()), layer);
+    VmSpec spec = snapshots.cloneSpec(snap, id.value(), sandboxesDir.resolve(id.value()), layer, Optional.empty());
     RunningVm vm = null;
     boolean made = false;
     try {

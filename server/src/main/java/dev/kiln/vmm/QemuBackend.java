@@ -59,6 +59,9 @@ public final class QemuBackend implements VmmBackend {
 
   private QemuVm launch(VmSpec spec, boolean incoming) throws VmmException, InterruptedException {
     List<String> argv = new ArrayList<>(List.of("setsid"));
+    // The namespace first (it needs root), then the unprivileged user: QEMU opens the tap, which is
+    // that user's, inside it.
+    spec.nic().ifPresent(n -> argv.addAll(List.of("nsenter", "--net=/run/netns/" + n.netns())));
     try {
       Files.createDirectories(spec.runDir());
       Files.deleteIfExists(spec.pidFile());

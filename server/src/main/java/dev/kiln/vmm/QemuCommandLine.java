@@ -33,6 +33,9 @@ final class QemuCommandLine {
         "-chardev", "socket,id=agent,path=" + s.agentSocket() + ",server=on,wait=off",
         "-device", "virtserialport,chardev=agent,name=kiln.agent"));
     a.addAll(List.of("-device", "virtio-rng-device"));
+    // No vhost: QEMU runs unprivileged and /dev/vhost-net is not needed for a TCG guest's rates.
+    s.nic().ifPresent(n -> a.addAll(List.of("-netdev", "tap,id=net0,ifname=" + n.tap() + ",script=no,downscript=no",
+        "-device", "virtio-net-device,netdev=net0,mac=" + n.mac())));
     a.addAll(List.of("-qmp", "unix:" + s.qmpSocket() + ",server=on,wait=off"));
     // Least privilege, part two (part one is the unprivileged user QemuBackend starts us as): a
     // seccomp filter against forking, exec, privilege changes and obsolete syscalls. This is why

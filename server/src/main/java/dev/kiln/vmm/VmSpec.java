@@ -8,11 +8,23 @@ import java.util.Optional;
  * and belongs to the VM alone; {@code rootDisk} is a qcow2 overlay the VM may write.
  */
 public record VmSpec(String name, Path runDir, Path kernel, Path initrd, String kernelCmdline, Path rootDisk,
-    int vcpus, long memoryMib, Accelerator accelerator, Optional<GuestMemory> memory) {
+    int vcpus, long memoryMib, Accelerator accelerator, Optional<GuestMemory> memory, Optional<Nic> nic) {
   /** A VM with ordinary anonymous RAM. */
   public VmSpec(String name, Path runDir, Path kernel, Path initrd, String kernelCmdline, Path rootDisk, int vcpus, long memoryMib,
       Accelerator accelerator) {
-    this(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, Optional.empty());
+    this(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, Optional.empty(), Optional.empty());
+  }
+
+  /**
+   * The VM's network device: a tap inside a network namespace, which QEMU is started in. A restored
+   * VM must have the NIC its snapshot had (same MAC); the namespace may differ.
+   */
+  public record Nic(String netns, String tap, String mac) {
+    public Nic {
+      if (!netns.matches("[a-z0-9-]{1,32}") || !tap.matches("[a-z0-9]{1,15}") || !mac.matches("([0-9a-f]{2}:){5}[0-9a-f]{2}")) {
+        throw new IllegalArgumentException("bad nic " + netns + " " + tap + " " + mac);
+      }
+    }
   }
 
   public VmSpec {
@@ -43,21 +55,26 @@ public record VmSpec(String name, Path runDir, Path kernel, Path initrd, String 
   }
 
   public VmSpec withMemory(GuestMemory m) {
-    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, Optional.of(m));
+    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, Optional.of(m), nic);
   }
 
   /** The same VM with ordinary RAM: how a VM whose saved state will not load boots from its disk instead. */
   public VmSpec withoutMemory() {
-    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, Optional.empty());
+    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, Optional.empty(), nic);
   }
 
   public VmSpec withRootDisk(Path disk) {
-    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, disk, vcpus, memoryMib, accelerator, memory);
+    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, disk, vcpus, memoryMib, accelerator, memory, nic);
   }
 
   /** The same machine under another name and run directory: a fork of this VM. */
   public VmSpec renamed(String newName, Path newRunDir) {
-    return new VmSpec(newName, newRunDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, memory);
+    return new VmSpec(newName, newRunDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, memory, nic);
+  }
+
+  /** The same machine attached to another namespace (a fork has its own), or to none. */
+  public VmSpec withNic(Optional<Nic> n) {
+    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, memory, n);
   }
 
   /** QEMU's own stdout and stderr. */

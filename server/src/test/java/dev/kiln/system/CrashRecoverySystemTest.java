@@ -50,7 +50,7 @@ class CrashRecoverySystemTest {
     base = "http://127.0.0.1:" + port;
     config = dir.resolve("kiln.json");
     Files.writeString(config, TestHost.JSON.writeValueAsString(Map.of("dataDir", dir.resolve("data").toString(), "listen", "127.0.0.1:" + port,
-        "guestArtifacts", TestHost.ARTIFACTS.toString(), "templateSnapshots", false)));
+        "guestArtifacts", TestHost.ARTIFACTS.toString(), "templateSnapshots", false, "network", Map.of("enabled", false))));
     daemon = startDaemon();
     assertEquals(202, call("POST", "/v1/templates", Map.of("name", "crash", "directory", dir.resolve("rootfs").toString())).status());
     await().atMost(Duration.ofMinutes(2)).until(() -> call("GET", "/v1/templates/crash", null).json().path("status").asText().equals("ready"));

@@ -3,6 +3,7 @@ package dev.kiln.system;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.config.KilnConfig;
+import dev.kiln.config.NetworkConfig;
 import dev.kiln.daemon.KilnDaemon;
 import dev.kiln.host.AtomicFiles;
 import dev.kiln.image.BusyboxRootfs;
@@ -35,10 +36,13 @@ public final class TestHost implements AutoCloseable {
   String base;
 
   private final boolean snapshots;
+  /** Off unless a test asks: other tests need no namespaces, and the second (networked) template snapshot would cost them a boot. */
+  private final NetworkConfig network;
 
-  private TestHost(Path dir, boolean snapshots) {
+  private TestHost(Path dir, boolean snapshots, NetworkConfig network) {
     this.dir = dir;
     this.snapshots = snapshots;
+    this.network = network;
   }
 
   /** A daemon that does not snapshot templates: every sandbox boots, and no snapshot VM competes for the CPU. */
@@ -51,12 +55,21 @@ public final class TestHost implements AutoCloseable {
     return start(true);
   }
 
+  /** A snapshotting daemon with sandbox networking under the given config. */
+  public static TestHost startNetworked(NetworkConfig network) throws Exception {
+    return start(true, network);
+  }
+
   private static TestHost start(boolean snapshots) throws Exception {
+    return start(snapshots, NetworkConfig.disabled());
+  }
+
+  private static TestHost start(boolean snapshots, NetworkConfig network) throws Exception {
     if (!Files.exists(ARTIFACTS.resolve("manifest.json"))) {
       throw new IllegalStateException("guest artifacts missing at " + ARTIFACTS + ": run scripts/build-guest.sh (the README's test command does)");
     }
     // o+x: QEMU runs as the unprivileged kiln-vmm user and must traverse into the data directory.
-    TestHost h = new TestHost(Files.createTempDirectory(Path.of("/tmp"), "kt", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x"))), snapshots);
+    TestHost h = new TestHost(Files.createTempDirectory(Path.of("/tmp"), "kt", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x"))), snapshots, network);
     h.boot();
     Path rootfs = h.dir.resolve("rootfs");
     BusyboxRootfs.create(rootfs);
@@ -73,7 +86,7 @@ public final class TestHost implements AutoCloseable {
   /** Starts (or restarts) the daemon on this host's data directory. */
   void boot() throws Exception {
     KilnConfig c = KilnConfig.defaults().withDataDir(dir.resolve("data")).withListen("127.0.0.1:0").withGuestArtifacts(ARTIFACTS)
-        .withTemplateSnapshots(snapshots);
+        .withTemplateSnapshots(snapshots).withNetwork(network);
     daemon = new KilnDaemon(c, Optional.of(key));
     daemon.start();
     base = "http://127.0.0.1:" + daemon.port();

@@ -1,0 +1,398 @@
+package dev.kiln.net;
+
+import dev.kiln.config.NetworkConfig;
+import dev.kiln.host.CommandException;
+import dev.kiln.host.CommandRunner;
+import dev.kiln.net.dns.ClientPolicy;
+import dev.kiln.net.dns.DnsServer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingDeque;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sandbox networks on this host: a namespace per sandbox (taken from a pool made ahead), its
+ * policy, its group peers, its bandwidth, the resolver its DNS goes to, and the sweep of what a
+ * crashed daemon left. The sandbox package persists attachments; this class owns the kernel side.
+ */
+public final class NetworkService implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(NetworkService.class);
+  /** Peers find each other as {@code <sandboxId>.kiln.internal} through the resolver. */
+  public static final String PEER_DOMAIN = ".kiln.internal";
+
+  private final NetworkConfig config;
+  private final AddressPlan plan;
+  private final Namespaces namespaces;
+  private final HostFirewall firewall;
+  private final List<Cidr> blocked;
+  private final BitSet used = new BitSet();
+  private final LinkedBlockingDeque<Slot> ready = new LinkedBlockingDeque<>();
+  private final Map<String, Attachment> attached = new ConcurrentHashMap<>();
+  private final Map<Inet4Address, String> bySandboxAddress = new ConcurrentHashMap<>();
+  private final Object refillSignal = new Object();
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private DnsServer dns;
+  private Thread refiller;
+
+  private NetworkService(NetworkConfig config, String tapOwner) {
+    this.config = config;
+    this.plan = new AddressPlan(Cidr.parse(config.addressPool()), config.prefix());
+    this.namespaces = new Namespaces(tapOwner);
+    this.firewall = new HostFirewall(plan);
+    this.blocked = blockedRanges(plan.pool());
+  }
+
+  /** Why this host cannot give sandboxes a network, or empty when it can. */
+  public static Optional<String> unavailableReason() {
+    if (!"root".equals(System.getProperty("user.name"))) return Optional.of("the daemon is not root (namespaces, veths and nftables need it)");
+    for (String tool : List.of("ip", "nft", "tc", "nsenter", "setfacl")) {
+      boolean found = Files.isExecutable(Path.of("/usr/sbin", tool)) || Files.isExecutable(Path.of("/usr/bin", tool)) || Files.isExecutable(Path.of("/sbin", tool));
+      if (!found) return Optional.of("'" + tool + "' is not installed (scripts/install.sh installs iproute2, nftables and util-linux)");
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * Starts networking: the host table, the resolver, the sweep of namespaces no sandbox in
+   * {@code kept} owns (a crashed daemon's), and the pool of ready namespaces.
+   */
+  public static NetworkService start(NetworkConfig config, String tapOwner, Set<Integer> kept) throws IOException {
+    NetworkService n = new NetworkService(config, tapOwner);
+    if (!tapOwner.isEmpty()) grantTunAccess(tapOwner);
+    n.firewall.install(config.dnsPort());
+    n.sweep(kept);
+    n.dns = DnsServer.start(new InetSocketAddress("0.0.0.0", config.dnsPort()), upstreams(config), n::clientOf);
+    n.refiller = Thread.ofVirtual().name("netns-refill").start(n::refillLoop);
+    log.info("networking ready pool={} prefix={} prewarmed={} dns_port={} upstreams={}", config.addressPool(), config.prefix(),
+        config.prewarmed(), config.dnsPort(), upstreams(config));
+    return n;
+  }
+
+  /**
+   * The unprivileged QEMU opens /dev/net/tun to attach to the tap made for it (it can attach only
+   * to taps its user owns; making one needs CAP_NET_ADMIN). Some hosts leave the device 0600, and
+   * /dev forgets ACLs at reboot, so the grant is made at every start.
+   */
+  private static void grantTunAccess(String user) {
+    CommandRunner.run(List.of("setfacl", "-m", "u:" + user + ":rw", "/dev/net/tun"), java.time.Duration.ofSeconds(10));
+    log.info("granted {} read-write on /dev/net/tun (ACL) so QEMU can open its tap", user);
+  }
+
+  private static List<InetSocketAddress> upstreams(NetworkConfig c) throws IOException {
+    List<InetSocketAddress> out = new ArrayList<>();
+    for (String u : c.dnsUpstreams()) {
+      int colon = u.lastIndexOf(':');
+      out.add(new InetSocketAddress(InetAddress.getByName(u.substring(0, colon)), Integer.parseInt(u.substring(colon + 1))));
+    }
+    if (out.isEmpty()) {
+      Path resolv = Path.of("/etc/resolv.conf");
+      if (Files.isReadable(resolv)) {
+        for (String line : Files.readAllLines(resolv)) {
+          String[] f = line.strip().split("\\s+");
+          if (f.length >= 2 && f[0].equals("nameserver") && Cidr.looksLike(f[1])) out.add(new InetSocketAddress(InetAddress.getByName(f[1]), 53));
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * What no sandbox reaches unless its allow list names it: the special-purpose ranges, this
+   * daemon's address pool (other sandboxes, reached only as group peers), every address of the
+   * host and the subnet of its default route (the machines next to it).
+   */
+  private static List<Cidr> blockedRanges(Cidr pool) {
+    List<Cidr> out = new ArrayList<>(NftRuleset.SPECIAL);
+    out.add(pool);
+    try {
+      String defaultIf = defaultRouteInterface();
+      for (NetworkInterface nif : NetworkInterface.networkInterfaces().toList()) {
+        for (var ia : nif.getInterfaceAddresses()) {
+          if (!(ia.getAddress() instanceof Inet4Address a)) continue;
+          out.add(Cidr.of(a));
+          if (nif.getName().equals(defaultIf)) {
+            int p = ia.getNetworkPrefixLength();
+            out.add(new Cidr(Cidr.toInt(a) & Cidr.mask(p), p));
+          }
+        }
+      }
+    } catch (SocketException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out;
+  }
+
+  private static String defaultRouteInterface() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/net/route"))) {
+        String[] f = line.split("\\s+");
+        if (f.length > 2 && f[1].equals("00000000")) return f[0];
+      }
+    } catch (IOException e) {
+      log.warn("cannot read /proc/net/route: {}", e.toString());
+    }
+    return "";
+  }
+
+  /** Removes namespaces and host veths of ours that no kept slot owns. */
+  private void sweep(Set<Integer> kept) {
+    synchronized (used) {
+      kept.forEach(used::set);
+    }
+    int removed = 0;
+    Set<Integer> seen = new LinkedHashSet<>();
+    for (String ns : Namespaces.existingNamespaces()) {
+      int i = plan.indexOfNetns(ns);
+      if (i >= 0) seen.add(i);
+    }
+    for (String dev : Namespaces.existingInterfaces()) {
+      if (dev.startsWith(plan.prefix() + "v") && dev.substring(plan.prefix().length() + 1).matches("\\d{1,6}")) {
+        int i = Integer.parseInt(dev.substring(plan.prefix().length() + 1));
+        if (i < plan.capacity()) seen.add(i);
+      }
+    }
+    for (int i : seen) {
+      if (kept.contains(i)) continue;
+      namespaces.destroy(plan.slot(i));
+      removed++;
+    }
+    if (removed > 0) log.info("removed {} leftover network namespaces of a previous daemon", removed);
+  }
+
+  // ---- the ready pool -----------------------------------------------------------------------
+
+  private Slot allocate() {
+    synchronized (used) {
+      int i = used.nextClearBit(0);
+      if (i >= plan.capacity()) throw new IllegalStateException("address pool " + plan.pool() + " is exhausted (" + plan.capacity() + " namespaces)");
+      used.set(i);
+      return plan.slot(i);
+    }
+  }
+
+  private void free(Slot s) {
+    synchronized (used) {
+      used.clear(s.index());
+    }
+  }
+
+  private Slot make() {
+    Slot s = allocate();
+    long start = System.nanoTime();
+    try {
+      namespaces.create(s, config.dnsPort(), blocked);
+    } catch (RuntimeException e) {
+      namespaces.destroy(s);
+      free(s);
+      throw e;
+    }
+    log.debug("namespace made netns={} took_ms={}", s.netns(), (System.nanoTime() - start) / 1_000_000);
+    return s;
+  }
+
+  private void refillLoop() {
+    while (!closed.get()) {
+      try {
+        if (ready.size() < config.prewarmed()) {
+          ready.add(make());
+          continue;
+        }
+        synchronized (refillSignal) {
+          refillSignal.wait(1000);
+        }
+      } catch (InterruptedException e) {
+        return;
+      } catch (RuntimeException e) {
+        log.warn("could not make a spare network namespace: {}", e.getMessage());
+        try {
+          Thread.sleep(5000);
+        } catch (InterruptedException ie) {
+          return;
+        }
+      }
+    }
+  }
+
+  private Slot take() {
+    Slot s = ready.pollFirst();
+    synchronized (refillSignal) {
+      refillSignal.notifyAll();
+    }
+    return s != null ? s : make();
+  }
+
+  // ---- attachments --------------------------------------------------------------------------
+
+  /** Gives a sandbox a namespace with its policy applied. Undo with {@link #release}. */
+  public Attachment attach(String sandboxId, NetworkSpec spec, Optional<String> accessToken) {
+    if (!spec.hasDevice()) throw new IllegalArgumentException("mode none has no network to attach");
+    Slot s = take();
+    Attachment a = new Attachment(sandboxId, s, spec, accessToken);
+    try {
+      configure(a);
+    } catch (RuntimeException e) {
+      namespaces.destroy(s);
+      free(s);
+      throw e;
+    }
+    register(a);
+    log.info("network attached sandbox={} netns={} address={} group={} egress_mbit={} ingress_mbit={}", sandboxId, s.netns(),
+        s.sandboxSide().getHostAddress(), spec.group().orElse("-"), spec.egressMbit(), spec.ingressMbit());
+    return a;
+  }
+
+  /** A restarted daemon takes back a sandbox's namespace (made again if it is gone: the host rebooted). */
+  public Attachment adopt(String sandboxId, int slotIndex, NetworkSpec spec, Optional<String> accessToken) {
+    Slot s = plan.slot(slotIndex);
+    synchronized (used) {
+      used.set(slotIndex);
+    }
+    if (!Files.exists(Path.of(s.netnsPath()))) namespaces.create(s, config.dnsPort(), blocked);
+    Attachment a = new Attachment(sandboxId, s, spec, accessToken);
+    configure(a);
+    register(a);
+    return a;
+  }
+
+  private void configure(Attachment a) {
+    namespaces.nft(a.slot(), NftRuleset.policy(a.spec()));
+    namespaces.bandwidth(a.slot(), a.spec().egressMbit(), a.spec().ingressMbit());
+  }
+
+  private void register(Attachment a) {
+    attached.put(a.sandboxId(), a);
+    bySandboxAddress.put(a.slot().sandboxSide(), a.sandboxId());
+    a.spec().group().ifPresent(this::refreshGroup);
+  }
+
+  /** Replaces a sandbox's egress rules and bandwidth while it runs. */
+  public Attachment update(String sandboxId, NetworkSpec spec) {
+    Attachment a = attached.get(sandboxId);
+    if (a == null) throw new IllegalArgumentException("sandbox " + sandboxId + " has no network");
+    Attachment next = a.withSpec(spec);
+    configure(next);
+    attached.put(sandboxId, next);
+    log.info("network policy changed sandbox={} allow={} deny={} egress_mbit={} ingress_mbit={}", sandboxId, spec.egress().allowOut(),
+        spec.egress().denyOut(), spec.egressMbit(), spec.ingressMbit());
+    return next;
+  }
+
+  public Optional<Attachment> find(String sandboxId) {
+    return Optional.ofNullable(attached.get(sandboxId));
+  }
+
+  /** Removes a sandbox's namespace and everything in it; its slot is reused after. */
+  public void release(String sandboxId) {
+    Attachment a = attached.remove(sandboxId);
+    if (a == null) return;
+    bySandboxAddress.remove(a.slot().sandboxSide());
+    try {
+      namespaces.destroy(a.slot());
+    } catch (CommandException e) {
+      log.warn("sandbox={} namespace {} not fully removed: {}", sandboxId, a.slot().netns(), e.getMessage());
+    }
+    free(a.slot());
+    a.spec().group().ifPresent(this::refreshGroup);
+    log.info("network released sandbox={} netns={}", sandboxId, a.slot().netns());
+  }
+
+  /** Sets every member's peer set to the other members' addresses. */
+  private void refreshGroup(String group) {
+    List<Attachment> members = attached.values().stream().filter(m -> m.spec().group().equals(Optional.of(group))).toList();
+    for (Attachment m : members) {
+      Collection<Inet4Address> others = members.stream().filter(o -> o != m).map(o -> o.slot().sandboxSide()).collect(Collectors.toList());
+      try {
+        namespaces.nft(m.slot(), NftRuleset.peers(others));
+      } catch (CommandException e) {
+        log.warn("group={} peers of sandbox={} not updated: {}", group, m.sandboxId(), e.getMessage());
+      }
+    }
+  }
+
+  /** Slot numbers in use by attachments (the store keeps them for a restart). */
+  public Set<Integer> slotsInUse() {
+    return attached.values().stream().map(a -> a.slot().index()).collect(Collectors.toSet());
+  }
+
+  // ---- the resolver's view ------------------------------------------------------------------
+
+  private Optional<ClientPolicy> clientOf(InetAddress source) {
+    if (!(source instanceof Inet4Address a)) return Optional.empty();
+    String id = bySandboxAddress.get(a);
+    if (id == null) return Optional.empty();
+    return Optional.of(new SandboxResolverPolicy(id));
+  }
+
+  /** What the resolver may answer one sandbox; reads the attachment on every query, so policy changes apply at once. */
+  private final class SandboxResolverPolicy implements ClientPolicy {
+    private final String sandboxId;
+
+    SandboxResolverPolicy(String sandboxId) {
+      this.sandboxId = sandboxId;
+    }
+
+    @Override
+    public boolean allows(String name) {
+      Attachment a = attached.get(sandboxId);
+      return a != null && (peer(a, name).isPresent() || a.spec().egress().resolves(name));
+    }
+
+    @Override
+    public Optional<List<Inet4Address>> localAnswer(String name) {
+      Attachment a = attached.get(sandboxId);
+      return a == null ? Optional.empty() : peer(a, name).map(p -> List.of(p.slot().sandboxSide()));
+    }
+
+    @Override
+    public void resolved(String name, List<Inet4Address> addresses, int ttlSeconds) {
+      Attachment a = attached.get(sandboxId);
+      if (a == null || addresses.isEmpty() || !a.spec().egress().admitsResolved(name)) return;
+      namespaces.nft(a.slot(), NftRuleset.resolved(addresses, ttlSeconds));
+      log.debug("sandbox={} admitted name={} addresses={} ttl_s={}", sandboxId, name, addresses, ttlSeconds);
+    }
+  }
+
+  private Optional<Attachment> peer(Attachment self, String name) {
+    String n = name.toLowerCase(java.util.Locale.ROOT);
+    if (n.endsWith(".")) n = n.substring(0, n.length() - 1);
+    if (self.spec().group().isEmpty() || !n.endsWith(PEER_DOMAIN)) return Optional.empty();
+    Attachment other = attached.get(n.substring(0, n.length() - PEER_DOMAIN.length()));
+    return other != null && other != self && other.spec().group().equals(self.spec().group()) ? Optional.of(other) : Optional.empty();
+  }
+
+  public InetSocketAddress dnsAddress() {
+    return dns.address();
+  }
+
+  /** Stops the resolver and the pool; namespaces of attached sandboxes stay for the next daemon. */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) return;
+    if (refiller != null) refiller.interrupt();
+    if (dns != null) dns.close();
+    Slot s;
+    while ((s = ready.pollFirst()) != null) {
+      namespaces.destroy(s);
+      free(s);
+    }
+  }
+}

@@ -1,0 +1,284 @@
+package dev.kiln.sandbox;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.error.ErrorCode;
+import dev.kiln.error.KilnException;
+import dev.kiln.net.Attachment;
+import dev.kiln.net.EgressPolicy;
+import dev.kiln.net.GuestAddressing;
+import dev.kiln.net.NetworkMode;
+import dev.kiln.net.NetworkService;
+import dev.kiln.net.NetworkSpec;
+import dev.kiln.net.proxy.ProxyTarget;
+import dev.kiln.net.proxy.TcpForwarder;
+import dev.kiln.store.NetworkRepository;
+import dev.kiln.store.NetworkRow;
+import dev.kiln.vmm.VmSpec;
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sandboxes' networks as the sandbox package sees them: attach one at create (namespace, policy,
+ * access token, stored), release it at delete, change its rules, its raw TCP forwards, and what
+ * the port proxy needs to find a sandbox port. Without a {@link NetworkService} (networking off or
+ * impossible on this host) every sandbox has mode none and asking for more is a clear 503.
+ */
+public final class SandboxNetworks implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(SandboxNetworks.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final SecureRandom RANDOM = new SecureRandom();
+  /** Forwards per sandbox: each holds a host port. */
+  private static final int MAX_FORWARDS = 16;
+
+  private final NetworkRepository repo;
+  private final Optional<NetworkService> service;
+  private final String unavailable;
+  private final NetworkMode defaultMode;
+  private final InetAddress forwardBind;
+  private final Map<String, Map<Integer, TcpForwarder>> forwards = new ConcurrentHashMap<>();
+
+  /** How a stored spec looks (the API's words). */
+  record StoredSpec(String mode, List<String> allowOut, List<String> denyOut, String group, boolean isPublic, int egressMbit, int ingressMbit) {
+    static StoredSpec of(NetworkSpec s) {
+      return new StoredSpec(s.mode().name(), s.egress().allowOut(), s.egress().denyOut(), s.group().orElse(null), s.isPublic(), s.egressMbit(), s.ingressMbit());
+    }
+
+    NetworkSpec toSpec() {
+      return new NetworkSpec(NetworkMode.valueOf(mode), EgressPolicy.parse(allowOut, denyOut), Optional.ofNullable(group), isPublic, egressMbit, ingressMbit);
+    }
+  }
+
+  /** A raw TCP forward: a host port to a guest port. */
+  public record Forward(int hostPort, int guestPort, String address) {}
+
+  public SandboxNetworks(NetworkRepository repo, Optional<NetworkService> service, String unavailableReason, NetworkMode defaultMode, InetAddress forwardBind) {
+    this.repo = repo;
+    this.service = service;
+    this.unavailable = unavailableReason;
+    this.defaultMode = defaultMode;
+    this.forwardBind = forwardBind;
+  }
+
+  public NetworkMode defaultMode() {
+    return service.isPresent() ? defaultMode : NetworkMode.NONE;
+  }
+
+  public boolean available() {
+    return service.isPresent();
+  }
+
+  private NetworkService required() {
+    return service.orElseThrow(() -> new KilnException(ErrorCode.NETWORK_UNAVAILABLE, "sandbox networking is not available on this host: " + unavailable));
+  }
+
+  /** Fails fast, before any VM work, when a sandbox asks for a network this daemon cannot give. */
+  void checkAttachable(NetworkSpec spec) {
+    if (spec.hasDevice()) required();
+  }
+
+  /** Attaches a new sandbox's network and stores it; empty for mode none. Undo with {@link #release}. */
+  Optional<VmSpec.Nic> attach(String sandboxId, NetworkSpec spec) {
+    if (!spec.hasDevice()) return Optional.empty();
+    NetworkService net = required();
+    Optional<String> token = spec.isPublic() ? Optional.empty() : Optional.of(newToken());
+    Attachment a;
+    try {
+      a = net.attach(sandboxId, spec, token);
+    } catch (RuntimeException e) {
+      throw new KilnException(ErrorCode.NETWORK_UNAVAILABLE, "sandbox " + sandboxId + " network could not be set up: " + e.getMessage(), e);
+    }
+    try {
+      repo.insert(new NetworkRow(sandboxId, a.slot().index(), json(StoredSpec.of(spec)), token, "[]"));
+    } catch (RuntimeException e) {
+      net.release(sandboxId);
+      throw e;
+    }
+    return Optional.of(nicOf(a));
+  }
+
+  /** A scratch network for a template snapshot VM: closed to everything, released by the caller. */
+  Optional<VmSpec.Nic> attachScratch(String name) {
+    NetworkService net = required();
+    NetworkSpec closed = new NetworkSpec(NetworkMode.INTERNET, EgressPolicy.parse(List.of(), List.of("0.0.0.0/0")), Optional.empty(), false, 0, 0);
+    return Optional.of(nicOf(net.attach(name, closed, Optional.empty())));
+  }
+
+  void releaseScratch(String name) {
+    service.ifPresent(s -> s.release(name));
+  }
+
+  private static VmSpec.Nic nicOf(Attachment a) {
+    return new VmSpec.Nic(a.slot().netns(), GuestAddressing.TAP, GuestAddressing.MAC);
+  }
+
+  private static String newToken() {
+    byte[] b = new byte[24];
+    RANDOM.nextBytes(b);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+  }
+
+  /** Removes the sandbox's forwards and namespace (the row goes with the sandbox's). */
+  void release(String sandboxId) {
+    Map<Integer, TcpForwarder> f = forwards.remove(sandboxId);
+    if (f != null) f.values().forEach(TcpForwarder::close);
+    service.ifPresent(s -> s.release(sandboxId));
+    repo.delete(sandboxId);
+  }
+
+  /** Takes back the networks of the sandboxes a previous daemon left (their namespaces survived it). */
+  void adoptAll(java.util.function.Predicate<String> sandboxExists) {
+    for (NetworkRow r : repo.all()) {
+      if (!sandboxExists.test(r.sandboxId())) {
+        repo.delete(r.sandboxId());
+        continue;
+      }
+      if (service.isEmpty()) {
+        log.warn("sandbox={} has a network but networking is off on this daemon; it stays unreachable", r.sandboxId());
+        continue;
+      }
+      try {
+        service.get().adopt(r.sandboxId(), r.slot(), spec(r), r.accessToken());
+        for (Forward f : forwardsOf(r)) openForward(r.sandboxId(), f.guestPort(), f.hostPort());
+      } catch (RuntimeException e) {
+        log.warn("sandbox={} network not re-adopted: {}", r.sandboxId(), e.getMessage());
+      }
+    }
+  }
+
+  /** Slots the stored networks hold: a starting daemon's sweep must leave them. */
+  public static java.util.Set<Integer> storedSlots(NetworkRepository repo) {
+    java.util.Set<Integer> out = new java.util.HashSet<>();
+    repo.all().forEach(r -> out.add(r.slot()));
+    return out;
+  }
+
+  /** What the API shows: the spec, the sandbox's group address, its access token. */
+  public record View(NetworkSpec spec, Optional<String> address, Optional<String> accessToken) {}
+
+  public View view(String sandboxId) {
+    Optional<NetworkRow> r = repo.find(sandboxId);
+    if (r.isEmpty()) return new View(NetworkSpec.NONE, Optional.empty(), Optional.empty());
+    Optional<String> address = service.flatMap(s -> s.find(sandboxId)).map(a -> a.slot().sandboxSide().getHostAddress());
+    return new View(spec(r.get()), address, r.get().accessToken());
+  }
+
+  /** Replaces the egress rules and bandwidth of a sandbox with a network. */
+  View update(String sandboxId, EgressPolicy egress, int egressMbit, int ingressMbit) {
+    NetworkRow r = repo.find(sandboxId).orElseThrow(() -> noNetwork(sandboxId));
+    NetworkSpec next = spec(r).withRules(egress, egressMbit, ingressMbit);
+    required().update(sandboxId, next);
+    repo.updateSpec(sandboxId, json(StoredSpec.of(next)));
+    return view(sandboxId);
+  }
+
+  /** Copies a source's network settings to a fork: same rules and group, its own namespace and token. */
+  NetworkSpec specOf(String sandboxId) {
+    return repo.find(sandboxId).map(SandboxNetworks::spec).orElse(NetworkSpec.NONE);
+  }
+
+  private static KilnException noNetwork(String sandboxId) {
+    return new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + sandboxId + " was created with network mode none; a network device cannot be added later");
+  }
+
+  // ---- forwards -----------------------------------------------------------------------------
+
+  /** Listens on a host port (0 = any free one) and forwards its connections to the guest port. */
+  Forward addForward(String sandboxId, int guestPort, int hostPort) {
+    NetworkRow r = repo.find(sandboxId).orElseThrow(() -> noNetwork(sandboxId));
+    if (guestPort < 1 || guestPort > 65535 || hostPort < 0 || hostPort > 65535) {
+      throw new KilnException(ErrorCode.INVALID_REQUEST, "guestPort must be 1..65535 and hostPort 0..65535");
+    }
+    if (forwards.getOrDefault(sandboxId, Map.of()).size() >= MAX_FORWARDS) {
+      throw new KilnException(ErrorCode.INVALID_REQUEST, "sandbox " + sandboxId + " has " + MAX_FORWARDS + " forwards already");
+    }
+    Forward f = openForward(sandboxId, guestPort, hostPort);
+    List<Forward> all = new ArrayList<>(forwardsOf(r));
+    all.add(f);
+    repo.updateForwards(sandboxId, json(all));
+    return f;
+  }
+
+  private Forward openForward(String sandboxId, int guestPort, int hostPort) {
+    try {
+      TcpForwarder fw = TcpForwarder.start(new InetSocketAddress(forwardBind, hostPort), () -> guestAddress(sandboxId, guestPort));
+      forwards.computeIfAbsent(sandboxId, k -> new ConcurrentHashMap<>()).put(fw.address().getPort(), fw);
+      log.info("forward opened sandbox={} host_port={} guest_port={}", sandboxId, fw.address().getPort(), guestPort);
+      return new Forward(fw.address().getPort(), guestPort, fw.address().getAddress().getHostAddress());
+    } catch (BindException e) {
+      throw new KilnException(ErrorCode.PORT_IN_USE, "host port " + hostPort + " is in use", e);
+    } catch (IOException e) {
+      throw new KilnException(ErrorCode.INTERNAL, "forward to sandbox " + sandboxId + " port " + guestPort + " not opened: " + e.getMessage(), e);
+    }
+  }
+
+  List<Forward> forwards(String sandboxId) {
+    return repo.find(sandboxId).map(SandboxNetworks::forwardsOf).orElse(List.of());
+  }
+
+  void removeForward(String sandboxId, int hostPort) {
+    NetworkRow r = repo.find(sandboxId).orElseThrow(() -> noNetwork(sandboxId));
+    List<Forward> all = new ArrayList<>(forwardsOf(r));
+    if (!all.removeIf(f -> f.hostPort() == hostPort)) {
+      throw new KilnException(ErrorCode.FORWARD_NOT_FOUND, "sandbox " + sandboxId + " has no forward on host port " + hostPort);
+    }
+    TcpForwarder fw = forwards.getOrDefault(sandboxId, Map.of()).remove(hostPort);
+    if (fw != null) fw.close();
+    repo.updateForwards(sandboxId, json(all));
+  }
+
+  private InetSocketAddress guestAddress(String sandboxId, int port) {
+    Attachment a = required().find(sandboxId).orElseThrow(() -> new IllegalStateException("sandbox " + sandboxId + " has no network now"));
+    return new InetSocketAddress(a.slot().sandboxSide(), port);
+  }
+
+  /** The port proxy's lookup: where a sandbox port is and the token it needs. */
+  public Optional<ProxyTarget> proxyTarget(String sandboxId, int port) {
+    return service.flatMap(s -> s.find(sandboxId)).map(a -> new ProxyTarget(new InetSocketAddress(a.slot().sandboxSide(), port), a.accessToken()));
+  }
+
+  // ---- JSON ---------------------------------------------------------------------------------
+
+  private static NetworkSpec spec(NetworkRow r) {
+    try {
+      return JSON.readValue(r.specJson(), StoredSpec.class).toSpec();
+    } catch (JsonProcessingException e) {
+      throw new KilnException(ErrorCode.INTERNAL, "sandbox " + r.sandboxId() + " has an unreadable network record", e);
+    }
+  }
+
+  private static List<Forward> forwardsOf(NetworkRow r) {
+    try {
+      return JSON.readValue(r.forwardsJson(), new TypeReference<List<Forward>>() {});
+    } catch (JsonProcessingException e) {
+      throw new KilnException(ErrorCode.INTERNAL, "sandbox " + r.sandboxId() + " has unreadable forwards", e);
+    }
+  }
+
+  private static String json(Object o) {
+    try {
+      return JSON.writeValueAsString(o);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("always serializable", e);
+    }
+  }
+
+  @Override
+  public void close() {
+    forwards.values().forEach(m -> m.values().forEach(TcpForwarder::close));
+    forwards.clear();
+    service.ifPresent(NetworkService::close);
+  }
+}

@@ -1,0 +1,117 @@
+package dev.kiln.net;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.kiln.config.NetworkConfig;
+import dev.kiln.host.CommandRunner;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Real namespaces, veths, taps and nft tables, without VMs: what attach, policy changes and release leave in the kernel. */
+class NetworkServiceTest {
+  private static final String PREFIX = "ku";
+  private NetworkService net;
+
+  @BeforeEach
+  void start() throws Exception {
+    Optional<String> why = NetworkService.unavailableReason();
+    if (why.isPresent()) System.out.println("NetworkServiceTest skipped: " + why.get());
+    assumeTrue(why.isEmpty(), () -> why.orElse(""));
+    NetworkConfig c = NetworkConfig.DEFAULT.with(true, "10.232.0.0/24", PREFIX, 7954, "127.0.0.1:0", List.of("127.0.0.1:1"));
+    net = NetworkService.start(c, "", Set.of());
+  }
+
+  @AfterEach
+  void stop() {
+    if (net != null) net.close();
+    for (String ns : Namespaces.existingNamespaces()) {
+      if (ns.startsWith(PREFIX + "-")) CommandRunner.runAllowingFailure(List.of("ip", "netns", "del", ns), Duration.ofSeconds(10));
+    }
+    CommandRunner.runAllowingFailure(List.of("nft", "delete", "table", "ip", PREFIX + "_host"), Duration.ofSeconds(10));
+  }
+
+  private static String inNs(Slot s, String... argv) {
+    List<String> a = new java.util.ArrayList<>(List.of("nsenter", "--net=" + s.netnsPath()));
+    a.addAll(List.of(argv));
+    return CommandRunner.run(a, Duration.ofSeconds(10)).stdout();
+  }
+
+  private static long ours() {
+    return Namespaces.existingNamespaces().stream().filter(n -> n.startsWith(PREFIX + "-")).count()
+        + Namespaces.existingInterfaces().stream().filter(n -> n.startsWith(PREFIX + "v")).count();
+  }
+
+  @Test
+  void attachAppliesPolicyAndReleaseRemovesEverything() {
+    NetworkSpec spec = new NetworkSpec(NetworkMode.INTERNET, EgressPolicy.parse(List.of("203.0.113.0/24", "example.com"), List.of("203.0.113.7")),
+        Optional.of("g"), false, 10, 20);
+    Attachment a = net.attach("sb-one", spec, Optional.of("tok"));
+    Slot s = a.slot();
+    String rules = inNs(s, "nft", "list", "table", "ip", "kiln");
+    assertTrue(rules.contains("203.0.113.0/24"), rules);
+    assertTrue(rules.contains("203.0.113.7"), rules);
+    assertTrue(rules.contains("169.254.0.0/16"), "link-local is blocked: " + rules);
+    String links = inNs(s, "ip", "-br", "link");
+    assertTrue(links.contains("tap0") && links.contains("eth0"), links);
+    assertTrue(inNs(s, "tc", "qdisc", "show", "dev", "eth0").contains("rate 10Mbit"));
+    assertTrue(inNs(s, "tc", "qdisc", "show", "dev", "tap0").contains("rate 20Mbit"));
+    assertEquals("1", inNs(s, "cat", "/proc/sys/net/ipv4/ip_forward").strip());
+
+    net.update("sb-one", spec.withRules(EgressPolicy.OPEN, 0, 0));
+    rules = inNs(s, "nft", "list", "chain", "ip", "kiln", "egress_default");
+    assertTrue(rules.contains("accept"), "open internet after the change: " + rules);
+    assertFalse(inNs(s, "tc", "qdisc", "show", "dev", "eth0").contains("tbf"));
+
+    net.release("sb-one");
+    assertFalse(Namespaces.existingNamespaces().contains(s.netns()));
+    assertFalse(Namespaces.existingInterfaces().contains(s.hostVeth()));
+  }
+
+  @Test
+  void groupMembersGetEachOthersAddresses() {
+    NetworkSpec g = new NetworkSpec(NetworkMode.INTERNET, EgressPolicy.OPEN, Optional.of("db"), false, 0, 0);
+    Attachment a = net.attach("sb-a", g, Optional.empty());
+    Attachment b = net.attach("sb-b", g, Optional.empty());
+    Attachment c = net.attach("sb-c", NetworkSpec.INTERNET, Optional.empty());
+    String peersOfA = inNs(a.slot(), "nft", "list", "set", "ip", "kiln", "peers");
+    assertTrue(peersOfA.contains(b.slot().sandboxSide().getHostAddress()), peersOfA);
+    assertFalse(peersOfA.contains(c.slot().sandboxSide().getHostAddress()), peersOfA);
+    net.release("sb-b");
+    assertFalse(inNs(a.slot(), "nft", "list", "set", "ip", "kiln", "peers").contains(b.slot().sandboxSide().getHostAddress()));
+    net.release("sb-a");
+    net.release("sb-c");
+  }
+
+  @Test
+  void twentyCyclesLeaveNothingBehindAndSlotsAreReused() {
+    long before = -1;
+    for (int i = 0; i < 20; i++) {
+      Attachment a = net.attach("sb-cycle", NetworkSpec.INTERNET, Optional.empty());
+      assertTrue(a.slot().index() < 8, "slots are reused, got " + a.slot().index());
+      net.release("sb-cycle");
+      if (before < 0) before = ours();
+    }
+    assertEquals(before, ours(), "only the spare namespaces remain");
+  }
+
+  @Test
+  void aRestartSweepsNamespacesNoSandboxHolds() throws Exception {
+    Attachment kept = net.attach("sb-kept", NetworkSpec.INTERNET, Optional.empty());
+    Attachment lost = net.attach("sb-lost", NetworkSpec.INTERNET, Optional.empty());
+    net.close(); // a daemon that stops leaves its sandboxes' namespaces
+    NetworkConfig c = NetworkConfig.DEFAULT.with(true, "10.232.0.0/24", PREFIX, 7954, "127.0.0.1:0", List.of("127.0.0.1:1"));
+    net = NetworkService.start(c, "", Set.of(kept.slot().index()));
+    assertTrue(Namespaces.existingNamespaces().contains(kept.slot().netns()));
+    assertFalse(Namespaces.existingNamespaces().contains(lost.slot().netns()));
+    net.adopt("sb-kept", kept.slot().index(), NetworkSpec.INTERNET, Optional.empty());
+    net.release("sb-kept");
+  }
+}

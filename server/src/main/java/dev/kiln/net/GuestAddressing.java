@@ -13,6 +13,11 @@ public final class GuestAddressing {
   /** Locally administered, fixed: a restored guest's driver already holds it. */
   public static final String MAC = "02:6b:69:6c:6e:02";
   public static final String TAP = "tap0";
+  /**
+   * The gateway's MAC, the tap's, the same in every namespace: a guest saved after it talked to its
+   * gateway holds this in its ARP cache, and a fork restored into another namespace must find it.
+   */
+  public static final String GATEWAY_MAC = "02:6b:69:6c:6e:01";
   /** The namespace's end of the veth to the host. */
   public static final String UPLINK = "eth0";
 

@@ -40,13 +40,17 @@ final class Namespaces {
         addr add %2$s/30 dev %1$s
         route add default via %3$s
         tuntap add dev %4$s mode tap%5$s
+        link set %4$s address %8$s
         addr add %6$s/%7$d dev %4$s
         link set %4$s up
         """.formatted(GuestAddressing.UPLINK, s.sandboxSide().getHostAddress(), s.hostSide().getHostAddress(), GuestAddressing.TAP,
-        tapOwner.isEmpty() ? "" : " user " + tapOwner, GuestAddressing.GATEWAY, GuestAddressing.PREFIX));
-    // Forwarding is per namespace and off in a new one; the sysctl and the table go in together.
+        tapOwner.isEmpty() ? "" : " user " + tapOwner, GuestAddressing.GATEWAY, GuestAddressing.PREFIX, GuestAddressing.GATEWAY_MAC));
+    // Forwarding is per namespace and off in a new one; the sysctls and the table go in together.
+    // IPv6 is off in the namespace: the policy is IPv4 (the guest has no IPv6 route), and a guest
+    // must not reach the namespace's own link-local addresses.
     withScript(NftRuleset.base(s, dnsPort, blocked), file -> CommandRunner.run(List.of("nsenter", "--net=" + s.netnsPath(), "sh", "-c",
-        "echo 1 > /proc/sys/net/ipv4/ip_forward && nft -f \"$1\"", "sh", file.toString()), TIMEOUT));
+        "echo 1 > /proc/sys/net/ipv4/ip_forward && echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6"
+            + " && nft -f \"$1\"", "sh", file.toString()), TIMEOUT));
   }
 
   /** Applies an nft script inside the slot's namespace, as one transaction. */

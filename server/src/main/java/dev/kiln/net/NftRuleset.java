@@ -10,8 +10,10 @@ import java.util.stream.Collectors;
  *
  * <p>The guest can touch none of it: the rules live in the namespace around the VM, not in the
  * guest. Order in {@code egress} is the policy: DNS to the daemon, group peers, the deny list, the
- * allow list, names the resolver admitted, then the always-blocked ranges, then the default (open
- * for internet mode without an allow list, closed otherwise).
+ * allow list's CIDRs, then the always-blocked ranges, then addresses the resolver admitted, then
+ * the default (open for internet mode without an allow list, closed otherwise). Blocked ranges come
+ * before resolver answers so that an allowed name pointing at 169.254.169.254, a private range or
+ * the host (DNS rebinding) opens nothing; only an explicit CIDR on the allow list can.
  */
 final class NftRuleset {
   static final String TABLE = "ip kiln";
@@ -58,8 +60,8 @@ final class NftRuleset {
             ip daddr @peers accept
             ip daddr @deny_cidr jump refuse
             ip daddr @allow_cidr accept
-            ip daddr @resolved accept
             ip daddr @blocked jump refuse
+            ip daddr @resolved accept
             jump egress_default
           }
           chain egress_default {

@@ -38,6 +38,7 @@ class CrashRecoverySystemTest {
   private static Path config;
   private static String base;
   private static Process daemon;
+  private static final String NET_PREFIX = "kc";
 
   @BeforeAll
   static void up() throws Exception {
@@ -50,7 +51,8 @@ class CrashRecoverySystemTest {
     base = "http://127.0.0.1:" + port;
     config = dir.resolve("kiln.json");
     Files.writeString(config, TestHost.JSON.writeValueAsString(Map.of("dataDir", dir.resolve("data").toString(), "listen", "127.0.0.1:" + port,
-        "guestArtifacts", TestHost.ARTIFACTS.toString(), "templateSnapshots", false, "network", Map.of("enabled", false))));
+        "guestArtifacts", TestHost.ARTIFACTS.toString(), "templateSnapshots", false, "network", Map.of("prefix", NET_PREFIX, "addressPool", "10.233.0.0/24", "dnsPort", 7854,
+        "proxyListen", "127.0.0.1:0", "dnsUpstreams", List.of("127.0.0.1:9")))));
     daemon = startDaemon();
     assertEquals(202, call("POST", "/v1/templates", Map.of("name", "crash", "directory", dir.resolve("rootfs").toString())).status());
     await().atMost(Duration.ofMinutes(2)).until(() -> call("GET", "/v1/templates/crash", null).json().path("status").asText().equals("ready"));
@@ -66,6 +68,7 @@ class CrashRecoverySystemTest {
       }
     } finally {
       if (dir != null) AtomicFiles.deleteTree(dir);
+      dev.kiln.host.CommandRunner.runAllowingFailure(List.of("nft", "delete", "table", "ip", NET_PREFIX + "_host"), Duration.ofSeconds(10));
     }
   }
 
@@ -89,7 +92,7 @@ class CrashRecoverySystemTest {
   }
 
   private static String create() throws Exception {
-    TestHost.Reply r = call("POST", "/v1/sandboxes", Map.of("template", "crash", "memoryMib", 256));
+    TestHost.Reply r = call("POST", "/v1/sandboxes", Map.of("template", "crash", "memoryMib", 256, "network", Map.of("mode", "internet")));
     assertEquals(201, r.status(), r.raw());
     return r.json().path("id").asText();
   }
@@ -110,6 +113,10 @@ class CrashRecoverySystemTest {
     String dies = create();
     out(kept, "echo survived > /root/marker");
     String sleeper = out(kept, "sleep 1000 > /dev/null 2>&1 & echo $!").strip();
+    out(kept, "mkdir -p /tmp/www && echo served > /tmp/www/index.html && (httpd -p 8080 -h /tmp/www)");
+    String address = call("GET", "/v1/sandboxes/" + kept, null).json().path("network").path("address").asText();
+    assertEquals("served\n", page(address), "reachable at its address before the crash");
+    String deadNetns = NET_PREFIX + "-" + slotOf(call("GET", "/v1/sandboxes/" + dies, null).json().path("network").path("address").asText());
     long keptQemu = qemuPid(kept);
     long deadQemu = qemuPid(dies);
 
@@ -124,11 +131,31 @@ class CrashRecoverySystemTest {
     assertEquals("survived\n", out(kept, "cat /root/marker"), "files survive");
     assertEquals("alive\n", out(kept, "kill -0 " + sleeper + " && echo alive"), "processes survive");
     assertEquals(keptQemu, qemuPid(kept), "the same QEMU, re-adopted");
+    assertEquals("served\n", page(address), "its network survives: same namespace, same address, same rules");
+    assertTrue(namespaces().size() <= 2 + 2, "the killed daemon's spare namespaces were swept, not added to: " + namespaces());
 
     JsonNode gone = call("GET", "/v1/sandboxes/" + dies, null).json();
     assertEquals("error", gone.path("status").asText(), gone.toString());
     assertTrue(gone.path("error").asText().contains("re-adopt"), gone.toString());
     assertFalse(Files.exists(dir.resolve("data/sandboxes/" + dies)), "its run directory is removed");
     for (String id : List.of(kept, dies)) assertEquals(204, call("DELETE", "/v1/sandboxes/" + id, null).status());
+    assertFalse(namespaces().contains(deadNetns), "a deleted sandbox's namespace goes with it");
+    assertTrue(namespaces().size() <= 2, "only spares remain: " + namespaces());
+  }
+
+  /** The sandbox address is the .2 of its slot's /30 in 10.233.0.0/24. */
+  private static int slotOf(String address) {
+    return Integer.parseInt(address.substring(address.lastIndexOf('.') + 1)) / 4;
+  }
+
+  private static List<String> namespaces() throws Exception {
+    try (var s = Files.list(Path.of("/run/netns"))) {
+      return s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(NET_PREFIX + "-")).toList();
+    }
+  }
+
+  private static String page(String address) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(URI.create("http://" + address + ":8080/")).timeout(Duration.ofSeconds(10)).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
   }
 }

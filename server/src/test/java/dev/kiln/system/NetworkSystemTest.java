@@ -40,7 +40,7 @@ class NetworkSystemTest {
     if (why.isPresent()) System.out.println("NetworkSystemTest skipped: " + why.get());
     assumeTrue(why.isEmpty());
     zone = TestZoneServer.start(Map.of("allowed.test", List.of(TestInternet.SERVER), "denied.test", List.of(TestInternet.OTHER_SERVER),
-        "other.test", List.of(TestInternet.OTHER_SERVER)));
+        "other.test", List.of(TestInternet.OTHER_SERVER), "rebind.test", List.of(TestInternet.PRIVATE_SERVER)));
     NetworkConfig net = NetworkConfig.DEFAULT.with(true, "10.231.0.0/24", PREFIX, 7853, "127.0.0.1:0",
         List.of("127.0.0.1:" + zone.address().getPort()));
     host = TestHost.startNetworked(net);
@@ -121,6 +121,13 @@ class NetworkSystemTest {
     assertEquals(TestInternet.GREETING, exec(id, "timeout 6 wget -q -O - http://allowed.test/").path("stdout").asText().strip());
     assertNotEquals(0, exec(id, "nslookup denied.test").path("exitCode").asInt(), "a name off the list does not resolve");
     assertNotEquals(0, fetch(id, "http://" + TestInternet.OTHER_SERVER + "/"), "a raw IP no allowed name resolved to");
+    // An allowed name that resolves to a private address (DNS rebinding) opens nothing.
+    assertNotEquals(0, exec(id, "nslookup rebind.test").path("exitCode").asInt(), "not on the list yet, so not resolved");
+    host.call("PUT", "/v1/sandboxes/" + id + "/network", Map.of("allowOut", List.of("allowed.test", "rebind.test")));
+    JsonNode rebound = exec(id, "timeout 6 wget -q -O /dev/null http://rebind.test/");
+    assertTrue(rebound.path("stderr").asText().contains("refused"), "refused by the namespace's blocked ranges: " + rebound);
+    host.call("PUT", "/v1/sandboxes/" + id + "/network", Map.of("allowOut", List.of("allowed.test", "rebind.test", TestInternet.PRIVATE_SERVER)));
+    assertEquals(0, fetch(id, "http://rebind.test/"), "an explicit CIDR opens a private address");
     // Rules change while it runs.
     TestHost.Reply r = host.call("PUT", "/v1/sandboxes/" + id + "/network", Map.of("allowOut", List.of("allowed.test", "*.test")));
     assertEquals(200, r.status(), r.raw());
@@ -208,6 +215,31 @@ class NetworkSystemTest {
     host.http.send(HttpRequest.newBuilder(URI.create("http://" + address + ":8080/big")).build(), HttpResponse.BodyHandlers.discarding());
     double unlimited = TestInternet.BIG_BYTES * 8 / ((System.nanoTime() - start) / 1e9) / 1e6;
     assertTrue(unlimited > 15, "without the limit " + unlimited + " Mbit/s");
+  }
+
+  @Test
+  void pauseResumeStopStartAndForksKeepWorkingNetworks() throws Exception {
+    String id = create(Map.of("mode", "internet", "group", "fork"));
+    String address = host.call("GET", "/v1/sandboxes/" + id, null).json().path("network").path("address").asText();
+    assertEquals(200, host.call("POST", "/v1/sandboxes/" + id + "/pause", null).status());
+    assertEquals(200, host.call("POST", "/v1/sandboxes/" + id + "/resume", null).status());
+    assertEquals(0, fetch(id, "http://" + TestInternet.SERVER + "/"), "after a resume");
+    assertEquals(200, host.call("POST", "/v1/sandboxes/" + id + "/stop", null).status());
+    assertEquals(200, host.call("POST", "/v1/sandboxes/" + id + "/start", null).status());
+    assertEquals(0, fetch(id, "http://" + TestInternet.SERVER + "/"), "after a stop and a boot from disk");
+    assertEquals(address, host.call("GET", "/v1/sandboxes/" + id, null).json().path("network").path("address").asText());
+    serve(id, 8080);
+    TestHost.Reply forks = host.call("POST", "/v1/sandboxes/" + id + "/fork", Map.of("count", 2));
+    assertEquals(201, forks.status(), forks.raw());
+    java.util.Set<String> addresses = new java.util.HashSet<>(List.of(address));
+    for (JsonNode f : forks.json().path("sandboxes")) {
+      String fid = f.path("id").asText();
+      JsonNode net = host.call("GET", "/v1/sandboxes/" + fid, null).json().path("network");
+      assertEquals("fork", net.path("group").asText(), "a fork keeps its source's rules and group");
+      assertTrue(addresses.add(net.path("address").asText()), "each fork has its own address");
+      assertEquals(0, fetch(fid, "http://" + TestInternet.SERVER + "/"));
+      assertEquals(0, fetch(fid, "http://" + address + ":8080/"), "a fork reaches its source, a group peer");
+    }
   }
 
   @Test

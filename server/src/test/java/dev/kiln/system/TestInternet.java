@@ -15,6 +15,8 @@ import java.util.List;
 final class TestInternet implements AutoCloseable {
   static final String SERVER = "198.51.100.2";
   static final String OTHER_SERVER = "198.51.100.3";
+  /** The same server at a private address: what a DNS-rebinding name would point a sandbox at. */
+  static final String PRIVATE_SERVER = "192.168.77.2";
   static final String GREETING = "hello from the test internet";
   static final int BIG_BYTES = 5 << 20;
   private static final String NS = "ktinet";
@@ -39,6 +41,8 @@ final class TestInternet implements AutoCloseable {
     run("ip", "link", "set", HOST_VETH, "up");
     run("ip", "-n", NS, "addr", "add", SERVER + "/24", "dev", "eth0");
     run("ip", "-n", NS, "addr", "add", OTHER_SERVER + "/24", "dev", "eth0");
+    run("ip", "-n", NS, "addr", "add", PRIVATE_SERVER + "/24", "dev", "eth0");
+    run("ip", "route", "add", "192.168.77.0/24", "dev", HOST_VETH);
     run("ip", "-n", NS, "link", "set", "eth0", "up");
     run("ip", "-n", NS, "link", "set", "lo", "up");
     t.httpd = new ProcessBuilder("ip", "netns", "exec", NS, "busybox", "httpd", "-f", "-p", "80", "-h", www.toString())

@@ -5,6 +5,8 @@ import dev.kiln.agent.ExecHandle;
 import dev.kiln.agent.ExecRequest;
 import dev.kiln.agent.GuestFileInput;
 import dev.kiln.config.KilnConfig;
+import dev.kiln.config.NetworkConfig;
+import dev.kiln.net.NetworkService;
 import dev.kiln.daemon.KilnDaemon;
 import dev.kiln.host.AtomicFiles;
 import dev.kiln.host.HostFacts;
@@ -71,7 +73,8 @@ public final class Bench {
     BusyboxRootfs.create(rootfs);
     // Snapshots are taken by hand below, so that cold creates are measured before one exists.
     KilnConfig config = KilnConfig.defaults().withDataDir(work.resolve("data")).withListen("127.0.0.1:0")
-        .withGuestArtifacts(artifacts.kernel().getParent()).withTemplateSnapshots(false);
+        .withGuestArtifacts(artifacts.kernel().getParent()).withTemplateSnapshots(false)
+        .withNetwork(NetworkConfig.DEFAULT.with(true, "10.234.0.0/24", "kb", 7855, "127.0.0.1:0", List.of("127.0.0.1:9")));
     try (KilnDaemon daemon = new KilnDaemon(config, Optional.of(key))) {
       daemon.start();
       base = "http://127.0.0.1:" + daemon.port();
@@ -93,6 +96,8 @@ public final class Bench {
       for (int i = 0; i < rounds; i++) rawRestore(t, i, restore, rawSave, rawLoad);
       Stats fromSnapshot = new Stats("create to first exec answered, from snapshot (API)");
       createRounds(fromSnapshot);
+      Stats networked = new Stats("create to first exec answered, from snapshot, network internet (API)");
+      if (daemon.proxyAddress().isPresent()) createRounds(networked, NETWORKED);
       Stats apiExec = new Stats("exec `true` round trip (API)");
       Stats apiUp = new Stats("file upload (API)");
       Stats apiDown = new Stats("file download (API)");
@@ -166,6 +171,14 @@ public final class Bench {
       System.out.println(claim.line("ms"));
       System.out.println(rawFork.line("ms"));
       System.out.println(fork.line("ms"));
+      if (daemon.proxyAddress().isPresent()) {
+        System.out.println(networked.line("ms"));
+        proxyRounds(daemon);
+        System.out.printf("networking adds %.0f ms to a create from snapshot (medians, %.2f of the create without)%n",
+            networked.median() - fromSnapshot.median(), networked.median() / fromSnapshot.median());
+      } else {
+        System.out.println("network lines skipped: " + NetworkService.unavailableReason().orElse("networking is off"));
+      }
       System.out.printf("ratios: create/boot %.2f, snapshot create/raw restore %.2f, cold create/snapshot create %.1fx, api exec/raw exec %.2f, "
           + "api upload/raw upload %.2f, api download/raw download %.2f%n", create.median() / boot.median(), fromSnapshot.median() / restore.median(),
           create.median() / fromSnapshot.median(), apiExec.median() / rawExec.median(), apiUp.median() / rawUp.median(), apiDown.median() / rawDown.median());
@@ -173,13 +186,22 @@ public final class Bench {
       System.out.printf("ratios: pause/raw save %.2f, resume/raw load %.2f, pool claim/raw cont %.2f, snapshot create/pool claim %.1fx, "
           + "fork of 10/raw 10 restores %.2f%n", pause.median() / rawSave.median(), resume.median() / rawLoad.median(),
           claim.median() / rawClaim.median(), fromSnapshot.median() / claim.median(), fork.median() / rawFork.median());
+    } finally {
+      // The daemon keeps its host nft table for sandboxes it leaves running; the bench leaves none.
+      dev.kiln.host.CommandRunner.runAllowingFailure(List.of("nft", "delete", "table", "ip", "kb_host"), Duration.ofSeconds(10));
     }
   }
 
   private void createRounds(Stats stats) throws Exception {
+    createRounds(stats, "");
+  }
+
+  private static final String NETWORKED = ",\"network\":{\"mode\":\"internet\"}";
+
+  private void createRounds(Stats stats, String extra) throws Exception {
     for (int i = 0; i < rounds; i++) {
       long t0 = System.nanoTime();
-      String id = createSandbox();
+      String id = createSandbox(extra);
       exec(id);
       stats.add(ms(t0));
       delete(id);
@@ -386,9 +408,65 @@ public final class Bench {
     }
   }
 
+  /**
+   * A guest HTTP server reached directly at the sandbox's address (the floor) and through the
+   * port proxy's path route with the access token: small-request latency and large-file rate.
+   */
+  private void proxyRounds(KilnDaemon daemon) throws Exception {
+    var json = new com.fasterxml.jackson.databind.ObjectMapper();
+    String id = createSandbox(NETWORKED);
+    send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes/" + id + "/exec")).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"command\":\"mkdir -p /tmp/www && echo hi > /tmp/www/index.html && "
+            + "dd if=/dev/urandom of=/tmp/www/big bs=1M count=" + fileMib + " 2>/dev/null && httpd -p 8080 -h /tmp/www\"}")));
+    var net = json.readTree(send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes/" + id)))).path("network");
+    String direct = "http://" + net.path("address").asText() + ":8080/";
+    String proxied = "http://127.0.0.1:" + daemon.proxyAddress().orElseThrow().getPort() + "/v1/sandboxes/" + id + "/ports/8080/";
+    String token = net.path("accessToken").asText();
+    Stats rawGet = new Stats("small GET, direct to the sandbox address (floor)");
+    Stats proxyGet = new Stats("small GET through the port proxy");
+    Stats rawBig = new Stats("large GET, direct (floor)");
+    Stats proxyBig = new Stats("large GET through the port proxy");
+    for (int i = 0; i < rounds * 10; i++) {
+      long t0 = System.nanoTime();
+      fetch(direct + "index.html", token);
+      rawGet.add(ms(t0));
+      t0 = System.nanoTime();
+      fetch(proxied + "index.html", token);
+      proxyGet.add(ms(t0));
+    }
+    for (int i = 0; i < rounds; i++) {
+      long t0 = System.nanoTime();
+      fetch(direct + "big", token);
+      rawBig.add(fileMib / secs(t0));
+      t0 = System.nanoTime();
+      fetch(proxied + "big", token);
+      proxyBig.add(fileMib / secs(t0));
+    }
+    delete(id);
+    System.out.println(rawGet.line("ms"));
+    System.out.println(proxyGet.line("ms"));
+    System.out.println(rawBig.line("MiB/s"));
+    System.out.println(proxyBig.line("MiB/s"));
+    System.out.printf("ratios: proxied/direct small GET %.2f (+%.1f ms), proxied/direct large GET rate %.2f%n", proxyGet.median() / rawGet.median(),
+        proxyGet.median() - rawGet.median(), proxyBig.median() / rawBig.median());
+  }
+
+  private void fetch(String url, String token) throws Exception {
+    HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(URI.create(url)).header("X-Kiln-Access-Token", token).build(),
+        HttpResponse.BodyHandlers.ofInputStream());
+    try (InputStream in = r.body()) {
+      in.transferTo(java.io.OutputStream.nullOutputStream());
+    }
+    if (r.statusCode() != 200) throw new IllegalStateException(url + " answered " + r.statusCode());
+  }
+
   private String createSandbox() throws Exception {
+    return createSandbox("");
+  }
+
+  private String createSandbox(String extra) throws Exception {
     String body = send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes")).header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString("{\"template\":\"bench\",\"memoryMib\":512}")));
+        .POST(HttpRequest.BodyPublishers.ofString("{\"template\":\"bench\",\"memoryMib\":512" + extra + "}")));
     return new com.fasterxml.jackson.databind.ObjectMapper().readTree(body).path("id").asText();
   }
 

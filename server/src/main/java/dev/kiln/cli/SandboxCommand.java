@@ -22,6 +22,13 @@ final class SandboxCommand {
     @Option(names = "--memory-mib") Integer memoryMib;
     @Option(names = {"-e", "--env"}, description = "KEY=VALUE for every command in the sandbox") Map<String, String> env = new LinkedHashMap<>();
     @Option(names = "--metadata", description = "KEY=VALUE label") Map<String, String> metadata = new LinkedHashMap<>();
+    @Option(names = "--network", description = "none or internet (default from the daemon: none unless configured)") String network;
+    @Option(names = "--allow-out", split = ",", description = "CIDRs and domains the sandbox may reach (only these)") java.util.List<String> allowOut;
+    @Option(names = "--deny-out", split = ",", description = "CIDRs and domains it may not reach") java.util.List<String> denyOut;
+    @Option(names = "--group", description = "network group: sandboxes of one group reach each other") String group;
+    @Option(names = "--public", description = "its ports need no access token through the proxy") boolean isPublic;
+    @Option(names = "--egress-mbit", description = "bandwidth out of the sandbox") Integer egressMbit;
+    @Option(names = "--ingress-mbit", description = "bandwidth into the sandbox") Integer ingressMbit;
 
     Map<String, Object> body() {
       Map<String, Object> b = new LinkedHashMap<>();
@@ -31,6 +38,15 @@ final class SandboxCommand {
       if (memoryMib != null) b.put("memoryMib", memoryMib);
       b.put("env", env);
       b.put("metadata", metadata);
+      Map<String, Object> net = new LinkedHashMap<>();
+      if (network != null) net.put("mode", network);
+      if (allowOut != null) net.put("allowOut", allowOut);
+      if (denyOut != null) net.put("denyOut", denyOut);
+      if (group != null) net.put("group", group);
+      if (isPublic) net.put("public", true);
+      if (egressMbit != null) net.put("egressMbit", egressMbit);
+      if (ingressMbit != null) net.put("ingressMbit", ingressMbit);
+      if (!net.isEmpty()) b.put("network", net);
       return b;
     }
   }

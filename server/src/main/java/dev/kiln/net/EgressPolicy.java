@@ -54,12 +54,14 @@ public record EgressPolicy(List<Cidr> allowCidrs, List<DomainPattern> allowDomai
   }
 
   /**
-   * Whether the resolver answers this name. With domain entries on the allow list, only those names
-   * resolve; an allow list of CIDRs alone leaves names resolvable (the CIDRs still gate connections).
+   * Whether the resolver answers this name: a name on the allow list; with no allow list, any name
+   * not denied, unless the deny list covers everything. A sandbox closed to the world gets no
+   * recursive resolution either, since DNS itself carries data out (to a name server its owner runs).
    */
   public boolean resolves(String name) {
     if (denyDomains.stream().anyMatch(d -> d.matches(name))) return false;
-    return allowDomains.isEmpty() || allowDomains.stream().anyMatch(d -> d.matches(name));
+    if (allowListed()) return allowDomains.stream().anyMatch(d -> d.matches(name));
+    return denyCidrs.stream().noneMatch(c -> c.prefix() == 0);
   }
 
   /** Whether the addresses a name resolved to are admitted to the firewall (only for allow-listed names). */

@@ -27,7 +27,7 @@ final class Namespaces {
     this.tapOwner = tapOwner;
   }
 
-  void create(Slot s, int dnsPort, Collection<Cidr> blocked) {
+  void create(Slot s, int dnsPort, Collection<Cidr> blocked, Collection<Cidr> hardBlocked) {
     batch(List.of("ip", "-b"), """
         netns add %1$s
         link add %2$s type veth peer name %3$s netns %1$s
@@ -45,10 +45,18 @@ final class Namespaces {
         link set %4$s up
         """.formatted(GuestAddressing.UPLINK, s.sandboxSide().getHostAddress(), s.hostSide().getHostAddress(), GuestAddressing.TAP,
         tapOwner.isEmpty() ? "" : " user " + tapOwner, GuestAddressing.GATEWAY, GuestAddressing.PREFIX, GuestAddressing.GATEWAY_MAC));
-    // Forwarding is per namespace and off in a new one; the sysctls and the table go in together.
-    // IPv6 is off in the namespace: the policy is IPv4 (the guest has no IPv6 route), and a guest
-    // must not reach the namespace's own link-local addresses.
-    withScript(NftRuleset.base(s, dnsPort, blocked), file -> CommandRunner.run(List.of("nsenter", "--net=" + s.netnsPath(), "sh", "-c",
+    applyBase(s, dnsPort, blocked, hardBlocked);
+  }
+
+  /**
+   * Replaces the namespace's table (and sets its sysctls): at creation, and when a restarted daemon
+   * adopts a namespace an older one made, so it runs under this daemon's rules. Forwarding is per
+   * namespace and off in a new one. IPv6 is off: the policy is IPv4 (the guest has no IPv6 route),
+   * and a guest must not reach the namespace's own link-local addresses.
+   */
+  void applyBase(Slot s, int dnsPort, Collection<Cidr> blocked, Collection<Cidr> hardBlocked) {
+    String script = "table " + NftRuleset.TABLE + " {}\ndelete table " + NftRuleset.TABLE + "\n" + NftRuleset.base(s, dnsPort, blocked, hardBlocked);
+    withScript(script, file -> CommandRunner.run(List.of("nsenter", "--net=" + s.netnsPath(), "sh", "-c",
         "echo 1 > /proc/sys/net/ipv4/ip_forward && echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6"
             + " && nft -f \"$1\"", "sh", file.toString()), TIMEOUT));
   }

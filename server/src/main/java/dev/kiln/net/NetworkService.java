@@ -43,8 +43,15 @@ public final class NetworkService implements AutoCloseable {
   private final AddressPlan plan;
   private final Namespaces namespaces;
   private final HostFirewall firewall;
+  /** Special ranges an allow-list CIDR can open (private networks), and those none can (host, metadata, pool). */
   private final List<Cidr> blocked;
+  private final List<Cidr> hardBlocked;
   private final BitSet used = new BitSet();
+  /** Slots are handed out round-robin, so a freed slot (and its address) is the last to be reused. */
+  private int nextSlot;
+  /** Serializes changes to who is attached and to group peer sets: a late writer must not undo a newer state. */
+  private final Object topology = new Object();
+  private final Map<String, Admissions> admissions = new ConcurrentHashMap<>();
   private final LinkedBlockingDeque<Slot> ready = new LinkedBlockingDeque<>();
   private final Map<String, Attachment> attached = new ConcurrentHashMap<>();
   private final Map<Inet4Address, String> bySandboxAddress = new ConcurrentHashMap<>();
@@ -58,7 +65,9 @@ public final class NetworkService implements AutoCloseable {
     this.plan = new AddressPlan(Cidr.parse(config.addressPool()), config.prefix());
     this.namespaces = new Namespaces(tapOwner);
     this.firewall = new HostFirewall(plan);
-    this.blocked = blockedRanges(plan.pool());
+    this.hardBlocked = hardBlockedRanges(plan.pool());
+    this.blocked = new ArrayList<>(NftRuleset.SPECIAL);
+    this.blocked.addAll(defaultRouteSubnet());
   }
 
   /** Why this host cannot give sandboxes a network, or empty when it can. */
@@ -116,24 +125,36 @@ public final class NetworkService implements AutoCloseable {
   }
 
   /**
-   * What no sandbox reaches unless its allow list names it: the special-purpose ranges, this
-   * daemon's address pool (other sandboxes, reached only as group peers), every address of the
-   * host and the subnet of its default route (the machines next to it).
+   * What no sandbox reaches whatever its allow list says: loopback, link-local (the metadata
+   * service), multicast and reserved ranges, this daemon's address pool (other sandboxes are
+   * reached only as group peers), and every address of the host.
    */
-  private static List<Cidr> blockedRanges(Cidr pool) {
-    List<Cidr> out = new ArrayList<>(NftRuleset.SPECIAL);
+  private static List<Cidr> hardBlockedRanges(Cidr pool) {
+    List<Cidr> out = new ArrayList<>(NftRuleset.ALWAYS_BLOCKED);
     out.add(pool);
     try {
-      String defaultIf = defaultRouteInterface();
       for (NetworkInterface nif : NetworkInterface.networkInterfaces().toList()) {
         for (var ia : nif.getInterfaceAddresses()) {
-          if (!(ia.getAddress() instanceof Inet4Address a)) continue;
-          out.add(Cidr.of(a));
-          if (nif.getName().equals(defaultIf)) {
-            int p = ia.getNetworkPrefixLength();
-            out.add(new Cidr(Cidr.toInt(a) & Cidr.mask(p), p));
-          }
+          if (ia.getAddress() instanceof Inet4Address a) out.add(Cidr.of(a));
         }
+      }
+    } catch (SocketException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out;
+  }
+
+  /** The subnet of the default route's interface: the machines next to the host, blocked unless an allow-list CIDR names them. */
+  private static List<Cidr> defaultRouteSubnet() {
+    List<Cidr> out = new ArrayList<>();
+    try {
+      String defaultIf = defaultRouteInterface();
+      NetworkInterface nif = defaultIf.isEmpty() ? null : NetworkInterface.getByName(defaultIf);
+      if (nif == null) return out;
+      for (var ia : nif.getInterfaceAddresses()) {
+        if (!(ia.getAddress() instanceof Inet4Address a)) continue;
+        int p = ia.getNetworkPrefixLength();
+        out.add(new Cidr(Cidr.toInt(a) & Cidr.mask(p), p));
       }
     } catch (SocketException e) {
       throw new UncheckedIOException(e);
@@ -182,9 +203,11 @@ public final class NetworkService implements AutoCloseable {
 
   private Slot allocate() {
     synchronized (used) {
-      int i = used.nextClearBit(0);
+      int i = used.nextClearBit(nextSlot);
+      if (i >= plan.capacity()) i = used.nextClearBit(0);
       if (i >= plan.capacity()) throw new IllegalStateException("address pool " + plan.pool() + " is exhausted (" + plan.capacity() + " namespaces)");
       used.set(i);
+      nextSlot = i + 1;
       return plan.slot(i);
     }
   }
@@ -199,7 +222,7 @@ public final class NetworkService implements AutoCloseable {
     Slot s = allocate();
     long start = System.nanoTime();
     try {
-      namespaces.create(s, config.dnsPort(), blocked);
+      namespaces.create(s, config.dnsPort(), blocked, hardBlocked);
     } catch (RuntimeException e) {
       namespaces.destroy(s);
       free(s);
@@ -266,11 +289,19 @@ public final class NetworkService implements AutoCloseable {
     synchronized (used) {
       used.set(slotIndex);
     }
-    if (!Files.exists(Path.of(s.netnsPath()))) namespaces.create(s, config.dnsPort(), blocked);
-    Attachment a = new Attachment(sandboxId, s, spec, accessToken);
-    configure(a);
-    register(a);
-    return a;
+    try {
+      if (Files.exists(Path.of(s.netnsPath()))) namespaces.applyBase(s, config.dnsPort(), blocked, hardBlocked); // this daemon's rules, not an older one's
+      else namespaces.create(s, config.dnsPort(), blocked, hardBlocked);
+      Attachment a = new Attachment(sandboxId, s, spec, accessToken);
+      configure(a);
+      register(a);
+      return a;
+    } catch (RuntimeException e) {
+      // Not adopted: nothing must keep the namespace or the slot.
+      namespaces.destroy(s);
+      free(s);
+      throw e;
+    }
   }
 
   private void configure(Attachment a) {
@@ -279,18 +310,28 @@ public final class NetworkService implements AutoCloseable {
   }
 
   private void register(Attachment a) {
-    attached.put(a.sandboxId(), a);
-    bySandboxAddress.put(a.slot().sandboxSide(), a.sandboxId());
-    a.spec().group().ifPresent(this::refreshGroup);
+    synchronized (topology) {
+      attached.put(a.sandboxId(), a);
+      admissions.put(a.sandboxId(), new Admissions());
+      bySandboxAddress.put(a.slot().sandboxSide(), a.sandboxId());
+      a.spec().group().ifPresent(this::refreshGroup);
+    }
   }
 
   /** Replaces a sandbox's egress rules and bandwidth while it runs. */
   public Attachment update(String sandboxId, NetworkSpec spec) {
-    Attachment a = attached.get(sandboxId);
-    if (a == null) throw new IllegalArgumentException("sandbox " + sandboxId + " has no network");
-    Attachment next = a.withSpec(spec);
-    configure(next);
-    attached.put(sandboxId, next);
+    Attachment next;
+    synchronized (topology) {
+      Attachment a = attached.get(sandboxId);
+      if (a == null) throw new IllegalArgumentException("sandbox " + sandboxId + " has no network");
+      next = a.withSpec(spec);
+      Admissions adm = admissions.get(sandboxId);
+      synchronized (adm) {
+        configure(next); // flushes the admitted names: the new lists govern from the next lookup
+        adm.clear();
+        attached.put(sandboxId, next);
+      }
+    }
     log.info("network policy changed sandbox={} allow={} deny={} egress_mbit={} ingress_mbit={}", sandboxId, spec.egress().allowOut(),
         spec.egress().denyOut(), spec.egressMbit(), spec.ingressMbit());
     return next;
@@ -302,20 +343,29 @@ public final class NetworkService implements AutoCloseable {
 
   /** Removes a sandbox's namespace and everything in it; its slot is reused after. */
   public void release(String sandboxId) {
-    Attachment a = attached.remove(sandboxId);
-    if (a == null) return;
-    bySandboxAddress.remove(a.slot().sandboxSide());
+    Attachment a;
+    synchronized (topology) {
+      a = attached.remove(sandboxId);
+      if (a == null) return;
+      bySandboxAddress.remove(a.slot().sandboxSide());
+      Admissions adm = admissions.remove(sandboxId);
+      if (adm != null) {
+        synchronized (adm) {
+          adm.clear(); // an admission in flight sees the sandbox gone and writes nothing
+        }
+      }
+      a.spec().group().ifPresent(this::refreshGroup);
+    }
     try {
       namespaces.destroy(a.slot());
     } catch (CommandException e) {
       log.warn("sandbox={} namespace {} not fully removed: {}", sandboxId, a.slot().netns(), e.getMessage());
     }
-    free(a.slot());
-    a.spec().group().ifPresent(this::refreshGroup);
+    free(a.slot()); // only now: the slot's namespace is gone
     log.info("network released sandbox={} netns={}", sandboxId, a.slot().netns());
   }
 
-  /** Sets every member's peer set to the other members' addresses. */
+  /** Sets every member's peer set to the other members' addresses; called holding {@link #topology}. */
   private void refreshGroup(String group) {
     List<Attachment> members = attached.values().stream().filter(m -> m.spec().group().equals(Optional.of(group))).toList();
     for (Attachment m : members) {
@@ -353,7 +403,10 @@ public final class NetworkService implements AutoCloseable {
     @Override
     public boolean allows(String name) {
       Attachment a = attached.get(sandboxId);
-      return a != null && (peer(a, name).isPresent() || a.spec().egress().resolves(name));
+      if (a == null) return false;
+      if (peer(a, name).isPresent()) return true;
+      // Peer names of other groups are not sent upstream: sandbox ids stay on this host.
+      return !canonical(name).endsWith(PEER_DOMAIN) && a.spec().egress().resolves(name);
     }
 
     @Override
@@ -364,16 +417,33 @@ public final class NetworkService implements AutoCloseable {
 
     @Override
     public void resolved(String name, List<Inet4Address> addresses, int ttlSeconds) {
-      Attachment a = attached.get(sandboxId);
-      if (a == null || addresses.isEmpty() || !a.spec().egress().admitsResolved(name)) return;
-      namespaces.nft(a.slot(), NftRuleset.resolved(addresses, ttlSeconds));
-      log.debug("sandbox={} admitted name={} addresses={} ttl_s={}", sandboxId, name, addresses, ttlSeconds);
+      Admissions adm = admissions.get(sandboxId);
+      if (adm == null || addresses.isEmpty()) return;
+      // One admission at a time per sandbox, and none for what is admitted already: a guest looping
+      // on lookups must not turn into a stream of nft processes.
+      synchronized (adm) {
+        Attachment a = attached.get(sandboxId);
+        if (a == null || admissions.get(sandboxId) != adm || !a.spec().egress().admitsResolved(name)) return;
+        int ttl = Math.clamp(ttlSeconds, NftRuleset.MIN_RESOLVED_SECONDS, NftRuleset.MAX_RESOLVED_SECONDS);
+        List<Inet4Address> fresh = adm.needing(addresses, ttl);
+        if (fresh.isEmpty()) return;
+        if (adm.size() + fresh.size() > NftRuleset.MAX_RESOLVED) {
+          throw new IllegalStateException("sandbox " + sandboxId + " has " + NftRuleset.MAX_RESOLVED + " admitted addresses already");
+        }
+        namespaces.nft(a.slot(), NftRuleset.resolved(fresh, ttl));
+        adm.admitted(fresh, ttl);
+        log.debug("sandbox={} admitted name={} addresses={} ttl_s={}", sandboxId, name, fresh, ttl);
+      }
     }
   }
 
-  private Optional<Attachment> peer(Attachment self, String name) {
+  private static String canonical(String name) {
     String n = name.toLowerCase(java.util.Locale.ROOT);
-    if (n.endsWith(".")) n = n.substring(0, n.length() - 1);
+    return n.endsWith(".") ? n.substring(0, n.length() - 1) : n;
+  }
+
+  private Optional<Attachment> peer(Attachment self, String name) {
+    String n = canonical(name);
     if (self.spec().group().isEmpty() || !n.endsWith(PEER_DOMAIN)) return Optional.empty();
     Attachment other = attached.get(n.substring(0, n.length() - PEER_DOMAIN.length()));
     return other != null && other != self && other.spec().group().equals(self.spec().group()) ? Optional.of(other) : Optional.empty();

@@ -10,8 +10,11 @@ import java.util.stream.Collectors;
  *
  * <p>The guest can touch none of it: the rules live in the namespace around the VM, not in the
  * guest. Order in {@code egress} is the policy: DNS to the daemon, group peers, the deny list, the
- * allow list's CIDRs, then the always-blocked ranges, then addresses the resolver admitted, then
- * the default (open for internet mode without an allow list, closed otherwise). Blocked ranges come
+ * ranges no allow list opens (metadata, loopback, the pool, the host), the allow list's CIDRs, then
+ * the other special ranges (private networks: an allow-list CIDR can open those), then addresses the resolver admitted, then
+ * the default (open for internet mode without an allow list, closed otherwise). Only QEMU runs in
+ * the namespace, and nothing it sends itself may leave through the uplink ({@code output}): a QEMU
+ * taken over by its guest would otherwise skip the egress chain. Blocked ranges come
  * before resolver answers so that an allowed name pointing at 169.254.169.254, a private range or
  * the host (DNS rebinding) opens nothing; only an explicit CIDR on the allow list can.
  */
@@ -19,6 +22,13 @@ final class NftRuleset {
   static final String TABLE = "ip kiln";
   /** Admitted resolver answers live at least this long: a client may connect well after a short TTL. */
   static final int MIN_RESOLVED_SECONDS = 60;
+  /** And at most this long, so a hostile zone cannot pin an address for years. */
+  static final int MAX_RESOLVED_SECONDS = 3600;
+  /** Bounds the admitted addresses per sandbox (a zone can answer many records per name). */
+  static final int MAX_RESOLVED = 4096;
+  /** Never reachable, whatever the allow list says: the metadata service, loopback, this daemon's pool. */
+  static final List<Cidr> ALWAYS_BLOCKED = List.of("0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4").stream()
+      .map(Cidr::parse).toList();
   /** Special-purpose IPv4 ranges a sandbox never reaches unless its allow list names them (RFC 6890). */
   static final List<Cidr> SPECIAL = List.of("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
       "192.0.0.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4", "240.0.0.0/4").stream().map(Cidr::parse).toList();
@@ -26,7 +36,7 @@ final class NftRuleset {
   private NftRuleset() {}
 
   /** The namespace's table at creation: every set empty, egress closed until a policy is applied. */
-  static String base(Slot slot, int dnsPort, Collection<Cidr> blocked) {
+  static String base(Slot slot, int dnsPort, Collection<Cidr> blocked, Collection<Cidr> hardBlocked) {
     String host = slot.hostSide().getHostAddress();
     String self = slot.sandboxSide().getHostAddress();
     String guest = GuestAddressing.GUEST;
@@ -34,10 +44,11 @@ final class NftRuleset {
     String up = GuestAddressing.UPLINK;
     return """
         table %1$s {
+          set hard_blocked { type ipv4_addr; flags interval; auto-merge; elements = { %11$s } }
           set blocked { type ipv4_addr; flags interval; auto-merge; elements = { %2$s } }
           set allow_cidr { type ipv4_addr; flags interval; auto-merge; }
           set deny_cidr { type ipv4_addr; flags interval; auto-merge; }
-          set resolved { type ipv4_addr; flags timeout; }
+          set resolved { type ipv4_addr; size %12$d; flags timeout; }
           set peers { type ipv4_addr; }
           chain prerouting {
             type nat hook prerouting priority dstnat; policy accept;
@@ -59,6 +70,7 @@ final class NftRuleset {
             ip daddr %5$s meta l4proto { tcp, udp } th dport %6$d accept
             ip daddr @peers accept
             ip daddr @deny_cidr jump refuse
+            ip daddr @hard_blocked jump refuse
             ip daddr @allow_cidr accept
             ip daddr @blocked jump refuse
             ip daddr @resolved accept
@@ -80,8 +92,12 @@ final class NftRuleset {
             type filter hook input priority filter; policy accept;
             iifname "%3$s" drop
           }
+          chain output {
+            type filter hook output priority filter; policy accept;
+            oifname "%7$s" drop
+          }
         }
-        """.formatted(TABLE, elements(blocked), tap, GuestAddressing.GATEWAY, host, dnsPort, up, self, guest, host);
+        """.formatted(TABLE, elements(blocked), tap, GuestAddressing.GATEWAY, host, dnsPort, up, self, guest, host, elements(hardBlocked), MAX_RESOLVED);
   }
 
   /** Replaces the runtime-changeable rules: the allow and deny CIDRs and the egress default. */
@@ -106,9 +122,8 @@ final class NftRuleset {
     return flush + "add element " + TABLE + " peers { " + peers.stream().map(Inet4Address::getHostAddress).sorted().collect(Collectors.joining(", ")) + " }\n";
   }
 
-  /** Admits addresses an allowed name resolved to; re-adding one refreshes its timeout. */
-  static String resolved(Collection<Inet4Address> addresses, int ttlSeconds) {
-    int ttl = Math.max(ttlSeconds, MIN_RESOLVED_SECONDS);
+  /** Admits addresses an allowed name resolved to for {@code ttl} seconds; re-adding one refreshes its timeout. */
+  static String resolved(Collection<Inet4Address> addresses, int ttl) {
     StringBuilder b = new StringBuilder();
     for (Inet4Address a : addresses) {
       // delete-then-add: "add" keeps an existing element's old timeout

@@ -126,7 +126,7 @@ public final class SandboxManager implements AutoCloseable {
       TemplateSnapshots.Manifest m = snapshots.take(t, limits.defaults().vcpus(), limits.defaults().memoryMib(), Optional.empty()).manifest();
       if (networks.available()) takeNetworkedSnapshot(t);
       return m;
-    } catch (IOException | VmmException | AgentException e) {
+    } catch (IOException | VmmException | AgentException | IllegalStateException | dev.kiln.host.CommandException e) {
       throw new KilnException(ErrorCode.SNAPSHOT_FAILED, "snapshot of template " + t.name() + " failed: " + e.getMessage(), e);
     } finally {
       lock.unlock();

@@ -151,9 +151,16 @@ public final class SandboxNetworks implements AutoCloseable {
       }
       try {
         service.get().adopt(r.sandboxId(), r.slot(), spec(r), r.accessToken());
-        for (Forward f : forwardsOf(r)) openForward(r.sandboxId(), f.guestPort(), f.hostPort());
       } catch (RuntimeException e) {
         log.warn("sandbox={} network not re-adopted: {}", r.sandboxId(), e.getMessage());
+        continue;
+      }
+      for (Forward f : forwardsOf(r)) {
+        try {
+          openForward(r.sandboxId(), f.guestPort(), f.hostPort());
+        } catch (KilnException e) {
+          log.warn("sandbox={} forward of host port {} not reopened: {}", r.sandboxId(), f.hostPort(), e.getMessage());
+        }
       }
     }
   }
@@ -198,8 +205,9 @@ public final class SandboxNetworks implements AutoCloseable {
   /** Listens on a host port (0 = any free one) and forwards its connections to the guest port. */
   Forward addForward(String sandboxId, int guestPort, int hostPort) {
     NetworkRow r = repo.find(sandboxId).orElseThrow(() -> noNetwork(sandboxId));
-    if (guestPort < 1 || guestPort > 65535 || hostPort < 0 || hostPort > 65535) {
-      throw new KilnException(ErrorCode.INVALID_REQUEST, "guestPort must be 1..65535 and hostPort 0..65535");
+    if (guestPort < 1 || guestPort > 65535 || hostPort != 0 && (hostPort < 1024 || hostPort > 65535)) {
+      // The daemon is root: privileged host ports stay the operator's.
+      throw new KilnException(ErrorCode.INVALID_REQUEST, "guestPort must be 1..65535 and hostPort 0 (any free one) or 1024..65535");
     }
     if (forwards.getOrDefault(sandboxId, Map.of()).size() >= MAX_FORWARDS) {
       throw new KilnException(ErrorCode.INVALID_REQUEST, "sandbox " + sandboxId + " has " + MAX_FORWARDS + " forwards already");
@@ -246,6 +254,7 @@ public final class SandboxNetworks implements AutoCloseable {
 
   /** The port proxy's lookup: where a sandbox port is and the token it needs. */
   public Optional<ProxyTarget> proxyTarget(String sandboxId, int port) {
+    if (!SandboxId.isValid(sandboxId)) return Optional.empty(); // a snapshot VM's scratch network is no one's port
     return service.flatMap(s -> s.find(sandboxId)).map(a -> new ProxyTarget(new InetSocketAddress(a.slot().sandboxSide(), port), a.accessToken()));
   }
 

@@ -40,10 +40,12 @@ class EgressPolicyTest {
   }
 
   @Test
-  void aCidrOnlyAllowListLeavesNamesResolvableButAdmitsNone() {
-    EgressPolicy p = EgressPolicy.parse(List.of("203.0.113.0/24"), List.of());
-    assertTrue(p.resolves("anything.org"));
-    assertFalse(p.admitsResolved("anything.org"));
+  void aClosedSandboxGetsNoRecursiveResolution() {
+    EgressPolicy cidrsOnly = EgressPolicy.parse(List.of("203.0.113.0/24"), List.of());
+    assertFalse(cidrsOnly.resolves("anything.org"), "DNS would carry data out of a sandbox that may reach only some CIDRs");
+    assertFalse(cidrsOnly.admitsResolved("anything.org"));
+    assertFalse(EgressPolicy.parse(List.of(), List.of("0.0.0.0/0")).resolves("anything.org"));
+    assertTrue(EgressPolicy.parse(List.of(), List.of("203.0.113.0/24")).resolves("anything.org"));
   }
 
   @Test
@@ -70,7 +72,9 @@ class EgressPolicyTest {
     assertEquals("10.200.0.14", s.sandboxSide().getHostAddress());
     assertEquals(3, plan.indexOfNetns("kiln-3"));
     assertEquals(-1, plan.indexOfNetns("other-3"));
-    String base = NftRuleset.base(s, 7753, NftRuleset.SPECIAL);
+    String base = NftRuleset.base(s, 7753, NftRuleset.SPECIAL, NftRuleset.ALWAYS_BLOCKED);
+    assertTrue(base.indexOf("@hard_blocked") < base.indexOf("@allow_cidr accept"), "no allow list opens the metadata service");
+    assertTrue(base.indexOf("@blocked jump refuse") < base.indexOf("@resolved accept"), "a resolver answer cannot open a private address");
     assertTrue(base.contains("dnat to 10.200.0.13:7753"), "DNS goes to the host end of this namespace's own veth");
     assertTrue(base.contains("chain egress_default {\n    jump refuse"), base);
     assertTrue(NftRuleset.policy(NetworkSpec.INTERNET).contains("egress_default accept"));

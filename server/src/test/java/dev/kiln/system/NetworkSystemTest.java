@@ -113,6 +113,11 @@ class NetworkSystemTest {
       }
     }
     assertEquals(0, fetch(id, "http://" + TestInternet.SERVER + "/"), "what is not denied still works");
+    String everything = create(Map.of("mode", "internet", "allowOut", List.of("0.0.0.0/0")));
+    JsonNode metadata = exec(everything, "timeout 6 wget -q -O /dev/null http://169.254.169.254/");
+    assertTrue(metadata.path("stderr").asText().contains("refused"), "no allow list opens the metadata address: " + metadata);
+    String closed = create(Map.of("mode", "internet", "denyOut", List.of("0.0.0.0/0")));
+    assertNotEquals(0, exec(closed, "nslookup allowed.test").path("exitCode").asInt(), "a closed sandbox gets no recursive DNS (no channel out)");
   }
 
   @Test

@@ -31,9 +31,10 @@ final class Bodies {
   /**
    * @param timeoutSeconds the command timeout; absent or 0 = none (background processes are often servers)
    * @param stdin          keep stdin open for POST …/stdin; otherwise it is /dev/null
+   * @param keepAliveSeconds how long it runs on once no client follows or reads its output; absent or 0 = until it exits
    */
   record StartProcess(List<String> argv, String command, Map<String, String> env, String cwd, String user, Long timeoutSeconds,
-      Boolean stdin, TerminalSize pty) {}
+      Boolean stdin, TerminalSize pty, Long keepAliveSeconds) {}
 
   /** A pseudo-terminal's size; on a process it means "run it on a terminal" (its stdin is then open). */
   record TerminalSize(Integer rows, Integer cols) {

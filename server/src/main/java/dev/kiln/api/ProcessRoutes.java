@@ -71,7 +71,9 @@ final class ProcessRoutes {
     Optional<TerminalSize> pty = Optional.ofNullable(b.pty()).map(Bodies.TerminalSize::toSize);
     ExecRequest req = commands.from(id, b.argv(), b.command(), b.env(), b.cwd(), b.user(), b.timeoutSeconds(), Duration.ZERO,
         Boolean.TRUE.equals(b.stdin()) || pty.isPresent(), pty);
-    x.json(201, view(processes.start(id, req)));
+    long keepAlive = b.keepAliveSeconds() == null ? 0 : b.keepAliveSeconds();
+    if (keepAlive < 0 || keepAlive > 7 * 24 * 3600) throw new KilnException(ErrorCode.INVALID_REQUEST, "keepAliveSeconds must be 0..604800");
+    x.json(201, view(processes.start(id, req, Duration.ofSeconds(keepAlive))));
   }
 
   /**
@@ -170,6 +172,8 @@ final class ProcessRoutes {
       m.put("timedOut", e.timedOut());
     });
     m.put("outputBytes", p.outputBytes());
+    if (!p.keepAlive().isZero()) m.put("keepAliveSeconds", p.keepAlive().toSeconds());
+    if (p.killedUnattended()) m.put("killedUnattended", true);
     return m;
   }
 }

@@ -47,7 +47,8 @@ final class SandboxRoutes {
         new Route("POST", "/v1/sandboxes/{id}/resume", x -> x.json(200, view(sandboxes.resume(x.path("id"))))),
         new Route("POST", "/v1/sandboxes/{id}/stop", x -> x.json(200, view(sandboxes.stop(x.path("id"))))),
         new Route("POST", "/v1/sandboxes/{id}/start", x -> x.json(200, view(sandboxes.start(x.path("id"))))),
-        new Route("POST", "/v1/sandboxes/{id}/exec", this::exec));
+        new Route("POST", "/v1/sandboxes/{id}/exec", this::exec),
+        new Route("GET", "/v1/sandboxes/{id}/console", this::console));
   }
 
   /** All sandboxes, or those in {@code ?state=} whose metadata has every {@code ?metadata.<key>=<value>} given. */
@@ -82,6 +83,22 @@ final class SandboxRoutes {
       case "pause" -> CreateSandbox.OnTimeout.PAUSE;
       default -> throw new KilnException(ErrorCode.INVALID_REQUEST, "onTimeout must be \"delete\" or \"pause\", got \"" + s + "\"");
     };
+  }
+
+  /** The guest console's last bytes (64 KiB unless {@code ?bytes=}, at most 1 MiB), as the guest wrote them. */
+  private void console(Exchange x) throws Exception {
+    String q = x.query("bytes");
+    int max;
+    try {
+      max = q == null ? 64 * 1024 : Integer.parseInt(q);
+    } catch (NumberFormatException e) {
+      throw new KilnException(ErrorCode.INVALID_REQUEST, "bytes must be a number, got '" + q + "'");
+    }
+    if (max < 1 || max > 1 << 20) throw new KilnException(ErrorCode.INVALID_REQUEST, "bytes must be 1..1048576");
+    byte[] tail = sandboxes.console(x.path("id"), max);
+    try (java.io.OutputStream out = x.rawOutput(200, "text/plain; charset=utf-8")) {
+      out.write(tail);
+    }
   }
 
   private void setTimeout(Exchange x) throws Exception {

@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "sandbox", description = "Create, list, inspect and delete sandboxes.",
-    subcommands = {SandboxCommand.Create.class, SandboxCommand.ListSandboxes.class, SandboxCommand.Get.class, SandboxCommand.Remove.class})
+    subcommands = {SandboxCommand.Create.class, SandboxCommand.ListSandboxes.class, SandboxCommand.Get.class, SandboxCommand.Logs.class, SandboxCommand.Remove.class})
 final class SandboxCommand {
   static final List<String> COLUMNS = List.of("id", "status", "template", "vcpus", "memoryMib", "expiresAt");
 
@@ -85,6 +85,38 @@ final class SandboxCommand {
     public Integer call() throws Exception {
       Output.print(format, ApiClient.fromEnvironment().get("/v1/sandboxes/" + ApiClient.q(id)), COLUMNS);
       return 0;
+    }
+  }
+
+  @Command(name = "logs", description = "What happened to a sandbox (created how, paused, restored, failed and why); --console for its guest console.")
+  static final class Logs implements Callable<Integer> {
+    @Parameters(index = "0") String id;
+    @Option(names = "--console", description = "print the end of the guest console instead (kernel and agent messages)") boolean console;
+    @Option(names = "--bytes", defaultValue = "65536", description = "how much of the console (default ${DEFAULT-VALUE})") int bytes;
+    @Option(names = {"-o", "--output"}, defaultValue = "table") Output.Format format;
+
+    @Override
+    public Integer call() throws Exception {
+      ApiClient api = ApiClient.fromEnvironment();
+      if (!console) {
+        Output.print(format, api.get("/v1/sandboxes/" + ApiClient.q(id) + "/events").path("events"), List.of("at", "kind", "message"));
+        return 0;
+      }
+      try (java.io.InputStream in = api.download("/v1/sandboxes/" + ApiClient.q(id) + "/console?bytes=" + bytes)) {
+        System.out.write(printable(in.readAllBytes()));
+      }
+      System.out.flush();
+      return 0;
+    }
+
+    /** The guest wrote these bytes: its escape sequences must not reach the operator's terminal. */
+    static byte[] printable(byte[] raw) {
+      byte[] out = raw.clone();
+      for (int i = 0; i < out.length; i++) {
+        int b = out[i] & 0xff;
+        if (b < 0x20 && b != '\n' && b != '\t' || b == 0x7f) out[i] = '?';
+      }
+      return out;
     }
   }
 

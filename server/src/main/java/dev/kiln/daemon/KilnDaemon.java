@@ -130,6 +130,7 @@ public final class KilnDaemon implements AutoCloseable {
     reaper.scheduleWithFixedDelay(() -> {
       try {
         sandboxes.reapExpired(Instant.now());
+        processes.reapUnattended();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       } catch (RuntimeException e) {

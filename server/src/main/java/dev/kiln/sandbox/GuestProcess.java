@@ -26,14 +26,39 @@ public final class GuestProcess {
   private volatile Status status = Status.RUNNING;
   private volatile ExitStatus exit;
   private volatile Instant endedAt;
+  /** How long it runs on with no client attached (zero: until it exits); see {@link #unattendedFor}. */
+  private final Duration keepAlive;
+  private final java.util.concurrent.atomic.AtomicInteger attached = new java.util.concurrent.atomic.AtomicInteger();
+  /** When the last client left, or last read its output (nanoTime); starts at creation, since no one is attached yet. */
+  private volatile long lastSeenNanos = System.nanoTime();
+  private volatile boolean killedUnattended;
 
-  GuestProcess(long pid, List<String> argv, boolean pty, ExecHandle handle, long scrollbackBytes) {
+  GuestProcess(long pid, List<String> argv, boolean pty, ExecHandle handle, long scrollbackBytes, Duration keepAlive) {
     this.pid = pid;
     this.argv = List.copyOf(argv);
     this.pty = pty;
     this.handle = handle;
     this.startedAt = Instant.now();
     this.output = new Scrollback(scrollbackBytes);
+    this.keepAlive = keepAlive;
+  }
+
+  public Duration keepAlive() {
+    return keepAlive;
+  }
+
+  /** It was killed because no client attached within its keep-alive time. */
+  public boolean killedUnattended() {
+    return killedUnattended;
+  }
+
+  /** How long no client has followed or read its output; zero while one follows. */
+  Duration unattendedFor(long nowNanos) {
+    return attached.get() > 0 ? Duration.ZERO : Duration.ofNanos(nowNanos - lastSeenNanos);
+  }
+
+  void markKilledUnattended() {
+    killedUnattended = true;
   }
 
   public long pid() {
@@ -71,6 +96,16 @@ public final class GuestProcess {
    * ends. Without {@code live} it returns after the replay, telling the end only if it came.
    */
   public void follow(long cursor, boolean live, Duration heartbeat, OutputFollower to) throws IOException, InterruptedException {
+    if (live) attached.incrementAndGet();
+    try {
+      followFrom(cursor, live, heartbeat, to);
+    } finally {
+      lastSeenNanos = System.nanoTime();
+      if (live) attached.decrementAndGet();
+    }
+  }
+
+  private void followFrom(long cursor, boolean live, Duration heartbeat, OutputFollower to) throws IOException, InterruptedException {
     boolean replayed = false;
     while (true) {
       Scrollback.Slice s = output.read(cursor, replayed && live ? heartbeat : Duration.ZERO);

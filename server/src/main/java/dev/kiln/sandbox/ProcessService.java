@@ -41,7 +41,12 @@ public final class ProcessService {
     manager.onDeleted(bySandbox::remove);
   }
 
-  public GuestProcess start(String id, ExecRequest req) throws InterruptedException {
+  /**
+   * Starts a background process. With a nonzero {@code keepAlive} it is killed once no client has
+   * followed or read its output for that long; zero lets it run until it exits (or its command
+   * timeout, a separate limit).
+   */
+  public GuestProcess start(String id, ExecRequest req, Duration keepAlive) throws InterruptedException {
     AgentConnection agent = manager.agent(id);
     Map<Long, GuestProcess> procs = bySandbox.computeIfAbsent(id, k -> new LinkedHashMap<>());
     synchronized (procs) {
@@ -56,7 +61,7 @@ public final class ProcessService {
     } catch (AgentException e) {
       throw SandboxOperations.execFailure(id, req, e);
     }
-    GuestProcess p = new GuestProcess(h.pid(), req.argv(), req.pty().isPresent(), h, scrollbackBytes);
+    GuestProcess p = new GuestProcess(h.pid(), req.argv(), req.pty().isPresent(), h, scrollbackBytes, keepAlive);
     synchronized (procs) {
       procs.put(p.pid(), p);
       pruneFinished(procs);
@@ -114,6 +119,27 @@ public final class ProcessService {
     }
     if (p == null) throw new KilnException(ErrorCode.PROCESS_NOT_FOUND, "sandbox " + id + " has no process " + pid + " started through the processes API");
     return p;
+  }
+
+  /** Kills the processes whose keep-alive ran out with no client; called by the daemon's reaper. */
+  public void reapUnattended() {
+    long now = System.nanoTime();
+    bySandbox.forEach((id, procs) -> {
+      List<GuestProcess> due;
+      synchronized (procs) {
+        due = procs.values().stream().filter(p -> p.status() == GuestProcess.Status.RUNNING && !p.keepAlive().isZero()
+            && !p.killedUnattended() && p.unattendedFor(now).compareTo(p.keepAlive()) > 0).toList();
+      }
+      for (GuestProcess p : due) {
+        try {
+          p.markKilledUnattended();
+          p.handle().signal(9);
+          log.info("process killed sandbox={} pid={} reason=\"no client for its keep-alive of {} s\"", id, p.pid(), p.keepAlive().toSeconds());
+        } catch (AgentException e) {
+          log.warn("process sandbox={} pid={} not killed after its keep-alive: {}", id, p.pid(), e.getMessage());
+        }
+      }
+    });
   }
 
   public void signal(String id, long pid, int signo) {

@@ -899,13 +899,27 @@ public final class SandboxManager implements AutoCloseable {
 
   /** The last lines the guest printed, for boot failure messages (the run directory is removed after). */
   private static String consoleTail(Path runDir) {
-    try {
-      Path log = runDir.resolve("console.log");
-      if (!Files.exists(log)) return "";
-      String s = Files.readString(log, java.nio.charset.StandardCharsets.ISO_8859_1).strip();
-      return s.length() > 1500 ? s.substring(s.length() - 1500) : s;
+    return new String(tail(runDir.resolve("console.log"), 1500), java.nio.charset.StandardCharsets.ISO_8859_1).strip();
+  }
+
+  /** At most the last {@code max} bytes of a file: the guest writes its console, so the file can be any size. */
+  private static byte[] tail(Path file, int max) {
+    try (var ch = Files.newByteChannel(file)) {
+      long size = ch.size();
+      java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((int) Math.min(size, max));
+      ch.position(size - buf.capacity());
+      while (buf.hasRemaining() && ch.read(buf) >= 0) {
+        // read until the tail is in
+      }
+      return java.util.Arrays.copyOf(buf.array(), buf.position());
     } catch (IOException e) {
-      return "";
+      return new byte[0];
     }
+  }
+
+  /** The end of the sandbox's guest console (kernel and agent messages), while it has a run directory. */
+  public byte[] console(String id, int maxBytes) {
+    row(id);
+    return tail(sandboxesDir.resolve(id).resolve("console.log"), maxBytes);
   }
 }

@@ -174,6 +174,30 @@ class ProcessSystemTest extends OneSandboxTest {
   }
 
   @Test
+  void aProcessWithAKeepAliveRunsWhileAClientIsAttachedAndIsKilledOnceNoneIsForThatLong() throws Exception {
+    long unattended = start(Map.of("command", "sleep 1000", "keepAliveSeconds", 2));
+    long attended = start(Map.of("command", "sleep 1000", "keepAliveSeconds", 2));
+    long forever = start(Map.of("command", "sleep 1000"));
+    SocketClient client = new SocketClient();
+    java.net.http.WebSocket ws = connect(attended, 0, client);
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> !process(unattended).path("status").asText().equals("running"));
+    JsonNode killed = process(unattended);
+    assertEquals(9, killed.path("signal").asInt(), killed.toString());
+    assertTrue(killed.path("killedUnattended").asBoolean(), killed.toString());
+    Thread.sleep(3000);
+    assertEquals("running", process(attended).path("status").asText(), "a client is attached: it runs on");
+    ws.sendClose(java.net.http.WebSocket.NORMAL_CLOSURE, "bye").get(10, java.util.concurrent.TimeUnit.SECONDS);
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> !process(attended).path("status").asText().equals("running"));
+    assertTrue(process(attended).path("killedUnattended").asBoolean());
+    assertEquals("running", process(forever).path("status").asText(), "without a keep-alive it runs until it exits");
+    host.call("POST", "/v1/sandboxes/" + sandbox + "/processes/" + forever + "/signal", Map.of("signal", "KILL"));
+  }
+
+  private static JsonNode process(long pid) throws Exception {
+    return host.call("GET", "/v1/sandboxes/" + sandbox + "/processes/" + pid, null).json();
+  }
+
+  @Test
   void aWebSocketClientReattachesWithReplayAfterDroppingItsConnection() throws Exception {
     long pid = start(Map.of("command", "seq 1 100; sleep 2; seq 101 200"));
     SocketClient first = new SocketClient();

@@ -1,0 +1,84 @@
+package dev.kiln.system;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.kiln.host.AtomicFiles;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/** The `kiln` CLI as a user runs it: its own process, talking to a real daemon through KILN_URL and KILN_API_KEY. */
+@Tag("system")
+class CliSystemTest extends OneSandboxTest {
+  record Run(int exit, String out) {}
+
+  private static Run kiln(String... args) throws Exception {
+    List<String> argv = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-cp", System.getProperty("java.class.path"),
+        "dev.kiln.cli.KilnCli"));
+    argv.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true);
+    pb.environment().put("KILN_URL", host.base);
+    pb.environment().put("KILN_API_KEY", host.key);
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+    return new Run(p.exitValue(), out);
+  }
+
+  @Test
+  void cpCopiesDirectoriesBothWaysWithModes() throws Exception {
+    Path local = Files.createTempDirectory("kiln-cp");
+    try {
+      Path src = local.resolve("proj");
+      Files.createDirectories(src.resolve("sub/deeper"));
+      Files.writeString(src.resolve("README"), "hello\n");
+      Files.write(src.resolve("sub/deeper/data.bin"), new byte[300_000]);
+      Path script = src.resolve("sub/run.sh");
+      Files.writeString(script, "#!/bin/sh\necho ran\n");
+      Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-x---"));
+
+      Run up = kiln("cp", src.toString(), sandbox + ":/root");
+      assertEquals(0, up.exit(), up.out());
+      assertTrue(up.out().contains("copied 3 file(s)"), up.out());
+      TestHost.Reply r = host.call("POST", "/v1/sandboxes/" + sandbox + "/exec",
+          Map.of("command", "cat /root/proj/README; /root/proj/sub/run.sh; stat -c %a /root/proj/sub/run.sh; wc -c < /root/proj/sub/deeper/data.bin"));
+      assertEquals("hello\nran\n750\n300000\n", r.json().path("stdout").asText(), "into an existing directory, under its own name, modes kept");
+
+      Path back = local.resolve("back");
+      Run down = kiln("cp", sandbox + ":/root/proj", back.toString());
+      assertEquals(0, down.exit(), down.out());
+      assertEquals("hello\n", Files.readString(back.resolve("README")));
+      assertEquals(300_000, Files.size(back.resolve("sub/deeper/data.bin")));
+      assertEquals("rwxr-x---", PosixFilePermissions.toString(Files.getPosixFilePermissions(back.resolve("sub/run.sh"))));
+
+      Run bad = kiln("cp", src.toString(), back.toString());
+      assertEquals(2, bad.exit(), "two local paths is a usage error: " + bad.out());
+      Run missing = kiln("cp", sandbox + ":/no/such/thing", back.toString());
+      assertFalse(missing.exit() == 0, missing.out());
+    } finally {
+      AtomicFiles.deleteTree(local);
+    }
+  }
+
+  @Test
+  void logsShowEventsAndTheGuestConsoleWithoutControlCharacters() throws Exception {
+    Run events = kiln("sandbox", "logs", sandbox);
+    assertEquals(0, events.exit(), events.out());
+    assertTrue(events.out().contains("created"), events.out());
+    // The guest writes an escape sequence to its console; the operator's terminal must not get it.
+    host.call("POST", "/v1/sandboxes/" + sandbox + "/exec", Map.of("command", "printf 'kiln-console-mark \\033[2J\\n' > /dev/console"));
+    Run console = kiln("sandbox", "logs", sandbox, "--console");
+    assertEquals(0, console.exit(), console.out());
+    assertTrue(console.out().contains("kiln-console-mark ?[2J"), console.out());
+    assertFalse(console.out().contains("\u001b"));
+  }
+}

@@ -248,7 +248,7 @@ static void on_hello(struct reader *r) {
 }
 
 static int opens_stream(uint8_t type) {
-  return type == T_EXEC || (type >= T_FILE_READ && type <= T_SYNC) || type == T_FREEZE;
+  return type == T_EXEC || (type >= T_FILE_READ && type <= T_SYNC) || type == T_FREEZE || type == T_GROW_ROOT;
 }
 
 /* Data-bearing frames consume the window the host holds for the stream. */
@@ -294,6 +294,7 @@ static void dispatch(const struct frame_header *h, const uint8_t *payload) {
       case T_RENAME: op_rename(h->stream, &r); break;
       case T_SYNC: op_sync(h->stream, &r); break;
       case T_FREEZE: op_freeze(h->stream, &r); break;
+      case T_GROW_ROOT: op_grow_root(h->stream, &r); break;
     }
     return;
   }

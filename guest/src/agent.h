@@ -89,6 +89,9 @@ void op_rename(uint32_t id, struct reader *r);
 void op_sync(uint32_t id, struct reader *r);
 /* FREEZE: sync and FIFREEZE the root filesystem for a snapshot; the next HELLO thaws it. */
 void op_freeze(uint32_t id, struct reader *r);
+/* GROW_ROOT u64 bytes: once the root device reports that size (the host just grew it), grow the
+ * root ext4 filesystem to it online; answers OK with the filesystem's new size in bytes. */
+void op_grow_root(uint32_t id, struct reader *r);
 /* Thaws the root filesystem if FREEZE froze it (called on every HELLO). */
 void thaw_if_frozen(void);
 

@@ -10,6 +10,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <time.h>
 #include <linux/fs.h>
 #include <unistd.h>
 
@@ -357,6 +360,63 @@ void op_freeze(uint32_t id, struct reader *r) {
   close(fd);
   root_frozen = 1;
   send_ok(id, 0);
+}
+
+#ifndef EXT4_IOC_RESIZE_FS
+#define EXT4_IOC_RESIZE_FS _IOW('f', 16, uint64_t)
+#endif
+#define GROW_WAIT_MS 5000
+
+/* The device under /, found by its device number in /sys (the root is mounted from the initramfs,
+ * so /proc/mounts names the device as it was then). */
+static int open_root_device(void) {
+  struct stat st;
+  if (stat("/", &st) < 0) return -1;
+  char path[64];
+  snprintf(path, sizeof path, "/sys/dev/block/%u:%u/uevent", major(st.st_dev), minor(st.st_dev));
+  FILE *f = fopen(path, "re");
+  if (!f) return -1;
+  char line[128], dev[96] = "";
+  while (fgets(line, sizeof line, f))
+    if (strncmp(line, "DEVNAME=", 8) == 0 && strlen(line + 8) < sizeof dev - 6) {
+      snprintf(dev, sizeof dev, "/dev/%s", line + 8);
+      dev[strcspn(dev, "\n")] = 0;
+    }
+  fclose(f);
+  return dev[0] ? open(dev, O_RDONLY | O_CLOEXEC) : -1;
+}
+
+void op_grow_root(uint32_t id, struct reader *r) {
+  uint64_t want = rd_u64(r);
+  if (!reader_done(r)) return protocol_error("malformed GROW_ROOT");
+  int dev = open_root_device();
+  if (dev < 0) {
+    send_error(id, errno ? errno : ENODEV, "root block device not found");
+    return;
+  }
+  /* The host's resize reaches the guest as a config-change interrupt: wait for the new size. */
+  uint64_t have = 0;
+  for (int waited = 0; waited <= GROW_WAIT_MS; waited += 20) {
+    if (ioctl(dev, BLKGETSIZE64, &have) < 0 || have >= want) break;
+    struct timespec ts = {0, 20 * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  close(dev);
+  struct statfs fs;
+  if (have < want || statfs("/", &fs) < 0 || fs.f_bsize == 0) {
+    send_error(id, EIO, "root device is %llu bytes, wanted %llu", (unsigned long long)have, (unsigned long long)want);
+    return;
+  }
+  uint64_t blocks = want / (uint64_t)fs.f_bsize;
+  int root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0 || ioctl(root, EXT4_IOC_RESIZE_FS, &blocks) < 0) {
+    int e = errno;
+    if (root >= 0) close(root);
+    send_error(id, e, "grow /: %s", strerror(e));
+    return;
+  }
+  close(root);
+  send_ok(id, blocks * (uint64_t)fs.f_bsize);
 }
 
 void thaw_if_frozen(void) {

@@ -108,10 +108,18 @@ public final class GuestFiles {
     simple(new HostMessage.PathOp(FrameType.FREEZE, 0, 0, List.of()));
   }
 
-  private void simple(HostMessage m) throws AgentException, InterruptedException {
+  /**
+   * Grows the root filesystem to {@code bytes} once the guest sees its disk that large (the host
+   * grew it just before); returns the filesystem's new size.
+   */
+  public long growRoot(long bytes) throws AgentException, InterruptedException {
+    return simple(new HostMessage.GrowRoot(bytes));
+  }
+
+  private long simple(HostMessage m) throws AgentException, InterruptedException {
     Stream s = conn.open(m);
     try {
-      expectOk(s, conn.takeReply(s, REPLY_TIMEOUT));
+      return expectOk(s, conn.takeReply(s, REPLY_TIMEOUT));
     } finally {
       conn.release(s);
     }

@@ -50,7 +50,7 @@ sealed interface GuestMessage {
       }
       case WINDOW -> new Window(r.u32());
       case END -> new End();
-      case HELLO, EXEC, STDIN, STDIN_CLOSE, SIGNAL, FILE_READ, FILE_WRITE, STAT, LIST, MKDIR, REMOVE, RENAME, SYNC, CANCEL, FREEZE, RESIZE ->
+      case HELLO, EXEC, STDIN, STDIN_CLOSE, SIGNAL, FILE_READ, FILE_WRITE, STAT, LIST, MKDIR, REMOVE, RENAME, SYNC, CANCEL, FREEZE, RESIZE, GROW_ROOT ->
           throw new ProtocolException("the guest sent " + f.type() + ", which only the host may send");
     };
     r.end();

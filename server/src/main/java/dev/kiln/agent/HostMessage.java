@@ -49,6 +49,11 @@ sealed interface HostMessage {
     public byte[] payload() { return new PayloadWriter().u16(size.rows()).u16(size.cols()).bytes(); }
   }
 
+  record GrowRoot(long bytes) implements HostMessage {
+    public FrameType type() { return FrameType.GROW_ROOT; }
+    public byte[] payload() { return new PayloadWriter().u64(bytes).bytes(); }
+  }
+
   record Window(long increment) implements HostMessage {
     public FrameType type() { return FrameType.WINDOW; }
     public byte[] payload() { return new PayloadWriter().u32(increment).bytes(); }

@@ -9,7 +9,7 @@ final class Bodies {
   private Bodies() {}
 
   record CreateSandbox(String template, Long timeoutSeconds, Integer vcpus, Integer memoryMib, Map<String, String> env,
-      Map<String, String> metadata, String onTimeout, Network network) {}
+      Map<String, String> metadata, String onTimeout, Network network, Long diskMib) {}
 
   /** A sandbox's network at create; mode "none" or "internet", the rest refines internet. */
   record Network(String mode, List<String> allowOut, List<String> denyOut, String group,

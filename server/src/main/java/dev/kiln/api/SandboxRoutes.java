@@ -72,7 +72,8 @@ final class SandboxRoutes {
         b.timeoutSeconds() == null ? OptionalLong.empty() : OptionalLong.of(b.timeoutSeconds()),
         b.vcpus() == null ? OptionalInt.empty() : OptionalInt.of(b.vcpus()),
         b.memoryMib() == null ? OptionalInt.empty() : OptionalInt.of(b.memoryMib()),
-        b.env(), b.metadata(), Optional.empty(), onTimeout(b.onTimeout()), Optional.ofNullable(b.network()).map(NetworkRoutes::spec));
+        b.env(), b.metadata(), Optional.empty(), onTimeout(b.onTimeout()), Optional.ofNullable(b.network()).map(NetworkRoutes::spec),
+        b.diskMib() == null ? OptionalLong.empty() : OptionalLong.of(b.diskMib()));
     x.json(201, view(sandboxes.create(req)));
   }
 
@@ -133,6 +134,7 @@ final class SandboxRoutes {
     m.put("template", s.template());
     m.put("vcpus", s.vcpus());
     m.put("memoryMib", s.memoryMib());
+    s.diskMib().ifPresent(d -> m.put("diskMib", d));
     m.put("timeoutSeconds", s.timeoutSeconds());
     m.put("metadata", s.metadata());
     m.put("createdAt", s.createdAt().toString());

@@ -20,6 +20,7 @@ final class SandboxCommand {
     @Option(names = "--ttl", description = "sandbox TTL in seconds (0 = none; default from the daemon)") Long ttl;
     @Option(names = "--vcpus") Integer vcpus;
     @Option(names = "--memory-mib") Integer memoryMib;
+    @Option(names = "--disk-mib", description = "root disk size (default: the template's); the filesystem grows to fill it") Long diskMib;
     @Option(names = {"-e", "--env"}, description = "KEY=VALUE for every command in the sandbox") Map<String, String> env = new LinkedHashMap<>();
     @Option(names = "--metadata", description = "KEY=VALUE label") Map<String, String> metadata = new LinkedHashMap<>();
     @Option(names = "--network", description = "none or internet (default from the daemon: none unless configured)") String network;
@@ -36,6 +37,7 @@ final class SandboxCommand {
       if (ttl != null) b.put("timeoutSeconds", ttl);
       if (vcpus != null) b.put("vcpus", vcpus);
       if (memoryMib != null) b.put("memoryMib", memoryMib);
+      if (diskMib != null) b.put("diskMib", diskMib);
       b.put("env", env);
       b.put("metadata", metadata);
       Map<String, Object> net = new LinkedHashMap<>();

@@ -13,19 +13,21 @@ import java.util.OptionalLong;
  * @param env            environment added to every exec in the sandbox
  * @param onTimeout      what the TTL does: delete the sandbox, or pause it (with a fresh TTL once resumed)
  * @param network        its network; empty takes the daemon's default mode with no further rules
+ * @param diskMib        its root disk's size; empty = the template's (the filesystem is grown online to fill it)
  */
 public record CreateSandbox(String template, OptionalLong timeoutSeconds, OptionalInt vcpus, OptionalInt memoryMib,
-    Map<String, String> env, Map<String, String> metadata, Optional<BootOverride> boot, OnTimeout onTimeout, Optional<NetworkSpec> network) {
+    Map<String, String> env, Map<String, String> metadata, Optional<BootOverride> boot, OnTimeout onTimeout, Optional<NetworkSpec> network, OptionalLong diskMib) {
   public enum OnTimeout { DELETE, PAUSE }
 
   public CreateSandbox(String template, OptionalLong timeoutSeconds, OptionalInt vcpus, OptionalInt memoryMib,
       Map<String, String> env, Map<String, String> metadata, Optional<BootOverride> boot) {
-    this(template, timeoutSeconds, vcpus, memoryMib, env, metadata, boot, OnTimeout.DELETE, Optional.empty());
+    this(template, timeoutSeconds, vcpus, memoryMib, env, metadata, boot, OnTimeout.DELETE, Optional.empty(), OptionalLong.empty());
   }
 
   public CreateSandbox {
     if (onTimeout == null) onTimeout = OnTimeout.DELETE;
     if (network == null) network = Optional.empty();
+    if (diskMib == null) diskMib = OptionalLong.empty();
     env = env == null ? Map.of() : Map.copyOf(env);
     metadata = metadata == null ? Map.of() : Map.copyOf(metadata);
     if (metadata.size() > 64) throw new IllegalArgumentException("at most 64 metadata entries, got " + metadata.size());
@@ -35,7 +37,7 @@ public record CreateSandbox(String template, OptionalLong timeoutSeconds, Option
   }
 
   public CreateSandbox withNetwork(NetworkSpec n) {
-    return new CreateSandbox(template, timeoutSeconds, vcpus, memoryMib, env, metadata, boot, onTimeout, Optional.of(n));
+    return new CreateSandbox(template, timeoutSeconds, vcpus, memoryMib, env, metadata, boot, onTimeout, Optional.of(n), diskMib);
   }
 
   public static CreateSandbox of(String template) {

@@ -3,8 +3,9 @@ package dev.kiln.sandbox;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 /** What a client sees of a sandbox. */
 public record Sandbox(String id, String template, SandboxState state, int vcpus, long memoryMib, long timeoutSeconds,
     Map<String, String> metadata, Instant createdAt, Optional<Instant> expiresAt, Optional<String> error, Optional<String> startedFrom, String onTimeout,
-    SandboxNetworks.View network) {}
+    SandboxNetworks.View network, OptionalLong diskMib) {}

@@ -199,10 +199,61 @@ public final class SandboxManager implements AutoCloseable {
     long memoryMib = req.memoryMib().orElse(limits.defaults().memoryMib());
     long timeout = req.timeoutSeconds().orElse(limits.defaults().timeoutSeconds());
     limits.check(vcpus, memoryMib, timeout);
+    OptionalLong growTo = diskGrowth(template, req.diskMib());
     NetworkSpec network = req.network().orElseGet(() -> networks.defaultMode() == NetworkMode.INTERNET ? NetworkSpec.INTERNET : NetworkSpec.NONE);
     networks.checkAttachable(network);
     // Pool VMs have no network device; a sandbox with a network restores from the networked snapshot.
     Optional<WarmPools.PoolVm> pooled = req.boot().isPresent() || network.hasDevice() ? Optional.empty() : pools.claim(template, vcpus, memoryMib);
+    Sandbox created = launchNew(template, req, network, pooled, vcpus, memoryMib, timeout);
+    if (growTo.isEmpty()) return created;
+    growDisk(created.id(), growTo.getAsLong());
+    return get(created.id());
+  }
+
+  /**
+   * The root disk size a create asks for, in bytes, if it is more than the template's; a size below
+   * the template's, or growth beyond the free space of the data directory, is refused.
+   */
+  private OptionalLong diskGrowth(Template template, OptionalLong diskMib) {
+    if (diskMib.isEmpty()) return OptionalLong.empty();
+    long templateBytes;
+    long freeBytes;
+    try {
+      templateBytes = Files.size(template.rootfs().orElseThrow());
+      freeBytes = disks.usableSpace();
+    } catch (IOException e) {
+      throw new KilnException(ErrorCode.INTERNAL, "cannot size the template's disk: " + e.getMessage(), e);
+    }
+    long want = diskMib.getAsLong() << 20;
+    if (diskMib.getAsLong() < 1 || diskMib.getAsLong() > 1L << 24 || want < templateBytes) {
+      throw new KilnException(ErrorCode.INVALID_REQUEST, "diskMib must be at least the template's size (" + ((templateBytes + (1 << 20) - 1) >> 20)
+          + " MiB) and at most 16 TiB, got " + diskMib.getAsLong());
+    }
+    // The layer is sparse, but a sandbox promised this much may write it all: the host must have it.
+    if (want - templateBytes > freeBytes) {
+      throw new KilnException(ErrorCode.INSUFFICIENT_CAPACITY, "diskMib " + diskMib.getAsLong() + " needs " + ((want - templateBytes) >> 20)
+          + " MiB beyond the template; the data directory has " + (freeBytes >> 20) + " MiB free");
+    }
+    return want > templateBytes ? OptionalLong.of(want) : OptionalLong.empty();
+  }
+
+  /** Grows a new sandbox's disk and its root filesystem online; a failure deletes the sandbox (it is not what was asked for). */
+  private void growDisk(String id, long bytes) throws InterruptedException {
+    underLifecycleLock(id, (sb, r) -> {
+      try {
+        sb.vm.growRootDisk(bytes);
+        long fs = sb.agent.files().growRoot(bytes);
+        log.info("sandbox disk grown sandbox={} disk_mib={} filesystem_mib={}", id, bytes >> 20, fs >> 20);
+        return null;
+      } catch (VmmException | AgentException | RuntimeException e) {
+        delete(id);
+        throw new KilnException(ErrorCode.VM_START_FAILED, "sandbox " + id + " could not grow its disk to " + (bytes >> 20) + " MiB: " + e.getMessage(), e);
+      }
+    });
+  }
+
+  private Sandbox launchNew(Template template, CreateSandbox req, NetworkSpec network, Optional<WarmPools.PoolVm> pooled, int vcpus, long memoryMib,
+      long timeout) throws InterruptedException {
     SandboxId id = pooled.map(WarmPools.PoolVm::id).orElseGet(SandboxId::random);
     Instant now = Instant.now();
     Optional<Instant> expires = timeout == 0 ? Optional.empty() : Optional.of(now.plusSeconds(timeout));
@@ -885,8 +936,16 @@ public final class SandboxManager implements AutoCloseable {
         return "unknown";
       }
     });
+    OptionalLong diskMib = OptionalLong.empty();
+    if (r.vmJson().isPresent()) {
+      try {
+        diskMib = OptionalLong.of(DiskLayers.virtualSize(VmRecord.fromJson(r.vmJson().get()).rootDisk()) >> 20);
+      } catch (IOException e) {
+        // a view without the disk size rather than no view
+      }
+    }
     return new Sandbox(r.id(), r.template(), SandboxState.valueOf(r.state()), r.vcpus(), r.memoryMib(), r.timeoutSeconds(), metadata,
-        r.createdAt(), r.expiresAt(), r.error(), startedFrom, r.onTimeout().toLowerCase(), networks.view(r.id()));
+        r.createdAt(), r.expiresAt(), r.error(), startedFrom, r.onTimeout().toLowerCase(), networks.view(r.id()), diskMib);
   }
 
   private static String json(Map<String, String> m) {

@@ -41,6 +41,13 @@ public final class DiskLayers {
     this.dir = dir.toAbsolutePath().normalize();
   }
 
+  /** Free space where the layers live: what bounds how far sandbox disks may grow. */
+  public long usableSpace() throws IOException {
+    Path p = dir;
+    while (!Files.exists(p) && p.getParent() != null) p = p.getParent();
+    return Files.getFileStore(p).getUsableSpace();
+  }
+
   /**
    * A new, empty layer on {@code base}. It stays protected from {@link #collect} until
    * {@link #recorded} says the caller has stored it where the roots come from.
@@ -115,14 +122,29 @@ public final class DiskLayers {
     return removed;
   }
 
+  /** The disk size a qcow2 layer gives its VM (its virtual size), from its header. */
+  public static long virtualSize(Path qcow2) throws IOException {
+    try (FileChannel ch = FileChannel.open(qcow2, StandardOpenOption.READ)) {
+      ByteBuffer h = header(ch, 32);
+      long size = h.getLong(24);
+      if (size < 0) throw new IOException("implausible virtual size in " + qcow2);
+      return size;
+    }
+  }
+
+  private static ByteBuffer header(FileChannel ch, int bytes) throws IOException {
+    ByteBuffer h = ByteBuffer.allocate(bytes);
+    if (ch.read(h, 0) < bytes) throw new IOException("truncated qcow2 header");
+    h.flip();
+    if (h.getInt(0) != QCOW2_MAGIC) throw new IOException("not a qcow2 image");
+    return h;
+  }
+
   /** The backing file named in a qcow2 header, read with every length checked. */
   static Optional<Path> backingOf(Path qcow2) throws IOException {
     if (!Files.exists(qcow2)) return Optional.empty();
     try (FileChannel ch = FileChannel.open(qcow2, StandardOpenOption.READ)) {
-      ByteBuffer h = ByteBuffer.allocate(20);
-      if (ch.read(h, 0) < 20) throw new IOException("truncated qcow2 header");
-      h.flip();
-      if (h.getInt(0) != QCOW2_MAGIC) throw new IOException("not a qcow2 image");
+      ByteBuffer h = header(ch, 20);
       long offset = h.getLong(8);
       int size = h.getInt(16);
       if (offset == 0 || size == 0) return Optional.empty();

@@ -102,6 +102,11 @@ final class QemuVm implements RunningVm {
   }
 
   @Override
+  public void growRootDisk(long bytes) throws VmmException, InterruptedException {
+    qmp.execute("block_resize", java.util.Map.of("device", "root", "size", bytes), Duration.ofSeconds(30));
+  }
+
+  @Override
   public void pause() throws VmmException, InterruptedException {
     qmp.execute("stop", null, Duration.ofSeconds(10));
   }

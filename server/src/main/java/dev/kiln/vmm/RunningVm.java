@@ -36,6 +36,9 @@ public interface RunningVm {
    */
   void freezeDisk(java.nio.file.Path nextLayer) throws VmmException, InterruptedException;
 
+  /** Grows the VM's root disk (its top layer's virtual size) while it runs; the guest is told by a config-change interrupt. */
+  void growRootDisk(long bytes) throws VmmException, InterruptedException;
+
   /** Stops the VM's vCPUs where they are; {@link #resume} lets them go on. */
   void pause() throws VmmException, InterruptedException;
 

@@ -378,10 +378,6 @@ public final class NetworkService implements AutoCloseable {
     }
   }
 
-  /** Slot numbers in use by attachments (the store keeps them for a restart). */
-  public Set<Integer> slotsInUse() {
-    return attached.values().stream().map(a -> a.slot().index()).collect(Collectors.toSet());
-  }
 
   // ---- the resolver's view ------------------------------------------------------------------
 
@@ -449,9 +445,6 @@ public final class NetworkService implements AutoCloseable {
     return other != null && other != self && other.spec().group().equals(self.spec().group()) ? Optional.of(other) : Optional.empty();
   }
 
-  public InetSocketAddress dnsAddress() {
-    return dns.address();
-  }
 
   /** Stops the resolver and the pool; namespaces of attached sandboxes stay for the next daemon. */
   @Override

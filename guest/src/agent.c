@@ -201,18 +201,47 @@ static void end_session(void) {
   S.greeted = 0;
 }
 
+/* A HELLO with RESUME comes from a host taking this session back (it restarted, or this VM was
+ * paused and restored): running commands are kept, with fresh windows, and listed in HELLO_OK so
+ * the host can follow them again. File transfers cannot resume and are abandoned. */
+#define HELLO_RESUME 1u
+#define MAX_NONCE 32
+
+static void resume_session(void) {
+  for (struct stream *s = S.streams; s; s = s->next) {
+    if (s->dead) continue;
+    if (s->kind == S_EXEC && !s->x.exited) {
+      s->credit = INITIAL_WINDOW;
+      s->recv_window = INITIAL_WINDOW;
+    } else {
+      stream_abandon(s);
+    }
+  }
+}
+
 static void on_hello(struct reader *r) {
   uint32_t version = rd_u32(r);
   uint64_t time_ns = rd_u64(r);
   uint32_t elen;
   const uint8_t *entropy = rd_blob(r, &elen);
-  if (!reader_done(r)) {
+  uint32_t flags = 0, nlen = 0;
+  const uint8_t *nonce = NULL;
+  if (r->left > 0) { /* hosts before session resume send no flags and no nonce */
+    flags = rd_u32(r);
+    nonce = rd_blob(r, &nlen);
+  }
+  if (!reader_done(r) || nlen > MAX_NONCE) {
     protocol_error("malformed HELLO");
     return;
   }
   if (S.greeted) {
-    agent_log("new HELLO on a live session: the host restarted; ending the old session");
-    end_session();
+    if (flags & HELLO_RESUME) {
+      agent_log("HELLO resumes the session: running commands are kept");
+      resume_session();
+    } else {
+      agent_log("new HELLO on a live session: the host restarted; ending the old session");
+      end_session();
+    }
   }
   thaw_if_frozen();
   if (S.flags & SERVE_SET_CLOCK) {
@@ -234,17 +263,27 @@ static void on_hello(struct reader *r) {
     }
     if (rnd >= 0) close(rnd);
   }
-  uint8_t p[4 + 4 + sizeof AGENT_VERSION];
-  size_t vlen = sizeof AGENT_VERSION - 1;
-  uint32_t v = PROTO_VERSION;
-  for (int i = 0; i < 4; i++) {
-    p[i] = (uint8_t)(v >> (24 - 8 * i));
-    p[4 + i] = (uint8_t)((uint32_t)vlen >> (24 - 8 * i));
-  }
-  memcpy(p + 8, AGENT_VERSION, vlen);
   if (version != PROTO_VERSION) agent_log("host speaks protocol %u, we speak %d", version, PROTO_VERSION);
+  /* HELLO_OK: the host's nonce first, so a host reading a channel that still holds bytes of an
+   * earlier session finds the start of this one; then version, agent version, running commands. */
+  struct writer w;
+  writer_init(&w, 64 * 1024);
+  wr_str(&w, nonce ? (const char *)nonce : "", nlen);
+  wr_u32(&w, PROTO_VERSION);
+  wr_str(&w, AGENT_VERSION, sizeof AGENT_VERSION - 1);
+  uint32_t n = 0;
+  for (struct stream *s = S.streams; s; s = s->next)
+    if (!s->dead && s->kind == S_EXEC) n++;
+  wr_u32(&w, n);
+  for (struct stream *s = S.streams; s; s = s->next) {
+    if (s->dead || s->kind != S_EXEC) continue;
+    wr_u32(&w, s->id);
+    wr_u32(&w, (uint32_t)s->x.pid);
+  }
   S.greeted = 1;
-  send_frame(T_HELLO_OK, 0, p, 8 + vlen);
+  if (!w.bad) send_frame(T_HELLO_OK, 0, w.buf, w.len);
+  else protocol_error("HELLO_OK does not fit");
+  writer_free(&w);
 }
 
 static int opens_stream(uint8_t type) {

@@ -195,19 +195,57 @@ static void start_agent(const char *path) {
   host = sv[0];
 }
 
-static void hello(void) {
+/* HELLO with flags and a nonce; returns HELLO_OK's payload reader over *m (the caller frees m->p). */
+static struct reader hello_with(uint32_t flags, const char *nonce, struct msg *m) {
   struct writer w;
   writer_init(&w, 256);
   wr_u32(&w, PROTO_VERSION);
   wr_u64(&w, 1);
   wr_str(&w, "entropy", 7);
+  wr_u32(&w, flags);
+  wr_str(&w, nonce, strlen(nonce));
   send_w(T_HELLO, 0, &w);
-  struct msg m = recv_msg();
-  CHECK(m.h.type == T_HELLO_OK && m.h.stream == 0, "HELLO is answered with HELLO_OK, got 0x%02x", m.h.type);
+  *m = recv_msg();
+  CHECK(m->h.type == T_HELLO_OK && m->h.stream == 0, "HELLO is answered with HELLO_OK, got 0x%02x", m->h.type);
   struct reader r;
-  reader_init(&r, m.p, m.h.length);
+  reader_init(&r, m->p, m->h.length);
+  uint32_t nlen;
+  const uint8_t *echoed = rd_blob(&r, &nlen);
+  CHECK(echoed && nlen == strlen(nonce) && memcmp(echoed, nonce, nlen) == 0, "HELLO_OK starts with the host's nonce");
   CHECK(rd_u32(&r) == PROTO_VERSION, "agent speaks version 1");
+  uint32_t vlen;
+  rd_blob(&r, &vlen);
+  return r;
+}
+
+static void hello(void) {
+  struct msg m;
+  struct reader r = hello_with(0, "first-nonce", &m);
+  CHECK(rd_u32(&r) == 0 && reader_done(&r), "a new session lists no running commands");
   free(m.p);
+}
+
+/* A HELLO that resumes keeps a running command and lists it; it can still be signalled. */
+static void test_resume_keeps_running_commands(void) {
+  uint32_t id = exec_v(0, 0, (const char *const[]){"sleep", "100", NULL});
+  struct msg m = recv_msg();
+  CHECK(m.h.type == T_STARTED, "sleep starts");
+  struct reader sr;
+  reader_init(&sr, m.p, m.h.length);
+  uint32_t pid = rd_u32(&sr);
+  free(m.p);
+  struct reader r = hello_with(1, "resume-nonce", &m);
+  uint32_t n = rd_u32(&r);
+  uint32_t sid = rd_u32(&r);
+  uint32_t spid = rd_u32(&r);
+  CHECK(n == 1 && sid == id && spid == pid && reader_done(&r), "HELLO_OK lists the running command: n=%u id=%u pid=%u", n, sid, spid);
+  free(m.p);
+  struct writer w;
+  writer_init(&w, 8);
+  wr_u32(&w, SIGKILL);
+  send_w(T_SIGNAL, id, &w);
+  struct result res = collect(id);
+  CHECK(res.kind == 1 && res.value == SIGKILL, "the resumed command is still the host's to signal");
 }
 
 static void test_exec_basics(void) {
@@ -481,6 +519,7 @@ int main(int argc, char **argv) {
   test_stdin_signal_timeout();
   test_flow_control();
   test_files();
+  test_resume_keeps_running_commands();
   test_second_hello_with_frames_behind_it();
   test_protocol_error_ends_session();
   close(host);

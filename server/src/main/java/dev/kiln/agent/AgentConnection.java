@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -42,6 +43,9 @@ public final class AgentConnection implements AutoCloseable {
   private final Map<Integer, Stream> streams = new ConcurrentHashMap<>();
   private final AtomicInteger lastStream = new AtomicInteger();
   private final CompletableFuture<GuestMessage.HelloOk> hello = new CompletableFuture<>();
+  /** Echoed at the start of HELLO_OK: how the reader finds this session's first frame behind bytes of an earlier one. */
+  private final byte[] nonce = new byte[16];
+  private volatile List<ExecHandle> resumed = List.of();
   private final AtomicReference<Throwable> failure = new AtomicReference<>();
   private final Consumer<Throwable> onBroken;
   private volatile boolean closing;
@@ -50,6 +54,7 @@ public final class AgentConnection implements AutoCloseable {
     this.label = label;
     this.channel = channel;
     this.onBroken = onBroken;
+    RANDOM.nextBytes(nonce);
     Thread.ofVirtual().name("agent-reader-" + label).start(this::readLoop);
   }
 
@@ -60,6 +65,26 @@ public final class AgentConnection implements AutoCloseable {
    */
   public static AgentConnection open(Path socket, String label, Duration timeout, Consumer<Throwable> onBroken)
       throws AgentException, InterruptedException {
+    return connect(socket, label, timeout, onBroken, false);
+  }
+
+  /**
+   * Takes back the session of a guest this host (or its previous incarnation) talked to before: a
+   * resumed pause, a re-adopted VM. Commands still running in it are kept and come back as
+   * {@link #resumedExecs}; output they wrote while no host was connected is lost.
+   */
+  public static AgentConnection resume(Path socket, String label, Duration timeout, Consumer<Throwable> onBroken)
+      throws AgentException, InterruptedException {
+    return connect(socket, label, timeout, onBroken, true);
+  }
+
+  /** The commands a {@link #resume} found running, in the guest's order. */
+  public List<ExecHandle> resumedExecs() {
+    return resumed;
+  }
+
+  private static AgentConnection connect(Path socket, String label, Duration timeout, Consumer<Throwable> onBroken, boolean resume)
+      throws AgentException, InterruptedException {
     SocketChannel ch;
     try {
       ch = SocketChannel.open(StandardProtocolFamily.UNIX);
@@ -69,7 +94,7 @@ public final class AgentConnection implements AutoCloseable {
     }
     AgentConnection c = new AgentConnection(label, ch, onBroken);
     try {
-      c.handshake(timeout);
+      c.handshake(timeout, resume);
       return c;
     } catch (AgentException | InterruptedException | RuntimeException e) {
       c.close();
@@ -77,14 +102,14 @@ public final class AgentConnection implements AutoCloseable {
     }
   }
 
-  private void handshake(Duration timeout) throws AgentException, InterruptedException {
+  private void handshake(Duration timeout, boolean resume) throws AgentException, InterruptedException {
     byte[] entropy = new byte[64];
     RANDOM.nextBytes(entropy);
     Instant now = Instant.now();
-    send(0, new HostMessage.Hello(now.getEpochSecond() * 1_000_000_000L + now.getNano(), entropy));
+    send(0, new HostMessage.Hello(now.getEpochSecond() * 1_000_000_000L + now.getNano(), entropy, resume, nonce));
     try {
       GuestMessage.HelloOk ok = hello.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-      log.info("agent ready sandbox={} agent_version={} protocol={}", label, ok.agentVersion(), ok.version());
+      log.info("agent ready sandbox={} agent_version={} protocol={} resumed_commands={}", label, ok.agentVersion(), ok.version(), ok.running().size());
     } catch (TimeoutException e) {
       throw new AgentException("guest agent did not answer HELLO within " + timeout.toSeconds() + "s", e);
     } catch (ExecutionException e) {
@@ -166,8 +191,9 @@ public final class AgentConnection implements AutoCloseable {
   }
 
   private void readLoop() {
-    InputStream in = new SocketInput(channel);
+    InputStream in = new java.io.BufferedInputStream(new SocketInput(channel), FrameCodec.DATA_CHUNK);
     try {
+      dispatch(FrameCodec.readHelloOk(in, nonce));
       while (true) {
         Frame f = FrameCodec.read(in);
         if (f == null) throw new IOException("guest closed the agent channel");
@@ -185,6 +211,15 @@ public final class AgentConnection implements AutoCloseable {
         throw new ProtocolException("stream 0 carries only one HELLO_OK, the guest sent " + m.getClass().getSimpleName());
       }
       if (ok.version() != FrameCodec.VERSION) throw new ProtocolException("guest speaks protocol " + ok.version() + ", expected " + FrameCodec.VERSION);
+      List<ExecHandle> kept = new java.util.ArrayList<>();
+      for (GuestMessage.Running r : ok.running()) {
+        if (r.stream() == 0 || streams.containsKey(r.stream())) throw new ProtocolException("HELLO_OK lists stream " + Integer.toUnsignedString(r.stream()) + " twice or as 0");
+        Stream st = new Stream(r.stream(), this);
+        streams.put(st.id, st);
+        lastStream.accumulateAndGet(r.stream(), (a, b) -> Integer.compareUnsigned(a, b) >= 0 ? a : b);
+        kept.add(new ExecHandle(this, st, r.pid()));
+      }
+      resumed = List.copyOf(kept);
       hello.complete(ok);
       return;
     }

@@ -6,7 +6,10 @@ import java.util.List;
 
 /** Everything the guest may send, decoded and validated. */
 sealed interface GuestMessage {
-  record HelloOk(long version, String agentVersion) implements GuestMessage {}
+  /** {@code running}: commands a resumed session kept (stream, pid); empty for a new session. */
+  record HelloOk(byte[] nonce, long version, String agentVersion, List<Running> running) implements GuestMessage {}
+
+  record Running(int stream, long pid) {}
 
   record Started(long pid) implements GuestMessage {}
 
@@ -29,10 +32,22 @@ sealed interface GuestMessage {
 
   enum Channel { STDOUT, STDERR, DATA }
 
+  /** The agent's own stream limit bounds what a resumed session can list. */
+  int MAX_RUNNING = 1024;
+
   static GuestMessage decode(Frame f) throws ProtocolException {
     PayloadReader r = new PayloadReader(f);
     GuestMessage m = switch (f.type()) {
-      case HELLO_OK -> new HelloOk(r.u32(), new String(r.str(), StandardCharsets.UTF_8));
+      case HELLO_OK -> {
+        byte[] nonce = r.str();
+        long version = r.u32();
+        String agentVersion = new String(r.str(), StandardCharsets.UTF_8);
+        long n = r.u32();
+        if (n > MAX_RUNNING) throw new ProtocolException("HELLO_OK lists " + n + " running commands, the limit is " + MAX_RUNNING);
+        List<Running> running = new ArrayList<>((int) n);
+        for (int i = 0; i < n; i++) running.add(new Running((int) r.u32(), r.u32()));
+        yield new HelloOk(nonce, version, agentVersion, running);
+      }
       case STARTED -> new Started(r.u32());
       case STDOUT -> new Bytes(Channel.STDOUT, r.rest());
       case STDERR -> new Bytes(Channel.STDERR, r.rest());

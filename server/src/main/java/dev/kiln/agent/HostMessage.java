@@ -8,9 +8,12 @@ sealed interface HostMessage {
 
   byte[] payload();
 
-  record Hello(long unixTimeNanos, byte[] entropy) implements HostMessage {
+  /** {@code resume}: take the session back (keep running commands); {@code nonce} is echoed first in HELLO_OK. */
+  record Hello(long unixTimeNanos, byte[] entropy, boolean resume, byte[] nonce) implements HostMessage {
     public FrameType type() { return FrameType.HELLO; }
-    public byte[] payload() { return new PayloadWriter().u32(FrameCodec.VERSION).u64(unixTimeNanos).str(entropy).bytes(); }
+    public byte[] payload() {
+      return new PayloadWriter().u32(FrameCodec.VERSION).u64(unixTimeNanos).str(entropy).u32(resume ? 1 : 0).str(nonce).bytes();
+    }
   }
 
   record Exec(ExecRequest req) implements HostMessage {

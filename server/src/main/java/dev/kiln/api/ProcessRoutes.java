@@ -164,6 +164,7 @@ final class ProcessRoutes {
     m.put("argv", p.argv());
     m.put("status", p.status().name().toLowerCase());
     if (p.pty()) m.put("pty", true);
+    if (p.adopted()) m.put("adopted", true);
     m.put("startedAt", p.startedAt().toString());
     p.endedAt().ifPresent(t -> m.put("endedAt", t.toString()));
     p.exit().ifPresent(e -> {

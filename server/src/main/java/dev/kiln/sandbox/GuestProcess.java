@@ -21,7 +21,12 @@ public final class GuestProcess {
   private final List<String> argv;
   private final boolean pty;
   private final Instant startedAt;
-  private final ExecHandle handle;
+  /** Replaced when the sandbox's agent session is resumed (after a pause or a daemon restart). */
+  private volatile ExecHandle handle;
+  /** Its session is being closed for a pause: the end of its output stream is not its end. */
+  private volatile boolean suspended;
+  /** Found running by a daemon that did not start it (after a restart): its argv is not known. */
+  private final boolean adopted;
   private final Scrollback output;
   private volatile Status status = Status.RUNNING;
   private volatile ExitStatus exit;
@@ -34,6 +39,11 @@ public final class GuestProcess {
   private volatile boolean killedUnattended;
 
   GuestProcess(long pid, List<String> argv, boolean pty, ExecHandle handle, long scrollbackBytes, Duration keepAlive) {
+    this(pid, argv, pty, handle, scrollbackBytes, keepAlive, false);
+  }
+
+  GuestProcess(long pid, List<String> argv, boolean pty, ExecHandle handle, long scrollbackBytes, Duration keepAlive, boolean adopted) {
+    this.adopted = adopted;
     this.pid = pid;
     this.argv = List.copyOf(argv);
     this.pty = pty;
@@ -41,6 +51,24 @@ public final class GuestProcess {
     this.startedAt = Instant.now();
     this.output = new Scrollback(scrollbackBytes);
     this.keepAlive = keepAlive;
+  }
+
+  public boolean adopted() {
+    return adopted;
+  }
+
+  boolean suspended() {
+    return suspended;
+  }
+
+  void suspend() {
+    suspended = true;
+  }
+
+  /** Follows the process on a resumed session's stream from now on. */
+  void resumeOn(ExecHandle h) {
+    handle = h;
+    suspended = false;
   }
 
   public Duration keepAlive() {

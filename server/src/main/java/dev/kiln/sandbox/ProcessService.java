@@ -39,6 +39,58 @@ public final class ProcessService {
     this.ops = ops;
     this.scrollbackBytes = scrollbackBytes;
     manager.onDeleted(bySandbox::remove);
+    manager.onAgent(new SandboxManager.AgentListener() {
+      @Override
+      public void detaching(String sandboxId) {
+        forEachRunning(sandboxId, GuestProcess::suspend);
+      }
+
+      @Override
+      public void attached(String sandboxId, AgentConnection agent) {
+        follow(sandboxId, agent.resumedExecs());
+      }
+    });
+  }
+
+  private void forEachRunning(String id, java.util.function.Consumer<GuestProcess> action) {
+    Map<Long, GuestProcess> procs = bySandbox.get(id);
+    if (procs == null) return;
+    synchronized (procs) {
+      procs.values().stream().filter(p -> p.status() == GuestProcess.Status.RUNNING).forEach(action);
+    }
+  }
+
+  /**
+   * A new agent session: processes it kept (a resumed pause, a re-adopted VM) are followed on their
+   * new streams, and adopted if this daemon did not start them; processes it did not keep ended
+   * while no one was following them, or were ended by a new session.
+   */
+  private void follow(String id, List<ExecHandle> kept) {
+    Map<Long, ExecHandle> byPid = new java.util.HashMap<>();
+    kept.forEach(h -> byPid.put(h.pid(), h));
+    Map<Long, GuestProcess> procs = bySandbox.computeIfAbsent(id, k -> new LinkedHashMap<>());
+    List<GuestProcess> toPump = new ArrayList<>();
+    synchronized (procs) {
+      for (GuestProcess p : procs.values()) {
+        if (p.status() != GuestProcess.Status.RUNNING) continue;
+        ExecHandle h = byPid.remove(p.pid());
+        if (h == null) {
+          p.lost();
+          continue;
+        }
+        p.resumeOn(h);
+        toPump.add(p);
+      }
+      for (ExecHandle h : byPid.values()) {
+        GuestProcess p = new GuestProcess(h.pid(), List.of(), false, h, scrollbackBytes, Duration.ZERO, true);
+        procs.put(p.pid(), p);
+        toPump.add(p);
+      }
+    }
+    for (GuestProcess p : toPump) {
+      Thread.ofVirtual().name("process-" + id + "-" + p.pid()).start(() -> pump(id, p));
+      log.info("process followed again sandbox={} pid={} adopted={}", id, p.pid(), p.adopted());
+    }
   }
 
   /**
@@ -85,6 +137,7 @@ public final class ProcessService {
         }
       }
     } catch (AgentException e) {
+      if (p.suspended()) return; // its session closes for a pause; the resumed session follows it again
       p.lost();
       log.info("process output no longer followed sandbox={} pid={} reason=\"{}\"", id, p.pid(), e.getMessage());
     } catch (InterruptedException e) {
@@ -127,7 +180,7 @@ public final class ProcessService {
     bySandbox.forEach((id, procs) -> {
       List<GuestProcess> due;
       synchronized (procs) {
-        due = procs.values().stream().filter(p -> p.status() == GuestProcess.Status.RUNNING && !p.keepAlive().isZero()
+        due = procs.values().stream().filter(p -> p.status() == GuestProcess.Status.RUNNING && !p.suspended() && !p.keepAlive().isZero()
             && !p.killedUnattended() && p.unattendedFor(now).compareTo(p.keepAlive()) > 0).toList();
       }
       for (GuestProcess p : due) {

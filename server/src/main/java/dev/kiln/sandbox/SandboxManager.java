@@ -74,6 +74,7 @@ public final class SandboxManager implements AutoCloseable {
   private final Checkpoints checkpoints;
   private final WarmPools pools;
   private final List<java.util.function.Consumer<String>> deletedListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<AgentListener> agentListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
   /** Saved states (pauses, checkpoints) checked before loading; a checkpoint forked ten times is read once. */
   private final VerifiedFiles verifiedStates = new VerifiedFiles();
   private final TemplateService templates;
@@ -297,8 +298,16 @@ public final class SandboxManager implements AutoCloseable {
     }
   }
 
-  /** How a new sandbox's VM came up: its spec, in words for its events, and whether from saved state. */
-  record Started(VmSpec spec, String how, boolean restored) {}
+  /**
+   * How a sandbox's VM came up: its spec, in words for its events, whether from saved state, and
+   * whether that state is the sandbox's own from a moment ago (a pause), so the agent session and
+   * the commands running in it are taken back rather than ended.
+   */
+  record Started(VmSpec spec, String how, boolean restored, boolean resumesSession) {
+    Started(VmSpec spec, String how, boolean restored) {
+      this(spec, how, restored, false);
+    }
+  }
 
   /** Brings up the VM of a sandbox whose row is being inserted; sets {@code sb.vm}. */
   interface VmStarter {
@@ -359,7 +368,9 @@ public final class SandboxManager implements AutoCloseable {
     repo.recordVm(id, VmRecord.toJson(spec), sb.vm.pid());
     disks.recorded(spec.rootDisk());
     watch(sb);
-    sb.agent = AgentConnection.open(spec.agentSocket(), id, bootTimeout, cause -> onAgentBroken(sb, cause));
+    sb.agent = started.resumesSession() ? AgentConnection.resume(spec.agentSocket(), id, bootTimeout, cause -> onAgentBroken(sb, cause))
+        : AgentConnection.open(spec.agentSocket(), id, bootTimeout, cause -> onAgentBroken(sb, cause));
+    for (AgentListener l : agentListeners) l.attached(id, sb.agent);
     // Integrity probe after a restore (a boot mounted the root itself, just now): the agent answers
     // (the HELLO above) and the restored root filesystem answers a stat.
     if (started.restored()) sb.agent.files().stat("/");
@@ -393,10 +404,15 @@ public final class SandboxManager implements AutoCloseable {
    * processes do not, and the sandbox's events say so.
    */
   Started restoreOrBoot(LiveSandbox sb, VmSpec spec, Path state, String stateSha256, String what) throws VmmException, InterruptedException {
+    return restoreOrBoot(sb, spec, state, stateSha256, what, false);
+  }
+
+  private Started restoreOrBoot(LiveSandbox sb, VmSpec spec, Path state, String stateSha256, String what, boolean ownState)
+      throws VmmException, InterruptedException {
     try {
       verifiedStates.verify(state, stateSha256);
       sb.vm = backend.restore(spec, state, bootTimeout);
-      return new Started(spec, "restored from " + what, true);
+      return new Started(spec, "restored from " + what, true, ownState);
     } catch (IOException | VmmException e) {
       String how = "booted from the disk of " + what + ": its saved state did not load (" + e.getMessage() + "); files are kept, processes are lost";
       log.warn("sandbox={} {}", sb.id, how);
@@ -580,6 +596,7 @@ public final class SandboxManager implements AutoCloseable {
         throw new KilnException(ErrorCode.SNAPSHOT_FAILED, "sandbox " + id + " could not be paused: " + e.getMessage(), e);
       }
       sb.vm = null;
+      for (AgentListener l : agentListeners) l.detaching(id);
       if (sb.agent != null) sb.agent.close();
       sb.agent = null;
       try {
@@ -608,7 +625,7 @@ public final class SandboxManager implements AutoCloseable {
       Path runDir = sandboxesDir.resolve(id);
       try {
         String sha = Files.exists(runDir.resolve(PAUSED_STATE_SHA256)) ? Files.readString(runDir.resolve(PAUSED_STATE_SHA256)).strip() : "";
-        Started started = restoreOrBoot(sb, vmSpecOf(r), runDir.resolve(PAUSED_STATE), sha, "its pause");
+        Started started = restoreOrBoot(sb, vmSpecOf(r), runDir.resolve(PAUSED_STATE), sha, "its pause", true);
         attach(sb, started);
         if (r.expiresAt().isEmpty() && r.timeoutSeconds() > 0) {
           repo.updateExpiry(id, r.timeoutSeconds(), Optional.of(Instant.now().plusSeconds(r.timeoutSeconds()))); // paused by its TTL
@@ -818,8 +835,9 @@ public final class SandboxManager implements AutoCloseable {
     try {
       VmSpec spec = adoptVm(sb, r);
       watch(sb);
-      sb.agent = AgentConnection.open(spec.agentSocket(), r.id(), Duration.ofSeconds(10), cause -> onAgentBroken(sb, cause));
-      log.info("sandbox re-adopted sandbox={} pid={}", r.id(), sb.vm.pid());
+      sb.agent = AgentConnection.resume(spec.agentSocket(), r.id(), Duration.ofSeconds(10), cause -> onAgentBroken(sb, cause));
+      for (AgentListener l : agentListeners) l.attached(r.id(), sb.agent);
+      log.info("sandbox re-adopted sandbox={} pid={} running_commands={}", r.id(), sb.vm.pid(), sb.agent.resumedExecs().size());
     } catch (VmmException | AgentException | JsonProcessingException | RuntimeException e) {
       fail(sb, "could not re-adopt after daemon restart: " + e.getMessage());
     } catch (InterruptedException e) {
@@ -907,6 +925,18 @@ public final class SandboxManager implements AutoCloseable {
   }
 
   /** Called with a sandbox's id once it is deleted. */
+  /** Told when a sandbox's agent session is about to be closed for a pause, and when a session is opened (new or resumed). */
+  public interface AgentListener {
+    void detaching(String sandboxId);
+
+    /** {@code agent.resumedExecs()} holds the commands a resumed session kept; a new session kept none. */
+    void attached(String sandboxId, AgentConnection agent);
+  }
+
+  public void onAgent(AgentListener listener) {
+    agentListeners.add(listener);
+  }
+
   public void onDeleted(java.util.function.Consumer<String> listener) {
     deletedListeners.add(listener);
   }

@@ -109,7 +109,8 @@ class NetworkServiceTest {
     Attachment kept = net.attach("sb-kept", NetworkSpec.INTERNET, Optional.empty());
     Attachment lost = net.attach("sb-lost", NetworkSpec.INTERNET, Optional.empty());
     net.close(); // a daemon that stops leaves its sandboxes' namespaces
-    NetworkConfig c = NetworkConfig.DEFAULT.with(true, "10.232.0.0/24", PREFIX, 7954, "127.0.0.1:0", List.of("127.0.0.1:1"));
+    // No spares this time: one made at once could take the swept slot's name again.
+    NetworkConfig c = new NetworkConfig(true, "10.232.0.0/24", PREFIX, 0, 7954, List.of("127.0.0.1:1"), "127.0.0.1:0", null, null, null);
     net = NetworkService.start(c, "", Set.of(kept.slot().index()));
     assertTrue(Namespaces.existingNamespaces().contains(kept.slot().netns()));
     assertFalse(Namespaces.existingNamespaces().contains(lost.slot().netns()));

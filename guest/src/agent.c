@@ -201,6 +201,19 @@ static void end_session(void) {
   S.greeted = 0;
 }
 
+/* The host went away (a daemon restart or crash): commands keep running, but with no credit their
+ * output waits in their pipes (they block once those fill) until a host resumes the session; a
+ * new session ends them. Open files are closed. */
+static void suspend_session(void) {
+  for (struct stream *s = S.streams; s; s = s->next) {
+    if (s->dead) continue;
+    if (s->kind == S_EXEC)
+      s->credit = 0;
+    else
+      stream_abandon(s);
+  }
+}
+
 /* A HELLO with RESUME comes from a host taking this session back (it restarted, or this VM was
  * paused and restored): running commands are kept, with fresh windows, and listed in HELLO_OK so
  * the host can follow them again. File transfers cannot resume and are abandoned. */
@@ -538,8 +551,8 @@ int serve(int fd, int flags) {
         file_read_pump(s);
     }
     if (S.lost) {
-      agent_log("host went away while we were writing");
-      end_session();
+      agent_log("host went away while we were writing; commands wait for a host to resume the session");
+      suspend_session();
       S.lost = 0;
       S.connected = 0;
       if (!(S.flags & SERVE_PORT)) break;

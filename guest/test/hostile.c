@@ -56,10 +56,20 @@ int main(void) {
     if (fh.length > MAX_PAYLOAD || read_full(fd, payload, fh.length) < 0) continue;
     if (fh.type == T_HELLO) {
       static const char version[] = "kiln-hostile/1";
+      struct reader r;
+      reader_init(&r, payload, fh.length);
+      rd_u32(&r);
+      rd_u64(&r);
+      uint32_t len;
+      rd_blob(&r, &len);
+      rd_u32(&r);
+      const uint8_t *nonce = rd_blob(&r, &len);
       struct writer w;
       writer_init(&w, 256);
+      wr_str(&w, nonce ? (const char *)nonce : "", nonce ? len : 0);
       wr_u32(&w, PROTO_VERSION);
       wr_str(&w, version, sizeof version - 1);
+      wr_u32(&w, 0);
       uint8_t out[FRAME_HEADER];
       header_encode(out, T_HELLO_OK, 0, (uint32_t)w.len);
       write_full(fd, out, sizeof out);

@@ -97,6 +97,50 @@ class SdkSystemTest {
   }
 
   @Test
+  void reattachingReplaysWhatTheDroppedConnectionMissed() throws Exception {
+    StringBuilder first = new StringBuilder();
+    CommandHandle h = shared.commands().start("for i in 1 2 3 4 5 6; do echo line$i; sleep 0.3; done", out -> {
+      synchronized (first) {
+        first.append(out);
+      }
+    }, err -> { });
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (true) {
+      synchronized (first) {
+        if (first.toString().contains("line2")) break;
+      }
+      assertTrue(System.nanoTime() < deadline, "line2 within 30 s");
+      Thread.sleep(20);
+    }
+    h.close(); // the connection drops; the command runs on
+    long cursor = h.cursor();
+    Thread.sleep(600); // output made while no one is attached is kept for the next client
+    StringBuilder rest = new StringBuilder();
+    CommandResult r;
+    try (CommandHandle again = shared.commands().connect(h.pid(), cursor, b -> rest.append(new String(b, StandardCharsets.UTF_8)), err -> { })) {
+      r = again.await(Duration.ofMinutes(1));
+    }
+    String seenFirst;
+    synchronized (first) {
+      seenFirst = first.toString().substring(0, (int) cursor);
+    }
+    assertEquals("line1\nline2\nline3\nline4\nline5\nline6\n", seenFirst + rest, "nothing missed, nothing twice");
+    try (CommandHandle all = shared.commands().connect(h.pid(), 0, b -> { }, b -> { })) {
+      assertEquals("line1\nline2\nline3\nline4\nline5\nline6\n", all.await(Duration.ofSeconds(30)).stdout(), "from 0: everything kept");
+    }
+    assertEquals(0, r.exitCode());
+  }
+
+  @Test
+  void aThousandFilesAreListed() {
+    shared.commands().run("mkdir -p /tmp/many && cd /tmp/many && i=0; while [ $i -lt 1000 ]; do : > f$i; i=$((i+1)); done");
+    List<FileInfo> entries = shared.files().list("/tmp/many");
+    assertEquals(1000, entries.size());
+    assertTrue(entries.stream().anyMatch(f -> f.name().equals("f999")));
+    shared.files().remove("/tmp/many");
+  }
+
+  @Test
   void files() {
     SandboxFiles fs = shared.files();
     fs.mkdir("/root/sdk/dir");

@@ -25,12 +25,21 @@ public final class CommandHandle implements AutoCloseable {
   private final WebSocket socket;
   private final Output output;
 
-  CommandHandle(Kiln kiln, String sandboxId, long pid, Consumer<byte[]> onStdout, Consumer<byte[]> onStderr) {
+  CommandHandle(Kiln kiln, String sandboxId, long pid, long cursor, Consumer<byte[]> onStdout, Consumer<byte[]> onStderr) {
     this.kiln = kiln;
     this.sandboxId = sandboxId;
     this.pid = pid;
-    this.output = new Output(onStdout, onStderr);
-    this.socket = kiln.webSocket("/v1/sandboxes/" + sandboxId + "/processes/" + pid + "/ws", output);
+    this.output = new Output(cursor, onStdout, onStderr);
+    this.socket = kiln.webSocket("/v1/sandboxes/" + sandboxId + "/processes/" + pid + "/ws?cursor=" + cursor, output);
+  }
+
+  /**
+   * Where in the command's output this handle has read to. A client that loses its handle (or its
+   * connection) re-attaches from here with {@link Commands#connect} and misses nothing the daemon
+   * still keeps.
+   */
+  public long cursor() {
+    return output.cursor();
   }
 
   /** The command's pid in the sandbox. */
@@ -93,10 +102,16 @@ public final class CommandHandle implements AutoCloseable {
     private final ByteArrayOutputStream partial = new ByteArrayOutputStream();
     private final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
     private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+    private long cursor;
 
-    Output(Consumer<byte[]> onStdout, Consumer<byte[]> onStderr) {
+    Output(long cursor, Consumer<byte[]> onStdout, Consumer<byte[]> onStderr) {
+      this.cursor = cursor;
       this.onStdout = onStdout;
       this.onStderr = onStderr;
+    }
+
+    synchronized long cursor() {
+      return cursor;
     }
 
     @Override
@@ -120,14 +135,23 @@ public final class CommandHandle implements AutoCloseable {
         case 1 -> {
           synchronized (this) {
             stdout.writeBytes(body);
+            cursor += body.length;
           }
           onStdout.accept(body);
         }
         case 2 -> {
           synchronized (this) {
             stderr.writeBytes(body);
+            cursor += body.length;
           }
           onStderr.accept(body);
+        }
+        case 5 -> {
+          if (body.length == 16) {
+            synchronized (this) {
+              cursor = ByteBuffer.wrap(body).getLong(8); // output before this was dropped by the daemon
+            }
+          }
         }
         case 3 -> {
           try {
@@ -136,7 +160,7 @@ public final class CommandHandle implements AutoCloseable {
             exit.completeExceptionally(e);
           }
         }
-        default -> { } // end-of-replay and overflow markers: nothing to do for a live follower
+        default -> { } // end-of-replay: nothing to do for a live follower
       }
     }
 

@@ -45,12 +45,21 @@ public final class Commands {
     body.put("env", env);
     body.put("stdin", true);
     long pid = kiln.post("/v1/sandboxes/" + sandboxId + "/processes", body).path("pid").asLong();
-    return new CommandHandle(kiln, sandboxId, pid, onStdout, onStderr);
+    return new CommandHandle(kiln, sandboxId, pid, 0, onStdout, onStderr);
+  }
+
+  /**
+   * Re-attaches to a command started earlier (by this client or another), replaying its kept
+   * output from {@code cursor} (0: all the daemon still has; {@link CommandHandle#cursor} of an
+   * earlier handle: only what that one did not see), then following it live.
+   */
+  public CommandHandle connect(long pid, long cursor, Consumer<byte[]> onStdout, Consumer<byte[]> onStderr) {
+    return new CommandHandle(kiln, sandboxId, pid, cursor, onStdout, onStderr);
   }
 
   CommandHandle startPty(List<String> argv, Map<String, String> env, int rows, int cols, Consumer<byte[]> onData) {
     long pid = kiln.post("/v1/sandboxes/" + sandboxId + "/processes", Map.of("argv", argv, "env", env, "pty", Map.of("rows", rows, "cols", cols)))
         .path("pid").asLong();
-    return new CommandHandle(kiln, sandboxId, pid, onData, onData);
+    return new CommandHandle(kiln, sandboxId, pid, 0, onData, onData);
   }
 }

@@ -114,6 +114,9 @@ class CrashRecoverySystemTest {
     out(kept, "echo survived > /root/marker");
     String sleeper = out(kept, "sleep 1000 > /dev/null 2>&1 & echo $!").strip();
     out(kept, "mkdir -p /tmp/www && echo served > /tmp/www/index.html && (httpd -p 8080 -h /tmp/www)");
+    TestHost.Reply bg = call("POST", "/v1/sandboxes/" + kept + "/processes", Map.of("command", "while true; do echo beat; sleep 0.2; done"));
+    assertEquals(201, bg.status(), bg.raw());
+    long bgPid = bg.json().path("pid").asLong();
     String address = call("GET", "/v1/sandboxes/" + kept, null).json().path("network").path("address").asText();
     assertEquals("served\n", page(address), "reachable at its address before the crash");
     String deadNetns = NET_PREFIX + "-" + slotOf(call("GET", "/v1/sandboxes/" + dies, null).json().path("network").path("address").asText());
@@ -132,6 +135,10 @@ class CrashRecoverySystemTest {
     assertEquals("alive\n", out(kept, "kill -0 " + sleeper + " && echo alive"), "processes survive");
     assertEquals(keptQemu, qemuPid(kept), "the same QEMU, re-adopted");
     assertEquals("served\n", page(address), "its network survives: same namespace, same address, same rules");
+    JsonNode adopted = call("GET", "/v1/sandboxes/" + kept + "/processes/" + bgPid, null).json();
+    assertEquals("running", adopted.path("status").asText(), "a process started through the API survives too: " + adopted);
+    assertTrue(adopted.path("adopted").asBoolean(), adopted.toString());
+    await().atMost(Duration.ofSeconds(30)).until(() -> call("GET", "/v1/sandboxes/" + kept + "/processes/" + bgPid, null).json().path("outputBytes").asLong() > 0);
     assertTrue(namespaces().size() <= 2 + 2, "the killed daemon's spare namespaces were swept, not added to: " + namespaces());
 
     JsonNode gone = call("GET", "/v1/sandboxes/" + dies, null).json();

@@ -132,6 +132,47 @@ class SdkSystemTest {
   }
 
   @Test
+  void aGigabyteGoesUpAndDownWithTheSameDigestThroughABoundedHeap() throws Exception {
+    // This JVM runs with -Xmx512m and hosts the daemon too: a buffered gigabyte would not fit.
+    long size = 1L << 30;
+    try (Sandbox big = Sandbox.create(daemon.kiln, LocalDaemon.TEMPLATE, Map.of("memoryMib", 256, "diskMib", 1400))) {
+      java.security.MessageDigest up = java.security.MessageDigest.getInstance("SHA-256");
+      big.files().write("/root/giga", new java.security.DigestInputStream(new PatternStream(size), up), 0644);
+      String sent = java.util.HexFormat.of().formatHex(up.digest());
+      java.security.MessageDigest down = java.security.MessageDigest.getInstance("SHA-256");
+      try (java.io.InputStream in = new java.security.DigestInputStream(big.files().open("/root/giga"), down)) {
+        in.transferTo(java.io.OutputStream.nullOutputStream());
+      }
+      assertEquals(sent, java.util.HexFormat.of().formatHex(down.digest()));
+      assertTrue(big.commands().run("sha256sum /root/giga").stdout().startsWith(sent), "the guest has the same bytes");
+    }
+  }
+
+  /** {@code size} bytes of a cheap pattern, made as they are read. */
+  private static final class PatternStream extends java.io.InputStream {
+    private final long size;
+    private long pos;
+
+    PatternStream(long size) {
+      this.size = size;
+    }
+
+    @Override
+    public int read() {
+      return pos < size ? (int) ((pos++ * 2654435761L) >>> 13) & 0xff : -1;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) {
+      if (pos >= size) return -1;
+      int n = (int) Math.min(len, size - pos);
+      for (int i = 0; i < n; i++) b[off + i] = (byte) (((pos + i) * 2654435761L) >>> 13);
+      pos += n;
+      return n;
+    }
+  }
+
+  @Test
   void aThousandFilesAreListed() {
     shared.commands().run("mkdir -p /tmp/many && cd /tmp/many && i=0; while [ $i -lt 1000 ]; do : > f$i; i=$((i+1)); done");
     List<FileInfo> entries = shared.files().list("/tmp/many");

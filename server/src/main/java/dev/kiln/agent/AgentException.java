@@ -13,6 +13,7 @@ public final class AgentException extends Exception {
   public static final int EINVAL = 22;
   public static final int ENOSPC = 28;
   public static final int ENOTEMPTY = 39;
+  public static final int EOVERFLOW = 75;
 
   private final int errno;
 

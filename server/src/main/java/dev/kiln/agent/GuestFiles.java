@@ -69,7 +69,7 @@ public final class GuestFiles {
         switch (m) {
           case GuestMessage.Entries e -> {
             out.addAll(e.entries());
-            if (out.size() > limit) throw new AgentException(AgentException.ENOSPC, "directory " + path + " has more than " + limit + " entries");
+            if (out.size() > limit) throw new AgentException(AgentException.EOVERFLOW, "directory " + path + " has more than " + limit + " entries");
           }
           case GuestMessage.End e -> {
             done = true;

@@ -122,6 +122,11 @@ final class Stream {
     try {
       while (sendCredit <= 0) {
         if (failure != null) throw new AgentException("agent channel closed: " + failure.getMessage(), failure);
+        // A guest that failed the transfer (a full disk, say) answers ERROR and grants nothing more:
+        // the error, not the wait, is what the sender must get.
+        for (GuestMessage m : inbox) {
+          if (m instanceof GuestMessage.Error e) throw new AgentException(e.errno(), e.message());
+        }
         changed.await(1, TimeUnit.SECONDS);
       }
       int n = (int) Math.min(want, sendCredit);

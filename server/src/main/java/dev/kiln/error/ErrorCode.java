@@ -32,5 +32,6 @@ public enum ErrorCode {
   FORWARD_NOT_FOUND,
   PORT_IN_USE,
   NETWORK_UNAVAILABLE,
+  DISK_FULL,
   INTERNAL
 }

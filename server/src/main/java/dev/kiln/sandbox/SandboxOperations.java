@@ -158,6 +158,7 @@ public final class SandboxOperations {
       case AgentException.EEXIST, AgentException.ENOTEMPTY, AgentException.EISDIR, AgentException.ENOTDIR -> ErrorCode.FILE_CONFLICT;
       case AgentException.EACCES -> ErrorCode.PERMISSION_DENIED;
       case AgentException.EINVAL -> ErrorCode.INVALID_REQUEST;
+      case AgentException.ENOSPC -> ErrorCode.DISK_FULL;
       default -> ErrorCode.GUEST_ERROR;
     };
     return new KilnException(code, "sandbox " + id + ": " + what + ": " + e.getMessage() + " (errno " + e.errno() + ")", e);

@@ -44,6 +44,44 @@ class ExecAndFilesSystemTest {
   }
 
   @Test
+  void anUploadThatFillsTheGuestDiskFailsAtOnceWith507() throws Exception {
+    // /tmp is a tmpfs of half the guest's RAM (256 MiB here): 400 MiB cannot fit.
+    long size = 400L << 20;
+    java.io.InputStream zeros = new java.io.InputStream() {
+      private long left = size;
+
+      @Override
+      public int read() {
+        return left-- > 0 ? 0 : -1;
+      }
+
+      @Override
+      public int read(byte[] b, int off, int len) {
+        if (left <= 0) return -1;
+        int n = (int) Math.min(len, left);
+        java.util.Arrays.fill(b, off, off + n, (byte) 0);
+        left -= n;
+        return n;
+      }
+    };
+    long start = System.nanoTime();
+    try {
+      HttpResponse<String> r = host.http.send(HttpRequest.newBuilder(URI.create(host.base + "/v1/sandboxes/" + id + "/files?path=/tmp/too-big"))
+          .header("Authorization", "Bearer " + host.key).timeout(java.time.Duration.ofMinutes(3)).PUT(HttpRequest.BodyPublishers.ofInputStream(() -> zeros)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(507, r.statusCode(), r.body());
+      assertTrue(r.body().contains("DISK_FULL"), r.body());
+    } catch (java.io.IOException e) {
+      // The daemon answers 507 as soon as the guest's disk is full and closes the connection with
+      // the rest of the body unread; java.net.http, still sending, may see only the close.
+      System.out.println("upload into a full disk: the client saw the connection close (" + e.getMessage() + ")");
+    }
+    assertTrue(System.nanoTime() - start < java.time.Duration.ofMinutes(2).toNanos(), "the upload fails when the disk fills, not at a timeout");
+    assertEquals("ok\n", exec(Map.of("command", "echo ok")).path("stdout").asText(), "the sandbox is fine afterwards");
+    exec(Map.of("command", "rm -f /tmp/too-big"));
+  }
+
+  @Test
   void echoPrintsAndExitsZero() throws Exception {
     JsonNode r = exec(Map.of("argv", List.of("echo", "hello", "world")));
     assertEquals("hello world\n", r.path("stdout").asText());

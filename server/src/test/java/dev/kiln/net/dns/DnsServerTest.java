@@ -267,9 +267,19 @@ class DnsServerTest {
     assertEquals(address.getPort(), dns.address().getPort());
     dns.close();
     dns.close();
-    try (DatagramSocket again = new DatagramSocket(address)) {
-      assertEquals(address.getPort(), again.getLocalPort());
+    // Retried: the port was an ephemeral one, and the resolver's own per-query upstream sockets
+    // (of earlier tests' queries still finishing) may hold it for a moment.
+    java.net.BindException last = null;
+    for (int attempt = 0; attempt < 50; attempt++) {
+      try (DatagramSocket again = new DatagramSocket(address)) {
+        assertEquals(address.getPort(), again.getLocalPort());
+        return;
+      } catch (java.net.BindException e) {
+        last = e;
+        Thread.sleep(100);
+      }
     }
+    throw last;
   }
 
   private static Socket connect(DnsServer dns) throws IOException {

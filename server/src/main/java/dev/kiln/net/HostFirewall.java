@@ -1,11 +1,8 @@
 package dev.kiln.net;
 
-import dev.kiln.host.CommandRunner;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.List;
 
 /**
  * The host's half of sandbox networking, one nft table per daemon: NAT of the address pool out of
@@ -53,17 +50,6 @@ final class HostFirewall {
           }
         }
         """.formatted(table, plan.pool(), veths, dnsPort);
-    Path f = Files.createTempFile("kiln-host", ".nft");
-    try {
-      Files.writeString(f, rules);
-      CommandRunner.run(List.of("nft", "-f", f.toString()), Duration.ofSeconds(30));
-    } finally {
-      Files.deleteIfExists(f);
-    }
-  }
-
-  /** For tests and uninstall: the host table goes; per-sandbox rules went with their namespaces. */
-  void remove() {
-    CommandRunner.runAllowingFailure(List.of("nft", "delete", "table", table.split(" ")[0], table.split(" ")[1]), Duration.ofSeconds(30));
+    Namespaces.nftOnHost(rules);
   }
 }

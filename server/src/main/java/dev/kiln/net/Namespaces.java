@@ -61,6 +61,11 @@ final class Namespaces {
             + " && nft -f \"$1\"", "sh", file.toString()), TIMEOUT));
   }
 
+  /** Applies an nft script in the host's own namespace, as one transaction. */
+  static void nftOnHost(String script) {
+    withScript(script, file -> CommandRunner.run(List.of("nft", "-f", file.toString()), TIMEOUT));
+  }
+
   /** Applies an nft script inside the slot's namespace, as one transaction. */
   void nft(Slot s, String script) {
     withScript(script, file -> CommandRunner.run(List.of("nsenter", "--net=" + s.netnsPath(), "nft", "-f", file.toString()), TIMEOUT));

@@ -26,10 +26,15 @@ public final class CommandHandle implements AutoCloseable {
   private final Output output;
 
   CommandHandle(Kiln kiln, String sandboxId, long pid, long cursor, Consumer<byte[]> onStdout, Consumer<byte[]> onStderr) {
+    this(kiln, sandboxId, pid, cursor, onStdout, onStderr, true);
+  }
+
+  /** {@code keepOutput} false: output goes only to the callbacks, so a long stream costs no memory. */
+  CommandHandle(Kiln kiln, String sandboxId, long pid, long cursor, Consumer<byte[]> onStdout, Consumer<byte[]> onStderr, boolean keepOutput) {
     this.kiln = kiln;
     this.sandboxId = sandboxId;
     this.pid = pid;
-    this.output = new Output(cursor, onStdout, onStderr);
+    this.output = new Output(cursor, onStdout, onStderr, keepOutput);
     this.socket = kiln.webSocket("/v1/sandboxes/" + sandboxId + "/processes/" + pid + "/ws?cursor=" + cursor, output);
   }
 
@@ -74,11 +79,20 @@ public final class CommandHandle implements AutoCloseable {
     signal("KILL");
   }
 
-  /** Waits for the command to end and returns its exit status and all of its output. */
+  /**
+   * Waits for the command to end and returns its exit status and all of its output. A command
+   * whose end could not be followed (its sandbox was paused, stopped or restored meanwhile) is a
+   * {@link KilnException} with code PROCESS_LOST.
+   */
   public CommandResult await(Duration timeout) throws TimeoutException, InterruptedException {
     try {
       JsonNode exit = output.exit.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-      return new CommandResult(exit.path("exitCode").asInt(-1), exit.path("signal").asInt(0), output.stdout(), output.stderr());
+      if (exit.path("type").asText().equals("lost")) {
+        throw new KilnException(0, "PROCESS_LOST", "command " + pid + " in sandbox " + sandboxId
+            + " can no longer be followed: the sandbox was paused, stopped or restored while it ran");
+      }
+      return new CommandResult(exit.path("exitCode").asInt(-1), exit.path("signal").asInt(0), exit.path("timedOut").asBoolean(),
+          output.stdout(), output.stderr());
     } catch (ExecutionException e) {
       throw new KilnException("lost the command's output: " + e.getCause().getMessage(), e.getCause());
     }
@@ -102,10 +116,12 @@ public final class CommandHandle implements AutoCloseable {
     private final ByteArrayOutputStream partial = new ByteArrayOutputStream();
     private final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
     private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+    private final boolean keep;
     private long cursor;
 
-    Output(long cursor, Consumer<byte[]> onStdout, Consumer<byte[]> onStderr) {
+    Output(long cursor, Consumer<byte[]> onStdout, Consumer<byte[]> onStderr, boolean keep) {
       this.cursor = cursor;
+      this.keep = keep;
       this.onStdout = onStdout;
       this.onStderr = onStderr;
     }
@@ -134,14 +150,14 @@ public final class CommandHandle implements AutoCloseable {
       switch (m[0]) {
         case 1 -> {
           synchronized (this) {
-            stdout.writeBytes(body);
+            if (keep) stdout.writeBytes(body);
             cursor += body.length;
           }
           onStdout.accept(body);
         }
         case 2 -> {
           synchronized (this) {
-            stderr.writeBytes(body);
+            if (keep) stderr.writeBytes(body);
             cursor += body.length;
           }
           onStderr.accept(body);

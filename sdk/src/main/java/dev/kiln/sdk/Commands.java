@@ -26,7 +26,8 @@ public final class Commands {
   /** Runs argv (no shell) to its end, killing it after {@code timeout} (zero: no limit). */
   public CommandResult run(List<String> argv, Duration timeout) {
     JsonNode r = kiln.post("/v1/sandboxes/" + sandboxId + "/exec", Map.of("argv", argv, "timeoutSeconds", timeout.toSeconds()));
-    return new CommandResult(r.path("exitCode").asInt(), r.path("signal").asInt(0), r.path("stdout").asText(), r.path("stderr").asText());
+    return new CommandResult(r.path("exitCode").asInt(), r.path("signal").asInt(0), r.path("timedOut").asBoolean(), r.path("stdout").asText(),
+        r.path("stderr").asText());
   }
 
   /**
@@ -55,6 +56,15 @@ public final class Commands {
    */
   public CommandHandle connect(long pid, long cursor, Consumer<byte[]> onStdout, Consumer<byte[]> onStderr) {
     return new CommandHandle(kiln, sandboxId, pid, cursor, onStdout, onStderr);
+  }
+
+  /**
+   * Follows a command started earlier from its first kept byte, passing its output only to the
+   * callbacks: {@link CommandHandle#await} then returns the exit status with empty output, so a
+   * command that prints gigabytes costs this client no memory.
+   */
+  public CommandHandle stream(long pid, Consumer<byte[]> onStdout, Consumer<byte[]> onStderr) {
+    return new CommandHandle(kiln, sandboxId, pid, 0, onStdout, onStderr, false);
   }
 
   CommandHandle startPty(List<String> argv, Map<String, String> env, int rows, int cols, Consumer<byte[]> onData) {

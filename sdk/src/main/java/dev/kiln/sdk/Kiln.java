@@ -32,9 +32,31 @@ public final class Kiln {
   private final String apiKey;
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
+  /** @throws IllegalArgumentException unless {@code baseUrl} is an http:// or https:// URL with a host */
   public Kiln(String baseUrl, String apiKey) {
-    this.base = URI.create(baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl);
+    this.base = baseUri(baseUrl);
     this.apiKey = apiKey;
+  }
+
+  /**
+   * The daemon's base URL, checked: http or https, a host, no query. Without this a URL like
+   * {@code 127.0.0.1:7788} fails only at the first request, with a message about URI syntax.
+   */
+  public static URI baseUri(String url) {
+    String trimmed = url.strip().replaceAll("/+$", "");
+    URI u;
+    try {
+      u = new URI(trimmed);
+    } catch (java.net.URISyntaxException e) {
+      throw new IllegalArgumentException("KILN_URL '" + url + "' is not a URL (" + e.getReason() + "); expected one like http://127.0.0.1:7788");
+    }
+    if (u.getScheme() == null || !(u.getScheme().equals("http") || u.getScheme().equals("https")) || u.getHost() == null) {
+      throw new IllegalArgumentException("KILN_URL '" + url + "' needs http:// or https:// and a host, like http://127.0.0.1:7788");
+    }
+    if (u.getRawQuery() != null || u.getRawFragment() != null) {
+      throw new IllegalArgumentException("KILN_URL '" + url + "' must not have a query or fragment; expected one like http://127.0.0.1:7788");
+    }
+    return u;
   }
 
   /** KILN_URL (default http://127.0.0.1:7788) and KILN_API_KEY. */
@@ -124,7 +146,20 @@ public final class Kiln {
   }
 
   private KilnException unreachable(IOException e) {
-    return new KilnException("cannot reach the Kiln daemon at " + base + ": " + e.getMessage(), e);
+    return new KilnException("cannot reach the Kiln daemon at " + base + ": " + describeFailure(e), e);
+  }
+
+  /** What went wrong on the wire, in words: the JDK's messages are often null or name classes. */
+  public static String describeFailure(IOException e) {
+    return switch (e) {
+      case java.net.ConnectException c -> "connection refused (is `kiln daemon` running there? set KILN_URL)";
+      case java.net.http.HttpConnectTimeoutException t -> "no answer to the connection attempt (wrong host or port in KILN_URL, or a firewall)";
+      case java.net.http.HttpTimeoutException t -> "the daemon did not answer in time";
+      case javax.net.ssl.SSLException s -> "TLS failed (" + (s.getMessage() == null ? "handshake error" : s.getMessage())
+          + "); is it an https:// URL for an http:// daemon, or the other way round?";
+      case java.net.UnknownHostException u -> "unknown host " + u.getMessage();
+      default -> e.getMessage() == null || e.getMessage().isBlank() ? "the connection failed" : e.getMessage();
+    };
   }
 
   private static KilnException error(int status, byte[] body) {

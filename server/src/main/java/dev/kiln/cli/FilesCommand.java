@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -19,12 +20,13 @@ final class FilesCommand {
 
   @Command(name = "put", description = "Upload a local file to a path in the sandbox.")
   static final class Put implements Callable<Integer> {
-    @Parameters(index = "0") String id;
-    @Parameters(index = "1") Path local;
-    @Parameters(index = "2") String guestPath;
+    @Parameters(index = "0", paramLabel = "SANDBOX", description = "sandbox id") String id;
+    @Parameters(index = "1", paramLabel = "LOCAL", description = "local file to upload") Path local;
+    @Parameters(index = "2", paramLabel = "PATH", description = "absolute path in the sandbox") String guestPath;
 
     @Override
     public Integer call() throws Exception {
+      if (!Files.isRegularFile(local)) throw new UserError("no such local file: " + local, KilnCli.EXIT_API_ERROR);
       System.out.println(ApiClient.fromEnvironment().putFile(filesPath(id, "", guestPath), local).path("bytesWritten").asLong() + " bytes written");
       return 0;
     }
@@ -32,13 +34,14 @@ final class FilesCommand {
 
   @Command(name = "get", description = "Download a file from the sandbox (to stdout without LOCAL).")
   static final class Get implements Callable<Integer> {
-    @Parameters(index = "0") String id;
-    @Parameters(index = "1") String guestPath;
-    @Parameters(index = "2", arity = "0..1") Path local;
+    @Parameters(index = "0", paramLabel = "SANDBOX", description = "sandbox id") String id;
+    @Parameters(index = "1", paramLabel = "PATH", description = "absolute path in the sandbox") String guestPath;
+    @Parameters(index = "2", arity = "0..1", paramLabel = "LOCAL", description = "local file to write (default: stdout)") Path local;
 
     @Override
     public Integer call() throws Exception {
-      try (InputStream in = ApiClient.fromEnvironment().download(filesPath(id, "", guestPath));
+      ApiClient api = ApiClient.fromEnvironment();
+      try (InputStream in = api.download(filesPath(id, "", guestPath));
            OutputStream out = local == null ? System.out : Files.newOutputStream(local)) {
         in.transferTo(out);
       }
@@ -48,13 +51,13 @@ final class FilesCommand {
 
   @Command(name = "ls", description = "List a directory in the sandbox.")
   static final class Ls implements Callable<Integer> {
-    @Parameters(index = "0") String id;
-    @Parameters(index = "1", defaultValue = "/") String guestPath;
-    @Option(names = {"-o", "--output"}, defaultValue = "table") Output.Format format;
+    @Parameters(index = "0", paramLabel = "SANDBOX", description = "sandbox id") String id;
+    @Parameters(index = "1", defaultValue = "/", paramLabel = "PATH", description = "directory in the sandbox (default: /)") String guestPath;
+    @Mixin Output.Options output;
 
     @Override
     public Integer call() throws Exception {
-      Output.print(format, ApiClient.fromEnvironment().get(filesPath(id, "/list", guestPath)).path("entries"),
+      output.print(ApiClient.fromEnvironment().get(filesPath(id, "/list", guestPath)).path("entries"),
           List.of("type", "mode", "size", "mtime", "name"));
       return 0;
     }
@@ -62,8 +65,8 @@ final class FilesCommand {
 
   @Command(name = "rm", description = "Remove a file or directory (recursively) in the sandbox.")
   static final class Rm implements Callable<Integer> {
-    @Parameters(index = "0") String id;
-    @Parameters(index = "1") String guestPath;
+    @Parameters(index = "0", paramLabel = "SANDBOX", description = "sandbox id") String id;
+    @Parameters(index = "1", paramLabel = "PATH", description = "absolute path in the sandbox") String guestPath;
 
     @Override
     public Integer call() throws Exception {

@@ -1,40 +1,50 @@
 package dev.kiln.cli;
 
+import java.util.Map;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
  * {@code kiln}: the daemon entry point and the API client. Exit codes scripts can rely on: 0 ok,
  * 1 the API refused or failed the request, 2 bad usage, 69 the daemon is unreachable; {@code exec}
- * and {@code run} exit with the command's own code (124 when it timed out, 128+N when signal N
- * killed it).
+ * and {@code run} exit with the command's own code (124 when it timed out, 126 when it cannot be
+ * executed, 127 when there is no such command, 128+N when signal N killed it).
  */
 @Command(name = "kiln", mixinStandardHelpOptions = true, version = "kiln 0.1.0", scope = CommandLine.ScopeType.INHERIT,
     description = "Run untrusted code in microVMs.",
-    subcommands = {DaemonCommand.class, TemplateCommand.class, SandboxCommand.class, ExecCommand.class, RunCommand.class, CpCommand.class,
-        FilesCommand.class, ShellCommand.class, BenchCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
-public final class KilnCli {
+    footer = {"", "Environment: KILN_URL (default " + ApiClient.DEFAULT_URL + "), KILN_API_KEY, KILN_DEBUG=1 (details of internal errors).",
+        "Exit codes: 0 ok, 1 the API refused the request, 2 bad usage, 69 no daemon; exec and run exit with the command's code."},
+    subcommands = {DaemonCommand.class, TemplateCommand.class, SandboxCommand.class, ExecCommand.class, RunCommand.class, ShellCommand.class,
+        CpCommand.class, FilesCommand.class, CheckpointCommand.class, PoolCommand.class, NetworkCommand.class, ForwardCommand.class,
+        BenchCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
+public final class KilnCli implements java.util.concurrent.Callable<Integer> {
   static final int EXIT_API_ERROR = 1;
+  static final int EXIT_USAGE = 2;
   static final int EXIT_UNAVAILABLE = 69;
 
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  /** {@code kiln} alone: the usage, as a usage error. */
+  @Override
+  public Integer call() {
+    spec.commandLine().usage(System.err);
+    return EXIT_USAGE;
+  }
+
   public static void main(String[] args) {
+    System.exit(commandLine().execute(args));
+  }
+
+  /** The whole command tree with kiln's error reporting, for main and for tests. */
+  static CommandLine commandLine() {
     CommandLine cli = new CommandLine(new KilnCli());
     cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
-      if (e instanceof ApiClient.ApiError api) {
-        System.err.println("kiln: " + api.getMessage());
-        return EXIT_API_ERROR;
-      }
-      if (e instanceof dev.kiln.sdk.KilnException k) {
-        System.err.println("kiln: " + k.getMessage());
-        return k.status() == 0 && k.getMessage().startsWith("cannot reach") ? EXIT_UNAVAILABLE : EXIT_API_ERROR;
-      }
-      if (e instanceof java.io.IOException io && io.getMessage() != null && io.getMessage().startsWith("cannot reach")) {
-        System.err.println("kiln: " + io.getMessage());
-        return EXIT_UNAVAILABLE;
-      }
-      System.err.println("kiln: " + e);
-      return EXIT_API_ERROR;
+      Map<String, String> flags = cmd.getCommand() instanceof FlagsOfFields f ? f.flagsOfFields() : Map.of();
+      ErrorReport.Report r = ErrorReport.of(e, flags);
+      cmd.getErr().println("kiln: " + r.message());
+      if (System.getenv("KILN_DEBUG") != null) e.printStackTrace(cmd.getErr());
+      return r.exitCode();
     });
-    System.exit(cli.execute(args));
+    return cli;
   }
 }

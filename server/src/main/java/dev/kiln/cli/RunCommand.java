@@ -1,22 +1,54 @@
 package dev.kiln.cli;
 
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
-@Command(name = "run", description = "Create a sandbox, run one command in it, delete it; exits with the command's exit code.")
-final class RunCommand implements Callable<Integer> {
+@Command(name = "run", description = "Create a sandbox, run one command in it, delete it; exits with the command's exit code.",
+    footer = {"", "Examples:", "  kiln run --template base -- uname -a", "  echo 'print(6*7)' | kiln run -i -- python3", "  kiln run -it -- bash"})
+final class RunCommand implements Callable<Integer>, FlagsOfFields {
+  @Option(names = "--template", defaultValue = "base", description = "template to start from (default: ${DEFAULT-VALUE})") String template;
   @Mixin SandboxCommand.CreateOptions create;
   @Mixin ExecOptions exec;
+  @Parameters(arity = "1..*", paramLabel = "COMMAND", description = "the command and its arguments (after --, so its options stay its own)")
+  List<String> argv;
+  /** Which request an API error came from: the create's fields and the command's share names. */
+  private boolean created;
 
   @Override
   public Integer call() throws Exception {
     ApiClient c = ApiClient.fromEnvironment();
-    String id = c.post("/v1/sandboxes", create.body()).path("id").asText();
+    String id = c.post("/v1/sandboxes", create.body(template)).path("id").asText();
+    created = true;
+    // A Ctrl-C that ends this JVM still deletes the sandbox.
+    Thread cleanup = new Thread(() -> deleteQuietly(c, id));
+    Runtime.getRuntime().addShutdownHook(cleanup);
     try {
-      return exec.runIn(c, id);
+      return new RemoteCommand(c, id, exec).run(argv, Map.of());
     } finally {
-      c.delete("/v1/sandboxes/" + ApiClient.q(id));
+      try {
+        Runtime.getRuntime().removeShutdownHook(cleanup);
+        deleteQuietly(c, id);
+      } catch (IllegalStateException shuttingDown) {
+        // the JVM is exiting: the hook deletes it
+      }
     }
+  }
+
+  private static void deleteQuietly(ApiClient c, String id) {
+    try {
+      c.delete("/v1/sandboxes/" + ApiClient.q(id));
+    } catch (Exception e) {
+      System.err.println("kiln: could not delete sandbox " + id + ": " + ErrorReport.of(e, Map.of()).message());
+    }
+  }
+
+  @Override
+  public Map<String, String> flagsOfFields() {
+    return created ? ExecOptions.flagsOfFields() : SandboxCommand.CreateOptions.FLAGS;
   }
 }

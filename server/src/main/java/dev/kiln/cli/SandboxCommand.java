@@ -6,35 +6,51 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "sandbox", description = "Create, list, inspect and delete sandboxes.",
-    subcommands = {SandboxCommand.Create.class, SandboxCommand.ListSandboxes.class, SandboxCommand.Get.class, SandboxCommand.Logs.class, SandboxCommand.Remove.class})
+@Command(name = "sandbox", description = "Create, list, inspect, pause, resume, stop, start, fork and delete sandboxes.",
+    subcommands = {SandboxCommand.Create.class, SandboxCommand.ListSandboxes.class, SandboxCommand.Get.class, SandboxCommand.Logs.class,
+        SandboxCommand.Events.class, SandboxCommand.Pause.class, SandboxCommand.Resume.class, SandboxCommand.Stop.class,
+        SandboxCommand.Start.class, SandboxCommand.Fork.class, SandboxCommand.Ttl.class, SandboxCommand.Remove.class})
 final class SandboxCommand {
   static final List<String> COLUMNS = List.of("id", "status", "template", "vcpus", "memoryMib", "expiresAt");
 
-  /** The create options shared by {@code sandbox create} and {@code run}. */
+  private SandboxCommand() {}
+
+  static String path(String id) {
+    return "/v1/sandboxes/" + ApiClient.q(id);
+  }
+
+  /** The create options shared by {@code sandbox create} and {@code run} (the template is each one's own option). */
   static final class CreateOptions {
-    @Option(names = {"-t", "--template"}, defaultValue = "base", description = "template (default: base)") String template;
-    @Option(names = "--ttl", description = "sandbox TTL in seconds (0 = none; default from the daemon)") Long ttl;
-    @Option(names = "--vcpus") Integer vcpus;
-    @Option(names = "--memory-mib") Integer memoryMib;
-    @Option(names = "--disk-mib", description = "root disk size (default: the template's); the filesystem grows to fill it") Long diskMib;
-    @Option(names = {"-e", "--env"}, description = "KEY=VALUE for every command in the sandbox") Map<String, String> env = new LinkedHashMap<>();
-    @Option(names = "--metadata", description = "KEY=VALUE label") Map<String, String> metadata = new LinkedHashMap<>();
-    @Option(names = "--network", description = "none or internet (default from the daemon: none unless configured)") String network;
-    @Option(names = "--allow-out", split = ",", description = "CIDRs and domains the sandbox may reach (only these)") java.util.List<String> allowOut;
-    @Option(names = "--deny-out", split = ",", description = "CIDRs and domains it may not reach") java.util.List<String> denyOut;
+    static final Map<String, String> FLAGS = Map.ofEntries(Map.entry("timeoutSeconds", "--ttl"), Map.entry("vcpus", "--vcpus"),
+        Map.entry("memoryMib", "--memory-mib"), Map.entry("diskMib", "--disk-mib"), Map.entry("template", "--template"),
+        Map.entry("env", "--env"), Map.entry("metadata", "--metadata"), Map.entry("onTimeout", "--on-timeout"), Map.entry("mode", "--network"),
+        Map.entry("allowOut", "--allow-out"), Map.entry("denyOut", "--deny-out"), Map.entry("group", "--group"),
+        Map.entry("egressMbit", "--egress-mbit"), Map.entry("ingressMbit", "--ingress-mbit"));
+
+    @Option(names = "--ttl", paramLabel = "SECONDS", description = "delete (or pause, see --on-timeout) the sandbox after this long; 0 = never (default: the daemon's)") Long ttl;
+    @Option(names = "--on-timeout", paramLabel = "delete|pause", description = "what the TTL does (default: delete)") String onTimeout;
+    @Option(names = "--vcpus", paramLabel = "N", description = "virtual CPUs (default: the daemon's, 1)") Integer vcpus;
+    @Option(names = "--memory-mib", paramLabel = "MIB", description = "guest RAM in MiB (default: the daemon's, 512)") Integer memoryMib;
+    @Option(names = "--disk-mib", paramLabel = "MIB", description = "root disk size (default: the template's); the filesystem grows to fill it") Long diskMib;
+    @Option(names = {"-e", "--env"}, paramLabel = "KEY=VALUE", description = "environment for every command in the sandbox (repeatable)") Map<String, String> env = new LinkedHashMap<>();
+    @Option(names = "--metadata", paramLabel = "KEY=VALUE", description = "a label to find it by: kiln sandbox list --label KEY=VALUE (repeatable)") Map<String, String> metadata = new LinkedHashMap<>();
+    @Option(names = "--network", paramLabel = "none|internet", description = "network mode (default: the daemon's network.defaultMode, none unless configured)") String network;
+    @Option(names = "--allow-out", split = ",", paramLabel = "CIDR|DOMAIN", description = "only these CIDRs and domains may be reached (comma-separated)") List<String> allowOut;
+    @Option(names = "--deny-out", split = ",", paramLabel = "CIDR|DOMAIN", description = "these CIDRs and domains may never be reached (comma-separated)") List<String> denyOut;
     @Option(names = "--group", description = "network group: sandboxes of one group reach each other") String group;
     @Option(names = "--public", description = "its ports need no access token through the proxy") boolean isPublic;
-    @Option(names = "--egress-mbit", description = "bandwidth out of the sandbox") Integer egressMbit;
-    @Option(names = "--ingress-mbit", description = "bandwidth into the sandbox") Integer ingressMbit;
+    @Option(names = "--egress-mbit", paramLabel = "MBIT", description = "bandwidth out of the sandbox, megabits per second (0 = unlimited)") Integer egressMbit;
+    @Option(names = "--ingress-mbit", paramLabel = "MBIT", description = "bandwidth into the sandbox, megabits per second (0 = unlimited)") Integer ingressMbit;
 
-    Map<String, Object> body() {
+    Map<String, Object> body(String template) {
       Map<String, Object> b = new LinkedHashMap<>();
       b.put("template", template);
       if (ttl != null) b.put("timeoutSeconds", ttl);
+      if (onTimeout != null) b.put("onTimeout", onTimeout);
       if (vcpus != null) b.put("vcpus", vcpus);
       if (memoryMib != null) b.put("memoryMib", memoryMib);
       if (diskMib != null) b.put("diskMib", diskMib);
@@ -53,83 +69,203 @@ final class SandboxCommand {
     }
   }
 
-  @Command(name = "create", description = "Create a sandbox and print its id.")
-  static final class Create implements Callable<Integer> {
-    @picocli.CommandLine.Mixin CreateOptions opts;
-    @Option(names = {"-o", "--output"}, description = "id (default), json or table") String format = "id";
+  /** One sandbox id argument and the output format: the shape of most sandbox commands. */
+  static final class OneSandbox {
+    @Parameters(index = "0", paramLabel = "SANDBOX", description = "sandbox id") String id;
+    @Mixin Output.Options output;
+  }
+
+  @Command(name = "create", description = "Create a sandbox and print its id.",
+      footer = {"", "Examples:", "  kiln sandbox create --template base --ttl 600", "  kiln sandbox create --network internet --allow-out pypi.org,files.pythonhosted.org"})
+  static final class Create implements Callable<Integer>, FlagsOfFields {
+    @Option(names = {"-t", "--template"}, defaultValue = "base", description = "template to start from (default: ${DEFAULT-VALUE})") String template;
+    @Mixin CreateOptions opts;
+    @Option(names = {"-o", "--output"}, paramLabel = "id|table|json", defaultValue = "id", description = "what to print: the id (default), a table or JSON") String format;
 
     @Override
     public Integer call() throws Exception {
-      JsonNode sb = ApiClient.fromEnvironment().post("/v1/sandboxes", opts.body());
-      if (format.equals("id")) System.out.println(sb.path("id").asText());
-      else Output.print(Output.Format.valueOf(format), sb, COLUMNS);
+      Output.Format f = format.equals("id") ? null : Output.Options.parse(format, "id|table|json");
+      JsonNode sb = ApiClient.fromEnvironment().post("/v1/sandboxes", opts.body(template));
+      if (f == null) System.out.println(sb.path("id").asText());
+      else Output.print(f, sb, COLUMNS);
       return 0;
+    }
+
+    @Override
+    public Map<String, String> flagsOfFields() {
+      return CreateOptions.FLAGS;
     }
   }
 
-  @Command(name = "list", description = "List sandboxes.")
+  @Command(name = "list", aliases = "ls", description = "List sandboxes, optionally by state and labels.",
+      footer = {"", "Examples:", "  kiln sandbox list --state running", "  kiln sandbox list --label team=ml -o json"})
   static final class ListSandboxes implements Callable<Integer> {
-    @Option(names = {"-o", "--output"}, defaultValue = "table") Output.Format format;
+    @Option(names = "--state", paramLabel = "STATE", description = "only sandboxes in this state: creating, running, paused, stopped, stopping, error") String state;
+    @Option(names = {"-l", "--label"}, paramLabel = "KEY=VALUE", description = "only sandboxes with this metadata label (repeatable; all must match)") Map<String, String> labels = new LinkedHashMap<>();
+    @Mixin Output.Options output;
 
     @Override
     public Integer call() throws Exception {
-      Output.print(format, ApiClient.fromEnvironment().get("/v1/sandboxes").path("sandboxes"), COLUMNS);
+      StringBuilder query = new StringBuilder();
+      if (state != null) query.append("&state=").append(ApiClient.q(state));
+      labels.forEach((k, v) -> query.append("&metadata.").append(ApiClient.q(k)).append('=').append(ApiClient.q(v)));
+      String path = "/v1/sandboxes" + (query.isEmpty() ? "" : "?" + query.substring(1));
+      output.print(ApiClient.fromEnvironment().get(path).path("sandboxes"), COLUMNS);
       return 0;
     }
   }
 
-  @Command(name = "get", description = "Show one sandbox.")
+  @Command(name = "get", aliases = "inspect", description = "Show one sandbox (JSON unless -o table).")
   static final class Get implements Callable<Integer> {
-    @Parameters(index = "0") String id;
-    @Option(names = {"-o", "--output"}, defaultValue = "json") Output.Format format;
+    @Parameters(index = "0", paramLabel = "SANDBOX", description = "sandbox id") String id;
+    @Option(names = {"-o", "--output"}, paramLabel = "table|json", defaultValue = "json", description = "table or json (default: ${DEFAULT-VALUE})") Output.Format format;
 
     @Override
     public Integer call() throws Exception {
-      Output.print(format, ApiClient.fromEnvironment().get("/v1/sandboxes/" + ApiClient.q(id)), COLUMNS);
+      Output.print(format, ApiClient.fromEnvironment().get(path(id)), COLUMNS);
       return 0;
     }
   }
 
   @Command(name = "logs", description = "What happened to a sandbox (created how, paused, restored, failed and why); --console for its guest console.")
   static final class Logs implements Callable<Integer> {
-    @Parameters(index = "0") String id;
+    @Parameters(index = "0", paramLabel = "SANDBOX", description = "sandbox id") String id;
     @Option(names = "--console", description = "print the end of the guest console instead (kernel and agent messages)") boolean console;
-    @Option(names = "--bytes", defaultValue = "65536", description = "how much of the console (default ${DEFAULT-VALUE})") int bytes;
-    @Option(names = {"-o", "--output"}, defaultValue = "table") Output.Format format;
+    @Option(names = "--bytes", defaultValue = "65536", description = "how much of the console, in bytes (default ${DEFAULT-VALUE})") int bytes;
+    @Mixin Output.Options output;
 
     @Override
     public Integer call() throws Exception {
       ApiClient api = ApiClient.fromEnvironment();
       if (!console) {
-        Output.print(format, api.get("/v1/sandboxes/" + ApiClient.q(id) + "/events").path("events"), List.of("at", "kind", "message"));
+        output.print(api.get(path(id) + "/events").path("events"), Events.COLUMNS);
         return 0;
       }
-      try (java.io.InputStream in = api.download("/v1/sandboxes/" + ApiClient.q(id) + "/console?bytes=" + bytes)) {
-        System.out.write(printable(in.readAllBytes()));
+      try (java.io.InputStream in = api.download(path(id) + "/console?bytes=" + bytes)) {
+        System.out.write(ConsoleText.printable(in.readAllBytes()));
       }
       System.out.flush();
       return 0;
     }
+  }
 
-    /** The guest wrote these bytes: its escape sequences must not reach the operator's terminal. */
-    static byte[] printable(byte[] raw) {
-      byte[] out = raw.clone();
-      for (int i = 0; i < out.length; i++) {
-        int b = out[i] & 0xff;
-        if (b < 0x20 && b != '\n' && b != '\t' || b == 0x7f) out[i] = '?';
-      }
-      return out;
+  @Command(name = "events", description = "A sandbox's events, oldest first, optionally of some kinds only.",
+      footer = {"", "Example:", "  kiln sandbox events sb-abc --kind paused,resumed"})
+  static final class Events implements Callable<Integer> {
+    static final List<String> COLUMNS = List.of("at", "kind", "message");
+    @Parameters(index = "0", paramLabel = "SANDBOX", description = "sandbox id") String id;
+    @Option(names = "--kind", split = ",", paramLabel = "KIND", description = "only events of these kinds (comma-separated), e.g. created,paused,failed") List<String> kinds;
+    @Mixin Output.Options output;
+
+    @Override
+    public Integer call() throws Exception {
+      JsonNode events = ApiClient.fromEnvironment().get(path(id) + "/events").path("events");
+      com.fasterxml.jackson.databind.node.ArrayNode kept = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.arrayNode();
+      events.forEach(e -> {
+        if (kinds == null || kinds.contains(e.path("kind").asText())) kept.add(e);
+      });
+      output.print(kept, COLUMNS);
+      return 0;
     }
   }
 
-  @Command(name = "rm", description = "Delete sandboxes.")
+  /** pause, resume, stop and start: one POST on the sandbox and its new state. */
+  abstract static class Transition implements Callable<Integer> {
+    @Mixin OneSandbox target;
+
+    abstract String operation();
+
+    @Override
+    public Integer call() throws Exception {
+      target.output.print(ApiClient.fromEnvironment().post(path(target.id) + "/" + operation(), Map.of()), COLUMNS);
+      return 0;
+    }
+  }
+
+  @Command(name = "pause", description = "Save the sandbox's VM to disk and free its RAM and CPU; processes carry on after resume.")
+  static final class Pause extends Transition {
+    @Override
+    String operation() {
+      return "pause";
+    }
+  }
+
+  @Command(name = "resume", description = "Restore a paused sandbox, processes and all (any exec also resumes it).")
+  static final class Resume extends Transition {
+    @Override
+    String operation() {
+      return "resume";
+    }
+  }
+
+  @Command(name = "stop", description = "Shut the sandbox's VM down and keep its disk; start boots it again (processes do not survive).")
+  static final class Stop extends Transition {
+    @Override
+    String operation() {
+      return "stop";
+    }
+  }
+
+  @Command(name = "start", description = "Boot a stopped sandbox from its disk.")
+  static final class Start extends Transition {
+    @Override
+    String operation() {
+      return "start";
+    }
+  }
+
+  @Command(name = "fork", description = "Start new sandboxes from a checkpoint of this one, or from its state now (a brief pause); prints their ids.",
+      footer = {"", "Examples:", "  kiln sandbox fork sb-abc --count 3", "  kiln sandbox fork sb-abc --checkpoint clean"})
+  static final class Fork implements Callable<Integer>, FlagsOfFields {
+    @Parameters(index = "0", paramLabel = "SANDBOX", description = "sandbox id") String id;
+    @Option(names = {"-n", "--count"}, defaultValue = "1", description = "how many forks, 1..32 (default ${DEFAULT-VALUE})") int count;
+    @Option(names = "--checkpoint", paramLabel = "NAME", description = "fork from this checkpoint (default: the sandbox as it is now)") String checkpoint;
+    @Option(names = {"-o", "--output"}, paramLabel = "id|table|json", defaultValue = "id", description = "what to print: ids (default), a table or JSON") String format;
+
+    @Override
+    public Integer call() throws Exception {
+      Output.Format f = format.equals("id") ? null : Output.Options.parse(format, "id|table|json");
+      Map<String, Object> body = new LinkedHashMap<>();
+      body.put("count", count);
+      if (checkpoint != null) body.put("checkpoint", checkpoint);
+      JsonNode forks = ApiClient.fromEnvironment().post(path(id) + "/fork", body).path("sandboxes");
+      if (f == null) forks.forEach(s -> System.out.println(s.path("id").asText()));
+      else Output.print(f, forks, COLUMNS);
+      return 0;
+    }
+
+    @Override
+    public Map<String, String> flagsOfFields() {
+      return Map.of("count", "--count", "checkpoint", "--checkpoint");
+    }
+  }
+
+  @Command(name = "ttl", description = "Set a sandbox's TTL, counted from now (0 = no limit).")
+  static final class Ttl implements Callable<Integer>, FlagsOfFields {
+    @Parameters(index = "0", paramLabel = "SANDBOX", description = "sandbox id") String id;
+    @Parameters(index = "1", paramLabel = "SECONDS", description = "seconds from now; 0 = no limit") long seconds;
+    @Mixin Output.Options output;
+
+    @Override
+    public Integer call() throws Exception {
+      output.print(ApiClient.fromEnvironment().post(path(id) + "/timeout", Map.of("timeoutSeconds", seconds)), COLUMNS);
+      return 0;
+    }
+
+    @Override
+    public Map<String, String> flagsOfFields() {
+      return Map.of("timeoutSeconds", "SECONDS");
+    }
+  }
+
+  @Command(name = "rm", aliases = "delete", description = "Delete sandboxes (their VMs, disks and checkpoints).")
   static final class Remove implements Callable<Integer> {
-    @Parameters(arity = "1..*") List<String> ids;
+    @Parameters(arity = "1..*", paramLabel = "SANDBOX", description = "sandbox ids") List<String> ids;
 
     @Override
     public Integer call() throws Exception {
       ApiClient c = ApiClient.fromEnvironment();
-      for (String id : ids) c.delete("/v1/sandboxes/" + ApiClient.q(id));
+      for (String id : ids) c.delete(path(id));
       return 0;
     }
   }

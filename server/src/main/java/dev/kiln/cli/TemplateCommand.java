@@ -14,11 +14,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "template", description = "Build, list and remove templates.",
-    subcommands = {TemplateCommand.Build.class, TemplateCommand.Logs.class, TemplateCommand.Import.class, TemplateCommand.ListTemplates.class, TemplateCommand.Remove.class})
+@Command(name = "template", description = "Build, list, inspect, snapshot and remove templates.",
+    subcommands = {TemplateCommand.Build.class, TemplateCommand.Logs.class, TemplateCommand.Import.class, TemplateCommand.ListTemplates.class,
+        TemplateCommand.Get.class, TemplateCommand.Snapshot.class, TemplateCommand.Remove.class})
 final class TemplateCommand {
   /** build and import take the root filesystem from exactly one place. */
   private static void requireOneSource(Object command, String image, Path dir) {
@@ -29,15 +31,17 @@ final class TemplateCommand {
 
   static final List<String> COLUMNS = List.of("name", "status", "source", "sizeBytes", "updatedAt");
 
-  @Command(name = "build", description = "Build a template through the daemon from an OCI image (registry or oci:/layout[:tag]) or a directory on its host.")
+  @Command(name = "build", description = "Build a template through the daemon from an OCI image (registry or oci:/layout[:tag]) or a directory on its host.",
+      footer = {"", "Examples:", "  kiln template build py --image python:3.12-slim", "  kiln template build app --image oci:/path/layout:tag",
+          "  kiln template build mytemplate --dir /path/to/rootfs"})
   static final class Build implements Callable<Integer> {
-    @Parameters(index = "0", description = "template name") String name;
+    @Parameters(index = "0", paramLabel = "NAME", description = "template name") String name;
     @Option(names = "--image", description = "image reference (python:3.12-slim, host:5000/app@sha256:...) or oci:/path[:tag]") String image;
     @Option(names = "--dir", description = "root filesystem directory (absolute path on the daemon's host)") Path dir;
     @Option(names = "--free-space-mib", defaultValue = "512", description = "free space in the root filesystem (default ${DEFAULT-VALUE})") long freeMib;
     @Option(names = "--username", description = "registry user (the password is read from stdin)") String username;
     @Option(names = "--no-wait", description = "return once the build is queued") boolean noWait;
-    @Option(names = {"-o", "--output"}, defaultValue = "table") Output.Format format;
+    @Mixin Output.Options output;
 
     @Override
     public Integer call() throws Exception {
@@ -59,7 +63,7 @@ final class TemplateCommand {
         }
         progress.show(t);
       }
-      Output.print(format, t, COLUMNS);
+      output.print(t, COLUMNS);
       if (t.path("status").asText().equals("failed")) {
         System.err.println("kiln: template " + name + " failed: " + t.path("error").asText());
         return KilnCli.EXIT_API_ERROR;
@@ -70,7 +74,7 @@ final class TemplateCommand {
 
   @Command(name = "logs", description = "Print a template's build log; follows a build in progress.")
   static final class Logs implements Callable<Integer> {
-    @Parameters(index = "0") String name;
+    @Parameters(index = "0", paramLabel = "NAME", description = "template name") String name;
 
     @Override
     public Integer call() throws Exception {
@@ -81,13 +85,14 @@ final class TemplateCommand {
     }
   }
 
-  @Command(name = "import", description = "Build a template directly into a data directory, without a running daemon (used by the installer).")
+  @Command(name = "import", description = "Build a template directly into a data directory, without a running daemon (the installer does this for 'base').",
+      footer = {"", "Example:", "  kiln template import base --dir build/rootfs/base --data-dir /var/lib/kiln"})
   static final class Import implements Callable<Integer> {
-    @Parameters(index = "0", description = "template name") String name;
+    @Parameters(index = "0", paramLabel = "NAME", description = "template name") String name;
     @Option(names = "--dir", description = "root filesystem directory") Path dir;
     @Option(names = "--image", description = "image reference or oci:/path[:tag]") String image;
-    @Option(names = "--free-space-mib", defaultValue = "512") long freeMib;
-    @Option(names = "--data-dir", description = "default /var/lib/kiln") Path dataDir;
+    @Option(names = "--free-space-mib", defaultValue = "512", description = "free space in the root filesystem (default ${DEFAULT-VALUE})") long freeMib;
+    @Option(names = "--data-dir", description = "the daemon's data directory (default /var/lib/kiln); stop the daemon first") Path dataDir;
 
     @Override
     public Integer call() throws Exception {
@@ -104,20 +109,44 @@ final class TemplateCommand {
     }
   }
 
-  @Command(name = "list", description = "List templates.")
+  @Command(name = "list", aliases = "ls", description = "List templates.")
   static final class ListTemplates implements Callable<Integer> {
-    @Option(names = {"-o", "--output"}, defaultValue = "table") Output.Format format;
+    @Mixin Output.Options output;
 
     @Override
     public Integer call() throws Exception {
-      Output.print(format, ApiClient.fromEnvironment().get("/v1/templates").path("templates"), COLUMNS);
+      output.print(ApiClient.fromEnvironment().get("/v1/templates").path("templates"), COLUMNS);
       return 0;
     }
   }
 
-  @Command(name = "rm", description = "Delete a template (refused while sandboxes use it).")
+  @Command(name = "get", aliases = "inspect", description = "Show one template: status, source, size, image config, snapshot (JSON unless -o table).")
+  static final class Get implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "NAME", description = "template name") String name;
+    @Option(names = {"-o", "--output"}, paramLabel = "table|json", defaultValue = "json", description = "table or json (default: ${DEFAULT-VALUE})") Output.Format format;
+
+    @Override
+    public Integer call() throws Exception {
+      Output.print(format, ApiClient.fromEnvironment().get("/v1/templates/" + ApiClient.q(name)), COLUMNS);
+      return 0;
+    }
+  }
+
+  @Command(name = "snapshot", description = "(Re)take the template's snapshot: boot it once and save the VM, so creates restore instead of booting.")
+  static final class Snapshot implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "NAME", description = "template name") String name;
+    @Mixin Output.Options output;
+
+    @Override
+    public Integer call() throws Exception {
+      output.print(ApiClient.fromEnvironment().post("/v1/templates/" + ApiClient.q(name) + "/snapshot", Map.of()), List.of("vcpus", "memoryMib", "stateBytes"));
+      return 0;
+    }
+  }
+
+  @Command(name = "rm", aliases = "delete", description = "Delete a template (refused while sandboxes use it).")
   static final class Remove implements Callable<Integer> {
-    @Parameters(index = "0") String name;
+    @Parameters(index = "0", paramLabel = "NAME", description = "template name") String name;
 
     @Override
     public Integer call() throws Exception {

@@ -60,6 +60,19 @@ public final class ProcessSocket implements Session.Listener.AutoDemanding {
     this.cursor = cursor;
   }
 
+  /**
+   * A client that goes away mid-message (it had its exit, or was killed) is the normal end of a
+   * follow, not a fault; anything else is logged with the sandbox and process it concerns.
+   */
+  @Override
+  public void onWebSocketError(Throwable cause) {
+    if (cause instanceof java.nio.channels.ClosedChannelException || cause instanceof java.io.EOFException) {
+      log.debug("process follower left sandbox={} pid={}", sandboxId, process.pid());
+      return;
+    }
+    log.warn("process websocket failed sandbox={} pid={} error=\"{}\"", sandboxId, process.pid(), cause.getMessage());
+  }
+
   @Override
   public void onWebSocketOpen(Session s) {
     session = s;

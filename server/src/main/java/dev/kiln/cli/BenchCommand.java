@@ -16,7 +16,7 @@ final class BenchCommand implements Callable<Integer> {
   int rounds;
   @Option(names = "--file-mib", defaultValue = "32", description = "size of the file moved each way (default ${DEFAULT-VALUE})")
   int fileMib;
-  @Option(names = "--guest-artifacts", defaultValue = "build/guest/current", description = "guest kernel+initramfs directory (default ${DEFAULT-VALUE})")
+  @Option(names = "--guest-artifacts", defaultValue = "${sys:kiln.root:-.}/build/guest/current", description = "guest kernel+initramfs directory (default: build/guest/current of this installation)")
   Path artifacts;
 
   @Override

@@ -20,7 +20,7 @@ final class DaemonCommand implements Callable<Integer> {
   @Option(names = "--listen", description = "HOST:PORT to serve the API on (default 127.0.0.1:7788)")
   String listen;
 
-  @Option(names = "--guest-artifacts", description = "guest kernel+initramfs directory (default build/guest/current)")
+  @Option(names = "--guest-artifacts", description = "guest kernel+initramfs directory (default: build/guest/current of this installation)")
   Path guestArtifacts;
 
   @Option(names = "--dev", description = "generate and print an API key at first start")
@@ -28,23 +28,34 @@ final class DaemonCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    KilnConfig c = config != null ? KilnConfig.load(config) : KilnConfig.defaults();
-    if (dataDir != null) c = c.withDataDir(dataDir);
-    if (listen != null) c = c.withListen(listen);
-    if (guestArtifacts != null) c = c.withGuestArtifacts(guestArtifacts);
-    if (dev) c = c.withDevMode(true);
-    KilnDaemon d = new KilnDaemon(c, Optional.ofNullable(System.getenv("KILN_API_KEY")));
+    KilnDaemon d = new KilnDaemon(config(), Optional.ofNullable(System.getenv("KILN_API_KEY")));
     d.start();
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
         d.close();
       } catch (Exception e) {
-        System.err.println("kiln daemon: error while stopping: " + e);
+        System.err.println("kiln daemon: error while stopping: " + ErrorReport.of(e, java.util.Map.of()).message());
       }
       stop.countDown();
     }));
     stop.await();
     return 0;
+  }
+
+  /** The config file with the options over it; a bad file or value is the user's to fix, said as such. */
+  private KilnConfig config() {
+    try {
+      KilnConfig c = config != null ? KilnConfig.load(config) : KilnConfig.defaults();
+      if (dataDir != null) c = c.withDataDir(dataDir);
+      if (listen != null) c = c.withListen(listen);
+      if (guestArtifacts != null) c = c.withGuestArtifacts(guestArtifacts);
+      if (dev) c = c.withDevMode(true);
+      return c;
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new UserError("no config file " + e.getFile(), KilnCli.EXIT_USAGE);
+    } catch (java.io.IOException | IllegalArgumentException e) {
+      throw new UserError((config != null ? "config " + config + ": " : "") + ErrorReport.clean(String.valueOf(e.getMessage())), KilnCli.EXIT_USAGE);
+    }
   }
 }

@@ -14,13 +14,18 @@ final class Output {
 
   private Output() {}
 
-  /** {@code -o table|json}, the same on every command that prints a result. */
+  /** {@code -o table|json|field=NAME}, the same on every command that prints a result. */
   static final class Options {
-    @Option(names = {"-o", "--output"}, paramLabel = "table|json", defaultValue = "table", description = "print a table (default) or JSON")
-    Format format;
+    @Option(names = {"-o", "--output"}, paramLabel = "table|json|field=NAME", defaultValue = "table",
+        description = "print a table (default), JSON, or one field's value (dotted for nested, e.g. field=network.accessToken) for scripts")
+    String format;
 
     void print(JsonNode value, List<String> columns) throws Exception {
-      Output.print(format, value, columns);
+      if (format.startsWith("field=")) {
+        printField(value, format.substring("field=".length()));
+        return;
+      }
+      Output.print(parse(format, "table|json|field=NAME"), value, columns);
     }
 
     /** For commands with a third format of their own ("id"): the others by name, or a usage error. */
@@ -31,6 +36,24 @@ final class Output {
         throw new UserError("-o must be one of " + allowed + ", got '" + value + "'", KilnCli.EXIT_USAGE);
       }
     }
+  }
+
+  /** One field of the result (of each, for a list), raw: what $(…) in a script wants. */
+  static void printField(JsonNode value, String path) {
+    List<JsonNode> rows = new ArrayList<>();
+    if (value.isArray()) value.forEach(rows::add);
+    else rows.add(value);
+    for (JsonNode r : rows) {
+      JsonNode v = at(r, path);
+      if (v.isMissingNode()) throw new UserError("the result has no field '" + path + "'", KilnCli.EXIT_USAGE);
+      System.out.println(v.isNull() ? "" : v.isValueNode() ? v.asText() : v.toString());
+    }
+  }
+
+  private static JsonNode at(JsonNode r, String path) {
+    JsonNode v = r;
+    for (String part : path.split("\\.")) v = v.path(part);
+    return v;
   }
 
   static void print(Format f, JsonNode value, List<String> columns) throws Exception {
@@ -58,8 +81,7 @@ final class Output {
 
   /** A dotted column ("network.address") reads a nested field. */
   private static String cell(JsonNode r, String col) {
-    JsonNode v = r;
-    for (String part : col.split("\\.")) v = v.path(part);
+    JsonNode v = at(r, col);
     return v.isMissingNode() || v.isNull() ? "-" : v.isValueNode() ? ConsoleText.oneLine(v.asText()) : v.toString();
   }
 }

@@ -34,6 +34,11 @@ final class RemoteCommand {
     this.options = options;
   }
 
+  /** Starts argv in the background, to run until it exits (or its --timeout), and returns its pid. */
+  long start(List<String> argv, Map<String, String> env) throws Exception {
+    return api.post("/v1/sandboxes/" + ApiClient.q(sandboxId) + "/processes", options.body(argv, env)).path("pid").asLong();
+  }
+
   /** Runs argv with extra environment to its end; returns the exit code this CLI should exit with. */
   int run(List<String> argv, Map<String, String> env) throws Exception {
     if (options.tty && !LocalTerminal.available()) {

@@ -33,7 +33,8 @@ public record KilnConfig(Path dataDir, String listen, Path guestArtifacts, Accel
     if (dataDir == null) dataDir = Path.of("/var/lib/kiln");
     if (listen == null) listen = "127.0.0.1:7788";
     if (!listen.matches("[^:\\s]+:\\d{1,5}")) throw new IllegalArgumentException("listen must be host:port, got '" + listen + "'");
-    if (guestArtifacts == null) guestArtifacts = Path.of("build/guest/current");
+    // Beside the installation (the launcher passes kiln.root), so a daemon started from any directory finds them.
+    if (guestArtifacts == null) guestArtifacts = Path.of(System.getProperty("kiln.root", "")).resolve("build/guest/current");
     if (accelerator == null) accelerator = Accelerator.Choice.AUTO;
     if (qemuBinary == null) qemuBinary = "qemu-system-x86_64";
     if (vmmUser == null) vmmUser = "kiln-vmm";

@@ -5,14 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kiln.host.AtomicFiles;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -22,16 +18,45 @@ class CliSystemTest extends OneSandboxTest {
   record Run(int exit, String out) {}
 
   private static Run kiln(String... args) throws Exception {
-    List<String> argv = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-cp", System.getProperty("java.class.path"),
-        "dev.kiln.cli.KilnCli"));
-    argv.addAll(List.of(args));
-    ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true);
-    pb.environment().put("KILN_URL", host.base);
-    pb.environment().put("KILN_API_KEY", host.key);
-    Process p = pb.start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(120, TimeUnit.SECONDS));
-    return new Run(p.exitValue(), out);
+    CliProcess.Run r = CliProcess.against(host, null, args);
+    return new Run(r.exit(), r.out() + r.err());
+  }
+
+  @Test
+  void execStreamsStdoutAndStderrApartPassesStdinAndExitsWithTheCommandsCode() throws Exception {
+    CliProcess.Run r = CliProcess.against(host, null, "exec", sandbox, "--", "sh", "-c", "echo out; echo err >&2; exit 3");
+    assertEquals(3, r.exit(), r.toString());
+    assertEquals("out\n", r.out());
+    assertEquals("err\n", r.err());
+    CliProcess.Run piped = CliProcess.against(host, "hello from stdin\n", "exec", "-i", sandbox, "--", "tr", "a-z", "A-Z");
+    assertEquals(0, piped.exit(), piped.toString());
+    assertEquals("HELLO FROM STDIN\n", piped.out());
+    CliProcess.Run noStdin = CliProcess.against(host, "ignored\n", "exec", sandbox, "--", "cat");
+    assertEquals("", noStdin.out(), "without -i the command's stdin is empty, as with docker exec");
+    CliProcess.Run timedOut = CliProcess.against(host, null, "exec", "--timeout", "1", sandbox, "--", "sleep", "30");
+    assertEquals(124, timedOut.exit(), timedOut.toString());
+    CliProcess.Run killed = CliProcess.against(host, null, "exec", sandbox, "--", "sh", "-c", "kill -9 $$");
+    assertEquals(137, killed.exit(), killed.toString());
+    CliProcess.Run cwd = CliProcess.against(host, null, "exec", "-w", "/tmp", "-e", "X=1", sandbox, "--", "sh", "-c", "pwd; echo $X");
+    assertEquals("/tmp\n1\n", cwd.out(), cwd.toString());
+  }
+
+  @Test
+  void execOfAMissingOrNonExecutableCommandExitsLikeAShell() throws Exception {
+    CliProcess.Run missing = CliProcess.against(host, null, "exec", sandbox, "--", "no-such-command");
+    assertEquals(127, missing.exit(), missing.toString());
+    assertTrue(missing.err().contains("no-such-command"), missing.err());
+    CliProcess.Run notExecutable = CliProcess.against(host, null, "exec", sandbox, "--", "/etc/passwd");
+    assertEquals(126, notExecutable.exit(), notExecutable.toString());
+  }
+
+  @Test
+  void execDetachedPrintsThePidOfARunningProcess() throws Exception {
+    CliProcess.Run d = CliProcess.against(host, null, "exec", "-d", sandbox, "--", "sleep", "30");
+    assertEquals(0, d.exit(), d.toString());
+    long pid = Long.parseLong(d.out().strip());
+    assertEquals("running", host.call("GET", "/v1/sandboxes/" + sandbox + "/processes/" + pid, null).json().path("status").asText());
+    host.call("POST", "/v1/sandboxes/" + sandbox + "/processes/" + pid + "/signal", Map.of("signal", "KILL"));
   }
 
   @Test
@@ -78,7 +103,8 @@ class CliSystemTest extends OneSandboxTest {
     host.call("POST", "/v1/sandboxes/" + sandbox + "/exec", Map.of("command", "printf 'kiln-console-mark \\033[2J\\n' > /dev/console"));
     Run console = kiln("sandbox", "logs", sandbox, "--console");
     assertEquals(0, console.exit(), console.out());
-    assertTrue(console.out().contains("kiln-console-mark ?[2J"), console.out());
+    assertTrue(console.out().contains("kiln-console-mark ?[2J\n"), console.out());
+    assertFalse(console.out().contains("?\n"), "a console's CR LF is a line end, not a '?': " + console.out());
     assertFalse(console.out().contains("\u001b"));
   }
 }

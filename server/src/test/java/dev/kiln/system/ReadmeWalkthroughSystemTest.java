@@ -1,0 +1,249 @@
+package dev.kiln.system;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.kiln.fixtures.ImageSpec;
+import dev.kiln.fixtures.LocalRegistry;
+import dev.kiln.fixtures.TestImages;
+import dev.kiln.fixtures.TestRootfs;
+import dev.kiln.host.AtomicFiles;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * README.md typed as written: its daemon line as a real process through the {@code kiln}
+ * launcher, then every other command line of its shell blocks, in order, in one bash (so {@code
+ * id=$(…)} carries from line to line), each checked for its exit status and, where the README
+ * promises something, its output.
+ *
+ * <p>What differs from a user's machine, and only that, is replaced in the text: the data
+ * directory, the API and proxy ports and the network prefix (so this daemon cannot collide with
+ * another on the host), the placeholders the README leaves to the reader ({@code /path/to/rootfs},
+ * {@code oci:/path/layout:tag}), and {@code python:3.12-slim}, which comes from a registry on
+ * loopback (this machine reaches no public registry). {@code ./kiln shell} gets a terminal from
+ * script(1) and types {@code exit}. The CLI runs the classes under test (KILN_CLASSPATH).
+ */
+@Tag("system")
+class ReadmeWalkthroughSystemTest {
+  private static final Path REPO = Path.of(System.getProperty("kiln.repo", "..")).toAbsolutePath().normalize();
+  private static final Path BASE_ROOTFS = REPO.resolve("build/rootfs/base");
+  private static final Pattern JAVA_NAME = Pattern.compile("\\b(java|javax|jdk|dev\\.kiln|com\\.fasterxml|org\\.eclipse|picocli)\\.[a-z]\\w*\\.|\\b[A-Z]\\w*Exception\\b");
+  /** What the README promises a line prints, by a piece of the line. */
+  private static final Map<String, String> PROMISED = Map.of(
+      "print(sys.version)", "3.",
+      "print(6*7)", "42",
+      "uname -a", "Linux",
+      "template list", "base",
+      "shell $id", "shell-ok",
+      "exit 3\"}'", "\"exitCode\":3",
+      "ports/8080/", "Directory listing",
+      "?kiln_token=$token", "Directory listing",
+      "kiln bench", "ratio");
+
+  private static Path work;
+  private static Path data;
+  private static LocalRegistry registry;
+  private static Path layout;
+  private static Process daemon;
+  private static int apiPort;
+  private static int proxyPort;
+
+  @BeforeAll
+  static void up() throws Exception {
+    work = Files.createTempDirectory(Path.of("/tmp"), "krw", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
+    data = work.resolve("data");
+    if (!Files.isDirectory(BASE_ROOTFS.resolve("usr/bin"))) {
+      // The installer builds it unless --without-base-template (as CI runs it): the README's `base` is this Debian.
+      run(List.of(REPO.resolve("scripts/build-base-rootfs.sh").toString(), BASE_ROOTFS.toString()), Duration.ofMinutes(10));
+    }
+    registry = LocalRegistry.start(work.resolve("registry"));
+    Path busybox = TestRootfs.busybox(work.resolve("rootfs"));
+    layout = TestImages.layout(work, "tag", List.of(busybox), ImageSpec.NONE);
+    TestImages.push(layout, "tag", registry, "python:3.12-slim", Optional.empty(), TestImages.Compression.GZIP);
+    apiPort = freePort();
+    proxyPort = freePort();
+    run(List.of(REPO.resolve("kiln").toString(), "template", "import", "base", "--dir", BASE_ROOTFS.toString(), "--data-dir", data.toString()),
+        Duration.ofMinutes(5));
+  }
+
+  @AfterAll
+  static void down() throws Exception {
+    try {
+      if (daemon != null) {
+        deleteEverySandbox();
+        daemon.destroy();
+        if (!daemon.waitFor(60, TimeUnit.SECONDS)) daemon.destroyForcibly().waitFor();
+      }
+      if (registry != null) registry.close();
+    } finally {
+      if (work != null) AtomicFiles.deleteTree(work);
+    }
+  }
+
+  @Test
+  void everyCommandInTheReadmeWorksAsWritten() throws Exception {
+    List<String> commands = commands(Files.readString(REPO.resolve("README.md")));
+    String daemonLine = commands.stream().filter(c -> c.startsWith("./kiln daemon ")).findFirst().orElseThrow();
+    startDaemon(substitute(daemonLine));
+    List<String> rest = commands.stream().filter(c -> !c.equals(daemonLine) && !c.startsWith("scripts/")).toList();
+    assertTrue(rest.size() >= 40, "README commands found: " + rest.size());
+
+    StringBuilder script = new StringBuilder("cd " + work.resolve("cwd") + "\n");
+    Files.createDirectories(work.resolve("cwd"));
+    for (int i = 0; i < rest.size(); i++) {
+      script.append("printf '\\n::line ").append(i).append("\\n'\n").append(substitute(rest.get(i))).append("\n")
+          .append("printf '\\n::exit ").append(i).append(" %d\\n' $?\n");
+    }
+    Path file = work.resolve("walkthrough.sh");
+    Files.writeString(file, script);
+    ProcessBuilder pb = new ProcessBuilder("bash", file.toString()).redirectErrorStream(true);
+    pb.environment().put("KILN_CLASSPATH", System.getProperty("java.class.path"));
+    pb.environment().remove("KILN_URL");
+    pb.environment().remove("KILN_API_KEY");
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(20, TimeUnit.MINUTES));
+
+    Map<Integer, String> outputs = new LinkedHashMap<>();
+    Map<Integer, Integer> exits = new LinkedHashMap<>();
+    Matcher m = Pattern.compile("(?s)::line (\\d+)\\n(.*?)\\n::exit \\1 (\\d+)\\n").matcher(out);
+    while (m.find()) {
+      outputs.put(Integer.parseInt(m.group(1)), m.group(2));
+      exits.put(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(3)));
+    }
+    List<String> failures = new ArrayList<>();
+    for (int i = 0; i < rest.size(); i++) {
+      String line = rest.get(i);
+      if (!exits.containsKey(i)) {
+        failures.add("never ran: " + line);
+        continue;
+      }
+      if (exits.get(i) != 0) failures.add("exit " + exits.get(i) + ": " + line + "\n" + outputs.get(i));
+      for (Map.Entry<String, String> promise : PROMISED.entrySet()) {
+        if (line.contains(promise.getKey()) && !outputs.get(i).contains(promise.getValue())) {
+          failures.add("expected '" + promise.getValue() + "' from: " + line + "\n" + outputs.get(i));
+        }
+      }
+    }
+    assertEquals(List.of(), failures, "the whole transcript:\n" + out);
+    assertFalse(JAVA_NAME.matcher(out).find(), "a Java name reached the user:\n" + out);
+  }
+
+  /** The command lines of README.md's sh blocks, continuation lines (an open quote) joined. */
+  static List<String> commands(String readme) {
+    List<String> out = new ArrayList<>();
+    Matcher block = Pattern.compile("(?s)```sh\\n(.*?)```").matcher(readme);
+    while (block.find()) {
+      StringBuilder pending = new StringBuilder();
+      for (String line : block.group(1).split("\n")) {
+        if (pending.isEmpty() && (line.isBlank() || line.startsWith("#"))) continue;
+        if (!pending.isEmpty()) pending.append('\n');
+        pending.append(line);
+        if (!openQuote(pending.toString())) {
+          out.add(pending.toString().strip());
+          pending.setLength(0);
+        }
+      }
+    }
+    return out;
+  }
+
+  private static boolean openQuote(String s) {
+    char quote = 0;
+    for (char c : s.toCharArray()) {
+      if (quote == 0 && c == '#') return false;
+      if (quote == 0 && (c == '\'' || c == '"')) quote = c;
+      else if (c == quote) quote = 0;
+    }
+    return quote != 0;
+  }
+
+  private static String substitute(String line) {
+    String kiln = REPO.resolve("kiln").toString();
+    String s = line.replace("/var/lib/kiln", data.toString())
+        .replace("127.0.0.1:7788", "127.0.0.1:" + apiPort)
+        .replace("127.0.0.1:7789", "127.0.0.1:" + proxyPort)
+        .replace("python:3.12-slim", registry.hostPort() + "/python:3.12-slim")
+        .replace("oci:/path/layout:tag", "oci:" + layout + ":tag")
+        .replace("/path/to/rootfs", work.resolve("rootfs").toString())
+        .replace("./kiln", kiln);
+    if (s.startsWith(kiln + " shell ")) {
+      // A person at a terminal: script(1) gives the CLI one, and the keys come from here.
+      return "printf 'echo shell-ok; exit\\n' | script -qec \"" + s.replaceAll("\\s+#.*$", "") + "\" /dev/null";
+    }
+    return s;
+  }
+
+  private static void startDaemon(String line) throws Exception {
+    Path config = work.resolve("daemon.json");
+    Files.writeString(config, """
+        {"network": {"addressPool": "10.233.0.0/24", "prefix": "krw", "dnsPort": 7956, "proxyListen": "127.0.0.1:%d",
+                     "dnsUpstreams": ["127.0.0.1:1"], "prewarmed": 1}}
+        """.formatted(proxyPort));
+    String command = line.replace(" &", " --config " + config + " --listen 127.0.0.1:" + apiPort).replaceAll("\\s+#.*$", "");
+    ProcessBuilder pb = new ProcessBuilder("bash", "-c", "exec " + command).redirectErrorStream(true).redirectOutput(work.resolve("daemon.log").toFile());
+    pb.environment().remove("KILN_API_KEY");
+    pb.environment().put("KILN_CLASSPATH", System.getProperty("java.class.path"));
+    daemon = pb.start();
+    HttpClient http = HttpClient.newHttpClient();
+    await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200)).ignoreExceptions().until(() -> {
+      if (!daemon.isAlive()) throw new AssertionError("the daemon exited:\n" + Files.readString(work.resolve("daemon.log")));
+      return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + apiPort + "/healthz")).build(), HttpResponse.BodyHandlers.discarding())
+          .statusCode() == 200;
+    });
+    assertTrue(Files.readString(work.resolve("daemon.log")).contains("generated API key"), "--dev prints the key it generated");
+  }
+
+  /** The daemon leaves VMs running when it stops (the next start adopts them): the test's must go first. */
+  private static void deleteEverySandbox() throws Exception {
+    String key = Files.readString(data.resolve("dev-api-key")).strip();
+    HttpClient http = HttpClient.newHttpClient();
+    String base = "http://127.0.0.1:" + apiPort;
+    var list = TestHost.JSON.readTree(http.send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes")).header("Authorization", "Bearer " + key).build(),
+        HttpResponse.BodyHandlers.ofString()).body());
+    for (var sb : list.path("sandboxes")) {
+      http.send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes/" + sb.path("id").asText())).header("Authorization", "Bearer " + key).DELETE().build(),
+          HttpResponse.BodyHandlers.discarding());
+    }
+    http.send(HttpRequest.newBuilder(URI.create(base + "/v1/pools/base")).header("Authorization", "Bearer " + key).DELETE().build(),
+        HttpResponse.BodyHandlers.discarding());
+  }
+
+  private static void run(List<String> argv, Duration limit) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true);
+    pb.environment().put("KILN_CLASSPATH", System.getProperty("java.class.path"));
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(limit.toSeconds(), TimeUnit.SECONDS), String.join(" ", argv) + " took longer than " + limit);
+    assertEquals(0, p.exitValue(), String.join(" ", argv) + ":\n" + out);
+  }
+
+  private static int freePort() throws Exception {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+}

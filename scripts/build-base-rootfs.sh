@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Debian bookworm (minbase) with python3, from the Debian mirror this machine's apt uses.
-# Cached: a finished tree is marked with .kiln-complete and reused.
+# Cached: a finished tree is marked with .kiln-complete (holding its package list) and reused
+# while the list is the same.
 #
 #   scripts/build-base-rootfs.sh OUTDIR
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 out="${1:?usage: $0 OUTDIR}"
+# python3 with its whole standard library (python3 -m http.server, venv, json…), not just -minimal.
+packages="python3,ca-certificates"
 
-if [ -f "$out/.kiln-complete" ]; then
+if [ "$(cat "$out/.kiln-complete" 2>/dev/null)" = "$packages" ]; then
   log "base rootfs: reusing $out"
   exit 0
 fi
@@ -18,7 +21,7 @@ mirror="${mirror:-http://deb.debian.org/debian}"
 log "base rootfs: debootstrap bookworm (minbase + python3) from $mirror"
 rm -rf "$out.partial"
 mkdir -p "$(dirname "$out")"
-debootstrap --variant=minbase --include=python3-minimal,ca-certificates bookworm "$out.partial" "$mirror" >"$out.partial.log" 2>&1 || {
+debootstrap --variant=minbase --include="$packages" bookworm "$out.partial" "$mirror" >"$out.partial.log" 2>&1 || {
   echo "kiln: debootstrap failed; its log: $out.partial.log" >&2
   tail -20 "$out.partial.log" >&2
   exit 1
@@ -29,4 +32,4 @@ echo kiln > "$out.partial/etc/hostname"
 rm -rf "$out"
 mv "$out.partial" "$out"
 rm -f "$out.partial.log"
-touch "$out/.kiln-complete"
+echo "$packages" > "$out/.kiln-complete"

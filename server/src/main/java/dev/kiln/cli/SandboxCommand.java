@@ -169,50 +169,29 @@ final class SandboxCommand {
     }
   }
 
-  /** pause, resume, stop and start: one POST on the sandbox and its new state. */
+  /** pause, resume, stop and start: a POST named like the command, and the sandbox's new state. */
   abstract static class Transition implements Callable<Integer> {
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
     @Mixin OneSandbox target;
-
-    abstract String operation();
 
     @Override
     public Integer call() throws Exception {
-      target.output.print(ApiClient.fromEnvironment().post(path(target.id) + "/" + operation(), Map.of()), COLUMNS);
+      target.output.print(ApiClient.fromEnvironment().post(path(target.id) + "/" + spec.name(), Map.of()), COLUMNS);
       return 0;
     }
   }
 
   @Command(name = "pause", description = "Save the sandbox's VM to disk and free its RAM and CPU; processes carry on after resume.")
-  static final class Pause extends Transition {
-    @Override
-    String operation() {
-      return "pause";
-    }
-  }
+  static final class Pause extends Transition {}
 
   @Command(name = "resume", description = "Restore a paused sandbox, processes and all (any exec also resumes it).")
-  static final class Resume extends Transition {
-    @Override
-    String operation() {
-      return "resume";
-    }
-  }
+  static final class Resume extends Transition {}
 
   @Command(name = "stop", description = "Shut the sandbox's VM down and keep its disk; start boots it again (processes do not survive).")
-  static final class Stop extends Transition {
-    @Override
-    String operation() {
-      return "stop";
-    }
-  }
+  static final class Stop extends Transition {}
 
   @Command(name = "start", description = "Boot a stopped sandbox from its disk.")
-  static final class Start extends Transition {
-    @Override
-    String operation() {
-      return "start";
-    }
-  }
+  static final class Start extends Transition {}
 
   @Command(name = "fork", description = "Start new sandboxes from a checkpoint of this one, or from its state now (a brief pause); prints their ids.",
       footer = {"", "Examples:", "  kiln sandbox fork sb-abc --count 3", "  kiln sandbox fork sb-abc --checkpoint clean"})

@@ -9,7 +9,8 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "checkpoint", description = "Save a running sandbox at one instant (RAM and disk), list, restore and delete its checkpoints.",
     subcommands = {CheckpointCommand.Create.class, CheckpointCommand.ListCheckpoints.class, CheckpointCommand.Restore.class, CheckpointCommand.Remove.class},
-    footer = {"", "Examples:", "  kiln checkpoint create sb-abc clean", "  kiln checkpoint restore sb-abc clean", "  kiln sandbox fork sb-abc --checkpoint clean --count 3"})
+    footer = {"", "Examples:", "  kiln checkpoint create sb-abc before-upgrade", "  kiln checkpoint restore sb-abc before-upgrade",
+        "  kiln sandbox fork sb-abc --checkpoint before-upgrade --count 2"})
 final class CheckpointCommand {
   static final List<String> COLUMNS = List.of("name", "sandboxId", "createdAt", "stateBytes");
 

@@ -36,7 +36,7 @@ public final class KilnCli implements java.util.concurrent.Callable<Integer> {
   }
 
   /** The whole command tree with kiln's error reporting, for main and for tests. */
-  static CommandLine commandLine() {
+  public static CommandLine commandLine() {
     CommandLine cli = new CommandLine(new KilnCli());
     cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
       Map<String, String> flags = cmd.getCommand() instanceof FlagsOfFields f ? f.flagsOfFields() : Map.of();

@@ -10,7 +10,7 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "pool", description = "Warm pools: VMs of a template restored and paused ahead, so creates at the default size claim one.",
     subcommands = {PoolCommand.Set.class, PoolCommand.ListPools.class, PoolCommand.Remove.class},
-    footer = {"", "Example:", "  kiln pool set base --min 2 --max 4"})
+    footer = {"", "Example:", "  kiln pool set base --min 1 --max 2"})
 final class PoolCommand {
   static final List<String> COLUMNS = List.of("template", "minReady", "maxReady", "ready", "filling", "claims", "misses", "lastError");
 

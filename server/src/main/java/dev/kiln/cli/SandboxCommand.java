@@ -194,7 +194,7 @@ final class SandboxCommand {
   static final class Start extends Transition {}
 
   @Command(name = "fork", description = "Start new sandboxes from a checkpoint of this one, or from its state now (a brief pause); prints their ids.",
-      footer = {"", "Examples:", "  kiln sandbox fork sb-abc --count 3", "  kiln sandbox fork sb-abc --checkpoint clean"})
+      footer = {"", "Examples:", "  kiln sandbox fork sb-abc --count 2", "  kiln sandbox fork sb-abc --checkpoint clean"})
   static final class Fork implements Callable<Integer>, FlagsOfFields {
     @Parameters(index = "0", paramLabel = "SANDBOX", description = "sandbox id") String id;
     @Option(names = {"-n", "--count"}, defaultValue = "1", description = "how many forks, 1..32 (default ${DEFAULT-VALUE})") int count;

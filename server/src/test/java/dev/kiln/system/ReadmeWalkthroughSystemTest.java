@@ -32,6 +32,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+import dev.kiln.cli.KilnCli;
 
 /**
  * README.md typed as written: its daemon line as a real process through the {@code kiln}
@@ -58,6 +60,7 @@ class ReadmeWalkthroughSystemTest {
       "uname -a", "Linux",
       "template list", "base",
       "shell $id", "shell-ok",
+      " -it ", "shell-ok",
       "exit 3\"}'", "\"exitCode\":3",
       "ports/8080/", "Directory listing",
       "?kiln_token=$token", "Directory listing",
@@ -70,6 +73,7 @@ class ReadmeWalkthroughSystemTest {
   private static Process daemon;
   private static int apiPort;
   private static int proxyPort;
+  private static String daemonLine;
 
   @BeforeAll
   static void up() throws Exception {
@@ -85,6 +89,8 @@ class ReadmeWalkthroughSystemTest {
     proxyPort = freePort();
     run(List.of(REPO.resolve("kiln").toString(), "template", "import", "base", "--dir", BASE_ROOTFS.toString(), "--data-dir", data.toString()),
         Duration.ofMinutes(5));
+    daemonLine = readme().stream().filter(c -> c.startsWith("./kiln daemon ")).findFirst().orElseThrow();
+    startDaemon(substitute(daemonLine));
   }
 
   @AfterAll
@@ -103,19 +109,52 @@ class ReadmeWalkthroughSystemTest {
 
   @Test
   void everyCommandInTheReadmeWorksAsWritten() throws Exception {
-    List<String> commands = commands(Files.readString(REPO.resolve("README.md")));
-    String daemonLine = commands.stream().filter(c -> c.startsWith("./kiln daemon ")).findFirst().orElseThrow();
-    startDaemon(substitute(daemonLine));
-    List<String> rest = commands.stream().filter(c -> !c.equals(daemonLine) && !c.startsWith("scripts/")).toList();
+    List<String> rest = readme().stream().filter(c -> !c.equals(daemonLine) && !c.startsWith("scripts/")).toList();
     assertTrue(rest.size() >= 40, "README commands found: " + rest.size());
+    typed("readme", rest, "");
+  }
 
-    StringBuilder script = new StringBuilder("cd " + work.resolve("cwd") + "\n");
-    Files.createDirectories(work.resolve("cwd"));
-    for (int i = 0; i < rest.size(); i++) {
-      script.append("printf '\\n::line ").append(i).append("\\n'\n").append(substitute(rest.get(i))).append("\n")
+  /**
+   * The examples every `kiln … --help` shows, as real processes: {@code sb-abc} is a networked
+   * sandbox of `base` (with a checkpoint `clean`, which `sandbox fork` shows before `checkpoint`
+   * shows how to make one); the placeholders are those of the README.
+   */
+  @Test
+  void everyHelpExampleWorks() throws Exception {
+    List<String> examples = new ArrayList<>();
+    for (CommandLine c : helpTree(KilnCli.commandLine())) {
+      for (String line : c.getCommandSpec().usageMessage().footer()) {
+        String example = line.strip().replaceAll("\\s+\\(.*\\)$", "");
+        if (example.startsWith("kiln ") || example.contains("| kiln ")) examples.add(example.replace("kiln ", "./kiln "));
+      }
+    }
+    assertTrue(examples.size() >= 20, "examples found: " + examples.size());
+    String setup = "sbabc=$(./kiln sandbox create --template base --network internet)\n./kiln checkpoint create $sbabc clean >/dev/null\n";
+    List<String> lines = new ArrayList<>(examples.stream().map(e -> e.replace("sb-abc", "$sbabc")).toList());
+    lines.add("./kiln pool rm base");
+    lines.add("./kiln sandbox rm $(./kiln sandbox list -o field=id)");
+    typed("help", lines, setup);
+  }
+
+  private static List<CommandLine> helpTree(CommandLine c) {
+    List<CommandLine> out = new ArrayList<>(List.of(c));
+    c.getSubcommands().values().stream().distinct().forEach(sub -> out.addAll(helpTree(sub)));
+    return out.stream().distinct().toList();
+  }
+
+  /** Types the lines into one bash (after {@code setup}, with KILN_URL and KILN_API_KEY exported) and checks each one's exit and promise. */
+  private static void typed(String name, List<String> lines, String setup) throws Exception {
+    StringBuilder script = new StringBuilder("cd " + work.resolve("cwd-" + name) + "\n");
+    Files.createDirectories(work.resolve("cwd-" + name));
+    if (!setup.isEmpty()) {
+      script.append("export KILN_URL=http://127.0.0.1:").append(apiPort).append(" KILN_API_KEY=$(cat ").append(data.resolve("dev-api-key")).append(")\n")
+          .append(substitute(setup)).append("\n");
+    }
+    for (int i = 0; i < lines.size(); i++) {
+      script.append("printf '\\n::line ").append(i).append("\\n'\n").append(substitute(lines.get(i))).append("\n")
           .append("printf '\\n::exit ").append(i).append(" %d\\n' $?\n");
     }
-    Path file = work.resolve("walkthrough.sh");
+    Path file = work.resolve(name + ".sh");
     Files.writeString(file, script);
     ProcessBuilder pb = new ProcessBuilder("bash", file.toString()).redirectErrorStream(true);
     pb.environment().put("KILN_CLASSPATH", System.getProperty("java.class.path"));
@@ -133,8 +172,8 @@ class ReadmeWalkthroughSystemTest {
       exits.put(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(3)));
     }
     List<String> failures = new ArrayList<>();
-    for (int i = 0; i < rest.size(); i++) {
-      String line = rest.get(i);
+    for (int i = 0; i < lines.size(); i++) {
+      String line = lines.get(i);
       if (!exits.containsKey(i)) {
         failures.add("never ran: " + line);
         continue;
@@ -148,6 +187,10 @@ class ReadmeWalkthroughSystemTest {
     }
     assertEquals(List.of(), failures, "the whole transcript:\n" + out);
     assertFalse(JAVA_NAME.matcher(out).find(), "a Java name reached the user:\n" + out);
+  }
+
+  private static List<String> readme() throws java.io.IOException {
+    return commands(Files.readString(REPO.resolve("README.md")));
   }
 
   /** The command lines of README.md's sh blocks, continuation lines (an open quote) joined. */
@@ -181,14 +224,17 @@ class ReadmeWalkthroughSystemTest {
 
   private static String substitute(String line) {
     String kiln = REPO.resolve("kiln").toString();
-    String s = line.replace("/var/lib/kiln", data.toString())
+    // An import goes to a data directory of its own: the running daemon's is not the importer's to write.
+    String s = (line.contains(" template import ") ? line.replace("--data-dir /var/lib/kiln", "--data-dir " + work.resolve("imported")) : line)
+        .replace("build/rootfs/base", BASE_ROOTFS.toString())
+        .replace("/var/lib/kiln", data.toString())
         .replace("127.0.0.1:7788", "127.0.0.1:" + apiPort)
         .replace("127.0.0.1:7789", "127.0.0.1:" + proxyPort)
         .replace("python:3.12-slim", registry.hostPort() + "/python:3.12-slim")
         .replace("oci:/path/layout:tag", "oci:" + layout + ":tag")
         .replace("/path/to/rootfs", work.resolve("rootfs").toString())
         .replace("./kiln", kiln);
-    if (s.startsWith(kiln + " shell ")) {
+    if (s.startsWith(kiln + " shell ") || s.contains(" -it ")) {
       // A person at a terminal: script(1) gives the CLI one, and the keys come from here.
       return "printf 'echo shell-ok; exit\\n' | script -qec \"" + s.replaceAll("\\s+#.*$", "") + "\" /dev/null";
     }

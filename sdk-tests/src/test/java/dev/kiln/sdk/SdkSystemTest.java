@@ -215,6 +215,6 @@ class SdkSystemTest {
       assertEquals("awake\n", sb.commands().run("echo awake").stdout(), "a command resumes a paused sandbox");
     }
     KilnException gone = assertThrows(KilnException.class, () -> Sandbox.connect(daemon.kiln, id));
-    assertEquals("SANDBOX_NOT_FOUND", gone.code());
+    assertEquals("SANDBOX_DELETED", gone.code());
   }
 }

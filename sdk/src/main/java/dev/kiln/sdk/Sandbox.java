@@ -86,13 +86,13 @@ public final class Sandbox implements AutoCloseable {
     return kiln.get("/v1/sandboxes/" + id);
   }
 
-  /** Deletes the sandbox (a sandbox already gone is fine). */
+  /** Deletes the sandbox (a sandbox already gone is fine: deleted, expired by its TTL, or unknown). */
   @Override
   public void close() {
     try {
       kiln.delete("/v1/sandboxes/" + id);
     } catch (KilnException e) {
-      if (!e.code().equals("SANDBOX_NOT_FOUND")) throw e;
+      if (!java.util.Set.of("SANDBOX_NOT_FOUND", "SANDBOX_DELETED", "SANDBOX_EXPIRED").contains(e.code())) throw e;
     }
   }
 }

@@ -6,6 +6,7 @@ package dev.kiln.agent;
  */
 public final class AgentException extends Exception {
   public static final int ENOENT = 2;
+  public static final int ENOEXEC = 8;
   public static final int EACCES = 13;
   public static final int EEXIST = 17;
   public static final int ENOTDIR = 20;

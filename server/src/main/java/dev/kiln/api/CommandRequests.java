@@ -29,17 +29,17 @@ final class CommandRequests {
   ExecRequest from(String id, List<String> argvField, String command, Map<String, String> env, String cwdField, String userField,
       Long timeoutSeconds, Duration defaultTimeout, boolean stdin, Optional<TerminalSize> pty) throws InterruptedException {
     List<String> argv;
-    if (argvField != null && command != null) throw new KilnException(ErrorCode.INVALID_REQUEST, "give either 'argv' or 'command', not both");
+    if (argvField != null && command != null) throw new KilnException(ErrorCode.INVALID_REQUEST, "give either field 'argv' or field 'command', not both");
     if (argvField != null) {
-      if (argvField.isEmpty() || argvField.stream().anyMatch(a -> a == null)) throw new KilnException(ErrorCode.INVALID_REQUEST, "'argv' must be a non-empty list of strings");
+      if (argvField.isEmpty() || argvField.stream().anyMatch(a -> a == null)) throw new KilnException(ErrorCode.INVALID_REQUEST, "field 'argv' must be a non-empty array of strings");
       argv = argvField;
     } else if (command != null) {
       argv = List.of("/bin/sh", "-c", command);
     } else {
-      throw new KilnException(ErrorCode.INVALID_REQUEST, "one of 'argv' or 'command' is required");
+      throw new KilnException(ErrorCode.INVALID_REQUEST, "one of the fields 'argv' (an array of strings) or 'command' (a shell command line) is required");
     }
     long timeoutS = timeoutSeconds == null ? defaultTimeout.toSeconds() : timeoutSeconds;
-    if (timeoutS < 0 || timeoutS > 7 * 24 * 3600) throw new KilnException(ErrorCode.INVALID_REQUEST, "timeoutSeconds must be 0..604800, got " + timeoutS);
+    if (timeoutS < 0 || timeoutS > 7 * 24 * 3600) throw new KilnException(ErrorCode.INVALID_REQUEST, "field 'timeoutSeconds' must be 0 (none)..604800 (7 days), got " + timeoutS);
     ImageConfig image = sandboxes.imageConfig(id);
     String user = userField != null ? userField : image.user().isEmpty() ? null : image.user();
     UserResolver.Ids ids = user == null ? UserResolver.Ids.AGENT : users.resolve(id, user);

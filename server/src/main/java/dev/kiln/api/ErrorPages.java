@@ -1,6 +1,7 @@
 package dev.kiln.api;
 
 
+import dev.kiln.error.ErrorCode;
 import java.util.Map;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Request;
@@ -17,13 +18,13 @@ final class ErrorPages extends ErrorHandler {
   public boolean handle(Request request, Response response, Callback callback) throws Exception {
     int status = response.getStatus();
     String code = switch (status) {
-      case 413 -> "PAYLOAD_TOO_LARGE";
-      case 431 -> "HEADERS_TOO_LARGE";
-      case 404 -> "ROUTE_NOT_FOUND";
-      default -> status >= 500 ? "INTERNAL" : "INVALID_REQUEST";
+      case 413 -> ErrorCode.PAYLOAD_TOO_LARGE.name();
+      case 431 -> ErrorCode.HEADERS_TOO_LARGE.name();
+      case 404 -> ErrorCode.ROUTE_NOT_FOUND.name();
+      default -> status >= 500 ? ErrorCode.INTERNAL.name() : ErrorCode.INVALID_REQUEST.name();
     };
     Object msg = request.getAttribute(ErrorHandler.ERROR_MESSAGE);
-    byte[] body = Exchange.JSON.writeValueAsBytes(Map.of("error", Map.of("code", code, "message", msg == null ? "HTTP " + status : msg.toString())));
+    byte[] body = Exchange.JSON.writeValueAsBytes(Map.of("error", Map.of("code", code, "message", ApiHandler.forUsers(code, msg == null ? "HTTP " + status : msg.toString()))));
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
     response.write(true, java.nio.ByteBuffer.wrap(body), callback);
     return true;

@@ -1,13 +1,11 @@
 package dev.kiln.api;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
+import dev.kiln.json.JsonInputException;
+import dev.kiln.json.StrictJson;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -25,18 +23,10 @@ import org.eclipse.jetty.util.Fields;
 final class Exchange {
   /** JSON bodies are small requests; 1 MiB is generous and keeps a hostile body off the heap. */
   static final int MAX_JSON_BODY = 1 << 20;
-  static final ObjectMapper JSON = JsonMapper.builder()
+  /** Strict for what clients send ({@link StrictJson}); ISO-8601 times in what we answer. */
+  static final ObjectMapper JSON = StrictJson.builder()
       .addModule(new com.fasterxml.jackson.datatype.jdk8.Jdk8Module())
-      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-      .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
-      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS) // {"a":1}garbage is not a request
       .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
-      // A number or boolean where a string belongs is a client bug, not something to guess about.
-      .withCoercionConfig(com.fasterxml.jackson.databind.type.LogicalType.Textual, c -> c
-          .setCoercion(com.fasterxml.jackson.databind.cfg.CoercionInputShape.Integer, com.fasterxml.jackson.databind.cfg.CoercionAction.Fail)
-          .setCoercion(com.fasterxml.jackson.databind.cfg.CoercionInputShape.Float, com.fasterxml.jackson.databind.cfg.CoercionAction.Fail)
-          .setCoercion(com.fasterxml.jackson.databind.cfg.CoercionInputShape.Boolean, com.fasterxml.jackson.databind.cfg.CoercionAction.Fail))
       .build();
 
   final Request request;
@@ -111,21 +101,22 @@ final class Exchange {
     try (InputStream in = Content.Source.asInputStream(request)) {
       raw = in.readNBytes(MAX_JSON_BODY + 1);
     }
-    if (raw.length > MAX_JSON_BODY) throw new KilnException(ErrorCode.PAYLOAD_TOO_LARGE, "JSON body larger than " + MAX_JSON_BODY + " bytes");
+    if (raw.length > MAX_JSON_BODY) {
+      throw new KilnException(ErrorCode.PAYLOAD_TOO_LARGE, "the JSON body is larger than " + MAX_JSON_BODY + " bytes (1 MiB), the most a request body may be");
+    }
     if (raw.length == 0 || new String(raw, StandardCharsets.UTF_8).isBlank()) {
       if (empty != null) return empty;
-      throw new KilnException(ErrorCode.INVALID_JSON, "a JSON body is required");
+      throw new KilnException(ErrorCode.INVALID_JSON, "the request needs a JSON object as its body, got an empty body");
     }
     try {
-      T v = JSON.readValue(raw, type);
-      if (v == null) throw new KilnException(ErrorCode.INVALID_JSON, "the JSON body must be an object, got null");
-      return v;
-    } catch (UnrecognizedPropertyException e) {
-      throw new KilnException(ErrorCode.INVALID_REQUEST, "unknown field '" + e.getPropertyName() + "'");
-    } catch (JsonProcessingException e) {
-      throw new KilnException(ErrorCode.INVALID_JSON, "malformed JSON body: " + e.getOriginalMessage());
-    } catch (IllegalArgumentException e) {
-      throw new KilnException(ErrorCode.INVALID_REQUEST, e.getMessage());
+      return StrictJson.read(JSON, raw, type);
+    } catch (JsonInputException e) {
+      // An unknown field or a refused value is a request the API does not take; the rest is JSON that is not this request's.
+      ErrorCode code = switch (e.kind()) {
+        case UNKNOWN_FIELD, BAD_VALUE, REFUSED -> ErrorCode.INVALID_REQUEST;
+        case MALFORMED, WRONG_TYPE, TOO_LARGE -> ErrorCode.INVALID_JSON;
+      };
+      throw new KilnException(code, e.describe("the body", "field", ""));
     }
   }
 

@@ -1,9 +1,15 @@
 package dev.kiln.config;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.json.JsonInputException;
+import dev.kiln.json.StrictJson;
 import dev.kiln.vmm.Accelerator;
 import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -24,10 +30,16 @@ import java.util.List;
  * @param network        sandbox networking: namespaces, resolver, port proxy ({@link NetworkConfig})
  * @param bootTimeoutSeconds how long a new VM may take to answer the agent handshake. Under TCG a
  *                        cold boot takes ~3-4 s idle; 120 s leaves room for a host loaded with tests
+ * @param tombstoneRetentionSeconds how long a deleted or expired sandbox is remembered (GET answers
+ *                        404 SANDBOX_DELETED or SANDBOX_EXPIRED with when and why, its events stay
+ *                        readable): default 86400 (a day, long enough to look after a night's run);
+ *                        0 keeps none; at most 30 days
  */
 public record KilnConfig(Path dataDir, String listen, Path guestArtifacts, Accelerator.Choice accelerator, String qemuBinary,
     String vmmUser, int bootTimeoutSeconds, SandboxDefaults sandboxDefaults, boolean devMode, List<String> insecureRegistries,
-    Boolean templateSnapshots, long processScrollbackBytes, NetworkConfig network) {
+    Boolean templateSnapshots, long processScrollbackBytes, NetworkConfig network, Long tombstoneRetentionSeconds) {
+  /** Longest tombstone retention: a month of deleted sandboxes' events is plenty and bounds the table. */
+  public static final long MAX_TOMBSTONE_RETENTION_SECONDS = 30L * 24 * 3600;
 
   public KilnConfig {
     if (dataDir == null) dataDir = Path.of("/var/lib/kiln");
@@ -47,6 +59,10 @@ public record KilnConfig(Path dataDir, String listen, Path guestArtifacts, Accel
     if (processScrollbackBytes == 0) processScrollbackBytes = 1 << 20;
     if (processScrollbackBytes < 4096 || processScrollbackBytes > 64L << 20) {
       throw new IllegalArgumentException("processScrollbackBytes must be 4096..67108864, got " + processScrollbackBytes);
+    }
+    if (tombstoneRetentionSeconds == null) tombstoneRetentionSeconds = 86_400L;
+    if (tombstoneRetentionSeconds < 0 || tombstoneRetentionSeconds > MAX_TOMBSTONE_RETENTION_SECONDS) {
+      throw new IllegalArgumentException("tombstoneRetentionSeconds must be 0.." + MAX_TOMBSTONE_RETENTION_SECONDS + " (30 days), got " + tombstoneRetentionSeconds);
     }
   }
 
@@ -68,37 +84,66 @@ public record KilnConfig(Path dataDir, String listen, Path guestArtifacts, Accel
   }
 
   public static KilnConfig defaults() {
-    return new KilnConfig(null, null, null, null, null, null, 0, null, false, null, null, 0, null);
+    return new KilnConfig(null, null, null, null, null, null, 0, null, false, null, null, 0, null, null);
   }
 
-  /** Reads a JSON config file; unknown keys are rejected with their name. */
-  public static KilnConfig load(Path file) throws IOException {
-    ObjectMapper m = new ObjectMapper()
-          .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
-    return m.readValue(file.toFile(), KilnConfig.class);
+  /**
+   * Config files are bound strictly, but with enum values ("accelerator": "tcg") in any case, and
+   * a missing (or null) key of a primitive type bound as 0, which the records read as "the default".
+   */
+  private static final ObjectMapper CONFIG_JSON = StrictJson.builder().enable(MapperFeature.ACCEPT_CASE_INSENSITIVE_ENUMS)
+      .disable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES).build();
+
+  /**
+   * Reads a JSON config file. An unknown key (a typo) is an error naming it and the keys known at
+   * that place; a value of the wrong type or out of range names its key, what it must be and what
+   * it is.
+   *
+   * @throws ConfigException if the file cannot be read or is not a valid config; its message is for the operator as it is
+   */
+  public static KilnConfig load(Path file) {
+    byte[] raw;
+    try {
+      raw = Files.readAllBytes(file);
+    } catch (NoSuchFileException e) {
+      throw new ConfigException("config file " + file + " does not exist");
+    } catch (AccessDeniedException e) {
+      throw new ConfigException("config file " + file + " cannot be read: permission denied");
+    } catch (IOException e) {
+      throw new ConfigException("config file " + file + " cannot be read: " + (e.getMessage() == null ? "I/O error" : e.getMessage()));
+    }
+    try {
+      return StrictJson.read(CONFIG_JSON, raw, KilnConfig.class);
+    } catch (JsonInputException e) {
+      throw new ConfigException(e.describe("config file " + file, "key", " in " + file));
+    }
   }
 
   public KilnConfig withDataDir(Path p) {
-    return new KilnConfig(p, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network);
+    return new KilnConfig(p, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds);
   }
 
   public KilnConfig withListen(String l) {
-    return new KilnConfig(dataDir, l, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network);
+    return new KilnConfig(dataDir, l, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds);
   }
 
   public KilnConfig withGuestArtifacts(Path p) {
-    return new KilnConfig(dataDir, listen, p, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network);
+    return new KilnConfig(dataDir, listen, p, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds);
   }
 
   public KilnConfig withTemplateSnapshots(boolean on) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, on, processScrollbackBytes, network);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, on, processScrollbackBytes, network, tombstoneRetentionSeconds);
   }
 
   public KilnConfig withDevMode(boolean d) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, d, insecureRegistries, templateSnapshots, processScrollbackBytes, network);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, d, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds);
+  }
+
+  public KilnConfig withTombstoneRetentionSeconds(long seconds) {
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, seconds);
   }
 
   public KilnConfig withNetwork(NetworkConfig n) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, n);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, n, tombstoneRetentionSeconds);
   }
 }

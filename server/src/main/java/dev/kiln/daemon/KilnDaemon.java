@@ -86,10 +86,10 @@ public final class KilnDaemon implements AutoCloseable {
     SandboxLimits limits = SandboxLimits.forHost(config.sandboxDefaults(), Runtime.getRuntime().availableProcessors(), HostFacts.memoryTotalBytes());
     networks = networks(config.network(), vmmUser.map(VmmUser::name).orElse(""), db);
     sandboxes = new SandboxManager(data, db, templates, new QemuBackend(config.qemuBinary(), vmmUser), artifacts,
-        accel, tsc, Duration.ofSeconds(config.bootTimeoutSeconds()), limits, networks);
+        accel, tsc, Duration.ofSeconds(config.bootTimeoutSeconds()), limits, networks, Duration.ofSeconds(config.tombstoneRetentionSeconds()));
     ops = new SandboxOperations(sandboxes);
     processes = new ProcessService(sandboxes, ops, config.processScrollbackBytes());
-    if (config.templateSnapshots()) templates.onReady(sandboxes::snapshotInBackground);
+    if (config.templateSnapshots()) templates.snapshotWith(sandboxes::snapshotInBackground);
     log.info("kiln daemon data_dir={} guest_artifacts={} accelerator={} tsc_khz={}", data, artifacts.id(), accel,
         tsc.isPresent() ? tsc.getAsLong() : "n/a");
   }

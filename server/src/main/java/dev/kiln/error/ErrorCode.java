@@ -8,6 +8,8 @@ public enum ErrorCode {
   ROUTE_NOT_FOUND,
   METHOD_NOT_ALLOWED,
   PAYLOAD_TOO_LARGE,
+  /** Request headers beyond the server's limit (answered by Jetty itself, through ErrorPages). */
+  HEADERS_TOO_LARGE,
   SANDBOX_NOT_FOUND,
   TEMPLATE_NOT_FOUND,
   TEMPLATE_NOT_READY,
@@ -17,6 +19,10 @@ public enum ErrorCode {
   SANDBOX_NOT_RUNNING,
   ILLEGAL_TRANSITION,
   EXEC_FAILED,
+  /** The guest found no such program (errno ENOENT from execve): a shell's 127. */
+  COMMAND_NOT_FOUND,
+  /** The program is there but cannot be run (EACCES, ENOEXEC, EISDIR): a shell's 126. */
+  COMMAND_NOT_EXECUTABLE,
   FILE_NOT_FOUND,
   FILE_CONFLICT,
   PERMISSION_DENIED,
@@ -33,5 +39,9 @@ public enum ErrorCode {
   PORT_IN_USE,
   NETWORK_UNAVAILABLE,
   DISK_FULL,
-  INTERNAL
+  INTERNAL,
+  /** The sandbox was deleted by a request; its tombstone (events, when and why) is kept for a while. */
+  SANDBOX_DELETED,
+  /** The sandbox's TTL ran out and it was deleted; its tombstone is kept for a while. */
+  SANDBOX_EXPIRED
 }

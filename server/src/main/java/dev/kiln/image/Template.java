@@ -15,8 +15,17 @@ public record Template(String name, Status status, String source, Optional<Path>
     Optional<String> error, Instant createdAt, Instant updatedAt, Optional<String> imageDigest, ImageConfig config, long freeSpaceMib) {
   private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
 
-  /** The build pipeline in order; a template is usable only when READY. */
-  public enum Status { QUEUED, PULLING, UNPACKING, BUILDING, READY, FAILED }
+  /**
+   * The build pipeline in order. SNAPSHOTTING: built, and its snapshot is being taken (when the
+   * daemon takes template snapshots); sandboxes can be created, but they boot instead of restoring.
+   * READY: usable at full speed (or, with snapshots off or failed, as fast as it will get).
+   */
+  public enum Status { QUEUED, PULLING, UNPACKING, BUILDING, SNAPSHOTTING, READY, FAILED }
+
+  /** Built: sandboxes can be made from it (READY, or SNAPSHOTTING: booted rather than restored until its snapshot is there). */
+  public boolean built() {
+    return (status == Status.READY || status == Status.SNAPSHOTTING) && rootfs.isPresent();
+  }
 
   /** Template names appear in paths and URLs: lowercase letters, digits, '.', '_', '-'; 1-63 chars. */
   public static String validName(String name) {

@@ -34,8 +34,14 @@ public final class TemplateBuild implements PullListener {
   private static final Logger log = LoggerFactory.getLogger(TemplateBuild.class);
   private static final long MIB = 1 << 20;
 
-  /** What a build needs from the service that runs it. */
-  record Context(Path templatesRoot, TemplateRepository repo, ImagePuller puller, java.util.function.Consumer<String> onReady) {}
+  /**
+   * What a build needs from the service that runs it.
+   *
+   * @param snapshotting whether a built template goes on to be snapshotted (status SNAPSHOTTING, not READY)
+   * @param onBuilt      told the name of each template once it is built
+   */
+  record Context(Path templatesRoot, TemplateRepository repo, ImagePuller puller, java.util.function.BooleanSupplier snapshotting,
+      java.util.function.Consumer<String> onBuilt) {}
 
   /** One layer's download as progress bars show it. */
   public record LayerProgress(String digest, long size, long done, String state) {}
@@ -78,7 +84,7 @@ public final class TemplateBuild implements PullListener {
 
   /** True once the outcome is recorded; only cleanup may still be running. */
   boolean ended() {
-    return phase == Template.Status.READY || phase == Template.Status.FAILED;
+    return phase == Template.Status.READY || phase == Template.Status.SNAPSHOTTING || phase == Template.Status.FAILED;
   }
 
   void release() {
@@ -112,6 +118,8 @@ public final class TemplateBuild implements PullListener {
       };
       long unpacked = System.nanoTime();
       setPhase(Template.Status.BUILDING);
+      // Before mkfs, so a tree with no OS in it fails now, not at its sandboxes' first exec.
+      buildLog.line(RootfsCheck.check(tree));
       Ext4Image.Size size = Ext4Image.plan(tree, freeSpaceMib * MIB);
       buildLog.line("mkfs.ext4: " + size.contentBytes() / MIB + " MiB in " + size.files() + " files, image " + size.imageBytes() / MIB + " MiB");
       Path tmp = dir.resolve(".rootfs.ext4.building");
@@ -122,7 +130,7 @@ public final class TemplateBuild implements PullListener {
       String timing = "pull_ms=" + ms(pulled - start) + " unpack_ms=" + ms(unpacked - pulled) + " mkfs_ms=" + ms(done - unpacked);
       finish(image, rootfs, size.imageBytes(), timing);
     } catch (Exception e) {
-      String why = e instanceof InterruptedException ? "interrupted" : e.getMessage() == null ? e.toString() : e.getMessage();
+      String why = failure(e);
       buildLog.line("FAILED: " + why);
       log.warn("template build failed template={} source={} reason=\"{}\"", name, source.describe(), why);
       record(Template.Status.FAILED, Optional.empty(), Optional.of(why), ImageConfig.NONE, Optional.empty(), OptionalLong.empty());
@@ -136,6 +144,26 @@ public final class TemplateBuild implements PullListener {
       }
       buildLog.close();
     }
+  }
+
+  /**
+   * Why the build failed, in words for the template's error (a client reads it): the file
+   * exceptions that carry only a path say what happened to it, and a bug is logged with its stack
+   * rather than shown as an exception name.
+   */
+  private String failure(Exception e) {
+    return switch (e) {
+      case InterruptedException _ -> "interrupted";
+      case java.nio.file.NoSuchFileException f -> "no such file or directory: " + f.getFile();
+      case java.nio.file.AccessDeniedException f -> "permission denied: " + f.getFile();
+      case java.nio.file.FileSystemException f when f.getReason() != null -> f.getReason() + ": " + f.getFile();
+      case RuntimeException r when !(r instanceof dev.kiln.error.KilnException || r instanceof dev.kiln.host.CommandException
+          || r instanceof IllegalArgumentException || r instanceof java.io.UncheckedIOException) -> {
+        log.error("template build failed on a bug template={}", name, r);
+        yield "internal error in the daemon (its log has the details)";
+      }
+      default -> e.getMessage() == null ? "failed without a reason (the daemon's log has the details)" : e.getMessage();
+    };
   }
 
   private Optional<PulledImage> pull() throws IOException, InterruptedException {
@@ -194,10 +222,12 @@ public final class TemplateBuild implements PullListener {
 
   private void finish(Optional<PulledImage> image, Path rootfs, long bytes, String timing) {
     ImageConfig config = image.map(PulledImage::config).orElse(ImageConfig.NONE);
-    record(Template.Status.READY, Optional.of(rootfs), Optional.empty(), config, image.map(i -> i.manifestDigest().toString()), OptionalLong.of(bytes));
-    buildLog.line("ready: " + timing);
-    log.info("template ready template={} source={} {}", name, source.describe(), timing);
-    ctx.onReady().accept(name);
+    // Not READY while its snapshot is still to be taken: ready means sandboxes restore at full speed.
+    Template.Status built = ctx.snapshotting().getAsBoolean() ? Template.Status.SNAPSHOTTING : Template.Status.READY;
+    record(built, Optional.of(rootfs), Optional.empty(), config, image.map(i -> i.manifestDigest().toString()), OptionalLong.of(bytes));
+    buildLog.line(built == Template.Status.READY ? "ready: " + timing : "built: " + timing + "; snapshotting (ready once the snapshot is taken)");
+    log.info("template built template={} status={} source={} {}", name, built, source.describe(), timing);
+    ctx.onBuilt().accept(name);
   }
 
   private void setPhase(Template.Status s) {

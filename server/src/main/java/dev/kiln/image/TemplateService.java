@@ -35,18 +35,42 @@ public final class TemplateService {
   private final TemplateRepository repo;
   private final TemplateBuild.Context ctx;
   private final Map<String, TemplateBuild> active = new ConcurrentHashMap<>();
-  private final List<Consumer<Template>> readyListeners = new CopyOnWriteArrayList<>();
   private final List<Consumer<String>> deletedListeners = new CopyOnWriteArrayList<>();
+  /** Takes the snapshot of each template built, if the daemon snapshots templates. */
+  private volatile Consumer<Template> snapshotter;
 
   public TemplateService(Path dataDir, TemplateRepository repo, ImagePuller puller) {
     this.root = dataDir.resolve("templates");
     this.repo = repo;
-    this.ctx = new TemplateBuild.Context(root, repo, puller, name -> find(name).ifPresent(t -> readyListeners.forEach(l -> l.accept(t))));
+    this.ctx = new TemplateBuild.Context(root, repo, puller, () -> snapshotter != null, name -> {
+      Consumer<Template> s = snapshotter;
+      if (s != null) find(name).ifPresent(s);
+    });
   }
 
-  /** Called, on the build's thread, each time a template becomes ready (the daemon snapshots it). */
-  public void onReady(Consumer<Template> listener) {
-    readyListeners.add(listener);
+  /**
+   * Templates are snapshotted once built: a build then ends in SNAPSHOTTING, {@code snapshotter} is
+   * called with the template on the build's thread (it should start the snapshot and return), and
+   * the template becomes READY through {@link #snapshotEnded} when its snapshot is taken or has failed.
+   */
+  public void snapshotWith(Consumer<Template> snapshotter) {
+    this.snapshotter = snapshotter;
+  }
+
+  /** True when templates are snapshotted once built (the daemon's templateSnapshots). */
+  public boolean snapshotsEnabled() {
+    return snapshotter != null;
+  }
+
+  /** A snapshot of a built template starts: READY → SNAPSHOTTING (already SNAPSHOTTING: unchanged); false if it is not built. */
+  public boolean snapshotStarted(String name) {
+    return repo.updateStatus(name, Template.Status.READY.name(), Template.Status.SNAPSHOTTING.name(), Instant.now())
+        || find(name).map(t -> t.status() == Template.Status.SNAPSHOTTING).orElse(false);
+  }
+
+  /** Its snapshot is taken (or failed: sandboxes then boot): SNAPSHOTTING → READY. */
+  public void snapshotEnded(String name) {
+    repo.updateStatus(name, Template.Status.SNAPSHOTTING.name(), Template.Status.READY.name(), Instant.now());
   }
 
   /** Called after a template is deleted (warm pools stop their VMs of it). */
@@ -60,12 +84,12 @@ public final class TemplateService {
     if (n > 0) log.warn("templates whose build a daemon restart interrupted count={}", n);
   }
 
-  /** Builds in the caller's thread; throws with the reason when the build fails. */
+  /** Builds in the caller's thread; throws with the reason when the build fails. Its snapshot, if any, is still being taken on return. */
   public Template build(String name, TemplateSource source, long freeSpaceMib) {
     TemplateBuild b = begin(name, source, freeSpaceMib);
     runAndRelease(name, b);
     Template t = find(name).orElseThrow();
-    if (t.status() != Template.Status.READY) {
+    if (!t.built()) {
       throw new KilnException(ErrorCode.TEMPLATE_BUILD_FAILED, "building template " + name + " failed: " + t.error().orElse("unknown reason"));
     }
     return t;
@@ -86,6 +110,9 @@ public final class TemplateService {
     }
     if (source instanceof TemplateSource.OciLayout o && !Files.isRegularFile(o.dir().resolve("index.json"))) {
       throw new KilnException(ErrorCode.INVALID_REQUEST, o.dir() + " is not an OCI image layout on the daemon's host (no index.json)");
+    }
+    if (find(name).map(t -> t.status() == Template.Status.SNAPSHOTTING).orElse(false)) {
+      throw new KilnException(ErrorCode.TEMPLATE_BUSY, "template '" + name + "' is being snapshotted; rebuild it once its status is ready");
     }
     if (repo.inUse(name)) {
       // Sandboxes' qcow2 overlays point at this image by path; replacing it under them would corrupt their disks.
@@ -142,10 +169,10 @@ public final class TemplateService {
     return repo.find(name).map(TemplateService::fromRow);
   }
 
-  /** The template, which must be ready to boot sandboxes from. */
+  /** The template, which must be built (ready, or snapshotting) to make sandboxes from. */
   public Template ready(String name) {
     Template t = find(name).orElseThrow(() -> new KilnException(ErrorCode.TEMPLATE_NOT_FOUND, "no template named '" + name + "'"));
-    if (t.status() != Template.Status.READY || t.rootfs().isEmpty()) {
+    if (!t.built()) {
       throw new KilnException(ErrorCode.TEMPLATE_NOT_READY, "template '" + name + "' is " + t.status().name().toLowerCase()
           + t.error().map(e -> " (" + e + ")").orElse("") + ", not ready");
     }
@@ -159,6 +186,9 @@ public final class TemplateService {
   public void delete(String name) {
     find(name).orElseThrow(() -> new KilnException(ErrorCode.TEMPLATE_NOT_FOUND, "no template named '" + name + "'"));
     if (active.containsKey(name)) throw new KilnException(ErrorCode.TEMPLATE_BUSY, "template '" + name + "' is being built; delete it when the build ends");
+    if (find(name).map(t -> t.status() == Template.Status.SNAPSHOTTING).orElse(false)) {
+      throw new KilnException(ErrorCode.TEMPLATE_BUSY, "template '" + name + "' is being snapshotted; delete it once its status is ready");
+    }
     if (!repo.deleteIfUnused(name)) {
       throw new KilnException(ErrorCode.TEMPLATE_IN_USE, "template '" + name + "' is used by sandboxes; delete them first");
     }

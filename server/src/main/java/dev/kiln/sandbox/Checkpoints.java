@@ -67,6 +67,7 @@ public final class Checkpoints {
       throw new KilnException(ErrorCode.INVALID_REQUEST, "checkpoint name must be 1-64 of [A-Za-z0-9._-], starting with a letter or digit");
     }
     return sandboxes.underLifecycleLock(sandboxId, (sb, r) -> {
+      needsRunning(sandboxId, r, sb, "checkpoint");
       if (sandboxes.checkpointRows.find(sandboxId, name).isPresent()) {
         throw new KilnException(ErrorCode.CHECKPOINT_EXISTS, "sandbox " + sandboxId + " already has a checkpoint named '" + name + "'");
       }
@@ -142,10 +143,7 @@ public final class Checkpoints {
     long start = System.nanoTime();
     Path liveState = dir.resolve(sandboxId).resolve("fork-" + SandboxId.random().value().substring(3)).resolve("state");
     Saved saved = checkpoint.isPresent() ? saved(find(sandboxId, checkpoint.get())) : sandboxes.underLifecycleLock(sandboxId, (sb, r) -> {
-      if (!SandboxState.RUNNING.name().equals(r.state()) || sb.vm == null) {
-        throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + sandboxId + " is " + r.state().toLowerCase()
-            + "; only a running sandbox can be forked without naming a checkpoint");
-      }
+      needsRunning(sandboxId, r, sb, "a fork without a named checkpoint");
       return capture(sb, r, liveState);
     });
     String what = checkpoint.map(c -> "checkpoint '" + c + "' of " + sandboxId).orElse("the live state of " + sandboxId);
@@ -185,7 +183,7 @@ public final class Checkpoints {
       }
     }
     if (failure != null) {
-      for (Sandbox s : forks) sandboxes.delete(s.id());
+      for (Sandbox s : forks) sandboxes.discard(s.id());
       throw failure;
     }
     return forks;
@@ -208,19 +206,35 @@ public final class Checkpoints {
   }
 
   /**
+   * A checkpoint, or a fork of the live state, saves a running VM: a paused sandbox has none (its
+   * state is a file), a stopped one has only its disk. 409 naming the state, the operation and
+   * what to do.
+   */
+  private static void needsRunning(String sandboxId, SandboxRow r, LiveSandbox sb, String operation) {
+    SandboxState state = SandboxState.valueOf(r.state());
+    if (state == SandboxState.RUNNING && sb.vm != null) return;
+    String hint = switch (state) {
+      case PAUSED -> " (resume it first)";
+      case STOPPED -> " (start it first)";
+      case CREATING, RUNNING, STOPPING, ERROR -> "";
+    };
+    throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + sandboxId + " is " + state.wire() + "; " + operation + " needs running" + hint);
+  }
+
+  /**
    * Stops the VM, freezes its top disk layer (a new layer on it takes the writes), saves its state
    * to {@code state}, and lets it run on. The returned spec's root disk is the frozen layer.
    */
   private Saved capture(LiveSandbox sb, SandboxRow r, Path state) throws InterruptedException {
     VmSpec current = SandboxManager.vmSpecOf(r);
-    RunningVm vm = sb.vm;
+    RunningVm vm = java.util.Objects.requireNonNull(sb.vm, "capture of a sandbox without a VM");
     Path frozen = current.rootDisk();
     try {
       Path next = sandboxes.disks.create(frozen, Overlay.BaseFormat.QCOW2);
       try {
         vm.freezeDisk(next);
-      } catch (VmmException e) {
-        sandboxes.disks.discard(next);
+      } catch (VmmException | RuntimeException e) {
+        sandboxes.disks.discard(next); // not recorded anywhere yet: nothing else would remove it
         throw e;
       }
       // From here the VM writes to the new layer, whatever happens to the save.
@@ -231,7 +245,10 @@ public final class Checkpoints {
       return new Saved(current, saved.file(), saved.sha256(), saved.bytes());
     } catch (IOException | VmmException | RuntimeException e) {
       deleteQuietly(state.getParent());
-      throw new KilnException(ErrorCode.SNAPSHOT_FAILED, "sandbox " + r.id() + " could not be checkpointed (it runs on): " + e.getMessage(), e);
+      if (e instanceof KilnException k) throw k;
+      if (e instanceof RuntimeException) log.error("sandbox={} checkpoint failed on a bug", r.id(), e);
+      String why = e instanceof RuntimeException ? "internal error (in the daemon's log)" : e.getMessage();
+      throw new KilnException(ErrorCode.SNAPSHOT_FAILED, "sandbox " + r.id() + " could not be checkpointed (it runs on): " + why, e);
     } finally {
       try {
         vm.resume();

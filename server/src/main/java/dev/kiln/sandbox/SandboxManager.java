@@ -21,6 +21,7 @@ import dev.kiln.store.EventRepository;
 import dev.kiln.store.PoolRepository;
 import dev.kiln.store.SandboxRepository;
 import dev.kiln.store.SandboxRow;
+import dev.kiln.store.TombstoneRepository;
 import dev.kiln.vmm.Accelerator;
 import dev.kiln.vmm.DiskLayers;
 import dev.kiln.vmm.Overlay;
@@ -62,6 +63,8 @@ public final class SandboxManager implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
   /** SIGTERM grace before SIGKILL: QEMU needs milliseconds; the guest gets no say in it. */
   private static final Duration STOP_GRACE = Duration.ofSeconds(3);
+  /** 16 TiB: qcow2 takes far more, but a root disk beyond this is a typo (GiB for MiB) rather than a plan. */
+  private static final long MAX_DISK_MIB = 1L << 24;
   /** A Unix socket path must fit sockaddr_un.sun_path (108 bytes, NUL included). */
   private static final int MAX_SOCKET_PATH = 107;
 
@@ -85,14 +88,18 @@ public final class SandboxManager implements AutoCloseable {
   private final Map<SandboxId, LiveSandbox> live = new ConcurrentHashMap<>();
   private final TemplateSnapshots snapshots;
   final SandboxNetworks networks;
+  private final Tombstones tombstones;
+  /** Why the last snapshot of a template failed (until one is taken), for the events of the sandboxes that boot instead. */
+  private final Map<String, String> snapshotFailures = new ConcurrentHashMap<>();
   /** One snapshot at a time per template. */
   private final Map<String, java.util.concurrent.locks.ReentrantLock> snapshotLocks = new ConcurrentHashMap<>();
 
   public SandboxManager(Path dataDir, Database db, TemplateService templates, VmmBackend backend, GuestArtifacts artifacts,
-      Accelerator accelerator, OptionalLong tscKhz, Duration bootTimeout, SandboxLimits limits, SandboxNetworks networks) {
+      Accelerator accelerator, OptionalLong tscKhz, Duration bootTimeout, SandboxLimits limits, SandboxNetworks networks, Duration tombstoneRetention) {
     this.networks = networks;
     this.sandboxesDir = dataDir.resolve("sandboxes");
     this.repo = new SandboxRepository(db);
+    this.tombstones = new Tombstones(new TombstoneRepository(db), repo, tombstoneRetention);
     this.events = new EventRepository(db);
     this.checkpointRows = new CheckpointRepository(db);
     this.disks = new DiskLayers(dataDir.resolve("disks"));
@@ -111,9 +118,10 @@ public final class SandboxManager implements AutoCloseable {
   // ---- template snapshots -------------------------------------------------------------------
 
   /**
-   * Snapshots a ready template at the default sandbox size, so creates of that size restore
+   * Snapshots a built template at the default sandbox size, so creates of that size restore
    * instead of booting. Refused while sandboxes use the template: their disks and memory are
-   * layered on the current snapshot.
+   * layered on the current snapshot. The template shows SNAPSHOTTING meanwhile and READY after,
+   * whether the snapshot was taken or failed (then its sandboxes boot, and their events say why).
    */
   public TemplateSnapshots.Manifest snapshot(String templateName) throws InterruptedException {
     Template t = templates.ready(templateName);
@@ -123,13 +131,17 @@ public final class SandboxManager implements AutoCloseable {
       if (templates.inUse(t.name())) {
         throw new KilnException(ErrorCode.TEMPLATE_IN_USE, "template '" + t.name() + "' is used by sandboxes, whose disks rest on its current snapshot");
       }
+      templates.snapshotStarted(t.name());
       pools.drain(t.name()); // its VMs are clones of the snapshot being replaced
       TemplateSnapshots.Manifest m = snapshots.take(t, limits.defaults().vcpus(), limits.defaults().memoryMib(), Optional.empty()).manifest();
       if (networks.available()) takeNetworkedSnapshot(t);
+      snapshotFailures.remove(t.name());
       return m;
     } catch (IOException | VmmException | AgentException | IllegalStateException | dev.kiln.host.CommandException e) {
+      snapshotFailures.put(t.name(), e.getMessage() == null ? "unknown reason" : e.getMessage());
       throw new KilnException(ErrorCode.SNAPSHOT_FAILED, "snapshot of template " + t.name() + " failed: " + e.getMessage(), e);
     } finally {
+      templates.snapshotEnded(t.name());
       lock.unlock();
       pools.refill(t.name());
     }
@@ -146,7 +158,7 @@ public final class SandboxManager implements AutoCloseable {
     }
   }
 
-  /** For the daemon: every template that becomes ready is snapshotted in the background. */
+  /** For the daemon: every template that is built is snapshotted in the background (it is SNAPSHOTTING until then). */
   public void snapshotInBackground(Template t) {
     Thread.ofVirtual().name("snapshot-" + t.name()).start(() -> {
       try {
@@ -165,11 +177,12 @@ public final class SandboxManager implements AutoCloseable {
    */
   public void snapshotTemplatesWithout() {
     for (Template t : templates.list()) {
-      if (t.status() != Template.Status.READY || t.rootfs().isEmpty()) continue;
+      if (!t.built()) continue;
       snapshots.removeInterrupted(t);
       boolean missing = snapshots.usable(t, limits.defaults().vcpus(), limits.defaults().memoryMib(), false).isEmpty()
           || networks.available() && snapshots.usable(t, limits.defaults().vcpus(), limits.defaults().memoryMib(), true).isEmpty();
-      if (!templates.inUse(t.name()) && missing) {
+      // Marked before the API serves: the template never shows ready while its snapshot is missing.
+      if (!templates.inUse(t.name()) && missing && templates.snapshotStarted(t.name())) {
         snapshotInBackground(t);
       }
     }
@@ -226,13 +239,13 @@ public final class SandboxManager implements AutoCloseable {
       throw new KilnException(ErrorCode.INTERNAL, "cannot size the template's disk: " + e.getMessage(), e);
     }
     long want = diskMib.getAsLong() << 20;
-    if (diskMib.getAsLong() < 1 || diskMib.getAsLong() > 1L << 24 || want < templateBytes) {
-      throw new KilnException(ErrorCode.INVALID_REQUEST, "diskMib must be at least the template's size (" + ((templateBytes + (1 << 20) - 1) >> 20)
-          + " MiB) and at most 16 TiB, got " + diskMib.getAsLong());
+    if (diskMib.getAsLong() < 1 || diskMib.getAsLong() > MAX_DISK_MIB || want < templateBytes) {
+      throw new KilnException(ErrorCode.INVALID_REQUEST, "field 'diskMib' must be " + ((templateBytes + (1 << 20) - 1) >> 20) + ".." + MAX_DISK_MIB
+          + " (MiB; at least template '" + template.name() + "''s size, at most 16 TiB), got " + diskMib.getAsLong());
     }
     // The layer is sparse, but a sandbox promised this much may write it all: the host must have it.
     if (want - templateBytes > freeBytes) {
-      throw new KilnException(ErrorCode.INSUFFICIENT_CAPACITY, "diskMib " + diskMib.getAsLong() + " needs " + ((want - templateBytes) >> 20)
+      throw new KilnException(ErrorCode.INSUFFICIENT_CAPACITY, "field 'diskMib' " + diskMib.getAsLong() + " needs " + ((want - templateBytes) >> 20)
           + " MiB beyond the template; the data directory has " + (freeBytes >> 20) + " MiB free");
     }
     return want > templateBytes ? OptionalLong.of(want) : OptionalLong.empty();
@@ -247,7 +260,7 @@ public final class SandboxManager implements AutoCloseable {
         log.info("sandbox disk grown sandbox={} disk_mib={} filesystem_mib={}", id, bytes >> 20, fs >> 20);
         return null;
       } catch (VmmException | AgentException | RuntimeException e) {
-        delete(id);
+        discard(id);
         throw new KilnException(ErrorCode.VM_START_FAILED, "sandbox " + id + " could not grow its disk to " + (bytes >> 20) + " MiB: " + e.getMessage(), e);
       }
     });
@@ -268,18 +281,46 @@ public final class SandboxManager implements AutoCloseable {
         return new Started(pooled.get().spec(), "claimed from the warm pool", true);
       }
       Optional<VmSpec.Nic> nic = networks.attach(id.value(), network);
-      Optional<TemplateSnapshots.Snapshot> snap = req.boot().isPresent() ? Optional.empty() : snapshots.usable(template, vcpus, memoryMib, nic.isPresent());
-      if (snap.isPresent()) {
-        Optional<VmSpec> restored = restoreTemplateSnapshot(sb, runDir, snap.get(), nic);
-        if (restored.isPresent()) return new Started(restored.get(), "restored from the template snapshot", true);
+      String whyBoot;
+      if (req.boot().isPresent()) {
+        whyBoot = "a test boot variant (" + req.boot().get() + ") never restores";
+      } else {
+        TemplateSnapshots.Lookup found = snapshotFor(template, vcpus, memoryMib, nic.isPresent());
+        if (found.snapshot().isPresent()) {
+          RestoreAttempt restored = restoreTemplateSnapshot(sb, runDir, found.snapshot().get(), nic);
+          if (restored.spec().isPresent()) return new Started(restored.spec().get(), "restored from the template snapshot", true);
+          whyBoot = "the template snapshot did not restore (" + restored.failure() + ")";
+        } else {
+          whyBoot = found.whyNot();
+        }
       }
       Path initrd = req.boot().isPresent() ? artifacts.hostileInitrd() : artifacts.initrd();
       return onNewLayer(template.rootfs().orElseThrow(), Overlay.BaseFormat.RAW, layer -> {
         VmSpec spec = new VmSpec(id.value(), runDir, artifacts.kernel(), initrd, snapshots.cmdlineFor(nic), layer, vcpus, memoryMib, accelerator).withNic(nic);
         sb.vm = backend.start(spec);
-        return new Started(spec, snap.isPresent() ? "booted (the template snapshot did not restore)" : "booted", false);
+        return new Started(spec, "booted: " + whyBoot, false);
       });
     });
+  }
+
+  /**
+   * The template snapshot a new sandbox of this size can restore from, or why there is none, in
+   * words for its "created" event: being taken right now, failed, turned off, or taken at another
+   * size (the snapshot's own reasons).
+   */
+  private TemplateSnapshots.Lookup snapshotFor(Template template, int vcpus, long memoryMib, boolean network) {
+    if (template.status() == Template.Status.SNAPSHOTTING) {
+      return TemplateSnapshots.Lookup.none("template snapshot not taken yet (template '" + template.name() + "' is being snapshotted now; "
+          + "sandboxes created once it is ready restore from it)");
+    }
+    TemplateSnapshots.Lookup found = snapshots.find(template, vcpus, memoryMib, network);
+    if (found.snapshot().isPresent() || found.snapshotExists()) return found;
+    String failed = snapshotFailures.get(template.name());
+    if (failed != null) return TemplateSnapshots.Lookup.none("the snapshot of template '" + template.name() + "' failed: " + failed);
+    if (!templates.snapshotsEnabled()) {
+      return TemplateSnapshots.Lookup.none("template '" + template.name() + "' has no snapshot, and this daemon takes none (templateSnapshots is false)");
+    }
+    return found;
   }
 
   /** Starts a VM on a disk layer. */
@@ -340,8 +381,10 @@ public final class SandboxManager implements AutoCloseable {
           started.how(), row.vcpus(), row.memoryMib(), row.timeoutSeconds(), (System.nanoTime() - start) / 1_000_000);
       return get(id.value());
     } catch (IOException | VmmException | AgentException | RuntimeException e) {
-      String reason = e.getMessage();
+      boolean bug = e instanceof RuntimeException && !(e instanceof KilnException);
+      String reason = bug ? "internal error (in the daemon's log)" : e.getMessage();
       String console = consoleTail(runDir);
+      if (bug) log.error("sandbox create failed on a bug sandbox={}", id, e);
       log.warn("sandbox create failed sandbox={} reason=\"{}\" console=\"{}\"", id, reason, console);
       teardown(sb, runDir);
       networks.release(id.value());
@@ -381,22 +424,26 @@ public final class SandboxManager implements AutoCloseable {
    * Restores the sandbox's VM from the template snapshot. A snapshot that fails its checksum or
    * does not restore is logged and the sandbox boots cold instead: slower, never broken.
    */
-  private Optional<VmSpec> restoreTemplateSnapshot(LiveSandbox sb, Path runDir, TemplateSnapshots.Snapshot snap, Optional<VmSpec.Nic> nic) throws InterruptedException {
+  private RestoreAttempt restoreTemplateSnapshot(LiveSandbox sb, Path runDir, TemplateSnapshots.Snapshot snap, Optional<VmSpec.Nic> nic)
+      throws InterruptedException {
     Path layer = null;
     try {
       snapshots.verify(snap);
       layer = disks.create(snap.disk(), Overlay.BaseFormat.QCOW2);
       VmSpec spec = snapshots.cloneSpec(snap, sb.id.value(), runDir, layer, nic);
       sb.vm = backend.restore(spec, snap.state(), bootTimeout);
-      return Optional.of(spec);
+      return new RestoreAttempt(Optional.of(spec), "");
     } catch (IOException | VmmException | RuntimeException e) {
       log.warn("sandbox={} restore from snapshot {} failed, booting cold instead: {}", sb.id, snap.dir(), e.getMessage());
-      events.append(sb.id.value(), "fallback", "the template snapshot did not restore (" + e.getMessage() + "); booting instead");
+      events.append(sb.id.value(), "fallback", "the template snapshot did not restore (" + e.getMessage() + "); booting instead, which is slower");
       sb.vm = null;
       if (layer != null) disks.discard(layer);
-      return Optional.empty();
+      return new RestoreAttempt(Optional.empty(), e.getMessage() == null ? "internal error" : e.getMessage());
     }
   }
+
+  /** A restore from the template snapshot: the VM's spec, or why it did not restore. */
+  private record RestoreAttempt(Optional<VmSpec> spec, String failure) {}
 
   /**
    * Restores a VM from a saved state (a pause, a checkpoint) after checking it against its
@@ -498,9 +545,10 @@ public final class SandboxManager implements AutoCloseable {
     return repo.all().stream().map(this::toView).toList();
   }
 
+  /** The sandbox's row; an id that is gone is a 404 saying when and why (its tombstone), any other a plain 404. */
   private SandboxRow row(String id) {
     if (!SandboxId.isValid(id)) throw notFound(id);
-    return repo.find(id).orElseThrow(() -> notFound(id));
+    return repo.find(id).orElseThrow(() -> tombstones.gone(id).orElseGet(() -> notFound(id)));
   }
 
   private static KilnException notFound(String id) {
@@ -547,22 +595,40 @@ public final class SandboxManager implements AutoCloseable {
 
   // ---- delete and TTL -----------------------------------------------------------------------
 
-  /** Deletes a sandbox in any state; idempotent while the row exists. */
+  /**
+   * Deletes a sandbox in any state, for its owner: its tombstone remembers when and that it was
+   * deleted. Idempotent while the row exists; afterwards the id answers 404 SANDBOX_DELETED.
+   */
   public void delete(String id) {
-    SandboxRow r = row(id);
+    remove(id, Optional.of(Tombstones.Reason.DELETED));
+  }
+
+  /** Deletes a sandbox the client never got (its create or fork failed): nothing is remembered. */
+  void discard(String id) {
+    remove(id, Optional.empty());
+  }
+
+  private void remove(String id, Optional<Tombstones.Reason> reason) {
+    row(id);
     SandboxId sid = new SandboxId(id);
     LiveSandbox sb = live.computeIfAbsent(sid, LiveSandbox::new);
     sb.lifecycle.lock();
     try {
+      SandboxRow r = row(id); // as it is now: a delete that ran while this one waited for the lock leaves only its tombstone
       repo.updateState(id, SandboxState.STOPPING.name(), r.vmJson(), r.pid(), r.error());
       teardown(sb, sandboxesDir.resolve(id));
       checkpoints.removeFilesOf(id);
       networks.release(id);
-      repo.delete(id); // its checkpoints, events and network row go with it (ON DELETE CASCADE)
+      if (reason.isPresent()) {
+        events.append(id, reason.get().name().toLowerCase(java.util.Locale.ROOT), Tombstones.lastWords(r, reason.get()));
+        tombstones.bury(r, reason.get(), Instant.now()); // its checkpoints and network row go with the row (ON DELETE CASCADE)
+      } else {
+        repo.delete(id); // and its events
+      }
       live.remove(sid);
       collectDisks();
       deletedListeners.forEach(l -> l.accept(id));
-      log.info("sandbox deleted sandbox={}", id);
+      log.info("sandbox deleted sandbox={} reason={}", id, reason.map(Enum::name).orElse("DISCARDED"));
     } finally {
       sb.lifecycle.unlock();
     }
@@ -734,14 +800,17 @@ public final class SandboxManager implements AutoCloseable {
 
   /** Sets a new TTL counted from now; 0 removes the limit. */
   public Sandbox setTimeout(String id, long timeoutSeconds) {
-    limits.check(1, limits.defaults().memoryMib(), timeoutSeconds);
+    limits.checkTimeout(timeoutSeconds);
     row(id);
     Optional<Instant> expires = timeoutSeconds == 0 ? Optional.empty() : Optional.of(Instant.now().plusSeconds(timeoutSeconds));
     repo.updateExpiry(id, timeoutSeconds, expires);
     return get(id);
   }
 
-  /** Deletes every sandbox whose TTL has passed. Called periodically by the reaper. */
+  /**
+   * Deletes (or pauses, by its onTimeout) every sandbox whose TTL has passed, leaving an EXPIRED
+   * tombstone, and purges the tombstones whose retention is over. Called every second by the reaper.
+   */
   public void reapExpired(Instant now) throws InterruptedException {
     for (SandboxRow r : repo.all()) {
       if (r.expiresAt().isPresent() && !r.expiresAt().get().isAfter(now) && !SandboxState.STOPPING.name().equals(r.state())) {
@@ -753,13 +822,15 @@ public final class SandboxManager implements AutoCloseable {
             // A paused sandbox costs no RAM or CPU; its TTL starts again when it is resumed.
             repo.updateExpiry(r.id(), r.timeoutSeconds(), Optional.empty());
           } else if (!SandboxState.PAUSED.name().equals(r.state()) || !CreateSandbox.OnTimeout.PAUSE.name().equals(r.onTimeout())) {
-            delete(r.id());
+            remove(r.id(), Optional.of(Tombstones.Reason.EXPIRED));
           }
         } catch (KilnException e) {
           log.warn("reaping sandbox={} failed: {}", r.id(), e.getMessage());
         }
       }
     }
+    int purged = tombstones.purge(now);
+    if (purged > 0) log.info("sandbox tombstones purged count={}", purged);
   }
 
   // ---- restart recovery ---------------------------------------------------------------------
@@ -907,8 +978,9 @@ public final class SandboxManager implements AutoCloseable {
     return pools;
   }
 
+  /** A sandbox's events, also while it is a tombstone (the last one says how it ended). */
   public List<EventRepository.Event> events(String id) {
-    row(id);
+    if (!SandboxId.isValid(id) || repo.find(id).isEmpty() && !tombstones.exists(id)) throw notFound(id);
     return events.of(id);
   }
 

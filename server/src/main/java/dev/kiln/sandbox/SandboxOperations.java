@@ -59,7 +59,7 @@ public final class SandboxOperations {
         }
       }
     } catch (AgentException e) {
-      throw execFailure(id, req, e);
+      throw execFailure(id, req, e, agent);
     }
   }
 
@@ -70,12 +70,61 @@ public final class SandboxOperations {
     return new ExecRequest(req.argv(), env, req.cwd(), req.uid(), req.gid(), req.timeout(), req.stdin(), req.pty());
   }
 
-  /** A process that could not be started: the guest's refusal (no such binary, …) or an unavailable guest. */
-  static KilnException execFailure(String id, ExecRequest req, AgentException e) {
-    if (e.fromGuest()) {
-      return new KilnException(ErrorCode.EXEC_FAILED, "sandbox " + id + ": cannot execute '" + req.argv().getFirst() + "': " + e.getMessage(), e);
+  /**
+   * A process that could not be started, by the guest's errno: no such program (ENOENT) is
+   * COMMAND_NOT_FOUND, a program that cannot run (EACCES, ENOEXEC, EISDIR) COMMAND_NOT_EXECUTABLE,
+   * as a shell's 127 and 126; anything else EXEC_FAILED. The agent reports the errno of whatever
+   * failed in the child before execve too, so an ENOENT or ENOTDIR with a working directory is
+   * checked against that directory, and an ENOENT of a program that exists is its interpreter's.
+   */
+  static KilnException execFailure(String id, ExecRequest req, AgentException e, AgentConnection agent) throws InterruptedException {
+    if (!e.fromGuest()) return guestFailure(id, "exec " + req.argv().getFirst(), e);
+    String program = req.argv().getFirst();
+    boolean viaShell = req.argv().size() == 3 && program.equals("/bin/sh") && req.argv().get(1).equals("-c");
+    switch (e.errno()) {
+      case AgentException.ENOENT, AgentException.ENOTDIR -> {
+        if (!req.cwd().isEmpty() && !req.cwd().equals("/") && !isDirectory(agent, req.cwd())) {
+          return new KilnException(ErrorCode.INVALID_REQUEST, "field 'cwd': no directory '" + req.cwd() + "' in sandbox " + id, e);
+        }
+        if (program.startsWith("/") && exists(agent, program)) {
+          return new KilnException(ErrorCode.COMMAND_NOT_FOUND, "command '" + program + "' in sandbox " + id
+              + " cannot start: the interpreter it names (its ELF loader or #! program) is missing", e);
+        }
+        String where = viaShell ? "; field 'command' runs /bin/sh -c and this template has no shell: give the program in field 'argv' instead"
+            : program.contains("/") ? "" : " (looked for it in the directories of its PATH)";
+        return new KilnException(ErrorCode.COMMAND_NOT_FOUND, "no such command '" + program + "' in sandbox " + id + where, e);
+      }
+      case AgentException.EACCES, AgentException.ENOEXEC, AgentException.EISDIR -> {
+        String why = switch (e.errno()) {
+          case AgentException.EISDIR -> "it is a directory";
+          case AgentException.ENOEXEC -> "it is not a program this guest can run (exec format error)";
+          default -> "permission denied (no execute permission for the user it runs as)";
+        };
+        return new KilnException(ErrorCode.COMMAND_NOT_EXECUTABLE, "command '" + program + "' in sandbox " + id + " is not executable: " + why, e);
+      }
+      default -> {
+        return new KilnException(ErrorCode.EXEC_FAILED, "sandbox " + id + ": cannot execute '" + program + "': " + e.getMessage() + " (errno " + e.errno() + ")", e);
+      }
     }
-    return guestFailure(id, "exec " + req.argv().getFirst(), e);
+  }
+
+  /** False only when the guest says it is missing or not a directory (stat does not follow a final symlink: that counts as one). */
+  private static boolean isDirectory(AgentConnection agent, String path) throws InterruptedException {
+    try {
+      FileEntry.Kind k = agent.files().stat(path).kind();
+      return k == FileEntry.Kind.DIRECTORY || k == FileEntry.Kind.SYMLINK;
+    } catch (AgentException e) {
+      return !e.fromGuest() || (e.errno() != AgentException.ENOENT && e.errno() != AgentException.ENOTDIR);
+    }
+  }
+
+  private static boolean exists(AgentConnection agent, String path) throws InterruptedException {
+    try {
+      agent.files().stat(path);
+      return true;
+    } catch (AgentException e) {
+      return false;
+    }
   }
 
   public GuestFileInput readFile(String id, String path) throws InterruptedException {

@@ -4,7 +4,7 @@ package dev.kiln.sandbox;
  * Sandbox states and their transitions:
  *
  * <pre>
- *   CREATING ──▶ RUNNING ──▶ STOPPING ──▶ (row deleted)
+ *   CREATING ──▶ RUNNING ──▶ STOPPING ──▶ (row deleted; a tombstone: DELETED or EXPIRED, for a while)
  *      │          │  ▲
  *      │    pause ▼  │ resume (explicit, or any exec/files request)
  *      │         PAUSED ──▶ STOPPING
@@ -19,7 +19,9 @@ package dev.kiln.sandbox;
  * PAUSED (or RUNNING: a no-op); stop needs RUNNING or PAUSED (STOPPED: a no-op), start STOPPED
  * (RUNNING: a no-op); a checkpoint, and a fork without a named checkpoint, need RUNNING; restoring
  * a checkpoint in place takes RUNNING, PAUSED, STOPPED or ERROR to RUNNING. Anything else is 409
- * ILLEGAL_TRANSITION. Delete is accepted in every state and is idempotent.
+ * ILLEGAL_TRANSITION ("sandbox sb-… is paused; checkpoint needs running"). Delete is accepted in
+ * every state; once the row is gone, every request for the id answers 404 SANDBOX_DELETED or
+ * SANDBOX_EXPIRED while its tombstone is kept ({@link Tombstones}).
  */
 public enum SandboxState {
   CREATING, RUNNING, PAUSED, STOPPED, STOPPING, ERROR;

@@ -174,17 +174,49 @@ public final class TemplateSnapshots {
 
   /** The template's snapshot if a sandbox of this size can restore from it. */
   Optional<Snapshot> usable(Template t, int vcpus, long memoryMib, boolean network) {
+    return find(t, vcpus, memoryMib, network).snapshot();
+  }
+
+  /**
+   * A snapshot to restore from, or why there is none a sandbox could use.
+   *
+   * @param snapshotExists whether there is a snapshot at all (one that does not fit says so in whyNot)
+   */
+  record Lookup(Optional<Snapshot> snapshot, boolean snapshotExists, String whyNot) {
+    static Lookup none(String why) {
+      return new Lookup(Optional.empty(), false, why);
+    }
+  }
+
+  /** The template's snapshot if a sandbox of this size (and network device or not) can restore from it; otherwise why not, in words. */
+  Lookup find(Template t, int vcpus, long memoryMib, boolean network) {
     Path dir = dirOf(t, network);
     Path manifest = dir.resolve("manifest.json");
-    if (!Files.isRegularFile(manifest)) return Optional.empty();
+    String which = network ? "template snapshot with a network device" : "template snapshot";
+    if (!Files.isRegularFile(manifest)) return Lookup.none("template '" + t.name() + "' has no " + which + " yet");
+    Manifest m;
     try {
-      Manifest m = JSON.readValue(manifest.toFile(), Manifest.class);
-      boolean fits = m.vcpus() == vcpus && m.memoryMib() == memoryMib && m.guestArtifacts().equals(artifacts.id()) && m.rootfsKey().equals(rootfsKey(t));
-      return fits ? Optional.of(new Snapshot(dir, m)) : Optional.empty();
+      m = JSON.readValue(manifest.toFile(), Manifest.class);
     } catch (IOException e) {
       log.warn("template={} snapshot manifest unreadable, booting instead: {}", t.name(), e.toString());
-      return Optional.empty();
+      return new Lookup(Optional.empty(), true, "the " + which + " of '" + t.name() + "' is corrupt (its manifest is unreadable)");
     }
+    if (m.vcpus() != vcpus || m.memoryMib() != memoryMib) {
+      return new Lookup(Optional.empty(), true, "size differs from the " + which + " (it has " + m.vcpus() + " vCPUs and " + m.memoryMib()
+          + " MiB; this sandbox asked for " + vcpus + " vCPUs and " + memoryMib + " MiB)");
+    }
+    if (!m.guestArtifacts().equals(artifacts.id())) {
+      return new Lookup(Optional.empty(), true, "the " + which + " was taken with other guest artifacts (" + m.guestArtifacts() + "; the daemon now has "
+          + artifacts.id() + "); it is taken again at the next daemon start");
+    }
+    try {
+      if (!m.rootfsKey().equals(rootfsKey(t))) {
+        return new Lookup(Optional.empty(), true, "template '" + t.name() + "' was rebuilt after its " + which + " was taken");
+      }
+    } catch (IOException e) {
+      return new Lookup(Optional.empty(), true, "the image of template '" + t.name() + "' cannot be read: " + e.getMessage());
+    }
+    return new Lookup(Optional.of(new Snapshot(dir, m)), true, "");
   }
 
   /**

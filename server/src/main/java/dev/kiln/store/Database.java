@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
 public final class Database implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Database.class);
   /** Numbered migrations in resources/db/sqlite; append, never edit a released one. */
-  private static final String[] MIGRATIONS = {"V1__init.sql", "V2__template_images.sql", "V3__on_timeout.sql", "V4__checkpoints_events_pools.sql", "V5__networks.sql"};
+  private static final String[] MIGRATIONS = {"V1__init.sql", "V2__template_images.sql", "V3__on_timeout.sql", "V4__checkpoints_events_pools.sql", "V5__networks.sql",
+      "V6__tombstones.sql"};
 
   private final Connection conn;
   private final ReentrantLock lock = new ReentrantLock();

@@ -78,8 +78,13 @@ public final class SandboxRepository {
     });
   }
 
+  /** Deletes the sandbox and its events, leaving no tombstone (a create that failed, a discarded fork). */
   public void delete(String id) {
     db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("DELETE FROM sandbox_events WHERE sandbox_id = ?")) {
+        p.setString(1, id);
+        p.executeUpdate();
+      }
       try (PreparedStatement p = c.prepareStatement("DELETE FROM sandboxes WHERE id = ?")) {
         p.setString(1, id);
         return p.executeUpdate();

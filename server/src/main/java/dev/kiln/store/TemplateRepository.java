@@ -101,7 +101,7 @@ public final class TemplateRepository {
   public Optional<TemplateRow> findReadyByImage(String imageDigest, long freeSpaceMib) {
     return db.inTransaction(c -> {
       try (PreparedStatement p = c.prepareStatement("SELECT " + COLUMNS + " FROM templates WHERE image_digest = ? AND free_space_mib = ? "
-          + "AND status = 'READY' ORDER BY updated_at DESC LIMIT 1")) {
+          + "AND status IN ('READY', 'SNAPSHOTTING') ORDER BY updated_at DESC LIMIT 1")) {
         p.setString(1, imageDigest);
         p.setLong(2, freeSpaceMib);
         try (ResultSet rs = p.executeQuery()) {
@@ -111,9 +111,27 @@ public final class TemplateRepository {
     });
   }
 
+  /** Moves the template from status {@code from} to {@code to}; false (and no change) if it is not in {@code from}. */
+  public boolean updateStatus(String name, String from, String to, Instant now) {
+    return db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("UPDATE templates SET status = ?, updated_at = ? WHERE name = ? AND status = ?")) {
+        p.setString(1, to);
+        p.setLong(2, now.toEpochMilli());
+        p.setString(3, name);
+        p.setString(4, from);
+        return p.executeUpdate() == 1;
+      }
+    });
+  }
+
   /** Builds a daemon restart interrupted can never finish: they become FAILED with this reason. */
   public int failUnfinished(String reason, Instant now) {
     return db.inTransaction(c -> {
+      // A snapshot the restart interrupted: the template itself is built, and is snapshotted again (or not) by the new daemon.
+      try (PreparedStatement p = c.prepareStatement("UPDATE templates SET status = 'READY', updated_at = ? WHERE status = 'SNAPSHOTTING'")) {
+        p.setLong(1, now.toEpochMilli());
+        p.executeUpdate();
+      }
       try (PreparedStatement p = c.prepareStatement("UPDATE templates SET status = 'FAILED', error = ?, updated_at = ? "
           + "WHERE status NOT IN ('READY', 'FAILED')")) {
         p.setString(1, reason);

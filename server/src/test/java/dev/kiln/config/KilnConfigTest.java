@@ -1,16 +1,27 @@
 package dev.kiln.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.kiln.vmm.Accelerator;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class KilnConfigTest {
+  private static final Pattern JAVA_NAME = Pattern.compile("\\b(java|javax|dev\\.kiln|com\\.fasterxml|org\\.eclipse)\\.[a-z]|Exception\\b|\\$[A-Z]|`");
   @TempDir Path dir;
+
+  private String refused(String json) throws Exception {
+    Path f = Files.writeString(dir.resolve("c.json"), json);
+    ConfigException e = assertThrows(ConfigException.class, () -> KilnConfig.load(f));
+    assertFalse(JAVA_NAME.matcher(e.getMessage()).find(), e.getMessage());
+    return e.getMessage().replace(f.toString(), "<file>");
+  }
 
   @Test
   void emptyFileGivesDefaults() throws Exception {
@@ -19,19 +30,43 @@ class KilnConfigTest {
     assertEquals("127.0.0.1:7788", c.listen());
     assertEquals(300, c.sandboxDefaults().timeoutSeconds());
     assertEquals(120, c.bootTimeoutSeconds());
+    assertEquals(86_400, c.tombstoneRetentionSeconds());
   }
 
   @Test
-  void unknownKeyIsAnErrorNamingIt() throws Exception {
-    Path f = Files.writeString(dir.resolve("c.json"), "{\"listn\": \"0.0.0.0:1\"}");
-    Exception e = assertThrows(Exception.class, () -> KilnConfig.load(f));
-    assertTrue(e.getMessage().contains("listn"), e.getMessage());
+  void unknownKeyIsAnErrorNamingItAndTheKnownKeys() throws Exception {
+    String m = refused("{\"listn\": \"0.0.0.0:1\"}");
+    assertTrue(m.startsWith("unknown key 'listn' in <file> (known keys: accelerator, bootTimeoutSeconds, dataDir, devMode, guestArtifacts, "), m);
+    assertTrue(m.contains(" listen,"), m);
+    assertEquals("unknown key 'network.prefx' in <file> (known keys under 'network': addressPool, defaultMode, dnsPort, dnsUpstreams, enabled, "
+        + "forwardBind, prefix, prewarmed, proxyDomain, proxyListen)", refused("{\"network\": {\"prefx\": \"k2\"}}"));
+  }
+
+  @Test
+  void aValueOfTheWrongTypeNamesItsKey() throws Exception {
+    assertEquals("key 'bootTimeoutSeconds' in <file> must be an integer, got a string (\"5\")", refused("{\"bootTimeoutSeconds\": \"5\"}"));
+    assertEquals("key 'templateSnapshots' in <file> must be true or false, got a string (\"yes\")", refused("{\"templateSnapshots\": \"yes\"}"));
+    assertEquals("key 'insecureRegistries' in <file> must be an array, got a string (\"a:5000\")", refused("{\"insecureRegistries\": \"a:5000\"}"));
+    assertEquals("key 'accelerator' in <file> must be one of AUTO, KVM, TCG, got a string (\"kvmm\")", refused("{\"accelerator\": \"kvmm\"}"));
+    assertEquals("config file <file> must be a JSON object, got an array", refused("[]"));
+    assertTrue(refused("{\"listen\": ").startsWith("config file <file> is not valid JSON: Unexpected end-of-input"));
   }
 
   @Test
   void rangesAreChecked() throws Exception {
-    Path f = Files.writeString(dir.resolve("c.json"), "{\"sandboxDefaults\": {\"vcpus\": 0, \"memoryMib\": 512, \"timeoutSeconds\": 1}}");
-    Exception e = assertThrows(Exception.class, () -> KilnConfig.load(f));
-    assertTrue(e.getMessage().contains("sandboxDefaults.vcpus must be 1..64, got 0"), e.getMessage());
+    assertEquals("config file <file>: sandboxDefaults.vcpus must be 1..64, got 0",
+        refused("{\"sandboxDefaults\": {\"vcpus\": 0, \"memoryMib\": 512, \"timeoutSeconds\": 1}}"));
+    assertEquals("config file <file>: tombstoneRetentionSeconds must be 0..2592000 (30 days), got -1", refused("{\"tombstoneRetentionSeconds\": -1}"));
+  }
+
+  @Test
+  void enumValuesInAnyCase() throws Exception {
+    assertEquals(Accelerator.Choice.TCG, KilnConfig.load(Files.writeString(dir.resolve("c.json"), "{\"accelerator\": \"tcg\"}")).accelerator());
+  }
+
+  @Test
+  void aMissingFileSaysSo() {
+    ConfigException e = assertThrows(ConfigException.class, () -> KilnConfig.load(dir.resolve("none.json")));
+    assertEquals("config file " + dir.resolve("none.json") + " does not exist", e.getMessage());
   }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
@@ -34,6 +35,39 @@ class DatabaseTest {
       assertFalse(templates.deleteIfUnused("t"), "a template in use must not be deleted");
       new SandboxRepository(db).delete(r.id());
       assertTrue(templates.deleteIfUnused("t"));
+    }
+  }
+
+  @Test
+  void aTombstoneKeepsTheEventsUntilItIsPurged() throws Exception {
+    Instant now = Instant.ofEpochMilli(1_700_000_000_000L);
+    try (Database db = Database.open(dir.resolve("k.db"))) {
+      new TemplateRepository(db).upsert(new TemplateRow("t", "READY", "dir:/x", Optional.of("/x.ext4"), OptionalLong.of(10), Optional.empty(), now, now,
+          Optional.empty(), Optional.of("{}"), 256));
+      SandboxRepository sandboxes = new SandboxRepository(db);
+      EventRepository events = new EventRepository(db);
+      TombstoneRepository tombstones = new TombstoneRepository(db);
+      for (String id : new String[] {"sb-aaaaaaaaaaaaaaaa", "sb-bbbbbbbbbbbbbbbb"}) {
+        sandboxes.insert(new SandboxRow(id, "t", "RUNNING", 1, 256, 600, "{}", "{}", Optional.empty(), OptionalLong.empty(), Optional.empty(), now,
+            Optional.of(now.plusSeconds(600)), "DELETE"));
+        events.append(id, "created", "booted");
+      }
+      events.append("sb-aaaaaaaaaaaaaaaa", "expired", "TTL ran out");
+      tombstones.bury(new TombstoneRow("sb-aaaaaaaaaaaaaaaa", "t", "EXPIRED", now, now.plusSeconds(600), Optional.of(now.plusSeconds(600)), 600,
+          now.plusSeconds(700)));
+      assertTrue(sandboxes.find("sb-aaaaaaaaaaaaaaaa").isEmpty(), "the sandbox row is gone");
+      assertEquals(List.of("created", "expired"), events.of("sb-aaaaaaaaaaaaaaaa").stream().map(EventRepository.Event::kind).toList());
+      TombstoneRow t = tombstones.find("sb-aaaaaaaaaaaaaaaa").orElseThrow();
+      assertEquals(now.plusSeconds(600), t.expiredAt().orElseThrow());
+      assertEquals(600, t.timeoutSeconds());
+
+      assertEquals(0, tombstones.purge(now.plusSeconds(699)), "not due yet");
+      assertEquals(1, tombstones.purge(now.plusSeconds(700)));
+      assertTrue(tombstones.find("sb-aaaaaaaaaaaaaaaa").isEmpty());
+      assertEquals(List.of(), events.of("sb-aaaaaaaaaaaaaaaa"), "its events go with the tombstone");
+
+      sandboxes.delete("sb-bbbbbbbbbbbbbbbb");
+      assertEquals(List.of(), events.of("sb-bbbbbbbbbbbbbbbb"), "a sandbox deleted without a tombstone takes its events with it");
     }
   }
 

@@ -146,7 +146,7 @@ class ExecAndFilesSystemTest {
   void missingBinaryIsA400() throws Exception {
     TestHost.Reply r = host.call("POST", "/v1/sandboxes/" + id + "/exec", Map.of("argv", List.of("/no/such/binary")));
     assertEquals(400, r.status());
-    assertEquals("EXEC_FAILED", r.json().path("error").path("code").asText());
+    assertEquals("COMMAND_NOT_FOUND", r.json().path("error").path("code").asText());
   }
 
   @Test

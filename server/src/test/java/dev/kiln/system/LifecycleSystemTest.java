@@ -57,7 +57,7 @@ class LifecycleSystemTest {
     assertEquals(204, host.call("DELETE", "/v1/sandboxes/" + id, null).status());
     TestHost.Reply gone = host.call("GET", "/v1/sandboxes/" + id, null);
     assertEquals(404, gone.status());
-    assertEquals("SANDBOX_NOT_FOUND", gone.json().path("error").path("code").asText());
+    assertEquals("SANDBOX_DELETED", gone.json().path("error").path("code").asText(), "its tombstone says it was deleted");
     assertEquals(404, host.call("DELETE", "/v1/sandboxes/" + id, null).status());
   }
 

@@ -196,7 +196,8 @@ class OciTemplateSystemTest {
     assertFalse(out.path("stdout").asText().isEmpty());
     TestHost.Reply noShell = host.call("POST", "/v1/sandboxes/" + sb + "/exec", Map.of("command", "echo hi"));
     assertEquals(400, noShell.status(), noShell.raw());
-    assertEquals("EXEC_FAILED", noShell.json().path("error").path("code").asText());
+    assertEquals("COMMAND_NOT_FOUND", noShell.json().path("error").path("code").asText());
+    assertTrue(noShell.json().path("error").path("message").asText().contains("this template has no shell"), noShell.raw());
     host.call("DELETE", "/v1/sandboxes/" + sb, null);
   }
 

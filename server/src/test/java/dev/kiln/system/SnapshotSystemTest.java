@@ -34,6 +34,14 @@ class SnapshotSystemTest extends SnapshottedHostTest {
     return host.call("GET", "/v1/sandboxes/" + id, null).json().path("startedFrom").asText();
   }
 
+  /** The message of the sandbox's "created" event: how it came up, and why when that was the slow way. */
+  static String createdHow(TestHost h, String id) throws Exception {
+    for (JsonNode e : h.call("GET", "/v1/sandboxes/" + id + "/events", null).json().path("events")) {
+      if (e.path("kind").asText().equals("created")) return e.path("message").asText();
+    }
+    throw new AssertionError("sandbox " + id + " has no created event");
+  }
+
   @Test
   void clonesHaveTheirOwnClockEntropyAndDisk() throws Exception {
     String a = create();
@@ -85,6 +93,8 @@ class SnapshotSystemTest extends SnapshottedHostTest {
     try {
       String id = create();
       assertEquals("boot", startedFrom(id), "the checksum catches the damage; the sandbox boots cold");
+      String how = createdHow(host, id);
+      assertTrue(how.startsWith("booted: the template snapshot did not restore (") && how.contains("does not match its checksum"), how);
       assertEquals("fine\n", exec(id, "echo fine").path("stdout").asText());
       host.call("DELETE", "/v1/sandboxes/" + id, null);
     } finally {
@@ -99,6 +109,8 @@ class SnapshotSystemTest extends SnapshottedHostTest {
   void otherSizesBootAndSnapshotsAreRefusedWhileInUse() throws Exception {
     String id = host.createSandbox(Map.of("template", TestHost.TEMPLATE, "memoryMib", 256));
     assertEquals("boot", startedFrom(id), "the snapshot was taken at the default size");
+    assertEquals("booted: size differs from the template snapshot (it has 1 vCPUs and 512 MiB; this sandbox asked for 1 vCPUs and 256 MiB)",
+        createdHow(host, id));
     TestHost.Reply r = host.call("POST", "/v1/templates/" + TestHost.TEMPLATE + "/snapshot", null);
     assertEquals(409, r.status(), r.raw());
     host.call("DELETE", "/v1/sandboxes/" + id, null);

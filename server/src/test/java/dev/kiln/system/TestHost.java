@@ -77,10 +77,15 @@ public final class TestHost implements AutoCloseable {
     return h;
   }
 
-  /** Waits for the snapshot the daemon takes of the test template in the background once it is ready. */
+  /**
+   * Waits for the snapshot the daemon takes of the test template in the background once it is
+   * built: the template is "snapshotting" until then, and "ready" (with a snapshot) after.
+   */
   void awaitTemplateSnapshot() {
-    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofMinutes(3)).pollInterval(java.time.Duration.ofMillis(200))
-        .until(() -> call("GET", "/v1/templates/" + TEMPLATE, null).json().has("snapshot"));
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofMinutes(3)).pollInterval(java.time.Duration.ofMillis(200)).until(() -> {
+      JsonNode t = call("GET", "/v1/templates/" + TEMPLATE, null).json();
+      return t.path("status").asText().equals("ready") && t.has("snapshot");
+    });
   }
 
   /** Starts (or restarts) the daemon on this host's data directory. */

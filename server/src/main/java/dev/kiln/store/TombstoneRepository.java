@@ -1,0 +1,70 @@
+package dev.kiln.store;
+
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/** The {@code sandbox_tombstones} table: sandboxes that are gone, remembered (with their events) for a while. */
+public final class TombstoneRepository {
+  private final Database db;
+
+  public TombstoneRepository(Database db) {
+    this.db = db;
+  }
+
+  /** In one transaction: the sandbox's row goes (its checkpoints and network row with it), its tombstone comes; its events stay. */
+  public void bury(TombstoneRow t) {
+    db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("INSERT OR REPLACE INTO sandbox_tombstones "
+          + "(id, template, reason, created_at, ended_at, expired_at, timeout_seconds, purge_at) VALUES (?,?,?,?,?,?,?,?)")) {
+        p.setString(1, t.id());
+        p.setString(2, t.template());
+        p.setString(3, t.reason());
+        p.setLong(4, t.createdAt().toEpochMilli());
+        p.setLong(5, t.endedAt().toEpochMilli());
+        SandboxRepository.setOptionalLong(p, 6, t.expiredAt().map(i -> OptionalLong.of(i.toEpochMilli())).orElse(OptionalLong.empty()));
+        p.setLong(7, t.timeoutSeconds());
+        p.setLong(8, t.purgeAt().toEpochMilli());
+        p.executeUpdate();
+      }
+      try (PreparedStatement p = c.prepareStatement("DELETE FROM sandboxes WHERE id = ?")) {
+        p.setString(1, t.id());
+        return p.executeUpdate();
+      }
+    });
+  }
+
+  public Optional<TombstoneRow> find(String id) {
+    return db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("SELECT id, template, reason, created_at, ended_at, expired_at, timeout_seconds, purge_at "
+          + "FROM sandbox_tombstones WHERE id = ?")) {
+        p.setString(1, id);
+        try (ResultSet rs = p.executeQuery()) {
+          if (!rs.next()) return Optional.<TombstoneRow>empty();
+          long expired = rs.getLong("expired_at");
+          Optional<Instant> expiredAt = rs.wasNull() ? Optional.empty() : Optional.of(Instant.ofEpochMilli(expired));
+          return Optional.of(new TombstoneRow(rs.getString("id"), rs.getString("template"), rs.getString("reason"),
+              Instant.ofEpochMilli(rs.getLong("created_at")), Instant.ofEpochMilli(rs.getLong("ended_at")), expiredAt, rs.getLong("timeout_seconds"),
+              Instant.ofEpochMilli(rs.getLong("purge_at"))));
+        }
+      }
+    });
+  }
+
+  /** Removes the tombstones due by {@code now} and their events, in one transaction; returns how many went. */
+  public int purge(Instant now) {
+    return db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement(
+          "DELETE FROM sandbox_events WHERE sandbox_id IN (SELECT id FROM sandbox_tombstones WHERE purge_at <= ?)")) {
+        p.setLong(1, now.toEpochMilli());
+        p.executeUpdate();
+      }
+      try (PreparedStatement p = c.prepareStatement("DELETE FROM sandbox_tombstones WHERE purge_at <= ?")) {
+        p.setLong(1, now.toEpochMilli());
+        return p.executeUpdate();
+      }
+    });
+  }
+}

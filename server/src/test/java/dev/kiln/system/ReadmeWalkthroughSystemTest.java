@@ -97,13 +97,19 @@ class ReadmeWalkthroughSystemTest {
   static void down() throws Exception {
     try {
       if (daemon != null) {
-        deleteEverySandbox();
-        daemon.destroy();
-        if (!daemon.waitFor(60, TimeUnit.SECONDS)) daemon.destroyForcibly().waitFor();
+        try {
+          deleteEverySandbox();
+        } finally {
+          daemon.destroy();
+          if (!daemon.waitFor(60, TimeUnit.SECONDS)) daemon.destroyForcibly().waitFor();
+        }
       }
-      if (registry != null) registry.close();
     } finally {
-      if (work != null) AtomicFiles.deleteTree(work);
+      try {
+        if (registry != null) registry.close();
+      } finally {
+        if (work != null) AtomicFiles.deleteTree(work);
+      }
     }
   }
 
@@ -242,6 +248,14 @@ class ReadmeWalkthroughSystemTest {
   }
 
   private static void startDaemon(String line) throws Exception {
+    try {
+      launchDaemon(line);
+    } catch (Throwable e) {
+      throw new AssertionError("the README's daemon line did not bring up a daemon; its output:\n" + Files.readString(work.resolve("daemon.log")), e);
+    }
+  }
+
+  private static void launchDaemon(String line) throws Exception {
     Path config = work.resolve("daemon.json");
     Files.writeString(config, """
         {"network": {"addressPool": "10.233.0.0/24", "prefix": "krw", "dnsPort": 7956, "proxyListen": "127.0.0.1:%d",
@@ -253,8 +267,9 @@ class ReadmeWalkthroughSystemTest {
     pb.environment().put("KILN_CLASSPATH", System.getProperty("java.class.path"));
     daemon = pb.start();
     HttpClient http = HttpClient.newHttpClient();
-    await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200)).ignoreExceptions().until(() -> {
-      if (!daemon.isAlive()) throw new AssertionError("the daemon exited:\n" + Files.readString(work.resolve("daemon.log")));
+    await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200))
+        .failFast("the daemon exited", () -> !daemon.isAlive())
+        .ignoreExceptionsInstanceOf(java.io.IOException.class).until(() -> {
       return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + apiPort + "/healthz")).build(), HttpResponse.BodyHandlers.discarding())
           .statusCode() == 200;
     });

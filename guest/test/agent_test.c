@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -102,21 +103,25 @@ static uint32_t path_op(uint8_t type, const char *path) {
   return id;
 }
 
-/* An EXEC; with flag 2 (pty) the terminal is rows x cols. */
-static uint32_t exec_pty(uint32_t flags, uint32_t timeout_ms, uint16_t rows, uint16_t cols, const char *const *argv) {
+/* An EXEC as `uid` in `cwd` with the environment `env` (NULL-terminated); with flag 2 (pty) the
+ * terminal is rows x cols. */
+static uint32_t exec_full(uint32_t flags, uint32_t uid, const char *cwd, uint32_t timeout_ms, uint16_t rows, uint16_t cols,
+                          const char *const *argv, const char *const *env) {
   struct writer w;
   writer_init(&w, 1 << 20);
   wr_u32(&w, flags);
-  wr_u32(&w, 0xFFFFFFFFu);
-  wr_u32(&w, 0xFFFFFFFFu);
+  wr_u32(&w, uid);
+  wr_u32(&w, uid);
   wr_u32(&w, timeout_ms);
-  wr_str(&w, tmp, strlen(tmp));
+  wr_str(&w, cwd, strlen(cwd));
   uint32_t n = 0;
   while (argv[n]) n++;
   wr_u32(&w, n);
   for (uint32_t i = 0; i < n; i++) wr_str(&w, argv[i], strlen(argv[i]));
-  wr_u32(&w, 1);
-  wr_str(&w, "KILN_TEST=yes", 13);
+  n = 0;
+  while (env[n]) n++;
+  wr_u32(&w, n);
+  for (uint32_t i = 0; i < n; i++) wr_str(&w, env[i], strlen(env[i]));
   if (flags & 2) {
     uint8_t size[4] = {(uint8_t)(rows >> 8), (uint8_t)rows, (uint8_t)(cols >> 8), (uint8_t)cols};
     wr_bytes(&w, size, 4);
@@ -124,6 +129,11 @@ static uint32_t exec_pty(uint32_t flags, uint32_t timeout_ms, uint16_t rows, uin
   uint32_t id = next_stream++;
   send_w(T_EXEC, id, &w);
   return id;
+}
+
+/* An EXEC; with flag 2 (pty) the terminal is rows x cols. */
+static uint32_t exec_pty(uint32_t flags, uint32_t timeout_ms, uint16_t rows, uint16_t cols, const char *const *argv) {
+  return exec_full(flags, 0xFFFFFFFFu, tmp, timeout_ms, rows, cols, argv, (const char *const[]){"KILN_TEST=yes", NULL});
 }
 
 static uint32_t exec_v(uint32_t flags, uint32_t timeout_ms, const char *const *argv) {
@@ -279,6 +289,47 @@ static void test_pty(void) {
   send_raw(T_STDIN, id, "go\n", 3);
   r = collect(id);
   CHECK(r.value == 4 && strstr(r.out, "40 120\r\n") != NULL, "RESIZE changes the size the command sees: '%s'", r.out);
+}
+
+#define EXEC_LOGIN 4u
+
+/* What the agent should make of root's passwd entry on this host: its shell when it can run it. */
+static void root_login(char *home, size_t hn, char *shell, size_t sn) {
+  struct passwd *pw = getpwuid(0);
+  snprintf(home, hn, "%s", pw && pw->pw_dir[0] ? pw->pw_dir : "/root");
+  snprintf(shell, sn, "%s", pw && pw->pw_shell[0] == '/' && access(pw->pw_shell, X_OK) == 0 ? pw->pw_shell : "/bin/sh");
+}
+
+static void test_login(void) {
+  char home[512], shell[512], want[2048];
+  root_login(home, sizeof home, shell, sizeof shell);
+  const char *const show[] = {"sh", "-c", "echo $HOME:$USER:$LOGNAME:$SHELL:$(pwd):$KILN_TEST", NULL};
+  const char *const env[] = {"KILN_TEST=yes", NULL};
+  struct result r = collect(exec_full(EXEC_LOGIN, 0xFFFFFFFFu, "", 0, 0, 0, show, env));
+  snprintf(want, sizeof want, "%s:root:root:%s:%s:yes\n", home, shell, home);
+  CHECK(r.value == 0 && strcmp(r.out, want) == 0, "a login has root's HOME, USER, LOGNAME, SHELL and starts at home: '%s', wanted '%s'", r.out, want);
+
+  r = collect(exec_full(EXEC_LOGIN, 0xFFFFFFFFu, tmp, 0, 0, 0, show, (const char *const[]){"HOME=/elsewhere", "USER=someone", NULL}));
+  snprintf(want, sizeof want, "/elsewhere:someone:root:%s:%s:\n", shell, tmp);
+  CHECK(strcmp(r.out, want) == 0, "the host's env wins over the login's, and a cwd given is kept: '%s', wanted '%s'", r.out, want);
+
+  r = collect(exec_full(EXEC_LOGIN, 54321, "", 0, 0, 0, show, env));
+  CHECK(strcmp(r.out, "/:::/bin/sh:/:yes\n") == 0, "a uid with no passwd entry gets /bin/sh in /: '%s'", r.out);
+
+  r = collect(exec_full(0, 0xFFFFFFFFu, "", 0, 0, 0, show, env));
+  CHECK(strcmp(r.out, "/root::::/:yes\n") == 0, "without LOGIN nothing changes: '%s'", r.out);
+
+  /* No argv: the login shell itself, told it is one by a leading '-' in its argv[0]. */
+  uint32_t id = exec_full(EXEC_LOGIN | 2, 0xFFFFFFFFu, "", 0, 24, 80, (const char *const[]){NULL}, env);
+  const char *keys = "echo \"[$0]\"; exit 5\n";
+  send_raw(T_STDIN, id, keys, strlen(keys));
+  r = collect(id);
+  const char *base = strrchr(shell, '/');
+  snprintf(want, sizeof want, "[-%s]", base ? base + 1 : shell);
+  CHECK(r.value == 5 && strstr(r.out, want) != NULL, "an empty argv runs the login shell as %s: '%s'", want, r.out);
+
+  r = collect(exec_full(0, 0xFFFFFFFFu, "", 0, 0, 0, (const char *const[]){NULL}, env));
+  CHECK(r.error == EINVAL, "an empty argv without LOGIN is still refused: %d", r.error);
 }
 
 static void test_stdin_signal_timeout(void) {
@@ -516,6 +567,7 @@ int main(int argc, char **argv) {
   hello();
   test_exec_basics();
   test_pty();
+  test_login();
   test_stdin_signal_timeout();
   test_flow_control();
   test_files();

@@ -500,6 +500,95 @@ static void test_files(void) {
   CHECK(expect_ok_or_error(id) == 0, "SYNC answers OK");
 }
 
+/* An upload never blocks the agent on what the guest put at the path: a FIFO (with or without a
+ * reader), a symlink to one, a device are refused at once; a regular file through a symlink is fine. */
+static uint32_t write_open(const char *path) {
+  struct writer w;
+  writer_init(&w, 1 << 17);
+  wr_u32(&w, 0600);
+  wr_u32(&w, 0);
+  wr_str(&w, path, strlen(path));
+  uint32_t id = next_stream++;
+  send_w(T_FILE_WRITE, id, &w);
+  return id;
+}
+
+static void test_upload_refuses_what_is_not_a_regular_file(void) {
+  char fifo[600], link[600], file[600], via[600];
+  snprintf(fifo, sizeof fifo, "%s/planted.fifo", tmp);
+  snprintf(link, sizeof link, "%s/to.fifo", tmp);
+  snprintf(file, sizeof file, "%s/real.txt", tmp);
+  snprintf(via, sizeof via, "%s/to.real", tmp);
+  CHECK(mkfifo(fifo, 0666) == 0 && symlink(fifo, link) == 0 && symlink(file, via) == 0, "fixtures");
+  CHECK(expect_ok_or_error(write_open(fifo)) == EINVAL, "a FIFO no one reads is refused, not waited on");
+  CHECK(expect_ok_or_error(write_open(link)) == EINVAL, "so is a symlink to it");
+  int reader = open(fifo, O_RDONLY | O_NONBLOCK);
+  CHECK(reader >= 0 && expect_ok_or_error(write_open(fifo)) == EINVAL, "and a FIFO someone reads");
+  if (reader >= 0) close(reader);
+  CHECK(expect_ok_or_error(write_open("/dev/null")) == EINVAL, "a device is refused");
+  write_file(via, "through a link", 0);
+  struct stat st;
+  CHECK(stat(file, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 14, "a regular file is written through a symlink to it");
+  uint32_t id = next_stream++;
+  send_raw(T_SYNC, id, NULL, 0);
+  CHECK(expect_ok_or_error(id) == 0, "the agent carries on");
+}
+
+/* The same agent linked with a realloc that fails above 256 bytes (test/failalloc.c): a reply
+ * that needs more is an ERROR ENOMEM, never a frame with half an entry in it, and the agent goes on. */
+static void test_allocation_failures(const char *failalloc) {
+  char dir[600], longname[900];
+  snprintf(dir, sizeof dir, "%s/many", tmp);
+  mkdir(dir, 0755);
+  for (int i = 0; i < 20; i++) {
+    char p[700];
+    snprintf(p, sizeof p, "%s/entry-with-a-longish-name-%02d", dir, i);
+    close(open(p, O_CREAT | O_WRONLY, 0644));
+  }
+  snprintf(longname, sizeof longname, "%s/", dir);
+  memset(longname + strlen(longname), 'n', 240);
+  longname[strlen(dir) + 1 + 240] = 0;
+  close(open(longname, O_CREAT | O_WRONLY, 0644));
+
+  setenv("KILN_TEST_REALLOC_LIMIT", "256", 1);
+  start_agent(failalloc);
+  unsetenv("KILN_TEST_REALLOC_LIMIT");
+  hello();
+  uint32_t id = path_op(T_STAT, longname);
+  struct msg m = recv_msg();
+  struct reader r;
+  reader_init(&r, m.p, m.h.length);
+  CHECK(m.h.stream == id && m.h.type == T_ERROR && rd_u32(&r) == ENOMEM, "a STAT whose entry cannot be allocated is ENOMEM, got 0x%02x", m.h.type);
+  free(m.p);
+
+  id = path_op(T_LIST, dir);
+  int entries_ok = 1;
+  for (;;) {
+    m = recv_msg();
+    if (m.h.type != T_LIST_ENTRIES) break;
+    /* Whatever came before the failure must be whole entries, exactly as many as it says. */
+    reader_init(&r, m.p, m.h.length);
+    uint32_t n = rd_u32(&r);
+    for (uint32_t i = 0; i < n; i++) {
+      rd_u8(&r), rd_u32(&r), rd_u64(&r), rd_u64(&r);
+      free(rd_str(&r));
+    }
+    entries_ok &= reader_done(&r);
+    free(m.p);
+  }
+  reader_init(&r, m.p, m.h.length);
+  CHECK(m.h.stream == id && m.h.type == T_ERROR && rd_u32(&r) == ENOMEM && entries_ok,
+        "a LIST that cannot grow its frame ends in ENOMEM, with no half entries: 0x%02x", m.h.type);
+  free(m.p);
+
+  id = next_stream++;
+  send_raw(T_SYNC, id, NULL, 0);
+  CHECK(expect_ok_or_error(id) == 0, "the agent carries on after allocation failures");
+  close(host);
+  int status;
+  waitpid(agent, &status, 0);
+}
+
 /* A restarted host greets again on a live session; frames right behind that HELLO, in the same
  * read, must survive the session reset. */
 static void test_second_hello_with_frames_behind_it(void) {
@@ -557,8 +646,8 @@ static void test_protocol_error_ends_session(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: agent-test PATH-TO-AGENT\n");
+  if (argc != 2 && argc != 3) {
+    fprintf(stderr, "usage: agent-test PATH-TO-AGENT [PATH-TO-FAILALLOC-AGENT]\n");
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
@@ -571,6 +660,7 @@ int main(int argc, char **argv) {
   test_stdin_signal_timeout();
   test_flow_control();
   test_files();
+  test_upload_refuses_what_is_not_a_regular_file();
   test_resume_keeps_running_commands();
   test_second_hello_with_frames_behind_it();
   test_protocol_error_ends_session();
@@ -578,6 +668,7 @@ int main(int argc, char **argv) {
   int status;
   waitpid(agent, &status, 0);
   CHECK(WIFEXITED(status), "agent exits when the host closes the connection");
+  if (argc == 3) test_allocation_failures(argv[2]);
   char cmd[600];
   snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);

@@ -291,11 +291,12 @@ class ProcessSystemTest extends OneSandboxTest {
       }
     });
     try (var keys = p.getOutputStream()) {
-      // A login shell, like ssh: root's shell from the guest's passwd (busybox's is /bin/sh), in its home.
+      // A login shell, like ssh: root's shell from the guest's passwd (busybox's is /bin/sh), in its
+      // home, on a host named by the sandbox's id (this one booted: no snapshot in this class).
       org.awaitility.Awaitility.await().atMost(java.time.Duration.ofMinutes(1)).until(() -> screen.toString().contains("# "));
-      keys.write("stty size; echo \"[[$0:$(pwd):$HOME]]\"\n".getBytes(StandardCharsets.UTF_8));
+      keys.write("stty size; echo \"[[$0:$(pwd):$HOME:$(hostname)]]\"\n".getBytes(StandardCharsets.UTF_8));
       keys.flush();
-      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofMinutes(1)).until(() -> screen.toString().contains("[[-sh:/root:/root]]"));
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofMinutes(1)).until(() -> screen.toString().contains("[[-sh:/root:/root:" + sandbox + "]]"));
       keys.write("exit 7\n".getBytes(StandardCharsets.UTF_8));
       keys.flush();
       assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "kiln shell ends when the remote shell does");

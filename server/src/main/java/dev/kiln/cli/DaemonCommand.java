@@ -66,10 +66,10 @@ final class DaemonCommand implements Callable<Integer> {
       if (guestArtifacts != null) c = c.withGuestArtifacts(guestArtifacts);
       if (dev) c = c.withDevMode(true);
       return c;
-    } catch (java.nio.file.NoSuchFileException e) {
-      throw new UserError("no config file " + e.getFile(), KilnCli.EXIT_USAGE);
-    } catch (java.io.IOException | IllegalArgumentException e) {
-      throw new UserError((config != null ? "config " + config + ": " : "") + ErrorReport.clean(String.valueOf(e.getMessage())), KilnCli.EXIT_USAGE);
+    } catch (dev.kiln.config.ConfigException e) {
+      throw new UserError(e.getMessage(), KilnCli.EXIT_USAGE);
+    } catch (IllegalArgumentException e) {
+      throw new UserError("invalid option: " + ErrorReport.clean(String.valueOf(e.getMessage())), KilnCli.EXIT_USAGE);
     }
   }
 }

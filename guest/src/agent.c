@@ -232,32 +232,52 @@ static void resume_session(void) {
   }
 }
 
+/* The hostname a HELLO gives (the sandbox's id); HOST_NAME_MAX in <limits.h> is 64. */
+#define MAX_HOSTNAME 64
+
+static int live_commands(void) {
+  int n = 0;
+  for (struct stream *s = S.streams; s; s = s->next)
+    if (!s->dead && s->kind == S_EXEC && !s->x.exited) n++;
+  return n;
+}
+
 static void on_hello(struct reader *r) {
   uint32_t version = rd_u32(r);
   uint64_t time_ns = rd_u64(r);
   uint32_t elen;
   const uint8_t *entropy = rd_blob(r, &elen);
-  uint32_t flags = 0, nlen = 0;
-  const uint8_t *nonce = NULL;
+  uint32_t flags = 0, nlen = 0, hlen = 0;
+  const uint8_t *nonce = NULL, *hostname = NULL;
   if (r->left > 0) { /* hosts before session resume send no flags and no nonce */
     flags = rd_u32(r);
     nonce = rd_blob(r, &nlen);
   }
-  if (!reader_done(r) || nlen > MAX_NONCE) {
+  if (r->left > 0) hostname = rd_blob(r, &hlen); /* hosts before hostnames send none */
+  if (!reader_done(r) || nlen > MAX_NONCE || hlen > MAX_HOSTNAME) {
     protocol_error("malformed HELLO");
     return;
   }
-  if (S.greeted) {
-    if (flags & HELLO_RESUME) {
-      agent_log("HELLO resumes the session: running commands are kept");
-      resume_session();
-    } else {
-      agent_log("new HELLO on a live session: the host restarted; ending the old session");
-      end_session();
-    }
+  /* Every HELLO after the first on this agent comes from a host taking over a session: a resumed
+   * pause or a restarted daemon (RESUME), or a VM restored from a saved state whose session was
+   * live when it was saved: a clone of a template snapshot, a warm-pool VM being claimed, a fork,
+   * a restore to a checkpoint. Only the commands of that earlier session say anything worth
+   * logging; a host that restarted resumes instead. */
+  if (flags & HELLO_RESUME) {
+    agent_log("host connected: resuming the session (%d running commands kept)", S.greeted ? live_commands() : 0);
+    if (S.greeted) resume_session();
+  } else {
+    int old = S.greeted ? live_commands() : 0;
+    if (old)
+      agent_log("host connected: new session; ending the %d commands of the previous one", old);
+    else
+      agent_log("host connected: new session");
+    if (S.greeted) end_session();
   }
   thaw_if_frozen();
-  if (S.flags & SERVE_SET_CLOCK) {
+  if (S.flags & SERVE_IN_VM) {
+    /* The sandbox's own name, also in a VM restored from a state saved under another one. */
+    if (hlen > 0 && sethostname((const char *)hostname, hlen) < 0) agent_log("cannot set the hostname: %s", strerror(errno));
     struct timespec ts = {.tv_sec = (time_t)(time_ns / 1000000000u), .tv_nsec = (long)(time_ns % 1000000000u)};
     if (clock_settime(CLOCK_REALTIME, &ts) < 0) agent_log("cannot set the clock: %s", strerror(errno));
     int rnd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);

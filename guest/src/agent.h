@@ -9,11 +9,11 @@
 
 #include "proto.h"
 
-#define AGENT_VERSION "kiln-agent/0.1.0"
+#define AGENT_VERSION "kiln-agent/0.2.0"
 
 /* serve() flags */
 #define SERVE_PORT 1      /* a virtio port: EOF means "no host right now", wait for the next one */
-#define SERVE_SET_CLOCK 2 /* HELLO sets the wall clock and seeds the RNG (only inside a VM) */
+#define SERVE_IN_VM 2 /* HELLO sets the wall clock, seeds the RNG and sets the hostname (only inside a VM) */
 
 /* Serves the host on `fd` until it closes (or forever with SERVE_PORT). */
 int serve(int fd, int flags);

@@ -8,17 +8,25 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define EXEC_KEEP_STDIN 1u
 #define EXEC_PTY 2u
+#define EXEC_LOGIN 4u
 #define AS_AGENT 0xFFFFFFFFu
 /* After the command exits, output pipes still held open by a background descendant are given up
  * once they have been idle this long (docs/agent-protocol.md). */
 #define DRAIN_MS 100
+
+/* Longest passwd field a login uses (name, home, shell); a longer entry is ignored. */
+#define LOGIN_FIELD 1024
+/* A bigger /etc/passwd is read up to here: PID 1 does not hold more for it. */
+#define PASSWD_MAX (1u << 20)
 
 static const char *const BASE_ENV[] = {
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm", "LANG=C.UTF-8", NULL};
@@ -28,15 +36,109 @@ static size_t key_len(const char *entry) {
   return eq ? (size_t)(eq - entry) : strlen(entry);
 }
 
-/* The base environment with the host's entries applied in order, later ones winning. */
-static char **build_env(char **extra, uint32_t uid) {
+/* A login (EXEC flag LOGIN): the user's passwd entry, as ssh would use it. */
+struct login {
+  char name[LOGIN_FIELD];
+  char home[LOGIN_FIELD];
+  char shell[LOGIN_FIELD];
+  /* The variables a login sets, "KEY=value", under the host's own. */
+  char env_home[LOGIN_FIELD + 8], env_user[LOGIN_FIELD + 8], env_logname[LOGIN_FIELD + 8], env_shell[LOGIN_FIELD + 8];
+  char argv0[LOGIN_FIELD + 1]; /* "-" and the shell's name: how a shell knows it is a login shell */
+};
+
+/* Copies field [p, end) into dst (LOGIN_FIELD bytes); 0 if it does not fit. */
+static int copy_field(char *dst, const char *p, const char *end) {
+  size_t n = (size_t)(end - p);
+  if (n >= LOGIN_FIELD) return 0;
+  memcpy(dst, p, n);
+  dst[n] = 0;
+  return 1;
+}
+
+/* One passwd line, "name:password:uid:gid:gecos:home:shell", for `uid`; 1 when it matched. */
+static int passwd_line(const char *p, const char *end, uint32_t uid, struct login *l) {
+  const char *f[8];
+  int n = 0;
+  f[n++] = p;
+  for (const char *c = p; c < end && n < 8; c++)
+    if (*c == ':') f[n++] = c + 1;
+  if (n != 7) return 0;
+  const char *u = f[2], *uend = f[3] - 1;
+  if (u == uend || uend - u > 10) return 0;
+  uint64_t v = 0;
+  for (const char *c = u; c < uend; c++) {
+    if (*c < '0' || *c > '9') return 0;
+    v = v * 10 + (uint64_t)(*c - '0');
+  }
+  if (v != uid) return 0;
+  return copy_field(l->name, f[0], f[1] - 1) && copy_field(l->home, f[5], f[6] - 1) && copy_field(l->shell, f[6], end);
+}
+
+/* Finds uid's entry in /etc/passwd, read by the agent itself (no NSS in a static PID 1): opened
+ * without blocking and read only if it is a regular file, at most PASSWD_MAX bytes (a bigger one
+ * is cut there), every field bounded. 1 when found. */
+static int passwd_lookup(uint32_t uid, struct login *l) {
+  int fd = open("/etc/passwd", O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  struct stat st;
+  char *buf = NULL;
+  size_t len = 0;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (buf = malloc(PASSWD_MAX))) {
+    for (;;) {
+      ssize_t n = read(fd, buf + len, PASSWD_MAX - len);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      len += (size_t)n;
+      if (len == PASSWD_MAX) break;
+    }
+  }
+  close(fd);
+  int found = 0;
+  for (const char *p = buf, *end = buf + len; buf && p < end && !found;) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    const char *eol = nl ? nl : end;
+    found = *p != '#' && passwd_line(p, eol, uid, l);
+    p = eol + 1;
+  }
+  free(buf);
+  return found;
+}
+
+/* The login of `uid`: its passwd entry; without one (or with one that names no usable shell)
+ * /bin/sh, and HOME /root for root, / for anyone else. */
+static void login_resolve(uint32_t uid, struct login *l) {
+  uint32_t u = uid == AS_AGENT ? 0 : uid;
+  memset(l, 0, sizeof *l);
+  if (!passwd_lookup(u, l)) {
+    strcpy(l->name, u == 0 ? "root" : "");
+    strcpy(l->home, u == 0 ? "/root" : "/");
+  }
+  if (!l->home[0]) strcpy(l->home, "/");
+  if (!l->shell[0] || l->shell[0] != '/' || access(l->shell, X_OK) != 0) strcpy(l->shell, "/bin/sh");
+  snprintf(l->env_home, sizeof l->env_home, "HOME=%s", l->home);
+  snprintf(l->env_user, sizeof l->env_user, "USER=%s", l->name);
+  snprintf(l->env_logname, sizeof l->env_logname, "LOGNAME=%s", l->name);
+  snprintf(l->env_shell, sizeof l->env_shell, "SHELL=%s", l->shell);
+  const char *base = strrchr(l->shell, '/');
+  snprintf(l->argv0, sizeof l->argv0, "-%s", base ? base + 1 : l->shell);
+}
+
+/* The base environment (with a login's variables) and the host's entries applied in order, later
+ * ones winning. */
+static char **build_env(char **extra, uint32_t uid, struct login *l) {
   size_t n = 0;
   for (char **e = extra; *e; e++) n++;
-  char **env = calloc(n + 5, sizeof *env);
+  char **env = calloc(n + 8, sizeof *env);
   if (!env) return NULL;
   size_t len = 0;
   for (const char *const *b = BASE_ENV; *b; b++) env[len++] = (char *)*b;
-  env[len++] = (char *)(uid == 0 || uid == AS_AGENT ? "HOME=/root" : "HOME=/");
+  if (l) {
+    env[len++] = l->env_home;
+    if (l->name[0]) env[len++] = l->env_user, env[len++] = l->env_logname;
+    env[len++] = l->env_shell;
+  } else {
+    env[len++] = (char *)(uid == 0 || uid == AS_AGENT ? "HOME=/root" : "HOME=/");
+  }
   for (char **e = extra; *e; e++) {
     if (!strchr(*e, '=')) continue;
     size_t k = key_len(*e), i;
@@ -77,9 +179,10 @@ static void exec_search(char **argv, char **env) {
 
 /* In the child: becomes the command or reports why not through `report`. Never returns. With a
  * pty (`tty` is its slave's path), the slave is stdin, stdout and stderr and the controlling
- * terminal of the command's new session. */
-static void child(int in, int out, int err, const char *tty, int report, uint32_t uid, uint32_t gid, const char *cwd, char **argv,
-                  char **env) {
+ * terminal of the command's new session. `path` is the program to run (NULL: argv[0], looked up
+ * in PATH); `home` is where a login starts when `cwd` is empty (/ when it cannot go there). */
+static void child(int in, int out, int err, const char *tty, int report, uint32_t uid, uint32_t gid, const char *cwd, const char *home,
+                  const char *path, char **argv, char **env) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
@@ -93,8 +196,15 @@ static void child(int in, int out, int err, const char *tty, int report, uint32_
   if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) goto fail;
   if (gid != AS_AGENT && (setgroups(0, NULL) < 0 || setgid(gid) < 0)) goto fail;
   if (uid != AS_AGENT && setuid(uid) < 0) goto fail;
-  if (chdir(*cwd ? cwd : "/") < 0) goto fail;
-  exec_search(argv, env);
+  if (*cwd) {
+    if (chdir(cwd) < 0) goto fail;
+  } else if (!home || chdir(home) < 0) {
+    if (chdir("/") < 0) goto fail;
+  }
+  if (path)
+    execve(path, argv, env);
+  else
+    exec_search(argv, env);
 fail:;
   int e = errno;
   if (write(report, &e, sizeof e) < 0) _exit(126);
@@ -124,11 +234,23 @@ void exec_start(uint32_t id, struct reader *r) {
     protocol_error("malformed EXEC");
     goto done;
   }
-  if (!argv[0]) {
+  struct login login;
+  const char *path = NULL, *home = NULL;
+  char *login_argv[2] = {login.argv0, NULL};
+  if (flags & EXEC_LOGIN) {
+    login_resolve(uid, &login);
+    home = login.home;
+    if (!argv[0]) { /* no command: the user's login shell, as "-sh" */
+      path = login.shell;
+      strv_free(argv);
+      argv = NULL;
+    }
+  } else if (!argv[0]) {
     send_error(id, EINVAL, "exec: empty argv");
     goto done;
   }
-  env = build_env(extra, uid);
+  char **run = argv ? argv : login_argv;
+  env = build_env(extra, uid, (flags & EXEC_LOGIN) ? &login : NULL);
   int ok = env && cloexec_pipe(rep) == 0;
   if (ok && (flags & EXEC_PTY)) {
     ok = (master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC)) >= 0 && grantpt(master) == 0 && unlockpt(master) == 0 &&
@@ -142,11 +264,11 @@ void exec_start(uint32_t id, struct reader *r) {
   }
   struct stream *s = ok ? stream_new(id, S_EXEC) : NULL;
   if (!s) {
-    send_error(id, errno ? errno : ENOMEM, "exec %s: %s", argv[0], strerror(errno ? errno : ENOMEM));
+    send_error(id, errno ? errno : ENOMEM, "exec %s: %s", path ? path : run[0], strerror(errno ? errno : ENOMEM));
     goto done;
   }
   pid_t pid = fork();
-  if (pid == 0) child(in[0], out[1], err[1], master >= 0 ? tty : NULL, rep[1], uid, gid, cwd, argv, env);
+  if (pid == 0) child(in[0], out[1], err[1], master >= 0 ? tty : NULL, rep[1], uid, gid, cwd, home, path, run, env);
   close(rep[1]);
   rep[1] = -1;
   int child_errno = 0;
@@ -161,7 +283,7 @@ void exec_start(uint32_t id, struct reader *r) {
   if (child_errno) {
     if (pid > 0) waitpid(pid, NULL, 0);
     s->dead = 1;
-    send_error(id, child_errno, "exec %s: %s", argv[0], strerror(child_errno));
+    send_error(id, child_errno, "exec %s: %s", path ? path : run[0], strerror(child_errno));
     goto done;
   }
   s->x.pid = pid;

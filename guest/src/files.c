@@ -124,6 +124,16 @@ void file_read_pump(struct stream *s) {
   }
 }
 
+/* What sits at a path that is not a regular file, for messages. */
+static const char *kind_of(mode_t m) {
+  return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a fifo" : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device"
+       : S_ISSOCK(m) ? "a socket" : "not a regular file";
+}
+
+/* Uploads write regular files only. The path is followed like any path in the guest (it is all the
+ * sandbox's), but what it names is checked before the open and again after it: opening a FIFO
+ * for writing blocks until someone reads it, and a guest could plant one (or swap one in between
+ * the two checks) to hang PID 1. O_NONBLOCK makes that open fail (ENXIO) or return at once. */
 void file_write_start(uint32_t id, struct reader *r) {
   uint32_t mode = rd_u32(r), flags = rd_u32(r);
   char *path = rd_str(r);
@@ -133,13 +143,25 @@ void file_write_start(uint32_t id, struct reader *r) {
     return;
   }
   int fd = -1;
+  struct stat st;
   if ((flags & FLAG_PARENTS) && mkdir_parents_of(path) < 0) {
     send_error(id, errno, "create parents of %s: %s", path, strerror(errno));
-  } else if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, mode ? (mode & 07777) : 0644)) < 0) {
-    send_error(id, errno, "open %s: %s", path, strerror(errno));
+  } else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+    int e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+    send_error(id, e, "write %s: %s is there, not a regular file (uploads write regular files only)", path, kind_of(st.st_mode));
+  } else if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, mode ? (mode & 07777) : 0644)) < 0) {
+    if (errno == ENXIO)
+      send_error(id, EINVAL, "write %s: a fifo or device is there, not a regular file (uploads write regular files only)", path);
+    else
+      send_error(id, errno, "open %s: %s", path, strerror(errno));
+  } else if (fstat(fd, &st) < 0) {
+    send_error(id, errno, "stat %s: %s", path, strerror(errno));
+  } else if (!S_ISREG(st.st_mode)) {
+    send_error(id, EINVAL, "write %s: %s is there, not a regular file (uploads write regular files only)", path, kind_of(st.st_mode));
   } else if (mode && fchmod(fd, mode & 07777) < 0) {
     send_error(id, errno, "chmod %s: %s", path, strerror(errno));
   } else {
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     fd = adopt_file(id, S_FILE_WRITE, fd, path, 0);
   }
   if (fd >= 0) close(fd);
@@ -205,7 +227,10 @@ void op_stat(uint32_t id, struct reader *r) {
     writer_init(&w, 2 * MAX_STR);
     const char *slash = strrchr(path, '/');
     put_entry(&w, slash && slash[1] ? slash + 1 : path, &st);
-    send_frame(T_STAT_RESULT, id, w.buf, w.len);
+    if (w.bad) /* the entry fits the cap by construction: only an allocation can have failed */
+      send_error(id, ENOMEM, "stat %s: %s", path, strerror(ENOMEM));
+    else
+      send_frame(T_STAT_RESULT, id, w.buf, w.len);
     writer_free(&w);
   }
   free(path);
@@ -237,17 +262,30 @@ void op_list(uint32_t id, struct reader *r) {
   writer_init(&w, MAX_PAYLOAD);
   wr_u32(&w, 0);
   uint32_t count = 0;
+  int err = w.bad ? ENOMEM : 0;
   struct dirent *e;
-  while ((e = readdir(d))) {
+  while (!err) {
+    errno = 0;
+    if (!(e = readdir(d))) {
+      err = errno; /* 0: the end */
+      break;
+    }
     if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
     struct stat st;
     if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue; /* removed meanwhile */
     put_entry(&w, e->d_name, &st);
-    if (++count >= LIST_FRAME_ENTRIES || w.len >= LIST_FRAME_BYTES) flush_entries(id, &w, &count);
+    /* A frame is flushed long before the cap (LIST_FRAME_BYTES): bad means an allocation failed. */
+    if (w.bad) err = ENOMEM;
+    else if (++count >= LIST_FRAME_ENTRIES || w.len >= LIST_FRAME_BYTES) flush_entries(id, &w, &count);
   }
-  flush_entries(id, &w, &count);
   closedir(d);
-  send_frame(T_END, id, NULL, 0);
+  if (err) {
+    /* ERROR ends the stream: entries already sent are all the host gets; none is half-written. */
+    send_error(id, err, "list %s: %s", path, strerror(err));
+  } else {
+    flush_entries(id, &w, &count);
+    send_frame(T_END, id, NULL, 0);
+  }
   writer_free(&w);
   free(path);
 }

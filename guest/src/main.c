@@ -21,7 +21,7 @@ static void __attribute__((noreturn)) run_as_init(void) {
   int fd = open_virtio_port(PORT_NAME);
   if (fd < 0) init_halt("no host channel");
   agent_log("ready on %s", PORT_NAME);
-  for (;;) serve(fd, SERVE_PORT | SERVE_SET_CLOCK);
+  for (;;) serve(fd, SERVE_PORT | SERVE_IN_VM);
 }
 
 int main(int argc, char **argv) {

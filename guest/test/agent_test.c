@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -102,21 +103,25 @@ static uint32_t path_op(uint8_t type, const char *path) {
   return id;
 }
 
-/* An EXEC; with flag 2 (pty) the terminal is rows x cols. */
-static uint32_t exec_pty(uint32_t flags, uint32_t timeout_ms, uint16_t rows, uint16_t cols, const char *const *argv) {
+/* An EXEC as `uid` in `cwd` with the environment `env` (NULL-terminated); with flag 2 (pty) the
+ * terminal is rows x cols. */
+static uint32_t exec_full(uint32_t flags, uint32_t uid, const char *cwd, uint32_t timeout_ms, uint16_t rows, uint16_t cols,
+                          const char *const *argv, const char *const *env) {
   struct writer w;
   writer_init(&w, 1 << 20);
   wr_u32(&w, flags);
-  wr_u32(&w, 0xFFFFFFFFu);
-  wr_u32(&w, 0xFFFFFFFFu);
+  wr_u32(&w, uid);
+  wr_u32(&w, uid);
   wr_u32(&w, timeout_ms);
-  wr_str(&w, tmp, strlen(tmp));
+  wr_str(&w, cwd, strlen(cwd));
   uint32_t n = 0;
   while (argv[n]) n++;
   wr_u32(&w, n);
   for (uint32_t i = 0; i < n; i++) wr_str(&w, argv[i], strlen(argv[i]));
-  wr_u32(&w, 1);
-  wr_str(&w, "KILN_TEST=yes", 13);
+  n = 0;
+  while (env[n]) n++;
+  wr_u32(&w, n);
+  for (uint32_t i = 0; i < n; i++) wr_str(&w, env[i], strlen(env[i]));
   if (flags & 2) {
     uint8_t size[4] = {(uint8_t)(rows >> 8), (uint8_t)rows, (uint8_t)(cols >> 8), (uint8_t)cols};
     wr_bytes(&w, size, 4);
@@ -124,6 +129,11 @@ static uint32_t exec_pty(uint32_t flags, uint32_t timeout_ms, uint16_t rows, uin
   uint32_t id = next_stream++;
   send_w(T_EXEC, id, &w);
   return id;
+}
+
+/* An EXEC; with flag 2 (pty) the terminal is rows x cols. */
+static uint32_t exec_pty(uint32_t flags, uint32_t timeout_ms, uint16_t rows, uint16_t cols, const char *const *argv) {
+  return exec_full(flags, 0xFFFFFFFFu, tmp, timeout_ms, rows, cols, argv, (const char *const[]){"KILN_TEST=yes", NULL});
 }
 
 static uint32_t exec_v(uint32_t flags, uint32_t timeout_ms, const char *const *argv) {
@@ -279,6 +289,47 @@ static void test_pty(void) {
   send_raw(T_STDIN, id, "go\n", 3);
   r = collect(id);
   CHECK(r.value == 4 && strstr(r.out, "40 120\r\n") != NULL, "RESIZE changes the size the command sees: '%s'", r.out);
+}
+
+#define EXEC_LOGIN 4u
+
+/* What the agent should make of root's passwd entry on this host: its shell when it can run it. */
+static void root_login(char *home, size_t hn, char *shell, size_t sn) {
+  struct passwd *pw = getpwuid(0);
+  snprintf(home, hn, "%s", pw && pw->pw_dir[0] ? pw->pw_dir : "/root");
+  snprintf(shell, sn, "%s", pw && pw->pw_shell[0] == '/' && access(pw->pw_shell, X_OK) == 0 ? pw->pw_shell : "/bin/sh");
+}
+
+static void test_login(void) {
+  char home[512], shell[512], want[2048];
+  root_login(home, sizeof home, shell, sizeof shell);
+  const char *const show[] = {"sh", "-c", "echo $HOME:$USER:$LOGNAME:$SHELL:$(pwd):$KILN_TEST", NULL};
+  const char *const env[] = {"KILN_TEST=yes", NULL};
+  struct result r = collect(exec_full(EXEC_LOGIN, 0xFFFFFFFFu, "", 0, 0, 0, show, env));
+  snprintf(want, sizeof want, "%s:root:root:%s:%s:yes\n", home, shell, home);
+  CHECK(r.value == 0 && strcmp(r.out, want) == 0, "a login has root's HOME, USER, LOGNAME, SHELL and starts at home: '%s', wanted '%s'", r.out, want);
+
+  r = collect(exec_full(EXEC_LOGIN, 0xFFFFFFFFu, tmp, 0, 0, 0, show, (const char *const[]){"HOME=/elsewhere", "USER=someone", NULL}));
+  snprintf(want, sizeof want, "/elsewhere:someone:root:%s:%s:\n", shell, tmp);
+  CHECK(strcmp(r.out, want) == 0, "the host's env wins over the login's, and a cwd given is kept: '%s', wanted '%s'", r.out, want);
+
+  r = collect(exec_full(EXEC_LOGIN, 54321, "", 0, 0, 0, show, env));
+  CHECK(strcmp(r.out, "/:::/bin/sh:/:yes\n") == 0, "a uid with no passwd entry gets /bin/sh in /: '%s'", r.out);
+
+  r = collect(exec_full(0, 0xFFFFFFFFu, "", 0, 0, 0, show, env));
+  CHECK(strcmp(r.out, "/root::::/:yes\n") == 0, "without LOGIN nothing changes: '%s'", r.out);
+
+  /* No argv: the login shell itself, told it is one by a leading '-' in its argv[0]. */
+  uint32_t id = exec_full(EXEC_LOGIN | 2, 0xFFFFFFFFu, "", 0, 24, 80, (const char *const[]){NULL}, env);
+  const char *keys = "echo \"[$0]\"; exit 5\n";
+  send_raw(T_STDIN, id, keys, strlen(keys));
+  r = collect(id);
+  const char *base = strrchr(shell, '/');
+  snprintf(want, sizeof want, "[-%s]", base ? base + 1 : shell);
+  CHECK(r.value == 5 && strstr(r.out, want) != NULL, "an empty argv runs the login shell as %s: '%s'", want, r.out);
+
+  r = collect(exec_full(0, 0xFFFFFFFFu, "", 0, 0, 0, (const char *const[]){NULL}, env));
+  CHECK(r.error == EINVAL, "an empty argv without LOGIN is still refused: %d", r.error);
 }
 
 static void test_stdin_signal_timeout(void) {
@@ -449,6 +500,95 @@ static void test_files(void) {
   CHECK(expect_ok_or_error(id) == 0, "SYNC answers OK");
 }
 
+/* An upload never blocks the agent on what the guest put at the path: a FIFO (with or without a
+ * reader), a symlink to one, a device are refused at once; a regular file through a symlink is fine. */
+static uint32_t write_open(const char *path) {
+  struct writer w;
+  writer_init(&w, 1 << 17);
+  wr_u32(&w, 0600);
+  wr_u32(&w, 0);
+  wr_str(&w, path, strlen(path));
+  uint32_t id = next_stream++;
+  send_w(T_FILE_WRITE, id, &w);
+  return id;
+}
+
+static void test_upload_refuses_what_is_not_a_regular_file(void) {
+  char fifo[600], link[600], file[600], via[600];
+  snprintf(fifo, sizeof fifo, "%s/planted.fifo", tmp);
+  snprintf(link, sizeof link, "%s/to.fifo", tmp);
+  snprintf(file, sizeof file, "%s/real.txt", tmp);
+  snprintf(via, sizeof via, "%s/to.real", tmp);
+  CHECK(mkfifo(fifo, 0666) == 0 && symlink(fifo, link) == 0 && symlink(file, via) == 0, "fixtures");
+  CHECK(expect_ok_or_error(write_open(fifo)) == EINVAL, "a FIFO no one reads is refused, not waited on");
+  CHECK(expect_ok_or_error(write_open(link)) == EINVAL, "so is a symlink to it");
+  int reader = open(fifo, O_RDONLY | O_NONBLOCK);
+  CHECK(reader >= 0 && expect_ok_or_error(write_open(fifo)) == EINVAL, "and a FIFO someone reads");
+  if (reader >= 0) close(reader);
+  CHECK(expect_ok_or_error(write_open("/dev/null")) == EINVAL, "a device is refused");
+  write_file(via, "through a link", 0);
+  struct stat st;
+  CHECK(stat(file, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 14, "a regular file is written through a symlink to it");
+  uint32_t id = next_stream++;
+  send_raw(T_SYNC, id, NULL, 0);
+  CHECK(expect_ok_or_error(id) == 0, "the agent carries on");
+}
+
+/* The same agent linked with a realloc that fails above 256 bytes (test/failalloc.c): a reply
+ * that needs more is an ERROR ENOMEM, never a frame with half an entry in it, and the agent goes on. */
+static void test_allocation_failures(const char *failalloc) {
+  char dir[600], longname[900];
+  snprintf(dir, sizeof dir, "%s/many", tmp);
+  mkdir(dir, 0755);
+  for (int i = 0; i < 20; i++) {
+    char p[700];
+    snprintf(p, sizeof p, "%s/entry-with-a-longish-name-%02d", dir, i);
+    close(open(p, O_CREAT | O_WRONLY, 0644));
+  }
+  snprintf(longname, sizeof longname, "%s/", dir);
+  memset(longname + strlen(longname), 'n', 240);
+  longname[strlen(dir) + 1 + 240] = 0;
+  close(open(longname, O_CREAT | O_WRONLY, 0644));
+
+  setenv("KILN_TEST_REALLOC_LIMIT", "256", 1);
+  start_agent(failalloc);
+  unsetenv("KILN_TEST_REALLOC_LIMIT");
+  hello();
+  uint32_t id = path_op(T_STAT, longname);
+  struct msg m = recv_msg();
+  struct reader r;
+  reader_init(&r, m.p, m.h.length);
+  CHECK(m.h.stream == id && m.h.type == T_ERROR && rd_u32(&r) == ENOMEM, "a STAT whose entry cannot be allocated is ENOMEM, got 0x%02x", m.h.type);
+  free(m.p);
+
+  id = path_op(T_LIST, dir);
+  int entries_ok = 1;
+  for (;;) {
+    m = recv_msg();
+    if (m.h.type != T_LIST_ENTRIES) break;
+    /* Whatever came before the failure must be whole entries, exactly as many as it says. */
+    reader_init(&r, m.p, m.h.length);
+    uint32_t n = rd_u32(&r);
+    for (uint32_t i = 0; i < n; i++) {
+      rd_u8(&r), rd_u32(&r), rd_u64(&r), rd_u64(&r);
+      free(rd_str(&r));
+    }
+    entries_ok &= reader_done(&r);
+    free(m.p);
+  }
+  reader_init(&r, m.p, m.h.length);
+  CHECK(m.h.stream == id && m.h.type == T_ERROR && rd_u32(&r) == ENOMEM && entries_ok,
+        "a LIST that cannot grow its frame ends in ENOMEM, with no half entries: 0x%02x", m.h.type);
+  free(m.p);
+
+  id = next_stream++;
+  send_raw(T_SYNC, id, NULL, 0);
+  CHECK(expect_ok_or_error(id) == 0, "the agent carries on after allocation failures");
+  close(host);
+  int status;
+  waitpid(agent, &status, 0);
+}
+
 /* A restarted host greets again on a live session; frames right behind that HELLO, in the same
  * read, must survive the session reset. */
 static void test_second_hello_with_frames_behind_it(void) {
@@ -506,8 +646,8 @@ static void test_protocol_error_ends_session(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: agent-test PATH-TO-AGENT\n");
+  if (argc != 2 && argc != 3) {
+    fprintf(stderr, "usage: agent-test PATH-TO-AGENT [PATH-TO-FAILALLOC-AGENT]\n");
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
@@ -516,9 +656,11 @@ int main(int argc, char **argv) {
   hello();
   test_exec_basics();
   test_pty();
+  test_login();
   test_stdin_signal_timeout();
   test_flow_control();
   test_files();
+  test_upload_refuses_what_is_not_a_regular_file();
   test_resume_keeps_running_commands();
   test_second_hello_with_frames_behind_it();
   test_protocol_error_ends_session();
@@ -526,6 +668,7 @@ int main(int argc, char **argv) {
   int status;
   waitpid(agent, &status, 0);
   CHECK(WIFEXITED(status), "agent exits when the host closes the connection");
+  if (argc == 3) test_allocation_failures(argv[2]);
   char cmd[600];
   snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);

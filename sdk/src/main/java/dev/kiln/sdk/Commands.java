@@ -67,9 +67,14 @@ public final class Commands {
     return new CommandHandle(kiln, sandboxId, pid, 0, onStdout, onStderr, false);
   }
 
-  CommandHandle startPty(List<String> argv, Map<String, String> env, int rows, int cols, Consumer<byte[]> onData) {
-    long pid = kiln.post("/v1/sandboxes/" + sandboxId + "/processes", Map.of("argv", argv, "env", env, "pty", Map.of("rows", rows, "cols", cols)))
-        .path("pid").asLong();
+  /** A process on a terminal; with {@code login} and an empty {@code argv}, the user's login shell. */
+  CommandHandle startPty(List<String> argv, Map<String, String> env, int rows, int cols, boolean login, Consumer<byte[]> onData) {
+    Map<String, Object> body = new java.util.LinkedHashMap<>();
+    if (!argv.isEmpty() || !login) body.put("argv", argv);
+    body.put("env", env);
+    body.put("pty", Map.of("rows", rows, "cols", cols));
+    if (login) body.put("login", true);
+    long pid = kiln.post("/v1/sandboxes/" + sandboxId + "/processes", body).path("pid").asLong();
     return new CommandHandle(kiln, sandboxId, pid, 0, onData, onData);
   }
 }

@@ -70,7 +70,17 @@ public final class Sandbox implements AutoCloseable {
 
   /** An interactive terminal running {@code argv} with extra environment (TERM, say). */
   public CommandHandle pty(List<String> argv, Map<String, String> env, int rows, int cols, Consumer<byte[]> onData) {
-    return commands().startPty(argv, env, rows, cols, onData);
+    return commands().startPty(argv, env, rows, cols, false, onData);
+  }
+
+  /**
+   * An interactive login, like ssh: the user's login shell from the guest's /etc/passwd (root's,
+   * as the sandbox runs commands as root unless its image names a user; /bin/sh when the entry
+   * names no shell that exists), started as a login shell in the home directory, with HOME, USER,
+   * LOGNAME and SHELL set; {@code env} (TERM, say) is added over them.
+   */
+  public CommandHandle loginShell(Map<String, String> env, int rows, int cols, Consumer<byte[]> onData) {
+    return commands().startPty(List.of(), env, rows, cols, true, onData);
   }
 
   /** Saves the VM to disk and frees its RAM and CPU; any command or file call resumes it. */

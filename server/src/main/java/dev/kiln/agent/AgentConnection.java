@@ -60,8 +60,9 @@ public final class AgentConnection implements AutoCloseable {
 
   /**
    * Connects to the agent socket QEMU serves and completes the HELLO handshake, which also sets the
-   * guest clock and feeds it entropy. The guest may still be booting: the handshake waits up to
-   * {@code timeout} for it.
+   * guest clock, feeds it entropy and names it: {@code label} (the sandbox id) is in every log line
+   * about this connection and becomes the guest's hostname. The guest may still be booting: the
+   * handshake waits up to {@code timeout} for it.
    */
   public static AgentConnection open(Path socket, String label, Duration timeout, Consumer<Throwable> onBroken)
       throws AgentException, InterruptedException {
@@ -106,7 +107,7 @@ public final class AgentConnection implements AutoCloseable {
     byte[] entropy = new byte[64];
     RANDOM.nextBytes(entropy);
     Instant now = Instant.now();
-    send(0, new HostMessage.Hello(now.getEpochSecond() * 1_000_000_000L + now.getNano(), entropy, resume, nonce));
+    send(0, new HostMessage.Hello(now.getEpochSecond() * 1_000_000_000L + now.getNano(), entropy, resume, nonce, hostnameOf(label)));
     try {
       GuestMessage.HelloOk ok = hello.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
       log.info("agent ready sandbox={} agent_version={} protocol={} resumed_commands={}", label, ok.agentVersion(), ok.version(), ok.running().size());
@@ -115,6 +116,11 @@ public final class AgentConnection implements AutoCloseable {
     } catch (ExecutionException e) {
       throw new AgentException("agent channel failed during HELLO: " + e.getCause().getMessage(), e.getCause());
     }
+  }
+
+  /** The label as a hostname (a sandbox id always is one); anything else leaves the guest's hostname as it is. */
+  static String hostnameOf(String label) {
+    return label.length() <= HostMessage.Hello.MAX_HOSTNAME && label.matches("[A-Za-z0-9][A-Za-z0-9.-]*") ? label : "";
   }
 
   /** Starts a process; returns once the guest reports its pid, or throws with the guest's errno. */

@@ -8,11 +8,25 @@ sealed interface HostMessage {
 
   byte[] payload();
 
-  /** {@code resume}: take the session back (keep running commands); {@code nonce} is echoed first in HELLO_OK. */
-  record Hello(long unixTimeNanos, byte[] entropy, boolean resume, byte[] nonce) implements HostMessage {
+  /**
+   * {@code resume}: take the session back (keep running commands); {@code nonce} is echoed first in
+   * HELLO_OK; {@code hostname} is what the guest calls itself from now on (at most
+   * {@value #MAX_HOSTNAME} bytes of {@code [A-Za-z0-9.-]}, or empty: left as it is).
+   */
+  record Hello(long unixTimeNanos, byte[] entropy, boolean resume, byte[] nonce, String hostname) implements HostMessage {
+    /** HOST_NAME_MAX in the guest's {@code <limits.h>}. */
+    static final int MAX_HOSTNAME = 64;
+
+    public Hello {
+      if (hostname.length() > MAX_HOSTNAME || !hostname.matches("[A-Za-z0-9.-]*")) {
+        throw new IllegalArgumentException("a hostname is at most " + MAX_HOSTNAME + " letters, digits, '.' and '-', got '" + hostname + "'");
+      }
+    }
+
     public FrameType type() { return FrameType.HELLO; }
     public byte[] payload() {
-      return new PayloadWriter().u32(FrameCodec.VERSION).u64(unixTimeNanos).str(entropy).u32(resume ? 1 : 0).str(nonce).bytes();
+      return new PayloadWriter().u32(FrameCodec.VERSION).u64(unixTimeNanos).str(entropy).u32(resume ? 1 : 0).str(nonce)
+          .str(hostname).bytes();
     }
   }
 
@@ -20,7 +34,7 @@ sealed interface HostMessage {
     public FrameType type() { return FrameType.EXEC; }
     public byte[] payload() {
       PayloadWriter w = new PayloadWriter()
-          .u32((req.stdin() ? 1 : 0) | (req.pty().isPresent() ? 2 : 0))
+          .u32((req.stdin() ? 1 : 0) | (req.pty().isPresent() ? 2 : 0) | (req.login() ? 4 : 0))
           .u32(req.uid().orElse(-1) & 0xFFFF_FFFFL)
           .u32(req.gid().orElse(-1) & 0xFFFF_FFFFL)
           .u32(req.timeout().map(d -> Math.min(d.toMillis(), 0xFFFF_FFFFL)).orElse(0L))

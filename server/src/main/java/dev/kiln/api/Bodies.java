@@ -34,7 +34,7 @@ final class Bodies {
    * @param keepAliveSeconds how long it runs on once no client follows or reads its output; absent or 0 = until it exits
    */
   record StartProcess(List<String> argv, String command, Map<String, String> env, String cwd, String user, Long timeoutSeconds,
-      Boolean stdin, TerminalSize pty, Long keepAliveSeconds) {}
+      Boolean stdin, TerminalSize pty, Long keepAliveSeconds, Boolean login) {}
 
   /** A pseudo-terminal's size; on a process it means "run it on a terminal" (its stdin is then open). */
   record TerminalSize(Integer rows, Integer cols) {

@@ -24,10 +24,12 @@ final class CommandRequests {
 
   /**
    * A command as the API gives it (argv or a shell command line, env, cwd, user, command timeout),
-   * with the image's User and WorkingDir as defaults, as `docker run` has them.
+   * with the image's User and WorkingDir as defaults, as `docker run` has them. A {@code login}
+   * starts in the user's home instead of the WorkingDir, and needs no command: it runs the user's
+   * login shell.
    */
   ExecRequest from(String id, List<String> argvField, String command, Map<String, String> env, String cwdField, String userField,
-      Long timeoutSeconds, Duration defaultTimeout, boolean stdin, Optional<TerminalSize> pty) throws InterruptedException {
+      Long timeoutSeconds, Duration defaultTimeout, boolean stdin, Optional<TerminalSize> pty, boolean login) throws InterruptedException {
     List<String> argv;
     if (argvField != null && command != null) throw new KilnException(ErrorCode.INVALID_REQUEST, "give either field 'argv' or field 'command', not both");
     if (argvField != null) {
@@ -35,16 +37,19 @@ final class CommandRequests {
       argv = argvField;
     } else if (command != null) {
       argv = List.of("/bin/sh", "-c", command);
+    } else if (login) {
+      argv = List.of();
     } else {
-      throw new KilnException(ErrorCode.INVALID_REQUEST, "one of the fields 'argv' (an array of strings) or 'command' (a shell command line) is required");
+      throw new KilnException(ErrorCode.INVALID_REQUEST,
+          "one of the fields 'argv' (an array of strings) or 'command' (a shell command line) is required, or field 'login' true for the user's login shell");
     }
     long timeoutS = timeoutSeconds == null ? defaultTimeout.toSeconds() : timeoutSeconds;
     if (timeoutS < 0 || timeoutS > 7 * 24 * 3600) throw new KilnException(ErrorCode.INVALID_REQUEST, "field 'timeoutSeconds' must be 0 (none)..604800 (7 days), got " + timeoutS);
     ImageConfig image = sandboxes.imageConfig(id);
     String user = userField != null ? userField : image.user().isEmpty() ? null : image.user();
     UserResolver.Ids ids = user == null ? UserResolver.Ids.AGENT : users.resolve(id, user);
-    String cwd = cwdField != null ? cwdField : image.workingDir();
+    String cwd = cwdField != null ? cwdField : login ? "" : image.workingDir();
     return new ExecRequest(argv, env == null ? Map.of() : env, cwd, ids.uid(), ids.gid(), Optional.of(Duration.ofSeconds(timeoutS)), stdin,
-        pty);
+        pty, login);
   }
 }

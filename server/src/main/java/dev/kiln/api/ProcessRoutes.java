@@ -70,7 +70,7 @@ final class ProcessRoutes {
     // No command timeout unless asked for: background processes are often servers.
     Optional<TerminalSize> pty = Optional.ofNullable(b.pty()).map(Bodies.TerminalSize::toSize);
     ExecRequest req = commands.from(id, b.argv(), b.command(), b.env(), b.cwd(), b.user(), b.timeoutSeconds(), Duration.ZERO,
-        Boolean.TRUE.equals(b.stdin()) || pty.isPresent(), pty);
+        Boolean.TRUE.equals(b.stdin()) || pty.isPresent(), pty, Boolean.TRUE.equals(b.login()));
     long keepAlive = b.keepAliveSeconds() == null ? 0 : b.keepAliveSeconds();
     if (keepAlive < 0 || keepAlive > 7 * 24 * 3600) throw new KilnException(ErrorCode.INVALID_REQUEST, "keepAliveSeconds must be 0..604800");
     x.json(201, view(processes.start(id, req, Duration.ofSeconds(keepAlive))));
@@ -164,6 +164,7 @@ final class ProcessRoutes {
     m.put("argv", p.argv());
     m.put("status", p.status().name().toLowerCase());
     if (p.pty()) m.put("pty", true);
+    if (p.login()) m.put("login", true);
     if (p.adopted()) m.put("adopted", true);
     m.put("startedAt", p.startedAt().toString());
     p.endedAt().ifPresent(t -> m.put("endedAt", t.toString()));

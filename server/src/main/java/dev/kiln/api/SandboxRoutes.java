@@ -111,7 +111,7 @@ final class SandboxRoutes {
   private void exec(Exchange x) throws Exception {
     String id = x.path("id");
     Bodies.Exec b = x.body(Bodies.Exec.class, null);
-    ExecRequest req = commands.from(id, b.argv(), b.command(), b.env(), b.cwd(), b.user(), b.timeoutSeconds(), DEFAULT_COMMAND_TIMEOUT, false, Optional.empty());
+    ExecRequest req = commands.from(id, b.argv(), b.command(), b.env(), b.cwd(), b.user(), b.timeoutSeconds(), DEFAULT_COMMAND_TIMEOUT, false, Optional.empty(), false);
     ExecOutcome o = ops.exec(id, req);
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("exitCode", o.exitCode());

@@ -1,6 +1,7 @@
 package dev.kiln.cli;
 
 import dev.kiln.config.KilnConfig;
+import dev.kiln.daemon.DaemonStartException;
 import dev.kiln.daemon.KilnDaemon;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -11,6 +12,9 @@ import picocli.CommandLine.Option;
 
 @Command(name = "daemon", description = "Run the Kiln daemon (kilnd) in the foreground.")
 final class DaemonCommand implements Callable<Integer> {
+  /** The daemon refused to start (its data directory or network prefix is taken, an address is in use): the message says why. */
+  static final int EXIT_CANNOT_START = 1;
+
   @Option(names = "--config", description = "JSON config file (unknown keys are errors)")
   Path config;
 
@@ -28,9 +32,14 @@ final class DaemonCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    KilnDaemon d = new KilnDaemon(config(), Optional.ofNullable(System.getenv("KILN_API_KEY")));
-    d.start();
+    KilnDaemon d;
+    try {
+      d = new KilnDaemon(config(), Optional.ofNullable(System.getenv("KILN_API_KEY")));
+    } catch (DaemonStartException e) {
+      throw new UserError(e.getMessage(), EXIT_CANNOT_START);
+    }
     CountDownLatch stop = new CountDownLatch(1);
+    // From here on SIGTERM (or ^C) stops the daemon in order: its host table and listeners go, its sandboxes run on.
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
         d.close();
@@ -39,6 +48,11 @@ final class DaemonCommand implements Callable<Integer> {
       }
       stop.countDown();
     }));
+    try {
+      d.start();
+    } catch (DaemonStartException e) {
+      throw new UserError(e.getMessage(), EXIT_CANNOT_START); // System.exit runs the hook, which closes what did start
+    }
     stop.await();
     return 0;
   }

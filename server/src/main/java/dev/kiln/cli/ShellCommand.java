@@ -21,14 +21,16 @@ import picocli.CommandLine.Parameters;
 /**
  * An interactive terminal in a sandbox, like ssh: the local terminal in raw mode, a pty process in
  * the guest (through the SDK, over a WebSocket), window size changes passed on, and the remote exit
- * code as ours.
+ * code as ours. With no command it is a login: the user's login shell from the guest's passwd, in
+ * the home directory, with HOME, USER, LOGNAME and SHELL set.
  */
-@Command(name = "shell", description = "Open an interactive terminal in a sandbox (like ssh); exits with the shell's exit code.")
+@Command(name = "shell", description = "Open an interactive terminal in a sandbox (like ssh): the login shell of the user from the guest's "
+    + "/etc/passwd (bash for root in most images), in the home directory; exits with the shell's exit code.")
 final class ShellCommand implements Callable<Integer> {
   private static final Path TTY = Path.of("/dev/tty");
 
   @Parameters(index = "0", description = "sandbox id") String id;
-  @Parameters(index = "1..*", arity = "0..*", description = "command to run instead of /bin/sh") List<String> command = new ArrayList<>();
+  @Parameters(index = "1..*", arity = "0..*", description = "command to run on the terminal instead of the login shell") List<String> command = new ArrayList<>();
 
   @Override
   public Integer call() throws Exception {
@@ -41,11 +43,13 @@ final class ShellCommand implements Callable<Integer> {
     PrintStream out = System.out;
     String saved = stty("-g").strip();
     stty("raw", "-echo");
-    try (CommandHandle remote = sandbox.pty(command.isEmpty() ? List.of("/bin/sh") : command,
-        Map.of("TERM", System.getenv().getOrDefault("TERM", "xterm")), size[0], size[1], data -> {
-          out.write(data, 0, data.length);
-          out.flush();
-        })) {
+    Map<String, String> env = Map.of("TERM", System.getenv().getOrDefault("TERM", "xterm"));
+    java.util.function.Consumer<byte[]> screen = data -> {
+      out.write(data, 0, data.length);
+      out.flush();
+    };
+    try (CommandHandle remote = command.isEmpty() ? sandbox.loginShell(env, size[0], size[1], screen)
+        : sandbox.pty(command, env, size[0], size[1], screen)) {
       onWindowChange(() -> {
         int[] s = terminalSize();
         remote.resize(s[0], s[1]);

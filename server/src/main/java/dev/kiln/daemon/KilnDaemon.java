@@ -43,7 +43,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One Kiln host: store, templates, sandboxes, reaper and HTTP API. {@link #start} re-adopts the VMs
- * a previous daemon left running; {@link #close} leaves them running for the next one.
+ * a previous daemon left running; {@link #close} leaves them running for the next one, and takes
+ * away what only served this daemon (listeners, the resolver, its host firewall rules, its claims).
+ *
+ * <p>A daemon claims its data directory ({@code <data-dir>/daemon.lock}) and, with networking, its
+ * network prefix on the host ({@code /run/kiln/net-<prefix>.lock}) for as long as it runs: a second
+ * daemon on either would take the first one's sandboxes, namespaces and VMs for leftovers of a
+ * crash and remove them. It refuses to start instead ({@link DaemonStartException}).
  */
 public final class KilnDaemon implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(KilnDaemon.class);
@@ -59,46 +65,105 @@ public final class KilnDaemon implements AutoCloseable {
   private final ApiKeys keys;
   private final ScheduledExecutorService reaper = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("reaper").daemon().factory());
   private final SandboxNetworks networks;
+  /** This daemon's claims on its data directory and (with networking) its network prefix. */
+  private final java.util.List<DaemonLock> claims = new java.util.ArrayList<>();
+  private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
   private ApiServer api;
   private PortProxy proxy;
 
+  /** Where network prefix claims live: per host, not per data directory, and gone at reboot with the namespaces they guard. */
+  static final Path RUN_DIR = Path.of("/run/kiln");
+
+  /**
+   * Opens the store and wires every part; networking (when wanted and possible) installs its host
+   * table and sweeps namespaces of its prefix no stored sandbox holds.
+   *
+   * @throws DaemonStartException when another live daemon holds the data directory or the network prefix
+   */
   public KilnDaemon(KilnConfig config, Optional<String> adminKey) throws Exception {
     this.config = config;
     Path data = config.dataDir().toAbsolutePath();
     Files.createDirectories(data);
-    db = Database.open(data.resolve("kiln.db"));
-    templates = new TemplateService(data, new TemplateRepository(db),
-        new ImagePuller(new RegistryClient(java.util.Set.copyOf(config.insecureRegistries())), new BlobStore(data), DockerConfig.standard()));
-    templates.failInterruptedBuilds();
-    keys = new ApiKeys(new ApiKeyRepository(db), adminKey);
-    GuestArtifacts artifacts = GuestArtifacts.load(config.guestArtifacts());
-    Accelerator accel = Accelerator.resolve(config.accelerator(), Path.of("/sys/module"), Path.of("/dev/kvm"));
-    OptionalLong tsc = accel == Accelerator.TCG ? HostFacts.tscKhz() : OptionalLong.empty();
-    if (accel == Accelerator.TCG && tsc.isEmpty()) log.warn("host TSC rate unknown: TCG guests may hang calibrating their clock");
-    Optional<VmmUser> vmmUser = config.vmmUser().isEmpty() ? Optional.empty() : QemuBackend.userIfPresent(config.vmmUser());
-    if (vmmUser.isEmpty()) {
-      log.warn("qemu runs as the daemon's user (vmmUser=\"{}\" {}); create it with scripts/install.sh for least privilege",
-          config.vmmUser(), config.vmmUser().isEmpty() ? "disabled" : "does not exist");
-    } else {
-      DataDirAccess.ensureTraversable(data, config.vmmUser());
-      DataDirAccess.ensureTraversable(artifacts.kernel().getParent(), config.vmmUser());
+    claim(data.resolve("daemon.lock"), data, h -> "the data directory " + data + " is in use by " + h.describe()
+        + "; stop that daemon first, or give this one another data directory (--data-dir or the `dataDir` config key)");
+    NetworkConfig nc = config.network();
+    if (nc.wanted() && NetworkService.unavailableReason().isEmpty() && nc.prefix().matches("[a-z][a-z0-9]{0,4}")) {
+      claim(RUN_DIR.resolve("net-" + nc.prefix() + ".lock"), data, h -> "the network prefix '" + nc.prefix() + "' is in use on this host by "
+          + h.describe() + ": this daemon would remove that one's sandbox namespaces (" + nc.prefix() + "-<n>) as leftovers of a crash; "
+          + "give this daemon a prefix of its own with the `network.prefix` config key (and an address pool that does not overlap, `network.addressPool`)");
     }
-    SandboxLimits limits = SandboxLimits.forHost(config.sandboxDefaults(), Runtime.getRuntime().availableProcessors(), HostFacts.memoryTotalBytes());
-    networks = networks(config.network(), vmmUser.map(VmmUser::name).orElse(""), db);
-    sandboxes = new SandboxManager(data, db, templates, new QemuBackend(config.qemuBinary(), vmmUser), artifacts,
-        accel, tsc, Duration.ofSeconds(config.bootTimeoutSeconds()), limits, networks, Duration.ofSeconds(config.tombstoneRetentionSeconds()));
-    ops = new SandboxOperations(sandboxes);
-    processes = new ProcessService(sandboxes, ops, config.processScrollbackBytes());
-    if (config.templateSnapshots()) templates.snapshotWith(sandboxes::snapshotInBackground);
-    log.info("kiln daemon data_dir={} guest_artifacts={} accelerator={} tsc_khz={}", data, artifacts.id(), accel,
-        tsc.isPresent() ? tsc.getAsLong() : "n/a");
+    try {
+      db = Database.open(data.resolve("kiln.db"));
+    } catch (Exception | Error e) {
+      releaseClaims();
+      throw e;
+    }
+    SandboxNetworks net = null;
+    try {
+      templates = new TemplateService(data, new TemplateRepository(db),
+          new ImagePuller(new RegistryClient(java.util.Set.copyOf(config.insecureRegistries())), new BlobStore(data), DockerConfig.standard()));
+      templates.failInterruptedBuilds();
+      keys = new ApiKeys(new ApiKeyRepository(db), adminKey);
+      GuestArtifacts artifacts = GuestArtifacts.load(config.guestArtifacts());
+      Accelerator accel = Accelerator.resolve(config.accelerator(), Path.of("/sys/module"), Path.of("/dev/kvm"));
+      OptionalLong tsc = accel == Accelerator.TCG ? HostFacts.tscKhz() : OptionalLong.empty();
+      if (accel == Accelerator.TCG && tsc.isEmpty()) log.warn("host TSC rate unknown: TCG guests may hang calibrating their clock");
+      Optional<VmmUser> vmmUser = config.vmmUser().isEmpty() ? Optional.empty() : QemuBackend.userIfPresent(config.vmmUser());
+      if (vmmUser.isEmpty()) {
+        log.warn("qemu runs as the daemon's user (vmmUser=\"{}\" {}); create it with scripts/install.sh for least privilege",
+            config.vmmUser(), config.vmmUser().isEmpty() ? "disabled" : "does not exist");
+      } else {
+        DataDirAccess.ensureTraversable(data, config.vmmUser());
+        DataDirAccess.ensureTraversable(artifacts.kernel().getParent(), config.vmmUser());
+      }
+      SandboxLimits limits = SandboxLimits.forHost(config.sandboxDefaults(), Runtime.getRuntime().availableProcessors(), HostFacts.memoryTotalBytes());
+      net = networks(config.network(), vmmUser.map(VmmUser::name).orElse(""), db);
+      networks = net;
+      sandboxes = new SandboxManager(data, db, templates, new QemuBackend(config.qemuBinary(), vmmUser), artifacts,
+          accel, tsc, Duration.ofSeconds(config.bootTimeoutSeconds()), limits, networks, Duration.ofSeconds(config.tombstoneRetentionSeconds()));
+      ops = new SandboxOperations(sandboxes);
+      processes = new ProcessService(sandboxes, ops, config.processScrollbackBytes());
+      if (config.templateSnapshots()) templates.snapshotWith(sandboxes::snapshotInBackground);
+      log.info("kiln daemon data_dir={} guest_artifacts={} accelerator={} tsc_khz={}", data, artifacts.id(), accel,
+          tsc.isPresent() ? tsc.getAsLong() : "n/a");
+    } catch (Exception | Error e) {
+      // Nothing of a daemon that did not start may outlive it: another attempt in this process
+      // (a test, a supervisor) must find the claims free and the host as it was.
+      if (net != null) net.close();
+      db.close();
+      releaseClaims();
+      throw e;
+    }
+  }
+
+  private void claim(Path file, Path data, java.util.function.Function<DaemonLock.Holder, String> taken) throws Exception {
+    try {
+      claims.add(DaemonLock.acquire(file, data));
+    } catch (DaemonLock.Taken t) {
+      releaseClaims();
+      throw new DaemonStartException(taken.apply(t.holder));
+    } catch (java.io.IOException | RuntimeException e) {
+      releaseClaims();
+      throw new DaemonStartException("cannot lock " + file + " (" + e.getMessage() + "): the daemon locks it so that no other daemon shares it", e);
+    }
+  }
+
+  private void releaseClaims() {
+    for (DaemonLock c : claims) {
+      try {
+        c.close();
+      } catch (java.io.IOException e) {
+        log.warn("releasing a daemon lock failed: {}", e.getMessage());
+      }
+    }
+    claims.clear();
   }
 
   /**
    * Networking when configured and possible; otherwise every sandbox is mode none and a request for
    * more is answered with the reason. Namespaces no stored sandbox holds (a crash's) are removed.
    */
-  private static SandboxNetworks networks(NetworkConfig c, String tapOwner, Database db) throws java.io.IOException {
+  private static SandboxNetworks networks(NetworkConfig c, String tapOwner, Database db) throws java.io.IOException, DaemonStartException {
     NetworkRepository rows = new NetworkRepository(db);
     InetAddress bind = InetAddress.getByName(c.forwardBind());
     NetworkMode mode = NetworkMode.valueOf(c.defaultMode().toUpperCase(java.util.Locale.ROOT));
@@ -108,7 +173,14 @@ public final class KilnDaemon implements AutoCloseable {
       log.warn("sandbox networking unavailable: {}; sandboxes get mode none", why.get());
       return new SandboxNetworks(rows, Optional.empty(), why.get(), mode, bind);
     }
-    NetworkService service = NetworkService.start(c, tapOwner, SandboxNetworks.storedSlots(rows));
+    NetworkService service;
+    try {
+      service = NetworkService.start(c, tapOwner, SandboxNetworks.storedSlots(rows));
+    } catch (java.io.IOException e) {
+      Optional<String> busy = ListenFailure.of("0.0.0.0:" + c.dnsPort() + " (the sandboxes' DNS resolver)", e, "the `network.dnsPort` config key");
+      if (busy.isPresent()) throw new DaemonStartException(busy.get(), e);
+      throw e;
+    }
     return new SandboxNetworks(rows, Optional.of(service), "", mode, bind);
   }
 
@@ -139,11 +211,23 @@ public final class KilnDaemon implements AutoCloseable {
     }, REAP_INTERVAL.toMillis(), REAP_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
     String[] hp = config.listen().split(":");
     api = new ApiServer(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), sandboxes, ops, processes, templates, keys);
-    api.start();
+    try {
+      api.start();
+    } catch (Exception e) {
+      Optional<String> why = ListenFailure.of(config.listen(), e, "--listen or the `listen` config key");
+      if (why.isPresent()) throw new DaemonStartException(why.get(), e);
+      throw e;
+    }
     log.info("kiln api listening on http://{}:{}", hp[0], api.port());
     if (networks.available()) {
       String[] pp = config.network().proxyListen().split(":");
-      proxy = PortProxy.start(new InetSocketAddress(pp[0], Integer.parseInt(pp[1])), config.network().proxyDomain(), networks::proxyTarget);
+      try {
+        proxy = PortProxy.start(new InetSocketAddress(pp[0], Integer.parseInt(pp[1])), config.network().proxyDomain(), networks::proxyTarget);
+      } catch (java.io.IOException e) {
+        Optional<String> why = ListenFailure.of(config.network().proxyListen() + " (the port proxy)", e, "the `network.proxyListen` config key");
+        if (why.isPresent()) throw new DaemonStartException(why.get(), e);
+        throw e;
+      }
       log.info("kiln port proxy listening on http://{}:{} (hosts <port>-<sandbox>.{}, paths /v1/sandboxes/<id>/ports/<port>/)", pp[0],
           proxy.address().getPort(), config.network().proxyDomain());
     }
@@ -174,14 +258,24 @@ public final class KilnDaemon implements AutoCloseable {
     return keys;
   }
 
+  /**
+   * Stops serving: the API, the proxy, forwards and the resolver stop listening, the host table
+   * goes (or, while sandbox networks outlive the daemon, keeps only what guards them), the claims
+   * are released. Sandboxes keep running and are re-adopted at the next start. Idempotent.
+   */
   @Override
   public void close() throws Exception {
+    if (!closed.compareAndSet(false, true)) return;
     reaper.shutdownNow();
-    if (api != null) api.close();
-    if (proxy != null) proxy.close();
-    sandboxes.close();
-    networks.close();
-    db.close();
+    try {
+      if (api != null) api.close();
+      if (proxy != null) proxy.close();
+      sandboxes.close();
+      networks.close();
+      db.close();
+    } finally {
+      releaseClaims();
+    }
     log.info("kiln daemon stopped; running sandboxes keep running and are re-adopted at next start");
   }
 }

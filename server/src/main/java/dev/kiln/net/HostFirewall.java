@@ -1,8 +1,12 @@
 package dev.kiln.net;
 
+import dev.kiln.host.CommandRunner;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.OptionalInt;
 
 /**
  * The host's half of sandbox networking, one nft table per daemon: NAT of the address pool out of
@@ -10,7 +14,8 @@ import java.nio.file.Path;
  * accepts only the daemon's resolver port and replies to connections it opened (the port proxy,
  * forwards). So even a sandbox whose allow list names a host address cannot reach the API. A
  * packet from the pool's addresses that did not come in on a sandbox veth is spoofed (a machine on
- * the LAN posing as a group peer) and dropped.
+ * the LAN posing as a group peer) and dropped. The daemon removes the table when it stops, or
+ * parks it (no resolver rules) while sandbox networks outlive it.
  */
 final class HostFirewall {
   private static final Path IP_FORWARD = Path.of("/proc/sys/net/ipv4/ip_forward");
@@ -22,13 +27,39 @@ final class HostFirewall {
     this.table = "ip " + plan.prefix() + "_host";
   }
 
+  /** Installs (or replaces) the table, with the resolver's port open to sandbox veths and closed to everyone else. */
   void install(int dnsPort) throws IOException {
     if (!"1".equals(Files.readString(IP_FORWARD).strip())) {
       Files.writeString(IP_FORWARD, "1");
       org.slf4j.LoggerFactory.getLogger(HostFirewall.class).info("enabled IPv4 forwarding on the host (net.ipv4.ip_forward=1) for sandbox NAT");
     }
+    Namespaces.nftOnHost(rules(OptionalInt.of(dnsPort)));
+  }
+
+  /**
+   * Replaces the table with what sandbox networks that outlive the daemon still need: their NAT
+   * and the guards (nothing spoofed from the pool, nothing from a veth but replies). The resolver's
+   * rules go with the resolver; the next daemon installs the whole table again.
+   */
+  void park() {
+    Namespaces.nftOnHost(rules(OptionalInt.empty()));
+  }
+
+  /** Removes the table (nothing if it is not there): the daemon leaves nothing on the host. */
+  void remove() {
+    String[] t = table.split(" ");
+    CommandRunner.runAllowingFailure(List.of("nft", "delete", "table", t[0], t[1]), Duration.ofSeconds(30));
+  }
+
+  String rules(OptionalInt dnsPort) {
     String veths = plan.vethPattern();
-    String rules = """
+    String resolver = dnsPort.isEmpty() ? "" : """
+            iifname "%1$s" meta l4proto { tcp, udp } th dport %2$d accept
+        """.formatted(veths, dnsPort.getAsInt());
+    String resolverLan = dnsPort.isEmpty() ? "" : """
+            meta l4proto { tcp, udp } th dport %1$d iifname != "lo" drop
+        """.formatted(dnsPort.getAsInt());
+    return """
         table %1$s {}
         delete table %1$s
         table %1$s {
@@ -44,12 +75,9 @@ final class HostFirewall {
             type filter hook input priority filter; policy accept;
             ip saddr %2$s iifname != "%3$s" drop
             iifname "%3$s" ct state established,related accept
-            iifname "%3$s" meta l4proto { tcp, udp } th dport %4$d accept
-            iifname "%3$s" drop
-            meta l4proto { tcp, udp } th dport %4$d iifname != "lo" drop
-          }
+        %4$s    iifname "%3$s" drop
+        %5$s  }
         }
-        """.formatted(table, plan.pool(), veths, dnsPort);
-    Namespaces.nftOnHost(rules);
+        """.formatted(table, plan.pool(), veths, resolver, resolverLan);
   }
 }

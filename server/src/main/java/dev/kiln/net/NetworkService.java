@@ -88,8 +88,13 @@ public final class NetworkService implements AutoCloseable {
     NetworkService n = new NetworkService(config, tapOwner);
     if (!tapOwner.isEmpty()) grantTunAccess(tapOwner);
     n.firewall.install(config.dnsPort());
-    n.sweep(kept);
-    n.dns = DnsServer.start(new InetSocketAddress("0.0.0.0", config.dnsPort()), upstreams(config), n::clientOf);
+    try {
+      n.sweep(kept);
+      n.dns = DnsServer.start(new InetSocketAddress("0.0.0.0", config.dnsPort()), upstreams(config), n::clientOf);
+    } catch (IOException | RuntimeException e) {
+      n.firewall.remove(); // a daemon that does not start leaves no table behind
+      throw e;
+    }
     n.refiller = Thread.ofVirtual().name("netns-refill").start(n::refillLoop);
     log.info("networking ready pool={} prefix={} prewarmed={} dns_port={} upstreams={}", config.addressPool(), config.prefix(),
         config.prewarmed(), config.dnsPort(), upstreams(config));
@@ -446,16 +451,40 @@ public final class NetworkService implements AutoCloseable {
   }
 
 
-  /** Stops the resolver and the pool; namespaces of attached sandboxes stay for the next daemon. */
+  /**
+   * Stops the resolver and the pool of spare namespaces, and takes the host table away; namespaces
+   * of attached sandboxes stay for the next daemon. While any does, the table is parked instead of
+   * removed: their VMs run on, and their NAT and the guards against spoofed peers must hold (the
+   * resolver's rules go with the resolver).
+   */
   @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) return;
-    if (refiller != null) refiller.interrupt();
+    if (refiller != null) {
+      refiller.interrupt();
+      try {
+        refiller.join(java.time.Duration.ofSeconds(30)); // it may be making a namespace: let it finish, then destroy it with the rest
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     if (dns != null) dns.close();
     Slot s;
     while ((s = ready.pollFirst()) != null) {
       namespaces.destroy(s);
       free(s);
+    }
+    int left;
+    synchronized (used) {
+      left = used.cardinality(); // attached sandboxes, and stored ones not adopted (yet)
+    }
+    if (left == 0) {
+      firewall.remove();
+      log.info("host table {}_host removed: no sandbox network is left on this host", plan.prefix());
+    } else {
+      firewall.park();
+      log.info("host table {}_host kept without the resolver's rules for {} sandbox networks that outlive the daemon (NAT, spoofing guard)",
+          plan.prefix(), left);
     }
   }
 }

@@ -20,6 +20,8 @@ public final class GuestProcess {
   private final long pid;
   private final List<String> argv;
   private final boolean pty;
+  /** Started as a login (its user's login shell when argv is empty). */
+  private final boolean login;
   private final Instant startedAt;
   /** Replaced when the sandbox's agent session is resumed (after a pause or a daemon restart). */
   private volatile ExecHandle handle;
@@ -38,19 +40,25 @@ public final class GuestProcess {
   private volatile long lastSeenNanos = System.nanoTime();
   private volatile boolean killedUnattended;
 
-  GuestProcess(long pid, List<String> argv, boolean pty, ExecHandle handle, long scrollbackBytes, Duration keepAlive) {
-    this(pid, argv, pty, handle, scrollbackBytes, keepAlive, false);
+  GuestProcess(long pid, List<String> argv, boolean pty, boolean login, ExecHandle handle, long scrollbackBytes, Duration keepAlive) {
+    this(pid, argv, pty, login, handle, scrollbackBytes, keepAlive, false);
   }
 
-  GuestProcess(long pid, List<String> argv, boolean pty, ExecHandle handle, long scrollbackBytes, Duration keepAlive, boolean adopted) {
+  GuestProcess(long pid, List<String> argv, boolean pty, boolean login, ExecHandle handle, long scrollbackBytes, Duration keepAlive,
+      boolean adopted) {
     this.adopted = adopted;
     this.pid = pid;
     this.argv = List.copyOf(argv);
     this.pty = pty;
+    this.login = login;
     this.handle = handle;
     this.startedAt = Instant.now();
     this.output = new Scrollback(scrollbackBytes);
     this.keepAlive = keepAlive;
+  }
+
+  public boolean login() {
+    return login;
   }
 
   public boolean adopted() {

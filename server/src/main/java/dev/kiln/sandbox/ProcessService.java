@@ -82,7 +82,7 @@ public final class ProcessService {
         toPump.add(p);
       }
       for (ExecHandle h : byPid.values()) {
-        GuestProcess p = new GuestProcess(h.pid(), List.of(), false, h, scrollbackBytes, Duration.ZERO, true);
+        GuestProcess p = new GuestProcess(h.pid(), List.of(), false, false, h, scrollbackBytes, Duration.ZERO, true);
         procs.put(p.pid(), p);
         toPump.add(p);
       }
@@ -113,13 +113,13 @@ public final class ProcessService {
     } catch (AgentException e) {
       throw SandboxOperations.execFailure(id, req, e, agent);
     }
-    GuestProcess p = new GuestProcess(h.pid(), req.argv(), req.pty().isPresent(), h, scrollbackBytes, keepAlive);
+    GuestProcess p = new GuestProcess(h.pid(), req.argv(), req.pty().isPresent(), req.login(), h, scrollbackBytes, keepAlive);
     synchronized (procs) {
       procs.put(p.pid(), p);
       pruneFinished(procs);
     }
     Thread.ofVirtual().name("process-" + id + "-" + p.pid()).start(() -> pump(id, p));
-    log.info("process started sandbox={} pid={} argv0={}", id, p.pid(), req.argv().getFirst());
+    log.info("process started sandbox={} pid={} argv0=\"{}\" login={}", id, p.pid(), req.program(), req.login());
     return p;
   }
 

@@ -67,7 +67,7 @@ public final class SandboxOperations {
   ExecRequest withSandboxEnv(String id, ExecRequest req) {
     Map<String, String> env = new HashMap<>(manager.env(id));
     env.putAll(req.env());
-    return new ExecRequest(req.argv(), env, req.cwd(), req.uid(), req.gid(), req.timeout(), req.stdin(), req.pty());
+    return req.withEnv(env);
   }
 
   /**
@@ -78,7 +78,10 @@ public final class SandboxOperations {
    * checked against that directory, and an ENOENT of a program that exists is its interpreter's.
    */
   static KilnException execFailure(String id, ExecRequest req, AgentException e, AgentConnection agent) throws InterruptedException {
-    if (!e.fromGuest()) return guestFailure(id, "exec " + req.argv().getFirst(), e);
+    if (!e.fromGuest()) return guestFailure(id, "exec " + req.program(), e);
+    if (req.argv().isEmpty()) { // a login with no command: the user's shell from the guest's passwd (the agent names it)
+      return new KilnException(ErrorCode.EXEC_FAILED, "sandbox " + id + ": cannot start the login shell: " + e.getMessage() + " (errno " + e.errno() + ")", e);
+    }
     String program = req.argv().getFirst();
     boolean viaShell = req.argv().size() == 3 && program.equals("/bin/sh") && req.argv().get(1).equals("-c");
     switch (e.errno()) {

@@ -91,4 +91,34 @@ class FrameCodecTest {
       }
     }
   }
+
+  @Test
+  void helloEndsWithTheHostname() {
+    byte[] nonce = {1, 2};
+    byte[] p = new HostMessage.Hello(5, new byte[] {9}, true, nonce, "sb-abcdefghijklmnop").payload();
+    ByteBuffer want = ByteBuffer.allocate(4 + 8 + 5 + 4 + 6 + 4 + 19).putInt(1).putLong(5).putInt(1).put((byte) 9).putInt(1).putInt(2).put(nonce)
+        .putInt(19).put("sb-abcdefghijklmnop".getBytes());
+    assertArrayEquals(want.array(), p);
+    assertThrows(IllegalArgumentException.class, () -> new HostMessage.Hello(5, new byte[0], false, nonce, "a b"));
+    assertThrows(IllegalArgumentException.class, () -> new HostMessage.Hello(5, new byte[0], false, nonce, "x".repeat(65)));
+    assertEquals("sb-abcdefghijklmnop", AgentConnection.hostnameOf("sb-abcdefghijklmnop"));
+    assertEquals("", AgentConnection.hostnameOf("not a hostname"), "a label that is no hostname leaves the guest's as it is");
+  }
+
+  @Test
+  void aLoginExecSetsFlagBit2AndMayHaveNoArgv() {
+    ExecRequest login = new ExecRequest(java.util.List.of(), java.util.Map.of("TERM", "xterm"), "", java.util.OptionalInt.empty(),
+        java.util.OptionalInt.empty(), java.util.Optional.empty(), true, java.util.Optional.of(new TerminalSize(24, 80)), true);
+    ByteBuffer p = ByteBuffer.wrap(new HostMessage.Exec(login).payload());
+    assertEquals(1 | 2 | 4, p.getInt(), "stdin, pty, login");
+    assertEquals(0xFFFF_FFFFL, Integer.toUnsignedLong(p.getInt()));
+    assertEquals(0xFFFF_FFFFL, Integer.toUnsignedLong(p.getInt()));
+    assertEquals(0, p.getInt(), "no timeout");
+    assertEquals(0, p.getInt(), "no cwd: the agent starts in the user's home");
+    assertEquals(0, p.getInt(), "no argv: the login shell");
+    assertEquals("the login shell", login.program());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new ExecRequest(java.util.List.of(), java.util.Map.of(), "",
+        java.util.OptionalInt.empty(), java.util.OptionalInt.empty(), java.util.Optional.empty(), false));
+    assertEquals("argv must not be empty (only a login may leave it empty: the login shell)", e.getMessage());
+  }
 }

@@ -166,6 +166,18 @@ class ExecAndFilesSystemTest {
   }
 
   @Test
+  void anUploadOntoAPlantedFifoIsRefusedAtOnceAndTheAgentCarriesOn() throws Exception {
+    exec(Map.of("command", "mkfifo /tmp/planted"));
+    HttpRequest put = HttpRequest.newBuilder(URI.create(host.base + "/v1/sandboxes/" + id + "/files?path=/tmp/planted"))
+        .header("Authorization", "Bearer " + host.key).timeout(java.time.Duration.ofSeconds(60)).PUT(HttpRequest.BodyPublishers.ofString("data"))
+        .build();
+    HttpResponse<String> r = host.http.send(put, HttpResponse.BodyHandlers.ofString());
+    assertEquals(400, r.statusCode(), r.body());
+    assertTrue(r.body().contains("a fifo is there, not a regular file"), r.body());
+    assertEquals("ok\n", exec(Map.of("command", "echo ok")).path("stdout").asText(), "the guest agent (PID 1) was not left waiting for a reader");
+  }
+
+  @Test
   void listStatAndRecursiveDelete() throws Exception {
     exec(Map.of("command", "mkdir -p /tmp/tree/a/b && echo x > /tmp/tree/a/b/f && ln -s /etc /tmp/tree/link"));
     TestHost.Reply list = host.call("GET", "/v1/sandboxes/" + id + "/files/list?path=/tmp/tree", null);

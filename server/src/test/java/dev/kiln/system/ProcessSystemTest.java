@@ -272,7 +272,7 @@ class ProcessSystemTest extends OneSandboxTest {
   }
 
   @Test
-  void kilnShellIsATerminalThatEndsWithTheRemoteExitCode() throws Exception {
+  void kilnShellIsALoginTerminalThatEndsWithTheRemoteExitCode() throws Exception {
     // `script` (util-linux) gives the CLI the terminal a person would have.
     org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isExecutable(java.nio.file.Path.of("/usr/bin/script")),
         "skipped: /usr/bin/script (util-linux) is not installed, and kiln shell needs a terminal");
@@ -291,10 +291,12 @@ class ProcessSystemTest extends OneSandboxTest {
       }
     });
     try (var keys = p.getOutputStream()) {
-      Thread.sleep(3000);
-      keys.write("stty size\n".getBytes(StandardCharsets.UTF_8));
+      // A login shell, like ssh: root's shell from the guest's passwd (busybox's is /bin/sh), in its
+      // home, on a host named by the sandbox's id (this one booted: no snapshot in this class).
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofMinutes(1)).until(() -> screen.toString().contains("# "));
+      keys.write("stty size; echo \"[[$0:$(pwd):$HOME:$(hostname)]]\"\n".getBytes(StandardCharsets.UTF_8));
       keys.flush();
-      Thread.sleep(1500);
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofMinutes(1)).until(() -> screen.toString().contains("[[-sh:/root:/root:" + sandbox + "]]"));
       keys.write("exit 7\n".getBytes(StandardCharsets.UTF_8));
       keys.flush();
       assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "kiln shell ends when the remote shell does");

@@ -1,0 +1,28 @@
+package dev.kiln.net;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.OptionalInt;
+import org.junit.jupiter.api.Test;
+
+class HostFirewallTest {
+  private final HostFirewall fw = new HostFirewall(new AddressPlan(Cidr.parse("10.200.0.0/16"), "kiln"));
+
+  @Test
+  void theInstalledTableOpensTheResolverToVethsOnly() {
+    String r = fw.rules(OptionalInt.of(7753));
+    assertTrue(r.contains("    iifname \"kilnv*\" meta l4proto { tcp, udp } th dport 7753 accept\n    iifname \"kilnv*\" drop\n"), r);
+    assertTrue(r.contains("    meta l4proto { tcp, udp } th dport 7753 iifname != \"lo\" drop\n  }\n"), r);
+  }
+
+  @Test
+  void theParkedTableKeepsNatAndGuardsButNothingOfTheResolver() {
+    String r = fw.rules(OptionalInt.empty());
+    assertFalse(r.contains("dport"), "no resolver runs while the daemon is stopped: " + r);
+    assertTrue(r.contains("ip saddr 10.200.0.0/16 oifname != \"kilnv*\" masquerade"), r);
+    assertTrue(r.contains("    iifname \"kilnv*\" ct state established,related accept\n    iifname \"kilnv*\" drop\n  }\n}\n"), r);
+    assertEquals(fw.rules(OptionalInt.of(1)).lines().count() - 2, r.lines().count());
+  }
+}

@@ -70,7 +70,8 @@ final class RemoteCommand {
     }
   }
 
-  private static CommandResult onTerminal(CommandHandle remote) throws Exception {
+  /** The local terminal attached to a remote one until the remote command ends: raw keys out, its screen in, size changes passed on. */
+  static CommandResult onTerminal(CommandHandle remote) throws Exception {
     try (LocalTerminal raw = LocalTerminal.raw()) {
       LocalTerminal.onResize(() -> {
         int[] s = LocalTerminal.size();

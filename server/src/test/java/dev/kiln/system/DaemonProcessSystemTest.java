@@ -47,8 +47,8 @@ class DaemonProcessSystemTest {
   private static final Duration TIMEOUT = Duration.ofSeconds(10);
   /** Names of their own, so no other test's daemon shares them. */
   private static final String PREFIX = "kp";
-  private static final String POOL = "10.234.0.0/24";
-  private static final int DNS_PORT = 7855;
+  private static final String POOL = "10.236.0.0/24";
+  private static final int DNS_PORT = 7858;
 
   private Path dir;
   private final List<Process> daemons = new ArrayList<>();

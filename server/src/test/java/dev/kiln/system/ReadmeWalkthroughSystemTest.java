@@ -258,7 +258,7 @@ class ReadmeWalkthroughSystemTest {
   private static void launchDaemon(String line) throws Exception {
     Path config = work.resolve("daemon.json");
     Files.writeString(config, """
-        {"network": {"addressPool": "10.233.0.0/24", "prefix": "krw", "dnsPort": 7956, "proxyListen": "127.0.0.1:%d",
+        {"network": {"addressPool": "10.235.0.0/24", "prefix": "krw", "dnsPort": 7957, "proxyListen": "127.0.0.1:%d",
                      "dnsUpstreams": ["127.0.0.1:1"], "prewarmed": 1}}
         """.formatted(proxyPort));
     String command = line.replace(" &", " --config " + config + " --listen 127.0.0.1:" + apiPort).replaceAll("\\s+#.*$", "");

@@ -63,14 +63,17 @@ final class ErrorReport {
 
   /** "field 'timeoutSeconds' must be …" from the API reads "option --ttl must be …" at the terminal. */
   static String withFlags(String message, Map<String, String> flags) {
-    String out = message;
-    for (Map.Entry<String, String> f : flags.entrySet()) {
-      String field = Pattern.quote(f.getKey());
-      String flag = Matcher.quoteReplacement(f.getValue());
-      out = out.replaceAll("(?i)\\bfield\\s+'" + field + "'", "option " + flag)
-          .replaceAll("'" + field + "'", flag)
-          .replaceAll("\\b" + field + "\\b", flag);
+    if (flags.isEmpty()) return message;
+    String names = flags.keySet().stream().map(Pattern::quote).reduce((a, b) -> a + "|" + b).orElseThrow();
+    // One pass, so a flag spelled like its field (--vcpus) is not replaced again.
+    Matcher m = Pattern.compile("(?i:field\\s+)?'(" + names + ")'|(?<![-\\w])(" + names + ")(?![\\w])").matcher(message);
+    StringBuilder out = new StringBuilder();
+    while (m.find()) {
+      String field = m.group(1) != null ? m.group(1) : m.group(2);
+      String flag = flags.get(field);
+      String replacement = m.group().regionMatches(true, 0, "field", 0, 5) && flag.startsWith("-") ? "option " + flag : flag;
+      m.appendReplacement(out, Matcher.quoteReplacement(replacement));
     }
-    return out;
+    return m.appendTail(out).toString();
   }
 }

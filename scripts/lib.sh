@@ -7,12 +7,32 @@ find_jdk25() {
   local candidate
   for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/*25*; do
     [ -n "$candidate" ] && [ -x "$candidate/bin/java" ] || continue
-    if "$candidate/bin/java" -version 2>&1 | grep -qE 'version "25([."]|$)'; then
+    jdk_version "$candidate"
+    if [[ "$JDK_VERSION" =~ ^25([.+-]|$) ]]; then
       echo "$candidate"
       return 0
     fi
   done
   return 1
+}
+
+# Sets JDK_VERSION and JDK_RUNTIME_VERSION (25.0.3, 25.0.3+9-LTS) of the JDK at $1 from its
+# `release` file: every kiln command checks its JDK, and `java -version` would cost a JVM start.
+jdk_version() {
+  local line
+  JDK_VERSION="" JDK_RUNTIME_VERSION=""
+  if [ -f "$1/release" ]; then
+    while IFS= read -r line; do
+      case "$line" in
+        JAVA_VERSION=*) line="${line#*=\"}"; JDK_VERSION="${line%\"}" ;;
+        JAVA_RUNTIME_VERSION=*) line="${line#*=\"}"; JDK_RUNTIME_VERSION="${line%\"}" ;;
+      esac
+    done < "$1/release"
+  fi
+  if [ -z "$JDK_VERSION" ]; then
+    JDK_VERSION="$("$1/bin/java" -version 2>&1 | sed -nE '1s/.*version "([^"]*)".*/\1/p')"
+  fi
+  JDK_RUNTIME_VERSION="${JDK_RUNTIME_VERSION:-$JDK_VERSION}"
 }
 
 require_jdk25() {
@@ -24,6 +44,75 @@ require_jdk25() {
   fi
   export JAVA_HOME="$jdk"
   export PATH="$JAVA_HOME/bin:$PATH"
+}
+
+# JVM flags of a short-lived CLI process (docs/adr/0008-cli-start-time.md): C1 only and the serial
+# GC (nothing runs long enough to repay C2 or G1's set-up); no hsperfdata file; no wait at exit for
+# threads blocked in native code (the HTTP client's selector sits in epoll_wait, and the JVM would
+# give it 300 ms to come back); the JVM's own warnings on stderr, never mixed into output a script
+# parses, and none about the AOT cache: one that does not match is ignored, which is all we want.
+CLI_JVM_FLAGS=(-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData -XX:UserThreadWaitAttemptsAtExit=0
+  -Xlog:disable -Xlog:all=warning:stderr -Xlog:aot*=off:stderr -Xlog:cds*=off:stderr)
+
+# The CLI's ahead-of-time cache (JEP 483): the classes of the client path loaded and linked in a
+# training run (dev.kiln.cli.CliTraining: the common commands against a stub API, no daemon). One
+# cache fits one jar and one JDK, so its name carries both; a rebuilt jar or another JDK finds
+# none, and the JVM itself refuses a cache whose jar changed. Kept beside the jar when that is
+# writable (scripts/install.sh makes it there), else in the user's cache directory.
+# Sets CLI_AOT_NAME for jar $1 and the current JAVA_HOME.
+cli_aot_name() {
+  jdk_version "$JAVA_HOME"
+  CLI_AOT_NAME="kiln-cli.$(stat -c '%s-%.9Y' "$1").$JDK_RUNTIME_VERSION.aot"
+}
+
+cli_aot_dirs() {
+  CLI_AOT_DIRS=("$KILN_ROOT/server/target/aot" "${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/kiln")
+}
+
+# Sets CLI_AOT_CACHE to the cache for jar $1 if one was made, else to "".
+find_cli_aot() {
+  local dir
+  cli_aot_name "$1"
+  cli_aot_dirs
+  CLI_AOT_CACHE=""
+  for dir in "${CLI_AOT_DIRS[@]}"; do
+    if [ -f "$dir/$CLI_AOT_NAME" ]; then
+      CLI_AOT_CACHE="$dir/$CLI_AOT_NAME"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# Makes the cache for jar $1 in the first writable directory: one training run at a time (flock;
+# with $2 = wait, waits for one already running, else leaves it to that one), written under a
+# temporary name and renamed into place, older caches removed after. A training that fails leaves
+# NAME.failed (and training.log) instead, so it is not retried for that jar.
+build_cli_aot() {
+  local jar="$1" lock=(flock -n 9) dir
+  [ "${2:-}" = wait ] && lock=(flock 9)
+  cli_aot_name "$jar"
+  cli_aot_dirs
+  for dir in "${CLI_AOT_DIRS[@]}"; do
+    mkdir -p "$dir" 2>/dev/null && [ -w "$dir" ] || continue
+    (
+      "${lock[@]}" || exit 0
+      [ -f "$dir/$CLI_AOT_NAME" ] || [ -f "$dir/$CLI_AOT_NAME.failed" ] && exit 0
+      tmp="$dir/.$CLI_AOT_NAME.$$"
+      if env -u KILN_URL -u KILN_API_KEY "$JAVA_HOME/bin/java" "${CLI_JVM_FLAGS[@]}" -XX:AOTCacheOutput="$tmp" \
+          -cp "$jar" dev.kiln.cli.CliTraining >"$dir/training.log" 2>&1 && [ -s "$tmp" ]; then
+        chmod 0644 "$tmp"
+        mv -f "$tmp" "$dir/$CLI_AOT_NAME"
+        find "$dir" -maxdepth 1 -name 'kiln-cli.*.aot*' ! -name "$CLI_AOT_NAME" -delete
+      else
+        rm -f "$tmp" "$tmp.config"
+        touch "$dir/$CLI_AOT_NAME.failed"
+        exit 1
+      fi
+    ) 9>"$dir/.lock"
+    return
+  done
+  return 1
 }
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

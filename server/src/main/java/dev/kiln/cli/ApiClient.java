@@ -16,9 +16,11 @@ import java.time.Duration;
 /** A small blocking client of the Kiln REST API, configured from KILN_URL and KILN_API_KEY. */
 public final class ApiClient {
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** The daemon's URL when KILN_URL is unset; {@link CliTraining} points it at its stub. */
+  static volatile String defaultUrl = "http://127.0.0.1:7788";
   private final URI base;
   private final String key;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).sslContext(DeferredTrust.context()).build();
 
   public ApiClient(String baseUrl, String key) {
     this.base = URI.create(baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl);
@@ -26,7 +28,7 @@ public final class ApiClient {
   }
 
   public static ApiClient fromEnvironment() {
-    String url = System.getenv().getOrDefault("KILN_URL", "http://127.0.0.1:7788");
+    String url = System.getenv().getOrDefault("KILN_URL", defaultUrl);
     return new ApiClient(url, System.getenv().getOrDefault("KILN_API_KEY", ""));
   }
 

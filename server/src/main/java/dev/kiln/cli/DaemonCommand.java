@@ -35,10 +35,13 @@ final class DaemonCommand implements Callable<Integer> {
     if (dev) c = c.withDevMode(true);
     KilnDaemon d = new KilnDaemon(c, Optional.ofNullable(System.getenv("KILN_API_KEY")));
     d.start();
+    // The hook holds it as an AutoCloseable: a lambda taking a KilnDaemon would put the daemon's
+    // class in a method signature that picocli's reflection loads on every CLI start.
+    AutoCloseable daemon = d;
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
-        d.close();
+        daemon.close();
       } catch (Exception e) {
         System.err.println("kiln daemon: error while stopping: " + e);
       }

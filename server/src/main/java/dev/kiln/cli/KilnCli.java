@@ -18,7 +18,12 @@ public final class KilnCli {
   static final int EXIT_UNAVAILABLE = 69;
 
   public static void main(String[] args) {
-    CommandLine cli = new CommandLine(new KilnCli());
+    System.exit(run(args));
+  }
+
+  /** One command line to its exit code: {@link #main} without the exit (the AOT training runs it too). */
+  static int run(String... args) {
+    CommandLine cli = CommandTree.of(new KilnCli(), args);
     cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
       if (e instanceof ApiClient.ApiError api) {
         System.err.println("kiln: " + api.getMessage());
@@ -35,6 +40,6 @@ public final class KilnCli {
       System.err.println("kiln: " + e);
       return EXIT_API_ERROR;
     });
-    System.exit(cli.execute(args));
+    return cli.execute(args);
   }
 }

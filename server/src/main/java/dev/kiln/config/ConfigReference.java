@@ -97,10 +97,11 @@ public final class ConfigReference {
              component) by ConfigReference; do not edit. Regenerate with
              mvn -B -pl server -am -Dtest=ConfigReferenceTest -Dsurefire.failIfNoSpecifiedTests=false -Dkiln.regenerate=true verify -->
 
-        `kiln daemon --config FILE` reads one JSON object. Every key may be left out (an empty object, or
-        no file at all, is the defaults below); a key the daemon does not know is an error that names it,
-        so a typo never falls back to a default silently. A nested object (`network`, `sandboxDefaults`) is
-        given as an object. `--data-dir`, `--listen`, `--guest-artifacts` and `--dev` override the file.
+        `kiln daemon --config FILE` reads one JSON object. Every key may be left out unless its table says
+        otherwise (an empty object, or no file at all, is the defaults below); a key the daemon does not
+        know is an error that names it, so a typo never falls back to a default silently. A nested
+        object (`network`, `sandboxDefaults`) is given as an object. `--data-dir`, `--listen`,
+        `--guest-artifacts` and `--dev` override the file.
 
         ```json
         {"dataDir": "/srv/kiln", "network": {"defaultMode": "internet", "prewarmed": 4}}

@@ -27,7 +27,7 @@ public record KilnConfig(
     String vmmUser,
     @ConfigDoc(value = "how long a new VM may take to answer the agent's handshake; a cold boot under TCG takes ~3-4 s idle, the rest is room for a loaded host", range = "1..3600")
     int bootTimeoutSeconds,
-    @ConfigDoc("what a create request gets for the sizes it leaves out")
+    @ConfigDoc("what a create request gets for the sizes it leaves out; given here, it needs all three keys (one left out counts as 0, which is refused or, for the TTL, means none)")
     SandboxDefaults sandboxDefaults,
     @ConfigDoc("print a generated API key at first start (`--dev`)")
     boolean devMode,

@@ -39,7 +39,7 @@ require_jdk25() {
   local jdk
   if ! jdk="$(find_jdk25)"; then
     echo "kiln: no JDK 25 found (looked at \$JAVA_HOME and /usr/lib/jvm/*25*)." >&2
-    echo "kiln: install one, e.g. Eclipse Temurin 25 (package temurin-25-jdk from packages.adoptium.net), or set JAVA_HOME." >&2
+    echo "kiln: install one, e.g. Eclipse Temurin 25 (Debian package temurin-25-jdk, from Adoptium's apt repository), or set JAVA_HOME." >&2
     exit 1
   fi
   export JAVA_HOME="$jdk"
@@ -113,6 +113,33 @@ build_cli_aot() {
     return
   done
   return 1
+}
+
+# Prints the Debian mirror this machine's apt uses for suite $1 (bookworm), and no other: apt itself
+# reads its sources (/etc/apt/sources.list, /etc/apt/sources.list.d/*.list and deb822 *.sources)
+# and lists each `deb` entry with its suite and component, and, for those `apt-get update` has
+# fetched, the origin their Release file names. An entry of the suite with `main` whose origin is
+# Debian wins; one not fetched yet will do; one known to be another vendor's (a JDK or Docker
+# repository that also publishes "bookworm main") never does. With none, says what to add and fails.
+debian_mirror() {
+  local suite="$1" format='$(ORIGIN)|$(RELEASE)|$(COMPONENT)|$(REPO_URI)' mirror
+  mirror="$({ apt-get indextargets --format "fetched|$format" 'Created-By: Packages' 2>/dev/null || true
+              apt-get indextargets --no-release-info --format "configured||${format#*|}" 'Created-By: Packages' 2>/dev/null || true; } |
+    awk -F'|' -v suite="$suite" '
+      $3 != suite || $4 != "main" { next }
+      $1 == "fetched" && $2 == "Debian" { print $5; found = 1; exit }
+      $1 == "fetched" { vendor[$5] = 1; next }
+      $1 == "configured" && !($5 in vendor) && unknown == "" { unknown = $5 }
+      END { if (!found && unknown != "") print unknown }')"
+  if [ -z "$mirror" ]; then
+    echo "kiln: this machine's apt has no Debian $suite mirror (a 'deb' entry of suite '$suite' with component 'main')." >&2
+    echo "kiln: looked at /etc/apt/sources.list, /etc/apt/sources.list.d/*.list and /etc/apt/sources.list.d/*.sources;" >&2
+    echo "kiln: add one naming your Debian mirror, as a line    deb <mirror URL> $suite main" >&2
+    echo "kiln: or a deb822 stanza    Types: deb / URIs: <mirror URL> / Suites: $suite / Components: main" >&2
+    echo "kiln: then run apt-get update, and this again." >&2
+    return 1
+  fi
+  echo "$mirror"
 }
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -20,7 +20,8 @@ public final class ApiClient {
   static volatile String defaultUrl = "http://127.0.0.1:7788";
   private final URI base;
   private final String key;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).sslContext(DeferredTrust.context()).build();
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
+      .sslContext(DeferredTls.context()).sslParameters(DeferredTls.parameters()).build();
 
   public ApiClient(String baseUrl, String key) {
     this.base = URI.create(baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl);

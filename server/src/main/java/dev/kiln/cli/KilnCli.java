@@ -23,6 +23,7 @@ public final class KilnCli {
 
   /** One command line to its exit code: {@link #main} without the exit (the AOT training runs it too). */
   static int run(String... args) {
+    ClientWarmup.startFor(args);
     CommandLine cli = CommandTree.of(new KilnCli(), args);
     cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
       if (e instanceof ApiClient.ApiError api) {

@@ -41,12 +41,15 @@ class CliTrainingTest {
     Matcher m = LOADED.matcher(Files.readString(log, StandardCharsets.UTF_8));
     int classes = 0;
     StringBuilder daemonSide = new StringBuilder();
+    StringBuilder tls = new StringBuilder();
     while (m.find()) {
       classes++;
       String name = m.group(1);
       if (DAEMON_SIDE.stream().anyMatch(name::startsWith)) daemonSide.append(name).append('\n');
+      if (name.startsWith("sun.security.ssl.")) tls.append(name).append('\n');
     }
     assertTrue(classes > 1000, "read the class log: " + classes + " classes");
     assertEquals("", daemonSide.toString(), "daemon-side classes loaded by the CLI's training run");
+    assertEquals("", tls.toString(), "the training's calls are plain HTTP: TLS is set up at a first TLS connection only (DeferredTls)");
   }
 }

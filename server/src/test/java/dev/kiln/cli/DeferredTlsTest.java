@@ -26,11 +26,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The CLI's HTTP client defers loading the JDK's trust, and checks exactly as the default does:
- * a certificate nobody trusts is refused, one the trust store holds is accepted, and the host name
- * must match it.
+ * The CLI's HTTP client defers setting TLS up to its first TLS connection, and then checks exactly
+ * as the JDK's default does: a certificate nobody trusts is refused, one the trust store holds is
+ * accepted, and the host name must match it.
  */
-class DeferredTrustTest {
+class DeferredTlsTest {
   private static final String PASSWORD = "changeit";
   @TempDir Path dir;
   private Path keystore;
@@ -74,9 +74,9 @@ class DeferredTrustTest {
     return "https://" + host + ":" + server.getAddress().getPort();
   }
 
-  /** A client as the CLI's: the deferred trust and nothing else of its own. */
+  /** A client as the CLI's: the deferred TLS and nothing else of its own. */
   private String get(String host) throws Exception {
-    try (HttpClient http = HttpClient.newBuilder().sslContext(DeferredTrust.context()).build()) {
+    try (HttpClient http = HttpClient.newBuilder().sslContext(DeferredTls.context()).sslParameters(DeferredTls.parameters()).build()) {
       return http.send(HttpRequest.newBuilder(URI.create(url(host) + "/v1/templates")).build(), HttpResponse.BodyHandlers.ofString()).body();
     }
   }

@@ -21,9 +21,9 @@ final class CliStart {
   private final String curl;
   private final String base;
   private final String key;
-  final Stats floor = new Stats("GET /v1/templates by curl, start to exit (floor)");
+  final Stats floor = new Stats("GET /v1/templates by curl, to exit (floor)");
   final Stats cli = new Stats("`kiln template list`, start to exit");
-  final Stats uncached = new Stats("`kiln template list`, without its AOT cache");
+  final Stats uncached = new Stats("`kiln template list`, no AOT cache");
 
   private CliStart(Path launcher, String curl, String base, String key) {
     this.launcher = launcher;

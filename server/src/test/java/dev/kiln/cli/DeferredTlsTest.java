@@ -2,6 +2,7 @@ package dev.kiln.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
@@ -16,6 +17,8 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.KeyStore;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
@@ -65,35 +68,55 @@ class DeferredTlsTest {
   @AfterEach
   void stop() {
     server.stop(0);
-    System.clearProperty("javax.net.ssl.trustStore");
-    System.clearProperty("javax.net.ssl.trustStorePassword");
-    System.clearProperty("javax.net.ssl.trustStoreType");
   }
 
   private String url(String host) {
     return "https://" + host + ":" + server.getAddress().getPort();
   }
 
-  /** A client as the CLI's: the deferred TLS and nothing else of its own. */
-  private String get(String host) throws Exception {
-    try (HttpClient http = HttpClient.newBuilder().sslContext(DeferredTls.context()).sslParameters(DeferredTls.parameters()).build()) {
-      return http.send(HttpRequest.newBuilder(URI.create(url(host) + "/v1/templates")).build(), HttpResponse.BodyHandlers.ofString()).body();
+  private record Run(int code, String out) {}
+
+  /**
+   * {@code kiln template list} in a JVM of its own against the HTTPS server: the JDK's default
+   * context is made once per JVM, so each trust store gets a fresh one.
+   */
+  private Run templateList(String host, boolean trustTheServer) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-XX:TieredStopAtLevel=1"));
+    if (trustTheServer) {
+      cmd.addAll(List.of("-Djavax.net.ssl.trustStore=" + keystore, "-Djavax.net.ssl.trustStorePassword=" + PASSWORD, "-Djavax.net.ssl.trustStoreType=PKCS12"));
     }
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), KilnCli.class.getName(), "template", "list", "-o", "json"));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD);
+    pb.environment().put("KILN_URL", url(host));
+    pb.environment().put("KILN_API_KEY", "");
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+    return new Run(p.exitValue(), out.strip());
+  }
+
+  private static void refused(Run r) {
+    assertTrue(r.code() != 0 && r.out().isEmpty(), "refused: " + r);
   }
 
   @Test
-  void aCertificateTheTrustStoreDoesNotHoldIsRefused() {
-    assertThrows(SSLHandshakeException.class, () -> get("127.0.0.1"));
+  void aCertificateTheTrustStoreDoesNotHoldIsRefused() throws Exception {
+    refused(templateList("127.0.0.1", false));
   }
 
   @Test
   void aCertificateTheTrustStoreHoldsIsAcceptedForItsOwnHostOnly() throws Exception {
-    System.setProperty("javax.net.ssl.trustStore", keystore.toString());
-    System.setProperty("javax.net.ssl.trustStorePassword", PASSWORD);
-    System.setProperty("javax.net.ssl.trustStoreType", "PKCS12");
-    assertEquals("{\"templates\":[]}", get("127.0.0.1"));
-    assertEquals("{\"templates\":[]}", new ApiClient(url("127.0.0.1"), "").get("/v1/templates").toString());
+    assertEquals(new Run(0, "[ ]"), templateList("127.0.0.1", true));
     // The certificate names 127.0.0.1 only: the same server by another name is refused.
-    assertThrows(SSLHandshakeException.class, () -> get("localhost"));
+    refused(templateList("localhost", true));
+  }
+
+  @Test
+  void aClientMadeWithItRefusesAnUntrustedServerInThisJvmToo() {
+    assertThrows(SSLHandshakeException.class, () -> {
+      try (HttpClient http = HttpClient.newBuilder().sslContext(DeferredTls.context()).sslParameters(DeferredTls.parameters()).build()) {
+        http.send(HttpRequest.newBuilder(URI.create(url("127.0.0.1") + "/v1/templates")).build(), HttpResponse.BodyHandlers.ofString());
+      }
+    });
   }
 }

@@ -89,7 +89,9 @@ find_cli_aot() {
 # temporary name and renamed into place, older caches removed after. A training that fails leaves
 # NAME.failed (and training.log) instead, so it is not retried for that jar.
 build_cli_aot() {
-  local jar="$1" lock=(flock -n 9) dir
+  # The path the JVM records must be the one the launcher will give (it resolves symlinks too).
+  local jar lock=(flock -n 9) dir
+  jar="$(readlink -f "$1")"
   [ "${2:-}" = wait ] && lock=(flock 9)
   cli_aot_name "$jar"
   cli_aot_dirs

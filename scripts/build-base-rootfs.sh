@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Debian bookworm (minbase) with python3, from the Debian mirror this machine's apt uses.
+# Debian bookworm (minbase) with python3, from the Debian mirror this machine's apt uses (no other:
+# the script stops and says what to configure when apt has none).
 # Cached: a finished tree is marked with .kiln-complete (holding its package list) and reused
 # while the list is the same.
 #
@@ -15,13 +16,12 @@ if [ "$(cat "$out/.kiln-complete" 2>/dev/null)" = "$packages" ]; then
   exit 0
 fi
 
-# The first Debian mirror apt is configured with (deb822 or one-line format).
-mirror="$( (grep -hoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null || true) | head -1 | tr -d ' ')"
-mirror="${mirror:-http://deb.debian.org/debian}"
-log "base rootfs: debootstrap bookworm (minbase + python3) from $mirror"
+suite=bookworm
+mirror="$(debian_mirror "$suite")" || exit 1
+log "base rootfs: debootstrap $suite (minbase + python3) from $mirror"
 rm -rf "$out.partial"
 mkdir -p "$(dirname "$out")"
-debootstrap --variant=minbase --include="$packages" bookworm "$out.partial" "$mirror" >"$out.partial.log" 2>&1 || {
+debootstrap --variant=minbase --include="$packages" "$suite" "$out.partial" "$mirror" >"$out.partial.log" 2>&1 || {
   echo "kiln: debootstrap failed; its log: $out.partial.log" >&2
   tail -20 "$out.partial.log" >&2
   exit 1

@@ -52,6 +52,9 @@ fi
 require_jdk25
 log "building Kiln with $("$JAVA_HOME/bin/java" -version 2>&1 | head -1)"
 mvn -B -q -DskipTests package
+log "training the CLI's start-up cache (JDK AOT cache, docs/adr/0008-cli-start-time.md)"
+build_cli_aot "$KILN_ROOT/server/target/kiln.jar" wait ||
+  log "no AOT cache for the CLI (see server/target/aot/training.log): it works without, about twice as slow to start"
 
 log "assembling guest kernel and initramfs"
 scripts/build-guest.sh build/guest

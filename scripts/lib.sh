@@ -7,7 +7,8 @@ find_jdk25() {
   local candidate
   for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/*25*; do
     [ -n "$candidate" ] && [ -x "$candidate/bin/java" ] || continue
-    if "$candidate/bin/java" -version 2>&1 | grep -qE 'version "25([."]|$)'; then
+    jdk_version "$candidate"
+    if [[ "$JDK_VERSION" =~ ^25([.+-]|$) ]]; then
       echo "$candidate"
       return 0
     fi
@@ -15,15 +16,132 @@ find_jdk25() {
   return 1
 }
 
+# Sets JDK_VERSION and JDK_RUNTIME_VERSION (25.0.3, 25.0.3+9-LTS) of the JDK at $1 from its
+# `release` file: every kiln command checks its JDK, and `java -version` would cost a JVM start.
+jdk_version() {
+  local line
+  JDK_VERSION="" JDK_RUNTIME_VERSION=""
+  if [ -f "$1/release" ]; then
+    while IFS= read -r line; do
+      case "$line" in
+        JAVA_VERSION=*) line="${line#*=\"}"; JDK_VERSION="${line%\"}" ;;
+        JAVA_RUNTIME_VERSION=*) line="${line#*=\"}"; JDK_RUNTIME_VERSION="${line%\"}" ;;
+      esac
+    done < "$1/release"
+  fi
+  if [ -z "$JDK_VERSION" ]; then
+    JDK_VERSION="$("$1/bin/java" -version 2>&1 | sed -nE '1s/.*version "([^"]*)".*/\1/p')"
+  fi
+  JDK_RUNTIME_VERSION="${JDK_RUNTIME_VERSION:-$JDK_VERSION}"
+}
+
 require_jdk25() {
   local jdk
   if ! jdk="$(find_jdk25)"; then
     echo "kiln: no JDK 25 found (looked at \$JAVA_HOME and /usr/lib/jvm/*25*)." >&2
-    echo "kiln: install one, e.g. Eclipse Temurin 25 (package temurin-25-jdk from packages.adoptium.net), or set JAVA_HOME." >&2
+    echo "kiln: install one, e.g. Eclipse Temurin 25 (Debian package temurin-25-jdk, from Adoptium's apt repository), or set JAVA_HOME." >&2
     exit 1
   fi
   export JAVA_HOME="$jdk"
   export PATH="$JAVA_HOME/bin:$PATH"
+}
+
+# JVM flags of a short-lived CLI process (docs/adr/0008-cli-start-time.md): C1 only and the serial
+# GC (nothing runs long enough to repay C2 or G1's set-up); no hsperfdata file; no wait at exit for
+# threads blocked in native code (the HTTP client's selector sits in epoll_wait, and the JVM would
+# give it 300 ms to come back); the JVM's own warnings on stderr, never mixed into output a script
+# parses, and none about the AOT cache: one that does not match is ignored, which is all we want.
+CLI_JVM_FLAGS=(-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData -XX:UserThreadWaitAttemptsAtExit=0
+  -Xlog:disable -Xlog:all=warning:stderr -Xlog:aot*=off:stderr -Xlog:cds*=off:stderr)
+
+# The CLI's ahead-of-time cache (JEP 483): the classes of the client path loaded and linked in a
+# training run (dev.kiln.cli.CliTraining: the common commands against a stub API, no daemon). One
+# cache fits one jar and one JDK, so its name carries both; a rebuilt jar or another JDK finds
+# none, and the JVM itself refuses a cache whose jar changed. Kept beside the jar when that is
+# writable (scripts/install.sh makes it there), else in the user's cache directory.
+# Sets CLI_AOT_NAME for jar $1 and the current JAVA_HOME.
+cli_aot_name() {
+  jdk_version "$JAVA_HOME"
+  CLI_AOT_NAME="kiln-cli.$(stat -c '%s-%.9Y' "$1").$JDK_RUNTIME_VERSION.aot"
+}
+
+cli_aot_dirs() {
+  CLI_AOT_DIRS=("$KILN_ROOT/server/target/aot" "${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/kiln")
+}
+
+# Sets CLI_AOT_CACHE to the cache for jar $1 if one was made, else to "".
+find_cli_aot() {
+  local dir
+  cli_aot_name "$1"
+  cli_aot_dirs
+  CLI_AOT_CACHE=""
+  for dir in "${CLI_AOT_DIRS[@]}"; do
+    if [ -f "$dir/$CLI_AOT_NAME" ]; then
+      CLI_AOT_CACHE="$dir/$CLI_AOT_NAME"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# Makes the cache for jar $1 in the first writable directory: one training run at a time (flock;
+# with $2 = wait, waits for one already running, else leaves it to that one), written under a
+# temporary name and renamed into place, older caches removed after. A training that fails leaves
+# NAME.failed (and training.log) instead, so it is not retried for that jar.
+build_cli_aot() {
+  # The path the JVM records must be the one the launcher will give (it resolves symlinks too).
+  local jar lock=(flock -n 9) dir
+  jar="$(readlink -f "$1")"
+  [ "${2:-}" = wait ] && lock=(flock 9)
+  cli_aot_name "$jar"
+  cli_aot_dirs
+  for dir in "${CLI_AOT_DIRS[@]}"; do
+    mkdir -p "$dir" 2>/dev/null && [ -w "$dir" ] || continue
+    (
+      "${lock[@]}" || exit 0
+      [ -f "$dir/$CLI_AOT_NAME" ] || [ -f "$dir/$CLI_AOT_NAME.failed" ] && exit 0
+      tmp="$dir/.$CLI_AOT_NAME.$$"
+      if env -u KILN_URL -u KILN_API_KEY "$JAVA_HOME/bin/java" "${CLI_JVM_FLAGS[@]}" --enable-native-access=ALL-UNNAMED -XX:AOTCacheOutput="$tmp" \
+          -cp "$jar" dev.kiln.cli.CliTraining >"$dir/training.log" 2>&1 && [ -s "$tmp" ]; then
+        chmod 0644 "$tmp"
+        mv -f "$tmp" "$dir/$CLI_AOT_NAME"
+        find "$dir" -maxdepth 1 -name 'kiln-cli.*.aot*' ! -name "$CLI_AOT_NAME" -delete
+      else
+        rm -f "$tmp" "$tmp.config"
+        touch "$dir/$CLI_AOT_NAME.failed"
+        exit 1
+      fi
+    ) 9>"$dir/.lock"
+    return
+  done
+  return 1
+}
+
+# Prints the Debian mirror this machine's apt uses for suite $1 (bookworm), and no other: apt itself
+# reads its sources (/etc/apt/sources.list, /etc/apt/sources.list.d/*.list and deb822 *.sources)
+# and lists each `deb` entry with its suite and component, and, for those `apt-get update` has
+# fetched, the origin their Release file names. An entry of the suite with `main` whose origin is
+# Debian wins; one not fetched yet will do; one known to be another vendor's (a JDK or Docker
+# repository that also publishes "bookworm main") never does. With none, says what to add and fails.
+debian_mirror() {
+  local suite="$1" format='$(ORIGIN)|$(RELEASE)|$(COMPONENT)|$(REPO_URI)' mirror
+  mirror="$({ apt-get indextargets --format "fetched|$format" 'Created-By: Packages' 2>/dev/null || true
+              apt-get indextargets --no-release-info --format "configured||${format#*|}" 'Created-By: Packages' 2>/dev/null || true; } |
+    awk -F'|' -v suite="$suite" '
+      $3 != suite || $4 != "main" { next }
+      $1 == "fetched" && $2 == "Debian" { print $5; found = 1; exit }
+      $1 == "fetched" { vendor[$5] = 1; next }
+      $1 == "configured" && !($5 in vendor) && unknown == "" { unknown = $5 }
+      END { if (!found && unknown != "") print unknown }')"
+  if [ -z "$mirror" ]; then
+    echo "kiln: this machine's apt has no Debian $suite mirror (a 'deb' entry of suite '$suite' with component 'main')." >&2
+    echo "kiln: looked at /etc/apt/sources.list, /etc/apt/sources.list.d/*.list and /etc/apt/sources.list.d/*.sources;" >&2
+    echo "kiln: add one naming your Debian mirror, as a line    deb <mirror URL> $suite main" >&2
+    echo "kiln: or a deb822 stanza    Types: deb / URIs: <mirror URL> / Suites: $suite / Components: main" >&2
+    echo "kiln: then run apt-get update, and this again." >&2
+    return 1
+  fi
+  echo "$mirror"
 }
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

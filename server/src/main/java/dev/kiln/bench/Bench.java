@@ -81,6 +81,9 @@ public final class Bench {
       Template t = daemon.templates().build("bench", new dev.kiln.image.TemplateSource.Directory(rootfs.toAbsolutePath()), 256);
       System.out.printf("kiln bench: %d rounds, %d MiB files, accelerator=%s, guest=%s%n", rounds, fileMib,
           Accelerator.resolve(config.accelerator(), Path.of("/sys/module"), Path.of("/dev/kvm")), artifacts.id());
+      // First, while no VM runs: the CLI's start as a process, beside curl.
+      Optional<CliStart> cliStart = CliStart.of(base, key);
+      if (cliStart.isPresent()) cliStart.get().measure(rounds * 2);
       Stats boot = new Stats("cold boot to agent ready (raw QEMU, floor)");
       Stats rawExec = new Stats("exec `true` round trip, raw agent channel");
       Stats rawUp = new Stats("file upload, raw agent channel");
@@ -179,6 +182,7 @@ public final class Bench {
       } else {
         System.out.println("network lines skipped: " + NetworkService.unavailableReason().orElse("networking is off"));
       }
+      cliStart.ifPresent(CliStart::print);
       System.out.printf("ratios: create/boot %.2f, snapshot create/raw restore %.2f, cold create/snapshot create %.1fx, api exec/raw exec %.2f, "
           + "api upload/raw upload %.2f, api download/raw download %.2f%n", create.median() / boot.median(), fromSnapshot.median() / restore.median(),
           create.median() / fromSnapshot.median(), apiExec.median() / rawExec.median(), apiUp.median() / rawUp.median(), apiDown.median() / rawDown.median());

@@ -17,6 +17,10 @@ final class Stats {
     samples.add(v);
   }
 
+  int samples() {
+    return samples.size();
+  }
+
   double median() {
     List<Double> s = new ArrayList<>(samples);
     Collections.sort(s);

@@ -18,9 +18,12 @@ import java.time.Duration;
 public final class ApiClient {
   static final String DEFAULT_URL = "http://127.0.0.1:7788";
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** The daemon's URL when KILN_URL is unset; {@link CliTraining} points it at its stub. */
+  static volatile String defaultUrl = DEFAULT_URL;
   private final URI base;
   private final String key;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
+      .sslContext(DeferredTls.context()).sslParameters(DeferredTls.parameters()).build();
 
   /** @throws UserError when {@code baseUrl} is not an http(s) URL with a host */
   public ApiClient(String baseUrl, String key) {
@@ -43,7 +46,7 @@ public final class ApiClient {
 
   private static String url() {
     String url = System.getenv("KILN_URL");
-    return url == null || url.isBlank() ? DEFAULT_URL : url;
+    return url == null || url.isBlank() ? defaultUrl : url;
   }
 
   /** A failed call: HTTP status plus the API's error code and message. */

@@ -32,12 +32,21 @@ public final class KilnCli implements java.util.concurrent.Callable<Integer> {
   }
 
   public static void main(String[] args) {
-    System.exit(commandLine().execute(args));
+    System.exit(run(args));
   }
 
-  /** The whole command tree with kiln's error reporting, for main and for tests. */
+  /** One command line to its exit code: {@link #main} without the exit (the AOT training runs it too). */
+  static int run(String... args) {
+    ClientWarmup.startFor(args);
+    return withErrorReport(CommandTree.of(new KilnCli(), args)).execute(args);
+  }
+
+  /** The whole command tree with kiln's error reporting, for tests and tools that walk it. */
   public static CommandLine commandLine() {
-    CommandLine cli = new CommandLine(new KilnCli());
+    return withErrorReport(new CommandLine(new KilnCli()));
+  }
+
+  private static CommandLine withErrorReport(CommandLine cli) {
     cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
       Map<String, String> flags = cmd.getCommand() instanceof FlagsOfFields f ? f.flagsOfFields() : Map.of();
       ErrorReport.Report r = ErrorReport.of(e, flags);

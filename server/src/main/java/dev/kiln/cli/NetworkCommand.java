@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "network", description = "Show or change a sandbox's network: egress rules, bandwidth, address, proxy token.",
     subcommands = {NetworkCommand.Get.class, NetworkCommand.Set.class},
-    footer = {"", "Examples:", "  kiln network get sb-abc", "  kiln network set sb-abc --allow-out pypi.org,10.0.0.0/8 --egress-mbit 50",
+    footer = {"", "Examples:", "  kiln network get sb-abc", "  kiln network set sb-abc --allow-out example.com,10.0.0.0/8 --egress-mbit 50",
         "  kiln network set sb-abc --allow-out ''      (no allow list: everything not denied)"})
 final class NetworkCommand {
   static final List<String> COLUMNS = List.of("mode", "address", "group", "allowOut", "denyOut", "egressMbit", "ingressMbit", "public");

@@ -76,7 +76,7 @@ final class SandboxCommand {
   }
 
   @Command(name = "create", description = "Create a sandbox and print its id.",
-      footer = {"", "Examples:", "  kiln sandbox create --template base --ttl 600", "  kiln sandbox create --network internet --allow-out pypi.org,files.pythonhosted.org"})
+      footer = {"", "Examples:", "  kiln sandbox create --template base --ttl 600", "  kiln sandbox create --network internet --allow-out example.com,docs.example.org"})
   static final class Create implements Callable<Integer>, FlagsOfFields {
     @Option(names = {"-t", "--template"}, defaultValue = "base", description = "template to start from (default: ${DEFAULT-VALUE})") String template;
     @Mixin CreateOptions opts;

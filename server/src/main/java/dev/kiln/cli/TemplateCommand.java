@@ -1,14 +1,5 @@
 package dev.kiln.cli;
 
-import dev.kiln.config.KilnConfig;
-import dev.kiln.image.TemplateService;
-import dev.kiln.image.TemplateSource;
-import dev.kiln.image.oci.BlobStore;
-import dev.kiln.image.oci.DockerConfig;
-import dev.kiln.image.oci.ImagePuller;
-import dev.kiln.image.oci.RegistryClient;
-import dev.kiln.store.Database;
-import dev.kiln.store.TemplateRepository;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -97,15 +88,7 @@ final class TemplateCommand {
     @Override
     public Integer call() throws Exception {
       requireOneSource(this, image, dir);
-      Path data = dataDir != null ? dataDir : KilnConfig.defaults().dataDir();
-      java.nio.file.Files.createDirectories(data);
-      TemplateSource source = dir != null ? new TemplateSource.Directory(dir.toAbsolutePath()) : TemplateSource.parse(image, java.util.Optional.empty());
-      try (Database db = Database.open(data.resolve("kiln.db"))) {
-        var service = new TemplateService(data, new TemplateRepository(db), new ImagePuller(new RegistryClient(java.util.Set.of()), new BlobStore(data), DockerConfig.standard()));
-        var t = service.build(name, source, freeMib);
-        System.out.println("template " + t.name() + " ready: " + t.rootfs().orElseThrow() + " (" + (t.rootfsBytes().getAsLong() >> 20) + " MiB)");
-      }
-      return 0;
+      return TemplateImport.run(name, dir, image, freeMib, dataDir);
     }
   }
 

@@ -15,29 +15,38 @@ import java.util.List;
 
 /**
  * Daemon configuration. Every field has a default, so an empty file (or none) is a valid config;
- * an unknown key is an error, so a typo never silently falls back to a default.
- *
- * @param dataDir         SQLite database, templates and per-sandbox run directories
- * @param listen          HTTP listen address, host:port
- * @param guestArtifacts  directory of the guest kernel and initramfs (scripts/build-guest.sh output)
- * @param vmmUser         unprivileged user QEMU runs as (the installer creates kiln-vmm); "" runs it as
- *                        the daemon's own user, which only makes sense for development
- * @param templateSnapshots snapshot every template once it is ready, so sandboxes of the default size
- *                        restore instead of booting (default true)
- * @param insecureRegistries registries (host[:port]) pulled over plain HTTP; loopback ones always are
- * @param processScrollbackBytes output kept per background process for clients that re-attach
- *                        (default 1 MiB); older output is dropped, and a reader is told how much
- * @param network        sandbox networking: namespaces, resolver, port proxy ({@link NetworkConfig})
- * @param bootTimeoutSeconds how long a new VM may take to answer the agent handshake. Under TCG a
- *                        cold boot takes ~3-4 s idle; 120 s leaves room for a host loaded with tests
- * @param tombstoneRetentionSeconds how long a deleted or expired sandbox is remembered (GET answers
- *                        404 SANDBOX_DELETED or SANDBOX_EXPIRED with when and why, its events stay
- *                        readable): default 86400 (a day, long enough to look after a night's run);
- *                        0 keeps none; at most 30 days
+ * an unknown key is an error, so a typo never silently falls back to a default. Each key's
+ * description and range are in its {@link ConfigDoc}, published as docs/config.md.
  */
-public record KilnConfig(Path dataDir, String listen, Path guestArtifacts, Accelerator.Choice accelerator, String qemuBinary,
-    String vmmUser, int bootTimeoutSeconds, SandboxDefaults sandboxDefaults, boolean devMode, List<String> insecureRegistries,
-    Boolean templateSnapshots, long processScrollbackBytes, NetworkConfig network, Long tombstoneRetentionSeconds) {
+public record KilnConfig(
+    @ConfigDoc("SQLite database, templates, disk layers and per-sandbox run directories (`--data-dir`)")
+    Path dataDir,
+    @ConfigDoc(value = "host:port the REST API listens on (`--listen`)", range = "host:port")
+    String listen,
+    @ConfigDoc("directory of the guest kernel and initramfs, the output of scripts/build-guest.sh; default: build/guest/current of the installation the launcher runs from (`--guest-artifacts`)")
+    Path guestArtifacts,
+    @ConfigDoc("`AUTO` uses KVM only with kvm_intel or kvm_amd and a writable /dev/kvm, else TCG emulation; `KVM` or `TCG` forces one (docs/adr/0001)")
+    Accelerator.Choice accelerator,
+    @ConfigDoc("the QEMU system emulator started for every VM: a name on PATH or a path")
+    String qemuBinary,
+    @ConfigDoc("unprivileged user QEMU runs as (the installer creates kiln-vmm); `\"\"` runs it as the daemon's own user, for development only")
+    String vmmUser,
+    @ConfigDoc(value = "how long a new VM may take to answer the agent's handshake; a cold boot under TCG takes ~3-4 s idle, the rest is room for a loaded host", range = "1..3600")
+    int bootTimeoutSeconds,
+    @ConfigDoc("what a create request gets for the sizes it leaves out; given here, it needs all three keys (one left out counts as 0, which is refused or, for the TTL, means none)")
+    SandboxDefaults sandboxDefaults,
+    @ConfigDoc("print a generated API key at first start (`--dev`)")
+    boolean devMode,
+    @ConfigDoc("registries (host[:port]) pulled over plain HTTP; loopback ones always are")
+    List<String> insecureRegistries,
+    @ConfigDoc("snapshot every template once it is ready, so that sandboxes of the default size restore instead of booting")
+    Boolean templateSnapshots,
+    @ConfigDoc(value = "output kept per background process for clients that re-attach (1 MiB by default); older output is dropped, and a reader is told how much", range = "4096..67108864")
+    long processScrollbackBytes,
+    @ConfigDoc("sandbox networking: namespaces, the DNS resolver, the port proxy")
+    NetworkConfig network,
+    @ConfigDoc(value = "how long a deleted or expired sandbox is remembered: GET answers 404 SANDBOX_DELETED or SANDBOX_EXPIRED with when and why, and its events stay readable; a day by default, long enough to look after a night's run; 0 keeps none", range = "0..2592000")
+    Long tombstoneRetentionSeconds) {
   /** Longest tombstone retention: a month of deleted sandboxes' events is plenty and bounds the table. */
   public static final long MAX_TOMBSTONE_RETENTION_SECONDS = 30L * 24 * 3600;
 
@@ -66,14 +75,14 @@ public record KilnConfig(Path dataDir, String listen, Path guestArtifacts, Accel
     }
   }
 
-  /**
-   * Defaults for fields a create request leaves out.
-   *
-   * @param memoryMib 512 MiB: enough for python3 and a package install in the guest, small enough for
-   *                  dozens per host (guest RAM is only touched as used)
-   * @param timeoutSeconds sandbox TTL: 300 s like E2B's default; 0 means no limit
-   */
-  public record SandboxDefaults(int vcpus, int memoryMib, long timeoutSeconds) {
+  /** Defaults for fields a create request leaves out. */
+  public record SandboxDefaults(
+      @ConfigDoc(value = "vCPUs", range = "1..64")
+      int vcpus,
+      @ConfigDoc(value = "guest RAM in MiB: enough for python3 and a package install, small enough for dozens per host (a guest touches its RAM only as it uses it)", range = "128..1048576")
+      int memoryMib,
+      @ConfigDoc(value = "sandbox TTL in seconds (300 like E2B's default); 0 means no limit", range = ">= 0")
+      long timeoutSeconds) {
     public static final SandboxDefaults DEFAULT = new SandboxDefaults(1, 512, 300);
 
     public SandboxDefaults {

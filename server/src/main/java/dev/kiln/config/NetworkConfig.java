@@ -2,27 +2,28 @@ package dev.kiln.config;
 
 import java.util.List;
 
-/**
- * Sandbox networking on this host.
- *
- * @param enabled      false: every sandbox is created without a network device (mode none); the
- *                     default is on when the host can do it (root, ip, nft, tc, nsenter)
- * @param addressPool  the IPv4 block namespaces take their /30s from (host end, sandbox end);
- *                     must not overlap a network the host routes to
- * @param prefix       names of this daemon's namespaces ({@code <prefix>-<n>}), host veths
- *                     ({@code <prefix>v<n>}) and host nft table ({@code <prefix>_host})
- * @param prewarmed    namespaces kept made ahead, so none is made on the create path
- * @param dnsPort      the resolver guests' DNS is sent to (on the host ends of their veths)
- * @param dnsUpstreams where allowed names are resolved, host:port; default: the host's
- *                     /etc/resolv.conf nameservers
- * @param proxyListen  host:port of the port proxy (HTTP and WebSocket to sandbox ports)
- * @param proxyDomain  sandbox ports are reachable as {@code <port>-<sandboxId>.<proxyDomain>}
- * @param forwardBind  address raw TCP forwards listen on
- * @param defaultMode  network mode of a create request that names none: "none" (the default:
- *                     untrusted code gets no network unless asked) or "internet"
- */
-public record NetworkConfig(Boolean enabled, String addressPool, String prefix, Integer prewarmed, int dnsPort, List<String> dnsUpstreams,
-    String proxyListen, String proxyDomain, String forwardBind, String defaultMode) {
+/** Sandbox networking on this host. Each key's description and range: its {@link ConfigDoc}, published as docs/config.md. */
+public record NetworkConfig(
+    @ConfigDoc(value = "false: every sandbox is created without a network device (mode none)", defaultText = "on where the host can do it (root, ip, nft, tc, nsenter)")
+    Boolean enabled,
+    @ConfigDoc(value = "the IPv4 block the namespaces take their /30s from (host end, sandbox end); must not overlap a network the host routes to", range = "IPv4 CIDR")
+    String addressPool,
+    @ConfigDoc("names of this daemon's namespaces (`<prefix>-<n>`), host veths (`<prefix>v<n>`) and host nft table (`<prefix>_host`)")
+    String prefix,
+    @ConfigDoc(value = "namespaces kept made ahead, so that none is made on the create path", range = "0..64")
+    Integer prewarmed,
+    @ConfigDoc(value = "the resolver's port, on the host ends of the sandboxes' veths, where guests' DNS is sent", range = "1..65535")
+    int dnsPort,
+    @ConfigDoc(value = "where allowed names are resolved", range = "host:port each", defaultText = "the nameservers of the host's /etc/resolv.conf")
+    List<String> dnsUpstreams,
+    @ConfigDoc(value = "host:port of the port proxy (HTTP and WebSocket to sandbox ports)", range = "host:port")
+    String proxyListen,
+    @ConfigDoc("sandbox ports are reachable as `<port>-<sandboxId>.<proxyDomain>`")
+    String proxyDomain,
+    @ConfigDoc("the address raw TCP forwards listen on")
+    String forwardBind,
+    @ConfigDoc(value = "network mode of a create request that names none: `none` gives untrusted code no network unless it is asked for", values = {"none", "internet"})
+    String defaultMode) {
   public static final NetworkConfig DEFAULT = new NetworkConfig(null, null, null, null, 0, null, null, null, null, null);
 
   public NetworkConfig {

@@ -27,16 +27,16 @@ class EgressPolicyTest {
 
   @Test
   void entriesSplitIntoCidrsAndDomains() {
-    EgressPolicy p = EgressPolicy.parse(List.of("203.0.113.0/24", "example.com", "*.pypi.org"), List.of("evil.example.com", "203.0.113.9"));
+    EgressPolicy p = EgressPolicy.parse(List.of("203.0.113.0/24", "example.com", "*.example.org"), List.of("evil.example.com", "203.0.113.9"));
     assertEquals(1, p.allowCidrs().size());
     assertEquals(2, p.allowDomains().size());
     assertTrue(p.allowListed());
-    assertTrue(p.resolves("files.pypi.org"));
-    assertFalse(p.resolves("pypi.org"), "a wildcard does not match its apex");
+    assertTrue(p.resolves("files.example.org"));
+    assertFalse(p.resolves("example.org"), "a wildcard does not match its apex");
     assertFalse(p.resolves("evil.example.com"), "the deny list wins");
     assertFalse(p.resolves("other.org"), "with domain entries, only they resolve");
     assertTrue(p.admitsResolved("example.com"));
-    assertEquals(List.of("203.0.113.0/24", "example.com", "*.pypi.org"), p.allowOut());
+    assertEquals(List.of("203.0.113.0/24", "example.com", "*.example.org"), p.allowOut());
   }
 
   @Test

@@ -73,7 +73,7 @@ class BadInputSystemTest extends OneSandboxTest {
     expectError(create("{\"template\": \"busybox\", \"env\": {\"A\": 1}}"), 400, "INVALID_JSON", "field 'env.A' must be a string, got a number");
     // A null inside a map used to pass the binder and end as a 500 (a NullPointerException in the copy).
     expectError(create("{\"template\": \"busybox\", \"env\": {\"A\": null}}"), 400, "INVALID_JSON", "field 'env.A' must not be null");
-    expectError(create("{\"template\": \"busybox\", \"network\": {\"allowOut\": [\"pypi.org\", 3]}}"), 400, "INVALID_JSON",
+    expectError(create("{\"template\": \"busybox\", \"network\": {\"allowOut\": [\"example.com\", 3]}}"), 400, "INVALID_JSON",
         "field 'network.allowOut[1]' must be a string, got a number");
     expectError(create("{\"template\": \"busybox\", \"network\": \"internet\"}"), 400, "INVALID_JSON", "field 'network' must be an object, got a string");
     expectError(exec(sandbox, "{\"argv\": \"ls -l\"}"), 400, "INVALID_JSON", "field 'argv' must be an array, got a string");

@@ -1,5 +1,6 @@
 package dev.kiln.image;
 
+import dev.kiln.image.layer.RootedPath;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -13,8 +14,6 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.Optional;
 import java.util.Set;
 
@@ -31,8 +30,6 @@ import java.util.Set;
  * over at its root, and nothing on the host is ever looked at.
  */
 final class RootfsCheck {
-  /** The kernel gives up a lookup after this many symlinks with ELOOP (MAXSYMLINKS, linux/namei.h). */
-  private static final int MAX_SYMLINKS = 40;
   /** #! interpreters nest at most this deep (the kernel's binfmt_script allows 4 levels). */
   private static final int MAX_SCRIPT_DEPTH = 4;
   /** ELF e_machine values (elf.h): EM_386, EM_X86_64. */
@@ -182,38 +179,9 @@ final class RootfsCheck {
     return Optional.ofNullable(found[0]);
   }
 
-  /**
-   * The host path of {@code path} inside the root, every symlink followed the way the kernel
-   * would inside {@code chroot(root)}; empty if a component is missing (or not a directory), or
-   * the lookup loops.
-   */
+  /** The host path of {@code path} inside the root, every symlink followed as inside {@code chroot(root)}; empty if missing or looping. */
   Optional<Path> resolve(String path) throws IOException {
-    Deque<String> pending = new ArrayDeque<>();
-    for (String c : path.split("/")) pending.addLast(c);
-    Path at = root;
-    int symlinks = 0;
-    while (!pending.isEmpty()) {
-      String c = pending.removeFirst();
-      if (c.isEmpty() || c.equals(".")) continue;
-      if (c.equals("..")) {
-        if (!at.equals(root)) at = at.getParent();
-        continue;
-      }
-      Path next = at.resolve(c);
-      if (Files.isSymbolicLink(next)) {
-        if (++symlinks > MAX_SYMLINKS) return Optional.empty();
-        String target = Files.readSymbolicLink(next).toString();
-        if (target.startsWith("/")) at = root;
-        String[] parts = target.split("/");
-        for (int i = parts.length - 1; i >= 0; i--) pending.addFirst(parts[i]);
-        continue;
-      }
-      if (!Files.exists(next, LinkOption.NOFOLLOW_LINKS)) return Optional.empty();
-      // a later component follows: this one must be a directory (ENOTDIR otherwise)
-      if (!Files.isDirectory(next, LinkOption.NOFOLLOW_LINKS) && pending.stream().anyMatch(p -> !p.isEmpty() && !p.equals("."))) return Optional.empty();
-      at = next;
-    }
-    return Optional.of(at);
+    return RootedPath.follow(root, path);
   }
 
   /**

@@ -8,25 +8,12 @@ import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Bad input gets a clear JSON error with the right status, and the daemon keeps serving. */
 @Tag("system")
-class ApiRobustnessSystemTest {
-  static TestHost host;
-
-  @BeforeAll
-  static void up() throws Exception {
-    host = TestHost.start();
-  }
-
-  @AfterAll
-  static void down() throws Exception {
-    if (host != null) host.close();
-  }
+class ApiRobustnessSystemTest extends OneHostTest {
 
   private static void expectError(TestHost.Reply r, int status, String code) {
     assertEquals(status, r.status(), r.raw());

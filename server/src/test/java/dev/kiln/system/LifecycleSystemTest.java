@@ -12,25 +12,12 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Sandbox lifecycle against real VMs: CRUD, TTL, failures noticed, restart re-adoption, leaks. */
 @Tag("system")
-class LifecycleSystemTest {
-  static TestHost host;
-
-  @BeforeAll
-  static void up() throws Exception {
-    host = TestHost.start();
-  }
-
-  @AfterAll
-  static void down() throws Exception {
-    if (host != null) host.close();
-  }
+class LifecycleSystemTest extends OneHostTest {
 
   private static String status(String id) throws Exception {
     return host.call("GET", "/v1/sandboxes/" + id, null).json().path("status").asText();

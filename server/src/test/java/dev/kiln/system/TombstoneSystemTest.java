@@ -11,25 +11,12 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** A deleted or expired sandbox leaves a tombstone: 404 with when and why, its events still readable, until the reaper purges it. */
 @Tag("system")
-class TombstoneSystemTest {
-  static TestHost host;
-
-  @BeforeAll
-  static void up() throws Exception {
-    host = TestHost.start();
-  }
-
-  @AfterAll
-  static void down() throws Exception {
-    if (host != null) host.close();
-  }
+class TombstoneSystemTest extends OneHostTest {
 
   private static JsonNode error(String method, String path, Object body, String code) throws Exception {
     TestHost.Reply r = host.call(method, path, body);

@@ -3,8 +3,11 @@ package dev.kiln.image.layer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.LinkOption;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.List;
+import java.util.Optional;
 
 /**
  * Finds where a layer path lives under the rootfs, resolving symlinks the way the kernel would
@@ -15,7 +18,7 @@ import java.util.Deque;
  * <p>Sound because nothing else changes the rootfs while a layer is applied: a directory checked
  * here is still a directory when the entry is written.
  */
-final class RootedPath {
+public final class RootedPath {
   /** The kernel gives up a lookup after this many symlinks with ELOOP (MAXSYMLINKS, linux/namei.h). */
   static final int MAX_SYMLINKS = 40;
 
@@ -39,6 +42,28 @@ final class RootedPath {
     if (name.isRoot()) return root;
     Deque<String> pending = new ArrayDeque<>(name.components());
     pending.removeLast();
+    Path at = walk(pending, false);
+    if (at == null) throw new LayerException(name.entry(), "more than " + MAX_SYMLINKS + " symlinks resolving \"" + name + "\"");
+    return at.resolve(name.base());
+  }
+
+  /**
+   * The host path of an absolute {@code path} inside the root with every symlink followed, the
+   * last component's too; empty when a component is missing, one before the last is not a
+   * directory (ENOTDIR), or the lookup meets more than {@link #MAX_SYMLINKS} symlinks (ELOOP).
+   */
+  public static Optional<Path> follow(Path root, String path) throws IOException {
+    Deque<String> pending = new ArrayDeque<>(List.of(path.split("/")));
+    return Optional.ofNullable(new RootedPath(root).walk(pending, true));
+  }
+
+  /**
+   * Walks {@code pending} components from the root as the kernel would: a symlink's target
+   * replaces it (an absolute one from the root), ".." stops at the root. Null on ELOOP, and with
+   * {@code existing} also when a component is missing or a non-final one is not a directory;
+   * without it a missing component is taken literally (a directory a layer has yet to make).
+   */
+  private Path walk(Deque<String> pending, boolean existing) throws IOException {
     Path at = root;
     int symlinks = 0;
     while (!pending.isEmpty()) {
@@ -49,17 +74,20 @@ final class RootedPath {
         continue;
       }
       Path next = at.resolve(c);
-      if (!Files.isSymbolicLink(next)) {
-        at = next;
+      if (Files.isSymbolicLink(next)) {
+        if (++symlinks > MAX_SYMLINKS) return null;
+        Path target = Files.readSymbolicLink(next);
+        if (target.isAbsolute()) at = root;
+        for (int i = target.getNameCount() - 1; i >= 0; i--) pending.addFirst(target.getName(i).toString());
         continue;
       }
-      if (++symlinks > MAX_SYMLINKS) {
-        throw new LayerException(name.entry(), "more than " + MAX_SYMLINKS + " symlinks resolving \"" + name + "\"");
+      if (existing) {
+        if (!Files.exists(next, LinkOption.NOFOLLOW_LINKS)) return null;
+        boolean more = pending.stream().anyMatch(p -> !p.isEmpty() && !p.equals("."));
+        if (more && !Files.isDirectory(next, LinkOption.NOFOLLOW_LINKS)) return null;
       }
-      Path target = Files.readSymbolicLink(next);
-      if (target.isAbsolute()) at = root;
-      for (int i = target.getNameCount() - 1; i >= 0; i--) pending.addFirst(target.getName(i).toString());
+      at = next;
     }
-    return at.resolve(name.base());
+    return at;
   }
 }

@@ -172,6 +172,7 @@ struct stream *stream_new(uint32_t id, enum stream_kind kind) {
 }
 
 static void stream_abandon(struct stream *s) {
+  if (s->helper) helper_detach(s);
   if (s->kind == S_EXEC)
     exec_cancel(s);
   else
@@ -411,11 +412,12 @@ static void dispatch(const struct frame_header *h, const uint8_t *payload) {
     }
     case T_DATA:
       if (s->kind != S_FILE_WRITE) return protocol_error("DATA on a stream that is not a file write");
+      if (s->helper) return; /* after END, while its fsync runs: as if the stream were over */
       if (take_window(s, h->length) == 0) file_write_data(s, payload, h->length);
       return;
     case T_END:
       if (s->kind != S_FILE_WRITE) return protocol_error("END on a stream that is not a file write");
-      file_write_end(s);
+      if (!s->helper) file_write_end(s);
       return;
     default:
       protocol_error("unexpected frame type 0x%02x on stream %u", h->type, h->stream);
@@ -500,7 +502,7 @@ static int reap(int sfd) {
   return io;
 }
 
-#define MAX_POLL (2 + 3 * MAX_STREAMS)
+#define MAX_POLL (2 + MAX_HELPERS + 3 * MAX_STREAMS)
 
 int serve(int fd, int flags) {
   memset(&S, 0, sizeof S);
@@ -533,6 +535,8 @@ int serve(int fd, int flags) {
     int64_t now = now_ms();
     pfd[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
     pfd[n++] = (struct pollfd){.fd = host_absent ? -1 : fd, .events = POLLIN};
+    int helpers = helper_poll_fds(pfd + n);
+    n += helpers;
     for (struct stream *s = S.streams; s; s = s->next) {
       if (s->dead) continue;
       if (s->kind == S_EXEC) {
@@ -562,7 +566,8 @@ int serve(int fd, int flags) {
       if (r < 0) break;
       if (r == NO_HOST) host_absent = 1;
     }
-    for (int i = 2; i < n; i++) {
+    helper_done(pfd + 2, helpers);
+    for (int i = 2 + helpers; i < n; i++) {
       struct stream *s = owner[i];
       if (!pfd[i].revents || s->dead) continue;
       if (s->kind == S_EXEC)

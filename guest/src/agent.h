@@ -1,8 +1,11 @@
 /* The agent's session: one host connection multiplexing exec and file streams. Single-threaded: a
- * poll loop owns every descriptor, so no stream state is ever shared between threads. */
+ * poll loop owns every descriptor, so no stream state is ever shared between threads. Nothing in
+ * the loop sleeps: work that can block for long (sync, freeze, growing the root, an upload's
+ * fsync) runs in a helper process whose answer comes back through a pipe the loop polls. */
 #ifndef KILN_AGENT_H
 #define KILN_AGENT_H
 
+#include <poll.h>
 #include <stdint.h>
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -18,7 +21,8 @@
 /* Serves the host on `fd` until it closes (or forever with SERVE_PORT). */
 int serve(int fd, int flags);
 
-enum stream_kind { S_EXEC, S_FILE_READ, S_FILE_WRITE };
+/* S_OP: an operation whose answer a helper process computes (SYNC, FREEZE, GROW_ROOT). */
+enum stream_kind { S_EXEC, S_FILE_READ, S_FILE_WRITE, S_OP };
 
 struct exec_state {
   pid_t pid;
@@ -41,6 +45,8 @@ struct stream {
   uint64_t recv_window; /* data bytes the host may still send us */
   int fd;               /* file streams: the open file */
   uint64_t written;     /* FILE_WRITE: bytes written so far */
+  int helper;           /* a helper process is working for this stream (helper.c); for a FILE_WRITE,
+                           END came and its fsync runs */
   struct exec_state x;
   struct stream *next;
 };
@@ -94,5 +100,22 @@ void op_freeze(uint32_t id, struct reader *r);
 void op_grow_root(uint32_t id, struct reader *r);
 /* Thaws the root filesystem if FREEZE froze it (called on every HELLO). */
 void thaw_if_frozen(void);
+/* A FREEZE's helper froze / for a live stream: the next HELLO thaws it. */
+void root_frozen_by_helper(void);
+/* The upload's fsync (in a helper) ended: err 0, or errno and the message for ERROR. */
+void file_write_finish(struct stream *s, int err, const char *msg);
+
+/* helper.c: blocking work in a forked child, its answer read back through a polled pipe. At most
+ * MAX_HELPERS at once (abandoned ones included, until they finish): one more is ERROR EAGAIN. */
+#define MAX_HELPERS 16
+enum helper_kind { H_SYNC, H_FREEZE, H_GROW_ROOT, H_FSYNC };
+/* Starts `kind` for stream `s` (H_FSYNC: of s->fd; H_GROW_ROOT: to `arg` bytes); -1 and errno. */
+int helper_start(struct stream *s, enum helper_kind kind, uint64_t arg);
+/* `s` is abandoned: its helper finishes alone and its result is dropped (a FREEZE is undone). */
+void helper_detach(struct stream *s);
+/* Fills pfd with the running helpers' pipes; returns how many. */
+int helper_poll_fds(struct pollfd *pfd);
+/* Handles the helpers among pfd[0..n) that poll reported ready. */
+void helper_done(const struct pollfd *pfd, int n);
 
 #endif

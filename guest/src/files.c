@@ -10,8 +10,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
-#include <sys/sysmacros.h>
 #include <time.h>
 #include <linux/fs.h>
 #include <unistd.h>
@@ -191,9 +189,16 @@ void file_write_data(struct stream *s, const uint8_t *p, size_t n) {
   send_window(s->id, (uint32_t)n);
 }
 
+/* END: the file's fsync runs in a helper; file_write_finish answers when it is done. */
 void file_write_end(struct stream *s) {
-  if (fsync(s->fd) < 0 && errno != EINVAL) {
-    write_failed(s, "fsync");
+  if (helper_start(s, H_FSYNC, 0) < 0) write_failed(s, "fsync");
+}
+
+void file_write_finish(struct stream *s, int err, const char *msg) {
+  if (err) {
+    send_error(s->id, err, "%s", msg);
+    file_close(s);
+    s->dead = 1;
     return;
   }
   if (close(s->fd) < 0) {
@@ -374,10 +379,24 @@ void op_rename(uint32_t id, struct reader *r) {
   free(to);
 }
 
+/* SYNC, FREEZE and GROW_ROOT can block for as long as the disk takes: a helper process does the
+ * work (helper.c) and the stream lives until its answer, which is the same OK or ERROR as ever. */
+static void start_op(uint32_t id, enum helper_kind kind, uint64_t arg, const char *what) {
+  struct stream *s = stream_new(id, S_OP);
+  if (!s) {
+    send_error(id, ENOMEM, "%s: %s", what, strerror(ENOMEM));
+    return;
+  }
+  if (helper_start(s, kind, arg) < 0) {
+    int e = errno;
+    send_error(id, e, "%s: cannot start a helper process: %s", what, strerror(e));
+    s->dead = 1;
+  }
+}
+
 void op_sync(uint32_t id, struct reader *r) {
   if (!reader_done(r)) return protocol_error("malformed SYNC");
-  sync();
-  send_ok(id, 0);
+  start_op(id, H_SYNC, 0, "sync");
 }
 
 /* Set while the root filesystem is frozen for a snapshot. A restored clone starts with it set, and
@@ -385,76 +404,21 @@ void op_sync(uint32_t id, struct reader *r) {
  * program can be run from a frozen disk. */
 static int root_frozen;
 
+void root_frozen_by_helper(void) {
+  root_frozen = 1;
+}
+
+/* sync() and FIFREEZE, in a helper; OK once / is frozen. */
 void op_freeze(uint32_t id, struct reader *r) {
   if (!reader_done(r)) return protocol_error("malformed FREEZE");
-  sync();
-  int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 || ioctl(fd, FIFREEZE, 0) < 0) {
-    int e = errno;
-    if (fd >= 0) close(fd);
-    send_error(id, e, "freeze /: %s", strerror(e));
-    return;
-  }
-  close(fd);
-  root_frozen = 1;
-  send_ok(id, 0);
+  start_op(id, H_FREEZE, 0, "freeze /");
 }
 
-#ifndef EXT4_IOC_RESIZE_FS
-#define EXT4_IOC_RESIZE_FS _IOW('f', 16, uint64_t)
-#endif
-#define GROW_WAIT_MS 5000
-
-/* The device under /, found by its device number in /sys (the root is mounted from the initramfs,
- * so /proc/mounts names the device as it was then). */
-static int open_root_device(void) {
-  struct stat st;
-  if (stat("/", &st) < 0) return -1;
-  char path[64];
-  snprintf(path, sizeof path, "/sys/dev/block/%u:%u/uevent", major(st.st_dev), minor(st.st_dev));
-  FILE *f = fopen(path, "re");
-  if (!f) return -1;
-  char line[128], dev[96] = "";
-  while (fgets(line, sizeof line, f))
-    if (strncmp(line, "DEVNAME=", 8) == 0 && strlen(line + 8) < sizeof dev - 6) {
-      snprintf(dev, sizeof dev, "/dev/%s", line + 8);
-      dev[strcspn(dev, "\n")] = 0;
-    }
-  fclose(f);
-  return dev[0] ? open(dev, O_RDONLY | O_CLOEXEC) : -1;
-}
-
+/* The helper waits for the device to report the new size, then resizes (helper.c: grow_root). */
 void op_grow_root(uint32_t id, struct reader *r) {
   uint64_t want = rd_u64(r);
   if (!reader_done(r)) return protocol_error("malformed GROW_ROOT");
-  int dev = open_root_device();
-  if (dev < 0) {
-    send_error(id, errno ? errno : ENODEV, "root block device not found");
-    return;
-  }
-  /* The host's resize reaches the guest as a config-change interrupt: wait for the new size. */
-  uint64_t have = 0;
-  for (int waited = 0; waited <= GROW_WAIT_MS; waited += 20) {
-    if (ioctl(dev, BLKGETSIZE64, &have) < 0 || have >= want) break;
-    struct timespec ts = {0, 20 * 1000000L};
-    nanosleep(&ts, NULL);
-  }
-  close(dev);
-  struct statfs fs;
-  if (have < want || statfs("/", &fs) < 0 || fs.f_bsize == 0) {
-    send_error(id, EIO, "root device is %llu bytes, wanted %llu", (unsigned long long)have, (unsigned long long)want);
-    return;
-  }
-  uint64_t blocks = want / (uint64_t)fs.f_bsize;
-  int root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0 || ioctl(root, EXT4_IOC_RESIZE_FS, &blocks) < 0) {
-    int e = errno;
-    if (root >= 0) close(root);
-    send_error(id, e, "grow /: %s", strerror(e));
-    return;
-  }
-  close(root);
-  send_ok(id, blocks * (uint64_t)fs.f_bsize);
+  start_op(id, H_GROW_ROOT, want, "grow /");
 }
 
 void thaw_if_frozen(void) {

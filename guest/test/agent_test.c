@@ -645,9 +645,119 @@ static void test_protocol_error_ends_session(void) {
   free(m.p);
 }
 
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint32_t expect_error_code(struct msg *m) {
+  struct reader r;
+  reader_init(&r, m->p, m->h.length);
+  return m->h.type == T_ERROR ? rd_u32(&r) : 0;
+}
+
+/* The test build whose helpers wait KILN_TEST_HELPER_DELAY_MS before working: SYNC, GROW_ROOT and
+ * an upload's fsync must not hold up anything else, and answer as before once done. */
+static void test_helpers_leave_the_loop_free(const char *hooks) {
+  setenv("KILN_TEST_HELPER_DELAY_MS", "1000", 1);
+  start_agent(hooks);
+  unsetenv("KILN_TEST_HELPER_DELAY_MS");
+  hello();
+  int64_t t0 = mono_ms();
+  uint32_t sync_id = next_stream++;
+  send_raw(T_SYNC, sync_id, NULL, 0);
+  /* A size no disk reaches: the helper never resizes anything, it answers ERROR. */
+  struct writer w;
+  writer_init(&w, 16);
+  wr_u64(&w, 1ull << 62);
+  uint32_t grow_id = next_stream++;
+  send_w(T_GROW_ROOT, grow_id, &w);
+  uint32_t exec_id = exec_v(0, 0, (const char *const[]){"echo", "meanwhile", NULL});
+  int early = 0, exited = 0;
+  while (!exited) {
+    struct msg m = recv_msg();
+    if (m.h.type == 0) break;
+    if (m.h.stream == sync_id || m.h.stream == grow_id) early = 1;
+    if (m.h.stream == exec_id && m.h.type == T_EXIT) exited = 1;
+    free(m.p);
+  }
+  int64_t took = mono_ms() - t0;
+  CHECK(exited && !early && took < 900, "an exec runs to EXIT while SYNC and GROW_ROOT are in their helpers (%lld ms)", (long long)took);
+  int synced = 0, grow_failed = 0;
+  for (int i = 0; i < 2; i++) {
+    struct msg m = recv_msg();
+    if (m.h.stream == sync_id && m.h.type == T_OK) synced = 1;
+    if (m.h.stream == grow_id && m.h.type == T_ERROR) grow_failed = 1;
+    free(m.p);
+  }
+  CHECK(synced && grow_failed && mono_ms() - t0 >= 1000, "then SYNC answers OK and an impossible GROW_ROOT ERROR");
+
+  /* An upload's END: the fsync runs in a helper, the final OK still counts the bytes. */
+  char file[600];
+  snprintf(file, sizeof file, "%s/slow-fsync.txt", tmp);
+  uint32_t up = write_open(file);
+  send_raw(T_DATA, up, "12345", 5);
+  send_raw(T_END, up, NULL, 0);
+  exec_id = exec_v(0, 0, (const char *const[]){"true", NULL});
+  int opened = 0, order_ok = 1;
+  exited = 0;
+  for (;;) {
+    struct msg m = recv_msg();
+    if (m.h.type == 0) break;
+    int done = 0;
+    if (m.h.stream == up && m.h.type == T_OK) {
+      if (!opened) {
+        opened = 1;
+      } else {
+        struct reader r;
+        reader_init(&r, m.p, m.h.length);
+        CHECK(rd_u64(&r) == 5, "the upload's final OK counts its bytes");
+        order_ok &= exited;
+        done = 1;
+      }
+    }
+    if (m.h.stream == exec_id && m.h.type == T_EXIT) exited = 1;
+    free(m.p);
+    if (done) break;
+  }
+  CHECK(opened && exited && order_ok, "an exec finishes while an upload's fsync is in its helper");
+
+  /* CANCEL while the helper works: nothing more on that stream; the agent goes on. */
+  uint32_t cancelled = next_stream++;
+  send_raw(T_SYNC, cancelled, NULL, 0);
+  send_raw(T_CANCEL, cancelled, NULL, 0);
+  uint32_t after = next_stream++;
+  send_raw(T_SYNC, after, NULL, 0);
+  struct msg m = recv_msg();
+  CHECK(m.h.stream == after && m.h.type == T_OK, "a cancelled SYNC says nothing; the next one answers");
+  free(m.p);
+  m = recv_msg_t(300, 0);
+  CHECK(m.h.type == 0, "still nothing on the cancelled stream: 0x%02x on %u", m.h.type, m.h.stream);
+  free(m.p);
+
+  /* At most 16 helpers at once: one more is refused at once with EAGAIN, the others answer. */
+  uint32_t first = next_stream;
+  for (int i = 0; i < 17; i++) send_raw(T_SYNC, next_stream++, NULL, 0);
+  m = recv_msg();
+  CHECK(m.h.stream == first + 16 && expect_error_code(&m) == EAGAIN, "the 17th concurrent SYNC is ERROR EAGAIN: 0x%02x on %u", m.h.type,
+        m.h.stream);
+  free(m.p);
+  int oks = 0;
+  for (int i = 0; i < 16; i++) {
+    m = recv_msg();
+    oks += m.h.type == T_OK;
+    free(m.p);
+  }
+  CHECK(oks == 16, "the 16 others answer OK: %d", oks);
+  close(host);
+  int status;
+  waitpid(agent, &status, 0);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2 && argc != 3) {
-    fprintf(stderr, "usage: agent-test PATH-TO-AGENT [PATH-TO-FAILALLOC-AGENT]\n");
+    fprintf(stderr, "usage: agent-test PATH-TO-AGENT [PATH-TO-TEST-HOOKS-AGENT]\n");
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
@@ -668,7 +778,10 @@ int main(int argc, char **argv) {
   int status;
   waitpid(agent, &status, 0);
   CHECK(WIFEXITED(status), "agent exits when the host closes the connection");
-  if (argc == 3) test_allocation_failures(argv[2]);
+  if (argc == 3) {
+    test_allocation_failures(argv[2]);
+    test_helpers_leave_the_loop_free(argv[2]);
+  }
   char cmd[600];
   snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);

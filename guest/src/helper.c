@@ -68,9 +68,12 @@ static int open_root_device(void) {
   if (!f) return -1;
   char line[128], dev[96] = "";
   while (fgets(line, sizeof line, f))
-    if (strncmp(line, "DEVNAME=", 8) == 0 && strlen(line + 8) < sizeof dev - 6) {
-      snprintf(dev, sizeof dev, "/dev/%s", line + 8);
-      dev[strcspn(dev, "\n")] = 0;
+    if (strncmp(line, "DEVNAME=", 8) == 0) {
+      size_t n = strcspn(line + 8, "\n");
+      if (n + 6 > sizeof dev) continue;
+      memcpy(dev, "/dev/", 5);
+      memcpy(dev + 5, line + 8, n);
+      dev[5 + n] = 0;
     }
   fclose(f);
   return dev[0] ? open(dev, O_RDONLY | O_CLOEXEC) : -1;

@@ -219,7 +219,6 @@ static void suspend_session(void) {
  * paused and restored): running commands are kept, with fresh windows, and listed in HELLO_OK so
  * the host can follow them again. File transfers cannot resume and are abandoned. */
 #define HELLO_RESUME 1u
-#define MAX_NONCE 32
 
 static void resume_session(void) {
   for (struct stream *s = S.streams; s; s = s->next) {
@@ -233,9 +232,6 @@ static void resume_session(void) {
   }
 }
 
-/* The hostname a HELLO gives (the sandbox's id); HOST_NAME_MAX in <limits.h> is 64. */
-#define MAX_HOSTNAME 64
-
 static int live_commands(void) {
   int n = 0;
   for (struct stream *s = S.streams; s; s = s->next)
@@ -244,21 +240,14 @@ static int live_commands(void) {
 }
 
 static void on_hello(struct reader *r) {
-  uint32_t version = rd_u32(r);
-  uint64_t time_ns = rd_u64(r);
-  uint32_t elen;
-  const uint8_t *entropy = rd_blob(r, &elen);
-  uint32_t flags = 0, nlen = 0, hlen = 0;
-  const uint8_t *nonce = NULL, *hostname = NULL;
-  if (r->left > 0) { /* hosts before session resume send no flags and no nonce */
-    flags = rd_u32(r);
-    nonce = rd_blob(r, &nlen);
-  }
-  if (r->left > 0) hostname = rd_blob(r, &hlen); /* hosts before hostnames send none */
-  if (!reader_done(r) || nlen > MAX_NONCE || hlen > MAX_HOSTNAME) {
+  struct hello_req hr;
+  if (decode_hello(r, &hr) < 0) {
     protocol_error("malformed HELLO");
     return;
   }
+  uint32_t version = hr.version, flags = hr.flags, elen = hr.entropy_len, nlen = hr.nonce_len, hlen = hr.hostname_len;
+  uint64_t time_ns = hr.time_ns;
+  const uint8_t *entropy = hr.entropy, *nonce = hr.nonce, *hostname = hr.hostname;
   /* Every HELLO after the first on this agent comes from a host taking over a session: a resumed
    * pause or a restarted daemon (RESUME), or a VM restored from a saved state whose session was
    * live when it was saved: a clone of a template snapshot, a warm-pool VM being claimed, a fork,
@@ -427,18 +416,18 @@ static void dispatch(const struct frame_header *h, const uint8_t *payload) {
 /* Consumes every complete frame in the input buffer. */
 static void parse_input(void) {
   size_t off = 0;
-  while (!S.poisoned && S.in_len - off >= FRAME_HEADER) {
+  while (!S.poisoned) {
     struct frame_header h;
-    header_decode(S.in + off, &h);
-    if (h.version != PROTO_VERSION) {
+    enum frame_status st = frame_next(S.in + off, S.in_len - off, &h);
+    if (st == FRAME_MORE) break;
+    if (st == FRAME_BAD_VERSION) {
       protocol_error("frame version %u", h.version);
       break;
     }
-    if (h.length > MAX_PAYLOAD) {
+    if (st == FRAME_TOO_BIG) {
       protocol_error("frame of %u bytes, the limit is %u", h.length, MAX_PAYLOAD);
       break;
     }
-    if (S.in_len - off < FRAME_HEADER + (size_t)h.length) break;
     dispatch(&h, S.in + off + FRAME_HEADER);
     off += FRAME_HEADER + h.length;
   }

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #define EXEC_KEEP_STDIN 1u
-#define EXEC_PTY 2u
+#define EXEC_PTY EXEC_FLAG_PTY
 #define EXEC_LOGIN 4u
 #define AS_AGENT 0xFFFFFFFFu
 /* After the command exits, output pipes still held open by a background descendant are given up
@@ -217,20 +217,18 @@ static int cloexec_pipe(int p[2]) {
 }
 
 void exec_start(uint32_t id, struct reader *r) {
-  uint32_t flags = rd_u32(r), uid = rd_u32(r), gid = rd_u32(r), timeout_ms = rd_u32(r);
-  char *cwd = rd_str(r);
-  char **argv = rd_strlist(r);
-  char **extra = rd_strlist(r);
-  struct winsize ws = {0};
-  if (flags & EXEC_PTY) {
-    ws.ws_row = rd_u16(r);
-    ws.ws_col = rd_u16(r);
-  }
+  struct exec_req x;
+  int malformed = decode_exec(r, &x) < 0;
+  uint32_t flags = x.flags, uid = x.uid, gid = x.gid, timeout_ms = x.timeout_ms;
+  char *cwd = x.cwd;
+  char **argv = x.argv;
+  char **extra = x.env;
+  struct winsize ws = {.ws_row = x.rows, .ws_col = x.cols};
   char **env = NULL;
   int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, rep[2] = {-1, -1};
   int master = -1;
   char tty[64] = "";
-  if (!reader_done(r)) {
+  if (malformed) {
     protocol_error("malformed EXEC");
     goto done;
   }

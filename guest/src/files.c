@@ -21,14 +21,14 @@
 #define LIST_FRAME_ENTRIES 1024u
 
 /* Parses the path-only payload of STAT, LIST, FILE_READ; NULL after reporting a protocol error. */
-static char *path_arg(struct reader *r, const char *what) {
-  char *path = rd_str(r);
-  if (!reader_done(r)) {
-    free(path);
+static char *path_arg(uint8_t type, struct reader *r, const char *what) {
+  struct path_req q;
+  if (decode_path_req(type, r, &q) < 0) {
+    path_req_free(&q);
     protocol_error("malformed %s", what);
     return NULL;
   }
-  return path;
+  return q.path;
 }
 
 static int mkdir_p(const char *path, mode_t mode) {
@@ -88,7 +88,7 @@ static int adopt_file(uint32_t id, enum stream_kind kind, int fd, const char *pa
 }
 
 void file_read_start(uint32_t id, struct reader *r) {
-  char *path = path_arg(r, "FILE_READ");
+  char *path = path_arg(T_FILE_READ, r, "FILE_READ");
   if (!path) return;
   /* O_NONBLOCK so a FIFO or device cannot stall the agent; its data is polled like a pipe's. */
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -133,13 +133,14 @@ static const char *kind_of(mode_t m) {
  * for writing blocks until someone reads it, and a guest could plant one (or swap one in between
  * the two checks) to hang PID 1. O_NONBLOCK makes that open fail (ENXIO) or return at once. */
 void file_write_start(uint32_t id, struct reader *r) {
-  uint32_t mode = rd_u32(r), flags = rd_u32(r);
-  char *path = rd_str(r);
-  if (!reader_done(r)) {
-    free(path);
+  struct path_req q;
+  if (decode_path_req(T_FILE_WRITE, r, &q) < 0) {
+    path_req_free(&q);
     protocol_error("malformed FILE_WRITE");
     return;
   }
+  uint32_t mode = q.mode, flags = q.flags;
+  char *path = q.path;
   int fd = -1;
   struct stat st;
   if ((flags & FLAG_PARENTS) && mkdir_parents_of(path) < 0) {
@@ -222,7 +223,7 @@ static void put_entry(struct writer *w, const char *name, const struct stat *st)
 }
 
 void op_stat(uint32_t id, struct reader *r) {
-  char *path = path_arg(r, "STAT");
+  char *path = path_arg(T_STAT, r, "STAT");
   if (!path) return;
   struct stat st;
   if (lstat(path, &st) < 0) {
@@ -255,7 +256,7 @@ static void flush_entries(uint32_t id, struct writer *w, uint32_t *count) {
 }
 
 void op_list(uint32_t id, struct reader *r) {
-  char *path = path_arg(r, "LIST");
+  char *path = path_arg(T_LIST, r, "LIST");
   if (!path) return;
   DIR *d = opendir(path);
   if (!d) {
@@ -296,12 +297,13 @@ void op_list(uint32_t id, struct reader *r) {
 }
 
 void op_mkdir(uint32_t id, struct reader *r) {
-  uint32_t mode = rd_u32(r), flags = rd_u32(r);
-  char *path = rd_str(r);
-  if (!reader_done(r)) {
-    free(path);
+  struct path_req q;
+  if (decode_path_req(T_MKDIR, r, &q) < 0) {
+    path_req_free(&q);
     return protocol_error("malformed MKDIR");
   }
+  uint32_t mode = q.mode, flags = q.flags;
+  char *path = q.path;
   mode_t m = mode ? (mode_t)(mode & 07777) : 0755;
   if (((flags & FLAG_PARENTS) ? mkdir_p(path, m) : mkdir(path, m)) < 0)
     send_error(id, errno, "mkdir %s: %s", path, strerror(errno));
@@ -344,12 +346,13 @@ static int remove_tree(int parent, const char *name, int depth) {
 }
 
 void op_remove(uint32_t id, struct reader *r) {
-  uint32_t flags = rd_u32(r);
-  char *path = rd_str(r);
-  if (!reader_done(r)) {
-    free(path);
+  struct path_req q;
+  if (decode_path_req(T_REMOVE, r, &q) < 0) {
+    path_req_free(&q);
     return protocol_error("malformed REMOVE");
   }
+  uint32_t flags = q.flags;
+  char *path = q.path;
   struct stat st;
   int rc;
   if (flags & FLAG_RECURSIVE)
@@ -366,9 +369,10 @@ void op_remove(uint32_t id, struct reader *r) {
 }
 
 void op_rename(uint32_t id, struct reader *r) {
-  char *from = rd_str(r);
-  char *to = rd_str(r);
-  if (!reader_done(r)) {
+  struct path_req q;
+  int malformed = decode_path_req(T_RENAME, r, &q) < 0;
+  char *from = q.path, *to = q.to;
+  if (malformed) {
     protocol_error("malformed RENAME");
   } else if (rename(from, to) < 0) {
     send_error(id, errno, "rename %s to %s: %s", from, to, strerror(errno));

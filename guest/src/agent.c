@@ -70,6 +70,13 @@ void protocol_error(const char *fmt, ...) {
   S.poisoned = 1;
 }
 
+void bad_request(uint32_t id, const struct reader *r, const char *what) {
+  if (r->oom)
+    send_error(id, ENOMEM, "%s: no memory for the request's strings", what);
+  else
+    protocol_error("malformed %s", what);
+}
+
 /* Writes all of iov, waiting for the channel as needed. */
 static int write_all(struct iovec *iov, int n) {
   if (S.lost || S.poisoned) return -1;
@@ -304,8 +311,9 @@ static void on_hello(struct reader *r) {
     wr_u32(&w, (uint32_t)s->x.pid);
   }
   S.greeted = 1;
+  /* At most 1,024 commands of 8 bytes and a 32-byte nonce: only an allocation can have failed. */
   if (!w.bad) send_frame(T_HELLO_OK, 0, w.buf, w.len);
-  else protocol_error("HELLO_OK does not fit");
+  else protocol_error("no memory to build HELLO_OK");
   writer_free(&w);
 }
 

@@ -64,6 +64,9 @@ struct stream *stream_new(uint32_t id, enum stream_kind kind);
 void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The host broke the protocol: the session ends and input is ignored until the host reconnects. */
 void protocol_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A request on stream `id` could not be decoded: ERROR ENOMEM when a string of it could not be
+ * allocated (the session goes on), else a protocol error ("malformed WHAT"). */
+void bad_request(uint32_t id, const struct reader *r, const char *what);
 int64_t now_ms(void);
 
 /* exec.c */

@@ -229,7 +229,7 @@ void exec_start(uint32_t id, struct reader *r) {
   int master = -1;
   char tty[64] = "";
   if (malformed) {
-    protocol_error("malformed EXEC");
+    bad_request(id, r, "EXEC");
     goto done;
   }
   struct login login;

@@ -21,11 +21,11 @@
 #define LIST_FRAME_ENTRIES 1024u
 
 /* Parses the path-only payload of STAT, LIST, FILE_READ; NULL after reporting a protocol error. */
-static char *path_arg(uint8_t type, struct reader *r, const char *what) {
+static char *path_arg(uint32_t id, uint8_t type, struct reader *r, const char *what) {
   struct path_req q;
   if (decode_path_req(type, r, &q) < 0) {
     path_req_free(&q);
-    protocol_error("malformed %s", what);
+    bad_request(id, r, what);
     return NULL;
   }
   return q.path;
@@ -88,7 +88,7 @@ static int adopt_file(uint32_t id, enum stream_kind kind, int fd, const char *pa
 }
 
 void file_read_start(uint32_t id, struct reader *r) {
-  char *path = path_arg(T_FILE_READ, r, "FILE_READ");
+  char *path = path_arg(id, T_FILE_READ, r, "FILE_READ");
   if (!path) return;
   /* O_NONBLOCK so a FIFO or device cannot stall the agent; its data is polled like a pipe's. */
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -136,7 +136,7 @@ void file_write_start(uint32_t id, struct reader *r) {
   struct path_req q;
   if (decode_path_req(T_FILE_WRITE, r, &q) < 0) {
     path_req_free(&q);
-    protocol_error("malformed FILE_WRITE");
+    bad_request(id, r, "FILE_WRITE");
     return;
   }
   uint32_t mode = q.mode, flags = q.flags;
@@ -223,7 +223,7 @@ static void put_entry(struct writer *w, const char *name, const struct stat *st)
 }
 
 void op_stat(uint32_t id, struct reader *r) {
-  char *path = path_arg(T_STAT, r, "STAT");
+  char *path = path_arg(id, T_STAT, r, "STAT");
   if (!path) return;
   struct stat st;
   if (lstat(path, &st) < 0) {
@@ -242,21 +242,23 @@ void op_stat(uint32_t id, struct reader *r) {
   free(path);
 }
 
-static void flush_entries(uint32_t id, struct writer *w, uint32_t *count) {
-  if (*count == 0) return;
+/* Sends the entries gathered so far; -1 when the host is gone (the listing stops there). */
+static int flush_entries(uint32_t id, struct writer *w, uint32_t *count) {
+  if (*count == 0) return 0;
   uint8_t *p = w->buf;
   p[0] = (uint8_t)(*count >> 24);
   p[1] = (uint8_t)(*count >> 16);
   p[2] = (uint8_t)(*count >> 8);
   p[3] = (uint8_t)*count;
-  send_frame(T_LIST_ENTRIES, id, w->buf, w->len);
+  int rc = send_frame(T_LIST_ENTRIES, id, w->buf, w->len);
   writer_reset(w);
-  wr_u32(w, 0);
+  wr_u32(w, 0); /* within the capacity the buffer already has: cannot fail */
   *count = 0;
+  return rc;
 }
 
 void op_list(uint32_t id, struct reader *r) {
-  char *path = path_arg(T_LIST, r, "LIST");
+  char *path = path_arg(id, T_LIST, r, "LIST");
   if (!path) return;
   DIR *d = opendir(path);
   if (!d) {
@@ -268,9 +270,9 @@ void op_list(uint32_t id, struct reader *r) {
   writer_init(&w, MAX_PAYLOAD);
   wr_u32(&w, 0);
   uint32_t count = 0;
-  int err = w.bad ? ENOMEM : 0;
+  int err = w.bad ? ENOMEM : 0, gone = 0;
   struct dirent *e;
-  while (!err) {
+  while (!err && !gone) {
     errno = 0;
     if (!(e = readdir(d))) {
       err = errno; /* 0: the end */
@@ -282,15 +284,16 @@ void op_list(uint32_t id, struct reader *r) {
     put_entry(&w, e->d_name, &st);
     /* A frame is flushed long before the cap (LIST_FRAME_BYTES): bad means an allocation failed. */
     if (w.bad) err = ENOMEM;
-    else if (++count >= LIST_FRAME_ENTRIES || w.len >= LIST_FRAME_BYTES) flush_entries(id, &w, &count);
+    else if (++count >= LIST_FRAME_ENTRIES || w.len >= LIST_FRAME_BYTES) gone = flush_entries(id, &w, &count) < 0;
   }
   closedir(d);
-  if (err) {
+  if (gone) {
+    /* The host went away mid-listing: nothing more can reach it (the loop suspends the session). */
+  } else if (err) {
     /* ERROR ends the stream: entries already sent are all the host gets; none is half-written. */
     send_error(id, err, "list %s: %s", path, strerror(err));
   } else {
-    flush_entries(id, &w, &count);
-    send_frame(T_END, id, NULL, 0);
+    if (flush_entries(id, &w, &count) == 0) send_frame(T_END, id, NULL, 0);
   }
   writer_free(&w);
   free(path);
@@ -300,7 +303,7 @@ void op_mkdir(uint32_t id, struct reader *r) {
   struct path_req q;
   if (decode_path_req(T_MKDIR, r, &q) < 0) {
     path_req_free(&q);
-    return protocol_error("malformed MKDIR");
+    return bad_request(id, r, "MKDIR");
   }
   uint32_t mode = q.mode, flags = q.flags;
   char *path = q.path;
@@ -349,7 +352,7 @@ void op_remove(uint32_t id, struct reader *r) {
   struct path_req q;
   if (decode_path_req(T_REMOVE, r, &q) < 0) {
     path_req_free(&q);
-    return protocol_error("malformed REMOVE");
+    return bad_request(id, r, "REMOVE");
   }
   uint32_t flags = q.flags;
   char *path = q.path;
@@ -373,7 +376,7 @@ void op_rename(uint32_t id, struct reader *r) {
   int malformed = decode_path_req(T_RENAME, r, &q) < 0;
   char *from = q.path, *to = q.to;
   if (malformed) {
-    protocol_error("malformed RENAME");
+    bad_request(id, r, "RENAME");
   } else if (rename(from, to) < 0) {
     send_error(id, errno, "rename %s to %s: %s", from, to, strerror(errno));
   } else {

@@ -30,6 +30,7 @@ void reader_init(struct reader *r, const uint8_t *p, size_t n) {
   r->p = p;
   r->left = n;
   r->bad = 0;
+  r->oom = 0;
 }
 
 static const uint8_t *take(struct reader *r, size_t n) {
@@ -80,7 +81,7 @@ char *rd_str(struct reader *r) {
   }
   char *s = malloc((size_t)n + 1);
   if (!s) {
-    r->bad = 1;
+    r->bad = r->oom = 1;
     return NULL;
   }
   memcpy(s, p, n);
@@ -94,7 +95,7 @@ char **rd_strlist(struct reader *r) {
   if (r->bad) return NULL;
   char **v = calloc((size_t)count + 1, sizeof *v);
   if (!v) {
-    r->bad = 1;
+    r->bad = r->oom = 1;
     return NULL;
   }
   for (uint32_t i = 0; i < count; i++) {

@@ -39,6 +39,7 @@ struct reader {
   const uint8_t *p;
   size_t left;
   int bad;
+  int oom; /* bad because a string could not be allocated, not because the payload is malformed */
 };
 
 void reader_init(struct reader *r, const uint8_t *p, size_t n);

@@ -49,6 +49,10 @@ static void send_raw(uint8_t type, uint32_t stream, const void *p, size_t n) {
 }
 
 static void send_w(uint8_t type, uint32_t stream, struct writer *w) {
+  if (w->bad) {
+    fprintf(stderr, "agent-test: a frame of type 0x%02x could not be built\n", type);
+    exit(2);
+  }
   send_raw(type, stream, w->buf, w->len);
   writer_free(w);
 }
@@ -78,6 +82,10 @@ static struct msg recv_msg_t(int timeout_ms, int keep_windows) {
     }
     free(m.p);
     m.p = malloc(m.h.length + 1);
+    if (!m.p) {
+      perror("agent-test: malloc");
+      exit(2);
+    }
     if (read_exact(m.p, m.h.length, timeout_ms) < 0) return (struct msg){0};
     if (m.h.type != T_WINDOW || keep_windows) return m;
   }
@@ -534,6 +542,12 @@ static void test_upload_refuses_what_is_not_a_regular_file(void) {
   CHECK(expect_ok_or_error(id) == 0, "the agent carries on");
 }
 
+static uint32_t expect_error_code(struct msg *m) {
+  struct reader r;
+  reader_init(&r, m->p, m->h.length);
+  return m->h.type == T_ERROR ? rd_u32(&r) : 0;
+}
+
 /* The same agent linked with a realloc that fails above 256 bytes (test/failalloc.c): a reply
  * that needs more is an ERROR ENOMEM, never a frame with half an entry in it, and the agent goes on. */
 static void test_allocation_failures(const char *failalloc) {
@@ -551,9 +565,25 @@ static void test_allocation_failures(const char *failalloc) {
   close(open(longname, O_CREAT | O_WRONLY, 0644));
 
   setenv("KILN_TEST_REALLOC_LIMIT", "256", 1);
+  setenv("KILN_TEST_MALLOC_FAIL_SIZE", "777", 1);
   start_agent(failalloc);
   unsetenv("KILN_TEST_REALLOC_LIMIT");
+  unsetenv("KILN_TEST_MALLOC_FAIL_SIZE");
   hello();
+  /* A request whose string cannot be allocated (776 bytes and its NUL: the size that fails) is
+   * ERROR ENOMEM on its stream, not a protocol error: the session goes on. */
+  char big[777];
+  memset(big, 'p', 776);
+  big[0] = '/';
+  big[776] = 0;
+  uint32_t id0 = path_op(T_STAT, big);
+  struct msg m0 = recv_msg();
+  CHECK(m0.h.stream == id0 && expect_error_code(&m0) == ENOMEM, "a STAT whose path cannot be allocated is ENOMEM: 0x%02x", m0.h.type);
+  free(m0.p);
+  id0 = exec_full(0, 0xFFFFFFFFu, big, 0, 0, 0, (const char *const[]){"true", NULL}, (const char *const[]){NULL});
+  m0 = recv_msg();
+  CHECK(m0.h.stream == id0 && expect_error_code(&m0) == ENOMEM, "an EXEC whose cwd cannot be allocated is ENOMEM: 0x%02x", m0.h.type);
+  free(m0.p);
   uint32_t id = path_op(T_STAT, longname);
   struct msg m = recv_msg();
   struct reader r;
@@ -649,12 +679,6 @@ static int64_t mono_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static uint32_t expect_error_code(struct msg *m) {
-  struct reader r;
-  reader_init(&r, m->p, m->h.length);
-  return m->h.type == T_ERROR ? rd_u32(&r) : 0;
 }
 
 /* The test build whose helpers wait KILN_TEST_HELPER_DELAY_MS before working: SYNC, GROW_ROOT and

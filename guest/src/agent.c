@@ -192,6 +192,7 @@ static void sweep_dead(void) {
     struct stream *s = *pp;
     if (s->dead) {
       *pp = s->next;
+      if (s->helper) helper_detach(s); /* never left attached, but a freed stream must not be */
       free(s->x.in_buf);
       free(s);
       S.nstreams--;
@@ -502,6 +503,7 @@ static int reap(int sfd) {
 #define MAX_POLL (2 + MAX_HELPERS + 3 * MAX_STREAMS)
 
 int serve(int fd, int flags) {
+  helper_forget_all(); /* streams of an earlier serve() that failed are gone with S */
   memset(&S, 0, sizeof S);
   S.fd = fd;
   S.flags = flags;

@@ -116,6 +116,8 @@ enum helper_kind { H_SYNC, H_FREEZE, H_GROW_ROOT, H_FSYNC };
 int helper_start(struct stream *s, enum helper_kind kind, uint64_t arg);
 /* `s` is abandoned: its helper finishes alone and its result is dropped (a FREEZE is undone). */
 void helper_detach(struct stream *s);
+/* Every running helper's stream is gone (a new serve()): their results are dropped. */
+void helper_forget_all(void);
 /* Fills pfd with the running helpers' pipes; returns how many. */
 int helper_poll_fds(struct pollfd *pfd);
 /* Handles the helpers among pfd[0..n) that poll reported ready. */

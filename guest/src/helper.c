@@ -193,6 +193,10 @@ void helper_detach(struct stream *s) {
   s->helper = 0;
 }
 
+void helper_forget_all(void) {
+  for (int i = 0; i < MAX_HELPERS; i++) helpers[i].s = NULL;
+}
+
 int helper_poll_fds(struct pollfd *pfd) {
   int n = 0;
   for (int i = 0; i < MAX_HELPERS; i++)

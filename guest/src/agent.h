@@ -101,6 +101,8 @@ void op_freeze(uint32_t id, struct reader *r);
 /* GROW_ROOT u64 bytes: once the root device reports that size (the host just grew it), grow the
  * root ext4 filesystem to it online; answers OK with the filesystem's new size in bytes. */
 void op_grow_root(uint32_t id, struct reader *r);
+/* Removes `path` and everything below it without following symlinks (in a helper). */
+int remove_tree_path(const char *path);
 /* Thaws the root filesystem if FREEZE froze it (called on every HELLO). */
 void thaw_if_frozen(void);
 /* A FREEZE's helper froze / for a live stream: the next HELLO thaws it. */
@@ -111,9 +113,10 @@ void file_write_finish(struct stream *s, int err, const char *msg);
 /* helper.c: blocking work in a forked child, its answer read back through a polled pipe. At most
  * MAX_HELPERS at once (abandoned ones included, until they finish): one more is ERROR EAGAIN. */
 #define MAX_HELPERS 16
-enum helper_kind { H_SYNC, H_FREEZE, H_GROW_ROOT, H_FSYNC };
-/* Starts `kind` for stream `s` (H_FSYNC: of s->fd; H_GROW_ROOT: to `arg` bytes); -1 and errno. */
-int helper_start(struct stream *s, enum helper_kind kind, uint64_t arg);
+enum helper_kind { H_SYNC, H_FREEZE, H_GROW_ROOT, H_FSYNC, H_REMOVE_TREE };
+/* Starts `kind` for stream `s` (H_FSYNC: of s->fd; H_GROW_ROOT: to `arg` bytes; H_REMOVE_TREE:
+ * `path`, which the child has its own copy of); -1 and errno. */
+int helper_start(struct stream *s, enum helper_kind kind, uint64_t arg, const char *path);
 /* `s` is abandoned: its helper finishes alone and its result is dropped (a FREEZE is undone). */
 void helper_detach(struct stream *s);
 /* Every running helper's stream is gone (a new serve()): their results are dropped. */

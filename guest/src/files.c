@@ -20,7 +20,7 @@
 #define LIST_FRAME_BYTES (60u * 1024)
 #define LIST_FRAME_ENTRIES 1024u
 
-/* Parses the path-only payload of STAT, LIST, FILE_READ; NULL after reporting a protocol error. */
+/* Parses the path-only payload of STAT, LIST, FILE_READ; NULL after answering (bad_request). */
 static char *path_arg(uint32_t id, uint8_t type, struct reader *r, const char *what) {
   struct path_req q;
   if (decode_path_req(type, r, &q) < 0) {
@@ -192,7 +192,7 @@ void file_write_data(struct stream *s, const uint8_t *p, size_t n) {
 
 /* END: the file's fsync runs in a helper; file_write_finish answers when it is done. */
 void file_write_end(struct stream *s) {
-  if (helper_start(s, H_FSYNC, 0) < 0) write_failed(s, "fsync");
+  if (helper_start(s, H_FSYNC, 0, NULL) < 0) write_failed(s, "fsync");
 }
 
 void file_write_finish(struct stream *s, int err, const char *msg) {
@@ -348,6 +348,12 @@ static int remove_tree(int parent, const char *name, int depth) {
   return unlinkat(parent, name, AT_REMOVEDIR);
 }
 
+int remove_tree_path(const char *path) {
+  return remove_tree(AT_FDCWD, path, 0);
+}
+
+static void start_op(uint32_t id, enum helper_kind kind, uint64_t arg, const char *path, const char *what);
+
 void op_remove(uint32_t id, struct reader *r) {
   struct path_req q;
   if (decode_path_req(T_REMOVE, r, &q) < 0) {
@@ -356,11 +362,15 @@ void op_remove(uint32_t id, struct reader *r) {
   }
   uint32_t flags = q.flags;
   char *path = q.path;
+  if (flags & FLAG_RECURSIVE) {
+    /* A tree can be any size: a helper removes it (the answer is the same OK or ERROR). */
+    start_op(id, H_REMOVE_TREE, 0, path, "remove");
+    free(path);
+    return;
+  }
   struct stat st;
   int rc;
-  if (flags & FLAG_RECURSIVE)
-    rc = remove_tree(AT_FDCWD, path, 0);
-  else if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+  if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
     rc = rmdir(path);
   else
     rc = unlink(path);
@@ -386,15 +396,15 @@ void op_rename(uint32_t id, struct reader *r) {
   free(to);
 }
 
-/* SYNC, FREEZE and GROW_ROOT can block for as long as the disk takes: a helper process does the
+/* SYNC, FREEZE, GROW_ROOT and a recursive REMOVE can block for as long as the disk takes: a helper process does the
  * work (helper.c) and the stream lives until its answer, which is the same OK or ERROR as ever. */
-static void start_op(uint32_t id, enum helper_kind kind, uint64_t arg, const char *what) {
+static void start_op(uint32_t id, enum helper_kind kind, uint64_t arg, const char *path, const char *what) {
   struct stream *s = stream_new(id, S_OP);
   if (!s) {
     send_error(id, ENOMEM, "%s: %s", what, strerror(ENOMEM));
     return;
   }
-  if (helper_start(s, kind, arg) < 0) {
+  if (helper_start(s, kind, arg, path) < 0) {
     int e = errno;
     send_error(id, e, "%s: cannot start a helper process: %s", what, strerror(e));
     s->dead = 1;
@@ -403,7 +413,7 @@ static void start_op(uint32_t id, enum helper_kind kind, uint64_t arg, const cha
 
 void op_sync(uint32_t id, struct reader *r) {
   if (!reader_done(r)) return protocol_error("malformed SYNC");
-  start_op(id, H_SYNC, 0, "sync");
+  start_op(id, H_SYNC, 0, NULL, "sync");
 }
 
 /* Set while the root filesystem is frozen for a snapshot. A restored clone starts with it set, and
@@ -418,14 +428,14 @@ void root_frozen_by_helper(void) {
 /* sync() and FIFREEZE, in a helper; OK once / is frozen. */
 void op_freeze(uint32_t id, struct reader *r) {
   if (!reader_done(r)) return protocol_error("malformed FREEZE");
-  start_op(id, H_FREEZE, 0, "freeze /");
+  start_op(id, H_FREEZE, 0, NULL, "freeze /");
 }
 
 /* The helper waits for the device to report the new size, then resizes (helper.c: grow_root). */
 void op_grow_root(uint32_t id, struct reader *r) {
   uint64_t want = rd_u64(r);
   if (!reader_done(r)) return protocol_error("malformed GROW_ROOT");
-  start_op(id, H_GROW_ROOT, want, "grow /");
+  start_op(id, H_GROW_ROOT, want, NULL, "grow /");
 }
 
 void thaw_if_frozen(void) {

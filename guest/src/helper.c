@@ -1,5 +1,6 @@
 /* Helpers: operations that can block for an unbounded time (sync(), FIFREEZE, waiting for the root
- * device to grow and EXT4_IOC_RESIZE_FS, an upload's final fsync) run in a forked child, never in
+ * device to grow and EXT4_IOC_RESIZE_FS, an upload's final fsync, a recursive REMOVE of a tree of
+ * any size) run in a forked child, never in
  * the poll loop, so every other stream keeps being served meanwhile.
  *
  *   loop: GROW_ROOT ──▶ helper_start(s) ── fork ──▶ child: do the work; write one result; _exit
@@ -114,7 +115,7 @@ static int freeze_root(int how) {
 }
 
 /* In the child: the work itself. */
-static void run(enum helper_kind kind, int file_fd, uint64_t arg, struct helper_result *r) {
+static void run(enum helper_kind kind, int file_fd, uint64_t arg, const char *path, struct helper_result *r) {
 #ifdef KILN_TEST_HOOKS
   /* agent-test's slow helper: proves that the loop serves other streams meanwhile. */
   const char *delay = getenv("KILN_TEST_HELPER_DELAY_MS");
@@ -139,6 +140,12 @@ static void run(enum helper_kind kind, int file_fd, uint64_t arg, struct helper_
       /* EINVAL: a file that cannot be synced (a special file system); nothing to wait for. */
       if (fsync(file_fd) < 0 && errno != EINVAL) fail(r, errno, "fsync: %s", NULL);
       return;
+    case H_REMOVE_TREE:
+      if (remove_tree_path(path) < 0) {
+        r->err = errno ? errno : EIO;
+        snprintf(r->msg, sizeof r->msg, "remove %s: %s", path, strerror(r->err));
+      }
+      return;
   }
 }
 
@@ -154,7 +161,7 @@ static void close_others(int a, int b) {
   }
 }
 
-int helper_start(struct stream *s, enum helper_kind kind, uint64_t arg) {
+int helper_start(struct stream *s, enum helper_kind kind, uint64_t arg, const char *path) {
   struct helper *h = NULL;
   for (int i = 0; i < MAX_HELPERS && !h; i++)
     if (!helpers[i].pid) h = &helpers[i];
@@ -176,7 +183,7 @@ int helper_start(struct stream *s, enum helper_kind kind, uint64_t arg) {
   if (pid == 0) {
     close_others(p[1], file_fd);
     struct helper_result r = {0};
-    run(kind, file_fd, arg, &r);
+    run(kind, file_fd, arg, path, &r);
     /* A blocking write of less than PIPE_BUF into an empty pipe: whole, or EPIPE if the agent died. */
     fcntl(p[1], F_SETFL, 0);
     _exit(write(p[1], &r, sizeof r) == (ssize_t)sizeof r ? 0 : 1);

@@ -697,25 +697,39 @@ static void test_helpers_leave_the_loop_free(const char *hooks) {
   wr_u64(&w, 1ull << 62);
   uint32_t grow_id = next_stream++;
   send_w(T_GROW_ROOT, grow_id, &w);
+  char tree[600], leaf[700];
+  snprintf(tree, sizeof tree, "%s/slow-remove", tmp);
+  snprintf(leaf, sizeof leaf, "%s/a/b", tree);
+  char mk[1500];
+  snprintf(mk, sizeof mk, "mkdir -p %s && touch %s/f", leaf, leaf);
+  CHECK(system(mk) == 0, "fixture tree");
+  writer_init(&w, 1 << 17);
+  wr_u32(&w, 1);
+  wr_str(&w, tree, strlen(tree));
+  uint32_t rm_id = next_stream++;
+  send_w(T_REMOVE, rm_id, &w);
   uint32_t exec_id = exec_v(0, 0, (const char *const[]){"echo", "meanwhile", NULL});
   int early = 0, exited = 0;
   while (!exited) {
     struct msg m = recv_msg();
     if (m.h.type == 0) break;
-    if (m.h.stream == sync_id || m.h.stream == grow_id) early = 1;
+    if (m.h.stream == sync_id || m.h.stream == grow_id || m.h.stream == rm_id) early = 1;
     if (m.h.stream == exec_id && m.h.type == T_EXIT) exited = 1;
     free(m.p);
   }
   int64_t took = mono_ms() - t0;
-  CHECK(exited && !early && took < 900, "an exec runs to EXIT while SYNC and GROW_ROOT are in their helpers (%lld ms)", (long long)took);
-  int synced = 0, grow_failed = 0;
-  for (int i = 0; i < 2; i++) {
+  CHECK(exited && !early && took < 900, "an exec runs to EXIT while SYNC, GROW_ROOT and a recursive REMOVE are in their helpers (%lld ms)",
+        (long long)took);
+  int synced = 0, grow_failed = 0, removed = 0;
+  for (int i = 0; i < 3; i++) {
     struct msg m = recv_msg();
     if (m.h.stream == sync_id && m.h.type == T_OK) synced = 1;
     if (m.h.stream == grow_id && m.h.type == T_ERROR) grow_failed = 1;
+    if (m.h.stream == rm_id && m.h.type == T_OK) removed = 1;
     free(m.p);
   }
-  CHECK(synced && grow_failed && mono_ms() - t0 >= 1000, "then SYNC answers OK and an impossible GROW_ROOT ERROR");
+  CHECK(synced && grow_failed && removed && access(tree, F_OK) != 0 && mono_ms() - t0 >= 1000,
+        "then SYNC answers OK, an impossible GROW_ROOT ERROR, and REMOVE OK with the tree gone");
 
   /* An upload's END: the fsync runs in a helper, the final OK still counts the bytes. */
   char file[600];

@@ -171,7 +171,7 @@ struct stream *stream_new(uint32_t id, enum stream_kind kind) {
   s->credit = INITIAL_WINDOW;
   s->recv_window = INITIAL_WINDOW;
   s->fd = -1;
-  s->x.in_fd = s->x.out_fd = s->x.err_fd = s->x.pty_fd = -1;
+  s->x.in_fd = s->x.out_fd = s->x.err_fd = s->x.pty_fd = s->x.report_fd = -1;
   s->next = S.streams;
   S.streams = s;
   S.nstreams++;
@@ -545,6 +545,10 @@ int serve(int fd, int flags) {
           if (timeout < 0 || wait < timeout) timeout = (int)wait;
         }
         if (s->dead) continue;
+        if (s->x.report_fd >= 0) { /* starting: nothing is pumped before STARTED */
+          owner[n] = s, pfd[n++] = (struct pollfd){.fd = s->x.report_fd, .events = POLLIN};
+          continue;
+        }
         if (s->credit > 0 && s->x.out_fd >= 0) owner[n] = s, pfd[n++] = (struct pollfd){.fd = s->x.out_fd, .events = POLLIN};
         if (s->credit > 0 && s->x.err_fd >= 0) owner[n] = s, pfd[n++] = (struct pollfd){.fd = s->x.err_fd, .events = POLLIN};
         if (s->x.in_fd >= 0 && s->x.in_len > 0) owner[n] = s, pfd[n++] = (struct pollfd){.fd = s->x.in_fd, .events = POLLOUT};

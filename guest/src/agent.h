@@ -28,6 +28,9 @@ struct exec_state {
   pid_t pid;
   int in_fd, out_fd, err_fd; /* -1 once closed */
   int pty_fd;                /* a pty exec: the master (out_fd and in_fd are dups of it); else -1 */
+  int report_fd;             /* starting: the child reports here why it could not exec (EOF: it did);
+                                STARTED is sent, and the pipes pumped, only once it is closed */
+  char what[128];            /* the program, for the ERROR of a failed start */
   uint8_t *in_buf;           /* stdin bytes received but not yet taken by the pipe */
   size_t in_len;
   int in_close;              /* STDIN_CLOSE seen: close the pipe once in_buf drains */
@@ -78,6 +81,8 @@ void exec_signal(struct stream *s, uint32_t signo);
 void exec_resize(struct stream *s, uint16_t rows, uint16_t cols);
 void exec_cancel(struct stream *s);
 void exec_reaped(struct stream *s, int status, const struct rusage *ru);
+/* The child's report pipe is readable: STARTED, or ERROR with why it could not exec. */
+void exec_report(struct stream *s);
 /* Moves data between pipes and the host for whichever of the exec's fds poll reported ready. */
 void exec_pump(struct stream *s, int fd, short revents);
 /* Timeouts, post-exit draining and EXIT; returns the next deadline in ms (0: none). */

@@ -788,6 +788,31 @@ static void test_helpers_leave_the_loop_free(const char *hooks) {
     free(m.p);
   }
   CHECK(oks == 16, "the 16 others answer OK: %d", oks);
+
+  /* A command slow to reach execve does not hold up the loop: a STAT is answered first, then
+   * STARTED and EXIT (or the ERROR of a failed exec) arrive as always. */
+  const char *const slow_env[] = {"KILN_TEST_SLOW_START=700", NULL};
+  const char *const *cmds[] = {(const char *const[]){"true", NULL}, (const char *const[]){"/no/such/binary", NULL}};
+  for (int c = 0; c < 2; c++) {
+    uint32_t slow = exec_full(0, 0xFFFFFFFFu, tmp, 0, 0, 0, cmds[c], slow_env);
+    uint32_t st = path_op(T_STAT, "/");
+    m = recv_msg();
+    CHECK(m.h.stream == st && m.h.type == T_STAT_RESULT, "STAT is answered while an exec is starting: 0x%02x on %u", m.h.type, m.h.stream);
+    free(m.p);
+    struct result res = collect(slow);
+    if (c == 0)
+      CHECK(res.started > 0 && res.kind == 0 && res.value == 0, "then the slow command starts and exits: started=%d", res.started);
+    else
+      CHECK(res.error == ENOENT && !res.started, "then a slow command that cannot exec is ERROR ENOENT: %d", res.error);
+  }
+  /* CANCEL while starting: the child is killed before it can exec; nothing more on the stream. */
+  char marker[600];
+  snprintf(marker, sizeof marker, "%s/should-not-exist", tmp);
+  uint32_t doomed = exec_full(0, 0xFFFFFFFFu, tmp, 0, 0, 0, (const char *const[]){"touch", marker, NULL}, slow_env);
+  send_raw(T_CANCEL, doomed, NULL, 0);
+  m = recv_msg_t(1200, 0);
+  CHECK(m.h.type == 0 && access(marker, F_OK) != 0, "a command cancelled while starting never runs: 0x%02x", m.h.type);
+  free(m.p);
   close(host);
   int status;
   waitpid(agent, &status, 0);

@@ -1,7 +1,7 @@
 /* Helpers: operations that can block for an unbounded time (sync(), FIFREEZE, waiting for the root
  * device to grow and EXT4_IOC_RESIZE_FS, an upload's final fsync, a recursive REMOVE of a tree of
- * any size) run in a forked child, never in
- * the poll loop, so every other stream keeps being served meanwhile.
+ * any size) run in a forked child, never in the poll loop, so every other stream keeps being
+ * served meanwhile.
  *
  *   loop: GROW_ROOT ──▶ helper_start(s) ── fork ──▶ child: do the work; write one result; _exit
  *                                                               │ (a pipe: O_CLOEXEC, polled)
@@ -12,7 +12,8 @@
  * not at all; a child that dies without writing it is an ERROR EIO. The child is reaped like any
  * other by the loop's SIGCHLD handling. A stream abandoned while its helper runs (CANCEL, a new
  * session) leaves the helper to finish on its own: its result is then dropped, except that a
- * FREEZE that succeeded for nobody is thawed at once. */
+ * FREEZE that succeeded for nobody is thawed at once (a FREEZE that follows it cannot have
+ * succeeded meanwhile: FIFREEZE of a frozen filesystem is EBUSY). */
 #include "agent.h"
 
 #include <errno.h>
@@ -149,8 +150,8 @@ static void run(enum helper_kind kind, int file_fd, uint64_t arg, const char *pa
   }
 }
 
-/* Closes every descriptor above stderr but `a` and `b` (-1: none), so that a helper holds no pipe of a command
- * (which would delay its EOF) nor the host channel. */
+/* Closes every descriptor above stderr but `a` and `b` (-1: none), so that a helper holds no pipe
+ * of a command (which would delay its EOF) nor the host channel. */
 static void close_others(int a, int b) {
   int hi = a > b ? a : b;
   for (int fd = 3; fd <= hi; fd++)

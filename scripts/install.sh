@@ -33,6 +33,7 @@ packages=(
   debootstrap       # the Debian `base` template
   cpio kmod lz4     # initramfs assembly, module dependency resolution, vmlinux extraction
   gcc make libc6-dev  # the static C guest agent
+  clang-14 libclang-rt-14-dev  # the guest agent's libFuzzer target over its frame decoding (guest: make fuzz, run by mvn verify)
   maven             # the Java build
   curl              # the demo script waits for the daemon's /healthz
   bsdutils          # script(1): the test that drives `kiln shell` on a real terminal

@@ -70,6 +70,13 @@ void protocol_error(const char *fmt, ...) {
   S.poisoned = 1;
 }
 
+void bad_request(uint32_t id, const struct reader *r, const char *what) {
+  if (r->oom)
+    send_error(id, ENOMEM, "%s: no memory for the request's strings", what);
+  else
+    protocol_error("malformed %s", what);
+}
+
 /* Writes all of iov, waiting for the channel as needed. */
 static int write_all(struct iovec *iov, int n) {
   if (S.lost || S.poisoned) return -1;
@@ -164,7 +171,7 @@ struct stream *stream_new(uint32_t id, enum stream_kind kind) {
   s->credit = INITIAL_WINDOW;
   s->recv_window = INITIAL_WINDOW;
   s->fd = -1;
-  s->x.in_fd = s->x.out_fd = s->x.err_fd = s->x.pty_fd = -1;
+  s->x.in_fd = s->x.out_fd = s->x.err_fd = s->x.pty_fd = s->x.report_fd = -1;
   s->next = S.streams;
   S.streams = s;
   S.nstreams++;
@@ -172,6 +179,7 @@ struct stream *stream_new(uint32_t id, enum stream_kind kind) {
 }
 
 static void stream_abandon(struct stream *s) {
+  if (s->helper) helper_detach(s);
   if (s->kind == S_EXEC)
     exec_cancel(s);
   else
@@ -184,6 +192,7 @@ static void sweep_dead(void) {
     struct stream *s = *pp;
     if (s->dead) {
       *pp = s->next;
+      if (s->helper) helper_detach(s); /* never left attached, but a freed stream must not be */
       free(s->x.in_buf);
       free(s);
       S.nstreams--;
@@ -218,7 +227,6 @@ static void suspend_session(void) {
  * paused and restored): running commands are kept, with fresh windows, and listed in HELLO_OK so
  * the host can follow them again. File transfers cannot resume and are abandoned. */
 #define HELLO_RESUME 1u
-#define MAX_NONCE 32
 
 static void resume_session(void) {
   for (struct stream *s = S.streams; s; s = s->next) {
@@ -232,9 +240,6 @@ static void resume_session(void) {
   }
 }
 
-/* The hostname a HELLO gives (the sandbox's id); HOST_NAME_MAX in <limits.h> is 64. */
-#define MAX_HOSTNAME 64
-
 static int live_commands(void) {
   int n = 0;
   for (struct stream *s = S.streams; s; s = s->next)
@@ -243,21 +248,14 @@ static int live_commands(void) {
 }
 
 static void on_hello(struct reader *r) {
-  uint32_t version = rd_u32(r);
-  uint64_t time_ns = rd_u64(r);
-  uint32_t elen;
-  const uint8_t *entropy = rd_blob(r, &elen);
-  uint32_t flags = 0, nlen = 0, hlen = 0;
-  const uint8_t *nonce = NULL, *hostname = NULL;
-  if (r->left > 0) { /* hosts before session resume send no flags and no nonce */
-    flags = rd_u32(r);
-    nonce = rd_blob(r, &nlen);
-  }
-  if (r->left > 0) hostname = rd_blob(r, &hlen); /* hosts before hostnames send none */
-  if (!reader_done(r) || nlen > MAX_NONCE || hlen > MAX_HOSTNAME) {
+  struct hello_req hr;
+  if (decode_hello(r, &hr) < 0) {
     protocol_error("malformed HELLO");
     return;
   }
+  uint32_t version = hr.version, flags = hr.flags, elen = hr.entropy_len, nlen = hr.nonce_len, hlen = hr.hostname_len;
+  uint64_t time_ns = hr.time_ns;
+  const uint8_t *entropy = hr.entropy, *nonce = hr.nonce, *hostname = hr.hostname;
   /* Every HELLO after the first on this agent comes from a host taking over a session: a resumed
    * pause or a restarted daemon (RESUME), or a VM restored from a saved state whose session was
    * live when it was saved: a clone of a template snapshot, a warm-pool VM being claimed, a fork,
@@ -314,8 +312,9 @@ static void on_hello(struct reader *r) {
     wr_u32(&w, (uint32_t)s->x.pid);
   }
   S.greeted = 1;
+  /* At most 1,024 commands of 8 bytes and a 32-byte nonce: only an allocation can have failed. */
   if (!w.bad) send_frame(T_HELLO_OK, 0, w.buf, w.len);
-  else protocol_error("HELLO_OK does not fit");
+  else protocol_error("no memory to build HELLO_OK");
   writer_free(&w);
 }
 
@@ -411,11 +410,12 @@ static void dispatch(const struct frame_header *h, const uint8_t *payload) {
     }
     case T_DATA:
       if (s->kind != S_FILE_WRITE) return protocol_error("DATA on a stream that is not a file write");
+      if (s->helper) return; /* after END, while its fsync runs: as if the stream were over */
       if (take_window(s, h->length) == 0) file_write_data(s, payload, h->length);
       return;
     case T_END:
       if (s->kind != S_FILE_WRITE) return protocol_error("END on a stream that is not a file write");
-      file_write_end(s);
+      if (!s->helper) file_write_end(s);
       return;
     default:
       protocol_error("unexpected frame type 0x%02x on stream %u", h->type, h->stream);
@@ -425,18 +425,18 @@ static void dispatch(const struct frame_header *h, const uint8_t *payload) {
 /* Consumes every complete frame in the input buffer. */
 static void parse_input(void) {
   size_t off = 0;
-  while (!S.poisoned && S.in_len - off >= FRAME_HEADER) {
+  while (!S.poisoned) {
     struct frame_header h;
-    header_decode(S.in + off, &h);
-    if (h.version != PROTO_VERSION) {
+    enum frame_status st = frame_next(S.in + off, S.in_len - off, &h);
+    if (st == FRAME_MORE) break;
+    if (st == FRAME_BAD_VERSION) {
       protocol_error("frame version %u", h.version);
       break;
     }
-    if (h.length > MAX_PAYLOAD) {
+    if (st == FRAME_TOO_BIG) {
       protocol_error("frame of %u bytes, the limit is %u", h.length, MAX_PAYLOAD);
       break;
     }
-    if (S.in_len - off < FRAME_HEADER + (size_t)h.length) break;
     dispatch(&h, S.in + off + FRAME_HEADER);
     off += FRAME_HEADER + h.length;
   }
@@ -500,9 +500,10 @@ static int reap(int sfd) {
   return io;
 }
 
-#define MAX_POLL (2 + 3 * MAX_STREAMS)
+#define MAX_POLL (2 + MAX_HELPERS + 3 * MAX_STREAMS)
 
 int serve(int fd, int flags) {
+  helper_forget_all(); /* streams of an earlier serve() that failed are gone with S */
   memset(&S, 0, sizeof S);
   S.fd = fd;
   S.flags = flags;
@@ -533,6 +534,8 @@ int serve(int fd, int flags) {
     int64_t now = now_ms();
     pfd[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
     pfd[n++] = (struct pollfd){.fd = host_absent ? -1 : fd, .events = POLLIN};
+    int helpers = helper_poll_fds(pfd + n);
+    n += helpers;
     for (struct stream *s = S.streams; s; s = s->next) {
       if (s->dead) continue;
       if (s->kind == S_EXEC) {
@@ -542,6 +545,10 @@ int serve(int fd, int flags) {
           if (timeout < 0 || wait < timeout) timeout = (int)wait;
         }
         if (s->dead) continue;
+        if (s->x.report_fd >= 0) { /* starting: nothing is pumped before STARTED */
+          owner[n] = s, pfd[n++] = (struct pollfd){.fd = s->x.report_fd, .events = POLLIN};
+          continue;
+        }
         if (s->credit > 0 && s->x.out_fd >= 0) owner[n] = s, pfd[n++] = (struct pollfd){.fd = s->x.out_fd, .events = POLLIN};
         if (s->credit > 0 && s->x.err_fd >= 0) owner[n] = s, pfd[n++] = (struct pollfd){.fd = s->x.err_fd, .events = POLLIN};
         if (s->x.in_fd >= 0 && s->x.in_len > 0) owner[n] = s, pfd[n++] = (struct pollfd){.fd = s->x.in_fd, .events = POLLOUT};
@@ -562,7 +569,8 @@ int serve(int fd, int flags) {
       if (r < 0) break;
       if (r == NO_HOST) host_absent = 1;
     }
-    for (int i = 2; i < n; i++) {
+    helper_done(pfd + 2, helpers);
+    for (int i = 2 + helpers; i < n; i++) {
       struct stream *s = owner[i];
       if (!pfd[i].revents || s->dead) continue;
       if (s->kind == S_EXEC)

@@ -12,11 +12,12 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <termios.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define EXEC_KEEP_STDIN 1u
-#define EXEC_PTY 2u
+#define EXEC_PTY EXEC_FLAG_PTY
 #define EXEC_LOGIN 4u
 #define AS_AGENT 0xFFFFFFFFu
 /* After the command exits, output pipes still held open by a background descendant are given up
@@ -201,6 +202,16 @@ static void child(int in, int out, int err, const char *tty, int report, uint32_
   } else if (!home || chdir(home) < 0) {
     if (chdir("/") < 0) goto fail;
   }
+#ifdef KILN_TEST_HOOKS
+  /* agent-test's slow start (test-hooks build only): a command whose environment has
+   * KILN_TEST_SLOW_START=ms waits that long before execve, as a hung cwd or binary would. */
+  for (char **e = env; *e; e++)
+    if (strncmp(*e, "KILN_TEST_SLOW_START=", 21) == 0) {
+      long ms = atol(*e + 21);
+      struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+      nanosleep(&ts, NULL);
+    }
+#endif
   if (path)
     execve(path, argv, env);
   else
@@ -217,21 +228,19 @@ static int cloexec_pipe(int p[2]) {
 }
 
 void exec_start(uint32_t id, struct reader *r) {
-  uint32_t flags = rd_u32(r), uid = rd_u32(r), gid = rd_u32(r), timeout_ms = rd_u32(r);
-  char *cwd = rd_str(r);
-  char **argv = rd_strlist(r);
-  char **extra = rd_strlist(r);
-  struct winsize ws = {0};
-  if (flags & EXEC_PTY) {
-    ws.ws_row = rd_u16(r);
-    ws.ws_col = rd_u16(r);
-  }
+  struct exec_req x;
+  int malformed = decode_exec(r, &x) < 0;
+  uint32_t flags = x.flags, uid = x.uid, gid = x.gid, timeout_ms = x.timeout_ms;
+  char *cwd = x.cwd;
+  char **argv = x.argv;
+  char **extra = x.env;
+  struct winsize ws = {.ws_row = x.rows, .ws_col = x.cols};
   char **env = NULL;
   int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, rep[2] = {-1, -1};
   int master = -1;
   char tty[64] = "";
-  if (!reader_done(r)) {
-    protocol_error("malformed EXEC");
+  if (malformed) {
+    bad_request(id, r, "EXEC");
     goto done;
   }
   struct login login;
@@ -271,22 +280,22 @@ void exec_start(uint32_t id, struct reader *r) {
   if (pid == 0) child(in[0], out[1], err[1], master >= 0 ? tty : NULL, rep[1], uid, gid, cwd, home, path, run, env);
   close(rep[1]);
   rep[1] = -1;
-  int child_errno = 0;
   if (pid < 0) {
-    child_errno = errno;
-  } else {
-    ssize_t got;
-    while ((got = read(rep[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR) {
-    }
-    if (got != sizeof child_errno) child_errno = 0;
-  }
-  if (child_errno) {
-    if (pid > 0) waitpid(pid, NULL, 0);
+    int e = errno;
     s->dead = 1;
-    send_error(id, child_errno, "exec %s: %s", path ? path : run[0], strerror(child_errno));
+    send_error(id, e, "exec %s: %s", path ? path : run[0], strerror(e));
     goto done;
   }
+  /* The child may take its time to reach execve (a slow cwd, a slow binary): the loop does not
+   * wait for it. Its report pipe is polled; exec_report sends STARTED or ERROR. */
   s->x.pid = pid;
+  s->x.report_fd = rep[0];
+  rep[0] = -1;
+  fcntl(s->x.report_fd, F_SETFL, O_NONBLOCK);
+  const char *what = path ? path : run[0];
+  size_t wn = strnlen(what, sizeof s->x.what - 1); /* a longer name is cut in the message */
+  memcpy(s->x.what, what, wn);
+  s->x.what[wn] = 0;
   if (master >= 0) {
     /* One terminal: its output is STDOUT, STDIN writes to it; separate fds so that closing stdin
      * (a dup) leaves the output side open. */
@@ -309,8 +318,6 @@ void exec_start(uint32_t id, struct reader *r) {
     }
   }
   if (timeout_ms) s->x.deadline_ms = now_ms() + timeout_ms;
-  uint8_t p[4] = {(uint8_t)(pid >> 24), (uint8_t)(pid >> 16), (uint8_t)(pid >> 8), (uint8_t)pid};
-  send_frame(T_STARTED, id, p, 4);
 done:
   if (master >= 0) close(master);
   for (int i = 0; i < 2; i++) {
@@ -328,6 +335,23 @@ done:
 static void close_fd(int *fd) {
   if (*fd >= 0) close(*fd);
   *fd = -1;
+}
+
+void exec_report(struct stream *s) {
+  int child_errno = 0;
+  ssize_t got = read(s->x.report_fd, &child_errno, sizeof child_errno);
+  if (got < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  close_fd(&s->x.report_fd);
+  if (got == (ssize_t)sizeof child_errno && child_errno) {
+    /* The child exits at once (127); the loop reaps it like any other. */
+    exec_cancel(s);
+    s->dead = 1;
+    send_error(s->id, child_errno, "exec %s: %s", s->x.what, strerror(child_errno));
+    return;
+  }
+  pid_t pid = s->x.pid;
+  uint8_t p[4] = {(uint8_t)(pid >> 24), (uint8_t)(pid >> 16), (uint8_t)(pid >> 8), (uint8_t)pid};
+  send_frame(T_STARTED, s->id, p, 4);
 }
 
 /* Gives the host back the window of stdin bytes that will never reach the pipe. */
@@ -365,7 +389,9 @@ void exec_stdin_close(struct stream *s) {
 
 void exec_signal(struct stream *s, uint32_t signo) {
   if (signo == 0 || signo >= 65) return;
-  if (!s->x.exited || s->x.out_fd >= 0 || s->x.err_fd >= 0) kill(-s->x.pid, (int)signo);
+  /* A child still starting may not have made its process group yet: then it gets the signal. */
+  if (!s->x.exited || s->x.out_fd >= 0 || s->x.err_fd >= 0)
+    if (kill(-s->x.pid, (int)signo) < 0 && errno == ESRCH && !s->x.exited) kill(s->x.pid, (int)signo);
 }
 
 void exec_resize(struct stream *s, uint16_t rows, uint16_t cols) {
@@ -374,7 +400,11 @@ void exec_resize(struct stream *s, uint16_t rows, uint16_t cols) {
 }
 
 void exec_cancel(struct stream *s) {
-  if (!s->x.exited) kill(-s->x.pid, SIGKILL);
+  if (!s->x.exited && s->x.pid > 0) {
+    kill(-s->x.pid, SIGKILL);
+    kill(s->x.pid, SIGKILL); /* still starting: not yet in its own process group */
+  }
+  close_fd(&s->x.report_fd);
   close_fd(&s->x.pty_fd);
   close_fd(&s->x.in_fd);
   close_fd(&s->x.out_fd);
@@ -416,7 +446,9 @@ static void pump_stdin(struct stream *s) {
 }
 
 void exec_pump(struct stream *s, int fd, short revents) {
-  if (fd == s->x.out_fd)
+  if (fd == s->x.report_fd)
+    exec_report(s);
+  else if (fd == s->x.out_fd)
     pump_output(s, &s->x.out_fd, T_STDOUT);
   else if (fd == s->x.err_fd)
     pump_output(s, &s->x.err_fd, T_STDERR);
@@ -454,13 +486,14 @@ static void give_up_if_idle(int *fd) {
 }
 
 int64_t exec_tick(struct stream *s, int64_t now) {
-  if (!s->x.exited) {
-    if (s->x.deadline_ms && now >= s->x.deadline_ms) {
+  if (!s->x.exited || s->x.report_fd >= 0) { /* running, or exited before STARTED went out */
+    if (!s->x.exited && s->x.deadline_ms && now >= s->x.deadline_ms) {
       kill(-s->x.pid, SIGKILL);
+      kill(s->x.pid, SIGKILL); /* still starting: not yet in its own process group */
       s->x.timed_out = 1;
       s->x.deadline_ms = 0;
     }
-    return s->x.deadline_ms;
+    return s->x.exited ? 0 : s->x.deadline_ms;
   }
   if ((s->x.out_fd >= 0 || s->x.err_fd >= 0) && now >= s->x.drain_at_ms) {
     give_up_if_idle(&s->x.out_fd);

@@ -10,8 +10,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
-#include <sys/sysmacros.h>
 #include <time.h>
 #include <linux/fs.h>
 #include <unistd.h>
@@ -22,15 +20,15 @@
 #define LIST_FRAME_BYTES (60u * 1024)
 #define LIST_FRAME_ENTRIES 1024u
 
-/* Parses the path-only payload of STAT, LIST, FILE_READ; NULL after reporting a protocol error. */
-static char *path_arg(struct reader *r, const char *what) {
-  char *path = rd_str(r);
-  if (!reader_done(r)) {
-    free(path);
-    protocol_error("malformed %s", what);
+/* Parses the path-only payload of STAT, LIST, FILE_READ; NULL after answering (bad_request). */
+static char *path_arg(uint32_t id, uint8_t type, struct reader *r, const char *what) {
+  struct path_req q;
+  if (decode_path_req(type, r, &q) < 0) {
+    path_req_free(&q);
+    bad_request(id, r, what);
     return NULL;
   }
-  return path;
+  return q.path;
 }
 
 static int mkdir_p(const char *path, mode_t mode) {
@@ -90,7 +88,7 @@ static int adopt_file(uint32_t id, enum stream_kind kind, int fd, const char *pa
 }
 
 void file_read_start(uint32_t id, struct reader *r) {
-  char *path = path_arg(r, "FILE_READ");
+  char *path = path_arg(id, T_FILE_READ, r, "FILE_READ");
   if (!path) return;
   /* O_NONBLOCK so a FIFO or device cannot stall the agent; its data is polled like a pipe's. */
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -135,13 +133,14 @@ static const char *kind_of(mode_t m) {
  * for writing blocks until someone reads it, and a guest could plant one (or swap one in between
  * the two checks) to hang PID 1. O_NONBLOCK makes that open fail (ENXIO) or return at once. */
 void file_write_start(uint32_t id, struct reader *r) {
-  uint32_t mode = rd_u32(r), flags = rd_u32(r);
-  char *path = rd_str(r);
-  if (!reader_done(r)) {
-    free(path);
-    protocol_error("malformed FILE_WRITE");
+  struct path_req q;
+  if (decode_path_req(T_FILE_WRITE, r, &q) < 0) {
+    path_req_free(&q);
+    bad_request(id, r, "FILE_WRITE");
     return;
   }
+  uint32_t mode = q.mode, flags = q.flags;
+  char *path = q.path;
   int fd = -1;
   struct stat st;
   if ((flags & FLAG_PARENTS) && mkdir_parents_of(path) < 0) {
@@ -191,9 +190,16 @@ void file_write_data(struct stream *s, const uint8_t *p, size_t n) {
   send_window(s->id, (uint32_t)n);
 }
 
+/* END: the file's fsync runs in a helper; file_write_finish answers when it is done. */
 void file_write_end(struct stream *s) {
-  if (fsync(s->fd) < 0 && errno != EINVAL) {
-    write_failed(s, "fsync");
+  if (helper_start(s, H_FSYNC, 0, NULL) < 0) write_failed(s, "fsync");
+}
+
+void file_write_finish(struct stream *s, int err, const char *msg) {
+  if (err) {
+    send_error(s->id, err, "%s", msg);
+    file_close(s);
+    s->dead = 1;
     return;
   }
   if (close(s->fd) < 0) {
@@ -217,7 +223,7 @@ static void put_entry(struct writer *w, const char *name, const struct stat *st)
 }
 
 void op_stat(uint32_t id, struct reader *r) {
-  char *path = path_arg(r, "STAT");
+  char *path = path_arg(id, T_STAT, r, "STAT");
   if (!path) return;
   struct stat st;
   if (lstat(path, &st) < 0) {
@@ -236,21 +242,23 @@ void op_stat(uint32_t id, struct reader *r) {
   free(path);
 }
 
-static void flush_entries(uint32_t id, struct writer *w, uint32_t *count) {
-  if (*count == 0) return;
+/* Sends the entries gathered so far; -1 when the host is gone (the listing stops there). */
+static int flush_entries(uint32_t id, struct writer *w, uint32_t *count) {
+  if (*count == 0) return 0;
   uint8_t *p = w->buf;
   p[0] = (uint8_t)(*count >> 24);
   p[1] = (uint8_t)(*count >> 16);
   p[2] = (uint8_t)(*count >> 8);
   p[3] = (uint8_t)*count;
-  send_frame(T_LIST_ENTRIES, id, w->buf, w->len);
+  int rc = send_frame(T_LIST_ENTRIES, id, w->buf, w->len);
   writer_reset(w);
-  wr_u32(w, 0);
+  wr_u32(w, 0); /* within the capacity the buffer already has: cannot fail */
   *count = 0;
+  return rc;
 }
 
 void op_list(uint32_t id, struct reader *r) {
-  char *path = path_arg(r, "LIST");
+  char *path = path_arg(id, T_LIST, r, "LIST");
   if (!path) return;
   DIR *d = opendir(path);
   if (!d) {
@@ -262,9 +270,9 @@ void op_list(uint32_t id, struct reader *r) {
   writer_init(&w, MAX_PAYLOAD);
   wr_u32(&w, 0);
   uint32_t count = 0;
-  int err = w.bad ? ENOMEM : 0;
+  int err = w.bad ? ENOMEM : 0, gone = 0;
   struct dirent *e;
-  while (!err) {
+  while (!err && !gone) {
     errno = 0;
     if (!(e = readdir(d))) {
       err = errno; /* 0: the end */
@@ -276,27 +284,29 @@ void op_list(uint32_t id, struct reader *r) {
     put_entry(&w, e->d_name, &st);
     /* A frame is flushed long before the cap (LIST_FRAME_BYTES): bad means an allocation failed. */
     if (w.bad) err = ENOMEM;
-    else if (++count >= LIST_FRAME_ENTRIES || w.len >= LIST_FRAME_BYTES) flush_entries(id, &w, &count);
+    else if (++count >= LIST_FRAME_ENTRIES || w.len >= LIST_FRAME_BYTES) gone = flush_entries(id, &w, &count) < 0;
   }
   closedir(d);
-  if (err) {
+  if (gone) {
+    /* The host went away mid-listing: nothing more can reach it (the loop suspends the session). */
+  } else if (err) {
     /* ERROR ends the stream: entries already sent are all the host gets; none is half-written. */
     send_error(id, err, "list %s: %s", path, strerror(err));
   } else {
-    flush_entries(id, &w, &count);
-    send_frame(T_END, id, NULL, 0);
+    if (flush_entries(id, &w, &count) == 0) send_frame(T_END, id, NULL, 0);
   }
   writer_free(&w);
   free(path);
 }
 
 void op_mkdir(uint32_t id, struct reader *r) {
-  uint32_t mode = rd_u32(r), flags = rd_u32(r);
-  char *path = rd_str(r);
-  if (!reader_done(r)) {
-    free(path);
-    return protocol_error("malformed MKDIR");
+  struct path_req q;
+  if (decode_path_req(T_MKDIR, r, &q) < 0) {
+    path_req_free(&q);
+    return bad_request(id, r, "MKDIR");
   }
+  uint32_t mode = q.mode, flags = q.flags;
+  char *path = q.path;
   mode_t m = mode ? (mode_t)(mode & 07777) : 0755;
   if (((flags & FLAG_PARENTS) ? mkdir_p(path, m) : mkdir(path, m)) < 0)
     send_error(id, errno, "mkdir %s: %s", path, strerror(errno));
@@ -338,18 +348,29 @@ static int remove_tree(int parent, const char *name, int depth) {
   return unlinkat(parent, name, AT_REMOVEDIR);
 }
 
+int remove_tree_path(const char *path) {
+  return remove_tree(AT_FDCWD, path, 0);
+}
+
+static void start_op(uint32_t id, enum helper_kind kind, uint64_t arg, const char *path, const char *what);
+
 void op_remove(uint32_t id, struct reader *r) {
-  uint32_t flags = rd_u32(r);
-  char *path = rd_str(r);
-  if (!reader_done(r)) {
+  struct path_req q;
+  if (decode_path_req(T_REMOVE, r, &q) < 0) {
+    path_req_free(&q);
+    return bad_request(id, r, "REMOVE");
+  }
+  uint32_t flags = q.flags;
+  char *path = q.path;
+  if (flags & FLAG_RECURSIVE) {
+    /* A tree can be any size: a helper removes it (the answer is the same OK or ERROR). */
+    start_op(id, H_REMOVE_TREE, 0, path, "remove");
     free(path);
-    return protocol_error("malformed REMOVE");
+    return;
   }
   struct stat st;
   int rc;
-  if (flags & FLAG_RECURSIVE)
-    rc = remove_tree(AT_FDCWD, path, 0);
-  else if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+  if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
     rc = rmdir(path);
   else
     rc = unlink(path);
@@ -361,10 +382,11 @@ void op_remove(uint32_t id, struct reader *r) {
 }
 
 void op_rename(uint32_t id, struct reader *r) {
-  char *from = rd_str(r);
-  char *to = rd_str(r);
-  if (!reader_done(r)) {
-    protocol_error("malformed RENAME");
+  struct path_req q;
+  int malformed = decode_path_req(T_RENAME, r, &q) < 0;
+  char *from = q.path, *to = q.to;
+  if (malformed) {
+    bad_request(id, r, "RENAME");
   } else if (rename(from, to) < 0) {
     send_error(id, errno, "rename %s to %s: %s", from, to, strerror(errno));
   } else {
@@ -374,10 +396,24 @@ void op_rename(uint32_t id, struct reader *r) {
   free(to);
 }
 
+/* SYNC, FREEZE, GROW_ROOT and a recursive REMOVE can block for as long as the disk takes: a helper process does the
+ * work (helper.c) and the stream lives until its answer, which is the same OK or ERROR as ever. */
+static void start_op(uint32_t id, enum helper_kind kind, uint64_t arg, const char *path, const char *what) {
+  struct stream *s = stream_new(id, S_OP);
+  if (!s) {
+    send_error(id, ENOMEM, "%s: %s", what, strerror(ENOMEM));
+    return;
+  }
+  if (helper_start(s, kind, arg, path) < 0) {
+    int e = errno;
+    send_error(id, e, "%s: cannot start a helper process: %s", what, strerror(e));
+    s->dead = 1;
+  }
+}
+
 void op_sync(uint32_t id, struct reader *r) {
   if (!reader_done(r)) return protocol_error("malformed SYNC");
-  sync();
-  send_ok(id, 0);
+  start_op(id, H_SYNC, 0, NULL, "sync");
 }
 
 /* Set while the root filesystem is frozen for a snapshot. A restored clone starts with it set, and
@@ -385,76 +421,21 @@ void op_sync(uint32_t id, struct reader *r) {
  * program can be run from a frozen disk. */
 static int root_frozen;
 
+void root_frozen_by_helper(void) {
+  root_frozen = 1;
+}
+
+/* sync() and FIFREEZE, in a helper; OK once / is frozen. */
 void op_freeze(uint32_t id, struct reader *r) {
   if (!reader_done(r)) return protocol_error("malformed FREEZE");
-  sync();
-  int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 || ioctl(fd, FIFREEZE, 0) < 0) {
-    int e = errno;
-    if (fd >= 0) close(fd);
-    send_error(id, e, "freeze /: %s", strerror(e));
-    return;
-  }
-  close(fd);
-  root_frozen = 1;
-  send_ok(id, 0);
+  start_op(id, H_FREEZE, 0, NULL, "freeze /");
 }
 
-#ifndef EXT4_IOC_RESIZE_FS
-#define EXT4_IOC_RESIZE_FS _IOW('f', 16, uint64_t)
-#endif
-#define GROW_WAIT_MS 5000
-
-/* The device under /, found by its device number in /sys (the root is mounted from the initramfs,
- * so /proc/mounts names the device as it was then). */
-static int open_root_device(void) {
-  struct stat st;
-  if (stat("/", &st) < 0) return -1;
-  char path[64];
-  snprintf(path, sizeof path, "/sys/dev/block/%u:%u/uevent", major(st.st_dev), minor(st.st_dev));
-  FILE *f = fopen(path, "re");
-  if (!f) return -1;
-  char line[128], dev[96] = "";
-  while (fgets(line, sizeof line, f))
-    if (strncmp(line, "DEVNAME=", 8) == 0 && strlen(line + 8) < sizeof dev - 6) {
-      snprintf(dev, sizeof dev, "/dev/%s", line + 8);
-      dev[strcspn(dev, "\n")] = 0;
-    }
-  fclose(f);
-  return dev[0] ? open(dev, O_RDONLY | O_CLOEXEC) : -1;
-}
-
+/* The helper waits for the device to report the new size, then resizes (helper.c: grow_root). */
 void op_grow_root(uint32_t id, struct reader *r) {
   uint64_t want = rd_u64(r);
   if (!reader_done(r)) return protocol_error("malformed GROW_ROOT");
-  int dev = open_root_device();
-  if (dev < 0) {
-    send_error(id, errno ? errno : ENODEV, "root block device not found");
-    return;
-  }
-  /* The host's resize reaches the guest as a config-change interrupt: wait for the new size. */
-  uint64_t have = 0;
-  for (int waited = 0; waited <= GROW_WAIT_MS; waited += 20) {
-    if (ioctl(dev, BLKGETSIZE64, &have) < 0 || have >= want) break;
-    struct timespec ts = {0, 20 * 1000000L};
-    nanosleep(&ts, NULL);
-  }
-  close(dev);
-  struct statfs fs;
-  if (have < want || statfs("/", &fs) < 0 || fs.f_bsize == 0) {
-    send_error(id, EIO, "root device is %llu bytes, wanted %llu", (unsigned long long)have, (unsigned long long)want);
-    return;
-  }
-  uint64_t blocks = want / (uint64_t)fs.f_bsize;
-  int root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0 || ioctl(root, EXT4_IOC_RESIZE_FS, &blocks) < 0) {
-    int e = errno;
-    if (root >= 0) close(root);
-    send_error(id, e, "grow /: %s", strerror(e));
-    return;
-  }
-  close(root);
-  send_ok(id, blocks * (uint64_t)fs.f_bsize);
+  start_op(id, H_GROW_ROOT, want, NULL, "grow /");
 }
 
 void thaw_if_frozen(void) {

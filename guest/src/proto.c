@@ -30,6 +30,7 @@ void reader_init(struct reader *r, const uint8_t *p, size_t n) {
   r->p = p;
   r->left = n;
   r->bad = 0;
+  r->oom = 0;
 }
 
 static const uint8_t *take(struct reader *r, size_t n) {
@@ -80,7 +81,7 @@ char *rd_str(struct reader *r) {
   }
   char *s = malloc((size_t)n + 1);
   if (!s) {
-    r->bad = 1;
+    r->bad = r->oom = 1;
     return NULL;
   }
   memcpy(s, p, n);
@@ -94,7 +95,7 @@ char **rd_strlist(struct reader *r) {
   if (r->bad) return NULL;
   char **v = calloc((size_t)count + 1, sizeof *v);
   if (!v) {
-    r->bad = 1;
+    r->bad = r->oom = 1;
     return NULL;
   }
   for (uint32_t i = 0; i < count; i++) {
@@ -172,4 +173,65 @@ void wr_u64(struct writer *w, uint64_t v) {
 void wr_str(struct writer *w, const char *s, size_t n) {
   wr_u32(w, (uint32_t)n);
   wr_bytes(w, s, n);
+}
+
+enum frame_status frame_next(const uint8_t *buf, size_t len, struct frame_header *h) {
+  if (len < FRAME_HEADER) return FRAME_MORE;
+  header_decode(buf, h);
+  if (h->version != PROTO_VERSION) return FRAME_BAD_VERSION;
+  if (h->length > MAX_PAYLOAD) return FRAME_TOO_BIG;
+  return len - FRAME_HEADER < h->length ? FRAME_MORE : FRAME_OK;
+}
+
+int decode_hello(struct reader *r, struct hello_req *h) {
+  memset(h, 0, sizeof *h);
+  h->version = rd_u32(r);
+  h->time_ns = rd_u64(r);
+  h->entropy = rd_blob(r, &h->entropy_len);
+  if (r->left > 0) { /* hosts before session resume send no flags and no nonce */
+    h->flags = rd_u32(r);
+    h->nonce = rd_blob(r, &h->nonce_len);
+  }
+  if (r->left > 0) h->hostname = rd_blob(r, &h->hostname_len); /* hosts before hostnames send none */
+  if (!reader_done(r) || h->nonce_len > MAX_NONCE || h->hostname_len > MAX_HOSTNAME) return -1;
+  return 0;
+}
+
+int decode_exec(struct reader *r, struct exec_req *x) {
+  memset(x, 0, sizeof *x);
+  x->flags = rd_u32(r);
+  x->uid = rd_u32(r);
+  x->gid = rd_u32(r);
+  x->timeout_ms = rd_u32(r);
+  x->cwd = rd_str(r);
+  x->argv = rd_strlist(r);
+  x->env = rd_strlist(r);
+  if (x->flags & EXEC_FLAG_PTY) {
+    x->rows = rd_u16(r);
+    x->cols = rd_u16(r);
+  }
+  return reader_done(r) ? 0 : -1;
+}
+
+void exec_req_free(struct exec_req *x) {
+  free(x->cwd);
+  strv_free(x->argv);
+  strv_free(x->env);
+  x->cwd = NULL;
+  x->argv = x->env = NULL;
+}
+
+int decode_path_req(uint8_t type, struct reader *r, struct path_req *q) {
+  memset(q, 0, sizeof *q);
+  if (type == T_FILE_WRITE || type == T_MKDIR) q->mode = rd_u32(r);
+  if (type == T_FILE_WRITE || type == T_MKDIR || type == T_REMOVE) q->flags = rd_u32(r);
+  q->path = rd_str(r);
+  if (type == T_RENAME) q->to = rd_str(r);
+  return reader_done(r) ? 0 : -1;
+}
+
+void path_req_free(struct path_req *q) {
+  free(q->path);
+  free(q->to);
+  q->path = q->to = NULL;
 }

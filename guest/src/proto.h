@@ -39,6 +39,7 @@ struct reader {
   const uint8_t *p;
   size_t left;
   int bad;
+  int oom; /* bad because a string could not be allocated, not because the payload is malformed */
 };
 
 void reader_init(struct reader *r, const uint8_t *p, size_t n);
@@ -56,6 +57,46 @@ char **rd_strlist(struct reader *r);
 /* True when every field was present and nothing is left over. */
 int reader_done(const struct reader *r);
 void strv_free(char **v);
+
+/* Host requests, decoded. Every frame the host sends is read by one of these or by the fixed-size
+ * reads in agent.c's dispatch; fuzz/fuzz_frames.c runs them all over arbitrary bytes. Each reads a
+ * whole payload and returns 0, or -1 when it is malformed (or a string could not be allocated);
+ * either way the caller frees the request, whose strings are its own. */
+#define EXEC_FLAG_PTY 2u
+#define MAX_NONCE 32
+#define MAX_HOSTNAME 64 /* HOST_NAME_MAX in <limits.h> */
+
+struct hello_req {
+  uint32_t version, flags; /* flags: 0 from hosts before revision 2 */
+  uint64_t time_ns;
+  const uint8_t *entropy, *nonce, *hostname; /* into the payload; NULL when absent */
+  uint32_t entropy_len, nonce_len, hostname_len;
+};
+/* HELLO: the trailing fields are optional (older hosts); nonce <= MAX_NONCE, hostname <= MAX_HOSTNAME. */
+int decode_hello(struct reader *r, struct hello_req *h);
+
+struct exec_req {
+  uint32_t flags, uid, gid, timeout_ms;
+  char *cwd;
+  char **argv, **env; /* NULL-terminated */
+  uint16_t rows, cols; /* with EXEC_FLAG_PTY only */
+};
+int decode_exec(struct reader *r, struct exec_req *x);
+void exec_req_free(struct exec_req *x);
+
+/* FILE_READ, STAT, LIST: path. FILE_WRITE, MKDIR: mode, flags, path. REMOVE: flags, path.
+ * RENAME: path (from), to. */
+struct path_req {
+  uint32_t mode, flags;
+  char *path, *to;
+};
+int decode_path_req(uint8_t type, struct reader *r, struct path_req *q);
+void path_req_free(struct path_req *q);
+
+/* Framing of the host's byte stream: what starts at buf[0..len). */
+enum frame_status { FRAME_OK, FRAME_MORE, FRAME_BAD_VERSION, FRAME_TOO_BIG };
+/* FRAME_OK: *h holds a header whose whole payload (h->length bytes after it) is in buf. */
+enum frame_status frame_next(const uint8_t *buf, size_t len, struct frame_header *h);
 
 /* A growable payload builder with a hard cap; exceeding it sets `bad`. */
 struct writer {

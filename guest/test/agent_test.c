@@ -49,6 +49,10 @@ static void send_raw(uint8_t type, uint32_t stream, const void *p, size_t n) {
 }
 
 static void send_w(uint8_t type, uint32_t stream, struct writer *w) {
+  if (w->bad) {
+    fprintf(stderr, "agent-test: a frame of type 0x%02x could not be built\n", type);
+    exit(2);
+  }
   send_raw(type, stream, w->buf, w->len);
   writer_free(w);
 }
@@ -78,6 +82,10 @@ static struct msg recv_msg_t(int timeout_ms, int keep_windows) {
     }
     free(m.p);
     m.p = malloc(m.h.length + 1);
+    if (!m.p) {
+      perror("agent-test: malloc");
+      exit(2);
+    }
     if (read_exact(m.p, m.h.length, timeout_ms) < 0) return (struct msg){0};
     if (m.h.type != T_WINDOW || keep_windows) return m;
   }
@@ -534,6 +542,12 @@ static void test_upload_refuses_what_is_not_a_regular_file(void) {
   CHECK(expect_ok_or_error(id) == 0, "the agent carries on");
 }
 
+static uint32_t expect_error_code(struct msg *m) {
+  struct reader r;
+  reader_init(&r, m->p, m->h.length);
+  return m->h.type == T_ERROR ? rd_u32(&r) : 0;
+}
+
 /* The same agent linked with a realloc that fails above 256 bytes (test/failalloc.c): a reply
  * that needs more is an ERROR ENOMEM, never a frame with half an entry in it, and the agent goes on. */
 static void test_allocation_failures(const char *failalloc) {
@@ -551,9 +565,25 @@ static void test_allocation_failures(const char *failalloc) {
   close(open(longname, O_CREAT | O_WRONLY, 0644));
 
   setenv("KILN_TEST_REALLOC_LIMIT", "256", 1);
+  setenv("KILN_TEST_MALLOC_FAIL_SIZE", "777", 1);
   start_agent(failalloc);
   unsetenv("KILN_TEST_REALLOC_LIMIT");
+  unsetenv("KILN_TEST_MALLOC_FAIL_SIZE");
   hello();
+  /* A request whose string cannot be allocated (776 bytes and its NUL: the size that fails) is
+   * ERROR ENOMEM on its stream, not a protocol error: the session goes on. */
+  char big[777];
+  memset(big, 'p', 776);
+  big[0] = '/';
+  big[776] = 0;
+  uint32_t id0 = path_op(T_STAT, big);
+  struct msg m0 = recv_msg();
+  CHECK(m0.h.stream == id0 && expect_error_code(&m0) == ENOMEM, "a STAT whose path cannot be allocated is ENOMEM: 0x%02x", m0.h.type);
+  free(m0.p);
+  id0 = exec_full(0, 0xFFFFFFFFu, big, 0, 0, 0, (const char *const[]){"true", NULL}, (const char *const[]){NULL});
+  m0 = recv_msg();
+  CHECK(m0.h.stream == id0 && expect_error_code(&m0) == ENOMEM, "an EXEC whose cwd cannot be allocated is ENOMEM: 0x%02x", m0.h.type);
+  free(m0.p);
   uint32_t id = path_op(T_STAT, longname);
   struct msg m = recv_msg();
   struct reader r;
@@ -645,9 +675,152 @@ static void test_protocol_error_ends_session(void) {
   free(m.p);
 }
 
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The test build whose helpers wait KILN_TEST_HELPER_DELAY_MS before working: SYNC, GROW_ROOT and
+ * an upload's fsync must not hold up anything else, and answer as before once done. */
+static void test_helpers_leave_the_loop_free(const char *hooks) {
+  setenv("KILN_TEST_HELPER_DELAY_MS", "1000", 1);
+  start_agent(hooks);
+  unsetenv("KILN_TEST_HELPER_DELAY_MS");
+  hello();
+  int64_t t0 = mono_ms();
+  uint32_t sync_id = next_stream++;
+  send_raw(T_SYNC, sync_id, NULL, 0);
+  /* A size no disk reaches: the helper never resizes anything, it answers ERROR. */
+  struct writer w;
+  writer_init(&w, 16);
+  wr_u64(&w, 1ull << 62);
+  uint32_t grow_id = next_stream++;
+  send_w(T_GROW_ROOT, grow_id, &w);
+  char tree[600], leaf[700];
+  snprintf(tree, sizeof tree, "%s/slow-remove", tmp);
+  snprintf(leaf, sizeof leaf, "%s/a/b", tree);
+  char mk[1500];
+  snprintf(mk, sizeof mk, "mkdir -p %s && touch %s/f", leaf, leaf);
+  CHECK(system(mk) == 0, "fixture tree");
+  writer_init(&w, 1 << 17);
+  wr_u32(&w, 1);
+  wr_str(&w, tree, strlen(tree));
+  uint32_t rm_id = next_stream++;
+  send_w(T_REMOVE, rm_id, &w);
+  uint32_t exec_id = exec_v(0, 0, (const char *const[]){"echo", "meanwhile", NULL});
+  int early = 0, exited = 0;
+  while (!exited) {
+    struct msg m = recv_msg();
+    if (m.h.type == 0) break;
+    if (m.h.stream == sync_id || m.h.stream == grow_id || m.h.stream == rm_id) early = 1;
+    if (m.h.stream == exec_id && m.h.type == T_EXIT) exited = 1;
+    free(m.p);
+  }
+  int64_t took = mono_ms() - t0;
+  CHECK(exited && !early && took < 900, "an exec runs to EXIT while SYNC, GROW_ROOT and a recursive REMOVE are in their helpers (%lld ms)",
+        (long long)took);
+  int synced = 0, grow_failed = 0, removed = 0;
+  for (int i = 0; i < 3; i++) {
+    struct msg m = recv_msg();
+    if (m.h.stream == sync_id && m.h.type == T_OK) synced = 1;
+    if (m.h.stream == grow_id && m.h.type == T_ERROR) grow_failed = 1;
+    if (m.h.stream == rm_id && m.h.type == T_OK) removed = 1;
+    free(m.p);
+  }
+  CHECK(synced && grow_failed && removed && access(tree, F_OK) != 0 && mono_ms() - t0 >= 1000,
+        "then SYNC answers OK, an impossible GROW_ROOT ERROR, and REMOVE OK with the tree gone");
+
+  /* An upload's END: the fsync runs in a helper, the final OK still counts the bytes. */
+  char file[600];
+  snprintf(file, sizeof file, "%s/slow-fsync.txt", tmp);
+  uint32_t up = write_open(file);
+  send_raw(T_DATA, up, "12345", 5);
+  send_raw(T_END, up, NULL, 0);
+  exec_id = exec_v(0, 0, (const char *const[]){"true", NULL});
+  int opened = 0, order_ok = 1;
+  exited = 0;
+  for (;;) {
+    struct msg m = recv_msg();
+    if (m.h.type == 0) break;
+    int done = 0;
+    if (m.h.stream == up && m.h.type == T_OK) {
+      if (!opened) {
+        opened = 1;
+      } else {
+        struct reader r;
+        reader_init(&r, m.p, m.h.length);
+        CHECK(rd_u64(&r) == 5, "the upload's final OK counts its bytes");
+        order_ok &= exited;
+        done = 1;
+      }
+    }
+    if (m.h.stream == exec_id && m.h.type == T_EXIT) exited = 1;
+    free(m.p);
+    if (done) break;
+  }
+  CHECK(opened && exited && order_ok, "an exec finishes while an upload's fsync is in its helper");
+
+  /* CANCEL while the helper works: nothing more on that stream; the agent goes on. */
+  uint32_t cancelled = next_stream++;
+  send_raw(T_SYNC, cancelled, NULL, 0);
+  send_raw(T_CANCEL, cancelled, NULL, 0);
+  uint32_t after = next_stream++;
+  send_raw(T_SYNC, after, NULL, 0);
+  struct msg m = recv_msg();
+  CHECK(m.h.stream == after && m.h.type == T_OK, "a cancelled SYNC says nothing; the next one answers");
+  free(m.p);
+  m = recv_msg_t(300, 0);
+  CHECK(m.h.type == 0, "still nothing on the cancelled stream: 0x%02x on %u", m.h.type, m.h.stream);
+  free(m.p);
+
+  /* At most 16 helpers at once: one more is refused at once with EAGAIN, the others answer. */
+  uint32_t first = next_stream;
+  for (int i = 0; i < 17; i++) send_raw(T_SYNC, next_stream++, NULL, 0);
+  m = recv_msg();
+  CHECK(m.h.stream == first + 16 && expect_error_code(&m) == EAGAIN, "the 17th concurrent SYNC is ERROR EAGAIN: 0x%02x on %u", m.h.type,
+        m.h.stream);
+  free(m.p);
+  int oks = 0;
+  for (int i = 0; i < 16; i++) {
+    m = recv_msg();
+    oks += m.h.type == T_OK;
+    free(m.p);
+  }
+  CHECK(oks == 16, "the 16 others answer OK: %d", oks);
+
+  /* A command slow to reach execve does not hold up the loop: a STAT is answered first, then
+   * STARTED and EXIT (or the ERROR of a failed exec) arrive as always. */
+  const char *const slow_env[] = {"KILN_TEST_SLOW_START=700", NULL};
+  const char *const *cmds[] = {(const char *const[]){"true", NULL}, (const char *const[]){"/no/such/binary", NULL}};
+  for (int c = 0; c < 2; c++) {
+    uint32_t slow = exec_full(0, 0xFFFFFFFFu, tmp, 0, 0, 0, cmds[c], slow_env);
+    uint32_t st = path_op(T_STAT, "/");
+    m = recv_msg();
+    CHECK(m.h.stream == st && m.h.type == T_STAT_RESULT, "STAT is answered while an exec is starting: 0x%02x on %u", m.h.type, m.h.stream);
+    free(m.p);
+    struct result res = collect(slow);
+    if (c == 0)
+      CHECK(res.started > 0 && res.kind == 0 && res.value == 0, "then the slow command starts and exits: started=%d", res.started);
+    else
+      CHECK(res.error == ENOENT && !res.started, "then a slow command that cannot exec is ERROR ENOENT: %d", res.error);
+  }
+  /* CANCEL while starting: the child is killed before it can exec; nothing more on the stream. */
+  char marker[600];
+  snprintf(marker, sizeof marker, "%s/should-not-exist", tmp);
+  uint32_t doomed = exec_full(0, 0xFFFFFFFFu, tmp, 0, 0, 0, (const char *const[]){"touch", marker, NULL}, slow_env);
+  send_raw(T_CANCEL, doomed, NULL, 0);
+  m = recv_msg_t(1200, 0);
+  CHECK(m.h.type == 0 && access(marker, F_OK) != 0, "a command cancelled while starting never runs: 0x%02x", m.h.type);
+  free(m.p);
+  close(host);
+  int status;
+  waitpid(agent, &status, 0);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2 && argc != 3) {
-    fprintf(stderr, "usage: agent-test PATH-TO-AGENT [PATH-TO-FAILALLOC-AGENT]\n");
+    fprintf(stderr, "usage: agent-test PATH-TO-AGENT [PATH-TO-TEST-HOOKS-AGENT]\n");
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
@@ -668,7 +841,10 @@ int main(int argc, char **argv) {
   int status;
   waitpid(agent, &status, 0);
   CHECK(WIFEXITED(status), "agent exits when the host closes the connection");
-  if (argc == 3) test_allocation_failures(argv[2]);
+  if (argc == 3) {
+    test_allocation_failures(argv[2]);
+    test_helpers_leave_the_loop_free(argv[2]);
+  }
   char cmd[600];
   snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);

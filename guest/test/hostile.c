@@ -70,6 +70,7 @@ int main(void) {
       wr_u32(&w, PROTO_VERSION);
       wr_str(&w, version, sizeof version - 1);
       wr_u32(&w, 0);
+      if (w.bad) init_halt("cannot build HELLO_OK");
       uint8_t out[FRAME_HEADER];
       header_encode(out, T_HELLO_OK, 0, (uint32_t)w.len);
       write_full(fd, out, sizeof out);

@@ -2,7 +2,7 @@
  * (frame_next, as parse_input uses it) and every payload decoder (decode_hello, decode_exec,
  * decode_path_req, and the fixed-size reads of WINDOW, SIGNAL, RESIZE and GROW_ROOT in dispatch).
  * Built with clang -fsanitize=fuzzer,address,undefined by `make fuzz` (guest/Makefile), which runs
- * it for a bounded time from the seeds in fuzz/corpus (fuzz/seeds.py writes them).
+ * it for a bounded time from the seeds in fuzz/corpus (`make seeds` writes them, from fuzz/seeds.c).
  *
  * Each payload is copied into a heap block of exactly its size, so ASan sees any read past it.
  * Beyond "no crash, no sanitizer report", a decoded request must encode back to exactly the bytes

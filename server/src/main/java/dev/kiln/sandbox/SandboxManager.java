@@ -241,7 +241,8 @@ public final class SandboxManager implements AutoCloseable {
     long want = diskMib.getAsLong() << 20;
     if (diskMib.getAsLong() < 1 || diskMib.getAsLong() > MAX_DISK_MIB || want < templateBytes) {
       throw new KilnException(ErrorCode.INVALID_REQUEST, "field 'diskMib' must be " + ((templateBytes + (1 << 20) - 1) >> 20) + ".." + MAX_DISK_MIB
-          + " (MiB; at least template '" + template.name() + "''s size, at most 16 TiB), got " + diskMib.getAsLong());
+          + " (MiB: no smaller than the template's size, " + template.name() + " has " + ((templateBytes + (1 << 20) - 1) >> 20) + " MiB; at most 16 TiB), got "
+          + diskMib.getAsLong());
     }
     // The layer is sparse, but a sandbox promised this much may write it all: the host must have it.
     if (want - templateBytes > freeBytes) {

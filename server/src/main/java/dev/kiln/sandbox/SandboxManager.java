@@ -85,7 +85,9 @@ public final class SandboxManager implements AutoCloseable {
   private final Accelerator accelerator;
   private final Duration bootTimeout;
   private final SandboxLimits limits;
-  private final Map<SandboxId, LiveSandbox> live = new ConcurrentHashMap<>();
+  private final SandboxRegistry live;
+  /** Named points tests may stop at; {@link LifecycleSeam#NONE} in production. */
+  volatile LifecycleSeam seam = LifecycleSeam.NONE;
   private final TemplateSnapshots snapshots;
   final SandboxNetworks networks;
   private final Tombstones tombstones;
@@ -96,6 +98,12 @@ public final class SandboxManager implements AutoCloseable {
 
   public SandboxManager(Path dataDir, Database db, TemplateService templates, VmmBackend backend, GuestArtifacts artifacts,
       Accelerator accelerator, OptionalLong tscKhz, Duration bootTimeout, SandboxLimits limits, SandboxNetworks networks, Duration tombstoneRetention) {
+    this(dataDir, db, templates, backend, artifacts, accelerator, tscKhz, bootTimeout, limits, networks, tombstoneRetention, new SandboxRegistry());
+  }
+
+  SandboxManager(Path dataDir, Database db, TemplateService templates, VmmBackend backend, GuestArtifacts artifacts, Accelerator accelerator,
+      OptionalLong tscKhz, Duration bootTimeout, SandboxLimits limits, SandboxNetworks networks, Duration tombstoneRetention, SandboxRegistry registry) {
+    this.live = registry;
     this.networks = networks;
     this.sandboxesDir = dataDir.resolve("sandboxes");
     this.repo = new SandboxRepository(db);
@@ -366,8 +374,7 @@ public final class SandboxManager implements AutoCloseable {
       throw new KilnException(ErrorCode.INTERNAL, "data directory path is too long for Unix sockets: " + runDir.resolve("agent.sock"));
     }
     repo.insert(row);
-    LiveSandbox sb = new LiveSandbox(id);
-    live.put(id, sb);
+    LiveSandbox sb = live.add(id);
     sb.lifecycle.lock();
     long start = System.nanoTime();
     Optional<Path> layer = Optional.empty();
@@ -389,7 +396,7 @@ public final class SandboxManager implements AutoCloseable {
       teardown(sb, runDir);
       networks.release(id.value());
       repo.delete(id.value());
-      live.remove(id);
+      live.removeDeleted(sb);
       layer.ifPresent(disks::discard);
       collectDisks();
       if (e instanceof KilnException ke) throw ke;
@@ -407,6 +414,7 @@ public final class SandboxManager implements AutoCloseable {
   void attach(LiveSandbox sb, Started started) throws AgentException, InterruptedException {
     VmSpec spec = started.spec();
     String id = sb.id.value();
+    seam.at(LifecycleSeam.Point.VM_STARTED, id);
     sb.stopping = false;
     repo.recordVm(id, VmRecord.toJson(spec), sb.vm.pid());
     disks.recorded(spec.rootDisk());
@@ -502,15 +510,18 @@ public final class SandboxManager implements AutoCloseable {
   void fail(LiveSandbox sb, String reason) {
     sb.lifecycle.lock();
     try {
-      if (sb.stopping || live.get(sb.id) != sb) return;
+      if (sb.stopping || sb.deleted) return;
       sb.stopping = true;
+      seam.at(LifecycleSeam.Point.FAILING, sb.id.value());
       log.error("sandbox failed sandbox={} reason=\"{}\"", sb.id, reason);
       teardown(sb, sandboxesDir.resolve(sb.id.value()));
       if (repo.find(sb.id.value()).isPresent()) {
         repo.updateState(sb.id.value(), SandboxState.ERROR.name(), Optional.empty(), OptionalLong.empty(), Optional.of(reason));
         events.append(sb.id.value(), "failed", reason);
       }
-      live.remove(sb.id);
+      // The entry stays (the row does, in state error): the next operation takes this same lock.
+      sb.vm = null;
+      sb.agent = null;
       collectDisks();
     } finally {
       sb.lifecycle.unlock();
@@ -551,6 +562,11 @@ public final class SandboxManager implements AutoCloseable {
     return repo.find(id).orElseThrow(() -> tombstones.gone(id).orElseGet(() -> notFound(id)));
   }
 
+  /** The 404 for an id whose registry entry is gone: its tombstone's words if it has one. */
+  private KilnException gone(String id) {
+    return tombstones.gone(id).orElseGet(() -> notFound(id));
+  }
+
   private static KilnException notFound(String id) {
     return new KilnException(ErrorCode.SANDBOX_NOT_FOUND, "no sandbox '" + id + "' on this host");
   }
@@ -562,7 +578,7 @@ public final class SandboxManager implements AutoCloseable {
       resume(id); // any data-plane request wakes a paused sandbox
       r = row(id);
     }
-    LiveSandbox sb = live.get(new SandboxId(id));
+    LiveSandbox sb = live.find(new SandboxId(id)).orElse(null);
     if (sb == null || sb.agent == null || !SandboxState.RUNNING.name().equals(r.state())) {
       throw new KilnException(ErrorCode.SANDBOX_NOT_RUNNING, "sandbox " + id + " is " + r.state().toLowerCase()
           + r.error().map(e -> " (" + e + ")").orElse("") + ", not running");
@@ -609,29 +625,36 @@ public final class SandboxManager implements AutoCloseable {
   }
 
   private void remove(String id, Optional<Tombstones.Reason> reason) {
-    row(id);
-    SandboxId sid = new SandboxId(id);
-    LiveSandbox sb = live.computeIfAbsent(sid, LiveSandbox::new);
-    sb.lifecycle.lock();
     try {
-      SandboxRow r = row(id); // as it is now: a delete that ran while this one waited for the lock leaves only its tombstone
-      repo.updateState(id, SandboxState.STOPPING.name(), r.vmJson(), r.pid(), r.error());
-      teardown(sb, sandboxesDir.resolve(id));
-      checkpoints.removeFilesOf(id);
-      networks.release(id);
-      if (reason.isPresent()) {
-        events.append(id, reason.get().name().toLowerCase(java.util.Locale.ROOT), Tombstones.lastWords(r, reason.get()));
-        tombstones.bury(r, reason.get(), Instant.now()); // its checkpoints and network row go with the row (ON DELETE CASCADE)
-      } else {
-        repo.delete(id); // and its events
-      }
-      live.remove(sid);
-      collectDisks();
-      deletedListeners.forEach(l -> l.accept(id));
-      log.info("sandbox deleted sandbox={} reason={}", id, reason.map(Enum::name).orElse("DISCARDED"));
-    } finally {
-      sb.lifecycle.unlock();
+      underLifecycleLock(id, (sb, r) -> {
+        removeLocked(sb, r, reason);
+        return null;
+      });
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt(); // a delete is not interruptible: it ran to its end
     }
+  }
+
+  /**
+   * Tears the sandbox down and removes its row (leaving a tombstone when {@code reason} is
+   * present) and then its registry entry; the caller holds its lock.
+   */
+  private void removeLocked(LiveSandbox sb, SandboxRow r, Optional<Tombstones.Reason> reason) {
+    String id = r.id();
+    repo.updateState(id, SandboxState.STOPPING.name(), r.vmJson(), r.pid(), r.error());
+    teardown(sb, sandboxesDir.resolve(id));
+    checkpoints.removeFilesOf(id);
+    networks.release(id);
+    if (reason.isPresent()) {
+      events.append(id, reason.get().name().toLowerCase(java.util.Locale.ROOT), Tombstones.lastWords(r, reason.get()));
+      tombstones.bury(r, reason.get(), Instant.now()); // its checkpoints and network row go with the row (ON DELETE CASCADE)
+    } else {
+      repo.delete(id); // and its events
+    }
+    live.removeDeleted(sb);
+    collectDisks();
+    deletedListeners.forEach(l -> l.accept(id));
+    log.info("sandbox deleted sandbox={} reason={}", id, reason.map(Enum::name).orElse("DISCARDED"));
   }
 
   // ---- pause and resume ---------------------------------------------------------------------
@@ -789,10 +812,12 @@ public final class SandboxManager implements AutoCloseable {
   /** Runs a transition holding the sandbox's lifecycle lock, on its row as it is once the lock is held. */
   <T> T underLifecycleLock(String id, LockedTransition<T> t) throws InterruptedException {
     row(id);
-    LiveSandbox sb = live.computeIfAbsent(new SandboxId(id), LiveSandbox::new);
-    sb.lifecycle.lock();
+    // Empty: deleted while this waited (or before): the row's tombstone says so.
+    LiveSandbox sb = live.lock(new SandboxId(id), seam).orElseThrow(() -> gone(id));
     try {
-      return t.apply(sb, row(id));
+      SandboxRow r = row(id);
+      seam.at(LifecycleSeam.Point.ACTING, id);
+      return t.apply(sb, r);
     } finally {
       sb.lifecycle.unlock();
     }
@@ -819,6 +844,7 @@ public final class SandboxManager implements AutoCloseable {
         try {
           if (pause) {
             pause(r.id());
+            seam.at(LifecycleSeam.Point.TTL_PAUSED, r.id());
             // A paused sandbox costs no RAM or CPU; its TTL starts again when it is resumed.
             repo.updateExpiry(r.id(), r.timeoutSeconds(), Optional.empty());
           } else if (!SandboxState.PAUSED.name().equals(r.state()) || !CreateSandbox.OnTimeout.PAUSE.name().equals(r.onTimeout())) {
@@ -845,9 +871,7 @@ public final class SandboxManager implements AutoCloseable {
     networks.adoptAll(id -> repo.find(id).isPresent());
     for (SandboxRow r : repo.all()) {
       SandboxState state = SandboxState.valueOf(r.state());
-      SandboxId id = new SandboxId(r.id());
-      LiveSandbox sb = new LiveSandbox(id);
-      live.put(id, sb);
+      LiveSandbox sb = live.add(new SandboxId(r.id()));
       switch (state) {
         case RUNNING -> readopt(sb, r);
         case CREATING -> {
@@ -859,8 +883,7 @@ public final class SandboxManager implements AutoCloseable {
           adoptVmQuietly(sb, r);
           delete(r.id());
         }
-        case ERROR -> live.remove(id);
-        case PAUSED, STOPPED -> { } // nothing runs: its saved state or its disk waits
+        case ERROR, PAUSED, STOPPED -> { } // nothing runs: its saved state or its disk waits, or the client reads why it failed
       }
     }
   }
@@ -921,7 +944,7 @@ public final class SandboxManager implements AutoCloseable {
   public void close() {
     pools.close();
     snapshots.abortAll();
-    for (LiveSandbox sb : live.values()) {
+    for (LiveSandbox sb : live.all()) {
       sb.stopping = true;
       if (sb.agent != null) sb.agent.close();
       if (sb.vm != null) sb.vm.detach();

@@ -89,6 +89,7 @@ public final class SandboxManager implements AutoCloseable {
   /** Named points tests may stop at; {@link LifecycleSeam#NONE} in production. */
   volatile LifecycleSeam seam = LifecycleSeam.NONE;
   private final TemplateSnapshots snapshots;
+  private final TtlReaper ttl;
   final SandboxNetworks networks;
   private final Tombstones tombstones;
   /** Why the last snapshot of a template failed (until one is taken), for the events of the sandboxes that boot instead. */
@@ -109,6 +110,7 @@ public final class SandboxManager implements AutoCloseable {
     this.repo = new SandboxRepository(db);
     this.tombstones = new Tombstones(new TombstoneRepository(db), repo, tombstoneRetention);
     this.events = new EventRepository(db);
+    this.ttl = new TtlReaper(repo::all, this::expire);
     this.checkpointRows = new CheckpointRepository(db);
     this.disks = new DiskLayers(dataDir.resolve("disks"));
     this.templates = templates;
@@ -665,39 +667,43 @@ public final class SandboxManager implements AutoCloseable {
    * where they were when it is resumed.
    */
   public Sandbox pause(String id) throws InterruptedException {
-    return underLifecycleLock(id, (sb, r) -> {
-      if (!SandboxState.RUNNING.name().equals(r.state()) || sb.vm == null) {
-        throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is " + r.state().toLowerCase() + "; only a running sandbox can be paused");
-      }
-      long start = System.nanoTime();
-      RunningVm vm = sb.vm;
-      SavedState state;
+    return underLifecycleLock(id, this::pauseLocked);
+  }
+
+  /** The pause itself; the caller holds the sandbox's lock, and {@code r} is its row as it is now. */
+  private Sandbox pauseLocked(LiveSandbox sb, SandboxRow r) throws InterruptedException {
+    String id = r.id();
+    if (!SandboxState.RUNNING.name().equals(r.state()) || sb.vm == null) {
+      throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is " + r.state().toLowerCase() + "; only a running sandbox can be paused");
+    }
+    long start = System.nanoTime();
+    RunningVm vm = sb.vm;
+    SavedState state;
+    try {
+      state = vm.saveState(sandboxesDir.resolve(id).resolve(PAUSED_STATE), PAUSE_TIMEOUT);
+      AtomicFiles.write(sandboxesDir.resolve(id).resolve(PAUSED_STATE_SHA256), state.sha256().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    } catch (VmmException | IOException e) {
+      // Nothing was lost: let the VM run on, and say why it could not be paused.
       try {
-        state = vm.saveState(sandboxesDir.resolve(id).resolve(PAUSED_STATE), PAUSE_TIMEOUT);
-        AtomicFiles.write(sandboxesDir.resolve(id).resolve(PAUSED_STATE_SHA256), state.sha256().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-      } catch (VmmException | IOException e) {
-        // Nothing was lost: let the VM run on, and say why it could not be paused.
-        try {
-          vm.resume();
-        } catch (VmmException again) {
-          log.warn("sandbox={} could not be resumed after a failed pause: {}", id, again.getMessage());
-        }
-        throw new KilnException(ErrorCode.SNAPSHOT_FAILED, "sandbox " + id + " could not be paused: " + e.getMessage(), e);
+        vm.resume();
+      } catch (VmmException again) {
+        log.warn("sandbox={} could not be resumed after a failed pause: {}", id, again.getMessage());
       }
-      sb.vm = null;
-      for (AgentListener l : agentListeners) l.detaching(id);
-      if (sb.agent != null) sb.agent.close();
-      sb.agent = null;
-      try {
-        vm.stop(STOP_GRACE);
-      } catch (VmmException e) {
-        log.warn("sandbox={} paused but its QEMU did not stop cleanly: {}", id, e.getMessage());
-      }
-      repo.updateState(id, SandboxState.PAUSED.name(), r.vmJson(), OptionalLong.empty(), Optional.empty());
-      events.append(id, "paused", "state saved (" + (state.bytes() >> 20) + " MiB); the VM holds no RAM or CPU");
-      log.info("sandbox paused sandbox={} state_mib={} took_ms={}", id, state.bytes() >> 20, (System.nanoTime() - start) / 1_000_000);
-      return get(id);
-    });
+      throw new KilnException(ErrorCode.SNAPSHOT_FAILED, "sandbox " + id + " could not be paused: " + e.getMessage(), e);
+    }
+    sb.vm = null;
+    for (AgentListener l : agentListeners) l.detaching(id);
+    if (sb.agent != null) sb.agent.close();
+    sb.agent = null;
+    try {
+      vm.stop(STOP_GRACE);
+    } catch (VmmException e) {
+      log.warn("sandbox={} paused but its QEMU did not stop cleanly: {}", id, e.getMessage());
+    }
+    repo.updateState(id, SandboxState.PAUSED.name(), r.vmJson(), OptionalLong.empty(), Optional.empty());
+    events.append(id, "paused", "state saved (" + (state.bytes() >> 20) + " MiB); the VM holds no RAM or CPU");
+    log.info("sandbox paused sandbox={} state_mib={} took_ms={}", id, state.bytes() >> 20, (System.nanoTime() - start) / 1_000_000);
+    return get(id);
   }
 
   /**
@@ -826,37 +832,60 @@ public final class SandboxManager implements AutoCloseable {
   /** Sets a new TTL counted from now; 0 removes the limit. */
   public Sandbox setTimeout(String id, long timeoutSeconds) {
     limits.checkTimeout(timeoutSeconds);
-    row(id);
-    Optional<Instant> expires = timeoutSeconds == 0 ? Optional.empty() : Optional.of(Instant.now().plusSeconds(timeoutSeconds));
-    repo.updateExpiry(id, timeoutSeconds, expires);
-    return get(id);
+    try {
+      // Under the lock, like every TTL change: an expiry deciding on the old TTL finishes first.
+      return underLifecycleLock(id, (sb, r) -> {
+        Optional<Instant> expires = timeoutSeconds == 0 ? Optional.empty() : Optional.of(Instant.now().plusSeconds(timeoutSeconds));
+        repo.updateExpiry(id, timeoutSeconds, expires);
+        return get(id);
+      });
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt(); // the lock is taken uninterruptibly: not reached
+      throw new KilnException(ErrorCode.INTERNAL, "interrupted while changing the TTL of " + id, e);
+    }
   }
 
   /**
    * Deletes (or pauses, by its onTimeout) every sandbox whose TTL has passed, leaving an EXPIRED
-   * tombstone, and purges the tombstones whose retention is over. Called every second by the reaper.
+   * tombstone, and purges the tombstones whose retention is over; returns once this pass's
+   * expiries are done (for tests and tools: the daemon's reaper uses {@link #reapExpiredInBackground}).
    */
   public void reapExpired(Instant now) throws InterruptedException {
-    for (SandboxRow r : repo.all()) {
-      if (r.expiresAt().isPresent() && !r.expiresAt().get().isAfter(now) && !SandboxState.STOPPING.name().equals(r.state())) {
-        boolean pause = CreateSandbox.OnTimeout.PAUSE.name().equals(r.onTimeout()) && SandboxState.RUNNING.name().equals(r.state());
-        log.info("sandbox ttl expired sandbox={} expired_at={} action={}", r.id(), r.expiresAt().get(), pause ? "pause" : "delete");
-        try {
-          if (pause) {
-            pause(r.id());
-            seam.at(LifecycleSeam.Point.TTL_PAUSED, r.id());
-            // A paused sandbox costs no RAM or CPU; its TTL starts again when it is resumed.
-            repo.updateExpiry(r.id(), r.timeoutSeconds(), Optional.empty());
-          } else if (!SandboxState.PAUSED.name().equals(r.state()) || !CreateSandbox.OnTimeout.PAUSE.name().equals(r.onTimeout())) {
-            remove(r.id(), Optional.of(Tombstones.Reason.EXPIRED));
-          }
-        } catch (KilnException e) {
-          log.warn("reaping sandbox={} failed: {}", r.id(), e.getMessage());
-        }
-      }
-    }
+    for (Thread t : ttl.pass(now)) t.join();
+    purgeTombstones(now);
+  }
+
+  /** One reaper pass, every second: each expiry runs on its own virtual thread ({@link TtlReaper}), and this returns at once. */
+  public void reapExpiredInBackground(Instant now) {
+    ttl.pass(now);
+    purgeTombstones(now);
+  }
+
+  private void purgeTombstones(Instant now) {
     int purged = tombstones.purge(now);
     if (purged > 0) log.info("sandbox tombstones purged count={}", purged);
+  }
+
+  /**
+   * One expiry, decided and done inside the sandbox's locked transition, on its row as it is then:
+   * a TTL changed, a resume or a delete that ran first are seen, and a TTL pause clears the
+   * expiry in the same transition (a resume that follows starts the TTL again).
+   */
+  void expire(String id, Instant now) throws InterruptedException {
+    boolean paused = underLifecycleLock(id, (sb, r) -> {
+      if (!TtlReaper.due(r, now)) return false; // extended, resumed or paused meanwhile
+      boolean pause = CreateSandbox.OnTimeout.PAUSE.name().equals(r.onTimeout()) && SandboxState.RUNNING.name().equals(r.state());
+      log.info("sandbox ttl expired sandbox={} expired_at={} action={}", id, r.expiresAt().orElseThrow(), pause ? "pause" : "delete");
+      if (!pause) {
+        removeLocked(sb, r, Optional.of(Tombstones.Reason.EXPIRED));
+        return false;
+      }
+      pauseLocked(sb, r);
+      // A paused sandbox costs no RAM or CPU; its TTL starts again when it is resumed.
+      repo.updateExpiry(id, r.timeoutSeconds(), Optional.empty());
+      return true;
+    });
+    if (paused) seam.at(LifecycleSeam.Point.TTL_PAUSED, id);
   }
 
   // ---- restart recovery ---------------------------------------------------------------------

@@ -10,6 +10,7 @@ import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
 import dev.kiln.system.TestHost;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -140,6 +141,33 @@ class LifecycleRaceSystemTest {
     assertEquals(ErrorCode.SANDBOX_DELETED, ((KilnException) pauseFailed.get()).code());
     assertFalse(seam.seen(LifecycleSeam.Point.ACTING, "pause"), "the pause acted on a deleted sandbox");
     assertFalse(qemuRuns(id));
+  }
+
+  @Test
+  void aResumeRightAfterATtlPauseGetsAFreshExpiry() throws Exception {
+    id = create(OptionalLong.of(3600), CreateSandbox.OnTimeout.PAUSE);
+    Seam seam = new Seam(id);
+    Seam.Gate ttlPaused = seam.gate(LifecycleSeam.Point.TTL_PAUSED, t -> true);
+    sandboxes.seam = seam;
+    AtomicReference<Throwable> reapFailed = new AtomicReference<>();
+    Thread reaper = run("reaper", reapFailed, () -> sandboxes.reapExpired(Instant.now().plus(Duration.ofHours(2))));
+    ttlPaused.awaitReached();
+    assertEquals(SandboxState.PAUSED, sandboxes.get(id).state());
+    AtomicReference<Throwable> resumeFailed = new AtomicReference<>();
+    Thread resume = run("resume", resumeFailed, () -> sandboxes.resume(id)); // as a request to a paused sandbox does
+    // Either it resumes now (the pause's bookkeeping is done), or it waits for the pause to finish.
+    await().atMost(LONG).until(() -> resume.getState() == Thread.State.TERMINATED
+        || seam.seen(LifecycleSeam.Point.LOCKING, "resume") && resume.getState() == Thread.State.WAITING);
+    ttlPaused.release();
+    reaper.join(LONG.toMillis());
+    resume.join(LONG.toMillis());
+
+    assertNull(reapFailed.get());
+    assertNull(resumeFailed.get(), () -> "resume failed: " + resumeFailed.get());
+    Sandbox after = sandboxes.get(id);
+    assertEquals(SandboxState.RUNNING, after.state());
+    assertTrue(after.expiresAt().isPresent(), "a running sandbox with a TTL must have an expiry, or no reaper ever stops it");
+    sandboxes.delete(id);
   }
 
   /** Stops chosen threads at chosen points of one sandbox, and remembers which thread reached which point. */

@@ -15,6 +15,8 @@ interface LifecycleSeam {
     ACTING,
     /** A transition (create, resume, start, restore) has its new VM and has not recorded it yet. */
     VM_STARTED,
+    /** The watcher of a VM's exit runs, on the thread that will handle the failure. */
+    VM_EXITED,
     /** A failure (the VM exited, the agent channel broke) holds the lock and is about to tear the VM down. */
     FAILING,
     /** The TTL reaper has paused an expired sandbox and is about to finish with it. */

@@ -483,10 +483,13 @@ public final class SandboxManager implements AutoCloseable {
   /** Marks the sandbox failed when its VM exits without being asked to. */
   private void watch(LiveSandbox sb) {
     RunningVm vm = sb.vm;
-    vm.onExit().thenRun(() -> {
+    // Not on the thread that completes onExit (the JDK's process reaper, shared by every process):
+    // the failure stops things, writes SQL and collects disk layers.
+    vm.onExit().thenRunAsync(() -> {
+      seam.at(LifecycleSeam.Point.VM_EXITED, sb.id.value());
       // sb.vm moves on when a pause stops this VM on purpose
       if (!sb.stopping && sb.vm == vm) fail(sb, "qemu pid " + vm.pid() + " exited unexpectedly");
-    });
+    }, task -> Thread.ofVirtual().name("vm-exit-" + sb.id).start(task));
   }
 
   private void onAgentBroken(LiveSandbox sb, Throwable cause) {

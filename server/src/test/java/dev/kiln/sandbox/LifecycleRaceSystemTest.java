@@ -170,6 +170,19 @@ class LifecycleRaceSystemTest {
     sandboxes.delete(id);
   }
 
+  @Test
+  void aVmExitIsHandledOnAVirtualThreadNotTheJdksProcessReaper() throws Exception {
+    id = create(OptionalLong.empty(), CreateSandbox.OnTimeout.DELETE);
+    AtomicReference<Thread> watcher = new AtomicReference<>();
+    sandboxes.seam = (point, sandboxId) -> {
+      if (point == LifecycleSeam.Point.VM_EXITED && sandboxId.equals(id)) watcher.set(Thread.currentThread());
+    };
+    ProcessHandle.of(sandboxes.rowOf(id).pid().orElseThrow()).orElseThrow().destroyForcibly();
+    await().atMost(LONG).until(() -> watcher.get() != null && sandboxes.get(id).state() == SandboxState.ERROR);
+    assertTrue(watcher.get().isVirtual(), () -> "the exit was handled on " + watcher.get());
+    sandboxes.delete(id);
+  }
+
   /** Stops chosen threads at chosen points of one sandbox, and remembers which thread reached which point. */
   private static final class Seam implements LifecycleSeam {
     private final String sandbox;

@@ -201,10 +201,8 @@ public final class KilnDaemon implements AutoCloseable {
     }
     reaper.scheduleWithFixedDelay(() -> {
       try {
-        sandboxes.reapExpired(Instant.now());
+        sandboxes.reapExpiredInBackground(Instant.now());
         processes.reapUnattended();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
       } catch (RuntimeException e) {
         log.error("reaper pass failed", e);
       }

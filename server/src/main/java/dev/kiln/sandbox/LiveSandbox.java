@@ -7,11 +7,13 @@ import java.util.concurrent.locks.ReentrantLock;
 /** The in-memory half of a running sandbox: its VM process and agent channel. */
 final class LiveSandbox {
   final SandboxId id;
-  /** Serializes lifecycle transitions (create, delete, failure) of this sandbox; never held during exec. */
+  /** Serializes lifecycle transitions (create, delete, failure, pause, restore...) of this sandbox; never held during exec. */
   final ReentrantLock lifecycle = new ReentrantLock();
   volatile RunningVm vm;
   volatile AgentConnection agent;
   volatile boolean stopping;
+  /** Set, under the lock, by the delete that removed the sandbox: whoever takes the lock next answers 404. */
+  volatile boolean deleted;
 
   LiveSandbox(SandboxId id) {
     this.id = id;

@@ -85,8 +85,11 @@ public final class SandboxManager implements AutoCloseable {
   private final Accelerator accelerator;
   private final Duration bootTimeout;
   private final SandboxLimits limits;
-  private final Map<SandboxId, LiveSandbox> live = new ConcurrentHashMap<>();
+  private final SandboxRegistry live;
+  /** Named points tests may stop at; {@link LifecycleSeam#NONE} in production. */
+  volatile LifecycleSeam seam = LifecycleSeam.NONE;
   private final TemplateSnapshots snapshots;
+  private final TtlReaper ttl;
   final SandboxNetworks networks;
   private final Tombstones tombstones;
   /** Why the last snapshot of a template failed (until one is taken), for the events of the sandboxes that boot instead. */
@@ -96,11 +99,18 @@ public final class SandboxManager implements AutoCloseable {
 
   public SandboxManager(Path dataDir, Database db, TemplateService templates, VmmBackend backend, GuestArtifacts artifacts,
       Accelerator accelerator, OptionalLong tscKhz, Duration bootTimeout, SandboxLimits limits, SandboxNetworks networks, Duration tombstoneRetention) {
+    this(dataDir, db, templates, backend, artifacts, accelerator, tscKhz, bootTimeout, limits, networks, tombstoneRetention, new SandboxRegistry());
+  }
+
+  SandboxManager(Path dataDir, Database db, TemplateService templates, VmmBackend backend, GuestArtifacts artifacts, Accelerator accelerator,
+      OptionalLong tscKhz, Duration bootTimeout, SandboxLimits limits, SandboxNetworks networks, Duration tombstoneRetention, SandboxRegistry registry) {
+    this.live = registry;
     this.networks = networks;
     this.sandboxesDir = dataDir.resolve("sandboxes");
     this.repo = new SandboxRepository(db);
     this.tombstones = new Tombstones(new TombstoneRepository(db), repo, tombstoneRetention);
     this.events = new EventRepository(db);
+    this.ttl = new TtlReaper(repo::all, this::expire);
     this.checkpointRows = new CheckpointRepository(db);
     this.disks = new DiskLayers(dataDir.resolve("disks"));
     this.templates = templates;
@@ -367,8 +377,7 @@ public final class SandboxManager implements AutoCloseable {
       throw new KilnException(ErrorCode.INTERNAL, "data directory path is too long for Unix sockets: " + runDir.resolve("agent.sock"));
     }
     repo.insert(row);
-    LiveSandbox sb = new LiveSandbox(id);
-    live.put(id, sb);
+    LiveSandbox sb = live.add(id);
     sb.lifecycle.lock();
     long start = System.nanoTime();
     Optional<Path> layer = Optional.empty();
@@ -390,7 +399,7 @@ public final class SandboxManager implements AutoCloseable {
       teardown(sb, runDir);
       networks.release(id.value());
       repo.delete(id.value());
-      live.remove(id);
+      live.removeDeleted(sb);
       layer.ifPresent(disks::discard);
       collectDisks();
       if (e instanceof KilnException ke) throw ke;
@@ -408,6 +417,7 @@ public final class SandboxManager implements AutoCloseable {
   void attach(LiveSandbox sb, Started started) throws AgentException, InterruptedException {
     VmSpec spec = started.spec();
     String id = sb.id.value();
+    seam.at(LifecycleSeam.Point.VM_STARTED, id);
     sb.stopping = false;
     repo.recordVm(id, VmRecord.toJson(spec), sb.vm.pid());
     disks.recorded(spec.rootDisk());
@@ -474,10 +484,13 @@ public final class SandboxManager implements AutoCloseable {
   /** Marks the sandbox failed when its VM exits without being asked to. */
   private void watch(LiveSandbox sb) {
     RunningVm vm = sb.vm;
-    vm.onExit().thenRun(() -> {
+    // Not on the thread that completes onExit (the JDK's process reaper, shared by every process):
+    // the failure stops things, writes SQL and collects disk layers.
+    vm.onExit().thenRunAsync(() -> {
+      seam.at(LifecycleSeam.Point.VM_EXITED, sb.id.value());
       // sb.vm moves on when a pause stops this VM on purpose
       if (!sb.stopping && sb.vm == vm) fail(sb, "qemu pid " + vm.pid() + " exited unexpectedly");
-    });
+    }, task -> Thread.ofVirtual().name("vm-exit-" + sb.id).start(task));
   }
 
   private void onAgentBroken(LiveSandbox sb, Throwable cause) {
@@ -503,15 +516,18 @@ public final class SandboxManager implements AutoCloseable {
   void fail(LiveSandbox sb, String reason) {
     sb.lifecycle.lock();
     try {
-      if (sb.stopping || live.get(sb.id) != sb) return;
+      if (sb.stopping || sb.deleted) return;
       sb.stopping = true;
+      seam.at(LifecycleSeam.Point.FAILING, sb.id.value());
       log.error("sandbox failed sandbox={} reason=\"{}\"", sb.id, reason);
       teardown(sb, sandboxesDir.resolve(sb.id.value()));
       if (repo.find(sb.id.value()).isPresent()) {
         repo.updateState(sb.id.value(), SandboxState.ERROR.name(), Optional.empty(), OptionalLong.empty(), Optional.of(reason));
         events.append(sb.id.value(), "failed", reason);
       }
-      live.remove(sb.id);
+      // The entry stays (the row does, in state error): the next operation takes this same lock.
+      sb.vm = null;
+      sb.agent = null;
       collectDisks();
     } finally {
       sb.lifecycle.unlock();
@@ -552,6 +568,11 @@ public final class SandboxManager implements AutoCloseable {
     return repo.find(id).orElseThrow(() -> tombstones.gone(id).orElseGet(() -> notFound(id)));
   }
 
+  /** The 404 for an id whose registry entry is gone: its tombstone's words if it has one. */
+  private KilnException gone(String id) {
+    return tombstones.gone(id).orElseGet(() -> notFound(id));
+  }
+
   private static KilnException notFound(String id) {
     return new KilnException(ErrorCode.SANDBOX_NOT_FOUND, "no sandbox '" + id + "' on this host");
   }
@@ -563,7 +584,7 @@ public final class SandboxManager implements AutoCloseable {
       resume(id); // any data-plane request wakes a paused sandbox
       r = row(id);
     }
-    LiveSandbox sb = live.get(new SandboxId(id));
+    LiveSandbox sb = live.find(new SandboxId(id)).orElse(null);
     if (sb == null || sb.agent == null || !SandboxState.RUNNING.name().equals(r.state())) {
       throw new KilnException(ErrorCode.SANDBOX_NOT_RUNNING, "sandbox " + id + " is " + r.state().toLowerCase()
           + r.error().map(e -> " (" + e + ")").orElse("") + ", not running");
@@ -610,29 +631,36 @@ public final class SandboxManager implements AutoCloseable {
   }
 
   private void remove(String id, Optional<Tombstones.Reason> reason) {
-    row(id);
-    SandboxId sid = new SandboxId(id);
-    LiveSandbox sb = live.computeIfAbsent(sid, LiveSandbox::new);
-    sb.lifecycle.lock();
     try {
-      SandboxRow r = row(id); // as it is now: a delete that ran while this one waited for the lock leaves only its tombstone
-      repo.updateState(id, SandboxState.STOPPING.name(), r.vmJson(), r.pid(), r.error());
-      teardown(sb, sandboxesDir.resolve(id));
-      checkpoints.removeFilesOf(id);
-      networks.release(id);
-      if (reason.isPresent()) {
-        events.append(id, reason.get().name().toLowerCase(java.util.Locale.ROOT), Tombstones.lastWords(r, reason.get()));
-        tombstones.bury(r, reason.get(), Instant.now()); // its checkpoints and network row go with the row (ON DELETE CASCADE)
-      } else {
-        repo.delete(id); // and its events
-      }
-      live.remove(sid);
-      collectDisks();
-      deletedListeners.forEach(l -> l.accept(id));
-      log.info("sandbox deleted sandbox={} reason={}", id, reason.map(Enum::name).orElse("DISCARDED"));
-    } finally {
-      sb.lifecycle.unlock();
+      underLifecycleLock(id, (sb, r) -> {
+        removeLocked(sb, r, reason);
+        return null;
+      });
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt(); // a delete is not interruptible: it ran to its end
     }
+  }
+
+  /**
+   * Tears the sandbox down and removes its row (leaving a tombstone when {@code reason} is
+   * present) and then its registry entry; the caller holds its lock.
+   */
+  private void removeLocked(LiveSandbox sb, SandboxRow r, Optional<Tombstones.Reason> reason) {
+    String id = r.id();
+    repo.updateState(id, SandboxState.STOPPING.name(), r.vmJson(), r.pid(), r.error());
+    teardown(sb, sandboxesDir.resolve(id));
+    checkpoints.removeFilesOf(id);
+    networks.release(id);
+    if (reason.isPresent()) {
+      events.append(id, reason.get().name().toLowerCase(java.util.Locale.ROOT), Tombstones.lastWords(r, reason.get()));
+      tombstones.bury(r, reason.get(), Instant.now()); // its checkpoints and network row go with the row (ON DELETE CASCADE)
+    } else {
+      repo.delete(id); // and its events
+    }
+    live.removeDeleted(sb);
+    collectDisks();
+    deletedListeners.forEach(l -> l.accept(id));
+    log.info("sandbox deleted sandbox={} reason={}", id, reason.map(Enum::name).orElse("DISCARDED"));
   }
 
   // ---- pause and resume ---------------------------------------------------------------------
@@ -643,39 +671,43 @@ public final class SandboxManager implements AutoCloseable {
    * where they were when it is resumed.
    */
   public Sandbox pause(String id) throws InterruptedException {
-    return underLifecycleLock(id, (sb, r) -> {
-      if (!SandboxState.RUNNING.name().equals(r.state()) || sb.vm == null) {
-        throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is " + r.state().toLowerCase() + "; only a running sandbox can be paused");
-      }
-      long start = System.nanoTime();
-      RunningVm vm = sb.vm;
-      SavedState state;
+    return underLifecycleLock(id, this::pauseLocked);
+  }
+
+  /** The pause itself; the caller holds the sandbox's lock, and {@code r} is its row as it is now. */
+  private Sandbox pauseLocked(LiveSandbox sb, SandboxRow r) throws InterruptedException {
+    String id = r.id();
+    if (!SandboxState.RUNNING.name().equals(r.state()) || sb.vm == null) {
+      throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is " + r.state().toLowerCase() + "; only a running sandbox can be paused");
+    }
+    long start = System.nanoTime();
+    RunningVm vm = sb.vm;
+    SavedState state;
+    try {
+      state = vm.saveState(sandboxesDir.resolve(id).resolve(PAUSED_STATE), PAUSE_TIMEOUT);
+      AtomicFiles.write(sandboxesDir.resolve(id).resolve(PAUSED_STATE_SHA256), state.sha256().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    } catch (VmmException | IOException e) {
+      // Nothing was lost: let the VM run on, and say why it could not be paused.
       try {
-        state = vm.saveState(sandboxesDir.resolve(id).resolve(PAUSED_STATE), PAUSE_TIMEOUT);
-        AtomicFiles.write(sandboxesDir.resolve(id).resolve(PAUSED_STATE_SHA256), state.sha256().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-      } catch (VmmException | IOException e) {
-        // Nothing was lost: let the VM run on, and say why it could not be paused.
-        try {
-          vm.resume();
-        } catch (VmmException again) {
-          log.warn("sandbox={} could not be resumed after a failed pause: {}", id, again.getMessage());
-        }
-        throw new KilnException(ErrorCode.SNAPSHOT_FAILED, "sandbox " + id + " could not be paused: " + e.getMessage(), e);
+        vm.resume();
+      } catch (VmmException again) {
+        log.warn("sandbox={} could not be resumed after a failed pause: {}", id, again.getMessage());
       }
-      sb.vm = null;
-      for (AgentListener l : agentListeners) l.detaching(id);
-      if (sb.agent != null) sb.agent.close();
-      sb.agent = null;
-      try {
-        vm.stop(STOP_GRACE);
-      } catch (VmmException e) {
-        log.warn("sandbox={} paused but its QEMU did not stop cleanly: {}", id, e.getMessage());
-      }
-      repo.updateState(id, SandboxState.PAUSED.name(), r.vmJson(), OptionalLong.empty(), Optional.empty());
-      events.append(id, "paused", "state saved (" + (state.bytes() >> 20) + " MiB); the VM holds no RAM or CPU");
-      log.info("sandbox paused sandbox={} state_mib={} took_ms={}", id, state.bytes() >> 20, (System.nanoTime() - start) / 1_000_000);
-      return get(id);
-    });
+      throw new KilnException(ErrorCode.SNAPSHOT_FAILED, "sandbox " + id + " could not be paused: " + e.getMessage(), e);
+    }
+    sb.vm = null;
+    for (AgentListener l : agentListeners) l.detaching(id);
+    if (sb.agent != null) sb.agent.close();
+    sb.agent = null;
+    try {
+      vm.stop(STOP_GRACE);
+    } catch (VmmException e) {
+      log.warn("sandbox={} paused but its QEMU did not stop cleanly: {}", id, e.getMessage());
+    }
+    repo.updateState(id, SandboxState.PAUSED.name(), r.vmJson(), OptionalLong.empty(), Optional.empty());
+    events.append(id, "paused", "state saved (" + (state.bytes() >> 20) + " MiB); the VM holds no RAM or CPU");
+    log.info("sandbox paused sandbox={} state_mib={} took_ms={}", id, state.bytes() >> 20, (System.nanoTime() - start) / 1_000_000);
+    return get(id);
   }
 
   /**
@@ -790,10 +822,12 @@ public final class SandboxManager implements AutoCloseable {
   /** Runs a transition holding the sandbox's lifecycle lock, on its row as it is once the lock is held. */
   <T> T underLifecycleLock(String id, LockedTransition<T> t) throws InterruptedException {
     row(id);
-    LiveSandbox sb = live.computeIfAbsent(new SandboxId(id), LiveSandbox::new);
-    sb.lifecycle.lock();
+    // Empty: deleted while this waited (or before): the row's tombstone says so.
+    LiveSandbox sb = live.lock(new SandboxId(id), seam).orElseThrow(() -> gone(id));
     try {
-      return t.apply(sb, row(id));
+      SandboxRow r = row(id);
+      seam.at(LifecycleSeam.Point.ACTING, id);
+      return t.apply(sb, r);
     } finally {
       sb.lifecycle.unlock();
     }
@@ -802,36 +836,60 @@ public final class SandboxManager implements AutoCloseable {
   /** Sets a new TTL counted from now; 0 removes the limit. */
   public Sandbox setTimeout(String id, long timeoutSeconds) {
     limits.checkTimeout(timeoutSeconds);
-    row(id);
-    Optional<Instant> expires = timeoutSeconds == 0 ? Optional.empty() : Optional.of(Instant.now().plusSeconds(timeoutSeconds));
-    repo.updateExpiry(id, timeoutSeconds, expires);
-    return get(id);
+    try {
+      // Under the lock, like every TTL change: an expiry deciding on the old TTL finishes first.
+      return underLifecycleLock(id, (sb, r) -> {
+        Optional<Instant> expires = timeoutSeconds == 0 ? Optional.empty() : Optional.of(Instant.now().plusSeconds(timeoutSeconds));
+        repo.updateExpiry(id, timeoutSeconds, expires);
+        return get(id);
+      });
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt(); // the lock is taken uninterruptibly: not reached
+      throw new KilnException(ErrorCode.INTERNAL, "interrupted while changing the TTL of " + id, e);
+    }
   }
 
   /**
    * Deletes (or pauses, by its onTimeout) every sandbox whose TTL has passed, leaving an EXPIRED
-   * tombstone, and purges the tombstones whose retention is over. Called every second by the reaper.
+   * tombstone, and purges the tombstones whose retention is over; returns once this pass's
+   * expiries are done (for tests and tools: the daemon's reaper uses {@link #reapExpiredInBackground}).
    */
   public void reapExpired(Instant now) throws InterruptedException {
-    for (SandboxRow r : repo.all()) {
-      if (r.expiresAt().isPresent() && !r.expiresAt().get().isAfter(now) && !SandboxState.STOPPING.name().equals(r.state())) {
-        boolean pause = CreateSandbox.OnTimeout.PAUSE.name().equals(r.onTimeout()) && SandboxState.RUNNING.name().equals(r.state());
-        log.info("sandbox ttl expired sandbox={} expired_at={} action={}", r.id(), r.expiresAt().get(), pause ? "pause" : "delete");
-        try {
-          if (pause) {
-            pause(r.id());
-            // A paused sandbox costs no RAM or CPU; its TTL starts again when it is resumed.
-            repo.updateExpiry(r.id(), r.timeoutSeconds(), Optional.empty());
-          } else if (!SandboxState.PAUSED.name().equals(r.state()) || !CreateSandbox.OnTimeout.PAUSE.name().equals(r.onTimeout())) {
-            remove(r.id(), Optional.of(Tombstones.Reason.EXPIRED));
-          }
-        } catch (KilnException e) {
-          log.warn("reaping sandbox={} failed: {}", r.id(), e.getMessage());
-        }
-      }
-    }
+    for (Thread t : ttl.pass(now)) t.join();
+    purgeTombstones(now);
+  }
+
+  /** One reaper pass, every second: each expiry runs on its own virtual thread ({@link TtlReaper}), and this returns at once. */
+  public void reapExpiredInBackground(Instant now) {
+    ttl.pass(now);
+    purgeTombstones(now);
+  }
+
+  private void purgeTombstones(Instant now) {
     int purged = tombstones.purge(now);
     if (purged > 0) log.info("sandbox tombstones purged count={}", purged);
+  }
+
+  /**
+   * One expiry, decided and done inside the sandbox's locked transition, on its row as it is then:
+   * a TTL changed, a resume or a delete that ran first are seen, and a TTL pause clears the
+   * expiry in the same transition (a resume that follows starts the TTL again).
+   */
+  void expire(String id, Instant now) throws InterruptedException {
+    boolean paused = underLifecycleLock(id, (sb, r) -> {
+      if (!TtlReaper.due(r, now)) return false; // extended, resumed or paused meanwhile
+      boolean pause = CreateSandbox.OnTimeout.PAUSE.name().equals(r.onTimeout()) && SandboxState.RUNNING.name().equals(r.state());
+      log.info("sandbox ttl expired sandbox={} expired_at={} action={}", id, r.expiresAt().orElseThrow(), pause ? "pause" : "delete");
+      if (!pause) {
+        removeLocked(sb, r, Optional.of(Tombstones.Reason.EXPIRED));
+        return false;
+      }
+      pauseLocked(sb, r);
+      // A paused sandbox costs no RAM or CPU; its TTL starts again when it is resumed.
+      repo.updateExpiry(id, r.timeoutSeconds(), Optional.empty());
+      return true;
+    });
+    if (paused) seam.at(LifecycleSeam.Point.TTL_PAUSED, id);
   }
 
   // ---- restart recovery ---------------------------------------------------------------------
@@ -846,9 +904,7 @@ public final class SandboxManager implements AutoCloseable {
     networks.adoptAll(id -> repo.find(id).isPresent());
     for (SandboxRow r : repo.all()) {
       SandboxState state = SandboxState.valueOf(r.state());
-      SandboxId id = new SandboxId(r.id());
-      LiveSandbox sb = new LiveSandbox(id);
-      live.put(id, sb);
+      LiveSandbox sb = live.add(new SandboxId(r.id()));
       switch (state) {
         case RUNNING -> readopt(sb, r);
         case CREATING -> {
@@ -860,8 +916,7 @@ public final class SandboxManager implements AutoCloseable {
           adoptVmQuietly(sb, r);
           delete(r.id());
         }
-        case ERROR -> live.remove(id);
-        case PAUSED, STOPPED -> { } // nothing runs: its saved state or its disk waits
+        case ERROR, PAUSED, STOPPED -> { } // nothing runs: its saved state or its disk waits, or the client reads why it failed
       }
     }
   }
@@ -922,7 +977,7 @@ public final class SandboxManager implements AutoCloseable {
   public void close() {
     pools.close();
     snapshots.abortAll();
-    for (LiveSandbox sb : live.values()) {
+    for (LiveSandbox sb : live.all()) {
       sb.stopping = true;
       if (sb.agent != null) sb.agent.close();
       if (sb.vm != null) sb.vm.detach();

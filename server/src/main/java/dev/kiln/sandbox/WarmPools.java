@@ -196,7 +196,8 @@ public final class WarmPools implements AutoCloseable {
             p.lastError = null;
           }
           if (!keep) discard(vm);
-          else vm.vm().onExit().thenRun(() -> forget(p, vm));
+          // forget stops and removes things: not on the JDK's process reaper thread that completes onExit
+          else vm.vm().onExit().thenRunAsync(() -> forget(p, vm), task -> Thread.ofVirtual().name("pool-exit-" + vm.id()).start(task));
         }
       } catch (KilnException | IOException | VmmException e) {
         synchronized (p) {

@@ -9,8 +9,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -93,33 +95,89 @@ public final class DiskLayers {
     Files.setAttribute(layer, "unix:mode", 0444);
   }
 
-  /** Deletes every layer in the directory that no root reaches; returns how many. */
+  /**
+   * Deletes every layer in the directory that no root reaches; returns how many. Fails closed: an
+   * error it cannot explain (the roots cannot be listed, a layer's header is unreadable or garbled,
+   * a backing file outside the directory does not resolve, the directory cannot be read) aborts
+   * the whole pass before anything is deleted, and the log says why. A missing layer is no such
+   * error: nothing can be lost by not following it.
+   */
   public synchronized int collect(Supplier<Set<Path>> roots) {
     if (!Files.isDirectory(dir)) return 0;
-    Set<Path> reachable = new HashSet<>();
-    ArrayDeque<Path> todo = new ArrayDeque<>(roots.get());
-    todo.addAll(pending);
-    while (!todo.isEmpty()) {
-      Path p = todo.pop().toAbsolutePath().normalize();
-      if (!p.startsWith(dir) || !reachable.add(p)) continue;
-      try {
-        backingOf(p).ifPresent(todo::push);
-      } catch (IOException e) {
-        log.warn("disk layer {} has an unreadable header: {}", p, e.toString());
+    Set<Path> reachable;
+    List<Path> unreachable = new ArrayList<>();
+    try {
+      reachable = reachable(roots.get());
+      try (var files = Files.newDirectoryStream(dir, "*.qcow2")) {
+        for (Path f : files) {
+          // A layer that is garbage by the roots but whose header is garbled may be a root's chain
+          // this pass misread: keep everything until a person looks.
+          if (reachable.contains(f)) continue;
+          try {
+            backingOf(f);
+          } catch (IOException e) {
+            throw new IOException("disk layer " + f + " has an unreadable header: " + e.getMessage(), e);
+          }
+          unreachable.add(f);
+        }
       }
+    } catch (IOException | RuntimeException e) {
+      log.warn("disk layers not collected, nothing deleted: {}", e.toString());
+      return 0;
     }
     int removed = 0;
-    try (var files = Files.newDirectoryStream(dir, "*.qcow2")) {
-      for (Path f : files) {
-        if (reachable.contains(f)) continue;
+    for (Path f : unreachable) {
+      if (pending.contains(f)) continue; // created since the roots were read
+      try {
         Files.deleteIfExists(f);
         removed++;
+      } catch (IOException e) {
+        log.warn("disk layers collection stopped after removed={}: {}", removed, e.toString());
+        return removed;
       }
-    } catch (IOException e) {
-      log.warn("disk layers not collected: {}", e.toString());
     }
     if (removed > 0) log.info("disk layers collected removed={} kept={}", removed, reachable.size());
     return removed;
+  }
+
+  /** The layers in the directory the roots (and pending layers) are built on; throws on anything it cannot follow. */
+  private Set<Path> reachable(Set<Path> roots) throws IOException {
+    Set<Path> reachable = new HashSet<>();
+    ArrayDeque<Path> todo = new ArrayDeque<>();
+    for (Path root : roots) todo.push(inDirOrOutside(root.toAbsolutePath().normalize(), false));
+    Set<Path> pendingNow = Set.copyOf(pending);
+    todo.addAll(pendingNow);
+    while (!todo.isEmpty()) {
+      Path p = todo.pop();
+      if (!p.startsWith(dir) || !reachable.add(p)) continue;
+      Optional<Path> backing;
+      try {
+        backing = backingOf(p);
+      } catch (IOException e) {
+        // qemu-img may be writing a pending layer's header right now; what it is built on is a root's.
+        if (pendingNow.contains(p)) continue;
+        throw new IOException("disk layer " + p + " has an unreadable header: " + e.getMessage(), e);
+      }
+      if (backing.isPresent()) todo.push(inDirOrOutside(backing.get().toAbsolutePath().normalize(), true));
+    }
+    return reachable;
+  }
+
+  /**
+   * A path outside the directory may still lead into it (a symbolic link): its real path says. A
+   * backing file outside that does not resolve is an error (an unreadable chain); a root outside
+   * that does not exist has nothing to protect.
+   */
+  private Path inDirOrOutside(Path p, boolean backing) throws IOException {
+    if (p.startsWith(dir)) return p;
+    try {
+      Path real = p.toRealPath();
+      Path realDir = dir.toRealPath();
+      return real.startsWith(realDir) ? dir.resolve(realDir.relativize(real)) : real;
+    } catch (java.nio.file.NoSuchFileException e) {
+      if (!backing) return p;
+      throw new IOException("backing file " + p + " outside " + dir + " does not exist", e);
+    }
   }
 
   /** The disk size a qcow2 layer gives its VM (its virtual size), from its header. */

@@ -88,6 +88,11 @@ public final class TestHost implements AutoCloseable {
     });
   }
 
+  /** The daemon itself, for tests outside this package that drive its parts directly. */
+  public KilnDaemon daemon() {
+    return daemon;
+  }
+
   /** Starts (or restarts) the daemon on this host's data directory. */
   void boot() throws Exception {
     KilnConfig c = KilnConfig.defaults().withDataDir(dir.resolve("data")).withListen("127.0.0.1:0").withGuestArtifacts(ARTIFACTS)

@@ -1,0 +1,103 @@
+package dev.kiln.vmm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Collection by reachability on real qcow2 files made by qemu-img: a raw base outside the
+ * directory, a frozen layer on it, a top layer (the root) on that, and one layer nothing reaches.
+ */
+class DiskLayersTest {
+  @TempDir Path tmp;
+  private DiskLayers layers;
+  private Path base;
+  private Path frozen;
+  private Path top;
+  private Path garbage;
+
+  @BeforeEach
+  void chain() throws IOException {
+    base = tmp.resolve("rootfs.ext4");
+    try (RandomAccessFile f = new RandomAccessFile(base.toFile(), "rw")) {
+      f.setLength(1 << 20);
+    }
+    layers = new DiskLayers(tmp.resolve("disks"));
+    frozen = recorded(layers.create(base, Overlay.BaseFormat.RAW));
+    top = recorded(layers.create(frozen, Overlay.BaseFormat.QCOW2));
+    garbage = recorded(layers.create(base, Overlay.BaseFormat.RAW));
+  }
+
+  private Path recorded(Path layer) {
+    layers.recorded(layer);
+    return layer;
+  }
+
+  private static void corruptHeader(Path layer) throws IOException {
+    try (RandomAccessFile f = new RandomAccessFile(layer.toFile(), "rw")) {
+      f.write(new byte[] {0, 0, 0, 0}); // the magic
+    }
+  }
+
+  @Test
+  void removesOnlyWhatNoRootReaches() {
+    assertEquals(1, layers.collect(() -> Set.of(top)));
+    assertTrue(Files.exists(top) && Files.exists(frozen));
+    assertFalse(Files.exists(garbage));
+  }
+
+  @Test
+  void aGarbledHeaderOnTheChainAbortsThePass() throws IOException {
+    corruptHeader(top); // before the fix: "no backing chain", so the frozen layer (a fork's base) went
+    assertEquals(0, layers.collect(() -> Set.of(top)));
+    assertTrue(Files.exists(frozen), "the layer under the unreadable one is kept");
+    assertTrue(Files.exists(garbage), "nothing is deleted in an aborted pass");
+  }
+
+  @Test
+  void aTruncatedLayerOnTheChainAbortsThePass() throws IOException {
+    try (RandomAccessFile f = new RandomAccessFile(top.toFile(), "rw")) {
+      f.setLength(10);
+    }
+    assertEquals(0, layers.collect(() -> Set.of(top)));
+    assertTrue(Files.exists(frozen) && Files.exists(garbage));
+  }
+
+  @Test
+  void aGarbledLayerNoRootReachesAbortsThePass() throws IOException {
+    corruptHeader(garbage);
+    assertEquals(0, layers.collect(() -> Set.of(top)));
+    assertTrue(Files.exists(garbage) && Files.exists(frozen));
+  }
+
+  @Test
+  void aBackingFileOutsideTheDirectoryThatDoesNotResolveAbortsThePass() throws IOException {
+    Files.delete(base);
+    assertEquals(0, layers.collect(() -> Set.of(top)));
+    assertTrue(Files.exists(garbage));
+  }
+
+  @Test
+  void rootsThatCannotBeListedAbortThePass() {
+    assertEquals(0, layers.collect(() -> {
+      throw new IllegalStateException("database is locked");
+    }));
+    assertTrue(Files.exists(garbage) && Files.exists(frozen) && Files.exists(top));
+  }
+
+  @Test
+  void aRootReachedThroughASymbolicLinkKeepsItsChain() throws IOException {
+    Path link = Files.createSymbolicLink(tmp.resolve("top-link.qcow2"), top);
+    assertEquals(1, layers.collect(() -> Set.of(link)));
+    assertTrue(Files.exists(top) && Files.exists(frozen));
+  }
+}

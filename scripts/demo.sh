@@ -17,7 +17,10 @@ if [ ! -f "$data_dir/templates/base/rootfs.ext4" ]; then
 fi
 
 log "starting kiln daemon on $KILN_URL (log: $data_dir/demo-daemon.log)"
-./kiln daemon --data-dir "$data_dir" --listen "127.0.0.1:$port" >"$data_dir/demo-daemon.log" 2>&1 &
+# KILN_DEMO_CONFIG: a daemon config file (the test suite gives its own network prefix and ports).
+config=()
+[ -n "${KILN_DEMO_CONFIG:-}" ] && config=(--config "$KILN_DEMO_CONFIG")
+./kiln daemon --data-dir "$data_dir" --listen "127.0.0.1:$port" "${config[@]}" >"$data_dir/demo-daemon.log" 2>&1 &
 daemon=$!
 trap 'kill $daemon 2>/dev/null; wait $daemon 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do

@@ -142,6 +142,31 @@ class ReadmeWalkthroughSystemTest {
     typed("help", lines, setup);
   }
 
+  /**
+   * The README's first command after the install: scripts/demo.sh, with a data directory, port and
+   * network prefix of its own (its daemon runs beside this class's).
+   */
+  @Test
+  void theDemoPrintsFortyTwo() throws Exception {
+    Path config = work.resolve("demo.json");
+    Files.writeString(config, """
+        {"network": {"addressPool": "10.237.0.0/24", "prefix": "krd", "dnsPort": 7959, "proxyListen": "127.0.0.1:%d",
+                     "dnsUpstreams": ["127.0.0.1:1"], "prewarmed": 0}}
+        """.formatted(freePort()));
+    ProcessBuilder pb = new ProcessBuilder(REPO.resolve("scripts/demo.sh").toString()).redirectErrorStream(true);
+    pb.environment().put("KILN_CLASSPATH", System.getProperty("java.class.path"));
+    pb.environment().put("KILN_DATA_DIR", work.resolve("demo-data").toString());
+    pb.environment().put("KILN_DEMO_PORT", Integer.toString(freePort()));
+    pb.environment().put("KILN_DEMO_CONFIG", config.toString());
+    pb.environment().remove("KILN_API_KEY");
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(10, TimeUnit.MINUTES));
+    assertEquals(0, p.exitValue(), out);
+    assertTrue(out.lines().anyMatch(l -> l.strip().equals("42")), out);
+    assertFalse(JAVA_NAME.matcher(out).find(), "a Java name reached the user:\n" + out);
+  }
+
   private static List<CommandLine> helpTree(CommandLine c) {
     List<CommandLine> out = new ArrayList<>(List.of(c));
     c.getSubcommands().values().stream().distinct().forEach(sub -> out.addAll(helpTree(sub)));

@@ -96,6 +96,10 @@ public final class SandboxManager implements AutoCloseable {
   private final Map<String, String> snapshotFailures = new ConcurrentHashMap<>();
   /** One snapshot at a time per template. */
   private final Map<String, java.util.concurrent.locks.ReentrantLock> snapshotLocks = new ConcurrentHashMap<>();
+  /** Threads inside {@link #snapshot}: close waits for them, so their VM and scratch namespace are gone before the daemon is. */
+  private final java.util.Set<Thread> snapshotting = ConcurrentHashMap.newKeySet();
+  /** How long close waits for an aborted snapshot to clean up (its VM is already stopped; this is file and namespace removal). */
+  private static final Duration SNAPSHOT_ABORT_WAIT = Duration.ofSeconds(15);
 
   public SandboxManager(Path dataDir, Database db, TemplateService templates, VmmBackend backend, GuestArtifacts artifacts,
       Accelerator accelerator, OptionalLong tscKhz, Duration bootTimeout, SandboxLimits limits, SandboxNetworks networks, Duration tombstoneRetention) {
@@ -136,6 +140,7 @@ public final class SandboxManager implements AutoCloseable {
   public TemplateSnapshots.Manifest snapshot(String templateName) throws InterruptedException {
     Template t = templates.ready(templateName);
     var lock = snapshotLocks.computeIfAbsent(t.name(), k -> new java.util.concurrent.locks.ReentrantLock());
+    snapshotting.add(Thread.currentThread());
     lock.lock();
     try {
       if (templates.inUse(t.name())) {
@@ -151,14 +156,19 @@ public final class SandboxManager implements AutoCloseable {
       snapshotFailures.put(t.name(), e.getMessage() == null ? "unknown reason" : e.getMessage());
       throw new KilnException(ErrorCode.SNAPSHOT_FAILED, "snapshot of template " + t.name() + " failed: " + e.getMessage(), e);
     } finally {
-      templates.snapshotEnded(t.name());
-      lock.unlock();
-      pools.refill(t.name());
+      try {
+        templates.snapshotEnded(t.name());
+        lock.unlock();
+        pools.refill(t.name());
+      } finally {
+        snapshotting.remove(Thread.currentThread());
+      }
     }
   }
 
   /** The variant with a network device: the snapshot VM gets a scratch namespace closed to everything. */
   private void takeNetworkedSnapshot(Template t) throws IOException, VmmException, AgentException, InterruptedException {
+    snapshots.ensureNotAborted(); // no scratch namespace for a snapshot that will not run
     String scratch = "snapnet-" + SandboxId.random().value().substring(3);
     Optional<VmSpec.Nic> nic = networks.attachScratch(scratch);
     try {
@@ -977,6 +987,14 @@ public final class SandboxManager implements AutoCloseable {
   public void close() {
     pools.close();
     snapshots.abortAll();
+    for (Thread t : snapshotting) {
+      try {
+        if (!t.join(SNAPSHOT_ABORT_WAIT)) log.warn("an aborted template snapshot did not finish its cleanup within {} s", SNAPSHOT_ABORT_WAIT.toSeconds());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
     for (LiveSandbox sb : live.all()) {
       sb.stopping = true;
       if (sb.agent != null) sb.agent.close();

@@ -71,6 +71,8 @@ public final class TemplateSnapshots {
   private final Duration bootTimeout;
   /** Snapshot VMs running right now, so a daemon that stops does not leave one behind. */
   private final Set<RunningVm> inProgress = ConcurrentHashMap.newKeySet();
+  /** Set by {@link #abortAll}: a snapshot thread still going (the networked variant follows the plain one) starts no VM after it. */
+  private volatile boolean aborted;
   /** Memory files are the size of the guest's RAM: checked once per process and change. */
   private final VerifiedFiles verifiedMemory = new VerifiedFiles();
 
@@ -102,6 +104,7 @@ public final class TemplateSnapshots {
 
   /** Boots the template, freezes its filesystem, saves the VM; replaces any previous snapshot. */
   Snapshot take(Template t, int vcpus, long memoryMib, Optional<VmSpec.Nic> nic) throws IOException, VmmException, AgentException, InterruptedException {
+    ensureNotAborted();
     long start = System.nanoTime();
     Path tdir = t.rootfs().orElseThrow().getParent();
     // Sockets go under the sandboxes directory: a template path may be too long for sun_path.
@@ -117,6 +120,8 @@ public final class TemplateSnapshots {
     RunningVm vm = backend.start(spec);
     inProgress.add(vm);
     try {
+      // Checked after the VM is registered: an abortAll that iterated before the add is seen here.
+      ensureNotAborted();
       try (AgentConnection agent = AgentConnection.open(spec.agentSocket(), name, bootTimeout, cause -> { })) {
         agent.files().freeze();
       }
@@ -145,8 +150,14 @@ public final class TemplateSnapshots {
     }
   }
 
-  /** Stops the snapshot VMs still running (the daemon is stopping); their snapshots fail. */
+  /** Refuses new snapshot work once {@link #abortAll} ran. */
+  void ensureNotAborted() throws VmmException {
+    if (aborted) throw new VmmException("the daemon is stopping: no snapshot VM is started");
+  }
+
+  /** Stops the snapshot VMs still running (the daemon is stopping); their snapshots fail, and no later one starts. */
   void abortAll() {
+    aborted = true;
     for (RunningVm vm : inProgress) {
       try {
         vm.stop(Duration.ofSeconds(3));

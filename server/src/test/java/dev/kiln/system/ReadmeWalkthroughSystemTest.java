@@ -165,6 +165,15 @@ class ReadmeWalkthroughSystemTest {
     assertEquals(0, p.exitValue(), out);
     assertTrue(out.lines().anyMatch(l -> l.strip().equals("42")), out);
     assertFalse(JAVA_NAME.matcher(out).find(), "a Java name reached the user:\n" + out);
+    // demo.sh stops its daemon while `base` may still be being snapshotted: nothing of that may outlive it.
+    String dataDir = work.resolve("demo-data").toString();
+    List<String> qemus = ProcessHandle.allProcesses().map(h -> h.info().arguments().map(a -> String.join(" ", a)).orElse(""))
+        .filter(a -> a.contains(dataDir)).toList();
+    assertEquals(List.of(), qemus, "processes of the demo's data directory left running after its daemon stopped");
+    Process netns = new ProcessBuilder("ip", "netns", "list").redirectErrorStream(true).start();
+    String namespaces = new String(netns.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(netns.waitFor(10, TimeUnit.SECONDS));
+    assertFalse(namespaces.contains("krd-"), "the demo daemon's namespaces outlived it: " + namespaces);
   }
 
   private static List<CommandLine> helpTree(CommandLine c) {

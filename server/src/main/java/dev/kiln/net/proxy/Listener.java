@@ -20,6 +20,8 @@ final class Listener implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Listener.class);
   // Room for a burst of browser connections arriving together while the accept loop catches up.
   private static final int BACKLOG = 256;
+  /** The accept thread leaves as soon as its socket is closed; this only bounds a close that waits for it. */
+  private static final java.time.Duration ACCEPT_EXIT_WAIT = java.time.Duration.ofSeconds(5);
   // A failing accept (out of file descriptors) fails again at once: pause instead of spinning.
   private static final long ACCEPT_RETRY_MILLIS = 100;
 
@@ -30,6 +32,7 @@ final class Listener implements AutoCloseable {
   private final Consumer<Socket> refuse;
   private final Set<Socket> open = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
+  private volatile Thread acceptor;
 
   private Listener(String name, ServerSocket server, int maxConnections, Consumer<Socket> serve, Consumer<Socket> refuse) {
     this.name = name;
@@ -55,7 +58,7 @@ final class Listener implements AutoCloseable {
       throw new IOException("cannot listen on " + listen + " for " + name + ": " + e.getMessage(), e);
     }
     Listener l = new Listener(name, server, maxConnections, serve, refuse);
-    Thread.ofVirtual().name(name + "-accept").start(l::acceptLoop);
+    l.acceptor = Thread.ofVirtual().name(name + "-accept").start(l::acceptLoop);
     return l;
   }
 
@@ -104,7 +107,11 @@ final class Listener implements AutoCloseable {
     }
   }
 
-  /** Stops accepting and closes every open connection; idempotent. */
+  /**
+   * Stops accepting and closes every open connection; idempotent. Returns once the port is
+   * released: a socket closed while a thread is blocked in its accept is really closed by that
+   * thread as it leaves, so until then a connect could still land in the backlog.
+   */
   @Override
   public void close() {
     closed = true;
@@ -114,6 +121,14 @@ final class Listener implements AutoCloseable {
       log.warn("{} closing {}: {}", name, address(), e.toString());
     }
     open.forEach(Listener::closeQuietly);
+    Thread t = acceptor;
+    if (t != null && t != Thread.currentThread()) {
+      try {
+        if (!t.join(ACCEPT_EXIT_WAIT)) log.warn("{} accept thread still running {} s after close", name, ACCEPT_EXIT_WAIT.toSeconds());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 
   private static void pause() {

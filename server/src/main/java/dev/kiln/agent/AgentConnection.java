@@ -259,6 +259,11 @@ public final class AgentConnection implements AutoCloseable {
     }
   }
 
+  /** Whether the host closed the channel on purpose (a pause, stop or delete of its sandbox) rather than it breaking. */
+  public boolean closedByHost() {
+    return closing;
+  }
+
   public boolean isOpen() {
     return failure.get() == null;
   }

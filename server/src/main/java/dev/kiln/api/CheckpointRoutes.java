@@ -35,7 +35,7 @@ final class CheckpointRoutes {
         new Route("POST", "/v1/sandboxes/{id}/fork", x -> {
           Bodies.Fork b = x.body(Bodies.Fork.class, null);
           int count = b.count() == null ? 1 : b.count();
-          var forks = sandboxes.checkpoints().fork(x.path("id"), count, Optional.ofNullable(b.checkpoint()));
+          var forks = sandboxes.forks().fork(x.path("id"), count, Optional.ofNullable(b.checkpoint()));
           x.json(201, Map.of("sandboxes", forks.stream().map(SandboxRoutes::view).toList()));
         }),
         new Route("GET", "/v1/sandboxes/{id}/events", x -> x.json(200, Map.of("events", sandboxes.events(x.path("id")).stream().map(e -> {

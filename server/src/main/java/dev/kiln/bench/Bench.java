@@ -265,7 +265,7 @@ public final class Bench {
     for (int i = 0; i < rounds; i++) {
       long t0 = System.nanoTime();
       List<Future<RunningVm>> started = new ArrayList<>();
-      try (var pool = Executors.newFixedThreadPool(Checkpoints.FORK_PARALLELISM)) {
+      try (var pool = Executors.newFixedThreadPool(dev.kiln.sandbox.Forks.FORK_PARALLELISM)) {
         for (int k = 0; k < 10; k++) {
           Path dir = work.resolve("fork-" + i + "-" + k);
           started.add(pool.submit(() -> rawRestoreOf(saved, dir)));

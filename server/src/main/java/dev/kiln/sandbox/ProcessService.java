@@ -111,7 +111,7 @@ public final class ProcessService {
     try {
       h = agent.exec(ops.withSandboxEnv(id, req));
     } catch (AgentException e) {
-      throw SandboxOperations.execFailure(id, req, e, agent);
+      throw ops.execFailure(id, req, e, agent);
     }
     GuestProcess p = new GuestProcess(h.pid(), req.argv(), req.pty().isPresent(), req.login(), h, scrollbackBytes, keepAlive);
     synchronized (procs) {

@@ -77,8 +77,8 @@ public final class SandboxOperations {
    * failed in the child before execve too, so an ENOENT or ENOTDIR with a working directory is
    * checked against that directory, and an ENOENT of a program that exists is its interpreter's.
    */
-  static KilnException execFailure(String id, ExecRequest req, AgentException e, AgentConnection agent) throws InterruptedException {
-    if (!e.fromGuest()) return guestFailure(id, "exec " + req.program(), e);
+  KilnException execFailure(String id, ExecRequest req, AgentException e, AgentConnection agent) throws InterruptedException {
+    if (!e.fromGuest()) return manager.cutOff(id, "exec " + req.program(), agent, e);
     if (req.argv().isEmpty()) { // a login with no command: the user's shell from the guest's passwd (the agent names it)
       return new KilnException(ErrorCode.EXEC_FAILED, "sandbox " + id + ": cannot start the login shell: " + e.getMessage() + " (errno " + e.errno() + ")", e);
     }
@@ -131,64 +131,79 @@ public final class SandboxOperations {
   }
 
   public GuestFileInput readFile(String id, String path) throws InterruptedException {
-    try {
-      return manager.agent(id).files().read(checkPath(path));
-    } catch (AgentException e) {
-      throw guestFailure(id, "read " + path, e);
-    }
+    String p = checkPath(path);
+    return onAgent(id, "read " + path, agent -> agent.files().read(p));
   }
 
   public long writeFile(String id, String path, int mode, InputStream content) throws InterruptedException, IOException {
+    String p = checkPath(path);
+    AgentConnection agent = manager.agent(id);
     try {
-      return manager.agent(id).files().write(checkPath(path), mode, true, content);
+      return agent.files().write(p, mode, true, content);
     } catch (AgentException e) {
-      throw guestFailure(id, "write " + path, e);
+      throw failure(id, "write " + path, agent, e);
     }
   }
 
   public List<FileEntry> list(String id, String path) throws InterruptedException {
-    try {
-      return manager.agent(id).files().list(checkPath(path), MAX_LIST_ENTRIES);
-    } catch (AgentException e) {
-      throw guestFailure(id, "list " + path, e);
-    }
+    String p = checkPath(path);
+    return onAgent(id, "list " + path, agent -> agent.files().list(p, MAX_LIST_ENTRIES));
   }
 
   public FileEntry stat(String id, String path) throws InterruptedException {
-    try {
-      return manager.agent(id).files().stat(checkPath(path));
-    } catch (AgentException e) {
-      throw guestFailure(id, "stat " + path, e);
-    }
+    String p = checkPath(path);
+    return onAgent(id, "stat " + path, agent -> agent.files().stat(p));
   }
 
   public void mkdir(String id, String path, int mode, boolean parents) throws InterruptedException {
-    try {
-      manager.agent(id).files().mkdir(checkPath(path), mode, parents);
-    } catch (AgentException e) {
-      throw guestFailure(id, "mkdir " + path, e);
-    }
+    String p = checkPath(path);
+    onAgent(id, "mkdir " + path, agent -> {
+      agent.files().mkdir(p, mode, parents);
+      return null;
+    });
   }
 
   public void rename(String id, String from, String to) throws InterruptedException {
     String f = checkPath(from);
     String t = checkPath(to);
-    try {
-      manager.agent(id).files().rename(f, t);
-    } catch (AgentException e) {
-      throw guestFailure(id, "rename " + from + " to " + to, e);
-    }
+    onAgent(id, "rename " + from + " to " + to, agent -> {
+      agent.files().rename(f, t);
+      return null;
+    });
   }
 
   public void remove(String id, String path, boolean recursive) throws InterruptedException {
     String p = checkPath(path);
     if (p.equals("/")) throw new KilnException(ErrorCode.INVALID_REQUEST, "refusing to remove the sandbox's root directory");
+    onAgent(id, "remove " + path, agent -> {
+      agent.files().remove(p, recursive);
+      return null;
+    });
+  }
+
+  /** One call to a running sandbox's agent. */
+  private interface AgentCall<T> {
+    T run(AgentConnection agent) throws AgentException, InterruptedException;
+  }
+
+  private <T> T onAgent(String id, String what, AgentCall<T> call) throws InterruptedException {
+    AgentConnection agent = manager.agent(id);
     try {
-      manager.agent(id).files().remove(p, recursive);
+      return call.run(agent);
     } catch (AgentException e) {
-      throw guestFailure(id, "remove " + path, e);
+      throw failure(id, what, agent, e);
     }
   }
+
+  /**
+   * A call that failed: by the guest's errno, or, when its channel closed under it, by what closed
+   * it (a pause, stop, restore or delete of the sandbox: a 409 or 404 a client can act on; the
+   * channel breaking on its own: 502).
+   */
+  KilnException failure(String id, String what, AgentConnection agent, AgentException e) throws InterruptedException {
+    return e.fromGuest() ? guestFailure(id, what, e) : manager.cutOff(id, what, agent, e);
+  }
+
 
   /**
    * Guest paths must be absolute, without NUL, at most 4096 bytes. '..' is harmless: the agent

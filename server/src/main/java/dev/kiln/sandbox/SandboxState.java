@@ -15,13 +15,9 @@ package dev.kiln.sandbox;
  *      └────────────┴──▶ ERROR ──▶ STOPPING   (VM died, agent broke, boot failed)
  * </pre>
  *
- * Exec and files need RUNNING (a PAUSED sandbox is resumed for them). Pause needs RUNNING, resume
- * PAUSED (or RUNNING: a no-op); stop needs RUNNING or PAUSED (STOPPED: a no-op), start STOPPED
- * (RUNNING: a no-op); a checkpoint, and a fork without a named checkpoint, need RUNNING; restoring
- * a checkpoint in place takes RUNNING, PAUSED, STOPPED or ERROR to RUNNING. Anything else is 409
- * ILLEGAL_TRANSITION ("sandbox sb-… is paused; checkpoint needs running"). Delete is accepted in
- * every state; once the row is gone, every request for the id answers 404 SANDBOX_DELETED or
- * SANDBOX_EXPIRED while its tombstone is kept ({@link Tombstones}).
+ * Which operation may run in which state, and where it leads, is {@link Transitions}' table: the
+ * one place every 409 about a sandbox's state comes from. Once the row is gone, every request for
+ * the id answers 404 SANDBOX_DELETED or SANDBOX_EXPIRED while its tombstone is kept ({@link Tombstones}).
  */
 public enum SandboxState {
   CREATING, RUNNING, PAUSED, STOPPED, STOPPING, ERROR;

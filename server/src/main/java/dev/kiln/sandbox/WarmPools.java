@@ -11,10 +11,8 @@ import dev.kiln.image.Template;
 import dev.kiln.image.TemplateService;
 import dev.kiln.store.PoolRepository;
 import dev.kiln.vmm.DiskLayers;
-import dev.kiln.vmm.Overlay;
 import dev.kiln.vmm.RunningVm;
 import dev.kiln.vmm.VmSpec;
-import dev.kiln.vmm.VmmBackend;
 import dev.kiln.vmm.VmmException;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -70,24 +68,22 @@ public final class WarmPools implements AutoCloseable {
   private final PoolRepository repo;
   private final TemplateService templates;
   private final TemplateSnapshots snapshots;
-  private final VmmBackend backend;
+  private final SnapshotClones clones;
   private final DiskLayers disks;
   private final Path sandboxesDir;
   private final SandboxLimits limits;
-  private final Duration restoreTimeout;
   private final Map<String, Pool> pools = new ConcurrentHashMap<>();
   private volatile boolean closed;
 
-  WarmPools(PoolRepository repo, TemplateService templates, TemplateSnapshots snapshots, VmmBackend backend, DiskLayers disks,
-      Path sandboxesDir, SandboxLimits limits, Duration restoreTimeout) {
+  WarmPools(PoolRepository repo, TemplateService templates, TemplateSnapshots snapshots, SnapshotClones clones, DiskLayers disks,
+      Path sandboxesDir, SandboxLimits limits) {
     this.repo = repo;
     this.templates = templates;
     this.snapshots = snapshots;
-    this.backend = backend;
+    this.clones = clones;
     this.disks = disks;
     this.sandboxesDir = sandboxesDir;
     this.limits = limits;
-    this.restoreTimeout = restoreTimeout;
   }
 
   /** At daemon start: the configured pools, filled in the background. */
@@ -219,24 +215,24 @@ public final class WarmPools implements AutoCloseable {
     Template t = templates.ready(template);
     TemplateSnapshots.Snapshot snap = snapshots.usable(t, limits.defaults().vcpus(), limits.defaults().memoryMib(), false)
         .orElseThrow(() -> new KilnException(ErrorCode.TEMPLATE_NOT_READY, "template '" + template + "' has no snapshot at the default size yet"));
-    snapshots.verify(snap);
     SandboxId id = SandboxId.random();
-    Path layer = disks.create(snap.disk(), Overlay.BaseFormat.QCOW2);
-    VmSpec spec = snapshots.cloneSpec(snap, id.value(), sandboxesDir.resolve(id.value()), layer, Optional.empty());
-    RunningVm vm = null;
+    Path runDir = sandboxesDir.resolve(id.value());
+    SnapshotClones.Clone clone = null;
     boolean made = false;
     try {
-      vm = backend.restorePaused(spec, snap.state(), restoreTimeout);
-      warm(vm, spec);
+      clone = clones.restore(snap, id.value(), runDir, Optional.empty(), true);
+      warm(clone.vm(), clone.spec());
       made = true;
-      return new PoolVm(id, spec, vm, snap.manifest().stateSha256());
+      return new PoolVm(id, clone.spec(), clone.vm(), snap.manifest().stateSha256());
     } catch (AgentException e) {
       throw new VmmException("warming a pool VM failed: " + e.getMessage(), e);
     } finally {
       if (!made) {
-        if (vm != null) vm.stop(STOP_GRACE);
-        disks.discard(layer);
-        AtomicFiles.deleteTree(spec.runDir());
+        if (clone != null) {
+          clone.vm().stop(STOP_GRACE);
+          disks.discard(clone.spec().rootDisk());
+        }
+        AtomicFiles.deleteTree(runDir);
       }
     }
   }

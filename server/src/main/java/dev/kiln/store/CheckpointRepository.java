@@ -17,8 +17,11 @@ public final class CheckpointRepository {
     this.db = db;
   }
 
-  /** Inserts the row; false if the sandbox already has a checkpoint of that name. */
-  public boolean insert(CheckpointRow r) {
+  /**
+   * Inserts the row and, in the same transaction, the sandbox's event saying so; false (and
+   * nothing written) if the sandbox already has a checkpoint of that name.
+   */
+  public boolean insert(CheckpointRow r, String eventKind, String eventMessage) {
     return db.inTransaction(c -> {
       try (PreparedStatement p = c.prepareStatement("INSERT INTO checkpoints (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING")) {
         p.setString(1, r.id());
@@ -29,8 +32,10 @@ public final class CheckpointRepository {
         p.setString(6, r.stateSha256());
         p.setString(7, r.vmJson());
         p.setLong(8, r.createdAt().toEpochMilli());
-        return p.executeUpdate() == 1;
+        if (p.executeUpdate() != 1) return false;
       }
+      EventRepository.append(c, r.sandboxId(), eventKind, eventMessage);
+      return true;
     });
   }
 

@@ -21,21 +21,27 @@ public final class EventRepository {
 
   public void append(String sandboxId, String kind, String message) {
     db.inTransaction(c -> {
-      try (PreparedStatement p = c.prepareStatement("INSERT INTO sandbox_events (sandbox_id, at, kind, message) VALUES (?,?,?,?)")) {
-        p.setString(1, sandboxId);
-        p.setLong(2, System.currentTimeMillis());
-        p.setString(3, kind);
-        p.setString(4, message);
-        p.executeUpdate();
-      }
-      try (PreparedStatement p = c.prepareStatement("DELETE FROM sandbox_events WHERE sandbox_id = ? AND seq <= "
-          + "(SELECT seq FROM sandbox_events WHERE sandbox_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)")) {
-        p.setString(1, sandboxId);
-        p.setString(2, sandboxId);
-        p.setInt(3, KEPT_PER_SANDBOX);
-        return p.executeUpdate();
-      }
+      append(c, sandboxId, kind, message);
+      return null;
     });
+  }
+
+  /** Appends an event inside a caller's transaction (a state change and its event commit together). */
+  static void append(java.sql.Connection c, String sandboxId, String kind, String message) throws java.sql.SQLException {
+    try (PreparedStatement p = c.prepareStatement("INSERT INTO sandbox_events (sandbox_id, at, kind, message) VALUES (?,?,?,?)")) {
+      p.setString(1, sandboxId);
+      p.setLong(2, System.currentTimeMillis());
+      p.setString(3, kind);
+      p.setString(4, message);
+      p.executeUpdate();
+    }
+    try (PreparedStatement p = c.prepareStatement("DELETE FROM sandbox_events WHERE sandbox_id = ? AND seq <= "
+        + "(SELECT seq FROM sandbox_events WHERE sandbox_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)")) {
+      p.setString(1, sandboxId);
+      p.setString(2, sandboxId);
+      p.setInt(3, KEPT_PER_SANDBOX);
+      p.executeUpdate();
+    }
   }
 
   public List<Event> of(String sandboxId) {

@@ -55,6 +55,61 @@ public final class SandboxRepository {
     });
   }
 
+  /**
+   * A change of a sandbox's state, applied by compare-and-set: only while the row is still in
+   * {@code from}. It sets the VM's spec, pid and error (an empty value clears them), may change the
+   * expiry, and may append an event in the same transaction.
+   */
+  public record StateChange(String from, String to, Optional<String> vmJson, OptionalLong pid, Optional<String> error, ExpiryChange expiry,
+      Optional<NewEvent> event) {
+    public StateChange withExpiry(ExpiryChange e) {
+      return new StateChange(from, to, vmJson, pid, error, e, event);
+    }
+
+    public StateChange withEvent(String kind, String message) {
+      return new StateChange(from, to, vmJson, pid, error, expiry, Optional.of(new NewEvent(kind, message)));
+    }
+  }
+
+  /** Whether a state change also sets (or clears, when {@code at} is empty) the expiry. */
+  public record ExpiryChange(boolean change, Optional<Instant> at) {
+    public static final ExpiryChange KEEP = new ExpiryChange(false, Optional.empty());
+
+    public static ExpiryChange to(Optional<Instant> at) {
+      return new ExpiryChange(true, at);
+    }
+  }
+
+  /** An event recorded with a state change. */
+  public record NewEvent(String kind, String message) {}
+
+  /**
+   * Applies {@code change} if the sandbox is still in {@code change.from()}; returns false (and
+   * changes nothing) if it is not, or if the row is gone.
+   */
+  public boolean transition(String id, StateChange change) {
+    return db.inTransaction(c -> {
+      String sql = "UPDATE sandboxes SET state = ?, vm_json = ?, pid = ?, error = ?" + (change.expiry().change() ? ", expires_at = ?" : "")
+          + " WHERE id = ? AND state = ?";
+      int changed;
+      try (PreparedStatement p = c.prepareStatement(sql)) {
+        int i = 1;
+        p.setString(i++, change.to());
+        p.setString(i++, change.vmJson().orElse(null));
+        setOptionalLong(p, i++, change.pid());
+        p.setString(i++, change.error().orElse(null));
+        if (change.expiry().change()) {
+          setOptionalLong(p, i++, change.expiry().at().map(t -> OptionalLong.of(t.toEpochMilli())).orElse(OptionalLong.empty()));
+        }
+        p.setString(i++, id);
+        p.setString(i, change.from());
+        changed = p.executeUpdate();
+      }
+      if (changed == 1 && change.event().isPresent()) EventRepository.append(c, id, change.event().get().kind(), change.event().get().message());
+      return changed == 1;
+    });
+  }
+
   /** Records the VM a sandbox now runs on (its spec and pid), leaving its state as it is. */
   public void recordVm(String id, String vmJson, long pid) {
     db.inTransaction(c -> {

@@ -51,7 +51,7 @@ class LifecycleRaceSystemTest {
 
   @AfterEach
   void noSeamNoLeftovers() {
-    sandboxes.seam = LifecycleSeam.NONE;
+    sandboxes.installSeam(LifecycleSeam.NONE);
     // Whatever a failed run left, do not leave it running on a shared machine.
     if (id != null) ProcessHandle.allProcesses().filter(p -> qemuOf(p, id)).forEach(ProcessHandle::destroyForcibly);
   }
@@ -95,7 +95,7 @@ class LifecycleRaceSystemTest {
     Seam seam = new Seam(id);
     Seam.Gate failing = seam.gate(LifecycleSeam.Point.FAILING, t -> true);
     Seam.Gate restoring = seam.gate(LifecycleSeam.Point.VM_STARTED, t -> t.getName().equals("restore"));
-    sandboxes.seam = seam;
+    sandboxes.installSeam(seam);
 
     ProcessHandle.of(pid).orElseThrow().destroyForcibly(); // its VM dies: fail() takes the lock, and stops here
     failing.awaitReached();
@@ -125,7 +125,7 @@ class LifecycleRaceSystemTest {
     id = create(OptionalLong.empty(), CreateSandbox.OnTimeout.DELETE);
     Seam seam = new Seam(id);
     Seam.Gate deleting = seam.gate(LifecycleSeam.Point.ACTING, t -> t.getName().equals("delete"));
-    sandboxes.seam = seam;
+    sandboxes.installSeam(seam);
     AtomicReference<Throwable> deleteFailed = new AtomicReference<>();
     Thread delete = run("delete", deleteFailed, () -> sandboxes.delete(id));
     deleting.awaitReached();
@@ -148,7 +148,7 @@ class LifecycleRaceSystemTest {
     id = create(OptionalLong.of(3600), CreateSandbox.OnTimeout.PAUSE);
     Seam seam = new Seam(id);
     Seam.Gate ttlPaused = seam.gate(LifecycleSeam.Point.TTL_PAUSED, t -> true);
-    sandboxes.seam = seam;
+    sandboxes.installSeam(seam);
     AtomicReference<Throwable> reapFailed = new AtomicReference<>();
     Thread reaper = run("reaper", reapFailed, () -> sandboxes.reapExpired(Instant.now().plus(Duration.ofHours(2))));
     ttlPaused.awaitReached();
@@ -174,9 +174,9 @@ class LifecycleRaceSystemTest {
   void aVmExitIsHandledOnAVirtualThreadNotTheJdksProcessReaper() throws Exception {
     id = create(OptionalLong.empty(), CreateSandbox.OnTimeout.DELETE);
     AtomicReference<Thread> watcher = new AtomicReference<>();
-    sandboxes.seam = (point, sandboxId) -> {
+    sandboxes.installSeam((point, sandboxId) -> {
       if (point == LifecycleSeam.Point.VM_EXITED && sandboxId.equals(id)) watcher.set(Thread.currentThread());
-    };
+    });
     ProcessHandle.of(sandboxes.rowOf(id).pid().orElseThrow()).orElseThrow().destroyForcibly();
     await().atMost(LONG).until(() -> watcher.get() != null && sandboxes.get(id).state() == SandboxState.ERROR);
     assertTrue(watcher.get().isVirtual(), () -> "the exit was handled on " + watcher.get());

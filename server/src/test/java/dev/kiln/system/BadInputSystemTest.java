@@ -174,14 +174,14 @@ class BadInputSystemTest extends OneSandboxTest {
     assertEquals(200, host.call("POST", "/v1/sandboxes/" + sandbox + "/pause", null).status());
     Set<String> before = diskLayers();
     expectError(host.call("POST", "/v1/sandboxes/" + sandbox + "/checkpoints", Map.of("name", "cp1")), 409, "ILLEGAL_TRANSITION",
-        "sandbox " + sandbox + " is paused; checkpoint needs running");
+        "sandbox " + sandbox + " is paused; a checkpoint needs running (resume it first)");
     expectError(host.call("POST", "/v1/sandboxes/" + sandbox + "/fork", Map.of("count", 1)), 409, "ILLEGAL_TRANSITION", "is paused");
     assertEquals(before, diskLayers(), "no disk layer left behind by the refused checkpoint");
     assertEquals("paused", host.call("GET", "/v1/sandboxes/" + sandbox, null).json().path("status").asText());
     // Stopped (from paused: no boot needed) is refused the same way.
     assertEquals(200, host.call("POST", "/v1/sandboxes/" + sandbox + "/stop", null).status());
     expectError(host.call("POST", "/v1/sandboxes/" + sandbox + "/checkpoints", Map.of("name", "cp1")), 409, "ILLEGAL_TRANSITION",
-        "is stopped; checkpoint needs running");
+        "is stopped; a checkpoint needs running (start it first)");
     assertEquals(before, diskLayers());
     TestHost.Reply started = host.call("POST", "/v1/sandboxes/" + sandbox + "/start", null);
     assertEquals(200, started.status(), started.raw());

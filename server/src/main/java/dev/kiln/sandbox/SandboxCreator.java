@@ -1,0 +1,195 @@
+package dev.kiln.sandbox;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.agent.AgentException;
+import dev.kiln.error.ErrorCode;
+import dev.kiln.error.KilnException;
+import dev.kiln.image.GuestArtifacts;
+import dev.kiln.image.Template;
+import dev.kiln.image.TemplateService;
+import dev.kiln.net.NetworkMode;
+import dev.kiln.net.NetworkSpec;
+import dev.kiln.store.EventRepository;
+import dev.kiln.store.SandboxRow;
+import dev.kiln.vmm.Accelerator;
+import dev.kiln.vmm.DiskLayers;
+import dev.kiln.vmm.Overlay;
+import dev.kiln.vmm.VmSpec;
+import dev.kiln.vmm.VmmException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Creates sandboxes from templates and chooses how each VM comes up: claimed from a warm pool,
+ * restored from the template snapshot, or booted (and why, in its "created" event).
+ */
+final class SandboxCreator {
+  private static final Logger log = LoggerFactory.getLogger(SandboxCreator.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  /** 16 TiB: qcow2 takes far more, but a root disk beyond this is a typo (GiB for MiB) rather than a plan. */
+  private static final long MAX_DISK_MIB = 1L << 24;
+
+  private final TemplateService templates;
+  private final SandboxLimits limits;
+  private final SandboxNetworks networks;
+  private final WarmPools pools;
+  private final TemplateSnapshotPolicy snapshotPolicy;
+  private final TemplateSnapshots snapshots;
+  private final SnapshotClones clones;
+  private final VmLauncher launcher;
+  private final SandboxLocks locks;
+  private final SandboxRemoval removal;
+  private final EventRepository events;
+  private final DiskLayers disks;
+  private final GuestArtifacts artifacts;
+  private final Accelerator accelerator;
+
+  SandboxCreator(TemplateService templates, SandboxLimits limits, SandboxNetworks networks, WarmPools pools, TemplateSnapshotPolicy snapshotPolicy,
+      TemplateSnapshots snapshots, SnapshotClones clones, VmLauncher launcher, SandboxLocks locks, SandboxRemoval removal, EventRepository events,
+      DiskLayers disks, GuestArtifacts artifacts, Accelerator accelerator) {
+    this.templates = templates;
+    this.limits = limits;
+    this.networks = networks;
+    this.pools = pools;
+    this.snapshotPolicy = snapshotPolicy;
+    this.snapshots = snapshots;
+    this.clones = clones;
+    this.launcher = launcher;
+    this.locks = locks;
+    this.removal = removal;
+    this.events = events;
+    this.disks = disks;
+    this.artifacts = artifacts;
+    this.accelerator = accelerator;
+  }
+
+  /** Creates a sandbox and returns its id once it runs. */
+  String create(CreateSandbox req) throws InterruptedException {
+    Template template = templates.ready(req.template());
+    int vcpus = req.vcpus().orElse(limits.defaults().vcpus());
+    long memoryMib = req.memoryMib().orElse(limits.defaults().memoryMib());
+    long timeout = req.timeoutSeconds().orElse(limits.defaults().timeoutSeconds());
+    limits.check(vcpus, memoryMib, timeout);
+    OptionalLong growTo = diskGrowth(template, req.diskMib());
+    NetworkSpec network = req.network().orElseGet(() -> networks.defaultMode() == NetworkMode.INTERNET ? NetworkSpec.INTERNET : NetworkSpec.NONE);
+    networks.checkAttachable(network);
+    // Pool VMs have no network device; a sandbox with a network restores from the networked snapshot.
+    Optional<WarmPools.PoolVm> pooled = req.boot().isPresent() || network.hasDevice() ? Optional.empty() : pools.claim(template, vcpus, memoryMib);
+    String id = launchNew(template, req, network, pooled, vcpus, memoryMib, timeout);
+    if (growTo.isPresent()) growDisk(id, growTo.getAsLong());
+    return id;
+  }
+
+  /**
+   * The root disk size a create asks for, in bytes, if it is more than the template's; a size below
+   * the template's, or growth beyond the free space of the data directory, is refused.
+   */
+  private OptionalLong diskGrowth(Template template, OptionalLong diskMib) {
+    if (diskMib.isEmpty()) return OptionalLong.empty();
+    long templateBytes;
+    long freeBytes;
+    try {
+      templateBytes = Files.size(template.rootfs().orElseThrow());
+      freeBytes = disks.usableSpace();
+    } catch (IOException e) {
+      throw new KilnException(ErrorCode.INTERNAL, "cannot size the template's disk: " + e.getMessage(), e);
+    }
+    long want = diskMib.getAsLong() << 20;
+    long templateMib = (templateBytes + (1 << 20) - 1) >> 20;
+    if (diskMib.getAsLong() < 1 || diskMib.getAsLong() > MAX_DISK_MIB || want < templateBytes) {
+      throw new KilnException(ErrorCode.INVALID_REQUEST, "field 'diskMib' must be " + templateMib + ".." + MAX_DISK_MIB
+          + " (MiB: no smaller than the template's size, " + template.name() + " has " + templateMib + " MiB; at most 16 TiB), got "
+          + diskMib.getAsLong());
+    }
+    // The layer is sparse, but a sandbox promised this much may write it all: the host must have it.
+    if (want - templateBytes > freeBytes) {
+      throw new KilnException(ErrorCode.INSUFFICIENT_CAPACITY, "field 'diskMib' " + diskMib.getAsLong() + " needs " + ((want - templateBytes) >> 20)
+          + " MiB beyond the template; the data directory has " + (freeBytes >> 20) + " MiB free");
+    }
+    return want > templateBytes ? OptionalLong.of(want) : OptionalLong.empty();
+  }
+
+  /** Grows a new sandbox's disk and its root filesystem online; a failure deletes the sandbox (it is not what was asked for). */
+  private void growDisk(String id, long bytes) throws InterruptedException {
+    locks.underLifecycleLock(id, (sb, r) -> {
+      try {
+        Transitions.check(id, SandboxRows.stateOf(r), Operation.USE);
+        sb.vm.growRootDisk(bytes);
+        long fs = sb.agent.files().growRoot(bytes);
+        log.info("sandbox disk grown sandbox={} disk_mib={} filesystem_mib={}", id, bytes >> 20, fs >> 20);
+        return null;
+      } catch (VmmException | AgentException | RuntimeException e) {
+        removal.discard(id);
+        throw new KilnException(ErrorCode.VM_START_FAILED, "sandbox " + id + " could not grow its disk to " + (bytes >> 20) + " MiB: " + e.getMessage(), e);
+      }
+    });
+  }
+
+  private String launchNew(Template template, CreateSandbox req, NetworkSpec network, Optional<WarmPools.PoolVm> pooled, int vcpus, long memoryMib,
+      long timeout) throws InterruptedException {
+    SandboxId id = pooled.map(WarmPools.PoolVm::id).orElseGet(SandboxId::random);
+    Instant now = Instant.now();
+    Optional<Instant> expires = timeout == 0 ? Optional.empty() : Optional.of(now.plusSeconds(timeout));
+    SandboxRow row = new SandboxRow(id.value(), template.name(), SandboxState.CREATING.name(), vcpus, memoryMib, timeout, json(req.env()),
+        json(req.metadata()), Optional.empty(), OptionalLong.empty(), Optional.empty(), now, expires, req.onTimeout().name());
+    return launcher.launch(row, (sb, runDir) -> {
+      if (pooled.isPresent()) {
+        // Restored and paused already: let it run; attach's HELLO gives it its identity, clock and entropy.
+        sb.vm = pooled.get().vm();
+        sb.vm.resume();
+        return new VmLauncher.Started(pooled.get().spec(), "claimed from the warm pool", true);
+      }
+      Optional<VmSpec.Nic> nic = networks.attach(id.value(), network);
+      String whyBoot;
+      if (req.boot().isPresent()) {
+        whyBoot = "a test boot variant (" + req.boot().get() + ") never restores";
+      } else {
+        TemplateSnapshots.Lookup found = snapshotPolicy.snapshotFor(template, vcpus, memoryMib, nic.isPresent());
+        if (found.snapshot().isPresent()) {
+          Optional<VmSpec> restored = restore(sb, runDir, found.snapshot().get(), nic);
+          if (restored.isPresent()) return new VmLauncher.Started(restored.get(), "restored from the template snapshot", true);
+          whyBoot = "the template snapshot did not restore";
+        } else {
+          whyBoot = found.whyNot();
+        }
+      }
+      Path initrd = req.boot().isPresent() ? artifacts.hostileInitrd() : artifacts.initrd();
+      return launcher.onNewLayer(template.rootfs().orElseThrow(), Overlay.BaseFormat.RAW, layer -> {
+        VmSpec spec = new VmSpec(id.value(), runDir, artifacts.kernel(), initrd, snapshots.cmdlineFor(nic), layer, vcpus, memoryMib, accelerator).withNic(nic);
+        return launcher.boot(sb, spec, "booted: " + whyBoot);
+      });
+    });
+  }
+
+  /**
+   * Restores the sandbox's VM from the template snapshot. A snapshot that fails its checksum or
+   * does not restore is logged and the sandbox boots cold instead: slower, never broken.
+   */
+  private Optional<VmSpec> restore(LiveSandbox sb, Path runDir, TemplateSnapshots.Snapshot snap, Optional<VmSpec.Nic> nic) throws InterruptedException {
+    try {
+      SnapshotClones.Clone clone = clones.restore(snap, sb.id.value(), runDir, nic, false);
+      sb.vm = clone.vm();
+      return Optional.of(clone.spec());
+    } catch (IOException | VmmException | RuntimeException e) {
+      log.warn("sandbox={} restore from snapshot {} failed, booting cold instead: {}", sb.id, snap.dir(), e.getMessage());
+      events.append(sb.id.value(), "fallback", "the template snapshot did not restore (" + e.getMessage() + "); booting instead, which is slower");
+      return Optional.empty();
+    }
+  }
+
+  private static String json(Map<String, String> m) {
+    try {
+      return JSON.writeValueAsString(m);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("a string map is always serializable", e);
+    }
+  }
+}

@@ -1,0 +1,68 @@
+package dev.kiln.sandbox;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.kiln.error.ErrorCode;
+import dev.kiln.error.KilnException;
+import dev.kiln.store.SandboxRepository;
+import dev.kiln.store.SandboxRow;
+import dev.kiln.vmm.VmSpec;
+
+/**
+ * Reads sandbox rows with the errors a client gets for ids that are not there, and records state
+ * changes by compare-and-set.
+ */
+final class SandboxRows {
+  private final SandboxRepository repo;
+  private final Tombstones tombstones;
+
+  SandboxRows(SandboxRepository repo, Tombstones tombstones) {
+    this.repo = repo;
+    this.tombstones = tombstones;
+  }
+
+  /** The sandbox's row; an id that is gone is a 404 saying when and why (its tombstone), any other a plain 404. */
+  SandboxRow row(String id) {
+    if (!SandboxId.isValid(id)) throw notFound(id);
+    return repo.find(id).orElseThrow(() -> gone(id));
+  }
+
+  /** The 404 for an id with no row: its tombstone's words if it has one. */
+  KilnException gone(String id) {
+    return tombstones.gone(id).orElseGet(() -> notFound(id));
+  }
+
+  /** Whether the id has a row or a tombstone (its events can be read). */
+  boolean known(String id) {
+    return SandboxId.isValid(id) && (repo.find(id).isPresent() || tombstones.exists(id));
+  }
+
+  static KilnException notFound(String id) {
+    return new KilnException(ErrorCode.SANDBOX_NOT_FOUND, "no sandbox '" + id + "' on this host");
+  }
+
+  /**
+   * Records a state change if the row is still in the state the change starts from. The caller
+   * holds the sandbox's lock, so a miss means another writer (a second control instance, an
+   * operator's SQL) changed the row: 409, nothing recorded.
+   */
+  void commit(String id, SandboxRepository.StateChange change) {
+    if (!repo.transition(id, change)) {
+      String now = repo.find(id).map(SandboxRow::state).map(s -> s.toLowerCase(java.util.Locale.ROOT)).orElse("gone");
+      throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " changed state (from " + change.from().toLowerCase(java.util.Locale.ROOT)
+          + " to " + now + ") while " + change.to().toLowerCase(java.util.Locale.ROOT) + " was being recorded; try again");
+    }
+  }
+
+  static SandboxState stateOf(SandboxRow r) {
+    return SandboxState.valueOf(r.state());
+  }
+
+  /** The VM a sandbox row records. */
+  static VmSpec vmSpecOf(SandboxRow r) {
+    try {
+      return VmRecord.fromJson(r.vmJson().orElseThrow(() -> new KilnException(ErrorCode.INTERNAL, "sandbox " + r.id() + " has no VM record")));
+    } catch (JsonProcessingException e) {
+      throw new KilnException(ErrorCode.INTERNAL, "sandbox " + r.id() + " has an unreadable VM record", e);
+    }
+  }
+}

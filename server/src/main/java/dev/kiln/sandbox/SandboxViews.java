@@ -1,0 +1,117 @@
+package dev.kiln.sandbox;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.error.ErrorCode;
+import dev.kiln.error.KilnException;
+import dev.kiln.image.Template;
+import dev.kiln.image.TemplateService;
+import dev.kiln.image.oci.ImageConfig;
+import dev.kiln.store.EventRepository;
+import dev.kiln.store.SandboxRepository;
+import dev.kiln.store.SandboxRow;
+import dev.kiln.vmm.DiskLayers;
+import dev.kiln.vmm.VmSpec;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/** What the API shows of sandboxes, and what exec reads of them (environment, image defaults). Reads only. */
+final class SandboxViews {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private final SandboxRepository repo;
+  private final SandboxRows rows;
+  private final EventRepository events;
+  private final SandboxNetworks networks;
+  private final TemplateService templates;
+  private final RunDirs dirs;
+
+  SandboxViews(SandboxRepository repo, SandboxRows rows, EventRepository events, SandboxNetworks networks, TemplateService templates, RunDirs dirs) {
+    this.repo = repo;
+    this.rows = rows;
+    this.events = events;
+    this.networks = networks;
+    this.templates = templates;
+    this.dirs = dirs;
+  }
+
+  Sandbox get(String id) {
+    return view(rows.row(id));
+  }
+
+  List<Sandbox> list() {
+    return repo.all().stream().map(this::view).toList();
+  }
+
+  /** A sandbox's events, also while it is a tombstone (the last one says how it ended). */
+  List<EventRepository.Event> events(String id) {
+    if (!rows.known(id)) throw SandboxRows.notFound(id);
+    return events.of(id);
+  }
+
+  /** The end of the sandbox's guest console (kernel and agent messages), while it has a run directory. */
+  byte[] console(String id, int maxBytes) {
+    rows.row(id);
+    return ConsoleTail.bytes(dirs.of(id).resolve("console.log"), maxBytes);
+  }
+
+  /**
+   * The environment every exec in the sandbox starts from: the image's Env, then the sandbox's own
+   * env from create (which wins on a clash).
+   */
+  Map<String, String> env(String id) {
+    SandboxRow r = rows.row(id);
+    Map<String, String> env = new LinkedHashMap<>();
+    for (String kv : imageConfig(r).env()) {
+      int eq = kv.indexOf('=');
+      if (eq > 0) env.put(kv.substring(0, eq), kv.substring(eq + 1));
+    }
+    try {
+      env.putAll(JSON.readValue(r.envJson(), new TypeReference<Map<String, String>>() {}));
+    } catch (JsonProcessingException e) {
+      throw new KilnException(ErrorCode.INTERNAL, "sandbox " + id + " has unreadable env in the store", e);
+    }
+    return env;
+  }
+
+  /** The config of the image the sandbox's template came from: exec defaults (user, working directory). */
+  ImageConfig imageConfig(String id) {
+    return imageConfig(rows.row(id));
+  }
+
+  private ImageConfig imageConfig(SandboxRow r) {
+    return templates.find(r.template()).map(Template::config).orElse(ImageConfig.NONE);
+  }
+
+  private Sandbox view(SandboxRow r) {
+    Map<String, String> metadata;
+    try {
+      metadata = JSON.readValue(r.metadataJson(), new TypeReference<Map<String, String>>() {});
+    } catch (JsonProcessingException e) {
+      metadata = Map.of();
+    }
+    Optional<VmSpec> vm = r.vmJson().flatMap(j -> {
+      try {
+        return Optional.of(VmRecord.fromJson(j));
+      } catch (JsonProcessingException e) {
+        return Optional.empty();
+      }
+    });
+    // How the VM came to be: restored from the template snapshot (its RAM is a clone of the snapshot's) or booted.
+    Optional<String> startedFrom = r.vmJson().map(j -> vm.map(s -> s.memory().isPresent() ? "snapshot" : "boot").orElse("unknown"));
+    OptionalLong diskMib = OptionalLong.empty();
+    if (vm.isPresent()) {
+      try {
+        diskMib = OptionalLong.of(DiskLayers.virtualSize(vm.get().rootDisk()) >> 20);
+      } catch (IOException e) {
+        // a view without the disk size rather than no view
+      }
+    }
+    return new Sandbox(r.id(), r.template(), SandboxRows.stateOf(r), r.vcpus(), r.memoryMib(), r.timeoutSeconds(), metadata,
+        r.createdAt(), r.expiresAt(), r.error(), startedFrom, r.onTimeout().toLowerCase(), networks.view(r.id()), diskMib);
+  }
+}

@@ -6,6 +6,7 @@ import dev.kiln.error.KilnException;
 import dev.kiln.store.CheckpointRepository;
 import dev.kiln.store.CheckpointRow;
 import dev.kiln.store.SandboxRepository.ExpiryChange;
+import dev.kiln.vmm.VmRecords;
 import dev.kiln.vmm.Overlay;
 import dev.kiln.vmm.VmSpec;
 import dev.kiln.vmm.VmmException;
@@ -72,7 +73,7 @@ public final class Checkpoints {
       String id = "cp-" + SandboxId.random().value().substring(3);
       Saved saved = capture.capture(sb, r, files.state(sandboxId, id), files);
       CheckpointRow row = new CheckpointRow(id, sandboxId, name, saved.spec().rootDisk().toString(), saved.bytes(), saved.sha256(),
-          VmRecord.toJson(saved.spec()), Instant.now());
+          VmRecords.encode(saved.spec()), Instant.now());
       if (!checkpointRows.insert(row, "checkpoint", "checkpoint '" + name + "' taken")) {
         files.removeState(saved.state());
         throw new KilnException(ErrorCode.CHECKPOINT_EXISTS, "checkpoint '" + name + "' exists");
@@ -132,8 +133,8 @@ public final class Checkpoints {
   /** What a restore or fork of the checkpoint loads. */
   Saved saved(CheckpointRow cp) {
     try {
-      return new Saved(VmRecord.fromJson(cp.vmJson()), files.state(cp.sandboxId(), cp.id()), cp.stateSha256(), cp.stateBytes());
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      return new Saved(VmRecords.decode(cp.vmJson()), files.state(cp.sandboxId(), cp.id()), cp.stateSha256(), cp.stateBytes());
+    } catch (VmmException e) {
       throw new KilnException(ErrorCode.INTERNAL, "checkpoint " + cp.id() + " has an unreadable VM record", e);
     }
   }

@@ -1,11 +1,11 @@
 package dev.kiln.sandbox;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.kiln.agent.AgentConnection;
 import dev.kiln.agent.AgentException;
 import dev.kiln.host.AtomicFiles;
 import dev.kiln.store.SandboxRepository;
 import dev.kiln.store.SandboxRow;
+import dev.kiln.vmm.VmRecords;
 import dev.kiln.vmm.VmSpec;
 import dev.kiln.vmm.VmmBackend;
 import dev.kiln.vmm.VmmException;
@@ -90,16 +90,16 @@ final class SandboxRecovery {
   private void adoptVmQuietly(LiveSandbox sb, SandboxRow r) {
     try {
       adoptVm(sb, r);
-    } catch (VmmException | JsonProcessingException e) {
+    } catch (VmmException e) {
       log.info("sandbox={} has no VM to take over: {}", r.id(), e.getMessage());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
   }
 
-  private VmSpec adoptVm(LiveSandbox sb, SandboxRow r) throws VmmException, JsonProcessingException, InterruptedException {
+  private VmSpec adoptVm(LiveSandbox sb, SandboxRow r) throws VmmException, InterruptedException {
     if (r.vmJson().isEmpty() || r.pid().isEmpty()) throw new VmmException("no VM recorded");
-    VmSpec spec = VmRecord.fromJson(r.vmJson().get());
+    VmSpec spec = VmRecords.decode(r.vmJson().get());
     sb.vm = backend.adopt(spec, r.pid().getAsLong());
     return spec;
   }
@@ -111,7 +111,7 @@ final class SandboxRecovery {
       sb.agent = AgentConnection.resume(spec.agentSocket(), r.id(), Duration.ofSeconds(10), cause -> watchdog.onAgentBroken(sb, cause));
       listeners.attached(r.id(), sb.agent);
       log.info("sandbox re-adopted sandbox={} pid={} running_commands={}", r.id(), sb.vm.pid(), sb.agent.resumedExecs().size());
-    } catch (VmmException | AgentException | JsonProcessingException | RuntimeException e) {
+    } catch (VmmException | AgentException | RuntimeException e) {
       failNow(sb, "could not re-adopt after daemon restart: " + e.getMessage());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

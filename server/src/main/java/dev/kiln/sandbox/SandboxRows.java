@@ -1,10 +1,11 @@
 package dev.kiln.sandbox;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.kiln.vmm.VmmException;
 import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
 import dev.kiln.store.SandboxRepository;
 import dev.kiln.store.SandboxRow;
+import dev.kiln.vmm.VmRecords;
 import dev.kiln.vmm.VmSpec;
 
 /**
@@ -60,9 +61,9 @@ final class SandboxRows {
   /** The VM a sandbox row records. */
   static VmSpec vmSpecOf(SandboxRow r) {
     try {
-      return VmRecord.fromJson(r.vmJson().orElseThrow(() -> new KilnException(ErrorCode.INTERNAL, "sandbox " + r.id() + " has no VM record")));
-    } catch (JsonProcessingException e) {
-      throw new KilnException(ErrorCode.INTERNAL, "sandbox " + r.id() + " has an unreadable VM record", e);
+      return VmRecords.decode(r.vmJson().orElseThrow(() -> new KilnException(ErrorCode.INTERNAL, "sandbox " + r.id() + " has no VM record")));
+    } catch (VmmException e) {
+      throw new KilnException(ErrorCode.INTERNAL, "sandbox " + r.id() + " has an unreadable VM record: " + e.getMessage(), e);
     }
   }
 }

@@ -11,8 +11,10 @@ import dev.kiln.image.oci.ImageConfig;
 import dev.kiln.store.EventRepository;
 import dev.kiln.store.SandboxRepository;
 import dev.kiln.store.SandboxRow;
+import dev.kiln.vmm.VmRecords;
 import dev.kiln.vmm.DiskLayers;
 import dev.kiln.vmm.VmSpec;
+import dev.kiln.vmm.VmmException;
 import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -96,8 +98,8 @@ final class SandboxViews {
     }
     Optional<VmSpec> vm = r.vmJson().flatMap(j -> {
       try {
-        return Optional.of(VmRecord.fromJson(j));
-      } catch (JsonProcessingException e) {
+        return Optional.of(VmRecords.decode(j));
+      } catch (VmmException e) {
         return Optional.empty();
       }
     });

@@ -4,6 +4,7 @@ import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
 import dev.kiln.store.SandboxRepository;
 import dev.kiln.store.SandboxRow;
+import dev.kiln.vmm.VmRecords;
 import dev.kiln.vmm.DiskLayers;
 import dev.kiln.vmm.Overlay;
 import dev.kiln.vmm.RunningVm;
@@ -53,7 +54,7 @@ final class StateCapture {
         throw e;
       }
       // From here the VM writes to the new layer, whatever happens to the save.
-      repo.recordVm(r.id(), VmRecord.toJson(current.withRootDisk(next)), vm.pid());
+      repo.recordVm(r.id(), VmRecords.encode(current.withRootDisk(next)), vm.pid());
       disks.recorded(next);
       DiskLayers.freeze(frozen);
       SavedState saved = vm.saveState(state, SAVE_TIMEOUT);

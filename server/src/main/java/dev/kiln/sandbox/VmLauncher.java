@@ -8,6 +8,7 @@ import dev.kiln.host.VerifiedFiles;
 import dev.kiln.store.EventRepository;
 import dev.kiln.store.SandboxRepository;
 import dev.kiln.store.SandboxRow;
+import dev.kiln.vmm.VmRecords;
 import dev.kiln.vmm.DiskLayers;
 import dev.kiln.vmm.Overlay;
 import dev.kiln.vmm.VmSpec;
@@ -142,7 +143,7 @@ final class VmLauncher {
     String id = sb.id.value();
     seam.at(LifecycleSeam.Point.VM_STARTED, id);
     sb.stopping = false;
-    repo.recordVm(id, VmRecord.toJson(spec), sb.vm.pid());
+    repo.recordVm(id, VmRecords.encode(spec), sb.vm.pid());
     disks.recorded(spec.rootDisk());
     watchdog.watch(sb);
     sb.agent = started.resumesSession() ? AgentConnection.resume(spec.agentSocket(), id, bootTimeout, cause -> watchdog.onAgentBroken(sb, cause))
@@ -151,7 +152,7 @@ final class VmLauncher {
     // Integrity probe after a restore (a boot mounted the root itself, just now): the agent answers
     // (the HELLO above) and the restored root filesystem answers a stat.
     if (started.restored()) sb.agent.files().stat("/");
-    rows.commit(id, new SandboxRepository.StateChange(from.name(), SandboxState.RUNNING.name(), Optional.of(VmRecord.toJson(spec)),
+    rows.commit(id, new SandboxRepository.StateChange(from.name(), SandboxState.RUNNING.name(), Optional.of(VmRecords.encode(spec)),
         OptionalLong.of(sb.vm.pid()), Optional.empty(), expiry, Optional.empty()).withEvent(eventKind, started.how()));
   }
 

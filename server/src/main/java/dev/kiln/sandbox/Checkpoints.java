@@ -7,7 +7,7 @@ import dev.kiln.store.CheckpointRepository;
 import dev.kiln.store.CheckpointRow;
 import dev.kiln.store.SandboxRepository.ExpiryChange;
 import dev.kiln.vmm.VmRecords;
-import dev.kiln.vmm.Overlay;
+import dev.kiln.vmm.DiskBase;
 import dev.kiln.vmm.VmSpec;
 import dev.kiln.vmm.VmmException;
 import java.io.IOException;
@@ -115,7 +115,7 @@ public final class Checkpoints {
       teardown.stopForReplacement(sb);
       Saved saved = saved(cp);
       try {
-        VmLauncher.Started started = launcher.onNewLayer(saved.spec().rootDisk(), Overlay.BaseFormat.QCOW2,
+        VmLauncher.Started started = launcher.onNewLayer(new DiskBase.Layer(saved.spec().rootDisk()),
             layer -> launcher.restoreOrBoot(sb, saved.spec().withRootDisk(layer), saved.state(), saved.sha256(), "checkpoint '" + name + "'", false));
         launcher.attach(sb, started, from, "restored", ExpiryChange.KEEP);
         log.info("sandbox restored to checkpoint sandbox={} name={} how=\"{}\" took_ms={}", sandboxId, name, started.how(),

@@ -4,7 +4,7 @@ import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
 import dev.kiln.store.EventRepository;
 import dev.kiln.store.SandboxRow;
-import dev.kiln.vmm.Overlay;
+import dev.kiln.vmm.DiskBase;
 import dev.kiln.vmm.VmSpec;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -126,7 +126,7 @@ public final class Forks {
     return launcher.launch(row, (sb, runDir) -> {
       // The saved machine has a NIC if its source had a network: the fork gets the same rules in a namespace of its own.
       Optional<VmSpec.Nic> nic = saved.spec().nic().isPresent() ? networks.attach(id.value(), networks.specOf(source.id())) : Optional.empty();
-      return launcher.onNewLayer(saved.spec().rootDisk(), Overlay.BaseFormat.QCOW2,
+      return launcher.onNewLayer(new DiskBase.Layer(saved.spec().rootDisk()),
           layer -> launcher.restoreOrBoot(sb, saved.spec().renamed(id.value(), runDir).withRootDisk(layer).withNic(nic), saved.state(), saved.sha256(),
               "a fork of " + what, false));
     });

@@ -14,7 +14,7 @@ import dev.kiln.store.EventRepository;
 import dev.kiln.store.SandboxRow;
 import dev.kiln.vmm.Accelerator;
 import dev.kiln.vmm.DiskLayers;
-import dev.kiln.vmm.Overlay;
+import dev.kiln.vmm.DiskBase;
 import dev.kiln.vmm.VmSpec;
 import dev.kiln.vmm.VmmException;
 import java.io.IOException;
@@ -162,7 +162,7 @@ final class SandboxCreator {
         }
       }
       Path initrd = req.boot().isPresent() ? artifacts.hostileInitrd() : artifacts.initrd();
-      return launcher.onNewLayer(template.rootfs().orElseThrow(), Overlay.BaseFormat.RAW, layer -> {
+      return launcher.onNewLayer(new DiskBase.Image(template.rootfs().orElseThrow()), layer -> {
         VmSpec spec = new VmSpec(id.value(), runDir, artifacts.kernel(), initrd, snapshots.cmdlineFor(nic), layer, vcpus, memoryMib, accelerator).withNic(nic);
         return launcher.boot(sb, spec, "booted: " + whyBoot);
       });

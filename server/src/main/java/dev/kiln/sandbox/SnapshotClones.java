@@ -1,7 +1,7 @@
 package dev.kiln.sandbox;
 
 import dev.kiln.vmm.DiskLayers;
-import dev.kiln.vmm.Overlay;
+import dev.kiln.vmm.DiskBase;
 import dev.kiln.vmm.RunningVm;
 import dev.kiln.vmm.VmSpec;
 import dev.kiln.vmm.VmmBackend;
@@ -39,7 +39,7 @@ final class SnapshotClones {
   Clone restore(TemplateSnapshots.Snapshot snap, String name, Path runDir, Optional<VmSpec.Nic> nic, boolean paused)
       throws IOException, VmmException, InterruptedException {
     snapshots.verify(snap);
-    Path layer = disks.create(snap.disk(), Overlay.BaseFormat.QCOW2);
+    Path layer = disks.create(new DiskBase.Layer(snap.disk()));
     try {
       VmSpec spec = snapshots.cloneSpec(snap, name, runDir, layer, nic);
       RunningVm vm = paused ? backend.restorePaused(spec, snap.state(), restoreTimeout) : backend.restore(spec, snap.state(), restoreTimeout);

@@ -6,7 +6,7 @@ import dev.kiln.store.SandboxRepository;
 import dev.kiln.store.SandboxRow;
 import dev.kiln.vmm.VmRecords;
 import dev.kiln.vmm.DiskLayers;
-import dev.kiln.vmm.Overlay;
+import dev.kiln.vmm.DiskBase;
 import dev.kiln.vmm.RunningVm;
 import dev.kiln.vmm.SavedState;
 import dev.kiln.vmm.VmSpec;
@@ -46,7 +46,7 @@ final class StateCapture {
     if (vm == null) throw new IllegalStateException("sandbox " + r.id() + " is running without a VM");
     Path frozen = current.rootDisk();
     try {
-      Path next = disks.create(frozen, Overlay.BaseFormat.QCOW2);
+      Path next = disks.create(new DiskBase.Layer(frozen));
       try {
         vm.freezeDisk(next);
       } catch (VmmException | RuntimeException e) {

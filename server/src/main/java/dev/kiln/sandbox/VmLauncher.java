@@ -10,7 +10,7 @@ import dev.kiln.store.SandboxRepository;
 import dev.kiln.store.SandboxRow;
 import dev.kiln.vmm.VmRecords;
 import dev.kiln.vmm.DiskLayers;
-import dev.kiln.vmm.Overlay;
+import dev.kiln.vmm.DiskBase;
 import dev.kiln.vmm.VmSpec;
 import dev.kiln.vmm.VmmBackend;
 import dev.kiln.vmm.VmmException;
@@ -157,8 +157,8 @@ final class VmLauncher {
   }
 
   /** Makes a new disk layer on {@code base} and starts a VM on it; the layer is discarded if the start fails. */
-  Started onNewLayer(Path base, Overlay.BaseFormat format, LayerStart start) throws IOException, VmmException, AgentException, InterruptedException {
-    Path layer = disks.create(base, format);
+  Started onNewLayer(DiskBase base, LayerStart start) throws IOException, VmmException, AgentException, InterruptedException {
+    Path layer = disks.create(base);
     try {
       return start.start(layer);
     } catch (IOException | VmmException | AgentException | InterruptedException | RuntimeException e) {

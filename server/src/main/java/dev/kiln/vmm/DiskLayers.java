@@ -54,14 +54,14 @@ public final class DiskLayers {
    * A new, empty layer on {@code base}. It stays protected from {@link #collect} until
    * {@link #recorded} says the caller has stored it where the roots come from.
    */
-  public Path create(Path base, Overlay.BaseFormat format) throws IOException {
+  public Path create(DiskBase base) throws IOException {
     Files.createDirectories(dir);
     byte[] name = new byte[10];
     RANDOM.nextBytes(name);
     Path layer = dir.resolve(HexFormat.of().formatHex(name) + ".qcow2");
     pending.add(layer);
     try {
-      Overlay.create(layer, base, format);
+      Overlay.create(layer, base.file(), base.format());
     } catch (RuntimeException e) {
       pending.remove(layer);
       Files.deleteIfExists(layer);

@@ -32,9 +32,9 @@ class DiskLayersTest {
       f.setLength(1 << 20);
     }
     layers = new DiskLayers(tmp.resolve("disks"));
-    frozen = recorded(layers.create(base, Overlay.BaseFormat.RAW));
-    top = recorded(layers.create(frozen, Overlay.BaseFormat.QCOW2));
-    garbage = recorded(layers.create(base, Overlay.BaseFormat.RAW));
+    frozen = recorded(layers.create(new DiskBase.Image(base)));
+    top = recorded(layers.create(new DiskBase.Layer(frozen)));
+    garbage = recorded(layers.create(new DiskBase.Image(base)));
   }
 
   private Path recorded(Path layer) {

@@ -259,9 +259,19 @@ public final class AgentConnection implements AutoCloseable {
     }
   }
 
-  /** Whether the host closed the channel on purpose (a pause, stop or delete of its sandbox) rather than it breaking. */
+  /**
+   * Whether the channel ended because the host closed it (a pause, stop, restore or delete of its
+   * sandbox) rather than by breaking first: the first of the two decides, whatever came after.
+   */
   public boolean closedByHost() {
-    return closing;
+    return failure.get() instanceof ClosedByHost;
+  }
+
+  /** The failure every stream sees when the host closes the channel on purpose. */
+  private static final class ClosedByHost extends IOException {
+    ClosedByHost() {
+      super("connection closed by the host");
+    }
   }
 
   public boolean isOpen() {
@@ -271,6 +281,6 @@ public final class AgentConnection implements AutoCloseable {
   @Override
   public void close() {
     closing = true;
-    fail(new IOException("connection closed by the host"));
+    fail(new ClosedByHost());
   }
 }

@@ -183,6 +183,21 @@ class LifecycleRaceSystemTest {
     sandboxes.delete(id);
   }
 
+  @Test
+  void anExecThatAPauseCutsOffAnswersSandboxNotRunningRatherThanABrokenChannel() throws Exception {
+    id = create(OptionalLong.empty(), CreateSandbox.OnTimeout.DELETE);
+    SandboxOperations ops = new SandboxOperations(sandboxes);
+    AtomicReference<Throwable> execFailed = new AtomicReference<>();
+    Thread exec = run("exec", execFailed, () -> ops.exec(id, dev.kiln.agent.ExecRequest.shell("touch /tmp/started; sleep 120")));
+    await().atMost(LONG).ignoreExceptions().until(() -> ops.stat(id, "/tmp/started") != null);
+    sandboxes.pause(id);
+    exec.join(LONG.toMillis());
+    KilnException e = (KilnException) execFailed.get();
+    assertEquals(ErrorCode.SANDBOX_NOT_RUNNING, e.code(), e.getMessage());
+    assertTrue(e.getMessage().startsWith("sandbox " + id + " is paused: exec /bin/sh was cut off"), e.getMessage());
+    sandboxes.delete(id);
+  }
+
   /** Stops chosen threads at chosen points of one sandbox, and remembers which thread reached which point. */
   private static final class Seam implements LifecycleSeam {
     private final String sandbox;

@@ -77,7 +77,7 @@ public final class SandboxManager implements AutoCloseable {
     this.views = new SandboxViews(repo, rows, events, networks, templates, dirs);
     this.lifecycle = new SandboxLifecycle(locks, rows, live, launcher, watchdog, teardown, listeners, repo, networks, limits, dirs, events);
     CheckpointFiles checkpointFiles = new CheckpointFiles(dataDir.resolve("checkpoints"));
-    this.removal = new SandboxRemoval(locks, rows, repo, events, live, teardown, checkpointFiles, networks, tombstones, unused, listeners, lifecycle, seam);
+    this.removal = new SandboxRemoval(locks, rows, repo, live, teardown, checkpointFiles, networks, tombstones, unused, listeners, lifecycle, seam);
     this.snapshotPolicy = new TemplateSnapshotPolicy(templates, snapshots, pools, networks, limits);
     this.creator = new SandboxCreator(templates, limits, networks, pools, snapshotPolicy, snapshots, clones, launcher, locks, removal, events, disks,
         artifacts, accelerator);

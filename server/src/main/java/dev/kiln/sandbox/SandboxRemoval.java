@@ -1,12 +1,10 @@
 package dev.kiln.sandbox;
 
-import dev.kiln.store.EventRepository;
 import dev.kiln.store.SandboxRepository;
 import dev.kiln.store.SandboxRepository.ExpiryChange;
 import dev.kiln.store.SandboxRepository.StateChange;
 import dev.kiln.store.SandboxRow;
 import java.time.Instant;
-import java.util.Locale;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,7 +21,6 @@ final class SandboxRemoval {
   private final SandboxLocks locks;
   private final SandboxRows rows;
   private final SandboxRepository repo;
-  private final EventRepository events;
   private final SandboxRegistry live;
   private final SandboxTeardown teardown;
   private final CheckpointFiles checkpointFiles;
@@ -35,13 +32,12 @@ final class SandboxRemoval {
   private final Seams seam;
   private final TtlReaper ttl;
 
-  SandboxRemoval(SandboxLocks locks, SandboxRows rows, SandboxRepository repo, EventRepository events, SandboxRegistry live, SandboxTeardown teardown,
+  SandboxRemoval(SandboxLocks locks, SandboxRows rows, SandboxRepository repo, SandboxRegistry live, SandboxTeardown teardown,
       CheckpointFiles checkpointFiles, SandboxNetworks networks, Tombstones tombstones, UnusedDisks unused, SandboxListeners listeners,
       SandboxLifecycle lifecycle, Seams seam) {
     this.locks = locks;
     this.rows = rows;
     this.repo = repo;
-    this.events = events;
     this.live = live;
     this.teardown = teardown;
     this.checkpointFiles = checkpointFiles;
@@ -91,7 +87,6 @@ final class SandboxRemoval {
     checkpointFiles.removeOf(id);
     networks.release(id);
     if (reason.isPresent()) {
-      events.append(id, reason.get().name().toLowerCase(Locale.ROOT), Tombstones.lastWords(r, reason.get()));
       tombstones.bury(r, reason.get(), Instant.now()); // its checkpoints and network row go with the row (ON DELETE CASCADE)
     } else {
       repo.delete(id); // and its events

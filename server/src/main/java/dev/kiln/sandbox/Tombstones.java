@@ -33,14 +33,17 @@ final class Tombstones {
     this.retention = retention;
   }
 
-  /** Removes the sandbox's row and leaves its tombstone (with no retention: removes its events too). */
+  /**
+   * Removes the sandbox's row and leaves its tombstone, with its last event (with no retention:
+   * removes its events too), in one transaction.
+   */
   void bury(SandboxRow r, Reason reason, Instant now) {
     if (retention.isZero()) {
       sandboxes.delete(r.id());
       return;
     }
     rows.bury(new TombstoneRow(r.id(), r.template(), reason.name(), r.createdAt(), now, reason == Reason.EXPIRED ? r.expiresAt() : Optional.empty(),
-        r.timeoutSeconds(), now.plus(retention)));
+        r.timeoutSeconds(), now.plus(retention)), reason.name().toLowerCase(java.util.Locale.ROOT), lastWords(r, reason));
   }
 
   /** The event that ends the sandbox's log. */

@@ -14,9 +14,13 @@ public final class TombstoneRepository {
     this.db = db;
   }
 
-  /** In one transaction: the sandbox's row goes (its checkpoints and network row with it), its tombstone comes; its events stay. */
-  public void bury(TombstoneRow t) {
+  /**
+   * In one transaction: the sandbox's last event is appended, its row goes (its checkpoints and
+   * network row with it), its tombstone comes; its events stay.
+   */
+  public void bury(TombstoneRow t, String eventKind, String eventMessage) {
     db.inTransaction(c -> {
+      EventRepository.append(c, t.id(), eventKind, eventMessage);
       try (PreparedStatement p = c.prepareStatement("INSERT OR REPLACE INTO sandbox_tombstones "
           + "(id, template, reason, created_at, ended_at, expired_at, timeout_seconds, purge_at) VALUES (?,?,?,?,?,?,?,?)")) {
         p.setString(1, t.id());

@@ -52,9 +52,8 @@ class DatabaseTest {
             Optional.of(now.plusSeconds(600)), "DELETE"));
         events.append(id, "created", "booted");
       }
-      events.append("sb-aaaaaaaaaaaaaaaa", "expired", "TTL ran out");
       tombstones.bury(new TombstoneRow("sb-aaaaaaaaaaaaaaaa", "t", "EXPIRED", now, now.plusSeconds(600), Optional.of(now.plusSeconds(600)), 600,
-          now.plusSeconds(700)));
+          now.plusSeconds(700)), "expired", "TTL ran out");
       assertTrue(sandboxes.find("sb-aaaaaaaaaaaaaaaa").isEmpty(), "the sandbox row is gone");
       assertEquals(List.of("created", "expired"), events.of("sb-aaaaaaaaaaaaaaaa").stream().map(EventRepository.Event::kind).toList());
       TombstoneRow t = tombstones.find("sb-aaaaaaaaaaaaaaaa").orElseThrow();

@@ -231,7 +231,10 @@ static void suspend_session(void) {
 static void resume_session(void) {
   for (struct stream *s = S.streams; s; s = s->next) {
     if (s->dead) continue;
-    if (s->kind == S_EXEC && !s->x.exited) {
+    /* A command still starting (its STARTED not sent) is not kept: the host that asked for it is
+     * gone without its pid, and a STARTED sent after HELLO_OK would break the resumed stream the
+     * new host opens for it from the list. */
+    if (s->kind == S_EXEC && !s->x.exited && s->x.report_fd < 0) {
       s->credit = INITIAL_WINDOW;
       s->recv_window = INITIAL_WINDOW;
     } else {

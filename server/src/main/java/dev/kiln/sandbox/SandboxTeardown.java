@@ -40,6 +40,17 @@ final class SandboxTeardown {
 
   /** Stops a sandbox's VM (and forgets its paused state) so that another can take its place. */
   void stopForReplacement(LiveSandbox sb) throws InterruptedException {
+    stopVm(sb);
+    try {
+      Files.deleteIfExists(dirs.pausedState(sb.id.value()));
+      Files.deleteIfExists(dirs.pausedStateSha256(sb.id.value()));
+    } catch (IOException e) {
+      log.warn("sandbox={} paused state not removed before its replacement: {}", sb.id, e.getMessage());
+    }
+  }
+
+  /** Stops the sandbox's VM and closes its agent session, on purpose: its exit fails nothing. Its files stay. */
+  void stopVm(LiveSandbox sb) throws InterruptedException {
     RunningVm vm = sb.vm;
     sb.vm = null; // its exit is expected now
     sb.stopping = true;
@@ -47,10 +58,8 @@ final class SandboxTeardown {
     sb.agent = null;
     try {
       if (vm != null) vm.stop(STOP_GRACE);
-      Files.deleteIfExists(dirs.pausedState(sb.id.value()));
-      Files.deleteIfExists(dirs.pausedStateSha256(sb.id.value()));
-    } catch (VmmException | IOException e) {
-      log.warn("sandbox={} old VM not fully stopped before its replacement: {}", sb.id, e.getMessage());
+    } catch (VmmException e) {
+      log.warn("sandbox={} VM not fully stopped: {}", sb.id, e.getMessage());
     }
   }
 }

@@ -152,8 +152,13 @@ final class VmLauncher {
     // Integrity probe after a restore (a boot mounted the root itself, just now): the agent answers
     // (the HELLO above) and the restored root filesystem answers a stat.
     if (started.restored()) sb.agent.files().stat("/");
-    rows.commit(id, new SandboxRepository.StateChange(from.name(), SandboxState.RUNNING.name(), Optional.of(VmRecords.encode(spec)),
-        OptionalLong.of(sb.vm.pid()), Optional.empty(), expiry, Optional.empty()).withEvent(eventKind, started.how()));
+    try {
+      rows.commit(id, new SandboxRepository.StateChange(from.name(), SandboxState.RUNNING.name(), Optional.of(VmRecords.encode(spec)),
+          OptionalLong.of(sb.vm.pid()), Optional.empty(), expiry, Optional.empty()).withEvent(eventKind, started.how()));
+    } catch (KilnException changedMeanwhile) {
+      teardown.stopVm(sb); // the row is another writer's now: no VM of this transition may outlive it
+      throw changedMeanwhile;
+    }
   }
 
   /** Makes a new disk layer on {@code base} and starts a VM on it; the layer is discarded if the start fails. */

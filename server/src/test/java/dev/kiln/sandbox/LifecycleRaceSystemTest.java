@@ -198,6 +198,32 @@ class LifecycleRaceSystemTest {
     sandboxes.delete(id);
   }
 
+  @Test
+  void aResumeWhoseRowAnotherWriterChangedAnswers409AndLeavesNoVm() throws Exception {
+    id = create(OptionalLong.empty(), CreateSandbox.OnTimeout.DELETE);
+    sandboxes.pause(id);
+    Seam seam = new Seam(id);
+    Seam.Gate started = seam.gate(LifecycleSeam.Point.VM_STARTED, t -> t.getName().equals("resume"));
+    sandboxes.installSeam(seam);
+    AtomicReference<Throwable> resumeFailed = new AtomicReference<>();
+    Thread resume = run("resume", resumeFailed, () -> sandboxes.resume(id));
+    started.awaitReached();
+    // Another control instance on the same database, as a cluster will have: it stops the sandbox meanwhile.
+    try (var other = java.sql.DriverManager.getConnection("jdbc:sqlite:" + host.dataDir().resolve("kiln.db"));
+         var update = other.prepareStatement("UPDATE sandboxes SET state = 'STOPPED' WHERE id = ?")) {
+      update.setString(1, id);
+      assertEquals(1, update.executeUpdate());
+    }
+    started.release();
+    resume.join(LONG.toMillis());
+    KilnException e = (KilnException) resumeFailed.get();
+    assertEquals(ErrorCode.ILLEGAL_TRANSITION, e.code(), e.getMessage());
+    assertTrue(e.getMessage().contains("changed state (from paused to stopped)"), e.getMessage());
+    assertEquals(SandboxState.STOPPED, sandboxes.get(id).state(), "the other writer's state stands");
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertFalse(qemuRuns(id), "the resumed VM outlived its refused transition"));
+    sandboxes.delete(id);
+  }
+
   /** Stops chosen threads at chosen points of one sandbox, and remembers which thread reached which point. */
   private static final class Seam implements LifecycleSeam {
     private final String sandbox;

@@ -88,6 +88,11 @@ public final class TestHost implements AutoCloseable {
     });
   }
 
+  /** The daemon's data directory, for tests outside this package that look under it. */
+  public Path dataDir() {
+    return dir.resolve("data");
+  }
+
   /** The daemon itself, for tests outside this package that drive its parts directly. */
   public KilnDaemon daemon() {
     return daemon;

@@ -58,7 +58,7 @@ public final class CheckpointRepository {
   }
 
   private List<CheckpointRow> select(String where, String... args) {
-    return db.inTransaction(c -> {
+    return db.read(c -> {
       try (PreparedStatement p = c.prepareStatement("SELECT " + COLUMNS + " FROM checkpoints " + where)) {
         for (int i = 0; i < args.length; i++) p.setString(i + 1, args[i]);
         try (ResultSet rs = p.executeQuery()) {

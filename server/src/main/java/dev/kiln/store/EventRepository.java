@@ -39,7 +39,7 @@ public final class EventRepository {
   }
 
   public List<Event> of(String sandboxId) {
-    return db.inTransaction(c -> {
+    return db.read(c -> {
       try (PreparedStatement p = c.prepareStatement("SELECT seq, sandbox_id, at, kind, message FROM sandbox_events WHERE sandbox_id = ? ORDER BY seq")) {
         p.setString(1, sandboxId);
         try (ResultSet rs = p.executeQuery()) {

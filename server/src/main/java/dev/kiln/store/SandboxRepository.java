@@ -6,9 +6,11 @@ import java.sql.SQLException;
 import java.sql.Types;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.stream.Collectors;
 
 /** The {@code sandboxes} table. */
 public final class SandboxRepository {
@@ -41,15 +43,62 @@ public final class SandboxRepository {
     });
   }
 
-  /** Records a state change, and with it the VM's pid and spec (null clears them) and an error. */
+  /**
+   * Records a state change, and with it the VM's pid and spec (null clears them) and an error,
+   * whatever the state was. {@link #updateState(String, String, String, Optional, OptionalLong, Optional)}
+   * is the compare-and-set form.
+   */
   public void updateState(String id, String state, Optional<String> vmJson, OptionalLong pid, Optional<String> error) {
     db.inTransaction(c -> {
-      try (PreparedStatement p = c.prepareStatement("UPDATE sandboxes SET state = ?, vm_json = ?, pid = ?, error = ? WHERE id = ?")) {
+      try (PreparedStatement p = c.prepareStatement("UPDATE sandboxes SET state = ?, vm_json = ?, pid = ?, error = ?, version = version + 1 WHERE id = ?")) {
         p.setString(1, state);
         p.setString(2, vmJson.orElse(null));
         setOptionalLong(p, 3, pid);
         p.setString(4, error.orElse(null));
         p.setString(5, id);
+        return p.executeUpdate();
+      }
+    });
+  }
+
+  /**
+   * Moves the sandbox from state {@code from} to {@code to} if it is still in {@code from}: of two
+   * callers that read the same state, one wins. False (and no change) if the row is in another
+   * state or gone.
+   */
+  public boolean updateState(String id, String from, String to) {
+    return db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("UPDATE sandboxes SET state = ?, version = version + 1 WHERE id = ? AND state = ?")) {
+        p.setString(1, to);
+        p.setString(2, id);
+        p.setString(3, from);
+        return p.executeUpdate() == 1;
+      }
+    });
+  }
+
+  /** {@link #updateState(String, String, String)} that also records the VM's spec and pid (empty clears them) and an error. */
+  public boolean updateState(String id, String from, String to, Optional<String> vmJson, OptionalLong pid, Optional<String> error) {
+    return db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement(
+          "UPDATE sandboxes SET state = ?, vm_json = ?, pid = ?, error = ?, version = version + 1 WHERE id = ? AND state = ?")) {
+        p.setString(1, to);
+        p.setString(2, vmJson.orElse(null));
+        setOptionalLong(p, 3, pid);
+        p.setString(4, error.orElse(null));
+        p.setString(5, id);
+        p.setString(6, from);
+        return p.executeUpdate() == 1;
+      }
+    });
+  }
+
+  /** Records the virtual size of the sandbox's root disk, so that {@link #list()} needs no look at the disk. */
+  public void recordRootDiskBytes(String id, long bytes) {
+    db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("UPDATE sandboxes SET root_disk_bytes = ? WHERE id = ?")) {
+        p.setLong(1, bytes);
+        p.setString(2, id);
         return p.executeUpdate();
       }
     });
@@ -93,7 +142,7 @@ public final class SandboxRepository {
   }
 
   public Optional<SandboxRow> find(String id) {
-    return db.inTransaction(c -> {
+    return db.read(c -> {
       try (PreparedStatement p = c.prepareStatement("SELECT " + COLUMNS + " FROM sandboxes WHERE id = ?")) {
         p.setString(1, id);
         try (ResultSet rs = p.executeQuery()) {
@@ -104,12 +153,47 @@ public final class SandboxRepository {
   }
 
   public List<SandboxRow> all() {
-    return db.inTransaction(c -> {
+    return db.read(c -> {
       try (PreparedStatement p = c.prepareStatement("SELECT " + COLUMNS + " FROM sandboxes ORDER BY created_at, id");
            ResultSet rs = p.executeQuery()) {
         List<SandboxRow> out = new ArrayList<>();
         while (rs.next()) out.add(read(rs));
         return out;
+      }
+    });
+  }
+
+  /** Every sandbox with what its API view needs from the store (its network row, disk size, version), in one query. */
+  public List<SandboxListRow> list() {
+    return listWhere("", Optional.empty());
+  }
+
+  /** {@link #list()}'s row for one sandbox. */
+  public Optional<SandboxListRow> findListed(String id) {
+    List<SandboxListRow> rows = listWhere("WHERE s.id = ? ", Optional.of(id));
+    return rows.isEmpty() ? Optional.empty() : Optional.of(rows.getFirst());
+  }
+
+  private List<SandboxListRow> listWhere(String where, Optional<String> id) {
+    String columns = Arrays.stream(COLUMNS.split(", ")).map(col -> "s." + col).collect(Collectors.joining(", "));
+    return db.read(c -> {
+      try (PreparedStatement p = c.prepareStatement("SELECT " + columns + ", s.version, s.root_disk_bytes, "
+          + "n.sandbox_id AS net_sandbox_id, n.slot AS net_slot, n.spec_json AS net_spec_json, n.access_token AS net_access_token, "
+          + "n.forwards_json AS net_forwards_json FROM sandboxes s LEFT JOIN sandbox_networks n ON n.sandbox_id = s.id "
+          + where + "ORDER BY s.created_at, s.id")) {
+        if (id.isPresent()) p.setString(1, id.get());
+        try (ResultSet rs = p.executeQuery()) {
+          List<SandboxListRow> out = new ArrayList<>();
+          while (rs.next()) {
+            long disk = rs.getLong("root_disk_bytes");
+            OptionalLong diskOpt = rs.wasNull() ? OptionalLong.empty() : OptionalLong.of(disk);
+            Optional<NetworkRow> net = rs.getString("net_sandbox_id") == null ? Optional.empty()
+                : Optional.of(new NetworkRow(rs.getString("net_sandbox_id"), rs.getInt("net_slot"), rs.getString("net_spec_json"),
+                    Optional.ofNullable(rs.getString("net_access_token")), rs.getString("net_forwards_json")));
+            out.add(new SandboxListRow(read(rs), rs.getLong("version"), diskOpt, net));
+          }
+          return out;
+        }
       }
     });
   }
@@ -127,6 +211,6 @@ public final class SandboxRepository {
 
   static void setOptionalLong(PreparedStatement p, int index, OptionalLong v) throws SQLException {
     if (v.isPresent()) p.setLong(index, v.getAsLong());
-    else p.setNull(index, Types.INTEGER);
+    else p.setNull(index, Types.BIGINT);
   }
 }

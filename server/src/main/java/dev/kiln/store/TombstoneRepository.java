@@ -37,7 +37,7 @@ public final class TombstoneRepository {
   }
 
   public Optional<TombstoneRow> find(String id) {
-    return db.inTransaction(c -> {
+    return db.read(c -> {
       try (PreparedStatement p = c.prepareStatement("SELECT id, template, reason, created_at, ended_at, expired_at, timeout_seconds, purge_at "
           + "FROM sandbox_tombstones WHERE id = ?")) {
         p.setString(1, id);

@@ -1,0 +1,111 @@
+package dev.kiln.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SandboxRepositoryTest {
+  @TempDir Path dir;
+  private Database db;
+  private SandboxRepository sandboxes;
+
+  @BeforeEach
+  void open() throws Exception {
+    db = Database.open(dir.resolve("k.db"));
+    new TemplateRepository(db).upsert(Rows.template("t"));
+    sandboxes = new SandboxRepository(db);
+  }
+
+  @AfterEach
+  void close() {
+    db.close();
+  }
+
+  @Test
+  void theDatabaseRefusesAStateOutsideTheLifecycle() {
+    assertThrows(StoreException.class, () -> sandboxes.insert(Rows.sandbox("sb-a", "running", Rows.NOW)), "states are stored as enum names");
+    sandboxes.insert(Rows.sandbox("sb-a", "RUNNING", Rows.NOW));
+    StoreException e = assertThrows(StoreException.class, () -> sandboxes.updateState("sb-a", "DELETED", Optional.empty(), OptionalLong.empty(), Optional.empty()));
+    assertTrue(e.getMessage().contains("CHECK constraint failed"), e.getMessage());
+    assertThrows(StoreException.class, () -> sandboxes.updateState("sb-a", "RUNNING", "BOOTING"));
+    assertEquals("RUNNING", sandboxes.find("sb-a").orElseThrow().state(), "a refused change leaves the row as it was");
+  }
+
+  @Test
+  void compareAndSetMovesOnlyFromTheExpectedState() {
+    sandboxes.insert(Rows.sandbox("sb-a", "RUNNING", Rows.NOW));
+    assertFalse(sandboxes.updateState("sb-a", "PAUSED", "RUNNING"), "not paused: no move");
+    assertFalse(sandboxes.updateState("sb-nope", "RUNNING", "PAUSED"), "no row: no move");
+    assertEquals(0, sandboxes.findListed("sb-a").orElseThrow().version());
+
+    assertTrue(sandboxes.updateState("sb-a", "RUNNING", "STOPPED", Optional.of("{\"vm\":2}"), OptionalLong.empty(), Optional.of("why")));
+    SandboxRow r = sandboxes.find("sb-a").orElseThrow();
+    assertEquals(List.of("STOPPED", "{\"vm\":2}", "why"), List.of(r.state(), r.vmJson().orElseThrow(), r.error().orElseThrow()));
+    assertTrue(r.pid().isEmpty(), "the pid is cleared with the VM gone");
+    assertTrue(sandboxes.updateState("sb-a", "STOPPED", "RUNNING"));
+    assertEquals(2, sandboxes.findListed("sb-a").orElseThrow().version(), "every state change bumps the version, so RUNNING again is not the RUNNING read before");
+  }
+
+  @Test
+  void ofTwoThreadsMovingTheSameStateExactlyOneWins() throws Exception {
+    sandboxes.insert(Rows.sandbox("sb-a", "RUNNING", Rows.NOW));
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    try {
+      for (int round = 0; round < 50; round++) {
+        CyclicBarrier start = new CyclicBarrier(2);
+        Future<Boolean> pause = pool.submit(() -> {
+          start.await(10, TimeUnit.SECONDS);
+          return sandboxes.updateState("sb-a", "RUNNING", "PAUSED");
+        });
+        Future<Boolean> stop = pool.submit(() -> {
+          start.await(10, TimeUnit.SECONDS);
+          return sandboxes.updateState("sb-a", "RUNNING", "STOPPING");
+        });
+        boolean paused = pause.get(10, TimeUnit.SECONDS);
+        boolean stopped = stop.get(10, TimeUnit.SECONDS);
+        assertTrue(paused ^ stopped, "round " + round + ": exactly one of pause (" + paused + ") and stop (" + stopped + ") wins");
+        assertEquals(paused ? "PAUSED" : "STOPPING", sandboxes.find("sb-a").orElseThrow().state());
+        assertTrue(sandboxes.updateState("sb-a", paused ? "PAUSED" : "STOPPING", "RUNNING"));
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void theListIsWhatTheRowByRowPathRead() {
+    NetworkRepository networks = new NetworkRepository(db);
+    sandboxes.insert(Rows.sandbox("sb-a", "RUNNING", Rows.NOW));
+    sandboxes.insert(Rows.sandbox("sb-b", "PAUSED", Rows.NOW.plusSeconds(1)));
+    sandboxes.insert(Rows.sandbox("sb-c", "ERROR", Rows.NOW.plusSeconds(2)));
+    networks.insert(new NetworkRow("sb-a", 7, "{\"mode\":\"isolated\"}", Optional.of("tok"), "[{\"guestPort\":80}]"));
+    networks.insert(new NetworkRow("sb-c", 8, "{\"mode\":\"open\"}", Optional.empty(), "[]"));
+    sandboxes.recordRootDiskBytes("sb-b", 3L << 30);
+
+    List<SandboxListRow> listed = sandboxes.list();
+    List<SandboxRow> rowByRow = sandboxes.all();
+    List<Optional<NetworkRow>> networksRowByRow = new ArrayList<>();
+    for (SandboxRow r : rowByRow) networksRowByRow.add(networks.find(r.id()));
+    assertEquals(rowByRow, listed.stream().map(SandboxListRow::sandbox).toList());
+    assertEquals(networksRowByRow, listed.stream().map(SandboxListRow::network).toList());
+    assertEquals(List.of(OptionalLong.empty(), OptionalLong.of(3L << 30), OptionalLong.empty()), listed.stream().map(SandboxListRow::rootDiskBytes).toList());
+    assertEquals(listed.get(2), sandboxes.findListed("sb-c").orElseThrow());
+    assertTrue(sandboxes.findListed("sb-nope").isEmpty());
+  }
+}

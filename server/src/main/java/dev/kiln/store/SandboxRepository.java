@@ -1,5 +1,6 @@
 package dev.kiln.store;
 
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -79,18 +80,34 @@ public final class SandboxRepository {
 
   /** {@link #updateState(String, String, String)} that also records the VM's spec and pid (empty clears them) and an error. */
   public boolean updateState(String id, String from, String to, Optional<String> vmJson, OptionalLong pid, Optional<String> error) {
+    return db.inTransaction(c -> casState(c, id, from, to, vmJson, pid, error));
+  }
+
+  /**
+   * {@link #updateState(String, String, String, Optional, OptionalLong, Optional)} and the event that
+   * tells of it, in one transaction: both are recorded or neither (the event only if the move won).
+   */
+  public boolean updateState(String id, String from, String to, Optional<String> vmJson, OptionalLong pid, Optional<String> error,
+      EventRepository.Note event) {
     return db.inTransaction(c -> {
-      try (PreparedStatement p = c.prepareStatement(
-          "UPDATE sandboxes SET state = ?, vm_json = ?, pid = ?, error = ?, version = version + 1 WHERE id = ? AND state = ?")) {
-        p.setString(1, to);
-        p.setString(2, vmJson.orElse(null));
-        setOptionalLong(p, 3, pid);
-        p.setString(4, error.orElse(null));
-        p.setString(5, id);
-        p.setString(6, from);
-        return p.executeUpdate() == 1;
-      }
+      if (!casState(c, id, from, to, vmJson, pid, error)) return false;
+      EventRepository.append(c, id, event);
+      return true;
     });
+  }
+
+  private static boolean casState(Connection c, String id, String from, String to, Optional<String> vmJson, OptionalLong pid, Optional<String> error)
+      throws SQLException {
+    try (PreparedStatement p = c.prepareStatement(
+        "UPDATE sandboxes SET state = ?, vm_json = ?, pid = ?, error = ?, version = version + 1 WHERE id = ? AND state = ?")) {
+      p.setString(1, to);
+      p.setString(2, vmJson.orElse(null));
+      setOptionalLong(p, 3, pid);
+      p.setString(4, error.orElse(null));
+      p.setString(5, id);
+      p.setString(6, from);
+      return p.executeUpdate() == 1;
+    }
   }
 
   /** Records the virtual size of the sandbox's root disk, so that {@link #list()} needs no look at the disk. */

@@ -63,6 +63,22 @@ class SandboxRepositoryTest {
   }
 
   @Test
+  void aStateChangeAndItsEventCommitTogetherOrNotAtAll() {
+    EventRepository events = new EventRepository(db);
+    sandboxes.insert(Rows.sandbox("sb-a", "RUNNING", Rows.NOW));
+    assertTrue(sandboxes.updateState("sb-a", "RUNNING", "PAUSED", Optional.of("{}"), OptionalLong.empty(), Optional.empty(),
+        new EventRepository.Note("paused", "state saved")));
+    assertFalse(sandboxes.updateState("sb-a", "RUNNING", "STOPPED", Optional.of("{}"), OptionalLong.empty(), Optional.empty(),
+        new EventRepository.Note("stopped", "lost the race")));
+    assertEquals(List.of("paused"), events.of("sb-a").stream().map(EventRepository.Event::kind).toList(), "a move that lost tells nothing");
+
+    new TombstoneRepository(db).bury(new TombstoneRow("sb-a", "t", "DELETED", Rows.NOW, Rows.NOW.plusSeconds(5), Optional.empty(), 300,
+        Rows.NOW.plusSeconds(60)), new EventRepository.Note("deleted", "by request"));
+    assertEquals(List.of("paused", "deleted"), events.of("sb-a").stream().map(EventRepository.Event::kind).toList());
+    assertTrue(sandboxes.find("sb-a").isEmpty());
+  }
+
+  @Test
   void ofTwoThreadsMovingTheSameStateExactlyOneWins() throws Exception {
     sandboxes.insert(Rows.sandbox("sb-a", "RUNNING", Rows.NOW));
     ExecutorService pool = Executors.newFixedThreadPool(2);

@@ -76,6 +76,12 @@ class SandboxRepositoryTest {
         Rows.NOW.plusSeconds(60)), new EventRepository.Note("deleted", "by request"));
     assertEquals(List.of("paused", "deleted"), events.of("sb-a").stream().map(EventRepository.Event::kind).toList());
     assertTrue(sandboxes.find("sb-a").isEmpty());
+
+    // A delete that a restart ran again buries the id a second time: the newer tombstone replaces the first.
+    new TombstoneRepository(db).bury(new TombstoneRow("sb-a", "t", "EXPIRED", Rows.NOW, Rows.NOW.plusSeconds(9), Optional.of(Rows.NOW.plusSeconds(8)), 300,
+        Rows.NOW.plusSeconds(90)));
+    TombstoneRow t = new TombstoneRepository(db).find("sb-a").orElseThrow();
+    assertEquals(List.of("EXPIRED", Rows.NOW.plusSeconds(90)), List.of(t.reason(), t.purgeAt()));
   }
 
   @Test

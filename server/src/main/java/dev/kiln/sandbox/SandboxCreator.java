@@ -124,6 +124,7 @@ final class SandboxCreator {
         Transitions.check(id, SandboxRows.stateOf(r), Operation.USE);
         sb.vm.growRootDisk(bytes);
         long fs = sb.agent.files().growRoot(bytes);
+        launcher.recordDiskSize(id, SandboxRows.vmSpecOf(r).rootDisk());
         log.info("sandbox disk grown sandbox={} disk_mib={} filesystem_mib={}", id, bytes >> 20, fs >> 20);
         return null;
       } catch (VmmException | AgentException | RuntimeException e) {

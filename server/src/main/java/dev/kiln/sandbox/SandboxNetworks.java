@@ -176,7 +176,11 @@ public final class SandboxNetworks implements AutoCloseable {
   public record View(NetworkSpec spec, Optional<String> address, Optional<String> accessToken) {}
 
   public View view(String sandboxId) {
-    Optional<NetworkRow> r = repo.find(sandboxId);
+    return view(sandboxId, repo.find(sandboxId));
+  }
+
+  /** The view from a network row the caller read already (the sandbox list reads them all in one query). */
+  View view(String sandboxId, Optional<NetworkRow> r) {
     if (r.isEmpty()) return new View(NetworkSpec.NONE, Optional.empty(), Optional.empty());
     Optional<String> address = service.flatMap(s -> s.find(sandboxId)).map(a -> a.slot().sandboxSide().getHostAddress());
     return new View(spec(r.get()), address, r.get().accessToken());

@@ -4,6 +4,7 @@ import dev.kiln.agent.AgentConnection;
 import dev.kiln.agent.AgentException;
 import dev.kiln.host.AtomicFiles;
 import dev.kiln.store.SandboxRepository;
+import dev.kiln.store.SandboxListRow;
 import dev.kiln.store.SandboxRow;
 import dev.kiln.vmm.VmRecords;
 import dev.kiln.vmm.VmSpec;
@@ -34,9 +35,10 @@ final class SandboxRecovery {
   private final SandboxRemoval removal;
   private final UnusedDisks unused;
   private final SandboxListeners listeners;
+  private final VmLauncher launcher;
 
   SandboxRecovery(RunDirs dirs, SandboxRepository repo, SandboxRegistry live, VmmBackend backend, SandboxNetworks networks, Watchdog watchdog,
-      SandboxRemoval removal, UnusedDisks unused, SandboxListeners listeners) {
+      SandboxRemoval removal, UnusedDisks unused, SandboxListeners listeners, VmLauncher launcher) {
     this.dirs = dirs;
     this.repo = repo;
     this.live = live;
@@ -46,12 +48,14 @@ final class SandboxRecovery {
     this.removal = removal;
     this.unused = unused;
     this.listeners = listeners;
+    this.launcher = launcher;
   }
 
   void recover() {
     removeLeftoverRunDirs();
     unused.collect();
     networks.adoptAll(id -> repo.find(id).isPresent());
+    recordMissingDiskSizes();
     for (SandboxRow r : repo.all()) {
       LiveSandbox sb = live.add(new SandboxId(r.id()));
       switch (SandboxRows.stateOf(r)) {
@@ -67,6 +71,13 @@ final class SandboxRecovery {
         }
         case ERROR, PAUSED, STOPPED -> { } // nothing runs: its saved state or its disk waits, or the client reads why it failed
       }
+    }
+  }
+
+  /** Rows from before root disk sizes were recorded get theirs, once. */
+  private void recordMissingDiskSizes() {
+    for (SandboxListRow l : repo.list()) {
+      if (l.rootDiskBytes().isEmpty() && l.sandbox().vmJson().isPresent()) launcher.recordDiskSize(l.sandbox().id(), SandboxRows.vmSpecOf(l.sandbox()).rootDisk());
     }
   }
 

@@ -10,12 +10,10 @@ import dev.kiln.image.TemplateService;
 import dev.kiln.image.oci.ImageConfig;
 import dev.kiln.store.EventRepository;
 import dev.kiln.store.SandboxRepository;
+import dev.kiln.store.SandboxListRow;
 import dev.kiln.store.SandboxRow;
 import dev.kiln.vmm.VmRecords;
-import dev.kiln.vmm.DiskLayers;
-import dev.kiln.vmm.VmSpec;
 import dev.kiln.vmm.VmmException;
-import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -42,11 +40,13 @@ final class SandboxViews {
   }
 
   Sandbox get(String id) {
-    return view(rows.row(id));
+    rows.row(id); // the 404 (or the tombstone's) for an id without a row
+    return repo.findListed(id).map(this::view).orElseThrow(() -> rows.gone(id));
   }
 
+  /** Every sandbox, in one query. */
   List<Sandbox> list() {
-    return repo.all().stream().map(this::view).toList();
+    return repo.list().stream().map(this::view).toList();
   }
 
   /** A sandbox's events, also while it is a tombstone (the last one says how it ended). */
@@ -89,31 +89,24 @@ final class SandboxViews {
     return templates.find(r.template()).map(Template::config).orElse(ImageConfig.NONE);
   }
 
-  private Sandbox view(SandboxRow r) {
+  private Sandbox view(SandboxListRow l) {
+    SandboxRow r = l.sandbox();
     Map<String, String> metadata;
     try {
       metadata = JSON.readValue(r.metadataJson(), new TypeReference<Map<String, String>>() {});
     } catch (JsonProcessingException e) {
       metadata = Map.of();
     }
-    Optional<VmSpec> vm = r.vmJson().flatMap(j -> {
+    // How the VM came to be: restored from the template snapshot (its RAM is a clone of the snapshot's) or booted.
+    Optional<String> startedFrom = r.vmJson().map(j -> {
       try {
-        return Optional.of(VmRecords.decode(j));
+        return VmRecords.decode(j).memory().isPresent() ? "snapshot" : "boot";
       } catch (VmmException e) {
-        return Optional.empty();
+        return "unknown";
       }
     });
-    // How the VM came to be: restored from the template snapshot (its RAM is a clone of the snapshot's) or booted.
-    Optional<String> startedFrom = r.vmJson().map(j -> vm.map(s -> s.memory().isPresent() ? "snapshot" : "boot").orElse("unknown"));
-    OptionalLong diskMib = OptionalLong.empty();
-    if (vm.isPresent()) {
-      try {
-        diskMib = OptionalLong.of(DiskLayers.virtualSize(vm.get().rootDisk()) >> 20);
-      } catch (IOException e) {
-        // a view without the disk size rather than no view
-      }
-    }
+    OptionalLong diskMib = l.rootDiskBytes().isPresent() ? OptionalLong.of(l.rootDiskBytes().getAsLong() >> 20) : OptionalLong.empty();
     return new Sandbox(r.id(), r.template(), SandboxRows.stateOf(r), r.vcpus(), r.memoryMib(), r.timeoutSeconds(), metadata,
-        r.createdAt(), r.expiresAt(), r.error(), startedFrom, r.onTimeout().toLowerCase(), networks.view(r.id()), diskMib);
+        r.createdAt(), r.expiresAt(), r.error(), startedFrom, r.onTimeout().toLowerCase(), networks.view(r.id(), l.network()), diskMib);
   }
 }

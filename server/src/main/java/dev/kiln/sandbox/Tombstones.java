@@ -43,7 +43,7 @@ final class Tombstones {
       return;
     }
     rows.bury(new TombstoneRow(r.id(), r.template(), reason.name(), r.createdAt(), now, reason == Reason.EXPIRED ? r.expiresAt() : Optional.empty(),
-        r.timeoutSeconds(), now.plus(retention)), reason.name().toLowerCase(java.util.Locale.ROOT), lastWords(r, reason));
+        r.timeoutSeconds(), now.plus(retention)), new dev.kiln.store.EventRepository.Note(reason.name().toLowerCase(java.util.Locale.ROOT), lastWords(r, reason)));
   }
 
   /** The event that ends the sandbox's log. */

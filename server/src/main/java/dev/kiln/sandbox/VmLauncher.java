@@ -145,6 +145,7 @@ final class VmLauncher {
     sb.stopping = false;
     repo.recordVm(id, VmRecords.encode(spec), sb.vm.pid());
     disks.recorded(spec.rootDisk());
+    recordDiskSize(id, spec.rootDisk());
     watchdog.watch(sb);
     sb.agent = started.resumesSession() ? AgentConnection.resume(spec.agentSocket(), id, bootTimeout, cause -> watchdog.onAgentBroken(sb, cause))
         : AgentConnection.open(spec.agentSocket(), id, bootTimeout, cause -> watchdog.onAgentBroken(sb, cause));
@@ -158,6 +159,15 @@ final class VmLauncher {
     } catch (KilnException changedMeanwhile) {
       teardown.stopVm(sb); // the row is another writer's now: no VM of this transition may outlive it
       throw changedMeanwhile;
+    }
+  }
+
+  /** Records the root disk's size for the sandbox list, which reads no disk (a sandbox without it is listed without a size). */
+  void recordDiskSize(String id, Path rootDisk) {
+    try {
+      repo.recordRootDiskBytes(id, DiskLayers.virtualSize(rootDisk));
+    } catch (IOException e) {
+      log.warn("sandbox={} root disk size unknown: {}", id, e.getMessage());
     }
   }
 

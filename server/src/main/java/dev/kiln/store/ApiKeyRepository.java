@@ -25,7 +25,7 @@ public final class ApiKeyRepository {
   }
 
   public boolean existsHash(String sha256Hex) {
-    return db.inTransaction(c -> {
+    return db.read(c -> {
       try (PreparedStatement p = c.prepareStatement("SELECT 1 FROM api_keys WHERE sha256 = ?")) {
         p.setString(1, sha256Hex);
         try (ResultSet rs = p.executeQuery()) {
@@ -36,7 +36,7 @@ public final class ApiKeyRepository {
   }
 
   public int count() {
-    return db.inTransaction(c -> {
+    return db.read(c -> {
       try (PreparedStatement p = c.prepareStatement("SELECT COUNT(*) FROM api_keys"); ResultSet rs = p.executeQuery()) {
         rs.next();
         return rs.getInt(1);

@@ -34,7 +34,7 @@ public final class CheckpointRepository {
         p.setLong(8, r.createdAt().toEpochMilli());
         if (p.executeUpdate() != 1) return false;
       }
-      EventRepository.append(c, r.sandboxId(), eventKind, eventMessage);
+      EventRepository.append(c, r.sandboxId(), new EventRepository.Note(eventKind, eventMessage));
       return true;
     });
   }
@@ -63,7 +63,7 @@ public final class CheckpointRepository {
   }
 
   private List<CheckpointRow> select(String where, String... args) {
-    return db.inTransaction(c -> {
+    return db.read(c -> {
       try (PreparedStatement p = c.prepareStatement("SELECT " + COLUMNS + " FROM checkpoints " + where)) {
         for (int i = 0; i < args.length; i++) p.setString(i + 1, args[i]);
         try (ResultSet rs = p.executeQuery()) {

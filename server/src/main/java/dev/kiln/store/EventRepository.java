@@ -1,7 +1,9 @@
 package dev.kiln.store;
 
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,20 +21,23 @@ public final class EventRepository {
     this.db = db;
   }
 
+  /** What an event says; the store stamps the time and sequence. */
+  public record Note(String kind, String message) {}
+
   public void append(String sandboxId, String kind, String message) {
     db.inTransaction(c -> {
-      append(c, sandboxId, kind, message);
+      append(c, sandboxId, new Note(kind, message));
       return null;
     });
   }
 
-  /** Appends an event inside a caller's transaction (a state change and its event commit together). */
-  static void append(java.sql.Connection c, String sandboxId, String kind, String message) throws java.sql.SQLException {
+  /** Appends inside a caller's transaction, so the event commits with the change it tells of. */
+  static void append(Connection c, String sandboxId, Note note) throws SQLException {
     try (PreparedStatement p = c.prepareStatement("INSERT INTO sandbox_events (sandbox_id, at, kind, message) VALUES (?,?,?,?)")) {
       p.setString(1, sandboxId);
       p.setLong(2, System.currentTimeMillis());
-      p.setString(3, kind);
-      p.setString(4, message);
+      p.setString(3, note.kind());
+      p.setString(4, note.message());
       p.executeUpdate();
     }
     try (PreparedStatement p = c.prepareStatement("DELETE FROM sandbox_events WHERE sandbox_id = ? AND seq <= "
@@ -45,7 +50,7 @@ public final class EventRepository {
   }
 
   public List<Event> of(String sandboxId) {
-    return db.inTransaction(c -> {
+    return db.read(c -> {
       try (PreparedStatement p = c.prepareStatement("SELECT seq, sandbox_id, at, kind, message FROM sandbox_events WHERE sandbox_id = ? ORDER BY seq")) {
         p.setString(1, sandboxId);
         try (ResultSet rs = p.executeQuery()) {

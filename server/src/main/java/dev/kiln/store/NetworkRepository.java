@@ -58,7 +58,7 @@ public final class NetworkRepository {
   }
 
   private List<NetworkRow> select(String where, String... args) {
-    return db.inTransaction(c -> {
+    return db.read(c -> {
       try (PreparedStatement p = c.prepareStatement("SELECT sandbox_id, slot, spec_json, access_token, forwards_json FROM sandbox_networks " + where)) {
         for (int i = 0; i < args.length; i++) p.setString(i + 1, args[i]);
         try (ResultSet rs = p.executeQuery()) {

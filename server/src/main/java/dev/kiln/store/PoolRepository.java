@@ -38,7 +38,7 @@ public final class PoolRepository {
   }
 
   public List<PoolRow> all() {
-    return db.inTransaction(c -> {
+    return db.read(c -> {
       try (PreparedStatement p = c.prepareStatement("SELECT template, min_ready, max_ready FROM pools ORDER BY template");
            ResultSet rs = p.executeQuery()) {
         List<PoolRow> out = new ArrayList<>();

@@ -1,14 +1,17 @@
 package dev.kiln.store;
 
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Types;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.stream.Collectors;
 
 /** The {@code sandboxes} table. */
 public final class SandboxRepository {
@@ -41,33 +44,19 @@ public final class SandboxRepository {
     });
   }
 
-  /** Records a state change, and with it the VM's pid and spec (null clears them) and an error. */
-  public void updateState(String id, String state, Optional<String> vmJson, OptionalLong pid, Optional<String> error) {
-    db.inTransaction(c -> {
-      try (PreparedStatement p = c.prepareStatement("UPDATE sandboxes SET state = ?, vm_json = ?, pid = ?, error = ? WHERE id = ?")) {
-        p.setString(1, state);
-        p.setString(2, vmJson.orElse(null));
-        setOptionalLong(p, 3, pid);
-        p.setString(4, error.orElse(null));
-        p.setString(5, id);
-        return p.executeUpdate();
-      }
-    });
-  }
-
   /**
    * A change of a sandbox's state, applied by compare-and-set: only while the row is still in
    * {@code from}. It sets the VM's spec, pid and error (an empty value clears them), may change the
    * expiry, and may append an event in the same transaction.
    */
   public record StateChange(String from, String to, Optional<String> vmJson, OptionalLong pid, Optional<String> error, ExpiryChange expiry,
-      Optional<NewEvent> event) {
+      Optional<EventRepository.Note> event) {
     public StateChange withExpiry(ExpiryChange e) {
       return new StateChange(from, to, vmJson, pid, error, e, event);
     }
 
     public StateChange withEvent(String kind, String message) {
-      return new StateChange(from, to, vmJson, pid, error, expiry, Optional.of(new NewEvent(kind, message)));
+      return new StateChange(from, to, vmJson, pid, error, expiry, Optional.of(new EventRepository.Note(kind, message)));
     }
   }
 
@@ -80,16 +69,13 @@ public final class SandboxRepository {
     }
   }
 
-  /** An event recorded with a state change. */
-  public record NewEvent(String kind, String message) {}
-
   /**
    * Applies {@code change} if the sandbox is still in {@code change.from()}; returns false (and
    * changes nothing) if it is not, or if the row is gone.
    */
   public boolean transition(String id, StateChange change) {
     return db.inTransaction(c -> {
-      String sql = "UPDATE sandboxes SET state = ?, vm_json = ?, pid = ?, error = ?" + (change.expiry().change() ? ", expires_at = ?" : "")
+      String sql = "UPDATE sandboxes SET state = ?, vm_json = ?, pid = ?, error = ?, version = version + 1" + (change.expiry().change() ? ", expires_at = ?" : "")
           + " WHERE id = ? AND state = ?";
       int changed;
       try (PreparedStatement p = c.prepareStatement(sql)) {
@@ -105,8 +91,19 @@ public final class SandboxRepository {
         p.setString(i, change.from());
         changed = p.executeUpdate();
       }
-      if (changed == 1 && change.event().isPresent()) EventRepository.append(c, id, change.event().get().kind(), change.event().get().message());
+      if (changed == 1 && change.event().isPresent()) EventRepository.append(c, id, change.event().get());
       return changed == 1;
+    });
+  }
+
+  /** Records the virtual size of the sandbox's root disk, so that {@link #list()} needs no look at the disk. */
+  public void recordRootDiskBytes(String id, long bytes) {
+    db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("UPDATE sandboxes SET root_disk_bytes = ? WHERE id = ?")) {
+        p.setLong(1, bytes);
+        p.setString(2, id);
+        return p.executeUpdate();
+      }
     });
   }
 
@@ -148,7 +145,7 @@ public final class SandboxRepository {
   }
 
   public Optional<SandboxRow> find(String id) {
-    return db.inTransaction(c -> {
+    return db.read(c -> {
       try (PreparedStatement p = c.prepareStatement("SELECT " + COLUMNS + " FROM sandboxes WHERE id = ?")) {
         p.setString(1, id);
         try (ResultSet rs = p.executeQuery()) {
@@ -159,12 +156,47 @@ public final class SandboxRepository {
   }
 
   public List<SandboxRow> all() {
-    return db.inTransaction(c -> {
+    return db.read(c -> {
       try (PreparedStatement p = c.prepareStatement("SELECT " + COLUMNS + " FROM sandboxes ORDER BY created_at, id");
            ResultSet rs = p.executeQuery()) {
         List<SandboxRow> out = new ArrayList<>();
         while (rs.next()) out.add(read(rs));
         return out;
+      }
+    });
+  }
+
+  /** Every sandbox with what its API view needs from the store (its network row, disk size, version), in one query. */
+  public List<SandboxListRow> list() {
+    return listWhere("", Optional.empty());
+  }
+
+  /** {@link #list()}'s row for one sandbox. */
+  public Optional<SandboxListRow> findListed(String id) {
+    List<SandboxListRow> rows = listWhere("WHERE s.id = ? ", Optional.of(id));
+    return rows.isEmpty() ? Optional.empty() : Optional.of(rows.getFirst());
+  }
+
+  private List<SandboxListRow> listWhere(String where, Optional<String> id) {
+    String columns = Arrays.stream(COLUMNS.split(", ")).map(col -> "s." + col).collect(Collectors.joining(", "));
+    return db.read(c -> {
+      try (PreparedStatement p = c.prepareStatement("SELECT " + columns + ", s.version, s.root_disk_bytes, "
+          + "n.sandbox_id AS net_sandbox_id, n.slot AS net_slot, n.spec_json AS net_spec_json, n.access_token AS net_access_token, "
+          + "n.forwards_json AS net_forwards_json FROM sandboxes s LEFT JOIN sandbox_networks n ON n.sandbox_id = s.id "
+          + where + "ORDER BY s.created_at, s.id")) {
+        if (id.isPresent()) p.setString(1, id.get());
+        try (ResultSet rs = p.executeQuery()) {
+          List<SandboxListRow> out = new ArrayList<>();
+          while (rs.next()) {
+            long disk = rs.getLong("root_disk_bytes");
+            OptionalLong diskOpt = rs.wasNull() ? OptionalLong.empty() : OptionalLong.of(disk);
+            Optional<NetworkRow> net = rs.getString("net_sandbox_id") == null ? Optional.empty()
+                : Optional.of(new NetworkRow(rs.getString("net_sandbox_id"), rs.getInt("net_slot"), rs.getString("net_spec_json"),
+                    Optional.ofNullable(rs.getString("net_access_token")), rs.getString("net_forwards_json")));
+            out.add(new SandboxListRow(read(rs), rs.getLong("version"), diskOpt, net));
+          }
+          return out;
+        }
       }
     });
   }
@@ -182,6 +214,6 @@ public final class SandboxRepository {
 
   static void setOptionalLong(PreparedStatement p, int index, OptionalLong v) throws SQLException {
     if (v.isPresent()) p.setLong(index, v.getAsLong());
-    else p.setNull(index, Types.INTEGER);
+    else p.setNull(index, Types.BIGINT);
   }
 }

@@ -42,7 +42,7 @@ public final class TemplateRepository {
   }
 
   public Optional<TemplateRow> find(String name) {
-    return db.inTransaction(c -> {
+    return db.read(c -> {
       try (PreparedStatement p = c.prepareStatement("SELECT " + COLUMNS + " FROM templates WHERE name = ?")) {
         p.setString(1, name);
         try (ResultSet rs = p.executeQuery()) {
@@ -53,7 +53,7 @@ public final class TemplateRepository {
   }
 
   public List<TemplateRow> all() {
-    return db.inTransaction(c -> {
+    return db.read(c -> {
       try (PreparedStatement p = c.prepareStatement("SELECT " + COLUMNS + " FROM templates ORDER BY name"); ResultSet rs = p.executeQuery()) {
         List<TemplateRow> out = new ArrayList<>();
         while (rs.next()) out.add(read(rs));
@@ -64,7 +64,7 @@ public final class TemplateRepository {
 
   /** True while any sandbox (in any state) still refers to the template's image. */
   public boolean inUse(String name) {
-    return db.inTransaction(c -> usedBy(c, name));
+    return db.read(c -> usedBy(c, name));
   }
 
   /** Deletes the template unless a sandbox still uses it; returns false when one does. */
@@ -99,7 +99,7 @@ public final class TemplateRepository {
 
   /** A ready template built from this image manifest with this much free space, if any. */
   public Optional<TemplateRow> findReadyByImage(String imageDigest, long freeSpaceMib) {
-    return db.inTransaction(c -> {
+    return db.read(c -> {
       try (PreparedStatement p = c.prepareStatement("SELECT " + COLUMNS + " FROM templates WHERE image_digest = ? AND free_space_mib = ? "
           + "AND status IN ('READY', 'SNAPSHOTTING') ORDER BY updated_at DESC LIMIT 1")) {
         p.setString(1, imageDigest);

@@ -1,7 +1,9 @@
 package dev.kiln.store;
 
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -15,33 +17,39 @@ public final class TombstoneRepository {
   }
 
   /**
-   * In one transaction: the sandbox's last event is appended, its row goes (its checkpoints and
-   * network row with it), its tombstone comes; its events stay.
+   * In one transaction: the sandbox's last event (why it went) is appended, its row goes (its
+   * checkpoints and network row with it), its tombstone comes; its events stay.
    */
-  public void bury(TombstoneRow t, String eventKind, String eventMessage) {
+  public void bury(TombstoneRow t, EventRepository.Note lastWords) {
     db.inTransaction(c -> {
-      EventRepository.append(c, t.id(), eventKind, eventMessage);
-      try (PreparedStatement p = c.prepareStatement("INSERT OR REPLACE INTO sandbox_tombstones "
-          + "(id, template, reason, created_at, ended_at, expired_at, timeout_seconds, purge_at) VALUES (?,?,?,?,?,?,?,?)")) {
-        p.setString(1, t.id());
-        p.setString(2, t.template());
-        p.setString(3, t.reason());
-        p.setLong(4, t.createdAt().toEpochMilli());
-        p.setLong(5, t.endedAt().toEpochMilli());
-        SandboxRepository.setOptionalLong(p, 6, t.expiredAt().map(i -> OptionalLong.of(i.toEpochMilli())).orElse(OptionalLong.empty()));
-        p.setLong(7, t.timeoutSeconds());
-        p.setLong(8, t.purgeAt().toEpochMilli());
-        p.executeUpdate();
-      }
-      try (PreparedStatement p = c.prepareStatement("DELETE FROM sandboxes WHERE id = ?")) {
-        p.setString(1, t.id());
-        return p.executeUpdate();
-      }
+      EventRepository.append(c, t.id(), lastWords);
+      return bury(c, t);
     });
   }
 
+  private static int bury(Connection c, TombstoneRow t) throws SQLException {
+    try (PreparedStatement p = c.prepareStatement("INSERT INTO sandbox_tombstones "
+        + "(id, template, reason, created_at, ended_at, expired_at, timeout_seconds, purge_at) VALUES (?,?,?,?,?,?,?,?) "
+        + "ON CONFLICT (id) DO UPDATE SET template = excluded.template, reason = excluded.reason, created_at = excluded.created_at, "
+        + "ended_at = excluded.ended_at, expired_at = excluded.expired_at, timeout_seconds = excluded.timeout_seconds, purge_at = excluded.purge_at")) {
+      p.setString(1, t.id());
+      p.setString(2, t.template());
+      p.setString(3, t.reason());
+      p.setLong(4, t.createdAt().toEpochMilli());
+      p.setLong(5, t.endedAt().toEpochMilli());
+      SandboxRepository.setOptionalLong(p, 6, t.expiredAt().map(i -> OptionalLong.of(i.toEpochMilli())).orElse(OptionalLong.empty()));
+      p.setLong(7, t.timeoutSeconds());
+      p.setLong(8, t.purgeAt().toEpochMilli());
+      p.executeUpdate();
+    }
+    try (PreparedStatement p = c.prepareStatement("DELETE FROM sandboxes WHERE id = ?")) {
+      p.setString(1, t.id());
+      return p.executeUpdate();
+    }
+  }
+
   public Optional<TombstoneRow> find(String id) {
-    return db.inTransaction(c -> {
+    return db.read(c -> {
       try (PreparedStatement p = c.prepareStatement("SELECT id, template, reason, created_at, ended_at, expired_at, timeout_seconds, purge_at "
           + "FROM sandbox_tombstones WHERE id = ?")) {
         p.setString(1, id);

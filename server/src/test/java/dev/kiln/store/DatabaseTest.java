@@ -2,13 +2,21 @@ package dev.kiln.store;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -53,7 +61,7 @@ class DatabaseTest {
         events.append(id, "created", "booted");
       }
       tombstones.bury(new TombstoneRow("sb-aaaaaaaaaaaaaaaa", "t", "EXPIRED", now, now.plusSeconds(600), Optional.of(now.plusSeconds(600)), 600,
-          now.plusSeconds(700)), "expired", "TTL ran out");
+          now.plusSeconds(700)), new EventRepository.Note("expired", "TTL ran out"));
       assertTrue(sandboxes.find("sb-aaaaaaaaaaaaaaaa").isEmpty(), "the sandbox row is gone");
       assertEquals(List.of("created", "expired"), events.of("sb-aaaaaaaaaaaaaaaa").stream().map(EventRepository.Event::kind).toList());
       TombstoneRow t = tombstones.find("sb-aaaaaaaaaaaaaaaa").orElseThrow();
@@ -67,6 +75,54 @@ class DatabaseTest {
 
       sandboxes.delete("sb-bbbbbbbbbbbbbbbb");
       assertEquals(List.of(), events.of("sb-bbbbbbbbbbbbbbbb"), "a sandbox deleted without a tombstone takes its events with it");
+    }
+  }
+
+  @Test
+  void aReadIsAnsweredWhileAWriteTransactionIsOpen() throws Exception {
+    try (Database db = Database.open(dir.resolve("k.db"))) {
+      new TemplateRepository(db).upsert(Rows.template("t"));
+      SandboxRepository sandboxes = new SandboxRepository(db);
+      sandboxes.insert(Rows.sandbox("sb-a", "RUNNING", Rows.NOW));
+      CountDownLatch open = new CountDownLatch(1);
+      CountDownLatch release = new CountDownLatch(1);
+      ExecutorService writer = Executors.newSingleThreadExecutor();
+      try {
+        Future<?> tx = writer.submit(() -> db.inTransaction(c -> {
+          c.createStatement().executeUpdate("UPDATE sandboxes SET state = 'PAUSED' WHERE id = 'sb-a'");
+          open.countDown();
+          try {
+            release.await();
+          } catch (InterruptedException e) {
+            throw new java.sql.SQLException("interrupted while held open", e);
+          }
+          return null;
+        }));
+        assertTrue(open.await(10, TimeUnit.SECONDS), "the write transaction is open");
+        // Held open: the single-connection store waited here for the writer; the read pool answers at once, from the last commit.
+        List<SandboxRow> seen = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> sandboxes.all());
+        assertEquals(List.of("RUNNING"), seen.stream().map(SandboxRow::state).toList(), "a reader sees the last commit, not the open transaction");
+        assertEquals(1, assertTimeoutPreemptively(Duration.ofSeconds(10), () -> sandboxes.list()).size());
+        release.countDown();
+        tx.get(10, TimeUnit.SECONDS);
+      } finally {
+        release.countDown();
+        writer.shutdownNow();
+      }
+      assertEquals("PAUSED", sandboxes.find("sb-a").orElseThrow().state(), "committed, the write is seen");
+    }
+  }
+
+  @Test
+  void aTransactionInsideATransactionIsRefused() throws Exception {
+    try (Database db = Database.open(dir.resolve("k.db"))) {
+      ApiKeyRepository keys = new ApiKeyRepository(db);
+      assertThrows(IllegalStateException.class, () -> db.inTransaction(c -> {
+        keys.insert("k", "h", "n", Rows.NOW);
+        return null;
+      }));
+      assertThrows(IllegalStateException.class, () -> db.inTransaction(c -> keys.count()), "a read beside its own write would not see it");
+      assertEquals(0, keys.count());
     }
   }
 

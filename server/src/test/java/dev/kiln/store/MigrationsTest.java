@@ -1,0 +1,147 @@
+package dev.kiln.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import org.flywaydb.core.Flyway;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class MigrationsTest {
+  /** A time past 2^32 seconds and far past 2^31 milliseconds: it must come back whole. */
+  private static final long LATE = 4_398_046_511_104_000L;
+  @TempDir Path dir;
+
+  @Test
+  void aNewFileGetsEveryScriptThroughFlyway() throws Exception {
+    try (Database db = Database.open(dir.resolve("k.db"))) {
+      assertEquals(List.of("1 SQL", "2 SQL", "3 SQL", "4 SQL", "5 SQL", "6 SQL", "7 SQL"), history(db));
+      assertFalse(tableExists(db, "schema_version"), "no table of the old migrator in a new file");
+      assertEquals(List.of("sandboxes"), db.read(c -> strings(c, "SELECT \"table\" FROM pragma_foreign_key_list('checkpoints')")));
+    }
+  }
+
+  @Test
+  void aFileOfTheOldMigratorIsTakenOverWithAllItsRows() throws Exception {
+    Path file = dir.resolve("k.db");
+    try (Connection c = OldMigratorFile.create(file, 6); Statement s = c.createStatement()) {
+      s.execute("INSERT INTO templates (name, status, source, rootfs_path, rootfs_bytes, created_at, updated_at, image_digest, config_json, free_space_mib) "
+          + "VALUES ('t', 'READY', 'dir:/x', '/x.ext4', 10, 1, " + LATE + ", 'sha256:d', '{}', 256)");
+      s.execute("INSERT INTO sandboxes (id, template, state, vcpus, memory_mib, timeout_seconds, env_json, metadata_json, vm_json, pid, error, created_at, "
+          + "expires_at, on_timeout) VALUES ('sb-a', 't', 'RUNNING', 2, 512, 300, '{\"A\":\"1\"}', '{}', '{\"vm\":1}', 4242, NULL, 1000, " + LATE + ", 'PAUSE')");
+      s.execute("INSERT INTO sandboxes (id, template, state, vcpus, memory_mib, timeout_seconds, env_json, metadata_json, created_at, error) "
+          + "VALUES ('sb-b', 't', 'ERROR', 1, 256, 0, '{}', '{}', 2000, 'VM died')");
+      s.execute("INSERT INTO checkpoints VALUES ('cp-1', 'sb-a', 'before', '/disks/l1.qcow2', 123, 'abc', '{\"vm\":0}', 1500)");
+      s.execute("INSERT INTO sandbox_networks VALUES ('sb-a', 3, '{\"mode\":\"isolated\"}', 'tok', '[]')");
+      s.execute("INSERT INTO sandbox_events (sandbox_id, at, kind, message) VALUES ('sb-a', 1000, 'created', 'booted'), ('sb-b', 2000, 'error', 'VM died'), "
+          + "('sb-gone', 900, 'created', 'booted')");
+      s.execute("INSERT INTO sandbox_tombstones VALUES ('sb-gone', 't', 'EXPIRED', 900, 950, 940, 40, " + LATE + ")");
+      s.execute("INSERT INTO api_keys VALUES ('k1', 'hash1', 'ci', 800)");
+      s.execute("INSERT INTO pools VALUES ('t', 1, 3)");
+    }
+
+    try (Database db = Database.open(file)) {
+      assertEquals(List.of("6 BASELINE", "7 SQL"), history(db), "the old file is baselined at its version; only what came after runs");
+      assertFalse(tableExists(db, "schema_version"), "the old migrator's table goes once Flyway has the file");
+
+      SandboxRepository sandboxes = new SandboxRepository(db);
+      assertEquals(new SandboxRow("sb-a", "t", "RUNNING", 2, 512, 300, "{\"A\":\"1\"}", "{}", Optional.of("{\"vm\":1}"), OptionalLong.of(4242), Optional.empty(),
+          Instant.ofEpochMilli(1000), Optional.of(Instant.ofEpochMilli(LATE)), "PAUSE"), sandboxes.find("sb-a").orElseThrow());
+      assertEquals(new SandboxRow("sb-b", "t", "ERROR", 1, 256, 0, "{}", "{}", Optional.empty(), OptionalLong.empty(), Optional.of("VM died"),
+          Instant.ofEpochMilli(2000), Optional.empty(), "DELETE"), sandboxes.find("sb-b").orElseThrow());
+      assertEquals(0, sandboxes.findListed("sb-a").orElseThrow().version());
+      assertEquals(Instant.ofEpochMilli(LATE), new TemplateRepository(db).find("t").orElseThrow().updatedAt());
+      assertEquals(List.of("before"), new CheckpointRepository(db).ofSandbox("sb-a").stream().map(CheckpointRow::name).toList());
+      assertEquals(3, new NetworkRepository(db).find("sb-a").orElseThrow().slot());
+      EventRepository events = new EventRepository(db);
+      assertEquals(List.of("created"), events.of("sb-a").stream().map(EventRepository.Event::kind).toList());
+      assertEquals(List.of("created"), events.of("sb-gone").stream().map(EventRepository.Event::kind).toList());
+      assertEquals(Instant.ofEpochMilli(LATE), new TombstoneRepository(db).find("sb-gone").orElseThrow().purgeAt());
+      assertTrue(new ApiKeyRepository(db).existsHash("hash1"));
+      assertEquals(List.of(new PoolRepository.PoolRow("t", 1, 3)), new PoolRepository(db).all());
+
+      // The remade sandboxes table is still the parent its children's ON DELETE CASCADE names.
+      sandboxes.delete("sb-a");
+      assertEquals(List.of(), new CheckpointRepository(db).ofSandbox("sb-a"));
+      assertTrue(new NetworkRepository(db).find("sb-a").isEmpty());
+    }
+    try (Database db = Database.open(file)) {
+      assertEquals(List.of("6 BASELINE", "7 SQL"), history(db), "a second start applies nothing");
+    }
+  }
+
+  @Test
+  void anOlderFileOfTheOldMigratorGetsTheScriptsItMissed() throws Exception {
+    Path file = dir.resolve("k.db");
+    try (Connection c = OldMigratorFile.create(file, 4); Statement s = c.createStatement()) {
+      s.execute("INSERT INTO templates (name, status, source, created_at, updated_at) VALUES ('t', 'READY', 'dir:/x', 1, 1)");
+      s.execute("INSERT INTO sandboxes (id, template, state, vcpus, memory_mib, timeout_seconds, env_json, metadata_json, created_at) "
+          + "VALUES ('sb-a', 't', 'PAUSED', 1, 256, 300, '{}', '{}', 1000)");
+      s.execute("INSERT INTO sandbox_events (sandbox_id, at, kind, message) VALUES ('sb-a', 1000, 'created', 'booted')");
+    }
+    try (Database db = Database.open(file)) {
+      assertEquals(List.of("4 BASELINE", "5 SQL", "6 SQL", "7 SQL"), history(db));
+      assertEquals("PAUSED", new SandboxRepository(db).find("sb-a").orElseThrow().state());
+      assertEquals(1, new EventRepository(db).of("sb-a").size());
+    }
+  }
+
+  @Test
+  void aTakeOverCutShortAfterTheBaselineIsFinishedAtTheNextStart() throws Exception {
+    Path file = dir.resolve("k.db");
+    OldMigratorFile.create(file, 6).close();
+    // The first start got as far as recording the baseline.
+    Flyway.configure().dataSource("jdbc:sqlite:" + file, null, null).locations(Migrations.LOCATION).baselineVersion("6").load().baseline();
+    try (Database db = Database.open(file)) {
+      assertEquals(List.of("6 BASELINE", "7 SQL"), history(db));
+      assertFalse(tableExists(db, "schema_version"));
+    }
+  }
+
+  @Test
+  void aSchemaVersionTableTheOldMigratorCouldNotHaveWrittenStopsTheStart() throws Exception {
+    Path file = dir.resolve("k.db");
+    try (Connection c = OldMigratorFile.create(file, 4); Statement s = c.createStatement()) {
+      s.execute("DELETE FROM schema_version WHERE version = 3");
+    }
+    SQLException e = assertThrows(SQLException.class, () -> Database.open(file));
+    assertEquals("table schema_version holds 3 versions from 1 to 4; the migrator before Flyway wrote versions 1..n with n at most 6, "
+        + "so this file was not made by it", e.getMessage());
+  }
+
+  private static List<String> history(Database db) {
+    return db.read(c -> strings(c, "SELECT version || ' ' || type FROM flyway_schema_history WHERE success = 1 ORDER BY installed_rank"));
+  }
+
+  private static boolean tableExists(Database db, String name) {
+    return db.read(c -> {
+      try (PreparedStatement p = c.prepareStatement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")) {
+        p.setString(1, name);
+        try (ResultSet rs = p.executeQuery()) {
+          return rs.next();
+        }
+      }
+    });
+  }
+
+  static List<String> strings(Connection c, String sql) throws SQLException {
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+      List<String> out = new ArrayList<>();
+      while (rs.next()) out.add(rs.getString(1));
+      return out;
+    }
+  }
+}

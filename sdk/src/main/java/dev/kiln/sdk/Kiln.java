@@ -50,7 +50,7 @@ public final class Kiln implements AutoCloseable {
    * The daemon's base URL, checked: http or https, a host, no query. Without this a URL like
    * {@code 127.0.0.1:7788} fails only at the first request, with a message about URI syntax.
    */
-  public static URI baseUri(String url) {
+  static URI baseUri(String url) {
     String trimmed = url.strip().replaceAll("/+$", "");
     URI u;
     try {
@@ -80,11 +80,6 @@ public final class Kiln implements AutoCloseable {
   public static Kiln fromEnvironment(String defaultUrl) {
     String url = System.getenv("KILN_URL");
     return new Kiln(url == null || url.isBlank() ? defaultUrl : url, System.getenv().getOrDefault("KILN_API_KEY", ""));
-  }
-
-  /** The daemon's base URL, as checked by {@link #baseUri}. */
-  public URI url() {
-    return base;
   }
 
   /** The REST API one call at a time, JSON text in and out: for what {@link Sandbox} and its parts do not cover. */
@@ -202,7 +197,7 @@ public final class Kiln implements AutoCloseable {
   }
 
   /** What went wrong on the wire, in words: the JDK's messages are often null or name classes. */
-  public static String describeFailure(IOException e) {
+  static String describeFailure(IOException e) {
     return switch (e) {
       case java.net.ConnectException c -> "connection refused (is `kiln daemon` running there? set KILN_URL)";
       case java.net.http.HttpConnectTimeoutException t -> "no answer to the connection attempt (wrong host or port in KILN_URL, or a firewall)";

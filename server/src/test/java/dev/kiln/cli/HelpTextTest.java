@@ -82,6 +82,10 @@ class HelpTextTest {
         ErrorReport.of(new dev.kiln.sdk.KilnException(400, "X", "field 'vcpus' must be 1..2, got 0; vcpus is too small"), SandboxCommand.CreateFlags.FLAGS).message());
     assertEquals(127, ErrorReport.of(new dev.kiln.sdk.KilnException(400, "COMMAND_NOT_FOUND", "no such command"), java.util.Map.of()).exitCode());
     assertEquals(126, ErrorReport.of(new dev.kiln.sdk.KilnException(400, "COMMAND_NOT_EXECUTABLE", "not executable"), java.util.Map.of()).exitCode());
+    ErrorReport.Report refused = ErrorReport.of(new dev.kiln.sdk.KilnException("cannot reach the Kiln daemon at http://127.0.0.1:1: connection refused",
+        new java.net.ConnectException()), java.util.Map.of());
+    assertEquals(new ErrorReport.Report("cannot reach the Kiln daemon at http://127.0.0.1:1: connection refused", KilnCli.EXIT_UNAVAILABLE), refused);
+    assertEquals(130, ErrorReport.of(new dev.kiln.sdk.KilnException("interrupted", new InterruptedException()), java.util.Map.of()).exitCode());
   }
 
   @Test

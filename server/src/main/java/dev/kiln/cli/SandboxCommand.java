@@ -66,8 +66,9 @@ final class SandboxCommand {
       if (isPublic) net.isPublic(true);
       if (egressMbit != null) net.egressMbit(egressMbit);
       if (ingressMbit != null) net.ingressMbit(ingressMbit);
-      boolean anyNetwork = network != null || allowOut != null || denyOut != null || group != null || isPublic || egressMbit != null || ingressMbit != null;
-      if (anyNetwork) b.network(net.build());
+      NetworkOptions asked = net.build();
+      // No network flag: no network object, so the daemon's network.defaultMode decides.
+      if (!asked.equals(NetworkOptions.builder().build())) b.network(asked);
       return b.build();
     }
 

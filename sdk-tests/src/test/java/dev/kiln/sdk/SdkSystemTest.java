@@ -26,13 +26,28 @@ class SdkSystemTest {
   @BeforeAll
   static void up() throws Exception {
     daemon = new LocalDaemon();
-    shared = Sandbox.create(daemon.kiln, LocalDaemon.TEMPLATE, Map.of("memoryMib", 256));
+    shared = Sandbox.create(daemon.kiln, CreateOptions.builder(LocalDaemon.TEMPLATE).memoryMib(256).ttl(Duration.ofHours(1))
+        .onTimeout(CreateOptions.OnTimeout.PAUSE).env("GREETING", "typed").metadata("suite", "sdk").build());
   }
 
   @AfterAll
   static void down() throws Exception {
     if (shared != null) shared.close();
     if (daemon != null) daemon.close();
+  }
+
+  @Test
+  void typedCreateOptionsReachTheSandbox() throws Exception {
+    assertEquals("typed\n", shared.commands().run("echo $GREETING").stdout(), "env from the create options");
+    com.fasterxml.jackson.databind.JsonNode info = new com.fasterxml.jackson.databind.ObjectMapper().readTree(daemon.kiln.api().get("/v1/sandboxes/" + shared.id()));
+    assertEquals(256, info.path("memoryMib").asInt(), info.toString());
+    assertEquals(3600, info.path("timeoutSeconds").asInt(), info.toString());
+    assertEquals("pause", info.path("onTimeout").asText(), info.toString());
+    assertEquals("sdk", info.path("metadata").path("suite").asText(), info.toString());
+    KilnException tooSmall = assertThrows(KilnException.class,
+        () -> Sandbox.create(daemon.kiln, CreateOptions.builder(LocalDaemon.TEMPLATE).memoryMib(64).build()));
+    assertEquals("INVALID_REQUEST", tooSmall.code());
+    assertTrue(tooSmall.detail().contains("memoryMib"), tooSmall.detail());
   }
 
   @Test
@@ -135,7 +150,7 @@ class SdkSystemTest {
   void aGigabyteGoesUpAndDownWithTheSameDigestThroughABoundedHeap() throws Exception {
     // This JVM runs with -Xmx512m and hosts the daemon too: a buffered gigabyte would not fit.
     long size = 1L << 30;
-    try (Sandbox big = Sandbox.create(daemon.kiln, LocalDaemon.TEMPLATE, Map.of("memoryMib", 256, "diskMib", 1400))) {
+    try (Sandbox big = Sandbox.create(daemon.kiln, CreateOptions.builder(LocalDaemon.TEMPLATE).memoryMib(256).diskMib(1400).build())) {
       java.security.MessageDigest up = java.security.MessageDigest.getInstance("SHA-256");
       big.files().write("/root/giga", new java.security.DigestInputStream(new PatternStream(size), up), 0644);
       String sent = java.util.HexFormat.of().formatHex(up.digest());
@@ -205,7 +220,7 @@ class SdkSystemTest {
   @Test
   void closingDeletesAndIllegalTransitionsAre409() {
     String id;
-    try (Sandbox sb = Sandbox.create(daemon.kiln, LocalDaemon.TEMPLATE, Map.of("memoryMib", 256))) {
+    try (Sandbox sb = Sandbox.create(daemon.kiln, CreateOptions.builder(LocalDaemon.TEMPLATE).memoryMib(256).build())) {
       id = sb.id();
       sb.pause();
       assertEquals("paused", sb.status());

@@ -1,7 +1,6 @@
 package dev.kiln.sdk;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -10,7 +9,7 @@ import java.util.function.Consumer;
  * One sandbox: a microVM. Closing it deletes it, so try-with-resources leaves nothing behind.
  *
  * <pre>{@code
- * try (Sandbox sb = Sandbox.create(kiln, "base")) {
+ * try (Sandbox sb = Sandbox.create(kiln, CreateOptions.builder("base").memoryMib(1024).build())) {
  *   sb.files().write("/root/in.txt", "hello");
  *   CommandResult r = sb.commands().run("wc -c < /root/in.txt");
  * }
@@ -27,22 +26,22 @@ public final class Sandbox implements AutoCloseable {
 
   /** A new sandbox of the template at the daemon's default size and TTL. */
   public static Sandbox create(Kiln kiln, String template) {
-    return create(kiln, template, Map.of());
+    return create(kiln, CreateOptions.of(template));
   }
 
   /**
-   * A new sandbox; {@code options} are the create request's other fields: timeoutSeconds (the
-   * sandbox TTL), vcpus, memoryMib, env, metadata, onTimeout.
+   * A new sandbox, running when this returns (restored from its template's snapshot, or booted).
+   *
+   * @throws KilnException with the API's code: TEMPLATE_NOT_FOUND, INVALID_REQUEST for a size out
+   *     of range (naming the field), HTTP 422 when this host cannot give the size asked for
    */
-  public static Sandbox create(Kiln kiln, String template, Map<String, Object> options) {
-    Map<String, Object> body = new LinkedHashMap<>(options);
-    body.put("template", template);
-    return new Sandbox(kiln, kiln.post("/v1/sandboxes", body).path("id").asText());
+  public static Sandbox create(Kiln kiln, CreateOptions options) {
+    return new Sandbox(kiln, kiln.post("/v1/sandboxes", options.body()).path("id").asText());
   }
 
-  /** An existing sandbox, by id. */
+  /** An existing sandbox, by id; asks the daemon, so an unknown or deleted one is a {@link KilnException} here. */
   public static Sandbox connect(Kiln kiln, String id) {
-    kiln.get("/v1/sandboxes/" + id);
+    kiln.get("/v1/sandboxes/" + Kiln.q(id));
     return new Sandbox(kiln, id);
   }
 

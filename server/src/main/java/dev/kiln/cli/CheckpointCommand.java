@@ -33,7 +33,7 @@ final class CheckpointCommand {
 
     @Override
     public Integer call() throws Exception {
-      output.print(ApiClient.fromEnvironment().post(path(target.id), Map.of("name", target.name)), COLUMNS);
+      output.print(Api.fromEnvironment().post(path(target.id), Map.of("name", target.name)), COLUMNS);
       return 0;
     }
 
@@ -50,7 +50,7 @@ final class CheckpointCommand {
 
     @Override
     public Integer call() throws Exception {
-      output.print(ApiClient.fromEnvironment().get(path(id)).path("checkpoints"), COLUMNS);
+      output.print(Api.fromEnvironment().get(path(id)).path("checkpoints"), COLUMNS);
       return 0;
     }
   }
@@ -62,7 +62,7 @@ final class CheckpointCommand {
 
     @Override
     public Integer call() throws Exception {
-      output.print(ApiClient.fromEnvironment().post(path(target.id) + "/" + ApiClient.q(target.name) + "/restore", Map.of()), SandboxCommand.COLUMNS);
+      output.print(Api.fromEnvironment().post(path(target.id) + "/" + Api.q(target.name) + "/restore", Map.of()), SandboxCommand.COLUMNS);
       return 0;
     }
   }
@@ -73,7 +73,7 @@ final class CheckpointCommand {
 
     @Override
     public Integer call() throws Exception {
-      ApiClient.fromEnvironment().delete(path(target.id) + "/" + ApiClient.q(target.name));
+      Api.fromEnvironment().delete(path(target.id) + "/" + Api.q(target.name));
       return 0;
     }
   }

@@ -47,7 +47,7 @@ final class CliTraining {
       Thread stub = new Thread(() -> serve(server), "kiln-training-stub");
       stub.setDaemon(true);
       stub.start();
-      ApiClient.defaultUrl = "http://127.0.0.1:" + server.getLocalPort();
+      Api.defaultUrl = "http://127.0.0.1:" + server.getLocalPort();
       System.setIn(new ByteArrayInputStream(new byte[0]));
       PrintStream sink = new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8);
       System.setOut(sink);

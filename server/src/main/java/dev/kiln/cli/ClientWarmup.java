@@ -1,11 +1,11 @@
 package dev.kiln.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.net.http.HttpClient;
+import dev.kiln.sdk.Kiln;
 import java.util.Set;
 
 /**
- * Initializes the API client's classes (Jackson's, java.net.http's) on a second thread while the
+ * Initializes the API client's classes (the SDK's, Jackson's, java.net.http's) on a second thread while the
  * first one has picocli model and parse the command line: two jobs of similar length that do not
  * depend on each other, so on a host with a free core the client is ready when the command asks
  * for it (docs/adr/0008-cli-start-time.md). Class initialization is once per JVM and the JVM
@@ -28,9 +28,8 @@ final class ClientWarmup {
   private static void run() {
     try {
       new ObjectMapper().readTree("{\"a\":[1,2.5,\"x\",null,true,{}]}");
-      HttpClient c = HttpClient.newBuilder().sslContext(DeferredTls.context()).sslParameters(DeferredTls.parameters()).build();
-      c.shutdownNow();
-      Class.forName(ApiClient.class.getName(), true, ClientWarmup.class.getClassLoader());
+      new Kiln(Kiln.DEFAULT_URL, "").close();
+      Class.forName(Api.class.getName(), true, ClientWarmup.class.getClassLoader());
     } catch (Throwable e) {
       // Only a head start: the command makes (and reports on) its own client.
     }

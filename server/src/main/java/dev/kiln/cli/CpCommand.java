@@ -1,6 +1,7 @@
 package dev.kiln.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.kiln.sdk.KilnException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -39,14 +40,14 @@ final class CpCommand implements Callable<Integer> {
       System.err.println("kiln cp: exactly one side must be SANDBOX:/absolute/path (the other local), got '" + source + "' and '" + destination + "'");
       return 2;
     }
-    ApiClient api = ApiClient.fromEnvironment();
+    Api api = Api.fromEnvironment();
     if (to.matches()) upload(api, Path.of(source), to.group(1), to.group(2));
     else download(api, from.group(1), from.group(2), Path.of(destination));
     System.err.println("copied " + files + " file(s), " + bytes + " bytes" + (skipped > 0 ? "; skipped " + skipped + " that are neither files nor directories" : ""));
     return 0;
   }
 
-  private void upload(ApiClient api, Path local, String id, String guestPath) throws IOException, InterruptedException {
+  private void upload(Api api, Path local, String id, String guestPath) throws IOException {
     if (!Files.exists(local, LinkOption.NOFOLLOW_LINKS)) throw new IOException("no such local file: " + local);
     String target = guestPath;
     JsonNode existing = stat(api, id, guestPath);
@@ -59,7 +60,7 @@ final class CpCommand implements Callable<Integer> {
       for (Path p : walk.sorted().toList()) {
         String g = local.equals(p) ? target : join(target, local.relativize(p).toString());
         if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-          api.post("/v1/sandboxes/" + ApiClient.q(id) + "/files/mkdir", java.util.Map.of("path", g, "mode", mode(p), "parents", true));
+          api.post("/v1/sandboxes/" + Api.q(id) + "/files/mkdir", java.util.Map.of("path", g, "mode", mode(p), "parents", true));
         } else if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
           putFile(api, id, p, g);
         } else {
@@ -69,19 +70,19 @@ final class CpCommand implements Callable<Integer> {
     }
   }
 
-  private void putFile(ApiClient api, String id, Path local, String guestPath) throws IOException, InterruptedException {
-    bytes += api.putFile(FilesCommand.filesPath(id, "", guestPath) + "&mode=" + mode(local), local).path("bytesWritten").asLong();
+  private void putFile(Api api, String id, Path local, String guestPath) throws IOException {
+    bytes += api.upload(FilesCommand.filesPath(id, "", guestPath) + "&mode=" + mode(local), local).path("bytesWritten").asLong();
     files++;
   }
 
-  private void download(ApiClient api, String id, String guestPath, Path local) throws IOException, InterruptedException {
+  private void download(Api api, String id, String guestPath, Path local) throws IOException {
     JsonNode st = stat(api, id, guestPath);
     if (st == null) throw new IOException("no such file in sandbox " + id + ": " + guestPath);
     Path target = Files.isDirectory(local) ? local.resolve(Path.of(guestPath).getFileName() == null ? "root" : Path.of(guestPath).getFileName().toString()) : local;
     copyOut(api, id, guestPath, st, target);
   }
 
-  private void copyOut(ApiClient api, String id, String guestPath, JsonNode entry, Path target) throws IOException, InterruptedException {
+  private void copyOut(Api api, String id, String guestPath, JsonNode entry, Path target) throws IOException {
     switch (entry.path("type").asText()) {
       case "directory" -> {
         Files.createDirectories(target);
@@ -107,11 +108,11 @@ final class CpCommand implements Callable<Integer> {
     }
   }
 
-  private static JsonNode stat(ApiClient api, String id, String guestPath) throws IOException, InterruptedException {
+  private static JsonNode stat(Api api, String id, String guestPath) {
     try {
       return api.get(FilesCommand.filesPath(id, "/stat", guestPath));
-    } catch (ApiClient.ApiError e) {
-      if ("FILE_NOT_FOUND".equals(e.code)) return null;
+    } catch (KilnException e) {
+      if ("FILE_NOT_FOUND".equals(e.code())) return null;
       throw e;
     }
   }

@@ -1,5 +1,6 @@
 package dev.kiln.cli;
 
+import dev.kiln.sdk.KilnException;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryNotEmptyException;
@@ -30,10 +31,10 @@ final class ErrorReport {
   static Report of(Throwable e, Map<String, String> flags) {
     return switch (e) {
       case UserError u -> new Report(u.getMessage(), u.exitCode());
-      case ApiClient.ApiError a -> new Report(withFlags(a.getMessage(), flags), apiExit(a.code));
-      case dev.kiln.sdk.KilnException k when k.status() == 0 && k.code().equals("CLIENT_ERROR") ->
-          new Report(clean(k.getMessage()), KilnCli.EXIT_UNAVAILABLE);
-      case dev.kiln.sdk.KilnException k -> new Report(withFlags(clean(k.getMessage()), flags), apiExit(k.code()));
+      case KilnException k when k.getCause() instanceof InterruptedException -> new Report("interrupted", 130);
+      case KilnException k when k.status() == 0 && k.code().equals("CLIENT_ERROR") -> new Report(clean(k.detail()), KilnCli.EXIT_UNAVAILABLE);
+      case KilnException k -> new Report(withFlags(k.detail(), flags) + " (" + k.code() + ")", apiExit(k.code()));
+      case java.io.UncheckedIOException u -> of(u.getCause(), flags);
       case NoSuchFileException f -> new Report("no such file or directory: " + f.getFile(), KilnCli.EXIT_API_ERROR);
       case AccessDeniedException f -> new Report("permission denied: " + f.getFile(), KilnCli.EXIT_API_ERROR);
       case FileAlreadyExistsException f -> new Report("already exists: " + f.getFile(), KilnCli.EXIT_API_ERROR);

@@ -1,5 +1,6 @@
 package dev.kiln.cli;
 
+import dev.kiln.sdk.Sandbox;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,10 +23,10 @@ final class ExecCommand implements Callable<Integer>, FlagsOfFields {
 
   @Override
   public Integer call() throws Exception {
-    RemoteCommand command = new RemoteCommand(ApiClient.fromEnvironment(), id, exec);
-    if (!detach) return command.run(argv, env);
+    Api api = Api.fromEnvironment();
+    if (!detach) return new RemoteCommand(api, Sandbox.connect(api.kiln(), id), exec).run(argv, env);
     if (exec.interactive || exec.tty) throw new UserError("-d runs the command in the background: it cannot take -i or -t", KilnCli.EXIT_USAGE);
-    System.out.println(command.start(argv, env));
+    System.out.println(api.post(RemoteCommand.processes(id), exec.body(argv, env)).path("pid").asLong());
     return 0;
   }
 

@@ -15,7 +15,7 @@ import picocli.CommandLine.Parameters;
     subcommands = {FilesCommand.Put.class, FilesCommand.Get.class, FilesCommand.Ls.class, FilesCommand.Rm.class})
 final class FilesCommand {
   static String filesPath(String id, String suffix, String guestPath) {
-    return "/v1/sandboxes/" + ApiClient.q(id) + "/files" + suffix + "?path=" + ApiClient.q(guestPath);
+    return "/v1/sandboxes/" + Api.q(id) + "/files" + suffix + "?path=" + Api.q(guestPath);
   }
 
   @Command(name = "put", description = "Upload a local file to a path in the sandbox.")
@@ -27,7 +27,7 @@ final class FilesCommand {
     @Override
     public Integer call() throws Exception {
       if (!Files.isRegularFile(local)) throw new UserError("no such local file: " + local, KilnCli.EXIT_API_ERROR);
-      System.out.println(ApiClient.fromEnvironment().putFile(filesPath(id, "", guestPath), local).path("bytesWritten").asLong() + " bytes written");
+      System.out.println(Api.fromEnvironment().upload(filesPath(id, "", guestPath), local).path("bytesWritten").asLong() + " bytes written");
       return 0;
     }
   }
@@ -40,7 +40,7 @@ final class FilesCommand {
 
     @Override
     public Integer call() throws Exception {
-      ApiClient api = ApiClient.fromEnvironment();
+      Api api = Api.fromEnvironment();
       try (InputStream in = api.download(filesPath(id, "", guestPath));
            OutputStream out = local == null ? System.out : Files.newOutputStream(local)) {
         in.transferTo(out);
@@ -57,7 +57,7 @@ final class FilesCommand {
 
     @Override
     public Integer call() throws Exception {
-      output.print(ApiClient.fromEnvironment().get(filesPath(id, "/list", guestPath)).path("entries"),
+      output.print(Api.fromEnvironment().get(filesPath(id, "/list", guestPath)).path("entries"),
           List.of("type", "mode", "size", "mtime", "name"));
       return 0;
     }
@@ -70,7 +70,7 @@ final class FilesCommand {
 
     @Override
     public Integer call() throws Exception {
-      ApiClient.fromEnvironment().delete(filesPath(id, "", guestPath));
+      Api.fromEnvironment().delete(filesPath(id, "", guestPath));
       return 0;
     }
   }

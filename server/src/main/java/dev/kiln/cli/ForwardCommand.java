@@ -33,7 +33,7 @@ final class ForwardCommand {
       Map<String, Object> body = new LinkedHashMap<>();
       body.put("guestPort", guestPort);
       if (hostPort != null) body.put("hostPort", hostPort);
-      output.print(ApiClient.fromEnvironment().post(path(id), body), COLUMNS);
+      output.print(Api.fromEnvironment().post(path(id), body), COLUMNS);
       return 0;
     }
 
@@ -49,7 +49,7 @@ final class ForwardCommand {
 
     @Override
     public Integer call() throws Exception {
-      target.output.print(ApiClient.fromEnvironment().get(path(target.id)).path("forwards"), COLUMNS);
+      target.output.print(Api.fromEnvironment().get(path(target.id)).path("forwards"), COLUMNS);
       return 0;
     }
   }
@@ -61,7 +61,7 @@ final class ForwardCommand {
 
     @Override
     public Integer call() throws Exception {
-      ApiClient.fromEnvironment().delete(path(id) + "/" + hostPort);
+      Api.fromEnvironment().delete(path(id) + "/" + hostPort);
       return 0;
     }
   }

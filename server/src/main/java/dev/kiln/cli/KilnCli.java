@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "kiln", mixinStandardHelpOptions = true, version = "kiln 0.1.0", scope = CommandLine.ScopeType.INHERIT,
     description = "Run untrusted code in microVMs.",
-    footer = {"", "Environment: KILN_URL (default " + ApiClient.DEFAULT_URL + "), KILN_API_KEY, KILN_DEBUG=1 (details of internal errors).",
+    footer = {"", "Environment: KILN_URL (default " + dev.kiln.sdk.Kiln.DEFAULT_URL + "), KILN_API_KEY, KILN_DEBUG=1 (details of internal errors).",
         "Exit codes: 0 ok, 1 the API refused the request, 2 bad usage, 69 no daemon; exec and run exit with the command's code."},
     subcommands = {DaemonCommand.class, TemplateCommand.class, SandboxCommand.class, ExecCommand.class, RunCommand.class, ShellCommand.class,
         CpCommand.class, FilesCommand.class, CheckpointCommand.class, PoolCommand.class, NetworkCommand.class, ForwardCommand.class,

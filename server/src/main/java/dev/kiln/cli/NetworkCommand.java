@@ -27,7 +27,7 @@ final class NetworkCommand {
 
     @Override
     public Integer call() throws Exception {
-      target.output.print(ApiClient.fromEnvironment().get(path(target.id)), COLUMNS);
+      target.output.print(Api.fromEnvironment().get(path(target.id)), COLUMNS);
       return 0;
     }
   }
@@ -48,7 +48,7 @@ final class NetworkCommand {
       if (egressMbit != null) body.put("egressMbit", egressMbit);
       if (ingressMbit != null) body.put("ingressMbit", ingressMbit);
       if (body.isEmpty()) throw new UserError("nothing to change: give --allow-out, --deny-out, --egress-mbit or --ingress-mbit", KilnCli.EXIT_USAGE);
-      target.output.print(ApiClient.fromEnvironment().put(path(target.id), body), COLUMNS);
+      target.output.print(Api.fromEnvironment().put(path(target.id), body), COLUMNS);
       return 0;
     }
 

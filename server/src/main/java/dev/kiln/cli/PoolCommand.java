@@ -25,7 +25,7 @@ final class PoolCommand {
 
     @Override
     public Integer call() throws Exception {
-      output.print(ApiClient.fromEnvironment().put("/v1/pools/" + ApiClient.q(template), Map.of("minReady", min, "maxReady", max)), COLUMNS);
+      output.print(Api.fromEnvironment().put("/v1/pools/" + Api.q(template), Map.of("minReady", min, "maxReady", max)), COLUMNS);
       return 0;
     }
 
@@ -41,7 +41,7 @@ final class PoolCommand {
 
     @Override
     public Integer call() throws Exception {
-      output.print(ApiClient.fromEnvironment().get("/v1/pools").path("pools"), COLUMNS);
+      output.print(Api.fromEnvironment().get("/v1/pools").path("pools"), COLUMNS);
       return 0;
     }
   }
@@ -52,7 +52,7 @@ final class PoolCommand {
 
     @Override
     public Integer call() throws Exception {
-      ApiClient.fromEnvironment().delete("/v1/pools/" + ApiClient.q(template));
+      Api.fromEnvironment().delete("/v1/pools/" + Api.q(template));
       return 0;
     }
   }

@@ -2,7 +2,6 @@ package dev.kiln.cli;
 
 import dev.kiln.sdk.CommandHandle;
 import dev.kiln.sdk.CommandResult;
-import dev.kiln.sdk.Kiln;
 import dev.kiln.sdk.Sandbox;
 import java.io.IOException;
 import java.io.InputStream;
@@ -24,19 +23,14 @@ final class RemoteCommand {
   /** No limit on the wait itself: the command's own --timeout is what ends a slow command. */
   private static final Duration FOREVER = Duration.ofDays(3650);
 
-  private final ApiClient api;
-  private final String sandboxId;
+  private final Api api;
+  private final Sandbox sandbox;
   private final ExecOptions options;
 
-  RemoteCommand(ApiClient api, String sandboxId, ExecOptions options) {
+  RemoteCommand(Api api, Sandbox sandbox, ExecOptions options) {
     this.api = api;
-    this.sandboxId = sandboxId;
+    this.sandbox = sandbox;
     this.options = options;
-  }
-
-  /** Starts argv in the background, to run until it exits (or its --timeout), and returns its pid. */
-  long start(List<String> argv, Map<String, String> env) throws Exception {
-    return api.post("/v1/sandboxes/" + ApiClient.q(sandboxId) + "/processes", options.body(argv, env)).path("pid").asLong();
   }
 
   /** Runs argv with extra environment to its end; returns the exit code this CLI should exit with. */
@@ -55,11 +49,10 @@ final class RemoteCommand {
       body.put("env", withTerm);
       body.put("pty", Map.of("rows", size[0], "cols", size[1]));
     }
-    long pid = api.post("/v1/sandboxes/" + ApiClient.q(sandboxId) + "/processes", body).path("pid").asLong();
-    Kiln kiln = api.sdk();
+    long pid = api.post(processes(sandbox.id()), body).path("pid").asLong();
     PrintStream out = System.out;
     PrintStream err = System.err;
-    try (CommandHandle remote = Sandbox.connect(kiln, sandboxId).commands().stream(pid, b -> write(out, b), b -> write(err, b))) {
+    try (CommandHandle remote = sandbox.commands().stream(pid, b -> write(out, b), b -> write(err, b))) {
       CommandResult r = options.tty ? onTerminal(remote) : withSignalsPassedOn(remote, stdin);
       out.flush();
       if (r.timedOut()) {
@@ -68,6 +61,11 @@ final class RemoteCommand {
       }
       return r.signal() != 0 ? 128 + r.signal() : r.exitCode();
     }
+  }
+
+  /** The route that starts a process: the SDK's own start has no working directory, user, timeout or keep-alive yet. */
+  static String processes(String sandboxId) {
+    return SandboxCommand.path(sandboxId) + "/processes";
   }
 
   /** The local terminal attached to a remote one until the remote command ends: raw keys out, its screen in, size changes passed on. */

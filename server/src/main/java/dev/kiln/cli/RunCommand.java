@@ -1,5 +1,6 @@
 package dev.kiln.cli;
 
+import dev.kiln.sdk.Sandbox;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -12,7 +13,7 @@ import picocli.CommandLine.Parameters;
     footer = {"", "Examples:", "  kiln run --template base -- uname -a", "  echo 'print(6*7)' | kiln run -i -- python3", "  kiln run -it -- bash"})
 final class RunCommand implements Callable<Integer>, FlagsOfFields {
   @Option(names = "--template", defaultValue = "base", description = "template to start from (default: ${DEFAULT-VALUE})") String template;
-  @Mixin SandboxCommand.CreateOptions create;
+  @Mixin SandboxCommand.CreateFlags create;
   @Mixin ExecOptions exec;
   @Parameters(arity = "1..*", paramLabel = "COMMAND", description = "the command and its arguments (after --, so its options stay its own)")
   List<String> argv;
@@ -21,34 +22,34 @@ final class RunCommand implements Callable<Integer>, FlagsOfFields {
 
   @Override
   public Integer call() throws Exception {
-    ApiClient c = ApiClient.fromEnvironment();
-    String id = c.post("/v1/sandboxes", create.body(template)).path("id").asText();
+    Api api = Api.fromEnvironment();
+    Sandbox sandbox = Sandbox.create(api.kiln(), create.options(template));
     created = true;
     // A Ctrl-C that ends this JVM still deletes the sandbox.
-    Thread cleanup = new Thread(() -> deleteQuietly(c, id));
+    Thread cleanup = new Thread(() -> deleteQuietly(sandbox));
     Runtime.getRuntime().addShutdownHook(cleanup);
     try {
-      return new RemoteCommand(c, id, exec).run(argv, Map.of());
+      return new RemoteCommand(api, sandbox, exec).run(argv, Map.of());
     } finally {
       try {
         Runtime.getRuntime().removeShutdownHook(cleanup);
-        deleteQuietly(c, id);
+        deleteQuietly(sandbox);
       } catch (IllegalStateException shuttingDown) {
         // the JVM is exiting: the hook deletes it
       }
     }
   }
 
-  private static void deleteQuietly(ApiClient c, String id) {
+  private static void deleteQuietly(Sandbox sandbox) {
     try {
-      c.delete("/v1/sandboxes/" + ApiClient.q(id));
+      sandbox.close();
     } catch (Exception e) {
-      System.err.println("kiln: could not delete sandbox " + id + ": " + ErrorReport.of(e, Map.of()).message());
+      System.err.println("kiln: could not delete sandbox " + sandbox.id() + ": " + ErrorReport.of(e, Map.of()).message());
     }
   }
 
   @Override
   public Map<String, String> flagsOfFields() {
-    return created ? ExecOptions.flagsOfFields() : SandboxCommand.CreateOptions.FLAGS;
+    return created ? ExecOptions.flagsOfFields() : SandboxCommand.CreateFlags.FLAGS;
   }
 }

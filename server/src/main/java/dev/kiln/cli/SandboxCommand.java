@@ -1,8 +1,13 @@
 package dev.kiln.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.kiln.sdk.CreateOptions;
+import dev.kiln.sdk.NetworkOptions;
+import dev.kiln.sdk.Sandbox;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -20,11 +25,11 @@ final class SandboxCommand {
   private SandboxCommand() {}
 
   static String path(String id) {
-    return "/v1/sandboxes/" + ApiClient.q(id);
+    return "/v1/sandboxes/" + Api.q(id);
   }
 
-  /** The create options shared by {@code sandbox create} and {@code run} (the template is each one's own option). */
-  static final class CreateOptions {
+  /** The create options shared by {@code sandbox create} and {@code run} (the template is each one's own option), as the SDK's. */
+  static final class CreateFlags {
     static final Map<String, String> FLAGS = Map.ofEntries(Map.entry("timeoutSeconds", "--ttl"), Map.entry("vcpus", "--vcpus"),
         Map.entry("memoryMib", "--memory-mib"), Map.entry("diskMib", "--disk-mib"), Map.entry("template", "--template"),
         Map.entry("env", "--env"), Map.entry("metadata", "--metadata"), Map.entry("onTimeout", "--on-timeout"), Map.entry("mode", "--network"),
@@ -35,7 +40,7 @@ final class SandboxCommand {
     @Option(names = "--on-timeout", paramLabel = "delete|pause", description = "what the TTL does (default: delete)") String onTimeout;
     @Option(names = "--vcpus", paramLabel = "N", description = "virtual CPUs (default: the daemon's, 1)") Integer vcpus;
     @Option(names = "--memory-mib", paramLabel = "MIB", description = "guest RAM in MiB (default: the daemon's, 512)") Integer memoryMib;
-    @Option(names = "--disk-mib", paramLabel = "MIB", description = "root disk size (default: the template's); the filesystem grows to fill it") Long diskMib;
+    @Option(names = "--disk-mib", paramLabel = "MIB", description = "root disk size (default: the template's); the filesystem grows to fill it") Integer diskMib;
     @Option(names = {"-e", "--env"}, paramLabel = "KEY=VALUE", description = "environment for every command in the sandbox (repeatable)") Map<String, String> env = new LinkedHashMap<>();
     @Option(names = "--metadata", paramLabel = "KEY=VALUE", description = "a label to find it by: kiln sandbox list --label KEY=VALUE (repeatable)") Map<String, String> metadata = new LinkedHashMap<>();
     @Option(names = "--network", paramLabel = "none|internet", description = "network mode (default: the daemon's network.defaultMode, none unless configured)") String network;
@@ -46,26 +51,34 @@ final class SandboxCommand {
     @Option(names = "--egress-mbit", paramLabel = "MBIT", description = "bandwidth out of the sandbox, megabits per second (0 = unlimited)") Integer egressMbit;
     @Option(names = "--ingress-mbit", paramLabel = "MBIT", description = "bandwidth into the sandbox, megabits per second (0 = unlimited)") Integer ingressMbit;
 
-    Map<String, Object> body(String template) {
-      Map<String, Object> b = new LinkedHashMap<>();
-      b.put("template", template);
-      if (ttl != null) b.put("timeoutSeconds", ttl);
-      if (onTimeout != null) b.put("onTimeout", onTimeout);
-      if (vcpus != null) b.put("vcpus", vcpus);
-      if (memoryMib != null) b.put("memoryMib", memoryMib);
-      if (diskMib != null) b.put("diskMib", diskMib);
-      b.put("env", env);
-      b.put("metadata", metadata);
-      Map<String, Object> net = new LinkedHashMap<>();
-      if (network != null) net.put("mode", network);
-      if (allowOut != null) net.put("allowOut", allowOut);
-      if (denyOut != null) net.put("denyOut", denyOut);
-      if (group != null) net.put("group", group);
-      if (isPublic) net.put("public", true);
-      if (egressMbit != null) net.put("egressMbit", egressMbit);
-      if (ingressMbit != null) net.put("ingressMbit", ingressMbit);
-      if (!net.isEmpty()) b.put("network", net);
-      return b;
+    CreateOptions options(String template) {
+      CreateOptions.Builder b = CreateOptions.builder(template).env(env).metadata(metadata);
+      if (ttl != null) b.ttl(Duration.ofSeconds(ttl));
+      if (onTimeout != null) b.onTimeout(choice(CreateOptions.OnTimeout.class, "--on-timeout", onTimeout));
+      if (vcpus != null) b.vcpus(vcpus);
+      if (memoryMib != null) b.memoryMib(memoryMib);
+      if (diskMib != null) b.diskMib(diskMib);
+      NetworkOptions.Builder net = NetworkOptions.builder();
+      if (network != null) net.mode(choice(NetworkOptions.Mode.class, "--network", network));
+      if (allowOut != null) net.allowOut(allowOut);
+      if (denyOut != null) net.denyOut(denyOut);
+      if (group != null) net.group(group);
+      if (isPublic) net.isPublic(true);
+      if (egressMbit != null) net.egressMbit(egressMbit);
+      if (ingressMbit != null) net.ingressMbit(ingressMbit);
+      NetworkOptions asked = net.build();
+      // No network flag: no network object, so the daemon's network.defaultMode decides.
+      if (!asked.equals(NetworkOptions.builder().build())) b.network(asked);
+      return b.build();
+    }
+
+    /** One of an SDK enum's values, typed in lower case. */
+    private static <E extends Enum<E>> E choice(Class<E> type, String flag, String value) {
+      for (E e : type.getEnumConstants()) {
+        if (e.name().toLowerCase(Locale.ROOT).equals(value)) return e;
+      }
+      String allowed = String.join("|", java.util.Arrays.stream(type.getEnumConstants()).map(e -> e.name().toLowerCase(Locale.ROOT)).toList());
+      throw new UserError(flag + " must be one of " + allowed + ", got '" + value + "'", KilnCli.EXIT_USAGE);
     }
   }
 
@@ -79,21 +92,22 @@ final class SandboxCommand {
       footer = {"", "Examples:", "  kiln sandbox create --template base --ttl 600", "  kiln sandbox create --network internet --allow-out example.com,docs.example.org"})
   static final class Create implements Callable<Integer>, FlagsOfFields {
     @Option(names = {"-t", "--template"}, defaultValue = "base", description = "template to start from (default: ${DEFAULT-VALUE})") String template;
-    @Mixin CreateOptions opts;
+    @Mixin CreateFlags opts;
     @Option(names = {"-o", "--output"}, paramLabel = "id|table|json", defaultValue = "id", description = "what to print: the id (default), a table or JSON") String format;
 
     @Override
     public Integer call() throws Exception {
       Output.Format f = format.equals("id") ? null : Output.Options.parse(format, "id|table|json");
-      JsonNode sb = ApiClient.fromEnvironment().post("/v1/sandboxes", opts.body(template));
-      if (f == null) System.out.println(sb.path("id").asText());
-      else Output.print(f, sb, COLUMNS);
+      Api api = Api.fromEnvironment();
+      Sandbox sb = Sandbox.create(api.kiln(), opts.options(template));
+      if (f == null) System.out.println(sb.id());
+      else Output.print(f, api.get(path(sb.id())), COLUMNS);
       return 0;
     }
 
     @Override
     public Map<String, String> flagsOfFields() {
-      return CreateOptions.FLAGS;
+      return CreateFlags.FLAGS;
     }
   }
 
@@ -107,10 +121,10 @@ final class SandboxCommand {
     @Override
     public Integer call() throws Exception {
       StringBuilder query = new StringBuilder();
-      if (state != null) query.append("&state=").append(ApiClient.q(state));
-      labels.forEach((k, v) -> query.append("&metadata.").append(ApiClient.q(k)).append('=').append(ApiClient.q(v)));
+      if (state != null) query.append("&state=").append(Api.q(state));
+      labels.forEach((k, v) -> query.append("&metadata.").append(Api.q(k)).append('=').append(Api.q(v)));
       String path = "/v1/sandboxes" + (query.isEmpty() ? "" : "?" + query.substring(1));
-      output.print(ApiClient.fromEnvironment().get(path).path("sandboxes"), COLUMNS);
+      output.print(Api.fromEnvironment().get(path).path("sandboxes"), COLUMNS);
       return 0;
     }
   }
@@ -122,7 +136,7 @@ final class SandboxCommand {
 
     @Override
     public Integer call() throws Exception {
-      Output.print(format, ApiClient.fromEnvironment().get(path(id)), COLUMNS);
+      Output.print(format, Api.fromEnvironment().get(path(id)), COLUMNS);
       return 0;
     }
   }
@@ -136,7 +150,7 @@ final class SandboxCommand {
 
     @Override
     public Integer call() throws Exception {
-      ApiClient api = ApiClient.fromEnvironment();
+      Api api = Api.fromEnvironment();
       if (!console) {
         output.print(api.get(path(id) + "/events").path("events"), Events.COLUMNS);
         return 0;
@@ -159,7 +173,7 @@ final class SandboxCommand {
 
     @Override
     public Integer call() throws Exception {
-      JsonNode events = ApiClient.fromEnvironment().get(path(id) + "/events").path("events");
+      JsonNode events = Api.fromEnvironment().get(path(id) + "/events").path("events");
       com.fasterxml.jackson.databind.node.ArrayNode kept = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.arrayNode();
       events.forEach(e -> {
         if (kinds == null || kinds.contains(e.path("kind").asText())) kept.add(e);
@@ -176,7 +190,7 @@ final class SandboxCommand {
 
     @Override
     public Integer call() throws Exception {
-      target.output.print(ApiClient.fromEnvironment().post(path(target.id) + "/" + spec.name(), Map.of()), COLUMNS);
+      target.output.print(Api.fromEnvironment().post(path(target.id) + "/" + spec.name(), Map.of()), COLUMNS);
       return 0;
     }
   }
@@ -207,7 +221,7 @@ final class SandboxCommand {
       Map<String, Object> body = new LinkedHashMap<>();
       body.put("count", count);
       if (checkpoint != null) body.put("checkpoint", checkpoint);
-      JsonNode forks = ApiClient.fromEnvironment().post(path(id) + "/fork", body).path("sandboxes");
+      JsonNode forks = Api.fromEnvironment().post(path(id) + "/fork", body).path("sandboxes");
       if (f == null) forks.forEach(s -> System.out.println(s.path("id").asText()));
       else Output.print(f, forks, COLUMNS);
       return 0;
@@ -227,7 +241,7 @@ final class SandboxCommand {
 
     @Override
     public Integer call() throws Exception {
-      output.print(ApiClient.fromEnvironment().post(path(id) + "/timeout", Map.of("timeoutSeconds", seconds)), COLUMNS);
+      output.print(Api.fromEnvironment().post(path(id) + "/timeout", Map.of("timeoutSeconds", seconds)), COLUMNS);
       return 0;
     }
 
@@ -243,7 +257,7 @@ final class SandboxCommand {
 
     @Override
     public Integer call() throws Exception {
-      ApiClient c = ApiClient.fromEnvironment();
+      Api c = Api.fromEnvironment();
       for (String id : ids) c.delete(path(id));
       return 0;
     }

@@ -43,14 +43,14 @@ final class TemplateCommand {
       if (image != null) body.put("image", image);
       if (dir != null) body.put("directory", dir.toAbsolutePath().toString());
       if (username != null) body.put("credentials", Map.of("username", username, "password", new String(System.in.readAllBytes()).strip()));
-      ApiClient api = ApiClient.fromEnvironment();
+      Api api = Api.fromEnvironment();
       var t = api.post("/v1/templates", body);
       if (!noWait) {
         BuildProgress progress = new BuildProgress(System.err, System.console() != null);
         while (!t.path("status").asText().equals("ready") && !t.path("status").asText().equals("failed")) {
           progress.show(t);
           Thread.sleep(250);
-          t = api.get("/v1/templates/" + ApiClient.q(name));
+          t = api.get("/v1/templates/" + Api.q(name));
         }
         progress.show(t);
       }
@@ -69,7 +69,7 @@ final class TemplateCommand {
 
     @Override
     public Integer call() throws Exception {
-      try (var in = ApiClient.fromEnvironment().download("/v1/templates/" + ApiClient.q(name) + "/logs")) {
+      try (var in = Api.fromEnvironment().download("/v1/templates/" + Api.q(name) + "/logs")) {
         in.transferTo(System.out);
       }
       return 0;
@@ -98,7 +98,7 @@ final class TemplateCommand {
 
     @Override
     public Integer call() throws Exception {
-      output.print(ApiClient.fromEnvironment().get("/v1/templates").path("templates"), COLUMNS);
+      output.print(Api.fromEnvironment().get("/v1/templates").path("templates"), COLUMNS);
       return 0;
     }
   }
@@ -110,7 +110,7 @@ final class TemplateCommand {
 
     @Override
     public Integer call() throws Exception {
-      Output.print(format, ApiClient.fromEnvironment().get("/v1/templates/" + ApiClient.q(name)), COLUMNS);
+      Output.print(format, Api.fromEnvironment().get("/v1/templates/" + Api.q(name)), COLUMNS);
       return 0;
     }
   }
@@ -122,7 +122,7 @@ final class TemplateCommand {
 
     @Override
     public Integer call() throws Exception {
-      output.print(ApiClient.fromEnvironment().post("/v1/templates/" + ApiClient.q(name) + "/snapshot", Map.of()), List.of("vcpus", "memoryMib", "stateBytes"));
+      output.print(Api.fromEnvironment().post("/v1/templates/" + Api.q(name) + "/snapshot", Map.of()), List.of("vcpus", "memoryMib", "stateBytes"));
       return 0;
     }
   }
@@ -133,7 +133,7 @@ final class TemplateCommand {
 
     @Override
     public Integer call() throws Exception {
-      ApiClient.fromEnvironment().delete("/v1/templates/" + ApiClient.q(name));
+      Api.fromEnvironment().delete("/v1/templates/" + Api.q(name));
       return 0;
     }
   }

@@ -1,19 +1,18 @@
 package dev.kiln.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
+import dev.kiln.sdk.Kiln;
+import dev.kiln.sdk.KilnException;
 import java.io.FileInputStream;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.KeyStore;
@@ -29,7 +28,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The CLI's HTTP client defers setting TLS up to its first TLS connection, and then checks exactly
+ * The SDK's HTTP client, and so the CLI's, defers setting TLS up to its first TLS connection, and then checks exactly
  * as the JDK's default does: a certificate nobody trusts is refused, one the trust store holds is
  * accepted, and the host name must match it.
  */
@@ -112,11 +111,11 @@ class DeferredTlsTest {
   }
 
   @Test
-  void aClientMadeWithItRefusesAnUntrustedServerInThisJvmToo() {
-    assertThrows(SSLHandshakeException.class, () -> {
-      try (HttpClient http = HttpClient.newBuilder().sslContext(DeferredTls.context()).sslParameters(DeferredTls.parameters()).build()) {
-        http.send(HttpRequest.newBuilder(URI.create(url("127.0.0.1") + "/v1/templates")).build(), HttpResponse.BodyHandlers.ofString());
-      }
-    });
+  void theSdkRefusesAnUntrustedServerInThisJvmToo() {
+    try (Kiln kiln = new Kiln(url("127.0.0.1"), "")) {
+      KilnException e = assertThrows(KilnException.class, () -> kiln.api().get("/v1/templates"));
+      assertInstanceOf(SSLHandshakeException.class, e.getCause(), e.getMessage());
+      assertTrue(e.getMessage().contains("TLS failed"), e.getMessage());
+    }
   }
 }

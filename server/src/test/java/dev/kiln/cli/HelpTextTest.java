@@ -75,13 +75,17 @@ class HelpTextTest {
     assertEquals("no such file or directory: /tmp/nope", missing.message());
     ErrorReport.Report bug = ErrorReport.of(new IllegalStateException("java.lang.NullPointerException: x is null"), java.util.Map.of());
     assertFalse(JAVA_NAME.matcher(bug.message()).find(), bug.message());
-    ErrorReport.Report api = ErrorReport.of(new ApiClient.ApiError(400, "INVALID_REQUEST", "field 'timeoutSeconds' must be at least 0, got -5"),
-        SandboxCommand.CreateOptions.FLAGS);
+    ErrorReport.Report api = ErrorReport.of(new dev.kiln.sdk.KilnException(400, "INVALID_REQUEST", "field 'timeoutSeconds' must be at least 0, got -5"),
+        SandboxCommand.CreateFlags.FLAGS);
     assertEquals("option --ttl must be at least 0, got -5 (INVALID_REQUEST)", api.message());
     assertEquals("option --vcpus must be 1..2, got 0; --vcpus is too small (X)",
-        ErrorReport.of(new ApiClient.ApiError(400, "X", "field 'vcpus' must be 1..2, got 0; vcpus is too small"), SandboxCommand.CreateOptions.FLAGS).message());
-    assertEquals(127, ErrorReport.of(new ApiClient.ApiError(400, "COMMAND_NOT_FOUND", "no such command"), java.util.Map.of()).exitCode());
-    assertEquals(126, ErrorReport.of(new ApiClient.ApiError(400, "COMMAND_NOT_EXECUTABLE", "not executable"), java.util.Map.of()).exitCode());
+        ErrorReport.of(new dev.kiln.sdk.KilnException(400, "X", "field 'vcpus' must be 1..2, got 0; vcpus is too small"), SandboxCommand.CreateFlags.FLAGS).message());
+    assertEquals(127, ErrorReport.of(new dev.kiln.sdk.KilnException(400, "COMMAND_NOT_FOUND", "no such command"), java.util.Map.of()).exitCode());
+    assertEquals(126, ErrorReport.of(new dev.kiln.sdk.KilnException(400, "COMMAND_NOT_EXECUTABLE", "not executable"), java.util.Map.of()).exitCode());
+    ErrorReport.Report refused = ErrorReport.of(new dev.kiln.sdk.KilnException("cannot reach the Kiln daemon at http://127.0.0.1:1: connection refused",
+        new java.net.ConnectException()), java.util.Map.of());
+    assertEquals(new ErrorReport.Report("cannot reach the Kiln daemon at http://127.0.0.1:1: connection refused", KilnCli.EXIT_UNAVAILABLE), refused);
+    assertEquals(130, ErrorReport.of(new dev.kiln.sdk.KilnException("interrupted", new InterruptedException()), java.util.Map.of()).exitCode());
   }
 
   @Test

@@ -1,4 +1,4 @@
-package dev.kiln.cli;
+package dev.kiln.sdk;
 
 import java.security.KeyManagementException;
 import java.security.NoSuchAlgorithmException;
@@ -15,10 +15,11 @@ import javax.net.ssl.TrustManager;
 
 /**
  * The JDK's default TLS ({@link SSLContext#getDefault()}: its trust store, its key store, its
- * protocols and ciphers), made at the first TLS connection instead of when the CLI's HTTP client
+ * protocols and ciphers), made at the first TLS connection instead of when the SDK's HTTP client
  * is built. java.net.http sets TLS up with every client, and the security providers, the default
- * parameters and the CA certificates cost a plain-HTTP {@code kiln template list} a good part of
- * its start (docs/adr/0008-cli-start-time.md). Nothing is checked differently; it is only later.
+ * parameters and the CA certificates cost a plain-HTTP call a good part of a short-lived JVM's
+ * start: the CLI's {@code kiln template list} (docs/adr/0008-cli-start-time.md). Nothing is
+ * checked differently; it is only later.
  *
  * <p>The client must be given {@link #parameters()} too: without them java.net.http asks the
  * context for its defaults at once, which is the work deferred here.

@@ -248,11 +248,12 @@ static void online_cpu(const char *msg, ssize_t len) {
   static const char prefix[] = "add@/devices/system/cpu/cpu";
   if (len < (ssize_t)sizeof prefix || strncmp(msg, prefix, sizeof prefix - 1) != 0) return;
   const char *num = msg + sizeof prefix - 1;
-  if (strspn(num, "0123456789") != strlen(num) || strlen(num) > 4) return;
-  char path[80];
-  snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%s/online", num);
+  if (strspn(num, "0123456789") != strlen(num) || strlen(num) > 4) return; /* cpuN itself, not a child device */
+  int cpu = atoi(num);
+  char path[64];
+  snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/online", cpu);
   int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0 || write(fd, "1", 1) != 1) agent_log("online cpu%s: %s", num, strerror(errno));
+  if (fd < 0 || write(fd, "1", 1) != 1) agent_log("online cpu%d: %s", cpu, strerror(errno));
   if (fd >= 0) close(fd);
 }
 

@@ -21,31 +21,34 @@ final class QemuHotplug {
 
   private QemuHotplug() {}
 
-  static VmSpec setVcpus(VmSpec spec, QmpClient qmp, int vcpus) throws VmmException, InterruptedException {
+  /** Refuses a vCPU count the VM cannot reach by hot-adding. */
+  static void checkVcpus(VmSpec spec, int vcpus) throws VmmException {
     Hotplug room = room(spec);
-    if (vcpus == spec.vcpus()) return spec;
     if (vcpus < spec.vcpus()) throw new VmmException("vm " + spec.name() + " cannot give up vCPUs (it has " + spec.vcpus() + "): CPUs are only hot-added");
     if (vcpus > room.maxVcpus()) {
       throw new VmmException("vm " + spec.name() + " was started with room for " + room.maxVcpus() + " vCPUs, not " + vcpus);
     }
+  }
+
+  /**
+   * Plugs one vCPU into the lowest free slot, so the CPUs present are always the first N: what
+   * {@code -smp N} starts on restore. One at a time, so that a failure leaves a spec that says
+   * exactly which CPUs are in.
+   */
+  static VmSpec addVcpu(VmSpec spec, QmpClient qmp) throws VmmException, InterruptedException {
+    Hotplug room = room(spec);
     List<JsonNode> free = new ArrayList<>();
     for (JsonNode slot : qmp.execute("query-hotpluggable-cpus", null, QMP_TIMEOUT)) {
       if (!slot.has("qom-path")) free.add(slot);
     }
-    // Lowest slots first, so the CPUs present are always the first N: what "-smp N" starts on restore.
-    free.sort(Comparator.comparingLong(QemuHotplug::topologyKey));
-    int plugged = spec.vcpus();
-    for (JsonNode slot : free) {
-      if (plugged == vcpus) break;
-      Map<String, Object> args = new LinkedHashMap<>();
-      args.put("driver", slot.path("type").asText());
-      args.put("id", "cpu" + plugged);
-      slot.path("props").properties().forEach(p -> args.put(p.getKey(), p.getValue().asLong()));
-      qmp.execute("device_add", args, QMP_TIMEOUT);
-      plugged++;
-    }
-    if (plugged != vcpus) throw new VmmException("vm " + spec.name() + " has no free CPU slot beyond " + plugged + " vCPUs");
-    return spec.grown(vcpus, room);
+    JsonNode slot = free.stream().min(Comparator.comparingLong(QemuHotplug::topologyKey))
+        .orElseThrow(() -> new VmmException("vm " + spec.name() + " has no free CPU slot beyond " + spec.vcpus() + " vCPUs"));
+    Map<String, Object> args = new LinkedHashMap<>();
+    args.put("driver", slot.path("type").asText());
+    args.put("id", "cpu" + spec.vcpus());
+    slot.path("props").properties().forEach(p -> args.put(p.getKey(), p.getValue().asLong()));
+    qmp.execute("device_add", args, QMP_TIMEOUT);
+    return spec.grown(spec.vcpus() + 1, room);
   }
 
   static VmSpec setMemoryMib(VmSpec spec, QmpClient qmp, long memoryMib) throws VmmException, InterruptedException {

@@ -119,7 +119,8 @@ final class QemuVm implements RunningVm {
 
   @Override
   public synchronized void setVcpus(int vcpus) throws VmmException, InterruptedException {
-    spec = QemuHotplug.setVcpus(spec, qmp, vcpus);
+    QemuHotplug.checkVcpus(spec, vcpus);
+    while (spec.vcpus() < vcpus) spec = QemuHotplug.addVcpu(spec, qmp);
     log.info("vm={} vcpus={}", spec.name(), spec.vcpus());
   }
 

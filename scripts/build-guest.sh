@@ -13,9 +13,10 @@ out="${1:?usage: $0 OUT_DIR}"
 mkdir -p "$out/cache"
 out="$(cd "$out" && pwd)"
 
-# Modules the agent loads, in the order modprobe's dependency resolution gives (virtio-mmio finds
-# the microvm devices through ACPI; ext4 and its helpers are built into this kernel).
-modules=(virtio_mmio virtio_blk virtio_console virtio_net virtio-rng overlay)
+# Modules the agent loads, in the order modprobe's dependency resolution gives: virtio-mmio finds
+# the microvm machine's devices through ACPI, virtio-pci the q35 machine's; ext4 and its helpers,
+# ACPI, PCI and CPU and memory hot-plug are built into this kernel.
+modules=(virtio_mmio virtio_pci virtio_blk virtio_console virtio_net virtio-rng overlay)
 
 source guest/kernel.lock
 deb="$out/cache/${KERNEL_PACKAGE}_${KERNEL_VERSION}_amd64.deb"

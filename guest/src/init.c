@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <arpa/inet.h>
+#include <linux/netlink.h>
 #include <net/if.h>
 #include <net/route.h>
 #include <netinet/in.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/reboot.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -239,6 +241,46 @@ void init_network(void) {
   if (ioctl(s, SIOCADDRT, &rt) < 0) agent_log("default route: %s", strerror(errno));
   close(s);
   point_resolver_at(comma + 1);
+}
+
+/* Writes "1" to /sys/devices/system/cpu/cpuN/online for a uevent "add@/devices/system/cpu/cpuN". */
+static void online_cpu(const char *msg, ssize_t len) {
+  static const char prefix[] = "add@/devices/system/cpu/cpu";
+  if (len < (ssize_t)sizeof prefix || strncmp(msg, prefix, sizeof prefix - 1) != 0) return;
+  const char *num = msg + sizeof prefix - 1;
+  if (strspn(num, "0123456789") != strlen(num) || strlen(num) > 4) return; /* cpuN itself, not a child device */
+  int cpu = atoi(num);
+  char path[64];
+  snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/online", cpu);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write(fd, "1", 1) != 1) agent_log("online cpu%d: %s", cpu, strerror(errno));
+  if (fd >= 0) close(fd);
+}
+
+void init_cpu_hotplug(void) {
+  int s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
+  struct sockaddr_nl addr = {.nl_family = AF_NETLINK, .nl_groups = 1}; /* the kernel's uevent group */
+  if (s < 0 || bind(s, (struct sockaddr *)&addr, sizeof addr) < 0) {
+    agent_log("uevent socket: %s; hot-plugged CPUs stay offline", strerror(errno));
+    if (s >= 0) close(s);
+    return;
+  }
+  /* A child of its own, so that PID 1's poll loop stays about the host; it blocks in recv. */
+  pid_t pid = fork();
+  if (pid < 0) agent_log("fork for CPU hot-plug: %s", strerror(errno));
+  if (pid != 0) {
+    close(s);
+    return;
+  }
+  prctl(PR_SET_NAME, "kiln-cpu-online");
+  char msg[4096];
+  for (;;) {
+    ssize_t n = recv(s, msg, sizeof msg - 1, 0);
+    if (n < 0 && errno != EINTR && errno != ENOBUFS) _exit(1);
+    if (n <= 0) continue;
+    msg[n] = 0; /* the first of the NUL-separated fields is "ACTION@DEVPATH" */
+    online_cpu(msg, (ssize_t)strlen(msg));
+  }
 }
 
 /* Finds /dev/vportNpM whose /sys/class/virtio-ports/<port>/name is `name`. */

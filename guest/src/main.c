@@ -18,6 +18,7 @@ static void __attribute__((noreturn)) run_as_init(void) {
   if (init_early() < 0) init_halt("early boot failed");
   if (init_switch_root() < 0) init_halt("cannot mount the sandbox disk");
   init_network();
+  init_cpu_hotplug();
   int fd = open_virtio_port(PORT_NAME);
   if (fd < 0) init_halt("no host channel");
   agent_log("ready on %s", PORT_NAME);

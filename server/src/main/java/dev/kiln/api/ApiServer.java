@@ -5,6 +5,7 @@ import dev.kiln.sandbox.SandboxManager;
 import dev.kiln.sandbox.ProcessService;
 import dev.kiln.sandbox.SandboxOperations;
 import dev.kiln.sandbox.UserResolver;
+import dev.kiln.vmm.VmmCapabilities;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,7 +26,7 @@ public final class ApiServer implements AutoCloseable {
   private final ServerConnector connector;
 
   public ApiServer(InetSocketAddress listen, SandboxManager sandboxes, SandboxOperations ops, ProcessService processes, TemplateService templates,
-      ApiKeys keys) {
+      VmmCapabilities capabilities, ApiKeys keys) {
     QueuedThreadPool pool = new QueuedThreadPool();
     pool.setName("http");
     pool.setVirtualThreadsExecutor(Executors.newVirtualThreadPerTaskExecutor());
@@ -37,12 +38,13 @@ public final class ApiServer implements AutoCloseable {
     connector.setHost(listen.getHostString());
     connector.setPort(listen.getPort());
     server.addConnector(connector);
-    server.setHandler(new ApiHandler(routeTable(sandboxes, ops, processes, templates), keys, ServerWebSocketContainer.ensure(server)));
+    server.setHandler(new ApiHandler(routeTable(sandboxes, ops, processes, templates, capabilities), keys, ServerWebSocketContainer.ensure(server)));
     server.setErrorHandler(new ErrorPages());
   }
 
   /** Every route the API serves; openapi.yaml must list exactly these (OpenApiContractTest). */
-  static List<Route> routeTable(SandboxManager sandboxes, SandboxOperations ops, ProcessService processes, TemplateService templates) {
+  static List<Route> routeTable(SandboxManager sandboxes, SandboxOperations ops, ProcessService processes, TemplateService templates,
+      VmmCapabilities capabilities) {
     List<Route> routes = new ArrayList<>();
     routes.add(new Route("GET", "/healthz", x -> x.json(200, Map.of("status", "ok"))));
     routes.addAll(new SandboxRoutes(sandboxes, ops).routes());
@@ -53,6 +55,7 @@ public final class ApiServer implements AutoCloseable {
     routes.addAll(new ProcessRoutes(processes, new CommandRequests(sandboxes, new UserResolver(ops))).routes());
     routes.addAll(new FileRoutes(ops).routes());
     routes.addAll(new TemplateRoutes(templates, sandboxes).routes());
+    routes.add(CapabilitiesRoute.route(capabilities));
     return routes;
   }
 

@@ -26,6 +26,7 @@ import dev.kiln.store.Database;
 import dev.kiln.store.TemplateRepository;
 import dev.kiln.vmm.Accelerator;
 import dev.kiln.vmm.QemuBackend;
+import dev.kiln.vmm.VmmCapabilities;
 import dev.kiln.vmm.VmmUser;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -65,6 +66,7 @@ public final class KilnDaemon implements AutoCloseable {
   private final ApiKeys keys;
   private final ScheduledExecutorService reaper = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("reaper").daemon().factory());
   private final SandboxNetworks networks;
+  private final VmmCapabilities capabilities;
   /** This daemon's claims on its data directory and (with networking) its network prefix. */
   private final java.util.List<DaemonLock> claims = new java.util.ArrayList<>();
   private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
@@ -119,7 +121,9 @@ public final class KilnDaemon implements AutoCloseable {
       SandboxLimits limits = SandboxLimits.forHost(config.sandboxDefaults(), Runtime.getRuntime().availableProcessors(), HostFacts.memoryTotalBytes());
       net = networks(config.network(), vmmUser.map(VmmUser::name).orElse(""), db);
       networks = net;
-      sandboxes = new SandboxManager(data, db, templates, new QemuBackend(config.qemuBinary(), vmmUser), artifacts,
+      QemuBackend backend = new QemuBackend(config.qemuBinary(), vmmUser);
+      capabilities = backend.capabilities(accel);
+      sandboxes = new SandboxManager(data, db, templates, backend, artifacts,
           accel, tsc, Duration.ofSeconds(config.bootTimeoutSeconds()), limits, networks, Duration.ofSeconds(config.tombstoneRetentionSeconds()));
       ops = new SandboxOperations(sandboxes);
       processes = new ProcessService(sandboxes, ops, config.processScrollbackBytes());
@@ -208,7 +212,7 @@ public final class KilnDaemon implements AutoCloseable {
       }
     }, REAP_INTERVAL.toMillis(), REAP_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
     String[] hp = config.listen().split(":");
-    api = new ApiServer(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), sandboxes, ops, processes, templates, keys);
+    api = new ApiServer(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), sandboxes, ops, processes, templates, capabilities, keys);
     try {
       api.start();
     } catch (Exception e) {

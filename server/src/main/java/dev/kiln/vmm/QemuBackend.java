@@ -13,7 +13,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs each VM as a {@code qemu-system-x86_64 -machine microvm} process in a session of its own
+ * Runs each VM as a {@code qemu-system-x86_64} process ({@code -machine microvm} or {@code q35}) in a session of its own
  * (setsid), so it outlives the daemon, and, when a {@link VmmUser} is configured, as that
  * unprivileged user from its first instruction (setpriv), under QEMU's seccomp sandbox.
  */
@@ -24,6 +24,8 @@ public final class QemuBackend implements VmmBackend {
 
   private final String qemuBinary;
   private final Optional<VmmUser> user;
+  /** The machines the QEMU binary offers: asked once, it does not change while the daemon runs. */
+  private volatile List<Machine> machines;
 
   public QemuBackend(String qemuBinary, Optional<VmmUser> user) {
     this.qemuBinary = qemuBinary;
@@ -81,8 +83,8 @@ public final class QemuBackend implements VmmBackend {
       throw new VmmException("cannot prepare run directory " + spec.runDir() + ": " + e.getMessage(), e);
     }
     argv.addAll(QemuCommandLine.build(qemuBinary, spec, incoming));
-    log.info("starting vm={} accel={} vcpus={} memory_mib={} user={}", spec.name(), spec.accelerator(), spec.vcpus(), spec.memoryMib(),
-        user.map(VmmUser::name).orElse("root"));
+    log.info("starting vm={} machine={} accel={} vcpus={} memory_mib={} user={}", spec.name(), spec.machine().wire(), spec.accelerator(),
+        spec.vcpus(), spec.totalMemoryMib(), user.map(VmmUser::name).orElse("root"));
     log.debug("qemu argv={}", argv);
     Process p;
     try {
@@ -161,6 +163,38 @@ public final class QemuBackend implements VmmBackend {
     } catch (IOException e) {
       return false;
     }
+  }
+
+  @Override
+  public VmmCapabilities capabilities(Accelerator accelerator) {
+    List<VmmCapabilities.MachineSupport> offered = new ArrayList<>();
+    for (Machine m : machines()) {
+      // q35 has ACPI hot-plug of CPUs and DIMMs; microvm has neither ACPI hot-plug nor DIMM slots.
+      boolean q35 = m == Machine.Q35;
+      offered.add(new VmmCapabilities.MachineSupport(m, q35, q35));
+    }
+    // Saved states (QemuMigration) and many VMs restored from one (GuestMemory CLONE) work on
+    // every machine and either accelerator.
+    return new VmmCapabilities(accelerator, offered, true, true);
+  }
+
+  private List<Machine> machines() {
+    if (machines == null) {
+      String listed;
+      try {
+        listed = CommandRunner.runAllowingFailure(List.of(qemuBinary, "-machine", "help"), Duration.ofSeconds(10)).stdout();
+      } catch (dev.kiln.host.CommandException e) {
+        listed = ""; // no QEMU: the daemon still starts, and says so here and at every VM start
+      }
+      List<Machine> found = new ArrayList<>();
+      for (Machine m : Machine.values()) {
+        // "-machine help" lists one machine a line, its name first; q35 appears as "q35" (an alias of pc-q35-x.y).
+        if (listed.lines().anyMatch(l -> l.strip().split("\\s+")[0].equals(m.wire()))) found.add(m);
+      }
+      if (found.isEmpty()) log.warn("{} -machine help named neither microvm nor q35: no VM can start", qemuBinary);
+      machines = List.copyOf(found);
+    }
+    return machines;
   }
 
   static String vmmLogTail(VmSpec spec) {

@@ -3,7 +3,7 @@ package dev.kiln.vmm;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Builds the argv of one QEMU {@code microvm} process. Pure: no I/O, unit-tested. */
+/** Builds the argv of one QEMU process, {@code microvm} or {@code q35}. Pure: no I/O, unit-tested. */
 final class QemuCommandLine {
   private QemuCommandLine() {}
 
@@ -13,29 +13,33 @@ final class QemuCommandLine {
 
   /** With {@code incoming}, QEMU waits for a migration stream (a snapshot) instead of booting. */
   static List<String> build(String qemuBinary, VmSpec s, boolean incoming) {
+    // The two machines differ in their bus (virtio-mmio "-device" models or PCI "-pci" ones) and
+    // in what the machine itself is given; everything else is the same VM.
+    String bus = s.machine() == Machine.Q35 ? "pci" : "device";
     List<String> a = new ArrayList<>();
     a.add(qemuBinary);
     a.addAll(List.of("-name", "kiln-" + s.name() + ",debug-threads=on"));
-    // microvm: no PCI, no firmware tables beyond what the kernel needs; qboot is its default BIOS.
-    a.addAll(List.of("-machine", s.memory().isPresent() ? "microvm,memory-backend=mem" : "microvm"));
+    a.addAll(List.of("-machine", machine(s)));
     s.memory().ifPresent(m -> a.addAll(List.of("-object", "memory-backend-file,id=mem,size=" + s.memoryMib() + "M,mem-path=" + m.file()
         + (m.mode() == GuestMemory.Mode.SHARED ? ",share=on" : ",share=off"))));
     a.addAll(List.of("-accel", s.accelerator() == Accelerator.KVM ? "kvm" : "tcg"));
     // Under TCG "max" gives the guest every feature QEMU can emulate; under KVM "host" passes the real CPU.
     a.addAll(List.of("-cpu", s.accelerator() == Accelerator.KVM ? "host" : "max"));
-    a.addAll(List.of("-m", s.memoryMib() + "M", "-smp", Integer.toString(s.vcpus())));
+    a.addAll(memoryAndCpus(s));
     a.addAll(List.of("-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"));
-    a.addAll(List.of("-kernel", s.kernel().toString(), "-initrd", s.initrd().toString(), "-append", s.kernelCmdline()));
+    a.addAll(List.of("-kernel", s.kernel().toString(), "-initrd", s.initrd().toString(), "-append", kernelCmdline(s)));
     a.addAll(List.of("-chardev", "file,id=console,path=" + s.consoleLog(), "-serial", "chardev:console"));
+    // One queue, as on virtio-mmio: virtio-blk-pci would size its queues (and its PCI config) by
+    // the vCPU count at start, which a hot-plug changes, and a saved state then no longer loads.
     a.addAll(List.of("-drive", "id=root,file=" + s.rootDisk() + ",format=qcow2,if=none,discard=unmap",
-        "-device", "virtio-blk-device,drive=root"));
-    a.addAll(List.of("-device", "virtio-serial-device",
+        "-device", "virtio-blk-" + bus + ",drive=root" + (s.machine() == Machine.Q35 ? ",num-queues=1" : "")));
+    a.addAll(List.of("-device", "virtio-serial-" + bus,
         "-chardev", "socket,id=agent,path=" + s.agentSocket() + ",server=on,wait=off",
         "-device", "virtserialport,chardev=agent,name=kiln.agent"));
-    a.addAll(List.of("-device", "virtio-rng-device"));
+    a.addAll(List.of("-device", "virtio-rng-" + bus));
     // No vhost: QEMU runs unprivileged and /dev/vhost-net is not needed for a TCG guest's rates.
     s.nic().ifPresent(n -> a.addAll(List.of("-netdev", "tap,id=net0,ifname=" + n.tap() + ",script=no,downscript=no",
-        "-device", "virtio-net-device,netdev=net0,mac=" + n.mac())));
+        "-device", "virtio-net-" + bus + ",netdev=net0,mac=" + n.mac())));
     a.addAll(List.of("-qmp", "unix:" + s.qmpSocket() + ",server=on,wait=off"));
     // Least privilege, part two (part one is the unprivileged user QemuBackend starts us as): a
     // seccomp filter against forking, exec, privilege changes and obsolete syscalls. This is why
@@ -46,5 +50,49 @@ final class QemuCommandLine {
     // the load races the capability setup.
     if (incoming) a.addAll(List.of("-incoming", "defer"));
     return a;
+  }
+
+  private static String machine(VmSpec s) {
+    String backend = s.memory().isPresent() ? ",memory-backend=mem" : "";
+    return switch (s.machine()) {
+      // microvm: no PCI, no firmware tables beyond what the kernel needs; qboot is its default BIOS.
+      case MICROVM -> "microvm" + backend;
+      // q35: SeaBIOS (QEMU's default) and ACPI, which the guest needs to hear of hot-plugged CPUs
+      // and DIMMs. No SMM (nothing here needs it, and under TCG it slows the firmware) nor VMware port.
+      case Q35 -> "q35,smm=off,vmport=off" + backend;
+    };
+  }
+
+  /**
+   * {@code -m} and {@code -smp}, with the room a q35 VM may grow into. Hot-plugged DIMMs are
+   * started as devices of their own, in plug order: the RAM layout a saved state was taken from.
+   */
+  private static List<String> memoryAndCpus(VmSpec s) {
+    if (s.hotplug().isEmpty()) return List.of("-m", s.memoryMib() + "M", "-smp", Integer.toString(s.vcpus()));
+    Hotplug h = s.hotplug().get();
+    List<String> a = new ArrayList<>();
+    // QEMU refuses slots without memory to fill them: a VM that may only gain CPUs gets plain -m.
+    a.addAll(List.of("-m", h.maxMemoryMib() > s.memoryMib()
+        ? s.memoryMib() + "M,slots=" + Hotplug.SLOTS + ",maxmem=" + h.maxMemoryMib() + "M" : s.memoryMib() + "M"));
+    a.addAll(List.of("-smp", s.vcpus() + ",maxcpus=" + h.maxVcpus()));
+    for (int i = 0; i < h.dimmsMib().size(); i++) {
+      a.addAll(List.of("-object", "memory-backend-ram,id=" + dimmBackend(i) + ",size=" + h.dimmsMib().get(i) + "M",
+          "-device", "pc-dimm,id=" + dimmDevice(i) + ",memdev=" + dimmBackend(i)));
+    }
+    return a;
+  }
+
+  /** The guest kernel's command line: the caller's, plus what the machine needs. */
+  static String kernelCmdline(VmSpec s) {
+    // With no udev in the guest, hot-plugged memory stays offline unless the kernel onlines it.
+    return s.hotplug().isPresent() ? s.kernelCmdline() + " memhp_default_state=online" : s.kernelCmdline();
+  }
+
+  static String dimmBackend(int i) {
+    return "dimm" + i + "-ram";
+  }
+
+  static String dimmDevice(int i) {
+    return "dimm" + i;
   }
 }

@@ -13,7 +13,8 @@ import org.slf4j.LoggerFactory;
 /** A QEMU process started (or adopted) by {@link QemuBackend}. It is not our child: it has its own session. */
 final class QemuVm implements RunningVm {
   private static final Logger log = LoggerFactory.getLogger(QemuVm.class);
-  private final VmSpec spec;
+  /** Replaced by a hot-plug: the VM's devices as they are now. */
+  private volatile VmSpec spec;
   private final ProcessHandle process;
   private final QmpClient qmp;
   private final CompletableFuture<Void> exit;
@@ -114,6 +115,19 @@ final class QemuVm implements RunningVm {
   @Override
   public void resume() throws VmmException, InterruptedException {
     qmp.execute("cont", null, Duration.ofSeconds(10));
+  }
+
+  @Override
+  public synchronized void setVcpus(int vcpus) throws VmmException, InterruptedException {
+    QemuHotplug.checkVcpus(spec, vcpus);
+    while (spec.vcpus() < vcpus) spec = QemuHotplug.addVcpu(spec, qmp);
+    log.info("vm={} vcpus={}", spec.name(), spec.vcpus());
+  }
+
+  @Override
+  public synchronized void setMemoryMib(long memoryMib) throws VmmException, InterruptedException {
+    spec = QemuHotplug.setMemoryMib(spec, qmp, memoryMib);
+    log.info("vm={} memory_mib={}", spec.name(), spec.totalMemoryMib());
   }
 
   private boolean waitExit(Duration d) throws InterruptedException {

@@ -5,6 +5,7 @@ import java.util.concurrent.CompletableFuture;
 
 /** A VM process the daemon controls. */
 public interface RunningVm {
+  /** The VM as it is now: after a hot-plug, what a restore or an adoption of it must be given. */
   VmSpec spec();
 
   long pid();
@@ -44,4 +45,16 @@ public interface RunningVm {
 
   /** Lets a paused VM run again. */
   void resume() throws VmmException, InterruptedException;
+
+  /**
+   * Hot-plugs vCPUs up to {@code vcpus} (q35 VMs started with room for them; never fewer than
+   * now). The guest sees them once its agent onlines them, a moment later.
+   */
+  void setVcpus(int vcpus) throws VmmException, InterruptedException;
+
+  /**
+   * Hot-plugs one DIMM so the VM has {@code memoryMib} in all (q35 VMs started with room for it;
+   * never less than now, in steps of {@link Hotplug#DIMM_ALIGN_MIB}); the guest kernel onlines it.
+   */
+  void setMemoryMib(long memoryMib) throws VmmException, InterruptedException;
 }

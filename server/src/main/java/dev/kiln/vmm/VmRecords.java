@@ -10,46 +10,51 @@ import java.util.Optional;
  * A {@link VmSpec} as the daemon persists it (in a sandbox's or checkpoint's row) so that a later
  * daemon can re-adopt or restore the exact VM. Opaque to its callers: only this class reads or
  * writes it. Versioned: {@code v} names the layout; a record without one is version 1 (written
- * before the field existed). A newer daemon reads every older version; an older daemon refuses a
- * newer one rather than guess.
+ * before the field existed). Version 2 added the machine and its hot-plug room (a version 1
+ * record is a microvm without any). A newer daemon reads every older version; an older daemon
+ * refuses a newer one rather than guess.
  */
 public final class VmRecords {
   /** The version this daemon writes. */
-  static final int VERSION = 1;
+  static final int VERSION = 2;
   private static final ObjectMapper JSON = new ObjectMapper();
 
   @JsonIgnoreProperties(ignoreUnknown = false)
-  private record V1(Integer v, String name, String runDir, String kernel, String initrd, String cmdline, String rootDisk, int vcpus,
-      long memoryMib, String accelerator, String memoryFile, String memoryMode, String netns, String tap, String mac) {}
+  private record Stored(Integer v, String name, String runDir, String kernel, String initrd, String cmdline, String rootDisk, int vcpus,
+      long memoryMib, String accelerator, String memoryFile, String memoryMode, String netns, String tap, String mac, String machine,
+      Hotplug hotplug) {}
 
   private VmRecords() {}
 
   public static String encode(VmSpec s) {
     try {
-      return JSON.writeValueAsString(new V1(VERSION, s.name(), s.runDir().toString(), s.kernel().toString(), s.initrd().toString(),
+      return JSON.writeValueAsString(new Stored(VERSION, s.name(), s.runDir().toString(), s.kernel().toString(), s.initrd().toString(),
           s.kernelCmdline(), s.rootDisk().toString(), s.vcpus(), s.memoryMib(), s.accelerator().name(),
           s.memory().map(m -> m.file().toString()).orElse(null), s.memory().map(m -> m.mode().name()).orElse(null),
-          s.nic().map(VmSpec.Nic::netns).orElse(null), s.nic().map(VmSpec.Nic::tap).orElse(null), s.nic().map(VmSpec.Nic::mac).orElse(null)));
+          s.nic().map(VmSpec.Nic::netns).orElse(null), s.nic().map(VmSpec.Nic::tap).orElse(null), s.nic().map(VmSpec.Nic::mac).orElse(null),
+          s.machine().wire(), s.hotplug().orElse(null)));
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("a VmSpec is always serializable", e);
     }
   }
 
   public static VmSpec decode(String record) throws VmmException {
-    V1 r;
+    Stored r;
     try {
-      r = JSON.readValue(record, V1.class);
+      r = JSON.readValue(record, Stored.class);
     } catch (JsonProcessingException e) {
       throw new VmmException("unreadable VM record: " + e.getOriginalMessage(), e);
     }
     int version = r.v() == null ? 1 : r.v();
-    if (version != VERSION) throw new VmmException("VM record version " + version + " is newer than this daemon reads (" + VERSION + ")");
+    if (version < 1) throw new VmmException("VM record version " + version + " does not exist");
+    if (version > VERSION) throw new VmmException("VM record version " + version + " is newer than this daemon reads (" + VERSION + ")");
     try {
       Optional<GuestMemory> memory = r.memoryFile() == null ? Optional.empty()
           : Optional.of(new GuestMemory(Path.of(r.memoryFile()), GuestMemory.Mode.valueOf(r.memoryMode())));
       return new VmSpec(r.name(), Path.of(r.runDir()), Path.of(r.kernel()), Path.of(r.initrd()), r.cmdline(), Path.of(r.rootDisk()), r.vcpus(),
           r.memoryMib(), Accelerator.valueOf(r.accelerator()), memory,
-          r.netns() == null ? Optional.empty() : Optional.of(new VmSpec.Nic(r.netns(), r.tap(), r.mac())));
+          r.netns() == null ? Optional.empty() : Optional.of(new VmSpec.Nic(r.netns(), r.tap(), r.mac())),
+          r.machine() == null ? Machine.MICROVM : Machine.fromWire(r.machine()), Optional.ofNullable(r.hotplug()));
     } catch (RuntimeException e) {
       throw new VmmException("VM record does not describe a VM: " + e.getMessage(), e);
     }

@@ -5,14 +5,24 @@ import java.util.Optional;
 
 /**
  * Everything needed to start one VM. {@code runDir} holds its sockets, pid file and console log
- * and belongs to the VM alone; {@code rootDisk} is a qcow2 overlay the VM may write.
+ * and belongs to the VM alone; {@code rootDisk} is a qcow2 overlay the VM may write. {@code vcpus}
+ * is the current vCPU count (hot-plugged ones included), {@code memoryMib} the boot RAM (DIMMs
+ * hot-plugged since are in {@code hotplug}; {@link #totalMemoryMib} is the sum). A VM restored or
+ * adopted must be described by the spec it had last: {@link RunningVm#spec} after a hot-plug.
  */
 public record VmSpec(String name, Path runDir, Path kernel, Path initrd, String kernelCmdline, Path rootDisk,
-    int vcpus, long memoryMib, Accelerator accelerator, Optional<GuestMemory> memory, Optional<Nic> nic) {
-  /** A VM with ordinary anonymous RAM. */
+    int vcpus, long memoryMib, Accelerator accelerator, Optional<GuestMemory> memory, Optional<Nic> nic,
+    Machine machine, Optional<Hotplug> hotplug) {
+  /** A microvm with ordinary anonymous RAM. */
   public VmSpec(String name, Path runDir, Path kernel, Path initrd, String kernelCmdline, Path rootDisk, int vcpus, long memoryMib,
       Accelerator accelerator) {
     this(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, Optional.empty(), Optional.empty());
+  }
+
+  /** A microvm, which has no room to hot-plug. */
+  public VmSpec(String name, Path runDir, Path kernel, Path initrd, String kernelCmdline, Path rootDisk, int vcpus, long memoryMib,
+      Accelerator accelerator, Optional<GuestMemory> memory, Optional<Nic> nic) {
+    this(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, memory, nic, Machine.MICROVM, Optional.empty());
   }
 
   /**
@@ -31,6 +41,19 @@ public record VmSpec(String name, Path runDir, Path kernel, Path initrd, String 
     if (vcpus < 1 || vcpus > 64) throw new IllegalArgumentException("vcpus must be 1..64, got " + vcpus);
     if (memoryMib < 64 || memoryMib > 1 << 20) throw new IllegalArgumentException("memoryMib must be 64..1048576, got " + memoryMib);
     if (!name.matches("[a-zA-Z0-9-]{1,64}")) throw new IllegalArgumentException("vm name must be 1-64 of [a-zA-Z0-9-], got '" + name + "'");
+    if (hotplug.isPresent()) {
+      Hotplug h = hotplug.get();
+      if (machine != Machine.Q35) throw new IllegalArgumentException(machine.wire() + " machines cannot hot-plug CPUs or memory");
+      if (h.maxVcpus() < vcpus) throw new IllegalArgumentException("maxVcpus " + h.maxVcpus() + " is below vcpus " + vcpus);
+      if (h.maxMemoryMib() < memoryMib + h.pluggedMib()) {
+        throw new IllegalArgumentException("maxMemoryMib " + h.maxMemoryMib() + " is below the VM's " + (memoryMib + h.pluggedMib()) + " MiB");
+      }
+    }
+  }
+
+  /** Boot RAM plus every hot-plugged DIMM: what the guest has. */
+  public long totalMemoryMib() {
+    return memoryMib + hotplug.map(Hotplug::pluggedMib).orElse(0L);
   }
 
   public Path agentSocket() {
@@ -55,26 +78,36 @@ public record VmSpec(String name, Path runDir, Path kernel, Path initrd, String 
   }
 
   public VmSpec withMemory(GuestMemory m) {
-    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, Optional.of(m), nic);
+    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, Optional.of(m), nic, machine, hotplug);
   }
 
   /** The same VM with ordinary RAM: how a VM whose saved state will not load boots from its disk instead. */
   public VmSpec withoutMemory() {
-    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, Optional.empty(), nic);
+    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, Optional.empty(), nic, machine, hotplug);
   }
 
   public VmSpec withRootDisk(Path disk) {
-    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, disk, vcpus, memoryMib, accelerator, memory, nic);
+    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, disk, vcpus, memoryMib, accelerator, memory, nic, machine, hotplug);
   }
 
   /** The same machine under another name and run directory: a fork of this VM. */
   public VmSpec renamed(String newName, Path newRunDir) {
-    return new VmSpec(newName, newRunDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, memory, nic);
+    return new VmSpec(newName, newRunDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, memory, nic, machine, hotplug);
   }
 
   /** The same machine attached to another namespace (a fork has its own), or to none. */
   public VmSpec withNic(Optional<Nic> n) {
-    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, memory, n);
+    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, memory, n, machine, hotplug);
+  }
+
+  /** The same VM on another machine, with room to hot-plug up to {@code room} (q35 only), or none. */
+  public VmSpec onMachine(Machine m, Optional<Hotplug> room) {
+    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, memory, nic, m, room);
+  }
+
+  /** What the VM has become after a hot-plug: restores and adoptions need it. */
+  VmSpec grown(int newVcpus, Hotplug h) {
+    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, newVcpus, memoryMib, accelerator, memory, nic, machine, Optional.of(h));
   }
 
   /** QEMU's own stdout and stderr. */

@@ -25,4 +25,7 @@ public interface VmmBackend {
    * snapshot VM), if its pid still belongs to that VM. Returns whether there was one.
    */
   boolean killLeftover(java.nio.file.Path runDir);
+
+  /** What this backend offers on this host when its VMs run on {@code accelerator}. */
+  VmmCapabilities capabilities(Accelerator accelerator);
 }

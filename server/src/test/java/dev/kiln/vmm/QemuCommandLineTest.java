@@ -2,6 +2,7 @@ package dev.kiln.vmm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -30,6 +31,8 @@ class QemuCommandLineTest {
     assertEquals("unix:/run/k/sb-test/qmp.sock,server=on,wait=off", after(a, "-qmp"));
     assertTrue(a.contains("socket,id=agent,path=/run/k/sb-test/agent.sock,server=on,wait=off"));
     assertTrue(a.contains("virtserialport,chardev=agent,name=kiln.agent"));
+    assertTrue(a.contains("virtio-blk-device,drive=root"));
+    assertTrue(a.contains("virtio-serial-device"));
     assertTrue(after(a, "-sandbox").startsWith("on,"));
     assertFalse(a.contains("-runas"));
   }
@@ -41,5 +44,52 @@ class QemuCommandLineTest {
     assertEquals("kvm", after(a, "-accel"));
     assertEquals("host", after(a, "-cpu"));
     assertFalse(a.contains("-runas"), "-runas calls setuid after seccomp is on; QemuBackend uses setpriv instead");
+  }
+
+  @Test
+  void q35PutsTheSameDevicesOnPciAndAddsNoMicrovmOption() {
+    List<String> a = QemuCommandLine.build("qemu", spec.onMachine(Machine.Q35, Optional.empty()));
+    assertEquals("q35,smm=off,vmport=off", after(a, "-machine"));
+    assertTrue(a.contains("virtio-blk-pci,drive=root,num-queues=1"));
+    assertTrue(a.contains("virtio-serial-pci"));
+    assertTrue(a.contains("virtio-rng-pci"));
+    assertTrue(a.contains("virtserialport,chardev=agent,name=kiln.agent"));
+    assertTrue(a.stream().noneMatch(x -> x.matches("virtio-[a-z]+-device.*")), "no virtio-mmio model on q35: " + a);
+    assertEquals("256M", after(a, "-m"));
+    assertEquals("2", after(a, "-smp"));
+    assertEquals("console=ttyS0", after(a, "-append"));
+  }
+
+  @Test
+  void q35WithRoomToGrowReservesItAndStartsPluggedDimmsInOrder() {
+    VmSpec grown = spec.onMachine(Machine.Q35, Optional.of(new Hotplug(4, 2048, List.of(256L, 512L))));
+    List<String> a = QemuCommandLine.build("qemu", grown);
+    assertEquals("256M,slots=8,maxmem=2048M", after(a, "-m"));
+    assertEquals("2,maxcpus=4", after(a, "-smp"));
+    int first = a.indexOf("memory-backend-ram,id=dimm0-ram,size=256M");
+    int second = a.indexOf("memory-backend-ram,id=dimm1-ram,size=512M");
+    assertTrue(first > 0 && second > first, a.toString());
+    assertEquals("pc-dimm,id=dimm1,memdev=dimm1-ram", a.get(second + 2));
+    assertEquals("console=ttyS0 memhp_default_state=online", after(a, "-append"));
+    assertEquals(1024, grown.totalMemoryMib());
+  }
+
+  @Test
+  void roomForCpusOnlyGetsNoMemorySlots() {
+    List<String> a = QemuCommandLine.build("qemu", spec.onMachine(Machine.Q35, Optional.of(Hotplug.upTo(4, 256))));
+    assertEquals("256M", after(a, "-m"));
+    assertEquals("2,maxcpus=4", after(a, "-smp"));
+  }
+
+  @Test
+  void microvmHasNoRoomToGrowAndVmSpecsStayMicrovmByDefault() {
+    assertEquals(Machine.MICROVM, spec.machine());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> spec.onMachine(Machine.MICROVM, Optional.of(Hotplug.upTo(4, 512))));
+    assertEquals("microvm machines cannot hot-plug CPUs or memory", e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> spec.onMachine(Machine.Q35, Optional.of(Hotplug.upTo(1, 512))), "below the 2 vCPUs it has");
+    assertThrows(IllegalArgumentException.class, () -> new Hotplug(4, 2048, List.of(100L)), "not a whole memory block");
+    assertEquals(Machine.Q35, Machine.fromWire("q35"));
+    assertEquals("microvm", Machine.MICROVM.wire());
+    assertThrows(IllegalArgumentException.class, () -> Machine.fromWire("pc"));
   }
 }

@@ -17,19 +17,21 @@ class VmRecordsTest {
   @Test
   void aRecordReadsBackAsTheSameVm() throws Exception {
     assertEquals(SPEC, VmRecords.decode(VmRecords.encode(SPEC)));
-    assertTrue(VmRecords.encode(SPEC).contains("\"v\":1"), "records say their version");
+    assertTrue(VmRecords.encode(SPEC).contains("\"v\":2"), "records say their version");
+    VmSpec grown = SPEC.onMachine(Machine.Q35, Optional.of(new Hotplug(4, 2048, java.util.List.of(256L, 128L))));
+    assertEquals(grown, VmRecords.decode(VmRecords.encode(grown)), "a q35 with its room and DIMMs in plug order");
   }
 
   @Test
-  void aRecordWrittenBeforeVersionsExistedIsVersionOne() throws Exception {
-    String old = VmRecords.encode(SPEC).replace("\"v\":1,", "");
+  void aRecordWrittenBeforeVersionsExistedIsAVersionOneMicrovm() throws Exception {
+    String old = VmRecords.encode(SPEC).replace("\"v\":2,", "").replace(",\"machine\":\"microvm\",\"hotplug\":null", "");
     assertEquals(SPEC, VmRecords.decode(old));
   }
 
   @Test
   void aNewerOrBrokenRecordIsRefusedWithAReason() {
-    VmmException newer = assertThrows(VmmException.class, () -> VmRecords.decode(VmRecords.encode(SPEC).replace("\"v\":1", "\"v\":9")));
-    assertEquals("VM record version 9 is newer than this daemon reads (1)", newer.getMessage());
+    VmmException newer = assertThrows(VmmException.class, () -> VmRecords.decode(VmRecords.encode(SPEC).replace("\"v\":2", "\"v\":9")));
+    assertEquals("VM record version 9 is newer than this daemon reads (2)", newer.getMessage());
     assertThrows(VmmException.class, () -> VmRecords.decode("{\"v\":1"));
     assertThrows(VmmException.class, () -> VmRecords.decode(VmRecords.encode(SPEC).replace("\"vcpus\":2", "\"vcpus\":0")));
   }

@@ -9,7 +9,10 @@ final class Bodies {
   private Bodies() {}
 
   record CreateSandbox(String template, Long timeoutSeconds, Integer vcpus, Integer memoryMib, Map<String, String> env,
-      Map<String, String> metadata, String onTimeout, Network network, Long diskMib) {}
+      Map<String, String> metadata, String onTimeout, Network network, Long diskMib, String machine) {}
+
+  /** PATCH /v1/sandboxes/{id}: a running q35 sandbox's new size; absent fields keep their value. */
+  record Resize(Integer vcpus, Long memoryMib) {}
 
   /** A sandbox's network at create; mode "none" or "internet", the rest refines internet. */
   record Network(String mode, List<String> allowOut, List<String> denyOut, String group,

@@ -38,6 +38,7 @@ final class SandboxRoutes {
         new Route("POST", "/v1/sandboxes", this::create),
         new Route("GET", "/v1/sandboxes", this::list),
         new Route("GET", "/v1/sandboxes/{id}", x -> x.json(200, view(sandboxes.get(x.path("id"))))),
+        new Route("PATCH", "/v1/sandboxes/{id}", this::resize),
         new Route("DELETE", "/v1/sandboxes/{id}", x -> {
           sandboxes.delete(x.path("id"));
           x.noContent();
@@ -73,8 +74,25 @@ final class SandboxRoutes {
         b.vcpus() == null ? OptionalInt.empty() : OptionalInt.of(b.vcpus()),
         b.memoryMib() == null ? OptionalInt.empty() : OptionalInt.of(b.memoryMib()),
         b.env(), b.metadata(), Optional.empty(), onTimeout(b.onTimeout()), Optional.ofNullable(b.network()).map(NetworkRoutes::spec),
-        b.diskMib() == null ? OptionalLong.empty() : OptionalLong.of(b.diskMib()));
+        b.diskMib() == null ? OptionalLong.empty() : OptionalLong.of(b.diskMib()), machine(b.machine()));
     x.json(201, view(sandboxes.create(req)));
+  }
+
+  private static Optional<dev.kiln.vmm.Machine> machine(String s) {
+    if (s == null) return Optional.empty();
+    try {
+      return Optional.of(dev.kiln.vmm.Machine.fromWire(s));
+    } catch (IllegalArgumentException e) {
+      throw new KilnException(ErrorCode.INVALID_REQUEST, "field 'machine' must be \"microvm\" or \"q35\", got \"" + s + "\"");
+    }
+  }
+
+  /** Hot-plugs CPUs or memory into a running q35 sandbox. */
+  private void resize(Exchange x) throws Exception {
+    Bodies.Resize b = x.body(Bodies.Resize.class, null);
+    if (b.vcpus() == null && b.memoryMib() == null) throw new KilnException(ErrorCode.INVALID_REQUEST, "give field 'vcpus', 'memoryMib' or both");
+    x.json(200, view(sandboxes.resize(x.path("id"), b.vcpus() == null ? OptionalInt.empty() : OptionalInt.of(b.vcpus()),
+        b.memoryMib() == null ? OptionalLong.empty() : OptionalLong.of(b.memoryMib()))));
   }
 
   private static CreateSandbox.OnTimeout onTimeout(String s) {
@@ -135,6 +153,7 @@ final class SandboxRoutes {
     m.put("vcpus", s.vcpus());
     m.put("memoryMib", s.memoryMib());
     s.diskMib().ifPresent(d -> m.put("diskMib", d));
+    s.machine().ifPresent(mc -> m.put("machine", mc));
     m.put("timeoutSeconds", s.timeoutSeconds());
     m.put("metadata", s.metadata());
     m.put("createdAt", s.createdAt().toString());

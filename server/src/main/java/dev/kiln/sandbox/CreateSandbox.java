@@ -1,6 +1,7 @@
 package dev.kiln.sandbox;
 
 import dev.kiln.net.NetworkSpec;
+import dev.kiln.vmm.Machine;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -14,10 +15,17 @@ import java.util.OptionalLong;
  * @param onTimeout      what the TTL does: delete the sandbox, or pause it (with a fresh TTL once resumed)
  * @param network        its network; empty takes the daemon's default mode with no further rules
  * @param diskMib        its root disk's size; empty = the template's (the filesystem is grown online to fill it)
+ * @param machine        the VM's machine; empty = microvm. q35 can hot-plug CPUs and memory (PATCH), and boots (no template snapshot)
  */
 public record CreateSandbox(String template, OptionalLong timeoutSeconds, OptionalInt vcpus, OptionalInt memoryMib,
-    Map<String, String> env, Map<String, String> metadata, Optional<BootOverride> boot, OnTimeout onTimeout, Optional<NetworkSpec> network, OptionalLong diskMib) {
+    Map<String, String> env, Map<String, String> metadata, Optional<BootOverride> boot, OnTimeout onTimeout, Optional<NetworkSpec> network, OptionalLong diskMib,
+    Optional<Machine> machine) {
   public enum OnTimeout { DELETE, PAUSE }
+
+  public CreateSandbox(String template, OptionalLong timeoutSeconds, OptionalInt vcpus, OptionalInt memoryMib, Map<String, String> env,
+      Map<String, String> metadata, Optional<BootOverride> boot, OnTimeout onTimeout, Optional<NetworkSpec> network, OptionalLong diskMib) {
+    this(template, timeoutSeconds, vcpus, memoryMib, env, metadata, boot, onTimeout, network, diskMib, Optional.empty());
+  }
 
   public CreateSandbox(String template, OptionalLong timeoutSeconds, OptionalInt vcpus, OptionalInt memoryMib,
       Map<String, String> env, Map<String, String> metadata, Optional<BootOverride> boot) {
@@ -28,6 +36,7 @@ public record CreateSandbox(String template, OptionalLong timeoutSeconds, Option
     if (onTimeout == null) onTimeout = OnTimeout.DELETE;
     if (network == null) network = Optional.empty();
     if (diskMib == null) diskMib = OptionalLong.empty();
+    if (machine == null) machine = Optional.empty();
     env = env == null ? Map.of() : Map.copyOf(env);
     metadata = metadata == null ? Map.of() : Map.copyOf(metadata);
     if (metadata.size() > 64) throw new IllegalArgumentException("at most 64 metadata entries, got " + metadata.size());
@@ -37,7 +46,7 @@ public record CreateSandbox(String template, OptionalLong timeoutSeconds, Option
   }
 
   public CreateSandbox withNetwork(NetworkSpec n) {
-    return new CreateSandbox(template, timeoutSeconds, vcpus, memoryMib, env, metadata, boot, onTimeout, Optional.of(n), diskMib);
+    return new CreateSandbox(template, timeoutSeconds, vcpus, memoryMib, env, metadata, boot, onTimeout, Optional.of(n), diskMib, machine);
   }
 
   public static CreateSandbox of(String template) {

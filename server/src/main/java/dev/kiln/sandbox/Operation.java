@@ -18,6 +18,8 @@ enum Operation {
   FAIL("fail", "a failure"),
   /** Exec, files and process calls: they need the agent of a running VM (a paused sandbox is resumed for them). */
   USE("use", "exec and files"),
+  /** Hot-plug CPUs or memory into the running VM (a q35 machine). */
+  RESIZE("resize", "a resize"),
   /** Change TTL, network rules or port forwards: bookkeeping any sandbox that is not going away may have. */
   CONFIGURE("configure", "a change of settings"),
   /** A new VM came up for the sandbox (create, and the recovery of one whose VM answered again). */

@@ -15,6 +15,9 @@ import dev.kiln.store.SandboxRow;
 import dev.kiln.vmm.Accelerator;
 import dev.kiln.vmm.DiskLayers;
 import dev.kiln.vmm.DiskBase;
+import dev.kiln.vmm.Hotplug;
+import dev.kiln.vmm.Machine;
+import dev.kiln.vmm.VmmCapabilities;
 import dev.kiln.vmm.VmSpec;
 import dev.kiln.vmm.VmmException;
 import java.io.IOException;
@@ -51,10 +54,11 @@ final class SandboxCreator {
   private final DiskLayers disks;
   private final GuestArtifacts artifacts;
   private final Accelerator accelerator;
+  private final VmmCapabilities capabilities;
 
   SandboxCreator(TemplateService templates, SandboxLimits limits, SandboxNetworks networks, WarmPools pools, TemplateSnapshotPolicy snapshotPolicy,
       TemplateSnapshots snapshots, SnapshotClones clones, VmLauncher launcher, SandboxLocks locks, SandboxRemoval removal, EventRepository events,
-      DiskLayers disks, GuestArtifacts artifacts, Accelerator accelerator) {
+      DiskLayers disks, GuestArtifacts artifacts, Accelerator accelerator, VmmCapabilities capabilities) {
     this.templates = templates;
     this.limits = limits;
     this.networks = networks;
@@ -69,6 +73,7 @@ final class SandboxCreator {
     this.disks = disks;
     this.artifacts = artifacts;
     this.accelerator = accelerator;
+    this.capabilities = capabilities;
   }
 
   /** Creates a sandbox and returns its id once it runs. */
@@ -81,9 +86,15 @@ final class SandboxCreator {
     OptionalLong growTo = diskGrowth(template, req.diskMib());
     NetworkSpec network = req.network().orElseGet(() -> networks.defaultMode() == NetworkMode.INTERNET ? NetworkSpec.INTERNET : NetworkSpec.NONE);
     networks.checkAttachable(network);
-    // Pool VMs have no network device; a sandbox with a network restores from the networked snapshot.
-    Optional<WarmPools.PoolVm> pooled = req.boot().isPresent() || network.hasDevice() ? Optional.empty() : pools.claim(template, vcpus, memoryMib);
-    String id = launchNew(template, req, network, pooled, vcpus, memoryMib, timeout);
+    Machine machine = req.machine().orElse(Machine.MICROVM);
+    if (!capabilities.offers(machine)) {
+      throw new KilnException(ErrorCode.INVALID_REQUEST, "field 'machine': this host's QEMU offers no " + machine.wire() + " machine");
+    }
+    // Pool VMs and template snapshots are microvms without a network device; a sandbox with a network
+    // restores from the networked snapshot.
+    Optional<WarmPools.PoolVm> pooled = req.boot().isPresent() || network.hasDevice() || machine != Machine.MICROVM ? Optional.empty()
+        : pools.claim(template, vcpus, memoryMib);
+    String id = launchNew(template, req, network, pooled, machine, vcpus, memoryMib, timeout);
     if (growTo.isPresent()) growDisk(id, growTo.getAsLong());
     return id;
   }
@@ -134,8 +145,8 @@ final class SandboxCreator {
     });
   }
 
-  private String launchNew(Template template, CreateSandbox req, NetworkSpec network, Optional<WarmPools.PoolVm> pooled, int vcpus, long memoryMib,
-      long timeout) throws InterruptedException {
+  private String launchNew(Template template, CreateSandbox req, NetworkSpec network, Optional<WarmPools.PoolVm> pooled, Machine machine, int vcpus,
+      long memoryMib, long timeout) throws InterruptedException {
     SandboxId id = pooled.map(WarmPools.PoolVm::id).orElseGet(SandboxId::random);
     Instant now = Instant.now();
     Optional<Instant> expires = timeout == 0 ? Optional.empty() : Optional.of(now.plusSeconds(timeout));
@@ -152,6 +163,8 @@ final class SandboxCreator {
       String whyBoot;
       if (req.boot().isPresent()) {
         whyBoot = "a test boot variant (" + req.boot().get() + ") never restores";
+      } else if (machine != Machine.MICROVM) {
+        whyBoot = "a " + machine.wire() + " machine boots (template snapshots are microvms)";
       } else {
         TemplateSnapshots.Lookup found = snapshotPolicy.snapshotFor(template, vcpus, memoryMib, nic.isPresent());
         if (found.snapshot().isPresent()) {
@@ -165,6 +178,8 @@ final class SandboxCreator {
       Path initrd = req.boot().isPresent() ? artifacts.hostileInitrd() : artifacts.initrd();
       return launcher.onNewLayer(new DiskBase.Image(template.rootfs().orElseThrow()), layer -> {
         VmSpec spec = new VmSpec(id.value(), runDir, artifacts.kernel(), initrd, snapshots.cmdlineFor(nic), layer, vcpus, memoryMib, accelerator).withNic(nic);
+        // q35 gets room to grow to the host's limits (a PATCH hot-plugs within it); the room is address space, not RAM.
+        if (machine == Machine.Q35) spec = spec.onMachine(machine, Optional.of(Hotplug.upTo(limits.maxVcpus(), Math.max(memoryMib, limits.maxMemoryMib()))));
         return launcher.boot(sb, spec, "booted: " + whyBoot);
       });
     });

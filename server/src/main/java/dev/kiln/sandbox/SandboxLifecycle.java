@@ -13,6 +13,7 @@ import dev.kiln.store.SandboxRepository.StateChange;
 import dev.kiln.store.SandboxRow;
 import dev.kiln.vmm.RunningVm;
 import dev.kiln.vmm.SavedState;
+import dev.kiln.vmm.VmRecords;
 import dev.kiln.vmm.VmmException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -21,6 +22,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.OptionalLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -225,6 +227,34 @@ final class SandboxLifecycle {
         + " while it ran";
     if (state == SandboxState.RUNNING) return new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + ": " + what2 + "; it runs again: retry", e);
     return new KilnException(ErrorCode.SANDBOX_NOT_RUNNING, "sandbox " + id + " is " + state.wire() + ": " + what2, e);
+  }
+
+  /**
+   * Hot-plugs CPUs and memory into a running sandbox on a machine that can (q35): growth only,
+   * within the room it was created with. The new machine is recorded at once, so a pause, a
+   * checkpoint or a restarted daemon rebuilds it as it is now.
+   */
+  void resize(String id, OptionalInt vcpus, OptionalLong memoryMib) throws InterruptedException {
+    locks.underLifecycleLock(id, (sb, r) -> {
+      Transitions.check(id, SandboxRows.stateOf(r), Operation.RESIZE);
+      RunningVm vm = sb.vm;
+      if (vm == null) throw new IllegalStateException("sandbox " + id + " is running without a VM");
+      if (vcpus.isPresent()) limits.check(vcpus.getAsInt(), r.memoryMib(), r.timeoutSeconds());
+      if (memoryMib.isPresent()) limits.check(r.vcpus(), memoryMib.getAsLong(), r.timeoutSeconds());
+      try {
+        if (vcpus.isPresent() && vcpus.getAsInt() != vm.spec().vcpus()) vm.setVcpus(vcpus.getAsInt());
+        if (memoryMib.isPresent() && memoryMib.getAsLong() != vm.spec().totalMemoryMib()) vm.setMemoryMib(memoryMib.getAsLong());
+      } catch (VmmException e) {
+        throw new KilnException(ErrorCode.INVALID_REQUEST, "sandbox " + id + " cannot be resized: " + e.getMessage(), e);
+      } finally {
+        // What was plugged before a refusal stays plugged: record the machine as it is.
+        repo.recordVm(id, VmRecords.encode(vm.spec()), vm.pid());
+        repo.updateSize(id, vm.spec().vcpus(), vm.spec().totalMemoryMib());
+      }
+      events.append(id, "resized", vm.spec().vcpus() + " vCPUs, " + vm.spec().totalMemoryMib() + " MiB");
+      log.info("sandbox resized sandbox={} vcpus={} memory_mib={}", id, vm.spec().vcpus(), vm.spec().totalMemoryMib());
+      return null;
+    });
   }
 
   /** Sets a new TTL counted from now; 0 removes the limit. */

@@ -80,7 +80,7 @@ public final class SandboxManager implements AutoCloseable {
     this.removal = new SandboxRemoval(locks, rows, repo, live, teardown, checkpointFiles, networks, tombstones, unused, listeners, lifecycle, seam);
     this.snapshotPolicy = new TemplateSnapshotPolicy(templates, snapshots, pools, networks, limits);
     this.creator = new SandboxCreator(templates, limits, networks, pools, snapshotPolicy, snapshots, clones, launcher, locks, removal, events, disks,
-        artifacts, accelerator);
+        artifacts, accelerator, backend.capabilities(accelerator));
     this.recovery = new SandboxRecovery(dirs, repo, live, backend, networks, watchdog, removal, unused, listeners, launcher);
     StateCapture capture = new StateCapture(repo, disks);
     this.checkpoints = new Checkpoints(locks, rows, capture, launcher, watchdog, teardown, checkpointRows, unused, checkpointFiles, views);
@@ -162,6 +162,12 @@ public final class SandboxManager implements AutoCloseable {
 
   public Sandbox start(String id) throws InterruptedException {
     lifecycle.start(id);
+    return views.get(id);
+  }
+
+  /** Hot-plugs CPUs or memory into a running q35 sandbox. */
+  public Sandbox resize(String id, java.util.OptionalInt vcpus, OptionalLong memoryMib) throws InterruptedException {
+    lifecycle.resize(id, vcpus, memoryMib);
     return views.get(id);
   }
 

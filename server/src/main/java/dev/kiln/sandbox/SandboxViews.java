@@ -13,6 +13,7 @@ import dev.kiln.store.SandboxRepository;
 import dev.kiln.store.SandboxListRow;
 import dev.kiln.store.SandboxRow;
 import dev.kiln.vmm.VmRecords;
+import dev.kiln.vmm.VmSpec;
 import dev.kiln.vmm.VmmException;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -97,16 +98,18 @@ final class SandboxViews {
     } catch (JsonProcessingException e) {
       metadata = Map.of();
     }
-    // How the VM came to be: restored from the template snapshot (its RAM is a clone of the snapshot's) or booted.
-    Optional<String> startedFrom = r.vmJson().map(j -> {
+    Optional<VmSpec> vm = r.vmJson().flatMap(j -> {
       try {
-        return VmRecords.decode(j).memory().isPresent() ? "snapshot" : "boot";
+        return Optional.of(VmRecords.decode(j));
       } catch (VmmException e) {
-        return "unknown";
+        return Optional.empty();
       }
     });
+    // How the VM came to be: restored from the template snapshot (its RAM is a clone of the snapshot's) or booted.
+    Optional<String> startedFrom = r.vmJson().map(j -> vm.map(s -> s.memory().isPresent() ? "snapshot" : "boot").orElse("unknown"));
     OptionalLong diskMib = l.rootDiskBytes().isPresent() ? OptionalLong.of(l.rootDiskBytes().getAsLong() >> 20) : OptionalLong.empty();
     return new Sandbox(r.id(), r.template(), SandboxRows.stateOf(r), r.vcpus(), r.memoryMib(), r.timeoutSeconds(), metadata,
-        r.createdAt(), r.expiresAt(), r.error(), startedFrom, r.onTimeout().toLowerCase(), networks.view(r.id(), l.network()), diskMib);
+        r.createdAt(), r.expiresAt(), r.error(), startedFrom, r.onTimeout().toLowerCase(), networks.view(r.id(), l.network()), diskMib,
+        vm.map(s -> s.machine().wire()));
   }
 }

@@ -57,6 +57,9 @@ final class Transitions {
       refuse(saves, STOPPED, "start it first");
     }
     allow(Operation.RESTORE, RUNNING, RUNNING, PAUSED, STOPPED, ERROR);
+    allow(Operation.RESIZE, RUNNING, RUNNING);
+    refuse(Operation.RESIZE, PAUSED, "resume it first");
+    refuse(Operation.RESIZE, STOPPED, "start it first");
     allow(Operation.DELETE, STOPPING, SandboxState.values());
     allow(Operation.FAIL, ERROR, CREATING, RUNNING, PAUSED, STOPPED);
     already(Operation.FAIL, ERROR);

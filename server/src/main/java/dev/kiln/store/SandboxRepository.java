@@ -96,6 +96,18 @@ public final class SandboxRepository {
     });
   }
 
+  /** Records a sandbox's size after a hot-plug: its vCPUs and its memory in all (boot RAM and DIMMs). */
+  public void updateSize(String id, int vcpus, long memoryMib) {
+    db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("UPDATE sandboxes SET vcpus = ?, memory_mib = ? WHERE id = ?")) {
+        p.setInt(1, vcpus);
+        p.setLong(2, memoryMib);
+        p.setString(3, id);
+        return p.executeUpdate();
+      }
+    });
+  }
+
   /** Records the virtual size of the sandbox's root disk, so that {@link #list()} needs no look at the disk. */
   public void recordRootDiskBytes(String id, long bytes) {
     db.inTransaction(c -> {

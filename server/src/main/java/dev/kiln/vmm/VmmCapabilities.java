@@ -15,4 +15,9 @@ public record VmmCapabilities(Accelerator accelerator, List<MachineSupport> mach
   }
 
   public record MachineSupport(Machine machine, boolean cpuHotplug, boolean memoryHotplug) {}
+
+  /** Whether VMs of this machine can run here. */
+  public boolean offers(Machine m) {
+    return machines.stream().anyMatch(s -> s.machine() == m);
+  }
 }

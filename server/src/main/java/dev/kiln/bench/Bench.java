@@ -94,6 +94,17 @@ public final class Bench {
       for (int i = 0; i < rounds; i++) rawRound(t, i, boot, rawExec, rawFirstOutput, rawUp, rawDown);
       Stats create = new Stats("create to first exec answered, cold boot (API)");
       createRounds(create);
+      // q35 beside microvm: it always boots (template snapshots are microvms), so its create is a cold boot.
+      Stats q35Create = new Stats("create to first exec answered, cold boot, q35 (API)");
+      createRounds(q35Create, Q35);
+      Stats q35Exec = new Stats("exec `true` round trip, q35 (API)");
+      String q35 = createSandbox(Q35);
+      for (int i = 0; i < rounds * 6; i++) {
+        long t0 = System.nanoTime();
+        exec(q35);
+        q35Exec.add(ms(t0));
+      }
+      delete(q35);
       daemon.sandboxes().snapshot("bench");
       Stats restore = new Stats("restore to first exec answered (raw QEMU, floor)");
       for (int i = 0; i < rounds; i++) rawRestore(t, i, restore, rawSave, rawLoad);
@@ -156,10 +167,12 @@ public final class Bench {
       forkRounds(daemon, rawFork, fork);
       System.out.println(boot.line("ms"));
       System.out.println(create.line("ms"));
+      System.out.println(q35Create.line("ms"));
       System.out.println(restore.line("ms"));
       System.out.println(fromSnapshot.line("ms"));
       System.out.println(rawExec.line("ms"));
       System.out.println(apiExec.line("ms"));
+      System.out.println(q35Exec.line("ms"));
       System.out.println(rawFirstOutput.line("ms"));
       System.out.println(apiFirstOutput.line("ms"));
       System.out.println(rawUp.line("MiB/s"));
@@ -201,6 +214,7 @@ public final class Bench {
   }
 
   private static final String NETWORKED = ",\"network\":{\"mode\":\"internet\"}";
+  private static final String Q35 = ",\"machine\":\"q35\"";
 
   private void createRounds(Stats stats, String extra) throws Exception {
     for (int i = 0; i < rounds; i++) {

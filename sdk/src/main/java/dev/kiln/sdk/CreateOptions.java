@@ -29,12 +29,16 @@ import java.util.Objects;
  * @param diskMib root disk size; larger than the template's grows the disk and its filesystem
  * @param env environment for every command in the sandbox
  * @param metadata labels to find it by ({@code GET /v1/sandboxes?metadata.KEY=VALUE})
+ * @param machine the VM's machine (default microvm); q35 can grow its CPUs and memory while it runs
  */
 public record CreateOptions(String template, Duration ttl, OnTimeout onTimeout, Integer vcpus, Integer memoryMib, Integer diskMib,
-    Map<String, String> env, Map<String, String> metadata, NetworkOptions network) {
+    Map<String, String> env, Map<String, String> metadata, NetworkOptions network, Machine machine) {
 
   /** What the TTL does: delete the sandbox, or pause it (no RAM or CPU; any request resumes it with a fresh TTL). */
   public enum OnTimeout { DELETE, PAUSE }
+
+  /** The VM's machine: microvm (restores from template snapshots, fastest) or q35 (PCI, ACPI; CPU and memory hot-plug). */
+  public enum Machine { MICROVM, Q35 }
 
   public CreateOptions {
     Objects.requireNonNull(template, "template");
@@ -64,6 +68,7 @@ public record CreateOptions(String template, Duration ttl, OnTimeout onTimeout, 
     if (!env.isEmpty()) b.put("env", env);
     if (!metadata.isEmpty()) b.put("metadata", metadata);
     if (network != null) b.put("network", network.body());
+    if (machine != null) b.put("machine", machine.name().toLowerCase(Locale.ROOT));
     return b;
   }
 
@@ -78,6 +83,7 @@ public record CreateOptions(String template, Duration ttl, OnTimeout onTimeout, 
     private final Map<String, String> env = new LinkedHashMap<>();
     private final Map<String, String> metadata = new LinkedHashMap<>();
     private NetworkOptions network;
+    private Machine machine;
 
     private Builder(String template) {
       this.template = template;
@@ -134,8 +140,13 @@ public record CreateOptions(String template, Duration ttl, OnTimeout onTimeout, 
       return this;
     }
 
+    public Builder machine(Machine machine) {
+      this.machine = machine;
+      return this;
+    }
+
     public CreateOptions build() {
-      return new CreateOptions(template, ttl, onTimeout, vcpus, memoryMib, diskMib, env, metadata, network);
+      return new CreateOptions(template, ttl, onTimeout, vcpus, memoryMib, diskMib, env, metadata, network, machine);
     }
   }
 }

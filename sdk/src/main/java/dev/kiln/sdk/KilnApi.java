@@ -40,6 +40,11 @@ public final class KilnApi {
     return text(kiln.send(kiln.jsonRequest(path).PUT(HttpRequest.BodyPublishers.ofString(json))));
   }
 
+  /** PATCH {@code path} with {@code json}; the answer's JSON text ("" when it has no body). */
+  public String patch(String path, String json) {
+    return text(kiln.send(kiln.jsonRequest(path).method("PATCH", HttpRequest.BodyPublishers.ofString(json))));
+  }
+
   /** DELETE {@code path}; the answer's JSON text ("" when it has no body). */
   public String delete(String path) {
     return text(kiln.send(kiln.request(path).DELETE()));

@@ -51,6 +51,10 @@ final class Api {
     return tree(kiln.api().put(path, text(body)));
   }
 
+  JsonNode patch(String path, Object body) {
+    return tree(kiln.api().patch(path, text(body)));
+  }
+
   JsonNode delete(String path) {
     return tree(kiln.api().delete(path));
   }

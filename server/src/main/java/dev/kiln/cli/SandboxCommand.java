@@ -18,7 +18,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "sandbox", description = "Create, list, inspect, pause, resume, stop, start, fork and delete sandboxes.",
     subcommands = {SandboxCommand.Create.class, SandboxCommand.ListSandboxes.class, SandboxCommand.Get.class, SandboxCommand.Logs.class,
         SandboxCommand.Events.class, SandboxCommand.Pause.class, SandboxCommand.Resume.class, SandboxCommand.Stop.class,
-        SandboxCommand.Start.class, SandboxCommand.Fork.class, SandboxCommand.Ttl.class, SandboxCommand.Remove.class})
+        SandboxCommand.Start.class, SandboxCommand.Fork.class, SandboxCommand.Ttl.class, SandboxCommand.Resize.class, SandboxCommand.Remove.class})
 final class SandboxCommand {
   static final List<String> COLUMNS = List.of("id", "status", "template", "vcpus", "memoryMib", "expiresAt");
 
@@ -34,13 +34,14 @@ final class SandboxCommand {
         Map.entry("memoryMib", "--memory-mib"), Map.entry("diskMib", "--disk-mib"), Map.entry("template", "--template"),
         Map.entry("env", "--env"), Map.entry("metadata", "--metadata"), Map.entry("onTimeout", "--on-timeout"), Map.entry("mode", "--network"),
         Map.entry("allowOut", "--allow-out"), Map.entry("denyOut", "--deny-out"), Map.entry("group", "--group"),
-        Map.entry("egressMbit", "--egress-mbit"), Map.entry("ingressMbit", "--ingress-mbit"));
+        Map.entry("egressMbit", "--egress-mbit"), Map.entry("ingressMbit", "--ingress-mbit"), Map.entry("machine", "--machine"));
 
     @Option(names = "--ttl", paramLabel = "SECONDS", description = "delete (or pause, see --on-timeout) the sandbox after this long; 0 = never (default: the daemon's)") Long ttl;
     @Option(names = "--on-timeout", paramLabel = "delete|pause", description = "what the TTL does (default: delete)") String onTimeout;
     @Option(names = "--vcpus", paramLabel = "N", description = "virtual CPUs (default: the daemon's, 1)") Integer vcpus;
     @Option(names = "--memory-mib", paramLabel = "MIB", description = "guest RAM in MiB (default: the daemon's, 512)") Integer memoryMib;
     @Option(names = "--disk-mib", paramLabel = "MIB", description = "root disk size (default: the template's); the filesystem grows to fill it") Integer diskMib;
+    @Option(names = "--machine", paramLabel = "microvm|q35", description = "the VM's machine (default: microvm); q35 can grow its CPUs and memory while it runs (kiln sandbox resize)") String machine;
     @Option(names = {"-e", "--env"}, paramLabel = "KEY=VALUE", description = "environment for every command in the sandbox (repeatable)") Map<String, String> env = new LinkedHashMap<>();
     @Option(names = "--metadata", paramLabel = "KEY=VALUE", description = "a label to find it by: kiln sandbox list --label KEY=VALUE (repeatable)") Map<String, String> metadata = new LinkedHashMap<>();
     @Option(names = "--network", paramLabel = "none|internet", description = "network mode (default: the daemon's network.defaultMode, none unless configured)") String network;
@@ -58,6 +59,7 @@ final class SandboxCommand {
       if (vcpus != null) b.vcpus(vcpus);
       if (memoryMib != null) b.memoryMib(memoryMib);
       if (diskMib != null) b.diskMib(diskMib);
+      if (machine != null) b.machine(choice(CreateOptions.Machine.class, "--machine", machine));
       NetworkOptions.Builder net = NetworkOptions.builder();
       if (network != null) net.mode(choice(NetworkOptions.Mode.class, "--network", network));
       if (allowOut != null) net.allowOut(allowOut);
@@ -248,6 +250,30 @@ final class SandboxCommand {
     @Override
     public Map<String, String> flagsOfFields() {
       return Map.of("timeoutSeconds", "SECONDS");
+    }
+  }
+
+  @Command(name = "resize", description = "Grow a running q35 sandbox's CPUs or memory (hot-plug).",
+      footer = {"", "Examples:", "  kiln sandbox create --machine q35", "  kiln sandbox resize sb-q35 --vcpus 2 --memory-mib 1024"})
+  static final class Resize implements Callable<Integer>, FlagsOfFields {
+    @Parameters(index = "0", paramLabel = "SANDBOX", description = "sandbox id") String id;
+    @Option(names = "--vcpus", paramLabel = "N", description = "virtual CPUs it should have (only more)") Integer vcpus;
+    @Option(names = "--memory-mib", paramLabel = "MIB", description = "memory it should have in all, in 128 MiB steps (only more)") Long memoryMib;
+    @Mixin Output.Options output;
+
+    @Override
+    public Integer call() throws Exception {
+      if (vcpus == null && memoryMib == null) throw new UserError("give --vcpus, --memory-mib or both", KilnCli.EXIT_USAGE);
+      Map<String, Object> body = new LinkedHashMap<>();
+      if (vcpus != null) body.put("vcpus", vcpus);
+      if (memoryMib != null) body.put("memoryMib", memoryMib);
+      output.print(Api.fromEnvironment().patch(path(id), body), COLUMNS);
+      return 0;
+    }
+
+    @Override
+    public Map<String, String> flagsOfFields() {
+      return Map.of("vcpus", "--vcpus", "memoryMib", "--memory-mib");
     }
   }
 

@@ -123,7 +123,8 @@ class ReadmeWalkthroughSystemTest {
   /**
    * The examples every `kiln … --help` shows, as real processes: {@code sb-abc} is a networked
    * sandbox of `base` (with a checkpoint `clean`, which `sandbox fork` shows before `checkpoint`
-   * shows how to make one); the placeholders are those of the README.
+   * shows how to make one), {@code sb-q35} one on the q35 machine; the placeholders are those of
+   * the README.
    */
   @Test
   void everyHelpExampleWorks() throws Exception {
@@ -135,8 +136,9 @@ class ReadmeWalkthroughSystemTest {
       }
     }
     assertTrue(examples.size() >= 20, "examples found: " + examples.size());
-    String setup = "sbabc=$(./kiln sandbox create --template base --network internet)\n./kiln checkpoint create $sbabc clean >/dev/null\n";
-    List<String> lines = new ArrayList<>(examples.stream().map(e -> e.replace("sb-abc", "$sbabc")).toList());
+    String setup = "sbabc=$(./kiln sandbox create --template base --network internet)\n./kiln checkpoint create $sbabc clean >/dev/null\n"
+        + "sbq35=$(./kiln sandbox create --template base --machine q35)\n";
+    List<String> lines = new ArrayList<>(examples.stream().map(e -> e.replace("sb-abc", "$sbabc").replace("sb-q35", "$sbq35")).toList());
     lines.add("./kiln pool rm base");
     lines.add("./kiln sandbox rm $(./kiln sandbox list -o field=id)");
     typed("help", lines, setup);

@@ -162,10 +162,14 @@ final class SandboxCreator {
         }
       }
       Path initrd = req.boot().isPresent() ? artifacts.hostileInitrd() : artifacts.initrd();
-      return launcher.onNewLayer(template.rootfs().orElseThrow(), Overlay.BaseFormat.RAW, layer -> {
-        VmSpec spec = new VmSpec(id.value(), runDir, artifacts.kernel(), initrd, snapshots.cmdlineFor(nic), layer, vcpus, memoryMib, accelerator).withNic(nic);
-        return launcher.boot(sb, spec, "booted: " + whyBoot);
-      });
+      // Held until the layer exists: a rebuild may have moved the template on since it was read.
+      try (var image = templates.artifacts().hold(template.rootfs().orElseThrow())) {
+        return launcher.onNewLayer(template.rootfs().orElseThrow(), Overlay.BaseFormat.RAW, layer -> {
+          VmSpec spec = new VmSpec(id.value(), runDir, artifacts.kernel(), initrd, snapshots.cmdlineFor(nic), layer, vcpus, memoryMib, accelerator)
+              .withNic(nic);
+          return launcher.boot(sb, spec, "booted: " + whyBoot);
+        });
+      }
     });
   }
 

@@ -6,6 +6,7 @@ import dev.kiln.host.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Optional;
@@ -48,20 +49,14 @@ public final class SnapshotPointers {
     AtomicFiles.write(pointer, JSON.writeValueAsBytes(Map.of("dir", snapshot.toAbsolutePath().normalize().toString())));
   }
 
-  /** Every current snapshot of every template directory; throws if any pointer cannot be read (collection must not guess). */
-  public Set<Path> all() throws IOException {
+  /**
+   * The current snapshots of these templates; throws if any pointer cannot be read (collection
+   * must not guess). Only templates that exist: a deleted one's legacy directory is garbage.
+   */
+  public Set<Path> of(Collection<String> templates) throws IOException {
     Set<Path> all = new HashSet<>();
-    if (!Files.isDirectory(templatesRoot)) return all;
-    try (var templates = Files.newDirectoryStream(templatesRoot, Files::isDirectory)) {
-      for (Path t : templates) {
-        String name = t.getFileName().toString();
-        try {
-          Template.validName(name);
-        } catch (IllegalArgumentException e) {
-          continue; // not a template's directory
-        }
-        for (boolean network : new boolean[] {false, true}) current(name, network).ifPresent(all::add);
-      }
+    for (String name : templates) {
+      for (boolean network : new boolean[] {false, true}) current(name, network).ifPresent(all::add);
     }
     return all;
   }

@@ -1,7 +1,6 @@
 package dev.kiln.sandbox;
 
 import dev.kiln.image.Artifacts;
-import dev.kiln.image.SnapshotPointers;
 import dev.kiln.image.Template;
 import dev.kiln.image.TemplateService;
 import dev.kiln.store.CheckpointRepository;
@@ -12,6 +11,7 @@ import dev.kiln.vmm.VmSpec;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -47,9 +47,9 @@ final class UnusedDisks {
 
   private Set<Path> artifactRoots() throws IOException {
     Set<Path> roots = new HashSet<>(disks.layers());
-    for (Template t : templates.list()) t.rootfs().ifPresent(roots::add);
-    SnapshotPointers pointers = templates.snapshotPointers();
-    roots.addAll(pointers.all());
+    List<Template> all = templates.list();
+    for (Template t : all) t.rootfs().ifPresent(roots::add);
+    roots.addAll(templates.snapshotPointers().of(all.stream().map(Template::name).toList()));
     for (SandboxRow r : sandboxes.all()) {
       if (r.vmJson().isEmpty()) continue;
       VmSpec spec = SandboxRows.vmSpecOf(r);

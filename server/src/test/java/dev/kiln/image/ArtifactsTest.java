@@ -34,6 +34,8 @@ class ArtifactsTest {
   private Path garbageImage;
   private Path garbageSnapshot;
   private Path layer;
+  /** The templates the database would list. */
+  private final Set<String> templates = new HashSet<>(Set.of("t"));
 
   @BeforeEach
   void artifacts() throws IOException {
@@ -73,7 +75,7 @@ class ArtifactsTest {
   /** What the daemon's roots are made of: every disk layer and every template's current snapshot. */
   private Set<Path> roots() throws IOException {
     Set<Path> roots = new HashSet<>(disks.layers());
-    roots.addAll(pointers.all());
+    roots.addAll(pointers.of(templates));
     return roots;
   }
 
@@ -120,6 +122,7 @@ class ArtifactsTest {
     Overlay.create(b.resolve("disk.qcow2"), missingBase, Overlay.BaseFormat.RAW);
     Files.delete(missingBase);
     pointers.point("u", false, artifacts.publish(b));
+    templates.add("u");
     assertEquals(0, artifacts.collect(this::roots, DiskLayers::backingOf));
     assertAllThere();
   }
@@ -147,7 +150,18 @@ class ArtifactsTest {
   }
 
   @Test
+  void aDeletedTemplatesLegacySnapshotIsCollected() throws IOException {
+    Path legacy = data.resolve("templates/gone/snapshot");
+    Files.createDirectories(legacy);
+    Files.writeString(legacy.resolve("state"), "s");
+    assertTrue(pointers.current("gone", false).isPresent(), "read as current while the template exists");
+    artifacts.collect(this::roots, DiskLayers::backingOf); // "gone" is not in the database
+    assertFalse(Files.exists(legacy));
+  }
+
+  @Test
   void aLegacySnapshotIsAdoptedWhereItIsAndCollectedOnceNothingNamesIt() throws IOException {
+    templates.add("old");
     Path legacyImage = data.resolve("templates/old/rootfs.ext4");
     Files.createDirectories(legacyImage.getParent());
     Files.write(legacyImage, new byte[1 << 16]);

@@ -154,9 +154,9 @@ final class SandboxCreator {
       } else {
         TemplateSnapshots.Lookup found = snapshotPolicy.snapshotFor(template, vcpus, memoryMib, nic.isPresent());
         if (found.snapshot().isPresent()) {
-          Optional<VmSpec> restored = restore(sb, runDir, found.snapshot().get(), nic);
-          if (restored.isPresent()) return new VmLauncher.Started(restored.get(), "restored from the template snapshot", true);
-          whyBoot = "the template snapshot did not restore";
+          RestoreAttempt restored = restore(sb, runDir, found.snapshot().get(), nic);
+          if (restored.spec().isPresent()) return new VmLauncher.Started(restored.spec().get(), "restored from the template snapshot", true);
+          whyBoot = "the template snapshot did not restore (" + restored.failure() + ")";
         } else {
           whyBoot = found.whyNot();
         }
@@ -177,17 +177,20 @@ final class SandboxCreator {
    * Restores the sandbox's VM from the template snapshot. A snapshot that fails its checksum or
    * does not restore is logged and the sandbox boots cold instead: slower, never broken.
    */
-  private Optional<VmSpec> restore(LiveSandbox sb, Path runDir, TemplateSnapshots.Snapshot snap, Optional<VmSpec.Nic> nic) throws InterruptedException {
+  private RestoreAttempt restore(LiveSandbox sb, Path runDir, TemplateSnapshots.Snapshot snap, Optional<VmSpec.Nic> nic) throws InterruptedException {
     try {
       SnapshotClones.Clone clone = clones.restore(snap, sb.id.value(), runDir, nic, false);
       sb.vm = clone.vm();
-      return Optional.of(clone.spec());
+      return new RestoreAttempt(Optional.of(clone.spec()), "");
     } catch (IOException | VmmException | RuntimeException e) {
       log.warn("sandbox={} restore from snapshot {} failed, booting cold instead: {}", sb.id, snap.dir(), e.getMessage());
       events.append(sb.id.value(), "fallback", "the template snapshot did not restore (" + e.getMessage() + "); booting instead, which is slower");
-      return Optional.empty();
+      return new RestoreAttempt(Optional.empty(), e.getMessage() == null ? "internal error" : e.getMessage());
     }
   }
+
+  /** A restore from the template snapshot: the VM's spec, or why it did not restore (for the "created" event). */
+  private record RestoreAttempt(Optional<VmSpec> spec, String failure) {}
 
   private static String json(Map<String, String> m) {
     try {

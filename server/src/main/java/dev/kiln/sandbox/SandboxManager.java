@@ -79,7 +79,7 @@ public final class SandboxManager implements AutoCloseable {
     this.lifecycle = new SandboxLifecycle(locks, rows, live, launcher, watchdog, teardown, listeners, repo, networks, limits, dirs, events);
     CheckpointFiles checkpointFiles = new CheckpointFiles(dataDir.resolve("checkpoints"));
     this.removal = new SandboxRemoval(locks, rows, repo, events, live, teardown, checkpointFiles, networks, tombstones, unused, listeners, lifecycle, seam);
-    this.snapshotPolicy = new TemplateSnapshotPolicy(templates, snapshots, pools, networks, limits);
+    this.snapshotPolicy = new TemplateSnapshotPolicy(templates, snapshots, pools, networks, limits, unused);
     this.creator = new SandboxCreator(templates, limits, networks, pools, snapshotPolicy, snapshots, clones, launcher, locks, removal, events, disks,
         artifacts, accelerator);
     this.recovery = new SandboxRecovery(dirs, repo, live, backend, networks, watchdog, removal, unused, listeners);

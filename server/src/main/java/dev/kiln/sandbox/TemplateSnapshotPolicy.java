@@ -33,13 +33,16 @@ final class TemplateSnapshotPolicy implements AutoCloseable {
   private final WarmPools pools;
   private final SandboxNetworks networks;
   private final SandboxLimits limits;
+  private final UnusedDisks unused;
   private final Map<String, String> failures = new ConcurrentHashMap<>();
   /** One snapshot at a time per template. */
   private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
   /** Threads inside {@link #snapshot}: close waits for them, so their VM and scratch namespace are gone before the daemon is. */
   private final Set<Thread> snapshotting = ConcurrentHashMap.newKeySet();
 
-  TemplateSnapshotPolicy(TemplateService templates, TemplateSnapshots snapshots, WarmPools pools, SandboxNetworks networks, SandboxLimits limits) {
+  TemplateSnapshotPolicy(TemplateService templates, TemplateSnapshots snapshots, WarmPools pools, SandboxNetworks networks, SandboxLimits limits,
+      UnusedDisks unused) {
+    this.unused = unused;
     this.templates = templates;
     this.snapshots = snapshots;
     this.pools = pools;
@@ -73,6 +76,7 @@ final class TemplateSnapshotPolicy implements AutoCloseable {
         templates.snapshotEnded(t.name());
         lock.unlock();
         pools.refill(t.name());
+        unused.collect(); // the snapshot (and, after a rebuild, the image) it superseded, if nothing is built on them
       } finally {
         snapshotting.remove(Thread.currentThread());
       }

@@ -111,10 +111,7 @@ public final class TemplateBuild implements PullListener {
       Optional<PulledImage> pulledImage = pull();
       long pulled = System.nanoTime();
       Optional<TemplateRow> same = pulledImage.flatMap(this::alreadyBuilt);
-      if (same.isPresent()) {
-        reuse(pulledImage.get(), same.get());
-        return;
-      }
+      if (same.isPresent() && reused(pulledImage.get(), same.get())) return;
       Path tree = switch (source) {
         case TemplateSource.Directory d -> d.path();
         case TemplateSource.Image _, TemplateSource.OciLayout _ -> unpack(pulledImage.orElseThrow(), work);
@@ -216,14 +213,24 @@ public final class TemplateBuild implements PullListener {
     return work;
   }
 
-  /** Points this template at the image artifact already built: it is immutable, so templates share it. */
-  private void reuse(PulledImage image, TemplateRow same) throws IOException {
+  /**
+   * Points this template at the image artifact already built (it is immutable, so templates share
+   * it); false if it was collected since it was found, and the image is built again.
+   */
+  private boolean reused(PulledImage image, TemplateRow same) throws IOException {
     Path rootfs = Path.of(same.rootfsPath().orElseThrow());
-    // Held until this row names it: the other template may be rebuilt meanwhile, leaving it to collection.
-    try (Artifacts.Hold h = ctx.artifacts().hold(rootfs)) {
+    Artifacts.Hold h;
+    try {
+      // Held until this row names it: the other template may be rebuilt meanwhile, leaving it to collection.
+      h = ctx.artifacts().hold(rootfs);
+    } catch (java.nio.file.NoSuchFileException e) {
+      return false;
+    }
+    try (h) {
       buildLog.line("image " + image.manifestDigest() + " was already built (template '" + same.name() + "'): reusing its root filesystem");
       finish(Optional.of(image), rootfs, Files.size(rootfs), "reused=" + same.name());
     }
+    return true;
   }
 
   private void finish(Optional<PulledImage> image, Path rootfs, long bytes, String timing) {

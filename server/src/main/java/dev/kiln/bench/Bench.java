@@ -314,8 +314,9 @@ public final class Bench {
     return vm;
   }
 
-  private static Path snapshotDir(Template t) {
-    return t.rootfs().orElseThrow().getParent().resolve("snapshot");
+  private Path snapshotDir(Template t) throws java.io.IOException {
+    return new dev.kiln.image.SnapshotPointers(work.resolve("data")).current(t.name(), false)
+        .orElseThrow(() -> new IllegalStateException("template " + t.name() + " has no snapshot"));
   }
 
   /** A clone of the template snapshot as Kiln makes one (overlay on its disk, its RAM mapped private), in work/{@code name}. */

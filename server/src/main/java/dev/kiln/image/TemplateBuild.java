@@ -26,13 +26,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One template build, start to end: pull (registry or OCI layout) into the blob cache, apply the
- * layers in order into a fresh directory, make the ext4 image, record the template. A manifest
- * digest already built with the same free space is not rebuilt: its image file is shared (it is
- * read-only, so a hard link is a safe copy).
+ * layers in order into a fresh directory, make the ext4 image as a new {@link Artifacts} image,
+ * point the template's row at it. A manifest digest already built with the same free space is not
+ * rebuilt: the row points at the same image (it is immutable, so sharing it is safe).
  */
 public final class TemplateBuild implements PullListener {
   private static final Logger log = LoggerFactory.getLogger(TemplateBuild.class);
   private static final long MIB = 1 << 20;
+  /** The image file's name in its artifact directory. */
+  private static final String ROOTFS = "rootfs.ext4";
 
   /**
    * What a build needs from the service that runs it.
@@ -40,7 +42,7 @@ public final class TemplateBuild implements PullListener {
    * @param snapshotting whether a built template goes on to be snapshotted (status SNAPSHOTTING, not READY)
    * @param onBuilt      told the name of each template once it is built
    */
-  record Context(Path templatesRoot, TemplateRepository repo, ImagePuller puller, java.util.function.BooleanSupplier snapshotting,
+  record Context(Path templatesRoot, Artifacts artifacts, TemplateRepository repo, ImagePuller puller, java.util.function.BooleanSupplier snapshotting,
       java.util.function.Consumer<String> onBuilt) {}
 
   /** One layer's download as progress bars show it. */
@@ -103,18 +105,16 @@ public final class TemplateBuild implements PullListener {
   /** Runs the build; the outcome is in the template's row (READY or FAILED with the reason). */
   void run() {
     Path work = dir.resolve(".build-rootfs");
+    Path building = null;
     long start = System.nanoTime();
     try {
-      Optional<PulledImage> image = pull();
+      Optional<PulledImage> pulledImage = pull();
       long pulled = System.nanoTime();
-      Optional<TemplateRow> same = image.flatMap(this::alreadyBuilt);
-      if (same.isPresent()) {
-        reuse(image.get(), same.get());
-        return;
-      }
+      Optional<TemplateRow> same = pulledImage.flatMap(this::alreadyBuilt);
+      if (same.isPresent() && reused(pulledImage.get(), same.get())) return;
       Path tree = switch (source) {
         case TemplateSource.Directory d -> d.path();
-        case TemplateSource.Image _, TemplateSource.OciLayout _ -> unpack(image.orElseThrow(), work);
+        case TemplateSource.Image _, TemplateSource.OciLayout _ -> unpack(pulledImage.orElseThrow(), work);
       };
       long unpacked = System.nanoTime();
       setPhase(Template.Status.BUILDING);
@@ -122,13 +122,19 @@ public final class TemplateBuild implements PullListener {
       buildLog.line(RootfsCheck.check(tree));
       Ext4Image.Size size = Ext4Image.plan(tree, freeSpaceMib * MIB);
       buildLog.line("mkfs.ext4: " + size.contentBytes() / MIB + " MiB in " + size.files() + " files, image " + size.imageBytes() / MIB + " MiB");
-      Path tmp = dir.resolve(".rootfs.ext4.building");
-      Ext4Image.build(tree, tmp, size);
-      Path rootfs = dir.resolve("rootfs.ext4");
-      AtomicFiles.moveDurably(tmp, rootfs);
+      building = ctx.artifacts().building(Artifacts.Kind.IMAGE);
+      Ext4Image.build(tree, building.resolve(ROOTFS), size);
+      // Read-only for good: a rebuild makes a new image, so disks layered on this one never see it change.
+      Files.setAttribute(building.resolve(ROOTFS), "unix:mode", 0444);
+      Path image = ctx.artifacts().publish(building);
+      building = null;
       long done = System.nanoTime();
       String timing = "pull_ms=" + ms(pulled - start) + " unpack_ms=" + ms(unpacked - pulled) + " mkfs_ms=" + ms(done - unpacked);
-      finish(image, rootfs, size.imageBytes(), timing);
+      try {
+        finish(pulledImage, image.resolve(ROOTFS), size.imageBytes(), timing);
+      } finally {
+        ctx.artifacts().recorded(image);
+      }
     } catch (Exception e) {
       String why = failure(e);
       buildLog.line("FAILED: " + why);
@@ -138,7 +144,7 @@ public final class TemplateBuild implements PullListener {
     } finally {
       try {
         AtomicFiles.deleteTree(work);
-        Files.deleteIfExists(dir.resolve(".rootfs.ext4.building"));
+        if (building != null) AtomicFiles.deleteTree(building);
       } catch (IOException e) {
         log.warn("template={} build scratch space not removed: {}", name, e.toString());
       }
@@ -207,17 +213,24 @@ public final class TemplateBuild implements PullListener {
     return work;
   }
 
-  private void reuse(PulledImage image, TemplateRow same) throws IOException {
-    Path rootfs = dir.resolve("rootfs.ext4");
-    Path from = Path.of(same.rootfsPath().orElseThrow());
-    if (!same.name().equals(name)) {
-      Path tmp = dir.resolve(".rootfs.ext4.building");
-      Files.deleteIfExists(tmp);
-      Files.createLink(tmp, from);
-      AtomicFiles.moveDurably(tmp, rootfs);
+  /**
+   * Points this template at the image artifact already built (it is immutable, so templates share
+   * it); false if it was collected since it was found, and the image is built again.
+   */
+  private boolean reused(PulledImage image, TemplateRow same) throws IOException {
+    Path rootfs = Path.of(same.rootfsPath().orElseThrow());
+    Artifacts.Hold h;
+    try {
+      // Held until this row names it: the other template may be rebuilt meanwhile, leaving it to collection.
+      h = ctx.artifacts().hold(rootfs);
+    } catch (java.nio.file.NoSuchFileException e) {
+      return false;
     }
-    buildLog.line("image " + image.manifestDigest() + " was already built (template '" + same.name() + "'): reusing its root filesystem");
-    finish(Optional.of(image), rootfs, Files.size(rootfs), "reused=" + same.name());
+    try (h) {
+      buildLog.line("image " + image.manifestDigest() + " was already built (template '" + same.name() + "'): reusing its root filesystem");
+      finish(Optional.of(image), rootfs, Files.size(rootfs), "reused=" + same.name());
+    }
+    return true;
   }
 
   private void finish(Optional<PulledImage> image, Path rootfs, long bytes, String timing) {

@@ -24,7 +24,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Builds, lists and deletes templates; their images live under {@code <data>/templates/<name>/}.
+ * Builds, lists and deletes templates. A template's directory {@code <data>/templates/<name>/}
+ * holds its build log and its snapshot pointers; its image and snapshots are {@link Artifacts}.
  * Builds run one per template name at a time, in the background for the API and in the caller's
  * thread for the installer and tests.
  */
@@ -33,6 +34,8 @@ public final class TemplateService {
   private static final ObjectMapper JSON = new ObjectMapper();
   private final Path root;
   private final TemplateRepository repo;
+  private final Artifacts artifacts;
+  private final SnapshotPointers snapshotPointers;
   private final TemplateBuild.Context ctx;
   private final Map<String, TemplateBuild> active = new ConcurrentHashMap<>();
   private final List<Consumer<String>> deletedListeners = new CopyOnWriteArrayList<>();
@@ -42,10 +45,22 @@ public final class TemplateService {
   public TemplateService(Path dataDir, TemplateRepository repo, ImagePuller puller) {
     this.root = dataDir.resolve("templates");
     this.repo = repo;
-    this.ctx = new TemplateBuild.Context(root, repo, puller, () -> snapshotter != null, name -> {
+    this.artifacts = new Artifacts(dataDir);
+    this.snapshotPointers = new SnapshotPointers(dataDir);
+    this.ctx = new TemplateBuild.Context(root, artifacts, repo, puller, () -> snapshotter != null, name -> {
       Consumer<Template> s = snapshotter;
       if (s != null) find(name).ifPresent(s);
     });
+  }
+
+  /** Where template images and snapshots live, and what collects them. */
+  public Artifacts artifacts() {
+    return artifacts;
+  }
+
+  /** Which snapshot is each template's current one. */
+  public SnapshotPointers snapshotPointers() {
+    return snapshotPointers;
   }
 
   /**
@@ -78,8 +93,9 @@ public final class TemplateService {
     deletedListeners.add(listener);
   }
 
-  /** At daemon start: builds the previous daemon was running cannot finish; say so. */
+  /** At daemon start: builds the previous daemon was running cannot finish; say so, and remove what they left. */
   public void failInterruptedBuilds() {
+    artifacts.removeInterrupted();
     int n = repo.failUnfinished("the daemon restarted during the build; build the template again", Instant.now());
     if (n > 0) log.warn("templates whose build a daemon restart interrupted count={}", n);
   }
@@ -113,10 +129,6 @@ public final class TemplateService {
     }
     if (find(name).map(t -> t.status() == Template.Status.SNAPSHOTTING).orElse(false)) {
       throw new KilnException(ErrorCode.TEMPLATE_BUSY, "template '" + name + "' is being snapshotted; rebuild it once its status is ready");
-    }
-    if (repo.inUse(name)) {
-      // Sandboxes' qcow2 overlays point at this image by path; replacing it under them would corrupt their disks.
-      throw new KilnException(ErrorCode.TEMPLATE_IN_USE, "template '" + name + "' is used by sandboxes; delete them before rebuilding it");
     }
     TemplateBuild ending = active.get(name);
     if (ending != null && ending.ended()) {
@@ -192,8 +204,12 @@ public final class TemplateService {
     if (!repo.deleteIfUnused(name)) {
       throw new KilnException(ErrorCode.TEMPLATE_IN_USE, "template '" + name + "' is used by sandboxes; delete them first");
     }
-    try {
-      AtomicFiles.deleteTree(root.resolve(name));
+    // Its image and snapshots are artifacts, collected once nothing (a checkpoint, say) is built on them; so are a legacy directory's.
+    try (var entries = Files.newDirectoryStream(root.resolve(name), p -> !Artifacts.LEGACY_NAMES.contains(p.getFileName().toString()))) {
+      for (Path p : entries) AtomicFiles.deleteTree(p);
+      Files.deleteIfExists(root.resolve(name));
+    } catch (java.nio.file.DirectoryNotEmptyException | java.nio.file.NoSuchFileException e) {
+      // legacy artifacts remain until collected
     } catch (IOException e) {
       log.warn("template={} deleted but its files remain: {}", name, e.toString());
     }

@@ -176,12 +176,16 @@ final class SandboxCreator {
         }
       }
       Path initrd = req.boot().isPresent() ? artifacts.hostileInitrd() : artifacts.initrd();
-      return launcher.onNewLayer(new DiskBase.Image(template.rootfs().orElseThrow()), layer -> {
-        VmSpec spec = new VmSpec(id.value(), runDir, artifacts.kernel(), initrd, snapshots.cmdlineFor(nic), layer, vcpus, memoryMib, accelerator).withNic(nic);
-        // q35 gets room to grow to the host's limits (a PATCH hot-plugs within it); the room is address space, not RAM.
-        if (machine == Machine.Q35) spec = spec.onMachine(machine, Optional.of(Hotplug.upTo(limits.maxVcpus(), Math.max(memoryMib, limits.maxMemoryMib()))));
-        return launcher.boot(sb, spec, "booted: " + whyBoot);
-      });
+      // Held until the layer exists: a rebuild may have moved the template on since it was read.
+      try (var image = templates.artifacts().hold(template.rootfs().orElseThrow())) {
+        return launcher.onNewLayer(new DiskBase.Image(template.rootfs().orElseThrow()), layer -> {
+          VmSpec spec = new VmSpec(id.value(), runDir, artifacts.kernel(), initrd, snapshots.cmdlineFor(nic), layer, vcpus, memoryMib, accelerator)
+              .withNic(nic);
+          // q35 gets room to grow to the host's limits (a PATCH hot-plugs within it); the room is address space, not RAM.
+          if (machine == Machine.Q35) spec = spec.onMachine(machine, Optional.of(Hotplug.upTo(limits.maxVcpus(), Math.max(memoryMib, limits.maxMemoryMib()))));
+          return launcher.boot(sb, spec, "booted: " + whyBoot);
+        });
+      }
     });
   }
 
@@ -201,7 +205,7 @@ final class SandboxCreator {
     }
   }
 
-  /** A restore from the template snapshot: the VM's spec, or why it did not restore. */
+  /** A restore from the template snapshot: the VM's spec, or why it did not restore (for the "created" event). */
   private record RestoreAttempt(Optional<VmSpec> spec, String failure) {}
 
   private static String json(Map<String, String> m) {

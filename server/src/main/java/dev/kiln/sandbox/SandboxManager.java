@@ -64,21 +64,22 @@ public final class SandboxManager implements AutoCloseable {
     Tombstones tombstones = new Tombstones(new TombstoneRepository(db), repo, tombstoneRetention);
     this.rows = new SandboxRows(repo, tombstones);
     DiskLayers disks = new DiskLayers(dataDir.resolve("disks"));
-    UnusedDisks unused = new UnusedDisks(disks, repo, checkpointRows);
+    UnusedDisks unused = new UnusedDisks(disks, repo, checkpointRows, templates);
     SandboxTeardown teardown = new SandboxTeardown(dirs);
     SandboxLocks locks = new SandboxLocks(live, rows, seam);
     Watchdog watchdog = new Watchdog(repo, rows, teardown, unused, seam);
     VmLauncher launcher = new VmLauncher(dirs, repo, rows, events, live, disks, unused, backend, networks, watchdog, teardown, listeners, seam, bootTimeout);
-    TemplateSnapshots snapshots = new TemplateSnapshots(dirs.root(), backend, artifacts, accelerator, kernelCmdline(accelerator, tscKhz, artifacts.cmdline()),
+    TemplateSnapshots snapshots = new TemplateSnapshots(dirs.root(), templates.artifacts(), templates.snapshotPointers(), backend, artifacts, accelerator, kernelCmdline(accelerator, tscKhz, artifacts.cmdline()),
         bootTimeout);
     SnapshotClones clones = new SnapshotClones(snapshots, disks, backend, bootTimeout);
     this.pools = new WarmPools(new PoolRepository(db), templates, snapshots, clones, disks, dirs.root(), limits);
     templates.onDeleted(pools::remove);
+    templates.onDeleted(name -> unused.collect()); // its image and snapshots, unless something is still built on them
     this.views = new SandboxViews(repo, rows, events, networks, templates, dirs);
     this.lifecycle = new SandboxLifecycle(locks, rows, live, launcher, watchdog, teardown, listeners, repo, networks, limits, dirs, events);
     CheckpointFiles checkpointFiles = new CheckpointFiles(dataDir.resolve("checkpoints"));
     this.removal = new SandboxRemoval(locks, rows, repo, live, teardown, checkpointFiles, networks, tombstones, unused, listeners, lifecycle, seam);
-    this.snapshotPolicy = new TemplateSnapshotPolicy(templates, snapshots, pools, networks, limits);
+    this.snapshotPolicy = new TemplateSnapshotPolicy(templates, snapshots, pools, networks, limits, unused);
     this.creator = new SandboxCreator(templates, limits, networks, pools, snapshotPolicy, snapshots, clones, launcher, locks, removal, events, disks,
         artifacts, accelerator, backend.capabilities(accelerator));
     this.recovery = new SandboxRecovery(dirs, repo, live, backend, networks, watchdog, removal, unused, listeners, launcher);

@@ -38,8 +38,11 @@ final class SnapshotClones {
    */
   Clone restore(TemplateSnapshots.Snapshot snap, String name, Path runDir, Optional<VmSpec.Nic> nic, boolean paused)
       throws IOException, VmmException, InterruptedException {
-    snapshots.verify(snap);
-    Path layer = disks.create(new DiskBase.Layer(snap.disk()));
+    Path layer;
+    try (var held = snapshots.hold(snap)) {
+      snapshots.verify(snap);
+      layer = disks.create(new DiskBase.Layer(snap.disk()));
+    }
     try {
       VmSpec spec = snapshots.cloneSpec(snap, name, runDir, layer, nic);
       RunningVm vm = paused ? backend.restorePaused(spec, snap.state(), restoreTimeout) : backend.restore(spec, snap.state(), restoreTimeout);

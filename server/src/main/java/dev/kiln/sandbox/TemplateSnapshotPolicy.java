@@ -33,13 +33,16 @@ final class TemplateSnapshotPolicy implements AutoCloseable {
   private final WarmPools pools;
   private final SandboxNetworks networks;
   private final SandboxLimits limits;
+  private final UnusedDisks unused;
   private final Map<String, String> failures = new ConcurrentHashMap<>();
   /** One snapshot at a time per template. */
   private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
   /** Threads inside {@link #snapshot}: close waits for them, so their VM and scratch namespace are gone before the daemon is. */
   private final Set<Thread> snapshotting = ConcurrentHashMap.newKeySet();
 
-  TemplateSnapshotPolicy(TemplateService templates, TemplateSnapshots snapshots, WarmPools pools, SandboxNetworks networks, SandboxLimits limits) {
+  TemplateSnapshotPolicy(TemplateService templates, TemplateSnapshots snapshots, WarmPools pools, SandboxNetworks networks, SandboxLimits limits,
+      UnusedDisks unused) {
+    this.unused = unused;
     this.templates = templates;
     this.snapshots = snapshots;
     this.pools = pools;
@@ -49,8 +52,8 @@ final class TemplateSnapshotPolicy implements AutoCloseable {
 
   /**
    * Snapshots a built template at the default sandbox size, so creates of that size restore
-   * instead of booting. Refused while sandboxes use the template: their disks and memory are
-   * layered on the current snapshot. The template shows SNAPSHOTTING meanwhile and READY after,
+   * instead of booting. Allowed while sandboxes use the template: the snapshot is a new artifact,
+   * and theirs (disks layered on it, RAM mapped from it) stays as it was. The template shows SNAPSHOTTING meanwhile and READY after,
    * whether the snapshot was taken or failed (then its sandboxes boot, and their events say why).
    */
   TemplateSnapshots.Manifest snapshot(String templateName) throws InterruptedException {
@@ -59,11 +62,8 @@ final class TemplateSnapshotPolicy implements AutoCloseable {
     snapshotting.add(Thread.currentThread());
     lock.lock();
     try {
-      if (templates.inUse(t.name())) {
-        throw new KilnException(ErrorCode.TEMPLATE_IN_USE, "template '" + t.name() + "' is used by sandboxes, whose disks rest on its current snapshot");
-      }
       templates.snapshotStarted(t.name());
-      pools.drain(t.name()); // its VMs are clones of the snapshot being replaced
+      pools.drain(t.name()); // its VMs are clones of the snapshot being superseded
       TemplateSnapshots.Manifest m = snapshots.take(t, limits.defaults().vcpus(), limits.defaults().memoryMib(), Optional.empty()).manifest();
       if (networks.available()) takeNetworked(t);
       failures.remove(t.name());
@@ -76,6 +76,7 @@ final class TemplateSnapshotPolicy implements AutoCloseable {
         templates.snapshotEnded(t.name());
         lock.unlock();
         pools.refill(t.name());
+        unused.collect(); // the snapshot (and, after a rebuild, the image) it superseded, if nothing is built on them
       } finally {
         snapshotting.remove(Thread.currentThread());
       }
@@ -108,17 +109,16 @@ final class TemplateSnapshotPolicy implements AutoCloseable {
   }
 
   /**
-   * At daemon start: clears snapshots a crash interrupted, and snapshots in the background every
+   * At daemon start: snapshots in the background every
    * ready template that has no usable snapshot at the default size.
    */
   void snapshotTemplatesWithout() {
     for (Template t : templates.list()) {
       if (!t.built()) continue;
-      snapshots.removeInterrupted(t);
       boolean missing = snapshots.usable(t, limits.defaults().vcpus(), limits.defaults().memoryMib(), false).isEmpty()
           || networks.available() && snapshots.usable(t, limits.defaults().vcpus(), limits.defaults().memoryMib(), true).isEmpty();
       // Marked before the API serves: the template never shows ready while its snapshot is missing.
-      if (!templates.inUse(t.name()) && missing && templates.snapshotStarted(t.name())) {
+      if (missing && templates.snapshotStarted(t.name())) {
         snapshotInBackground(t);
       }
     }

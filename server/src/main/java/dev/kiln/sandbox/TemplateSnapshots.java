@@ -6,7 +6,9 @@ import dev.kiln.agent.AgentException;
 import dev.kiln.host.AtomicFiles;
 import dev.kiln.host.Checksums;
 import dev.kiln.host.VerifiedFiles;
+import dev.kiln.image.Artifacts;
 import dev.kiln.image.GuestArtifacts;
+import dev.kiln.image.SnapshotPointers;
 import dev.kiln.image.Template;
 import dev.kiln.net.GuestAddressing;
 import dev.kiln.vmm.Accelerator;
@@ -31,7 +33,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Template snapshots: a template's VM booted once, its filesystem frozen, its state saved, so a
- * sandbox restores in a fraction of a boot. Lives in {@code templates/<name>/snapshot/}: the VM
+ * sandbox restores in a fraction of a boot. Each snapshot is an immutable {@link Artifacts}
+ * directory ({@code artifacts/snapshots/<id>/}; the template's pointer names its current one): the VM
  * state, its RAM as a file (clones map it read-only and private: one copy in the page cache for
  * all of them), the disk as it was (a qcow2 on the template image, the backing file of every
  * clone's overlay), and a manifest with checksums. The disk and state are root-owned and
@@ -64,6 +67,8 @@ public final class TemplateSnapshots {
   }
 
   private final Path sandboxesDir;
+  private final Artifacts store;
+  private final SnapshotPointers pointers;
   private final VmmBackend backend;
   private final GuestArtifacts artifacts;
   private final Accelerator accelerator;
@@ -76,19 +81,16 @@ public final class TemplateSnapshots {
   /** Memory files are the size of the guest's RAM: checked once per process and change. */
   private final VerifiedFiles verifiedMemory = new VerifiedFiles();
 
-  TemplateSnapshots(Path sandboxesDir, VmmBackend backend, GuestArtifacts artifacts, Accelerator accelerator, String cmdline,
-      Duration bootTimeout) {
+  TemplateSnapshots(Path sandboxesDir, Artifacts store, SnapshotPointers pointers, VmmBackend backend, GuestArtifacts artifacts,
+      Accelerator accelerator, String cmdline, Duration bootTimeout) {
     this.sandboxesDir = sandboxesDir;
+    this.store = store;
+    this.pointers = pointers;
     this.backend = backend;
     this.artifacts = artifacts;
     this.accelerator = accelerator;
     this.cmdline = cmdline;
     this.bootTimeout = bootTimeout;
-  }
-
-  /** A template has up to two snapshots: without a network device, and with one (the NIC is part of the saved machine). */
-  private static Path dirOf(Template t, boolean network) {
-    return t.rootfs().orElseThrow().getParent().resolve(network ? "snapshot-net" : "snapshot");
   }
 
   /** The kernel command line of a VM with or without a network device (the agent configures eth0 from it). */
@@ -102,51 +104,64 @@ public final class TemplateSnapshots {
     return a.fileKey() + ":" + a.size() + ":" + a.lastModifiedTime().toMillis();
   }
 
-  /** Boots the template, freezes its filesystem, saves the VM; replaces any previous snapshot. */
+  /**
+   * Boots the template, freezes its filesystem, saves the VM into a new snapshot artifact and makes
+   * it the template's current one. The previous snapshot is left as it was: sandboxes, checkpoints
+   * and pool VMs restored from it go on using it until collection finds nothing reaches it.
+   */
   Snapshot take(Template t, int vcpus, long memoryMib, Optional<VmSpec.Nic> nic) throws IOException, VmmException, AgentException, InterruptedException {
     ensureNotAborted();
     long start = System.nanoTime();
-    Path tdir = t.rootfs().orElseThrow().getParent();
-    // Sockets go under the sandboxes directory: a template path may be too long for sun_path.
+    // Sockets go under the sandboxes directory: an artifact path may be too long for sun_path.
     String name = "snap-" + SandboxId.random().value().substring(3);
-    // Named per attempt, so two daemons racing (a restart while a snapshot runs) never share one.
-    Path building = tdir.resolve("snapshot." + name + ".building");
-    Files.createDirectories(building);
     Path run = sandboxesDir.resolve(name);
-    Path disk = building.resolve("disk.qcow2");
-    Overlay.create(disk, t.rootfs().orElseThrow(), Overlay.BaseFormat.RAW);
-    VmSpec spec = new VmSpec(name, run, artifacts.kernel(), artifacts.initrd(), cmdlineFor(nic), disk, vcpus, memoryMib, accelerator)
-        .withMemory(new GuestMemory(building.resolve("memory"), GuestMemory.Mode.SHARED)).withNic(nic);
-    RunningVm vm = backend.start(spec);
-    inProgress.add(vm);
-    try {
-      // Checked after the VM is registered: an abortAll that iterated before the add is seen here.
-      ensureNotAborted();
-      try (AgentConnection agent = AgentConnection.open(spec.agentSocket(), name, bootTimeout, cause -> { })) {
-        agent.files().freeze();
+    try (Artifacts.Hold image = store.hold(t.rootfs().orElseThrow())) {
+      Path building = store.building(Artifacts.Kind.SNAPSHOT);
+      Path disk = building.resolve("disk.qcow2");
+      Overlay.create(disk, t.rootfs().orElseThrow(), Overlay.BaseFormat.RAW);
+      VmSpec spec = new VmSpec(name, run, artifacts.kernel(), artifacts.initrd(), cmdlineFor(nic), disk, vcpus, memoryMib, accelerator)
+          .withMemory(new GuestMemory(building.resolve("memory"), GuestMemory.Mode.SHARED)).withNic(nic);
+      RunningVm vm;
+      try {
+        vm = backend.start(spec);
+      } catch (VmmException | RuntimeException e) {
+        AtomicFiles.deleteTree(building);
+        AtomicFiles.deleteTree(run);
+        throw e;
       }
-      SavedState state = vm.saveState(building.resolve("state"), SAVE_TIMEOUT);
-      vm.stop(Duration.ofSeconds(3));
-      for (Path p : List.of(disk, state.file())) {
-        Files.setOwner(p, p.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("root"));
-        Files.setAttribute(p, "unix:mode", 0444);
+      inProgress.add(vm);
+      try {
+        // Checked after the VM is registered: an abortAll that iterated before the add is seen here.
+        ensureNotAborted();
+        try (AgentConnection agent = AgentConnection.open(spec.agentSocket(), name, bootTimeout, cause -> { })) {
+          agent.files().freeze();
+        }
+        SavedState state = vm.saveState(building.resolve("state"), SAVE_TIMEOUT);
+        vm.stop(Duration.ofSeconds(3));
+        for (Path p : List.of(disk, state.file())) {
+          Files.setOwner(p, p.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("root"));
+          Files.setAttribute(p, "unix:mode", 0444);
+        }
+        // The memory stays the VMM user's: QEMU 7.2 opens it read-write even to map it private.
+        Files.setAttribute(spec.memory().get().file(), "unix:mode", 0600);
+        Manifest m = new Manifest(vcpus, memoryMib, artifacts.id(), rootfsKey(t), state.sha256(), state.bytes(), Checksums.sha256(spec.memory().get().file()));
+        AtomicFiles.write(building.resolve("manifest.json"), JSON.writeValueAsBytes(m));
+        Path dir = store.publish(building);
+        try {
+          pointers.point(t.name(), nic.isPresent(), dir);
+        } finally {
+          store.recorded(dir);
+        }
+        verifiedMemory.markVerified(dir.resolve("memory"), m.memorySha256()); // computed just now: the first restore need not redo it
+        log.info("template snapshot taken template={} vcpus={} memory_mib={} network={} state_bytes={} took_ms={} dir={}", t.name(), vcpus, memoryMib,
+            nic.isPresent(), state.bytes(), (System.nanoTime() - start) / 1_000_000, dir);
+        return new Snapshot(dir, m);
+      } finally {
+        inProgress.remove(vm);
+        vm.stop(Duration.ofSeconds(3));
+        AtomicFiles.deleteTree(run);
+        AtomicFiles.deleteTree(building);
       }
-      // The memory stays the VMM user's: QEMU 7.2 opens it read-write even to map it private.
-      Files.setAttribute(spec.memory().get().file(), "unix:mode", 0600);
-      Manifest m = new Manifest(vcpus, memoryMib, artifacts.id(), rootfsKey(t), state.sha256(), state.bytes(), Checksums.sha256(spec.memory().get().file()));
-      AtomicFiles.write(building.resolve("manifest.json"), JSON.writeValueAsBytes(m));
-      Path dir = dirOf(t, nic.isPresent());
-      AtomicFiles.deleteTree(dir);
-      AtomicFiles.moveDurably(building, dir);
-      verifiedMemory.markVerified(dir.resolve("memory"), m.memorySha256()); // computed just now: the first restore need not redo it
-      log.info("template snapshot taken template={} vcpus={} memory_mib={} network={} state_bytes={} took_ms={}", t.name(), vcpus, memoryMib,
-          nic.isPresent(), state.bytes(), (System.nanoTime() - start) / 1_000_000);
-      return new Snapshot(dir, m);
-    } finally {
-      inProgress.remove(vm);
-      vm.stop(Duration.ofSeconds(3));
-      AtomicFiles.deleteTree(run);
-      AtomicFiles.deleteTree(building);
     }
   }
 
@@ -170,19 +185,6 @@ public final class TemplateSnapshots {
     }
   }
 
-  /** Removes what snapshots interrupted by a crash left behind (called at daemon start). */
-  void removeInterrupted(Template t) {
-    Path tdir = t.rootfs().orElseThrow().getParent();
-    try (var entries = Files.newDirectoryStream(tdir, "snapshot.*.building")) {
-      for (Path p : entries) {
-        AtomicFiles.deleteTree(p);
-        log.info("template={} removed an interrupted snapshot {}", t.name(), p.getFileName());
-      }
-    } catch (IOException e) {
-      log.warn("template={} interrupted snapshots not removed: {}", t.name(), e.toString());
-    }
-  }
-
   /** The template's snapshot if a sandbox of this size can restore from it. */
   Optional<Snapshot> usable(Template t, int vcpus, long memoryMib, boolean network) {
     return find(t, vcpus, memoryMib, network).snapshot();
@@ -201,13 +203,16 @@ public final class TemplateSnapshots {
 
   /** The template's snapshot if a sandbox of this size (and network device or not) can restore from it; otherwise why not, in words. */
   Lookup find(Template t, int vcpus, long memoryMib, boolean network) {
-    Path dir = dirOf(t, network);
-    Path manifest = dir.resolve("manifest.json");
     String which = network ? "template snapshot with a network device" : "template snapshot";
-    if (!Files.isRegularFile(manifest)) return Lookup.none("template '" + t.name() + "' has no " + which + " yet");
+    Path dir;
     Manifest m;
     try {
-      m = JSON.readValue(manifest.toFile(), Manifest.class);
+      Optional<Path> current = pointers.current(t.name(), network);
+      if (current.isEmpty() || !Files.isRegularFile(current.get().resolve("manifest.json"))) {
+        return Lookup.none("template '" + t.name() + "' has no " + which + " yet");
+      }
+      dir = current.get();
+      m = JSON.readValue(dir.resolve("manifest.json").toFile(), Manifest.class);
     } catch (IOException e) {
       log.warn("template={} snapshot manifest unreadable, booting instead: {}", t.name(), e.toString());
       return new Lookup(Optional.empty(), true, "the " + which + " of '" + t.name() + "' is corrupt (its manifest is unreadable)");
@@ -243,11 +248,17 @@ public final class TemplateSnapshots {
   Optional<Manifest> describe(Template t) {
     if (t.rootfs().isEmpty()) return Optional.empty();
     try {
-      Path manifest = dirOf(t, false).resolve("manifest.json");
-      return Files.isRegularFile(manifest) ? Optional.of(JSON.readValue(manifest.toFile(), Manifest.class)) : Optional.empty();
+      Optional<Path> dir = pointers.current(t.name(), false);
+      if (dir.isEmpty() || !Files.isRegularFile(dir.get().resolve("manifest.json"))) return Optional.empty();
+      return Optional.of(JSON.readValue(dir.get().resolve("manifest.json").toFile(), Manifest.class));
     } catch (IOException e) {
       return Optional.empty();
     }
+  }
+
+  /** Keeps the snapshot from collection while a clone's disk layer is made on it (then the layer keeps it). */
+  Artifacts.Hold hold(Snapshot s) throws IOException {
+    return store.hold(s.dir());
   }
 
   /**

@@ -180,6 +180,16 @@ public final class DiskLayers {
     }
   }
 
+  /** Every layer in the directory now, whether recorded or pending. */
+  public List<Path> layers() throws IOException {
+    if (!Files.isDirectory(dir)) return List.of();
+    List<Path> all = new ArrayList<>();
+    try (var files = Files.newDirectoryStream(dir, "*.qcow2")) {
+      files.forEach(all::add);
+    }
+    return all;
+  }
+
   /** The disk size a qcow2 layer gives its VM (its virtual size), from its header. */
   public static long virtualSize(Path qcow2) throws IOException {
     try (FileChannel ch = FileChannel.open(qcow2, StandardOpenOption.READ)) {
@@ -199,7 +209,7 @@ public final class DiskLayers {
   }
 
   /** The backing file named in a qcow2 header, read with every length checked. */
-  static Optional<Path> backingOf(Path qcow2) throws IOException {
+  public static Optional<Path> backingOf(Path qcow2) throws IOException {
     if (!Files.exists(qcow2)) return Optional.empty();
     try (FileChannel ch = FileChannel.open(qcow2, StandardOpenOption.READ)) {
       ByteBuffer h = header(ch, 20);

@@ -47,7 +47,7 @@ class NetworkSystemTest {
     internet = TestInternet.start(host.dir);
     host.awaitTemplateSnapshot();
     org.awaitility.Awaitility.await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(200))
-        .until(() -> Files.exists(host.dir.resolve("data/templates/" + TestHost.TEMPLATE + "/snapshot-net/manifest.json")));
+        .until(() -> host.snapshotDir(true).isPresent());
   }
 
   @AfterAll

@@ -85,7 +85,7 @@ class SnapshotSystemTest extends SnapshottedHostTest {
 
   @Test
   void aCorruptedSnapshotIsDetectedAndTheSandboxBootsInstead() throws Exception {
-    Path state = host.dir.resolve("data/templates/" + TestHost.TEMPLATE + "/snapshot/state");
+    Path state = host.snapshotDir(false).orElseThrow().resolve("state");
     byte[] original = Files.readAllBytes(state);
     byte[] corrupt = original.clone();
     corrupt[corrupt.length / 2] ^= 0x5a;
@@ -106,13 +106,11 @@ class SnapshotSystemTest extends SnapshottedHostTest {
   }
 
   @Test
-  void otherSizesBootAndSnapshotsAreRefusedWhileInUse() throws Exception {
+  void otherSizesBoot() throws Exception {
     String id = host.createSandbox(Map.of("template", TestHost.TEMPLATE, "memoryMib", 256));
     assertEquals("boot", startedFrom(id), "the snapshot was taken at the default size");
     assertEquals("booted: size differs from the template snapshot (it has 1 vCPUs and 512 MiB; this sandbox asked for 1 vCPUs and 256 MiB)",
         createdHow(host, id));
-    TestHost.Reply r = host.call("POST", "/v1/templates/" + TestHost.TEMPLATE + "/snapshot", null);
-    assertEquals(409, r.status(), r.raw());
     host.call("DELETE", "/v1/sandboxes/" + id, null);
   }
 }

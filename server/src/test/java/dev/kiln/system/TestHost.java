@@ -93,6 +93,11 @@ public final class TestHost implements AutoCloseable {
     return dir.resolve("data");
   }
 
+  /** The test template's current snapshot directory (with a network device, or not), if it has one. */
+  Optional<Path> snapshotDir(boolean network) throws java.io.IOException {
+    return daemon.templates().snapshotPointers().current(TEMPLATE, network);
+  }
+
   /** The daemon itself, for tests outside this package that drive its parts directly. */
   public KilnDaemon daemon() {
     return daemon;

@@ -5,6 +5,7 @@ import dev.kiln.error.KilnException;
 import dev.kiln.store.EventRepository;
 import dev.kiln.store.SandboxRow;
 import dev.kiln.vmm.DiskBase;
+import dev.kiln.vmm.DiskLayers;
 import dev.kiln.vmm.VmSpec;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -43,9 +44,10 @@ public final class Forks {
   private final SandboxLimits limits;
   private final EventRepository events;
   private final CheckpointFiles files;
+  private final DiskLayers disks;
 
   Forks(SandboxLocks locks, SandboxRows rows, StateCapture capture, Checkpoints checkpoints, VmLauncher launcher, SandboxRemoval removal,
-      SandboxViews views, SandboxNetworks networks, SandboxLimits limits, EventRepository events, CheckpointFiles files) {
+      SandboxViews views, SandboxNetworks networks, SandboxLimits limits, EventRepository events, CheckpointFiles files, DiskLayers disks) {
     this.locks = locks;
     this.rows = rows;
     this.capture = capture;
@@ -57,6 +59,7 @@ public final class Forks {
     this.limits = limits;
     this.events = events;
     this.files = files;
+    this.disks = disks;
   }
 
   /**
@@ -69,13 +72,21 @@ public final class Forks {
     for (int i = 0; i < count; i++) limits.check(source.vcpus(), source.memoryMib(), source.timeoutSeconds());
     long start = System.nanoTime();
     Path liveState = files.liveForkState(sandboxId);
-    Checkpoints.Saved saved = checkpoint.isPresent() ? checkpoints.saved(checkpoints.find(sandboxId, checkpoint.get()))
-        : locks.underLifecycleLock(sandboxId, (sb, r) -> {
-          Transitions.check(sandboxId, SandboxRows.stateOf(r), Operation.FORK_LIVE);
-          return capture.capture(sb, r, liveState, files);
-        });
+    // Under the source's lock, and held from there: a delete of the checkpoint or of the source that
+    // comes next must not leave the base without a root before each fork's own layer exists.
+    Base base = locks.underLifecycleLock(sandboxId, (sb, r) -> {
+      Checkpoints.Saved s;
+      if (checkpoint.isPresent()) {
+        s = checkpoints.saved(checkpoints.find(sandboxId, checkpoint.get()));
+      } else {
+        Transitions.check(sandboxId, SandboxRows.stateOf(r), Operation.FORK_LIVE);
+        s = capture.capture(sb, r, liveState, files);
+      }
+      return new Base(s, disks.hold(s.spec().rootDisk()));
+    });
+    Checkpoints.Saved saved = base.saved();
     String what = checkpoint.map(c -> "checkpoint '" + c + "' of " + sandboxId).orElse("the live state of " + sandboxId);
-    try {
+    try (DiskLayers.Hold held = base.hold()) {
       List<Sandbox> forks = startAll(source, saved, count, what);
       events.append(sandboxId, "forked", count + " fork(s) from " + what + ": " + String.join(", ", forks.stream().map(Sandbox::id).toList()));
       log.info("sandbox forked sandbox={} from=\"{}\" count={} took_ms={}", sandboxId, what, count, (System.nanoTime() - start) / 1_000_000);
@@ -84,6 +95,9 @@ public final class Forks {
       if (checkpoint.isEmpty()) files.removeState(liveState);
     }
   }
+
+  /** What the forks start from, and the hold that keeps its disk until they have their own layers. */
+  private record Base(Checkpoints.Saved saved, DiskLayers.Hold hold) {}
 
   private List<Sandbox> startAll(SandboxRow source, Checkpoints.Saved saved, int count, String what) throws InterruptedException {
     Semaphore slots = new Semaphore(FORK_PARALLELISM);

@@ -13,6 +13,8 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.HashMap;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -38,6 +40,14 @@ public final class DiskLayers {
   private final Path dir;
   /** Layers created but not yet recorded anywhere the roots come from: never collected. */
   private final Set<Path> pending = ConcurrentHashMap.newKeySet();
+  /** Layers something will build on soon (a fork's base), with how many holds each has: roots for as long as they are held. */
+  private final Map<Path, Integer> held = new HashMap<>();
+
+  /** A hold on a layer; closing it lets collection have the layer again if nothing else keeps it. */
+  public interface Hold extends AutoCloseable {
+    @Override
+    void close();
+  }
 
   public DiskLayers(Path dir) {
     this.dir = dir.toAbsolutePath().normalize();
@@ -78,6 +88,23 @@ public final class DiskLayers {
     pending.remove(layer);
   }
 
+  /**
+   * Keeps {@code layer} and its chain from collection until the hold is closed: for work that will
+   * build on a layer only its current roots keep (a fork of a checkpoint or of a live sandbox, which
+   * a delete of the checkpoint or of its sandbox could otherwise leave without a root before the
+   * fork's own layer exists). Take it while a root still names the layer (under the lock that
+   * guards that root).
+   */
+  public synchronized Hold hold(Path layer) {
+    Path p = layer.toAbsolutePath().normalize();
+    held.merge(p, 1, Integer::sum);
+    return () -> release(p);
+  }
+
+  private synchronized void release(Path layer) {
+    held.computeIfPresent(layer, (k, n) -> n == 1 ? null : n - 1);
+  }
+
   /** Deletes a layer nothing was built on (a VM that never came up). */
   public void discard(Path layer) {
     try {
@@ -107,7 +134,9 @@ public final class DiskLayers {
     Set<Path> reachable;
     List<Path> unreachable = new ArrayList<>();
     try {
-      reachable = reachable(roots.get());
+      Set<Path> all = new HashSet<>(roots.get());
+      all.addAll(held.keySet());
+      reachable = reachable(all);
       try (var files = Files.newDirectoryStream(dir, "*.qcow2")) {
         for (Path f : files) {
           // A layer that is garbage by the roots but whose header is garbled may be a root's chain

@@ -56,6 +56,17 @@ class DiskLayersTest {
   }
 
   @Test
+  void aHeldLayerAndItsChainOutliveTheirLastRootUntilTheHoldIsClosed() {
+    // A fork's base: its checkpoint (the root) is deleted before the fork has a layer of its own.
+    try (DiskLayers.Hold hold = layers.hold(top)) {
+      assertEquals(1, layers.collect(Set::of), "only the garbage goes");
+      assertTrue(Files.exists(top) && Files.exists(frozen), "the held layer and what it is built on stay");
+    }
+    assertEquals(2, layers.collect(Set::of), "released: nothing keeps them");
+    assertFalse(Files.exists(top) || Files.exists(frozen));
+  }
+
+  @Test
   void aGarbledHeaderOnTheChainAbortsThePass() throws IOException {
     corruptHeader(top); // before the fix: "no backing chain", so the frozen layer (a fork's base) went
     assertEquals(0, layers.collect(() -> Set.of(top)));

@@ -1,5 +1,6 @@
 package dev.kiln.vmm;
 
+import dev.kiln.host.CommandException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -72,6 +73,11 @@ public final class DiskLayers {
     pending.add(layer);
     try {
       Overlay.create(layer, base.file(), base.format());
+    } catch (CommandException e) {
+      // An I/O failure of the host (the base gone, the disk full), not a bug: callers answer it as such.
+      pending.remove(layer);
+      Files.deleteIfExists(layer);
+      throw new IOException("a disk layer on " + base.file().getFileName() + " could not be made (qemu-img exited with " + e.exitCode() + ")", e);
     } catch (RuntimeException e) {
       pending.remove(layer);
       Files.deleteIfExists(layer);

@@ -2,6 +2,7 @@ package dev.kiln.vmm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -53,6 +54,16 @@ class DiskLayersTest {
     assertEquals(1, layers.collect(() -> Set.of(top)));
     assertTrue(Files.exists(top) && Files.exists(frozen));
     assertFalse(Files.exists(garbage));
+  }
+
+  @Test
+  void aLayerOnABaseThatIsGoneIsAnIoFailureThatLeavesNothing() throws IOException {
+    Path gone = tmp.resolve("gone.qcow2");
+    IOException e = assertThrows(IOException.class, () -> layers.create(new DiskBase.Layer(gone)));
+    assertEquals("a disk layer on gone.qcow2 could not be made (qemu-img exited with 1)", e.getMessage());
+    try (var left = Files.list(tmp.resolve("disks"))) {
+      assertEquals(3, left.count(), "only the three layers the test made");
+    }
   }
 
   @Test

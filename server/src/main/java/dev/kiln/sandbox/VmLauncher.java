@@ -143,9 +143,10 @@ final class VmLauncher {
     String id = sb.id.value();
     seam.at(LifecycleSeam.Point.VM_STARTED, id);
     sb.stopping = false;
-    repo.recordVm(id, VmRecords.encode(spec), sb.vm.pid());
+    String record = VmRecords.encode(spec);
+    // One write for the VM and its disk's size: this is on the path of every create and resume.
+    repo.recordVm(id, record, sb.vm.pid(), diskSize(id, spec.rootDisk()));
     disks.recorded(spec.rootDisk());
-    recordDiskSize(id, spec.rootDisk());
     watchdog.watch(sb);
     sb.agent = started.resumesSession() ? AgentConnection.resume(spec.agentSocket(), id, bootTimeout, cause -> watchdog.onAgentBroken(sb, cause))
         : AgentConnection.open(spec.agentSocket(), id, bootTimeout, cause -> watchdog.onAgentBroken(sb, cause));
@@ -154,7 +155,7 @@ final class VmLauncher {
     // (the HELLO above) and the restored root filesystem answers a stat.
     if (started.restored()) sb.agent.files().stat("/");
     try {
-      rows.commit(id, new SandboxRepository.StateChange(from.name(), SandboxState.RUNNING.name(), Optional.of(VmRecords.encode(spec)),
+      rows.commit(id, new SandboxRepository.StateChange(from.name(), SandboxState.RUNNING.name(), Optional.of(record),
           OptionalLong.of(sb.vm.pid()), Optional.empty(), expiry, Optional.empty()).withEvent(eventKind, started.how()));
     } catch (KilnException changedMeanwhile) {
       teardown.stopVm(sb); // the row is another writer's now: no VM of this transition may outlive it
@@ -164,10 +165,16 @@ final class VmLauncher {
 
   /** Records the root disk's size for the sandbox list, which reads no disk (a sandbox without it is listed without a size). */
   void recordDiskSize(String id, Path rootDisk) {
+    diskSize(id, rootDisk).ifPresent(bytes -> repo.recordRootDiskBytes(id, bytes));
+  }
+
+  /** The root disk's virtual size, or empty (logged) if its header cannot be read. */
+  private static OptionalLong diskSize(String id, Path rootDisk) {
     try {
-      repo.recordRootDiskBytes(id, DiskLayers.virtualSize(rootDisk));
+      return OptionalLong.of(DiskLayers.virtualSize(rootDisk));
     } catch (IOException e) {
       log.warn("sandbox={} root disk size unknown: {}", id, e.getMessage());
+      return OptionalLong.empty();
     }
   }
 

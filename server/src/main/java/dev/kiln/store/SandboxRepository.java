@@ -121,11 +121,19 @@ public final class SandboxRepository {
 
   /** Records the VM a sandbox now runs on (its spec and pid), leaving its state as it is. */
   public void recordVm(String id, String vmJson, long pid) {
+    recordVm(id, vmJson, pid, OptionalLong.empty());
+  }
+
+  /** {@link #recordVm(String, String, long)} and, in the same write, its root disk's size when given. */
+  public void recordVm(String id, String vmJson, long pid, OptionalLong rootDiskBytes) {
     db.inTransaction(c -> {
-      try (PreparedStatement p = c.prepareStatement("UPDATE sandboxes SET vm_json = ?, pid = ? WHERE id = ?")) {
-        p.setString(1, vmJson);
-        p.setLong(2, pid);
-        p.setString(3, id);
+      String sql = "UPDATE sandboxes SET vm_json = ?, pid = ?" + (rootDiskBytes.isPresent() ? ", root_disk_bytes = ?" : "") + " WHERE id = ?";
+      try (PreparedStatement p = c.prepareStatement(sql)) {
+        int i = 1;
+        p.setString(i++, vmJson);
+        p.setLong(i++, pid);
+        if (rootDiskBytes.isPresent()) p.setLong(i++, rootDiskBytes.getAsLong());
+        p.setString(i, id);
         return p.executeUpdate();
       }
     });

@@ -41,7 +41,7 @@ final class SandboxViews {
   }
 
   Sandbox get(String id) {
-    rows.row(id); // the 404 (or the tombstone's) for an id without a row
+    if (!SandboxId.isValid(id)) throw SandboxRows.notFound(id);
     return repo.findListed(id).map(this::view).orElseThrow(() -> rows.gone(id));
   }
 

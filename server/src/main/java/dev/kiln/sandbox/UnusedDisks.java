@@ -10,9 +10,11 @@ import dev.kiln.vmm.DiskLayers;
 import dev.kiln.vmm.VmSpec;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Removes the disk layers that no sandbox and no checkpoint is built on any more, then the template
@@ -31,32 +33,44 @@ final class UnusedDisks {
     this.templates = templates;
   }
 
+  /** What sandboxes and checkpoints are built on, as one read of their rows finds it. */
+  private record Uses(List<VmSpec> vms, List<Path> checkpointDisks) {}
+
   void collect() {
+    // One read of the rows serves both passes, taken inside the first (whose fail-closed handling
+    // covers an error in it): a sandbox made after it has a layer, pending or recorded, that the
+    // artifact pass counts, and that layer's chain reaches its artifacts.
+    AtomicReference<Uses> read = new AtomicReference<>();
     disks.collect(() -> {
-      Set<Path> roots = new HashSet<>();
-      for (SandboxRow r : sandboxes.all()) {
-        if (r.vmJson().isPresent()) roots.add(SandboxRows.vmSpecOf(r).rootDisk());
-      }
-      for (var c : checkpoints.all()) roots.add(Path.of(c.diskPath()));
+      Uses uses = readUses();
+      read.set(uses);
+      Set<Path> roots = new HashSet<>(uses.checkpointDisks());
+      for (VmSpec vm : uses.vms()) roots.add(vm.rootDisk());
       return roots;
     });
     // After the layers: one collected above reaches nothing now. Every layer left counts as a root,
     // pending ones (a create or a pool fill under way) included.
-    templates.artifacts().collect(this::artifactRoots, DiskLayers::backingOf);
+    templates.artifacts().collect(() -> artifactRoots(read.get() != null ? read.get() : readUses()), DiskLayers::backingOf);
   }
 
-  private Set<Path> artifactRoots() throws IOException {
+  private Uses readUses() {
+    List<VmSpec> vms = new ArrayList<>();
+    for (SandboxRow r : sandboxes.all()) {
+      if (r.vmJson().isPresent()) vms.add(SandboxRows.vmSpecOf(r));
+    }
+    return new Uses(vms, checkpoints.all().stream().map(c -> Path.of(c.diskPath())).toList());
+  }
+
+  private Set<Path> artifactRoots(Uses uses) throws IOException {
     Set<Path> roots = new HashSet<>(disks.layers());
     List<Template> all = templates.list();
     for (Template t : all) t.rootfs().ifPresent(roots::add);
     roots.addAll(templates.snapshotPointers().of(all.stream().map(Template::name).toList()));
-    for (SandboxRow r : sandboxes.all()) {
-      if (r.vmJson().isEmpty()) continue;
-      VmSpec spec = SandboxRows.vmSpecOf(r);
-      roots.add(spec.rootDisk());
-      spec.memory().ifPresent(m -> roots.add(m.file()));
+    for (VmSpec vm : uses.vms()) {
+      roots.add(vm.rootDisk());
+      vm.memory().ifPresent(m -> roots.add(m.file()));
     }
-    for (var c : checkpoints.all()) roots.add(Path.of(c.diskPath()));
+    roots.addAll(uses.checkpointDisks());
     return roots;
   }
 }

@@ -73,14 +73,13 @@ public final class DiskLayers {
     pending.add(layer);
     try {
       Overlay.create(layer, base.file(), base.format());
-    } catch (CommandException e) {
-      // An I/O failure of the host (the base gone, the disk full), not a bug: callers answer it as such.
-      pending.remove(layer);
-      Files.deleteIfExists(layer);
-      throw new IOException("a disk layer on " + base.file().getFileName() + " could not be made (qemu-img exited with " + e.exitCode() + ")", e);
     } catch (RuntimeException e) {
       pending.remove(layer);
       Files.deleteIfExists(layer);
+      // qemu-img failing is an I/O failure of the host (the base gone, the disk full), not a bug: callers answer it as such.
+      if (e instanceof CommandException ce) {
+        throw new IOException("a disk layer on " + base.file().getFileName() + " could not be made (qemu-img exited with " + ce.exitCode() + ")", e);
+      }
       throw e;
     }
     return layer;

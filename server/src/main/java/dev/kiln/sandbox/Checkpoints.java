@@ -65,7 +65,7 @@ public final class Checkpoints {
       throw new KilnException(ErrorCode.INVALID_REQUEST, "checkpoint name must be 1-64 of [A-Za-z0-9._-], starting with a letter or digit");
     }
     return locks.underLifecycleLock(sandboxId, (sb, r) -> {
-      Transitions.check(sandboxId, SandboxRows.stateOf(r), Operation.CHECKPOINT);
+      Transitions.check(r, Operation.CHECKPOINT);
       if (checkpointRows.find(sandboxId, name).isPresent()) {
         throw new KilnException(ErrorCode.CHECKPOINT_EXISTS, "sandbox " + sandboxId + " already has a checkpoint named '" + name + "'");
       }

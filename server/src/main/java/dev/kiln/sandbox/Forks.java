@@ -79,7 +79,7 @@ public final class Forks {
       if (checkpoint.isPresent()) {
         s = checkpoints.saved(checkpoints.find(sandboxId, checkpoint.get()));
       } else {
-        Transitions.check(sandboxId, SandboxRows.stateOf(r), Operation.FORK_LIVE);
+        Transitions.check(r, Operation.FORK_LIVE);
         s = capture.capture(sb, r, liveState, files);
       }
       return new Base(s, disks.hold(s.spec().rootDisk()));

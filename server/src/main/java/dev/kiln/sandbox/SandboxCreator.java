@@ -132,7 +132,7 @@ final class SandboxCreator {
   private void growDisk(String id, long bytes) throws InterruptedException {
     locks.underLifecycleLock(id, (sb, r) -> {
       try {
-        Transitions.check(id, SandboxRows.stateOf(r), Operation.USE);
+        Transitions.check(r, Operation.USE);
         sb.vm.growRootDisk(bytes);
         long fs = sb.agent.files().growRoot(bytes);
         launcher.recordDiskSize(id, SandboxRows.vmSpecOf(r).rootDisk());

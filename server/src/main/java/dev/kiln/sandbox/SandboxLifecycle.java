@@ -85,7 +85,7 @@ final class SandboxLifecycle {
    */
   void pauseLocked(LiveSandbox sb, SandboxRow r, ExpiryChange expiry, String eventKind) throws InterruptedException {
     String id = r.id();
-    SandboxState to = Transitions.check(id, SandboxRows.stateOf(r), Operation.PAUSE).orElseThrow();
+    SandboxState to = Transitions.check(r, Operation.PAUSE).orElseThrow();
     RunningVm vm = sb.vm;
     if (vm == null) throw new IllegalStateException("sandbox " + id + " is running without a VM");
     long start = System.nanoTime();
@@ -154,7 +154,7 @@ final class SandboxLifecycle {
    */
   void stop(String id) throws InterruptedException {
     locks.underLifecycleLock(id, (sb, r) -> {
-      Optional<SandboxState> to = Transitions.check(id, SandboxRows.stateOf(r), Operation.STOP);
+      Optional<SandboxState> to = Transitions.check(r, Operation.STOP);
       if (to.isEmpty()) return null;
       if (sb.agent != null) {
         try {
@@ -200,7 +200,7 @@ final class SandboxLifecycle {
     if (agent != null && SandboxRows.stateOf(r) == SandboxState.RUNNING && !sb.lifecycle.isLocked()) return agent;
     // Paused, or a transition (pause, stop, restore...) is under way: decide once it is over.
     return locks.underLifecycleLock(id, (locked, row) -> {
-      if (Transitions.check(id, SandboxRows.stateOf(row), Operation.USE).isPresent()) {
+      if (Transitions.check(row, Operation.USE).isPresent()) {
         resumeLocked(locked, row); // any data-plane request wakes a paused sandbox
       }
       if (locked.agent == null) throw Transitions.refusal(id, SandboxRows.stateOf(rows.row(id)), Operation.USE, row.error().orElse(""));
@@ -236,11 +236,10 @@ final class SandboxLifecycle {
    */
   void resize(String id, OptionalInt vcpus, OptionalLong memoryMib) throws InterruptedException {
     locks.underLifecycleLock(id, (sb, r) -> {
-      Transitions.check(id, SandboxRows.stateOf(r), Operation.RESIZE);
+      Transitions.check(r, Operation.RESIZE);
       RunningVm vm = sb.vm;
       if (vm == null) throw new IllegalStateException("sandbox " + id + " is running without a VM");
-      if (vcpus.isPresent()) limits.check(vcpus.getAsInt(), r.memoryMib(), r.timeoutSeconds());
-      if (memoryMib.isPresent()) limits.check(r.vcpus(), memoryMib.getAsLong(), r.timeoutSeconds());
+      limits.check(vcpus.orElse(r.vcpus()), memoryMib.orElse(r.memoryMib()), r.timeoutSeconds());
       try {
         if (vcpus.isPresent() && vcpus.getAsInt() != vm.spec().vcpus()) vm.setVcpus(vcpus.getAsInt());
         if (memoryMib.isPresent() && memoryMib.getAsLong() != vm.spec().totalMemoryMib()) vm.setMemoryMib(memoryMib.getAsLong());
@@ -262,7 +261,7 @@ final class SandboxLifecycle {
     limits.checkTimeout(timeoutSeconds);
     // Under the lock, like every TTL change: an expiry deciding on the old TTL finishes first.
     locks.underLifecycleLock(id, (sb, r) -> {
-      Transitions.check(id, SandboxRows.stateOf(r), Operation.CONFIGURE);
+      Transitions.check(r, Operation.CONFIGURE);
       repo.updateExpiry(id, timeoutSeconds, timeoutSeconds == 0 ? Optional.empty() : Optional.of(Instant.now().plusSeconds(timeoutSeconds)));
       return null;
     });
@@ -271,7 +270,7 @@ final class SandboxLifecycle {
   /** Replaces a sandbox's egress rules and bandwidth; they apply at once, in any state that keeps its namespace. */
   void updateNetwork(String id, EgressPolicy egress, int egressMbit, int ingressMbit) throws InterruptedException {
     locks.underLifecycleLock(id, (sb, r) -> {
-      Transitions.check(id, SandboxRows.stateOf(r), Operation.CONFIGURE);
+      Transitions.check(r, Operation.CONFIGURE);
       try {
         networks.update(id, egress, egressMbit, ingressMbit);
       } catch (IllegalArgumentException e) {
@@ -285,7 +284,7 @@ final class SandboxLifecycle {
 
   SandboxNetworks.Forward addForward(String id, int guestPort, int hostPort) throws InterruptedException {
     return locks.underLifecycleLock(id, (sb, r) -> {
-      Transitions.check(id, SandboxRows.stateOf(r), Operation.CONFIGURE);
+      Transitions.check(r, Operation.CONFIGURE);
       return networks.addForward(id, guestPort, hostPort);
     });
   }
@@ -297,7 +296,7 @@ final class SandboxLifecycle {
 
   void removeForward(String id, int hostPort) throws InterruptedException {
     locks.underLifecycleLock(id, (sb, r) -> {
-      Transitions.check(id, SandboxRows.stateOf(r), Operation.CONFIGURE);
+      Transitions.check(r, Operation.CONFIGURE);
       networks.removeForward(id, hostPort);
       return null;
     });

@@ -80,7 +80,7 @@ final class SandboxRemoval {
    */
   private void removeLocked(LiveSandbox sb, SandboxRow r, Optional<Tombstones.Reason> reason) {
     String id = r.id();
-    SandboxState to = Transitions.check(id, SandboxRows.stateOf(r), Operation.DELETE).orElseThrow();
+    SandboxState to = Transitions.check(r, Operation.DELETE).orElseThrow();
     // Stopping first: a crash from here on is finished by the next daemon's recovery.
     rows.commit(id, new StateChange(r.state(), to.name(), r.vmJson(), r.pid(), r.error(), ExpiryChange.KEEP, Optional.empty()));
     teardown.teardown(sb);

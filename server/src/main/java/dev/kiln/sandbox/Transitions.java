@@ -9,6 +9,7 @@ import static dev.kiln.sandbox.SandboxState.STOPPING;
 
 import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
+import dev.kiln.store.SandboxRow;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.LinkedHashSet;
@@ -87,6 +88,11 @@ final class Transitions {
   /** The rule for {@code op} in state {@code from}: anything the table does not allow is refused. */
   static Rule rule(SandboxState from, Operation op) {
     return TABLE.getOrDefault(op, Map.of()).getOrDefault(from, new Refused(""));
+  }
+
+  /** {@link #check(String, SandboxState, Operation)} for a sandbox as its row is now. */
+  static Optional<SandboxState> check(SandboxRow r, Operation op) {
+    return check(r.id(), SandboxRows.stateOf(r), op);
   }
 
   /**

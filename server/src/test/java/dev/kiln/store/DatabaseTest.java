@@ -28,7 +28,7 @@ class DatabaseTest {
     Instant now = Instant.ofEpochMilli(1_700_000_000_000L);
     try (Database db = Database.open(dir.resolve("k.db"))) {
       new TemplateRepository(db).upsert(new TemplateRow("t", "READY", "dir:/x", Optional.of("/x.ext4"), OptionalLong.of(10), Optional.empty(), now, now,
-          Optional.of("sha256:" + "a".repeat(64)), Optional.of("{}"), 256));
+          Optional.of("sha256:" + "a".repeat(64)), Optional.of("{}"), 256, "MICROVM"));
       new SandboxRepository(db).insert(new SandboxRow("sb-aaaaaaaaaaaaaaaa", "t", "RUNNING", 1, 256, 300, "{}", "{}", Optional.of("{}"),
           OptionalLong.of(42), Optional.empty(), now, Optional.of(now.plusSeconds(300)), "DELETE"));
     }
@@ -51,7 +51,7 @@ class DatabaseTest {
     Instant now = Instant.ofEpochMilli(1_700_000_000_000L);
     try (Database db = Database.open(dir.resolve("k.db"))) {
       new TemplateRepository(db).upsert(new TemplateRow("t", "READY", "dir:/x", Optional.of("/x.ext4"), OptionalLong.of(10), Optional.empty(), now, now,
-          Optional.empty(), Optional.of("{}"), 256));
+          Optional.empty(), Optional.of("{}"), 256, "MICROVM"));
       SandboxRepository sandboxes = new SandboxRepository(db);
       EventRepository events = new EventRepository(db);
       TombstoneRepository tombstones = new TombstoneRepository(db);

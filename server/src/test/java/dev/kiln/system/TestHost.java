@@ -73,7 +73,7 @@ public final class TestHost implements AutoCloseable {
     h.boot();
     Path rootfs = h.dir.resolve("rootfs");
     BusyboxRootfs.create(rootfs);
-    h.daemon.templates().build(TEMPLATE, new TemplateSource.Directory(rootfs), 256);
+    h.daemon.templates().build(TEMPLATE, new TemplateSource.Directory(rootfs), 256, java.util.Optional.empty());
     return h;
   }
 

@@ -19,6 +19,8 @@ interface LifecycleSeam {
     VM_EXITED,
     /** A failure (the VM exited, the agent channel broke) holds the lock and is about to tear the VM down. */
     FAILING,
+    /** A checkpoint or fork has moved the VM's writes to a new disk layer and not recorded it yet. */
+    DISK_FROZEN,
     /** The TTL reaper has paused an expired sandbox and is about to finish with it. */
     TTL_PAUSED
   }

@@ -82,8 +82,8 @@ public final class SandboxManager implements AutoCloseable {
     this.snapshotPolicy = new TemplateSnapshotPolicy(templates, snapshots, pools, networks, limits, unused);
     this.creator = new SandboxCreator(templates, limits, networks, pools, snapshotPolicy, snapshots, clones, launcher, locks, removal, events, disks,
         artifacts, accelerator, backend.capabilities(accelerator));
-    this.recovery = new SandboxRecovery(dirs, repo, live, backend, networks, watchdog, removal, unused, listeners, launcher);
-    StateCapture capture = new StateCapture(repo, disks);
+    this.recovery = new SandboxRecovery(dirs, repo, live, backend, networks, watchdog, removal, unused, listeners, launcher, events);
+    StateCapture capture = new StateCapture(repo, disks, seam);
     this.checkpoints = new Checkpoints(locks, rows, capture, launcher, watchdog, teardown, checkpointRows, unused, checkpointFiles, views);
     this.forks = new Forks(locks, rows, capture, checkpoints, launcher, removal, views, networks, limits, events, checkpointFiles, disks);
   }

@@ -3,6 +3,7 @@ package dev.kiln.sandbox;
 import dev.kiln.agent.AgentConnection;
 import dev.kiln.agent.AgentException;
 import dev.kiln.host.AtomicFiles;
+import dev.kiln.store.EventRepository;
 import dev.kiln.store.SandboxRepository;
 import dev.kiln.store.SandboxListRow;
 import dev.kiln.store.SandboxRow;
@@ -26,6 +27,7 @@ import org.slf4j.LoggerFactory;
  */
 final class SandboxRecovery {
   private static final Logger log = LoggerFactory.getLogger(SandboxRecovery.class);
+  private final EventRepository events;
   private final RunDirs dirs;
   private final SandboxRepository repo;
   private final SandboxRegistry live;
@@ -38,7 +40,8 @@ final class SandboxRecovery {
   private final VmLauncher launcher;
 
   SandboxRecovery(RunDirs dirs, SandboxRepository repo, SandboxRegistry live, VmmBackend backend, SandboxNetworks networks, Watchdog watchdog,
-      SandboxRemoval removal, UnusedDisks unused, SandboxListeners listeners, VmLauncher launcher) {
+      SandboxRemoval removal, UnusedDisks unused, SandboxListeners listeners, VmLauncher launcher, EventRepository events) {
+    this.events = events;
     this.dirs = dirs;
     this.repo = repo;
     this.live = live;
@@ -53,7 +56,6 @@ final class SandboxRecovery {
 
   void recover() {
     removeLeftoverRunDirs();
-    unused.collect();
     networks.adoptAll(id -> repo.find(id).isPresent());
     recordMissingDiskSizes();
     for (SandboxRow r : repo.all()) {
@@ -72,6 +74,8 @@ final class SandboxRecovery {
         case ERROR, PAUSED, STOPPED -> { } // nothing runs: its saved state or its disk waits, or the client reads why it failed
       }
     }
+    // After adoption: a layer a running VM writes to may be recorded only by it (adoptVm).
+    unused.collect();
   }
 
   /** Rows from before root disk sizes were recorded get theirs, once. */
@@ -112,7 +116,11 @@ final class SandboxRecovery {
     if (r.vmJson().isEmpty() || r.pid().isEmpty()) throw new VmmException("no VM recorded");
     VmSpec spec = VmRecords.decode(r.vmJson().get());
     sb.vm = backend.adopt(spec, r.pid().getAsLong());
-    return spec;
+    if (!sb.vm.spec().equals(spec)) {
+      repo.recordVm(r.id(), VmRecords.encode(sb.vm.spec()), sb.vm.pid());
+      events.append(r.id(), "recovered", "the daemon had stopped between freezing the disk and recording it; the VM's new disk layer is recorded now");
+    }
+    return sb.vm.spec();
   }
 
   private void readopt(LiveSandbox sb, SandboxRow r) {

@@ -28,10 +28,12 @@ final class StateCapture {
   private static final Duration SAVE_TIMEOUT = Duration.ofMinutes(5);
   private final SandboxRepository repo;
   private final DiskLayers disks;
+  private final Seams seam;
 
-  StateCapture(SandboxRepository repo, DiskLayers disks) {
+  StateCapture(SandboxRepository repo, DiskLayers disks, Seams seam) {
     this.repo = repo;
     this.disks = disks;
+    this.seam = seam;
   }
 
   /**
@@ -45,6 +47,7 @@ final class StateCapture {
     if (vm == null) throw new IllegalStateException("sandbox " + r.id() + " is running without a VM");
     try {
       Path next = vm.freezeDisk(disks);
+      seam.at(LifecycleSeam.Point.DISK_FROZEN, r.id());
       // From here the VM writes to the new layer, whatever happens to the save.
       repo.recordVm(r.id(), VmRecords.encode(current.withRootDisk(next)), vm.pid());
       disks.recorded(next);

@@ -175,7 +175,37 @@ public final class QemuBackend implements VmmBackend {
       handle.destroyForcibly();
       throw new VmmException(e.getMessage() + "; killed QEMU pid " + pid, e);
     }
-    return new QemuVm(spec, handle, qmp, user);
+    return new QemuVm(disksAsQemuHasThem(spec, qmp), handle, qmp, user);
+  }
+
+  /**
+   * The spec with the root disk QEMU writes to. They differ only when a daemon stopped between a
+   * disk freeze and its record ({@link RunningVm#freezeDisk}): QEMU writes to the new layer while
+   * the record names the frozen one. QEMU's word is taken only for a file the daemon made: a layer
+   * beside the recorded one whose backing file is the recorded one (a compromised QEMU must not
+   * be able to point the daemon at another file). Anything else is refused.
+   */
+  private static VmSpec disksAsQemuHasThem(VmSpec spec, QmpClient qmp) throws VmmException, InterruptedException {
+    com.fasterxml.jackson.databind.JsonNode devices = qmp.execute("query-block", null, Duration.ofSeconds(10));
+    String file = null;
+    for (com.fasterxml.jackson.databind.JsonNode d : devices) {
+      if (d.path("device").asText().equals("root")) file = d.path("inserted").path("file").asText(null);
+    }
+    if (file == null || file.length() > 4096) throw new VmmException("QEMU of " + spec.name() + " names no root disk");
+    Path actual = Path.of(file).toAbsolutePath().normalize();
+    Path recorded = spec.rootDisk().toAbsolutePath().normalize();
+    if (actual.equals(recorded)) return spec;
+    try {
+      if (!recorded.getParent().equals(actual.getParent()) || !Files.isRegularFile(actual, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+          || !DiskLayers.backingOf(actual).map(b -> b.toAbsolutePath().normalize().equals(recorded)).orElse(false)) {
+        throw new VmmException("QEMU of " + spec.name() + " writes to " + actual + ", which is not a layer on its recorded disk " + recorded);
+      }
+    } catch (IOException e) {
+      throw new VmmException("QEMU of " + spec.name() + " writes to " + actual + ", which cannot be checked: " + e.getMessage(), e);
+    }
+    log.warn("vm={} writes to {} though its record names {} (the daemon stopped between a disk freeze and its record): taking the new layer",
+        spec.name(), actual, recorded);
+    return spec.withRootDisk(actual);
   }
 
   @Override

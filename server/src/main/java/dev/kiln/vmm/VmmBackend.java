@@ -5,7 +5,11 @@ public interface VmmBackend {
   /** Starts the VM and returns once its process runs and its control and agent sockets exist. */
   RunningVm start(VmSpec spec) throws VmmException, InterruptedException;
 
-  /** Re-attaches to a VM a previous daemon started; fails if its process is gone or is not that VM. */
+  /**
+   * Re-attaches to a VM a previous daemon started; fails if its process is gone or is not that VM.
+   * The VM's {@link RunningVm#spec} is the VM as it runs, which may be a step ahead of {@code spec}
+   * (a root disk frozen onto a new layer just before the daemon stopped): record it.
+   */
   RunningVm adopt(VmSpec spec, long pid) throws VmmException, InterruptedException;
 
   /**

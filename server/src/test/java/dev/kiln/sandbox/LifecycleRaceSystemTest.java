@@ -281,4 +281,34 @@ class LifecycleRaceSystemTest {
       }
     }
   }
+
+  /**
+   * A checkpoint moves the VM's writes to a new disk layer, then records it. A daemon that stops in
+   * between (the seam throws there: the record is never written, as if the daemon had died) leaves
+   * a VM writing to a layer no row names. The next daemon must take the layer from the VM it
+   * adopts, not collect it: the file written after the restart survives a pause and resume.
+   */
+  @Test
+  void aDaemonThatStopsBetweenADiskFreezeAndItsRecordLosesNoWrite() throws Exception {
+    id = create(OptionalLong.empty(), CreateSandbox.OnTimeout.DELETE);
+    SandboxOperations ops = new SandboxOperations(sandboxes);
+    ops.exec(id, dev.kiln.agent.ExecRequest.shell("echo before > /root/f"));
+    sandboxes.installSeam((point, sandbox) -> {
+      if (point == LifecycleSeam.Point.DISK_FROZEN && sandbox.equals(id)) throw new IllegalStateException("test seam: the daemon dies here");
+    });
+    org.junit.jupiter.api.Assertions.assertThrows(KilnException.class, () -> sandboxes.checkpoints().create(id, "cut"));
+    sandboxes.installSeam(LifecycleSeam.NONE);
+
+    host.stopDaemonOnly();
+    host.boot();
+    sandboxes = host.daemon().sandboxes();
+    ops = new SandboxOperations(sandboxes);
+    assertEquals(SandboxState.RUNNING, sandboxes.get(id).state());
+    ops.exec(id, dev.kiln.agent.ExecRequest.shell("echo after >> /root/f; sync"));
+    sandboxes.pause(id);
+    sandboxes.resume(id);
+    assertEquals("before\nafter\n", new String(ops.exec(id, dev.kiln.agent.ExecRequest.shell("cat /root/f")).stdout()));
+    assertTrue(sandboxes.events(id).stream().anyMatch(e -> e.kind().equals("recovered")), () -> sandboxes.events(id).toString());
+    sandboxes.delete(id);
+  }
 }

@@ -112,7 +112,7 @@ public final class TestHost implements AutoCloseable {
   }
 
   /** Starts (or restarts) the daemon on this host's data directory. */
-  void boot() throws Exception {
+  public void boot() throws Exception {
     KilnConfig c = KilnConfig.defaults().withDataDir(dir.resolve("data")).withListen("127.0.0.1:0").withGuestArtifacts(ARTIFACTS)
         .withTemplateSnapshots(snapshots).withNetwork(network);
     daemon = new KilnDaemon(c, Optional.of(key));
@@ -121,7 +121,7 @@ public final class TestHost implements AutoCloseable {
   }
 
   /** Stops the daemon the way a crash would leave things: VMs keep running. */
-  void stopDaemonOnly() throws Exception {
+  public void stopDaemonOnly() throws Exception {
     daemon.close();
   }
 

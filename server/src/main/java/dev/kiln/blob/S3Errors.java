@@ -38,6 +38,11 @@ final class S3Errors {
                 + (code.isEmpty() ? "" : " " + code) + said, e);
       };
     }
+    if (e instanceof SdkClientException && String.valueOf(e.getMessage()).startsWith("Unable to load credentials")) {
+      // The SDK lists every provider of its chain and why each failed: long, and full of class names.
+      return new ObjectStoreException(Problem.ACCESS_DENIED, "no credentials for bucket '" + bucket + "' at " + endpoint
+          + ": give objectStore.credentialsFile, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", e);
+    }
     if (e instanceof SdkClientException && unreachable(e)) {
       return new ObjectStoreException(Problem.UNREACHABLE, "object store at " + endpoint + " cannot be reached (" + Messages.of(e) + ") to " + doing, e);
     }

@@ -13,9 +13,9 @@ public record ObjectStoreConfig(
     String bucket,
     @ConfigDoc(value = "URL of an S3-compatible store (MinIO, Ceph, Garage, s3proxy…)", range = "http(s)://host[:port]", defaultText = "AWS S3 in `region`")
     String endpoint,
-    @ConfigDoc("the bucket's region (stores without regions accept any)")
+    @ConfigDoc(value = "the bucket's region (stores without regions accept any)", defaultText = "`\"us-east-1\"`")
     String region,
-    @ConfigDoc(value = "put before every key, so that several clusters can share one bucket", range = "`\"\"` or segments ending with `/`")
+    @ConfigDoc(value = "put before every key, so that several clusters can share one bucket", range = "`\"\"` or segments ending with `/`", defaultText = "`\"\"`")
     String prefix,
     @ConfigDoc(value = "address the bucket as `<endpoint>/<bucket>` rather than `<bucket>.<endpoint>`; most S3-compatible stores need it", defaultText = "true with an `endpoint`, false for AWS")
     Boolean pathStyle,
@@ -45,12 +45,15 @@ public record ObjectStoreConfig(
         throw new IllegalArgumentException("objectStore.endpoint must be an http:// or https:// URL with a host, got '" + endpoint + "'");
       }
     }
-    if (region == null) region = "us-east-1";
-    if (prefix == null) prefix = "";
-    if (!prefix.matches("([A-Za-z0-9_][A-Za-z0-9._-]*/)*")) {
-      throw new IllegalArgumentException("objectStore.prefix must be \"\" or key segments each ending with '/' (\"kiln/prod/\"), got '" + prefix + "'");
+    // Without a bucket nothing else is filled in: the section stays as empty as it was given.
+    if (bucket != null) {
+      if (region == null) region = "us-east-1";
+      if (prefix == null) prefix = "";
+      if (!prefix.matches("([A-Za-z0-9_][A-Za-z0-9._-]*/)*")) {
+        throw new IllegalArgumentException("objectStore.prefix must be \"\" or key segments each ending with '/' (\"kiln/prod/\"), got '" + prefix + "'");
+      }
+      if (pathStyle == null) pathStyle = endpoint != null;
     }
-    if (pathStyle == null) pathStyle = endpoint != null;
     if (cacheGib == 0) cacheGib = DEFAULT_CACHE_GIB;
     if (cacheGib < 1 || cacheGib > 65536) throw new IllegalArgumentException("objectStore.cacheGib must be 1..65536, got " + cacheGib);
   }

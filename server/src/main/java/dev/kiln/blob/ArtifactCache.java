@@ -140,7 +140,9 @@ public final class ArtifactCache {
       boolean mine = false;
       synchronized (this) {
         Entry e = entries.get(key);
-        if (e != null) return hold(key, e);
+        if (e != null && Files.isRegularFile(path(key))) return hold(key, e);
+        // Removed behind the cache's back (by hand, a full disk's cleanup): fetched again.
+        if (e != null) forget(key, e, "its file is gone");
         running = downloads.get(key);
         if (running == null) {
           running = new CompletableFuture<>();
@@ -223,6 +225,13 @@ public final class ArtifactCache {
     };
   }
 
+  /** Called holding the lock. */
+  private void forget(ObjectKey key, Entry e, String why) {
+    entries.remove(key);
+    total -= e.size;
+    log.info("{} left the artifact cache ({} bytes): {}", key, e.size, why);
+  }
+
   /** Called holding the lock: removes least recently used copies nothing uses until the limit is kept. */
   private void makeRoom() {
     if (total + reserved <= maxBytes) return;
@@ -240,9 +249,7 @@ public final class ArtifactCache {
         log.warn("artifact cache not trimmed, nothing more removed: {}", ex.toString());
         return;
       }
-      entries.remove(m.getKey());
-      total -= e.size;
-      log.info("evicted {} from the artifact cache ({} bytes)", m.getKey(), e.size);
+      forget(m.getKey(), e, "evicted");
     }
     if (total + reserved <= maxBytes) return;
     log.warn("artifact cache over its limit: {} bytes cached and {} downloading, limit {}; the rest is in use", total, reserved, maxBytes);

@@ -11,7 +11,7 @@ import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.ProfileCredentialsProvider;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.http.apache.ApacheHttpClient;
 import software.amazon.awssdk.profiles.ProfileFile;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -41,7 +41,7 @@ public final class ObjectStores {
         .region(Region.of(region))
         .forcePathStyle(config.pathStyle())
         .credentialsProvider(credentials(config.credentialsFile()))
-        .httpClientBuilder(UrlConnectionHttpClient.builder().connectionTimeout(CONNECT_TIMEOUT).socketTimeout(SOCKET_TIMEOUT))
+        .httpClientBuilder(ApacheHttpClient.builder().connectionTimeout(CONNECT_TIMEOUT).socketTimeout(SOCKET_TIMEOUT))
         // Only what S3 requires: stores other than AWS do not all know the newer trailing checksums,
         // and every object is verified end to end by its recorded SHA-256 anyway.
         .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)

@@ -242,4 +242,46 @@ class ArtifactCacheTest {
     assertEquals(Problem.NOT_FOUND, e.problem());
     assertEquals(0, gets.get());
   }
+
+  @Test
+  void openersWaitingOnAFailedDownloadGetItsFailureWithoutDownloadingAgain() throws Exception {
+    ObjectKey key = upload("fails", 6);
+    ArtifactCache cache = cache(10 * SIZE, f -> false);
+    cutAfter = 1000;
+    release = new CountDownLatch(1);
+    ExecutorService pool = Executors.newFixedThreadPool(3);
+    Set<Thread> threads = ConcurrentHashMap.newKeySet();
+    try {
+      List<Future<ArtifactCache.Hold>> opens = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        opens.add(pool.submit(() -> {
+          threads.add(Thread.currentThread());
+          return cache.open(key);
+        }));
+      }
+      getStarted.await();
+      await().atMost(Duration.ofSeconds(10)).until(() -> threads.size() == 3 && threads.stream().allMatch(t -> t.getState() == Thread.State.WAITING));
+      release.countDown();
+      for (Future<ArtifactCache.Hold> f : opens) {
+        var e = assertThrows(java.util.concurrent.ExecutionException.class, f::get);
+        assertEquals(Problem.UNREACHABLE, ((ObjectStoreException) e.getCause()).problem());
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertEquals(1, gets.get());
+  }
+
+  @Test
+  void aCopyRemovedBehindTheCachesBackIsFetchedAgain() throws Exception {
+    ObjectKey key = upload("gone", 7);
+    ArtifactCache cache = cache(10 * SIZE, f -> false);
+    cache.open(key).close();
+    Files.delete(cache.path(key));
+    try (ArtifactCache.Hold h = cache.open(key)) {
+      assertEquals(SIZE, Files.size(h.path()));
+    }
+    assertEquals(2, gets.get());
+    assertEquals(SIZE, cache.bytes());
+  }
 }

@@ -100,7 +100,7 @@ class S3ObjectStoreTest extends ObjectStoreContract {
       assertTrue(e.getMessage().startsWith(s3.endpoint() + " refused access to bucket '" + b + "'"), e.getMessage());
       assertInUserTerms(e.getMessage());
       var put = assertThrows(ObjectStoreException.class, () -> s.put(new ObjectKey("a"), file("src", 10, 1)));
-      assertEquals(Problem.ACCESS_DENIED, put.problem());
+      assertEquals(Problem.ACCESS_DENIED, put.problem(), put.getMessage());
       assertTrue(put.getMessage().contains("the secret key does not match the access key id"), put.getMessage());
     }
     Path unknown = LocalS3.credentialsFile(tmp.resolve("unknown"), "nobody", "x");

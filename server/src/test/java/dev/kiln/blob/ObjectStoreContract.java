@@ -102,6 +102,18 @@ abstract class ObjectStoreContract {
   }
 
   @Test
+  void aSecondPutReplacesTheObjectAndAGetReplacesTheTarget() throws Exception {
+    ObjectStore s = store();
+    ObjectKey key = new ObjectKey("manifests/m.json");
+    s.put(key, file("one", 100, 1));
+    Path two = file("two", 200, 2);
+    assertEquals(new ObjectInfo(key, 200, sha256(two)), s.put(key, two));
+    Path out = file("out", 50, 3);
+    s.get(key, out);
+    assertArrayEquals(Files.readAllBytes(two), Files.readAllBytes(out));
+  }
+
+  @Test
   void anObjectChangedBehindTheStoresBackIsRefusedAndLeavesNoFile() throws Exception {
     ObjectStore s = store();
     ObjectKey key = new ObjectKey("snapshots/s1/memory");

@@ -13,7 +13,6 @@ import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
-import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
@@ -27,8 +26,9 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * creates the object, so they appear and go with it.
  *
  * <p>A file up to one part ({@link #DEFAULT_PART_SIZE}) is one PUT; a bigger one a multipart
- * upload, which S3 shows under the key only when completed: on any failure the upload is aborted
- * (its parts deleted) and nothing was ever visible. Every part carries the Content-MD5 read before
+ * upload ({@link S3Multipart}), which S3 shows under the key only when completed: on any failure
+ * the upload is aborted (its parts deleted) and nothing was ever visible; one a crash left is
+ * resumed by the next put of the key. Every part carries the Content-MD5 read before
  * the upload began ({@link FileDigest}), so a file that changes during the upload fails it.
  */
 public final class S3ObjectStore implements ObjectStore {
@@ -87,42 +87,27 @@ public final class S3ObjectStore implements ObjectStore {
     return new ObjectInfo(key, d.size(), d.sha256());
   }
 
+  /**
+   * A multipart upload ({@link S3Multipart}). One that resumed what a crash left carries the
+   * checksum its first attempt recorded: if that is not this file's (the file changed in between),
+   * the object is uploaded again whole.
+   */
   private void multipart(ObjectKey key, Path file, FileDigest d, Map<String, String> meta) {
-    String uploadId;
+    S3Multipart upload = new S3Multipart(s3, bucket, s3Key(key), partSize, faults, key + " to " + describe());
     try {
-      uploadId = s3.createMultipartUpload(b -> b.bucket(bucket).key(s3Key(key)).metadata(meta)).uploadId();
-    } catch (SdkException e) {
-      throw errors.map(e, "start the upload of " + key);
-    }
-    try {
-      List<CompletedPart> parts = new ArrayList<>();
-      for (int i = 0; i < d.partMd5s().size(); i++) {
-        int number = i + 1;
-        long offset = i * partSize;
-        long length = Math.min(partSize, d.size() - offset);
-        String md5 = d.partMd5s().get(i);
-        String etag = s3.uploadPart(b -> b.bucket(bucket).key(s3Key(key)).uploadId(uploadId).partNumber(number).contentLength(length).contentMD5(md5),
-            RequestBody.fromContentProvider(() -> FileSlice.open(file, offset, length), length, "application/octet-stream")).eTag();
-        parts.add(CompletedPart.builder().partNumber(number).eTag(etag).build());
-        faults.partSent(number);
+      if (upload.upload(file, d, meta, true)) {
+        Optional<ObjectInfo> now = head(key);
+        if (now.isEmpty() || !now.get().sha256().equals(d.sha256())) {
+          log.warn("resumed upload of {} to {} came out with another file's checksum; uploading it again whole", key, describe());
+          upload.upload(file, d, meta, false);
+        }
       }
-      s3.completeMultipartUpload(b -> b.bucket(bucket).key(s3Key(key)).uploadId(uploadId).multipartUpload(m -> m.parts(parts)));
-    } catch (IOException | RuntimeException e) {
-      abort(key, uploadId, e);
-      if (e instanceof SdkException s) throw changedOr(s, "upload " + key, file);
-      if (e instanceof ObjectStoreException o) throw o;
-      throw new ObjectStoreException(Problem.LOCAL_FILE, "upload of " + file + " as " + key + " to " + describe() + " failed: " + Messages.of(e), e);
-    }
-  }
-
-  /** Removes the parts of a failed upload, so that neither an object nor its storage is left. */
-  private void abort(ObjectKey key, String uploadId, Exception cause) {
-    try {
-      s3.abortMultipartUpload(b -> b.bucket(bucket).key(s3Key(key)).uploadId(uploadId));
-      log.info("upload of {} to {} aborted: {}", key, describe(), Messages.of(cause));
     } catch (SdkException e) {
-      // The bucket's lifecycle rule for incomplete uploads collects it; the object was never visible.
-      log.warn("upload of {} to {} failed and its abort failed too (upload id {}): {}", key, describe(), uploadId, Messages.of(e));
+      throw changedOr(e, "upload " + key, file);
+    } catch (ObjectStoreException e) {
+      throw e;
+    } catch (IOException | RuntimeException e) {
+      throw new ObjectStoreException(Problem.LOCAL_FILE, "upload of " + file + " as " + key + " to " + describe() + " failed: " + Messages.of(e), e);
     }
   }
 

@@ -90,6 +90,86 @@ class S3ObjectStoreTest extends ObjectStoreContract {
     assertEquals(List.of(), filesInBucket());
   }
 
+  /** Test double for a fault: the daemon dies after a part was sent (nothing of this process runs after it: no abort). */
+  static final class Crash extends Error {
+    Crash() {
+      super("the daemon died here (injected)");
+    }
+  }
+
+  /** Counts the parts sent and crashes after part {@code crashAfter} (0: never). */
+  static final class Parts implements TransferFaults {
+    final java.util.List<Integer> sent = new java.util.ArrayList<>();
+    final int crashAfter;
+
+    Parts(int crashAfter) {
+      this.crashAfter = crashAfter;
+    }
+
+    @Override
+    public void partSent(int number) {
+      sent.add(number);
+      if (number == crashAfter) throw new Crash();
+    }
+  }
+
+  @Test
+  void anUploadACrashLeftIsResumedByTheNextPutOfTheKey() throws Exception {
+    Path src = file("src", 2 * PART + 1, 8);
+    ObjectKey key = new ObjectKey("snapshots/s/memory");
+    assertThrows(Crash.class, () -> store(new Parts(2)).put(key, src));
+    Parts sent = new Parts(0);
+    try (ObjectStore s = ObjectStores.s3(s3.config(bucket), PART, sent)) {
+      assertEquals(Optional.empty(), s.head(key), "a crashed upload is not an object");
+      s.put(key, src);
+      assertEquals(List.of(3), sent.sent, "parts 1 and 2 were there");
+      Path out = tmp.resolve("out");
+      s.get(key, out);
+      assertEquals(sha256(src), sha256(out));
+    }
+    assertEquals(List.of(key.value()), filesInBucket().stream().map(p -> s3.bucketDir(bucket).relativize(p).toString()).toList(),
+        "no parts left over");
+  }
+
+  @Test
+  void aLeftUploadOfOtherContentIsNotResumedIntoAWrongObject() throws Exception {
+    Path first = file("first", 2 * PART + 1, 9);
+    ObjectKey key = new ObjectKey("snapshots/t/memory");
+    assertThrows(Crash.class, () -> store(new Parts(1)).put(key, first));
+    // The same first part, other bytes after it: part 1 is reused, but the checksum recorded by the first attempt is not this file's.
+    Path second = tmp.resolve("second");
+    Files.copy(first, second);
+    try (RandomAccessFile f = new RandomAccessFile(second.toFile(), "rw")) {
+      f.seek(2 * PART - 5);
+      f.write(new byte[] {1, 2, 3, 4, 5});
+    }
+    Parts sent = new Parts(0);
+    try (ObjectStore s = ObjectStores.s3(s3.config(bucket), PART, sent)) {
+      ObjectInfo put = s.put(key, second);
+      assertEquals(List.of(2, 3, 1, 2, 3), sent.sent, "resumed, found the first attempt's checksum, uploaded again whole");
+      assertEquals(Optional.of(put), s.head(key));
+      Path out = tmp.resolve("out");
+      s.get(key, out);
+      assertEquals(sha256(second), sha256(out));
+    }
+  }
+
+  @Test
+  void aLeftUploadWhosePartsDifferIsAbortedAndTheFileSentWhole() throws Exception {
+    ObjectKey key = new ObjectKey("snapshots/u/memory");
+    assertThrows(Crash.class, () -> store(new Parts(1)).put(key, file("old", 2 * PART + 1, 10)));
+    Parts sent = new Parts(0);
+    try (ObjectStore s = ObjectStores.s3(s3.config(bucket), PART, sent)) {
+      Path src = file("new", 2 * PART + 1, 11);
+      s.put(key, src);
+      assertEquals(List.of(1, 2, 3), sent.sent);
+      Path out = tmp.resolve("out");
+      s.get(key, out);
+      assertEquals(sha256(src), sha256(out));
+    }
+    assertEquals(1, filesInBucket().size(), "the old upload's part is gone");
+  }
+
   @Test
   void wrongCredentialsAreAccessDeniedInUserTerms() throws Exception {
     String b = s3.newBucket();

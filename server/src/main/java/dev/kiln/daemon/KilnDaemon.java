@@ -2,7 +2,11 @@ package dev.kiln.daemon;
 
 import dev.kiln.api.ApiKeys;
 import dev.kiln.api.ApiServer;
+import dev.kiln.blob.ObjectStore;
+import dev.kiln.blob.ObjectStoreException;
+import dev.kiln.blob.ObjectStores;
 import dev.kiln.config.KilnConfig;
+import dev.kiln.config.ObjectStoreConfig;
 import dev.kiln.host.HostFacts;
 import dev.kiln.image.GuestArtifacts;
 import dev.kiln.image.TemplateService;
@@ -102,6 +106,7 @@ public final class KilnDaemon implements AutoCloseable {
     }
     SandboxNetworks net = null;
     try {
+      checkObjectStore(config.objectStore());
       templates = new TemplateService(data, new TemplateRepository(db),
           new ImagePuller(new RegistryClient(java.util.Set.copyOf(config.insecureRegistries())), new BlobStore(data), DockerConfig.standard()));
       templates.failInterruptedBuilds();
@@ -137,6 +142,20 @@ public final class KilnDaemon implements AutoCloseable {
       db.close();
       releaseClaims();
       throw e;
+    }
+  }
+
+  /**
+   * A configured bucket that is missing, refuses the credentials or cannot be reached stops the
+   * start with one line naming it, rather than the first template that needs it.
+   */
+  private static void checkObjectStore(ObjectStoreConfig c) throws DaemonStartException {
+    if (!c.enabled()) return;
+    try (ObjectStore store = ObjectStores.open(c)) {
+      store.check();
+      log.info("object store {} is reachable", store.describe());
+    } catch (ObjectStoreException e) {
+      throw new DaemonStartException(e.getMessage() + " (the `objectStore` config key)", e);
     }
   }
 

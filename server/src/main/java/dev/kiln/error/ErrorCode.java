@@ -39,6 +39,8 @@ public enum ErrorCode {
   PORT_IN_USE,
   NETWORK_UNAVAILABLE,
   DISK_FULL,
+  /** The object store that holds a cluster's artifacts could not be used (unreachable, refused, or it held a corrupt object). */
+  OBJECT_STORE_FAILED,
   INTERNAL,
   /** The sandbox was deleted by a request; its tombstone (events, when and why) is kept for a while. */
   SANDBOX_DELETED,

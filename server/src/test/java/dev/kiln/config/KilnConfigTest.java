@@ -69,4 +69,29 @@ class KilnConfigTest {
     ConfigException e = assertThrows(ConfigException.class, () -> KilnConfig.load(dir.resolve("none.json")));
     assertEquals("config file " + dir.resolve("none.json") + " does not exist", e.getMessage());
   }
+
+  @Test
+  void noObjectStoreMeansLocalFilesAndABucketTurnsItOn() throws Exception {
+    assertFalse(KilnConfig.defaults().objectStore().enabled());
+    Path f = Files.writeString(dir.resolve("c.json"), """
+        {"objectStore": {"bucket": "kiln-artifacts", "endpoint": "http://10.0.0.5:9000", "prefix": "prod/", "credentialsFile": "/etc/kiln/s3"}}""");
+    ObjectStoreConfig o = KilnConfig.load(f).objectStore();
+    assertTrue(o.enabled());
+    assertEquals("us-east-1", o.region());
+    assertTrue(o.pathStyle(), "path-style by default with an endpoint");
+    assertEquals(32, o.cacheGib());
+    assertEquals(Path.of("/etc/kiln/s3"), o.credentialsFile());
+  }
+
+  @Test
+  void objectStoreMistakesNameTheKey() throws Exception {
+    assertEquals("config file <file>: objectStore.bucket is missing: the other objectStore keys only apply to a bucket",
+        refused("{\"objectStore\": {\"endpoint\": \"http://s3:9000\"}}"));
+    assertEquals("config file <file>: objectStore.endpoint must be an http:// or https:// URL with a host, got 's3:9000'",
+        refused("{\"objectStore\": {\"bucket\": \"kiln\", \"endpoint\": \"s3:9000\"}}"));
+    assertEquals("config file <file>: objectStore.bucket must be an S3 bucket name (3..63 of a-z, 0-9, '.', '-'), got 'Kiln_Bucket'",
+        refused("{\"objectStore\": {\"bucket\": \"Kiln_Bucket\"}}"));
+    assertEquals("config file <file>: objectStore.prefix must be \"\" or key segments each ending with '/' (\"kiln/prod/\"), got '../x/'",
+        refused("{\"objectStore\": {\"bucket\": \"kiln\", \"prefix\": \"../x/\"}}"));
+  }
 }

@@ -17,7 +17,22 @@ import org.junit.jupiter.api.Test;
 
 /** Real namespaces, veths, taps and nft tables, without VMs: what attach, policy changes and release leave in the kernel. */
 class NetworkServiceTest {
-  private static final String PREFIX = "ku";
+  /**
+   * Per test JVM: this class runs in the unit suite, and two checkouts on one machine may run it at
+   * once. Each gets its own names, address pool and DNS port.
+   */
+  private static final java.util.Random RUN = new java.security.SecureRandom();
+  private static final String PREFIX = "ku" + Integer.toString(36 * 36 + RUN.nextInt(36 * 35), 36).substring(1);
+  private static final String POOL = "10.232." + RUN.nextInt(256) + ".0/24";
+  private static final int DNS_PORT = freePort();
+
+  private static int freePort() {
+    try (java.net.DatagramSocket s = new java.net.DatagramSocket(0)) {
+      return s.getLocalPort();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
   private NetworkService net;
 
   @BeforeEach
@@ -25,7 +40,7 @@ class NetworkServiceTest {
     Optional<String> why = NetworkService.unavailableReason();
     if (why.isPresent()) System.out.println("NetworkServiceTest skipped: " + why.get());
     assumeTrue(why.isEmpty(), () -> why.orElse(""));
-    NetworkConfig c = NetworkConfig.DEFAULT.with(true, "10.232.0.0/24", PREFIX, 7954, "127.0.0.1:0", List.of("127.0.0.1:1"));
+    NetworkConfig c = NetworkConfig.DEFAULT.with(true, POOL, PREFIX, DNS_PORT, "127.0.0.1:0", List.of("127.0.0.1:1"));
     net = NetworkService.start(c, "", Set.of());
   }
 
@@ -110,7 +125,7 @@ class NetworkServiceTest {
     Attachment lost = net.attach("sb-lost", NetworkSpec.INTERNET, Optional.empty());
     net.close(); // a daemon that stops leaves its sandboxes' namespaces
     // No spares this time: one made at once could take the swept slot's name again.
-    NetworkConfig c = new NetworkConfig(true, "10.232.0.0/24", PREFIX, 0, 7954, List.of("127.0.0.1:1"), "127.0.0.1:0", null, null, null);
+    NetworkConfig c = new NetworkConfig(true, POOL, PREFIX, 0, DNS_PORT, List.of("127.0.0.1:1"), "127.0.0.1:0", null, null, null);
     net = NetworkService.start(c, "", Set.of(kept.slot().index()));
     assertTrue(Namespaces.existingNamespaces().contains(kept.slot().netns()));
     assertFalse(Namespaces.existingNamespaces().contains(lost.slot().netns()));
@@ -124,15 +139,15 @@ class NetworkServiceTest {
 
   @Test
   void stoppingTakesTheHostTableAwayOrKeepsOnlyWhatSandboxesThatOutliveItNeed() throws Exception {
-    assertTrue(hostTable().stdout().contains("th dport 7954"), hostTable().stdout());
+    assertTrue(hostTable().stdout().contains("th dport " + DNS_PORT), hostTable().stdout());
     Attachment outlives = net.attach("sb-outlives", NetworkSpec.INTERNET, Optional.empty());
     net.close();
     String parked = hostTable().stdout();
     assertTrue(parked.contains("masquerade") && parked.contains("ct state established,related accept"), "its NAT and guards stay: " + parked);
     assertFalse(parked.contains("dport"), "the resolver's rules go with the resolver: " + parked);
-    NetworkConfig c = new NetworkConfig(true, "10.232.0.0/24", PREFIX, 0, 7954, List.of("127.0.0.1:1"), "127.0.0.1:0", null, null, null);
+    NetworkConfig c = new NetworkConfig(true, POOL, PREFIX, 0, DNS_PORT, List.of("127.0.0.1:1"), "127.0.0.1:0", null, null, null);
     net = NetworkService.start(c, "", Set.of(outlives.slot().index()));
-    assertTrue(hostTable().stdout().contains("th dport 7954"), "the next start installs the whole table again");
+    assertTrue(hostTable().stdout().contains("th dport " + DNS_PORT), "the next start installs the whole table again");
     net.adopt("sb-outlives", outlives.slot().index(), NetworkSpec.INTERNET, Optional.empty());
     net.release("sb-outlives");
     net.close();

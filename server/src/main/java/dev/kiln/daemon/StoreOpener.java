@@ -25,7 +25,7 @@ final class StoreOpener {
     try {
       return Database.open(new PostgresTarget(c.url(), c.user(), password, c.maxConnections()));
     } catch (SQLException e) {
-      throw new DaemonStartException(oneLine(e.getMessage()) + "; check " + KEYS, e);
+      throw new DaemonStartException(oneLine(e.getMessage()).replaceFirst("\\.$", "") + "; check " + KEYS, e);
     }
   }
 

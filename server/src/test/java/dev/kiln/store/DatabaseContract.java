@@ -31,7 +31,7 @@ abstract class DatabaseContract {
 
   @BeforeEach
   void makeStore() throws Exception {
-    store = TestStore.fresh(dialect(), dir);
+    store = TestStore.fresh(dialect(), dir, getClass());
   }
 
   @Test

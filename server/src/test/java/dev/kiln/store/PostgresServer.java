@@ -14,7 +14,9 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
@@ -23,8 +25,9 @@ import org.junit.jupiter.api.Assumptions;
 /**
  * A real PostgreSQL 15 server for tests, from Debian's package (scripts/install.sh installs it):
  * one per test JVM, started on first use in a directory of its own under /tmp on a free loopback
- * port, stopped and removed when the JVM exits. It never touches a system-wide server. Each test
- * asks for a database of its own ({@link #newDatabase()}: CREATE DATABASE, a few milliseconds).
+ * port, stopped and removed when the JVM exits. It never touches a system-wide server. A test
+ * class gets a database of its own ({@link #databaseOf}), emptied before each of its tests; a test
+ * that needs a database no store has opened yet makes one ({@link #newDatabase()}).
  *
  * <p>The server refuses to run as root; as root (development machines and CI here) every
  * PostgreSQL binary runs as the package's {@code postgres} user through runuser, in a directory
@@ -40,6 +43,7 @@ public final class PostgresServer {
   private final Path dir;
   private final int port;
   private final AtomicInteger databases = new AtomicInteger();
+  private final Map<Class<?>, PostgresTarget> perClass = new ConcurrentHashMap<>();
 
   private PostgresServer(Path dir, int port) {
     this.dir = dir;
@@ -95,13 +99,36 @@ public final class PostgresServer {
     throw last;
   }
 
+  /**
+   * The database of {@code testClass}: new at its first test, and at each next one emptied (every
+   * table but Flyway's history truncated, sequences restarted), which costs a few milliseconds
+   * where a new database and its migration cost a few hundred.
+   */
+  public PostgresTarget databaseOf(Class<?> testClass) throws SQLException {
+    PostgresTarget known = perClass.get(testClass);
+    if (known == null) {
+      PostgresTarget made = newDatabase();
+      perClass.put(testClass, made);
+      return made;
+    }
+    try (Connection c = connect(known); Statement s = c.createStatement()) {
+      List<String> tables = new ArrayList<>();
+      try (var rs = s.executeQuery("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'flyway_schema_history'")) {
+        while (rs.next()) tables.add(rs.getString(1));
+      }
+      if (!tables.isEmpty()) s.execute("TRUNCATE " + String.join(", ", tables) + " RESTART IDENTITY CASCADE");
+    }
+    return known;
+  }
+
   /** A new, empty database on this server, for the store to migrate. */
   public PostgresTarget newDatabase() throws SQLException {
     String name = "kiln_" + databases.incrementAndGet();
     try (Connection c = DriverManager.getConnection(url("postgres"), USER, null); Statement s = c.createStatement()) {
       s.execute("CREATE DATABASE " + name);
     }
-    return new PostgresTarget(url(name), USER, Optional.empty(), 4);
+    // Two writers: enough for the tests' concurrent transactions to collide, and each connection is a server process to start.
+    return new PostgresTarget(url(name), USER, Optional.empty(), 2);
   }
 
   /** A connection to {@code database} as the superuser, for a test to look at what the store wrote. */

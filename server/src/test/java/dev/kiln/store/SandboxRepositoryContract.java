@@ -30,7 +30,7 @@ abstract class SandboxRepositoryContract {
 
   @BeforeEach
   void open() throws Exception {
-    db = TestStore.fresh(dialect(), dir).open();
+    db = TestStore.fresh(dialect(), dir, getClass()).open();
     new TemplateRepository(db).upsert(Rows.template("t"));
     sandboxes = new SandboxRepository(db);
   }

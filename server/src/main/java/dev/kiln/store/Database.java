@@ -106,10 +106,6 @@ public final class Database implements AutoCloseable {
     }
   }
 
-  public Dialect dialect() {
-    return dialect;
-  }
-
   private enum Role { MIGRATION, WRITER, READER }
 
   private static SQLiteDataSource sqlite(String url, Role role) {

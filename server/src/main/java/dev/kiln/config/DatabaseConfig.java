@@ -28,7 +28,7 @@ public record DatabaseConfig(
     if (maxConnections < 1 || maxConnections > 64) throw new IllegalArgumentException("database.maxConnections must be 1..64, got " + maxConnections);
     if (url != null) {
       // Checked first: the url is logged, and echoed in the error below: a password in it would be printed with it.
-      if (url.toLowerCase(Locale.ROOT).matches(".*[?&]password=.*")) {
+      if (url.toLowerCase(Locale.ROOT).matches(".*[?&][a-z]*password=.*")) { // password=, sslpassword=
         throw new IllegalArgumentException("database.url must not carry a password (the url is logged); put it in the file named by database.passwordFile");
       }
       if (!url.startsWith(POSTGRESQL)) {

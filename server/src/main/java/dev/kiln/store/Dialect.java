@@ -9,7 +9,7 @@ import java.util.Map;
  * repositories' SQL (which is written in the subset both accept): where the migrations are, the
  * values of the placeholders in them, and which failures mean "run the transaction again".
  */
-public enum Dialect {
+enum Dialect {
   /**
    * The embedded file. Its migrations are the common ones and, before them, the SQLite-only
    * scripts V1-V7 that files made before the baseline were migrated with (Flyway applies those to

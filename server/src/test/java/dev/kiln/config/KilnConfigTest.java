@@ -68,6 +68,7 @@ class KilnConfigTest {
     assertTrue(pg.postgresql());
     String m = refused("{\"database\": {\"url\": \"jdbc:postgresql://db/kiln?user=kiln&password=hunter2\", \"user\": \"kiln\"}}");
     assertEquals("config file <file>: database.url must not carry a password (the url is logged); put it in the file named by database.passwordFile", m);
+    assertEquals(m, refused("{\"database\": {\"url\": \"jdbc:postgresql://db/kiln?ssl=true&sslpassword=k\", \"user\": \"kiln\"}}"));
     assertEquals("config file <file>: database.url must start with jdbc:postgresql:// (leave it out for the SQLite file in the data directory), "
         + "got 'jdbc:mysql://db/kiln'", refused("{\"database\": {\"url\": \"jdbc:mysql://db/kiln\", \"user\": \"kiln\"}}"));
     assertEquals("config file <file>: database.user is needed with database.url", refused("{\"database\": {\"url\": \"jdbc:postgresql://db/kiln\"}}"));

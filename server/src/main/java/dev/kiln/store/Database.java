@@ -65,7 +65,7 @@ public final class Database implements AutoCloseable {
   public static Database open(Path file) throws SQLException {
     String url = "jdbc:sqlite:" + file;
     Migrations.apply(sqlite(url, Role.MIGRATION), Dialect.SQLITE);
-    return open(Dialect.SQLITE, sqlite(url, Role.WRITER), 1, sqlite(url, Role.READER), -1);
+    return open(Dialect.SQLITE, sqlite(url, Role.WRITER), 1, sqlite(url, Role.READER));
   }
 
   /**
@@ -92,14 +92,13 @@ public final class Database implements AutoCloseable {
       throw new SQLException("cannot connect to PostgreSQL at " + target + ": " + e.getMessage(), e.getSQLState(), e);
     }
     Migrations.apply(source, Dialect.POSTGRESQL);
-    return open(Dialect.POSTGRESQL, source, target.writers(), source, Connection.TRANSACTION_REPEATABLE_READ);
+    return open(Dialect.POSTGRESQL, source, target.writers(), source);
   }
 
-  private static Database open(Dialect dialect, DataSource writerSource, int writers, DataSource readerSource, int readIsolation) throws SQLException {
-    int writeIsolation = dialect == Dialect.POSTGRESQL ? Connection.TRANSACTION_SERIALIZABLE : -1;
-    HikariDataSource writer = pool("kiln-db-writer", writerSource, writers, false, writeIsolation);
+  private static Database open(Dialect dialect, DataSource writerSource, int writers, DataSource readerSource) throws SQLException {
+    HikariDataSource writer = pool("kiln-db-writer", writerSource, writers, false, dialect.writeIsolation());
     try {
-      return new Database(dialect, writer, pool("kiln-db-readers", readerSource, READERS, true, readIsolation));
+      return new Database(dialect, writer, pool("kiln-db-readers", readerSource, READERS, true, dialect.readIsolation()));
     } catch (SQLException | RuntimeException e) {
       writer.close();
       throw e;
@@ -126,8 +125,7 @@ public final class Database implements AutoCloseable {
     return ds;
   }
 
-  /** {@code isolation} -1: the driver's (SQLite's transactions are serializable in any case). */
-  private static HikariDataSource pool(String name, DataSource source, int size, boolean readOnly, int isolation) throws SQLException {
+  private static HikariDataSource pool(String name, DataSource source, int size, boolean readOnly, Optional<String> isolation) throws SQLException {
     HikariConfig c = new HikariConfig();
     // The pool sets this flag on each connection it hands out; SQLite fixes it at open (sqlite()), so the two must agree.
     c.setReadOnly(readOnly);
@@ -135,8 +133,7 @@ public final class Database implements AutoCloseable {
     c.setDataSource(source);
     c.setMaximumPoolSize(size);
     c.setMinimumIdle(size);
-    if (isolation == Connection.TRANSACTION_SERIALIZABLE) c.setTransactionIsolation("TRANSACTION_SERIALIZABLE");
-    if (isolation == Connection.TRANSACTION_REPEATABLE_READ) c.setTransactionIsolation("TRANSACTION_REPEATABLE_READ");
+    isolation.ifPresent(c::setTransactionIsolation);
     try {
       return new HikariDataSource(c);
     } catch (HikariPool.PoolInitializationException e) {

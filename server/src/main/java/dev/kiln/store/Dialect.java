@@ -3,11 +3,13 @@ package dev.kiln.store;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The two databases the store runs on, and the little that differs between them outside the
  * repositories' SQL (which is written in the subset both accept): where the migrations are, the
- * values of the placeholders in them, and which failures mean "run the transaction again".
+ * values of the placeholders in them, the isolation of transactions, and which failures mean "run
+ * the transaction again".
  */
 enum Dialect {
   /**
@@ -37,6 +39,20 @@ enum Dialect {
    */
   Map<String, String> placeholders() {
     return Map.of("serial_pk", serialPrimaryKey);
+  }
+
+  /**
+   * The isolation of write transactions, as the pool names it. PostgreSQL's writers are
+   * SERIALIZABLE, so a read-modify-write in one transaction is as whole as under SQLite's single
+   * writer; SQLite's transactions are serializable whatever is asked.
+   */
+  Optional<String> writeIsolation() {
+    return this == POSTGRESQL ? Optional.of("TRANSACTION_SERIALIZABLE") : Optional.empty();
+  }
+
+  /** The isolation of reads: one snapshot per read transaction (SQLite's WAL readers have one anyway); read-only, so it never fails to serialize. */
+  Optional<String> readIsolation() {
+    return this == POSTGRESQL ? Optional.of("TRANSACTION_REPEATABLE_READ") : Optional.empty();
   }
 
   /**

@@ -8,18 +8,27 @@ import java.sql.SQLException;
  * test class's database on the JVM's PostgreSQL test server, emptied. It can be opened as often as
  * the test likes, so a test can close and reopen it.
  */
-record TestStore(Dialect dialect, Path file, PostgresTarget target) {
-  static TestStore fresh(Dialect dialect, Path dir, Class<?> testClass) throws Exception {
-    return switch (dialect) {
-      case SQLITE -> new TestStore(dialect, dir.resolve("k.db"), null);
-      case POSTGRESQL -> new TestStore(dialect, null, PostgresServer.shared().databaseOf(testClass));
-    };
+sealed interface TestStore {
+  Database open() throws SQLException;
+
+  record SqliteFile(Path file) implements TestStore {
+    @Override
+    public Database open() throws SQLException {
+      return Database.open(file);
+    }
   }
 
-  Database open() throws SQLException {
+  record PostgresDatabase(PostgresTarget target) implements TestStore {
+    @Override
+    public Database open() throws SQLException {
+      return Database.open(target);
+    }
+  }
+
+  static TestStore fresh(Dialect dialect, Path dir, Class<?> testClass) throws Exception {
     return switch (dialect) {
-      case SQLITE -> Database.open(file);
-      case POSTGRESQL -> Database.open(target);
+      case SQLITE -> new SqliteFile(dir.resolve("k.db"));
+      case POSTGRESQL -> new PostgresDatabase(PostgresServer.shared().databaseOf(testClass));
     };
   }
 }

@@ -77,4 +77,25 @@ class LayeringTest {
     });
     assertEquals(List.of(), wrong, "docs/DESIGN.md's module table and the code disagree: change the code, or the table with a reason");
   }
+
+  /** What only the QEMU backend may name: its classes, its disk format, its control protocol. */
+  private static final Pattern BACKEND_DETAIL = Pattern.compile("\\bdev\\.kiln\\.vmm\\.(Qemu\\w*|Qmp\\w*|Overlay)\\b|\\.qcow2\\b|\\bqmp\\b|\\bblockdev");
+
+  /**
+   * The sandbox service talks to VMs only through the backend-neutral part of vmm (VmmBackend,
+   * RunningVm, VmSpec, VmImage, DiskLayers…): a second backend must not need a change there.
+   * Comments may name QEMU; code may not use its classes, files or protocol.
+   */
+  @Test
+  void theSandboxServiceNamesNoBackendDetail() throws Exception {
+    List<String> wrong = new ArrayList<>();
+    try (Stream<Path> files = Files.walk(MAIN.resolve("sandbox"))) {
+      for (Path f : files.filter(p -> p.toString().endsWith(".java")).toList()) {
+        String code = Files.readString(f).replaceAll("(?s)/\\*.*?\\*/", "").replaceAll("(?m)//.*$", "");
+        Matcher m = BACKEND_DETAIL.matcher(code);
+        while (m.find()) wrong.add(MAIN.relativize(f) + ": " + m.group());
+      }
+    }
+    assertEquals(List.of(), wrong, "sandbox/ uses a backend detail; move it behind VmmBackend or RunningVm");
+  }
 }

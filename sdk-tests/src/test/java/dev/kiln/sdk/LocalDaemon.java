@@ -31,7 +31,7 @@ final class LocalDaemon implements AutoCloseable {
         .withTemplateSnapshots(false), Optional.of(key));
     daemon.start();
     BusyboxRootfs.create(dir.resolve("rootfs"));
-    daemon.templates().build(TEMPLATE, new TemplateSource.Directory(dir.resolve("rootfs")), 256);
+    daemon.templates().build(TEMPLATE, new TemplateSource.Directory(dir.resolve("rootfs")), 256, java.util.Optional.empty());
     kiln = new Kiln("http://127.0.0.1:" + daemon.port(), key);
   }
 

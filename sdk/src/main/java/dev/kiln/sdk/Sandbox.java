@@ -42,6 +42,15 @@ public final class Sandbox implements AutoCloseable {
   /** An existing sandbox, by id; asks the daemon, so an unknown or deleted one is a {@link KilnException} here. */
   public static Sandbox connect(Kiln kiln, String id) {
     kiln.get("/v1/sandboxes/" + Kiln.q(id));
+    return of(kiln, id);
+  }
+
+  /**
+   * A handle on a sandbox by id without asking the daemon: one round trip fewer than
+   * {@link #connect} when the first call is made at once anyway (an unknown or deleted sandbox is
+   * then that call's {@link KilnException}).
+   */
+  public static Sandbox of(Kiln kiln, String id) {
     return new Sandbox(kiln, id);
   }
 

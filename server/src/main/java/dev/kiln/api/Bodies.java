@@ -1,8 +1,12 @@
 package dev.kiln.api;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.kiln.error.ErrorCode;
+import dev.kiln.error.KilnException;
+import dev.kiln.vmm.Machine;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /** JSON request bodies as the API accepts them; absent fields are null and get defaults downstream. */
 final class Bodies {
@@ -64,7 +68,17 @@ final class Bodies {
   record PoolSize(Integer minReady, Integer maxReady) {}
 
   /** Exactly one of image (a registry reference, or oci:/path[:tag]) and directory. */
-  record BuildTemplate(String name, String image, String directory, Long freeSpaceMib, RegistryCredentials credentials) {}
+  record BuildTemplate(String name, String image, String directory, Long freeSpaceMib, RegistryCredentials credentials, String machine) {}
 
   record RegistryCredentials(String username, String password) {}
+
+  /** The field {@code machine} of a body, if given. */
+  static Optional<Machine> machine(String s) {
+    if (s == null) return Optional.empty();
+    try {
+      return Optional.of(Machine.fromWire(s));
+    } catch (IllegalArgumentException e) {
+      throw new KilnException(ErrorCode.INVALID_REQUEST, "field 'machine' must be \"microvm\" or \"q35\", got \"" + s + "\"");
+    }
+  }
 }

@@ -74,17 +74,8 @@ final class SandboxRoutes {
         b.vcpus() == null ? OptionalInt.empty() : OptionalInt.of(b.vcpus()),
         b.memoryMib() == null ? OptionalInt.empty() : OptionalInt.of(b.memoryMib()),
         b.env(), b.metadata(), Optional.empty(), onTimeout(b.onTimeout()), Optional.ofNullable(b.network()).map(NetworkRoutes::spec),
-        b.diskMib() == null ? OptionalLong.empty() : OptionalLong.of(b.diskMib()), machine(b.machine()));
+        b.diskMib() == null ? OptionalLong.empty() : OptionalLong.of(b.diskMib()), Bodies.machine(b.machine()));
     x.json(201, view(sandboxes.create(req)));
-  }
-
-  private static Optional<dev.kiln.vmm.Machine> machine(String s) {
-    if (s == null) return Optional.empty();
-    try {
-      return Optional.of(dev.kiln.vmm.Machine.fromWire(s));
-    } catch (IllegalArgumentException e) {
-      throw new KilnException(ErrorCode.INVALID_REQUEST, "field 'machine' must be \"microvm\" or \"q35\", got \"" + s + "\"");
-    }
   }
 
   /** Hot-plugs CPUs or memory into a running q35 sandbox. */

@@ -57,7 +57,7 @@ final class TemplateRoutes {
     Optional<Credentials> creds = Optional.ofNullable(b.credentials()).map(c -> new Credentials(c.username(), c.password()));
     TemplateSource source = b.directory() != null ? new TemplateSource.Directory(Path.of(b.directory())) : TemplateSource.parse(b.image(), creds);
     long free = b.freeSpaceMib() == null ? DEFAULT_FREE_SPACE_MIB : b.freeSpaceMib();
-    x.json(202, view(templates.submit(b.name(), source, free)));
+    x.json(202, view(templates.submit(b.name(), source, free, Bodies.machine(b.machine()))));
   }
 
   /** The build log as text; while the build runs, the response follows it to the end. */
@@ -89,6 +89,7 @@ final class TemplateRoutes {
     m.put("source", t.source());
     m.put("sizeBytes", t.rootfsBytes().isPresent() ? t.rootfsBytes().getAsLong() : null);
     m.put("freeSpaceMib", t.freeSpaceMib());
+    m.put("machine", t.machine().wire());
     t.imageDigest().ifPresent(d -> m.put("imageDigest", d));
     var c = t.config();
     m.put("config", Map.of("env", c.env(), "entrypoint", c.entrypoint(), "cmd", c.cmd(), "workingDir", c.workingDir(), "user", c.user()));
@@ -96,7 +97,8 @@ final class TemplateRoutes {
     m.put("updatedAt", t.updatedAt().toString());
     t.error().ifPresent(e -> m.put("error", e));
     templates.activeBuild(t.name()).ifPresent(b -> m.put("progress", b.progressView()));
-    sandboxes.snapshotOf(t).ifPresent(s -> m.put("snapshot", Map.of("vcpus", s.vcpus(), "memoryMib", s.memoryMib(), "stateBytes", s.stateBytes())));
+    sandboxes.snapshotOf(t).ifPresent(s -> m.put("snapshot", Map.of("machine", s.machineOf().wire(), "vcpus", s.vcpus(), "memoryMib", s.memoryMib(),
+        "stateBytes", s.stateBytes())));
     return m;
   }
 }

@@ -19,6 +19,7 @@ import dev.kiln.sdk.Kiln;
 import dev.kiln.sdk.Sandbox;
 import dev.kiln.sandbox.SandboxManager;
 import dev.kiln.vmm.Accelerator;
+import dev.kiln.vmm.Machine;
 import dev.kiln.vmm.QemuBackend;
 import dev.kiln.vmm.GuestMemory;
 import dev.kiln.vmm.Overlay;
@@ -78,7 +79,7 @@ public final class Bench {
     try (KilnDaemon daemon = new KilnDaemon(config, Optional.of(key))) {
       daemon.start();
       base = "http://127.0.0.1:" + daemon.port();
-      Template t = daemon.templates().build("bench", new dev.kiln.image.TemplateSource.Directory(rootfs.toAbsolutePath()), 256);
+      Template t = daemon.templates().build("bench", new dev.kiln.image.TemplateSource.Directory(rootfs.toAbsolutePath()), 256, Optional.empty());
       System.out.printf("kiln bench: %d rounds, %d MiB files, accelerator=%s, guest=%s%n", rounds, fileMib,
           Accelerator.resolve(config.accelerator(), Path.of("/sys/module"), Path.of("/dev/kvm")), artifacts.id());
       // First, while no VM runs: the CLI's start as a process, beside curl.
@@ -94,7 +95,7 @@ public final class Bench {
       for (int i = 0; i < rounds; i++) rawRound(t, i, boot, rawExec, rawFirstOutput, rawUp, rawDown);
       Stats create = new Stats("create to first exec answered, cold boot (API)");
       createRounds(create);
-      // q35 beside microvm: it always boots (template snapshots are microvms), so its create is a cold boot.
+      // q35 beside microvm, before any snapshot exists: a cold boot.
       Stats q35Create = new Stats("create to first exec answered, cold boot, q35 (API)");
       createRounds(q35Create, Q35);
       Stats q35Exec = new Stats("exec `true` round trip, q35 (API)");
@@ -110,6 +111,11 @@ public final class Bench {
       for (int i = 0; i < rounds; i++) rawRestore(t, i, restore, rawSave, rawLoad);
       Stats fromSnapshot = new Stats("create to first exec answered, from snapshot (API)");
       createRounds(fromSnapshot);
+      // The same image as a q35 template: its snapshot is taken on q35 (with room to hot-plug).
+      daemon.templates().build("bench-q35", new dev.kiln.image.TemplateSource.Directory(rootfs.toAbsolutePath()), 256, Optional.of(Machine.Q35));
+      daemon.sandboxes().snapshot("bench-q35");
+      Stats q35FromSnapshot = new Stats("create to first exec answered, from snapshot, q35 (API)");
+      createRounds(q35FromSnapshot, "bench-q35", "");
       Stats networked = new Stats("create to first exec answered, from snapshot, network internet (API)");
       if (daemon.proxyAddress().isPresent()) createRounds(networked, NETWORKED);
       Stats apiExec = new Stats("exec `true` round trip (API)");
@@ -170,6 +176,7 @@ public final class Bench {
       System.out.println(q35Create.line("ms"));
       System.out.println(restore.line("ms"));
       System.out.println(fromSnapshot.line("ms"));
+      System.out.println(q35FromSnapshot.line("ms"));
       System.out.println(rawExec.line("ms"));
       System.out.println(apiExec.line("ms"));
       System.out.println(q35Exec.line("ms"));
@@ -200,6 +207,8 @@ public final class Bench {
           + "api upload/raw upload %.2f, api download/raw download %.2f%n", create.median() / boot.median(), fromSnapshot.median() / restore.median(),
           create.median() / fromSnapshot.median(), apiExec.median() / rawExec.median(), apiUp.median() / rawUp.median(), apiDown.median() / rawDown.median());
       System.out.printf("ratios: streamed first output/raw %.2f%n", apiFirstOutput.median() / rawFirstOutput.median());
+      System.out.printf("ratios: q35/microvm snapshot create %.2f, q35 cold create/q35 snapshot create %.1fx, q35/microvm exec %.2f%n",
+          q35FromSnapshot.median() / fromSnapshot.median(), q35Create.median() / q35FromSnapshot.median(), q35Exec.median() / apiExec.median());
       System.out.printf("ratios: pause/raw save %.2f, resume/raw load %.2f, pool claim/raw cont %.2f, snapshot create/pool claim %.1fx, "
           + "fork of 10/raw 10 restores %.2f%n", pause.median() / rawSave.median(), resume.median() / rawLoad.median(),
           claim.median() / rawClaim.median(), fromSnapshot.median() / claim.median(), fork.median() / rawFork.median());
@@ -217,9 +226,13 @@ public final class Bench {
   private static final String Q35 = ",\"machine\":\"q35\"";
 
   private void createRounds(Stats stats, String extra) throws Exception {
+    createRounds(stats, "bench", extra);
+  }
+
+  private void createRounds(Stats stats, String template, String extra) throws Exception {
     for (int i = 0; i < rounds; i++) {
       long t0 = System.nanoTime();
-      String id = createSandbox(extra);
+      String id = createSandbox(template, extra);
       exec(id);
       stats.add(ms(t0));
       delete(id);
@@ -402,12 +415,12 @@ public final class Bench {
 
   private VmSpec rawSpec(String name, Path dir, Path overlay) {
     if (accel == null) accel = Accelerator.resolve(Accelerator.Choice.AUTO, Path.of("/sys/module"), Path.of("/dev/kvm"));
-    OptionalLong tsc = accel == Accelerator.TCG ? HostFacts.tscKhz() : OptionalLong.empty();
-    return new VmSpec(name, dir, artifacts.kernel(), artifacts.initrd(), SandboxManager.kernelCmdline(accel, tsc, artifacts.cmdline()), overlay, 1, 512, accel);
+    return new VmSpec(name, dir, artifacts.kernel(), artifacts.initrd(), backend().kernelCmdline(accel, artifacts.cmdline()), overlay, 1, 512, accel);
   }
 
-  private static QemuBackend backend() {
-    return new QemuBackend("qemu-system-x86_64", QemuBackend.userIfPresent("kiln-vmm"));
+  private QemuBackend backend() {
+    if (accel == null) accel = Accelerator.resolve(Accelerator.Choice.AUTO, Path.of("/sys/module"), Path.of("/dev/kvm"));
+    return QemuBackend.forThisHost(accel);
   }
 
   /** One VM with no daemon in the way: the floor for boot, exec and file transfer. */
@@ -484,8 +497,12 @@ public final class Bench {
   }
 
   private String createSandbox(String extra) throws Exception {
+    return createSandbox("bench", extra);
+  }
+
+  private String createSandbox(String template, String extra) throws Exception {
     String body = send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes")).header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString("{\"template\":\"bench\",\"memoryMib\":512" + extra + "}")));
+        .POST(HttpRequest.BodyPublishers.ofString("{\"template\":\"" + template + "\",\"memoryMib\":512" + extra + "}")));
     return new com.fasterxml.jackson.databind.ObjectMapper().readTree(body).path("id").asText();
   }
 

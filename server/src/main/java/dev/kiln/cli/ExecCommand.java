@@ -24,7 +24,7 @@ final class ExecCommand implements Callable<Integer>, FlagsOfFields {
   @Override
   public Integer call() throws Exception {
     Api api = Api.fromEnvironment();
-    if (!detach) return new RemoteCommand(api, Sandbox.connect(api.kiln(), id), exec).run(argv, env);
+    if (!detach) return new RemoteCommand(api, Sandbox.of(api.kiln(), id), exec).run(argv, env);
     if (exec.interactive || exec.tty) throw new UserError("-d runs the command in the background: it cannot take -i or -t", KilnCli.EXIT_USAGE);
     System.out.println(api.post(RemoteCommand.processes(id), exec.body(argv, env)).path("pid").asLong());
     return 0;

@@ -41,7 +41,7 @@ final class SandboxCommand {
     @Option(names = "--vcpus", paramLabel = "N", description = "virtual CPUs (default: the daemon's, 1)") Integer vcpus;
     @Option(names = "--memory-mib", paramLabel = "MIB", description = "guest RAM in MiB (default: the daemon's, 512)") Integer memoryMib;
     @Option(names = "--disk-mib", paramLabel = "MIB", description = "root disk size (default: the template's); the filesystem grows to fill it") Integer diskMib;
-    @Option(names = "--machine", paramLabel = "microvm|q35", description = "the VM's machine (default: microvm); q35 can grow its CPUs and memory while it runs (kiln sandbox resize)") String machine;
+    @Option(names = "--machine", paramLabel = "microvm|q35", description = "the VM's machine (default: the template's, microvm unless built with --machine); q35 can grow its CPUs and memory while it runs (kiln sandbox resize)") String machine;
     @Option(names = {"-e", "--env"}, paramLabel = "KEY=VALUE", description = "environment for every command in the sandbox (repeatable)") Map<String, String> env = new LinkedHashMap<>();
     @Option(names = "--metadata", paramLabel = "KEY=VALUE", description = "a label to find it by: kiln sandbox list --label KEY=VALUE (repeatable)") Map<String, String> metadata = new LinkedHashMap<>();
     @Option(names = "--network", paramLabel = "none|internet", description = "network mode (default: the daemon's network.defaultMode, none unless configured)") String network;

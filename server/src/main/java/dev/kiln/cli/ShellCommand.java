@@ -27,7 +27,7 @@ final class ShellCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     if (!LocalTerminal.available()) throw new UserError("kiln shell needs a terminal (from scripts, use kiln exec)", KilnCli.EXIT_USAGE);
-    Sandbox sandbox = Sandbox.connect(Api.fromEnvironment().kiln(), id);
+    Sandbox sandbox = Sandbox.of(Api.fromEnvironment().kiln(), id);
     int[] size = LocalTerminal.size();
     PrintStream out = System.out;
     Map<String, String> env = Map.of("TERM", System.getenv().getOrDefault("TERM", "xterm"));

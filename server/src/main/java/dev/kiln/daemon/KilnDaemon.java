@@ -121,10 +121,10 @@ public final class KilnDaemon implements AutoCloseable {
       SandboxLimits limits = SandboxLimits.forHost(config.sandboxDefaults(), Runtime.getRuntime().availableProcessors(), HostFacts.memoryTotalBytes());
       net = networks(config.network(), vmmUser.map(VmmUser::name).orElse(""), db);
       networks = net;
-      QemuBackend backend = new QemuBackend(config.qemuBinary(), vmmUser);
+      QemuBackend backend = new QemuBackend(config.qemuBinary(), vmmUser, tsc);
       capabilities = backend.capabilities(accel);
       sandboxes = new SandboxManager(data, db, templates, backend, artifacts,
-          accel, tsc, Duration.ofSeconds(config.bootTimeoutSeconds()), limits, networks, Duration.ofSeconds(config.tombstoneRetentionSeconds()));
+          accel, Duration.ofSeconds(config.bootTimeoutSeconds()), limits, networks, Duration.ofSeconds(config.tombstoneRetentionSeconds()));
       ops = new SandboxOperations(sandboxes);
       processes = new ProcessService(sandboxes, ops, config.processScrollbackBytes());
       if (config.templateSnapshots()) templates.snapshotWith(sandboxes::snapshotInBackground);

@@ -1,6 +1,7 @@
 package dev.kiln.image;
 
 import dev.kiln.image.oci.ImageConfig;
+import dev.kiln.vmm.Machine;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Optional;
@@ -9,10 +10,12 @@ import java.util.regex.Pattern;
 
 /**
  * A template: a named, read-only root filesystem image that sandboxes boot from, with the image
- * config (environment, working directory, user) that becomes the default for exec in them.
+ * config (environment, working directory, user) that becomes the default for exec in them, and the
+ * machine its snapshot is taken on: its sandboxes' machine unless they ask for another.
  */
 public record Template(String name, Status status, String source, Optional<Path> rootfs, OptionalLong rootfsBytes,
-    Optional<String> error, Instant createdAt, Instant updatedAt, Optional<String> imageDigest, ImageConfig config, long freeSpaceMib) {
+    Optional<String> error, Instant createdAt, Instant updatedAt, Optional<String> imageDigest, ImageConfig config, long freeSpaceMib,
+    Machine machine) {
   private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
 
   /**

@@ -10,6 +10,7 @@ import dev.kiln.image.oci.PullListener;
 import dev.kiln.image.oci.PulledImage;
 import dev.kiln.store.TemplateRepository;
 import dev.kiln.store.TemplateRow;
+import dev.kiln.vmm.Machine;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -55,6 +56,8 @@ public final class TemplateBuild implements PullListener {
   private final Instant createdAt;
   /** The template's row before this build: a rebuild of the digest it holds needs no work. */
   private final Optional<TemplateRow> previous;
+  /** The machine the template is snapshotted on. */
+  private final Machine machine;
   private final Path dir;
   private final BuildLog buildLog;
   private final Map<String, LayerProgress> layers = new ConcurrentHashMap<>();
@@ -62,8 +65,10 @@ public final class TemplateBuild implements PullListener {
   /** Counted down once the build has cleaned up and let go of its template name. */
   private final java.util.concurrent.CountDownLatch released = new java.util.concurrent.CountDownLatch(1);
 
-  TemplateBuild(Context ctx, String name, TemplateSource source, long freeSpaceMib, Optional<TemplateRow> previous) throws IOException {
+  TemplateBuild(Context ctx, String name, TemplateSource source, long freeSpaceMib, Machine machine, Optional<TemplateRow> previous)
+      throws IOException {
     this.ctx = ctx;
+    this.machine = machine;
     this.previous = previous;
     this.name = name;
     this.source = source;
@@ -74,6 +79,10 @@ public final class TemplateBuild implements PullListener {
     this.buildLog = new BuildLog(dir.resolve("build.log"));
     record(Template.Status.QUEUED, Optional.empty(), Optional.empty(), ImageConfig.NONE, Optional.empty(), OptionalLong.empty());
     buildLog.line("queued: " + source.describe() + ", free space " + freeSpaceMib + " MiB");
+  }
+
+  Machine machine() {
+    return machine;
   }
 
   public BuildLog log() {
@@ -253,7 +262,7 @@ public final class TemplateBuild implements PullListener {
       OptionalLong bytes) {
     phase = status;
     ctx.repo().upsert(new TemplateRow(name, status.name(), source.describe(), rootfs.map(Path::toString), bytes, error, createdAt, Instant.now(),
-        digest, Optional.of(TemplateService.configJson(config)), freeSpaceMib));
+        digest, Optional.of(TemplateService.configJson(config)), freeSpaceMib, machine.name()));
   }
 
   private static long ms(long nanos) {

@@ -9,6 +9,7 @@ import dev.kiln.image.oci.ImageConfig;
 import dev.kiln.image.oci.ImagePuller;
 import dev.kiln.store.TemplateRepository;
 import dev.kiln.store.TemplateRow;
+import dev.kiln.vmm.Machine;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -101,8 +102,8 @@ public final class TemplateService {
   }
 
   /** Builds in the caller's thread; throws with the reason when the build fails. Its snapshot, if any, is still being taken on return. */
-  public Template build(String name, TemplateSource source, long freeSpaceMib) {
-    TemplateBuild b = begin(name, source, freeSpaceMib);
+  public Template build(String name, TemplateSource source, long freeSpaceMib, Optional<Machine> machine) {
+    TemplateBuild b = begin(name, source, freeSpaceMib, machine);
     runAndRelease(name, b);
     Template t = find(name).orElseThrow();
     if (!t.built()) {
@@ -112,13 +113,14 @@ public final class TemplateService {
   }
 
   /** Starts a build in the background and returns the queued template at once. */
-  public Template submit(String name, TemplateSource source, long freeSpaceMib) {
-    TemplateBuild b = begin(name, source, freeSpaceMib);
+  public Template submit(String name, TemplateSource source, long freeSpaceMib, Optional<Machine> machine) {
+    TemplateBuild b = begin(name, source, freeSpaceMib, machine);
     Thread.ofVirtual().name("template-build-" + name).start(() -> runAndRelease(name, b));
     return find(name).orElseThrow();
   }
 
-  private TemplateBuild begin(String name, TemplateSource source, long freeSpaceMib) {
+  /** A build that names no machine keeps the template's (a rebuild) or makes a microvm one. */
+  private TemplateBuild begin(String name, TemplateSource source, long freeSpaceMib, Optional<Machine> machine) {
     Template.validName(name);
     if (freeSpaceMib < 0 || freeSpaceMib > 1 << 20) throw new KilnException(ErrorCode.INVALID_REQUEST, "freeSpaceMib must be 0..1048576, got " + freeSpaceMib);
     if (source instanceof TemplateSource.Directory d && !Files.isDirectory(d.path())) {
@@ -143,13 +145,15 @@ public final class TemplateService {
     synchronized (active) {
       if (active.containsKey(name)) throw new KilnException(ErrorCode.TEMPLATE_BUSY, "template '" + name + "' is being built; wait for that build to end");
       try {
-        b = new TemplateBuild(ctx, name, source, freeSpaceMib, previous);
+        b = new TemplateBuild(ctx, name, source, freeSpaceMib,
+            machine.orElseGet(() -> previous.map(r -> Machine.valueOf(r.machine())).orElse(Machine.MICROVM)), previous);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot start building template " + name, e);
       }
       active.put(name, b);
     }
-    log.info("template build queued template={} source={} free_space_mib={}", name, source.describe(), freeSpaceMib);
+    log.info("template build queued template={} source={} free_space_mib={} machine={}", name, source.describe(), freeSpaceMib,
+        b.machine().wire());
     return b;
   }
 
@@ -236,6 +240,7 @@ public final class TemplateService {
 
   private static Template fromRow(TemplateRow r) {
     return new Template(r.name(), Template.Status.valueOf(r.status()), r.source(), r.rootfsPath().map(Path::of), r.rootfsBytes(),
-        r.error(), r.createdAt(), r.updatedAt(), r.imageDigest(), config(r.configJson()), r.freeSpaceMib());
+        r.error(), r.createdAt(), r.updatedAt(), r.imageDigest(), config(r.configJson()), r.freeSpaceMib(),
+        Machine.valueOf(r.machine()));
   }
 }

@@ -15,7 +15,6 @@ import dev.kiln.store.SandboxRow;
 import dev.kiln.vmm.Accelerator;
 import dev.kiln.vmm.DiskLayers;
 import dev.kiln.vmm.DiskBase;
-import dev.kiln.vmm.Hotplug;
 import dev.kiln.vmm.Machine;
 import dev.kiln.vmm.VmmCapabilities;
 import dev.kiln.vmm.VmSpec;
@@ -86,13 +85,13 @@ final class SandboxCreator {
     OptionalLong growTo = diskGrowth(template, req.diskMib());
     NetworkSpec network = req.network().orElseGet(() -> networks.defaultMode() == NetworkMode.INTERNET ? NetworkSpec.INTERNET : NetworkSpec.NONE);
     networks.checkAttachable(network);
-    Machine machine = req.machine().orElse(Machine.MICROVM);
+    Machine machine = req.machine().orElse(template.machine());
     if (!capabilities.offers(machine)) {
-      throw new KilnException(ErrorCode.INVALID_REQUEST, "field 'machine': this host's QEMU offers no " + machine.wire() + " machine");
+      throw new KilnException(ErrorCode.INVALID_REQUEST, "field 'machine': this host's VMM offers no " + machine.wire() + " machine");
     }
-    // Pool VMs and template snapshots are microvms without a network device; a sandbox with a network
-    // restores from the networked snapshot.
-    Optional<WarmPools.PoolVm> pooled = req.boot().isPresent() || network.hasDevice() || machine != Machine.MICROVM ? Optional.empty()
+    // Pool VMs are clones of the template snapshot, on the template's machine without a network
+    // device; a sandbox with a network restores from the networked snapshot.
+    Optional<WarmPools.PoolVm> pooled = req.boot().isPresent() || network.hasDevice() || machine != template.machine() ? Optional.empty()
         : pools.claim(template, vcpus, memoryMib);
     String id = launchNew(template, req, network, pooled, machine, vcpus, memoryMib, timeout);
     if (growTo.isPresent()) growDisk(id, growTo.getAsLong());
@@ -163,10 +162,8 @@ final class SandboxCreator {
       String whyBoot;
       if (req.boot().isPresent()) {
         whyBoot = "a test boot variant (" + req.boot().get() + ") never restores";
-      } else if (machine != Machine.MICROVM) {
-        whyBoot = "a " + machine.wire() + " machine boots (template snapshots are microvms)";
       } else {
-        TemplateSnapshots.Lookup found = snapshotPolicy.snapshotFor(template, vcpus, memoryMib, nic.isPresent());
+        TemplateSnapshots.Lookup found = snapshotPolicy.snapshotFor(template, machine, vcpus, memoryMib, nic.isPresent());
         if (found.snapshot().isPresent()) {
           RestoreAttempt restored = restore(sb, runDir, found.snapshot().get(), nic);
           if (restored.spec().isPresent()) return new VmLauncher.Started(restored.spec().get(), "restored from the template snapshot", true);
@@ -180,9 +177,7 @@ final class SandboxCreator {
       try (var image = templates.artifacts().hold(template.rootfs().orElseThrow())) {
         return launcher.onNewLayer(new DiskBase.Image(template.rootfs().orElseThrow()), layer -> {
           VmSpec spec = new VmSpec(id.value(), runDir, artifacts.kernel(), initrd, snapshots.cmdlineFor(nic), layer, vcpus, memoryMib, accelerator)
-              .withNic(nic);
-          // q35 gets room to grow to the host's limits (a PATCH hot-plugs within it); the room is address space, not RAM.
-          if (machine == Machine.Q35) spec = spec.onMachine(machine, Optional.of(Hotplug.upTo(limits.maxVcpus(), Math.max(memoryMib, limits.maxMemoryMib()))));
+              .withNic(nic).onMachine(machine, limits.roomFor(machine, memoryMib));
           return launcher.boot(sb, spec, "booted: " + whyBoot);
         });
       }

@@ -3,6 +3,9 @@ package dev.kiln.sandbox;
 import dev.kiln.config.KilnConfig;
 import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
+import dev.kiln.vmm.Hotplug;
+import dev.kiln.vmm.Machine;
+import java.util.Optional;
 
 /**
  * A sandbox's size and TTL: what any request may ask for, and what this host can give. A value no
@@ -49,5 +52,13 @@ public record SandboxLimits(KilnConfig.SandboxDefaults defaults, int maxVcpus, l
     if (timeoutSeconds < 0 || timeoutSeconds > maxTimeoutSeconds) {
       throw new KilnException(ErrorCode.INVALID_REQUEST, "field 'timeoutSeconds' must be 0 (no limit).." + maxTimeoutSeconds + " (30 days), got " + timeoutSeconds);
     }
+  }
+
+  /**
+   * The room a new VM of this machine gets to grow into: a q35 VM up to the host's limits (a PATCH
+   * hot-plugs within it; the room is address space, not RAM), a microvm none (it cannot hot-plug).
+   */
+  Optional<Hotplug> roomFor(Machine machine, long memoryMib) {
+    return machine == Machine.Q35 ? Optional.of(Hotplug.upTo(maxVcpus, Math.max(memoryMib, maxMemoryMib))) : Optional.empty();
   }
 }

@@ -49,12 +49,12 @@ public final class SandboxManager implements AutoCloseable {
   private final SandboxNetworks networks;
 
   public SandboxManager(Path dataDir, Database db, TemplateService templates, VmmBackend backend, GuestArtifacts artifacts,
-      Accelerator accelerator, OptionalLong tscKhz, Duration bootTimeout, SandboxLimits limits, SandboxNetworks networks, Duration tombstoneRetention) {
-    this(dataDir, db, templates, backend, artifacts, accelerator, tscKhz, bootTimeout, limits, networks, tombstoneRetention, new SandboxRegistry());
+      Accelerator accelerator, Duration bootTimeout, SandboxLimits limits, SandboxNetworks networks, Duration tombstoneRetention) {
+    this(dataDir, db, templates, backend, artifacts, accelerator, bootTimeout, limits, networks, tombstoneRetention, new SandboxRegistry());
   }
 
   SandboxManager(Path dataDir, Database db, TemplateService templates, VmmBackend backend, GuestArtifacts artifacts, Accelerator accelerator,
-      OptionalLong tscKhz, Duration bootTimeout, SandboxLimits limits, SandboxNetworks networks, Duration tombstoneRetention, SandboxRegistry registry) {
+      Duration bootTimeout, SandboxLimits limits, SandboxNetworks networks, Duration tombstoneRetention, SandboxRegistry registry) {
     this.live = registry;
     this.networks = networks;
     RunDirs dirs = new RunDirs(dataDir.resolve("sandboxes"));
@@ -69,7 +69,7 @@ public final class SandboxManager implements AutoCloseable {
     SandboxLocks locks = new SandboxLocks(live, rows, seam);
     Watchdog watchdog = new Watchdog(repo, rows, teardown, unused, seam);
     VmLauncher launcher = new VmLauncher(dirs, repo, rows, events, live, disks, unused, backend, networks, watchdog, teardown, listeners, seam, bootTimeout);
-    TemplateSnapshots snapshots = new TemplateSnapshots(dirs.root(), templates.artifacts(), templates.snapshotPointers(), backend, artifacts, accelerator, kernelCmdline(accelerator, tscKhz, artifacts.cmdline()),
+    TemplateSnapshots snapshots = new TemplateSnapshots(dirs.root(), templates.artifacts(), templates.snapshotPointers(), backend, artifacts, accelerator,
         bootTimeout);
     SnapshotClones clones = new SnapshotClones(snapshots, disks, backend, bootTimeout);
     this.pools = new WarmPools(new PoolRepository(db), templates, snapshots, clones, disks, dirs.root(), limits);
@@ -86,18 +86,6 @@ public final class SandboxManager implements AutoCloseable {
     StateCapture capture = new StateCapture(repo, disks);
     this.checkpoints = new Checkpoints(locks, rows, capture, launcher, watchdog, teardown, checkpointRows, unused, checkpointFiles, views);
     this.forks = new Forks(locks, rows, capture, checkpoints, launcher, removal, views, networks, limits, events, checkpointFiles, disks);
-  }
-
-  /**
-   * The guest kernel command line. Under TCG on the microvm machine the kernel cannot calibrate the
-   * TSC (no HPET, PM timer or PIT port 0x61) and hangs about 4 boots in 5 unless given the rate;
-   * tsc=reliable keeps a loaded host from marking the clocksource unstable.
-   */
-  public static String kernelCmdline(Accelerator accel, OptionalLong tscKhz, String fromManifest) {
-    StringBuilder b = new StringBuilder("console=ttyS0 quiet panic=-1 kiln.root=/dev/vda");
-    if (accel == Accelerator.TCG && tscKhz.isPresent()) b.append(" tsc_early_khz=").append(tscKhz.getAsLong()).append(" tsc=reliable");
-    if (!fromManifest.isBlank()) b.append(' ').append(fromManifest.strip());
-    return b.toString();
   }
 
   /** The sandbox's row as stored, for tests that look under the API (the pid of its VM). */

@@ -1,7 +1,6 @@
 package dev.kiln.sandbox;
 
 import dev.kiln.vmm.DiskLayers;
-import dev.kiln.vmm.DiskBase;
 import dev.kiln.vmm.RunningVm;
 import dev.kiln.vmm.VmSpec;
 import dev.kiln.vmm.VmmBackend;
@@ -32,22 +31,20 @@ final class SnapshotClones {
   }
 
   /**
-   * Checks the snapshot against its checksum and restores a clone of it named {@code name} in
-   * {@code runDir}; {@code paused} leaves its vCPUs stopped once its state is loaded. On failure
+   * Restores a clone of the snapshot named {@code name} in {@code runDir}, once the backend has
+   * checked the snapshot's files against its manifest; {@code paused} leaves its vCPUs stopped once its state is loaded. On failure
    * nothing is left behind (the new layer is discarded).
    */
   Clone restore(TemplateSnapshots.Snapshot snap, String name, Path runDir, Optional<VmSpec.Nic> nic, boolean paused)
       throws IOException, VmmException, InterruptedException {
     Path layer;
     try (var held = snapshots.hold(snap)) {
-      snapshots.verify(snap);
-      layer = disks.create(new DiskBase.Layer(snap.disk()));
+      layer = disks.create(snapshots.cloneBase(snap));
     }
     try {
-      VmSpec spec = snapshots.cloneSpec(snap, name, runDir, layer, nic);
-      RunningVm vm = paused ? backend.restorePaused(spec, snap.state(), restoreTimeout) : backend.restore(spec, snap.state(), restoreTimeout);
-      return new Clone(spec, vm);
-    } catch (VmmException | InterruptedException | RuntimeException e) {
+      RunningVm vm = backend.restoreClone(snap.image(), snapshots.cloneSpec(snap, name, runDir, layer, nic), paused, restoreTimeout);
+      return new Clone(vm.spec(), vm);
+    } catch (IOException | VmmException | InterruptedException | RuntimeException e) {
       disks.discard(layer);
       throw e;
     }

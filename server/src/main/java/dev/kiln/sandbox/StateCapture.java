@@ -6,7 +6,6 @@ import dev.kiln.store.SandboxRepository;
 import dev.kiln.store.SandboxRow;
 import dev.kiln.vmm.VmRecords;
 import dev.kiln.vmm.DiskLayers;
-import dev.kiln.vmm.DiskBase;
 import dev.kiln.vmm.RunningVm;
 import dev.kiln.vmm.SavedState;
 import dev.kiln.vmm.VmSpec;
@@ -44,19 +43,11 @@ final class StateCapture {
     VmSpec current = SandboxRows.vmSpecOf(r);
     RunningVm vm = sb.vm;
     if (vm == null) throw new IllegalStateException("sandbox " + r.id() + " is running without a VM");
-    Path frozen = current.rootDisk();
     try {
-      Path next = disks.create(new DiskBase.Layer(frozen));
-      try {
-        vm.freezeDisk(next);
-      } catch (VmmException | RuntimeException e) {
-        disks.discard(next); // not recorded anywhere yet: nothing else would remove it
-        throw e;
-      }
+      Path next = vm.freezeDisk(disks);
       // From here the VM writes to the new layer, whatever happens to the save.
       repo.recordVm(r.id(), VmRecords.encode(current.withRootDisk(next)), vm.pid());
       disks.recorded(next);
-      DiskLayers.freeze(frozen);
       SavedState saved = vm.saveState(state, SAVE_TIMEOUT);
       return new Checkpoints.Saved(current, saved.file(), saved.sha256(), saved.bytes());
     } catch (IOException | VmmException | RuntimeException e) {

@@ -5,6 +5,8 @@ import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
 import dev.kiln.image.Template;
 import dev.kiln.image.TemplateService;
+import dev.kiln.vmm.Hotplug;
+import dev.kiln.vmm.Machine;
 import dev.kiln.vmm.VmSpec;
 import dev.kiln.vmm.VmmException;
 import java.io.IOException;
@@ -18,8 +20,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * When templates are snapshotted: every built template, in the background, at the default sandbox
- * size (with and without a network device when networking is on), once at daemon start for those
+ * When templates are snapshotted: every built template, in the background, on its machine at the
+ * default sandbox size (with and without a network device when networking is on), once at daemon start for those
  * without one, and on request. Remembers why a template's last snapshot failed, for the events of
  * the sandboxes that boot instead.
  */
@@ -64,7 +66,7 @@ final class TemplateSnapshotPolicy implements AutoCloseable {
     try {
       templates.snapshotStarted(t.name());
       pools.drain(t.name()); // its VMs are clones of the snapshot being superseded
-      TemplateSnapshots.Manifest m = snapshots.take(t, limits.defaults().vcpus(), limits.defaults().memoryMib(), Optional.empty()).manifest();
+      TemplateSnapshots.Manifest m = snapshots.take(t, limits.defaults().vcpus(), limits.defaults().memoryMib(), room(t), Optional.empty()).manifest();
       if (networks.available()) takeNetworked(t);
       failures.remove(t.name());
       return m;
@@ -89,10 +91,14 @@ final class TemplateSnapshotPolicy implements AutoCloseable {
     String scratch = "snapnet-" + SandboxId.random().value().substring(3);
     Optional<VmSpec.Nic> nic = networks.attachScratch(scratch);
     try {
-      snapshots.take(t, limits.defaults().vcpus(), limits.defaults().memoryMib(), nic);
+      snapshots.take(t, limits.defaults().vcpus(), limits.defaults().memoryMib(), room(t), nic);
     } finally {
       networks.releaseScratch(scratch);
     }
+  }
+
+  private Optional<Hotplug> room(Template t) {
+    return limits.roomFor(t.machine(), limits.defaults().memoryMib());
   }
 
   /** Every template that is built is snapshotted in the background (it is SNAPSHOTTING until then). */
@@ -115,8 +121,8 @@ final class TemplateSnapshotPolicy implements AutoCloseable {
   void snapshotTemplatesWithout() {
     for (Template t : templates.list()) {
       if (!t.built()) continue;
-      boolean missing = snapshots.usable(t, limits.defaults().vcpus(), limits.defaults().memoryMib(), false).isEmpty()
-          || networks.available() && snapshots.usable(t, limits.defaults().vcpus(), limits.defaults().memoryMib(), true).isEmpty();
+      boolean missing = snapshots.usable(t, t.machine(), limits.defaults().vcpus(), limits.defaults().memoryMib(), false).isEmpty()
+          || networks.available() && snapshots.usable(t, t.machine(), limits.defaults().vcpus(), limits.defaults().memoryMib(), true).isEmpty();
       // Marked before the API serves: the template never shows ready while its snapshot is missing.
       if (missing && templates.snapshotStarted(t.name())) {
         snapshotInBackground(t);
@@ -129,12 +135,12 @@ final class TemplateSnapshotPolicy implements AutoCloseable {
    * words for its "created" event: being taken right now, failed, turned off, or taken at another
    * size (the snapshot's own reasons).
    */
-  TemplateSnapshots.Lookup snapshotFor(Template template, int vcpus, long memoryMib, boolean network) {
+  TemplateSnapshots.Lookup snapshotFor(Template template, Machine machine, int vcpus, long memoryMib, boolean network) {
     if (template.status() == Template.Status.SNAPSHOTTING) {
       return TemplateSnapshots.Lookup.none("template snapshot not taken yet (template '" + template.name() + "' is being snapshotted now; "
           + "sandboxes created once it is ready restore from it)");
     }
-    TemplateSnapshots.Lookup found = snapshots.find(template, vcpus, memoryMib, network);
+    TemplateSnapshots.Lookup found = snapshots.find(template, machine, vcpus, memoryMib, network);
     if (found.snapshot().isPresent() || found.snapshotExists()) return found;
     String failed = failures.get(template.name());
     if (failed != null) return TemplateSnapshots.Lookup.none("the snapshot of template '" + template.name() + "' failed: " + failed);

@@ -4,18 +4,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.agent.AgentConnection;
 import dev.kiln.agent.AgentException;
 import dev.kiln.host.AtomicFiles;
-import dev.kiln.host.Checksums;
-import dev.kiln.host.VerifiedFiles;
 import dev.kiln.image.Artifacts;
 import dev.kiln.image.GuestArtifacts;
 import dev.kiln.image.SnapshotPointers;
 import dev.kiln.image.Template;
 import dev.kiln.net.GuestAddressing;
 import dev.kiln.vmm.Accelerator;
-import dev.kiln.vmm.GuestMemory;
-import dev.kiln.vmm.Overlay;
+import dev.kiln.vmm.DiskBase;
+import dev.kiln.vmm.Hotplug;
+import dev.kiln.vmm.Machine;
 import dev.kiln.vmm.RunningVm;
-import dev.kiln.vmm.SavedState;
+import dev.kiln.vmm.VmImage;
 import dev.kiln.vmm.VmSpec;
 import dev.kiln.vmm.VmmBackend;
 import dev.kiln.vmm.VmmException;
@@ -24,7 +23,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -32,37 +30,37 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Template snapshots: a template's VM booted once, its filesystem frozen, its state saved, so a
- * sandbox restores in a fraction of a boot. Each snapshot is an immutable {@link Artifacts}
- * directory ({@code artifacts/snapshots/<id>/}; the template's pointer names its current one): the VM
- * state, its RAM as a file (clones map it read-only and private: one copy in the page cache for
- * all of them), the disk as it was (a qcow2 on the template image, the backing file of every
- * clone's overlay), and a manifest with checksums. The disk and state are root-owned and
- * read-only. The memory file must belong to the VMM user (QEMU 7.2 opens it read-write to map it
- * private), so a QEMU taken over by its guest could write to it: its checksum is verified again
- * whenever its change time moves, which no user can forge, before any further restore.
+ * Template snapshots: a template's VM booted once, its filesystem frozen, and saved by the backend
+ * as a {@link VmImage}, so a sandbox restores in a fraction of a boot. Each snapshot is an
+ * immutable {@link Artifacts} directory ({@code artifacts/snapshots/<id>/}; the template's pointer
+ * names its current one): the backend's files and a manifest of what the snapshot was taken with
+ * (machine, size, room to grow, guest artifacts, template image) and their checksums.
  */
 public final class TemplateSnapshots {
   private static final Logger log = LoggerFactory.getLogger(TemplateSnapshots.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration SAVE_TIMEOUT = Duration.ofMinutes(2);
 
-  /** What a snapshot was taken with; a sandbox restores from it only if it asks for the same. */
+  /**
+   * What a snapshot was taken with; a sandbox restores from it only if it asks for the same machine
+   * and size. {@code machine} and {@code room} are absent from snapshots taken before q35 ones
+   * existed (microvms, which have no room to grow).
+   */
   public record Manifest(int vcpus, long memoryMib, String guestArtifacts, String rootfsKey, String stateSha256, long stateBytes,
-      String memorySha256) {}
+      String memorySha256, String machine, Hotplug room) {
+    public Machine machineOf() {
+      return machine == null ? Machine.MICROVM : Machine.fromWire(machine);
+    }
+
+    Optional<Hotplug> roomOf() {
+      return Optional.ofNullable(room);
+    }
+  }
 
   /** A snapshot on disk. */
   record Snapshot(Path dir, Manifest manifest) {
-    Path state() {
-      return dir.resolve("state");
-    }
-
-    Path memory() {
-      return dir.resolve("memory");
-    }
-
-    Path disk() {
-      return dir.resolve("disk.qcow2");
+    VmImage image() {
+      return new VmImage(dir, new VmImage.Sums(manifest.stateSha256(), manifest.stateBytes(), manifest.memorySha256()));
     }
   }
 
@@ -78,18 +76,16 @@ public final class TemplateSnapshots {
   private final Set<RunningVm> inProgress = ConcurrentHashMap.newKeySet();
   /** Set by {@link #abortAll}: a snapshot thread still going (the networked variant follows the plain one) starts no VM after it. */
   private volatile boolean aborted;
-  /** Memory files are the size of the guest's RAM: checked once per process and change. */
-  private final VerifiedFiles verifiedMemory = new VerifiedFiles();
 
   TemplateSnapshots(Path sandboxesDir, Artifacts store, SnapshotPointers pointers, VmmBackend backend, GuestArtifacts artifacts,
-      Accelerator accelerator, String cmdline, Duration bootTimeout) {
+      Accelerator accelerator, Duration bootTimeout) {
     this.sandboxesDir = sandboxesDir;
     this.store = store;
     this.pointers = pointers;
     this.backend = backend;
     this.artifacts = artifacts;
     this.accelerator = accelerator;
-    this.cmdline = cmdline;
+    this.cmdline = backend.kernelCmdline(accelerator, artifacts.cmdline());
     this.bootTimeout = bootTimeout;
   }
 
@@ -105,11 +101,13 @@ public final class TemplateSnapshots {
   }
 
   /**
-   * Boots the template, freezes its filesystem, saves the VM into a new snapshot artifact and makes
-   * it the template's current one. The previous snapshot is left as it was: sandboxes, checkpoints
-   * and pool VMs restored from it go on using it until collection finds nothing reaches it.
+   * Boots the template on its machine (with {@code room} to grow, which every clone then has too),
+   * freezes its filesystem, saves the VM into a new snapshot artifact and makes it the template's
+   * current one. The previous snapshot is left as it was: sandboxes, checkpoints and pool VMs
+   * restored from it go on using it until collection finds nothing reaches it.
    */
-  Snapshot take(Template t, int vcpus, long memoryMib, Optional<VmSpec.Nic> nic) throws IOException, VmmException, AgentException, InterruptedException {
+  Snapshot take(Template t, int vcpus, long memoryMib, Optional<Hotplug> room, Optional<VmSpec.Nic> nic)
+      throws IOException, VmmException, AgentException, InterruptedException {
     ensureNotAborted();
     long start = System.nanoTime();
     // Sockets go under the sandboxes directory: an artifact path may be too long for sun_path.
@@ -117,13 +115,11 @@ public final class TemplateSnapshots {
     Path run = sandboxesDir.resolve(name);
     try (Artifacts.Hold image = store.hold(t.rootfs().orElseThrow())) {
       Path building = store.building(Artifacts.Kind.SNAPSHOT);
-      Path disk = building.resolve("disk.qcow2");
-      Overlay.create(disk, t.rootfs().orElseThrow(), Overlay.BaseFormat.RAW);
-      VmSpec spec = new VmSpec(name, run, artifacts.kernel(), artifacts.initrd(), cmdlineFor(nic), disk, vcpus, memoryMib, accelerator)
-          .withMemory(new GuestMemory(building.resolve("memory"), GuestMemory.Mode.SHARED)).withNic(nic);
+      VmSpec spec = new VmSpec(name, run, artifacts.kernel(), artifacts.initrd(), cmdlineFor(nic), building, vcpus, memoryMib, accelerator)
+          .withNic(nic).onMachine(t.machine(), room);
       RunningVm vm;
       try {
-        vm = backend.start(spec);
+        vm = backend.startImageVm(spec, new DiskBase.Image(t.rootfs().orElseThrow()), building);
       } catch (VmmException | RuntimeException e) {
         AtomicFiles.deleteTree(building);
         AtomicFiles.deleteTree(run);
@@ -136,15 +132,10 @@ public final class TemplateSnapshots {
         try (AgentConnection agent = AgentConnection.open(spec.agentSocket(), name, bootTimeout, cause -> { })) {
           agent.files().freeze();
         }
-        SavedState state = vm.saveState(building.resolve("state"), SAVE_TIMEOUT);
-        vm.stop(Duration.ofSeconds(3));
-        for (Path p : List.of(disk, state.file())) {
-          Files.setOwner(p, p.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("root"));
-          Files.setAttribute(p, "unix:mode", 0444);
-        }
-        // The memory stays the VMM user's: QEMU 7.2 opens it read-write even to map it private.
-        Files.setAttribute(spec.memory().get().file(), "unix:mode", 0600);
-        Manifest m = new Manifest(vcpus, memoryMib, artifacts.id(), rootfsKey(t), state.sha256(), state.bytes(), Checksums.sha256(spec.memory().get().file()));
+        VmImage saved = backend.saveImage(vm, building, SAVE_TIMEOUT);
+        VmImage.Sums sums = saved.sums();
+        Manifest m = new Manifest(vcpus, memoryMib, artifacts.id(), rootfsKey(t), sums.stateSha256(), sums.stateBytes(), sums.memorySha256(),
+            t.machine().wire(), room.orElse(null));
         AtomicFiles.write(building.resolve("manifest.json"), JSON.writeValueAsBytes(m));
         Path dir = store.publish(building);
         try {
@@ -152,9 +143,8 @@ public final class TemplateSnapshots {
         } finally {
           store.recorded(dir);
         }
-        verifiedMemory.markVerified(dir.resolve("memory"), m.memorySha256()); // computed just now: the first restore need not redo it
-        log.info("template snapshot taken template={} vcpus={} memory_mib={} network={} state_bytes={} took_ms={} dir={}", t.name(), vcpus, memoryMib,
-            nic.isPresent(), state.bytes(), (System.nanoTime() - start) / 1_000_000, dir);
+        log.info("template snapshot taken template={} machine={} vcpus={} memory_mib={} network={} state_bytes={} took_ms={} dir={}", t.name(),
+            t.machine().wire(), vcpus, memoryMib, nic.isPresent(), sums.stateBytes(), (System.nanoTime() - start) / 1_000_000, dir);
         return new Snapshot(dir, m);
       } finally {
         inProgress.remove(vm);
@@ -164,7 +154,6 @@ public final class TemplateSnapshots {
       }
     }
   }
-
   /** Refuses new snapshot work once {@link #abortAll} ran. */
   void ensureNotAborted() throws VmmException {
     if (aborted) throw new VmmException("the daemon is stopping: no snapshot VM is started");
@@ -186,8 +175,8 @@ public final class TemplateSnapshots {
   }
 
   /** The template's snapshot if a sandbox of this size can restore from it. */
-  Optional<Snapshot> usable(Template t, int vcpus, long memoryMib, boolean network) {
-    return find(t, vcpus, memoryMib, network).snapshot();
+  Optional<Snapshot> usable(Template t, Machine machine, int vcpus, long memoryMib, boolean network) {
+    return find(t, machine, vcpus, memoryMib, network).snapshot();
   }
 
   /**
@@ -201,8 +190,8 @@ public final class TemplateSnapshots {
     }
   }
 
-  /** The template's snapshot if a sandbox of this size (and network device or not) can restore from it; otherwise why not, in words. */
-  Lookup find(Template t, int vcpus, long memoryMib, boolean network) {
+  /** The template's snapshot if a sandbox of this machine and size (and network device or not) can restore from it; otherwise why not, in words. */
+  Lookup find(Template t, Machine machine, int vcpus, long memoryMib, boolean network) {
     String which = network ? "template snapshot with a network device" : "template snapshot";
     Path dir;
     Manifest m;
@@ -216,6 +205,9 @@ public final class TemplateSnapshots {
     } catch (IOException e) {
       log.warn("template={} snapshot manifest unreadable, booting instead: {}", t.name(), e.toString());
       return new Lookup(Optional.empty(), true, "the " + which + " of '" + t.name() + "' is corrupt (its manifest is unreadable)");
+    }
+    if (m.machineOf() != machine) {
+      return new Lookup(Optional.empty(), true, "the " + which + " is a " + m.machineOf().wire() + " machine; this sandbox asked for " + machine.wire());
     }
     if (m.vcpus() != vcpus || m.memoryMib() != memoryMib) {
       return new Lookup(Optional.empty(), true, "size differs from the " + which + " (it has " + m.vcpus() + " vCPUs and " + m.memoryMib()
@@ -236,12 +228,19 @@ public final class TemplateSnapshots {
   }
 
   /**
-   * The VM of a clone of this snapshot: the snapshot's machine, its RAM file mapped private, its
-   * own run directory and a disk layer on the snapshot's disk.
+   * The VM of a clone of this snapshot: the snapshot's machine, size and room to grow, its own run
+   * directory and a disk layer on the snapshot's disk ({@link #cloneBase}); its RAM comes from the
+   * snapshot when the backend restores it.
    */
   VmSpec cloneSpec(Snapshot s, String name, Path runDir, Path layer, Optional<VmSpec.Nic> nic) {
-    return new VmSpec(name, runDir, artifacts.kernel(), artifacts.initrd(), cmdlineFor(nic), layer, s.manifest().vcpus(), s.manifest().memoryMib(),
-        accelerator).withMemory(new GuestMemory(s.memory(), GuestMemory.Mode.CLONE)).withNic(nic);
+    Manifest m = s.manifest();
+    return new VmSpec(name, runDir, artifacts.kernel(), artifacts.initrd(), cmdlineFor(nic), layer, m.vcpus(), m.memoryMib(), accelerator)
+        .withNic(nic).onMachine(m.machineOf(), m.roomOf());
+  }
+
+  /** What a clone's disk layer is made on. */
+  DiskBase cloneBase(Snapshot s) {
+    return backend.cloneBase(s.image());
   }
 
   /** What the API shows about a template's snapshot. */
@@ -259,17 +258,5 @@ public final class TemplateSnapshots {
   /** Keeps the snapshot from collection while a clone's disk layer is made on it (then the layer keeps it). */
   Artifacts.Hold hold(Snapshot s) throws IOException {
     return store.hold(s.dir());
-  }
-
-  /**
-   * Checks the snapshot against its manifest before a restore: the state file every time (it is
-   * small), the memory file once per process and change of the file (it is the size of the RAM).
-   */
-  void verify(Snapshot s) throws IOException {
-    Manifest m = s.manifest();
-    if (Files.size(s.state()) != m.stateBytes() || !Checksums.sha256(s.state()).equals(m.stateSha256())) {
-      throw new IOException("snapshot state " + s.state() + " does not match its checksum");
-    }
-    verifiedMemory.verify(s.memory(), m.memorySha256());
   }
 }

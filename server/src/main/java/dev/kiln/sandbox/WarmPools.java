@@ -133,7 +133,7 @@ public final class WarmPools implements AutoCloseable {
   Optional<PoolVm> claim(Template t, int vcpus, long memoryMib) {
     Pool p = pools.get(t.name());
     if (p == null) return Optional.empty();
-    Optional<TemplateSnapshots.Snapshot> current = snapshots.usable(t, vcpus, memoryMib, false);
+    Optional<TemplateSnapshots.Snapshot> current = snapshots.usable(t, t.machine(), vcpus, memoryMib, false);
     PoolVm vm = null;
     boolean refill;
     List<PoolVm> stale = new ArrayList<>();
@@ -213,7 +213,7 @@ public final class WarmPools implements AutoCloseable {
   /** One VM restored from the template snapshot and left paused. */
   private PoolVm make(String template) throws IOException, VmmException, InterruptedException {
     Template t = templates.ready(template);
-    TemplateSnapshots.Snapshot snap = snapshots.usable(t, limits.defaults().vcpus(), limits.defaults().memoryMib(), false)
+    TemplateSnapshots.Snapshot snap = snapshots.usable(t, t.machine(), limits.defaults().vcpus(), limits.defaults().memoryMib(), false)
         .orElseThrow(() -> new KilnException(ErrorCode.TEMPLATE_NOT_READY, "template '" + template + "' has no snapshot at the default size yet"));
     SandboxId id = SandboxId.random();
     Path runDir = sandboxesDir.resolve(id.value());

@@ -43,7 +43,7 @@ final class Watchdog {
     // the failure stops things, writes SQL and collects disk layers.
     vm.onExit().thenRunAsync(() -> {
       seam.at(LifecycleSeam.Point.VM_EXITED, sb.id.value());
-      failIfCurrent(sb, vm, "qemu pid " + vm.pid() + " exited unexpectedly");
+      failIfCurrent(sb, vm, "its VM process (pid " + vm.pid() + ") exited unexpectedly");
     }, task -> Thread.ofVirtual().name("vm-exit-" + sb.id).start(task));
   }
 
@@ -60,7 +60,7 @@ final class Watchdog {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
-      failIfCurrent(sb, vm, !vm.isAlive() ? "qemu pid " + vm.pid() + " exited unexpectedly" : "agent channel broken: " + cause.getMessage());
+      failIfCurrent(sb, vm, !vm.isAlive() ? "its VM process (pid " + vm.pid() + ") exited unexpectedly" : "agent channel broken: " + cause.getMessage());
     });
   }
 

@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Brings a database to the newest schema with Flyway. One set of scripts serves both dialects
  * ({@code db/migration/common}): a baseline {@code B7__schema.sql} that makes the whole schema of
- * version 7 in a new database, then {@code V8__…} onwards, written in SQL both accept (the few
+ * version 7 in a new database, then {@code V8__…} onwards beside it, in SQL both accept (the few
  * differences are {@link Dialect#placeholders()}). SQLite files made before the baseline were
  * migrated by the SQLite-only scripts V1-V7 ({@code db/migration/sqlite}); they stay, unchanged,
  * so Flyway can check those files' checksums and bring an older file up to 7 (docs/adr/0013).

@@ -11,7 +11,7 @@ import java.util.OptionalLong;
 
 /** The {@code templates} table. */
 public final class TemplateRepository {
-  private static final String COLUMNS = "name, status, source, rootfs_path, rootfs_bytes, error, created_at, updated_at, image_digest, config_json, free_space_mib";
+  private static final String COLUMNS = "name, status, source, rootfs_path, rootfs_bytes, error, created_at, updated_at, image_digest, config_json, free_space_mib, machine";
   private final Database db;
 
   public TemplateRepository(Database db) {
@@ -21,10 +21,10 @@ public final class TemplateRepository {
   /** Inserts or replaces the row (a rebuild of a template replaces it). */
   public void upsert(TemplateRow r) {
     db.inTransaction(c -> {
-      try (PreparedStatement p = c.prepareStatement("INSERT INTO templates (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+      try (PreparedStatement p = c.prepareStatement("INSERT INTO templates (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
           + "ON CONFLICT(name) DO UPDATE SET status = excluded.status, source = excluded.source, rootfs_path = excluded.rootfs_path, "
           + "rootfs_bytes = excluded.rootfs_bytes, error = excluded.error, updated_at = excluded.updated_at, "
-          + "image_digest = excluded.image_digest, config_json = excluded.config_json, free_space_mib = excluded.free_space_mib")) {
+          + "image_digest = excluded.image_digest, config_json = excluded.config_json, free_space_mib = excluded.free_space_mib, machine = excluded.machine")) {
         p.setString(1, r.name());
         p.setString(2, r.status());
         p.setString(3, r.source());
@@ -36,6 +36,7 @@ public final class TemplateRepository {
         p.setString(9, r.imageDigest().orElse(null));
         p.setString(10, r.configJson().orElse(null));
         p.setLong(11, r.freeSpaceMib());
+        p.setString(12, r.machine());
         return p.executeUpdate();
       }
     });
@@ -94,7 +95,8 @@ public final class TemplateRepository {
     return new TemplateRow(rs.getString("name"), rs.getString("status"), rs.getString("source"),
         Optional.ofNullable(rs.getString("rootfs_path")), bytesOpt, Optional.ofNullable(rs.getString("error")),
         Instant.ofEpochMilli(rs.getLong("created_at")), Instant.ofEpochMilli(rs.getLong("updated_at")),
-        Optional.ofNullable(rs.getString("image_digest")), Optional.ofNullable(rs.getString("config_json")), rs.getLong("free_space_mib"));
+        Optional.ofNullable(rs.getString("image_digest")), Optional.ofNullable(rs.getString("config_json")), rs.getLong("free_space_mib"),
+        rs.getString("machine"));
   }
 
   /** A ready template built from this image manifest with this much free space, if any. */

@@ -4,7 +4,7 @@ import java.time.Instant;
 import java.util.Optional;
 import java.util.OptionalLong;
 
-/** One row of {@code templates}. */
+/** One row of {@code templates}; {@code machine} is a {@code vmm.Machine} name. */
 public record TemplateRow(String name, String status, String source, Optional<String> rootfsPath, OptionalLong rootfsBytes,
     Optional<String> error, Instant createdAt, Instant updatedAt, Optional<String> imageDigest, Optional<String> configJson,
-    long freeSpaceMib) {}
+    long freeSpaceMib, String machine) {}

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,12 +25,49 @@ public final class QemuBackend implements VmmBackend {
 
   private final String qemuBinary;
   private final Optional<VmmUser> user;
+  private final OptionalLong tscKhz;
+  private final QemuImages images = new QemuImages(this);
   /** The machines the QEMU binary offers: asked once, it does not change while the daemon runs. */
   private volatile List<Machine> machines;
 
-  public QemuBackend(String qemuBinary, Optional<VmmUser> user) {
+  /** @param tscKhz the host's TSC rate, which TCG guests on microvm need (see {@link #kernelCmdline}); empty if unknown */
+  public QemuBackend(String qemuBinary, Optional<VmmUser> user, OptionalLong tscKhz) {
     this.qemuBinary = qemuBinary;
     this.user = user;
+    this.tscKhz = tscKhz;
+  }
+
+  /**
+   * Under TCG on the microvm machine the kernel cannot calibrate the TSC (no HPET, PM timer or PIT
+   * port 0x61) and hangs about 4 boots in 5 unless given the rate; tsc=reliable keeps a loaded host
+   * from marking the clocksource unstable. The root disk is the first virtio disk on both machines.
+   */
+  @Override
+  public String kernelCmdline(Accelerator accel, String guestParameters) {
+    StringBuilder b = new StringBuilder("console=ttyS0 quiet panic=-1 kiln.root=/dev/vda");
+    if (accel == Accelerator.TCG && tscKhz.isPresent()) b.append(" tsc_early_khz=").append(tscKhz.getAsLong()).append(" tsc=reliable");
+    if (!guestParameters.isBlank()) b.append(' ').append(guestParameters.strip());
+    return b.toString();
+  }
+
+  @Override
+  public RunningVm startImageVm(VmSpec spec, DiskBase base, Path dir) throws VmmException, InterruptedException {
+    return images.start(spec, base, dir);
+  }
+
+  @Override
+  public VmImage saveImage(RunningVm vm, Path dir, Duration timeout) throws VmmException, IOException, InterruptedException {
+    return images.save(vm, dir, timeout);
+  }
+
+  @Override
+  public DiskBase cloneBase(VmImage image) {
+    return images.cloneBase(image);
+  }
+
+  @Override
+  public RunningVm restoreClone(VmImage image, VmSpec spec, boolean paused, Duration timeout) throws VmmException, IOException, InterruptedException {
+    return images.restore(image, spec, paused, timeout);
   }
 
   @Override
@@ -205,6 +243,11 @@ public final class QemuBackend implements VmmBackend {
     } catch (IOException e) {
       return "";
     }
+  }
+
+  /** A backend as the installer sets a host up (the kiln-vmm user if present, the host's TSC rate under TCG): for the benchmark's floors and tests. */
+  public static QemuBackend forThisHost(Accelerator accel) {
+    return new QemuBackend("qemu-system-x86_64", userIfPresent("kiln-vmm"), accel == Accelerator.TCG ? dev.kiln.host.HostFacts.tscKhz() : OptionalLong.empty());
   }
 
   /** The VMM user if the host has it (the installer creates kiln-vmm), else empty: QEMU then runs as the daemon's user. */

@@ -88,18 +88,24 @@ final class QemuVm implements RunningVm {
   }
 
   @Override
-  public void freezeDisk(Path nextLayer) throws VmmException, InterruptedException {
-    pause();
+  public Path freezeDisk(DiskLayers disks) throws VmmException, IOException, InterruptedException {
+    Path frozen = spec.rootDisk();
+    Path next = disks.create(new DiskBase.Layer(frozen));
     try {
+      pause();
       if (user.isPresent()) {
-        Files.setOwner(nextLayer, nextLayer.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(user.get().name()));
+        Files.setOwner(next, next.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(user.get().name()));
       }
-    } catch (IOException e) {
-      throw new VmmException("cannot hand the new disk layer of " + spec.name() + " to QEMU: " + e.getMessage(), e);
+      // "existing": the daemon made the layer, so it has the owner and backing file name we chose.
+      qmp.execute("blockdev-snapshot-sync", java.util.Map.of("device", "root", "snapshot-file", next.toString(), "format", "qcow2",
+          "mode", "existing"), Duration.ofSeconds(30));
+    } catch (IOException | VmmException | RuntimeException e) {
+      disks.discard(next); // not recorded anywhere yet: nothing else would remove it
+      throw e;
     }
-    // "existing": the daemon made the layer, so it has the owner and backing file name we chose.
-    qmp.execute("blockdev-snapshot-sync", java.util.Map.of("device", "root", "snapshot-file", nextLayer.toString(), "format", "qcow2",
-        "mode", "existing"), Duration.ofSeconds(30));
+    spec = spec.withRootDisk(next);
+    DiskLayers.freeze(frozen);
+    return next;
   }
 
   @Override

@@ -31,11 +31,14 @@ public interface RunningVm {
   SavedState saveState(java.nio.file.Path target, Duration timeout) throws VmmException, InterruptedException;
 
   /**
-   * Pauses the VM and freezes its disk: the top layer becomes the read-only base of
-   * {@code nextLayer} (a qcow2 the caller made on it), which takes the VM's writes from now on.
-   * The VM stays paused, so a {@link #saveState} right after captures RAM and disk at one instant.
+   * Pauses the VM and freezes its disk: a new top layer, made in {@code disks} on the current one,
+   * takes the VM's writes from now on, and the current one becomes read-only for good (the base of
+   * restores and forks of this instant). Returns the new layer, protected from collection until the
+   * caller has recorded it ({@link DiskLayers#recorded}). The VM stays paused, so a
+   * {@link #saveState} right after captures RAM and disk at one instant. On failure no new layer
+   * is left and the VM writes where it did.
    */
-  void freezeDisk(java.nio.file.Path nextLayer) throws VmmException, InterruptedException;
+  java.nio.file.Path freezeDisk(DiskLayers disks) throws VmmException, java.io.IOException, InterruptedException;
 
   /** Grows the VM's root disk (its top layer's virtual size) while it runs; the guest is told by a config-change interrupt. */
   void growRootDisk(long bytes) throws VmmException, InterruptedException;

@@ -26,6 +26,34 @@ public interface VmmBackend {
    */
   boolean killLeftover(java.nio.file.Path runDir);
 
+  /**
+   * The guest kernel's command line on this backend: what the backend's devices and the host's
+   * timekeeping need, then {@code guestParameters} (the guest artifacts' own, the network's).
+   */
+  String kernelCmdline(Accelerator accelerator, String guestParameters);
+
+  /**
+   * Boots a VM to be saved as a {@link VmImage} into {@code dir} (new, empty): its root disk a new
+   * layer on {@code base} and its RAM a file, both inside {@code dir}; {@code spec}'s own disk and
+   * memory are not used.
+   */
+  RunningVm startImageVm(VmSpec spec, DiskBase base, java.nio.file.Path dir) throws VmmException, InterruptedException;
+
+  /** Saves a VM from {@link #startImageVm} into its directory and stops it; the image's files are read-only from then on. */
+  VmImage saveImage(RunningVm vm, java.nio.file.Path dir, java.time.Duration timeout) throws VmmException, java.io.IOException, InterruptedException;
+
+  /** What a clone's root disk layer is made on. */
+  DiskBase cloneBase(VmImage image);
+
+  /**
+   * Starts a clone of the image, running or, if {@code paused}, with its state loaded and no vCPU
+   * run yet. {@code spec} is the clone's (its root disk a layer on {@link #cloneBase}, the
+   * image's machine and size); its RAM comes from the image. The image's files are checked against
+   * its sums first: a mismatch is an IOException and nothing starts.
+   */
+  RunningVm restoreClone(VmImage image, VmSpec spec, boolean paused, java.time.Duration timeout)
+      throws VmmException, java.io.IOException, InterruptedException;
+
   /** What this backend offers on this host when its VMs run on {@code accelerator}. */
   VmmCapabilities capabilities(Accelerator accelerator);
 }

@@ -66,7 +66,7 @@ class DaemonOnPostgresSystemTest {
       assertEquals("{\"templates\":[]}", get(first, "/v1/templates").toString());
       assertEquals("{\"sandboxes\":[]}", get(first, "/v1/sandboxes").toString());
       BusyboxRootfs.create(dir.resolve("rootfs"));
-      first.templates().build("busybox", new TemplateSource.Directory(dir.resolve("rootfs")), 16);
+      first.templates().build("busybox", new TemplateSource.Directory(dir.resolve("rootfs")), 16, Optional.empty());
     } finally {
       first.close();
     }

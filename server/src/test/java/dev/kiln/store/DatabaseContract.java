@@ -39,7 +39,7 @@ abstract class DatabaseContract {
     Instant now = Instant.ofEpochMilli(1_700_000_000_000L);
     try (Database db = store.open()) {
       new TemplateRepository(db).upsert(new TemplateRow("t", "READY", "dir:/x", Optional.of("/x.ext4"), OptionalLong.of(10), Optional.empty(), now, now,
-          Optional.of("sha256:" + "a".repeat(64)), Optional.of("{}"), 256));
+          Optional.of("sha256:" + "a".repeat(64)), Optional.of("{}"), 256, "MICROVM"));
       new SandboxRepository(db).insert(new SandboxRow("sb-aaaaaaaaaaaaaaaa", "t", "RUNNING", 1, 256, 300, "{}", "{}", Optional.of("{}"),
           OptionalLong.of(42), Optional.empty(), now, Optional.of(now.plusSeconds(300)), "DELETE"));
     }
@@ -62,7 +62,7 @@ abstract class DatabaseContract {
     Instant now = Instant.ofEpochMilli(1_700_000_000_000L);
     try (Database db = store.open()) {
       new TemplateRepository(db).upsert(new TemplateRow("t", "READY", "dir:/x", Optional.of("/x.ext4"), OptionalLong.of(10), Optional.empty(), now, now,
-          Optional.empty(), Optional.of("{}"), 256));
+          Optional.empty(), Optional.of("{}"), 256, "MICROVM"));
       SandboxRepository sandboxes = new SandboxRepository(db);
       EventRepository events = new EventRepository(db);
       TombstoneRepository tombstones = new TombstoneRepository(db);

@@ -30,28 +30,31 @@ class MigrationsTest {
   @Test
   void aNewFileIsMadeFromTheBaseline() throws Exception {
     try (Database db = Database.open(dir.resolve("k.db"))) {
-      assertEquals(List.of("7 SQL_BASELINE"), history(db), "a new file gets the whole schema in one script, as a PostgreSQL database does");
+      assertEquals(List.of("7 SQL_BASELINE", "8 SQL"), history(db), "a new file gets the schema of 7 in one script, as a PostgreSQL database does, then what came after");
       assertFalse(tableExists(db, "schema_version"), "no table of the old migrator in a new file");
       assertEquals(List.of("sandboxes"), db.read(c -> strings(c, "SELECT \"table\" FROM pragma_foreign_key_list('checkpoints')")));
     }
   }
 
   /**
-   * A file the daemon made before the baseline existed (V1-V7 applied one by one, their checksums
-   * in its history): written by the store of commit 5e8539f, as store/README.md in the test resources says, and committed as it came.
-   * It must open with its history untouched (Flyway re-checks the seven checksums against the
-   * scripts in db/migration/sqlite), its rows as they were, and take new writes.
+   * A file the daemon made before the baseline existed: V1-V8 applied one by one from
+   * db/migration/sqlite, their checksums in its history. Written by the store of main at 5d69672,
+   * as store/README.md in the test resources says, and committed as it came. It must open with its
+   * history untouched (Flyway re-checks the eight checksums; V8 has since moved to the common
+   * folder, and Flyway matches a recorded script by version, description, type and checksum, not
+   * by folder), its rows as they were, and take new writes.
    */
   @Test
   void aFileMigratedScriptByScriptBeforeTheBaselineStillOpens() throws Exception {
     Path file = fixture();
     try (Database db = Database.open(file)) {
-      assertEquals(List.of("1 SQL", "2 SQL", "3 SQL", "4 SQL", "5 SQL", "6 SQL", "7 SQL"), history(db), "nothing applied, nothing re-applied");
+      assertEquals(List.of("1 SQL", "2 SQL", "3 SQL", "4 SQL", "5 SQL", "6 SQL", "7 SQL", "8 SQL"), history(db), "nothing applied, nothing re-applied");
       SandboxRepository sandboxes = new SandboxRepository(db);
       SandboxListRow a = sandboxes.findListed("sb-aaaaaaaaaaaaaaaa").orElseThrow();
       assertEquals(List.of("PAUSED", 1L, OptionalLong.of(3L << 30), 3), List.of(a.sandbox().state(), a.version(), a.rootDiskBytes(), a.network().orElseThrow().slot()));
       assertEquals(Optional.of(Instant.ofEpochMilli(LATE)), a.sandbox().expiresAt());
-      assertEquals(OptionalLong.of(5L << 30), new TemplateRepository(db).find("t").orElseThrow().rootfsBytes());
+      TemplateRow t = new TemplateRepository(db).find("t").orElseThrow();
+      assertEquals(List.of(OptionalLong.of(5L << 30), "Q35"), List.of(t.rootfsBytes(), t.machine()));
       assertEquals(List.of("before"), new CheckpointRepository(db).ofSandbox("sb-aaaaaaaaaaaaaaaa").stream().map(CheckpointRow::name).toList());
       assertEquals(Instant.ofEpochMilli(LATE), new TombstoneRepository(db).find("sb-cccccccccccccccc").orElseThrow().purgeAt());
       EventRepository events = new EventRepository(db);
@@ -66,7 +69,7 @@ class MigrationsTest {
     }
   }
 
-  /** The baseline makes what V1-V7 made: the same tables, columns (type affinity, NOT NULL, default, key), indexes and foreign keys. */
+  /** The baseline and V8 make what V1-V8 made: the same tables, columns (type affinity, NOT NULL, default, key), indexes and foreign keys. */
   @Test
   void theBaselineMakesTheSchemaTheSqliteScriptsMade() throws Exception {
     try (Database scripted = Database.open(fixture()); Database fresh = Database.open(dir.resolve("new.db"))) {
@@ -105,7 +108,7 @@ class MigrationsTest {
 
   private Path fixture() throws Exception {
     Path file = dir.resolve("before-baseline.db");
-    try (InputStream in = MigrationsTest.class.getResourceAsStream("/store/kiln-v7-before-baseline.db")) {
+    try (InputStream in = MigrationsTest.class.getResourceAsStream("/store/kiln-v8-scripts-before-baseline.db")) {
       Files.copy(in, file);
     }
     return file;
@@ -131,7 +134,7 @@ class MigrationsTest {
     }
 
     try (Database db = Database.open(file)) {
-      assertEquals(List.of("6 BASELINE", "7 SQL"), history(db), "the old file is baselined at its version; only what came after runs");
+      assertEquals(List.of("6 BASELINE", "7 SQL", "8 SQL"), history(db), "the old file is baselined at its version; only what came after runs");
       assertFalse(tableExists(db, "schema_version"), "the old migrator's table goes once Flyway has the file");
 
       SandboxRepository sandboxes = new SandboxRepository(db);
@@ -156,7 +159,7 @@ class MigrationsTest {
       assertTrue(new NetworkRepository(db).find("sb-a").isEmpty());
     }
     try (Database db = Database.open(file)) {
-      assertEquals(List.of("6 BASELINE", "7 SQL"), history(db), "a second start applies nothing");
+      assertEquals(List.of("6 BASELINE", "7 SQL", "8 SQL"), history(db), "a second start applies nothing");
     }
   }
 
@@ -170,7 +173,7 @@ class MigrationsTest {
       s.execute("INSERT INTO sandbox_events (sandbox_id, at, kind, message) VALUES ('sb-a', 1000, 'created', 'booted')");
     }
     try (Database db = Database.open(file)) {
-      assertEquals(List.of("4 BASELINE", "5 SQL", "6 SQL", "7 SQL"), history(db));
+      assertEquals(List.of("4 BASELINE", "5 SQL", "6 SQL", "7 SQL", "8 SQL"), history(db));
       assertEquals("PAUSED", new SandboxRepository(db).find("sb-a").orElseThrow().state());
       assertEquals(1, new EventRepository(db).of("sb-a").size());
     }
@@ -185,7 +188,7 @@ class MigrationsTest {
     source.setUrl("jdbc:sqlite:" + file);
     Migrations.configure(source, Dialect.SQLITE, 6).baseline();
     try (Database db = Database.open(file)) {
-      assertEquals(List.of("6 BASELINE", "7 SQL"), history(db));
+      assertEquals(List.of("6 BASELINE", "7 SQL", "8 SQL"), history(db));
       assertFalse(tableExists(db, "schema_version"));
     }
   }

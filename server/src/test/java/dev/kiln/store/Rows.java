@@ -12,7 +12,7 @@ final class Rows {
 
   static TemplateRow template(String name) {
     return new TemplateRow(name, "READY", "dir:/x", Optional.of("/x.ext4"), OptionalLong.of(10), Optional.empty(), NOW, NOW, Optional.empty(),
-        Optional.of("{}"), 256);
+        Optional.of("{}"), 256, "MICROVM");
   }
 
   static SandboxRow sandbox(String id, String state, Instant createdAt) {

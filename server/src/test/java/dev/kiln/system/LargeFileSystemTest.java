@@ -23,7 +23,7 @@ class LargeFileSystemTest {
   @BeforeAll
   static void up() throws Exception {
     host = TestHost.start();
-    host.daemon.templates().build("bigdisk", new TemplateSource.Directory(host.dir.resolve("rootfs")), 1400);
+    host.daemon.templates().build("bigdisk", new TemplateSource.Directory(host.dir.resolve("rootfs")), 1400, java.util.Optional.empty());
   }
 
   @AfterAll

@@ -64,7 +64,7 @@ class LegacyLayoutSystemTest {
       Files.delete(dir.resolve("snapshot.json"));
       Files.delete(image.getParent());
       templates.upsert(new TemplateRow(row.name(), row.status(), row.source(), Optional.of(dir.resolve("rootfs.ext4").toString()), row.rootfsBytes(),
-          row.error(), row.createdAt(), row.updatedAt(), row.imageDigest(), row.configJson(), row.freeSpaceMib()));
+          row.error(), row.createdAt(), row.updatedAt(), row.imageDigest(), row.configJson(), row.freeSpaceMib(), row.machine()));
     }
   }
 
@@ -99,7 +99,7 @@ class LegacyLayoutSystemTest {
     Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(legacySnapshot));
     assertTrue(Files.exists(legacyImage), "the template's row and its new snapshot still name the legacy image");
 
-    host.daemon.templates().build(TestHost.TEMPLATE, new TemplateSource.Directory(host.dir.resolve("rootfs")), 256);
+    host.daemon.templates().build(TestHost.TEMPLATE, new TemplateSource.Directory(host.dir.resolve("rootfs")), 256, java.util.Optional.empty());
     host.awaitTemplateSnapshot();
     String fresh = host.createSandbox(Map.of("template", TestHost.TEMPLATE));
     assertEquals("restored from the template snapshot", SnapshotSystemTest.createdHow(host, fresh));

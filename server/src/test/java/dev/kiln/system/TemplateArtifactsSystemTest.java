@@ -81,7 +81,7 @@ class TemplateArtifactsSystemTest extends SnapshottedHostTest {
     assertEquals("ok\n", out(second, "echo ok"));
 
     // Rebuild while sandboxes use the template: a new image, then its snapshot; the sandboxes go on.
-    host.daemon.templates().build(TestHost.TEMPLATE, new TemplateSource.Directory(host.dir.resolve("rootfs")), 256);
+    host.daemon.templates().build(TestHost.TEMPLATE, new TemplateSource.Directory(host.dir.resolve("rootfs")), 256, java.util.Optional.empty());
     host.awaitTemplateSnapshot();
     assertNotEquals(oldImage, image());
     Path thirdSnapshot = currentSnapshot();

@@ -8,6 +8,7 @@ import dev.kiln.daemon.KilnDaemon;
 import dev.kiln.host.AtomicFiles;
 import dev.kiln.image.BusyboxRootfs;
 import dev.kiln.image.TemplateSource;
+import dev.kiln.vmm.Machine;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -73,9 +74,16 @@ public final class TestHost implements AutoCloseable {
     h.boot();
     Path rootfs = h.dir.resolve("rootfs");
     BusyboxRootfs.create(rootfs);
-    h.daemon.templates().build(TEMPLATE, new TemplateSource.Directory(rootfs), 256);
+    h.daemon.templates().build(TEMPLATE, new TemplateSource.Directory(rootfs), 256, Optional.of(MACHINE));
     return h;
   }
+
+  /**
+   * The machine of the test template, so of every sandbox a test makes without naming one:
+   * microvm, or what {@code -Dkiln.test.machine} says (the build runs a subset of the system
+   * suite again on q35: see server/pom.xml).
+   */
+  static final Machine MACHINE = Machine.fromWire(System.getProperty("kiln.test.machine", "microvm"));
 
   /**
    * Waits for the snapshot the daemon takes of the test template in the background once it is

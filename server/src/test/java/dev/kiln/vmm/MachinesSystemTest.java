@@ -54,14 +54,13 @@ class MachinesSystemTest {
   private static GuestArtifacts artifacts;
   private static String cmdline;
   private static final Accelerator ACCEL = Accelerator.resolve(Accelerator.Choice.AUTO, Path.of("/sys/module"), Path.of("/dev/kvm"));
-  private static final QemuBackend BACKEND = new QemuBackend("qemu-system-x86_64", QemuBackend.userIfPresent("kiln-vmm"));
+  private static final QemuBackend BACKEND = QemuBackend.forThisHost(ACCEL);
   private final List<RunningVm> started = new ArrayList<>();
 
   @BeforeAll
   static void rootfs() throws Exception {
     artifacts = GuestArtifacts.load(REPO.resolve("build/guest/current"));
-    OptionalLong tsc = ACCEL == Accelerator.TCG ? HostFacts.tscKhz() : OptionalLong.empty();
-    cmdline = SandboxManager.kernelCmdline(ACCEL, tsc, artifacts.cmdline());
+    cmdline = BACKEND.kernelCmdline(ACCEL, artifacts.cmdline());
     // o+x: QEMU runs as the unprivileged kiln-vmm user and must reach its run directories.
     work = Files.createTempDirectory(Path.of("/tmp"), "kq", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
     Path tree = work.resolve("tree");
@@ -103,9 +102,10 @@ class MachinesSystemTest {
     vm.growRootDisk(grown);
     Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> run(vm, "cat /sys/block/vda/size").equals(Long.toString(grown / 512)));
 
-    Path next = spec.runDir().resolve("next.qcow2");
-    Overlay.create(next, spec.rootDisk(), Overlay.BaseFormat.QCOW2);
-    vm.freezeDisk(next);
+    DiskLayers layers = new DiskLayers(work.resolve("layers-" + machine.wire()));
+    Path next = vm.freezeDisk(layers);
+    layers.recorded(next);
+    assertEquals(next, vm.spec().rootDisk(), "the VM's spec names the layer it writes to");
     byte[] frozen = Files.readAllBytes(spec.rootDisk());
     vm.resume();
     run(vm, "echo after-freeze > /root/mark && sync");

@@ -1,0 +1,79 @@
+package dev.kiln.vmm;
+
+import dev.kiln.host.Checksums;
+import dev.kiln.host.VerifiedFiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.UserPrincipal;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The QEMU layout of a {@link VmImage}: {@code state} (the migration stream without RAM),
+ * {@code memory} (the RAM file) and {@code disk.qcow2} (a layer on the template image). The disk
+ * and state are root-owned and read-only once saved. The memory file must stay the VMM user's
+ * (QEMU 7.2 opens it read-write even to map it private), so a QEMU taken over by its guest could
+ * write to it: its checksum is verified again whenever its change time moves, which no user can
+ * forge, before any further clone loads it.
+ */
+final class QemuImages {
+  private final QemuBackend backend;
+  /** Memory files are the size of the guest's RAM: checked once per process and change. */
+  private final VerifiedFiles verifiedMemory = new VerifiedFiles();
+
+  QemuImages(QemuBackend backend) {
+    this.backend = backend;
+  }
+
+  private static Path state(Path dir) {
+    return dir.resolve("state");
+  }
+
+  private static Path memory(Path dir) {
+    return dir.resolve("memory");
+  }
+
+  private static Path disk(Path dir) {
+    return dir.resolve("disk.qcow2");
+  }
+
+  RunningVm start(VmSpec spec, DiskBase base, Path dir) throws VmmException, InterruptedException {
+    Overlay.create(disk(dir), base.file(), base.format());
+    return backend.start(spec.withRootDisk(disk(dir)).withMemory(new GuestMemory(memory(dir), GuestMemory.Mode.SHARED)));
+  }
+
+  VmImage save(RunningVm vm, Path dir, Duration timeout) throws VmmException, IOException, InterruptedException {
+    SavedState state = vm.saveState(state(dir), timeout);
+    vm.stop(Duration.ofSeconds(3));
+    UserPrincipal root = dir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("root");
+    for (Path p : List.of(disk(dir), state.file())) {
+      Files.setOwner(p, root);
+      Files.setAttribute(p, "unix:mode", 0444);
+    }
+    Files.setAttribute(memory(dir), "unix:mode", 0600);
+    String memorySha = Checksums.sha256(memory(dir));
+    verifiedMemory.markVerified(memory(dir), memorySha); // computed just now: the first clone need not redo it
+    return new VmImage(dir, new VmImage.Sums(state.sha256(), state.bytes(), memorySha));
+  }
+
+  RunningVm restore(VmImage image, VmSpec spec, boolean paused, Duration timeout) throws VmmException, IOException, InterruptedException {
+    verify(image);
+    VmSpec clone = spec.withMemory(new GuestMemory(memory(image.dir()), GuestMemory.Mode.CLONE));
+    return paused ? backend.restorePaused(clone, state(image.dir()), timeout) : backend.restore(clone, state(image.dir()), timeout);
+  }
+
+  /** The state file every time (it is small), the memory file once per process and change of it (it is the size of the RAM). */
+  private void verify(VmImage image) throws IOException {
+    Path state = state(image.dir());
+    VmImage.Sums sums = image.sums();
+    if (Files.size(state) != sums.stateBytes() || !Checksums.sha256(state).equals(sums.stateSha256())) {
+      throw new IOException("snapshot state " + state + " does not match its checksum");
+    }
+    verifiedMemory.verify(memory(image.dir()), sums.memorySha256());
+  }
+
+  DiskBase cloneBase(VmImage image) {
+    return new DiskBase.Layer(disk(image.dir()));
+  }
+}

@@ -79,6 +79,25 @@ class MigrationsTest {
     }
   }
 
+  /**
+   * The SQLite folder is history: a script added there would never reach a PostgreSQL database.
+   * New scripts go to the common folder, numbered after the baseline.
+   */
+  @Test
+  void newScriptsGoToTheCommonFolder() throws Exception {
+    assertEquals(List.of("V1__init.sql", "V2__template_images.sql", "V3__on_timeout.sql", "V4__checkpoints_events_pools.sql", "V5__networks.sql",
+        "V6__tombstones.sql", "V7__sandbox_state_check.sql"), scripts("sqlite"), "db/migration/sqlite is closed at V7; put the script in db/migration/common");
+    for (String script : scripts("common")) {
+      assertTrue(script.equals("B7__schema.sql") || Integer.parseInt(script.replaceAll("^V(\\d+)__.*", "$1")) > 7, script);
+    }
+  }
+
+  private static List<String> scripts(String folder) throws Exception {
+    try (var files = Files.list(Path.of(MigrationsTest.class.getResource("/db/migration/" + folder).toURI()))) {
+      return files.map(f -> f.getFileName().toString()).sorted().toList();
+    }
+  }
+
   /** A description of a SQLite schema that two equal schemas made by different DDL share. */
   static String sqliteSchema(Connection c) throws SQLException {
     StringBuilder out = new StringBuilder();

@@ -35,6 +35,7 @@ packages=(
   gcc make libc6-dev  # the static C guest agent
   clang-14 libclang-rt-14-dev  # the guest agent's libFuzzer target over its frame decoding (guest: make fuzz, run by mvn verify)
   maven             # the Java build
+  postgresql        # the store tests run each repository on a real PostgreSQL 15 as well as SQLite (a cluster keeps its state there)
   curl              # the demo script waits for the daemon's /healthz
   bsdutils          # script(1): the test that drives `kiln shell` on a real terminal
   iproute2 nftables util-linux acl  # sandbox networks: namespaces, veths and taps; firewall and NAT; nsenter; the VMM user's access to /dev/net/tun

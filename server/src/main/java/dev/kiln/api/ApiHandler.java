@@ -106,7 +106,7 @@ final class ApiHandler extends Handler.Abstract {
    * one), an exception or error class name, or a nested class name (Bodies$CreateSandbox).
    */
   private static final java.util.regex.Pattern JAVA_NAME = java.util.regex.Pattern.compile(
-      "\\b(java|javax|jdk|sun|dev\\.kiln|com\\.fasterxml|org\\.eclipse|org\\.sqlite|org\\.flywaydb|com\\.zaxxer)(\\.[a-z][a-z0-9_]*)*\\.[A-Z]|\\w(Exception|Error)\\b|\\w\\$[A-Z]");
+      "\\b(java|javax|jdk|sun|dev\\.kiln|com\\.fasterxml|org\\.eclipse|org\\.sqlite|org\\.flywaydb|org\\.postgresql|com\\.zaxxer)(\\.[a-z][a-z0-9_]*)*\\.[A-Z]|\\w(Exception|Error)\\b|\\w\\$[A-Z]");
 
   private static void respondError(Exchange x, Request request, Response response, Callback callback, int status, ErrorCode code, String message) {
     if (response.isCommitted()) {

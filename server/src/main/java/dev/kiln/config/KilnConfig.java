@@ -19,7 +19,7 @@ import java.util.List;
  * description and range are in its {@link ConfigDoc}, published as docs/config.md.
  */
 public record KilnConfig(
-    @ConfigDoc("SQLite database, templates, disk layers and per-sandbox run directories (`--data-dir`)")
+    @ConfigDoc("the SQLite database (unless `database.url` is set), templates, disk layers and per-sandbox run directories (`--data-dir`)")
     Path dataDir,
     @ConfigDoc(value = "host:port the REST API listens on (`--listen`)", range = "host:port")
     String listen,
@@ -48,7 +48,9 @@ public record KilnConfig(
     @ConfigDoc(value = "how long a deleted or expired sandbox is remembered: GET answers 404 SANDBOX_DELETED or SANDBOX_EXPIRED with when and why, and its events stay readable; a day by default, long enough to look after a night's run; 0 keeps none", range = "0..2592000")
     Long tombstoneRetentionSeconds,
     @ConfigDoc("object storage for a cluster's template artifacts (docs/adr/0014); left out, artifacts are local files")
-    ObjectStoreConfig objectStore) {
+    ObjectStoreConfig objectStore,
+    @ConfigDoc("where the daemon's state is kept: the SQLite file in `dataDir`, or a PostgreSQL database (what a cluster shares)")
+    DatabaseConfig database) {
   /** Longest tombstone retention: a month of deleted sandboxes' events is plenty and bounds the table. */
   public static final long MAX_TOMBSTONE_RETENTION_SECONDS = 30L * 24 * 3600;
 
@@ -72,6 +74,7 @@ public record KilnConfig(
       throw new IllegalArgumentException("processScrollbackBytes must be 4096..67108864, got " + processScrollbackBytes);
     }
     if (objectStore == null) objectStore = ObjectStoreConfig.NONE;
+    if (database == null) database = DatabaseConfig.EMBEDDED;
     if (tombstoneRetentionSeconds == null) tombstoneRetentionSeconds = 86_400L;
     if (tombstoneRetentionSeconds < 0 || tombstoneRetentionSeconds > MAX_TOMBSTONE_RETENTION_SECONDS) {
       throw new IllegalArgumentException("tombstoneRetentionSeconds must be 0.." + MAX_TOMBSTONE_RETENTION_SECONDS + " (30 days), got " + tombstoneRetentionSeconds);
@@ -96,7 +99,7 @@ public record KilnConfig(
   }
 
   public static KilnConfig defaults() {
-    return new KilnConfig(null, null, null, null, null, null, 0, null, false, null, null, 0, null, null, null);
+    return new KilnConfig(null, null, null, null, null, null, 0, null, false, null, null, 0, null, null, null, null);
   }
 
   /**
@@ -132,30 +135,34 @@ public record KilnConfig(
   }
 
   public KilnConfig withDataDir(Path p) {
-    return new KilnConfig(p, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore);
+    return new KilnConfig(p, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database);
   }
 
   public KilnConfig withListen(String l) {
-    return new KilnConfig(dataDir, l, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore);
+    return new KilnConfig(dataDir, l, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database);
   }
 
   public KilnConfig withGuestArtifacts(Path p) {
-    return new KilnConfig(dataDir, listen, p, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore);
+    return new KilnConfig(dataDir, listen, p, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database);
   }
 
   public KilnConfig withTemplateSnapshots(boolean on) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, on, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, on, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database);
   }
 
   public KilnConfig withDevMode(boolean d) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, d, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, d, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database);
   }
 
   public KilnConfig withTombstoneRetentionSeconds(long seconds) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, seconds, objectStore);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, seconds, objectStore, database);
   }
 
   public KilnConfig withNetwork(NetworkConfig n) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, n, tombstoneRetentionSeconds, objectStore);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, n, tombstoneRetentionSeconds, objectStore, database);
+  }
+
+  public KilnConfig withDatabase(DatabaseConfig d) {
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, d);
   }
 }

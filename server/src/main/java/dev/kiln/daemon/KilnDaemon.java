@@ -99,7 +99,7 @@ public final class KilnDaemon implements AutoCloseable {
           + "give this daemon a prefix of its own with the `network.prefix` config key (and an address pool that does not overlap, `network.addressPool`)");
     }
     try {
-      db = Database.open(data.resolve("kiln.db"));
+      db = StoreOpener.open(config.database(), data);
     } catch (Exception | Error e) {
       releaseClaims();
       throw e;

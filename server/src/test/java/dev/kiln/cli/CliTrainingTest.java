@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class CliTrainingTest {
   /** Class name prefixes of the daemon side: its packages and the libraries only it uses. */
-  private static final List<String> DAEMON_SIDE = List.of("org.eclipse.jetty.", "org.sqlite.", "org.flywaydb.", "com.zaxxer.", "ch.qos.logback.", "org.slf4j.",
+  private static final List<String> DAEMON_SIDE = List.of("org.eclipse.jetty.", "org.sqlite.", "org.postgresql.", "org.flywaydb.", "com.zaxxer.", "ch.qos.logback.", "org.slf4j.",
       "org.apache.commons.compress.", "com.github.luben.", "com.fasterxml.jackson.datatype.", "dev.kiln.daemon.", "dev.kiln.api.",
       "dev.kiln.store.", "dev.kiln.sandbox.", "dev.kiln.vmm.", "dev.kiln.net.", "dev.kiln.image.", "dev.kiln.agent.", "dev.kiln.host.",
       "dev.kiln.bench.", "dev.kiln.config.", "dev.kiln.error.");

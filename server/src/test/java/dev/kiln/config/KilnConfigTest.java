@@ -36,7 +36,7 @@ class KilnConfigTest {
   @Test
   void unknownKeyIsAnErrorNamingItAndTheKnownKeys() throws Exception {
     String m = refused("{\"listn\": \"0.0.0.0:1\"}");
-    assertTrue(m.startsWith("unknown key 'listn' in <file> (known keys: accelerator, bootTimeoutSeconds, dataDir, devMode, guestArtifacts, "), m);
+    assertTrue(m.startsWith("unknown key 'listn' in <file> (known keys: accelerator, bootTimeoutSeconds, dataDir, database, devMode, guestArtifacts, "), m);
     assertTrue(m.contains(" listen,"), m);
     assertEquals("unknown key 'network.prefx' in <file> (known keys under 'network': addressPool, defaultMode, dnsPort, dnsUpstreams, enabled, "
         + "forwardBind, prefix, prewarmed, proxyDomain, proxyListen)", refused("{\"network\": {\"prefx\": \"k2\"}}"));
@@ -57,6 +57,23 @@ class KilnConfigTest {
     assertEquals("config file <file>: sandboxDefaults.vcpus must be 1..64, got 0",
         refused("{\"sandboxDefaults\": {\"vcpus\": 0, \"memoryMib\": 512, \"timeoutSeconds\": 1}}"));
     assertEquals("config file <file>: tombstoneRetentionSeconds must be 0..2592000 (30 days), got -1", refused("{\"tombstoneRetentionSeconds\": -1}"));
+  }
+
+  @Test
+  void theDatabaseIsTheSqliteFileUnlessAPostgresqlUrlIsGiven() throws Exception {
+    assertFalse(KilnConfig.load(Files.writeString(dir.resolve("c.json"), "{}")).database().postgresql());
+    DatabaseConfig pg = KilnConfig.load(Files.writeString(dir.resolve("c.json"),
+        "{\"database\": {\"url\": \"jdbc:postgresql://db:5432/kiln\", \"user\": \"kiln\", \"passwordFile\": \"/etc/kiln/db-password\"}}")).database();
+    assertEquals(new DatabaseConfig("jdbc:postgresql://db:5432/kiln", "kiln", Path.of("/etc/kiln/db-password"), 8), pg);
+    assertTrue(pg.postgresql());
+    String m = refused("{\"database\": {\"url\": \"jdbc:postgresql://db/kiln?user=kiln&password=hunter2\", \"user\": \"kiln\"}}");
+    assertEquals("config file <file>: database.url must not carry a password (the url is logged); put it in the file named by database.passwordFile", m);
+    assertEquals(m, refused("{\"database\": {\"url\": \"jdbc:postgresql://db/kiln?ssl=true&sslpassword=k\", \"user\": \"kiln\"}}"));
+    assertEquals("config file <file>: database.url must start with jdbc:postgresql:// (leave it out for the SQLite file in the data directory), "
+        + "got 'jdbc:mysql://db/kiln'", refused("{\"database\": {\"url\": \"jdbc:mysql://db/kiln\", \"user\": \"kiln\"}}"));
+    assertEquals("config file <file>: database.user is needed with database.url", refused("{\"database\": {\"url\": \"jdbc:postgresql://db/kiln\"}}"));
+    assertEquals("config file <file>: database.user and database.passwordFile need database.url (the SQLite file has no users)",
+        refused("{\"database\": {\"user\": \"kiln\"}}"));
   }
 
   @Test

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.InputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -16,7 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
-import org.flywaydb.core.Flyway;
+import org.sqlite.SQLiteDataSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,12 +28,109 @@ class MigrationsTest {
   @TempDir Path dir;
 
   @Test
-  void aNewFileGetsEveryScriptThroughFlyway() throws Exception {
+  void aNewFileIsMadeFromTheBaseline() throws Exception {
     try (Database db = Database.open(dir.resolve("k.db"))) {
-      assertEquals(List.of("1 SQL", "2 SQL", "3 SQL", "4 SQL", "5 SQL", "6 SQL", "7 SQL", "8 SQL"), history(db));
+      assertEquals(List.of("7 SQL_BASELINE", "8 SQL"), history(db), "a new file gets the schema of 7 in one script, as a PostgreSQL database does, then what came after");
       assertFalse(tableExists(db, "schema_version"), "no table of the old migrator in a new file");
       assertEquals(List.of("sandboxes"), db.read(c -> strings(c, "SELECT \"table\" FROM pragma_foreign_key_list('checkpoints')")));
     }
+  }
+
+  /**
+   * A file the daemon made before the baseline existed: V1-V8 applied one by one from
+   * db/migration/sqlite, their checksums in its history. Written by the store of main at 5d69672,
+   * as store/README.md in the test resources says, and committed as it came. It must open with its
+   * history untouched (Flyway re-checks the eight checksums; V8 has since moved to the common
+   * folder, and Flyway matches a recorded script by version, description, type and checksum, not
+   * by folder), its rows as they were, and take new writes.
+   */
+  @Test
+  void aFileMigratedScriptByScriptBeforeTheBaselineStillOpens() throws Exception {
+    Path file = fixture();
+    try (Database db = Database.open(file)) {
+      assertEquals(List.of("1 SQL", "2 SQL", "3 SQL", "4 SQL", "5 SQL", "6 SQL", "7 SQL", "8 SQL"), history(db), "nothing applied, nothing re-applied");
+      SandboxRepository sandboxes = new SandboxRepository(db);
+      SandboxListRow a = sandboxes.findListed("sb-aaaaaaaaaaaaaaaa").orElseThrow();
+      assertEquals(List.of("PAUSED", 1L, OptionalLong.of(3L << 30), 3), List.of(a.sandbox().state(), a.version(), a.rootDiskBytes(), a.network().orElseThrow().slot()));
+      assertEquals(Optional.of(Instant.ofEpochMilli(LATE)), a.sandbox().expiresAt());
+      TemplateRow t = new TemplateRepository(db).find("t").orElseThrow();
+      assertEquals(List.of(OptionalLong.of(5L << 30), "Q35"), List.of(t.rootfsBytes(), t.machine()));
+      assertEquals(List.of("before"), new CheckpointRepository(db).ofSandbox("sb-aaaaaaaaaaaaaaaa").stream().map(CheckpointRow::name).toList());
+      assertEquals(Instant.ofEpochMilli(LATE), new TombstoneRepository(db).find("sb-cccccccccccccccc").orElseThrow().purgeAt());
+      EventRepository events = new EventRepository(db);
+      assertEquals(List.of("created", "expired"), events.of("sb-cccccccccccccccc").stream().map(EventRepository.Event::kind).toList());
+      assertTrue(new ApiKeyRepository(db).existsHash("hash1"));
+      assertEquals(List.of(new PoolRepository.PoolRow("t", 1, 3)), new PoolRepository(db).all());
+
+      assertTrue(sandboxes.transition("sb-aaaaaaaaaaaaaaaa", new SandboxRepository.StateChange("PAUSED", "RUNNING", Optional.empty(), OptionalLong.of(7),
+          Optional.empty(), SandboxRepository.ExpiryChange.KEEP, Optional.empty()).withEvent("resumed", "restored")));
+      List<EventRepository.Event> seen = events.of("sb-aaaaaaaaaaaaaaaa");
+      assertEquals(List.of(1L, 2L, 6L), seen.stream().map(EventRepository.Event::seq).toList(), "the sequence goes on after the file's last event");
+    }
+  }
+
+  /** The baseline and V8 make what V1-V8 made: the same tables, columns (type affinity, NOT NULL, default, key), indexes and foreign keys. */
+  @Test
+  void theBaselineMakesTheSchemaTheSqliteScriptsMade() throws Exception {
+    try (Database scripted = Database.open(fixture()); Database fresh = Database.open(dir.resolve("new.db"))) {
+      String old = scripted.read(MigrationsTest::sqliteSchema);
+      assertEquals(old, fresh.read(MigrationsTest::sqliteSchema));
+      assertTrue(old.contains("sandbox_events.seq INTEGER notnull=0 default=null pk=1"), old);
+    }
+  }
+
+  /**
+   * The SQLite folder is history: a script added there would never reach a PostgreSQL database.
+   * New scripts go to the common folder, numbered after the baseline.
+   */
+  @Test
+  void newScriptsGoToTheCommonFolder() throws Exception {
+    assertEquals(List.of("V1__init.sql", "V2__template_images.sql", "V3__on_timeout.sql", "V4__checkpoints_events_pools.sql", "V5__networks.sql",
+        "V6__tombstones.sql", "V7__sandbox_state_check.sql"), scripts("sqlite"), "db/migration/sqlite is closed at V7; put the script in db/migration/common");
+    for (String script : scripts("common")) {
+      assertTrue(script.equals("B7__schema.sql") || Integer.parseInt(script.replaceAll("^V(\\d+)__.*", "$1")) > 7, script);
+    }
+  }
+
+  private static List<String> scripts(String folder) throws Exception {
+    try (var files = Files.list(Path.of(MigrationsTest.class.getResource("/db/migration/" + folder).toURI()))) {
+      return files.map(f -> f.getFileName().toString()).sorted().toList();
+    }
+  }
+
+  /** A description of a SQLite schema that two equal schemas made by different DDL share. */
+  static String sqliteSchema(Connection c) throws SQLException {
+    StringBuilder out = new StringBuilder();
+    for (String table : strings(c, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'flyway_schema_history' ORDER BY name")) {
+      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info('" + table + "')")) {
+        while (rs.next()) {
+          String type = rs.getString(2).toUpperCase(java.util.Locale.ROOT);
+          // Column affinity (SQLite's rule 1): BIGINT and INTEGER are the same 64-bit integer column.
+          String affinity = type.contains("INT") ? "INTEGER" : type;
+          out.append(table).append('.').append(rs.getString(1)).append(' ').append(affinity).append(" notnull=").append(rs.getInt(3))
+              .append(" default=").append(rs.getString(4)).append(" pk=").append(rs.getInt(5)).append('\n');
+        }
+      }
+      for (String fk : strings(c, "SELECT \"from\" || '->' || \"table\" || '.' || \"to\" || ' ' || on_delete FROM pragma_foreign_key_list('" + table + "') ORDER BY 1")) {
+        out.append(table).append(" fk ").append(fk).append('\n');
+      }
+      // Index names: a UNIQUE or PRIMARY KEY gets one SQLite makes up, so they are described by their columns.
+      for (String index : strings(c, "SELECT name FROM pragma_index_list('" + table + "')")) {
+        String columns = String.join(",", strings(c, "SELECT name FROM pragma_index_info('" + index + "') ORDER BY seqno"));
+        String unique = strings(c, "SELECT \"unique\" || ' ' || origin FROM pragma_index_list('" + table + "') WHERE name = '" + index + "'").getFirst();
+        out.append(table).append(" index ").append(index.startsWith("sqlite_autoindex_") ? "auto" : index).append(" (").append(columns).append(") ")
+            .append(unique).append('\n');
+      }
+    }
+    return String.join("\n", out.toString().lines().sorted().toList());
+  }
+
+  private Path fixture() throws Exception {
+    Path file = dir.resolve("before-baseline.db");
+    try (InputStream in = MigrationsTest.class.getResourceAsStream("/store/kiln-v8-scripts-before-baseline.db")) {
+      Files.copy(in, file);
+    }
+    return file;
   }
 
   @Test
@@ -104,7 +203,9 @@ class MigrationsTest {
     Path file = dir.resolve("k.db");
     OldMigratorFile.create(file, 6).close();
     // The first start got as far as recording the baseline.
-    Flyway.configure().dataSource("jdbc:sqlite:" + file, null, null).locations(Migrations.LOCATION).baselineVersion("6").load().baseline();
+    SQLiteDataSource source = new SQLiteDataSource();
+    source.setUrl("jdbc:sqlite:" + file);
+    Migrations.configure(source, Dialect.SQLITE, 6).baseline();
     try (Database db = Database.open(file)) {
       assertEquals(List.of("6 BASELINE", "7 SQL", "8 SQL"), history(db));
       assertFalse(tableExists(db, "schema_version"));

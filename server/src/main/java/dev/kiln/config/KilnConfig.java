@@ -50,7 +50,9 @@ public record KilnConfig(
     @ConfigDoc("object storage for a cluster's template artifacts (docs/adr/0014); left out, artifacts are local files")
     ObjectStoreConfig objectStore,
     @ConfigDoc("where the daemon's state is kept: the SQLite file in `dataDir`, or a PostgreSQL database (what a cluster shares)")
-    DatabaseConfig database) {
+    DatabaseConfig database,
+    @ConfigDoc("this daemon as a node of a cluster (docs/adr/0016): its name, address and heartbeats; one host needs none of it")
+    ClusterConfig cluster) {
   /** Longest tombstone retention: a month of deleted sandboxes' events is plenty and bounds the table. */
   public static final long MAX_TOMBSTONE_RETENTION_SECONDS = 30L * 24 * 3600;
 
@@ -75,6 +77,7 @@ public record KilnConfig(
     }
     if (objectStore == null) objectStore = ObjectStoreConfig.NONE;
     if (database == null) database = DatabaseConfig.EMBEDDED;
+    if (cluster == null) cluster = ClusterConfig.DEFAULT;
     if (tombstoneRetentionSeconds == null) tombstoneRetentionSeconds = 86_400L;
     if (tombstoneRetentionSeconds < 0 || tombstoneRetentionSeconds > MAX_TOMBSTONE_RETENTION_SECONDS) {
       throw new IllegalArgumentException("tombstoneRetentionSeconds must be 0.." + MAX_TOMBSTONE_RETENTION_SECONDS + " (30 days), got " + tombstoneRetentionSeconds);
@@ -99,7 +102,7 @@ public record KilnConfig(
   }
 
   public static KilnConfig defaults() {
-    return new KilnConfig(null, null, null, null, null, null, 0, null, false, null, null, 0, null, null, null, null);
+    return new KilnConfig(null, null, null, null, null, null, 0, null, false, null, null, 0, null, null, null, null, null);
   }
 
   /**
@@ -135,34 +138,34 @@ public record KilnConfig(
   }
 
   public KilnConfig withDataDir(Path p) {
-    return new KilnConfig(p, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database);
+    return new KilnConfig(p, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster);
   }
 
   public KilnConfig withListen(String l) {
-    return new KilnConfig(dataDir, l, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database);
+    return new KilnConfig(dataDir, l, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster);
   }
 
   public KilnConfig withGuestArtifacts(Path p) {
-    return new KilnConfig(dataDir, listen, p, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database);
+    return new KilnConfig(dataDir, listen, p, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster);
   }
 
   public KilnConfig withTemplateSnapshots(boolean on) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, on, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, on, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster);
   }
 
   public KilnConfig withDevMode(boolean d) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, d, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, d, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster);
   }
 
   public KilnConfig withTombstoneRetentionSeconds(long seconds) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, seconds, objectStore, database);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, seconds, objectStore, database, cluster);
   }
 
   public KilnConfig withNetwork(NetworkConfig n) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, n, tombstoneRetentionSeconds, objectStore, database);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, n, tombstoneRetentionSeconds, objectStore, database, cluster);
   }
 
   public KilnConfig withDatabase(DatabaseConfig d) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, d);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, d, cluster);
   }
 }

@@ -3,6 +3,9 @@ package dev.kiln.daemon;
 import dev.kiln.api.ApiKeys;
 import dev.kiln.api.ApiServer;
 import dev.kiln.blob.ObjectStore;
+import dev.kiln.cluster.NodeCapacity;
+import dev.kiln.image.Template;
+import dev.kiln.sandbox.SandboxState;
 import dev.kiln.blob.ObjectStoreException;
 import dev.kiln.blob.ObjectStores;
 import dev.kiln.config.KilnConfig;
@@ -71,6 +74,9 @@ public final class KilnDaemon implements AutoCloseable {
   private final ScheduledExecutorService reaper = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("reaper").daemon().factory());
   private final SandboxNetworks networks;
   private final VmmCapabilities capabilities;
+  private final ClusterMembership cluster;
+  private final SandboxLimits limits;
+  private final Accelerator accelerator;
   /** This daemon's claims on its data directory and (with networking) its network prefix. */
   private final java.util.List<DaemonLock> claims = new java.util.ArrayList<>();
   private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
@@ -107,12 +113,14 @@ public final class KilnDaemon implements AutoCloseable {
     SandboxNetworks net = null;
     try {
       checkObjectStore(config.objectStore());
+      cluster = new ClusterMembership(db, data, config.cluster());
       templates = new TemplateService(data, new TemplateRepository(db),
           new ImagePuller(new RegistryClient(java.util.Set.copyOf(config.insecureRegistries())), new BlobStore(data), DockerConfig.standard()));
       templates.failInterruptedBuilds();
       keys = new ApiKeys(new ApiKeyRepository(db), adminKey);
       GuestArtifacts artifacts = GuestArtifacts.load(config.guestArtifacts());
       Accelerator accel = Accelerator.resolve(config.accelerator(), Path.of("/sys/module"), Path.of("/dev/kvm"));
+      accelerator = accel;
       OptionalLong tsc = accel == Accelerator.TCG ? HostFacts.tscKhz() : OptionalLong.empty();
       if (accel == Accelerator.TCG && tsc.isEmpty()) log.warn("host TSC rate unknown: TCG guests may hang calibrating their clock");
       Optional<VmmUser> vmmUser = config.vmmUser().isEmpty() ? Optional.empty() : QemuBackend.userIfPresent(config.vmmUser());
@@ -123,13 +131,14 @@ public final class KilnDaemon implements AutoCloseable {
         DataDirAccess.ensureTraversable(data, config.vmmUser());
         DataDirAccess.ensureTraversable(artifacts.kernel().getParent(), config.vmmUser());
       }
-      SandboxLimits limits = SandboxLimits.forHost(config.sandboxDefaults(), Runtime.getRuntime().availableProcessors(), HostFacts.memoryTotalBytes());
+      limits = SandboxLimits.forHost(config.sandboxDefaults(), Runtime.getRuntime().availableProcessors(), HostFacts.memoryTotalBytes());
       net = networks(config.network(), vmmUser.map(VmmUser::name).orElse(""), db);
       networks = net;
       QemuBackend backend = new QemuBackend(config.qemuBinary(), vmmUser, tsc);
       capabilities = backend.capabilities(accel);
       sandboxes = new SandboxManager(data, db, templates, backend, artifacts,
-          accel, Duration.ofSeconds(config.bootTimeoutSeconds()), limits, networks, Duration.ofSeconds(config.tombstoneRetentionSeconds()));
+          accel, Duration.ofSeconds(config.bootTimeoutSeconds()), limits, networks, Duration.ofSeconds(config.tombstoneRetentionSeconds()),
+          cluster.placement());
       ops = new SandboxOperations(sandboxes);
       processes = new ProcessService(sandboxes, ops, config.processScrollbackBytes());
       if (config.templateSnapshots()) templates.snapshotWith(sandboxes::snapshotInBackground);
@@ -231,7 +240,7 @@ public final class KilnDaemon implements AutoCloseable {
       }
     }, REAP_INTERVAL.toMillis(), REAP_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
     String[] hp = config.listen().split(":");
-    api = new ApiServer(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), sandboxes, ops, processes, templates, capabilities, keys);
+    api = new ApiServer(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), sandboxes, ops, processes, templates, capabilities, cluster.registry(), keys);
     try {
       api.start();
     } catch (Exception e) {
@@ -240,6 +249,7 @@ public final class KilnDaemon implements AutoCloseable {
       throw e;
     }
     log.info("kiln api listening on http://{}:{}", hp[0], api.port());
+    cluster.start(reaper, this::capacity, hp[0], api.port());
     if (networks.available()) {
       String[] pp = config.network().proxyListen().split(":");
       try {
@@ -252,6 +262,19 @@ public final class KilnDaemon implements AutoCloseable {
       log.info("kiln port proxy listening on http://{}:{} (hosts <port>-<sandbox>.{}, paths /v1/sandboxes/<id>/ports/<port>/)", pp[0],
           proxy.address().getPort(), config.network().proxyDomain());
     }
+  }
+
+  /** What this host reports in its node's heartbeats. */
+  private NodeCapacity capacity() {
+    long diskFree;
+    try {
+      diskFree = Files.getFileStore(config.dataDir()).getUsableSpace() >> 20;
+    } catch (java.io.IOException e) {
+      diskFree = 0;
+    }
+    int running = (int) sandboxes.list().stream().filter(s -> s.state() == SandboxState.RUNNING).count();
+    return new NodeCapacity(limits.maxVcpus(), limits.maxMemoryMib(), diskFree, running,
+        templates.list().stream().filter(Template::built).map(Template::name).toList(), accelerator.name().toLowerCase(java.util.Locale.ROOT));
   }
 
   /** Where the port proxy listens (for tests and the CLI); empty without networking. */
@@ -289,6 +312,7 @@ public final class KilnDaemon implements AutoCloseable {
     if (!closed.compareAndSet(false, true)) return;
     reaper.shutdownNow();
     try {
+      cluster.close();
       if (api != null) api.close();
       if (proxy != null) proxy.close();
       sandboxes.close();

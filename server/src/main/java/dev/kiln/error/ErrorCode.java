@@ -41,6 +41,10 @@ public enum ErrorCode {
   DISK_FULL,
   /** The object store that holds a cluster's artifacts could not be used (unreachable, refused, or it held a corrupt object). */
   OBJECT_STORE_FAILED,
+  /** No node of the cluster has this id. */
+  NODE_NOT_FOUND,
+  /** No node takes new sandboxes now: every one is cordoned or down. */
+  NO_NODE_AVAILABLE,
   INTERNAL,
   /** The sandbox was deleted by a request; its tombstone (events, when and why) is kept for a while. */
   SANDBOX_DELETED,

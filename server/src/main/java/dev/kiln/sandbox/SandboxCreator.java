@@ -54,10 +54,12 @@ final class SandboxCreator {
   private final GuestArtifacts artifacts;
   private final Accelerator accelerator;
   private final VmmCapabilities capabilities;
+  private final Placement placement;
 
   SandboxCreator(TemplateService templates, SandboxLimits limits, SandboxNetworks networks, WarmPools pools, TemplateSnapshotPolicy snapshotPolicy,
       TemplateSnapshots snapshots, SnapshotClones clones, VmLauncher launcher, SandboxLocks locks, SandboxRemoval removal, EventRepository events,
-      DiskLayers disks, GuestArtifacts artifacts, Accelerator accelerator, VmmCapabilities capabilities) {
+      DiskLayers disks, GuestArtifacts artifacts, Accelerator accelerator, VmmCapabilities capabilities, Placement placement) {
+    this.placement = placement;
     this.templates = templates;
     this.limits = limits;
     this.networks = networks;
@@ -77,6 +79,9 @@ final class SandboxCreator {
 
   /** Creates a sandbox and returns its id once it runs. */
   String create(CreateSandbox req) throws InterruptedException {
+    placement.refusal().ifPresent(why -> {
+      throw new KilnException(ErrorCode.NO_NODE_AVAILABLE, "no node takes new sandboxes: " + why);
+    });
     Template template = templates.ready(req.template());
     int vcpus = req.vcpus().orElse(limits.defaults().vcpus());
     long memoryMib = req.memoryMib().orElse(limits.defaults().memoryMib());

@@ -49,12 +49,12 @@ public final class SandboxManager implements AutoCloseable {
   private final SandboxNetworks networks;
 
   public SandboxManager(Path dataDir, Database db, TemplateService templates, VmmBackend backend, GuestArtifacts artifacts,
-      Accelerator accelerator, Duration bootTimeout, SandboxLimits limits, SandboxNetworks networks, Duration tombstoneRetention) {
-    this(dataDir, db, templates, backend, artifacts, accelerator, bootTimeout, limits, networks, tombstoneRetention, new SandboxRegistry());
+      Accelerator accelerator, Duration bootTimeout, SandboxLimits limits, SandboxNetworks networks, Duration tombstoneRetention, Placement placement) {
+    this(dataDir, db, templates, backend, artifacts, accelerator, bootTimeout, limits, networks, tombstoneRetention, placement, new SandboxRegistry());
   }
 
   SandboxManager(Path dataDir, Database db, TemplateService templates, VmmBackend backend, GuestArtifacts artifacts, Accelerator accelerator,
-      Duration bootTimeout, SandboxLimits limits, SandboxNetworks networks, Duration tombstoneRetention, SandboxRegistry registry) {
+      Duration bootTimeout, SandboxLimits limits, SandboxNetworks networks, Duration tombstoneRetention, Placement placement, SandboxRegistry registry) {
     this.live = registry;
     this.networks = networks;
     RunDirs dirs = new RunDirs(dataDir.resolve("sandboxes"));
@@ -81,7 +81,7 @@ public final class SandboxManager implements AutoCloseable {
     this.removal = new SandboxRemoval(locks, rows, repo, live, teardown, checkpointFiles, networks, tombstones, unused, listeners, lifecycle, seam);
     this.snapshotPolicy = new TemplateSnapshotPolicy(templates, snapshots, pools, networks, limits, unused);
     this.creator = new SandboxCreator(templates, limits, networks, pools, snapshotPolicy, snapshots, clones, launcher, locks, removal, events, disks,
-        artifacts, accelerator, backend.capabilities(accelerator));
+        artifacts, accelerator, backend.capabilities(accelerator), placement);
     this.recovery = new SandboxRecovery(dirs, repo, live, backend, networks, watchdog, removal, unused, listeners, launcher, events);
     StateCapture capture = new StateCapture(repo, disks, seam);
     this.checkpoints = new Checkpoints(locks, rows, capture, launcher, watchdog, teardown, checkpointRows, unused, checkpointFiles, views);

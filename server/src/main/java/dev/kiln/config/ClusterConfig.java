@@ -1,0 +1,43 @@
+package dev.kiln.config;
+
+import java.net.URI;
+
+/**
+ * How this daemon appears among a cluster's nodes, and how fast a silent node is given up on. One
+ * host needs none of it: its combined daemon registers itself as the only node. Each key's
+ * description and range: its {@link ConfigDoc}, published as docs/config.md.
+ */
+public record ClusterConfig(
+    @ConfigDoc(value = "the node's name in `kiln node list`", defaultText = "the host's name")
+    String nodeName,
+    @ConfigDoc(value = "the URL the control plane reaches this node's API at", range = "http(s)://host:port", defaultText = "http://<listen>")
+    String advertiseUrl,
+    @ConfigDoc(value = "how often the node reports its capacity", range = "1..60")
+    int heartbeatSeconds,
+    @ConfigDoc(value = "a node silent this long is marked down and nothing is placed on it; make it several heartbeats (the daemon warns otherwise), so one late report is no outage", range = "3..3600", defaultText = "30, or 3 heartbeats if that is longer")
+    int nodeDownAfterSeconds) {
+  public static final ClusterConfig DEFAULT = new ClusterConfig(null, null, 0, 0);
+
+  public ClusterConfig {
+    if (nodeName != null && !nodeName.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,62}")) {
+      throw new IllegalArgumentException("cluster.nodeName must be 1-63 of letters, digits, '.', '_', '-', got '" + nodeName + "'");
+    }
+    if (advertiseUrl != null) {
+      URI u;
+      try {
+        u = URI.create(advertiseUrl);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("cluster.advertiseUrl must be a URL like http://host:port, got '" + advertiseUrl + "'");
+      }
+      if (!("http".equals(u.getScheme()) || "https".equals(u.getScheme())) || u.getHost() == null) {
+        throw new IllegalArgumentException("cluster.advertiseUrl must be an http:// or https:// URL with a host, got '" + advertiseUrl + "'");
+      }
+    }
+    if (heartbeatSeconds == 0) heartbeatSeconds = 5;
+    if (heartbeatSeconds < 1 || heartbeatSeconds > 60) throw new IllegalArgumentException("cluster.heartbeatSeconds must be 1..60, got " + heartbeatSeconds);
+    if (nodeDownAfterSeconds == 0) nodeDownAfterSeconds = Math.max(30, 3 * heartbeatSeconds);
+    if (nodeDownAfterSeconds < 3 || nodeDownAfterSeconds > 3600) {
+      throw new IllegalArgumentException("cluster.nodeDownAfterSeconds must be 3..3600, got " + nodeDownAfterSeconds);
+    }
+  }
+}

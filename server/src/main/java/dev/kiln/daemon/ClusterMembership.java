@@ -1,0 +1,99 @@
+package dev.kiln.daemon;
+
+import dev.kiln.cluster.Leadership;
+import dev.kiln.cluster.NodeCapacity;
+import dev.kiln.cluster.NodeHeartbeat;
+import dev.kiln.cluster.NodeIdentity;
+import dev.kiln.cluster.NodeLiveness;
+import dev.kiln.cluster.NodeRegistry;
+import dev.kiln.cluster.NodeRole;
+import dev.kiln.config.ClusterConfig;
+import dev.kiln.sandbox.Placement;
+import dev.kiln.store.Database;
+import dev.kiln.store.LeaseRepository;
+import dev.kiln.store.NodeRepository;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This daemon as a node of its cluster (a one-host install is a cluster of one combined node): its
+ * id, its registration and heartbeats, the cluster jobs it may lead, and whether it takes new
+ * sandboxes (its cordon and liveness, read from the store, so a cordon set through any daemon of
+ * the cluster holds).
+ */
+final class ClusterMembership implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ClusterMembership.class);
+  /** A cluster job changes hands at most this long after its leader stopped renewing: "within seconds". */
+  private static final Duration LEASE = Duration.ofSeconds(10);
+  /** Liveness is judged in seconds; checking every second keeps "down" within a second of its time. */
+  private static final Duration LIVENESS_INTERVAL = Duration.ofSeconds(1);
+
+  private final ClusterConfig config;
+  private final String nodeId;
+  private final NodeRegistry registry;
+  private final Leadership leadership;
+
+  ClusterMembership(Database db, Path dataDir, ClusterConfig config) throws IOException {
+    if (config.nodeDownAfterSeconds() < 2 * config.heartbeatSeconds()) {
+      log.warn("cluster.nodeDownAfterSeconds ({}) is less than two of cluster.heartbeatSeconds ({}): one late heartbeat marks a node down",
+          config.nodeDownAfterSeconds(), config.heartbeatSeconds());
+    }
+    this.config = config;
+    this.nodeId = NodeIdentity.loadOrCreate(dataDir);
+    this.registry = new NodeRegistry(new NodeRepository(db));
+    this.leadership = new Leadership(new LeaseRepository(db), nodeId, LEASE);
+  }
+
+  NodeRegistry registry() {
+    return registry;
+  }
+
+  /** New sandboxes start here unless this node is cordoned or marked down. */
+  Placement placement() {
+    return () -> registry.find(nodeId).filter(n -> !n.acceptsSandboxes())
+        .map(n -> "this host's node " + n.name() + " (" + n.id() + ") is " + (n.cordoned() ? "cordoned (kiln node uncordon " + n.id() + ")"
+            : "down: " + n.downReason().orElse("no heartbeat")));
+  }
+
+  /** Registers the node (reachable at {@code apiPort} unless an advertised URL is configured) and starts its heartbeats and the liveness job. */
+  void start(ScheduledExecutorService ticks, Supplier<NodeCapacity> capacity, String listenHost, int apiPort) {
+    String url = Optional.ofNullable(config.advertiseUrl()).orElse("http://" + listenHost + ":" + apiPort);
+    NodeHeartbeat heartbeat = new NodeHeartbeat(registry, nodeId, Optional.ofNullable(config.nodeName()).orElseGet(ClusterMembership::hostName), url,
+        NodeRole.COMBINED, capacity);
+    heartbeat.register();
+    NodeLiveness liveness = new NodeLiveness(registry, leadership, Duration.ofSeconds(config.nodeDownAfterSeconds()));
+    ticks.scheduleWithFixedDelay(() -> guarded("heartbeat", heartbeat::beat), config.heartbeatSeconds(), config.heartbeatSeconds(), TimeUnit.SECONDS);
+    ticks.scheduleWithFixedDelay(() -> guarded("node liveness", liveness::check), LIVENESS_INTERVAL.toMillis(), LIVENESS_INTERVAL.toMillis(),
+        TimeUnit.MILLISECONDS);
+  }
+
+  private static void guarded(String what, Runnable job) {
+    try {
+      job.run();
+    } catch (RuntimeException e) {
+      log.error("{} pass failed", what, e);
+    }
+  }
+
+  private static String hostName() {
+    try {
+      return InetAddress.getLocalHost().getHostName();
+    } catch (IOException e) {
+      return "localhost";
+    }
+  }
+
+  /** Gives up the cluster jobs this daemon leads, so another daemon takes them over at once. */
+  @Override
+  public void close() {
+    leadership.close();
+  }
+}

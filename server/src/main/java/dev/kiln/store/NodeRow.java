@@ -1,0 +1,11 @@
+package dev.kiln.store;
+
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * One row of {@code nodes}: a host that runs VMs. {@code role} and {@code state} are the names of
+ * the cluster package's enums; {@code capacityJson} is what the node last reported.
+ */
+public record NodeRow(String id, String name, String apiUrl, String role, String state, boolean cordoned, String capacityJson,
+    Instant registeredAt, Instant heartbeatAt, Optional<String> downReason) {}

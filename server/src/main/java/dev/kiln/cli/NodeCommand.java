@@ -38,27 +38,33 @@ final class NodeCommand {
     }
   }
 
-  @Command(name = "cordon", description = "Place no new sandbox on the node; what runs there keeps running.")
-  static final class Cordon implements Callable<Integer> {
+  /** cordon and uncordon: one POST on the node, which answers with the node. */
+  private abstract static class CordonChange implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "NODE", description = "node id (nd-…)") String id;
     @Mixin Output.Options output;
 
+    abstract String action();
+
     @Override
     public Integer call() throws Exception {
-      output.print(Api.fromEnvironment().post("/v1/nodes/" + Api.q(id) + "/cordon", Map.of()), COLUMNS);
+      output.print(Api.fromEnvironment().post("/v1/nodes/" + Api.q(id) + "/" + action(), Map.of()), COLUMNS);
       return 0;
     }
   }
 
-  @Command(name = "uncordon", description = "Place sandboxes on the node again.")
-  static final class Uncordon implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "NODE", description = "node id (nd-…)") String id;
-    @Mixin Output.Options output;
-
+  @Command(name = "cordon", description = "Place no new sandbox on the node; what runs there keeps running.")
+  static final class Cordon extends CordonChange {
     @Override
-    public Integer call() throws Exception {
-      output.print(Api.fromEnvironment().post("/v1/nodes/" + Api.q(id) + "/uncordon", Map.of()), COLUMNS);
-      return 0;
+    String action() {
+      return "cordon";
+    }
+  }
+
+  @Command(name = "uncordon", description = "Place sandboxes on the node again.")
+  static final class Uncordon extends CordonChange {
+    @Override
+    String action() {
+      return "uncordon";
     }
   }
 }

@@ -45,6 +45,12 @@ public final class NodeRegistry {
     return down;
   }
 
+  /** A node stopping cleanly: DOWN at once, rather than once its heartbeats are missed. */
+  public void stopped(String id) {
+    repo.markDown(id, "its daemon stopped at " + Instant.now());
+    log.info("node down node={} reason=\"its daemon stopped\"", id);
+  }
+
   public List<Node> list() {
     return repo.all().stream().map(NodeRegistry::node).toList();
   }

@@ -40,6 +40,7 @@ final class ClusterMembership implements AutoCloseable {
   private final String nodeId;
   private final NodeRegistry registry;
   private final Leadership leadership;
+  private volatile boolean started;
 
   ClusterMembership(Database db, Path dataDir, ClusterConfig config) throws IOException {
     if (config.nodeDownAfterSeconds() < 2 * config.heartbeatSeconds()) {
@@ -50,6 +51,22 @@ final class ClusterMembership implements AutoCloseable {
     this.nodeId = NodeIdentity.loadOrCreate(dataDir);
     this.registry = new NodeRegistry(new NodeRepository(db));
     this.leadership = new Leadership(new LeaseRepository(db), nodeId, LEASE);
+  }
+
+  /**
+   * A combined daemon owns every sandbox in its database: its recovery adopts or fails them, its
+   * collection and reaper act on them. A second one on the same database (a shared PostgreSQL)
+   * would take the first one's sandboxes for leftovers of a crash, so it refuses to start while
+   * another combined node of the database is up.
+   */
+  void refuseIfAnotherCombinedNodeIsUp(String databaseName) throws DaemonStartException {
+    java.time.Instant fresh = java.time.Instant.now().minusSeconds(config.nodeDownAfterSeconds());
+    for (var n : registry.list()) {
+      if (n.id().equals(nodeId) || n.role() != NodeRole.COMBINED || n.state() != dev.kiln.cluster.NodeState.UP || n.heartbeatAt().isBefore(fresh)) continue;
+      throw new DaemonStartException("the database " + databaseName + " is in use by node " + n.name() + " (" + n.id() + ", " + n.apiUrl()
+          + "), a daemon that runs its sandboxes; two would take each other's sandboxes for leftovers of a crash. Stop that daemon, or give "
+          + "this one a database of its own (the `database` config key). Several hosts in one cluster need node roles, which are not there yet");
+    }
   }
 
   NodeRegistry registry() {
@@ -69,6 +86,7 @@ final class ClusterMembership implements AutoCloseable {
     NodeHeartbeat heartbeat = new NodeHeartbeat(registry, nodeId, Optional.ofNullable(config.nodeName()).orElseGet(ClusterMembership::hostName), url,
         NodeRole.COMBINED, capacity);
     heartbeat.register();
+    started = true;
     NodeLiveness liveness = new NodeLiveness(registry, leadership, Duration.ofSeconds(config.nodeDownAfterSeconds()));
     ticks.scheduleWithFixedDelay(() -> guarded("heartbeat", heartbeat::beat), config.heartbeatSeconds(), config.heartbeatSeconds(), TimeUnit.SECONDS);
     ticks.scheduleWithFixedDelay(() -> guarded("node liveness", liveness::check), LIVENESS_INTERVAL.toMillis(), LIVENESS_INTERVAL.toMillis(),
@@ -95,5 +113,12 @@ final class ClusterMembership implements AutoCloseable {
   @Override
   public void close() {
     leadership.close();
+    if (started) {
+      try {
+        registry.stopped(nodeId);
+      } catch (dev.kiln.store.StoreException e) {
+        log.warn("node={} not marked down on stop (it is once its heartbeats are missed): {}", nodeId, e.getMessage());
+      }
+    }
   }
 }

@@ -114,6 +114,7 @@ public final class KilnDaemon implements AutoCloseable {
     try {
       checkObjectStore(config.objectStore());
       cluster = new ClusterMembership(db, data, config.cluster());
+      cluster.refuseIfAnotherCombinedNodeIsUp(config.database().postgresql() ? config.database().url() : data.resolve("kiln.db").toString());
       templates = new TemplateService(data, new TemplateRepository(db),
           new ImagePuller(new RegistryClient(java.util.Set.copyOf(config.insecureRegistries())), new BlobStore(data), DockerConfig.standard()));
       templates.failInterruptedBuilds();

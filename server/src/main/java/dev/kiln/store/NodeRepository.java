@@ -80,6 +80,17 @@ public final class NodeRepository {
     });
   }
 
+  /** Marks one node DOWN with the reason (a node stopping says so itself). */
+  public void markDown(String id, String reason) {
+    db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("UPDATE nodes SET state = 'DOWN', down_reason = ? WHERE id = ?")) {
+        p.setString(1, reason);
+        p.setString(2, id);
+        return p.executeUpdate();
+      }
+    });
+  }
+
   /** Sets the node's cordon; false if there is no such node. */
   public boolean setCordoned(String id, boolean cordoned) {
     return db.inTransaction(c -> {

@@ -57,7 +57,7 @@ class DaemonOnPostgresSystemTest {
   }
 
   @Test
-  void twoDaemonsOnOneDatabaseShareItsState() throws Exception {
+  void twoDaemonsOnOneDatabaseShareItsStateOneAfterTheOther() throws Exception {
     PostgresTarget target = PostgresServer.shared().newDatabase();
     DatabaseConfig database = new DatabaseConfig(target.url(), target.user(), null, 2);
     KilnDaemon first = new KilnDaemon(config(dir.resolve("a"), database), Optional.of(KEY));
@@ -67,6 +67,10 @@ class DaemonOnPostgresSystemTest {
       assertEquals("{\"sandboxes\":[]}", get(first, "/v1/sandboxes").toString());
       BusyboxRootfs.create(dir.resolve("rootfs"));
       first.templates().build("busybox", new TemplateSource.Directory(dir.resolve("rootfs")), 16, Optional.empty());
+      // While the first runs, a second combined daemon would take its sandboxes for a crash's leftovers.
+      DaemonStartException busy = assertThrows(DaemonStartException.class, () -> new KilnDaemon(config(dir.resolve("b"), database), Optional.of(KEY)));
+      assertTrue(busy.getMessage().startsWith("the database " + target.url() + " is in use by node "), busy.getMessage());
+      assertTrue(busy.getMessage().contains("give this one a database of its own (the `database` config key)"), busy.getMessage());
     } finally {
       first.close();
     }

@@ -1,6 +1,7 @@
 package dev.kiln.api;
 
 import dev.kiln.cluster.NodeRegistry;
+import dev.kiln.store.LeaseRepository;
 import dev.kiln.image.TemplateService;
 import dev.kiln.sandbox.SandboxManager;
 import dev.kiln.sandbox.ProcessService;
@@ -27,7 +28,7 @@ public final class ApiServer implements AutoCloseable {
   private final ServerConnector connector;
 
   public ApiServer(InetSocketAddress listen, SandboxManager sandboxes, SandboxOperations ops, ProcessService processes, TemplateService templates,
-      VmmCapabilities capabilities, NodeRegistry nodes, ApiKeys keys) {
+      VmmCapabilities capabilities, NodeRegistry nodes, LeaseRepository leases, ApiKeys keys) {
     QueuedThreadPool pool = new QueuedThreadPool();
     pool.setName("http");
     pool.setVirtualThreadsExecutor(Executors.newVirtualThreadPerTaskExecutor());
@@ -39,13 +40,13 @@ public final class ApiServer implements AutoCloseable {
     connector.setHost(listen.getHostString());
     connector.setPort(listen.getPort());
     server.addConnector(connector);
-    server.setHandler(new ApiHandler(routeTable(sandboxes, ops, processes, templates, capabilities, nodes), keys, ServerWebSocketContainer.ensure(server)));
+    server.setHandler(new ApiHandler(routeTable(sandboxes, ops, processes, templates, capabilities, nodes, leases), keys, ServerWebSocketContainer.ensure(server)));
     server.setErrorHandler(new ErrorPages());
   }
 
   /** Every route the API serves; openapi.yaml must list exactly these (OpenApiContractTest). */
   static List<Route> routeTable(SandboxManager sandboxes, SandboxOperations ops, ProcessService processes, TemplateService templates,
-      VmmCapabilities capabilities, NodeRegistry nodes) {
+      VmmCapabilities capabilities, NodeRegistry nodes, LeaseRepository leases) {
     List<Route> routes = new ArrayList<>();
     routes.add(new Route("GET", "/healthz", x -> x.json(200, Map.of("status", "ok"))));
     routes.addAll(new SandboxRoutes(sandboxes, ops).routes());
@@ -57,7 +58,7 @@ public final class ApiServer implements AutoCloseable {
     routes.addAll(new FileRoutes(ops).routes());
     routes.addAll(new TemplateRoutes(templates, sandboxes).routes());
     routes.add(CapabilitiesRoute.route(capabilities));
-    routes.addAll(new NodeRoutes(nodes).routes());
+    routes.addAll(new ClusterRoutes(nodes, leases).routes());
     return routes;
   }
 

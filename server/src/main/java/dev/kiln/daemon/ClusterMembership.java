@@ -39,6 +39,7 @@ final class ClusterMembership implements AutoCloseable {
   private final ClusterConfig config;
   private final String nodeId;
   private final NodeRegistry registry;
+  private final LeaseRepository leases;
   private final Leadership leadership;
   private volatile boolean started;
 
@@ -50,7 +51,12 @@ final class ClusterMembership implements AutoCloseable {
     this.config = config;
     this.nodeId = NodeIdentity.loadOrCreate(dataDir);
     this.registry = new NodeRegistry(new NodeRepository(db));
-    this.leadership = new Leadership(new LeaseRepository(db), nodeId, LEASE);
+    this.leases = new LeaseRepository(db);
+    this.leadership = new Leadership(leases, nodeId, LEASE);
+  }
+
+  LeaseRepository leases() {
+    return leases;
   }
 
   /**

@@ -241,7 +241,7 @@ public final class KilnDaemon implements AutoCloseable {
       }
     }, REAP_INTERVAL.toMillis(), REAP_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
     String[] hp = config.listen().split(":");
-    api = new ApiServer(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), sandboxes, ops, processes, templates, capabilities, cluster.registry(), keys);
+    api = new ApiServer(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), sandboxes, ops, processes, templates, capabilities, cluster.registry(), cluster.leases(), keys);
     try {
       api.start();
     } catch (Exception e) {

@@ -45,6 +45,23 @@ public final class LeaseRepository {
     });
   }
 
+  /** A lease as stored. */
+  public record Lease(String name, String holder, Instant expiresAt) {}
+
+  /** Every lease still held at {@code now}, by job name. */
+  public java.util.List<Lease> held(Instant now) {
+    return db.read(c -> {
+      try (PreparedStatement p = c.prepareStatement("SELECT name, holder, expires_at FROM leases WHERE expires_at >= ? ORDER BY name")) {
+        p.setLong(1, now.toEpochMilli());
+        try (var rs = p.executeQuery()) {
+          java.util.List<Lease> out = new java.util.ArrayList<>();
+          while (rs.next()) out.add(new Lease(rs.getString(1), rs.getString(2), Instant.ofEpochMilli(rs.getLong(3))));
+          return out;
+        }
+      }
+    });
+  }
+
   /** Who holds the lease, if anyone does at {@code now}. */
   public Optional<String> holder(String name, Instant now) {
     return db.read(c -> {

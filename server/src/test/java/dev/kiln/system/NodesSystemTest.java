@@ -57,6 +57,15 @@ class NodesSystemTest extends OneHostTest {
     assertEquals(0, list.exit(), list.err());
     assertTrue(list.out().contains(id) && list.out().contains("combined") && list.out().contains("true"), list.out());
 
+    JsonNode cluster = host.call("GET", "/v1/cluster", null).json();
+    assertEquals(1, cluster.path("nodes").path("cordoned").asInt(), cluster.toString());
+    assertEquals(0, cluster.path("capacity").path("vcpus").asInt(), "a cordoned node's capacity is not offered: " + cluster);
+    CliProcess.Run status = CliProcess.run(Map.of("KILN_URL", host.base, "KILN_API_KEY", host.key), null, "cluster", "status");
+    assertEquals(0, status.exit(), status.err());
+    assertTrue(status.out().startsWith("nodes      1 (1 up, 0 down, 1 cordoned)"), status.out());
+    // The liveness job is led by this host's node (it checks every second).
+    await().atMost(Duration.ofSeconds(10)).until(() -> host.call("GET", "/v1/cluster", null).json().path("leaders").toString().contains(id));
+
     assertEquals(200, host.call("POST", "/v1/nodes/" + id + "/uncordon", null).status());
     String after = host.createSandbox();
     for (String s : new String[] {running, after}) assertEquals(204, host.call("DELETE", "/v1/sandboxes/" + s, null).status());

@@ -7,11 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -56,10 +54,10 @@ class LifecycleSystemTest extends OneHostTest {
     TestHost.Reply extended = host.call("POST", "/v1/sandboxes/" + id + "/timeout", Map.of("timeoutSeconds", 16));
     assertEquals(200, extended.status(), extended.raw());
     long pid = qemuPid(id);
-    // Still there after the original 10 s: the extension moved the deadline.
-    Thread.sleep(Math.max(0, Duration.ofSeconds(11).toMillis() - (System.nanoTime() - created) / 1_000_000));
-    assertEquals("running", status(id));
-    await().atMost(Duration.ofSeconds(25)).until(() -> host.call("GET", "/v1/sandboxes/" + id, null).status() == 404);
+    // Not gone after the original 10 s (awaitility fails if it is, before atLeast): the extension moved the deadline.
+    Duration left = Duration.ofSeconds(11).minusNanos(System.nanoTime() - created);
+    await().atLeast(left.isNegative() ? Duration.ZERO : left).atMost(Duration.ofSeconds(25)).pollInterval(Duration.ofMillis(200))
+        .until(() -> host.call("GET", "/v1/sandboxes/" + id, null).status() == 404);
     assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "qemu of an expired sandbox must be gone");
   }
 
@@ -111,28 +109,5 @@ class LifecycleSystemTest extends OneHostTest {
     host.call("DELETE", "/v1/sandboxes/" + id, null);
   }
 
-  @Test
-  void fiftyCreateDeleteCyclesLeaveNothingBehind() throws Exception {
-    long fdsBefore = openFds();
-    for (int i = 0; i < 50; i++) {
-      String id = host.createSandbox();
-      TestHost.Reply r = host.call("POST", "/v1/sandboxes/" + id + "/exec", Map.of("argv", List.of("echo", Integer.toString(i))));
-      assertEquals(i + "\n", r.json().path("stdout").asText(), r.raw());
-      assertEquals(204, host.call("DELETE", "/v1/sandboxes/" + id, null).status());
-    }
-    Path sandboxes = host.dir.resolve("data/sandboxes");
-    try (Stream<Path> left = Files.list(sandboxes)) {
-      assertEquals(List.of(), left.toList(), "no run directories, overlays or sockets may remain");
-    }
-    assertEquals(List.of(), ProcessHandle.allProcesses()
-        .filter(p -> p.info().commandLine().orElse("").contains(host.dir.toString())).map(ProcessHandle::pid).toList(), "no QEMU may remain");
-    // Threads and sockets settle asynchronously; a leak grows with the cycles, noise does not.
-    await().atMost(Duration.ofSeconds(10)).until(() -> openFds() <= fdsBefore + 10);
-  }
 
-  private static long openFds() throws Exception {
-    try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-      return fds.count();
-    }
-  }
 }

@@ -65,14 +65,12 @@ class OciTemplateSystemTest {
     body.putIfAbsent("freeSpaceMib", 64);
     TestHost.Reply r = host.call("POST", "/v1/templates", body);
     assertEquals(202, r.status(), r.raw());
-    long deadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
-    while (System.nanoTime() < deadline) {
-      JsonNode t = host.call("GET", "/v1/templates/" + name, null).json();
-      String s = t.path("status").asText();
-      if (s.equals("ready") || s.equals("failed")) return t;
-      Thread.sleep(100);
-    }
-    throw new AssertionError("template " + name + " did not finish building");
+    JsonNode[] t = new JsonNode[1];
+    org.awaitility.Awaitility.await("template " + name + " built").atMost(Duration.ofMinutes(10)).pollInterval(Duration.ofMillis(100)).until(() -> {
+      t[0] = host.call("GET", "/v1/templates/" + name, null).json();
+      return t[0].path("status").asText().equals("ready") || t[0].path("status").asText().equals("failed");
+    });
+    return t[0];
   }
 
   private static JsonNode buildReady(String name, String image) throws Exception {

@@ -96,8 +96,13 @@ class ProcessSystemTest extends OneSandboxTest {
   @Test
   void aReaderReattachesFromItsCursorAndGetsWhatFollowed() throws Exception {
     long pid = start(Map.of("command", "seq 1 200; sleep 1; seq 201 400"));
-    Thread.sleep(500);
-    List<Line> first = output(pid, 0, false); // what is there now, then the client goes away
+    // Once the first part is out (and, the second a second away, before the rest), a client reads what is there and goes away.
+    List<List<Line>> read = new java.util.ArrayList<>();
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> {
+      read.add(0, output(pid, 0, false));
+      return stdout(read.get(0)).contains("\n200\n");
+    });
+    List<Line> first = read.get(0);
     assertEquals("replayed", last(first).path("type").asText());
     long cursor = last(first).path("cursor").asLong();
     List<Line> rest = output(pid, cursor, true);
@@ -184,8 +189,9 @@ class ProcessSystemTest extends OneSandboxTest {
     JsonNode killed = process(unattended);
     assertEquals(9, killed.path("signal").asInt(), killed.toString());
     assertTrue(killed.path("killedUnattended").asBoolean(), killed.toString());
-    Thread.sleep(3000);
-    assertEquals("running", process(attended).path("status").asText(), "a client is attached: it runs on");
+    // A client is attached: it runs on, well past its keep-alive of 2 s.
+    org.awaitility.Awaitility.await().during(java.time.Duration.ofSeconds(3)).atMost(java.time.Duration.ofSeconds(10))
+        .until(() -> process(attended).path("status").asText().equals("running"));
     ws.sendClose(java.net.http.WebSocket.NORMAL_CLOSURE, "bye").get(10, java.util.concurrent.TimeUnit.SECONDS);
     org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> !process(attended).path("status").asText().equals("running"));
     assertTrue(process(attended).path("killedUnattended").asBoolean());

@@ -40,14 +40,12 @@ class WarmPoolSystemTest {
     return null;
   }
 
-  private static void awaitReady(int n) throws Exception {
-    long deadline = System.nanoTime() + 120_000_000_000L;
-    while (System.nanoTime() < deadline) {
-      JsonNode p = pool();
-      if (p != null && p.path("ready").asInt() == n && !p.path("filling").asBoolean()) return;
-      Thread.sleep(200);
-    }
-    throw new AssertionError("pool never had " + n + " ready VMs: " + pool());
+  private static void awaitReady(int n) {
+    org.awaitility.Awaitility.await("pool with " + n + " ready VMs").atMost(java.time.Duration.ofMinutes(2)).pollInterval(java.time.Duration.ofMillis(200))
+        .until(() -> {
+          JsonNode p = pool();
+          return p != null && p.path("ready").asInt() == n && !p.path("filling").asBoolean();
+        });
   }
 
   private static String out(String id, String command) throws Exception {

@@ -122,7 +122,7 @@ class SnapshotSystemTest extends SnapshottedHostTest {
     long fdsBefore = openFds();
     List<String> made = new ArrayList<>();
     for (int i = 0; i < 50; i++) {
-      String id = host.createSandbox();
+      String id = create();
       made.add(id);
       if (i == 0) assertEquals("restored from the template snapshot", createdHow(host, id));
       TestHost.Reply r = host.call("POST", "/v1/sandboxes/" + id + "/exec", Map.of("argv", List.of("echo", Integer.toString(i))));

@@ -158,4 +158,8 @@ public record KilnConfig(
   public KilnConfig withNetwork(NetworkConfig n) {
     return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, n, tombstoneRetentionSeconds, objectStore);
   }
+
+  public KilnConfig withObjectStore(ObjectStoreConfig o) {
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, o);
+  }
 }

@@ -155,6 +155,7 @@ public final class TemplateSnapshots {
         try {
           // Before the pointer moves: a template never names a snapshot the other nodes cannot fetch.
           // A failure leaves the pointer where it was, and the new artifact to collection.
+          store.uploadIfMissing(t.rootfs().orElseThrow()); // an image built offline (the installer's) or before the bucket was configured
           store.upload(dir);
           pointers.point(t.name(), nic.isPresent(), dir);
         } finally {

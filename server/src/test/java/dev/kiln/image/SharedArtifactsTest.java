@@ -165,6 +165,9 @@ class SharedArtifactsTest {
     // qemu-img opened the chain through B's directories: the base it read is B's copy.
     assertTrue(info.contains("image: " + snapshotB + "/../../images/" + imageB.getParent().getFileName() + "/rootfs.ext4\nfile format: raw"),
         "qemu-img did not open B's copy of the image:\n" + info);
+    // As sparse as where it was made: 2 MiB of which 4 KiB were written.
+    long allocated = Long.parseLong(CommandRunner.run(List.of("stat", "-c", "%b", imageB.toString()), Duration.ofSeconds(5)).stdout().strip()) * 512;
+    assertTrue(allocated < 256 << 10, "B's copy of the image takes " + allocated + " bytes on disk");
     assertEquals(0444, mode(imageB));
     assertEquals(0444, mode(snapshotB.resolve("state")));
     assertEquals(0444, mode(snapshotB.resolve("disk.qcow2")));

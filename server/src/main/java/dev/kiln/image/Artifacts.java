@@ -279,11 +279,14 @@ public final class Artifacts {
 
   /**
    * Keeps the artifact that holds {@code path} from collection until closed. Fails if it is gone
-   * already (a pointer read before a collection that removed what it pointed at).
+   * already (a pointer read before a collection that removed what it pointed at). In a cluster an
+   * image that is not here is fetched from the object store first.
    */
   public Hold hold(Path path) throws IOException {
-    if (bucket.isPresent()) {
+    Optional<Path> artifact = artifactOf(local(path));
+    if (bucket.isPresent() && artifact.flatMap(this::kindOf).equals(Optional.of(Kind.IMAGE))) {
       // A template image another node built: fetched first (outside the lock: it may take a while).
+      // A snapshot is fetched by whoever knows its backend's modes (TemplateSnapshots), never here.
       try {
         ensureLocal(path, dir -> { });
       } catch (InterruptedException e) {

@@ -16,8 +16,8 @@ import java.util.HexFormat;
 
 /**
  * The one way a downloaded object becomes a file: written under {@code .<name>.part-<random>}
- * beside the target, its size and SHA-256 compared with what was recorded at put, fsynced, then
- * renamed over the target. The temp file is removed on every failure; one left by a crash has a
+ * beside the target (sparse: runs of zeros are left as holes), its size and SHA-256 compared with
+ * what was recorded at put, fsynced, then renamed over the target. The temp file is removed on every failure; one left by a crash has a
  * dot name no key can have, and whoever owns the directory sweeps it ({@link #isLeftover}).
  */
 final class VerifiedWrite {
@@ -32,6 +32,11 @@ final class VerifiedWrite {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("the JDK has no SHA-256", e);
     }
+  }
+
+  private static boolean zeros(byte[] buf, int n) {
+    for (int i = 0; i < n; i++) if (buf[i] != 0) return false;
+    return true;
   }
 
   /** A temporary name beside {@code target} that no key can have. */
@@ -71,9 +76,13 @@ final class VerifiedWrite {
           sha.update(buf, 0, n);
           received += n;
           if (received > expected.size()) break;
+          // Zeros are left as a hole: template images and RAM files are mostly unwritten, and stay as sparse here as where they were made.
+          if (zeros(buf, n)) continue;
           ByteBuffer b = ByteBuffer.wrap(buf, 0, n);
-          while (b.hasRemaining()) out.write(b);
+          long at = received - n;
+          while (b.hasRemaining()) at += out.write(b, at);
         }
+        if (received == expected.size() && out.size() < received) out.write(ByteBuffer.allocate(1), received - 1); // a trailing hole
         if (received != expected.size()) {
           throw new ObjectStoreException(Problem.CORRUPT, "object " + expected.key() + " in " + store + " has "
               + (received > expected.size() ? "more than " + expected.size() : received) + " bytes, but was put with " + expected.size()

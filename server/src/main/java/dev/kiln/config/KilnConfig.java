@@ -168,4 +168,8 @@ public record KilnConfig(
   public KilnConfig withDatabase(DatabaseConfig d) {
     return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, d, cluster);
   }
+
+  public KilnConfig withObjectStore(ObjectStoreConfig o) {
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, o, database, cluster);
+  }
 }

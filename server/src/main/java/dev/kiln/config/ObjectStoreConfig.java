@@ -21,7 +21,7 @@ public record ObjectStoreConfig(
     Boolean pathStyle,
     @ConfigDoc(value = "an AWS credentials file (`aws_access_key_id`, `aws_secret_access_key` under `[default]`); the keys are never logged", defaultText = "AWS's usual chain: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, ~/.aws/credentials, the instance's role")
     Path credentialsFile,
-    @ConfigDoc(value = "GiB of a node's disk kept for local copies of objects (images, snapshot RAM); the least recently used copy no VM uses is removed first", range = "1..65536")
+    @ConfigDoc(value = "GiB of a node's disk for local copies of template artifacts fetched from the bucket; over it, the least recently used copy of an artifact nothing on the node reaches any more is removed first (a template's current image and snapshots are kept while it exists), and the log says when what is kept exceeds it", range = "1..65536")
     int cacheGib) {
   public static final ObjectStoreConfig NONE = new ObjectStoreConfig(null, null, null, null, null, null, 0);
   /** A few templates' images and RAM files; a node with less disk says so. */

@@ -11,6 +11,7 @@ import dev.kiln.blob.ObjectStores;
 import dev.kiln.config.KilnConfig;
 import dev.kiln.config.ObjectStoreConfig;
 import dev.kiln.host.HostFacts;
+import dev.kiln.image.Artifacts;
 import dev.kiln.image.GuestArtifacts;
 import dev.kiln.image.TemplateService;
 import dev.kiln.image.oci.BlobStore;
@@ -66,6 +67,8 @@ public final class KilnDaemon implements AutoCloseable {
 
   private final KilnConfig config;
   private final Database db;
+  /** Where template artifacts are shared, in a cluster. */
+  private Optional<ObjectStore> objectStore = Optional.empty();
   private final TemplateService templates;
   private final SandboxManager sandboxes;
   private final SandboxOperations ops;
@@ -112,11 +115,15 @@ public final class KilnDaemon implements AutoCloseable {
     }
     SandboxNetworks net = null;
     try {
-      checkObjectStore(config.objectStore());
       cluster = new ClusterMembership(db, data, config.cluster());
       cluster.refuseIfAnotherCombinedNodeIsUp(config.database().postgresql() ? config.database().url() : data.resolve("kiln.db").toString());
+      objectStore = openObjectStore(config.objectStore());
+      Artifacts templateArtifacts = objectStore.isPresent()
+          ? new Artifacts(data, objectStore.get(), (long) config.objectStore().cacheGib() << 30)
+          : new Artifacts(data);
       templates = new TemplateService(data, new TemplateRepository(db),
-          new ImagePuller(new RegistryClient(java.util.Set.copyOf(config.insecureRegistries())), new BlobStore(data), DockerConfig.standard()));
+          new ImagePuller(new RegistryClient(java.util.Set.copyOf(config.insecureRegistries())), new BlobStore(data), DockerConfig.standard()),
+          templateArtifacts);
       templates.failInterruptedBuilds();
       keys = new ApiKeys(new ApiKeyRepository(db), adminKey);
       GuestArtifacts artifacts = GuestArtifacts.load(config.guestArtifacts());
@@ -149,6 +156,7 @@ public final class KilnDaemon implements AutoCloseable {
       // Nothing of a daemon that did not start may outlive it: another attempt in this process
       // (a test, a supervisor) must find the claims free and the host as it was.
       if (net != null) net.close();
+      objectStore.ifPresent(ObjectStore::close);
       db.close();
       releaseClaims();
       throw e;
@@ -156,15 +164,20 @@ public final class KilnDaemon implements AutoCloseable {
   }
 
   /**
-   * A configured bucket that is missing, refuses the credentials or cannot be reached stops the
-   * start with one line naming it, rather than the first template that needs it.
+   * The bucket template artifacts are shared through, if one is configured. One that is missing,
+   * refuses the credentials or cannot be reached stops the start with one line naming it, rather
+   * than the first template that needs it.
    */
-  private static void checkObjectStore(ObjectStoreConfig c) throws DaemonStartException {
-    if (!c.enabled()) return;
-    try (ObjectStore store = ObjectStores.open(c)) {
+  private static Optional<ObjectStore> openObjectStore(ObjectStoreConfig c) throws DaemonStartException {
+    if (!c.enabled()) return Optional.empty();
+    ObjectStore store = null;
+    try {
+      store = ObjectStores.open(c);
       store.check();
-      log.info("object store {} is reachable", store.describe());
+      log.info("object store {} is reachable; template artifacts are shared through it", store.describe());
+      return Optional.of(store);
     } catch (ObjectStoreException e) {
+      if (store != null) store.close();
       throw new DaemonStartException(e.getMessage() + " (the `objectStore` config key)", e);
     }
   }
@@ -318,6 +331,7 @@ public final class KilnDaemon implements AutoCloseable {
       if (proxy != null) proxy.close();
       sandboxes.close();
       networks.close();
+      objectStore.ifPresent(ObjectStore::close);
       db.close();
     } finally {
       releaseClaims();

@@ -140,6 +140,11 @@ public final class TemplateBuild implements PullListener {
       long done = System.nanoTime();
       String timing = "pull_ms=" + ms(pulled - start) + " unpack_ms=" + ms(unpacked - pulled) + " mkfs_ms=" + ms(done - unpacked);
       try {
+        if (ctx.artifacts().shared()) {
+          // Before the row names it: no node is ever told of an image it cannot fetch.
+          ctx.artifacts().upload(image);
+          timing += " upload_ms=" + ms(System.nanoTime() - done);
+        }
         finish(pulledImage, image.resolve(ROOTFS), size.imageBytes(), timing);
       } finally {
         ctx.artifacts().recorded(image);
@@ -200,7 +205,7 @@ public final class TemplateBuild implements PullListener {
     String digest = image.manifestDigest().toString();
     return previous.filter(p -> p.status().equals(Template.Status.READY.name()) && p.imageDigest().equals(Optional.of(digest)) && p.freeSpaceMib() == freeSpaceMib)
         .or(() -> ctx.repo().findReadyByImage(digest, freeSpaceMib))
-        .filter(r -> r.rootfsPath().map(Path::of).map(Files::isRegularFile).orElse(false));
+        .filter(r -> r.rootfsPath().map(p -> ctx.artifacts().available(Path.of(p))).orElse(false));
   }
 
   private Path unpack(PulledImage image, Path work) throws IOException {
@@ -227,15 +232,17 @@ public final class TemplateBuild implements PullListener {
    * it); false if it was collected since it was found, and the image is built again.
    */
   private boolean reused(PulledImage image, TemplateRow same) throws IOException {
-    Path rootfs = Path.of(same.rootfsPath().orElseThrow());
+    Path rootfs = ctx.artifacts().local(Path.of(same.rootfsPath().orElseThrow()));
     Artifacts.Hold h;
     try {
       // Held until this row names it: the other template may be rebuilt meanwhile, leaving it to collection.
+      // In a cluster, an image another node built is fetched from the object store here.
       h = ctx.artifacts().hold(rootfs);
     } catch (java.nio.file.NoSuchFileException e) {
       return false;
     }
     try (h) {
+      ctx.artifacts().uploadIfMissing(rootfs);
       buildLog.line("image " + image.manifestDigest() + " was already built (template '" + same.name() + "'): reusing its root filesystem");
       finish(Optional.of(image), rootfs, Files.size(rootfs), "reused=" + same.name());
     }

@@ -44,10 +44,15 @@ public final class TemplateService {
   private volatile Consumer<Template> snapshotter;
 
   public TemplateService(Path dataDir, TemplateRepository repo, ImagePuller puller) {
+    this(dataDir, repo, puller, new Artifacts(dataDir));
+  }
+
+  /** With the artifacts given: {@link Artifacts#Artifacts(Path, dev.kiln.blob.ObjectStore, long) shared} through an object store in a cluster. */
+  public TemplateService(Path dataDir, TemplateRepository repo, ImagePuller puller, Artifacts artifacts) {
     this.root = dataDir.resolve("templates");
     this.repo = repo;
-    this.artifacts = new Artifacts(dataDir);
-    this.snapshotPointers = new SnapshotPointers(dataDir);
+    this.artifacts = artifacts;
+    this.snapshotPointers = new SnapshotPointers(dataDir, artifacts);
     this.ctx = new TemplateBuild.Context(root, artifacts, repo, puller, () -> snapshotter != null, name -> {
       Consumer<Template> s = snapshotter;
       if (s != null) find(name).ifPresent(s);
@@ -182,7 +187,7 @@ public final class TemplateService {
   }
 
   public Optional<Template> find(String name) {
-    return repo.find(name).map(TemplateService::fromRow);
+    return repo.find(name).map(this::fromRow);
   }
 
   /** The template, which must be built (ready, or snapshotting) to make sandboxes from. */
@@ -196,7 +201,7 @@ public final class TemplateService {
   }
 
   public List<Template> list() {
-    return repo.all().stream().map(TemplateService::fromRow).toList();
+    return repo.all().stream().map(this::fromRow).toList();
   }
 
   public void delete(String name) {
@@ -238,8 +243,9 @@ public final class TemplateService {
     }
   }
 
-  private static Template fromRow(TemplateRow r) {
-    return new Template(r.name(), Template.Status.valueOf(r.status()), r.source(), r.rootfsPath().map(Path::of), r.rootfsBytes(),
+  /** The row's image is read as this data directory's copy of it (a row another node wrote names the image under its own). */
+  private Template fromRow(TemplateRow r) {
+    return new Template(r.name(), Template.Status.valueOf(r.status()), r.source(), r.rootfsPath().map(p -> artifacts.local(Path.of(p))), r.rootfsBytes(),
         r.error(), r.createdAt(), r.updatedAt(), r.imageDigest(), config(r.configJson()), r.freeSpaceMib(),
         Machine.valueOf(r.machine()));
   }

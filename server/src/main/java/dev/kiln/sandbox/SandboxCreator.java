@@ -111,7 +111,8 @@ final class SandboxCreator {
     if (diskMib.isEmpty()) return OptionalLong.empty();
     long templateBytes;
     long freeBytes;
-    try {
+    // Held to read its size: in a cluster, an image another node built is fetched here first.
+    try (var image = templates.artifacts().hold(template.rootfs().orElseThrow())) {
       templateBytes = Files.size(template.rootfs().orElseThrow());
       freeBytes = disks.usableSpace();
     } catch (IOException e) {

@@ -121,13 +121,21 @@ final class TemplateSnapshotPolicy implements AutoCloseable {
   void snapshotTemplatesWithout() {
     for (Template t : templates.list()) {
       if (!t.built()) continue;
-      boolean missing = snapshots.usable(t, t.machine(), limits.defaults().vcpus(), limits.defaults().memoryMib(), false).isEmpty()
-          || networks.available() && snapshots.usable(t, t.machine(), limits.defaults().vcpus(), limits.defaults().memoryMib(), true).isEmpty();
+      boolean missing = missing(t, false) || networks.available() && missing(t, true);
       // Marked before the API serves: the template never shows ready while its snapshot is missing.
       if (missing && templates.snapshotStarted(t.name())) {
         snapshotInBackground(t);
       }
     }
+  }
+
+  /**
+   * No snapshot a default-sized sandbox can restore from here, and none in the object store either
+   * (one another node took is fetched on first use, not at start, and not taken again here).
+   */
+  private boolean missing(Template t, boolean network) {
+    if (snapshots.onlyInObjectStore(t, network)) return false;
+    return snapshots.usable(t, t.machine(), limits.defaults().vcpus(), limits.defaults().memoryMib(), network).isEmpty();
   }
 
   /**

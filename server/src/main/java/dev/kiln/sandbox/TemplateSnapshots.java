@@ -40,14 +40,18 @@ public final class TemplateSnapshots {
   private static final Logger log = LoggerFactory.getLogger(TemplateSnapshots.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration SAVE_TIMEOUT = Duration.ofMinutes(2);
+  /** What the snapshot was taken with; written last, so a snapshot directory with it is whole. */
+  private static final String MANIFEST = "manifest.json";
 
   /**
    * What a snapshot was taken with; a sandbox restores from it only if it asks for the same machine
    * and size. {@code machine} and {@code room} are absent from snapshots taken before q35 ones
-   * existed (microvms, which have no room to grow).
+   * existed (microvms, which have no room to grow). {@code imageId} is the template image
+   * artifact's id, which names it on every node (absent before artifacts were shared, and for a
+   * legacy image); {@code rootfsKey} identifies the image file on the host that took the snapshot.
    */
   public record Manifest(int vcpus, long memoryMib, String guestArtifacts, String rootfsKey, String stateSha256, long stateBytes,
-      String memorySha256, String machine, Hotplug room) {
+      String memorySha256, String machine, Hotplug room, String imageId) {
     public Machine machineOf() {
       return machine == null ? Machine.MICROVM : Machine.fromWire(machine);
     }
@@ -94,10 +98,20 @@ public final class TemplateSnapshots {
     return nic.isPresent() ? cmdline + " " + GuestAddressing.kernelParameter() : cmdline;
   }
 
-  /** Identifies the template image a snapshot's disk was layered on: a rebuilt template voids it. */
+  /** Identifies the template image file a snapshot's disk was layered on, on this host: a rebuilt template voids it. */
   private static String rootfsKey(Template t) throws IOException {
     BasicFileAttributes a = Files.readAttributes(t.rootfs().orElseThrow(), BasicFileAttributes.class);
     return a.fileKey() + ":" + a.size() + ":" + a.lastModifiedTime().toMillis();
+  }
+
+  /**
+   * Whether the snapshot was taken on the template's current image: the same image artifact (on
+   * any node), or, for a snapshot from before image ids or of a legacy image, the same file on
+   * this host.
+   */
+  private boolean takenOnImageOf(Manifest m, Template t) throws IOException {
+    if (m.imageId() != null && store.idOf(t.rootfs().orElseThrow()).map(m.imageId()::equals).orElse(false)) return true;
+    return m.rootfsKey().equals(rootfsKey(t));
   }
 
   /**
@@ -135,10 +149,14 @@ public final class TemplateSnapshots {
         VmImage saved = backend.saveImage(vm, building, SAVE_TIMEOUT);
         VmImage.Sums sums = saved.sums();
         Manifest m = new Manifest(vcpus, memoryMib, artifacts.id(), rootfsKey(t), sums.stateSha256(), sums.stateBytes(), sums.memorySha256(),
-            t.machine().wire(), room.orElse(null));
-        AtomicFiles.write(building.resolve("manifest.json"), JSON.writeValueAsBytes(m));
+            t.machine().wire(), room.orElse(null), store.idOf(t.rootfs().orElseThrow()).orElse(null));
+        AtomicFiles.write(building.resolve(MANIFEST), JSON.writeValueAsBytes(m));
         Path dir = store.publish(building);
         try {
+          // Before the pointer moves: a template never names a snapshot the other nodes cannot fetch.
+          // A failure leaves the pointer where it was, and the new artifact to collection.
+          store.uploadIfMissing(t.rootfs().orElseThrow()); // an image built offline (the installer's) or before the bucket was configured
+          store.upload(dir);
           pointers.point(t.name(), nic.isPresent(), dir);
         } finally {
           store.recorded(dir);
@@ -174,9 +192,22 @@ public final class TemplateSnapshots {
     }
   }
 
-  /** The template's snapshot if a sandbox of this size can restore from it. */
+  /** The template's snapshot if a sandbox of this size can restore from it (fetched from the object store if it is only there). */
   Optional<Snapshot> usable(Template t, Machine machine, int vcpus, long memoryMib, boolean network) {
     return find(t, machine, vcpus, memoryMib, network).snapshot();
+  }
+
+  /**
+   * Whether the template's current snapshot is not here but in the object store, fetched on first
+   * use: another node took it, and this one need not take its own.
+   */
+  boolean onlyInObjectStore(Template t, boolean network) {
+    try {
+      Optional<Path> current = pointers.current(t.name(), network);
+      return current.isPresent() && !Files.isRegularFile(current.get().resolve(MANIFEST)) && store.available(current.get());
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   /**
@@ -197,11 +228,13 @@ public final class TemplateSnapshots {
     Manifest m;
     try {
       Optional<Path> current = pointers.current(t.name(), network);
-      if (current.isEmpty() || !Files.isRegularFile(current.get().resolve("manifest.json"))) {
+      if (current.isEmpty() || !Files.isRegularFile(current.get().resolve(MANIFEST)) && !fetched(t, current.get())) {
         return Lookup.none("template '" + t.name() + "' has no " + which + " yet");
       }
       dir = current.get();
-      m = JSON.readValue(dir.resolve("manifest.json").toFile(), Manifest.class);
+      m = JSON.readValue(dir.resolve(MANIFEST).toFile(), Manifest.class);
+    } catch (FetchFailed e) {
+      return new Lookup(Optional.empty(), true, "the " + which + " of '" + t.name() + "' could not be fetched: " + e.getMessage());
     } catch (IOException e) {
       log.warn("template={} snapshot manifest unreadable, booting instead: {}", t.name(), e.toString());
       return new Lookup(Optional.empty(), true, "the " + which + " of '" + t.name() + "' is corrupt (its manifest is unreadable)");
@@ -218,13 +251,41 @@ public final class TemplateSnapshots {
           + artifacts.id() + "); it is taken again at the next daemon start");
     }
     try {
-      if (!m.rootfsKey().equals(rootfsKey(t))) {
+      if (!takenOnImageOf(m, t)) {
         return new Lookup(Optional.empty(), true, "template '" + t.name() + "' was rebuilt after its " + which + " was taken");
       }
     } catch (IOException e) {
       return new Lookup(Optional.empty(), true, "the image of template '" + t.name() + "' cannot be read: " + e.getMessage());
     }
     return new Lookup(Optional.of(new Snapshot(dir, m)), true, "");
+  }
+
+  /** A snapshot the object store has that could not be fetched. */
+  private static final class FetchFailed extends IOException {
+    FetchFailed(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  /**
+   * Fetches a snapshot another node took from the object store, with the template image it is
+   * layered on first (its disk names that image relative to itself). False if the store does not
+   * have it (or artifacts are not shared).
+   */
+  private boolean fetched(Template t, Path dir) throws FetchFailed {
+    if (!store.shared()) return false;
+    try {
+      if (!store.ensureLocal(t.rootfs().orElseThrow(), image -> { })) return false;
+      boolean got = store.ensureLocal(dir, backend::adoptImage);
+      if (got) log.info("template snapshot fetched from the object store template={} dir={}", t.name(), dir);
+      return got;
+    } catch (IOException e) {
+      log.warn("template={} snapshot {} not fetched from the object store: {}", t.name(), dir, e.getMessage());
+      throw new FetchFailed(e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new FetchFailed("interrupted", e);
+    }
   }
 
   /**
@@ -248,8 +309,8 @@ public final class TemplateSnapshots {
     if (t.rootfs().isEmpty()) return Optional.empty();
     try {
       Optional<Path> dir = pointers.current(t.name(), false);
-      if (dir.isEmpty() || !Files.isRegularFile(dir.get().resolve("manifest.json"))) return Optional.empty();
-      return Optional.of(JSON.readValue(dir.get().resolve("manifest.json").toFile(), Manifest.class));
+      if (dir.isEmpty() || !Files.isRegularFile(dir.get().resolve(MANIFEST))) return Optional.empty();
+      return Optional.of(JSON.readValue(dir.get().resolve(MANIFEST).toFile(), Manifest.class));
     } catch (IOException e) {
       return Optional.empty();
     }

@@ -13,7 +13,22 @@ public final class Overlay {
   private Overlay() {}
 
   public static void create(Path overlay, Path base, BaseFormat format) {
-    CommandRunner.run(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", format.name().toLowerCase(), "-b", base.toString(),
+    create(overlay, base.toString(), format);
+  }
+
+  /**
+   * Like {@link #create}, but the header names {@code base} relative to the overlay's directory, so
+   * the pair can be copied to another directory tree with the same shape (another host's data
+   * directory) and still find each other. QEMU resolves a relative backing name against the
+   * directory of the file that names it.
+   */
+  public static void createRelative(Path overlay, Path base, BaseFormat format) {
+    Path from = overlay.toAbsolutePath().normalize().getParent();
+    create(overlay, from.relativize(base.toAbsolutePath().normalize()).toString(), format);
+  }
+
+  private static void create(Path overlay, String backingName, BaseFormat format) {
+    CommandRunner.run(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", format.name().toLowerCase(), "-b", backingName,
         overlay.toString()), Duration.ofSeconds(30));
   }
 }

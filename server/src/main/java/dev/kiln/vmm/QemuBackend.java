@@ -61,6 +61,13 @@ public final class QemuBackend implements VmmBackend {
   }
 
   @Override
+  public void adoptImage(Path dir) throws IOException {
+    Optional<UserPrincipal> owner = user.isEmpty() ? Optional.empty()
+        : Optional.of(dir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(user.get().name()));
+    images.adopt(dir, owner);
+  }
+
+  @Override
   public DiskBase cloneBase(VmImage image) {
     return images.cloneBase(image);
   }

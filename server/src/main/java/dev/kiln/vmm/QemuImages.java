@@ -16,6 +16,10 @@ import java.util.List;
  * (QEMU 7.2 opens it read-write even to map it private), so a QEMU taken over by its guest could
  * write to it: its checksum is verified again whenever its change time moves, which no user can
  * forge, before any further clone loads it.
+ *
+ * <p>The disk names its base relative to the image's directory ({@code ../../images/<id>/rootfs.ext4}
+ * for an artifact), so an image copied into another data directory, beside a copy of its base,
+ * works there as it is.
  */
 final class QemuImages {
   private final QemuBackend backend;
@@ -39,7 +43,7 @@ final class QemuImages {
   }
 
   RunningVm start(VmSpec spec, DiskBase base, Path dir) throws VmmException, InterruptedException {
-    Overlay.create(disk(dir), base.file(), base.format());
+    Overlay.createRelative(disk(dir), base.file(), base.format());
     return backend.start(spec.withRootDisk(disk(dir)).withMemory(new GuestMemory(memory(dir), GuestMemory.Mode.SHARED)));
   }
 
@@ -55,6 +59,17 @@ final class QemuImages {
     String memorySha = Checksums.sha256(memory(dir));
     verifiedMemory.markVerified(memory(dir), memorySha); // computed just now: the first clone need not redo it
     return new VmImage(dir, new VmImage.Sums(state.sha256(), state.bytes(), memorySha));
+  }
+
+  /** An image's files copied from another host: the owners and modes {@link #save} gives them, before any clone reads them. */
+  void adopt(Path dir, java.util.Optional<UserPrincipal> vmmUser) throws IOException {
+    UserPrincipal root = dir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("root");
+    for (Path p : List.of(disk(dir), state(dir))) {
+      Files.setOwner(p, root);
+      Files.setAttribute(p, "unix:mode", 0444);
+    }
+    if (vmmUser.isPresent()) Files.setOwner(memory(dir), vmmUser.get());
+    Files.setAttribute(memory(dir), "unix:mode", 0600);
   }
 
   RunningVm restore(VmImage image, VmSpec spec, boolean paused, Duration timeout) throws VmmException, IOException, InterruptedException {

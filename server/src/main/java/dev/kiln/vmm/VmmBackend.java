@@ -46,6 +46,14 @@ public interface VmmBackend {
   /** Saves a VM from {@link #startImageVm} into its directory and stops it; the image's files are read-only from then on. */
   VmImage saveImage(RunningVm vm, java.nio.file.Path dir, java.time.Duration timeout) throws VmmException, java.io.IOException, InterruptedException;
 
+  /**
+   * Gives the files of an image copied from another host into {@code dir} (a template snapshot
+   * fetched from object storage) the owners and modes {@link #saveImage} gives them, before any
+   * clone uses it. The image's disk names its base relative to {@code dir}, so it works wherever
+   * its base was copied to the same place beside it.
+   */
+  void adoptImage(java.nio.file.Path dir) throws java.io.IOException;
+
   /** What a clone's root disk layer is made on. */
   DiskBase cloneBase(VmImage image);
 

@@ -3,6 +3,7 @@ package dev.kiln.system;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.config.KilnConfig;
+import dev.kiln.config.ObjectStoreConfig;
 import dev.kiln.config.NetworkConfig;
 import dev.kiln.daemon.KilnDaemon;
 import dev.kiln.host.AtomicFiles;
@@ -40,10 +41,14 @@ public final class TestHost implements AutoCloseable {
   /** Off unless a test asks: other tests need no namespaces, and the second (networked) template snapshot would cost them a boot. */
   private final NetworkConfig network;
 
-  private TestHost(Path dir, boolean snapshots, NetworkConfig network) {
+  /** The bucket template artifacts are shared through; none unless a test asks. */
+  private final ObjectStoreConfig objectStore;
+
+  private TestHost(Path dir, boolean snapshots, NetworkConfig network, ObjectStoreConfig objectStore) {
     this.dir = dir;
     this.snapshots = snapshots;
     this.network = network;
+    this.objectStore = objectStore;
   }
 
   /** A daemon that does not snapshot templates: every sandbox boots, and no snapshot VM competes for the CPU. */
@@ -65,17 +70,42 @@ public final class TestHost implements AutoCloseable {
     return start(snapshots, NetworkConfig.disabled());
   }
 
-  private static TestHost start(boolean snapshots, NetworkConfig network) throws Exception {
+  /** A snapshotting daemon that shares template artifacts through {@code objectStore}, with the test template built. */
+  public static TestHost startSharing(ObjectStoreConfig objectStore) throws Exception {
+    TestHost h = unbooted(true, NetworkConfig.disabled(), objectStore);
+    h.boot();
+    h.buildTemplate();
+    return h;
+  }
+
+  /**
+   * Another node on {@code objectStore}: a snapshotting daemon on a fresh data directory, not
+   * started ({@link #boot} it once the test has put in it what a shared database would hold).
+   */
+  public static TestHost unbootedSharing(ObjectStoreConfig objectStore) throws Exception {
+    return unbooted(true, NetworkConfig.disabled(), objectStore);
+  }
+
+  private static TestHost unbooted(boolean snapshots, NetworkConfig network, ObjectStoreConfig objectStore) throws Exception {
     if (!Files.exists(ARTIFACTS.resolve("manifest.json"))) {
       throw new IllegalStateException("guest artifacts missing at " + ARTIFACTS + ": run scripts/build-guest.sh (the README's test command does)");
     }
     // o+x: QEMU runs as the unprivileged kiln-vmm user and must traverse into the data directory.
-    TestHost h = new TestHost(Files.createTempDirectory(Path.of("/tmp"), "kt", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x"))), snapshots, network);
+    return new TestHost(Files.createTempDirectory(Path.of("/tmp"), "kt", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x"))),
+        snapshots, network, objectStore);
+  }
+
+  private static TestHost start(boolean snapshots, NetworkConfig network) throws Exception {
+    TestHost h = unbooted(snapshots, network, ObjectStoreConfig.NONE);
     h.boot();
-    Path rootfs = h.dir.resolve("rootfs");
-    BusyboxRootfs.create(rootfs);
-    h.daemon.templates().build(TEMPLATE, new TemplateSource.Directory(rootfs), 256, Optional.of(MACHINE));
+    h.buildTemplate();
     return h;
+  }
+
+  private void buildTemplate() throws Exception {
+    Path rootfs = dir.resolve("rootfs");
+    BusyboxRootfs.create(rootfs);
+    daemon.templates().build(TEMPLATE, new TemplateSource.Directory(rootfs), 256, Optional.of(MACHINE));
   }
 
   /**
@@ -114,7 +144,7 @@ public final class TestHost implements AutoCloseable {
   /** Starts (or restarts) the daemon on this host's data directory. */
   public void boot() throws Exception {
     KilnConfig c = KilnConfig.defaults().withDataDir(dir.resolve("data")).withListen("127.0.0.1:0").withGuestArtifacts(ARTIFACTS)
-        .withTemplateSnapshots(snapshots).withNetwork(network);
+        .withTemplateSnapshots(snapshots).withNetwork(network).withObjectStore(objectStore);
     daemon = new KilnDaemon(c, Optional.of(key));
     daemon.start();
     base = "http://127.0.0.1:" + daemon.port();

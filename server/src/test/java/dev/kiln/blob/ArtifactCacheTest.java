@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kiln.blob.ObjectStoreException.Problem;
+import dev.kiln.fixtures.CountedObjectStore;
 import dev.kiln.fixtures.LocalS3;
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,15 +17,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -39,10 +37,7 @@ class ArtifactCacheTest {
   private static LocalS3 s3;
   @TempDir Path tmp;
   private S3ObjectStore bucket;
-  private final AtomicInteger gets = new AtomicInteger();
-  /** Released to let the gets that wait on it go on. */
-  private volatile CountDownLatch release = new CountDownLatch(0);
-  private final CountDownLatch getStarted = new CountDownLatch(1);
+  private CountedObjectStore counted;
   private volatile long cutAfter = -1;
 
   @BeforeAll
@@ -59,61 +54,12 @@ class ArtifactCacheTest {
       }
     };
     bucket = ObjectStores.s3(s3.config(s3.newBucket()), ObjectStoreContract.PART, faults);
+    counted = new CountedObjectStore(bucket);
   }
 
   @AfterEach
   void close() {
     bucket.close();
-  }
-
-  /** The bucket with every get counted, and held at {@link #release} when a test wants downloads to overlap. */
-  private ObjectStore counted() {
-    return new ObjectStore() {
-      @Override
-      public ObjectInfo put(ObjectKey key, Path file) {
-        return bucket.put(key, file);
-      }
-
-      @Override
-      public ObjectInfo get(ObjectKey key, Path target) {
-        gets.incrementAndGet();
-        getStarted.countDown();
-        try {
-          release.await();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-        return bucket.get(key, target);
-      }
-
-      @Override
-      public Optional<ObjectInfo> head(ObjectKey key) {
-        return bucket.head(key);
-      }
-
-      @Override
-      public Page list(String prefix, Optional<String> token, int pageSize) {
-        return bucket.list(prefix, token, pageSize);
-      }
-
-      @Override
-      public void delete(ObjectKey key) {
-        bucket.delete(key);
-      }
-
-      @Override
-      public void check() {
-        bucket.check();
-      }
-
-      @Override
-      public String describe() {
-        return bucket.describe();
-      }
-
-      @Override
-      public void close() {}
-    };
   }
 
   private ObjectKey upload(String name, long seed) throws IOException {
@@ -125,14 +71,14 @@ class ArtifactCacheTest {
   }
 
   private ArtifactCache cache(long maxBytes, ArtifactCache.InUse inUse) throws IOException {
-    return new ArtifactCache(counted(), tmp.resolve("cache"), maxBytes, inUse);
+    return new ArtifactCache(counted, tmp.resolve("cache"), maxBytes, inUse);
   }
 
   @Test
   void concurrentOpensOfOneKeyShareOneDownload() throws Exception {
     ObjectKey key = upload("shared", 1);
     ArtifactCache cache = cache(10 * SIZE, f -> false);
-    release = new CountDownLatch(1);
+    counted.hold();
     int n = 8;
     ExecutorService pool = Executors.newFixedThreadPool(n);
     Set<Thread> threads = ConcurrentHashMap.newKeySet();
@@ -144,11 +90,11 @@ class ArtifactCacheTest {
           return cache.open(key);
         }));
       }
-      getStarted.await();
+      counted.awaitGet();
       // Every other thread is parked on the one download before it may finish.
       await().atMost(Duration.ofSeconds(10)).until(() -> threads.size() == n && threads.stream().allMatch(t -> t.getState() == Thread.State.WAITING));
       assertFalse(Files.exists(cache.path(key)), "nothing is visible before the download ends");
-      release.countDown();
+      counted.release();
       for (Future<ArtifactCache.Hold> f : opens) {
         try (ArtifactCache.Hold h = f.get()) {
           assertEquals(cache.path(key), h.path());
@@ -158,9 +104,9 @@ class ArtifactCacheTest {
     } finally {
       pool.shutdownNow();
     }
-    assertEquals(1, gets.get(), "one download for " + n + " concurrent opens");
+    assertEquals(1, counted.gets(), "one download for " + n + " concurrent opens");
     cache.open(key).close();
-    assertEquals(1, gets.get(), "a cached copy is not fetched again");
+    assertEquals(1, counted.gets(), "a cached copy is not fetched again");
   }
 
   @Test
@@ -180,7 +126,7 @@ class ArtifactCacheTest {
     cache.open(b).close();
     assertFalse(Files.exists(cache.path(a)), "released, a is now the least recently used");
     assertTrue(Files.exists(cache.path(c)) && Files.exists(cache.path(b)));
-    assertEquals(4, gets.get());
+    assertEquals(4, counted.gets());
   }
 
   @Test
@@ -195,7 +141,7 @@ class ArtifactCacheTest {
     assertFalse(Files.exists(cache.path(b)), "b, released, was the only copy that could go to keep the limit");
     assertEquals(SIZE, cache.bytes());
 
-    ArtifactCache failing = new ArtifactCache(counted(), tmp.resolve("cache2"), SIZE + SIZE / 2, f -> {
+    ArtifactCache failing = new ArtifactCache(counted, tmp.resolve("cache2"), SIZE + SIZE / 2, f -> {
       throw new IOException("cannot read the disk layers (injected)");
     });
     failing.open(b).close();
@@ -217,7 +163,7 @@ class ArtifactCacheTest {
     try (ArtifactCache.Hold h = cache.open(key)) {
       assertEquals(SIZE, Files.size(h.path()));
     }
-    assertEquals(2, gets.get());
+    assertEquals(2, counted.gets());
   }
 
   @Test
@@ -232,7 +178,7 @@ class ArtifactCacheTest {
     assertFalse(Files.exists(crashed));
     assertEquals(SIZE, again.bytes());
     again.open(key).close();
-    assertEquals(1, gets.get(), "the copy from before is used as it is");
+    assertEquals(1, counted.gets(), "the copy from before is used as it is");
   }
 
   @Test
@@ -240,7 +186,7 @@ class ArtifactCacheTest {
     ArtifactCache cache = cache(10 * SIZE, f -> false);
     var e = assertThrows(ObjectStoreException.class, () -> cache.open(new ObjectKey("images/none/rootfs.ext4")));
     assertEquals(Problem.NOT_FOUND, e.problem());
-    assertEquals(0, gets.get());
+    assertEquals(0, counted.gets());
   }
 
   @Test
@@ -248,7 +194,7 @@ class ArtifactCacheTest {
     ObjectKey key = upload("fails", 6);
     ArtifactCache cache = cache(10 * SIZE, f -> false);
     cutAfter = 1000;
-    release = new CountDownLatch(1);
+    counted.hold();
     ExecutorService pool = Executors.newFixedThreadPool(3);
     Set<Thread> threads = ConcurrentHashMap.newKeySet();
     try {
@@ -259,9 +205,9 @@ class ArtifactCacheTest {
           return cache.open(key);
         }));
       }
-      getStarted.await();
+      counted.awaitGet();
       await().atMost(Duration.ofSeconds(10)).until(() -> threads.size() == 3 && threads.stream().allMatch(t -> t.getState() == Thread.State.WAITING));
-      release.countDown();
+      counted.release();
       for (Future<ArtifactCache.Hold> f : opens) {
         var e = assertThrows(java.util.concurrent.ExecutionException.class, f::get);
         assertEquals(Problem.UNREACHABLE, ((ObjectStoreException) e.getCause()).problem());
@@ -269,7 +215,7 @@ class ArtifactCacheTest {
     } finally {
       pool.shutdownNow();
     }
-    assertEquals(1, gets.get());
+    assertEquals(1, counted.gets());
   }
 
   @Test
@@ -281,7 +227,7 @@ class ArtifactCacheTest {
     try (ArtifactCache.Hold h = cache.open(key)) {
       assertEquals(SIZE, Files.size(h.path()));
     }
-    assertEquals(2, gets.get());
+    assertEquals(2, counted.gets());
     assertEquals(SIZE, cache.bytes());
   }
 }

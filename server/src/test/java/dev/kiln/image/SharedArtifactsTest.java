@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.kiln.blob.ObjectInfo;
 import dev.kiln.blob.ObjectKey;
 import dev.kiln.blob.ObjectStore;
 import dev.kiln.blob.ObjectStores;
+import dev.kiln.fixtures.CountedObjectStore;
 import dev.kiln.fixtures.LocalS3;
 import dev.kiln.host.CommandRunner;
 import dev.kiln.vmm.DiskBase;
@@ -36,7 +36,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -57,8 +56,7 @@ class SharedArtifactsTest {
   @TempDir Path tmp;
   private String bucketName;
   private ObjectStore bucket;
-  private final AtomicInteger gets = new AtomicInteger();
-  private volatile CountDownLatch release = new CountDownLatch(0);
+  private CountedObjectStore counted;
   private Artifacts a;
   private Path imageA;
   private Path snapshotA;
@@ -73,6 +71,7 @@ class SharedArtifactsTest {
   void nodeA() throws IOException {
     bucketName = s3.newBucket();
     bucket = ObjectStores.open(s3.config(bucketName));
+    counted = new CountedObjectStore(bucket);
     a = new Artifacts(tmp.resolve("a"), bucket, 1L << 30);
     imageA = image(a);
     snapshotA = snapshot(a, imageA);
@@ -121,7 +120,7 @@ class SharedArtifactsTest {
 
   /** Node B: another data directory on the same bucket, with every get counted (and held at {@link #release} when downloads should overlap). */
   private Artifacts nodeB() throws IOException {
-    return new Artifacts(nodeBDir(), counted(), 1L << 30);
+    return new Artifacts(nodeBDir(), counted, 1L << 30);
   }
 
   @Test
@@ -174,9 +173,9 @@ class SharedArtifactsTest {
     assertEquals(0600, mode(snapshotB.resolve("memory")));
     assertEquals(0444, mode(snapshotB.resolve("manifest.json")));
     // Here now: nothing more is downloaded.
-    int got = gets.get();
+    int got = counted.gets();
     assertTrue(b.ensureLocal(snapshotB, dir -> { }));
-    assertEquals(got, gets.get());
+    assertEquals(got, counted.gets());
   }
 
   private static int mode(Path p) throws IOException {
@@ -204,7 +203,7 @@ class SharedArtifactsTest {
   void concurrentFetchesOfOneArtifactDownloadEachFileOnce() throws Exception {
     Artifacts b = nodeB();
     Path snapshotB = b.local(snapshotA);
-    release = new CountDownLatch(1);
+    counted.hold();
     int n = 6;
     ExecutorService pool = Executors.newFixedThreadPool(n);
     try {
@@ -217,12 +216,12 @@ class SharedArtifactsTest {
         }));
       }
       assertTrue(started.await(10, TimeUnit.SECONDS));
-      release.countDown();
+      counted.release();
       for (Future<Boolean> f : fetches) assertTrue(f.get(60, TimeUnit.SECONDS));
     } finally {
       pool.shutdownNow();
     }
-    assertEquals(4, gets.get(), "each of the snapshot's four files is downloaded once");
+    assertEquals(4, counted.gets(), "each of the snapshot's four files is downloaded once");
     assertTrue(Files.isRegularFile(snapshotB.resolve("manifest.json")));
   }
 
@@ -307,52 +306,4 @@ class SharedArtifactsTest {
     assertTrue(Files.isRegularFile(snapshotB.resolve("state")));
   }
 
-  /** The bucket, with every get counted and held until {@link #release}: so concurrent fetches overlap for real. */
-  private ObjectStore counted() {
-    return new ObjectStore() {
-      @Override
-      public ObjectInfo put(ObjectKey key, Path file) {
-        return bucket.put(key, file);
-      }
-
-      @Override
-      public ObjectInfo get(ObjectKey key, Path target) {
-        gets.incrementAndGet();
-        try {
-          release.await();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-        return bucket.get(key, target);
-      }
-
-      @Override
-      public Optional<ObjectInfo> head(ObjectKey key) {
-        return bucket.head(key);
-      }
-
-      @Override
-      public Page list(String prefix, Optional<String> token, int pageSize) {
-        return bucket.list(prefix, token, pageSize);
-      }
-
-      @Override
-      public void delete(ObjectKey key) {
-        bucket.delete(key);
-      }
-
-      @Override
-      public void check() {
-        bucket.check();
-      }
-
-      @Override
-      public String describe() {
-        return bucket.describe();
-      }
-
-      @Override
-      public void close() {}
-    };
-  }
 }

@@ -12,7 +12,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -96,11 +95,13 @@ public final class Artifacts {
   /** The artifacts the last collection reached and saw; null when it failed or none ran yet (then every artifact counts as used). */
   private Set<Path> lastReached;
   private Set<Path> lastSeen;
+  private final ArtifactPaths paths;
 
   /** A host's artifacts, local files only. */
   public Artifacts(Path dataDir) {
     this.root = dataDir.toAbsolutePath().normalize().resolve("artifacts");
     this.templatesRoot = dataDir.toAbsolutePath().normalize().resolve("templates");
+    this.paths = new ArtifactPaths(root, templatesRoot);
     this.bucket = Optional.empty();
   }
 
@@ -114,6 +115,7 @@ public final class Artifacts {
   public Artifacts(Path dataDir, ObjectStore store, long cacheBytes) throws IOException {
     this.root = dataDir.toAbsolutePath().normalize().resolve("artifacts");
     this.templatesRoot = dataDir.toAbsolutePath().normalize().resolve("templates");
+    this.paths = new ArtifactPaths(root, templatesRoot);
     this.bucket = Optional.of(new ArtifactBucket(store, new ArtifactCache(store, root, cacheBytes, this::inUse)));
   }
 
@@ -142,7 +144,7 @@ public final class Artifacts {
 
   /** The id of the artifact (image or snapshot directory under {@code artifacts/}) {@code p} lies in; empty for a legacy one or none. */
   public Optional<String> idOf(Path p) {
-    return artifactOf(local(p)).filter(a -> a.startsWith(root)).map(a -> a.getFileName().toString());
+    return paths.artifactOf(local(p)).filter(a -> a.startsWith(root)).map(a -> a.getFileName().toString());
   }
 
   private Optional<Kind> kindOf(Path artifact) {
@@ -176,7 +178,7 @@ public final class Artifacts {
   /** Uploads an artifact built before artifacts were shared (one a new template reuses), unless the store has it already. */
   public void uploadIfMissing(Path path) throws IOException {
     if (bucket.isEmpty()) return;
-    Optional<Path> a = artifactOf(local(path)).filter(p -> kindOf(p).isPresent());
+    Optional<Path> a = paths.artifactOf(local(path)).filter(p -> kindOf(p).isPresent());
     if (a.isEmpty() || bucket.get().has(kindOf(a.get()).orElseThrow(), a.get().getFileName().toString())) return;
     upload(a.get());
   }
@@ -190,7 +192,7 @@ public final class Artifacts {
    * @throws IOException if the store fails or a fetched file does not match its recorded checksum
    */
   public boolean ensureLocal(Path path, Adopt adopt) throws IOException, InterruptedException {
-    Optional<Path> found = artifactOf(local(path));
+    Optional<Path> found = paths.artifactOf(local(path));
     if (found.isEmpty()) return Files.exists(path);
     Path a = found.get();
     Optional<Kind> kind = kindOf(a);
@@ -213,7 +215,7 @@ public final class Artifacts {
 
   /** Whether the artifact {@code path} lies in is here whole or can be fetched whole from the object store. */
   public boolean available(Path path) {
-    Optional<Path> a = artifactOf(local(path));
+    Optional<Path> a = paths.artifactOf(local(path));
     if (a.isEmpty() || kindOf(a.get()).isEmpty()) return Files.exists(path);
     Kind kind = kindOf(a.get()).get();
     if (Files.isRegularFile(a.get().resolve(kind.seal))) return true;
@@ -232,7 +234,7 @@ public final class Artifacts {
    * failed or none ran, is.
    */
   synchronized boolean inUse(Path file) {
-    Optional<Path> a = artifactOf(file.toAbsolutePath().normalize());
+    Optional<Path> a = paths.artifactOf(file.toAbsolutePath().normalize());
     if (a.isEmpty()) return true;
     Path p = a.get();
     if (held.containsKey(p) || pending.contains(p) || lastReached == null) return true;
@@ -283,7 +285,7 @@ public final class Artifacts {
    * image that is not here is fetched from the object store first.
    */
   public Hold hold(Path path) throws IOException {
-    Optional<Path> artifact = artifactOf(local(path));
+    Optional<Path> artifact = paths.artifactOf(local(path));
     if (bucket.isPresent() && artifact.flatMap(this::kindOf).equals(Optional.of(Kind.IMAGE))) {
       // A template image another node built: fetched first (outside the lock: it may take a while).
       // A snapshot is fetched by whoever knows its backend's modes (TemplateSnapshots), never here.
@@ -298,7 +300,7 @@ public final class Artifacts {
   }
 
   private synchronized Hold holdLocal(Path path) throws IOException {
-    Path a = artifactOf(local(path)).orElse(local(path));
+    Path a = paths.artifactOf(local(path)).orElse(local(path));
     if (!Files.exists(a, LinkOption.NOFOLLOW_LINKS)) throw new NoSuchFileException(a.toString(), null, "the artifact was collected");
     held.merge(a, 1, Integer::sum);
     return () -> {
@@ -347,8 +349,10 @@ public final class Artifacts {
     List<Path> unreachable = new ArrayList<>();
     Set<Path> reachable;
     try {
-      List<Path> candidates = candidates();
-      reachable = reachable(roots.get(), baseOf);
+      List<Path> candidates = paths.all();
+      Set<Path> kept = new HashSet<>(held.keySet());
+      kept.addAll(pending);
+      reachable = paths.reachable(roots.get(), kept, baseOf);
       for (Path c : candidates) if (!reachable.contains(c) && !pending.contains(c)) unreachable.add(c);
       lastReached = Set.copyOf(reachable);
       lastSeen = Set.copyOf(candidates);
@@ -369,89 +373,5 @@ public final class Artifacts {
       }
     }
     return removed;
-  }
-
-  /** Every artifact there is: the directories under {@code artifacts/<kind>/} and the legacy ones in template directories. */
-  private List<Path> candidates() throws IOException {
-    List<Path> all = new ArrayList<>();
-    for (Kind k : Kind.values()) {
-      Path dir = root.resolve(k.dir);
-      if (!Files.isDirectory(dir)) continue;
-      try (var entries = Files.newDirectoryStream(dir)) {
-        for (Path p : entries) if (!p.getFileName().toString().startsWith(".")) all.add(p);
-      }
-    }
-    if (Files.isDirectory(templatesRoot)) {
-      try (var templates = Files.newDirectoryStream(templatesRoot)) {
-        for (Path t : templates) {
-          for (String n : LEGACY_NAMES) if (Files.exists(t.resolve(n), LinkOption.NOFOLLOW_LINKS)) all.add(t.resolve(n));
-        }
-      }
-    }
-    return all;
-  }
-
-  private Set<Path> reachable(Set<Path> roots, BaseOf baseOf) throws IOException {
-    Set<Path> artifacts = new HashSet<>();
-    Set<Path> seen = new HashSet<>();
-    record Step(Path path, boolean base) {}
-    ArrayDeque<Step> todo = new ArrayDeque<>();
-    for (Path r : roots) todo.push(new Step(r, false));
-    for (Path p : held.keySet()) todo.push(new Step(p, false));
-    for (Path p : pending) todo.push(new Step(p, false));
-    while (!todo.isEmpty()) {
-      Step s = todo.pop();
-      Path p = canonical(s.path().toAbsolutePath().normalize());
-      if (!seen.add(p)) continue;
-      if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
-        // A layer collected since the roots were listed protects nothing; a chain whose base is gone is broken: stop.
-        if (s.base()) throw new IOException("base file " + p + " does not exist");
-        continue;
-      }
-      Optional<Path> artifact = artifactOf(p);
-      if (artifact.isPresent() && artifacts.add(artifact.get()) && Files.isDirectory(artifact.get())) {
-        try (Stream<Path> files = Files.list(artifact.get())) {
-          for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".qcow2")).toList()) todo.push(new Step(f, false));
-        }
-      }
-      if (p.getFileName().toString().endsWith(".qcow2") && Files.isRegularFile(p)) {
-        Optional<Path> base;
-        try {
-          base = baseOf.of(p);
-        } catch (IOException e) {
-          throw new IOException("disk " + p + " has an unreadable header: " + e.getMessage(), e);
-        }
-        if (base.isPresent()) todo.push(new Step(base.get(), true));
-      }
-    }
-    return artifacts;
-  }
-
-  /** A path that leads into the data directory by another name (a symbolic link on the way) is compared by its real path. */
-  private Path canonical(Path p) throws IOException {
-    if (p.startsWith(root) || p.startsWith(templatesRoot)) return p;
-    try {
-      Path real = p.toRealPath();
-      for (Path dir : List.of(root, templatesRoot)) {
-        if (Files.exists(dir) && real.startsWith(dir.toRealPath())) return dir.resolve(dir.toRealPath().relativize(real));
-      }
-      return real;
-    } catch (NoSuchFileException e) {
-      return p;
-    }
-  }
-
-  /** The artifact (its directory, or a legacy image file) a path lies in, if any. */
-  private Optional<Path> artifactOf(Path p) {
-    if (p.startsWith(root)) {
-      Path rel = root.relativize(p);
-      if (rel.getNameCount() >= 2 && !rel.getName(1).toString().startsWith(".")) return Optional.of(root.resolve(rel.subpath(0, 2)));
-      return Optional.empty();
-    }
-    if (p.startsWith(templatesRoot)) {
-      Path rel = templatesRoot.relativize(p);
-      if (rel.getNameCount() >= 2 && LEGACY_NAMES.contains(rel.getName(1).toString())) return Optional.of(templatesRoot.resolve(rel.subpath(0, 2)));
-    }
-    return Optional.empty();
   }
 }

@@ -58,6 +58,7 @@ public final class Bench {
   private String base;
   /** Resolved once: resolving logs why TCG was chosen. */
   private Accelerator accel;
+  private QemuBackend rawBackend;
 
   public Bench(Path work, GuestArtifacts artifacts, int rounds, int fileMib) {
     this.work = work;
@@ -414,13 +415,20 @@ public final class Bench {
   }
 
   private VmSpec rawSpec(String name, Path dir, Path overlay) {
-    if (accel == null) accel = Accelerator.resolve(Accelerator.Choice.AUTO, Path.of("/sys/module"), Path.of("/dev/kvm"));
-    return new VmSpec(name, dir, artifacts.kernel(), artifacts.initrd(), backend().kernelCmdline(accel, artifacts.cmdline()), overlay, 1, 512, accel);
+    String cmdline = backend().kernelCmdline(accel, artifacts.cmdline());
+    return new VmSpec(name, dir, artifacts.kernel(), artifacts.initrd(), cmdline, overlay, 1, 512, accel);
   }
 
+  /**
+   * The raw floors' backend, made once: making one looks up the VMM user and reads the host's TSC
+   * rate from dmesg, which must not land inside a timed start or restore.
+   */
   private QemuBackend backend() {
-    if (accel == null) accel = Accelerator.resolve(Accelerator.Choice.AUTO, Path.of("/sys/module"), Path.of("/dev/kvm"));
-    return QemuBackend.forThisHost(accel);
+    if (rawBackend == null) {
+      accel = Accelerator.resolve(Accelerator.Choice.AUTO, Path.of("/sys/module"), Path.of("/dev/kvm"));
+      rawBackend = QemuBackend.forThisHost(accel);
+    }
+    return rawBackend;
   }
 
   /** One VM with no daemon in the way: the floor for boot, exec and file transfer. */

@@ -1,21 +1,25 @@
 package dev.kiln.daemon;
 
 import dev.kiln.cluster.Leadership;
+import dev.kiln.cluster.Node;
 import dev.kiln.cluster.NodeCapacity;
 import dev.kiln.cluster.NodeHeartbeat;
 import dev.kiln.cluster.NodeIdentity;
 import dev.kiln.cluster.NodeLiveness;
 import dev.kiln.cluster.NodeRegistry;
 import dev.kiln.cluster.NodeRole;
+import dev.kiln.cluster.NodeState;
 import dev.kiln.config.ClusterConfig;
 import dev.kiln.sandbox.Placement;
 import dev.kiln.store.Database;
 import dev.kiln.store.LeaseRepository;
 import dev.kiln.store.NodeRepository;
+import dev.kiln.store.StoreException;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -66,9 +70,9 @@ final class ClusterMembership implements AutoCloseable {
    * another combined node of the database is up.
    */
   void refuseIfAnotherCombinedNodeIsUp(String databaseName) throws DaemonStartException {
-    java.time.Instant fresh = java.time.Instant.now().minusSeconds(config.nodeDownAfterSeconds());
-    for (var n : registry.list()) {
-      if (n.id().equals(nodeId) || n.role() != NodeRole.COMBINED || n.state() != dev.kiln.cluster.NodeState.UP || n.heartbeatAt().isBefore(fresh)) continue;
+    Instant fresh = Instant.now().minusSeconds(config.nodeDownAfterSeconds());
+    for (Node n : registry.list()) {
+      if (n.id().equals(nodeId) || n.role() != NodeRole.COMBINED || n.state() != NodeState.UP || n.heartbeatAt().isBefore(fresh)) continue;
       throw new DaemonStartException("the database " + databaseName + " is in use by node " + n.name() + " (" + n.id() + ", " + n.apiUrl()
           + "), a daemon that runs its sandboxes; two would take each other's sandboxes for leftovers of a crash. Stop that daemon, or give "
           + "this one a database of its own (the `database` config key). Several hosts in one cluster need node roles, which are not there yet");
@@ -122,7 +126,7 @@ final class ClusterMembership implements AutoCloseable {
     if (started) {
       try {
         registry.stopped(nodeId);
-      } catch (dev.kiln.store.StoreException e) {
+      } catch (StoreException e) {
         log.warn("node={} not marked down on stop (it is once its heartbeats are missed): {}", nodeId, e.getMessage());
       }
     }

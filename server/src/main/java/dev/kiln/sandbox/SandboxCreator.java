@@ -12,7 +12,6 @@ import dev.kiln.net.NetworkMode;
 import dev.kiln.net.NetworkSpec;
 import dev.kiln.store.EventRepository;
 import dev.kiln.store.SandboxRow;
-import dev.kiln.vmm.Accelerator;
 import dev.kiln.vmm.DiskLayers;
 import dev.kiln.vmm.DiskBase;
 import dev.kiln.vmm.Machine;
@@ -52,13 +51,12 @@ final class SandboxCreator {
   private final EventRepository events;
   private final DiskLayers disks;
   private final GuestArtifacts artifacts;
-  private final Accelerator accelerator;
   private final VmmCapabilities capabilities;
   private final Placement placement;
 
   SandboxCreator(TemplateService templates, SandboxLimits limits, SandboxNetworks networks, WarmPools pools, TemplateSnapshotPolicy snapshotPolicy,
       TemplateSnapshots snapshots, SnapshotClones clones, VmLauncher launcher, SandboxLocks locks, SandboxRemoval removal, EventRepository events,
-      DiskLayers disks, GuestArtifacts artifacts, Accelerator accelerator, VmmCapabilities capabilities, Placement placement) {
+      DiskLayers disks, GuestArtifacts artifacts, VmmCapabilities capabilities, Placement placement) {
     this.placement = placement;
     this.templates = templates;
     this.limits = limits;
@@ -73,7 +71,6 @@ final class SandboxCreator {
     this.events = events;
     this.disks = disks;
     this.artifacts = artifacts;
-    this.accelerator = accelerator;
     this.capabilities = capabilities;
   }
 
@@ -182,8 +179,7 @@ final class SandboxCreator {
       // Held until the layer exists: a rebuild may have moved the template on since it was read.
       try (var image = templates.artifacts().hold(template.rootfs().orElseThrow())) {
         return launcher.onNewLayer(new DiskBase.Image(template.rootfs().orElseThrow()), layer -> {
-          VmSpec spec = new VmSpec(id.value(), runDir, artifacts.kernel(), initrd, snapshots.cmdlineFor(nic), layer, vcpus, memoryMib, accelerator)
-              .withNic(nic).onMachine(machine, limits.roomFor(machine, memoryMib));
+          VmSpec spec = snapshots.guestVm(id.value(), runDir, initrd, layer, vcpus, memoryMib, nic, machine, limits.roomFor(machine, memoryMib));
           return launcher.boot(sb, spec, "booted: " + whyBoot);
         });
       }

@@ -81,7 +81,7 @@ public final class SandboxManager implements AutoCloseable {
     this.removal = new SandboxRemoval(locks, rows, repo, live, teardown, checkpointFiles, networks, tombstones, unused, listeners, lifecycle, seam);
     this.snapshotPolicy = new TemplateSnapshotPolicy(templates, snapshots, pools, networks, limits, unused);
     this.creator = new SandboxCreator(templates, limits, networks, pools, snapshotPolicy, snapshots, clones, launcher, locks, removal, events, disks,
-        artifacts, accelerator, backend.capabilities(accelerator), placement);
+        artifacts, backend.capabilities(accelerator), placement);
     this.recovery = new SandboxRecovery(dirs, repo, live, backend, networks, watchdog, removal, unused, listeners, launcher, events);
     StateCapture capture = new StateCapture(repo, disks, seam);
     this.checkpoints = new Checkpoints(locks, rows, capture, launcher, watchdog, teardown, checkpointRows, unused, checkpointFiles, views);

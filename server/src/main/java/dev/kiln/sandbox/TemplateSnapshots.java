@@ -93,9 +93,16 @@ public final class TemplateSnapshots {
     this.bootTimeout = bootTimeout;
   }
 
-  /** The kernel command line of a VM with or without a network device (the agent configures eth0 from it). */
-  String cmdlineFor(Optional<VmSpec.Nic> nic) {
-    return nic.isPresent() ? cmdline + " " + GuestAddressing.kernelParameter() : cmdline;
+  /**
+   * A VM of the daemon's guest artifacts (the hostile-agent {@code initrd} only in tests): a
+   * snapshot VM, a clone or a booted sandbox. With a network device its kernel command line
+   * carries what the agent configures eth0 from.
+   */
+  VmSpec guestVm(String name, Path runDir, Path initrd, Path rootDisk, int vcpus, long memoryMib, Optional<VmSpec.Nic> nic, Machine machine,
+      Optional<Hotplug> room) {
+    String kernelCmdline = nic.isPresent() ? cmdline + " " + GuestAddressing.kernelParameter() : cmdline;
+    return new VmSpec(name, runDir, artifacts.kernel(), initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator).withNic(nic)
+        .onMachine(machine, room);
   }
 
   /** Identifies the template image file a snapshot's disk was layered on, on this host: a rebuilt template voids it. */
@@ -129,8 +136,7 @@ public final class TemplateSnapshots {
     Path run = sandboxesDir.resolve(name);
     try (Artifacts.Hold image = store.hold(t.rootfs().orElseThrow())) {
       Path building = store.building(Artifacts.Kind.SNAPSHOT);
-      VmSpec spec = new VmSpec(name, run, artifacts.kernel(), artifacts.initrd(), cmdlineFor(nic), building, vcpus, memoryMib, accelerator)
-          .withNic(nic).onMachine(t.machine(), room);
+      VmSpec spec = guestVm(name, run, artifacts.initrd(), building, vcpus, memoryMib, nic, t.machine(), room);
       RunningVm vm;
       try {
         vm = backend.startImageVm(spec, new DiskBase.Image(t.rootfs().orElseThrow()), building);
@@ -295,8 +301,7 @@ public final class TemplateSnapshots {
    */
   VmSpec cloneSpec(Snapshot s, String name, Path runDir, Path layer, Optional<VmSpec.Nic> nic) {
     Manifest m = s.manifest();
-    return new VmSpec(name, runDir, artifacts.kernel(), artifacts.initrd(), cmdlineFor(nic), layer, m.vcpus(), m.memoryMib(), accelerator)
-        .withNic(nic).onMachine(m.machineOf(), m.roomOf());
+    return guestVm(name, runDir, artifacts.initrd(), layer, m.vcpus(), m.memoryMib(), nic, m.machineOf(), m.roomOf());
   }
 
   /** What a clone's disk layer is made on. */

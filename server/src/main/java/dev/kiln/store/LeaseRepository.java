@@ -61,17 +61,4 @@ public final class LeaseRepository {
       }
     });
   }
-
-  /** Who holds the lease, if anyone does at {@code now}. */
-  public Optional<String> holder(String name, Instant now) {
-    return db.read(c -> {
-      try (PreparedStatement p = c.prepareStatement("SELECT holder FROM leases WHERE name = ? AND expires_at >= ?")) {
-        p.setString(1, name);
-        p.setLong(2, now.toEpochMilli());
-        try (var rs = p.executeQuery()) {
-          return rs.next() ? Optional.of(rs.getString(1)) : Optional.<String>empty();
-        }
-      }
-    });
-  }
 }

@@ -199,17 +199,10 @@ public final class Artifacts {
     if (kind.isEmpty()) return Files.exists(a); // legacy: local only
     if (Files.isRegularFile(a.resolve(kind.get().seal))) return true;
     if (bucket.isEmpty()) return false;
-    synchronized (this) {
-      held.merge(a, 1, Integer::sum);
-    }
-    try {
+    try (Hold fetching = keep(a)) {
       return bucket.get().fetch(kind.get(), a, adopt);
     } catch (ObjectStoreException e) {
       throw new IOException("fetching " + kind.get().dir + "/" + a.getFileName() + " from the object store failed: " + e.getMessage(), e);
-    } finally {
-      synchronized (this) {
-        held.computeIfPresent(a, (k, n) -> n == 1 ? null : n - 1);
-      }
     }
   }
 
@@ -302,6 +295,11 @@ public final class Artifacts {
   private synchronized Hold holdLocal(Path path) throws IOException {
     Path a = paths.artifactOf(local(path)).orElse(local(path));
     if (!Files.exists(a, LinkOption.NOFOLLOW_LINKS)) throw new NoSuchFileException(a.toString(), null, "the artifact was collected");
+    return keep(a);
+  }
+
+  /** Counts a hold on the artifact {@code a}, whether or not it is here yet (one being fetched is kept too). */
+  private synchronized Hold keep(Path a) {
     held.merge(a, 1, Integer::sum);
     return () -> {
       synchronized (Artifacts.this) {

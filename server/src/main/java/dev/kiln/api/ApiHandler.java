@@ -19,12 +19,12 @@ import org.slf4j.LoggerFactory;
 final class ApiHandler extends Handler.Abstract {
   private static final Logger log = LoggerFactory.getLogger(ApiHandler.class);
   private final List<Route> routes;
-  private final ApiKeys keys;
+  private final Callers callers;
   private final ServerWebSocketContainer websockets;
 
-  ApiHandler(List<Route> routes, ApiKeys keys, ServerWebSocketContainer websockets) {
+  ApiHandler(List<Route> routes, Callers callers, ServerWebSocketContainer websockets) {
     this.routes = List.copyOf(routes);
-    this.keys = keys;
+    this.callers = callers;
     this.websockets = websockets;
   }
 
@@ -54,9 +54,7 @@ final class ApiHandler extends Handler.Abstract {
             ? new KilnException(ErrorCode.METHOD_NOT_ALLOWED, method + " is not allowed on " + path)
             : new KilnException(ErrorCode.ROUTE_NOT_FOUND, "no route " + method + " " + path);
       }
-      if (!path.equals("/healthz") && !keys.valid(presentedKey(request))) {
-        throw new KilnException(ErrorCode.UNAUTHORIZED, "a valid API key is required (Authorization: Bearer <key> or X-API-Key)");
-      }
+      if (!path.equals("/healthz") && !callers.accepts(request)) throw new KilnException(ErrorCode.UNAUTHORIZED, callers.refusal());
       route.handler().handle(x);
       if (!x.handedOff()) callback.succeeded();
     } catch (KilnException e) {
@@ -76,12 +74,6 @@ final class ApiHandler extends Handler.Abstract {
       log.debug("http method={} path={} status={} took_ms={}", method, path, response.getStatus(), (System.nanoTime() - start) / 1_000_000);
     }
     return true;
-  }
-
-  private static String presentedKey(Request request) {
-    String auth = request.getHeaders().get(HttpHeader.AUTHORIZATION);
-    if (auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) return auth.substring(7).strip();
-    return request.getHeaders().get("X-API-Key");
   }
 
   private static String incidentId() {

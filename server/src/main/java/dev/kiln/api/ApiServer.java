@@ -27,8 +27,30 @@ public final class ApiServer implements AutoCloseable {
   private final Server server;
   private final ServerConnector connector;
 
+  /** A daemon that runs sandboxes: combined (its callers are users) or a node (its caller is the control plane). */
   public ApiServer(InetSocketAddress listen, SandboxManager sandboxes, SandboxOperations ops, ProcessService processes, TemplateService templates,
-      VmmCapabilities capabilities, NodeRegistry nodes, LeaseRepository leases, ApiKeys keys) {
+      VmmCapabilities capabilities, NodeRegistry nodes, LeaseRepository leases, Callers callers) {
+    this(listen, withInternal(routeTable(sandboxes, ops, processes, templates, capabilities, nodes, leases), sandboxes, callers), callers);
+  }
+
+  /** A node also serves the control plane's own calls (docs/adr/0017), which are in no public API. */
+  private static List<Route> withInternal(List<Route> routes, SandboxManager sandboxes, Callers callers) {
+    if (!(callers instanceof Callers.ControlPlane)) return routes;
+    List<Route> all = new ArrayList<>(routes);
+    all.add(new Route("POST", String.format(dev.kiln.cluster.ClusterTtl.EXPIRE_PATH, "{id}"), x -> {
+      sandboxes.expireIfDue(x.path("id"));
+      x.noContent();
+    }));
+    return all;
+  }
+
+  /** A control instance: the same routes, carried to the nodes (docs/adr/0017). */
+  public static ApiServer forControl(InetSocketAddress listen, dev.kiln.cluster.NodeDirectory directory, NodeRegistry nodes, LeaseRepository leases,
+      ApiKeys keys) {
+    return new ApiServer(listen, ControlRoutes.routes(directory, nodes, leases), Callers.users(keys));
+  }
+
+  private ApiServer(InetSocketAddress listen, List<Route> routes, Callers callers) {
     QueuedThreadPool pool = new QueuedThreadPool();
     pool.setName("http");
     pool.setVirtualThreadsExecutor(Executors.newVirtualThreadPerTaskExecutor());
@@ -40,7 +62,7 @@ public final class ApiServer implements AutoCloseable {
     connector.setHost(listen.getHostString());
     connector.setPort(listen.getPort());
     server.addConnector(connector);
-    server.setHandler(new ApiHandler(routeTable(sandboxes, ops, processes, templates, capabilities, nodes, leases), keys, ServerWebSocketContainer.ensure(server)));
+    server.setHandler(new ApiHandler(routes, callers, ServerWebSocketContainer.ensure(server)));
     server.setErrorHandler(new ErrorPages());
   }
 

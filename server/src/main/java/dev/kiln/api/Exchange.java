@@ -141,6 +141,11 @@ final class Exchange {
     response.setStatus(204);
   }
 
+  /** The response body as a stream, status and headers set by the caller. */
+  OutputStream rawOutput() {
+    return Content.Sink.asOutputStream(response);
+  }
+
   OutputStream rawOutput(int status, String contentType) {
     response.setStatus(status);
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);

@@ -69,6 +69,11 @@ final class SandboxRoutes {
   private void create(Exchange x) throws Exception {
     Bodies.CreateSandbox b = x.body(Bodies.CreateSandbox.class, null);
     if (b.template() == null || b.template().isBlank()) throw new KilnException(ErrorCode.INVALID_REQUEST, "field 'template' is required");
+    // On a node, the control plane placed the sandbox here by this very field; on one host it can only name this host.
+    if (b.node() != null && !sandboxes.thisNode().isNamed(b.node())) {
+      throw new KilnException(ErrorCode.NODE_NOT_FOUND, "no node with id or name '" + b.node() + "' here: this daemon is node "
+          + sandboxes.thisNode().name() + " (" + sandboxes.thisNode().id() + ")");
+    }
     CreateSandbox req = new CreateSandbox(b.template(),
         b.timeoutSeconds() == null ? OptionalLong.empty() : OptionalLong.of(b.timeoutSeconds()),
         b.vcpus() == null ? OptionalInt.empty() : OptionalInt.of(b.vcpus()),
@@ -139,7 +144,9 @@ final class SandboxRoutes {
   static Map<String, Object> view(Sandbox s) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("id", s.id());
-    m.put("status", s.state().wire());
+    // A sandbox whose node is down keeps its state in the store, for when the node is back; until then nothing reaches it.
+    m.put("status", s.lost() ? "lost" : s.state().wire());
+    if (!s.node().isEmpty()) m.put("node", s.node());
     m.put("template", s.template());
     m.put("vcpus", s.vcpus());
     m.put("memoryMib", s.memoryMib());

@@ -3,6 +3,9 @@ package dev.kiln.cli;
 import dev.kiln.config.ConfigException;
 import dev.kiln.config.KilnConfig;
 import dev.kiln.daemon.DaemonStartException;
+import dev.kiln.config.ClusterConfig;
+import dev.kiln.daemon.ControlDaemon;
+import dev.kiln.daemon.Daemon;
 import dev.kiln.daemon.KilnDaemon;
 import java.util.Map;
 import java.util.Optional;
@@ -17,9 +20,11 @@ final class DaemonRun {
   }
 
   int call() throws Exception {
-    KilnDaemon d;
+    KilnConfig config = config();
+    Optional<String> adminKey = Optional.ofNullable(System.getenv("KILN_API_KEY"));
+    Daemon d;
     try {
-      d = new KilnDaemon(config(), Optional.ofNullable(System.getenv("KILN_API_KEY")));
+      d = config.cluster().role() == ClusterConfig.Role.CONTROL ? new ControlDaemon(config, adminKey) : new KilnDaemon(config, adminKey);
     } catch (DaemonStartException e) {
       throw new UserError(e.getMessage(), DaemonCommand.EXIT_CANNOT_START);
     }
@@ -50,6 +55,7 @@ final class DaemonRun {
       if (options.listen != null) c = c.withListen(options.listen);
       if (options.guestArtifacts != null) c = c.withGuestArtifacts(options.guestArtifacts);
       if (options.dev) c = c.withDevMode(true);
+      if (options.role != null) c = c.withCluster(c.cluster().withRole(options.role));
       return c;
     } catch (ConfigException e) {
       throw new UserError(e.getMessage(), KilnCli.EXIT_USAGE);

@@ -1,6 +1,7 @@
 package dev.kiln.cluster;
 
 import dev.kiln.store.StoreException;
+import java.util.Optional;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,9 +19,14 @@ public final class NodeHeartbeat {
   private final String apiUrl;
   private final NodeRole role;
   private final Supplier<NodeCapacity> capacity;
+  private final NodeCredential credential;
+  private final Optional<String> proxyUrl;
   private volatile boolean storeFailing;
 
-  public NodeHeartbeat(NodeRegistry registry, String id, String name, String apiUrl, NodeRole role, Supplier<NodeCapacity> capacity) {
+  public NodeHeartbeat(NodeRegistry registry, String id, String name, String apiUrl, NodeRole role, Supplier<NodeCapacity> capacity,
+      NodeCredential credential, Optional<String> proxyUrl) {
+    this.credential = credential;
+    this.proxyUrl = proxyUrl;
     this.registry = registry;
     this.id = id;
     this.name = name;
@@ -34,7 +40,7 @@ public final class NodeHeartbeat {
   }
 
   public void register() {
-    registry.register(id, name, apiUrl, role, capacity.get());
+    registry.register(id, name, apiUrl, role, capacity.get(), credential, proxyUrl);
   }
 
   public void beat() {

@@ -24,9 +24,10 @@ public final class NodeRegistry {
   }
 
   /** A node starting: it is UP with this capacity; a cordon set before its restart stays. */
-  public void register(String id, String name, String apiUrl, NodeRole role, NodeCapacity capacity) {
+  public void register(String id, String name, String apiUrl, NodeRole role, NodeCapacity capacity, NodeCredential credential, Optional<String> proxyUrl) {
     Instant now = Instant.now();
-    repo.register(new NodeRow(id, name, apiUrl, role.name(), NodeState.UP.name(), false, json(capacity), now, now, Optional.empty()));
+    repo.register(new NodeRow(id, name, apiUrl, role.name(), NodeState.UP.name(), false, json(capacity), now, now, Optional.empty(),
+        Optional.of(credential.value()), proxyUrl));
     log.info("node registered node={} name={} url={} role={} vcpus={} memory_mib={} accelerator={}", id, name, apiUrl, role.wire(),
         capacity.vcpus(), capacity.memoryMib(), capacity.accelerator());
   }
@@ -57,6 +58,22 @@ public final class NodeRegistry {
 
   public Optional<Node> find(String id) {
     return repo.find(id).map(NodeRegistry::node);
+  }
+
+  /** How to reach the node, if it has registered a credential (a node of this version has). */
+  public Optional<NodeRoute> route(String id) {
+    return repo.find(id).flatMap(NodeRegistry::route);
+  }
+
+  /** How to reach every node that has published a credential, in one read. */
+  public List<NodeRoute> routes() {
+    return repo.all().stream().map(NodeRegistry::route).flatMap(Optional::stream).toList();
+  }
+
+  private static Optional<NodeRoute> route(NodeRow r) {
+    if (r.credential().isEmpty()) return Optional.empty();
+    return Optional.of(new NodeRoute(r.id(), r.name(), java.net.URI.create(r.apiUrl()), r.proxyUrl().map(java.net.URI::create),
+        new NodeCredential(r.credential().get()), NodeState.valueOf(r.state()) == NodeState.UP));
   }
 
   public Node get(String id) {

@@ -8,6 +8,8 @@ import java.net.URI;
  * description and range: its {@link ConfigDoc}, published as docs/config.md.
  */
 public record ClusterConfig(
+    @ConfigDoc(value = "what this daemon is in its cluster: `combined` runs VMs and serves the public API (one host); `control` serves the public API and leads the cluster's jobs, and runs no VM (any number of them, on PostgreSQL); `node` runs VMs and serves only the control plane (`--role`)", defaultText = "COMBINED")
+    Role role,
     @ConfigDoc(value = "the node's name in `kiln node list`", defaultText = "the host's name")
     String nodeName,
     @ConfigDoc(value = "the URL the control plane reaches this node's API at", range = "http(s)://host:port", defaultText = "http://<listen>")
@@ -16,9 +18,24 @@ public record ClusterConfig(
     int heartbeatSeconds,
     @ConfigDoc(value = "a node silent this long is marked down and nothing is placed on it; make it several heartbeats (the daemon warns otherwise), so one late report is no outage", range = "3..3600", defaultText = "30, or 3 heartbeats if that is longer")
     int nodeDownAfterSeconds) {
-  public static final ClusterConfig DEFAULT = new ClusterConfig(null, null, 0, 0);
+  public static final ClusterConfig DEFAULT = new ClusterConfig(null, null, null, 0, 0);
+
+  /** The three ways to run the daemon (docs/adr/0017). */
+  public enum Role {
+    /** VMs and the public API in one process, no hop between them: one host. */
+    COMBINED,
+    /** The public API and the cluster's jobs; no VM, no data directory of its own beyond its id. */
+    CONTROL,
+    /** VMs, serving the control plane only. */
+    NODE;
+
+    public String flag() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
 
   public ClusterConfig {
+    if (role == null) role = Role.COMBINED;
     if (nodeName != null && !nodeName.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,62}")) {
       throw new IllegalArgumentException("cluster.nodeName must be 1-63 of letters, digits, '.', '_', '-', got '" + nodeName + "'");
     }
@@ -39,5 +56,9 @@ public record ClusterConfig(
     if (nodeDownAfterSeconds < 3 || nodeDownAfterSeconds > 3600) {
       throw new IllegalArgumentException("cluster.nodeDownAfterSeconds must be 3..3600, got " + nodeDownAfterSeconds);
     }
+  }
+
+  public ClusterConfig withRole(Role r) {
+    return new ClusterConfig(r, nodeName, advertiseUrl, heartbeatSeconds, nodeDownAfterSeconds);
   }
 }

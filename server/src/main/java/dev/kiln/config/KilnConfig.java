@@ -169,6 +169,10 @@ public record KilnConfig(
     return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, d, cluster);
   }
 
+  public KilnConfig withCluster(ClusterConfig c) {
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, c);
+  }
+
   public KilnConfig withObjectStore(ObjectStoreConfig o) {
     return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, o, database, cluster);
   }

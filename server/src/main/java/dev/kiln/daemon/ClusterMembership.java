@@ -10,7 +10,9 @@ import dev.kiln.cluster.NodeRegistry;
 import dev.kiln.cluster.NodeRole;
 import dev.kiln.cluster.NodeState;
 import dev.kiln.config.ClusterConfig;
+import dev.kiln.cluster.NodeCredential;
 import dev.kiln.sandbox.Placement;
+import dev.kiln.sandbox.ThisNode;
 import dev.kiln.store.Database;
 import dev.kiln.store.LeaseRepository;
 import dev.kiln.store.NodeRepository;
@@ -45,9 +47,15 @@ final class ClusterMembership implements AutoCloseable {
   private final NodeRegistry registry;
   private final LeaseRepository leases;
   private final Leadership leadership;
+  private final NodeRole role;
+  private final String name;
+  /** What control instances present to this node; made anew at each start. */
+  private final NodeCredential credential = NodeCredential.random();
   private volatile boolean started;
 
   ClusterMembership(Database db, Path dataDir, ClusterConfig config) throws IOException {
+    this.role = config.role() == ClusterConfig.Role.NODE ? NodeRole.NODE : NodeRole.COMBINED;
+    this.name = Optional.ofNullable(config.nodeName()).orElseGet(ClusterMembership::hostName);
     if (config.nodeDownAfterSeconds() < 2 * config.heartbeatSeconds()) {
       log.warn("cluster.nodeDownAfterSeconds ({}) is less than two of cluster.heartbeatSeconds ({}): one late heartbeat marks a node down",
           config.nodeDownAfterSeconds(), config.heartbeatSeconds());
@@ -83,27 +91,52 @@ final class ClusterMembership implements AutoCloseable {
     return registry;
   }
 
-  /** New sandboxes start here unless this node is cordoned or marked down. */
-  Placement placement() {
+  String nodeId() {
+    return nodeId;
+  }
+
+  NodeRole role() {
+    return role;
+  }
+
+  NodeCredential credential() {
+    return credential;
+  }
+
+  /** This node, for its sandbox service: new sandboxes start here unless it is cordoned or marked down. */
+  ThisNode thisNode() {
+    return new ThisNode(nodeId, name, placement());
+  }
+
+  private Placement placement() {
     return () -> registry.find(nodeId).filter(n -> !n.acceptsSandboxes())
         .map(n -> "this host's node " + n.name() + " (" + n.id() + ") is " + (n.cordoned() ? "cordoned (kiln node uncordon " + n.id() + ")"
             : "down: " + n.downReason().orElse("no heartbeat")));
   }
 
-  /** Registers the node (reachable at {@code apiPort} unless an advertised URL is configured) and starts its heartbeats and the liveness job. */
-  void start(ScheduledExecutorService ticks, Supplier<NodeCapacity> capacity, String listenHost, int apiPort) {
+  /**
+   * Registers the node (reachable at {@code apiPort}, and its port proxy at {@code proxyPort}, on the
+   * advertised URL's host if one is configured, else on the listen host) and starts its heartbeats;
+   * a combined daemon also runs the liveness job, which a cluster's control instances run otherwise.
+   */
+  void start(ScheduledExecutorService ticks, Supplier<NodeCapacity> capacity, String listenHost, int apiPort, Optional<Integer> proxyPort) {
     String url = Optional.ofNullable(config.advertiseUrl()).orElse("http://" + listenHost + ":" + apiPort);
-    NodeHeartbeat heartbeat = new NodeHeartbeat(registry, nodeId, Optional.ofNullable(config.nodeName()).orElseGet(ClusterMembership::hostName), url,
-        NodeRole.COMBINED, capacity);
+    String host = java.net.URI.create(url).getHost();
+    NodeHeartbeat heartbeat = new NodeHeartbeat(registry, nodeId, name, url, role, capacity, credential, proxyPort.map(p -> "http://" + host + ":" + p));
     heartbeat.register();
     started = true;
-    NodeLiveness liveness = new NodeLiveness(registry, leadership, Duration.ofSeconds(config.nodeDownAfterSeconds()));
     ticks.scheduleWithFixedDelay(() -> guarded("heartbeat", heartbeat::beat), config.heartbeatSeconds(), config.heartbeatSeconds(), TimeUnit.SECONDS);
+    if (role == NodeRole.COMBINED) startLiveness(ticks, registry, leadership, config);
+  }
+
+  /** The job that marks silent nodes down, run by whichever daemon leads it. */
+  static void startLiveness(ScheduledExecutorService ticks, NodeRegistry registry, Leadership leadership, ClusterConfig config) {
+    NodeLiveness liveness = new NodeLiveness(registry, leadership, Duration.ofSeconds(config.nodeDownAfterSeconds()));
     ticks.scheduleWithFixedDelay(() -> guarded("node liveness", liveness::check), LIVENESS_INTERVAL.toMillis(), LIVENESS_INTERVAL.toMillis(),
         TimeUnit.MILLISECONDS);
   }
 
-  private static void guarded(String what, Runnable job) {
+  static void guarded(String what, Runnable job) {
     try {
       job.run();
     } catch (RuntimeException e) {

@@ -2,6 +2,10 @@ package dev.kiln.daemon;
 
 import dev.kiln.api.ApiKeys;
 import dev.kiln.api.ApiServer;
+import dev.kiln.api.Callers;
+import dev.kiln.cluster.NodeRole;
+import dev.kiln.config.ClusterConfig;
+import dev.kiln.store.SandboxRepository;
 import dev.kiln.blob.ObjectStore;
 import dev.kiln.cluster.NodeCapacity;
 import dev.kiln.image.Template;
@@ -60,7 +64,7 @@ import org.slf4j.LoggerFactory;
  * daemon on either would take the first one's sandboxes, namespaces and VMs for leftovers of a
  * crash and remove them. It refuses to start instead ({@link DaemonStartException}).
  */
-public final class KilnDaemon implements AutoCloseable {
+public final class KilnDaemon implements Daemon {
   private static final Logger log = LoggerFactory.getLogger(KilnDaemon.class);
   /** TTLs are in seconds; checking every second keeps expiry within a second of its time. */
   private static final Duration REAP_INTERVAL = Duration.ofSeconds(1);
@@ -96,6 +100,7 @@ public final class KilnDaemon implements AutoCloseable {
    * @throws DaemonStartException when another live daemon holds the data directory or the network prefix
    */
   public KilnDaemon(KilnConfig config, Optional<String> adminKey) throws Exception {
+    if (config.cluster().role() == ClusterConfig.Role.CONTROL) throw new IllegalArgumentException("a control instance runs no VMs: start it as a ControlDaemon");
     this.config = config;
     Path data = config.dataDir().toAbsolutePath();
     Files.createDirectories(data);
@@ -108,7 +113,7 @@ public final class KilnDaemon implements AutoCloseable {
           + "give this daemon a prefix of its own with the `network.prefix` config key (and an address pool that does not overlap, `network.addressPool`)");
     }
     try {
-      db = StoreOpener.open(config.database(), data);
+      db = StoreOpener.open(config.database(), data, config.cluster().role());
     } catch (Exception | Error e) {
       releaseClaims();
       throw e;
@@ -116,7 +121,12 @@ public final class KilnDaemon implements AutoCloseable {
     SandboxNetworks net = null;
     try {
       cluster = new ClusterMembership(db, data, config.cluster());
-      cluster.refuseIfAnotherCombinedNodeIsUp(config.database().postgresql() ? config.database().url() : data.resolve("kiln.db").toString());
+      if (cluster.role() == NodeRole.COMBINED) {
+        cluster.refuseIfAnotherCombinedNodeIsUp(config.database().postgresql() ? config.database().url() : data.resolve("kiln.db").toString());
+      }
+      // Before the network sweep reads which slots are this node's: rows from before nodes are this host's.
+      int claimed = new SandboxRepository(db).claimUnowned(cluster.nodeId());
+      if (claimed > 0) log.info("node={} took {} sandboxes stored before nodes existed", cluster.nodeId(), claimed);
       objectStore = openObjectStore(config.objectStore());
       Artifacts templateArtifacts = objectStore.isPresent()
           ? new Artifacts(data, objectStore.get(), (long) config.objectStore().cacheGib() << 30)
@@ -140,13 +150,13 @@ public final class KilnDaemon implements AutoCloseable {
         DataDirAccess.ensureTraversable(artifacts.kernel().getParent(), config.vmmUser());
       }
       limits = SandboxLimits.forHost(config.sandboxDefaults(), Runtime.getRuntime().availableProcessors(), HostFacts.memoryTotalBytes());
-      net = networks(config.network(), vmmUser.map(VmmUser::name).orElse(""), db);
+      net = networks(config.network(), vmmUser.map(VmmUser::name).orElse(""), db, cluster.nodeId());
       networks = net;
       QemuBackend backend = new QemuBackend(config.qemuBinary(), vmmUser, tsc);
       capabilities = backend.capabilities(accel);
       sandboxes = new SandboxManager(data, db, templates, backend, artifacts,
           accel, Duration.ofSeconds(config.bootTimeoutSeconds()), limits, networks, Duration.ofSeconds(config.tombstoneRetentionSeconds()),
-          cluster.placement());
+          cluster.thisNode());
       ops = new SandboxOperations(sandboxes);
       processes = new ProcessService(sandboxes, ops, config.processScrollbackBytes());
       if (config.templateSnapshots()) templates.snapshotWith(sandboxes::snapshotInBackground);
@@ -209,25 +219,25 @@ public final class KilnDaemon implements AutoCloseable {
    * Networking when configured and possible; otherwise every sandbox is mode none and a request for
    * more is answered with the reason. Namespaces no stored sandbox holds (a crash's) are removed.
    */
-  private static SandboxNetworks networks(NetworkConfig c, String tapOwner, Database db) throws java.io.IOException, DaemonStartException {
+  private static SandboxNetworks networks(NetworkConfig c, String tapOwner, Database db, String nodeId) throws java.io.IOException, DaemonStartException {
     NetworkRepository rows = new NetworkRepository(db);
     InetAddress bind = InetAddress.getByName(c.forwardBind());
     NetworkMode mode = NetworkMode.valueOf(c.defaultMode().toUpperCase(java.util.Locale.ROOT));
-    if (!c.wanted()) return new SandboxNetworks(rows, Optional.empty(), "networking is disabled in the config (network.enabled=false)", mode, bind);
+    if (!c.wanted()) return new SandboxNetworks(rows, nodeId, Optional.empty(), "networking is disabled in the config (network.enabled=false)", mode, bind);
     Optional<String> why = NetworkService.unavailableReason();
     if (why.isPresent()) {
       log.warn("sandbox networking unavailable: {}; sandboxes get mode none", why.get());
-      return new SandboxNetworks(rows, Optional.empty(), why.get(), mode, bind);
+      return new SandboxNetworks(rows, nodeId, Optional.empty(), why.get(), mode, bind);
     }
     NetworkService service;
     try {
-      service = NetworkService.start(c, tapOwner, SandboxNetworks.storedSlots(rows));
+      service = NetworkService.start(c, tapOwner, SandboxNetworks.storedSlots(rows, nodeId));
     } catch (java.io.IOException e) {
       Optional<String> busy = ListenFailure.of("0.0.0.0:" + c.dnsPort() + " (the sandboxes' DNS resolver)", e, "the `network.dnsPort` config key");
       if (busy.isPresent()) throw new DaemonStartException(busy.get(), e);
       throw e;
     }
-    return new SandboxNetworks(rows, Optional.of(service), "", mode, bind);
+    return new SandboxNetworks(rows, nodeId, Optional.of(service), "", mode, bind);
   }
 
   /** Re-adopts surviving VMs, starts the reaper and the API. */
@@ -236,25 +246,18 @@ public final class KilnDaemon implements AutoCloseable {
     // Templates built offline (the installer's `base`) or before snapshots existed get theirs now.
     if (config.templateSnapshots()) sandboxes.snapshotTemplatesWithout();
     sandboxes.pools().start();
-    if (config.devMode() && !keys.anyConfigured()) {
-      String key = keys.create("dev");
-      Path keyFile = config.dataDir().resolve("dev-api-key");
-      Files.writeString(keyFile, key + "\n");
-      Files.setPosixFilePermissions(keyFile, PosixFilePermissions.fromString("rw-------"));
-      System.out.println("kiln dev mode: generated API key (also in " + keyFile + "):\n  " + key);
-    } else if (!keys.anyConfigured()) {
-      log.warn("no API keys exist and KILN_API_KEY is unset: every request but /healthz will be refused (use --dev for a generated key)");
+    boolean node = cluster.role() == NodeRole.NODE;
+    // A node's sandboxes expire by the TTL reaper of the cluster's leading control instance.
+    if (!node) {
+      DevKey.announce(config, keys);
+      reaper.scheduleWithFixedDelay(() -> ClusterMembership.guarded("reaper", () -> sandboxes.reapExpiredInBackground(Instant.now())),
+          REAP_INTERVAL.toMillis(), REAP_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
     }
-    reaper.scheduleWithFixedDelay(() -> {
-      try {
-        sandboxes.reapExpiredInBackground(Instant.now());
-        processes.reapUnattended();
-      } catch (RuntimeException e) {
-        log.error("reaper pass failed", e);
-      }
-    }, REAP_INTERVAL.toMillis(), REAP_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+    reaper.scheduleWithFixedDelay(() -> ClusterMembership.guarded("process reaper", processes::reapUnattended), REAP_INTERVAL.toMillis(),
+        REAP_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
     String[] hp = config.listen().split(":");
-    api = new ApiServer(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), sandboxes, ops, processes, templates, capabilities, cluster.registry(), cluster.leases(), keys);
+    api = new ApiServer(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), sandboxes, ops, processes, templates, capabilities, cluster.registry(),
+        cluster.leases(), node ? Callers.controlPlane(cluster.credential()) : Callers.users(keys));
     try {
       api.start();
     } catch (Exception e) {
@@ -263,11 +266,12 @@ public final class KilnDaemon implements AutoCloseable {
       throw e;
     }
     log.info("kiln api listening on http://{}:{}", hp[0], api.port());
-    cluster.start(reaper, this::capacity, hp[0], api.port());
     if (networks.available()) {
       String[] pp = config.network().proxyListen().split(":");
+      InetSocketAddress at = new InetSocketAddress(pp[0], Integer.parseInt(pp[1]));
       try {
-        proxy = PortProxy.start(new InetSocketAddress(pp[0], Integer.parseInt(pp[1])), config.network().proxyDomain(), networks::proxyTarget);
+        proxy = node ? PortProxy.startForControlPlane(at, config.network().proxyDomain(), networks::proxyTarget, cluster.credential().value())
+            : PortProxy.start(at, config.network().proxyDomain(), networks::proxyTarget);
       } catch (java.io.IOException e) {
         Optional<String> why = ListenFailure.of(config.network().proxyListen() + " (the port proxy)", e, "the `network.proxyListen` config key");
         if (why.isPresent()) throw new DaemonStartException(why.get(), e);
@@ -276,6 +280,7 @@ public final class KilnDaemon implements AutoCloseable {
       log.info("kiln port proxy listening on http://{}:{} (hosts <port>-<sandbox>.{}, paths /v1/sandboxes/<id>/ports/<port>/)", pp[0],
           proxy.address().getPort(), config.network().proxyDomain());
     }
+    cluster.start(reaper, this::capacity, hp[0], api.port(), proxyAddress().map(InetSocketAddress::getPort));
   }
 
   /** What this host reports in its node's heartbeats. */

@@ -1,5 +1,6 @@
 package dev.kiln.daemon;
 
+import dev.kiln.config.ClusterConfig;
 import dev.kiln.config.DatabaseConfig;
 import dev.kiln.store.Database;
 import dev.kiln.store.PostgresTarget;
@@ -19,7 +20,11 @@ final class StoreOpener {
   private StoreOpener() {}
 
   /** @throws DaemonStartException when PostgreSQL cannot be reached, logged into or migrated, or the password file read: one line naming the keys */
-  static Database open(DatabaseConfig c, Path dataDir) throws SQLException, DaemonStartException {
+  static Database open(DatabaseConfig c, Path dataDir, ClusterConfig.Role role) throws SQLException, DaemonStartException {
+    if (!c.postgresql() && role != ClusterConfig.Role.COMBINED) {
+      throw new DaemonStartException("a " + role.flag() + " daemon needs the PostgreSQL database its cluster shares (the `database` config key: url, user, "
+          + "passwordFile); a SQLite file belongs to one daemon, so one host runs as combined (the default role)");
+    }
     if (!c.postgresql()) return Database.open(dataDir.resolve("kiln.db"));
     Optional<String> password = c.passwordFile() == null ? Optional.empty() : Optional.of(password(c.passwordFile()));
     try {

@@ -45,6 +45,12 @@ public enum ErrorCode {
   NODE_NOT_FOUND,
   /** No node takes new sandboxes now: every one is cordoned or down. */
   NO_NODE_AVAILABLE,
+  /** The sandbox runs on a node that is down: nothing reaches it until the node is back. */
+  SANDBOX_LOST,
+  /** The node that runs the sandbox did not answer the control plane (a network fault, or a node that just died). */
+  NODE_UNREACHABLE,
+  /** A node was asked about a sandbox another node runs (the control plane routed with a stale row). */
+  WRONG_NODE,
   INTERNAL,
   /** The sandbox was deleted by a request; its tombstone (events, when and why) is kept for a while. */
   SANDBOX_DELETED,

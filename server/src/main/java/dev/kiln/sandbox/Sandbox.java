@@ -8,4 +8,4 @@ import java.util.OptionalLong;
 /** What a client sees of a sandbox; {@code machine} once it has a VM. */
 public record Sandbox(String id, String template, SandboxState state, int vcpus, long memoryMib, long timeoutSeconds,
     Map<String, String> metadata, Instant createdAt, Optional<Instant> expiresAt, Optional<String> error, Optional<String> startedFrom, String onTimeout,
-    SandboxNetworks.View network, OptionalLong diskMib, Optional<String> machine) {}
+    SandboxNetworks.View network, OptionalLong diskMib, Optional<String> machine, String node, boolean lost) {}

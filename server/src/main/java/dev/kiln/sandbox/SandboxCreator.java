@@ -52,12 +52,12 @@ final class SandboxCreator {
   private final DiskLayers disks;
   private final GuestArtifacts artifacts;
   private final VmmCapabilities capabilities;
-  private final Placement placement;
+  private final ThisNode node;
 
   SandboxCreator(TemplateService templates, SandboxLimits limits, SandboxNetworks networks, WarmPools pools, TemplateSnapshotPolicy snapshotPolicy,
       TemplateSnapshots snapshots, SnapshotClones clones, VmLauncher launcher, SandboxLocks locks, SandboxRemoval removal, EventRepository events,
-      DiskLayers disks, GuestArtifacts artifacts, VmmCapabilities capabilities, Placement placement) {
-    this.placement = placement;
+      DiskLayers disks, GuestArtifacts artifacts, VmmCapabilities capabilities, ThisNode node) {
+    this.node = node;
     this.templates = templates;
     this.limits = limits;
     this.networks = networks;
@@ -76,7 +76,7 @@ final class SandboxCreator {
 
   /** Creates a sandbox and returns its id once it runs. */
   String create(CreateSandbox req) throws InterruptedException {
-    placement.refusal().ifPresent(why -> {
+    node.placement().refusal().ifPresent(why -> {
       throw new KilnException(ErrorCode.NO_NODE_AVAILABLE, "no node takes new sandboxes: " + why);
     });
     Template template = templates.ready(req.template());
@@ -153,7 +153,7 @@ final class SandboxCreator {
     Instant now = Instant.now();
     Optional<Instant> expires = timeout == 0 ? Optional.empty() : Optional.of(now.plusSeconds(timeout));
     SandboxRow row = new SandboxRow(id.value(), template.name(), SandboxState.CREATING.name(), vcpus, memoryMib, timeout, json(req.env()),
-        json(req.metadata()), Optional.empty(), OptionalLong.empty(), Optional.empty(), now, expires, req.onTimeout().name());
+        json(req.metadata()), Optional.empty(), OptionalLong.empty(), Optional.empty(), now, expires, req.onTimeout().name(), node.id());
     return launcher.launch(row, (sb, runDir) -> {
       if (pooled.isPresent()) {
         // Restored and paused already: let it run; attach's HELLO gives it its identity, clock and entropy.

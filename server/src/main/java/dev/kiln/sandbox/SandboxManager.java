@@ -47,24 +47,26 @@ public final class SandboxManager implements AutoCloseable {
   private final Forks forks;
   private final WarmPools pools;
   private final SandboxNetworks networks;
+  private final ThisNode node;
 
   public SandboxManager(Path dataDir, Database db, TemplateService templates, VmmBackend backend, GuestArtifacts artifacts,
-      Accelerator accelerator, Duration bootTimeout, SandboxLimits limits, SandboxNetworks networks, Duration tombstoneRetention, Placement placement) {
-    this(dataDir, db, templates, backend, artifacts, accelerator, bootTimeout, limits, networks, tombstoneRetention, placement, new SandboxRegistry());
+      Accelerator accelerator, Duration bootTimeout, SandboxLimits limits, SandboxNetworks networks, Duration tombstoneRetention, ThisNode node) {
+    this(dataDir, db, templates, backend, artifacts, accelerator, bootTimeout, limits, networks, tombstoneRetention, node, new SandboxRegistry());
   }
 
   SandboxManager(Path dataDir, Database db, TemplateService templates, VmmBackend backend, GuestArtifacts artifacts, Accelerator accelerator,
-      Duration bootTimeout, SandboxLimits limits, SandboxNetworks networks, Duration tombstoneRetention, Placement placement, SandboxRegistry registry) {
+      Duration bootTimeout, SandboxLimits limits, SandboxNetworks networks, Duration tombstoneRetention, ThisNode node, SandboxRegistry registry) {
     this.live = registry;
+    this.node = node;
     this.networks = networks;
     RunDirs dirs = new RunDirs(dataDir.resolve("sandboxes"));
     SandboxRepository repo = new SandboxRepository(db);
     EventRepository events = new EventRepository(db);
     CheckpointRepository checkpointRows = new CheckpointRepository(db);
     Tombstones tombstones = new Tombstones(new TombstoneRepository(db), repo, tombstoneRetention);
-    this.rows = new SandboxRows(repo, tombstones);
+    this.rows = new SandboxRows(repo, tombstones, node.id());
     DiskLayers disks = new DiskLayers(dataDir.resolve("disks"));
-    UnusedDisks unused = new UnusedDisks(disks, repo, checkpointRows, templates);
+    UnusedDisks unused = new UnusedDisks(disks, rows, checkpointRows, templates);
     SandboxTeardown teardown = new SandboxTeardown(dirs);
     SandboxLocks locks = new SandboxLocks(live, rows, seam);
     Watchdog watchdog = new Watchdog(repo, rows, teardown, unused, seam);
@@ -81,8 +83,8 @@ public final class SandboxManager implements AutoCloseable {
     this.removal = new SandboxRemoval(locks, rows, repo, live, teardown, checkpointFiles, networks, tombstones, unused, listeners, lifecycle, seam);
     this.snapshotPolicy = new TemplateSnapshotPolicy(templates, snapshots, pools, networks, limits, unused);
     this.creator = new SandboxCreator(templates, limits, networks, pools, snapshotPolicy, snapshots, clones, launcher, locks, removal, events, disks,
-        artifacts, backend.capabilities(accelerator), placement);
-    this.recovery = new SandboxRecovery(dirs, repo, live, backend, networks, watchdog, removal, unused, listeners, launcher, events);
+        artifacts, backend.capabilities(accelerator), node);
+    this.recovery = new SandboxRecovery(dirs, repo, rows, live, backend, networks, watchdog, removal, unused, listeners, launcher, events);
     StateCapture capture = new StateCapture(repo, disks, seam);
     this.checkpoints = new Checkpoints(locks, rows, capture, launcher, watchdog, teardown, checkpointRows, unused, checkpointFiles, views);
     this.forks = new Forks(locks, rows, capture, checkpoints, launcher, removal, views, networks, limits, events, checkpointFiles, disks);
@@ -117,6 +119,11 @@ public final class SandboxManager implements AutoCloseable {
   }
 
   // ---- sandboxes
+
+  /** The node this service runs sandboxes on. */
+  public ThisNode thisNode() {
+    return node;
+  }
 
   public Sandbox create(CreateSandbox req) throws InterruptedException {
     return views.get(creator.create(req));
@@ -174,6 +181,20 @@ public final class SandboxManager implements AutoCloseable {
   /** One reaper pass: each expiry runs on its own virtual thread, and this returns at once. */
   public void reapExpiredInBackground(Instant now) {
     removal.reapExpiredInBackground(now);
+  }
+
+  /**
+   * Expires one sandbox now if its TTL has passed (deleted, or paused by its onTimeout): what a
+   * cluster's leading control instance asks of the node that runs it.
+   */
+  public void expireIfDue(String id) throws InterruptedException {
+    rows.row(id);
+    removal.expire(id, Instant.now());
+  }
+
+  /** Forgets deleted sandboxes whose tombstone retention is over (a node's reaper, whose TTLs the control plane enforces). */
+  public void purgeTombstones(Instant now) {
+    removal.purgeTombstones(now);
   }
 
   /** Re-adopts the VMs a previous daemon left running, and cleans up after it. */

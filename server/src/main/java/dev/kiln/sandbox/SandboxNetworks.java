@@ -44,6 +44,8 @@ public final class SandboxNetworks implements AutoCloseable {
   private static final int MAX_FORWARDS = 16;
 
   private final NetworkRepository repo;
+  /** The node whose slots these are: slots are unique per node. */
+  private final String nodeId;
   private final Optional<NetworkService> service;
   private final String unavailable;
   private final NetworkMode defaultMode;
@@ -64,8 +66,10 @@ public final class SandboxNetworks implements AutoCloseable {
   /** A raw TCP forward: a host port to a guest port. */
   public record Forward(int hostPort, int guestPort, String address) {}
 
-  public SandboxNetworks(NetworkRepository repo, Optional<NetworkService> service, String unavailableReason, NetworkMode defaultMode, InetAddress forwardBind) {
+  public SandboxNetworks(NetworkRepository repo, String nodeId, Optional<NetworkService> service, String unavailableReason, NetworkMode defaultMode,
+      InetAddress forwardBind) {
     this.repo = repo;
+    this.nodeId = nodeId;
     this.service = service;
     this.unavailable = unavailableReason;
     this.defaultMode = defaultMode;
@@ -140,7 +144,7 @@ public final class SandboxNetworks implements AutoCloseable {
 
   /** Takes back the networks of the sandboxes a previous daemon left (their namespaces survived it). */
   void adoptAll(java.util.function.Predicate<String> sandboxExists) {
-    for (NetworkRow r : repo.all()) {
+    for (NetworkRow r : repo.allOn(nodeId)) {
       if (!sandboxExists.test(r.sandboxId())) {
         repo.delete(r.sandboxId());
         continue;
@@ -165,10 +169,10 @@ public final class SandboxNetworks implements AutoCloseable {
     }
   }
 
-  /** Slots the stored networks hold: a starting daemon's sweep must leave them. */
-  public static java.util.Set<Integer> storedSlots(NetworkRepository repo) {
+  /** Slots this node's stored networks hold: a starting daemon's sweep must leave them. */
+  public static java.util.Set<Integer> storedSlots(NetworkRepository repo, String nodeId) {
     java.util.Set<Integer> out = new java.util.HashSet<>();
-    repo.all().forEach(r -> out.add(r.slot()));
+    repo.allOn(nodeId).forEach(r -> out.add(r.slot()));
     return out;
   }
 

@@ -30,6 +30,7 @@ final class SandboxRecovery {
   private final EventRepository events;
   private final RunDirs dirs;
   private final SandboxRepository repo;
+  private final SandboxRows rows;
   private final SandboxRegistry live;
   private final VmmBackend backend;
   private final SandboxNetworks networks;
@@ -39,11 +40,12 @@ final class SandboxRecovery {
   private final SandboxListeners listeners;
   private final VmLauncher launcher;
 
-  SandboxRecovery(RunDirs dirs, SandboxRepository repo, SandboxRegistry live, VmmBackend backend, SandboxNetworks networks, Watchdog watchdog,
+  SandboxRecovery(RunDirs dirs, SandboxRepository repo, SandboxRows rows, SandboxRegistry live, VmmBackend backend, SandboxNetworks networks, Watchdog watchdog,
       SandboxRemoval removal, UnusedDisks unused, SandboxListeners listeners, VmLauncher launcher, EventRepository events) {
     this.events = events;
     this.dirs = dirs;
     this.repo = repo;
+    this.rows = rows;
     this.live = live;
     this.backend = backend;
     this.networks = networks;
@@ -58,7 +60,7 @@ final class SandboxRecovery {
     removeLeftoverRunDirs();
     networks.adoptAll(id -> repo.find(id).isPresent());
     recordMissingDiskSizes();
-    for (SandboxRow r : repo.all()) {
+    for (SandboxRow r : rows.mine()) {
       LiveSandbox sb = live.add(new SandboxId(r.id()));
       switch (SandboxRows.stateOf(r)) {
         case RUNNING -> readopt(sb, r);
@@ -81,7 +83,7 @@ final class SandboxRecovery {
   /** Rows from before root disk sizes were recorded get theirs, once. */
   private void recordMissingDiskSizes() {
     for (SandboxListRow l : repo.list()) {
-      if (l.rootDiskBytes().isEmpty() && l.sandbox().vmJson().isPresent()) launcher.recordDiskSize(l.sandbox().id(), SandboxRows.vmSpecOf(l.sandbox()).rootDisk());
+      if (l.rootDiskBytes().isEmpty() && l.sandbox().vmJson().isPresent() && l.sandbox().nodeId().equals(rows.nodeId())) launcher.recordDiskSize(l.sandbox().id(), SandboxRows.vmSpecOf(l.sandbox()).rootDisk());
     }
   }
 
@@ -89,7 +91,7 @@ final class SandboxRecovery {
   private void removeLeftoverRunDirs() {
     if (!Files.isDirectory(dirs.root())) return;
     Set<String> known = new HashSet<>();
-    repo.all().forEach(r -> known.add(r.id()));
+    rows.mine().forEach(r -> known.add(r.id()));
     try (var runs = Files.newDirectoryStream(dirs.root())) {
       for (Path run : runs) {
         if (known.contains(run.getFileName().toString())) continue;

@@ -47,7 +47,7 @@ final class SandboxRemoval {
     this.listeners = listeners;
     this.lifecycle = lifecycle;
     this.seam = seam;
-    this.ttl = new TtlReaper(repo::all, this::expire);
+    this.ttl = new TtlReaper(rows::mine, this::expire);
   }
 
   /**
@@ -113,7 +113,7 @@ final class SandboxRemoval {
     purgeTombstones(now);
   }
 
-  private void purgeTombstones(Instant now) {
+  void purgeTombstones(Instant now) {
     int purged = tombstones.purge(now);
     if (purged > 0) log.info("sandbox tombstones purged count={}", purged);
   }
@@ -141,6 +141,6 @@ final class SandboxRemoval {
 
   /** Stops every VM and removes every sandbox: for tests and benchmarks that own the data dir. */
   void deleteAll() {
-    for (SandboxRow r : repo.all()) delete(r.id());
+    for (SandboxRow r : rows.mine()) delete(r.id());
   }
 }

@@ -15,16 +15,37 @@ import dev.kiln.vmm.VmSpec;
 final class SandboxRows {
   private final SandboxRepository repo;
   private final Tombstones tombstones;
+  private final String nodeId;
 
-  SandboxRows(SandboxRepository repo, Tombstones tombstones) {
+  SandboxRows(SandboxRepository repo, Tombstones tombstones, String nodeId) {
     this.repo = repo;
     this.tombstones = tombstones;
+    this.nodeId = nodeId;
   }
 
-  /** The sandbox's row; an id that is gone is a 404 saying when and why (its tombstone), any other a plain 404. */
+  /**
+   * The sandbox's row, for acting on it; an id that is gone is a 404 saying when and why (its
+   * tombstone), any other a plain 404. A sandbox another node runs is that node's to act on: 421,
+   * so that a control plane that routed by a stale row tries again rather than this node touching
+   * a VM it does not have.
+   */
   SandboxRow row(String id) {
     if (!SandboxId.isValid(id)) throw notFound(id);
-    return repo.find(id).orElseThrow(() -> gone(id));
+    SandboxRow r = repo.find(id).orElseThrow(() -> gone(id));
+    if (!r.nodeId().equals(nodeId)) {
+      throw new KilnException(ErrorCode.WRONG_NODE, "sandbox " + id + " runs on node " + r.nodeId() + ", not on this one (" + nodeId + ")");
+    }
+    return r;
+  }
+
+  /** The sandboxes this node runs, oldest first. */
+  java.util.List<SandboxRow> mine() {
+    return repo.allOn(nodeId);
+  }
+
+  /** The node new rows are written for. */
+  String nodeId() {
+    return nodeId;
   }
 
   /** The 404 for an id with no row: its tombstone's words if it has one. */

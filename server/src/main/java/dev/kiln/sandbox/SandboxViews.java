@@ -110,6 +110,6 @@ final class SandboxViews {
     OptionalLong diskMib = l.rootDiskBytes().isPresent() ? OptionalLong.of(l.rootDiskBytes().getAsLong() >> 20) : OptionalLong.empty();
     return new Sandbox(r.id(), r.template(), SandboxRows.stateOf(r), r.vcpus(), r.memoryMib(), r.timeoutSeconds(), metadata,
         r.createdAt(), r.expiresAt(), r.error(), startedFrom, r.onTimeout().toLowerCase(), networks.view(r.id(), l.network()), diskMib,
-        vm.map(s -> s.machine().wire()));
+        vm.map(s -> s.machine().wire()), r.nodeId(), l.nodeDown());
   }
 }

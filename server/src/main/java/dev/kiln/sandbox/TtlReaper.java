@@ -53,15 +53,8 @@ final class TtlReaper {
     return started;
   }
 
-  /**
-   * Its expiry has passed and there is something to do: a sandbox being deleted is left to that
-   * delete, and a paused one that pauses on timeout is paused already.
-   */
   static boolean due(SandboxRow r, Instant now) {
-    if (r.expiresAt().isEmpty() || r.expiresAt().get().isAfter(now)) return false;
-    SandboxState state = SandboxState.valueOf(r.state());
-    if (state == SandboxState.STOPPING) return false;
-    return !(state == SandboxState.PAUSED && CreateSandbox.OnTimeout.PAUSE.name().equals(r.onTimeout()));
+    return r.expiryDue(now);
   }
 
   private void run(String id, Instant now) {

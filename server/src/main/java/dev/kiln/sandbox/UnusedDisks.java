@@ -4,7 +4,7 @@ import dev.kiln.image.Artifacts;
 import dev.kiln.image.Template;
 import dev.kiln.image.TemplateService;
 import dev.kiln.store.CheckpointRepository;
-import dev.kiln.store.SandboxRepository;
+
 import dev.kiln.store.SandboxRow;
 import dev.kiln.vmm.DiskLayers;
 import dev.kiln.vmm.VmSpec;
@@ -22,11 +22,11 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 final class UnusedDisks {
   private final DiskLayers disks;
-  private final SandboxRepository sandboxes;
+  private final SandboxRows sandboxes;
   private final CheckpointRepository checkpoints;
   private final TemplateService templates;
 
-  UnusedDisks(DiskLayers disks, SandboxRepository sandboxes, CheckpointRepository checkpoints, TemplateService templates) {
+  UnusedDisks(DiskLayers disks, SandboxRows sandboxes, CheckpointRepository checkpoints, TemplateService templates) {
     this.disks = disks;
     this.sandboxes = sandboxes;
     this.checkpoints = checkpoints;
@@ -55,10 +55,11 @@ final class UnusedDisks {
 
   private Uses readUses() {
     List<VmSpec> vms = new ArrayList<>();
-    for (SandboxRow r : sandboxes.all()) {
+    for (SandboxRow r : sandboxes.mine()) {
       if (r.vmJson().isPresent()) vms.add(SandboxRows.vmSpecOf(r));
     }
-    return new Uses(vms, checkpoints.all().stream().map(c -> Path.of(c.diskPath())).toList());
+    // Other nodes' rows name files in their own data directories, which this node neither has nor collects.
+    return new Uses(vms, checkpoints.allOn(sandboxes.nodeId()).stream().map(c -> Path.of(c.diskPath())).toList());
   }
 
   private Set<Path> artifactRoots(Uses uses) throws IOException {

@@ -48,9 +48,9 @@ public final class CheckpointRepository {
     return select("WHERE sandbox_id = ? ORDER BY created_at, name", sandboxId);
   }
 
-  /** Every checkpoint on the host: their disks are roots of the disk-layer collection. */
-  public List<CheckpointRow> all() {
-    return select("");
+  /** The checkpoints of one node's sandboxes: their disks are roots of that node's disk-layer collection. */
+  public List<CheckpointRow> allOn(String nodeId) {
+    return select("WHERE sandbox_id IN (SELECT id FROM sandboxes WHERE node_id = ?)", nodeId);
   }
 
   public void delete(String id) {

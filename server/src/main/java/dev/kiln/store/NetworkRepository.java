@@ -16,13 +16,17 @@ public final class NetworkRepository {
 
   public void insert(NetworkRow r) {
     db.inTransaction(c -> {
-      try (PreparedStatement p = c.prepareStatement("INSERT INTO sandbox_networks (sandbox_id, slot, spec_json, access_token, forwards_json) VALUES (?,?,?,?,?)")) {
+      // The slot is the node's that runs the sandbox: the row carries its node, for the per-node UNIQUE.
+      try (PreparedStatement p = c.prepareStatement("INSERT INTO sandbox_networks (sandbox_id, node_id, slot, spec_json, access_token, forwards_json) "
+          + "SELECT ?, node_id, ?, ?, ?, ? FROM sandboxes WHERE id = ?")) {
         p.setString(1, r.sandboxId());
         p.setInt(2, r.slot());
         p.setString(3, r.specJson());
         p.setString(4, r.accessToken().orElse(null));
         p.setString(5, r.forwardsJson());
-        return p.executeUpdate();
+        p.setString(6, r.sandboxId());
+        if (p.executeUpdate() != 1) throw new StoreException("no sandbox " + r.sandboxId() + " for its network row", null);
+        return 1;
       }
     });
   }
@@ -55,6 +59,11 @@ public final class NetworkRepository {
 
   public List<NetworkRow> all() {
     return select("");
+  }
+
+  /** The networks of one node's sandboxes: the slots it has given out. */
+  public List<NetworkRow> allOn(String nodeId) {
+    return select("WHERE node_id = ?", nodeId);
   }
 
   private List<NetworkRow> select(String where, String... args) {

@@ -11,7 +11,7 @@ import java.util.Optional;
 
 /** The {@code nodes} table. Every change is one statement: a heartbeat and a liveness check never overwrite each other's fields. */
 public final class NodeRepository {
-  private static final String COLUMNS = "id, name, api_url, role, state, cordoned, capacity_json, registered_at, heartbeat_at, down_reason";
+  private static final String COLUMNS = "id, name, api_url, role, state, cordoned, capacity_json, registered_at, heartbeat_at, down_reason, credential, proxy_url";
   private final Database db;
 
   public NodeRepository(Database db) {
@@ -24,9 +24,11 @@ public final class NodeRepository {
    */
   public void register(NodeRow r) {
     db.inTransaction(c -> {
-      try (PreparedStatement p = c.prepareStatement("INSERT INTO nodes (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,NULL) "
+      boolean wasDown = wasDown(c, r.id());
+      try (PreparedStatement p = c.prepareStatement("INSERT INTO nodes (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,NULL,?,?) "
           + "ON CONFLICT (id) DO UPDATE SET name = excluded.name, api_url = excluded.api_url, role = excluded.role, state = excluded.state, "
-          + "capacity_json = excluded.capacity_json, heartbeat_at = excluded.heartbeat_at, down_reason = NULL")) {
+          + "capacity_json = excluded.capacity_json, heartbeat_at = excluded.heartbeat_at, down_reason = NULL, credential = excluded.credential, "
+          + "proxy_url = excluded.proxy_url")) {
         p.setString(1, r.id());
         p.setString(2, r.name());
         p.setString(3, r.apiUrl());
@@ -36,8 +38,12 @@ public final class NodeRepository {
         p.setString(7, r.capacityJson());
         p.setLong(8, r.registeredAt().toEpochMilli());
         p.setLong(9, r.heartbeatAt().toEpochMilli());
-        return p.executeUpdate();
+        p.setString(10, r.credential().orElse(null));
+        p.setString(11, r.proxyUrl().orElse(null));
+        p.executeUpdate();
       }
+      // A node that was down and registers again has its sandboxes back (those its recovery adopts).
+      return wasDown ? noteSandboxes(c, r.id(), "found", "its node " + r.name() + " registered again") : 0;
     });
   }
 
@@ -47,6 +53,7 @@ public final class NodeRepository {
    */
   public boolean heartbeat(String id, String capacityJson, Instant at) {
     return db.inTransaction(c -> {
+      if (wasDown(c, id)) noteSandboxes(c, id, "found", "its node " + id + " reports again");
       try (PreparedStatement p = c.prepareStatement("UPDATE nodes SET capacity_json = ?, heartbeat_at = ?, state = 'UP', down_reason = NULL WHERE id = ?")) {
         p.setString(1, capacityJson);
         p.setLong(2, at.toEpochMilli());
@@ -76,6 +83,7 @@ public final class NodeRepository {
           if (u.executeUpdate() == 1) marked.add(id);
         }
       }
+      for (String id : marked) noteSandboxes(c, id, "lost", "its node " + id + " is down: " + reason + "; nothing reaches it until the node is back");
       return marked;
     });
   }
@@ -83,11 +91,12 @@ public final class NodeRepository {
   /** Marks one node DOWN with the reason (a node stopping says so itself). */
   public void markDown(String id, String reason) {
     db.inTransaction(c -> {
-      try (PreparedStatement p = c.prepareStatement("UPDATE nodes SET state = 'DOWN', down_reason = ? WHERE id = ?")) {
+      try (PreparedStatement p = c.prepareStatement("UPDATE nodes SET state = 'DOWN', down_reason = ? WHERE id = ? AND state = 'UP'")) {
         p.setString(1, reason);
         p.setString(2, id);
-        return p.executeUpdate();
+        if (p.executeUpdate() == 0) return 0;
       }
+      return noteSandboxes(c, id, "lost", "its node " + id + " is down: " + reason + "; nothing reaches it until the node is back");
     });
   }
 
@@ -125,9 +134,32 @@ public final class NodeRepository {
     }
   }
 
+  private static boolean wasDown(Connection c, String id) throws SQLException {
+    try (PreparedStatement p = c.prepareStatement("SELECT state FROM nodes WHERE id = ?")) {
+      p.setString(1, id);
+      try (ResultSet rs = p.executeQuery()) {
+        return rs.next() && rs.getString(1).equals("DOWN");
+      }
+    }
+  }
+
+  /** An event for every sandbox the node runs, in the caller's transaction (a node going down or coming back). */
+  private static int noteSandboxes(Connection c, String nodeId, String kind, String message) throws SQLException {
+    List<String> ids = new ArrayList<>();
+    try (PreparedStatement p = c.prepareStatement("SELECT id FROM sandboxes WHERE node_id = ?")) {
+      p.setString(1, nodeId);
+      try (ResultSet rs = p.executeQuery()) {
+        while (rs.next()) ids.add(rs.getString(1));
+      }
+    }
+    for (String id : ids) EventRepository.append(c, id, new EventRepository.Note(kind, message));
+    return ids.size();
+  }
+
   private static NodeRow read(ResultSet rs) throws SQLException {
     return new NodeRow(rs.getString("id"), rs.getString("name"), rs.getString("api_url"), rs.getString("role"), rs.getString("state"),
         rs.getInt("cordoned") == 1, rs.getString("capacity_json"), Instant.ofEpochMilli(rs.getLong("registered_at")),
-        Instant.ofEpochMilli(rs.getLong("heartbeat_at")), Optional.ofNullable(rs.getString("down_reason")));
+        Instant.ofEpochMilli(rs.getLong("heartbeat_at")), Optional.ofNullable(rs.getString("down_reason")), Optional.ofNullable(rs.getString("credential")),
+        Optional.ofNullable(rs.getString("proxy_url")));
   }
 }

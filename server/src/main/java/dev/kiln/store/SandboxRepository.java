@@ -15,7 +15,7 @@ import java.util.stream.Collectors;
 
 /** The {@code sandboxes} table. */
 public final class SandboxRepository {
-  private static final String COLUMNS = "id, template, state, vcpus, memory_mib, timeout_seconds, env_json, metadata_json, vm_json, pid, error, created_at, expires_at, on_timeout";
+  private static final String COLUMNS = "id, template, state, vcpus, memory_mib, timeout_seconds, env_json, metadata_json, vm_json, pid, error, created_at, expires_at, on_timeout, node_id";
   private final Database db;
 
   public SandboxRepository(Database db) {
@@ -24,7 +24,7 @@ public final class SandboxRepository {
 
   public void insert(SandboxRow r) {
     db.inTransaction(c -> {
-      try (PreparedStatement p = c.prepareStatement("INSERT INTO sandboxes (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
+      try (PreparedStatement p = c.prepareStatement("INSERT INTO sandboxes (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
         p.setString(1, r.id());
         p.setString(2, r.template());
         p.setString(3, r.state());
@@ -39,6 +39,7 @@ public final class SandboxRepository {
         p.setLong(12, r.createdAt().toEpochMilli());
         setOptionalLong(p, 13, r.expiresAt().map(i -> OptionalLong.of(i.toEpochMilli())).orElse(OptionalLong.empty()));
         p.setString(14, r.onTimeout());
+        p.setString(15, r.nodeId());
         return p.executeUpdate();
       }
     });
@@ -176,12 +177,51 @@ public final class SandboxRepository {
   }
 
   public List<SandboxRow> all() {
+    return select("", Optional.empty());
+  }
+
+  /** How many sandboxes each node runs, by node id: what placement balances (heartbeats report it only every few seconds). */
+  public java.util.Map<String, Integer> countByNode() {
     return db.read(c -> {
-      try (PreparedStatement p = c.prepareStatement("SELECT " + COLUMNS + " FROM sandboxes ORDER BY created_at, id");
-           ResultSet rs = p.executeQuery()) {
-        List<SandboxRow> out = new ArrayList<>();
-        while (rs.next()) out.add(read(rs));
+      try (PreparedStatement p = c.prepareStatement("SELECT node_id, COUNT(*) FROM sandboxes GROUP BY node_id"); ResultSet rs = p.executeQuery()) {
+        java.util.Map<String, Integer> out = new java.util.HashMap<>();
+        while (rs.next()) out.put(rs.getString(1), rs.getInt(2));
         return out;
+      }
+    });
+  }
+
+  /** The sandboxes one node runs: what its recovery, collection and slots are about. */
+  public List<SandboxRow> allOn(String nodeId) {
+    return select("WHERE node_id = ? ", Optional.of(nodeId));
+  }
+
+  private List<SandboxRow> select(String where, Optional<String> arg) {
+    return db.read(c -> {
+      try (PreparedStatement p = c.prepareStatement("SELECT " + COLUMNS + " FROM sandboxes " + where + "ORDER BY created_at, id")) {
+        if (arg.isPresent()) p.setString(1, arg.get());
+        try (ResultSet rs = p.executeQuery()) {
+          List<SandboxRow> out = new ArrayList<>();
+          while (rs.next()) out.add(read(rs));
+          return out;
+        }
+      }
+    });
+  }
+
+  /**
+   * Makes the rows written before nodes (node_id '') this node's, with their network slots: on one
+   * host they are its sandboxes. Returns how many it took.
+   */
+  public int claimUnowned(String nodeId) {
+    return db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("UPDATE sandbox_networks SET node_id = ? WHERE node_id = '' AND sandbox_id IN (SELECT id FROM sandboxes WHERE node_id = '')")) {
+        p.setString(1, nodeId);
+        p.executeUpdate();
+      }
+      try (PreparedStatement p = c.prepareStatement("UPDATE sandboxes SET node_id = ? WHERE node_id = ''")) {
+        p.setString(1, nodeId);
+        return p.executeUpdate();
       }
     });
   }
@@ -202,7 +242,8 @@ public final class SandboxRepository {
     return db.read(c -> {
       try (PreparedStatement p = c.prepareStatement("SELECT " + columns + ", s.version, s.root_disk_bytes, "
           + "n.sandbox_id AS net_sandbox_id, n.slot AS net_slot, n.spec_json AS net_spec_json, n.access_token AS net_access_token, "
-          + "n.forwards_json AS net_forwards_json FROM sandboxes s LEFT JOIN sandbox_networks n ON n.sandbox_id = s.id "
+          + "n.forwards_json AS net_forwards_json, nd.state AS node_state FROM sandboxes s LEFT JOIN sandbox_networks n ON n.sandbox_id = s.id "
+          + "LEFT JOIN nodes nd ON nd.id = s.node_id "
           + where + "ORDER BY s.created_at, s.id")) {
         if (id.isPresent()) p.setString(1, id.get());
         try (ResultSet rs = p.executeQuery()) {
@@ -213,7 +254,7 @@ public final class SandboxRepository {
             Optional<NetworkRow> net = rs.getString("net_sandbox_id") == null ? Optional.empty()
                 : Optional.of(new NetworkRow(rs.getString("net_sandbox_id"), rs.getInt("net_slot"), rs.getString("net_spec_json"),
                     Optional.ofNullable(rs.getString("net_access_token")), rs.getString("net_forwards_json")));
-            out.add(new SandboxListRow(read(rs), rs.getLong("version"), diskOpt, net));
+            out.add(new SandboxListRow(read(rs), rs.getLong("version"), diskOpt, net, "DOWN".equals(rs.getString("node_state"))));
           }
           return out;
         }
@@ -229,7 +270,7 @@ public final class SandboxRepository {
     return new SandboxRow(rs.getString("id"), rs.getString("template"), rs.getString("state"), rs.getInt("vcpus"),
         rs.getLong("memory_mib"), rs.getLong("timeout_seconds"), rs.getString("env_json"), rs.getString("metadata_json"),
         Optional.ofNullable(rs.getString("vm_json")), pidOpt, Optional.ofNullable(rs.getString("error")),
-        Instant.ofEpochMilli(rs.getLong("created_at")), expiresOpt, rs.getString("on_timeout"));
+        Instant.ofEpochMilli(rs.getLong("created_at")), expiresOpt, rs.getString("on_timeout"), rs.getString("node_id"));
   }
 
   static void setOptionalLong(PreparedStatement p, int index, OptionalLong v) throws SQLException {

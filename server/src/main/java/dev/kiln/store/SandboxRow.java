@@ -4,7 +4,21 @@ import java.time.Instant;
 import java.util.Optional;
 import java.util.OptionalLong;
 
-/** One row of {@code sandboxes}; JSON columns are kept as text and owned by the sandbox package. */
+/**
+ * One row of {@code sandboxes}; JSON columns are kept as text and owned by the sandbox package.
+ *
+ * @param nodeId the node that runs it; "" for a row written before nodes, until a node claims it
+ */
 public record SandboxRow(String id, String template, String state, int vcpus, long memoryMib, long timeoutSeconds,
     String envJson, String metadataJson, Optional<String> vmJson, OptionalLong pid, Optional<String> error,
-    Instant createdAt, Optional<Instant> expiresAt, String onTimeout) {}
+    Instant createdAt, Optional<Instant> expiresAt, String onTimeout, String nodeId) {
+  /**
+   * Its TTL has passed and there is something to do: a sandbox being deleted is left to that
+   * delete, and a paused one that pauses on timeout is paused already.
+   */
+  public boolean expiryDue(Instant now) {
+    if (expiresAt.isEmpty() || expiresAt.get().isAfter(now)) return false;
+    if (state.equals("STOPPING")) return false;
+    return !(state.equals("PAUSED") && onTimeout.equals("PAUSE"));
+  }
+}

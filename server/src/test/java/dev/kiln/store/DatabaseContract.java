@@ -41,7 +41,7 @@ abstract class DatabaseContract {
       new TemplateRepository(db).upsert(new TemplateRow("t", "READY", "dir:/x", Optional.of("/x.ext4"), OptionalLong.of(10), Optional.empty(), now, now,
           Optional.of("sha256:" + "a".repeat(64)), Optional.of("{}"), 256, "MICROVM"));
       new SandboxRepository(db).insert(new SandboxRow("sb-aaaaaaaaaaaaaaaa", "t", "RUNNING", 1, 256, 300, "{}", "{}", Optional.of("{}"),
-          OptionalLong.of(42), Optional.empty(), now, Optional.of(now.plusSeconds(300)), "DELETE"));
+          OptionalLong.of(42), Optional.empty(), now, Optional.of(now.plusSeconds(300)), "DELETE", ""));
     }
     try (Database db = store.open()) {
       SandboxRow r = new SandboxRepository(db).find("sb-aaaaaaaaaaaaaaaa").orElseThrow();
@@ -68,7 +68,7 @@ abstract class DatabaseContract {
       TombstoneRepository tombstones = new TombstoneRepository(db);
       for (String id : new String[] {"sb-aaaaaaaaaaaaaaaa", "sb-bbbbbbbbbbbbbbbb"}) {
         sandboxes.insert(new SandboxRow(id, "t", "RUNNING", 1, 256, 600, "{}", "{}", Optional.empty(), OptionalLong.empty(), Optional.empty(), now,
-            Optional.of(now.plusSeconds(600)), "DELETE"));
+            Optional.of(now.plusSeconds(600)), "DELETE", ""));
         events.append(id, "created", "booted");
       }
       tombstones.bury(new TombstoneRow("sb-aaaaaaaaaaaaaaaa", "t", "EXPIRED", now, now.plusSeconds(600), Optional.of(now.plusSeconds(600)), 600,

@@ -176,9 +176,9 @@ class MigrationsTest {
 
       SandboxRepository sandboxes = new SandboxRepository(db);
       assertEquals(new SandboxRow("sb-a", "t", "RUNNING", 2, 512, 300, "{\"A\":\"1\"}", "{}", Optional.of("{\"vm\":1}"), OptionalLong.of(4242), Optional.empty(),
-          Instant.ofEpochMilli(1000), Optional.of(Instant.ofEpochMilli(LATE)), "PAUSE"), sandboxes.find("sb-a").orElseThrow());
+          Instant.ofEpochMilli(1000), Optional.of(Instant.ofEpochMilli(LATE)), "PAUSE", ""), sandboxes.find("sb-a").orElseThrow());
       assertEquals(new SandboxRow("sb-b", "t", "ERROR", 1, 256, 0, "{}", "{}", Optional.empty(), OptionalLong.empty(), Optional.of("VM died"),
-          Instant.ofEpochMilli(2000), Optional.empty(), "DELETE"), sandboxes.find("sb-b").orElseThrow());
+          Instant.ofEpochMilli(2000), Optional.empty(), "DELETE", ""), sandboxes.find("sb-b").orElseThrow());
       assertEquals(0, sandboxes.findListed("sb-a").orElseThrow().version());
       assertEquals(Instant.ofEpochMilli(LATE), new TemplateRepository(db).find("t").orElseThrow().updatedAt());
       assertEquals(List.of("before"), new CheckpointRepository(db).ofSandbox("sb-a").stream().map(CheckpointRow::name).toList());

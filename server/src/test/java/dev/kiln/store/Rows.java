@@ -17,6 +17,6 @@ final class Rows {
 
   static SandboxRow sandbox(String id, String state, Instant createdAt) {
     return new SandboxRow(id, "t", state, 1, 256, 300, "{}", "{\"team\":\"a\"}", Optional.of("{\"vm\":1}"), OptionalLong.of(42), Optional.empty(),
-        createdAt, Optional.of(createdAt.plusSeconds(300)), "DELETE");
+        createdAt, Optional.of(createdAt.plusSeconds(300)), "DELETE", "");
   }
 }

@@ -10,7 +10,8 @@ final class ForwardedHead {
   // Dropped from the client's head: the token, forwarding headers a client could forge, and
   // Connection, which is set anew.
   private static final Set<String> DROPPED = Set.of(
-      AccessTokens.HEADER.toLowerCase(Locale.ROOT), "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "connection");
+      AccessTokens.HEADER.toLowerCase(Locale.ROOT), ProxyTarget.CREDENTIAL_HEADER.toLowerCase(Locale.ROOT), "x-forwarded-for", "x-forwarded-host",
+      "x-forwarded-proto", "connection");
 
   private ForwardedHead() {}
 
@@ -30,6 +31,21 @@ final class ForwardedHead {
     line(b, "X-Forwarded-For", client.getHostAddress());
     head.host().ifPresent(h -> line(b, "X-Forwarded-Host", h));
     line(b, "X-Forwarded-Proto", "http");
+    b.append("\r\n");
+    return b.toString().getBytes(StandardCharsets.ISO_8859_1);
+  }
+
+  /**
+   * The head a control instance sends on to a node's port proxy: the client's as it came (the
+   * node routes it and checks its token), with the node's credential in place of any the client sent.
+   */
+  static byte[] relayed(RequestHead head, String credential) {
+    StringBuilder b = new StringBuilder(256 + head.headers().size() * 64);
+    b.append(head.method()).append(' ').append(head.target()).append(' ').append(head.version()).append("\r\n");
+    for (RequestHead.Header h : head.headers()) {
+      if (!h.is(ProxyTarget.CREDENTIAL_HEADER)) line(b, h.name(), h.value());
+    }
+    line(b, ProxyTarget.CREDENTIAL_HEADER, credential);
     b.append("\r\n");
     return b.toString().getBytes(StandardCharsets.ISO_8859_1);
   }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * HTTP and WebSocket reverse proxy to sandbox ports: one client connection carries one request
@@ -30,14 +31,28 @@ public final class PortProxy implements AutoCloseable {
    * @throws IOException when {@code listen} cannot be bound
    */
   public static PortProxy start(InetSocketAddress listen, String domain, ProxyTargets targets) throws IOException {
-    return start(listen, domain, targets, ProxyLimits.DEFAULTS);
+    return start(listen, domain, targets, ProxyLimits.DEFAULTS, Optional.empty());
+  }
+
+  /**
+   * A node's port proxy: like {@link #start(InetSocketAddress, String, ProxyTargets)}, but every
+   * request must carry {@code credential} in {@link ProxyTarget#CREDENTIAL_HEADER} (else 403), as
+   * only the cluster's control instances relay to it.
+   */
+  public static PortProxy startForControlPlane(InetSocketAddress listen, String domain, ProxyTargets targets, String credential) throws IOException {
+    return start(listen, domain, targets, ProxyLimits.DEFAULTS, Optional.of(credential));
   }
 
   static PortProxy start(InetSocketAddress listen, String domain, ProxyTargets targets, ProxyLimits limits) throws IOException {
+    return start(listen, domain, targets, limits, Optional.empty());
+  }
+
+  private static PortProxy start(InetSocketAddress listen, String domain, ProxyTargets targets, ProxyLimits limits, Optional<String> credential)
+      throws IOException {
     ProxyDomain d = new ProxyDomain(domain);
     Objects.requireNonNull(targets, "targets");
     return new PortProxy(Listener.start(listen, "port-proxy", limits.maxConnections(),
-        client -> new ProxyExchange(client, d, targets, limits).run(),
+        client -> new ProxyExchange(client, d, targets, limits, credential).run(),
         PortProxy::refuse));
   }
 

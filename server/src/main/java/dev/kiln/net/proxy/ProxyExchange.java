@@ -2,6 +2,7 @@ package dev.kiln.net.proxy;
 
 import java.io.IOException;
 import java.net.Socket;
+import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -14,9 +15,12 @@ final class ProxyExchange {
   private final ProxyDomain domain;
   private final ProxyTargets targets;
   private final ProxyLimits limits;
+  /** On a node: the credential every request must carry, since only the control plane may use this proxy. */
+  private final Optional<String> requiredCredential;
 
-  ProxyExchange(Socket client, ProxyDomain domain, ProxyTargets targets, ProxyLimits limits) {
+  ProxyExchange(Socket client, ProxyDomain domain, ProxyTargets targets, ProxyLimits limits, Optional<String> requiredCredential) {
     this.client = client;
+    this.requiredCredential = requiredCredential;
     this.domain = domain;
     this.targets = targets;
     this.limits = limits;
@@ -46,27 +50,46 @@ final class ProxyExchange {
   private void forward(RequestHead head, byte[] rest) {
     Route route = null;
     Socket upstream;
+    ProxyTarget target;
     try {
       route = Route.of(head, domain);
-      upstream = connect(route, head);
+      checkCredential(head);
+      target = target(route, head);
+      upstream = connect(route, target);
     } catch (ProxyException e) {
       logRequest(route, head, e.error().status + " " + e.error().name());
       ErrorResponse.send(client, e);
       return;
     }
     logRequest(route, head, "forwarded");
-    byte[] first = ForwardedHead.render(head, route, client.getInetAddress());
+    byte[] first = target.relayCredential().isPresent() ? ForwardedHead.relayed(head, target.relayCredential().get())
+        : ForwardedHead.render(head, route, client.getInetAddress());
     byte[] toUpstream = new byte[first.length + rest.length];
     System.arraycopy(first, 0, toUpstream, 0, first.length);
     System.arraycopy(rest, 0, toUpstream, first.length, rest.length);
     Splice.run(client, toUpstream, upstream, Optional.of(limits.idleTimeout()));
   }
 
-  private Socket connect(Route route, RequestHead head) throws ProxyException {
+  private void checkCredential(RequestHead head) throws ProxyException {
+    if (requiredCredential.isEmpty()) return;
+    List<String> presented = head.values(ProxyTarget.CREDENTIAL_HEADER);
+    if (presented.size() != 1 || !AccessTokens.sameSecret(requiredCredential.get(), presented.getFirst())) {
+      throw new ProxyException(ProxyError.FORBIDDEN, "this is a node's port proxy: it answers only the cluster's control instances; use a control instance's port proxy");
+    }
+  }
+
+  private ProxyTarget target(Route route, RequestHead head) throws ProxyException {
     String where = "port " + route.port() + " of sandbox " + route.sandboxId();
     ProxyTarget target = targets.find(route.sandboxId(), route.port())
         .orElseThrow(() -> new ProxyException(ProxyError.NOT_FOUND, "no " + where + " (unknown sandbox, or it has no network)"));
-    AccessTokens.check(target, AccessTokens.presented(head));
+    // A relay's node checks the token against the sandbox's own record.
+    if (target.relayCredential().isEmpty()) AccessTokens.check(target, AccessTokens.presented(head));
+    return target;
+  }
+
+  private Socket connect(Route route, ProxyTarget target) throws ProxyException {
+    String where = target.relayCredential().isPresent() ? "the port proxy of the node that runs sandbox " + route.sandboxId()
+        : "port " + route.port() + " of sandbox " + route.sandboxId();
     Socket upstream = new Socket();
     try {
       upstream.connect(target.address(), (int) limits.connectTimeout().toMillis());

@@ -5,13 +5,29 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * Where a sandbox port is, and the token needed to reach it (empty = the sandbox is public).
+ * Where a sandbox port is, and the token needed to reach it (empty = the sandbox is public); or,
+ * on a cluster's control instance, the port proxy of the node that runs the sandbox, which checks
+ * the token itself and takes the request only with the node's credential.
  *
- * @param address the guest port as the daemon reaches it; must be resolved and have a port
- * @param accessToken the token a client must present; when present, not blank
+ * @param address the guest port as the daemon reaches it, or the node's port proxy; must be resolved and have a port
+ * @param accessToken the token a client must present; when present, not blank (empty for a relay)
+ * @param relayCredential present for a node's proxy: the credential sent with the request in {@link #CREDENTIAL_HEADER}
  */
-public record ProxyTarget(InetSocketAddress address, Optional<String> accessToken) {
+public record ProxyTarget(InetSocketAddress address, Optional<String> accessToken, Optional<String> relayCredential) {
+  /** The header a node's port proxy takes its credential in (the same as its API's). */
+  public static final String CREDENTIAL_HEADER = "X-Kiln-Node-Credential";
+
+  public ProxyTarget(InetSocketAddress address, Optional<String> accessToken) {
+    this(address, accessToken, Optional.empty());
+  }
+
+  /** The port proxy of the node that runs the sandbox. */
+  public static ProxyTarget relay(InetSocketAddress nodeProxy, String credential) {
+    return new ProxyTarget(nodeProxy, Optional.empty(), Optional.of(credential));
+  }
+
   public ProxyTarget {
+    Objects.requireNonNull(relayCredential, "relayCredential");
     Objects.requireNonNull(address, "address");
     Objects.requireNonNull(accessToken, "accessToken");
     if (address.isUnresolved() || address.getPort() == 0)
@@ -21,6 +37,6 @@ public record ProxyTarget(InetSocketAddress address, Optional<String> accessToke
 
   @Override
   public String toString() {
-    return "ProxyTarget[" + address + (accessToken.isPresent() ? ", token" : ", public") + "]";
+    return "ProxyTarget[" + address + (relayCredential.isPresent() ? ", relay" : accessToken.isPresent() ? ", token" : ", public") + "]";
   }
 }

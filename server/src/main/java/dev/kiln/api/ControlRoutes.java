@@ -1,0 +1,123 @@
+package dev.kiln.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.kiln.cluster.NodeDirectory;
+import dev.kiln.cluster.NodeRegistry;
+import dev.kiln.cluster.NodeRoute;
+import dev.kiln.error.ErrorCode;
+import dev.kiln.error.KilnException;
+import dev.kiln.store.LeaseRepository;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.eclipse.jetty.http.HttpHeader;
+
+/**
+ * A control instance's API (docs/adr/0017): the same routes as a combined daemon's, so a client
+ * cannot tell them apart. The cluster's own routes and /healthz are answered here; every other
+ * route is carried to a node: the one that runs the sandbox it names, the one placement picks for
+ * a new sandbox, or the one all control instances agree on for templates and pools.
+ */
+final class ControlRoutes {
+  private final NodeDirectory directory;
+  private final HttpHop hop = new HttpHop();
+
+  private ControlRoutes(NodeDirectory directory) {
+    this.directory = directory;
+  }
+
+  static List<Route> routes(NodeDirectory directory, NodeRegistry nodes, LeaseRepository leases) {
+    ControlRoutes control = new ControlRoutes(directory);
+    List<Route> out = new ArrayList<>();
+    // The route table with no sandbox service behind it: only its methods, paths and the cluster's handlers are used.
+    for (Route r : ApiServer.routeTable(null, null, null, null, null, nodes, leases)) {
+      boolean local = r.template().equals("/healthz") || r.template().startsWith("/v1/nodes") || r.template().equals("/v1/cluster");
+      out.add(local ? r : new Route(r.method(), r.template(), x -> control.forward(x, r)));
+    }
+    return out;
+  }
+
+  private void forward(Exchange x, Route r) throws Exception {
+    Optional<byte[]> body = Optional.empty();
+    NodeRoute node;
+    if (r.template().equals("/v1/sandboxes") && r.method().equals("POST")) {
+      byte[] raw = createBody(x);
+      body = Optional.of(raw);
+      node = placeNew(raw);
+    } else if (r.template().startsWith("/v1/sandboxes/{id}")) {
+      boolean rowOnly = r.method().equals("GET") && (r.template().equals("/v1/sandboxes/{id}") || r.template().endsWith("/events"));
+      node = directory.forSandbox(x.path("id"), rowOnly);
+      if (rowOnly) {
+        readRow(x, node);
+        return;
+      }
+    } else {
+      node = directory.anyNode();
+    }
+    if (isWebSocketUpgrade(x)) {
+      Optional<WebSocketHop.Bridge> bridge = WebSocketHop.open(hop, x, node);
+      if (bridge.isPresent()) {
+        if (!x.upgradeToWebSocket(bridge.get())) throw new KilnException(ErrorCode.INVALID_REQUEST, "the WebSocket upgrade was refused");
+        return;
+      }
+      // The node refused the handshake: the same request as plain HTTP gets its reason (404, 409…).
+    }
+    hop.forward(x, node, body);
+  }
+
+  /**
+   * A read of a sandbox's row: any node can answer it from the store, so a node that does not
+   * answer (killed, and not yet marked down) is passed over for the next one that is up.
+   */
+  private void readRow(Exchange x, NodeRoute first) throws Exception {
+    KilnException unreachable;
+    try {
+      hop.forward(x, first, Optional.empty());
+      return;
+    } catch (KilnException e) {
+      if (e.code() != ErrorCode.NODE_UNREACHABLE || x.response.isCommitted()) throw e;
+      unreachable = e;
+    }
+    for (NodeRoute other : directory.upNodes()) {
+      if (other.nodeId().equals(first.nodeId())) continue;
+      try {
+        hop.forward(x, other, Optional.empty());
+        return;
+      } catch (KilnException e) {
+        if (e.code() != ErrorCode.NODE_UNREACHABLE || x.response.isCommitted()) throw e;
+      }
+    }
+    throw unreachable;
+  }
+
+  /** A create's body, read here because placement needs its template and node selector; JSON bodies are small. */
+  private static byte[] createBody(Exchange x) throws IOException {
+    try (InputStream in = x.bodyStream()) {
+      byte[] raw = in.readNBytes(Exchange.MAX_JSON_BODY + 1);
+      if (raw.length > Exchange.MAX_JSON_BODY) {
+        throw new KilnException(ErrorCode.PAYLOAD_TOO_LARGE, "the JSON body is larger than " + Exchange.MAX_JSON_BODY + " bytes (1 MiB), the most a request body may be");
+      }
+      return raw;
+    }
+  }
+
+  /** The node for a create. A body that is not a create request goes to any node, which answers with what is wrong with it. */
+  private NodeRoute placeNew(byte[] raw) {
+    JsonNode req;
+    try {
+      req = Exchange.JSON.readTree(raw);
+    } catch (IOException e) {
+      return directory.anyNode();
+    }
+    if (req == null || !req.isObject() || !req.path("template").isTextual()) return directory.anyNode();
+    Optional<String> selector = req.path("node").isTextual() ? Optional.of(req.path("node").asText()) : Optional.empty();
+    return directory.forNewSandbox(selector, req.path("template").asText());
+  }
+
+  private static boolean isWebSocketUpgrade(Exchange x) {
+    String upgrade = x.request.getHeaders().get(HttpHeader.UPGRADE);
+    return upgrade != null && upgrade.equalsIgnoreCase("websocket");
+  }
+}

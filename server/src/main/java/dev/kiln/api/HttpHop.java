@@ -1,0 +1,109 @@
+package dev.kiln.api;
+
+import dev.kiln.cluster.NodeCredential;
+import dev.kiln.cluster.NodeRoute;
+import dev.kiln.error.ErrorCode;
+import dev.kiln.error.KilnException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpHeaders;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.server.Request;
+
+/**
+ * A control instance's hop to a node for one HTTP request: the request is sent on with the node's
+ * credential in place of the user's key, and the node's answer comes back as it is made. Bodies
+ * stream both ways and are never held whole, so a 100 MiB upload or a followed log costs a buffer.
+ */
+final class HttpHop {
+  /** Hop-by-hop headers, what the JDK client sets itself, and the caller's credentials, which stop here. */
+  private static final Set<String> NOT_SENT = Set.of("connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
+      "host", "content-length", "expect", "authorization", "x-api-key", NodeCredential.HEADER.toLowerCase(Locale.ROOT),
+      "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-accept");
+  private static final Set<String> NOT_RETURNED = Set.of("connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "content-length", "date", "server");
+  private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
+  private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(CONNECT_TIMEOUT)
+      .followRedirects(HttpClient.Redirect.NEVER).executor(Executors.newVirtualThreadPerTaskExecutor()).build();
+
+  HttpClient client() {
+    return client;
+  }
+
+  /** Sends the exchange's request to the node and streams its answer back; {@code body} replaces the request body when given (already read). */
+  void forward(Exchange x, NodeRoute node, Optional<byte[]> body) throws IOException, InterruptedException {
+    HttpRequest.Builder b = HttpRequest.newBuilder(target(node.api(), x.request));
+    copyRequestHeaders(x.request, node, b::header);
+    long length = x.request.getLength();
+    HttpRequest.BodyPublisher publisher = body.map(HttpRequest.BodyPublishers::ofByteArray)
+        .orElseGet(() -> length == 0 ? HttpRequest.BodyPublishers.noBody()
+            : length > 0 ? HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(x::bodyStream), length)
+            : HttpRequest.BodyPublishers.ofInputStream(x::bodyStream));
+    b.method(x.request.getMethod(), publisher);
+    HttpResponse<InputStream> answer;
+    try {
+      answer = client.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+    } catch (ConnectException | HttpConnectTimeoutException e) {
+      throw unreachable(node, e);
+    } catch (IOException e) {
+      // The node went away mid-request: the request may or may not have been carried out there.
+      throw new KilnException(ErrorCode.NODE_UNREACHABLE, "node " + node.nodeName() + " (" + node.nodeId() + ") stopped answering during the request ("
+          + e.getMessage() + "); it may or may not have been carried out", e);
+    }
+    relay(x, answer);
+  }
+
+  static KilnException unreachable(NodeRoute node, Exception e) {
+    return new KilnException(ErrorCode.NODE_UNREACHABLE, "node " + node.nodeName() + " (" + node.nodeId() + ") at " + node.api()
+        + " does not answer (" + (e.getMessage() == null ? "connection failed" : e.getMessage()) + ")", e);
+  }
+
+  /** The node's URI for the request: its API's scheme and authority, the request's path and query as the client sent them. */
+  static URI target(URI base, Request request) {
+    String path = request.getHttpURI().getPath();
+    String query = request.getHttpURI().getQuery();
+    return URI.create(base.getScheme() + "://" + base.getRawAuthority() + path + (query == null ? "" : "?" + query));
+  }
+
+  interface HeaderSink {
+    void header(String name, String value);
+  }
+
+  static void copyRequestHeaders(Request request, NodeRoute node, HeaderSink out) {
+    for (HttpField f : request.getHeaders()) {
+      if (!NOT_SENT.contains(f.getLowerCaseName())) out.header(f.getName(), f.getValue());
+    }
+    out.header(NodeCredential.HEADER, node.credential().value());
+    out.header("X-Forwarded-For", Request.getRemoteAddr(request));
+  }
+
+  private static void relay(Exchange x, HttpResponse<InputStream> answer) throws IOException {
+    x.response.setStatus(answer.statusCode());
+    HttpHeaders h = answer.headers();
+    for (Map.Entry<String, List<String>> e : h.map().entrySet()) {
+      if (NOT_RETURNED.contains(e.getKey().toLowerCase(Locale.ROOT))) continue;
+      for (String v : e.getValue()) x.response.getHeaders().add(e.getKey(), v);
+    }
+    h.firstValueAsLong("content-length").ifPresent(n -> x.response.getHeaders().put("Content-Length", Long.toString(n)));
+    try (InputStream in = answer.body(); OutputStream out = x.rawOutput()) {
+      byte[] buf = new byte[64 * 1024];
+      for (int n; (n = in.read(buf)) >= 0; ) {
+        // Written as it arrives: a followed log or a process's output must not wait for a full buffer.
+        if (n > 0) out.write(buf, 0, n);
+      }
+    }
+  }
+}

@@ -1,0 +1,94 @@
+package dev.kiln.cluster;
+
+import dev.kiln.error.ErrorCode;
+import dev.kiln.error.KilnException;
+import dev.kiln.store.SandboxRepository;
+import dev.kiln.store.SandboxRow;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Which node a control instance sends a request to (docs/adr/0017): the node that runs the sandbox
+ * it names, a node chosen for a new sandbox, or, for requests about no sandbox (templates, pools),
+ * one node every control instance agrees on. Read from the store at each call, so that any number
+ * of control instances route alike without talking to each other.
+ */
+public final class NodeDirectory {
+  /** Candidates drawn at random for a new sandbox; the best of them is taken ("power of d choices", as E2B places). */
+  private static final int CANDIDATES = 3;
+  private final NodeRegistry nodes;
+  private final SandboxRepository sandboxes;
+
+  public NodeDirectory(NodeRegistry nodes, SandboxRepository sandboxes) {
+    this.nodes = nodes;
+    this.sandboxes = sandboxes;
+  }
+
+  /**
+   * The node that runs the sandbox. A sandbox with no row goes to any node, which answers 404 (or
+   * its tombstone). On a node that is down, reads of its row go to any node that is up (they read
+   * only the shared store); anything else is 503 SANDBOX_LOST.
+   */
+  public NodeRoute forSandbox(String sandboxId, boolean readsRowOnly) {
+    Optional<SandboxRow> row = sandboxes.find(sandboxId);
+    if (row.isEmpty() || row.get().nodeId().isEmpty()) return anyNode();
+    String nodeId = row.get().nodeId();
+    Optional<NodeRoute> route = nodes.route(nodeId);
+    if (route.isPresent() && route.get().up()) return route.get();
+    if (readsRowOnly) return anyNode();
+    String why = nodes.find(nodeId).flatMap(Node::downReason).orElse("it is not registered");
+    throw new KilnException(ErrorCode.SANDBOX_LOST, "sandbox " + sandboxId + " runs on node " + route.map(NodeRoute::nodeName).orElse(nodeId)
+        + " (" + nodeId + "), which is down (" + why + "); nothing reaches it until the node is back");
+  }
+
+  /**
+   * The node for requests about no sandbox (template builds, pools, capabilities): the first node up
+   * by id, so that every control instance sends a template's build and its log requests to the same
+   * node while it lives.
+   */
+  public NodeRoute anyNode() {
+    return upNodes().stream().findFirst().orElseThrow(() -> new KilnException(ErrorCode.NO_NODE_AVAILABLE, "no node of the cluster is up (kiln node list)"));
+  }
+
+  /** Every node that is up, by id. */
+  public List<NodeRoute> upNodes() {
+    return nodes.routes().stream().filter(NodeRoute::up).sorted(Comparator.comparing(NodeRoute::nodeId)).toList();
+  }
+
+  /**
+   * A node for a new sandbox of {@code template}: the one named by {@code selector} (its id or
+   * name), else the best of a few random nodes that take sandboxes, preferring one that has the
+   * template cached, then the one with the fewest sandboxes per core.
+   */
+  public NodeRoute forNewSandbox(Optional<String> selector, String template) {
+    List<Node> open = new ArrayList<>(nodes.list().stream().filter(Node::acceptsSandboxes).toList());
+    if (selector.isPresent()) {
+      String want = selector.get();
+      Node named = nodes.list().stream().filter(n -> n.id().equals(want) || n.name().equals(want)).findFirst()
+          .orElseThrow(() -> new KilnException(ErrorCode.NODE_NOT_FOUND, "no node with id or name '" + want + "' (kiln node list shows them)"));
+      if (!named.acceptsSandboxes()) {
+        throw new KilnException(ErrorCode.NO_NODE_AVAILABLE, "node " + named.name() + " (" + named.id() + ") takes no new sandboxes: it is "
+            + (named.cordoned() ? "cordoned" : "down"));
+      }
+      return routeOf(named);
+    }
+    if (open.isEmpty()) throw new KilnException(ErrorCode.NO_NODE_AVAILABLE, "no node takes new sandboxes: every one is cordoned or down (kiln node list)");
+    Collections.shuffle(open, ThreadLocalRandom.current());
+    Map<String, Integer> running = sandboxes.countByNode();
+    Node best = open.subList(0, Math.min(CANDIDATES, open.size())).stream()
+        .min(Comparator.<Node, Boolean>comparing(n -> !n.capacity().templates().contains(template))
+            .thenComparingDouble(n -> (double) running.getOrDefault(n.id(), 0) / Math.max(1, n.capacity().vcpus())))
+        .orElseThrow();
+    return routeOf(best);
+  }
+
+  private NodeRoute routeOf(Node n) {
+    return nodes.route(n.id()).orElseThrow(() -> new KilnException(ErrorCode.NO_NODE_AVAILABLE, "node " + n.name() + " (" + n.id()
+        + ") has published no credential: it runs a daemon older than the control plane"));
+  }
+}

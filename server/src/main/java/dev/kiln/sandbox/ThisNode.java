@@ -1,0 +1,19 @@
+package dev.kiln.sandbox;
+
+import java.util.Objects;
+
+/**
+ * The node this sandbox service runs on: the id its sandbox rows carry (everything it recovers,
+ * collects or operates on is a row with that id) and whether it takes new sandboxes now.
+ */
+public record ThisNode(String id, String name, Placement placement) {
+  public ThisNode {
+    Objects.requireNonNull(placement, "placement");
+    if (id == null || id.isBlank()) throw new IllegalArgumentException("a node id is required");
+  }
+
+  /** Whether a create's node selector (an id or a name) names this node. */
+  public boolean isNamed(String selector) {
+    return id.equals(selector) || name.equals(selector);
+  }
+}

@@ -1,0 +1,297 @@
+package dev.kiln.system;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.kiln.config.ObjectStoreConfig;
+import dev.kiln.fixtures.LocalS3;
+import dev.kiln.image.BusyboxRootfs;
+import dev.kiln.net.NetworkService;
+import dev.kiln.store.PostgresServer;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Two control instances and three nodes, each its own process, on a real PostgreSQL and a real S3
+ * server (docs/adr/0017). What a client does through either control instance reaches the sandbox
+ * on whichever node runs it; a node's own API takes only the control plane; a node killed with
+ * SIGKILL has its sandboxes shown lost while the others serve on; the leading control instance
+ * killed hands its jobs to the other, whose TTL reaper then expires a sandbox. The crashes run
+ * last, in order.
+ */
+@Tag("system")
+@ExtendWith(LocalS3.Extension.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ClusterSystemTest {
+  private static final String TEMPLATE = "busybox";
+  private static LocalCluster cluster;
+  private static LocalCluster.Daemon controlA;
+  private static LocalCluster.Daemon controlB;
+  private static final List<LocalCluster.Daemon> nodes = new ArrayList<>();
+  /** Sandbox id → the name of the node it runs on. */
+  private static final Map<String, String> placed = new LinkedHashMap<>();
+
+  @BeforeAll
+  static void up(LocalS3 s3) throws Exception {
+    Optional<String> why = NetworkService.unavailableReason();
+    assumeTrue(why.isEmpty(), () -> "ClusterSystemTest needs sandbox networking for its nodes: " + why.orElse(""));
+    ObjectStoreConfig bucket = s3.config(s3.newBucket());
+    Map<String, Object> objectStore = new LinkedHashMap<>();
+    objectStore.put("bucket", bucket.bucket());
+    objectStore.put("endpoint", bucket.endpoint());
+    objectStore.put("pathStyle", true);
+    objectStore.put("credentialsFile", bucket.credentialsFile().toString());
+    cluster = new LocalCluster(PostgresServer.shared().newDatabase(), objectStore);
+    for (int i = 1; i <= 3; i++) nodes.add(cluster.node("node-" + i, i, true));
+    controlA = cluster.control("control-a");
+    controlB = cluster.control("control-b");
+    for (LocalCluster.Daemon d : nodes) d.start();
+    controlA.start();
+    controlB.start();
+    BusyboxRootfs.create(cluster.dir.resolve("rootfs"));
+  }
+
+  @AfterAll
+  static void down() throws Exception {
+    if (cluster != null) cluster.close();
+  }
+
+  private static LocalCluster.Daemon control(int i) {
+    return i % 2 == 0 ? controlA : controlB;
+  }
+
+  private static JsonNode ok(TestHost.Reply r, int status) {
+    assertEquals(status, r.status(), r.raw());
+    return r.json();
+  }
+
+  @Test
+  @Order(1)
+  void aTemplateBuiltThroughOneControlInstanceIsReadyThroughTheOther() throws Exception {
+    await().atMost(Duration.ofSeconds(30)).until(() -> ok(controlB.call("GET", "/v1/nodes", null), 200).path("nodes").size() == 3);
+    ok(controlA.call("POST", "/v1/templates", Map.of("name", TEMPLATE, "directory", cluster.dir.resolve("rootfs").toString(), "freeSpaceMib", 256)), 202);
+    await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500))
+        .until(() -> ok(controlB.call("GET", "/v1/templates/" + TEMPLATE, null), 200).path("status").asText().equals("ready"));
+  }
+
+  @Test
+  @Order(2)
+  void sandboxesCreatedThroughAlternatingControlInstancesSpreadOverEveryNode() throws Exception {
+    for (int i = 0; i < 6; i++) {
+      JsonNode s = ok(control(i).call("POST", "/v1/sandboxes", Map.of("template", TEMPLATE, "memoryMib", 128, "timeoutSeconds", 0)), 201);
+      placed.put(s.path("id").asText(), nodeName(s.path("node").asText()));
+    }
+    assertEquals(Set.of("node-1", "node-2", "node-3"), new HashSet<>(placed.values()), "placed: " + placed);
+    // The template was built on one node; every other node pulled its image from the bucket to boot from it.
+    for (LocalCluster.Daemon n : nodes) {
+      try (var images = Files.list(n.dataDir().resolve("artifacts/images"))) {
+        assertTrue(images.anyMatch(d -> Files.exists(d.resolve("rootfs.ext4"))), n.name + " has the template's image");
+      }
+    }
+  }
+
+  private static String nodeName(String id) throws Exception {
+    for (JsonNode n : ok(controlA.call("GET", "/v1/nodes", null), 200).path("nodes")) {
+      if (n.path("id").asText().equals(id)) return n.path("name").asText();
+    }
+    throw new AssertionError("no node " + id);
+  }
+
+  @Test
+  @Order(3)
+  void execReachesEverySandboxThroughEitherControlInstance() throws Exception {
+    for (String id : placed.keySet()) {
+      for (int c = 0; c < 2; c++) {
+        JsonNode r = ok(control(c).call("POST", "/v1/sandboxes/" + id + "/exec", Map.of("command", "echo $((20+22)) on $(hostname)")), 200);
+        assertEquals("42 on " + id + "\n", r.path("stdout").asText(), "through control " + c + " to " + placed.get(id));
+      }
+    }
+  }
+
+  @Test
+  @Order(4)
+  void aProcessStreamsOverAWebSocketThroughTheControlInstance() throws Exception {
+    String id = placed.keySet().iterator().next();
+    JsonNode p = ok(controlA.call("POST", "/v1/sandboxes/" + id + "/processes", Map.of("command", "for i in 1 2 3; do echo line$i; done")), 201);
+    long pid = p.path("pid").asLong();
+    ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+    CompletableFuture<String> exit = new CompletableFuture<>();
+    URI ws = URI.create("ws://127.0.0.1:" + controlB.port + "/v1/sandboxes/" + id + "/processes/" + pid + "/ws");
+    WebSocket socket = cluster.http().newWebSocketBuilder().header("Authorization", "Bearer " + cluster.key).buildAsync(ws, new WebSocket.Listener() {
+      private final ByteArrayOutputStream message = new ByteArrayOutputStream();
+
+      @Override
+      public CompletionStage<?> onBinary(WebSocket w, ByteBuffer data, boolean last) {
+        byte[] b = new byte[data.remaining()];
+        data.get(b);
+        message.writeBytes(b);
+        if (last) {
+          byte[] m = message.toByteArray();
+          message.reset();
+          if (m[0] == 1) stdout.write(m, 1, m.length - 1);
+          if (m[0] == 3) exit.complete(new String(m, 1, m.length - 1));
+        }
+        w.request(1);
+        return null;
+      }
+    }).get(30, TimeUnit.SECONDS);
+    String ended = exit.get(60, TimeUnit.SECONDS);
+    assertTrue(ended.contains("\"exitCode\":0"), ended);
+    assertEquals("line1\nline2\nline3\n", stdout.toString());
+    socket.abort();
+  }
+
+  @Test
+  @Order(5)
+  void aHundredMibFileMakesTheRoundTripThroughBothControlInstances() throws Exception {
+    String id = placed.keySet().stream().skip(1).findFirst().orElseThrow();
+    Path big = cluster.dir.resolve("big.bin");
+    byte[] chunk = new byte[1 << 20];
+    java.util.Random random = new java.util.Random(7);
+    MessageDigest sent = MessageDigest.getInstance("SHA-256");
+    try (var out = Files.newOutputStream(big)) {
+      for (int i = 0; i < 100; i++) {
+        random.nextBytes(chunk);
+        sent.update(chunk);
+        out.write(chunk);
+      }
+    }
+    HttpResponse<String> put = cluster.http().send(HttpRequest.newBuilder(URI.create(controlA.base() + "/v1/sandboxes/" + id + "/files?path=/root/big.bin"))
+        .header("Authorization", "Bearer " + cluster.key).PUT(HttpRequest.BodyPublishers.ofFile(big)).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, put.statusCode(), put.body());
+    assertEquals(100L << 20, TestHost.JSON.readTree(put.body()).path("bytesWritten").asLong());
+    HttpResponse<InputStream> get = cluster.http().send(HttpRequest.newBuilder(URI.create(controlB.base() + "/v1/sandboxes/" + id + "/files?path=/root/big.bin"))
+        .header("Authorization", "Bearer " + cluster.key).build(), HttpResponse.BodyHandlers.ofInputStream());
+    assertEquals(200, get.statusCode());
+    MessageDigest got = MessageDigest.getInstance("SHA-256");
+    long n = 0;
+    try (InputStream in = get.body()) {
+      byte[] buf = new byte[1 << 16];
+      for (int r; (r = in.read(buf)) > 0; n += r) got.update(buf, 0, r);
+    }
+    assertEquals(100L << 20, n);
+    assertEquals(java.util.HexFormat.of().formatHex(sent.digest()), java.util.HexFormat.of().formatHex(got.digest()));
+  }
+
+  @Test
+  @Order(6)
+  void aGuestPortIsReachableThroughEitherControlInstancesPortProxy() throws Exception {
+    JsonNode s = ok(controlA.call("POST", "/v1/sandboxes", Map.of("template", TEMPLATE, "memoryMib", 128, "timeoutSeconds", 0,
+        "network", Map.of("mode", "internet"))), 201);
+    String id = s.path("id").asText();
+    placed.put(id, nodeName(s.path("node").asText()));
+    ok(controlA.call("POST", "/v1/sandboxes/" + id + "/exec", Map.of("command", "mkdir -p /tmp/www && echo page-of-" + id + " > /tmp/www/index.html")), 200);
+    ok(controlB.call("POST", "/v1/sandboxes/" + id + "/processes", Map.of("command", "httpd -f -p 8080 -h /tmp/www")), 201);
+    String token = s.path("network").path("accessToken").asText();
+    for (LocalCluster.Daemon c : List.of(controlA, controlB)) {
+      String url = "http://127.0.0.1:" + c.proxyPort + "/v1/sandboxes/" + id + "/ports/8080/index.html";
+      await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> get(url, token).statusCode() == 200);
+      assertEquals("page-of-" + id, get(url, token).body().strip());
+      assertEquals(403, get(url, "wrong-token").statusCode(), "the node checks the sandbox's token behind the control instance");
+    }
+  }
+
+  private static HttpResponse<String> get(String url, String token) throws Exception {
+    return cluster.http().send(HttpRequest.newBuilder(URI.create(url)).header("X-Kiln-Access-Token", token).timeout(Duration.ofSeconds(20)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  @Order(7)
+  void aNodeTakesOnlyTheControlPlaneNeverAUsersKey() throws Exception {
+    LocalCluster.Daemon node = nodes.getFirst();
+    TestHost.Reply r = cluster.call(node.base(), cluster.key, "GET", "/v1/sandboxes", null);
+    assertEquals(401, r.status(), r.raw());
+    assertEquals("UNAUTHORIZED", r.json().path("error").path("code").asText());
+    assertTrue(r.json().path("error").path("message").asText().contains("answers only the cluster's control instances"), r.raw());
+    String id = placed.entrySet().stream().filter(e -> e.getValue().equals(node.name)).map(Map.Entry::getKey).findFirst().orElseThrow();
+    HttpResponse<String> proxied = get("http://127.0.0.1:" + node.proxyPort + "/v1/sandboxes/" + id + "/ports/8080/", "any");
+    assertEquals(403, proxied.statusCode(), proxied.body());
+    assertTrue(proxied.body().contains("only the cluster's control instances"), proxied.body());
+  }
+
+  @Test
+  @Order(8)
+  void aNodeKilledHasItsSandboxesLostWhileTheOthersServeAndGetsThemBackWhenItReturns() throws Exception {
+    LocalCluster.Daemon victim = nodes.get(2);
+    List<String> onVictim = placed.entrySet().stream().filter(e -> e.getValue().equals(victim.name)).map(Map.Entry::getKey).toList();
+    List<String> elsewhere = placed.entrySet().stream().filter(e -> !e.getValue().equals(victim.name)).map(Map.Entry::getKey).toList();
+    victim.kill();
+    String lost = onVictim.getFirst();
+    await().atMost(LocalCluster.NODE_DOWN_AFTER.multipliedBy(4)).pollInterval(Duration.ofMillis(250))
+        .until(() -> ok(controlB.call("GET", "/v1/sandboxes/" + lost, null), 200).path("status").asText().equals("lost"));
+    JsonNode events = ok(controlA.call("GET", "/v1/sandboxes/" + lost + "/events", null), 200);
+    assertTrue(events.toString().contains("\"lost\""), events.toString());
+    TestHost.Reply exec = controlA.call("POST", "/v1/sandboxes/" + lost + "/exec", Map.of("command", "true"));
+    assertEquals(503, exec.status(), exec.raw());
+    assertEquals("SANDBOX_LOST", exec.json().path("error").path("code").asText());
+    for (String id : elsewhere) {
+      assertEquals("ok\n", ok(controlB.call("POST", "/v1/sandboxes/" + id + "/exec", Map.of("command", "echo ok")), 200).path("stdout").asText());
+    }
+    JsonNode fresh = ok(controlA.call("POST", "/v1/sandboxes", Map.of("template", TEMPLATE, "memoryMib", 128)), 201);
+    assertNotEquals(victim.name, nodeName(fresh.path("node").asText()), "nothing is placed on a node that is down");
+    ok(controlA.call("DELETE", "/v1/sandboxes/" + fresh.path("id").asText(), null), 204);
+
+    victim.start();
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(250))
+        .until(() -> ok(controlB.call("GET", "/v1/sandboxes/" + lost, null), 200).path("status").asText().equals("running"));
+    assertEquals("back\n", ok(controlA.call("POST", "/v1/sandboxes/" + lost + "/exec", Map.of("command", "echo back")), 200).path("stdout").asText(),
+        "the restarted node re-adopted the VM it left running");
+  }
+
+  @Test
+  @Order(9)
+  void theLeadingControlInstanceKilledHandsItsTtlReaperToTheOther() throws Exception {
+    Map<String, String> leaders = new HashMap<>();
+    await().atMost(Duration.ofSeconds(30)).until(() -> {
+      leaders.clear();
+      for (JsonNode l : ok(controlA.call("GET", "/v1/cluster", null), 200).path("leaders")) leaders.put(l.path("job").asText(), l.path("node").asText());
+      return leaders.containsKey("ttl-reaper");
+    });
+    String leader = leaders.get("ttl-reaper");
+    LocalCluster.Daemon leading = leaderIs(controlA, leader) ? controlA : controlB;
+    LocalCluster.Daemon other = leading == controlA ? controlB : controlA;
+    String id = ok(other.call("POST", "/v1/sandboxes", Map.of("template", TEMPLATE, "memoryMib", 128, "timeoutSeconds", 3)), 201).path("id").asText();
+    leading.kill();
+    await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(500))
+        .until(() -> other.call("GET", "/v1/sandboxes/" + id, null).status() == 404);
+    assertEquals("SANDBOX_EXPIRED", other.call("GET", "/v1/sandboxes/" + id, null).json().path("error").path("code").asText());
+  }
+
+  /** Whether the control instance's log names {@code instance} as itself. */
+  private static boolean leaderIs(LocalCluster.Daemon control, String instance) throws Exception {
+    return Files.readString(cluster.dir.resolve(control.name + ".log")).contains("kiln control instance=" + instance);
+  }
+}

@@ -1,0 +1,198 @@
+package dev.kiln.system;
+
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.kiln.host.AtomicFiles;
+import dev.kiln.host.CommandRunner;
+import dev.kiln.store.PostgresTarget;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A cluster on this one machine, each daemon its own `kiln daemon --role …` process as an operator
+ * starts it: control instances and nodes on one real PostgreSQL database and one bucket of a real
+ * local S3 server. Each node has its own data directory, API and proxy ports, network prefix,
+ * address pool and resolver port, so that nodes, other tests' daemons and the host do not meet.
+ * Killing a process (SIGKILL) is a crash: its VMs run on, as after a real one.
+ */
+final class LocalCluster implements AutoCloseable {
+  static final Duration HEARTBEAT = Duration.ofSeconds(1);
+  static final Duration NODE_DOWN_AFTER = Duration.ofSeconds(4);
+  private static final Duration TIMEOUT = Duration.ofSeconds(10);
+
+  final String key = "cluster-" + UUID.randomUUID();
+  final Path dir;
+  private final PostgresTarget database;
+  private final Map<String, Object> objectStore;
+  private final HttpClient http = HttpClient.newHttpClient();
+  private final List<Daemon> daemons = new ArrayList<>();
+
+  /** One daemon process: its role, name, config file, API port and (for nodes) network prefix. */
+  final class Daemon {
+    final String role;
+    final String name;
+    final Path config;
+    final int port;
+    final int proxyPort;
+    final String prefix;
+    Process process;
+
+    private Daemon(String role, String name, Path config, int port, int proxyPort, String prefix) {
+      this.role = role;
+      this.name = name;
+      this.config = config;
+      this.port = port;
+      this.proxyPort = proxyPort;
+      this.prefix = prefix;
+    }
+
+    String base() {
+      return "http://127.0.0.1:" + port;
+    }
+
+    Path dataDir() {
+      return dir.resolve(name);
+    }
+
+    /** Starts the process and waits for its API to answer. */
+    void start() throws Exception {
+      String javaBin = ProcessHandle.current().info().command().orElse("java");
+      ProcessBuilder pb = new ProcessBuilder(javaBin, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+          "dev.kiln.cli.KilnCli", "daemon", "--role", role, "--config", config.toString());
+      pb.environment().put("KILN_API_KEY", key);
+      pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(name + ".log").toFile()));
+      process = pb.start();
+      await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+          .until(() -> http.send(HttpRequest.newBuilder(URI.create(base() + "/healthz")).build(), HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
+    }
+
+    /** SIGKILL: the process dies at once, as in a crash; a node's VMs keep running. */
+    void kill() throws InterruptedException {
+      process.destroyForcibly();
+      process.waitFor(1, TimeUnit.MINUTES);
+    }
+
+    TestHost.Reply call(String method, String path, Object body) throws Exception {
+      return LocalCluster.this.call(base(), key, method, path, body);
+    }
+  }
+
+  LocalCluster(PostgresTarget database, Map<String, Object> objectStore) throws IOException {
+    this.database = database;
+    this.objectStore = objectStore;
+    // o+x: QEMU runs as the unprivileged kiln-vmm user and must traverse into the data directories.
+    this.dir = Files.createTempDirectory(Path.of("/tmp"), "kcl", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
+  }
+
+  Daemon control(String name) throws IOException {
+    int port = freePort();
+    int proxy = freePort();
+    Map<String, Object> c = common(name, port);
+    c.put("network", Map.of("proxyListen", "127.0.0.1:" + proxy));
+    return add(new Daemon("control", name, write(name, c), port, proxy, ""));
+  }
+
+  /**
+   * A node with networking under its own prefix (kc<index>), a /24 of its own and its own
+   * resolver port; its port proxy listens on a free port of its own.
+   */
+  Daemon node(String name, int index, boolean networked) throws IOException {
+    int port = freePort();
+    int proxy = freePort();
+    String prefix = "kc" + index;
+    Map<String, Object> c = common(name, port);
+    c.put("guestArtifacts", TestHost.ARTIFACTS.toString());
+    c.put("templateSnapshots", true);
+    c.put("objectStore", objectStore);
+    c.put("network", networked ? Map.of("prefix", prefix, "addressPool", "10.237." + index + ".0/24", "dnsPort", 7860 + index,
+        "proxyListen", "127.0.0.1:" + proxy, "dnsUpstreams", List.of("127.0.0.1:9"), "prewarmed", 1) : Map.of("enabled", false));
+    return add(new Daemon("node", name, write(name, c), port, proxy, prefix));
+  }
+
+  private Map<String, Object> common(String name, int port) {
+    Map<String, Object> c = new LinkedHashMap<>();
+    c.put("dataDir", dir.resolve(name).toString());
+    c.put("listen", "127.0.0.1:" + port);
+    Map<String, Object> db = new LinkedHashMap<>();
+    db.put("url", database.url());
+    db.put("user", database.user());
+    c.put("database", db);
+    c.put("cluster", Map.of("nodeName", name, "heartbeatSeconds", HEARTBEAT.toSeconds(), "nodeDownAfterSeconds", NODE_DOWN_AFTER.toSeconds()));
+    return c;
+  }
+
+  private Path write(String name, Map<String, Object> config) throws IOException {
+    Path f = dir.resolve(name + ".json");
+    Files.writeString(f, TestHost.JSON.writeValueAsString(config));
+    return f;
+  }
+
+  private Daemon add(Daemon d) {
+    daemons.add(d);
+    return d;
+  }
+
+  TestHost.Reply call(String base, String bearer, String method, String path, Object body) throws Exception {
+    HttpRequest.BodyPublisher pub = body == null ? HttpRequest.BodyPublishers.noBody()
+        : HttpRequest.BodyPublishers.ofByteArray(TestHost.JSON.writeValueAsBytes(body));
+    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + path)).header("Authorization", "Bearer " + bearer)
+        .header("Content-Type", "application/json").method(method, pub).timeout(Duration.ofMinutes(3)).build(), HttpResponse.BodyHandlers.ofString());
+    JsonNode json;
+    try {
+      json = r.body().isEmpty() ? TestHost.JSON.nullNode() : TestHost.JSON.readTree(r.body());
+    } catch (IOException e) {
+      json = TestHost.JSON.nullNode();
+    }
+    return new TestHost.Reply(r.statusCode(), json, r.body());
+  }
+
+  HttpClient http() {
+    return http;
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  /**
+   * Every process killed, then what the nodes' VMs and networks left: QEMU processes whose command
+   * line names this cluster's directory, the nodes' namespaces and host tables.
+   */
+  @Override
+  public void close() throws Exception {
+    try {
+      for (Daemon d : daemons) {
+        if (d.process != null) d.kill();
+      }
+      CommandRunner.runAllowingFailure(List.of("pkill", "-9", "-f", "qemu-system.*" + dir), TIMEOUT);
+      for (Daemon d : daemons) {
+        if (d.prefix.isEmpty()) continue;
+        CommandRunner.Result ns = CommandRunner.runAllowingFailure(List.of("ip", "netns", "list"), TIMEOUT);
+        for (String line : ns.stdout().split("\n")) {
+          String name = line.split(" ")[0];
+          if (name.startsWith(d.prefix + "-")) CommandRunner.runAllowingFailure(List.of("ip", "netns", "del", name), TIMEOUT);
+        }
+        CommandRunner.runAllowingFailure(List.of("nft", "delete", "table", "ip", d.prefix + "_host"), TIMEOUT);
+      }
+    } finally {
+      AtomicFiles.deleteTree(dir);
+    }
+  }
+}

@@ -30,9 +30,10 @@ import java.util.Objects;
  * @param env environment for every command in the sandbox
  * @param metadata labels to find it by ({@code GET /v1/sandboxes?metadata.KEY=VALUE})
  * @param machine the VM's machine (default microvm); q35 can grow its CPUs and memory while it runs
+ * @param node in a cluster, the node (id or name) to run it on; by default the control plane places it
  */
 public record CreateOptions(String template, Duration ttl, OnTimeout onTimeout, Integer vcpus, Integer memoryMib, Integer diskMib,
-    Map<String, String> env, Map<String, String> metadata, NetworkOptions network, Machine machine) {
+    Map<String, String> env, Map<String, String> metadata, NetworkOptions network, Machine machine, String node) {
 
   /** What the TTL does: delete the sandbox, or pause it (no RAM or CPU; any request resumes it with a fresh TTL). */
   public enum OnTimeout { DELETE, PAUSE }
@@ -69,6 +70,7 @@ public record CreateOptions(String template, Duration ttl, OnTimeout onTimeout, 
     if (!metadata.isEmpty()) b.put("metadata", metadata);
     if (network != null) b.put("network", network.body());
     if (machine != null) b.put("machine", machine.name().toLowerCase(Locale.ROOT));
+    if (node != null) b.put("node", node);
     return b;
   }
 
@@ -84,6 +86,7 @@ public record CreateOptions(String template, Duration ttl, OnTimeout onTimeout, 
     private final Map<String, String> metadata = new LinkedHashMap<>();
     private NetworkOptions network;
     private Machine machine;
+    private String node;
 
     private Builder(String template) {
       this.template = template;
@@ -140,13 +143,19 @@ public record CreateOptions(String template, Duration ttl, OnTimeout onTimeout, 
       return this;
     }
 
+    /** In a cluster, the node (its id or name, kiln node list) to run the sandbox on, instead of where placement would put it. */
+    public Builder node(String node) {
+      this.node = node;
+      return this;
+    }
+
     public Builder machine(Machine machine) {
       this.machine = machine;
       return this;
     }
 
     public CreateOptions build() {
-      return new CreateOptions(template, ttl, onTimeout, vcpus, memoryMib, diskMib, env, metadata, network, machine);
+      return new CreateOptions(template, ttl, onTimeout, vcpus, memoryMib, diskMib, env, metadata, network, machine, node);
     }
   }
 }

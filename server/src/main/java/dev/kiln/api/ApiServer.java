@@ -37,10 +37,7 @@ public final class ApiServer implements AutoCloseable {
   private static List<Route> withInternal(List<Route> routes, SandboxManager sandboxes, Callers callers) {
     if (!(callers instanceof Callers.ControlPlane)) return routes;
     List<Route> all = new ArrayList<>(routes);
-    all.add(new Route("POST", String.format(dev.kiln.cluster.ClusterTtl.EXPIRE_PATH, "{id}"), x -> {
-      sandboxes.expireIfDue(x.path("id"));
-      x.noContent();
-    }));
+    all.addAll(NodeInternalRoutes.routes(sandboxes));
     return all;
   }
 

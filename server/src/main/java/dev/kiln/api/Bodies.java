@@ -63,7 +63,7 @@ final class Bodies {
   record Rename(String from, String to) {}
 
   /** {@code checkpoint} absent: fork the live sandbox. */
-  record Fork(Integer count, String checkpoint) {}
+  record Fork(Integer count, String checkpoint, String node) {}
 
   record PoolSize(Integer minReady, Integer maxReady) {}
 

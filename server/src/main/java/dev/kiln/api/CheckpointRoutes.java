@@ -34,6 +34,7 @@ final class CheckpointRoutes {
             x -> x.json(200, SandboxRoutes.view(sandboxes.checkpoints().restore(x.path("id"), x.path("name"))))),
         new Route("POST", "/v1/sandboxes/{id}/fork", x -> {
           Bodies.Fork b = x.body(Bodies.Fork.class, null);
+          SandboxRoutes.requireThisNode(sandboxes, b.node());
           int count = b.count() == null ? 1 : b.count();
           var forks = sandboxes.forks().fork(x.path("id"), count, Optional.ofNullable(b.checkpoint()));
           x.json(201, Map.of("sandboxes", forks.stream().map(SandboxRoutes::view).toList()));

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
+import java.net.http.HttpResponse;
 import java.util.Optional;
 import org.eclipse.jetty.http.HttpHeader;
 
@@ -42,6 +43,14 @@ final class ControlRoutes {
   private void forward(Exchange x, Route r) throws Exception {
     Optional<byte[]> body = Optional.empty();
     NodeRoute node;
+    if (r.method().equals("POST") && r.template().equals("/v1/sandboxes/{id}/resume")) {
+      resume(x);
+      return;
+    }
+    if (r.method().equals("POST") && r.template().equals("/v1/sandboxes/{id}/fork")) {
+      fork(x);
+      return;
+    }
     if (r.template().equals("/v1/sandboxes") && r.method().equals("POST")) {
       byte[] raw = createBody(x);
       body = Optional.of(raw);
@@ -92,6 +101,71 @@ final class ControlRoutes {
     throw unreachable;
   }
 
+  /**
+   * A resume goes to the sandbox's node; if that node is down, a node placement picks first takes
+   * the paused sandbox over from its state in the object store, then resumes it.
+   */
+  private void resume(Exchange x) throws Exception {
+    String id = x.path("id");
+    NodeRoute node;
+    try {
+      node = directory.forSandbox(id, false);
+    } catch (KilnException e) {
+      if (e.code() != ErrorCode.SANDBOX_LOST) throw e;
+      node = directory.forTakeover(id);
+      HttpResponse<byte[]> adopted = hop.call(node, NodeInternalRoutes.path(NodeInternalRoutes.ADOPT, id, null), new byte[0]);
+      if (adopted.statusCode() != 200) {
+        HttpHop.relayWhole(x, adopted);
+        return;
+      }
+    }
+    hop.forward(x, node, Optional.empty());
+  }
+
+  /**
+   * A fork of the live state runs on the sandbox's node. A fork of a checkpoint runs where the
+   * request's {@code node} says, or on the sandbox's node, or (that node being down) where placement
+   * puts it; on a node other than the sandbox's, from the checkpoint in the object store.
+   */
+  private void fork(Exchange x) throws Exception {
+    String id = x.path("id");
+    byte[] raw = createBody(x);
+    JsonNode req = parse(raw);
+    Optional<String> checkpoint = text(req, "checkpoint");
+    Optional<String> selector = text(req, "node");
+    NodeRoute owner = null;
+    try {
+      owner = directory.forSandbox(id, false);
+    } catch (KilnException e) {
+      if (e.code() != ErrorCode.SANDBOX_LOST || checkpoint.isEmpty()) throw e;
+    }
+    NodeRoute target = selector.isPresent() || owner == null ? directory.forFork(id, selector) : owner;
+    if (owner != null && target.nodeId().equals(owner.nodeId())) {
+      hop.forward(x, owner, Optional.of(raw));
+      return;
+    }
+    if (checkpoint.isEmpty()) {
+      throw new KilnException(ErrorCode.INVALID_REQUEST, "a fork of the live state runs on the sandbox's own node; to fork on node " + target.nodeName()
+          + ", take a checkpoint and fork that");
+    }
+    int count = req != null && req.path("count").isInt() ? req.path("count").asInt() : 1;
+    byte[] body = Exchange.JSON.writeValueAsBytes(java.util.Map.of("count", count));
+    HttpHop.relayWhole(x, hop.call(target, NodeInternalRoutes.path(NodeInternalRoutes.FORK_CHECKPOINT, id, checkpoint.get()), body));
+  }
+
+  private static JsonNode parse(byte[] raw) {
+    try {
+      JsonNode n = Exchange.JSON.readTree(raw);
+      return n != null && n.isObject() ? n : null;
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  private static Optional<String> text(JsonNode req, String field) {
+    return req != null && req.path(field).isTextual() ? Optional.of(req.path(field).asText()) : Optional.empty();
+  }
+
   /** A create's body, read here because placement needs its template and node selector; JSON bodies are small. */
   private static byte[] createBody(Exchange x) throws IOException {
     try (InputStream in = x.bodyStream()) {
@@ -105,15 +179,10 @@ final class ControlRoutes {
 
   /** The node for a create. A body that is not a create request goes to any node, which answers with what is wrong with it. */
   private NodeRoute placeNew(byte[] raw) {
-    JsonNode req;
-    try {
-      req = Exchange.JSON.readTree(raw);
-    } catch (IOException e) {
-      return directory.anyNode();
-    }
-    if (req == null || !req.isObject() || !req.path("template").isTextual()) return directory.anyNode();
-    Optional<String> selector = req.path("node").isTextual() ? Optional.of(req.path("node").asText()) : Optional.empty();
-    return directory.forNewSandbox(selector, req.path("template").asText());
+    JsonNode req = parse(raw);
+    Optional<String> template = text(req, "template");
+    if (template.isEmpty()) return directory.anyNode();
+    return directory.forNewSandbox(text(req, "node"), template.get());
   }
 
   private static boolean isWebSocketUpgrade(Exchange x) {

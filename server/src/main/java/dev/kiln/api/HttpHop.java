@@ -66,6 +66,26 @@ final class HttpHop {
     relay(x, answer);
   }
 
+  /**
+   * A call of the control plane's own to a node (an internal route), its answer whole: such answers
+   * are small JSON. A node that does not answer is 502 NODE_UNREACHABLE.
+   */
+  HttpResponse<byte[]> call(NodeRoute node, String path, byte[] body) throws InterruptedException {
+    HttpRequest req = HttpRequest.newBuilder(URI.create(node.api().getScheme() + "://" + node.api().getRawAuthority() + path))
+        .header(NodeCredential.HEADER, node.credential().value()).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+    try {
+      return client.send(req, HttpResponse.BodyHandlers.ofByteArray());
+    } catch (IOException e) {
+      throw unreachable(node, e);
+    }
+  }
+
+  /** A node's whole answer, passed to the client as it is (its error body is already the API's). */
+  static void relayWhole(Exchange x, HttpResponse<byte[]> answer) throws IOException {
+    x.bytes(answer.statusCode(), answer.headers().firstValue("content-type").orElse("application/json"), answer.body());
+  }
+
   static KilnException unreachable(NodeRoute node, Exception e) {
     return new KilnException(ErrorCode.NODE_UNREACHABLE, "node " + node.nodeName() + " (" + node.nodeId() + ") at " + node.api()
         + " does not answer (" + (e.getMessage() == null ? "connection failed" : e.getMessage()) + ")", e);

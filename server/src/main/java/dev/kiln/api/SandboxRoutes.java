@@ -69,11 +69,7 @@ final class SandboxRoutes {
   private void create(Exchange x) throws Exception {
     Bodies.CreateSandbox b = x.body(Bodies.CreateSandbox.class, null);
     if (b.template() == null || b.template().isBlank()) throw new KilnException(ErrorCode.INVALID_REQUEST, "field 'template' is required");
-    // On a node, the control plane placed the sandbox here by this very field; on one host it can only name this host.
-    if (b.node() != null && !sandboxes.thisNode().isNamed(b.node())) {
-      throw new KilnException(ErrorCode.NODE_NOT_FOUND, "no node with id or name '" + b.node() + "' here: this daemon is node "
-          + sandboxes.thisNode().name() + " (" + sandboxes.thisNode().id() + ")");
-    }
+    requireThisNode(sandboxes, b.node());
     CreateSandbox req = new CreateSandbox(b.template(),
         b.timeoutSeconds() == null ? OptionalLong.empty() : OptionalLong.of(b.timeoutSeconds()),
         b.vcpus() == null ? OptionalInt.empty() : OptionalInt.of(b.vcpus()),
@@ -81,6 +77,17 @@ final class SandboxRoutes {
         b.env(), b.metadata(), Optional.empty(), onTimeout(b.onTimeout()), Optional.ofNullable(b.network()).map(NetworkRoutes::spec),
         b.diskMib() == null ? OptionalLong.empty() : OptionalLong.of(b.diskMib()), Bodies.machine(b.machine()));
     x.json(201, view(sandboxes.create(req)));
+  }
+
+  /**
+   * A request's node selector, where this daemon does the work: on a node, the control plane sent
+   * the request here by this very field; on one host it can only name this host.
+   */
+  static void requireThisNode(SandboxManager sandboxes, String selector) {
+    if (selector != null && !sandboxes.thisNode().isNamed(selector)) {
+      throw new KilnException(ErrorCode.NODE_NOT_FOUND, "no node with id or name '" + selector + "' here: this daemon is node "
+          + sandboxes.thisNode().name() + " (" + sandboxes.thisNode().id() + ")");
+    }
   }
 
   /** Hot-plugs CPUs or memory into a running q35 sandbox. */

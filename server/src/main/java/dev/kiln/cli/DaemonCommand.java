@@ -1,6 +1,5 @@
 package dev.kiln.cli;
 
-import dev.kiln.config.ClusterConfig;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -24,9 +23,9 @@ final class DaemonCommand implements Callable<Integer> {
   @Option(names = "--guest-artifacts", description = "guest kernel+initramfs directory (default: build/guest/current of this installation)")
   Path guestArtifacts;
 
-  @Option(names = "--role", description = "combined (VMs and the public API, the default), control (public API, no VMs) or node (VMs, serving the control plane); needs a PostgreSQL database unless combined",
-      converter = DaemonCommand.RoleConverter.class)
-  ClusterConfig.Role role;
+  @Option(names = "--role", paramLabel = "combined|control|node",
+      description = "combined (VMs and the public API, the default), control (public API, no VMs) or node (VMs, serving the control plane); needs a PostgreSQL database unless combined")
+  String role;
 
   @Option(names = "--dev", description = "generate and print an API key at first start")
   boolean dev;
@@ -34,16 +33,5 @@ final class DaemonCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     return new DaemonRun(this).call();
-  }
-
-  /** "control" as the flag is written; a wrong value names the three there are. */
-  static final class RoleConverter implements picocli.CommandLine.ITypeConverter<ClusterConfig.Role> {
-    @Override
-    public ClusterConfig.Role convert(String value) {
-      for (ClusterConfig.Role r : ClusterConfig.Role.values()) {
-        if (r.flag().equals(value)) return r;
-      }
-      throw new picocli.CommandLine.TypeConversionException("'" + value + "' is not a role: combined, control or node");
-    }
   }
 }

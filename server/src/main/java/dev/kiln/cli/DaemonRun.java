@@ -47,6 +47,13 @@ final class DaemonRun {
     return 0;
   }
 
+  private static ClusterConfig.Role role(String flag) {
+    for (ClusterConfig.Role r : ClusterConfig.Role.values()) {
+      if (r.flag().equals(flag)) return r;
+    }
+    throw new UserError("invalid value for --role: '" + flag + "' (combined, control or node)", KilnCli.EXIT_USAGE);
+  }
+
   /** The config file with the options over it; a bad file or value is the user's to fix, said as such. */
   private KilnConfig config() {
     try {
@@ -55,7 +62,7 @@ final class DaemonRun {
       if (options.listen != null) c = c.withListen(options.listen);
       if (options.guestArtifacts != null) c = c.withGuestArtifacts(options.guestArtifacts);
       if (options.dev) c = c.withDevMode(true);
-      if (options.role != null) c = c.withCluster(c.cluster().withRole(options.role));
+      if (options.role != null) c = c.withCluster(c.cluster().withRole(role(options.role)));
       return c;
     } catch (ConfigException e) {
       throw new UserError(e.getMessage(), KilnCli.EXIT_USAGE);

@@ -55,6 +55,18 @@ public final class NodeDirectory {
     return upNodes().stream().findFirst().orElseThrow(() -> new KilnException(ErrorCode.NO_NODE_AVAILABLE, "no node of the cluster is up (kiln node list)"));
   }
 
+  /** The node that takes over a paused sandbox whose node is down: placed like a new sandbox of its template. */
+  public NodeRoute forTakeover(String sandboxId) {
+    SandboxRow row = sandboxes.find(sandboxId).orElseThrow(() -> new KilnException(ErrorCode.SANDBOX_NOT_FOUND, "no sandbox '" + sandboxId + "'"));
+    return forNewSandbox(Optional.empty(), row.template());
+  }
+
+  /** The node for forks of a sandbox's checkpoint: the one named, else placed like a new sandbox of its template. */
+  public NodeRoute forFork(String sandboxId, Optional<String> selector) {
+    SandboxRow row = sandboxes.find(sandboxId).orElseThrow(() -> new KilnException(ErrorCode.SANDBOX_NOT_FOUND, "no sandbox '" + sandboxId + "'"));
+    return forNewSandbox(selector, row.template());
+  }
+
   /** Every node that is up, by id. */
   public List<NodeRoute> upNodes() {
     return nodes.routes().stream().filter(NodeRoute::up).sorted(Comparator.comparing(NodeRoute::nodeId)).toList();

@@ -156,7 +156,7 @@ public final class KilnDaemon implements Daemon {
       capabilities = backend.capabilities(accel);
       sandboxes = new SandboxManager(data, db, templates, backend, artifacts,
           accel, Duration.ofSeconds(config.bootTimeoutSeconds()), limits, networks, Duration.ofSeconds(config.tombstoneRetentionSeconds()),
-          cluster.thisNode());
+          cluster.thisNode(), objectStore);
       ops = new SandboxOperations(sandboxes);
       processes = new ProcessService(sandboxes, ops, config.processScrollbackBytes());
       if (config.templateSnapshots()) templates.snapshotWith(sandboxes::snapshotInBackground);

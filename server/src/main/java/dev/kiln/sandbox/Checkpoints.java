@@ -44,9 +44,11 @@ public final class Checkpoints {
   private final UnusedDisks unused;
   private final CheckpointFiles files;
   private final SandboxViews views;
+  private final BucketStates bucket;
 
   Checkpoints(SandboxLocks locks, SandboxRows rows, StateCapture capture, VmLauncher launcher, Watchdog watchdog, SandboxTeardown teardown,
-      CheckpointRepository checkpointRows, UnusedDisks unused, CheckpointFiles files, SandboxViews views) {
+      CheckpointRepository checkpointRows, UnusedDisks unused, CheckpointFiles files, SandboxViews views, BucketStates bucket) {
+    this.bucket = bucket;
     this.locks = locks;
     this.rows = rows;
     this.capture = capture;
@@ -78,6 +80,7 @@ public final class Checkpoints {
         files.removeState(saved.state());
         throw new KilnException(ErrorCode.CHECKPOINT_EXISTS, "checkpoint '" + name + "' exists");
       }
+      bucket.shareCheckpoint(sandboxId, id, saved.state(), saved.sha256(), saved.spec().rootDisk());
       log.info("checkpoint taken sandbox={} checkpoint={} name={} state_mib={} took_ms={}", sandboxId, id, name, row.stateBytes() >> 20,
           (System.nanoTime() - start) / 1_000_000);
       return view(row);

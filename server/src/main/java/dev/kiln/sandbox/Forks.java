@@ -96,6 +96,16 @@ public final class Forks {
     }
   }
 
+  /** Forks of a saved state fetched from elsewhere (another node's checkpoint); the caller holds its disk. */
+  List<Sandbox> forkFrom(SandboxRow source, Checkpoints.Saved saved, int count, String what) throws InterruptedException {
+    if (count < 1 || count > MAX_FORKS) throw new KilnException(ErrorCode.INVALID_REQUEST, "count must be 1.." + MAX_FORKS + ", got " + count);
+    for (int i = 0; i < count; i++) limits.check(source.vcpus(), source.memoryMib(), source.timeoutSeconds());
+    List<Sandbox> made = startAll(source, saved, count, what);
+    events.append(source.id(), "forked", count + " fork(s) on node " + rows.nodeId() + " from " + what + ": "
+        + String.join(", ", made.stream().map(Sandbox::id).toList()));
+    return made;
+  }
+
   /** What the forks start from, and the hold that keeps its disk until they have their own layers. */
   private record Base(Checkpoints.Saved saved, DiskLayers.Hold hold) {}
 

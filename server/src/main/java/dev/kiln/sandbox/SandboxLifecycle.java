@@ -49,9 +49,12 @@ final class SandboxLifecycle {
   private final SandboxLimits limits;
   private final RunDirs dirs;
   private final EventRepository events;
+  private final BucketStates bucket;
 
   SandboxLifecycle(SandboxLocks locks, SandboxRows rows, SandboxRegistry live, VmLauncher launcher, Watchdog watchdog, SandboxTeardown teardown,
-      SandboxListeners listeners, SandboxRepository repo, SandboxNetworks networks, SandboxLimits limits, RunDirs dirs, EventRepository events) {
+      SandboxListeners listeners, SandboxRepository repo, SandboxNetworks networks, SandboxLimits limits, RunDirs dirs, EventRepository events,
+      BucketStates bucket) {
+    this.bucket = bucket;
     this.locks = locks;
     this.rows = rows;
     this.live = live;
@@ -113,6 +116,7 @@ final class SandboxLifecycle {
     }
     rows.commit(id, new StateChange(r.state(), to.name(), r.vmJson(), OptionalLong.empty(), Optional.empty(), expiry, Optional.empty())
         .withEvent(eventKind, "state saved (" + (state.bytes() >> 20) + " MiB); the VM holds no RAM or CPU"));
+    bucket.sharePaused(id, dirs.pausedState(id), state.sha256(), SandboxRows.vmSpecOf(r).rootDisk());
     log.info("sandbox paused sandbox={} state_mib={} took_ms={}", id, state.bytes() >> 20, (System.nanoTime() - start) / 1_000_000);
   }
 

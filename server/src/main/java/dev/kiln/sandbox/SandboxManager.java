@@ -9,7 +9,9 @@ import dev.kiln.net.EgressPolicy;
 import dev.kiln.store.CheckpointRepository;
 import dev.kiln.store.Database;
 import dev.kiln.store.EventRepository;
+import dev.kiln.store.NodeRepository;
 import dev.kiln.store.PoolRepository;
+import dev.kiln.blob.ObjectStore;
 import dev.kiln.store.SandboxRepository;
 import dev.kiln.store.TombstoneRepository;
 import dev.kiln.vmm.Accelerator;
@@ -48,14 +50,15 @@ public final class SandboxManager implements AutoCloseable {
   private final WarmPools pools;
   private final SandboxNetworks networks;
   private final ThisNode node;
+  private final Relocation relocation;
 
   public SandboxManager(Path dataDir, Database db, TemplateService templates, VmmBackend backend, GuestArtifacts artifacts,
-      Accelerator accelerator, Duration bootTimeout, SandboxLimits limits, SandboxNetworks networks, Duration tombstoneRetention, ThisNode node) {
-    this(dataDir, db, templates, backend, artifacts, accelerator, bootTimeout, limits, networks, tombstoneRetention, node, new SandboxRegistry());
+      Accelerator accelerator, Duration bootTimeout, SandboxLimits limits, SandboxNetworks networks, Duration tombstoneRetention, ThisNode node, Optional<ObjectStore> bucket) {
+    this(dataDir, db, templates, backend, artifacts, accelerator, bootTimeout, limits, networks, tombstoneRetention, node, bucket, new SandboxRegistry());
   }
 
   SandboxManager(Path dataDir, Database db, TemplateService templates, VmmBackend backend, GuestArtifacts artifacts, Accelerator accelerator,
-      Duration bootTimeout, SandboxLimits limits, SandboxNetworks networks, Duration tombstoneRetention, ThisNode node, SandboxRegistry registry) {
+      Duration bootTimeout, SandboxLimits limits, SandboxNetworks networks, Duration tombstoneRetention, ThisNode node, Optional<ObjectStore> bucket, SandboxRegistry registry) {
     this.live = registry;
     this.node = node;
     this.networks = networks;
@@ -78,7 +81,8 @@ public final class SandboxManager implements AutoCloseable {
     templates.onDeleted(pools::remove);
     templates.onDeleted(name -> unused.collect()); // its image and snapshots, unless something is still built on them
     this.views = new SandboxViews(repo, rows, events, networks, templates, dirs);
-    this.lifecycle = new SandboxLifecycle(locks, rows, live, launcher, watchdog, teardown, listeners, repo, networks, limits, dirs, events);
+    BucketStates states = new BucketStates(bucket, disks, snapshots, events);
+    this.lifecycle = new SandboxLifecycle(locks, rows, live, launcher, watchdog, teardown, listeners, repo, networks, limits, dirs, events, states);
     CheckpointFiles checkpointFiles = new CheckpointFiles(dataDir.resolve("checkpoints"));
     this.removal = new SandboxRemoval(locks, rows, repo, live, teardown, checkpointFiles, networks, tombstones, unused, listeners, lifecycle, seam);
     this.snapshotPolicy = new TemplateSnapshotPolicy(templates, snapshots, pools, networks, limits, unused);
@@ -86,8 +90,9 @@ public final class SandboxManager implements AutoCloseable {
         artifacts, backend.capabilities(accelerator), node);
     this.recovery = new SandboxRecovery(dirs, repo, rows, live, backend, networks, watchdog, removal, unused, listeners, launcher, events);
     StateCapture capture = new StateCapture(repo, disks, seam);
-    this.checkpoints = new Checkpoints(locks, rows, capture, launcher, watchdog, teardown, checkpointRows, unused, checkpointFiles, views);
+    this.checkpoints = new Checkpoints(locks, rows, capture, launcher, watchdog, teardown, checkpointRows, unused, checkpointFiles, views, states);
     this.forks = new Forks(locks, rows, capture, checkpoints, launcher, removal, views, networks, limits, events, checkpointFiles, disks);
+    this.relocation = new Relocation(repo, rows, new NodeRepository(db), states, dirs, networks, live, checkpointRows, checkpointFiles, forks);
   }
 
   /** The sandbox's row as stored, for tests that look under the API (the pid of its VM). */
@@ -119,6 +124,20 @@ public final class SandboxManager implements AutoCloseable {
   }
 
   // ---- sandboxes
+
+  /**
+   * Takes over a paused sandbox whose node is down, from its state in the object store; the
+   * control plane resumes it here next (docs/adr/0017).
+   */
+  public Sandbox adoptPaused(String id) throws InterruptedException {
+    relocation.adoptPaused(id);
+    return views.get(id);
+  }
+
+  /** Forks another node's checkpoint here, from the object store. */
+  public List<Sandbox> forkCheckpointHere(String sourceId, String checkpoint, int count) throws InterruptedException {
+    return relocation.forkCheckpoint(sourceId, checkpoint, count);
+  }
 
   /** The node this service runs sandboxes on. */
   public ThisNode thisNode() {

@@ -11,6 +11,7 @@ import dev.kiln.image.Template;
 import dev.kiln.net.GuestAddressing;
 import dev.kiln.vmm.Accelerator;
 import dev.kiln.vmm.DiskBase;
+import dev.kiln.vmm.DiskLayers;
 import dev.kiln.vmm.Hotplug;
 import dev.kiln.vmm.Machine;
 import dev.kiln.vmm.RunningVm;
@@ -271,6 +272,22 @@ public final class TemplateSnapshots {
     FetchFailed(String message, Throwable cause) {
       super(message, cause);
     }
+  }
+
+  /**
+   * The template artifact file a disk layer from another node is built on ({@code base}, as that
+   * node named it), here: fetched from the object store if this node does not have it, a
+   * snapshot's disk with the image it is layered on.
+   */
+  Path ensureBase(Path base) throws IOException, InterruptedException {
+    Path local = store.local(base);
+    if (Files.exists(local)) return local;
+    if (!store.ensureLocal(local, backend::adoptImage)) throw new IOException("the template artifact " + local.getParent().getFileName() + " a saved disk is built on is neither here nor in the object store");
+    Optional<Path> image = DiskLayers.backingOf(local);
+    if (image.isPresent() && !store.ensureLocal(image.get(), dir -> { })) {
+      throw new IOException("the template image " + image.get().getParent().getFileName() + " is neither here nor in the object store");
+    }
+    return local;
   }
 
   /**

@@ -121,6 +121,17 @@ public final class SandboxRepository {
   }
 
   /** Records the VM a sandbox now runs on (its spec and pid), leaving its state as it is. */
+  /** The VM record of a sandbox that has no VM running (a paused one whose network changed). */
+  public void recordVmJson(String id, String vmJson) {
+    db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("UPDATE sandboxes SET vm_json = ? WHERE id = ?")) {
+        p.setString(1, vmJson);
+        p.setString(2, id);
+        return p.executeUpdate();
+      }
+    });
+  }
+
   public void recordVm(String id, String vmJson, long pid) {
     recordVm(id, vmJson, pid, OptionalLong.empty());
   }
@@ -178,6 +189,30 @@ public final class SandboxRepository {
 
   public List<SandboxRow> all() {
     return select("", Optional.empty());
+  }
+
+  /**
+   * Moves a paused sandbox to another node, by compare-and-set on the node it was on and its state:
+   * its VM record is the new node's, its network row (the old node's slot) goes, and an event says
+   * why, all in one transaction. False if the row is no longer paused on {@code from}.
+   */
+  public boolean moveToNode(String id, String from, String to, String vmJson, String event) {
+    return db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("UPDATE sandboxes SET node_id = ?, vm_json = ?, version = version + 1 "
+          + "WHERE id = ? AND node_id = ? AND state = 'PAUSED'")) {
+        p.setString(1, to);
+        p.setString(2, vmJson);
+        p.setString(3, id);
+        p.setString(4, from);
+        if (p.executeUpdate() != 1) return false;
+      }
+      try (PreparedStatement p = c.prepareStatement("DELETE FROM sandbox_networks WHERE sandbox_id = ?")) {
+        p.setString(1, id);
+        p.executeUpdate();
+      }
+      EventRepository.append(c, id, new EventRepository.Note("moved", event));
+      return true;
+    });
   }
 
   /** How many sandboxes each node runs, by node id: what placement balances (heartbeats report it only every few seconds). */

@@ -66,11 +66,7 @@ public final class DiskLayers {
    * {@link #recorded} says the caller has stored it where the roots come from.
    */
   public Path create(DiskBase base) throws IOException {
-    Files.createDirectories(dir);
-    byte[] name = new byte[10];
-    RANDOM.nextBytes(name);
-    Path layer = dir.resolve(HexFormat.of().formatHex(name) + ".qcow2");
-    pending.add(layer);
+    Path layer = reserve();
     try {
       Overlay.create(layer, base.file(), base.format());
     } catch (RuntimeException e) {
@@ -83,6 +79,32 @@ public final class DiskLayers {
       throw e;
     }
     return layer;
+  }
+
+  /**
+   * A new layer's name, protected from {@link #collect} like a created one until {@link #recorded}:
+   * for a layer that arrives whole (fetched from another node) rather than made here empty.
+   */
+  public Path reserve() throws IOException {
+    Files.createDirectories(dir);
+    byte[] name = new byte[10];
+    RANDOM.nextBytes(name);
+    Path layer = dir.resolve(HexFormat.of().formatHex(name) + ".qcow2");
+    pending.add(layer);
+    return layer;
+  }
+
+  /** Where the layers live. */
+  public Path dir() {
+    return dir;
+  }
+
+  /** Whether the file is a qcow2 image (a layer, a snapshot's disk) rather than a raw one (a template image). */
+  public static boolean isQcow2(Path file) throws IOException {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      ByteBuffer h = ByteBuffer.allocate(4);
+      return ch.read(h, 0) == 4 && h.getInt(0) == QCOW2_MAGIC;
+    }
   }
 
   /**

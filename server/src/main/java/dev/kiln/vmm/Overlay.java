@@ -27,6 +27,16 @@ public final class Overlay {
     create(overlay, from.relativize(base.toAbsolutePath().normalize()).toString(), format);
   }
 
+  /**
+   * Points an existing layer at {@code base} by rewriting its header only ({@code qemu-img rebase
+   * -u}): for a layer fetched from another node, whose header names the base where that node kept
+   * it. The caller has the same base, byte for byte, at the new place.
+   */
+  public static void rebase(Path overlay, Path base, BaseFormat format) {
+    CommandRunner.run(List.of("qemu-img", "rebase", "-u", "-f", "qcow2", "-F", format.name().toLowerCase(), "-b", base.toString(), overlay.toString()),
+        Duration.ofSeconds(30));
+  }
+
   private static void create(Path overlay, String backingName, BaseFormat format) {
     CommandRunner.run(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", format.name().toLowerCase(), "-b", backingName,
         overlay.toString()), Duration.ofSeconds(30));

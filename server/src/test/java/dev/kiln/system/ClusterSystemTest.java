@@ -244,10 +244,33 @@ class ClusterSystemTest {
 
   @Test
   @Order(8)
+  void aForkOfACheckpointLandsOnAnotherNodeWithTheCheckpointsFiles() throws Exception {
+    String source = placed.entrySet().stream().filter(e -> e.getValue().equals("node-1")).map(Map.Entry::getKey).findFirst().orElseThrow();
+    ok(controlA.call("POST", "/v1/sandboxes/" + source + "/exec", Map.of("command", "echo from-the-checkpoint > /root/marker")), 200);
+    ok(controlA.call("POST", "/v1/sandboxes/" + source + "/checkpoints", Map.of("name", "cp1")), 201);
+    JsonNode forks = ok(controlB.call("POST", "/v1/sandboxes/" + source + "/fork", Map.of("checkpoint", "cp1", "node", "node-2", "count", 1)), 201);
+    JsonNode fork = forks.path("sandboxes").get(0);
+    assertEquals("node-2", nodeName(fork.path("node").asText()));
+    String id = fork.path("id").asText();
+    assertEquals("from-the-checkpoint\n", ok(controlA.call("POST", "/v1/sandboxes/" + id + "/exec", Map.of("command", "cat /root/marker")), 200)
+        .path("stdout").asText());
+    ok(controlA.call("DELETE", "/v1/sandboxes/" + id, null), 204);
+  }
+
+  @Test
+  @Order(9)
   void aNodeKilledHasItsSandboxesLostWhileTheOthersServeAndGetsThemBackWhenItReturns() throws Exception {
     LocalCluster.Daemon victim = nodes.get(2);
     List<String> onVictim = placed.entrySet().stream().filter(e -> e.getValue().equals(victim.name)).map(Map.Entry::getKey).toList();
     List<String> elsewhere = placed.entrySet().stream().filter(e -> !e.getValue().equals(victim.name)).map(Map.Entry::getKey).toList();
+    // One more on the victim, by name, paused with a file and a process counting in the background.
+    String paused = ok(controlA.call("POST", "/v1/sandboxes", Map.of("template", TEMPLATE, "memoryMib", 128, "timeoutSeconds", 0, "node", victim.name)), 201)
+        .path("id").asText();
+    ok(controlA.call("POST", "/v1/sandboxes/" + paused + "/exec", Map.of("command", "echo kept > /root/kept")), 200);
+    ok(controlA.call("POST", "/v1/sandboxes/" + paused + "/processes",
+        Map.of("command", "i=0; while true; do i=$((i+1)); echo $i > /root/counter; sleep 1; done")), 201);
+    await().atMost(Duration.ofSeconds(20)).until(() -> counter(paused) > 0);
+    ok(controlB.call("POST", "/v1/sandboxes/" + paused + "/pause", null), 200);
     victim.kill();
     String lost = onVictim.getFirst();
     await().atMost(LocalCluster.NODE_DOWN_AFTER.multipliedBy(4)).pollInterval(Duration.ofMillis(250))
@@ -264,15 +287,32 @@ class ClusterSystemTest {
     assertNotEquals(victim.name, nodeName(fresh.path("node").asText()), "nothing is placed on a node that is down");
     ok(controlA.call("DELETE", "/v1/sandboxes/" + fresh.path("id").asText(), null), 204);
 
+    // The paused one resumes on another node, from its state in the bucket, with its file and its process.
+    JsonNode resumed = ok(controlB.call("POST", "/v1/sandboxes/" + paused + "/resume", null), 200);
+    assertNotEquals(victim.name, nodeName(resumed.path("node").asText()));
+    assertEquals("running", resumed.path("status").asText());
+    assertEquals("kept\n", ok(controlA.call("POST", "/v1/sandboxes/" + paused + "/exec", Map.of("command", "cat /root/kept")), 200).path("stdout").asText());
+    long before = counter(paused);
+    await().atMost(Duration.ofSeconds(20)).until(() -> counter(paused) > before);
+
     victim.start();
     await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(250))
         .until(() -> ok(controlB.call("GET", "/v1/sandboxes/" + lost, null), 200).path("status").asText().equals("running"));
     assertEquals("back\n", ok(controlA.call("POST", "/v1/sandboxes/" + lost + "/exec", Map.of("command", "echo back")), 200).path("stdout").asText(),
         "the restarted node re-adopted the VM it left running");
+    assertNotEquals(victim.name, nodeName(ok(controlA.call("GET", "/v1/sandboxes/" + paused, null), 200).path("node").asText()),
+        "the node that came back leaves the sandbox another node took over");
+    assertEquals("kept\n", ok(controlA.call("POST", "/v1/sandboxes/" + paused + "/exec", Map.of("command", "cat /root/kept")), 200).path("stdout").asText());
+  }
+
+  private static long counter(String id) throws Exception {
+    String out = ok(controlA.call("POST", "/v1/sandboxes/" + id + "/exec", Map.of("command", "cat /root/counter 2>/dev/null || echo 0")), 200)
+        .path("stdout").asText();
+    return Long.parseLong(out.strip());
   }
 
   @Test
-  @Order(9)
+  @Order(10)
   void theLeadingControlInstanceKilledHandsItsTtlReaperToTheOther() throws Exception {
     Map<String, String> leaders = new HashMap<>();
     await().atMost(Duration.ofSeconds(30)).until(() -> {

@@ -1,0 +1,37 @@
+package dev.kiln.api;
+
+import dev.kiln.cluster.ClusterTtl;
+import dev.kiln.sandbox.SandboxManager;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What only the control plane asks of a node (docs/adr/0017), beside the public routes it also
+ * serves: expire a sandbox whose TTL the leading control instance found passed, take over a
+ * paused sandbox whose node is down, fork another node's checkpoint here.
+ */
+final class NodeInternalRoutes {
+  static final String ADOPT = "/internal/v1/sandboxes/{id}/adopt";
+  static final String FORK_CHECKPOINT = "/internal/v1/sandboxes/{id}/checkpoints/{name}/fork";
+
+  private NodeInternalRoutes() {}
+
+  static List<Route> routes(SandboxManager sandboxes) {
+    return List.of(
+        new Route("POST", String.format(ClusterTtl.EXPIRE_PATH, "{id}"), x -> {
+          sandboxes.expireIfDue(x.path("id"));
+          x.noContent();
+        }),
+        new Route("POST", ADOPT, x -> x.json(200, SandboxRoutes.view(sandboxes.adoptPaused(x.path("id"))))),
+        new Route("POST", FORK_CHECKPOINT, x -> {
+          Bodies.Fork b = x.body(Bodies.Fork.class, null);
+          var forks = sandboxes.forkCheckpointHere(x.path("id"), x.path("name"), b.count() == null ? 1 : b.count());
+          x.json(201, Map.of("sandboxes", forks.stream().map(SandboxRoutes::view).toList()));
+        }));
+  }
+
+  /** A route's path with its parameters filled in. */
+  static String path(String template, String id, String name) {
+    return template.replace("{id}", id).replace("{name}", name == null ? "" : name);
+  }
+}

@@ -1,0 +1,221 @@
+package dev.kiln.sandbox;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.blob.ObjectKey;
+import dev.kiln.blob.ObjectStore;
+import dev.kiln.blob.ObjectStoreException;
+import dev.kiln.host.AtomicFiles;
+import dev.kiln.store.EventRepository;
+import dev.kiln.vmm.DiskLayers;
+import dev.kiln.vmm.Overlay;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Saved VM states in a cluster's bucket, so that another node can resume a paused sandbox or fork
+ * a checkpoint (docs/adr/0017): the state file, and every disk layer of this node the state's disk
+ * is built on, down to the template artifact at the bottom (already in the bucket). Frozen layers
+ * are immutable and shared under {@code disks/<name>}, put once; a paused sandbox's own top layer
+ * goes under the state's prefix. A manifest, put last, says what belongs to the state: a state is
+ * in the bucket exactly when its manifest is.
+ */
+final class BucketStates {
+  private static final Logger log = LoggerFactory.getLogger(BucketStates.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** What a state needs, as the manifest lists it; layers from the top down, the base as the source node named it. */
+  record Manifest(String state, String stateSha256, Layer top, List<Layer> below, String base) {}
+
+  /** A disk layer in the bucket, and the name it has in a data directory's {@code disks/}. */
+  record Layer(String key, String name) {}
+
+  /**
+   * A state fetched here: the state file, its checksum, its top layer (a frozen one shared, or a
+   * copy of its own, pending until recorded), and a hold that keeps the chain from collection until
+   * the caller has built on it or recorded it.
+   */
+  record Fetched(Path state, String sha256, Path top, DiskLayers.Hold hold) implements AutoCloseable {
+    @Override
+    public void close() {
+      hold.close();
+    }
+  }
+
+  /** A fetched top layer of its own is now recorded where collection's roots come from. */
+  void recorded(Path top) {
+    disks.recorded(top);
+  }
+
+  private final Optional<ObjectStore> store;
+  private final DiskLayers disks;
+  private final TemplateSnapshots artifacts;
+  private final EventRepository events;
+
+  BucketStates(Optional<ObjectStore> store, DiskLayers disks, TemplateSnapshots artifacts, EventRepository events) {
+    this.store = store;
+    this.disks = disks;
+    this.artifacts = artifacts;
+    this.events = events;
+  }
+
+  /**
+   * A sandbox just paused, in a cluster: its state goes to the bucket, so that it can resume on
+   * another node if this one dies. A failure costs only that: the sandbox resumes here, and its
+   * events say so.
+   */
+  void sharePaused(String sandboxId, Path state, String sha256, Path top) {
+    share(sandboxId, pausedPrefix(sandboxId), state, sha256, top, false, "its paused state");
+  }
+
+  /** A checkpoint just taken, in a cluster: to the bucket, so that any node can fork it. */
+  void shareCheckpoint(String sandboxId, String checkpointId, Path state, String sha256, Path disk) {
+    share(sandboxId, checkpointPrefix(sandboxId, checkpointId), state, sha256, disk, true, "checkpoint " + checkpointId);
+  }
+
+  private void share(String sandboxId, String prefix, Path state, String sha256, Path top, boolean frozen, String what) {
+    if (store.isEmpty()) return;
+    try {
+      publish(prefix, state, sha256, top, frozen);
+    } catch (IOException | ObjectStoreException e) {
+      log.warn("sandbox={} {} not stored in the object store: {}", sandboxId, what, e.getMessage());
+      events.append(sandboxId, "not-shared", what + " could not be stored in the object store (" + e.getMessage() + "): only this node can use it");
+    }
+  }
+
+  /** Whether states are shared: only in a cluster with a bucket. */
+  boolean shared() {
+    return store.isPresent();
+  }
+
+  static String pausedPrefix(String sandboxId) {
+    return "sandboxes/" + sandboxId + "/paused";
+  }
+
+  static String checkpointPrefix(String sandboxId, String checkpointId) {
+    return "checkpoints/" + sandboxId + "/" + checkpointId;
+  }
+
+  /**
+   * Puts the state and its disk chain under {@code prefix}, the manifest last. {@code topFrozen}:
+   * the top layer is immutable (a checkpoint's) and is shared like the layers below it; otherwise it
+   * is this state's own copy (a paused sandbox's, which it writes to again once resumed).
+   */
+  void publish(String prefix, Path state, String sha256, Path top, boolean topFrozen) throws IOException {
+    ObjectStore s = store.orElseThrow();
+    long t0 = System.nanoTime();
+    List<Layer> below = new ArrayList<>();
+    Path base = null;
+    for (Path p = top; ; ) {
+      Optional<Path> backing = DiskLayers.backingOf(p);
+      if (backing.isEmpty()) throw new IOException("disk layer " + p + " has no base: it is not a layer of this node");
+      Path b = backing.get().toAbsolutePath().normalize();
+      if (!b.getParent().equals(disks.dir())) {
+        base = b;
+        break;
+      }
+      below.add(shareFrozen(s, b));
+      p = b;
+    }
+    Layer topLayer = topFrozen ? shareFrozen(s, top) : new Layer(prefix + "/disk.qcow2", top.getFileName().toString());
+    if (!topFrozen) put(s, topLayer.key(), top);
+    put(s, prefix + "/state", state);
+    Path manifest = Files.createTempFile(state.getParent(), ".manifest", ".json");
+    try {
+      AtomicFiles.write(manifest, JSON.writeValueAsBytes(new Manifest(prefix + "/state", sha256, topLayer, below, base.toString())));
+      put(s, prefix + "/manifest.json", manifest);
+    } finally {
+      Files.deleteIfExists(manifest);
+    }
+    log.info("saved state published prefix={} layers={} took_ms={} to {}", prefix, below.size() + 1, (System.nanoTime() - t0) / 1_000_000, s.describe());
+  }
+
+  private static Layer shareFrozen(ObjectStore s, Path layer) {
+    Layer l = new Layer("disks/" + layer.getFileName(), layer.getFileName().toString());
+    if (s.head(new ObjectKey(l.key())).isEmpty()) put(s, l.key(), layer);
+    return l;
+  }
+
+  private static void put(ObjectStore s, String key, Path file) {
+    s.put(new ObjectKey(key), file);
+  }
+
+  /** Whether the bucket holds a whole state under {@code prefix}. */
+  boolean has(String prefix) {
+    return store.isPresent() && store.get().head(new ObjectKey(prefix + "/manifest.json")).isPresent();
+  }
+
+  /**
+   * Fetches the state under {@code prefix} to {@code stateTarget} and its disk chain into this
+   * node's {@code disks/}, each layer's header rewritten to name its base here. The top layer is
+   * protected from collection (pending) until the caller records it.
+   */
+  Fetched fetch(String prefix, Path stateTarget) throws IOException, InterruptedException {
+    ObjectStore s = store.orElseThrow(() -> new IOException("no object store: saved states are not shared"));
+    Path manifestFile = Files.createTempFile(disks.dir(), ".manifest", ".json");
+    Manifest m;
+    try {
+      s.get(new ObjectKey(prefix + "/manifest.json"), manifestFile);
+      m = JSON.readValue(manifestFile.toFile(), Manifest.class);
+    } catch (ObjectStoreException e) {
+      throw new IOException("the saved state " + prefix + " is not in " + s.describe() + ": " + e.getMessage(), e);
+    } finally {
+      Files.deleteIfExists(manifestFile);
+    }
+    long t0 = System.nanoTime();
+    List<DiskLayers.Hold> lower = new ArrayList<>();
+    try {
+      Path base = artifacts.ensureBase(Path.of(m.base()));
+      for (int i = m.below().size() - 1; i >= 0; i--) {
+        base = frozenHere(s, m.below().get(i), base);
+        lower.add(disks.hold(base));
+      }
+      Path top;
+      DiskLayers.Hold hold;
+      if (m.top().key().startsWith("disks/")) {
+        top = frozenHere(s, m.top(), base);
+        hold = disks.hold(top);
+      } else {
+        top = disks.reserve();
+        hold = () -> { }; // pending until recorded, which keeps its chain too
+        s.get(new ObjectKey(m.top().key()), top);
+        Overlay.rebase(top, base, format(base));
+      }
+      Files.createDirectories(stateTarget.getParent());
+      s.get(new ObjectKey(m.state()), stateTarget);
+      log.info("saved state fetched prefix={} layers={} took_ms={} from {}", prefix, m.below().size() + 1, (System.nanoTime() - t0) / 1_000_000,
+          s.describe());
+      return new Fetched(stateTarget, m.stateSha256(), top, hold);
+    } catch (ObjectStoreException e) {
+      throw new IOException("fetching the saved state " + prefix + " failed: " + e.getMessage(), e);
+    } finally {
+      lower.forEach(DiskLayers.Hold::close);
+    }
+  }
+
+  /** A frozen layer here under its shared name, fetched and pointed at {@code base} if this node does not have it yet. */
+  private Path frozenHere(ObjectStore s, Layer l, Path base) throws IOException {
+    Path here = disks.dir().resolve(l.name());
+    if (Files.exists(here)) return here;
+    Path partial = disks.reserve();
+    try {
+      s.get(new ObjectKey(l.key()), partial);
+      Overlay.rebase(partial, base, format(base));
+      DiskLayers.freeze(partial);
+      Files.move(partial, here, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    } finally {
+      Files.deleteIfExists(partial);
+      disks.recorded(partial);
+    }
+    return here;
+  }
+
+  private static Overlay.BaseFormat format(Path base) throws IOException {
+    return DiskLayers.isQcow2(base) ? Overlay.BaseFormat.QCOW2 : Overlay.BaseFormat.RAW;
+  }
+}

@@ -1,0 +1,134 @@
+package dev.kiln.sandbox;
+
+import dev.kiln.error.ErrorCode;
+import dev.kiln.error.KilnException;
+import dev.kiln.host.AtomicFiles;
+import dev.kiln.net.NetworkSpec;
+import dev.kiln.store.CheckpointRepository;
+import dev.kiln.store.CheckpointRow;
+import dev.kiln.store.NodeRepository;
+import dev.kiln.store.NodeRow;
+import dev.kiln.store.SandboxRepository;
+import dev.kiln.store.SandboxRow;
+import dev.kiln.vmm.VmRecords;
+import dev.kiln.vmm.VmSpec;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Saved states that move between nodes through the cluster's bucket (docs/adr/0017): a paused
+ * sandbox whose node is down is taken over by this node, and a checkpoint another node took is
+ * forked here. Both fetch the state and its disk layers ({@link BucketStates}) and then go on as
+ * a resume or a fork on this node would.
+ */
+final class Relocation {
+  private static final Logger log = LoggerFactory.getLogger(Relocation.class);
+  private final SandboxRepository repo;
+  private final SandboxRows rows;
+  private final NodeRepository nodes;
+  private final BucketStates bucket;
+  private final RunDirs dirs;
+  private final SandboxNetworks networks;
+  private final SandboxRegistry live;
+  private final CheckpointRepository checkpoints;
+  private final CheckpointFiles files;
+  private final Forks forks;
+
+  Relocation(SandboxRepository repo, SandboxRows rows, NodeRepository nodes, BucketStates bucket, RunDirs dirs, SandboxNetworks networks,
+      SandboxRegistry live, CheckpointRepository checkpoints, CheckpointFiles files, Forks forks) {
+    this.repo = repo;
+    this.rows = rows;
+    this.nodes = nodes;
+    this.bucket = bucket;
+    this.dirs = dirs;
+    this.networks = networks;
+    this.live = live;
+    this.checkpoints = checkpoints;
+    this.files = files;
+    this.forks = forks;
+  }
+
+  /**
+   * Takes over a paused sandbox whose node is down: its saved state and disk come from the bucket,
+   * it gets a network on this node with the same rules, and its row says it is here (compare-and-set:
+   * of two nodes asked at once, one wins and the other answers 409). A resume follows as on its own node.
+   */
+  void adoptPaused(String id) throws InterruptedException {
+    SandboxRow r = repo.find(id).orElseThrow(() -> SandboxRows.notFound(id));
+    if (r.nodeId().equals(rows.nodeId())) return;
+    if (!r.state().equals(SandboxState.PAUSED.name())) {
+      throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is " + r.state().toLowerCase() + ": only a paused sandbox moves to another node");
+    }
+    Optional<NodeRow> from = nodes.find(r.nodeId());
+    if (from.isPresent() && from.get().state().equals("UP")) {
+      throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is paused on node " + from.get().name() + ", which is up: it resumes there");
+    }
+    String prefix = BucketStates.pausedPrefix(id);
+    if (!bucket.has(prefix)) {
+      throw new KilnException(ErrorCode.SANDBOX_LOST, "sandbox " + id + " was paused on node " + r.nodeId() + ", which is down, and its paused state is not "
+          + "in the object store: it resumes only when that node is back");
+    }
+    NetworkSpec network = networks.specOf(id);
+    BucketStates.Fetched f;
+    try {
+      f = bucket.fetch(prefix, dirs.pausedState(id));
+      AtomicFiles.write(dirs.pausedStateSha256(id), f.sha256().getBytes(StandardCharsets.US_ASCII));
+    } catch (IOException e) {
+      throw new KilnException(ErrorCode.OBJECT_STORE_FAILED, "sandbox " + id + " could not be fetched from the object store: " + e.getMessage(), e);
+    }
+    VmSpec spec = SandboxRows.vmSpecOf(r).renamed(id, dirs.of(id)).withRootDisk(f.top()).withNic(Optional.empty());
+    String why = "its node " + from.map(NodeRow::name).orElse(r.nodeId()) + " is down; taken over by node " + rows.nodeId() + " with its paused state from the object store";
+    try (f) {
+      if (!repo.moveToNode(id, r.nodeId(), rows.nodeId(), VmRecords.encode(spec), why)) {
+        throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " changed while it was being taken over; try again");
+      }
+    } catch (RuntimeException e) {
+      try {
+        AtomicFiles.deleteTree(dirs.of(id));
+      } catch (IOException cleanup) {
+        log.warn("sandbox={} run directory not removed after a failed take-over: {}", id, cleanup.getMessage());
+      }
+      throw e;
+    } finally {
+      bucket.recorded(f.top());
+    }
+    live.add(new SandboxId(id));
+    if (network.hasDevice()) {
+      Optional<VmSpec.Nic> nic = networks.attach(id, network);
+      repo.recordVmJson(id, VmRecords.encode(spec.withNic(nic)));
+    }
+    log.info("sandbox taken over sandbox={} from_node={} to_node={}", id, r.nodeId(), rows.nodeId());
+  }
+
+  /**
+   * Forks a checkpoint another node took, here: its state and frozen disk come from the bucket;
+   * the forks are this node's sandboxes.
+   */
+  List<Sandbox> forkCheckpoint(String sourceId, String name, int count) throws InterruptedException {
+    SandboxRow source = repo.find(sourceId).orElseThrow(() -> SandboxRows.notFound(sourceId));
+    CheckpointRow cp = checkpoints.find(sourceId, name)
+        .orElseThrow(() -> new KilnException(ErrorCode.CHECKPOINT_NOT_FOUND, "sandbox " + sourceId + " has no checkpoint named '" + name + "'"));
+    String prefix = BucketStates.checkpointPrefix(sourceId, cp.id());
+    if (!bucket.has(prefix)) {
+      throw new KilnException(ErrorCode.CHECKPOINT_NOT_FOUND, "checkpoint '" + name + "' of " + sourceId + " is not in the object store: only node "
+          + source.nodeId() + " can fork it");
+    }
+    Path state = files.state(sourceId, cp.id());
+    try (BucketStates.Fetched f = bucket.fetch(prefix, state)) {
+      Checkpoints.Saved saved = new Checkpoints.Saved(VmRecords.decode(cp.vmJson()).withRootDisk(f.top()), f.state(), f.sha256(), cp.stateBytes());
+      return forks.forkFrom(source, saved, count, "checkpoint '" + name + "' of " + sourceId + " (from the object store)");
+    } catch (IOException e) {
+      throw new KilnException(ErrorCode.OBJECT_STORE_FAILED, "checkpoint '" + name + "' of " + sourceId + " could not be fetched: " + e.getMessage(), e);
+    } catch (dev.kiln.vmm.VmmException e) {
+      throw new KilnException(ErrorCode.INTERNAL, "checkpoint " + cp.id() + " has an unreadable VM record", e);
+    } finally {
+      files.removeState(state);
+    }
+  }
+}

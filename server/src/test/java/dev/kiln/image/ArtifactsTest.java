@@ -161,7 +161,7 @@ class ArtifactsTest {
   void aHeldOrPendingArtifactIsKeptAndAHoldOnACollectedOneFails() throws IOException {
     Path building = artifacts.building(Artifacts.Kind.SNAPSHOT);
     Files.writeString(building.resolve("state"), "s");
-    Path pending = artifacts.publish(building); // not recorded yet: its pointer is being written
+    Path pending = artifacts.publish(building); // not recorded yet: its template row is being written
     try (Artifacts.Hold h = artifacts.hold(garbageSnapshot.resolve("disk.qcow2"))) {
       assertEquals(0, artifacts.collect(this::roots, DiskLayers::backingOf));
     }
@@ -190,7 +190,7 @@ class ArtifactsTest {
     Path legacy = data.resolve("templates/old/snapshot");
     Files.createDirectories(legacy);
     Overlay.create(legacy.resolve("disk.qcow2"), legacyImage, Overlay.BaseFormat.RAW);
-    assertEquals(legacy, pointers.current("old", false).orElseThrow(), "no pointer: the legacy directory is current");
+    assertEquals(legacy, pointers.current("old", false).orElseThrow(), "no id recorded: the legacy directory is current");
     Path sandbox = disks.create(new dev.kiln.vmm.DiskBase.Layer(legacy.resolve("disk.qcow2")));
     disks.recorded(sandbox);
 

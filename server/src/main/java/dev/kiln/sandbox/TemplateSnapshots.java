@@ -33,8 +33,9 @@ import org.slf4j.LoggerFactory;
  * Template snapshots: a template's VM booted once, its filesystem frozen, and saved by the backend
  * as a {@link VmImage}, so a sandbox restores in a fraction of a boot. Each snapshot is an
  * immutable {@link Artifacts} directory ({@code artifacts/snapshots/<id>/}; the template's row
- * names its current one, {@link SnapshotPointers}): the backend's files and a manifest of what the snapshot was taken with
- * (machine, size, room to grow, guest artifacts, template image) and their checksums.
+ * names its current one, {@link SnapshotPointers}): the backend's files and a manifest of what the
+ * snapshot was taken with (machine, size, room to grow, guest artifacts, template image) and their
+ * checksums.
  */
 public final class TemplateSnapshots {
   private static final Logger log = LoggerFactory.getLogger(TemplateSnapshots.class);

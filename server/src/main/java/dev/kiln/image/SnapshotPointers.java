@@ -113,7 +113,7 @@ public final class SnapshotPointers {
           }
           String template = dir.getFileName().toString();
           boolean recorded = repo.switchSnapshot(template, network, Optional.empty(), id);
-          Files.delete(pointer);
+          Files.deleteIfExists(pointer);
           AtomicFiles.fsyncDirectory(dir);
           log.info("snapshot pointer file taken over template={} network={} id={} recorded={}", template, network, id, recorded);
         }

@@ -56,6 +56,8 @@ public final class Bench {
   private final HttpClient http = HttpClient.newHttpClient();
   private final String key;
   private String base;
+  /** The daemon's record of each template's current snapshot, which the raw floors restore from. */
+  private dev.kiln.image.SnapshotPointers snapshotPointers;
   /** Resolved once: resolving logs why TCG was chosen. */
   private Accelerator accel;
   private QemuBackend rawBackend;
@@ -79,6 +81,7 @@ public final class Bench {
         .withNetwork(NetworkConfig.DEFAULT.with(true, "10.234.0.0/24", "kb", 7855, "127.0.0.1:0", List.of("127.0.0.1:9")));
     try (KilnDaemon daemon = new KilnDaemon(config, Optional.of(key))) {
       daemon.start();
+      snapshotPointers = daemon.templates().snapshotPointers();
       base = "http://127.0.0.1:" + daemon.port();
       Template t = daemon.templates().build("bench", new dev.kiln.image.TemplateSource.Directory(rootfs.toAbsolutePath()), 256, Optional.empty());
       System.out.printf("kiln bench: %d rounds, %d MiB files, accelerator=%s, guest=%s%n", rounds, fileMib,
@@ -329,7 +332,7 @@ public final class Bench {
   }
 
   private Path snapshotDir(Template t) throws java.io.IOException {
-    return new dev.kiln.image.SnapshotPointers(work.resolve("data")).current(t.name(), false)
+    return snapshotPointers.current(t.name(), false)
         .orElseThrow(() -> new IllegalStateException("template " + t.name() + " has no snapshot"));
   }
 

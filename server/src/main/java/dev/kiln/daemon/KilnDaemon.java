@@ -135,6 +135,11 @@ public final class KilnDaemon implements Daemon {
           new ImagePuller(new RegistryClient(java.util.Set.copyOf(config.insecureRegistries())), new BlobStore(data), DockerConfig.standard()),
           templateArtifacts);
       templates.failInterruptedBuilds();
+      try {
+        templates.snapshotPointers().takeOverFiles(); // what a daemon before the templates' snapshot columns left
+      } catch (java.io.IOException e) {
+        log.warn("{}", e.getMessage());
+      }
       keys = new ApiKeys(new ApiKeyRepository(db), adminKey);
       GuestArtifacts artifacts = GuestArtifacts.load(config.guestArtifacts());
       Accelerator accel = Accelerator.resolve(config.accelerator(), Path.of("/sys/module"), Path.of("/dev/kvm"));

@@ -28,8 +28,8 @@ import org.slf4j.LoggerFactory;
  * Template images and snapshots as immutable artifacts: each one a directory
  * {@code artifacts/<kind>/<id>/} with a random id never used twice, written whole under a dot name
  * ({@code .<id>.building}), fsynced and renamed into place, then never changed. A template points
- * at its current ones (its row at the image, a pointer file at each snapshot); a rebuild or a
- * re-snapshot makes new artifacts and moves the pointer, so whatever a running VM, a disk layer or
+ * at its current ones (its row names the image and each snapshot); a rebuild or a
+ * re-snapshot makes new artifacts and moves the row's name, so whatever a running VM, a disk layer or
  * a checkpoint names stays as it was. Artifacts are removed when nothing reaches them any more
  * ({@link #collect}), which fails closed like the disk layers' collection.
  *
@@ -85,7 +85,7 @@ public final class Artifacts {
 
   private final Path root;
   private final Path templatesRoot;
-  /** Published but not yet pointed at by anything the roots come from. */
+  /** Published but not yet named by anything the roots come from (a template row). */
   private final Set<Path> pending = new HashSet<>();
   /** Held artifacts and how many holds each has. */
   private final Map<Path, Integer> held = new HashMap<>();
@@ -122,7 +122,7 @@ public final class Artifacts {
   /**
    * The path in this data directory of an artifact's file that {@code p} names: {@code p} itself,
    * unless it names an artifact under another data directory ({@code /elsewhere/artifacts/images/<id>/rootfs.ext4},
-   * a row or pointer another node of the cluster wrote), which is the same artifact here.
+   * a row another node of the cluster wrote, or an old pointer file), which is the same artifact here.
    */
   public Path local(Path p) {
     Path a = p.toAbsolutePath().normalize();

@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Builds, lists and deletes templates. A template's directory {@code <data>/templates/<name>/}
- * holds its build log and its snapshot pointers; its image and snapshots are {@link Artifacts}.
+ * holds its build log; its image and snapshots are {@link Artifacts}, named by its row.
  * Builds run one per template name at a time, in the background for the API and in the caller's
  * thread for the installer and tests.
  */
@@ -52,7 +52,7 @@ public final class TemplateService {
     this.root = dataDir.resolve("templates");
     this.repo = repo;
     this.artifacts = artifacts;
-    this.snapshotPointers = new SnapshotPointers(dataDir, artifacts);
+    this.snapshotPointers = new SnapshotPointers(dataDir, repo, artifacts);
     this.ctx = new TemplateBuild.Context(root, artifacts, repo, puller, () -> snapshotter != null, name -> {
       Consumer<Template> s = snapshotter;
       if (s != null) find(name).ifPresent(s);

@@ -33,9 +33,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Template snapshots: a template's VM booted once, its filesystem frozen, and saved by the backend
  * as a {@link VmImage}, so a sandbox restores in a fraction of a boot. Each snapshot is an
- * immutable {@link Artifacts} directory ({@code artifacts/snapshots/<id>/}; the template's pointer
- * names its current one): the backend's files and a manifest of what the snapshot was taken with
- * (machine, size, room to grow, guest artifacts, template image) and their checksums.
+ * immutable {@link Artifacts} directory ({@code artifacts/snapshots/<id>/}; the template's row
+ * names its current one, {@link SnapshotPointers}): the backend's files and a manifest of what the
+ * snapshot was taken with (machine, size, room to grow, guest artifacts, template image) and their
+ * checksums.
  */
 public final class TemplateSnapshots {
   private static final Logger log = LoggerFactory.getLogger(TemplateSnapshots.class);
@@ -132,6 +133,8 @@ public final class TemplateSnapshots {
       throws IOException, VmmException, AgentException, InterruptedException {
     ensureNotAborted();
     long start = System.nanoTime();
+    // What the new snapshot replaces: if another one (another node's) becomes current meanwhile, that one stays.
+    Optional<Path> previous = pointers.current(t.name(), nic.isPresent());
     // Sockets go under the sandboxes directory: an artifact path may be too long for sun_path.
     String name = "snap-" + SandboxId.random().value().substring(3);
     Path run = sandboxesDir.resolve(name);
@@ -160,11 +163,13 @@ public final class TemplateSnapshots {
         AtomicFiles.write(building.resolve(MANIFEST), JSON.writeValueAsBytes(m));
         Path dir = store.publish(building);
         try {
-          // Before the pointer moves: a template never names a snapshot the other nodes cannot fetch.
-          // A failure leaves the pointer where it was, and the new artifact to collection.
+          // Before the row names it: a template never names a snapshot the other nodes cannot fetch.
+          // A failure leaves the row's snapshot as it was, and the new artifact to collection.
           store.uploadIfMissing(t.rootfs().orElseThrow()); // an image built offline (the installer's) or before the bucket was configured
           store.upload(dir);
-          pointers.point(t.name(), nic.isPresent(), dir);
+          if (!pointers.point(t.name(), nic.isPresent(), previous, dir)) {
+            throw new IOException("another snapshot of template " + t.name() + " became current while this one was taken; it stays, and this one is dropped");
+          }
         } finally {
           store.recorded(dir);
         }

@@ -66,7 +66,7 @@ final class UnusedDisks {
     Set<Path> roots = new HashSet<>(disks.layers());
     List<Template> all = templates.list();
     for (Template t : all) t.rootfs().ifPresent(roots::add);
-    roots.addAll(templates.snapshotPointers().of(all.stream().map(Template::name).toList()));
+    roots.addAll(templates.snapshotPointers().all());
     for (VmSpec vm : uses.vms()) {
       roots.add(vm.rootDisk());
       vm.memory().ifPresent(m -> roots.add(m.file()));

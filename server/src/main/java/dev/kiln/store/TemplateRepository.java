@@ -5,7 +5,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 
@@ -18,7 +20,7 @@ public final class TemplateRepository {
     this.db = db;
   }
 
-  /** Inserts or replaces the row (a rebuild of a template replaces it). */
+  /** Inserts or replaces the row (a rebuild of a template replaces it); its current snapshots stay as they were. */
   public void upsert(TemplateRow r) {
     db.inTransaction(c -> {
       try (PreparedStatement p = c.prepareStatement("INSERT INTO templates (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
@@ -109,6 +111,53 @@ public final class TemplateRepository {
         try (ResultSet rs = p.executeQuery()) {
           return rs.next() ? Optional.of(read(rs)) : Optional.<TemplateRow>empty();
         }
+      }
+    });
+  }
+
+  /** The template's current snapshots; empty if there is no such template. */
+  public Optional<TemplateSnapshotIds> snapshots(String name) {
+    return db.read(c -> {
+      try (PreparedStatement p = c.prepareStatement("SELECT snapshot_id, snapshot_net_id FROM templates WHERE name = ?")) {
+        p.setString(1, name);
+        try (ResultSet rs = p.executeQuery()) {
+          return rs.next() ? Optional.of(snapshotIds(rs)) : Optional.<TemplateSnapshotIds>empty();
+        }
+      }
+    });
+  }
+
+  /** Every template's current snapshots, by name, read at one instant. */
+  public Map<String, TemplateSnapshotIds> allSnapshots() {
+    return db.read(c -> {
+      try (PreparedStatement p = c.prepareStatement("SELECT name, snapshot_id, snapshot_net_id FROM templates ORDER BY name");
+          ResultSet rs = p.executeQuery()) {
+        Map<String, TemplateSnapshotIds> out = new LinkedHashMap<>();
+        while (rs.next()) out.put(rs.getString("name"), snapshotIds(rs));
+        return out;
+      }
+    });
+  }
+
+  private static TemplateSnapshotIds snapshotIds(ResultSet rs) throws SQLException {
+    return new TemplateSnapshotIds(Optional.ofNullable(rs.getString("snapshot_id")), Optional.ofNullable(rs.getString("snapshot_net_id")));
+  }
+
+  /**
+   * Makes {@code next} the template's current snapshot (the one with a network device if
+   * {@code network}) if {@code expected} still is (empty: none is recorded): compare-and-set, so of
+   * two nodes or threads that read the same current snapshot, exactly one replaces it. False (and
+   * no change) if another one is current now or there is no such template.
+   */
+  public boolean switchSnapshot(String name, boolean network, Optional<String> expected, String next) {
+    String column = network ? "snapshot_net_id" : "snapshot_id";
+    return db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("UPDATE templates SET " + column + " = ? WHERE name = ? AND "
+          + (expected.isPresent() ? column + " = ?" : column + " IS NULL"))) {
+        p.setString(1, next);
+        p.setString(2, name);
+        if (expected.isPresent()) p.setString(3, expected.get());
+        return p.executeUpdate() == 1;
       }
     });
   }

@@ -12,6 +12,8 @@ import dev.kiln.blob.ObjectStores;
 import dev.kiln.fixtures.CountedObjectStore;
 import dev.kiln.fixtures.LocalS3;
 import dev.kiln.host.CommandRunner;
+import dev.kiln.store.Database;
+import dev.kiln.store.TemplateRepository;
 import dev.kiln.vmm.DiskBase;
 import dev.kiln.vmm.DiskLayers;
 import dev.kiln.vmm.Overlay;
@@ -251,16 +253,24 @@ class SharedArtifactsTest {
   }
 
   @Test
-  void pointersNameTheArtifactIdAndOldOnesFromAnotherDataDirectoryReadAsThisOnes() throws Exception {
+  void theSnapshotOneNodeRecordsInTheSharedDatabaseIsTheSameArtifactUnderTheOthersDataDirectory() throws Exception {
     Artifacts b = nodeB();
-    SnapshotPointers pointers = new SnapshotPointers(nodeBDir(), b);
-    pointers.point("t", false, b.local(snapshotA));
-    String json = Files.readString(nodeBDir().resolve("templates/t/snapshot.json"));
-    assertTrue(json.contains("\"id\":\"" + snapshotA.getFileName() + "\""), json);
-    assertEquals(Optional.of(b.local(snapshotA)), pointers.current("t", false));
-    // A pointer as a daemon before ids wrote it on node A: the directory only.
-    Files.writeString(nodeBDir().resolve("templates/t/snapshot-net.json"), "{\"dir\":\"" + snapshotA + "\"}");
-    assertEquals(Optional.of(nodeBDir().resolve("artifacts/snapshots").toAbsolutePath().resolve(snapshotA.getFileName())), pointers.current("t", true));
+    try (Database db = Database.open(tmp.resolve("shared.db"))) {
+      TemplateRepository rows = new TemplateRepository(db);
+      rows.upsert(SnapshotPointersTest.row("t"));
+      SnapshotPointers onA = new SnapshotPointers(tmp.resolve("a"), rows, a);
+      SnapshotPointers onB = new SnapshotPointers(nodeBDir(), rows, b);
+      assertTrue(onA.point("t", false, Optional.empty(), snapshotA));
+      assertEquals(Optional.of(b.local(snapshotA)), onB.current("t", false));
+      // A pointer file from before ids (the directory only) that names A's artifact, left in B's data directory: the same artifact.
+      Path file = nodeBDir().resolve("templates/t/snapshot-net.json");
+      Files.createDirectories(file.getParent());
+      Files.writeString(file, "{\"dir\":\"" + snapshotA + "\"}");
+      onB.takeOverFiles();
+      assertFalse(Files.exists(file));
+      assertEquals(Optional.of(b.local(snapshotA)), onB.current("t", true));
+      assertEquals(Optional.of(snapshotA), onA.current("t", true));
+    }
   }
 
   @Test

@@ -49,19 +49,23 @@ class LegacyLayoutSystemTest {
     return host.dir.resolve("data/templates/" + TestHost.TEMPLATE);
   }
 
-  /** What a daemon before artifacts left: image and snapshot inside the template's directory, no pointer, the row naming the image there. */
+  /** What a daemon before artifacts left: image and snapshot inside the template's directory, no snapshot id in the row, the row naming the image there. */
   private static void toLegacyLayout() throws Exception {
     Path dir = templateDir();
-    Path snapshot = Path.of(TestHost.JSON.readTree(dir.resolve("snapshot.json").toFile()).path("dir").asText());
     try (Database db = Database.open(host.dir.resolve("data/kiln.db"))) {
       TemplateRepository templates = new TemplateRepository(db);
       TemplateRow row = templates.find(TestHost.TEMPLATE).orElseThrow();
+      Path snapshot = host.dir.resolve("data/artifacts/snapshots").resolve(templates.snapshots(TestHost.TEMPLATE).orElseThrow().plain().orElseThrow());
       Path image = Path.of(row.rootfsPath().orElseThrow());
       Files.move(image, dir.resolve("rootfs.ext4")); // same inode, size and time: the snapshot manifest's rootfsKey still holds
       Files.move(snapshot, dir.resolve("snapshot"));
       CommandRunner.run(List.of("qemu-img", "rebase", "-u", "-f", "qcow2", "-F", "raw", "-b", dir.resolve("rootfs.ext4").toString(),
           dir.resolve("snapshot/disk.qcow2").toString()), Duration.ofSeconds(30));
-      Files.delete(dir.resolve("snapshot.json"));
+      db.inTransaction(c -> {
+        try (var st = c.createStatement()) {
+          return st.executeUpdate("UPDATE templates SET snapshot_id = NULL, snapshot_net_id = NULL");
+        }
+      });
       Files.delete(image.getParent());
       templates.upsert(new TemplateRow(row.name(), row.status(), row.source(), Optional.of(dir.resolve("rootfs.ext4").toString()), row.rootfsBytes(),
           row.error(), row.createdAt(), row.updatedAt(), row.imageDigest(), row.configJson(), row.freeSpaceMib(), row.machine()));
@@ -78,7 +82,7 @@ class LegacyLayoutSystemTest {
   void aSandboxOnTheLegacySnapshotOutlivesARestartAndAReSnapshotThenTheLegacyFilesAreCollected() throws Exception {
     Path legacySnapshot = templateDir().resolve("snapshot");
     Path legacyImage = templateDir().resolve("rootfs.ext4");
-    assertEquals(legacySnapshot, host.snapshotDir(false).orElseThrow(), "no pointer: the legacy snapshot is current");
+    assertEquals(legacySnapshot, host.snapshotDir(false).orElseThrow(), "no id recorded: the legacy snapshot is current");
     String old = host.createSandbox(Map.of("template", TestHost.TEMPLATE));
     assertEquals("restored from the template snapshot", SnapshotSystemTest.createdHow(host, old));
     out(old, "echo kept > /root/mark");

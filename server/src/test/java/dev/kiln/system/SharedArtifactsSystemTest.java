@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.kiln.config.DatabaseConfig;
 import dev.kiln.fixtures.LocalS3;
-import dev.kiln.store.Database;
-import dev.kiln.store.TemplateRepository;
-import dev.kiln.store.TemplateRow;
+import dev.kiln.store.PostgresServer;
+import dev.kiln.store.PostgresTarget;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -18,37 +18,34 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Two nodes sharing template artifacts through one bucket on a real S3 server: node A builds and
- * snapshots the template, which uploads both; node B, on a data directory of its own that has
- * neither, restores a sandbox from A's snapshot, fetched from the bucket on its first create.
+ * Two nodes sharing template artifacts through one bucket on a real S3 server and their state
+ * through one PostgreSQL database: node A builds and snapshots the template, which uploads both
+ * and records them in the template's row; node B, on a data directory of its own that has neither,
+ * reads the row and restores a sandbox from A's snapshot, fetched from the bucket on its first create.
  *
- * <p>Until templates live in a shared database, B is told of the template the way one would tell
- * it: A's template row and A's snapshot pointer, copied into B's data directory before it starts
- * (the row verbatim, naming A's image under A's data directory).
+ * <p>A stops before B starts: two combined daemons on one database would take each other's
+ * sandboxes for a crash's leftovers, and node roles are not there yet. A's files stay for the
+ * comparison.
  */
 @Tag("system")
 @ExtendWith(LocalS3.Extension.class)
 class SharedArtifactsSystemTest {
   private static TestHost a;
   private static TestHost b;
+  private static Path snapshotA;
+  private static Path imageA;
 
   @BeforeAll
   static void nodes(LocalS3 s3) throws Exception {
     var bucket = s3.config(s3.newBucket());
-    a = TestHost.startSharing(bucket);
+    PostgresTarget db = PostgresServer.shared().newDatabase();
+    DatabaseConfig database = new DatabaseConfig(db.url(), db.user(), null, 2);
+    a = TestHost.startSharing(bucket, database);
     a.awaitTemplateSnapshot();
-    b = TestHost.unbootedSharing(bucket);
-    Path data = b.dataDir();
-    Files.createDirectories(data.resolve("templates/" + TestHost.TEMPLATE));
-    // What a shared database would give B: the template's row and its current snapshot.
-    TemplateRow row;
-    try (Database db = Database.open(a.dataDir().resolve("kiln.db"))) {
-      row = new TemplateRepository(db).find(TestHost.TEMPLATE).orElseThrow();
-    }
-    try (Database db = Database.open(data.resolve("kiln.db"))) {
-      new TemplateRepository(db).upsert(row);
-    }
-    Files.copy(a.dataDir().resolve("templates/" + TestHost.TEMPLATE + "/snapshot.json"), data.resolve("templates/" + TestHost.TEMPLATE + "/snapshot.json"));
+    snapshotA = a.snapshotDir(false).orElseThrow();
+    imageA = a.daemon().templates().find(TestHost.TEMPLATE).orElseThrow().rootfs().orElseThrow();
+    a.stopDaemonOnly();
+    b = TestHost.unbootedSharing(bucket, database);
     b.boot();
   }
 
@@ -63,7 +60,6 @@ class SharedArtifactsSystemTest {
 
   @Test
   void aSandboxOnTheSecondNodeRestoresFromTheSnapshotTheFirstTookFetchedFromTheBucket() throws Exception {
-    Path snapshotA = a.snapshotDir(false).orElseThrow();
     Path snapshotB = b.snapshotDir(false).orElseThrow();
     assertEquals(snapshotA.getFileName(), snapshotB.getFileName());
     assertTrue(snapshotB.startsWith(b.dataDir().resolve("artifacts/snapshots")), snapshotB.toString());
@@ -75,7 +71,6 @@ class SharedArtifactsSystemTest {
     TestHost.Reply r = b.call("POST", "/v1/sandboxes/" + id + "/exec", Map.of("command", "echo hi from b > /root/f && cat /root/f"));
     assertEquals(200, r.status(), r.raw());
     assertEquals("hi from b\n", r.json().path("stdout").asText());
-    Path imageA = a.daemon().templates().find(TestHost.TEMPLATE).orElseThrow().rootfs().orElseThrow();
     Path imageB = b.daemon().templates().find(TestHost.TEMPLATE).orElseThrow().rootfs().orElseThrow();
     assertEquals(b.dataDir().resolve("artifacts/images").resolve(imageA.getParent().getFileName()).resolve("rootfs.ext4"), imageB);
     assertEquals(Files.size(imageA), Files.size(imageB));

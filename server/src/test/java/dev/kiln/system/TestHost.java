@@ -2,6 +2,7 @@ package dev.kiln.system;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.config.DatabaseConfig;
 import dev.kiln.config.KilnConfig;
 import dev.kiln.config.ObjectStoreConfig;
 import dev.kiln.config.NetworkConfig;
@@ -44,11 +45,18 @@ public final class TestHost implements AutoCloseable {
   /** The bucket template artifacts are shared through; none unless a test asks. */
   private final ObjectStoreConfig objectStore;
 
-  private TestHost(Path dir, boolean snapshots, NetworkConfig network, ObjectStoreConfig objectStore) {
+  /** The store: the data directory's SQLite file unless a test shares a PostgreSQL database between hosts. */
+  private final DatabaseConfig database;
+
+  /** Stopped by {@link #stopDaemonOnly} and not booted again: close has no daemon to ask. */
+  private boolean stopped;
+
+  private TestHost(Path dir, boolean snapshots, NetworkConfig network, ObjectStoreConfig objectStore, DatabaseConfig database) {
     this.dir = dir;
     this.snapshots = snapshots;
     this.network = network;
     this.objectStore = objectStore;
+    this.database = database;
   }
 
   /** A daemon that does not snapshot templates: every sandbox boots, and no snapshot VM competes for the CPU. */
@@ -70,33 +78,30 @@ public final class TestHost implements AutoCloseable {
     return start(snapshots, NetworkConfig.disabled());
   }
 
-  /** A snapshotting daemon that shares template artifacts through {@code objectStore}, with the test template built. */
-  public static TestHost startSharing(ObjectStoreConfig objectStore) throws Exception {
-    TestHost h = unbooted(true, NetworkConfig.disabled(), objectStore);
+  /** A snapshotting daemon that shares template artifacts through {@code objectStore} and its state in {@code database}, with the test template built. */
+  public static TestHost startSharing(ObjectStoreConfig objectStore, DatabaseConfig database) throws Exception {
+    TestHost h = unbooted(true, NetworkConfig.disabled(), objectStore, database);
     h.boot();
     h.buildTemplate();
     return h;
   }
 
-  /**
-   * Another node on {@code objectStore}: a snapshotting daemon on a fresh data directory, not
-   * started ({@link #boot} it once the test has put in it what a shared database would hold).
-   */
-  public static TestHost unbootedSharing(ObjectStoreConfig objectStore) throws Exception {
-    return unbooted(true, NetworkConfig.disabled(), objectStore);
+  /** Another node on {@code objectStore} and {@code database}: a snapshotting daemon on a fresh data directory, not started. */
+  public static TestHost unbootedSharing(ObjectStoreConfig objectStore, DatabaseConfig database) throws Exception {
+    return unbooted(true, NetworkConfig.disabled(), objectStore, database);
   }
 
-  private static TestHost unbooted(boolean snapshots, NetworkConfig network, ObjectStoreConfig objectStore) throws Exception {
+  private static TestHost unbooted(boolean snapshots, NetworkConfig network, ObjectStoreConfig objectStore, DatabaseConfig database) throws Exception {
     if (!Files.exists(ARTIFACTS.resolve("manifest.json"))) {
       throw new IllegalStateException("guest artifacts missing at " + ARTIFACTS + ": run scripts/build-guest.sh (the README's test command does)");
     }
     // o+x: QEMU runs as the unprivileged kiln-vmm user and must traverse into the data directory.
     return new TestHost(Files.createTempDirectory(Path.of("/tmp"), "kt", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x"))),
-        snapshots, network, objectStore);
+        snapshots, network, objectStore, database);
   }
 
   private static TestHost start(boolean snapshots, NetworkConfig network) throws Exception {
-    TestHost h = unbooted(snapshots, network, ObjectStoreConfig.NONE);
+    TestHost h = unbooted(snapshots, network, ObjectStoreConfig.NONE, DatabaseConfig.EMBEDDED);
     h.boot();
     h.buildTemplate();
     return h;
@@ -144,15 +149,17 @@ public final class TestHost implements AutoCloseable {
   /** Starts (or restarts) the daemon on this host's data directory. */
   public void boot() throws Exception {
     KilnConfig c = KilnConfig.defaults().withDataDir(dir.resolve("data")).withListen("127.0.0.1:0").withGuestArtifacts(ARTIFACTS)
-        .withTemplateSnapshots(snapshots).withNetwork(network).withObjectStore(objectStore);
+        .withTemplateSnapshots(snapshots).withNetwork(network).withObjectStore(objectStore).withDatabase(database);
     daemon = new KilnDaemon(c, Optional.of(key));
     daemon.start();
+    stopped = false;
     base = "http://127.0.0.1:" + daemon.port();
   }
 
   /** Stops the daemon the way a crash would leave things: VMs keep running. */
   public void stopDaemonOnly() throws Exception {
     daemon.close();
+    stopped = true;
   }
 
   record Reply(int status, JsonNode json, String raw) {}
@@ -188,7 +195,7 @@ public final class TestHost implements AutoCloseable {
   @Override
   public void close() throws Exception {
     try {
-      if (daemon != null) {
+      if (daemon != null && !stopped) {
         daemon.sandboxes().deleteAll();
         daemon.close();
       }

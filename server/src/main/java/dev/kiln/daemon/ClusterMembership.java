@@ -105,7 +105,13 @@ final class ClusterMembership implements AutoCloseable {
 
   /** This node, for its sandbox service: new sandboxes start here unless it is cordoned or marked down. */
   ThisNode thisNode() {
-    return new ThisNode(nodeId, name, placement());
+    return new ThisNode(nodeId, name, placement(), this::poolSharers);
+  }
+
+  /** One host keeps whole pools; a cluster's nodes that take sandboxes share each pool's sizes. */
+  private int poolSharers() {
+    if (role == NodeRole.COMBINED) return 1;
+    return (int) Math.max(1, registry.list().stream().filter(Node::acceptsSandboxes).count());
   }
 
   private Placement placement() {

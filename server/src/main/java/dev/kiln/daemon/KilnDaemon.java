@@ -260,6 +260,11 @@ public final class KilnDaemon implements Daemon {
     }
     reaper.scheduleWithFixedDelay(() -> ClusterMembership.guarded("process reaper", processes::reapUnattended), REAP_INTERVAL.toMillis(),
         REAP_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+    if (node) {
+      // A pool configured through another node, or nodes joining and leaving, change this node's share.
+      long every = config.cluster().heartbeatSeconds();
+      reaper.scheduleWithFixedDelay(() -> ClusterMembership.guarded("warm pool sync", sandboxes.pools()::sync), every, every, TimeUnit.SECONDS);
+    }
     String[] hp = config.listen().split(":");
     api = new ApiServer(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), sandboxes, ops, processes, templates, capabilities, cluster.registry(),
         cluster.leases(), node ? Callers.controlPlane(cluster.credential()) : Callers.users(keys));

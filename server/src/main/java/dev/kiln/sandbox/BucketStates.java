@@ -7,7 +7,6 @@ import dev.kiln.blob.ObjectStoreException;
 import dev.kiln.host.AtomicFiles;
 import dev.kiln.store.EventRepository;
 import dev.kiln.vmm.DiskLayers;
-import dev.kiln.vmm.Overlay;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -122,7 +121,7 @@ final class BucketStates {
       below.add(shareFrozen(s, b));
       p = b;
     }
-    Layer topLayer = topFrozen ? shareFrozen(s, top) : new Layer(prefix + "/disk.qcow2", top.getFileName().toString());
+    Layer topLayer = topFrozen ? shareFrozen(s, top) : new Layer(prefix + "/disk", top.getFileName().toString());
     if (!topFrozen) put(s, topLayer.key(), top);
     put(s, prefix + "/state", state);
     Path manifest = Files.createTempFile(state.getParent(), ".manifest", ".json");
@@ -184,7 +183,7 @@ final class BucketStates {
         top = disks.reserve();
         hold = () -> { }; // pending until recorded, which keeps its chain too
         s.get(new ObjectKey(m.top().key()), top);
-        Overlay.rebase(top, base, format(base));
+        DiskLayers.rebase(top, base);
       }
       Files.createDirectories(stateTarget.getParent());
       s.get(new ObjectKey(m.state()), stateTarget);
@@ -205,7 +204,7 @@ final class BucketStates {
     Path partial = disks.reserve();
     try {
       s.get(new ObjectKey(l.key()), partial);
-      Overlay.rebase(partial, base, format(base));
+      DiskLayers.rebase(partial, base);
       DiskLayers.freeze(partial);
       Files.move(partial, here, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     } finally {
@@ -213,9 +212,5 @@ final class BucketStates {
       disks.recorded(partial);
     }
     return here;
-  }
-
-  private static Overlay.BaseFormat format(Path base) throws IOException {
-    return DiskLayers.isQcow2(base) ? Overlay.BaseFormat.QCOW2 : Overlay.BaseFormat.RAW;
   }
 }

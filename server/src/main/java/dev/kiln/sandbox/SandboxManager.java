@@ -77,7 +77,7 @@ public final class SandboxManager implements AutoCloseable {
     TemplateSnapshots snapshots = new TemplateSnapshots(dirs.root(), templates.artifacts(), templates.snapshotPointers(), backend, artifacts, accelerator,
         bootTimeout);
     SnapshotClones clones = new SnapshotClones(snapshots, disks, backend, bootTimeout);
-    this.pools = new WarmPools(new PoolRepository(db), templates, snapshots, clones, disks, dirs.root(), limits);
+    this.pools = new WarmPools(new PoolRepository(db), templates, snapshots, clones, disks, dirs.root(), limits, node.poolSharers());
     templates.onDeleted(pools::remove);
     templates.onDeleted(name -> unused.collect()); // its image and snapshots, unless something is still built on them
     this.views = new SandboxViews(repo, rows, events, networks, templates, dirs);

@@ -4,11 +4,13 @@ import java.util.Objects;
 
 /**
  * The node this sandbox service runs on: the id its sandbox rows carry (everything it recovers,
- * collects or operates on is a row with that id) and whether it takes new sandboxes now.
+ * collects or operates on is a row with that id), whether it takes new sandboxes now, and how many
+ * nodes (this one among them) share the cluster's warm pools.
  */
-public record ThisNode(String id, String name, Placement placement) {
+public record ThisNode(String id, String name, Placement placement, java.util.function.IntSupplier poolSharers) {
   public ThisNode {
     Objects.requireNonNull(placement, "placement");
+    Objects.requireNonNull(poolSharers, "poolSharers");
     if (id == null || id.isBlank()) throw new IllegalArgumentException("a node id is required");
   }
 

@@ -34,6 +34,10 @@ import org.slf4j.LoggerFactory;
  * refills, one VM at a time in the background, up to maxReady. Pool VMs are not sandboxes until
  * claimed: no row, no API presence; they are stopped when the daemon stops, and a crashed daemon's
  * are found and killed at the next start like any run directory without a sandbox.
+ *
+ * <p>In a cluster a pool's sizes are the cluster's: each node that takes sandboxes keeps its share
+ * (the sizes divided by their number, rounded up), and reads the stored pools again at every
+ * {@link #sync}, so a pool configured through any node, or a node joining or leaving, is followed.
  */
 public final class WarmPools implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(WarmPools.class);
@@ -50,18 +54,20 @@ public final class WarmPools implements AutoCloseable {
 
   private static final class Pool {
     final String template;
+    /** The sizes as configured: the cluster's. */
     int minReady;
     int maxReady;
+    /** This node's share of them. */
+    int keepMin;
+    int keepMax;
     final Deque<PoolVm> ready = new ArrayDeque<>();
     boolean filling;
     long claims;
     long misses;
     String lastError;
 
-    Pool(String template, int minReady, int maxReady) {
+    Pool(String template) {
       this.template = template;
-      this.minReady = minReady;
-      this.maxReady = maxReady;
     }
   }
 
@@ -72,11 +78,13 @@ public final class WarmPools implements AutoCloseable {
   private final DiskLayers disks;
   private final Path sandboxesDir;
   private final SandboxLimits limits;
+  private final java.util.function.IntSupplier sharers;
   private final Map<String, Pool> pools = new ConcurrentHashMap<>();
   private volatile boolean closed;
 
   WarmPools(PoolRepository repo, TemplateService templates, TemplateSnapshots snapshots, SnapshotClones clones, DiskLayers disks,
-      Path sandboxesDir, SandboxLimits limits) {
+      Path sandboxesDir, SandboxLimits limits, java.util.function.IntSupplier sharers) {
+    this.sharers = sharers;
     this.repo = repo;
     this.templates = templates;
     this.snapshots = snapshots;
@@ -88,11 +96,39 @@ public final class WarmPools implements AutoCloseable {
 
   /** At daemon start: the configured pools, filled in the background. */
   public void start() {
-    for (PoolRepository.PoolRow r : repo.all()) {
-      Pool p = new Pool(r.template(), r.minReady(), r.maxReady());
-      pools.put(r.template(), p);
+    sync();
+  }
+
+  /**
+   * Brings the pools here in line with the stored ones: this node's share of each pool's sizes
+   * (VMs over it are stopped, a shortfall is filled), and a pool no longer stored drained.
+   */
+  public synchronized void sync() {
+    int nodes = Math.max(1, sharers.getAsInt());
+    Map<String, PoolRepository.PoolRow> stored = new java.util.HashMap<>();
+    for (PoolRepository.PoolRow r : repo.all()) stored.put(r.template(), r);
+    for (PoolRepository.PoolRow r : stored.values()) {
+      Pool p = pools.computeIfAbsent(r.template(), Pool::new);
+      List<PoolVm> surplus = new ArrayList<>();
+      synchronized (p) {
+        p.minReady = r.minReady();
+        p.maxReady = r.maxReady();
+        p.keepMin = share(r.minReady(), nodes);
+        p.keepMax = share(r.maxReady(), nodes);
+        while (p.ready.size() > p.keepMax) surplus.add(p.ready.removeLast());
+      }
+      surplus.forEach(this::discard);
       fill(p);
     }
+    for (String gone : List.copyOf(pools.keySet())) {
+      if (stored.containsKey(gone)) continue;
+      drain(gone);
+      pools.remove(gone);
+    }
+  }
+
+  private static int share(int size, int nodes) {
+    return (size + nodes - 1) / nodes;
   }
 
   /** Sets a template's pool size; VMs above the new maximum are stopped, a shortfall is filled. */
@@ -102,17 +138,9 @@ public final class WarmPools implements AutoCloseable {
     }
     templates.ready(template);
     repo.upsert(new PoolRepository.PoolRow(template, minReady, maxReady));
-    Pool p = pools.computeIfAbsent(template, t -> new Pool(t, minReady, maxReady));
-    List<PoolVm> surplus = new ArrayList<>();
-    synchronized (p) {
-      p.minReady = minReady;
-      p.maxReady = maxReady;
-      while (p.ready.size() > maxReady) surplus.add(p.ready.removeLast());
-    }
-    surplus.forEach(this::discard);
+    sync();
     log.info("warm pool configured template={} min_ready={} max_ready={}", template, minReady, maxReady);
-    fill(p);
-    return status(p);
+    return status(pools.get(template));
   }
 
   /** Removes a template's pool and stops its VMs; false if the template had none. */
@@ -148,7 +176,7 @@ public final class WarmPools implements AutoCloseable {
       }
       if (vm == null) p.misses++;
       else p.claims++;
-      refill = p.ready.size() < p.minReady;
+      refill = p.ready.size() < p.keepMin;
     }
     stale.forEach(this::discard);
     if (refill) fill(p);
@@ -175,19 +203,19 @@ public final class WarmPools implements AutoCloseable {
   /** Starts the pool's filler unless it runs already: one VM at a time, so a refill never floods the host's cores. */
   private void fill(Pool p) {
     synchronized (p) {
-      if (p.filling || closed || p.ready.size() >= p.maxReady) return;
+      if (p.filling || closed || p.ready.size() >= p.keepMax) return;
       p.filling = true;
     }
     Thread.ofVirtual().name("pool-fill-" + p.template).start(() -> {
       try {
         while (true) {
           synchronized (p) {
-            if (closed || pools.get(p.template) != p || p.ready.size() >= p.maxReady) return;
+            if (closed || pools.get(p.template) != p || p.ready.size() >= p.keepMax) return;
           }
           PoolVm vm = make(p.template);
           boolean keep;
           synchronized (p) {
-            keep = !closed && pools.get(p.template) == p && p.ready.size() < p.maxReady;
+            keep = !closed && pools.get(p.template) == p && p.ready.size() < p.keepMax;
             if (keep) p.ready.addLast(vm);
             p.lastError = null;
           }

@@ -99,8 +99,16 @@ public final class DiskLayers {
     return dir;
   }
 
+  /**
+   * Points a layer fetched from another node at {@code base}, its base here (the same bytes where
+   * this node keeps them): only the header's backing name changes.
+   */
+  public static void rebase(Path layer, Path base) throws IOException {
+    Overlay.rebase(layer, base, isQcow2(base) ? Overlay.BaseFormat.QCOW2 : Overlay.BaseFormat.RAW);
+  }
+
   /** Whether the file is a qcow2 image (a layer, a snapshot's disk) rather than a raw one (a template image). */
-  public static boolean isQcow2(Path file) throws IOException {
+  private static boolean isQcow2(Path file) throws IOException {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       ByteBuffer h = ByteBuffer.allocate(4);
       return ch.read(h, 0) == 4 && h.getInt(0) == QCOW2_MAGIC;

@@ -109,7 +109,7 @@ class ClusterSystemTest {
   @Test
   @Order(2)
   void sandboxesCreatedThroughAlternatingControlInstancesSpreadOverEveryNode() throws Exception {
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 12; i++) {
       JsonNode s = ok(control(i).call("POST", "/v1/sandboxes", Map.of("template", TEMPLATE, "memoryMib", 128, "timeoutSeconds", 0)), 201);
       placed.put(s.path("id").asText(), nodeName(s.path("node").asText()));
     }
@@ -143,7 +143,17 @@ class ClusterSystemTest {
   @Test
   @Order(4)
   void aProcessStreamsOverAWebSocketThroughTheControlInstance() throws Exception {
-    String id = placed.keySet().iterator().next();
+    for (String id : onePerNode()) streamsOverAWebSocket(id);
+  }
+
+  /** A sandbox on each node. */
+  private static List<String> onePerNode() {
+    Map<String, String> byNode = new LinkedHashMap<>();
+    placed.forEach((id, node) -> byNode.putIfAbsent(node, id));
+    return List.copyOf(byNode.values());
+  }
+
+  private static void streamsOverAWebSocket(String id) throws Exception {
     JsonNode p = ok(controlA.call("POST", "/v1/sandboxes/" + id + "/processes", Map.of("command", "for i in 1 2 3; do echo line$i; done")), 201);
     long pid = p.path("pid").asLong();
     ByteArrayOutputStream stdout = new ByteArrayOutputStream();
@@ -176,7 +186,10 @@ class ClusterSystemTest {
   @Test
   @Order(5)
   void aHundredMibFileMakesTheRoundTripThroughBothControlInstances() throws Exception {
-    String id = placed.keySet().stream().skip(1).findFirst().orElseThrow();
+    for (String id : onePerNode()) roundTrip(id);
+  }
+
+  private static void roundTrip(String id) throws Exception {
     Path big = cluster.dir.resolve("big.bin");
     byte[] chunk = new byte[1 << 20];
     java.util.Random random = new java.util.Random(7);
@@ -244,6 +257,24 @@ class ClusterSystemTest {
 
   @Test
   @Order(8)
+  void aWarmPoolsSizeIsTheClustersEachNodeKeepingItsShare() throws Exception {
+    JsonNode pool = ok(controlA.call("PUT", "/v1/pools/" + TEMPLATE, Map.of("minReady", 3, "maxReady", 3)), 200);
+    assertEquals(3, pool.path("minReady").asInt(), pool.toString());
+    for (LocalCluster.Daemon n : nodes) {
+      // Each node keeps one of the three: a create placed on it takes that one once it is ready.
+      await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofSeconds(1)).until(() -> {
+        JsonNode s = ok(controlB.call("POST", "/v1/sandboxes", Map.of("template", TEMPLATE, "node", n.name, "timeoutSeconds", 0)), 201);
+        String id = s.path("id").asText();
+        boolean claimed = ok(controlB.call("GET", "/v1/sandboxes/" + id + "/events", null), 200).toString().contains("claimed from the warm pool");
+        ok(controlB.call("DELETE", "/v1/sandboxes/" + id, null), 204);
+        return claimed;
+      });
+    }
+    ok(controlB.call("DELETE", "/v1/pools/" + TEMPLATE, null), 204);
+  }
+
+  @Test
+  @Order(9)
   void aForkOfACheckpointLandsOnAnotherNodeWithTheCheckpointsFiles() throws Exception {
     String source = placed.entrySet().stream().filter(e -> e.getValue().equals("node-1")).map(Map.Entry::getKey).findFirst().orElseThrow();
     ok(controlA.call("POST", "/v1/sandboxes/" + source + "/exec", Map.of("command", "echo from-the-checkpoint > /root/marker")), 200);
@@ -258,7 +289,7 @@ class ClusterSystemTest {
   }
 
   @Test
-  @Order(9)
+  @Order(10)
   void aNodeKilledHasItsSandboxesLostWhileTheOthersServeAndGetsThemBackWhenItReturns() throws Exception {
     LocalCluster.Daemon victim = nodes.get(2);
     List<String> onVictim = placed.entrySet().stream().filter(e -> e.getValue().equals(victim.name)).map(Map.Entry::getKey).toList();
@@ -312,7 +343,7 @@ class ClusterSystemTest {
   }
 
   @Test
-  @Order(10)
+  @Order(11)
   void theLeadingControlInstanceKilledHandsItsTtlReaperToTheOther() throws Exception {
     Map<String, String> leaders = new HashMap<>();
     await().atMost(Duration.ofSeconds(30)).until(() -> {

@@ -118,4 +118,19 @@ class CliErrorsSystemTest extends OneSandboxTest {
       Files.deleteIfExists(config);
     }
   }
+
+  @Test
+  void aClusterRoleWithoutASharedDatabaseOrAnUnknownRoleIsRefusedInWords() throws Exception {
+    Path data = Files.createTempDirectory("kiln-role");
+    try {
+      CliProcess.Run control = checked(CliProcess.run(Map.of(), null, "daemon", "--role", "control", "--data-dir", data.toString(), "--listen", "127.0.0.1:0"));
+      assertEquals(1, control.exit(), control.all());
+      assertTrue(control.err().contains("a control daemon needs the PostgreSQL database its cluster shares (the `database` config key"), control.err());
+      CliProcess.Run bogus = checked(CliProcess.run(Map.of(), null, "daemon", "--role", "leader", "--data-dir", data.toString()));
+      assertEquals(2, bogus.exit(), bogus.all());
+      assertTrue(bogus.err().contains("invalid value for --role: 'leader' (combined, control or node)"), bogus.err());
+    } finally {
+      dev.kiln.host.AtomicFiles.deleteTree(data);
+    }
+  }
 }

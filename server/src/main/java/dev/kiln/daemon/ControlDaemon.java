@@ -18,7 +18,6 @@ import dev.kiln.store.LeaseRepository;
 import dev.kiln.store.NodeRepository;
 import dev.kiln.store.SandboxRepository;
 import java.net.InetSocketAddress;
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.time.Duration;
@@ -75,21 +74,8 @@ public final class ControlDaemon implements Daemon {
     DevKey.announce(config, keys);
     String[] hp = config.listen().split(":");
     api = ApiServer.forControl(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), directory, nodes, leases, keys);
-    try {
-      api.start();
-    } catch (Exception e) {
-      Optional<String> why = ListenFailure.of(config.listen(), e, "--listen or the `listen` config key");
-      if (why.isPresent()) throw new DaemonStartException(why.get(), e);
-      throw e;
-    }
-    String[] pp = config.network().proxyListen().split(":");
-    try {
-      proxy = PortProxy.start(new InetSocketAddress(pp[0], Integer.parseInt(pp[1])), config.network().proxyDomain(), this::relay);
-    } catch (java.io.IOException e) {
-      Optional<String> why = ListenFailure.of(config.network().proxyListen() + " (the port proxy)", e, "the `network.proxyListen` config key");
-      if (why.isPresent()) throw new DaemonStartException(why.get(), e);
-      throw e;
-    }
+    Listening.startApi(api, config.listen());
+    proxy = Listening.startProxy(config.network().proxyListen(), at -> PortProxy.start(at, config.network().proxyDomain(), this::relay));
     ClusterMembership.startLiveness(ticks, nodes, leadership, config.cluster());
     ClusterTtl ttl = new ClusterTtl(new SandboxRepository(db), nodes, leadership, http);
     ticks.scheduleWithFixedDelay(() -> ClusterMembership.guarded("cluster ttl", ttl::pass), TICK.toMillis(), TICK.toMillis(), TimeUnit.MILLISECONDS);
@@ -104,8 +90,7 @@ public final class ControlDaemon implements Daemon {
     } catch (KilnException e) {
       return Optional.empty();
     }
-    return node.proxy().map(URI::getHost).flatMap(host -> node.proxy().map(u -> ProxyTarget.relay(new InetSocketAddress(host, u.getPort()),
-        node.credential().value())));
+    return node.proxy().map(u -> ProxyTarget.relay(new InetSocketAddress(u.getHost(), u.getPort()), node.credential().value()));
   }
 
   public int port() {

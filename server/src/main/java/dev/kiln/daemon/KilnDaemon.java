@@ -46,6 +46,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.Executors;
@@ -268,27 +269,15 @@ public final class KilnDaemon implements Daemon {
     String[] hp = config.listen().split(":");
     api = new ApiServer(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), sandboxes, ops, processes, templates, capabilities, cluster.registry(),
         cluster.leases(), node ? Callers.controlPlane(cluster.credential()) : Callers.users(keys));
-    try {
-      api.start();
-    } catch (Exception e) {
-      Optional<String> why = ListenFailure.of(config.listen(), e, "--listen or the `listen` config key");
-      if (why.isPresent()) throw new DaemonStartException(why.get(), e);
-      throw e;
-    }
+    Listening.startApi(api, config.listen());
     log.info("kiln api listening on http://{}:{}", hp[0], api.port());
     if (networks.available()) {
-      String[] pp = config.network().proxyListen().split(":");
-      InetSocketAddress at = new InetSocketAddress(pp[0], Integer.parseInt(pp[1]));
-      try {
-        proxy = node ? PortProxy.startForControlPlane(at, config.network().proxyDomain(), networks::proxyTarget, cluster.credential().value())
-            : PortProxy.start(at, config.network().proxyDomain(), networks::proxyTarget);
-      } catch (java.io.IOException e) {
-        Optional<String> why = ListenFailure.of(config.network().proxyListen() + " (the port proxy)", e, "the `network.proxyListen` config key");
-        if (why.isPresent()) throw new DaemonStartException(why.get(), e);
-        throw e;
-      }
-      log.info("kiln port proxy listening on http://{}:{} (hosts <port>-<sandbox>.{}, paths /v1/sandboxes/<id>/ports/<port>/)", pp[0],
-          proxy.address().getPort(), config.network().proxyDomain());
+      String domain = config.network().proxyDomain();
+      proxy = Listening.startProxy(config.network().proxyListen(), at -> node
+          ? PortProxy.startForControlPlane(at, domain, networks::proxyTarget, cluster.credential().value())
+          : PortProxy.start(at, domain, networks::proxyTarget));
+      log.info("kiln port proxy listening on http://{}:{} (hosts <port>-<sandbox>.{}, paths /v1/sandboxes/<id>/ports/<port>/)",
+          proxy.address().getHostString(), proxy.address().getPort(), domain);
     }
     cluster.start(reaper, this::capacity, hp[0], api.port(), proxyAddress().map(InetSocketAddress::getPort));
   }
@@ -301,9 +290,11 @@ public final class KilnDaemon implements Daemon {
     } catch (java.io.IOException e) {
       diskFree = 0;
     }
-    int running = (int) sandboxes.list().stream().filter(s -> s.state() == SandboxState.RUNNING).count();
-    return new NodeCapacity(limits.maxVcpus(), limits.maxMemoryMib(), diskFree, running,
-        templates.list().stream().filter(Template::built).map(Template::name).toList(), accelerator.name().toLowerCase(java.util.Locale.ROOT));
+    int running = (int) sandboxes.list().stream().filter(s -> s.state() == SandboxState.RUNNING && s.node().equals(cluster.nodeId())).count();
+    // Templates whose image is on this node's disk: what placement prefers a node for (the rows are the cluster's).
+    List<String> cached = templates.list().stream().filter(Template::built)
+        .filter(t -> t.rootfs().map(p -> Files.exists(templates.artifacts().local(p))).orElse(false)).map(Template::name).toList();
+    return new NodeCapacity(limits.maxVcpus(), limits.maxMemoryMib(), diskFree, running, cached, accelerator.name().toLowerCase(java.util.Locale.ROOT));
   }
 
   /** Where the port proxy listens (for tests and the CLI); empty without networking. */

@@ -70,9 +70,7 @@ public final class Bench {
    * Where the cluster lines get what a cluster has: a PostgreSQL database (empty: a throwaway server
    * if PostgreSQL 15 is installed, else the lines are skipped) and a bucket (empty: a directory).
    */
-  public record ClusterOptions(Optional<DatabaseConfig> database, Optional<ObjectStoreConfig> bucket) {
-    public static final ClusterOptions NONE = new ClusterOptions(Optional.empty(), Optional.empty());
-  }
+  public record ClusterOptions(Optional<DatabaseConfig> database, Optional<ObjectStoreConfig> bucket) {}
 
   public Bench(Path work, GuestArtifacts artifacts, int rounds, int fileMib, ClusterOptions cluster) {
     this.work = work;

@@ -1,15 +1,15 @@
 package dev.kiln.cli;
 
 import dev.kiln.bench.Bench;
+import dev.kiln.config.ConfigException;
+import dev.kiln.config.DatabaseConfig;
+import dev.kiln.config.KilnConfig;
+import dev.kiln.config.ObjectStoreConfig;
 import dev.kiln.host.AtomicFiles;
 import dev.kiln.image.GuestArtifacts;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import dev.kiln.config.ConfigException;
-import dev.kiln.config.DatabaseConfig;
-import dev.kiln.config.KilnConfig;
-import dev.kiln.config.ObjectStoreConfig;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -36,7 +36,7 @@ final class BenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Bench.ClusterOptions cluster = clusterOptions();
+    Bench.ClusterOptions cluster = ClusterOptionsOf.options(this);
     // A short path under /tmp (Unix socket paths are limited to 107 bytes), traversable by the VMM user.
     Path work = Files.createTempDirectory(Path.of("/tmp"), "kb", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
     try {
@@ -47,28 +47,37 @@ final class BenchCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** The cluster options checked before anything is measured: a mistake in them is a usage error, not a failure after minutes. */
-  private Bench.ClusterOptions clusterOptions() {
-    Optional<DatabaseConfig> database = Optional.empty();
-    Optional<ObjectStoreConfig> bucket = Optional.empty();
-    try {
-      if (clusterDatabase != null || clusterDatabaseUser != null || clusterDatabasePasswordFile != null) {
-        database = Optional.of(new DatabaseConfig(clusterDatabase, clusterDatabaseUser, clusterDatabasePasswordFile, 0));
-      }
-    } catch (IllegalArgumentException e) {
-      throw new UserError(e.getMessage().replace("database.url", "--cluster-database").replace("database.user", "--cluster-database-user")
-          .replace("database.passwordFile", "--cluster-database-password-file"), KilnCli.EXIT_USAGE);
-    }
-    if (bucketConfig != null) {
-      ObjectStoreConfig o;
+  /**
+   * The cluster options checked before anything is measured: a mistake in them is a usage error,
+   * not a failure after minutes. A class of its own: picocli reads every method of a command to
+   * build the CLI's model, which would load the config and bench classes these name into every CLI
+   * start (docs/adr/0008-cli-start-time.md; CliTrainingTest).
+   */
+  private static final class ClusterOptionsOf {
+    private ClusterOptionsOf() {}
+
+    static Bench.ClusterOptions options(BenchCommand c) {
+      Optional<DatabaseConfig> database = Optional.empty();
+      Optional<ObjectStoreConfig> bucket = Optional.empty();
       try {
-        o = KilnConfig.load(bucketConfig).objectStore();
-      } catch (ConfigException e) {
-        throw new UserError(e.getMessage(), KilnCli.EXIT_USAGE);
+        if (c.clusterDatabase != null || c.clusterDatabaseUser != null || c.clusterDatabasePasswordFile != null) {
+          database = Optional.of(new DatabaseConfig(c.clusterDatabase, c.clusterDatabaseUser, c.clusterDatabasePasswordFile, 0));
+        }
+      } catch (IllegalArgumentException e) {
+        throw new UserError(e.getMessage().replace("database.url", "--cluster-database").replace("database.user", "--cluster-database-user")
+            .replace("database.passwordFile", "--cluster-database-password-file"), KilnCli.EXIT_USAGE);
       }
-      if (!o.enabled()) throw new UserError("--bucket-config " + bucketConfig + " names no bucket (objectStore.bucket)", KilnCli.EXIT_USAGE);
-      bucket = Optional.of(o);
+      if (c.bucketConfig != null) {
+        ObjectStoreConfig o;
+        try {
+          o = KilnConfig.load(c.bucketConfig).objectStore();
+        } catch (ConfigException e) {
+          throw new UserError(e.getMessage(), KilnCli.EXIT_USAGE);
+        }
+        if (!o.enabled()) throw new UserError("--bucket-config " + c.bucketConfig + " names no bucket (objectStore.bucket)", KilnCli.EXIT_USAGE);
+        bucket = Optional.of(o);
+      }
+      return new Bench.ClusterOptions(database, bucket);
     }
-    return new Bench.ClusterOptions(database, bucket);
   }
 }

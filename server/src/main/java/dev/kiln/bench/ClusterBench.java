@@ -16,6 +16,7 @@ import dev.kiln.image.TemplateSource;
 import dev.kiln.store.Database;
 import dev.kiln.store.NodeRepository;
 import dev.kiln.store.PostgresTarget;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -70,7 +71,7 @@ final class ClusterBench {
     ThrowawayPostgres own;
     try {
       own = ThrowawayPostgres.start(work);
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       skipped("the bench's own PostgreSQL did not start: " + e.getMessage());
       return;
     }

@@ -4,7 +4,12 @@ import dev.kiln.agent.AgentConnection;
 import dev.kiln.agent.ExecHandle;
 import dev.kiln.agent.ExecRequest;
 import dev.kiln.agent.GuestFileInput;
+import dev.kiln.blob.LocalObjectStore;
+import dev.kiln.blob.ObjectStore;
+import dev.kiln.blob.ObjectStores;
+import dev.kiln.config.DatabaseConfig;
 import dev.kiln.config.KilnConfig;
+import dev.kiln.config.ObjectStoreConfig;
 import dev.kiln.config.NetworkConfig;
 import dev.kiln.net.NetworkService;
 import dev.kiln.daemon.KilnDaemon;
@@ -53,6 +58,7 @@ public final class Bench {
   private final GuestArtifacts artifacts;
   private final int rounds;
   private final int fileMib;
+  private final ClusterOptions cluster;
   private final HttpClient http = HttpClient.newHttpClient();
   private final String key;
   private String base;
@@ -62,11 +68,18 @@ public final class Bench {
   private Accelerator accel;
   private QemuBackend rawBackend;
 
-  public Bench(Path work, GuestArtifacts artifacts, int rounds, int fileMib) {
+  /**
+   * Where the cluster lines get what a cluster has: a PostgreSQL database (empty: a throwaway server
+   * if PostgreSQL 15 is installed, else the lines are skipped) and a bucket (empty: a directory).
+   */
+  public record ClusterOptions(Optional<DatabaseConfig> database, Optional<ObjectStoreConfig> bucket) {}
+
+  public Bench(Path work, GuestArtifacts artifacts, int rounds, int fileMib, ClusterOptions cluster) {
     this.work = work;
     this.artifacts = artifacts;
     this.rounds = rounds;
     this.fileMib = fileMib;
+    this.cluster = cluster;
     byte[] k = new byte[16];
     new SecureRandom().nextBytes(k);
     this.key = "bench-" + HexFormat.of().formatHex(k);
@@ -216,6 +229,12 @@ public final class Bench {
       System.out.printf("ratios: pause/raw save %.2f, resume/raw load %.2f, pool claim/raw cont %.2f, snapshot create/pool claim %.1fx, "
           + "fork of 10/raw 10 restores %.2f%n", pause.median() / rawSave.median(), resume.median() / rawLoad.median(),
           claim.median() / rawClaim.median(), fromSnapshot.median() / claim.median(), fork.median() / rawFork.median());
+      // The cluster's paths last, with this daemon idle: no VM of it runs any more.
+      try (ObjectStore bucket = cluster.bucket().map(ObjectStores::open).orElseGet(() -> new LocalObjectStore(work.resolve("bucket")))) {
+        bucket.check();
+        new BucketPull(bucket, cluster.bucket().isPresent() ? "the bucket" : "a directory bucket", work, rounds).measure(t.rootfs().orElseThrow());
+      }
+      new ClusterBench(work, rootfs, artifacts, rounds, key).run(cluster.database());
     } finally {
       // The daemon keeps its host nft table for sandboxes it leaves running; the bench leaves none.
       dev.kiln.host.CommandRunner.runAllowingFailure(List.of("nft", "delete", "table", "ip", "kb_host"), Duration.ofSeconds(10));

@@ -1,11 +1,16 @@
 package dev.kiln.cli;
 
 import dev.kiln.bench.Bench;
+import dev.kiln.config.ConfigException;
+import dev.kiln.config.DatabaseConfig;
+import dev.kiln.config.KilnConfig;
+import dev.kiln.config.ObjectStoreConfig;
 import dev.kiln.host.AtomicFiles;
 import dev.kiln.image.GuestArtifacts;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -18,16 +23,61 @@ final class BenchCommand implements Callable<Integer> {
   int fileMib;
   @Option(names = "--guest-artifacts", defaultValue = "${sys:kiln.root:-.}/build/guest/current", description = "guest kernel+initramfs directory (default: build/guest/current of this installation)")
   Path artifacts;
+  @Option(names = "--cluster-database", paramLabel = "URL", description = "PostgreSQL database (jdbc:postgresql://host:port/db) for the cluster lines, "
+      + "which register a node and a control instance in it: give it one of its own (default: a throwaway server if PostgreSQL 15 is installed, else the lines are skipped)")
+  String clusterDatabase;
+  @Option(names = "--cluster-database-user", paramLabel = "USER", description = "the PostgreSQL user for --cluster-database")
+  String clusterDatabaseUser;
+  @Option(names = "--cluster-database-password-file", paramLabel = "FILE", description = "a file holding that user's password (default: none sent)")
+  Path clusterDatabasePasswordFile;
+  @Option(names = "--bucket-config", paramLabel = "FILE", description = "a kiln config file whose `objectStore` names the bucket the template pull is timed from "
+      + "(default: a directory bucket in the bench's temp directory)")
+  Path bucketConfig;
 
   @Override
   public Integer call() throws Exception {
+    Bench.ClusterOptions cluster = ClusterOptionsOf.options(this);
     // A short path under /tmp (Unix socket paths are limited to 107 bytes), traversable by the VMM user.
     Path work = Files.createTempDirectory(Path.of("/tmp"), "kb", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
     try {
-      new Bench(work, GuestArtifacts.load(artifacts), rounds, fileMib).run();
+      new Bench(work, GuestArtifacts.load(artifacts), rounds, fileMib, cluster).run();
     } finally {
       AtomicFiles.deleteTree(work);
     }
     return 0;
+  }
+
+  /**
+   * The cluster options checked before anything is measured: a mistake in them is a usage error,
+   * not a failure after minutes. A class of its own: picocli reads every method of a command to
+   * build the CLI's model, which would load the config and bench classes these name into every CLI
+   * start (docs/adr/0008-cli-start-time.md; CliTrainingTest).
+   */
+  private static final class ClusterOptionsOf {
+    private ClusterOptionsOf() {}
+
+    static Bench.ClusterOptions options(BenchCommand c) {
+      Optional<DatabaseConfig> database = Optional.empty();
+      Optional<ObjectStoreConfig> bucket = Optional.empty();
+      try {
+        if (c.clusterDatabase != null || c.clusterDatabaseUser != null || c.clusterDatabasePasswordFile != null) {
+          database = Optional.of(new DatabaseConfig(c.clusterDatabase, c.clusterDatabaseUser, c.clusterDatabasePasswordFile, 0));
+        }
+      } catch (IllegalArgumentException e) {
+        throw new UserError(e.getMessage().replace("database.url", "--cluster-database").replace("database.user", "--cluster-database-user")
+            .replace("database.passwordFile", "--cluster-database-password-file"), KilnCli.EXIT_USAGE);
+      }
+      if (c.bucketConfig != null) {
+        ObjectStoreConfig o;
+        try {
+          o = KilnConfig.load(c.bucketConfig).objectStore();
+        } catch (ConfigException e) {
+          throw new UserError(e.getMessage(), KilnCli.EXIT_USAGE);
+        }
+        if (!o.enabled()) throw new UserError("--bucket-config " + c.bucketConfig + " names no bucket (objectStore.bucket)", KilnCli.EXIT_USAGE);
+        bucket = Optional.of(o);
+      }
+      return new Bench.ClusterOptions(database, bucket);
+    }
   }
 }

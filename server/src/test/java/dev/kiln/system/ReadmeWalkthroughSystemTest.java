@@ -64,7 +64,7 @@ class ReadmeWalkthroughSystemTest {
       "exit 3\"}'", "\"exitCode\":3",
       "ports/8080/", "Directory listing",
       "?kiln_token=$token", "Directory listing",
-      "kiln bench", "ratio");
+      "kiln bench", "ratios: bucket pull/local copy");
 
   private static Path work;
   private static Path data;

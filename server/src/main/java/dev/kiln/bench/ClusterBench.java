@@ -1,0 +1,211 @@
+package dev.kiln.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.cluster.NodeCredential;
+import dev.kiln.cluster.NodeRegistry;
+import dev.kiln.cluster.NodeRoute;
+import dev.kiln.config.ClusterConfig;
+import dev.kiln.config.DatabaseConfig;
+import dev.kiln.config.KilnConfig;
+import dev.kiln.config.NetworkConfig;
+import dev.kiln.daemon.ControlDaemon;
+import dev.kiln.daemon.DaemonStartException;
+import dev.kiln.daemon.KilnDaemon;
+import dev.kiln.image.GuestArtifacts;
+import dev.kiln.image.TemplateSource;
+import dev.kiln.store.Database;
+import dev.kiln.store.NodeRepository;
+import dev.kiln.store.PostgresTarget;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.Optional;
+import java.util.function.UnaryOperator;
+
+/**
+ * The cost of the control plane's hop (docs/adr/0017): one node and one control instance in this
+ * process, on one PostgreSQL database, and the same requests sent through the control instance
+ * (with a user's key) and straight to the node (with the node's credential, as the control
+ * instance sends them). Rounds alternate, so a change in the host's load touches both alike.
+ *
+ * <p>The database is the one the user named, or else a {@link ThrowawayPostgres} started here;
+ * without either the lines are skipped with the reason.
+ */
+final class ClusterBench {
+  private static final String TEMPLATE = "bench";
+  private final Path work;
+  private final Path rootfs;
+  private final GuestArtifacts artifacts;
+  private final int rounds;
+  private final String key;
+  private final HttpClient http = HttpClient.newHttpClient();
+  private final ObjectMapper json = new ObjectMapper();
+
+  /** Everything lives under {@code work}; {@code rootfs} is the directory the bench's template is built from. */
+  ClusterBench(Path work, Path rootfs, GuestArtifacts artifacts, int rounds, String key) {
+    this.work = work;
+    this.rootfs = rootfs;
+    this.artifacts = artifacts;
+    this.rounds = rounds;
+    this.key = key;
+  }
+
+  /** Measures and prints the lines on {@code given}, or on a server of its own, or prints why they are skipped. */
+  void run(Optional<DatabaseConfig> given) throws Exception {
+    if (given.isPresent()) {
+      measureOrSkip(given.get(), "--cluster-database " + given.get().url() + ": ");
+      return;
+    }
+    Optional<String> why = ThrowawayPostgres.unavailableReason();
+    if (why.isPresent()) {
+      skipped(why.get() + "; or name a database with --cluster-database");
+      return;
+    }
+    ThrowawayPostgres own;
+    try {
+      own = ThrowawayPostgres.start(work);
+    } catch (IOException e) {
+      skipped("the bench's own PostgreSQL did not start: " + e.getMessage());
+      return;
+    }
+    try (own) {
+      measureOrSkip(new DatabaseConfig(own.url("postgres"), ThrowawayPostgres.USER, null, 0), "the bench's own PostgreSQL: ");
+    }
+  }
+
+  private static void skipped(String why) {
+    System.out.println("cluster lines skipped: " + why);
+  }
+
+  /** A daemon that cannot start on the database (unreachable, refused, not migratable) says why in one line, which the skip line carries. */
+  private void measureOrSkip(DatabaseConfig db, String which) throws Exception {
+    try {
+      measure(db);
+    } catch (DaemonStartException e) {
+      skipped(which + e.getMessage());
+    }
+  }
+
+  private void measure(DatabaseConfig db) throws Exception {
+    byte[] r = new byte[4];
+    new SecureRandom().nextBytes(r);
+    String nodeName = "bench-" + HexFormat.of().formatHex(r);
+    // No networking: the hop is what is measured, and a second daemon's namespaces would only add noise.
+    NetworkConfig network = new NetworkConfig(false, null, null, null, 0, null, "127.0.0.1:0", null, null, null);
+    KilnConfig common = KilnConfig.defaults().withListen("127.0.0.1:0").withGuestArtifacts(artifacts.kernel().getParent()).withTemplateSnapshots(false)
+        .withNetwork(network).withDatabase(db);
+    KilnConfig nodeConfig = common.withDataDir(work.resolve("cluster-node")).withCluster(new ClusterConfig(ClusterConfig.Role.NODE, nodeName, null, 0, 0));
+    KilnConfig controlConfig = common.withDataDir(work.resolve("cluster-control")).withCluster(ClusterConfig.DEFAULT.withRole(ClusterConfig.Role.CONTROL));
+    try (KilnDaemon node = new KilnDaemon(nodeConfig, Optional.empty())) {
+      node.start();
+      try {
+        node.templates().build(TEMPLATE, new TemplateSource.Directory(rootfs.toAbsolutePath()), 256, Optional.empty());
+        node.sandboxes().snapshot(TEMPLATE);
+        try (ControlDaemon control = new ControlDaemon(controlConfig, Optional.of(key))) {
+          control.start();
+          String credential = credential(db, nodeName).value();
+          Api direct = new Api("http://127.0.0.1:" + node.port(), b -> b.header(NodeCredential.HEADER, credential));
+          Api hop = new Api("http://127.0.0.1:" + control.port(), b -> b.header("Authorization", "Bearer " + key));
+          measure(direct, hop, nodeName);
+        }
+      } finally {
+        // A node's sandboxes outlive its daemon (re-adopted at its next start); the bench leaves none.
+        node.sandboxes().deleteAll();
+      }
+    }
+  }
+
+  private void measure(Api direct, Api hop, String nodeName) throws Exception {
+    Stats directCreate = new Stats("create to first exec answered, from snapshot, directly on the node");
+    Stats hopCreate = new Stats("create to first exec answered, from snapshot, through a control instance");
+    String body = "{\"template\":\"" + TEMPLATE + "\",\"memoryMib\":512,\"node\":\"" + nodeName + "\"}";
+    // Untimed, one each: the new node's first restore and both daemons' first requests pay for loading and JIT, which no later create does.
+    for (Api api : new Api[] {direct, hop}) {
+      String id = api.create(body);
+      api.exec(id);
+      api.delete(id);
+    }
+    for (int i = 0; i < rounds; i++) {
+      for (Api api : new Api[] {direct, hop}) {
+        long t0 = System.nanoTime();
+        String id = api.create(body);
+        api.exec(id);
+        (api == direct ? directCreate : hopCreate).add(ms(t0));
+        api.delete(id);
+      }
+    }
+    Stats directExec = new Stats("exec `true` round trip, directly on the node");
+    Stats hopExec = new Stats("exec `true` round trip, through a control instance");
+    String id = direct.create(body);
+    for (int i = 0; i < rounds * 6; i++) {
+      long t0 = System.nanoTime();
+      direct.exec(id);
+      directExec.add(ms(t0));
+      t0 = System.nanoTime();
+      hop.exec(id);
+      hopExec.add(ms(t0));
+    }
+    direct.delete(id);
+    System.out.println(directCreate.line("ms"));
+    System.out.println(hopCreate.line("ms"));
+    System.out.println(directExec.line("ms"));
+    System.out.println(hopExec.line("ms"));
+    System.out.println("cross-node resume lines skipped: not measured: cross-node resume lands with moving a paused sandbox to another node (issue #13)");
+    System.out.printf("ratios: through a control instance/directly on the node: create %.2f (%+.0f ms), exec %.2f (%+.1f ms)%n",
+        hopCreate.median() / directCreate.median(), hopCreate.median() - directCreate.median(), hopExec.median() / directExec.median(),
+        hopExec.median() - directExec.median());
+  }
+
+  /** What the node takes from control instances, read from its row as a control instance reads it. */
+  private static NodeCredential credential(DatabaseConfig c, String nodeName) throws Exception {
+    Optional<String> password = c.passwordFile() == null ? Optional.empty()
+        : Optional.of(Files.readString(c.passwordFile(), StandardCharsets.UTF_8).replaceFirst("\\r?\\n$", ""));
+    try (Database db = Database.open(new PostgresTarget(c.url(), c.user(), password, 1))) {
+      return new NodeRegistry(new NodeRepository(db)).routes().stream().filter(n -> n.nodeName().equals(nodeName)).findFirst()
+          .map(NodeRoute::credential).orElseThrow(() -> new IllegalStateException("node " + nodeName + " is not registered in " + c.url()));
+    }
+  }
+
+  /** One daemon's API as the bench calls it: the same requests, each with its caller's header. */
+  private final class Api {
+    private final String base;
+    private final UnaryOperator<HttpRequest.Builder> auth;
+
+    Api(String base, UnaryOperator<HttpRequest.Builder> auth) {
+      this.base = base;
+      this.auth = auth;
+    }
+
+    String create(String body) throws Exception {
+      String answer = send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes")).header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString(body)));
+      return json.readTree(answer).path("id").asText();
+    }
+
+    void exec(String id) throws Exception {
+      send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes/" + id + "/exec")).header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString("{\"argv\":[\"true\"]}")));
+    }
+
+    void delete(String id) throws Exception {
+      send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes/" + id)).DELETE());
+    }
+
+    private String send(HttpRequest.Builder b) throws Exception {
+      HttpResponse<String> r = http.send(auth.apply(b).build(), HttpResponse.BodyHandlers.ofString());
+      if (r.statusCode() >= 300) throw new IllegalStateException(base + ": HTTP " + r.statusCode() + ": " + r.body());
+      return r.body();
+    }
+  }
+
+  private static double ms(long t0) {
+    return (System.nanoTime() - t0) / 1e6;
+  }
+}

@@ -8,6 +8,7 @@ import dev.kiln.config.ClusterConfig;
 import dev.kiln.config.DatabaseConfig;
 import dev.kiln.config.KilnConfig;
 import dev.kiln.config.NetworkConfig;
+import dev.kiln.config.ObjectStoreConfig;
 import dev.kiln.daemon.ControlDaemon;
 import dev.kiln.daemon.DaemonStartException;
 import dev.kiln.daemon.KilnDaemon;
@@ -99,27 +100,91 @@ final class ClusterBench {
     String nodeName = "bench-" + HexFormat.of().formatHex(r);
     // No networking: the hop is what is measured, and a second daemon's namespaces would only add noise.
     NetworkConfig network = new NetworkConfig(false, null, null, null, 0, null, "127.0.0.1:0", null, null, null);
+    // The nodes share a directory as their bucket: a paused sandbox moves between them through it.
     KilnConfig common = KilnConfig.defaults().withListen("127.0.0.1:0").withGuestArtifacts(artifacts.kernel().getParent()).withTemplateSnapshots(false)
-        .withNetwork(network).withDatabase(db);
+        .withNetwork(network).withDatabase(db).withObjectStore(ObjectStoreConfig.directory(work.resolve("cluster-bucket").toAbsolutePath()));
     KilnConfig nodeConfig = common.withDataDir(work.resolve("cluster-node")).withCluster(new ClusterConfig(ClusterConfig.Role.NODE, nodeName, null, 0, 0));
+    KilnConfig otherConfig = common.withDataDir(work.resolve("cluster-node-b"))
+        .withCluster(new ClusterConfig(ClusterConfig.Role.NODE, nodeName + "-b", null, 0, 0));
     KilnConfig controlConfig = common.withDataDir(work.resolve("cluster-control")).withCluster(ClusterConfig.DEFAULT.withRole(ClusterConfig.Role.CONTROL));
-    try (KilnDaemon node = new KilnDaemon(nodeConfig, Optional.empty())) {
-      node.start();
-      try {
-        node.templates().build(TEMPLATE, new TemplateSource.Directory(rootfs.toAbsolutePath()), 256, Optional.empty());
-        node.sandboxes().snapshot(TEMPLATE);
-        try (ControlDaemon control = new ControlDaemon(controlConfig, Optional.of(key))) {
-          control.start();
-          String credential = credential(db, nodeName).value();
-          Api direct = new Api("http://127.0.0.1:" + node.port(), b -> b.header(NodeCredential.HEADER, credential));
-          Api hop = new Api("http://127.0.0.1:" + control.port(), b -> b.header("Authorization", "Bearer " + key));
-          measure(direct, hop, nodeName);
-        }
+    Nodes nodes = new Nodes(nodeConfig);
+    try (nodes; KilnDaemon other = new KilnDaemon(otherConfig, Optional.empty())) {
+      nodes.first.templates().build(TEMPLATE, new TemplateSource.Directory(rootfs.toAbsolutePath()), 256, Optional.empty());
+      nodes.first.sandboxes().snapshot(TEMPLATE);
+      other.start();
+      try (ControlDaemon control = new ControlDaemon(controlConfig, Optional.of(key))) {
+        control.start();
+        String credential = credential(db, nodeName).value();
+        Api direct = new Api("http://127.0.0.1:" + nodes.first.port(), b -> b.header(NodeCredential.HEADER, credential));
+        Api hop = new Api("http://127.0.0.1:" + control.port(), b -> b.header("Authorization", "Bearer " + key));
+        measure(direct, hop, nodeName);
+        measureResume(hop, nodes, nodeName);
       } finally {
-        // A node's sandboxes outlive its daemon (re-adopted at its next start); the bench leaves none.
-        node.sandboxes().deleteAll();
+        other.sandboxes().deleteAll();
       }
     }
+  }
+
+  /** The first node, which the cross-node resume stops and starts again; whatever runs on it is deleted at the end. */
+  private static final class Nodes implements AutoCloseable {
+    private final KilnConfig config;
+    KilnDaemon first;
+
+    Nodes(KilnConfig config) throws Exception {
+      this.config = config;
+      first = new KilnDaemon(config, Optional.empty());
+      first.start();
+    }
+
+    void stopFirst() throws Exception {
+      first.close();
+    }
+
+    void startFirst() throws Exception {
+      first = new KilnDaemon(config, Optional.empty());
+      first.start();
+    }
+
+    @Override
+    public void close() throws Exception {
+      // A node's sandboxes outlive its daemon (re-adopted at its next start); the bench leaves none.
+      try {
+        first.sandboxes().deleteAll();
+      } finally {
+        first.close();
+      }
+    }
+  }
+
+  /**
+   * Resume to first exec of a sandbox paused on the first node: there, and on the second node once
+   * the first is down (its state and disk fetched from the bucket, the row taken over). The node
+   * stops and starts again outside the timed part.
+   */
+  private void measureResume(Api hop, Nodes nodes, String nodeName) throws Exception {
+    Stats same = new Stats("resume to first exec answered, on the node it paused on");
+    Stats cross = new Stats("resume to first exec answered, on another node (its own down; state from the bucket)");
+    String body = "{\"template\":\"" + TEMPLATE + "\",\"memoryMib\":512,\"node\":\"" + nodeName + "\"}";
+    for (int i = 0; i < rounds; i++) {
+      String id = hop.create(body);
+      hop.exec(id);
+      hop.post(id, "pause");
+      long t0 = System.nanoTime();
+      hop.post(id, "resume");
+      hop.exec(id);
+      same.add(ms(t0));
+      hop.post(id, "pause");
+      nodes.stopFirst();
+      t0 = System.nanoTime();
+      hop.post(id, "resume");
+      hop.exec(id);
+      cross.add(ms(t0));
+      hop.delete(id);
+      nodes.startFirst();
+    }
+    System.out.println(same.line("ms"));
+    System.out.println(cross.line("ms"));
+    System.out.printf("ratios: cross-node resume/same-node resume %.2f (%+.0f ms)%n", cross.median() / same.median(), cross.median() - same.median());
   }
 
   private void measure(Api direct, Api hop, String nodeName) throws Exception {
@@ -157,7 +222,6 @@ final class ClusterBench {
     System.out.println(hopCreate.line("ms"));
     System.out.println(directExec.line("ms"));
     System.out.println(hopExec.line("ms"));
-    System.out.println("cross-node resume lines skipped: not measured: cross-node resume lands with moving a paused sandbox to another node (issue #13)");
     System.out.printf("ratios: through a control instance/directly on the node: create %.2f (%+.0f ms), exec %.2f (%+.1f ms)%n",
         hopCreate.median() / directCreate.median(), hopCreate.median() - directCreate.median(), hopExec.median() / directExec.median(),
         hopExec.median() - directExec.median());
@@ -192,6 +256,10 @@ final class ClusterBench {
     void exec(String id) throws Exception {
       send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes/" + id + "/exec")).header("Content-Type", "application/json")
           .POST(HttpRequest.BodyPublishers.ofString("{\"argv\":[\"true\"]}")));
+    }
+
+    void post(String id, String action) throws Exception {
+      send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes/" + id + "/" + action)).POST(HttpRequest.BodyPublishers.noBody()));
     }
 
     void delete(String id) throws Exception {

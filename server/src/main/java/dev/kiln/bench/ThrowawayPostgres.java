@@ -66,9 +66,7 @@ public final class ThrowawayPostgres implements AutoCloseable {
       for (int attempt = 0; attempt < 3; attempt++) {
         int port = freePort();
         try {
-          run(dir, BIN.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-l", dir.resolve("log").toString(), "-w", "-o",
-              "-k " + dir + " -p " + port + " -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-                  + " -c max_connections=200", "start");
+          serve(dir, port);
           return new ThrowawayPostgres(dir, port);
         } catch (IOException e) {
           last = e;
@@ -79,6 +77,22 @@ public final class ThrowawayPostgres implements AutoCloseable {
       AtomicFiles.deleteTree(dir);
       throw e;
     }
+  }
+
+  private static void serve(Path dir, int port) throws IOException {
+    run(dir, BIN.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-l", dir.resolve("log").toString(), "-w", "-o",
+        "-k " + dir + " -p " + port + " -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            + " -c max_connections=200", "start");
+  }
+
+  /** Stops the server, keeping its data: what a database outage looks like to its clients (connections refused). */
+  public void stop() throws IOException {
+    run(dir, BIN.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "fast", "-w", "stop");
+  }
+
+  /** Starts a stopped server again on the same port, with its data. */
+  public void restart() throws IOException {
+    serve(dir, port);
   }
 
   public int port() {

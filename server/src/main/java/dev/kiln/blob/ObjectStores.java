@@ -30,11 +30,12 @@ public final class ObjectStores {
    * says whether the bucket is there and the credentials work.
    */
   public static ObjectStore open(ObjectStoreConfig config) {
+    if (config.directory() != null) return new LocalObjectStore(config.directory());
     return s3(config, S3ObjectStore.DEFAULT_PART_SIZE, TransferFaults.NONE);
   }
 
   static S3ObjectStore s3(ObjectStoreConfig config, long partSize, TransferFaults faults) {
-    if (!config.enabled()) throw new IllegalArgumentException("objectStore has no bucket");
+    if (config.bucket() == null) throw new IllegalArgumentException("objectStore has no bucket");
     String region = config.region();
     String endpoint = config.endpoint() != null ? config.endpoint() : "https://s3." + region + ".amazonaws.com";
     var b = S3Client.builder()

@@ -4,8 +4,9 @@ import java.net.URI;
 import java.nio.file.Path;
 
 /**
- * Where a cluster keeps template artifacts: an S3-compatible bucket. Without a bucket (the
- * default) artifacts stay local files under the data directory, as on one host. Each key's
+ * Where a cluster keeps template artifacts and saved states: an S3-compatible bucket, or a
+ * directory every node mounts. Without either (the default) artifacts stay local files under the
+ * data directory, as on one host. Each key's
  * description and range: its {@link ConfigDoc}, published as docs/config.md.
  */
 public record ObjectStoreConfig(
@@ -22,12 +23,20 @@ public record ObjectStoreConfig(
     @ConfigDoc(value = "an AWS credentials file (`aws_access_key_id`, `aws_secret_access_key` under `[default]`); the keys are never logged", defaultText = "AWS's usual chain: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, ~/.aws/credentials, the instance's role")
     Path credentialsFile,
     @ConfigDoc(value = "GiB of a node's disk for local copies of template artifacts fetched from the bucket; over it, the least recently used copy of an artifact nothing on the node reaches any more is removed first (a template's current image and snapshots are kept while it exists), and the log says when what is kept exceeds it", range = "1..65536")
-    int cacheGib) {
-  public static final ObjectStoreConfig NONE = new ObjectStoreConfig(null, null, null, null, null, null, 0);
+    int cacheGib,
+    @ConfigDoc(value = "instead of a bucket, a directory every node of the cluster mounts (a shared volume, NFS) used as one; objects are written whole (temp file, fsync, rename) with their checksums beside them", defaultText = "none")
+    Path directory) {
+  public static final ObjectStoreConfig NONE = new ObjectStoreConfig(null, null, null, null, null, null, 0, null);
   /** A few templates' images and RAM files; a node with less disk says so. */
   static final int DEFAULT_CACHE_GIB = 32;
 
   public ObjectStoreConfig {
+    if (bucket != null && directory != null) {
+      throw new IllegalArgumentException("objectStore has both a bucket and a directory: give one");
+    }
+    if (directory != null && !directory.isAbsolute()) {
+      throw new IllegalArgumentException("objectStore.directory must be an absolute path, got '" + directory + "'");
+    }
     if (bucket == null && (endpoint != null || region != null || prefix != null || pathStyle != null || credentialsFile != null)) {
       throw new IllegalArgumentException("objectStore.bucket is missing: the other objectStore keys only apply to a bucket");
     }
@@ -58,8 +67,12 @@ public record ObjectStoreConfig(
     if (cacheGib < 1 || cacheGib > 65536) throw new IllegalArgumentException("objectStore.cacheGib must be 1..65536, got " + cacheGib);
   }
 
-  /** Whether artifacts live in a bucket (a cluster) rather than in local files. */
+  /** Whether artifacts live in a bucket or a shared directory (a cluster) rather than in local files. */
   public boolean enabled() {
-    return bucket != null;
+    return bucket != null || directory != null;
+  }
+
+  public static ObjectStoreConfig directory(Path dir) {
+    return new ObjectStoreConfig(null, null, null, null, null, null, 0, dir);
   }
 }

@@ -156,6 +156,7 @@ final class BucketStates {
    */
   Fetched fetch(String prefix, Path stateTarget) throws IOException, InterruptedException {
     ObjectStore s = store.orElseThrow(() -> new IOException("no object store: saved states are not shared"));
+    Files.createDirectories(disks.dir());
     Path manifestFile = Files.createTempFile(disks.dir(), ".manifest", ".json");
     Manifest m;
     try {

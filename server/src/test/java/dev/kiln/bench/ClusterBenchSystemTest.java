@@ -51,7 +51,7 @@ class ClusterBenchSystemTest {
   }
 
   @Test
-  void measuresCreateAndExecThroughAControlInstanceAndDirectlyOnTheNode() throws Exception {
+  void measuresCreateExecAndResumeThroughAControlInstanceAndDirectlyOnTheNode() throws Exception {
     Optional<String> why = ThrowawayPostgres.unavailableReason();
     assumeTrue(why.isEmpty(), () -> "the cluster lines need a PostgreSQL server: " + why.orElse(""));
     String out = Printed.by(() -> bench().run(Optional.empty()));
@@ -61,7 +61,9 @@ class ClusterBenchSystemTest {
     assertTrue(line(out, "exec `true` round trip, through a control instance", "ms"), out);
     assertTrue(Pattern.compile("ratios: through a control instance/directly on the node: create [0-9.]+ \\([+-][0-9]+ ms\\), exec [0-9.]+ \\([+-][0-9.]+ ms\\)")
         .matcher(out).find(), out);
-    assertTrue(out.contains("cross-node resume lines skipped: not measured: cross-node resume lands with"), out);
+    assertTrue(line(out, "resume to first exec answered, on the node it paused on", "ms"), out);
+    assertTrue(line(out, "resume to first exec answered, on another node (its own down; state from the bucket)", "ms"), out);
+    assertTrue(Pattern.compile("ratios: cross-node resume/same-node resume [0-9.]+ \\([+-][0-9]+ ms\\)").matcher(out).find(), out);
     assertFalse(out.contains("cluster lines skipped"), out);
     // Nothing outlives the lines: no VM of the node, no PostgreSQL server or its directory.
     assertEquals(List.of(), ProcessHandle.allProcesses().map(p -> p.info().commandLine().orElse(""))

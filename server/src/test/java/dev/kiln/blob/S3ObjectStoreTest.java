@@ -199,7 +199,7 @@ class S3ObjectStoreTest extends ObjectStoreContract {
     }
     String url = "http://127.0.0.1:" + port;
     ObjectStoreConfig c = s3.config("kiln-nowhere");
-    try (ObjectStore s = ObjectStores.open(new ObjectStoreConfig(c.bucket(), url, null, null, null, c.credentialsFile(), 0))) {
+    try (ObjectStore s = ObjectStores.open(new ObjectStoreConfig(c.bucket(), url, null, null, null, c.credentialsFile(), 0, null))) {
       var e = assertThrows(ObjectStoreException.class, s::check);
       assertEquals(Problem.UNREACHABLE, e.problem());
       assertTrue(e.getMessage().startsWith("object store at " + url + " cannot be reached (connection refused)"), e.getMessage());
@@ -229,8 +229,8 @@ class S3ObjectStoreTest extends ObjectStoreContract {
   void aPrefixKeepsKeysApartInOneBucket() throws Exception {
     String b = s3.newBucket();
     ObjectStoreConfig c = s3.config(b);
-    try (ObjectStore one = ObjectStores.open(new ObjectStoreConfig(b, c.endpoint(), null, "cluster-a/", null, c.credentialsFile(), 0));
-        ObjectStore two = ObjectStores.open(new ObjectStoreConfig(b, c.endpoint(), null, "cluster-b/", null, c.credentialsFile(), 0))) {
+    try (ObjectStore one = ObjectStores.open(new ObjectStoreConfig(b, c.endpoint(), null, "cluster-a/", null, c.credentialsFile(), 0, null));
+        ObjectStore two = ObjectStores.open(new ObjectStoreConfig(b, c.endpoint(), null, "cluster-b/", null, c.credentialsFile(), 0, null))) {
       ObjectKey key = new ObjectKey("images/x/rootfs.ext4");
       one.put(key, file("src", 10, 1));
       assertEquals(List.of(key), one.listAll(""));

@@ -31,9 +31,10 @@ import java.util.Objects;
  * @param metadata labels to find it by ({@code GET /v1/sandboxes?metadata.KEY=VALUE})
  * @param machine the VM's machine (default microvm); q35 can grow its CPUs and memory while it runs
  * @param node in a cluster, the node (id or name) to run it on; by default the control plane places it
+ * @param nodeSelector in a cluster, labels the node it runs on must carry (each node's {@code cluster.labels})
  */
 public record CreateOptions(String template, Duration ttl, OnTimeout onTimeout, Integer vcpus, Integer memoryMib, Integer diskMib,
-    Map<String, String> env, Map<String, String> metadata, NetworkOptions network, Machine machine, String node) {
+    Map<String, String> env, Map<String, String> metadata, NetworkOptions network, Machine machine, String node, Map<String, String> nodeSelector) {
 
   /** What the TTL does: delete the sandbox, or pause it (no RAM or CPU; any request resumes it with a fresh TTL). */
   public enum OnTimeout { DELETE, PAUSE }
@@ -46,6 +47,7 @@ public record CreateOptions(String template, Duration ttl, OnTimeout onTimeout, 
     if (template.isBlank()) throw new IllegalArgumentException("a sandbox needs a template name, got a blank one");
     env = Map.copyOf(env == null ? Map.of() : env);
     metadata = Map.copyOf(metadata == null ? Map.of() : metadata);
+    nodeSelector = Map.copyOf(nodeSelector == null ? Map.of() : nodeSelector);
   }
 
   /** The template at the daemon's defaults for everything else. */
@@ -71,6 +73,7 @@ public record CreateOptions(String template, Duration ttl, OnTimeout onTimeout, 
     if (network != null) b.put("network", network.body());
     if (machine != null) b.put("machine", machine.name().toLowerCase(Locale.ROOT));
     if (node != null) b.put("node", node);
+    if (!nodeSelector.isEmpty()) b.put("nodeSelector", nodeSelector);
     return b;
   }
 
@@ -87,6 +90,7 @@ public record CreateOptions(String template, Duration ttl, OnTimeout onTimeout, 
     private NetworkOptions network;
     private Machine machine;
     private String node;
+    private final Map<String, String> nodeSelector = new LinkedHashMap<>();
 
     private Builder(String template) {
       this.template = template;
@@ -149,13 +153,19 @@ public record CreateOptions(String template, Duration ttl, OnTimeout onTimeout, 
       return this;
     }
 
+    /** In a cluster, labels the node must carry (each node's {@code cluster.labels}); several calls add up. */
+    public Builder nodeSelector(Map<String, String> labels) {
+      nodeSelector.putAll(labels);
+      return this;
+    }
+
     public Builder machine(Machine machine) {
       this.machine = machine;
       return this;
     }
 
     public CreateOptions build() {
-      return new CreateOptions(template, ttl, onTimeout, vcpus, memoryMib, diskMib, env, metadata, network, machine, node);
+      return new CreateOptions(template, ttl, onTimeout, vcpus, memoryMib, diskMib, env, metadata, network, machine, node, nodeSelector);
     }
   }
 }

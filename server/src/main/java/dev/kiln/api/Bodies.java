@@ -13,7 +13,7 @@ final class Bodies {
   private Bodies() {}
 
   record CreateSandbox(String template, Long timeoutSeconds, Integer vcpus, Integer memoryMib, Map<String, String> env,
-      Map<String, String> metadata, String onTimeout, Network network, Long diskMib, String machine, String node) {}
+      Map<String, String> metadata, String onTimeout, Network network, Long diskMib, String machine, String node, Map<String, String> nodeSelector) {}
 
   /** PATCH /v1/sandboxes/{id}: a running q35 sandbox's new size; absent fields keep their value. */
   record Resize(Integer vcpus, Long memoryMib) {}

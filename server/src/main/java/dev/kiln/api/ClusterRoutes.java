@@ -52,6 +52,7 @@ final class ClusterRoutes {
     m.put("state", n.state().wire());
     m.put("cordoned", n.cordoned());
     m.put("acceptsSandboxes", n.acceptsSandboxes());
+    m.put("labels", n.labels());
     var c = n.capacity();
     m.put("capacity", Map.of("vcpus", c.vcpus(), "memoryMib", c.memoryMib(), "diskFreeMib", c.diskFreeMib(), "accelerator", c.accelerator()));
     m.put("sandboxes", c.sandboxes());

@@ -12,6 +12,7 @@ import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.net.http.HttpResponse;
+import java.util.Map;
 import java.util.Optional;
 import org.eclipse.jetty.http.HttpHeader;
 
@@ -182,7 +183,11 @@ final class ControlRoutes {
     JsonNode req = parse(raw);
     Optional<String> template = text(req, "template");
     if (template.isEmpty()) return directory.anyNode();
-    return directory.forNewSandbox(text(req, "node"), template.get());
+    Map<String, String> labels = new java.util.TreeMap<>();
+    req.path("nodeSelector").properties().forEach(e -> {
+      if (e.getValue().isTextual()) labels.put(e.getKey(), e.getValue().asText());
+    });
+    return directory.forNewSandbox(text(req, "node"), labels, template.get());
   }
 
   private static boolean isWebSocketUpgrade(Exchange x) {

@@ -70,6 +70,10 @@ final class SandboxRoutes {
     Bodies.CreateSandbox b = x.body(Bodies.CreateSandbox.class, null);
     if (b.template() == null || b.template().isBlank()) throw new KilnException(ErrorCode.INVALID_REQUEST, "field 'template' is required");
     requireThisNode(sandboxes, b.node());
+    if (b.nodeSelector() != null && !sandboxes.thisNode().matches(b.nodeSelector())) {
+      throw new KilnException(ErrorCode.NO_NODE_AVAILABLE, "this daemon's node " + sandboxes.thisNode().name() + " does not carry the labels "
+          + new java.util.TreeMap<>(b.nodeSelector()) + " (it has " + new java.util.TreeMap<>(sandboxes.thisNode().labels()) + ")");
+    }
     CreateSandbox req = new CreateSandbox(b.template(),
         b.timeoutSeconds() == null ? OptionalLong.empty() : OptionalLong.of(b.timeoutSeconds()),
         b.vcpus() == null ? OptionalInt.empty() : OptionalInt.of(b.vcpus()),

@@ -103,9 +103,9 @@ final class ClusterBench {
     // The nodes share a directory as their bucket: a paused sandbox moves between them through it.
     KilnConfig common = KilnConfig.defaults().withListen("127.0.0.1:0").withGuestArtifacts(artifacts.kernel().getParent()).withTemplateSnapshots(false)
         .withNetwork(network).withDatabase(db).withObjectStore(ObjectStoreConfig.directory(work.resolve("cluster-bucket").toAbsolutePath()));
-    KilnConfig nodeConfig = common.withDataDir(work.resolve("cluster-node")).withCluster(new ClusterConfig(ClusterConfig.Role.NODE, nodeName, null, 0, 0));
+    KilnConfig nodeConfig = common.withDataDir(work.resolve("cluster-node")).withCluster(new ClusterConfig(ClusterConfig.Role.NODE, nodeName, null, 0, 0, null));
     KilnConfig otherConfig = common.withDataDir(work.resolve("cluster-node-b"))
-        .withCluster(new ClusterConfig(ClusterConfig.Role.NODE, nodeName + "-b", null, 0, 0));
+        .withCluster(new ClusterConfig(ClusterConfig.Role.NODE, nodeName + "-b", null, 0, 0, null));
     KilnConfig controlConfig = common.withDataDir(work.resolve("cluster-control")).withCluster(ClusterConfig.DEFAULT.withRole(ClusterConfig.Role.CONTROL));
     Nodes nodes = new Nodes(nodeConfig);
     try (nodes; KilnDaemon other = new KilnDaemon(otherConfig, Optional.empty())) {

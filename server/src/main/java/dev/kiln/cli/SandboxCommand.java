@@ -34,7 +34,8 @@ final class SandboxCommand {
         Map.entry("memoryMib", "--memory-mib"), Map.entry("diskMib", "--disk-mib"), Map.entry("template", "--template"),
         Map.entry("env", "--env"), Map.entry("metadata", "--metadata"), Map.entry("onTimeout", "--on-timeout"), Map.entry("mode", "--network"),
         Map.entry("allowOut", "--allow-out"), Map.entry("denyOut", "--deny-out"), Map.entry("group", "--group"),
-        Map.entry("egressMbit", "--egress-mbit"), Map.entry("ingressMbit", "--ingress-mbit"), Map.entry("machine", "--machine"), Map.entry("node", "--node"));
+        Map.entry("egressMbit", "--egress-mbit"), Map.entry("ingressMbit", "--ingress-mbit"), Map.entry("machine", "--machine"), Map.entry("node", "--node"),
+        Map.entry("nodeSelector", "--node-label"));
 
     @Option(names = "--ttl", paramLabel = "SECONDS", description = "delete (or pause, see --on-timeout) the sandbox after this long; 0 = never (default: the daemon's)") Long ttl;
     @Option(names = "--on-timeout", paramLabel = "delete|pause", description = "what the TTL does (default: delete)") String onTimeout;
@@ -43,6 +44,7 @@ final class SandboxCommand {
     @Option(names = "--disk-mib", paramLabel = "MIB", description = "root disk size (default: the template's); the filesystem grows to fill it") Integer diskMib;
     @Option(names = "--machine", paramLabel = "microvm|q35", description = "the VM's machine (default: the template's, microvm unless built with --machine); q35 can grow its CPUs and memory while it runs (kiln sandbox resize)") String machine;
     @Option(names = "--node", paramLabel = "NODE", description = "in a cluster, the node (id or name, kiln node list) to run it on (default: placed by the control plane)") String node;
+    @Option(names = "--node-label", paramLabel = "KEY=VALUE", description = "in a cluster, a label the node must carry (repeatable; kiln node list shows each node's)") Map<String, String> nodeLabels = new LinkedHashMap<>();
     @Option(names = {"-e", "--env"}, paramLabel = "KEY=VALUE", description = "environment for every command in the sandbox (repeatable)") Map<String, String> env = new LinkedHashMap<>();
     @Option(names = "--metadata", paramLabel = "KEY=VALUE", description = "a label to find it by: kiln sandbox list --label KEY=VALUE (repeatable)") Map<String, String> metadata = new LinkedHashMap<>();
     @Option(names = "--network", paramLabel = "none|internet", description = "network mode (default: the daemon's network.defaultMode, none unless configured)") String network;
@@ -62,6 +64,7 @@ final class SandboxCommand {
       if (diskMib != null) b.diskMib(diskMib);
       if (machine != null) b.machine(choice(CreateOptions.Machine.class, "--machine", machine));
       if (node != null) b.node(node);
+      b.nodeSelector(nodeLabels);
       NetworkOptions.Builder net = NetworkOptions.builder();
       if (network != null) net.mode(choice(NetworkOptions.Mode.class, "--network", network));
       if (allowOut != null) net.allowOut(allowOut);

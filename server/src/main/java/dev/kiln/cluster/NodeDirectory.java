@@ -58,13 +58,13 @@ public final class NodeDirectory {
   /** The node that takes over a paused sandbox whose node is down: placed like a new sandbox of its template. */
   public NodeRoute forTakeover(String sandboxId) {
     SandboxRow row = sandboxes.find(sandboxId).orElseThrow(() -> new KilnException(ErrorCode.SANDBOX_NOT_FOUND, "no sandbox '" + sandboxId + "'"));
-    return forNewSandbox(Optional.empty(), row.template());
+    return forNewSandbox(Optional.empty(), Map.of(), row.template());
   }
 
   /** The node for forks of a sandbox's checkpoint: the one named, else placed like a new sandbox of its template. */
   public NodeRoute forFork(String sandboxId, Optional<String> selector) {
     SandboxRow row = sandboxes.find(sandboxId).orElseThrow(() -> new KilnException(ErrorCode.SANDBOX_NOT_FOUND, "no sandbox '" + sandboxId + "'"));
-    return forNewSandbox(selector, row.template());
+    return forNewSandbox(selector, Map.of(), row.template());
   }
 
   /** Every node that is up, by id. */
@@ -74,22 +74,29 @@ public final class NodeDirectory {
 
   /**
    * A node for a new sandbox of {@code template}: the one named by {@code selector} (its id or
-   * name), else the best of a few random nodes that take sandboxes, preferring one that has the
-   * template cached, then the one with the fewest sandboxes per core.
+   * name), else the best of a few random nodes that take sandboxes and carry every label of
+   * {@code labels}, preferring one that has the template cached, then the one with the fewest
+   * sandboxes per core.
    */
-  public NodeRoute forNewSandbox(Optional<String> selector, String template) {
-    List<Node> open = new ArrayList<>(nodes.list().stream().filter(Node::acceptsSandboxes).toList());
+  public NodeRoute forNewSandbox(Optional<String> selector, Map<String, String> labels, String template) {
+    List<Node> open = new ArrayList<>(nodes.list().stream().filter(Node::acceptsSandboxes).filter(n -> n.matches(labels)).toList());
     if (selector.isPresent()) {
       String want = selector.get();
       Node named = nodes.list().stream().filter(n -> n.id().equals(want) || n.name().equals(want)).findFirst()
           .orElseThrow(() -> new KilnException(ErrorCode.NODE_NOT_FOUND, "no node with id or name '" + want + "' (kiln node list shows them)"));
+      if (!named.matches(labels)) {
+        throw new KilnException(ErrorCode.NO_NODE_AVAILABLE, "node " + named.name() + " does not carry the labels " + labels + " (it has " + named.labels() + ")");
+      }
       if (!named.acceptsSandboxes()) {
         throw new KilnException(ErrorCode.NO_NODE_AVAILABLE, "node " + named.name() + " (" + named.id() + ") takes no new sandboxes: it is "
             + (named.cordoned() ? "cordoned" : "down"));
       }
       return routeOf(named);
     }
-    if (open.isEmpty()) throw new KilnException(ErrorCode.NO_NODE_AVAILABLE, "no node takes new sandboxes: every one is cordoned or down (kiln node list)");
+    if (open.isEmpty()) {
+      throw new KilnException(ErrorCode.NO_NODE_AVAILABLE, labels.isEmpty() ? "no node takes new sandboxes: every one is cordoned or down (kiln node list)"
+          : "no node that takes new sandboxes carries the labels " + labels + " (kiln node list shows each node's)");
+    }
     Collections.shuffle(open, ThreadLocalRandom.current());
     Map<String, Integer> running = sandboxes.countByNode();
     Node best = open.subList(0, Math.min(CANDIDATES, open.size())).stream()

@@ -21,10 +21,12 @@ public final class NodeHeartbeat {
   private final Supplier<NodeCapacity> capacity;
   private final NodeCredential credential;
   private final Optional<String> proxyUrl;
+  private final java.util.Map<String, String> labels;
   private volatile boolean storeFailing;
 
   public NodeHeartbeat(NodeRegistry registry, String id, String name, String apiUrl, NodeRole role, Supplier<NodeCapacity> capacity,
-      NodeCredential credential, Optional<String> proxyUrl) {
+      NodeCredential credential, Optional<String> proxyUrl, java.util.Map<String, String> labels) {
+    this.labels = labels;
     this.credential = credential;
     this.proxyUrl = proxyUrl;
     this.registry = registry;
@@ -40,7 +42,7 @@ public final class NodeHeartbeat {
   }
 
   public void register() {
-    registry.register(id, name, apiUrl, role, capacity.get(), credential, proxyUrl);
+    registry.register(id, name, apiUrl, role, capacity.get(), credential, proxyUrl, labels);
   }
 
   public void beat() {

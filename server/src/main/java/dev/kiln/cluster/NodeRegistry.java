@@ -24,10 +24,11 @@ public final class NodeRegistry {
   }
 
   /** A node starting: it is UP with this capacity; a cordon set before its restart stays. */
-  public void register(String id, String name, String apiUrl, NodeRole role, NodeCapacity capacity, NodeCredential credential, Optional<String> proxyUrl) {
+  public void register(String id, String name, String apiUrl, NodeRole role, NodeCapacity capacity, NodeCredential credential, Optional<String> proxyUrl,
+      java.util.Map<String, String> labels) {
     Instant now = Instant.now();
     repo.register(new NodeRow(id, name, apiUrl, role.name(), NodeState.UP.name(), false, json(capacity), now, now, Optional.empty(),
-        Optional.of(credential.value()), proxyUrl));
+        Optional.of(credential.value()), proxyUrl, json(labels)));
     log.info("node registered node={} name={} url={} role={} vcpus={} memory_mib={} accelerator={}", id, name, apiUrl, role.wire(),
         capacity.vcpus(), capacity.memoryMib(), capacity.accelerator());
   }
@@ -95,6 +96,14 @@ public final class NodeRegistry {
     return get(id);
   }
 
+  private static String json(java.util.Map<String, String> labels) {
+    try {
+      return JSON.writeValueAsString(new java.util.TreeMap<>(labels));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("a map of strings is always serializable", e);
+    }
+  }
+
   private static String json(NodeCapacity c) {
     try {
       return JSON.writeValueAsString(c);
@@ -111,7 +120,13 @@ public final class NodeRegistry {
       // A row written by another version of Kiln: the node is listed, its capacity unknown until its next heartbeat.
       capacity = new NodeCapacity(0, 0, 0, 0, List.of(), "unknown");
     }
+    java.util.Map<String, String> labels;
+    try {
+      labels = JSON.readValue(r.labelsJson(), new com.fasterxml.jackson.core.type.TypeReference<java.util.Map<String, String>>() {});
+    } catch (JsonProcessingException e) {
+      labels = java.util.Map.of();
+    }
     return new Node(r.id(), r.name(), r.apiUrl(), NodeRole.valueOf(r.role()), NodeState.valueOf(r.state()), r.cordoned(), capacity,
-        r.registeredAt(), r.heartbeatAt(), r.downReason());
+        r.registeredAt(), r.heartbeatAt(), r.downReason(), java.util.Map.copyOf(labels));
   }
 }

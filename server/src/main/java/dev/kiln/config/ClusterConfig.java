@@ -17,8 +17,14 @@ public record ClusterConfig(
     @ConfigDoc(value = "how often the node reports its capacity", range = "1..60")
     int heartbeatSeconds,
     @ConfigDoc(value = "a node silent this long is marked down and nothing is placed on it; make it several heartbeats (the daemon warns otherwise), so one late report is no outage", range = "3..3600", defaultText = "30, or 3 heartbeats if that is longer")
-    int nodeDownAfterSeconds) {
-  public static final ClusterConfig DEFAULT = new ClusterConfig(null, null, null, 0, 0);
+    int nodeDownAfterSeconds,
+    @ConfigDoc(value = "labels this node is placed by: a create's `nodeSelector` picks among the nodes that carry all of its labels (e.g. {\"zone\": \"eu-1\", \"kvm\": \"real\"})", range = "keys and values 1..63 of A-Za-z0-9._/-", defaultText = "none")
+    java.util.Map<String, String> labels) {
+
+  public static final ClusterConfig DEFAULT = new ClusterConfig(null, null, null, 0, 0, null);
+
+  /** What a label's key and value may be: plain words, so that they need no quoting anywhere they are shown. */
+  public static final String LABEL = "[A-Za-z0-9._/-]{1,63}";
 
   /** The three ways to run the daemon (docs/adr/0017). */
   public enum Role {
@@ -36,6 +42,12 @@ public record ClusterConfig(
 
   public ClusterConfig {
     if (role == null) role = Role.COMBINED;
+    labels = labels == null ? java.util.Map.of() : java.util.Map.copyOf(labels);
+    for (var l : labels.entrySet()) {
+      if (!l.getKey().matches(LABEL) || !l.getValue().matches(LABEL)) {
+        throw new IllegalArgumentException("cluster.labels: keys and values must be 1..63 of A-Za-z0-9._/-, got '" + l.getKey() + "': '" + l.getValue() + "'");
+      }
+    }
     if (nodeName != null && !nodeName.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,62}")) {
       throw new IllegalArgumentException("cluster.nodeName must be 1-63 of letters, digits, '.', '_', '-', got '" + nodeName + "'");
     }
@@ -59,6 +71,6 @@ public record ClusterConfig(
   }
 
   public ClusterConfig withRole(Role r) {
-    return new ClusterConfig(r, nodeName, advertiseUrl, heartbeatSeconds, nodeDownAfterSeconds);
+    return new ClusterConfig(r, nodeName, advertiseUrl, heartbeatSeconds, nodeDownAfterSeconds, labels);
   }
 }

@@ -105,7 +105,7 @@ final class ClusterMembership implements AutoCloseable {
 
   /** This node, for its sandbox service: new sandboxes start here unless it is cordoned or marked down. */
   ThisNode thisNode() {
-    return new ThisNode(nodeId, name, placement(), this::poolSharers);
+    return new ThisNode(nodeId, name, config.labels(), placement(), this::poolSharers);
   }
 
   /** One host keeps whole pools; a cluster's nodes that take sandboxes share each pool's sizes. */
@@ -128,7 +128,8 @@ final class ClusterMembership implements AutoCloseable {
   void start(ScheduledExecutorService ticks, Supplier<NodeCapacity> capacity, String listenHost, int apiPort, Optional<Integer> proxyPort) {
     String url = Optional.ofNullable(config.advertiseUrl()).orElse("http://" + listenHost + ":" + apiPort);
     String host = java.net.URI.create(url).getHost();
-    NodeHeartbeat heartbeat = new NodeHeartbeat(registry, nodeId, name, url, role, capacity, credential, proxyPort.map(p -> "http://" + host + ":" + p));
+    NodeHeartbeat heartbeat = new NodeHeartbeat(registry, nodeId, name, url, role, capacity, credential, proxyPort.map(p -> "http://" + host + ":" + p),
+        config.labels());
     heartbeat.register();
     started = true;
     ticks.scheduleWithFixedDelay(() -> guarded("heartbeat", heartbeat::beat), config.heartbeatSeconds(), config.heartbeatSeconds(), TimeUnit.SECONDS);

@@ -11,7 +11,7 @@ import java.util.Optional;
 
 /** The {@code nodes} table. Every change is one statement: a heartbeat and a liveness check never overwrite each other's fields. */
 public final class NodeRepository {
-  private static final String COLUMNS = "id, name, api_url, role, state, cordoned, capacity_json, registered_at, heartbeat_at, down_reason, credential, proxy_url";
+  private static final String COLUMNS = "id, name, api_url, role, state, cordoned, capacity_json, registered_at, heartbeat_at, down_reason, credential, proxy_url, labels_json";
   private final Database db;
 
   public NodeRepository(Database db) {
@@ -25,10 +25,10 @@ public final class NodeRepository {
   public void register(NodeRow r) {
     db.inTransaction(c -> {
       boolean wasDown = wasDown(c, r.id());
-      try (PreparedStatement p = c.prepareStatement("INSERT INTO nodes (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,NULL,?,?) "
+      try (PreparedStatement p = c.prepareStatement("INSERT INTO nodes (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,NULL,?,?,?) "
           + "ON CONFLICT (id) DO UPDATE SET name = excluded.name, api_url = excluded.api_url, role = excluded.role, state = excluded.state, "
           + "capacity_json = excluded.capacity_json, heartbeat_at = excluded.heartbeat_at, down_reason = NULL, credential = excluded.credential, "
-          + "proxy_url = excluded.proxy_url")) {
+          + "proxy_url = excluded.proxy_url, labels_json = excluded.labels_json")) {
         p.setString(1, r.id());
         p.setString(2, r.name());
         p.setString(3, r.apiUrl());
@@ -40,6 +40,7 @@ public final class NodeRepository {
         p.setLong(9, r.heartbeatAt().toEpochMilli());
         p.setString(10, r.credential().orElse(null));
         p.setString(11, r.proxyUrl().orElse(null));
+        p.setString(12, r.labelsJson());
         p.executeUpdate();
       }
       // A node that was down and registers again has its sandboxes back (those its recovery adopts).
@@ -160,6 +161,6 @@ public final class NodeRepository {
     return new NodeRow(rs.getString("id"), rs.getString("name"), rs.getString("api_url"), rs.getString("role"), rs.getString("state"),
         rs.getInt("cordoned") == 1, rs.getString("capacity_json"), Instant.ofEpochMilli(rs.getLong("registered_at")),
         Instant.ofEpochMilli(rs.getLong("heartbeat_at")), Optional.ofNullable(rs.getString("down_reason")), Optional.ofNullable(rs.getString("credential")),
-        Optional.ofNullable(rs.getString("proxy_url")));
+        Optional.ofNullable(rs.getString("proxy_url")), rs.getString("labels_json"));
   }
 }

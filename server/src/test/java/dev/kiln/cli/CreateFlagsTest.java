@@ -24,10 +24,10 @@ class CreateFlagsTest {
   void everyFlagBecomesItsOption() {
     CreateOptions o = parsed("--template", "py", "--ttl", "600", "--on-timeout", "pause", "--vcpus", "2", "--memory-mib", "1024", "--disk-mib", "4096",
         "-e", "A=1", "--metadata", "team=ml", "--network", "internet", "--allow-out", "example.com,10.0.0.0/8", "--deny-out", "evil.example.com",
-        "--group", "app", "--public", "--egress-mbit", "50", "--ingress-mbit", "100", "--machine", "q35", "--node", "node-2");
+        "--group", "app", "--public", "--egress-mbit", "50", "--ingress-mbit", "100", "--machine", "q35", "--node", "node-2", "--node-label", "zone=eu-1");
     assertEquals(new CreateOptions("py", Duration.ofSeconds(600), CreateOptions.OnTimeout.PAUSE, 2, 1024, 4096, Map.of("A", "1"), Map.of("team", "ml"),
         new NetworkOptions(NetworkOptions.Mode.INTERNET, List.of("example.com", "10.0.0.0/8"), List.of("evil.example.com"), "app", true, 50, 100),
-        CreateOptions.Machine.Q35, "node-2"), o);
+        CreateOptions.Machine.Q35, "node-2", Map.of("zone", "eu-1")), o);
   }
 
   @Test

@@ -57,8 +57,8 @@ class LeadershipAndLivenessTest {
   void theLeaderMarksASilentNodeDownAndItsNextHeartbeatBringsItBack() throws Exception {
     NodeRegistry registry = new NodeRegistry(new NodeRepository(db));
     NodeCapacity capacity = new NodeCapacity(2, 4096, 1000, 0, List.of("base"), "tcg");
-    NodeHeartbeat quiet = new NodeHeartbeat(registry, "nd-quiet", "quiet", "http://127.0.0.1:1", NodeRole.COMBINED, () -> capacity, NodeCredential.random(), java.util.Optional.empty());
-    NodeHeartbeat busy = new NodeHeartbeat(registry, "nd-busy", "busy", "http://127.0.0.1:2", NodeRole.COMBINED, () -> capacity, NodeCredential.random(), java.util.Optional.empty());
+    NodeHeartbeat quiet = new NodeHeartbeat(registry, "nd-quiet", "quiet", "http://127.0.0.1:1", NodeRole.COMBINED, () -> capacity, NodeCredential.random(), java.util.Optional.empty(), java.util.Map.of());
+    NodeHeartbeat busy = new NodeHeartbeat(registry, "nd-busy", "busy", "http://127.0.0.1:2", NodeRole.COMBINED, () -> capacity, NodeCredential.random(), java.util.Optional.empty(), java.util.Map.of());
     quiet.register();
     busy.register();
     NodeLiveness liveness = new NodeLiveness(registry, new Leadership(new LeaseRepository(db), "leader", Duration.ofSeconds(10)),

@@ -90,7 +90,7 @@ abstract class ClusterRepositoriesContract {
   }
 
   private static NodeRow node(String id, Instant heartbeat) {
-    return new NodeRow(id, "host-" + id, "http://10.0.0.1:7788", "COMBINED", "UP", false, "{}", heartbeat, heartbeat, Optional.empty(), Optional.of("kn_" + "0".repeat(64)), Optional.empty());
+    return new NodeRow(id, "host-" + id, "http://10.0.0.1:7788", "COMBINED", "UP", false, "{}", heartbeat, heartbeat, Optional.empty(), Optional.of("kn_" + "0".repeat(64)), Optional.empty(), "{\"zone\":\"a\"}");
   }
 
   @Test

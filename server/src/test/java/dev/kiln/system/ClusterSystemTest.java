@@ -122,6 +122,18 @@ class ClusterSystemTest {
     }
   }
 
+  @Test
+  @Order(3)
+  void aNodeSelectorPlacesOnANodeWithItsLabelsOrSaysThatNoneHasThem() throws Exception {
+    JsonNode s = ok(controlA.call("POST", "/v1/sandboxes", Map.of("template", TEMPLATE, "memoryMib", 128, "nodeSelector", Map.of("zone", "z2"))), 201);
+    assertEquals("node-2", nodeName(s.path("node").asText()));
+    ok(controlA.call("DELETE", "/v1/sandboxes/" + s.path("id").asText(), null), 204);
+    TestHost.Reply none = controlB.call("POST", "/v1/sandboxes", Map.of("template", TEMPLATE, "nodeSelector", Map.of("zone", "nowhere")));
+    assertEquals(503, none.status(), none.raw());
+    assertEquals("NO_NODE_AVAILABLE", none.json().path("error").path("code").asText());
+    assertTrue(none.json().path("error").path("message").asText().contains("carries the labels {zone=nowhere}"), none.raw());
+  }
+
   private static String nodeName(String id) throws Exception {
     for (JsonNode n : ok(controlA.call("GET", "/v1/nodes", null), 200).path("nodes")) {
       if (n.path("id").asText().equals(id)) return n.path("name").asText();
@@ -130,7 +142,7 @@ class ClusterSystemTest {
   }
 
   @Test
-  @Order(3)
+  @Order(4)
   void execReachesEverySandboxThroughEitherControlInstance() throws Exception {
     for (String id : placed.keySet()) {
       for (int c = 0; c < 2; c++) {
@@ -141,7 +153,7 @@ class ClusterSystemTest {
   }
 
   @Test
-  @Order(4)
+  @Order(5)
   void aProcessStreamsOverAWebSocketThroughTheControlInstance() throws Exception {
     for (String id : onePerNode()) streamsOverAWebSocket(id);
   }
@@ -184,7 +196,7 @@ class ClusterSystemTest {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
   void aHundredMibFileMakesTheRoundTripThroughBothControlInstances() throws Exception {
     for (String id : onePerNode()) roundTrip(id);
   }
@@ -219,20 +231,22 @@ class ClusterSystemTest {
   }
 
   @Test
-  @Order(6)
+  @Order(7)
   void aGuestPortIsReachableThroughEitherControlInstancesPortProxy() throws Exception {
-    JsonNode s = ok(controlA.call("POST", "/v1/sandboxes", Map.of("template", TEMPLATE, "memoryMib", 128, "timeoutSeconds", 0,
-        "network", Map.of("mode", "internet"))), 201);
-    String id = s.path("id").asText();
-    placed.put(id, nodeName(s.path("node").asText()));
-    ok(controlA.call("POST", "/v1/sandboxes/" + id + "/exec", Map.of("command", "mkdir -p /tmp/www && echo page-of-" + id + " > /tmp/www/index.html")), 200);
-    ok(controlB.call("POST", "/v1/sandboxes/" + id + "/processes", Map.of("command", "httpd -f -p 8080 -h /tmp/www")), 201);
-    String token = s.path("network").path("accessToken").asText();
-    for (LocalCluster.Daemon c : List.of(controlA, controlB)) {
-      String url = "http://127.0.0.1:" + c.proxyPort + "/v1/sandboxes/" + id + "/ports/8080/index.html";
-      await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> get(url, token).statusCode() == 200);
-      assertEquals("page-of-" + id, get(url, token).body().strip());
-      assertEquals(403, get(url, "wrong-token").statusCode(), "the node checks the sandbox's token behind the control instance");
+    for (LocalCluster.Daemon n : nodes) {
+      JsonNode s = ok(controlA.call("POST", "/v1/sandboxes", Map.of("template", TEMPLATE, "memoryMib", 128, "timeoutSeconds", 0, "node", n.name,
+          "network", Map.of("mode", "internet"))), 201);
+      String id = s.path("id").asText();
+      placed.put(id, n.name);
+      ok(controlA.call("POST", "/v1/sandboxes/" + id + "/exec", Map.of("command", "mkdir -p /tmp/www && echo page-of-" + id + " > /tmp/www/index.html")), 200);
+      ok(controlB.call("POST", "/v1/sandboxes/" + id + "/processes", Map.of("command", "httpd -f -p 8080 -h /tmp/www")), 201);
+      String token = s.path("network").path("accessToken").asText();
+      for (LocalCluster.Daemon c : List.of(controlA, controlB)) {
+        String url = "http://127.0.0.1:" + c.proxyPort + "/v1/sandboxes/" + id + "/ports/8080/index.html";
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> get(url, token).statusCode() == 200);
+        assertEquals("page-of-" + id, get(url, token).body().strip(), "through " + c.name + " to " + n.name);
+        assertEquals(403, get(url, "wrong-token").statusCode(), "the node checks the sandbox's token behind the control instance");
+      }
     }
   }
 
@@ -242,7 +256,7 @@ class ClusterSystemTest {
   }
 
   @Test
-  @Order(7)
+  @Order(8)
   void aNodeTakesOnlyTheControlPlaneNeverAUsersKey() throws Exception {
     LocalCluster.Daemon node = nodes.getFirst();
     TestHost.Reply r = cluster.call(node.base(), cluster.key, "GET", "/v1/sandboxes", null);
@@ -256,7 +270,7 @@ class ClusterSystemTest {
   }
 
   @Test
-  @Order(8)
+  @Order(9)
   void aWarmPoolsSizeIsTheClustersEachNodeKeepingItsShare() throws Exception {
     JsonNode pool = ok(controlA.call("PUT", "/v1/pools/" + TEMPLATE, Map.of("minReady", 3, "maxReady", 3)), 200);
     assertEquals(3, pool.path("minReady").asInt(), pool.toString());
@@ -274,7 +288,7 @@ class ClusterSystemTest {
   }
 
   @Test
-  @Order(9)
+  @Order(10)
   void aForkOfACheckpointLandsOnAnotherNodeWithTheCheckpointsFiles() throws Exception {
     String source = placed.entrySet().stream().filter(e -> e.getValue().equals("node-1")).map(Map.Entry::getKey).findFirst().orElseThrow();
     ok(controlA.call("POST", "/v1/sandboxes/" + source + "/exec", Map.of("command", "echo from-the-checkpoint > /root/marker")), 200);
@@ -289,7 +303,7 @@ class ClusterSystemTest {
   }
 
   @Test
-  @Order(10)
+  @Order(11)
   void aNodeKilledHasItsSandboxesLostWhileTheOthersServeAndGetsThemBackWhenItReturns() throws Exception {
     LocalCluster.Daemon victim = nodes.get(2);
     List<String> onVictim = placed.entrySet().stream().filter(e -> e.getValue().equals(victim.name)).map(Map.Entry::getKey).toList();
@@ -343,7 +357,7 @@ class ClusterSystemTest {
   }
 
   @Test
-  @Order(11)
+  @Order(12)
   void theLeadingControlInstanceKilledHandsItsTtlReaperToTheOther() throws Exception {
     Map<String, String> leaders = new HashMap<>();
     await().atMost(Duration.ofSeconds(30)).until(() -> {

@@ -50,7 +50,7 @@ class DatabaseOutageSystemTest {
       DatabaseConfig db = new DatabaseConfig(pg.url("postgres"), ThrowawayPostgres.USER, null, 2);
       KilnConfig common = KilnConfig.defaults().withListen("127.0.0.1:0").withGuestArtifacts(TestHost.ARTIFACTS).withTemplateSnapshots(false)
           .withNetwork(NetworkConfig.disabled()).withDatabase(db);
-      ClusterConfig cluster = new ClusterConfig(ClusterConfig.Role.NODE, "outage-node", null, (int) HEARTBEAT.toSeconds(), (int) DOWN_AFTER.toSeconds());
+      ClusterConfig cluster = new ClusterConfig(ClusterConfig.Role.NODE, "outage-node", null, (int) HEARTBEAT.toSeconds(), (int) DOWN_AFTER.toSeconds(), null);
       try (KilnDaemon node = new KilnDaemon(common.withDataDir(dir.resolve("node")).withCluster(cluster), Optional.empty())) {
         node.start();
         try (ControlDaemon control = new ControlDaemon(common.withDataDir(dir.resolve("control")).withCluster(cluster.withRole(ClusterConfig.Role.CONTROL)),

@@ -109,13 +109,15 @@ final class LocalCluster implements AutoCloseable {
 
   /**
    * A node with networking under its own prefix (kc<index>), a /24 of its own and its own
-   * resolver port; its port proxy listens on a free port of its own.
+   * resolver port, labelled zone=z<index>; its port proxy listens on a free port of its own.
    */
   Daemon node(String name, int index, boolean networked) throws IOException {
     int port = freePort();
     int proxy = freePort();
     String prefix = "kc" + index;
     Map<String, Object> c = common(name, port);
+    c.put("cluster", Map.of("nodeName", name, "heartbeatSeconds", HEARTBEAT.toSeconds(), "nodeDownAfterSeconds", NODE_DOWN_AFTER.toSeconds(),
+        "labels", Map.of("zone", "z" + index)));
     c.put("guestArtifacts", TestHost.ARTIFACTS.toString());
     c.put("templateSnapshots", true);
     c.put("objectStore", objectStore);

@@ -21,9 +21,9 @@ import picocli.CommandLine;
 
 /**
  * A {@code kiln daemon …} command line written in a deployment file (deploy/), read by the CLI's
- * own command model, so that a flag the daemon does not have or a {@code --role} it does not know
- * fails here as it would at start; and its config, read by the daemon's own code ({@link DaemonRun}:
- * the file, then the flags over it) from the file the deployment puts at the {@code --config} path.
+ * own command model, so that a flag the daemon does not have fails here as it would at start; and
+ * its config, read by the daemon's own code ({@link DaemonRun}: the file, then the flags over it,
+ * {@code --role} among them) from the file the deployment puts at the {@code --config} path.
  */
 record DaemonInvocation(List<String> argv, Path configPath, DaemonCommand options) {
   static final Path REPO = Path.of(System.getProperty("kiln.repo", "..")).toAbsolutePath().normalize();

@@ -55,7 +55,7 @@ final class DaemonRun {
   }
 
   /** The config file with the options over it; a bad file or value is the user's to fix, said as such. */
-  private KilnConfig config() {
+  KilnConfig config() {
     try {
       KilnConfig c = options.config != null ? KilnConfig.load(options.config) : KilnConfig.defaults();
       if (options.dataDir != null) c = c.withDataDir(options.dataDir);

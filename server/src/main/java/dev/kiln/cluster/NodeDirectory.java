@@ -21,6 +21,8 @@ import java.util.concurrent.ThreadLocalRandom;
 public final class NodeDirectory {
   /** Candidates drawn at random for a new sandbox; the best of them is taken ("power of d choices", as E2B places). */
   private static final int CANDIDATES = 3;
+  /** What pulling a template weighs against load: as much as one more sandbox per core. */
+  private static final double UNCACHED = 1.0;
   private final NodeRegistry nodes;
   private final SandboxRepository sandboxes;
 
@@ -75,8 +77,7 @@ public final class NodeDirectory {
   /**
    * A node for a new sandbox of {@code template}: the one named by {@code selector} (its id or
    * name), else the best of a few random nodes that take sandboxes and carry every label of
-   * {@code labels}, preferring one that has the template cached, then the one with the fewest
-   * sandboxes per core.
+   * {@code labels}, by sandboxes per core with a handicap for not having the template cached.
    */
   public NodeRoute forNewSandbox(Optional<String> selector, Map<String, String> labels, String template) {
     List<Node> open = new ArrayList<>(nodes.list().stream().filter(Node::acceptsSandboxes).filter(n -> n.matches(labels)).toList());
@@ -100,10 +101,17 @@ public final class NodeDirectory {
     Collections.shuffle(open, ThreadLocalRandom.current());
     Map<String, Integer> running = sandboxes.countByNode();
     Node best = open.subList(0, Math.min(CANDIDATES, open.size())).stream()
-        .min(Comparator.<Node, Boolean>comparing(n -> !n.capacity().templates().contains(template))
-            .thenComparingDouble(n -> (double) running.getOrDefault(n.id(), 0) / Math.max(1, n.capacity().vcpus())))
-        .orElseThrow();
+        .min(Comparator.comparingDouble(n -> score(n, running.getOrDefault(n.id(), 0), template))).orElseThrow();
     return routeOf(best);
+  }
+
+  /**
+   * Lower is better: sandboxes per core, plus {@link #UNCACHED} when the node would first have to
+   * pull the template. Locality decides between nodes about as loaded, load between the rest, so
+   * that a template built on one node does not keep every sandbox there.
+   */
+  private static double score(Node n, int running, String template) {
+    return (double) running / Math.max(1, n.capacity().vcpus()) + (n.capacity().templates().contains(template) ? 0 : UNCACHED);
   }
 
   private NodeRoute routeOf(Node n) {

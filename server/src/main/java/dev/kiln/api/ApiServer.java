@@ -44,8 +44,14 @@ public final class ApiServer implements AutoCloseable {
   /** A control instance: the same routes, carried to the nodes (docs/adr/0017). */
   public static ApiServer forControl(InetSocketAddress listen, dev.kiln.cluster.NodeDirectory directory, NodeRegistry nodes, LeaseRepository leases,
       ApiKeys keys) {
-    return new ApiServer(listen, ControlRoutes.routes(directory, nodes, leases), Callers.users(keys));
+    HttpHop hop = new HttpHop();
+    ApiServer server = new ApiServer(listen, ControlRoutes.routes(directory, nodes, leases, hop), Callers.users(keys));
+    server.closeWith = hop;
+    return server;
   }
+
+  /** What goes when the server does (a control instance's client to its nodes). */
+  private AutoCloseable closeWith = () -> { };
 
   private ApiServer(InetSocketAddress listen, List<Route> routes, Callers callers) {
     QueuedThreadPool pool = new QueuedThreadPool();
@@ -92,6 +98,10 @@ public final class ApiServer implements AutoCloseable {
 
   @Override
   public void close() throws Exception {
-    server.stop();
+    try {
+      server.stop();
+    } finally {
+      closeWith.close();
+    }
   }
 }

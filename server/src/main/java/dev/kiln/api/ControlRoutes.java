@@ -24,14 +24,15 @@ import org.eclipse.jetty.http.HttpHeader;
  */
 final class ControlRoutes {
   private final NodeDirectory directory;
-  private final HttpHop hop = new HttpHop();
+  private final HttpHop hop;
 
-  private ControlRoutes(NodeDirectory directory) {
+  private ControlRoutes(NodeDirectory directory, HttpHop hop) {
     this.directory = directory;
+    this.hop = hop;
   }
 
-  static List<Route> routes(NodeDirectory directory, NodeRegistry nodes, LeaseRepository leases) {
-    ControlRoutes control = new ControlRoutes(directory);
+  static List<Route> routes(NodeDirectory directory, NodeRegistry nodes, LeaseRepository leases, HttpHop hop) {
+    ControlRoutes control = new ControlRoutes(directory, hop);
     List<Route> out = new ArrayList<>();
     // The route table with no sandbox service behind it: only its methods, paths and the cluster's handlers are used.
     for (Route r : ApiServer.routeTable(null, null, null, null, null, nodes, leases)) {
@@ -69,7 +70,10 @@ final class ControlRoutes {
     if (isWebSocketUpgrade(x)) {
       Optional<WebSocketHop.Bridge> bridge = WebSocketHop.open(hop, x, node);
       if (bridge.isPresent()) {
-        if (!x.upgradeToWebSocket(bridge.get())) throw new KilnException(ErrorCode.INVALID_REQUEST, "the WebSocket upgrade was refused");
+        if (!x.upgradeToWebSocket(bridge.get())) {
+          bridge.get().abandon();
+          throw new KilnException(ErrorCode.INVALID_REQUEST, "the WebSocket upgrade was refused");
+        }
         return;
       }
       // The node refused the handshake: the same request as plain HTTP gets its reason (404, 409…).
@@ -149,8 +153,10 @@ final class ControlRoutes {
       throw new KilnException(ErrorCode.INVALID_REQUEST, "a fork of the live state runs on the sandbox's own node; to fork on node " + target.nodeName()
           + ", take a checkpoint and fork that");
     }
-    int count = req != null && req.path("count").isInt() ? req.path("count").asInt() : 1;
-    byte[] body = Exchange.JSON.writeValueAsBytes(java.util.Map.of("count", count));
+    // The count is the node's to check, as on the sandbox's own node: passed on as it came.
+    java.util.Map<String, Object> fork = new java.util.HashMap<>();
+    if (req.has("count")) fork.put("count", req.get("count"));
+    byte[] body = Exchange.JSON.writeValueAsBytes(fork);
     HttpHop.relayWhole(x, hop.call(target, NodeInternalRoutes.path(NodeInternalRoutes.FORK_CHECKPOINT, id, checkpoint.get()), body));
   }
 

@@ -29,7 +29,10 @@ import org.eclipse.jetty.server.Request;
  * credential in place of the user's key, and the node's answer comes back as it is made. Bodies
  * stream both ways and are never held whole, so a 100 MiB upload or a followed log costs a buffer.
  */
-final class HttpHop {
+final class HttpHop implements AutoCloseable {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(HttpHop.class);
+  /** An internal call that moves a sandbox's state (a take-over, a fork from the bucket) may fetch a few GiB; longer is a hung node. */
+  private static final Duration CALL_TIMEOUT = Duration.ofMinutes(10);
   /** Hop-by-hop headers, what the JDK client sets itself, and the caller's credentials, which stop here. */
   private static final Set<String> NOT_SENT = Set.of("connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
       "host", "content-length", "expect", "authorization", "x-api-key", NodeCredential.HEADER.toLowerCase(Locale.ROOT),
@@ -60,8 +63,9 @@ final class HttpHop {
       throw unreachable(node, e);
     } catch (IOException e) {
       // The node went away mid-request: the request may or may not have been carried out there.
-      throw new KilnException(ErrorCode.NODE_UNREACHABLE, "node " + node.nodeName() + " (" + node.nodeId() + ") stopped answering during the request ("
-          + e.getMessage() + "); it may or may not have been carried out", e);
+      log.warn("hop to node={} at {} failed mid-request: {}", node.nodeId(), node.api(), e.toString());
+      throw new KilnException(ErrorCode.NODE_UNREACHABLE, "node " + node.nodeName() + " (" + node.nodeId() + ") stopped answering during the request; "
+          + "it may or may not have been carried out", e);
     }
     relay(x, answer);
   }
@@ -71,7 +75,7 @@ final class HttpHop {
    * are small JSON. A node that does not answer is 502 NODE_UNREACHABLE.
    */
   HttpResponse<byte[]> call(NodeRoute node, String path, byte[] body) throws InterruptedException {
-    HttpRequest req = HttpRequest.newBuilder(URI.create(node.api().getScheme() + "://" + node.api().getRawAuthority() + path))
+    HttpRequest req = HttpRequest.newBuilder(URI.create(node.api().getScheme() + "://" + node.api().getRawAuthority() + path)).timeout(CALL_TIMEOUT)
         .header(NodeCredential.HEADER, node.credential().value()).header("Content-Type", "application/json")
         .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
     try {
@@ -86,9 +90,15 @@ final class HttpHop {
     x.bytes(answer.statusCode(), answer.headers().firstValue("content-type").orElse("application/json"), answer.body());
   }
 
+  /** A node that does not answer, in words for the client; where it is and the JDK's words go to the log only. */
   static KilnException unreachable(NodeRoute node, Exception e) {
-    return new KilnException(ErrorCode.NODE_UNREACHABLE, "node " + node.nodeName() + " (" + node.nodeId() + ") at " + node.api()
-        + " does not answer (" + (e.getMessage() == null ? "connection failed" : e.getMessage()) + ")", e);
+    log.warn("node={} at {} does not answer: {}", node.nodeId(), node.api(), e.toString());
+    return new KilnException(ErrorCode.NODE_UNREACHABLE, "node " + node.nodeName() + " (" + node.nodeId() + ") does not answer the control plane", e);
+  }
+
+  @Override
+  public void close() {
+    client.close();
   }
 
   /** The node's URI for the request: its API's scheme and authority, the request's path and query as the client sent them. */

@@ -1,6 +1,10 @@
 package dev.kiln.api;
 
 import dev.kiln.cluster.ClusterTtl;
+import dev.kiln.error.ErrorCode;
+import dev.kiln.error.KilnException;
+import dev.kiln.sandbox.Checkpoints;
+import dev.kiln.sandbox.SandboxId;
 import dev.kiln.sandbox.SandboxManager;
 import java.util.List;
 import java.util.Map;
@@ -24,14 +28,22 @@ final class NodeInternalRoutes {
         }),
         new Route("POST", ADOPT, x -> x.json(200, SandboxRoutes.view(sandboxes.adoptPaused(x.path("id"))))),
         new Route("POST", FORK_CHECKPOINT, x -> {
-          Bodies.Fork b = x.body(Bodies.Fork.class, null);
+          Bodies.Fork b = x.body(Bodies.Fork.class, new Bodies.Fork(null, null, null));
           var forks = sandboxes.forkCheckpointHere(x.path("id"), x.path("name"), b.count() == null ? 1 : b.count());
           x.json(201, Map.of("sandboxes", forks.stream().map(SandboxRoutes::view).toList()));
         }));
   }
 
-  /** A route's path with its parameters filled in. */
+  /**
+   * A route's path with its parameters filled in. They come from users: only a valid sandbox id and
+   * checkpoint name are put in a URL that carries the node's credential, so that no "..", "/" or
+   * "?" in them can make it another route.
+   */
   static String path(String template, String id, String name) {
+    if (!SandboxId.isValid(id)) throw new KilnException(ErrorCode.SANDBOX_NOT_FOUND, "no sandbox '" + id + "'");
+    if (template.contains("{name}") && !Checkpoints.validName(name)) {
+      throw new KilnException(ErrorCode.INVALID_REQUEST, "checkpoint name must be 1-64 of [A-Za-z0-9._-], starting with a letter or digit");
+    }
     return template.replace("{id}", id).replace("{name}", name == null ? "" : name);
   }
 }

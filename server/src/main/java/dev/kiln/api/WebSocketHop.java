@@ -39,13 +39,18 @@ final class WebSocketHop {
     Bridge bridge = new Bridge(node);
     WebSocket.Builder b = http.client().newWebSocketBuilder().connectTimeout(HANDSHAKE_TIMEOUT);
     b.header(NodeCredential.HEADER, node.credential().value());
+    CompletableFuture<WebSocket> opening = b.buildAsync(ws, bridge.fromNode);
     try {
-      bridge.node = b.buildAsync(ws, bridge.fromNode).get(HANDSHAKE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      bridge.node = opening.get(HANDSHAKE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
       return java.util.Optional.of(bridge);
     } catch (ExecutionException e) {
       if (e.getCause() instanceof WebSocketHandshakeException) return java.util.Optional.empty();
       throw HttpHop.unreachable(node, e.getCause() instanceof Exception c ? c : e);
     } catch (TimeoutException e) {
+      // One that opens after all is closed at once: nobody is on the client's side any more.
+      opening.whenComplete((late, error) -> {
+        if (late != null) late.abort();
+      });
       throw HttpHop.unreachable(node, e);
     }
   }
@@ -98,9 +103,26 @@ final class WebSocketHop {
       client.demand();
     }
 
+    /** The node's socket, when the client's was not taken after all. */
+    void abandon() {
+      node.abort();
+    }
+
     @Override
     public void onWebSocketClose(int status, String reason) {
-      if (!node.isOutputClosed()) node.sendClose(status == StatusCode.NO_CODE ? WebSocket.NORMAL_CLOSURE : status, reason == null ? "" : reason);
+      if (node.isOutputClosed()) return;
+      node.sendClose(sendable(status), reason == null ? "" : reason).whenComplete((w, e) -> {
+        if (e != null) node.abort();
+      });
+    }
+
+    /**
+     * A close code the JDK client may send on: the client's own, unless it is one an endpoint may
+     * not send (1005, 1006 and the like arrive from Jetty for a connection that just ended).
+     */
+    private static int sendable(int status) {
+      if (status == StatusCode.NORMAL || status == StatusCode.SHUTDOWN || (status >= 3000 && status <= 4999)) return status;
+      return status == StatusCode.NO_CODE || status == StatusCode.NO_CLOSE ? WebSocket.NORMAL_CLOSURE : StatusCode.SERVER_ERROR;
     }
 
     @Override

@@ -73,6 +73,10 @@ public final class NodeRegistry {
 
   private static Optional<NodeRoute> route(NodeRow r) {
     if (r.credential().isEmpty()) return Optional.empty();
+    if (!r.credential().get().matches("kn_[0-9a-f]{64}")) {
+      log.warn("node={} has a credential in its row that is not one (written by hand?): nothing is routed to it until it registers again", r.id());
+      return Optional.empty();
+    }
     return Optional.of(new NodeRoute(r.id(), r.name(), java.net.URI.create(r.apiUrl()), r.proxyUrl().map(java.net.URI::create),
         new NodeCredential(r.credential().get()), NodeState.valueOf(r.state()) == NodeState.UP));
   }

@@ -68,8 +68,8 @@ final class BucketStates {
    * another node if this one dies. A failure costs only that: the sandbox resumes here, and its
    * events say so.
    */
-  void sharePaused(String sandboxId, Path state, String sha256, Path top) {
-    share(sandboxId, pausedPrefix(sandboxId), state, sha256, top, false, "its paused state");
+  void sharePaused(String sandboxId, long version, Path state, String sha256, Path top) {
+    share(sandboxId, pausedPrefix(sandboxId, version), state, sha256, top, false, "its paused state");
   }
 
   /** A checkpoint just taken, in a cluster: to the bucket, so that any node can fork it. */
@@ -92,8 +92,13 @@ final class BucketStates {
     return store.isPresent();
   }
 
-  static String pausedPrefix(String sandboxId) {
-    return "sandboxes/" + sandboxId + "/paused";
+  /**
+   * Where one pause of a sandbox is kept: under the row's version as the pause left it, so that a
+   * state from an earlier pause (the sandbox resumed since, and its later pause not stored, or
+   * stored only in part) is never taken for the current one.
+   */
+  static String pausedPrefix(String sandboxId, long version) {
+    return "sandboxes/" + sandboxId + "/paused-" + version;
   }
 
   static String checkpointPrefix(String sandboxId, String checkpointId) {
@@ -171,15 +176,17 @@ final class BucketStates {
     List<DiskLayers.Hold> lower = new ArrayList<>();
     try {
       Path base = artifacts.ensureBase(Path.of(m.base()));
+      // Each layer is held before it is looked for or moved into place, so a collection running
+      // meanwhile never takes one this fetch is about to build on.
       for (int i = m.below().size() - 1; i >= 0; i--) {
+        lower.add(disks.hold(here(m.below().get(i))));
         base = frozenHere(s, m.below().get(i), base);
-        lower.add(disks.hold(base));
       }
       Path top;
       DiskLayers.Hold hold;
       if (m.top().key().startsWith("disks/")) {
+        hold = disks.hold(here(m.top()));
         top = frozenHere(s, m.top(), base);
-        hold = disks.hold(top);
       } else {
         top = disks.reserve();
         hold = () -> { }; // pending until recorded, which keeps its chain too
@@ -198,9 +205,14 @@ final class BucketStates {
     }
   }
 
+  /** Where a layer of the manifest goes in this node's {@code disks/}; a name that is not a layer's is refused, never resolved. */
+  private Path here(Layer l) throws IOException {
+    return disks.named(l.name());
+  }
+
   /** A frozen layer here under its shared name, fetched and pointed at {@code base} if this node does not have it yet. */
   private Path frozenHere(ObjectStore s, Layer l, Path base) throws IOException {
-    Path here = disks.dir().resolve(l.name());
+    Path here = here(l);
     if (Files.exists(here)) return here;
     Path partial = disks.reserve();
     try {

@@ -11,6 +11,7 @@ import dev.kiln.vmm.DiskBase;
 import dev.kiln.vmm.VmSpec;
 import dev.kiln.vmm.VmmException;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
@@ -27,6 +28,11 @@ import org.slf4j.LoggerFactory;
 public final class Checkpoints {
   private static final Logger log = LoggerFactory.getLogger(Checkpoints.class);
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+
+  /** Whether a checkpoint could have this name (what a name may be is checked before it is used anywhere, a URL included). */
+  public static boolean validName(String name) {
+    return name != null && NAME.matcher(name).matches();
+  }
 
   /** A checkpoint as the API shows it. */
   public record Checkpoint(String id, String sandboxId, String name, Instant createdAt, long stateBytes) {}
@@ -133,10 +139,28 @@ public final class Checkpoints {
     return views.get(sandboxId);
   }
 
-  /** What a restore or fork of the checkpoint loads. */
+  /**
+   * What a restore or fork of the checkpoint loads. A checkpoint of a sandbox this node took over
+   * from another has its files there and in the object store: they are fetched here first, and the
+   * checkpoint's row names the local disk from then on (so that collection keeps it).
+   */
   Saved saved(CheckpointRow cp) {
+    Path state = files.state(cp.sandboxId(), cp.id());
     try {
-      return new Saved(VmRecords.decode(cp.vmJson()), files.state(cp.sandboxId(), cp.id()), cp.stateSha256(), cp.stateBytes());
+      VmSpec spec = VmRecords.decode(cp.vmJson());
+      String prefix = BucketStates.checkpointPrefix(cp.sandboxId(), cp.id());
+      if (!Files.exists(state) && bucket.has(prefix)) {
+        try (BucketStates.Fetched f = bucket.fetch(prefix, state)) {
+          spec = spec.withRootDisk(f.top());
+          checkpointRows.relocate(cp.id(), f.top().toString(), VmRecords.encode(spec));
+        } catch (IOException e) {
+          throw new KilnException(ErrorCode.OBJECT_STORE_FAILED, "checkpoint " + cp.name() + " could not be fetched from the object store: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new KilnException(ErrorCode.INTERNAL, "interrupted while fetching checkpoint " + cp.name(), e);
+        }
+      }
+      return new Saved(spec, state, cp.stateSha256(), cp.stateBytes());
     } catch (VmmException e) {
       throw new KilnException(ErrorCode.INTERNAL, "checkpoint " + cp.id() + " has an unreadable VM record", e);
     }

@@ -8,6 +8,7 @@ import dev.kiln.store.CheckpointRepository;
 import dev.kiln.store.CheckpointRow;
 import dev.kiln.store.NodeRepository;
 import dev.kiln.store.NodeRow;
+import dev.kiln.store.SandboxListRow;
 import dev.kiln.store.SandboxRepository;
 import dev.kiln.store.SandboxRow;
 import dev.kiln.vmm.VmRecords;
@@ -16,6 +17,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -37,11 +39,12 @@ final class Relocation {
   private final SandboxNetworks networks;
   private final SandboxRegistry live;
   private final CheckpointRepository checkpoints;
-  private final CheckpointFiles files;
   private final Forks forks;
+  /** Sandboxes this node is taking over now: one take-over of a sandbox at a time here. */
+  private final java.util.Set<String> adopting = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   Relocation(SandboxRepository repo, SandboxRows rows, NodeRepository nodes, BucketStates bucket, RunDirs dirs, SandboxNetworks networks,
-      SandboxRegistry live, CheckpointRepository checkpoints, CheckpointFiles files, Forks forks) {
+      SandboxRegistry live, CheckpointRepository checkpoints, Forks forks) {
     this.repo = repo;
     this.rows = rows;
     this.nodes = nodes;
@@ -50,7 +53,6 @@ final class Relocation {
     this.networks = networks;
     this.live = live;
     this.checkpoints = checkpoints;
-    this.files = files;
     this.forks = forks;
   }
 
@@ -60,6 +62,17 @@ final class Relocation {
    * of two nodes asked at once, one wins and the other answers 409). A resume follows as on its own node.
    */
   void adoptPaused(String id) throws InterruptedException {
+    if (!adopting.add(id)) {
+      throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is being taken over by this node already; try again in a moment");
+    }
+    try {
+      adoptLocked(id);
+    } finally {
+      adopting.remove(id);
+    }
+  }
+
+  private void adoptLocked(String id) throws InterruptedException {
     SandboxRow r = repo.find(id).orElseThrow(() -> SandboxRows.notFound(id));
     if (r.nodeId().equals(rows.nodeId())) return;
     if (!r.state().equals(SandboxState.PAUSED.name())) {
@@ -69,41 +82,51 @@ final class Relocation {
     if (from.isPresent() && from.get().state().equals("UP")) {
       throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is paused on node " + from.get().name() + ", which is up: it resumes there");
     }
-    String prefix = BucketStates.pausedPrefix(id);
+    long version = repo.findListed(id).map(SandboxListRow::version).orElseThrow(() -> SandboxRows.notFound(id));
+    String prefix = BucketStates.pausedPrefix(id, version);
     if (!bucket.has(prefix)) {
       throw new KilnException(ErrorCode.SANDBOX_LOST, "sandbox " + id + " was paused on node " + r.nodeId() + ", which is down, and its paused state is not "
           + "in the object store: it resumes only when that node is back");
     }
     NetworkSpec network = networks.specOf(id);
+    Optional<String> token = networks.view(id).accessToken();
+    // Fetched beside the run directory, and moved into it only once the row is this node's: a
+    // take-over that loses the compare-and-set removes only its own files.
+    Path staging = dirs.root().resolve("." + id + ".adopting-" + Long.toHexString(System.nanoTime()));
     BucketStates.Fetched f;
     try {
-      f = bucket.fetch(prefix, dirs.pausedState(id));
-      AtomicFiles.write(dirs.pausedStateSha256(id), f.sha256().getBytes(StandardCharsets.US_ASCII));
+      f = bucket.fetch(prefix, staging.resolve("paused.state"));
     } catch (IOException e) {
+      removeQuietly(staging);
       throw new KilnException(ErrorCode.OBJECT_STORE_FAILED, "sandbox " + id + " could not be fetched from the object store: " + e.getMessage(), e);
     }
     VmSpec spec = SandboxRows.vmSpecOf(r).renamed(id, dirs.of(id)).withRootDisk(f.top()).withNic(Optional.empty());
     String why = "its node " + from.map(NodeRow::name).orElse(r.nodeId()) + " is down; taken over by node " + rows.nodeId() + " with its paused state from the object store";
     try (f) {
       if (!repo.moveToNode(id, r.nodeId(), rows.nodeId(), VmRecords.encode(spec), why)) {
-        throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " changed while it was being taken over; try again");
+        throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " changed while it was being taken over (another node took it, or its own is back); try again");
       }
-    } catch (RuntimeException e) {
-      try {
-        AtomicFiles.deleteTree(dirs.of(id));
-      } catch (IOException cleanup) {
-        log.warn("sandbox={} run directory not removed after a failed take-over: {}", id, cleanup.getMessage());
-      }
-      throw e;
+      Files.createDirectories(dirs.of(id));
+      Files.move(f.state(), dirs.pausedState(id), StandardCopyOption.ATOMIC_MOVE);
+      AtomicFiles.write(dirs.pausedStateSha256(id), f.sha256().getBytes(StandardCharsets.US_ASCII));
+    } catch (IOException e) {
+      throw new KilnException(ErrorCode.INTERNAL, "sandbox " + id + " was taken over but its state could not be put in place: " + e.getMessage(), e);
     } finally {
       bucket.recorded(f.top());
+      removeQuietly(staging);
     }
+    // The same rules and the same access token: links to its ports keep working once it runs here.
+    if (network.hasDevice()) repo.recordVmJson(id, VmRecords.encode(spec.withNic(networks.attach(id, network, token))));
     live.add(new SandboxId(id));
-    if (network.hasDevice()) {
-      Optional<VmSpec.Nic> nic = networks.attach(id, network);
-      repo.recordVmJson(id, VmRecords.encode(spec.withNic(nic)));
-    }
     log.info("sandbox taken over sandbox={} from_node={} to_node={}", id, r.nodeId(), rows.nodeId());
+  }
+
+  private static void removeQuietly(Path dir) {
+    try {
+      AtomicFiles.deleteTree(dir);
+    } catch (IOException e) {
+      log.warn("{} not removed: {}", dir, e.getMessage());
+    }
   }
 
   /**
@@ -114,12 +137,16 @@ final class Relocation {
     SandboxRow source = repo.find(sourceId).orElseThrow(() -> SandboxRows.notFound(sourceId));
     CheckpointRow cp = checkpoints.find(sourceId, name)
         .orElseThrow(() -> new KilnException(ErrorCode.CHECKPOINT_NOT_FOUND, "sandbox " + sourceId + " has no checkpoint named '" + name + "'"));
+    if (source.nodeId().equals(rows.nodeId())) {
+      throw new KilnException(ErrorCode.INVALID_REQUEST, "sandbox " + sourceId + " runs on this node: its checkpoints fork here without the object store");
+    }
     String prefix = BucketStates.checkpointPrefix(sourceId, cp.id());
     if (!bucket.has(prefix)) {
       throw new KilnException(ErrorCode.CHECKPOINT_NOT_FOUND, "checkpoint '" + name + "' of " + sourceId + " is not in the object store: only node "
           + source.nodeId() + " can fork it");
     }
-    Path state = files.state(sourceId, cp.id());
+    // A path of this call's own: two forks of one checkpoint at once each fetch and remove their copy.
+    Path state = dirs.root().resolve("." + sourceId + "." + cp.id() + ".fork-" + Long.toHexString(System.nanoTime())).resolve("state");
     try (BucketStates.Fetched f = bucket.fetch(prefix, state)) {
       Checkpoints.Saved saved = new Checkpoints.Saved(VmRecords.decode(cp.vmJson()).withRootDisk(f.top()), f.state(), f.sha256(), cp.stateBytes());
       return forks.forkFrom(source, saved, count, "checkpoint '" + name + "' of " + sourceId + " (from the object store)");
@@ -128,7 +155,7 @@ final class Relocation {
     } catch (dev.kiln.vmm.VmmException e) {
       throw new KilnException(ErrorCode.INTERNAL, "checkpoint " + cp.id() + " has an unreadable VM record", e);
     } finally {
-      files.removeState(state);
+      removeQuietly(state.getParent());
     }
   }
 }

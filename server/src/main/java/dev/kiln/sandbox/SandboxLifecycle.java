@@ -116,7 +116,10 @@ final class SandboxLifecycle {
     }
     rows.commit(id, new StateChange(r.state(), to.name(), r.vmJson(), OptionalLong.empty(), Optional.empty(), expiry, Optional.empty())
         .withEvent(eventKind, "state saved (" + (state.bytes() >> 20) + " MiB); the VM holds no RAM or CPU"));
-    bucket.sharePaused(id, dirs.pausedState(id), state.sha256(), SandboxRows.vmSpecOf(r).rootDisk());
+    if (bucket.shared()) {
+      long version = repo.findListed(id).map(dev.kiln.store.SandboxListRow::version).orElseThrow();
+      bucket.sharePaused(id, version, dirs.pausedState(id), state.sha256(), SandboxRows.vmSpecOf(r).rootDisk());
+    }
     log.info("sandbox paused sandbox={} state_mib={} took_ms={}", id, state.bytes() >> 20, (System.nanoTime() - start) / 1_000_000);
   }
 

@@ -92,7 +92,7 @@ public final class SandboxManager implements AutoCloseable {
     StateCapture capture = new StateCapture(repo, disks, seam);
     this.checkpoints = new Checkpoints(locks, rows, capture, launcher, watchdog, teardown, checkpointRows, unused, checkpointFiles, views, states);
     this.forks = new Forks(locks, rows, capture, checkpoints, launcher, removal, views, networks, limits, events, checkpointFiles, disks);
-    this.relocation = new Relocation(repo, rows, new NodeRepository(db), states, dirs, networks, live, checkpointRows, checkpointFiles, forks);
+    this.relocation = new Relocation(repo, rows, new NodeRepository(db), states, dirs, networks, live, checkpointRows, forks);
   }
 
   /** The sandbox's row as stored, for tests that look under the API (the pid of its VM). */

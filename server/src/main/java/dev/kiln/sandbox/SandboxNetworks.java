@@ -95,9 +95,13 @@ public final class SandboxNetworks implements AutoCloseable {
 
   /** Attaches a new sandbox's network and stores it; empty for mode none. Undo with {@link #release}. */
   Optional<VmSpec.Nic> attach(String sandboxId, NetworkSpec spec) {
+    return attach(sandboxId, spec, spec.isPublic() ? Optional.empty() : Optional.of(newToken()));
+  }
+
+  /** {@link #attach(String, NetworkSpec)} with the token the sandbox had already (one taken over from another node). */
+  Optional<VmSpec.Nic> attach(String sandboxId, NetworkSpec spec, Optional<String> token) {
     if (!spec.hasDevice()) return Optional.empty();
     NetworkService net = required();
-    Optional<String> token = spec.isPublic() ? Optional.empty() : Optional.of(newToken());
     Attachment a;
     try {
       a = net.attach(sandboxId, spec, token);

@@ -53,6 +53,18 @@ public final class CheckpointRepository {
     return select("WHERE sandbox_id IN (SELECT id FROM sandboxes WHERE node_id = ?)", nodeId);
   }
 
+  /** A checkpoint whose files this node fetched from the object store: its disk is the local copy now. */
+  public void relocate(String id, String diskPath, String vmJson) {
+    db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("UPDATE checkpoints SET disk_path = ?, vm_json = ? WHERE id = ?")) {
+        p.setString(1, diskPath);
+        p.setString(2, vmJson);
+        p.setString(3, id);
+        return p.executeUpdate();
+      }
+    });
+  }
+
   public void delete(String id) {
     db.inTransaction(c -> {
       try (PreparedStatement p = c.prepareStatement("DELETE FROM checkpoints WHERE id = ?")) {

@@ -120,7 +120,6 @@ public final class SandboxRepository {
     });
   }
 
-  /** Records the VM a sandbox now runs on (its spec and pid), leaving its state as it is. */
   /** The VM record of a sandbox that has no VM running (a paused one whose network changed). */
   public void recordVmJson(String id, String vmJson) {
     db.inTransaction(c -> {
@@ -132,6 +131,7 @@ public final class SandboxRepository {
     });
   }
 
+  /** Records the VM a sandbox now runs on (its spec and pid), leaving its state as it is. */
   public void recordVm(String id, String vmJson, long pid) {
     recordVm(id, vmJson, pid, OptionalLong.empty());
   }
@@ -192,18 +192,21 @@ public final class SandboxRepository {
   }
 
   /**
-   * Moves a paused sandbox to another node, by compare-and-set on the node it was on and its state:
+   * Moves a paused sandbox to another node, by compare-and-set on the node it was on (which must
+   * still not be up: one that registered again meanwhile keeps its sandbox) and its state:
    * its VM record is the new node's, its network row (the old node's slot) goes, and an event says
    * why, all in one transaction. False if the row is no longer paused on {@code from}.
    */
   public boolean moveToNode(String id, String from, String to, String vmJson, String event) {
     return db.inTransaction(c -> {
-      try (PreparedStatement p = c.prepareStatement("UPDATE sandboxes SET node_id = ?, vm_json = ?, version = version + 1 "
-          + "WHERE id = ? AND node_id = ? AND state = 'PAUSED'")) {
+      // The version is not bumped: it names the pause whose state is being taken over, and stays that pause's.
+      try (PreparedStatement p = c.prepareStatement("UPDATE sandboxes SET node_id = ?, vm_json = ? "
+          + "WHERE id = ? AND node_id = ? AND state = 'PAUSED' AND NOT EXISTS (SELECT 1 FROM nodes WHERE id = ? AND state = 'UP')")) {
         p.setString(1, to);
         p.setString(2, vmJson);
         p.setString(3, id);
         p.setString(4, from);
+        p.setString(5, from);
         if (p.executeUpdate() != 1) return false;
       }
       try (PreparedStatement p = c.prepareStatement("DELETE FROM sandbox_networks WHERE sandbox_id = ?")) {

@@ -94,6 +94,12 @@ public final class DiskLayers {
     return layer;
   }
 
+  /** The layer of this name here (whether or not it exists); a name no layer of ours could have is refused, never resolved. */
+  public Path named(String name) throws IOException {
+    if (!name.matches("[0-9a-f]{20}\\.qcow2")) throw new IOException("'" + name + "' is not the name of a disk layer");
+    return dir.resolve(name);
+  }
+
   /** Where the layers live. */
   public Path dir() {
     return dir;

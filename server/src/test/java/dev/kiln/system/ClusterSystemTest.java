@@ -300,6 +300,10 @@ class ClusterSystemTest {
     assertEquals("from-the-checkpoint\n", ok(controlA.call("POST", "/v1/sandboxes/" + id + "/exec", Map.of("command", "cat /root/marker")), 200)
         .path("stdout").asText());
     ok(controlA.call("DELETE", "/v1/sandboxes/" + id, null), 204);
+    // A checkpoint name goes into the control plane's call to the other node: one that would make it another route is refused.
+    TestHost.Reply crafted = controlB.call("POST", "/v1/sandboxes/" + source + "/fork", Map.of("checkpoint", "x/../../" + source + "/adopt?", "node", "node-2"));
+    assertEquals(400, crafted.status(), crafted.raw());
+    assertEquals("INVALID_REQUEST", crafted.json().path("error").path("code").asText());
   }
 
   @Test

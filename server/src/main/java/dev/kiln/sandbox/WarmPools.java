@@ -121,9 +121,7 @@ public final class WarmPools implements AutoCloseable {
       fill(p);
     }
     for (String gone : List.copyOf(pools.keySet())) {
-      if (stored.containsKey(gone)) continue;
-      drain(gone);
-      pools.remove(gone);
+      if (!stored.containsKey(gone)) drain(pools.remove(gone));
     }
   }
 
@@ -146,8 +144,10 @@ public final class WarmPools implements AutoCloseable {
   /** Removes a template's pool and stops its VMs; false if the template had none. */
   public boolean remove(String template) {
     repo.delete(template);
-    drain(template);
-    return pools.remove(template) != null;
+    // Out of the map first: a filler that finds its pool gone keeps no VM it makes after this.
+    Pool p = pools.remove(template);
+    drain(p);
+    return p != null;
   }
 
   public List<Status> list() {
@@ -185,7 +185,10 @@ public final class WarmPools implements AutoCloseable {
 
   /** Stops every VM in the template's pool (its snapshot is about to change); refill with {@link #refill}. */
   void drain(String template) {
-    Pool p = pools.get(template);
+    drain(pools.get(template));
+  }
+
+  private void drain(Pool p) {
     if (p == null) return;
     List<PoolVm> all;
     synchronized (p) {

@@ -11,7 +11,8 @@ import dev.kiln.config.ObjectStoreConfig;
 import dev.kiln.fixtures.LocalS3;
 import dev.kiln.image.BusyboxRootfs;
 import dev.kiln.net.NetworkService;
-import dev.kiln.store.PostgresServer;
+import dev.kiln.bench.ThrowawayPostgres;
+import dev.kiln.store.PostgresTarget;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.net.URI;
@@ -56,6 +57,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterSystemTest {
   private static final String TEMPLATE = "busybox";
+  private static ThrowawayPostgres postgres;
   private static LocalCluster cluster;
   private static LocalCluster.Daemon controlA;
   private static LocalCluster.Daemon controlB;
@@ -73,7 +75,11 @@ class ClusterSystemTest {
     objectStore.put("endpoint", bucket.endpoint());
     objectStore.put("pathStyle", true);
     objectStore.put("credentialsFile", bucket.credentialsFile().toString());
-    cluster = new LocalCluster(PostgresServer.shared().newDatabase(), objectStore);
+    // A server of its own: five daemons' connection pools, and a database no other test class's connections count against.
+    Optional<String> noPostgres = ThrowawayPostgres.unavailableReason();
+    assumeTrue(noPostgres.isEmpty(), () -> "ClusterSystemTest needs PostgreSQL: " + noPostgres.orElse(""));
+    postgres = ThrowawayPostgres.start(Path.of("/tmp"));
+    cluster = new LocalCluster(new PostgresTarget(postgres.url("postgres"), ThrowawayPostgres.USER, Optional.empty(), 2), objectStore);
     for (int i = 1; i <= 3; i++) nodes.add(cluster.node("node-" + i, i, true));
     controlA = cluster.control("control-a");
     controlB = cluster.control("control-b");
@@ -85,7 +91,11 @@ class ClusterSystemTest {
 
   @AfterAll
   static void down() throws Exception {
-    if (cluster != null) cluster.close();
+    try {
+      if (cluster != null) cluster.close();
+    } finally {
+      if (postgres != null) postgres.close();
+    }
   }
 
   private static LocalCluster.Daemon control(int i) {

@@ -77,8 +77,21 @@ final class LocalCluster implements AutoCloseable {
       pb.environment().put("KILN_API_KEY", key);
       pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(name + ".log").toFile()));
       process = pb.start();
-      await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
-          .until(() -> http.send(HttpRequest.newBuilder(URI.create(base() + "/healthz")).build(), HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
+      try {
+        await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200)).ignoreExceptions().until(() -> !process.isAlive()
+            || http.send(HttpRequest.newBuilder(URI.create(base() + "/healthz")).build(), HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
+      } catch (org.awaitility.core.ConditionTimeoutException e) {
+        throw new AssertionError(name + " (" + role + ") did not answer within 2 minutes; its output:\n" + tail(dir.resolve(name + ".log")), e);
+      }
+      if (!process.isAlive()) {
+        throw new AssertionError(name + " (" + role + ") exited with " + process.exitValue() + "; its output:\n" + tail(dir.resolve(name + ".log")));
+      }
+    }
+
+    /** The end of a daemon's output, for a failure's message. */
+    private static String tail(Path log) throws java.io.IOException {
+      String all = Files.exists(log) ? Files.readString(log) : "(none)";
+      return all.length() > 8000 ? all.substring(all.length() - 8000) : all;
     }
 
     /** SIGKILL: the process dies at once, as in a crash; a node's VMs keep running. */

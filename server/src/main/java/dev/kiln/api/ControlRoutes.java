@@ -8,7 +8,6 @@ import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
 import dev.kiln.store.LeaseRepository;
 import java.io.IOException;
-import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.net.http.HttpResponse;
@@ -54,7 +53,8 @@ final class ControlRoutes {
       return;
     }
     if (r.template().equals("/v1/sandboxes") && r.method().equals("POST")) {
-      byte[] raw = createBody(x);
+      // Read here because placement needs its template and node selector; JSON bodies are small.
+      byte[] raw = x.jsonBytes();
       body = Optional.of(raw);
       node = placeNew(raw);
     } else if (r.template().startsWith("/v1/sandboxes/{id}")) {
@@ -117,7 +117,7 @@ final class ControlRoutes {
       node = directory.forSandbox(id, false);
     } catch (KilnException e) {
       if (e.code() != ErrorCode.SANDBOX_LOST) throw e;
-      node = directory.forTakeover(id);
+      node = directory.placeElsewhere(id, Optional.empty());
       HttpResponse<byte[]> adopted = hop.call(node, NodeInternalRoutes.path(NodeInternalRoutes.ADOPT, id, null), new byte[0]);
       if (adopted.statusCode() != 200) {
         HttpHop.relayWhole(x, adopted);
@@ -134,7 +134,7 @@ final class ControlRoutes {
    */
   private void fork(Exchange x) throws Exception {
     String id = x.path("id");
-    byte[] raw = createBody(x);
+    byte[] raw = x.jsonBytes();
     JsonNode req = parse(raw);
     Optional<String> checkpoint = text(req, "checkpoint");
     Optional<String> selector = text(req, "node");
@@ -144,7 +144,7 @@ final class ControlRoutes {
     } catch (KilnException e) {
       if (e.code() != ErrorCode.SANDBOX_LOST || checkpoint.isEmpty()) throw e;
     }
-    NodeRoute target = selector.isPresent() || owner == null ? directory.forFork(id, selector) : owner;
+    NodeRoute target = selector.isPresent() || owner == null ? directory.placeElsewhere(id, selector) : owner;
     if (owner != null && target.nodeId().equals(owner.nodeId())) {
       hop.forward(x, owner, Optional.of(raw));
       return;
@@ -171,17 +171,6 @@ final class ControlRoutes {
 
   private static Optional<String> text(JsonNode req, String field) {
     return req != null && req.path(field).isTextual() ? Optional.of(req.path(field).asText()) : Optional.empty();
-  }
-
-  /** A create's body, read here because placement needs its template and node selector; JSON bodies are small. */
-  private static byte[] createBody(Exchange x) throws IOException {
-    try (InputStream in = x.bodyStream()) {
-      byte[] raw = in.readNBytes(Exchange.MAX_JSON_BODY + 1);
-      if (raw.length > Exchange.MAX_JSON_BODY) {
-        throw new KilnException(ErrorCode.PAYLOAD_TOO_LARGE, "the JSON body is larger than " + Exchange.MAX_JSON_BODY + " bytes (1 MiB), the most a request body may be");
-      }
-      return raw;
-    }
   }
 
   /** The node for a create. A body that is not a create request goes to any node, which answers with what is wrong with it. */

@@ -97,13 +97,7 @@ final class Exchange {
 
   /** Reads and binds a JSON body of at most {@link #MAX_JSON_BODY} bytes; an empty body binds to {@code empty}. */
   <T> T body(Class<T> type, T empty) throws IOException {
-    byte[] raw;
-    try (InputStream in = Content.Source.asInputStream(request)) {
-      raw = in.readNBytes(MAX_JSON_BODY + 1);
-    }
-    if (raw.length > MAX_JSON_BODY) {
-      throw new KilnException(ErrorCode.PAYLOAD_TOO_LARGE, "the JSON body is larger than " + MAX_JSON_BODY + " bytes (1 MiB), the most a request body may be");
-    }
+    byte[] raw = jsonBytes();
     if (raw.length == 0 || new String(raw, StandardCharsets.UTF_8).isBlank()) {
       if (empty != null) return empty;
       throw new KilnException(ErrorCode.INVALID_JSON, "the request needs a JSON object as its body, got an empty body");
@@ -118,6 +112,18 @@ final class Exchange {
       };
       throw new KilnException(code, e.describe("the body", "field", ""));
     }
+  }
+
+  /** A JSON body's bytes, unparsed: at most {@link #MAX_JSON_BODY} of them, or 413. */
+  byte[] jsonBytes() throws IOException {
+    byte[] raw;
+    try (InputStream in = Content.Source.asInputStream(request)) {
+      raw = in.readNBytes(MAX_JSON_BODY + 1);
+    }
+    if (raw.length > MAX_JSON_BODY) {
+      throw new KilnException(ErrorCode.PAYLOAD_TOO_LARGE, "the JSON body is larger than " + MAX_JSON_BODY + " bytes (1 MiB), the most a request body may be");
+    }
+    return raw;
   }
 
   InputStream bodyStream() {

@@ -57,14 +57,11 @@ public final class NodeDirectory {
     return upNodes().stream().findFirst().orElseThrow(() -> new KilnException(ErrorCode.NO_NODE_AVAILABLE, "no node of the cluster is up (kiln node list)"));
   }
 
-  /** The node that takes over a paused sandbox whose node is down: placed like a new sandbox of its template. */
-  public NodeRoute forTakeover(String sandboxId) {
-    SandboxRow row = sandboxes.find(sandboxId).orElseThrow(() -> new KilnException(ErrorCode.SANDBOX_NOT_FOUND, "no sandbox '" + sandboxId + "'"));
-    return forNewSandbox(Optional.empty(), Map.of(), row.template());
-  }
-
-  /** The node for forks of a sandbox's checkpoint: the one named, else placed like a new sandbox of its template. */
-  public NodeRoute forFork(String sandboxId, Optional<String> selector) {
+  /**
+   * A node for a sandbox's saved state to go on from (a paused sandbox whose node is down taken
+   * over, a checkpoint forked): the one named, else placed like a new sandbox of its template.
+   */
+  public NodeRoute placeElsewhere(String sandboxId, Optional<String> selector) {
     SandboxRow row = sandboxes.find(sandboxId).orElseThrow(() -> new KilnException(ErrorCode.SANDBOX_NOT_FOUND, "no sandbox '" + sandboxId + "'"));
     return forNewSandbox(selector, Map.of(), row.template());
   }

@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
 final class ClusterMembership implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ClusterMembership.class);
   /** A cluster job changes hands at most this long after its leader stopped renewing: "within seconds". */
-  private static final Duration LEASE = Duration.ofSeconds(10);
+  static final Duration LEASE = Duration.ofSeconds(10);
   /** Liveness is judged in seconds; checking every second keeps "down" within a second of its time. */
   private static final Duration LIVENESS_INTERVAL = Duration.ofSeconds(1);
 

@@ -39,8 +39,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ControlDaemon implements Daemon {
   private static final Logger log = LoggerFactory.getLogger(ControlDaemon.class);
-  private static final Duration LEASE = Duration.ofSeconds(10);
-  private static final Duration TICK = Duration.ofSeconds(1);
 
   private final KilnConfig config;
   private final Database db;
@@ -65,7 +63,7 @@ public final class ControlDaemon implements Daemon {
     db = StoreOpener.open(config.database(), config.dataDir(), config.cluster().role());
     nodes = new NodeRegistry(new NodeRepository(db));
     leases = new LeaseRepository(db);
-    leadership = new Leadership(leases, instanceId, LEASE);
+    leadership = new Leadership(leases, instanceId, ClusterMembership.LEASE);
     directory = new NodeDirectory(nodes, new SandboxRepository(db));
     keys = new ApiKeys(new ApiKeyRepository(db), adminKey);
   }
@@ -78,7 +76,8 @@ public final class ControlDaemon implements Daemon {
     proxy = Listening.startProxy(config.network().proxyListen(), at -> PortProxy.start(at, config.network().proxyDomain(), this::relay));
     ClusterMembership.startLiveness(ticks, nodes, leadership, config.cluster());
     ClusterTtl ttl = new ClusterTtl(new SandboxRepository(db), nodes, leadership, http);
-    ticks.scheduleWithFixedDelay(() -> ClusterMembership.guarded("cluster ttl", ttl::pass), TICK.toMillis(), TICK.toMillis(), TimeUnit.MILLISECONDS);
+    ticks.scheduleWithFixedDelay(() -> ClusterMembership.guarded("cluster ttl", ttl::pass), KilnDaemon.REAP_INTERVAL.toMillis(),
+        KilnDaemon.REAP_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
     log.info("kiln control instance={} api on http://{}:{} port proxy on {}", instanceId, hp[0], api.port(), proxy.address());
   }
 

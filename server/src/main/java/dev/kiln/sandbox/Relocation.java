@@ -7,6 +7,7 @@ import dev.kiln.net.NetworkSpec;
 import dev.kiln.store.CheckpointRepository;
 import dev.kiln.store.CheckpointRow;
 import dev.kiln.store.NodeRepository;
+import dev.kiln.store.NetworkRow;
 import dev.kiln.store.NodeRow;
 import dev.kiln.store.SandboxListRow;
 import dev.kiln.store.SandboxRepository;
@@ -73,7 +74,9 @@ final class Relocation {
   }
 
   private void adoptLocked(String id) throws InterruptedException {
-    SandboxRow r = repo.find(id).orElseThrow(() -> SandboxRows.notFound(id));
+    // One read: the row, the version its pause is stored under, and its network row (for the token).
+    SandboxListRow listed = repo.findListed(id).orElseThrow(() -> SandboxRows.notFound(id));
+    SandboxRow r = listed.sandbox();
     if (r.nodeId().equals(rows.nodeId())) return;
     if (!r.state().equals(SandboxState.PAUSED.name())) {
       throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is " + r.state().toLowerCase() + ": only a paused sandbox moves to another node");
@@ -82,14 +85,13 @@ final class Relocation {
     if (from.isPresent() && from.get().state().equals("UP")) {
       throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is paused on node " + from.get().name() + ", which is up: it resumes there");
     }
-    long version = repo.findListed(id).map(SandboxListRow::version).orElseThrow(() -> SandboxRows.notFound(id));
-    String prefix = BucketStates.pausedPrefix(id, version);
+    String prefix = BucketStates.pausedPrefix(id, listed.version());
     if (!bucket.has(prefix)) {
       throw new KilnException(ErrorCode.SANDBOX_LOST, "sandbox " + id + " was paused on node " + r.nodeId() + ", which is down, and its paused state is not "
           + "in the object store: it resumes only when that node is back");
     }
     NetworkSpec network = networks.specOf(id);
-    Optional<String> token = networks.view(id).accessToken();
+    Optional<String> token = listed.network().flatMap(NetworkRow::accessToken);
     // Fetched beside the run directory, and moved into it only once the row is this node's: a
     // take-over that loses the compare-and-set removes only its own files.
     Path staging = dirs.root().resolve("." + id + ".adopting-" + Long.toHexString(System.nanoTime()));

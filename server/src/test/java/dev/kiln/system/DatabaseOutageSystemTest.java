@@ -16,10 +16,7 @@ import dev.kiln.daemon.KilnDaemon;
 import dev.kiln.host.AtomicFiles;
 import dev.kiln.image.BusyboxRootfs;
 import dev.kiln.image.TemplateSource;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -95,16 +92,6 @@ class DatabaseOutageSystemTest {
   }
 
   private TestHost.Reply call(String base, String method, String path, Object body) throws Exception {
-    HttpRequest.BodyPublisher pub = body == null ? HttpRequest.BodyPublishers.noBody()
-        : HttpRequest.BodyPublishers.ofByteArray(TestHost.JSON.writeValueAsBytes(body));
-    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + path)).header("Authorization", "Bearer " + KEY)
-        .header("Content-Type", "application/json").method(method, pub).timeout(Duration.ofMinutes(2)).build(), HttpResponse.BodyHandlers.ofString());
-    JsonNode json;
-    try {
-      json = r.body().isEmpty() ? TestHost.JSON.nullNode() : TestHost.JSON.readTree(r.body());
-    } catch (java.io.IOException e) {
-      json = TestHost.JSON.nullNode();
-    }
-    return new TestHost.Reply(r.statusCode(), json, r.body());
+    return TestHost.call(http, base, KEY, method, path, body, Optional.of(Duration.ofMinutes(2)));
   }
 }

@@ -2,7 +2,6 @@ package dev.kiln.system;
 
 import static org.awaitility.Awaitility.await;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.kiln.host.AtomicFiles;
 import dev.kiln.host.CommandRunner;
 import dev.kiln.store.PostgresTarget;
@@ -20,6 +19,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
@@ -163,17 +163,7 @@ final class LocalCluster implements AutoCloseable {
   }
 
   TestHost.Reply call(String base, String bearer, String method, String path, Object body) throws Exception {
-    HttpRequest.BodyPublisher pub = body == null ? HttpRequest.BodyPublishers.noBody()
-        : HttpRequest.BodyPublishers.ofByteArray(TestHost.JSON.writeValueAsBytes(body));
-    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + path)).header("Authorization", "Bearer " + bearer)
-        .header("Content-Type", "application/json").method(method, pub).timeout(Duration.ofMinutes(3)).build(), HttpResponse.BodyHandlers.ofString());
-    JsonNode json;
-    try {
-      json = r.body().isEmpty() ? TestHost.JSON.nullNode() : TestHost.JSON.readTree(r.body());
-    } catch (IOException e) {
-      json = TestHost.JSON.nullNode();
-    }
-    return new TestHost.Reply(r.statusCode(), json, r.body());
+    return TestHost.call(http, base, bearer, method, path, body, Optional.of(Duration.ofMinutes(3)));
   }
 
   HttpClient http() {

@@ -165,11 +165,21 @@ public final class TestHost implements AutoCloseable {
   record Reply(int status, JsonNode json, String raw) {}
 
   Reply call(String method, String path, Object body) throws Exception {
+    return call(http, base, key, method, path, body, Optional.empty());
+  }
+
+  /**
+   * One API call as a client makes it, to any daemon: the bearer key, a JSON body (a String is
+   * sent as it is), the answer parsed when it is JSON.
+   */
+  static Reply call(HttpClient http, String base, String bearer, String method, String path, Object body, Optional<java.time.Duration> timeout)
+      throws Exception {
     HttpRequest.BodyPublisher pub = body == null ? HttpRequest.BodyPublishers.noBody()
         : body instanceof String s ? HttpRequest.BodyPublishers.ofString(s) : HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body));
-    HttpRequest req = HttpRequest.newBuilder(URI.create(base + path)).header("Authorization", "Bearer " + key)
-        .header("Content-Type", "application/json").method(method, pub).build();
-    HttpResponse<String> r = http.send(req, HttpResponse.BodyHandlers.ofString());
+    HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(base + path)).header("Authorization", "Bearer " + bearer)
+        .header("Content-Type", "application/json").method(method, pub);
+    timeout.ifPresent(req::timeout);
+    HttpResponse<String> r = http.send(req.build(), HttpResponse.BodyHandlers.ofString());
     JsonNode json = r.body().isEmpty() ? JSON.nullNode() : parseOrNull(r.body());
     return new Reply(r.statusCode(), json, r.body());
   }

@@ -68,7 +68,7 @@ import org.slf4j.LoggerFactory;
 public final class KilnDaemon implements Daemon {
   private static final Logger log = LoggerFactory.getLogger(KilnDaemon.class);
   /** TTLs are in seconds; checking every second keeps expiry within a second of its time. */
-  private static final Duration REAP_INTERVAL = Duration.ofSeconds(1);
+  static final Duration REAP_INTERVAL = Duration.ofSeconds(1);
 
   private final KilnConfig config;
   private final Database db;
@@ -253,12 +253,10 @@ public final class KilnDaemon implements Daemon {
     if (config.templateSnapshots()) sandboxes.snapshotTemplatesWithout();
     sandboxes.pools().start();
     boolean node = cluster.role() == NodeRole.NODE;
-    // A node's sandboxes expire by the TTL reaper of the cluster's leading control instance.
-    if (!node) {
-      DevKey.announce(config, keys);
-      reaper.scheduleWithFixedDelay(() -> ClusterMembership.guarded("reaper", () -> sandboxes.reapExpiredInBackground(Instant.now())),
-          REAP_INTERVAL.toMillis(), REAP_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
-    }
+    if (!node) DevKey.announce(config, keys);
+    // A node's sandboxes expire by the TTL reaper of the cluster's leading control instance; it only forgets old tombstones.
+    Runnable reap = node ? () -> sandboxes.purgeTombstones(Instant.now()) : () -> sandboxes.reapExpiredInBackground(Instant.now());
+    reaper.scheduleWithFixedDelay(() -> ClusterMembership.guarded("reaper", reap), REAP_INTERVAL.toMillis(), REAP_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
     reaper.scheduleWithFixedDelay(() -> ClusterMembership.guarded("process reaper", processes::reapUnattended), REAP_INTERVAL.toMillis(),
         REAP_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
     if (node) {

@@ -31,6 +31,7 @@ static struct {
   int greeted;    /* HELLO done on this connection */
   int poisoned;   /* protocol error: discard input until the host reconnects */
   int lost;       /* a write failed: the host went away */
+  int held;       /* HOLD: no output, exit or file data leaves until the next HELLO */
   uint8_t in[FRAME_HEADER + MAX_PAYLOAD];
   size_t in_len;
   struct stream *streams;
@@ -58,6 +59,7 @@ uint8_t *data_scratch(void) {
 }
 
 static void end_session(void);
+static int live_commands(void);
 
 void protocol_error(const char *fmt, ...) {
   char why[256];
@@ -234,13 +236,30 @@ static void resume_session(void) {
     /* A command still starting (its STARTED not sent) is not kept: the host that asked for it is
      * gone without its pid, and a STARTED sent after HELLO_OK would break the resumed stream the
      * new host opens for it from the list. */
-    if (s->kind == S_EXEC && !s->x.exited && s->x.report_fd < 0) {
+    /* One that exited while no host took its output (held, or the host away) is kept too: its
+     * output and EXIT are still to be delivered. */
+    if (s->kind == S_EXEC && s->x.report_fd < 0) {
       s->credit = INITIAL_WINDOW;
       s->recv_window = INITIAL_WINDOW;
     } else {
       stream_abandon(s);
     }
   }
+}
+
+/* HOLD: a host about to hand this session to another (a live migration) must know that nothing is
+ * in flight once it has the answer: commands keep running, but their output, their EXIT and file
+ * data stay here (output in the pipes) until the next HELLO, whose host takes them from there. The
+ * OK goes out after every frame sent before it, on the one ordered channel. */
+void op_hold(uint32_t id, struct reader *r) {
+  if (!reader_done(r)) return protocol_error("malformed HOLD");
+  S.held = 1;
+  agent_log("output held for a hand-over (%d running commands)", live_commands());
+  send_ok(id, 0);
+}
+
+int output_held(void) {
+  return S.held;
 }
 
 static int live_commands(void) {
@@ -258,6 +277,7 @@ static void on_hello(struct reader *r) {
   }
   uint32_t version = hr.version, flags = hr.flags, elen = hr.entropy_len, nlen = hr.nonce_len, hlen = hr.hostname_len;
   uint64_t time_ns = hr.time_ns;
+  S.held = 0; /* whichever host greets takes the session's output from here */
   const uint8_t *entropy = hr.entropy, *nonce = hr.nonce, *hostname = hr.hostname;
   /* Every HELLO after the first on this agent comes from a host taking over a session: a resumed
    * pause or a restarted daemon (RESUME), or a VM restored from a saved state whose session was
@@ -322,7 +342,7 @@ static void on_hello(struct reader *r) {
 }
 
 static int opens_stream(uint8_t type) {
-  return type == T_EXEC || (type >= T_FILE_READ && type <= T_SYNC) || type == T_FREEZE || type == T_GROW_ROOT;
+  return type == T_EXEC || (type >= T_FILE_READ && type <= T_SYNC) || type == T_FREEZE || type == T_GROW_ROOT || type == T_HOLD;
 }
 
 /* Data-bearing frames consume the window the host holds for the stream. */
@@ -369,6 +389,7 @@ static void dispatch(const struct frame_header *h, const uint8_t *payload) {
       case T_SYNC: op_sync(h->stream, &r); break;
       case T_FREEZE: op_freeze(h->stream, &r); break;
       case T_GROW_ROOT: op_grow_root(h->stream, &r); break;
+      case T_HOLD: op_hold(h->stream, &r); break;
     }
     return;
   }
@@ -552,10 +573,10 @@ int serve(int fd, int flags) {
           owner[n] = s, pfd[n++] = (struct pollfd){.fd = s->x.report_fd, .events = POLLIN};
           continue;
         }
-        if (s->credit > 0 && s->x.out_fd >= 0) owner[n] = s, pfd[n++] = (struct pollfd){.fd = s->x.out_fd, .events = POLLIN};
-        if (s->credit > 0 && s->x.err_fd >= 0) owner[n] = s, pfd[n++] = (struct pollfd){.fd = s->x.err_fd, .events = POLLIN};
+        if (!S.held && s->credit > 0 && s->x.out_fd >= 0) owner[n] = s, pfd[n++] = (struct pollfd){.fd = s->x.out_fd, .events = POLLIN};
+        if (!S.held && s->credit > 0 && s->x.err_fd >= 0) owner[n] = s, pfd[n++] = (struct pollfd){.fd = s->x.err_fd, .events = POLLIN};
         if (s->x.in_fd >= 0 && s->x.in_len > 0) owner[n] = s, pfd[n++] = (struct pollfd){.fd = s->x.in_fd, .events = POLLOUT};
-      } else if (s->kind == S_FILE_READ && s->credit > 0) {
+      } else if (s->kind == S_FILE_READ && s->credit > 0 && !S.held) {
         owner[n] = s, pfd[n++] = (struct pollfd){.fd = s->fd, .events = POLLIN};
       }
     }

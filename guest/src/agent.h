@@ -106,6 +106,9 @@ void op_freeze(uint32_t id, struct reader *r);
 /* GROW_ROOT u64 bytes: once the root device reports that size (the host just grew it), grow the
  * root ext4 filesystem to it online; answers OK with the filesystem's new size in bytes. */
 void op_grow_root(uint32_t id, struct reader *r);
+/* HOLD (no payload): stop sending output, EXIT and file data until the next HELLO; answered OK. */
+void op_hold(uint32_t id, struct reader *r);
+int output_held(void);
 /* Removes `path` and everything below it without following symlinks (in a helper). */
 int remove_tree_path(const char *path);
 /* Thaws the root filesystem if FREEZE froze it (called on every HELLO). */

@@ -501,6 +501,7 @@ int64_t exec_tick(struct stream *s, int64_t now) {
     s->x.drain_at_ms = now + DRAIN_MS;
   }
   if (s->x.out_fd >= 0 || s->x.err_fd >= 0) return s->x.drain_at_ms;
+  if (output_held()) return 0; /* its EXIT waits for the host that takes the session; a HELLO wakes the loop */
   close_fd(&s->x.in_fd);
   close_fd(&s->x.pty_fd);
   send_exit(s);

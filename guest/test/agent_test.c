@@ -817,6 +817,27 @@ static void test_helpers_leave_the_loop_free(const char *hooks) {
   int status;
   waitpid(agent, &status, 0);
 }
+/* HOLD: once it is answered nothing more comes (the command's output and its EXIT wait in the
+ * guest), and the host that resumes the session gets all of it. */
+static void test_hold_keeps_output_for_the_next_host(void) {
+  uint32_t id = exec_v(0, 0, (const char *const[]){"sh", "-c", "sleep 0.2; echo after-hold", NULL});
+  struct msg m = recv_msg();
+  CHECK(m.h.type == T_STARTED && m.h.stream == id, "the command starts");
+  free(m.p);
+  uint32_t hold = next_stream++;
+  send_raw(T_HOLD, hold, NULL, 0);
+  m = recv_msg();
+  CHECK(m.h.type == T_OK && m.h.stream == hold, "HOLD is answered OK, got 0x%02x", m.h.type);
+  free(m.p);
+  struct pollfd p = {.fd = host, .events = POLLIN};
+  CHECK(poll(&p, 1, 700) == 0, "nothing is sent while output is held, though the command wrote and exited");
+  struct reader r = hello_with(1, "after-hold", &m);
+  uint32_t n = rd_u32(&r);
+  CHECK(n == 1 && rd_u32(&r) == id, "the resumed session lists the held command (n=%u)", n);
+  free(m.p);
+  struct result res = collect(id);
+  CHECK(res.kind == 0 && res.value == 0 && strcmp(res.out, "after-hold\n") == 0, "its output and EXIT arrive once a host resumes: '%s'", res.out);
+}
 
 int main(int argc, char **argv) {
   if (argc != 2 && argc != 3) {
@@ -835,6 +856,7 @@ int main(int argc, char **argv) {
   test_files();
   test_upload_refuses_what_is_not_a_regular_file();
   test_resume_keeps_running_commands();
+  test_hold_keeps_output_for_the_next_host();
   test_second_hello_with_frames_behind_it();
   test_protocol_error_ends_session();
   close(host);

@@ -109,6 +109,16 @@ public final class GuestFiles {
   }
 
   /**
+   * Holds every command's output, its exit and file data in the guest until the next HELLO: once
+   * this returns, nothing more is on its way from this session, so a host handing the session to
+   * another (a live migration) loses none of it. Commands keep running; their output waits in
+   * their pipes for the host that resumes the session.
+   */
+  public void holdOutput() throws AgentException, InterruptedException {
+    simple(new HostMessage.PathOp(FrameType.HOLD, 0, 0, List.of()));
+  }
+
+  /**
    * Grows the root filesystem to {@code bytes} once the guest sees its disk that large (the host
    * grew it just before); returns the filesystem's new size.
    */

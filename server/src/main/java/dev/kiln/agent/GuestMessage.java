@@ -65,7 +65,7 @@ sealed interface GuestMessage {
       }
       case WINDOW -> new Window(r.u32());
       case END -> new End();
-      case HELLO, EXEC, STDIN, STDIN_CLOSE, SIGNAL, FILE_READ, FILE_WRITE, STAT, LIST, MKDIR, REMOVE, RENAME, SYNC, CANCEL, FREEZE, RESIZE, GROW_ROOT ->
+      case HELLO, EXEC, STDIN, STDIN_CLOSE, SIGNAL, FILE_READ, FILE_WRITE, STAT, LIST, MKDIR, REMOVE, RENAME, SYNC, CANCEL, FREEZE, RESIZE, GROW_ROOT, HOLD ->
           throw new ProtocolException("the guest sent " + f.type() + ", which only the host may send");
     };
     r.end();

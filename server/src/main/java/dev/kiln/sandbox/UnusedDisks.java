@@ -69,7 +69,7 @@ final class UnusedDisks {
     roots.addAll(templates.snapshotPointers().all());
     for (VmSpec vm : uses.vms()) {
       roots.add(vm.rootDisk());
-      vm.memory().ifPresent(m -> roots.add(m.file()));
+      vm.memory().map(dev.kiln.vmm.GuestMemory::file).ifPresent(roots::add);
     }
     roots.addAll(uses.checkpointDisks());
     return roots;

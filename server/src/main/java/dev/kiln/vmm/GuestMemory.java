@@ -12,8 +12,21 @@ import java.nio.file.Path;
  *             share its pages in the page cache and copy only what they write. QEMU 7.2 still
  *             opens it read-write ({@code readonly=on} would make the guest's RAM read-only; the
  *             {@code rom=off} that separates the two arrives in 8.2), which is why snapshot memory
- *             is checked against its checksum before restores (see TemplateSnapshots)
+ *             is checked against its checksum before restores (see TemplateSnapshots);
+ *             STREAMED: no file ({@code file} is null): ordinary RAM under the same backend name,
+ *             for a VM whose every page comes in a migration stream from another host (a live
+ *             migration, a paused state fetched from the bucket), where the snapshot file its
+ *             source mapped is another host's
  */
 public record GuestMemory(Path file, Mode mode) {
-  public enum Mode { SHARED, CLONE }
+  public enum Mode { SHARED, CLONE, STREAMED }
+
+  public GuestMemory {
+    if ((file == null) != (mode == Mode.STREAMED)) throw new IllegalArgumentException("memory in " + mode + " mode " + (file == null ? "needs" : "has no") + " a file");
+  }
+
+  /** RAM that arrives whole in a migration stream. */
+  public static GuestMemory streamed() {
+    return new GuestMemory(null, Mode.STREAMED);
+  }
 }

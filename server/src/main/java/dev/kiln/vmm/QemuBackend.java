@@ -92,6 +92,19 @@ public final class QemuBackend implements VmmBackend {
     return load(spec, state, timeout, false);
   }
 
+  @Override
+  public RunningVm receive(VmSpec spec, java.io.InputStream stream, Duration timeout) throws VmmException, InterruptedException {
+    QemuVm vm = launch(spec, true);
+    try {
+      long bytes = QemuMigration.receive(spec, vm.qmp(), stream, true, timeout);
+      log.info("vm={} received live bytes={}", spec.name(), bytes);
+      return vm;
+    } catch (VmmException | RuntimeException e) {
+      vm.stop(Duration.ofSeconds(2));
+      throw new VmmException(e.getMessage() + vmmLogTail(spec), e);
+    }
+  }
+
   private RunningVm load(VmSpec spec, Path state, Duration timeout, boolean run) throws VmmException, InterruptedException {
     QemuVm vm = launch(spec, true);
     try {

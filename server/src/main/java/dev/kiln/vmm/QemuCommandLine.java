@@ -20,8 +20,9 @@ final class QemuCommandLine {
     a.add(qemuBinary);
     a.addAll(List.of("-name", "kiln-" + s.name() + ",debug-threads=on"));
     a.addAll(List.of("-machine", machine(s)));
-    s.memory().ifPresent(m -> a.addAll(List.of("-object", "memory-backend-file,id=mem,size=" + s.memoryMib() + "M,mem-path=" + m.file()
-        + (m.mode() == GuestMemory.Mode.SHARED ? ",share=on" : ",share=off"))));
+    s.memory().ifPresent(m -> a.addAll(List.of("-object", m.mode() == GuestMemory.Mode.STREAMED
+        ? "memory-backend-ram,id=mem,size=" + s.memoryMib() + "M"
+        : "memory-backend-file,id=mem,size=" + s.memoryMib() + "M,mem-path=" + m.file() + (m.mode() == GuestMemory.Mode.SHARED ? ",share=on" : ",share=off"))));
     a.addAll(List.of("-accel", s.accelerator() == Accelerator.KVM ? "kvm" : "tcg"));
     // Under TCG "max" gives the guest every feature QEMU can emulate; under KVM "host" passes the real CPU.
     a.addAll(List.of("-cpu", s.accelerator() == Accelerator.KVM ? "host" : "max"));
@@ -48,7 +49,9 @@ final class QemuCommandLine {
     a.addAll(List.of("-pidfile", s.pidFile().toString()));
     // "defer": the stream is attached over QMP once the capabilities are set; on the command line
     // the load races the capability setup.
-    if (incoming) a.addAll(List.of("-incoming", "defer"));
+    // -S: the VM stays stopped once loaded, also when the stream comes from a running VM (a live
+    // migration), until the daemon has put its disk in place and says cont.
+    if (incoming) a.addAll(List.of("-incoming", "defer", "-S"));
     return a;
   }
 

@@ -32,6 +32,8 @@ import java.util.concurrent.TimeoutException;
  */
 final class QemuMigration {
   private static final Duration POLL = Duration.ofMillis(2);
+  /** A live migration takes seconds: its progress is read less often than a local save's. */
+  private static final Duration LIVE_POLL = Duration.ofMillis(20);
   private static final Duration QMP_TIMEOUT = Duration.ofSeconds(10);
 
   private QemuMigration() {}
@@ -41,14 +43,8 @@ final class QemuMigration {
       throws VmmException, InterruptedException {
     Path sock = spec.migrationSocket();
     Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
-    try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+    try (ServerSocketChannel server = listen(sock, user)) {
       Files.createDirectories(target.toAbsolutePath().getParent());
-      Files.deleteIfExists(sock);
-      server.bind(UnixDomainSocketAddress.of(sock));
-      if (user.isPresent()) {
-        UserPrincipal owner = sock.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(user.get().name());
-        Files.setOwner(sock, owner); // QEMU, running as that user, must be able to connect
-      }
       MessageDigest sha = MessageDigest.getInstance("SHA-256");
       CompletableFuture<Long> copied = new CompletableFuture<>();
       Thread.ofVirtual().name("migrate-out-" + spec.name()).start(() -> {
@@ -80,17 +76,51 @@ final class QemuMigration {
     }
   }
 
+  private static ServerSocketChannel listen(Path sock, Optional<VmmUser> user) throws IOException {
+    ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+    try {
+      Files.deleteIfExists(sock);
+      server.bind(UnixDomainSocketAddress.of(sock));
+      if (user.isPresent()) {
+        UserPrincipal owner = sock.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(user.get().name());
+        Files.setOwner(sock, owner); // QEMU, running as that user, must be able to connect
+      }
+      return server;
+    } catch (IOException | RuntimeException e) {
+      server.close();
+      throw e;
+    }
+  }
+
   /** Feeds a saved state to a VM started with {@code -incoming defer}; the VM stays paused. */
   static void restore(VmSpec spec, QmpClient qmp, Path state, Duration timeout) throws VmmException, InterruptedException {
-    setCapabilities(spec, qmp);
+    try (InputStream in = Files.newInputStream(state)) {
+      receive(spec, qmp, in, false, timeout);
+    } catch (IOException e) {
+      throw new VmmException("the saved state of " + spec.name() + " cannot be read: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Feeds a migration stream to a VM started with {@code -incoming defer}; returns the bytes fed once
+   * the VM has loaded it, still stopped. {@code live}: the stream comes from a running VM on another
+   * host, whose disk's top layer is written here only after the stream ends, so the VM takes its
+   * disks at {@code cont} (late-block-activate) rather than now.
+   */
+  static long receive(VmSpec spec, QmpClient qmp, InputStream stream, boolean live, Duration timeout) throws VmmException, InterruptedException {
+    if (live) {
+      qmp.execute("migrate-set-capabilities", Map.of("capabilities", List.of(Map.of("capability", "late-block-activate", "state", true))), QMP_TIMEOUT);
+    } else {
+      setCapabilities(spec, qmp);
+    }
     Path sock = spec.migrationSocket();
     qmp.execute("migrate-incoming", Map.of("uri", "unix:" + sock), QMP_TIMEOUT);
     long deadline = System.nanoTime() + timeout.toNanos();
-    try (SocketChannel ch = connect(sock, deadline); InputStream in = Files.newInputStream(state);
-         OutputStream out = Channels.newOutputStream(ch)) {
-      in.transferTo(out);
+    long bytes;
+    try (SocketChannel ch = connect(sock, deadline); OutputStream out = Channels.newOutputStream(ch)) {
+      bytes = stream.transferTo(out);
     } catch (IOException e) {
-      throw new VmmException("sending the saved state to " + spec.name() + " failed: " + e.getMessage(), e);
+      throw new VmmException("sending the " + (live ? "migration stream" : "saved state") + " to " + spec.name() + " failed: " + e.getMessage(), e);
     }
     while (true) {
       String status = qmp.execute("query-status", null, QMP_TIMEOUT).path("status").asText();
@@ -99,6 +129,91 @@ final class QemuMigration {
       if (System.nanoTime() > deadline) throw new VmmException("restoring " + spec.name() + " did not finish within " + timeout.toSeconds() + "s");
       Thread.sleep(POLL);
     }
+    return bytes;
+  }
+
+  /**
+   * Sends the running VM to {@code sink}, live: QEMU copies RAM while the guest runs, throttling
+   * its vCPUs (auto-converge) when it dirties pages faster than they go, and stops it for a last
+   * pass once what is left fits in the downtime. Returns once the other side has loaded the
+   * stream; the VM is then stopped here ("postmigrate"). On failure the migration is cancelled and,
+   * once QEMU has let go of it, the VM runs here as before.
+   */
+  static MigrationStats sendLive(VmSpec spec, QmpClient qmp, Optional<VmmUser> user, MigrationSettings settings, MigrationSink sink)
+      throws VmmException, InterruptedException {
+    Path sock = spec.migrationSocket();
+    long deadline = System.nanoTime() + settings.timeout().toNanos();
+    try (ServerSocketChannel server = listen(sock, user)) {
+      qmp.execute("migrate-set-capabilities", Map.of("capabilities", List.of(Map.of("capability", "auto-converge", "state", true))), QMP_TIMEOUT);
+      qmp.execute("migrate-set-parameters", Map.of("downtime-limit", settings.maxDowntime().toMillis(), "max-bandwidth", settings.maxBytesPerSecond()),
+          QMP_TIMEOUT);
+      CompletableFuture<Void> sent = new CompletableFuture<>();
+      Thread.ofVirtual().name("migrate-live-" + spec.name()).start(() -> {
+        try (SocketChannel in = server.accept()) {
+          sink.send(Channels.newInputStream(in));
+          sent.complete(null);
+        } catch (IOException | RuntimeException e) {
+          sent.completeExceptionally(e);
+        } catch (InterruptedException e) {
+          sent.completeExceptionally(e);
+          Thread.currentThread().interrupt();
+        }
+      });
+      qmp.execute("migrate", Map.of("uri", "unix:" + sock), QMP_TIMEOUT);
+      com.fasterxml.jackson.databind.JsonNode info;
+      while (true) {
+        info = qmp.execute("query-migrate", null, QMP_TIMEOUT);
+        String status = info.path("status").asText();
+        if (status.equals("completed")) break;
+        if (status.equals("failed") || status.equals("cancelled")) {
+          sent.cancel(true);
+          throw new VmmException("live migration of " + spec.name() + " " + status + ": " + info.path("error-desc").asText("") + sinkFailure(sent));
+        }
+        if (sent.isCompletedExceptionally()) throw cancel(spec, qmp, "the other side stopped taking the stream" + sinkFailure(sent));
+        if (System.nanoTime() > deadline) throw cancel(spec, qmp, "it did not finish within " + settings.timeout().toSeconds() + " s");
+        var ram = info.path("ram");
+        sink.progress(ram.path("transferred").asLong(), ram.path("remaining").asLong());
+        Thread.sleep(LIVE_POLL);
+      }
+      try {
+        sent.get(Math.max(1, (deadline - System.nanoTime()) / 1_000_000), TimeUnit.MILLISECONDS);
+      } catch (ExecutionException | TimeoutException e) {
+        throw new VmmException("live migration of " + spec.name() + " failed: the other side did not load the stream" + sinkFailure(sent), e);
+      }
+      var ram = info.path("ram");
+      return new MigrationStats(info.path("total-time").asLong(), info.path("downtime").asLong(), ram.path("transferred").asLong(),
+          ram.path("total").asLong(), ram.path("dirty-sync-count").asLong());
+    } catch (IOException e) {
+      throw new VmmException("live migration of " + spec.name() + " could not start: " + e.getMessage(), e);
+    } finally {
+      try {
+        Files.deleteIfExists(sock);
+      } catch (IOException ignored) {
+        // the socket is in the VM's own run directory, which goes with it
+      }
+    }
+  }
+
+  private static String sinkFailure(CompletableFuture<Void> sent) {
+    if (!sent.isCompletedExceptionally() || sent.isCancelled()) return "";
+    try {
+      sent.getNow(null);
+      return "";
+    } catch (java.util.concurrent.CompletionException e) {
+      return " (" + (e.getCause() == null ? e.getMessage() : e.getCause().getMessage()) + ")";
+    }
+  }
+
+  /** Cancels an outgoing migration and waits until QEMU has let go of the VM (it restarts it itself). */
+  private static VmmException cancel(VmSpec spec, QmpClient qmp, String why) throws VmmException, InterruptedException {
+    qmp.execute("migrate_cancel", null, QMP_TIMEOUT);
+    long deadline = System.nanoTime() + QMP_TIMEOUT.toNanos();
+    while (System.nanoTime() < deadline) {
+      String status = qmp.execute("query-migrate", null, QMP_TIMEOUT).path("status").asText();
+      if (status.equals("cancelled") || status.equals("failed") || status.equals("completed")) break;
+      Thread.sleep(POLL);
+    }
+    return new VmmException("live migration of " + spec.name() + " was cancelled: " + why);
   }
 
   private static void setCapabilities(VmSpec spec, QmpClient qmp) throws VmmException, InterruptedException {

@@ -88,6 +88,11 @@ final class QemuVm implements RunningVm {
   }
 
   @Override
+  public MigrationStats migrateOut(MigrationSettings settings, MigrationSink sink) throws VmmException, InterruptedException {
+    return QemuMigration.sendLive(spec, qmp, user, settings, sink);
+  }
+
+  @Override
   public Path freezeDisk(DiskLayers disks) throws VmmException, IOException, InterruptedException {
     Path frozen = spec.rootDisk();
     Path next = disks.create(new DiskBase.Layer(frozen));

@@ -31,6 +31,14 @@ public interface RunningVm {
   SavedState saveState(java.nio.file.Path target, Duration timeout) throws VmmException, InterruptedException;
 
   /**
+   * Sends the VM, running, to a VM another host {@link VmmBackend#receive}s through {@code sink}
+   * (see {@link MigrationSink}). Returns once that host has loaded the stream; the VM here is then
+   * stopped, its RAM and devices as they went: {@link #resume} takes it back if the other host does
+   * not take over, {@link #stop} ends it once it has. On failure the VM runs here as before.
+   */
+  MigrationStats migrateOut(MigrationSettings settings, MigrationSink sink) throws VmmException, InterruptedException;
+
+  /**
    * Pauses the VM and freezes its disk: a new top layer, made in {@code disks} on the current one,
    * takes the VM's writes from now on, and the current one becomes read-only for good (the base of
    * restores and forks of this instant). Returns the new layer, protected from collection until the

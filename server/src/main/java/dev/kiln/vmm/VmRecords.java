@@ -30,7 +30,7 @@ public final class VmRecords {
     try {
       return JSON.writeValueAsString(new Stored(VERSION, s.name(), s.runDir().toString(), s.kernel().toString(), s.initrd().toString(),
           s.kernelCmdline(), s.rootDisk().toString(), s.vcpus(), s.memoryMib(), s.accelerator().name(),
-          s.memory().map(m -> m.file().toString()).orElse(null), s.memory().map(m -> m.mode().name()).orElse(null),
+          s.memory().map(GuestMemory::file).map(Path::toString).orElse(null), s.memory().map(m -> m.mode().name()).orElse(null),
           s.nic().map(VmSpec.Nic::netns).orElse(null), s.nic().map(VmSpec.Nic::tap).orElse(null), s.nic().map(VmSpec.Nic::mac).orElse(null),
           s.machine().wire(), s.hotplug().orElse(null)));
     } catch (JsonProcessingException e) {
@@ -49,8 +49,8 @@ public final class VmRecords {
     if (version < 1) throw new VmmException("VM record version " + version + " does not exist");
     if (version > VERSION) throw new VmmException("VM record version " + version + " is newer than this daemon reads (" + VERSION + ")");
     try {
-      Optional<GuestMemory> memory = r.memoryFile() == null ? Optional.empty()
-          : Optional.of(new GuestMemory(Path.of(r.memoryFile()), GuestMemory.Mode.valueOf(r.memoryMode())));
+      Optional<GuestMemory> memory = r.memoryMode() == null ? Optional.empty()
+          : Optional.of(new GuestMemory(r.memoryFile() == null ? null : Path.of(r.memoryFile()), GuestMemory.Mode.valueOf(r.memoryMode())));
       return new VmSpec(r.name(), Path.of(r.runDir()), Path.of(r.kernel()), Path.of(r.initrd()), r.cmdline(), Path.of(r.rootDisk()), r.vcpus(),
           r.memoryMib(), Accelerator.valueOf(r.accelerator()), memory,
           r.netns() == null ? Optional.empty() : Optional.of(new VmSpec.Nic(r.netns(), r.tap(), r.mac())),

@@ -25,6 +25,15 @@ public interface VmmBackend {
   RunningVm restorePaused(VmSpec spec, java.nio.file.Path state, java.time.Duration timeout) throws VmmException, InterruptedException;
 
   /**
+   * Starts a VM that takes a running VM over from another host: it loads the stream that VM's
+   * {@link RunningVm#migrateOut} sends and stays stopped. {@code spec} describes the same devices,
+   * with its RAM {@link GuestMemory#streamed}; its root disk is opened only at
+   * {@link RunningVm#resume}, so the caller can write the top layer (the source's last writes)
+   * into that file in between. Returns once the stream is loaded; on failure nothing runs.
+   */
+  RunningVm receive(VmSpec spec, java.io.InputStream stream, java.time.Duration timeout) throws VmmException, InterruptedException;
+
+  /**
    * Kills the VM a crashed daemon left running in {@code runDir} without a record of it (a pool or
    * snapshot VM), if its pid still belongs to that VM. Returns whether there was one.
    */

@@ -180,6 +180,44 @@ class MachinesSystemTest {
     Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> run(restored, "nproc").equals("3"));
   }
 
+  /**
+   * A live migration as the daemon does it between hosts, here between two run directories: the
+   * target loads the stream with its disk not yet taken, the source's top layer is written into the
+   * target's file after the stream, and the guest goes on with what it wrote before.
+   */
+  @Test
+  void liveMigrationMovesARunningVmWithItsLastDiskWrites() throws Exception {
+    VmSpec spec = spec(Machine.MICROVM, "vm-live-a", Optional.empty()).withMemory(new GuestMemory(work.resolve("live.mem"), GuestMemory.Mode.SHARED));
+    RunningVm source = start(spec);
+    run(source, "echo before-move > /root/mark && sync");
+    Path targetDir = work.resolve("vm-live-b");
+    Files.createDirectories(targetDir);
+    Path targetDisk = targetDir.resolve("rootfs.qcow2");
+    Overlay.create(targetDisk, baseImage, Overlay.BaseFormat.RAW);
+    VmSpec target = spec.renamed("vm-live-b", targetDir).withRootDisk(targetDisk).withMemory(GuestMemory.streamed());
+    RunningVm[] received = new RunningVm[1];
+    MigrationStats stats = source.migrateOut(new MigrationSettings(Duration.ofMillis(300), 1L << 30, STATE_TIMEOUT),
+        stream -> {
+          try {
+            received[0] = track(BACKEND.receive(target, stream, STATE_TIMEOUT));
+          } catch (VmmException e) {
+            throw new java.io.IOException(e.getMessage(), e);
+          }
+        });
+    assertEquals("postmigrate", ((QemuVm) source).qmp().execute("query-status", null, Duration.ofSeconds(5)).path("status").asText());
+    // The top layer's last state, written into the very file the target QEMU holds, before it takes its disks.
+    try (var in = java.nio.channels.FileChannel.open(spec.rootDisk());
+         var out = java.nio.channels.FileChannel.open(targetDisk, java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
+      out.transferFrom(in, 0, in.size());
+      out.force(true);
+    }
+    received[0].resume();
+    assertEquals("before-move", run(received[0], "cat /root/mark"));
+    run(received[0], "echo after-move >> /root/mark && sync");
+    assertTrue(stats.bytesSent() > 0 && stats.ramBytes() >= 512 * MIB, stats.toString());
+    log.info("live migration total_ms={} downtime_ms={} sent_mib={} passes={}", stats.totalMillis(), stats.downtimeMillis(), stats.bytesSent() / MIB, stats.passes());
+  }
+
   private VmSpec spec(Machine machine, String name, Optional<Hotplug> room) throws Exception {
     Path dir = work.resolve(name);
     Files.createDirectories(dir);

@@ -51,6 +51,8 @@ public enum ErrorCode {
   NODE_UNREACHABLE,
   /** A node was asked about a sandbox another node runs (the control plane routed with a stale row). */
   WRONG_NODE,
+  /** A live migration did not finish; the sandbox runs on where it was (its events say why). */
+  MIGRATION_FAILED,
   INTERNAL,
   /** The sandbox was deleted by a request; its tombstone (events, when and why) is kept for a while. */
   SANDBOX_DELETED,

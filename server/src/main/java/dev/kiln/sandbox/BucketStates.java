@@ -113,30 +113,70 @@ final class BucketStates {
   void publish(String prefix, Path state, String sha256, Path top, boolean topFrozen) throws IOException {
     ObjectStore s = store.orElseThrow();
     long t0 = System.nanoTime();
-    List<Layer> below = new ArrayList<>();
-    Path base = null;
-    for (Path p = top; ; ) {
-      Optional<Path> backing = DiskLayers.backingOf(p);
-      if (backing.isEmpty()) throw new IOException("disk layer " + p + " has no base: it is not a layer of this node");
-      Path b = backing.get().toAbsolutePath().normalize();
-      if (!b.getParent().equals(disks.dir())) {
-        base = b;
-        break;
-      }
-      below.add(shareFrozen(s, b));
-      p = b;
-    }
+    Chain chain = shareChain(top);
+    List<Layer> below = chain.below();
     Layer topLayer = topFrozen ? shareFrozen(s, top) : new Layer(prefix + "/disk", top.getFileName().toString());
     if (!topFrozen) put(s, topLayer.key(), top);
     put(s, prefix + "/state", state);
     Path manifest = Files.createTempFile(state.getParent(), ".manifest", ".json");
     try {
-      AtomicFiles.write(manifest, JSON.writeValueAsBytes(new Manifest(prefix + "/state", sha256, topLayer, below, base.toString())));
+      AtomicFiles.write(manifest, JSON.writeValueAsBytes(new Manifest(prefix + "/state", sha256, topLayer, below, chain.base())));
       put(s, prefix + "/manifest.json", manifest);
     } finally {
       Files.deleteIfExists(manifest);
     }
     log.info("saved state published prefix={} layers={} took_ms={} to {}", prefix, below.size() + 1, (System.nanoTime() - t0) / 1_000_000, s.describe());
+  }
+
+  /** The frozen layers under a top layer as the bucket has them, from the top down, and the base (a template artifact) as this node names it. */
+  record Chain(List<Layer> below, String base) {}
+
+  /** Puts every frozen layer under {@code top} in the bucket (each once: they never change) and says what they are. */
+  Chain shareChain(Path top) throws IOException {
+    ObjectStore s = store.orElseThrow(() -> new IOException("no object store: disk layers are not shared"));
+    List<Layer> below = new ArrayList<>();
+    for (Path p = top; ; ) {
+      Optional<Path> backing = DiskLayers.backingOf(p);
+      if (backing.isEmpty()) throw new IOException("disk layer " + p + " has no base: it is not a layer of this node");
+      Path b = backing.get().toAbsolutePath().normalize();
+      if (!b.getParent().equals(disks.dir())) return new Chain(below, b.toString());
+      below.add(shareFrozen(s, b));
+      p = b;
+    }
+  }
+
+  /**
+   * A chain's layers here, fetched if this node lacks them, each pointed at its base here; returns
+   * the layer a new top goes on, held (with everything under it) until the caller closes the hold,
+   * which it does once its own layer on it exists (a pending layer keeps its chain).
+   */
+  record ChainHere(Path top, DiskLayers.Hold hold) implements AutoCloseable {
+    @Override
+    public void close() {
+      hold.close();
+    }
+  }
+
+  ChainHere fetchChain(Chain chain) throws IOException, InterruptedException {
+    ObjectStore s = store.orElseThrow(() -> new IOException("no object store: disk layers are not shared"));
+    Files.createDirectories(disks.dir());
+    List<DiskLayers.Hold> held = new ArrayList<>();
+    try {
+      Path base = artifacts.ensureBase(Path.of(chain.base()));
+      // Each layer is held before it is looked for or moved into place, so a collection running
+      // meanwhile never takes one this fetch is about to build on.
+      for (int i = chain.below().size() - 1; i >= 0; i--) {
+        held.add(disks.hold(here(chain.below().get(i))));
+        base = frozenHere(s, chain.below().get(i), base);
+      }
+      return new ChainHere(base, () -> held.forEach(DiskLayers.Hold::close));
+    } catch (ObjectStoreException e) {
+      held.forEach(DiskLayers.Hold::close);
+      throw new IOException("fetching disk layers failed: " + e.getMessage(), e);
+    } catch (IOException | RuntimeException e) {
+      held.forEach(DiskLayers.Hold::close);
+      throw e;
+    }
   }
 
   private static Layer shareFrozen(ObjectStore s, Path layer) {
@@ -173,15 +213,8 @@ final class BucketStates {
       Files.deleteIfExists(manifestFile);
     }
     long t0 = System.nanoTime();
-    List<DiskLayers.Hold> lower = new ArrayList<>();
-    try {
-      Path base = artifacts.ensureBase(Path.of(m.base()));
-      // Each layer is held before it is looked for or moved into place, so a collection running
-      // meanwhile never takes one this fetch is about to build on.
-      for (int i = m.below().size() - 1; i >= 0; i--) {
-        lower.add(disks.hold(here(m.below().get(i))));
-        base = frozenHere(s, m.below().get(i), base);
-      }
+    try (ChainHere chain = fetchChain(new Chain(m.below(), m.base()))) {
+      Path base = chain.top();
       Path top;
       DiskLayers.Hold hold;
       if (m.top().key().startsWith("disks/")) {
@@ -200,8 +233,6 @@ final class BucketStates {
       return new Fetched(stateTarget, m.stateSha256(), top, hold);
     } catch (ObjectStoreException e) {
       throw new IOException("fetching the saved state " + prefix + " failed: " + e.getMessage(), e);
-    } finally {
-      lower.forEach(DiskLayers.Hold::close);
     }
   }
 

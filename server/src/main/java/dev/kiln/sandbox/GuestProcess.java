@@ -15,7 +15,11 @@ import java.util.Optional;
  */
 public final class GuestProcess {
   /** Where a process is in its life. LOST: its sandbox's agent channel closed (a pause, a restart); its output is no longer followed. */
-  public enum Status { RUNNING, EXITED, LOST }
+  public enum Status {
+    RUNNING, EXITED, LOST,
+    /** Its sandbox moved to another node, which follows it from here on: clients re-attach there with their cursor. */
+    MOVED
+  }
 
   private final long pid;
   private final List<String> argv;
@@ -46,15 +50,45 @@ public final class GuestProcess {
 
   GuestProcess(long pid, List<String> argv, boolean pty, boolean login, ExecHandle handle, long scrollbackBytes, Duration keepAlive,
       boolean adopted) {
+    this(pid, argv, pty, login, handle, new Scrollback(scrollbackBytes), keepAlive, adopted, Instant.now());
+  }
+
+  private GuestProcess(long pid, List<String> argv, boolean pty, boolean login, ExecHandle handle, Scrollback output, Duration keepAlive,
+      boolean adopted, Instant startedAt) {
     this.adopted = adopted;
     this.pid = pid;
     this.argv = List.copyOf(argv);
     this.pty = pty;
     this.login = login;
     this.handle = handle;
-    this.startedAt = Instant.now();
-    this.output = new Scrollback(scrollbackBytes);
+    this.startedAt = startedAt;
+    this.output = output;
     this.keepAlive = keepAlive;
+  }
+
+  /**
+   * A process a live migration brought here, suspended until this node's agent session lists it
+   * ({@link #resumeOn}); its output keeps the offsets it had.
+   */
+  static GuestProcess arrived(MovedProcess m, long scrollbackBytes) {
+    List<Scrollback.Chunk> kept = m.output().stream().map(o -> new Scrollback.Chunk(o.offset(), o.stderr(), o.data())).toList();
+    GuestProcess p = new GuestProcess(m.pid(), m.argv(), m.pty(), m.login(), null, new Scrollback(Math.max(scrollbackBytes, m.outputEnd() - m.outputStart()),
+        m.outputStart(), kept), Duration.ofMillis(m.keepAliveMillis()), m.adopted(), Instant.ofEpochMilli(m.startedAtMillis()));
+    p.suspended = true;
+    return p;
+  }
+
+  /** What a live migration carries of it. Taken once its output is held in the guest, so nothing follows that this misses. */
+  MovedProcess leaving() {
+    List<MovedProcess.Output> kept = output.kept().stream().map(c -> new MovedProcess.Output(c.offset(), c.stderr(), c.data())).toList();
+    return new MovedProcess(pid, argv, pty, login, adopted, keepAlive.toMillis(), startedAt.toEpochMilli(), output.start(), output.length(), kept);
+  }
+
+  /** Its sandbox now runs on another node: followers here are told to re-attach there. */
+  void moved() {
+    endedAt = Instant.now();
+    status = Status.MOVED;
+    output.finish();
   }
 
   public boolean login() {
@@ -71,6 +105,19 @@ public final class GuestProcess {
 
   void suspend() {
     suspended = true;
+  }
+
+  /** The thread that moves its output from the agent's stream into the scrollback. */
+  private volatile Thread pump;
+
+  void pumpedBy(Thread t) {
+    pump = t;
+  }
+
+  /** Waits until its pump has taken everything its closed session had delivered; false if it did not within {@code max}. */
+  boolean awaitPumped(Duration max) throws InterruptedException {
+    Thread t = pump;
+    return t == null || t.join(max);
   }
 
   /** Follows the process on a resumed session's stream from now on. */

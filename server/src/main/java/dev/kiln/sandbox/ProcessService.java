@@ -28,6 +28,8 @@ public final class ProcessService {
   public static final int MAX_RUNNING = 64;
   /** Finished processes kept per sandbox (with their scrollback) before the oldest is forgotten. */
   static final int FINISHED_KEPT = 32;
+  /** What a closed session still delivered is in memory already: taking it is quick. */
+  private static final Duration PUMP_DRAIN = Duration.ofSeconds(10);
 
   private final SandboxManager manager;
   private final SandboxOperations ops;
@@ -39,10 +41,26 @@ public final class ProcessService {
     this.ops = ops;
     this.scrollbackBytes = scrollbackBytes;
     manager.onDeleted(bySandbox::remove);
+    manager.carryProcessesWith(new SandboxManager.ProcessCarrier() {
+      @Override
+      public List<MovedProcess> leaving(String sandboxId) throws InterruptedException {
+        return ProcessService.this.leaving(sandboxId);
+      }
+
+      @Override
+      public void left(String sandboxId) {
+        ProcessService.this.left(sandboxId);
+      }
+
+      @Override
+      public void arrived(String sandboxId, List<MovedProcess> processes) {
+        ProcessService.this.arrived(sandboxId, processes);
+      }
+    });
     manager.onAgent(new SandboxManager.AgentListener() {
       @Override
       public void detaching(String sandboxId) {
-        forEachRunning(sandboxId, GuestProcess::suspend);
+        runningOf(sandboxId).forEach(GuestProcess::suspend);
       }
 
       @Override
@@ -50,14 +68,6 @@ public final class ProcessService {
         follow(sandboxId, agent.resumedExecs());
       }
     });
-  }
-
-  private void forEachRunning(String id, java.util.function.Consumer<GuestProcess> action) {
-    Map<Long, GuestProcess> procs = bySandbox.get(id);
-    if (procs == null) return;
-    synchronized (procs) {
-      procs.values().stream().filter(p -> p.status() == GuestProcess.Status.RUNNING).forEach(action);
-    }
   }
 
   /**
@@ -88,7 +98,7 @@ public final class ProcessService {
       }
     }
     for (GuestProcess p : toPump) {
-      Thread.ofVirtual().name("process-" + id + "-" + p.pid()).start(() -> pump(id, p));
+      startPump(id, p);
       log.info("process followed again sandbox={} pid={} adopted={}", id, p.pid(), p.adopted());
     }
   }
@@ -118,9 +128,50 @@ public final class ProcessService {
       procs.put(p.pid(), p);
       pruneFinished(procs);
     }
-    Thread.ofVirtual().name("process-" + id + "-" + p.pid()).start(() -> pump(id, p));
+    startPump(id, p);
     log.info("process started sandbox={} pid={} argv0=\"{}\" login={}", id, p.pid(), req.program(), req.login());
     return p;
+  }
+
+  private static void startPump(String id, GuestProcess p) {
+    p.pumpedBy(Thread.ofVirtual().name("process-" + id + "-" + p.pid()).start(() -> pump(id, p)));
+  }
+
+  /**
+   * The sandbox's running processes as a live migration carries them, once the guest holds their
+   * output and the session is closed: each pump has first taken what the session delivered, so the
+   * kept output ends exactly where the guest's held output begins.
+   */
+  List<MovedProcess> leaving(String id) throws InterruptedException {
+    List<GuestProcess> running = runningOf(id);
+    List<MovedProcess> out = new ArrayList<>();
+    for (GuestProcess p : running) {
+      if (!p.awaitPumped(PUMP_DRAIN)) throw new IllegalStateException("process " + p.pid() + " of " + id + " did not drain its output in " + PUMP_DRAIN.toSeconds() + " s");
+      out.add(p.leaving());
+    }
+    return out;
+  }
+
+  /** The sandbox runs on another node now: its followers here are told to re-attach there. */
+  void left(String id) {
+    runningOf(id).forEach(GuestProcess::moved);
+    bySandbox.remove(id);
+  }
+
+  /** Processes a live migration brought: followed once this node's session with the guest lists them. */
+  void arrived(String id, List<MovedProcess> moved) {
+    Map<Long, GuestProcess> procs = bySandbox.computeIfAbsent(id, k -> new LinkedHashMap<>());
+    synchronized (procs) {
+      for (MovedProcess m : moved) procs.put(m.pid(), GuestProcess.arrived(m, scrollbackBytes));
+    }
+  }
+
+  private List<GuestProcess> runningOf(String id) {
+    Map<Long, GuestProcess> procs = bySandbox.get(id);
+    if (procs == null) return List.of();
+    synchronized (procs) {
+      return procs.values().stream().filter(p -> p.status() == GuestProcess.Status.RUNNING).toList();
+    }
   }
 
   private static void pump(String id, GuestProcess p) {

@@ -227,6 +227,11 @@ final class SandboxLifecycle {
     try {
       now = locks.underLifecycleLock(id, (sb, r) -> r); // waits for the transition that closed it
     } catch (KilnException gone) {
+      // Not a 421: the control plane repeats a 421 on the right node, and this call may have had effects here.
+      if (gone.code() == ErrorCode.WRONG_NODE) {
+        return new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + ": " + what + " was cut off: the sandbox moved to another node "
+            + "while it ran; it runs there now: retry", e);
+      }
       return gone;
     }
     SandboxState state = SandboxRows.stateOf(now);

@@ -24,8 +24,9 @@ final class SandboxLocks {
 
   <T> T underLifecycleLock(String id, LockedTransition<T> t) throws InterruptedException {
     rows.row(id);
-    // Empty: deleted while this waited (or before): the row's tombstone says so.
-    LiveSandbox sb = live.lock(new SandboxId(id), seam).orElseThrow(() -> rows.gone(id));
+    // Empty: deleted while this waited (or before), the row's tombstone says so; or moved to
+    // another node meanwhile (a live migration), which its row says (421, for the control plane).
+    LiveSandbox sb = live.lock(new SandboxId(id), seam).orElseThrow(() -> rows.goneOrElsewhere(id));
     try {
       SandboxRow r = rows.row(id);
       seam.at(LifecycleSeam.Point.ACTING, id);

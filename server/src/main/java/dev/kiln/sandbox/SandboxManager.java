@@ -51,6 +51,8 @@ public final class SandboxManager implements AutoCloseable {
   private final SandboxNetworks networks;
   private final ThisNode node;
   private final Relocation relocation;
+  private final LiveMigrations migrations;
+  private final IncomingMigrations arrivals;
 
   public SandboxManager(Path dataDir, Database db, TemplateService templates, VmmBackend backend, GuestArtifacts artifacts,
       Accelerator accelerator, Duration bootTimeout, SandboxLimits limits, SandboxNetworks networks, Duration tombstoneRetention, ThisNode node, Optional<ObjectStore> bucket) {
@@ -93,6 +95,54 @@ public final class SandboxManager implements AutoCloseable {
     this.checkpoints = new Checkpoints(locks, rows, capture, launcher, watchdog, teardown, checkpointRows, unused, checkpointFiles, views, states);
     this.forks = new Forks(locks, rows, capture, checkpoints, launcher, removal, views, networks, limits, events, checkpointFiles, disks);
     this.relocation = new Relocation(repo, rows, new NodeRepository(db), states, dirs, networks, live, checkpointRows, forks);
+    this.migrations = new LiveMigrations(locks, repo, rows, live, networks, listeners, states, checkpointRows, checkpointFiles, dirs, unused, watchdog, events);
+    this.arrivals = new IncomingMigrations(repo, rows, live, networks, listeners, states, disks, dirs, backend, watchdog, events);
+  }
+
+  // ---- live migration (docs/adr/0019)
+
+  /** Where sandboxes of this node can move: the cluster's other nodes. Until set (a single host), nowhere. */
+  public void migrateThrough(MigrationTargets targets) {
+    migrations.useTargets(targets);
+  }
+
+  /** Moves a running sandbox to another node, live; returns once it runs there. */
+  public LiveMigrations.Result migrate(String id, Optional<String> node, dev.kiln.vmm.MigrationSettings settings) throws InterruptedException {
+    return migrations.migrate(id, node, settings);
+  }
+
+  /** The migration of this sandbox under way here, if any. */
+  public Optional<LiveMigrations.Progress> migration(String id) {
+    return migrations.progress(id);
+  }
+
+  public void arrivalPrepare(MigrationOffer offer) throws InterruptedException {
+    arrivals.prepare(offer);
+  }
+
+  public void arrivalProcesses(String migrationId, List<MovedProcess> processes) {
+    arrivals.processes(migrationId, processes);
+  }
+
+  public void arrivalMemory(String migrationId, java.io.InputStream stream) throws InterruptedException {
+    arrivals.memory(migrationId, stream);
+  }
+
+  public void arrivalDisk(String migrationId, java.io.InputStream stream) throws InterruptedException {
+    arrivals.disk(migrationId, stream);
+  }
+
+  public void arrivalCommit(String migrationId) throws InterruptedException {
+    arrivals.commit(migrationId);
+  }
+
+  public void arrivalAbort(String migrationId) {
+    arrivals.abort(migrationId);
+  }
+
+  /** The reaper's tick: arrivals whose source fell silent are dropped (or completed, if they have everything). */
+  public void reapSilentArrivals() {
+    arrivals.reapSilent();
   }
 
   /** The sandbox's row as stored, for tests that look under the API (the pid of its VM). */
@@ -295,6 +345,37 @@ public final class SandboxManager implements AutoCloseable {
 
     /** {@code agent.resumedExecs()} holds the commands a resumed session kept; a new session kept none. */
     void attached(String sandboxId, AgentConnection agent);
+  }
+
+  /**
+   * Carries a sandbox's background processes along a live migration: they live in the processes
+   * API's service, above this one. {@link #leaving} is called once the guest holds their output and
+   * the session is closed; {@link #arrived} on the new node before its session with the guest opens.
+   */
+  public interface ProcessCarrier {
+    List<MovedProcess> leaving(String sandboxId) throws InterruptedException;
+
+    void left(String sandboxId);
+
+    void arrived(String sandboxId, List<MovedProcess> processes);
+
+    /** No processes API on this daemon (a test's manager): nothing to carry. */
+    ProcessCarrier NONE = new ProcessCarrier() {
+      @Override
+      public List<MovedProcess> leaving(String sandboxId) {
+        return List.of();
+      }
+
+      @Override
+      public void left(String sandboxId) {}
+
+      @Override
+      public void arrived(String sandboxId, List<MovedProcess> processes) {}
+    };
+  }
+
+  public void carryProcessesWith(ProcessCarrier carrier) {
+    listeners.carryProcessesWith(carrier);
   }
 
   public void onAgent(AgentListener listener) {

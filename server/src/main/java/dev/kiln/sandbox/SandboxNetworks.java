@@ -117,6 +117,60 @@ public final class SandboxNetworks implements AutoCloseable {
     return Optional.of(nicOf(a));
   }
 
+  // ---- live migration -----------------------------------------------------------------------
+
+  /**
+   * A network here for a sandbox arriving by live migration: its namespace with the rules and
+   * token it has, not stored yet (its network row is the source node's until the migration
+   * commits, when {@link #arrivedRow} replaces it). Undo with {@link #releaseArrival}.
+   */
+  record Arrival(VmSpec.Nic nic, NetworkRow row) {}
+
+  Optional<Arrival> attachArriving(String sandboxId) {
+    Optional<NetworkRow> stored = repo.find(sandboxId);
+    if (stored.isEmpty()) return Optional.empty();
+    NetworkSpec spec = spec(stored.get());
+    if (!spec.hasDevice()) return Optional.empty();
+    Attachment a;
+    try {
+      a = required().attach(sandboxId, spec, stored.get().accessToken());
+    } catch (RuntimeException e) {
+      throw new KilnException(ErrorCode.NETWORK_UNAVAILABLE, "sandbox " + sandboxId + " network could not be set up: " + e.getMessage(), e);
+    }
+    NetworkRow here = new NetworkRow(sandboxId, a.slot().index(), stored.get().specJson(), stored.get().accessToken(), stored.get().forwardsJson());
+    return Optional.of(new Arrival(nicOf(a), here));
+  }
+
+  void releaseArrival(String sandboxId) {
+    service.ifPresent(s -> s.release(sandboxId));
+  }
+
+  /**
+   * Opens the sandbox's stored forwards here: after a migration's commit on its new node, or on its
+   * old one again when the migration failed. A port something else holds is logged and left.
+   */
+  void openStoredForwards(String sandboxId) {
+    for (Forward f : forwards(sandboxId)) {
+      try {
+        openForward(sandboxId, f.guestPort(), f.hostPort());
+      } catch (KilnException e) {
+        log.warn("sandbox={} forward of host port {} not opened: {}", sandboxId, f.hostPort(), e.getMessage());
+      }
+    }
+  }
+
+  /** A sandbox leaving by live migration stops listening on its forwards here first (its VM stops taking connections anyway). */
+  void closeForwards(String sandboxId) {
+    Map<Integer, TcpForwarder> f = forwards.remove(sandboxId);
+    if (f != null) f.values().forEach(TcpForwarder::close);
+  }
+
+  /** The sandbox runs on another node now, whose network row replaced ours: only the namespace here goes. */
+  void releaseDeparted(String sandboxId) {
+    closeForwards(sandboxId);
+    service.ifPresent(s -> s.release(sandboxId));
+  }
+
   /** A scratch network for a template snapshot VM: closed to everything, released by the caller. */
   Optional<VmSpec.Nic> attachScratch(String name) {
     NetworkService net = required();

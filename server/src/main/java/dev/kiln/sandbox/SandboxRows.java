@@ -53,6 +53,16 @@ final class SandboxRows {
     return tombstones.gone(id).orElseGet(() -> notFound(id));
   }
 
+  /** Why a sandbox this node has no entry for is not here: another node runs it now (421), or it is gone (404). */
+  KilnException goneOrElsewhere(String id) {
+    try {
+      row(id);
+    } catch (KilnException e) {
+      return e;
+    }
+    return gone(id);
+  }
+
   /** Whether the id has a row or a tombstone (its events can be read). */
   boolean known(String id) {
     return SandboxId.isValid(id) && (repo.find(id).isPresent() || tombstones.exists(id));

@@ -42,6 +42,26 @@ public final class Scrollback {
     this.capacity = capacityBytes;
   }
 
+  /** A scrollback carried from another node: the same offsets, so clients' cursors stay valid. */
+  Scrollback(long capacityBytes, long start, List<Chunk> kept) {
+    this(capacityBytes);
+    this.start = start;
+    this.end = start;
+    for (Chunk c : kept) {
+      chunks.addLast(c);
+      end += c.data().length;
+    }
+  }
+
+  /** Where the kept output starts and ends, and the chunks between. */
+  synchronized List<Chunk> kept() {
+    return List.copyOf(chunks);
+  }
+
+  synchronized long start() {
+    return start;
+  }
+
   synchronized void append(boolean stderr, byte[] data) {
     if (data.length == 0 || ended) return;
     chunks.addLast(new Chunk(end, stderr, data));
@@ -61,12 +81,12 @@ public final class Scrollback {
     notifyAll();
   }
 
-  /** No more output will come (the process exited, or its output can no longer be followed). */
   /** Bytes written so far, dropped ones included. */
   synchronized long length() {
     return end;
   }
 
+  /** No more output will come (the process exited, or its output can no longer be followed here). */
   synchronized void finish() {
     ended = true;
     notifyAll();

@@ -15,20 +15,23 @@ public final class NetworkRepository {
   }
 
   public void insert(NetworkRow r) {
-    db.inTransaction(c -> {
-      // The slot is the node's that runs the sandbox: the row carries its node, for the per-node UNIQUE.
-      try (PreparedStatement p = c.prepareStatement("INSERT INTO sandbox_networks (sandbox_id, node_id, slot, spec_json, access_token, forwards_json) "
-          + "SELECT ?, node_id, ?, ?, ?, ? FROM sandboxes WHERE id = ?")) {
-        p.setString(1, r.sandboxId());
-        p.setInt(2, r.slot());
-        p.setString(3, r.specJson());
-        p.setString(4, r.accessToken().orElse(null));
-        p.setString(5, r.forwardsJson());
-        p.setString(6, r.sandboxId());
-        if (p.executeUpdate() != 1) throw new StoreException("no sandbox " + r.sandboxId() + " for its network row", null);
-        return 1;
-      }
-    });
+    db.inTransaction(c -> insert(c, r));
+  }
+
+  /** The insert inside a caller's transaction (a migration's commit). */
+  static int insert(java.sql.Connection c, NetworkRow r) throws java.sql.SQLException {
+    // The slot is the node's that runs the sandbox: the row carries its node, for the per-node UNIQUE.
+    try (PreparedStatement p = c.prepareStatement("INSERT INTO sandbox_networks (sandbox_id, node_id, slot, spec_json, access_token, forwards_json) "
+        + "SELECT ?, node_id, ?, ?, ?, ? FROM sandboxes WHERE id = ?")) {
+      p.setString(1, r.sandboxId());
+      p.setInt(2, r.slot());
+      p.setString(3, r.specJson());
+      p.setString(4, r.accessToken().orElse(null));
+      p.setString(5, r.forwardsJson());
+      p.setString(6, r.sandboxId());
+      if (p.executeUpdate() != 1) throw new StoreException("no sandbox " + r.sandboxId() + " for its network row", null);
+      return 1;
+    }
   }
 
   public void updateSpec(String sandboxId, String specJson) {

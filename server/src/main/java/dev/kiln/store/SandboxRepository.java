@@ -218,6 +218,52 @@ public final class SandboxRepository {
     });
   }
 
+  /**
+   * The commit of a live migration, one transaction: the sandbox's row moves from node {@code from}
+   * to {@code to} with the VM that runs it there, if it is still the row the migration started from
+   * ({@code version}, compare-and-set; the source's rollback bumps it, so at most one side wins),
+   * and its network row becomes the new node's slot with the same rules, token and forwards.
+   */
+  public boolean migrateTo(String id, String from, long version, String to, String vmJson, long pid, Optional<NetworkRow> network, String event) {
+    return db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("UPDATE sandboxes SET node_id = ?, vm_json = ?, pid = ?, version = version + 1 "
+          + "WHERE id = ? AND node_id = ? AND version = ? AND state = 'RUNNING'")) {
+        p.setString(1, to);
+        p.setString(2, vmJson);
+        p.setLong(3, pid);
+        p.setString(4, id);
+        p.setString(5, from);
+        p.setLong(6, version);
+        if (p.executeUpdate() != 1) return false;
+      }
+      try (PreparedStatement p = c.prepareStatement("DELETE FROM sandbox_networks WHERE sandbox_id = ?")) {
+        p.setString(1, id);
+        p.executeUpdate();
+      }
+      if (network.isPresent()) NetworkRepository.insert(c, network.get());
+      EventRepository.append(c, id, new EventRepository.Note("migrated", event));
+      return true;
+    });
+  }
+
+  /**
+   * Takes a sandbox back from a live migration that did not finish: bumps its version if the row is
+   * still {@code node}'s at {@code version}, so that the target's commit, if it comes late, fails.
+   * False: the target committed first (the sandbox runs there now).
+   */
+  public boolean keepFromMigration(String id, String node, long version, String event) {
+    return db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("UPDATE sandboxes SET version = version + 1 WHERE id = ? AND node_id = ? AND version = ?")) {
+        p.setString(1, id);
+        p.setString(2, node);
+        p.setLong(3, version);
+        if (p.executeUpdate() != 1) return false;
+      }
+      EventRepository.append(c, id, new EventRepository.Note("migration-failed", event));
+      return true;
+    });
+  }
+
   /** How many sandboxes each node runs, by node id: what placement balances (heartbeats report it only every few seconds). */
   public java.util.Map<String, Integer> countByNode() {
     return db.read(c -> {

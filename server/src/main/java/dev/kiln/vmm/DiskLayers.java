@@ -113,6 +113,11 @@ public final class DiskLayers {
     Overlay.rebase(layer, base, isQcow2(base) ? Overlay.BaseFormat.QCOW2 : Overlay.BaseFormat.RAW);
   }
 
+  /** What a new layer on {@code file} is made on: a frozen qcow2 layer or a raw template image, by its header. */
+  public static DiskBase baseOf(Path file) throws IOException {
+    return isQcow2(file) ? new DiskBase.Layer(file) : new DiskBase.Image(file);
+  }
+
   /** Whether the file is a qcow2 image (a layer, a snapshot's disk) rather than a raw one (a template image). */
   private static boolean isQcow2(Path file) throws IOException {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {

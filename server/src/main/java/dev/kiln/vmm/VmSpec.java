@@ -81,6 +81,14 @@ public record VmSpec(String name, Path runDir, Path kernel, Path initrd, String 
     return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, Optional.of(m), nic, machine, hotplug);
   }
 
+  /**
+   * The same VM loading a state on another host: RAM that came from a snapshot file there (which
+   * this host does not have at that path) comes whole in the stream, under the same backend name.
+   */
+  public VmSpec withStreamedMemory() {
+    return memory.isEmpty() ? this : withMemory(GuestMemory.streamed());
+  }
+
   /** The same VM with ordinary RAM: how a VM whose saved state will not load boots from its disk instead. */
   public VmSpec withoutMemory() {
     return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, Optional.empty(), nic, machine, hotplug);

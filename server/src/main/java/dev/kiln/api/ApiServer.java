@@ -38,6 +38,7 @@ public final class ApiServer implements AutoCloseable {
     if (!(callers instanceof Callers.ControlPlane)) return routes;
     List<Route> all = new ArrayList<>(routes);
     all.addAll(NodeInternalRoutes.routes(sandboxes));
+    all.addAll(MigrationRoutes.routes(sandboxes));
     return all;
   }
 

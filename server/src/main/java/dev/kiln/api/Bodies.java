@@ -65,6 +65,9 @@ final class Bodies {
   /** {@code checkpoint} absent: fork the live sandbox. */
   record Fork(Integer count, String checkpoint, String node) {}
 
+  /** A live migration: to the node named (id or name), or where placement puts it; QEMU's downtime limit and the link's cap. */
+  record Migrate(String node, Integer maxDowntimeMs, Integer maxBandwidthMiBps) {}
+
   record PoolSize(Integer minReady, Integer maxReady) {}
 
   /** Exactly one of image (a registry reference, or oci:/path[:tag]) and directory. */

@@ -13,6 +13,8 @@ import dev.kiln.sandbox.UserResolver;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import dev.kiln.vmm.MigrationSettings;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -26,6 +28,12 @@ final class SandboxRoutes {
   private final SandboxManager sandboxes;
   private final SandboxOperations ops;
   private final CommandRequests commands;
+
+  /** QEMU's own default: the guest stands still at most this long for the last pass. */
+  private static final int DEFAULT_DOWNTIME_MS = 300;
+  /** QEMU's default cap (128 MiB/s) is for shared links; a cluster's own network takes more. */
+  private static final int DEFAULT_BANDWIDTH_MIBPS = 1024;
+  private static final Duration MIGRATION_TIMEOUT = Duration.ofMinutes(10);
 
   SandboxRoutes(SandboxManager sandboxes, SandboxOperations ops) {
     this.sandboxes = sandboxes;
@@ -48,6 +56,7 @@ final class SandboxRoutes {
         new Route("POST", "/v1/sandboxes/{id}/resume", x -> x.json(200, view(sandboxes.resume(x.path("id"))))),
         new Route("POST", "/v1/sandboxes/{id}/stop", x -> x.json(200, view(sandboxes.stop(x.path("id"))))),
         new Route("POST", "/v1/sandboxes/{id}/start", x -> x.json(200, view(sandboxes.start(x.path("id"))))),
+        new Route("POST", "/v1/sandboxes/{id}/migrate", this::migrate),
         new Route("POST", "/v1/sandboxes/{id}/exec", this::exec),
         new Route("GET", "/v1/sandboxes/{id}/console", this::console));
   }
@@ -100,6 +109,28 @@ final class SandboxRoutes {
     if (b.vcpus() == null && b.memoryMib() == null) throw new KilnException(ErrorCode.INVALID_REQUEST, "give field 'vcpus', 'memoryMib' or both");
     x.json(200, view(sandboxes.resize(x.path("id"), b.vcpus() == null ? OptionalInt.empty() : OptionalInt.of(b.vcpus()),
         b.memoryMib() == null ? OptionalLong.empty() : OptionalLong.of(b.memoryMib()))));
+  }
+
+  /** Moves a running sandbox to another node, live; answers once it runs there, with what the move cost. */
+  private void migrate(Exchange x) throws Exception {
+    Bodies.Migrate b = x.body(Bodies.Migrate.class, new Bodies.Migrate(null, null, null));
+    int downtime = b.maxDowntimeMs() == null ? DEFAULT_DOWNTIME_MS : b.maxDowntimeMs();
+    int mibps = b.maxBandwidthMiBps() == null ? DEFAULT_BANDWIDTH_MIBPS : b.maxBandwidthMiBps();
+    if (downtime < 1 || downtime > 60_000) throw new KilnException(ErrorCode.INVALID_REQUEST, "maxDowntimeMs must be 1..60000, got " + downtime);
+    if (mibps < 1 || mibps > 100_000) throw new KilnException(ErrorCode.INVALID_REQUEST, "maxBandwidthMiBps must be 1..100000, got " + mibps);
+    var r = sandboxes.migrate(x.path("id"), Optional.ofNullable(b.node()),
+        new MigrationSettings(Duration.ofMillis(downtime), (long) mibps << 20, MIGRATION_TIMEOUT));
+    Map<String, Object> m = new java.util.LinkedHashMap<>();
+    m.put("id", r.sandboxId());
+    m.put("fromNode", r.fromNode());
+    m.put("toNode", r.toNode());
+    m.put("tookMs", r.tookMillis());
+    if (r.vm() != null) {
+      m.put("downtimeMs", r.vm().downtimeMillis());
+      m.put("sentBytes", r.vm().bytesSent());
+      m.put("passes", r.vm().passes());
+    }
+    x.json(200, m);
   }
 
   private static CreateSandbox.OnTimeout onTimeout(String s) {

@@ -66,6 +66,22 @@ public final class NodeDirectory {
     return forNewSandbox(selector, Map.of(), row.template());
   }
 
+  /**
+   * Where a running sandbox can move (a live migration): the node named, else placed like a new
+   * sandbox of its template; never the node it runs on.
+   */
+  public NodeRoute forMove(String sandboxId, Optional<String> selector) {
+    SandboxRow row = sandboxes.find(sandboxId).orElseThrow(() -> new KilnException(ErrorCode.SANDBOX_NOT_FOUND, "no sandbox '" + sandboxId + "'"));
+    if (selector.isPresent()) {
+      NodeRoute named = forNewSandbox(selector, Map.of(), row.template());
+      if (named.nodeId().equals(row.nodeId())) {
+        throw new KilnException(ErrorCode.INVALID_REQUEST, "sandbox " + sandboxId + " runs on node " + named.nodeName() + " already");
+      }
+      return named;
+    }
+    return place(row.template(), Map.of(), n -> !n.id().equals(row.nodeId()));
+  }
+
   /** Every node that is up, by id. */
   public List<NodeRoute> upNodes() {
     return nodes.routes().stream().filter(NodeRoute::up).sorted(Comparator.comparing(NodeRoute::nodeId)).toList();
@@ -77,7 +93,6 @@ public final class NodeDirectory {
    * {@code labels}, by sandboxes per core with a handicap for not having the template cached.
    */
   public NodeRoute forNewSandbox(Optional<String> selector, Map<String, String> labels, String template) {
-    List<Node> open = new ArrayList<>(nodes.list().stream().filter(Node::acceptsSandboxes).filter(n -> n.matches(labels)).toList());
     if (selector.isPresent()) {
       String want = selector.get();
       Node named = nodes.list().stream().filter(n -> n.id().equals(want) || n.name().equals(want)).findFirst()
@@ -91,6 +106,11 @@ public final class NodeDirectory {
       }
       return routeOf(named);
     }
+    return place(template, labels, n -> true);
+  }
+
+  private NodeRoute place(String template, Map<String, String> labels, java.util.function.Predicate<Node> also) {
+    List<Node> open = new ArrayList<>(nodes.list().stream().filter(Node::acceptsSandboxes).filter(n -> n.matches(labels)).filter(also).toList());
     if (open.isEmpty()) {
       throw new KilnException(ErrorCode.NO_NODE_AVAILABLE, labels.isEmpty() ? "no node takes new sandboxes: every one is cordoned or down (kiln node list)"
           : "no node that takes new sandboxes carries the labels " + labels + " (kiln node list shows each node's)");

@@ -2,6 +2,8 @@ package dev.kiln.daemon;
 
 import dev.kiln.api.ApiKeys;
 import dev.kiln.api.ApiServer;
+import dev.kiln.api.NodeMigrationTargets;
+import dev.kiln.cluster.NodeDirectory;
 import dev.kiln.api.Callers;
 import dev.kiln.cluster.NodeRole;
 import dev.kiln.config.ClusterConfig;
@@ -83,6 +85,7 @@ public final class KilnDaemon implements Daemon {
   private final SandboxNetworks networks;
   private final VmmCapabilities capabilities;
   private final ClusterMembership cluster;
+  private NodeMigrationTargets migrationTargets;
   private final SandboxLimits limits;
   private final Accelerator accelerator;
   /** This daemon's claims on its data directory and (with networking) its network prefix. */
@@ -263,6 +266,11 @@ public final class KilnDaemon implements Daemon {
       // A pool configured through another node, or nodes joining and leaving, change this node's share.
       long every = config.cluster().heartbeatSeconds();
       reaper.scheduleWithFixedDelay(() -> ClusterMembership.guarded("warm pool sync", sandboxes.pools()::sync), every, every, TimeUnit.SECONDS);
+      // Live migration (docs/adr/0019): this node reaches the others as the control plane does.
+      migrationTargets = new NodeMigrationTargets(new NodeDirectory(cluster.registry(), new SandboxRepository(db)));
+      sandboxes.migrateThrough(migrationTargets);
+      reaper.scheduleWithFixedDelay(() -> ClusterMembership.guarded("migration arrivals", sandboxes::reapSilentArrivals), REAP_INTERVAL.toMillis(),
+          REAP_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
     }
     String[] hp = config.listen().split(":");
     api = new ApiServer(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), sandboxes, ops, processes, templates, capabilities, cluster.registry(),
@@ -332,6 +340,7 @@ public final class KilnDaemon implements Daemon {
     try {
       cluster.close();
       if (api != null) api.close();
+      if (migrationTargets != null) migrationTargets.close();
       if (proxy != null) proxy.close();
       sandboxes.close();
       networks.close();

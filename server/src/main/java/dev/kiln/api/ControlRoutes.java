@@ -64,6 +64,10 @@ final class ControlRoutes {
         readRow(x, node);
         return;
       }
+      if (!isWebSocketUpgrade(x) && smallBody(x)) {
+        toWhereItRuns(x, node, rowOnly);
+        return;
+      }
     } else {
       node = directory.anyNode();
     }
@@ -82,13 +86,31 @@ final class ControlRoutes {
   }
 
   /**
+   * A request about one sandbox, sent again where its row says once if the node answered that it
+   * does not run it (421: it moved by a live migration after the row was read here, or while the
+   * request waited there for the migration to end). Only for bodies read whole: a streamed one
+   * cannot be sent twice, and a client gets that 421 as it is.
+   */
+  private void toWhereItRuns(Exchange x, NodeRoute node, boolean rowOnly) throws Exception {
+    byte[] body = x.request.getLength() == 0 ? new byte[0] : x.jsonBytes();
+    if (hop.forwardUnlessMoved(x, node, body)) return;
+    hop.forward(x, directory.forSandbox(x.path("id"), rowOnly), Optional.of(body));
+  }
+
+  /** A body known to fit in memory (at most a JSON body's limit): it can be sent twice. */
+  private static boolean smallBody(Exchange x) {
+    long length = x.request.getLength();
+    return length >= 0 && length <= Exchange.MAX_JSON_BODY;
+  }
+
+  /**
    * A read of a sandbox's row: any node can answer it from the store, so a node that does not
    * answer (killed, and not yet marked down) is passed over for the next one that is up.
    */
   private void readRow(Exchange x, NodeRoute first) throws Exception {
     KilnException unreachable;
     try {
-      hop.forward(x, first, Optional.empty());
+      toWhereItRuns(x, first, true);
       return;
     } catch (KilnException e) {
       if (e.code() != ErrorCode.NODE_UNREACHABLE || x.response.isCommitted()) throw e;

@@ -48,6 +48,26 @@ final class HttpHop implements AutoCloseable {
 
   /** Sends the exchange's request to the node and streams its answer back; {@code body} replaces the request body when given (already read). */
   void forward(Exchange x, NodeRoute node, Optional<byte[]> body) throws IOException, InterruptedException {
+    relay(x, send(x, node, body));
+  }
+
+  /**
+   * {@link #forward} with the body read already, except that a 421 (the node no longer runs the
+   * sandbox: it moved, by a live migration, since the row was read) is not passed on: false, and
+   * nothing was sent to the client, so the caller can send the same request where the row says now.
+   * A node answers 421 before it does anything, so the request is not carried out twice.
+   */
+  boolean forwardUnlessMoved(Exchange x, NodeRoute node, byte[] body) throws IOException, InterruptedException {
+    HttpResponse<InputStream> answer = send(x, node, Optional.of(body));
+    if (answer.statusCode() == 421) {
+      answer.body().close();
+      return false;
+    }
+    relay(x, answer);
+    return true;
+  }
+
+  private HttpResponse<InputStream> send(Exchange x, NodeRoute node, Optional<byte[]> body) throws IOException, InterruptedException {
     HttpRequest.Builder b = HttpRequest.newBuilder(target(node.api(), x.request));
     copyRequestHeaders(x.request, node, b::header);
     long length = x.request.getLength();
@@ -67,7 +87,7 @@ final class HttpHop implements AutoCloseable {
       throw new KilnException(ErrorCode.NODE_UNREACHABLE, "node " + node.nodeName() + " (" + node.nodeId() + ") stopped answering during the request; "
           + "it may or may not have been carried out", e);
     }
-    relay(x, answer);
+    return answer;
   }
 
   /**

@@ -26,7 +26,9 @@ import org.slf4j.LoggerFactory;
  * what it is. To the client: 1 stdout and 2 stderr (the bytes follow), 5 overflow (8-byte count of
  * bytes dropped before the oldest kept one, then the 8-byte cursor the output resumes at), 4
  * end-of-replay (8-byte cursor: the kept output up to it was sent; live output follows), 3 exit
- * (JSON, as in the NDJSON "exit" line); then the server closes. From the client: 0 stdin bytes,
+ * (JSON, as in the NDJSON "exit" line); then the server closes. A close with status 1012 (service
+ * restart) instead says the sandbox moved to another node (a live migration): the process runs on
+ * there, and the client re-attaches at the same URL with its cursor. From the client: 0 stdin bytes,
  * 6 close stdin, 7 resize a pty process's terminal (u16 rows, u16 cols). A client's cursor is the end-of-replay cursor plus the output bytes it got since;
  * it re-attaches with {@code ?cursor=}. Leaving does not stop the process. Public only because
  * Jetty binds the listener methods through method handles.
@@ -40,6 +42,8 @@ public final class ProcessSocket implements Session.Listener.AutoDemanding {
   static final byte OVERFLOW = 5;
   static final byte STDIN_CLOSE = 6;
   static final byte RESIZE = 7;
+  /** WebSocket close status 1012: the sandbox moved; re-attach. */
+  static final int SERVICE_RESTART = 1012;
   private static final Logger log = LoggerFactory.getLogger(ProcessSocket.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   /** With nothing to send for this long, a ping keeps the connection from idling out. */
@@ -102,6 +106,11 @@ public final class ProcessSocket implements Session.Listener.AutoDemanding {
         }
 
         public void ended(GuestProcess p) throws IOException {
+          if (p.status() == GuestProcess.Status.MOVED) {
+            // Not an exit: the process runs on, on the sandbox's new node, where the same URL now leads.
+            session.close(SERVICE_RESTART, "the sandbox moved to another node: re-attach with ?cursor=", Callback.NOOP);
+            return;
+          }
           send(EXIT, JSON.writeValueAsBytes(exitView(p)));
           session.close(StatusCode.NORMAL, "process " + p.status().name().toLowerCase(), Callback.NOOP);
         }
@@ -167,7 +176,11 @@ public final class ProcessSocket implements Session.Listener.AutoDemanding {
 
   static Map<String, Object> exitView(GuestProcess p) {
     Map<String, Object> m = new LinkedHashMap<>();
-    m.put("type", p.status() == GuestProcess.Status.LOST ? "lost" : "exit");
+    m.put("type", switch (p.status()) {
+      case LOST -> "lost";
+      case MOVED -> "moved";
+      case RUNNING, EXITED -> "exit";
+    });
     p.exit().ifPresent(e -> {
       m.put("exitCode", e.exitCode());
       if (e.signal() != 0) m.put("signal", e.signal());

@@ -45,7 +45,7 @@ final class SandboxRoutes {
     return List.of(
         new Route("POST", "/v1/sandboxes", this::create),
         new Route("GET", "/v1/sandboxes", this::list),
-        new Route("GET", "/v1/sandboxes/{id}", x -> x.json(200, view(sandboxes.get(x.path("id"))))),
+        new Route("GET", "/v1/sandboxes/{id}", this::get),
         new Route("PATCH", "/v1/sandboxes/{id}", this::resize),
         new Route("DELETE", "/v1/sandboxes/{id}", x -> {
           sandboxes.delete(x.path("id"));
@@ -111,6 +111,15 @@ final class SandboxRoutes {
         b.memoryMib() == null ? OptionalLong.empty() : OptionalLong.of(b.memoryMib()))));
   }
 
+  /** The sandbox, with the live migration under way on its node if there is one (where to, how far). */
+  private void get(Exchange x) throws Exception {
+    String id = x.path("id");
+    Map<String, Object> m = view(sandboxes.get(id));
+    sandboxes.migration(id).ifPresent(p -> m.put("migration", Map.of("id", p.migrationId(), "toNode", p.toNode(), "phase", p.phase(),
+        "sentBytes", p.sentBytes(), "remainingBytes", p.remainingBytes())));
+    x.json(200, m);
+  }
+
   /** Moves a running sandbox to another node, live; answers once it runs there, with what the move cost. */
   private void migrate(Exchange x) throws Exception {
     Bodies.Migrate b = x.body(Bodies.Migrate.class, new Bodies.Migrate(null, null, null));
@@ -130,6 +139,7 @@ final class SandboxRoutes {
       m.put("sentBytes", r.vm().bytesSent());
       m.put("passes", r.vm().passes());
     }
+    m.put("groupMoved", r.groupMoved());
     x.json(200, m);
   }
 

@@ -206,6 +206,11 @@ public final class Artifacts {
     }
   }
 
+  /** Whether {@code path} lies in a snapshot artifact (a saved VM: its files need the VMM's owners) rather than an image. */
+  public boolean inSnapshot(Path path) {
+    return paths.artifactOf(local(path)).flatMap(this::kindOf).equals(Optional.of(Kind.SNAPSHOT));
+  }
+
   /** Whether the artifact {@code path} lies in is here whole or can be fetched whole from the object store. */
   public boolean available(Path path) {
     Optional<Path> a = paths.artifactOf(local(path));

@@ -45,9 +45,6 @@ final class LiveMigrations {
   /** A session resumed on the VM it was held on answers at once; longer means the guest is gone. */
   private static final Duration RESUME_TIMEOUT = Duration.ofSeconds(30);
 
-  /** A migration under way, for the sandbox's view and its node's drain. */
-  public record Progress(String migrationId, String toNode, String phase, long sentBytes, long remainingBytes) {}
-
   private final SandboxLocks locks;
   private final SandboxRepository repo;
   private final SandboxRows rows;
@@ -63,7 +60,7 @@ final class LiveMigrations {
   private final EventRepository events;
   /** Set once the daemon knows its cluster (a node's directory of the others); none on a single host. */
   private volatile MigrationTargets targets = MigrationTargets.NONE;
-  private final Map<String, Progress> underWay = new ConcurrentHashMap<>();
+  private final Map<String, MigrationProgress> underWay = new ConcurrentHashMap<>();
 
   LiveMigrations(SandboxLocks locks, SandboxRepository repo, SandboxRows rows, SandboxRegistry live, SandboxNetworks networks, SandboxListeners listeners,
       BucketStates bucket, CheckpointRepository checkpoints, CheckpointFiles checkpointFiles, RunDirs dirs, UnusedDisks unused, Watchdog watchdog,
@@ -87,14 +84,34 @@ final class LiveMigrations {
     this.targets = targets;
   }
 
-  /** What a finished migration did and cost. */
-  public record Result(String sandboxId, String fromNode, String toNode, long tookMillis, MigrationStats vm) {}
-
-  Optional<Progress> progress(String sandboxId) {
+  Optional<MigrationProgress> progress(String sandboxId) {
     return Optional.ofNullable(underWay.get(sandboxId));
   }
 
-  Result migrate(String id, Optional<String> node, MigrationSettings settings) throws InterruptedException {
+  /**
+   * Moves the sandbox, then the other running members of its network group here to the same node:
+   * a group lives on one node, its members reaching each other over that node's bridge.
+   */
+  MigrationResult migrateWithGroup(String id, Optional<String> node, MigrationSettings settings) throws InterruptedException {
+    Optional<String> group = networks.specOf(id).group();
+    List<String> mates = group.isEmpty() ? List.of() : rows.mine().stream()
+        .filter(r -> !r.id().equals(id) && SandboxRows.stateOf(r) == SandboxState.RUNNING && networks.specOf(r.id()).group().equals(group))
+        .map(SandboxRow::id).toList();
+    MigrationResult moved = migrate(id, node, settings);
+    List<String> followed = new java.util.ArrayList<>();
+    for (String mate : mates) {
+      try {
+        migrate(mate, Optional.of(moved.toNode()), settings);
+        followed.add(mate);
+      } catch (KilnException e) {
+        // It runs on here, apart from its group: its events say why; the caller sees which followed.
+        log.warn("sandbox={} of group={} did not follow sandbox={} to node={}: {}", mate, group.get(), id, moved.toNode(), e.getMessage());
+      }
+    }
+    return moved.withGroup(followed);
+  }
+
+  MigrationResult migrate(String id, Optional<String> node, MigrationSettings settings) throws InterruptedException {
     return locks.underLifecycleLock(id, (sb, r) -> {
       if (SandboxRows.stateOf(r) != SandboxState.RUNNING || sb.vm == null || sb.agent == null) {
         throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is " + SandboxRows.stateOf(r).wire()
@@ -106,7 +123,7 @@ final class LiveMigrations {
       MigrationTarget target = targets.choose(id, node);
       String mid = newId();
       long t0 = System.nanoTime();
-      underWay.put(id, new Progress(mid, target.nodeId(), "disk", 0, 0));
+      underWay.put(id, new MigrationProgress(mid, target.nodeId(), "disk", 0, 0));
       events.append(id, "migrating", "live migration " + mid + " to node " + target.nodeName() + " (" + target.nodeId() + ") started");
       log.info("migration started sandbox={} migration={} to_node={}", id, mid, target.nodeId());
       try {
@@ -116,7 +133,7 @@ final class LiveMigrations {
         long took = (System.nanoTime() - t0) / 1_000_000;
         log.info("migration done sandbox={} migration={} to_node={} took_ms={} downtime_ms={} sent_bytes={}", id, mid, target.nodeId(), took,
             stats == null ? -1 : stats.downtimeMillis(), stats == null ? -1 : stats.bytesSent());
-        return new Result(id, rows.nodeId(), target.nodeId(), took, stats);
+        return new MigrationResult(id, rows.nodeId(), target.nodeId(), took, stats, List.of());
       } finally {
         underWay.remove(id);
       }
@@ -173,7 +190,7 @@ final class LiveMigrations {
     sb.agent.close();
     sb.agent = null;
     target.sendProcesses(mid, listeners.processes().leaving(id));
-    underWay.computeIfPresent(id, (k, p) -> new Progress(mid, p.toNode(), "memory", 0, 0));
+    underWay.computeIfPresent(id, (k, p) -> new MigrationProgress(mid, p.toNode(), "memory", 0, 0));
     MigrationStats stats = vm.migrateOut(settings, new MigrationSink() {
       @Override
       public void send(InputStream stream) throws IOException, InterruptedException {
@@ -182,10 +199,10 @@ final class LiveMigrations {
 
       @Override
       public void progress(long sentBytes, long remainingBytes) {
-        underWay.computeIfPresent(id, (k, p) -> new Progress(mid, p.toNode(), "memory", sentBytes, remainingBytes));
+        underWay.computeIfPresent(id, (k, p) -> new MigrationProgress(mid, p.toNode(), "memory", sentBytes, remainingBytes));
       }
     });
-    underWay.computeIfPresent(id, (k, p) -> new Progress(mid, p.toNode(), "commit", p.sentBytes(), 0));
+    underWay.computeIfPresent(id, (k, p) -> new MigrationProgress(mid, p.toNode(), "commit", p.sentBytes(), 0));
     target.sendDisk(mid, vm.spec().rootDisk());
     return stats;
   }

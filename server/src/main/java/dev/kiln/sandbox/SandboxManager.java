@@ -106,13 +106,17 @@ public final class SandboxManager implements AutoCloseable {
     migrations.useTargets(targets);
   }
 
-  /** Moves a running sandbox to another node, live; returns once it runs there. */
-  public LiveMigrations.Result migrate(String id, Optional<String> node, dev.kiln.vmm.MigrationSettings settings) throws InterruptedException {
-    return migrations.migrate(id, node, settings);
+  /**
+   * Moves a running sandbox to another node, live; returns once it runs there. A network group
+   * lives on one node (its members reach each other over that node's bridge), so the group's other
+   * running members here follow it to the same node, one after another (docs/adr/0019).
+   */
+  public MigrationResult migrate(String id, Optional<String> node, dev.kiln.vmm.MigrationSettings settings) throws InterruptedException {
+    return migrations.migrateWithGroup(id, node, settings);
   }
 
   /** The migration of this sandbox under way here, if any. */
-  public Optional<LiveMigrations.Progress> migration(String id) {
+  public Optional<MigrationProgress> migration(String id) {
     return migrations.progress(id);
   }
 

@@ -287,7 +287,13 @@ public final class TemplateSnapshots {
   Path ensureBase(Path base) throws IOException, InterruptedException {
     Path local = store.local(base);
     if (Files.exists(local)) return local;
-    if (!store.ensureLocal(local, backend::adoptImage)) throw new IOException("the template artifact " + local.getParent().getFileName() + " a saved disk is built on is neither here nor in the object store");
+    // A saved disk is built on a template snapshot's disk (itself on the template's image), or on
+    // the image itself (a sandbox that booted from it).
+    boolean snapshot = store.inSnapshot(local);
+    if (!store.ensureLocal(local, snapshot ? backend::adoptImage : dir -> { })) {
+      throw new IOException("the template artifact " + local.getParent().getFileName() + " a saved disk is built on is neither here nor in the object store");
+    }
+    if (!snapshot) return local;
     Optional<Path> image = DiskLayers.backingOf(local);
     if (image.isPresent() && !store.ensureLocal(image.get(), dir -> { })) {
       throw new IOException("the template image " + image.get().getParent().getFileName() + " is neither here nor in the object store");

@@ -1,0 +1,167 @@
+package dev.kiln.system;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.kiln.bench.ThrowawayPostgres;
+import dev.kiln.config.ObjectStoreConfig;
+import dev.kiln.fixtures.LocalS3;
+import dev.kiln.image.BusyboxRootfs;
+import dev.kiln.net.NetworkService;
+import dev.kiln.store.PostgresTarget;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Live migration and drain between two nodes, each its own process, behind one control instance,
+ * on a real PostgreSQL and a real S3 server (docs/adr/0019): a sandbox moves with its running
+ * process (followed over a WebSocket), its files, its port-proxy route and its group peer; a
+ * migration whose target VM is killed, or whose source node is killed, leaves the sandbox running
+ * where it was; a drain moves every sandbox off a node.
+ */
+@Tag("system")
+@ExtendWith(LocalS3.Extension.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class MigrationSystemTest {
+  private static final String TEMPLATE = "busybox";
+  private static ThrowawayPostgres postgres;
+  private static LocalCluster cluster;
+  private static LocalCluster.Daemon control;
+  private static final List<LocalCluster.Daemon> nodes = new ArrayList<>();
+
+  @BeforeAll
+  static void up(LocalS3 s3) throws Exception {
+    Optional<String> why = NetworkService.unavailableReason();
+    assumeTrue(why.isEmpty(), () -> "MigrationSystemTest needs sandbox networking for its nodes: " + why.orElse(""));
+    Optional<String> noPostgres = ThrowawayPostgres.unavailableReason();
+    assumeTrue(noPostgres.isEmpty(), () -> "MigrationSystemTest needs PostgreSQL: " + noPostgres.orElse(""));
+    ObjectStoreConfig bucket = s3.config(s3.newBucket());
+    Map<String, Object> objectStore = new LinkedHashMap<>();
+    objectStore.put("bucket", bucket.bucket());
+    objectStore.put("endpoint", bucket.endpoint());
+    objectStore.put("pathStyle", true);
+    objectStore.put("credentialsFile", bucket.credentialsFile().toString());
+    postgres = ThrowawayPostgres.start(Path.of("/tmp"));
+    cluster = new LocalCluster(new PostgresTarget(postgres.url("postgres"), ThrowawayPostgres.USER, Optional.empty(), 2), objectStore);
+    // Indexes 4 and 5: prefixes, pools and resolver ports of their own, apart from ClusterSystemTest's.
+    for (int i = 1; i <= 2; i++) nodes.add(cluster.node("node-" + i, 3 + i, true));
+    control = cluster.control("control");
+    for (LocalCluster.Daemon d : nodes) d.start();
+    control.start();
+    BusyboxRootfs.create(cluster.dir.resolve("rootfs"));
+    await().atMost(Duration.ofSeconds(30)).until(() -> ok(control.call("GET", "/v1/nodes", null), 200).path("nodes").size() == 2);
+    ok(control.call("POST", "/v1/templates", Map.of("name", TEMPLATE, "directory", cluster.dir.resolve("rootfs").toString(), "freeSpaceMib", 256)), 202);
+    await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500))
+        .until(() -> ok(control.call("GET", "/v1/templates/" + TEMPLATE, null), 200).path("status").asText().equals("ready"));
+  }
+
+  @AfterAll
+  static void down() throws Exception {
+    try {
+      if (cluster != null) cluster.close();
+    } finally {
+      if (postgres != null) postgres.close();
+    }
+  }
+
+  private static JsonNode ok(TestHost.Reply r, int status) {
+    assertEquals(status, r.status(), r.raw());
+    return r.json();
+  }
+
+  private static String nodeId(LocalCluster.Daemon n) throws Exception {
+    for (JsonNode x : ok(control.call("GET", "/v1/nodes", null), 200).path("nodes")) {
+      if (x.path("name").asText().equals(n.name)) return x.path("id").asText();
+    }
+    throw new AssertionError("no node " + n.name);
+  }
+
+  private static String create(LocalCluster.Daemon on, Map<String, Object> network) throws Exception {
+    Map<String, Object> req = new LinkedHashMap<>(Map.of("template", TEMPLATE, "memoryMib", 128, "timeoutSeconds", 0, "node", on.name));
+    if (network != null) req.put("network", network);
+    return ok(control.call("POST", "/v1/sandboxes", req), 201).path("id").asText();
+  }
+
+  private static String exec(String id, String command) throws Exception {
+    JsonNode r = ok(control.call("POST", "/v1/sandboxes/" + id + "/exec", Map.of("command", command)), 200);
+    assertEquals(0, r.path("exitCode").asInt(), r.toString());
+    return r.path("stdout").asText();
+  }
+
+  /** Nothing of the sandbox on the node: no run directory, no QEMU naming it, no namespace slot holding it. */
+  private static void holdsNothingOf(LocalCluster.Daemon n, String id) throws Exception {
+    assertFalse(Files.exists(n.dataDir().resolve("sandboxes").resolve(id)), n.name + " still has the run directory of " + id);
+    assertFalse(Files.exists(n.dataDir().resolve("checkpoints").resolve(id)), n.name + " still has checkpoints of " + id);
+    var qemu = dev.kiln.host.CommandRunner.runAllowingFailure(List.of("pgrep", "-f", "qemu-system.*" + n.dataDir().resolve("sandboxes").resolve(id)),
+        Duration.ofSeconds(10));
+    assertEquals("", qemu.stdout().strip(), n.name + " still runs a QEMU of " + id);
+  }
+
+  @Test
+  @Order(1)
+  void aRunningSandboxMovesWithItsProcessFilesPortRouteAndGroupPeer() throws Exception {
+    LocalCluster.Daemon from = nodes.get(0);
+    LocalCluster.Daemon to = nodes.get(1);
+    Map<String, Object> net = Map.of("mode", "internet", "group", "movers");
+    String id = create(from, net);
+    String peer = create(from, net);
+    String sum = exec(id, "head -c 5000000 /dev/urandom > /root/data.bin && sha256sum /root/data.bin | cut -d' ' -f1").strip();
+    exec(id, "mkdir -p /tmp/www && echo page-of-" + id + " > /tmp/www/index.html");
+    ok(control.call("POST", "/v1/sandboxes/" + id + "/processes", Map.of("command", "httpd -f -p 8080 -h /tmp/www")), 201);
+    String token = ok(control.call("GET", "/v1/sandboxes/" + id, null), 200).path("network").path("accessToken").asText();
+    String url = "http://127.0.0.1:" + control.proxyPort + "/v1/sandboxes/" + id + "/ports/8080/index.html";
+    await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> get(url, token).statusCode() == 200);
+    assertEquals("1", exec(peer, "ping -c 1 -W 5 " + id + ".kiln.internal >/dev/null && echo 1").strip(), "the group peer answers before");
+
+    long pid = ok(control.call("POST", "/v1/sandboxes/" + id + "/processes",
+        Map.of("command", "i=0; while true; do echo line-$i; i=$((i+1)); sleep 0.1; done")), 201).path("pid").asLong();
+    try (ProcessFollower follower = new ProcessFollower(cluster.http(), "ws://127.0.0.1:" + control.port, cluster.key, id, pid)) {
+      await().atMost(Duration.ofSeconds(60)).until(() -> follower.stdout().lines().count() >= 10);
+      JsonNode moved = ok(control.call("POST", "/v1/sandboxes/" + id + "/migrate", Map.of("node", to.name)), 200);
+      assertEquals(nodeId(to), moved.path("toNode").asText(), moved.toString());
+      assertTrue(moved.path("downtimeMs").asLong() >= 0 && moved.path("sentBytes").asLong() > 0, moved.toString());
+      long atMove = follower.stdout().lines().count();
+      await().atMost(Duration.ofSeconds(60)).until(() -> follower.stdout().lines().count() >= atMove + 20);
+      List<String> lines = follower.stdout().lines().toList();
+      for (int i = 0; i < lines.size(); i++) assertEquals("line-" + i, lines.get(i), "every line once, in order (reattached " + follower.reattached() + ")");
+      assertTrue(follower.reattached() >= 1, "the client was told to re-attach");
+    }
+    JsonNode proc = ok(control.call("GET", "/v1/sandboxes/" + id + "/processes/" + pid, null), 200);
+    assertEquals("running", proc.path("status").asText(), proc.toString());
+    assertEquals(nodeId(to), ok(control.call("GET", "/v1/sandboxes/" + id, null), 200).path("node").asText());
+    assertEquals(sum, exec(id, "sha256sum /root/data.bin | cut -d' ' -f1").strip(), "the file written before the move is intact");
+    assertEquals("page-of-" + id, get(url, token).body().strip(), "the port-proxy route leads to the new node");
+    assertEquals(nodeId(to), ok(control.call("GET", "/v1/sandboxes/" + peer, null), 200).path("node").asText(), "its group moved with it");
+    assertEquals("1", exec(peer, "ping -c 1 -W 5 " + id + ".kiln.internal >/dev/null && echo 1").strip(), "the group peer answers after");
+    holdsNothingOf(from, id);
+    holdsNothingOf(from, peer);
+    JsonNode events = ok(control.call("GET", "/v1/sandboxes/" + id + "/events", null), 200);
+    assertTrue(events.toString().contains("\"migrated\""), events.toString());
+  }
+
+  private static HttpResponse<String> get(String url, String token) throws Exception {
+    return cluster.http().send(HttpRequest.newBuilder(URI.create(url)).header("X-Kiln-Access-Token", token).timeout(Duration.ofSeconds(20)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+}

@@ -134,7 +134,9 @@ final class IncomingMigrations {
     if (a.vm != null) throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "migration " + migrationId + " has its memory already");
     try {
       a.vm = backend.receive(a.spec, stream, STREAM_TIMEOUT);
-    } catch (VmmException e) {
+    } catch (VmmException | RuntimeException e) {
+      // A stream cut short (the source died, or its QEMU gave up) ends this arrival: nothing can resume it.
+      abort(migrationId);
       throw new KilnException(ErrorCode.VM_START_FAILED, "sandbox " + a.offer.sandboxId() + " could not be loaded here: " + e.getMessage(), e);
     } finally {
       a.touched = System.nanoTime();
@@ -163,6 +165,7 @@ final class IncomingMigrations {
       }
       a.diskIn = true;
     } catch (IOException | RuntimeException e) {
+      abort(migrationId);
       throw new KilnException(ErrorCode.INTERNAL, "sandbox " + a.offer.sandboxId() + " disk could not be written here: " + e.getMessage(), e);
     } finally {
       if (received != null) disks.discard(received);

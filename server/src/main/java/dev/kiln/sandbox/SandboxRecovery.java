@@ -128,6 +128,7 @@ final class SandboxRecovery {
   private void readopt(LiveSandbox sb, SandboxRow r) {
     try {
       VmSpec spec = adoptVm(sb, r);
+      if (sb.vm.stoppedByMigration()) takeBackFromMigration(sb, r);
       watchdog.watch(sb);
       sb.agent = AgentConnection.resume(spec.agentSocket(), r.id(), Duration.ofSeconds(10), cause -> watchdog.onAgentBroken(sb, cause));
       listeners.attached(r.id(), sb.agent);
@@ -137,6 +138,21 @@ final class SandboxRecovery {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /**
+   * The previous daemon died after its VM was sent whole to another node and before that node's
+   * commit: the sandbox is still this node's, so it runs on here, after a version bump that keeps
+   * the other node from committing it late (docs/adr/0019).
+   */
+  private void takeBackFromMigration(LiveSandbox sb, SandboxRow r) throws VmmException, InterruptedException {
+    long version = repo.findListed(r.id()).orElseThrow(() -> new VmmException("its row is gone")).version();
+    if (!repo.keepFromMigration(r.id(), rows.nodeId(), version, "the daemon stopped during a live migration that had sent the VM; "
+        + "the sandbox runs on here")) {
+      throw new VmmException("its row changed while it was taken back from a live migration");
+    }
+    sb.vm.resume();
+    log.info("sandbox taken back from an unfinished live migration sandbox={}", r.id());
   }
 
   private void failNow(LiveSandbox sb, String reason) {

@@ -93,6 +93,11 @@ final class QemuVm implements RunningVm {
   }
 
   @Override
+  public boolean stoppedByMigration() throws VmmException, InterruptedException {
+    return qmp.execute("query-status", null, Duration.ofSeconds(10)).path("status").asText().equals("postmigrate");
+  }
+
+  @Override
   public Path freezeDisk(DiskLayers disks) throws VmmException, IOException, InterruptedException {
     Path frozen = spec.rootDisk();
     Path next = disks.create(new DiskBase.Layer(frozen));

@@ -39,6 +39,12 @@ public interface RunningVm {
   MigrationStats migrateOut(MigrationSettings settings, MigrationSink sink) throws VmmException, InterruptedException;
 
   /**
+   * Whether the VM stands stopped at the end of a live migration that sent it whole ("postmigrate"):
+   * a daemon that died before the other side took it over finds it so.
+   */
+  boolean stoppedByMigration() throws VmmException, InterruptedException;
+
+  /**
    * Pauses the VM and freezes its disk: a new top layer, made in {@code disks} on the current one,
    * takes the VM's writes from now on, and the current one becomes read-only for good (the base of
    * restores and forks of this instant). Returns the new layer, protected from collection until the

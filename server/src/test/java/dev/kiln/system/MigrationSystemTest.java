@@ -24,6 +24,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -141,6 +143,7 @@ class MigrationSystemTest {
       JsonNode moved = ok(control.call("POST", "/v1/sandboxes/" + id + "/migrate", Map.of("node", to.name)), 200);
       assertEquals(nodeId(to), moved.path("toNode").asText(), moved.toString());
       assertTrue(moved.path("downtimeMs").asLong() >= 0 && moved.path("sentBytes").asLong() > 0, moved.toString());
+      System.out.println("migrated: " + moved);
       long atMove = follower.stdout().lines().count();
       await().atMost(Duration.ofSeconds(60)).until(() -> follower.stdout().lines().count() >= atMove + 20);
       List<String> lines = follower.stdout().lines().toList();
@@ -158,6 +161,81 @@ class MigrationSystemTest {
     holdsNothingOf(from, peer);
     JsonNode events = ok(control.call("GET", "/v1/sandboxes/" + id + "/events", null), 200);
     assertTrue(events.toString().contains("\"migrated\""), events.toString());
+  }
+
+  @Test
+  @Order(2)
+  void aMigrationWhoseTargetVmIsKilledLeavesTheSandboxRunningWhereItWas() throws Exception {
+    LocalCluster.Daemon from = nodes.get(0);
+    LocalCluster.Daemon to = nodes.get(1);
+    String id = create(from, null);
+    long pid = ok(control.call("POST", "/v1/sandboxes/" + id + "/processes",
+        Map.of("command", "i=0; while true; do echo line-$i; i=$((i+1)); sleep 0.1; done")), 201).path("pid").asLong();
+    try (ProcessFollower follower = new ProcessFollower(cluster.http(), "ws://127.0.0.1:" + control.port, cluster.key, id, pid)) {
+      await().atMost(Duration.ofSeconds(60)).until(() -> follower.stdout().lines().count() >= 5);
+      // A slow link, so that the target's VM is there to be killed while RAM is still being copied.
+      CompletableFuture<TestHost.Reply> migrating = CompletableFuture.supplyAsync(() -> call("POST", "/v1/sandboxes/" + id + "/migrate",
+          Map.of("node", to.name, "maxBandwidthMiBps", 2)));
+      Path pidFile = to.dataDir().resolve("sandboxes").resolve(id).resolve("qemu.pid");
+      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50)).until(() -> migrationPhase(id).equals("memory") && Files.exists(pidFile));
+      dev.kiln.host.CommandRunner.run(List.of("kill", "-9", Files.readString(pidFile).strip()), Duration.ofSeconds(10));
+      TestHost.Reply failed = migrating.get(3, TimeUnit.MINUTES);
+      assertEquals(502, failed.status(), failed.raw());
+      assertEquals("MIGRATION_FAILED", failed.json().path("error").path("code").asText(), failed.raw());
+      JsonNode after = ok(control.call("GET", "/v1/sandboxes/" + id, null), 200);
+      assertEquals(nodeId(from), after.path("node").asText());
+      assertEquals("running", after.path("status").asText());
+      assertEquals("ok\n", exec(id, "echo ok"));
+      long atFailure = follower.stdout().lines().count();
+      await().atMost(Duration.ofSeconds(60)).until(() -> follower.stdout().lines().count() >= atFailure + 10);
+      List<String> lines = follower.stdout().lines().toList();
+      for (int i = 0; i < lines.size(); i++) assertEquals("line-" + i, lines.get(i), "every line once, in order, on the source again");
+    }
+    assertEquals("running", ok(control.call("GET", "/v1/sandboxes/" + id + "/processes/" + pid, null), 200).path("status").asText());
+    JsonNode events = ok(control.call("GET", "/v1/sandboxes/" + id + "/events", null), 200);
+    assertTrue(events.toString().contains("migration-failed"), events.toString());
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> holdsNothingOf(to, id));
+  }
+
+  @Test
+  @Order(3)
+  void aMigrationWhoseSourceNodeIsKilledLeavesTheSandboxOnItsNodeWhichRunsItOnAfterARestart() throws Exception {
+    LocalCluster.Daemon from = nodes.get(0);
+    LocalCluster.Daemon to = nodes.get(1);
+    String id = create(from, null);
+    exec(id, "echo before > /root/mark && sync");
+    long pid = ok(control.call("POST", "/v1/sandboxes/" + id + "/processes",
+        Map.of("command", "i=0; while true; do echo line-$i; i=$((i+1)); sleep 0.1; done")), 201).path("pid").asLong();
+    CompletableFuture<TestHost.Reply> migrating = CompletableFuture.supplyAsync(() -> call("POST", "/v1/sandboxes/" + id + "/migrate",
+        Map.of("node", to.name, "maxBandwidthMiBps", 2)));
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50)).until(() -> migrationPhase(id).equals("memory"));
+    from.kill();
+    TestHost.Reply cut = migrating.get(3, TimeUnit.MINUTES);
+    assertEquals(502, cut.status(), cut.raw());
+    // The target lets go of a stream cut short; the source's QEMU, its migration failed, runs the guest on.
+    await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> holdsNothingOf(to, id));
+    from.start();
+    await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
+        .until(() -> ok(control.call("GET", "/v1/sandboxes/" + id, null), 200).path("status").asText().equals("running"));
+    assertEquals(nodeId(from), ok(control.call("GET", "/v1/sandboxes/" + id, null), 200).path("node").asText());
+    assertEquals("before\n", exec(id, "cat /root/mark"));
+    JsonNode proc = ok(control.call("GET", "/v1/sandboxes/" + id + "/processes/" + pid, null), 200);
+    assertEquals("running", proc.path("status").asText(), proc.toString());
+    long bytes = proc.path("outputBytes").asLong();
+    await().atMost(Duration.ofSeconds(30))
+        .until(() -> ok(control.call("GET", "/v1/sandboxes/" + id + "/processes/" + pid, null), 200).path("outputBytes").asLong() > bytes);
+  }
+
+  private static String migrationPhase(String id) throws Exception {
+    return ok(control.call("GET", "/v1/sandboxes/" + id, null), 200).path("migration").path("phase").asText("");
+  }
+
+  private static TestHost.Reply call(String method, String path, Object body) {
+    try {
+      return control.call(method, path, body);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private static HttpResponse<String> get(String url, String token) throws Exception {

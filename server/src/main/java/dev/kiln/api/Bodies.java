@@ -66,7 +66,34 @@ final class Bodies {
   record Fork(Integer count, String checkpoint, String node) {}
 
   /** A live migration: to the node named (id or name), or where placement puts it; QEMU's downtime limit and the link's cap. */
-  record Migrate(String node, Integer maxDowntimeMs, Integer maxBandwidthMiBps) {}
+  record Migrate(String node, Integer maxDowntimeMs, Integer maxBandwidthMiBps) {
+    /** QEMU's own default: the guest stands still at most this long for the last pass. */
+    static final int DEFAULT_DOWNTIME_MS = 300;
+    /** QEMU's default cap (128 MiB/s) is for shared links; a cluster's own network takes more. */
+    static final int DEFAULT_BANDWIDTH_MIBPS = 1024;
+    static final java.time.Duration TIMEOUT = java.time.Duration.ofMinutes(10);
+
+    dev.kiln.vmm.MigrationSettings settings() {
+      return settings(maxDowntimeMs, maxBandwidthMiBps);
+    }
+
+    static dev.kiln.vmm.MigrationSettings settings(Integer maxDowntimeMs, Integer maxBandwidthMiBps) {
+      int downtime = maxDowntimeMs == null ? DEFAULT_DOWNTIME_MS : maxDowntimeMs;
+      int mibps = maxBandwidthMiBps == null ? DEFAULT_BANDWIDTH_MIBPS : maxBandwidthMiBps;
+      if (downtime < 1 || downtime > 60_000) throw new KilnException(ErrorCode.INVALID_REQUEST, "maxDowntimeMs must be 1..60000, got " + downtime);
+      if (mibps < 1 || mibps > 100_000) throw new KilnException(ErrorCode.INVALID_REQUEST, "maxBandwidthMiBps must be 1..100000, got " + mibps);
+      return new dev.kiln.vmm.MigrationSettings(java.time.Duration.ofMillis(downtime), (long) mibps << 20, TIMEOUT);
+    }
+  }
+
+  /** A drain: how many sandboxes move at once, and each live migration's limits. */
+  record Drain(Integer parallel, Integer maxDowntimeMs, Integer maxBandwidthMiBps) {
+    static final int DEFAULT_PARALLEL = 2;
+
+    int parallelOrDefault() {
+      return parallel == null ? DEFAULT_PARALLEL : parallel;
+    }
+  }
 
   record PoolSize(Integer minReady, Integer maxReady) {}
 

@@ -3,10 +3,13 @@ package dev.kiln.api;
 import dev.kiln.cluster.ClusterStatus;
 import dev.kiln.cluster.Node;
 import dev.kiln.cluster.NodeRegistry;
+import dev.kiln.error.ErrorCode;
+import dev.kiln.error.KilnException;
 import dev.kiln.store.LeaseRepository;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /** /v1/nodes (the hosts that run sandboxes, their capacity and liveness; cordon and uncordon) and /v1/cluster (all of it at a glance). */
 final class ClusterRoutes {
@@ -21,7 +24,17 @@ final class ClusterRoutes {
   List<Route> routes() {
     return List.of(
         new Route("GET", "/v1/nodes", x -> x.json(200, Map.of("nodes", nodes.list().stream().map(ClusterRoutes::view).toList()))),
-        new Route("GET", "/v1/nodes/{id}", x -> x.json(200, view(nodes.get(x.path("id"))))),
+        new Route("GET", "/v1/nodes/{id}", x -> {
+          Map<String, Object> m = view(nodes.get(x.path("id")));
+          Optional<String> drain = nodes.drainOf(x.path("id"));
+          if (drain.isPresent()) m.put("drain", Exchange.JSON.readTree(drain.get()));
+          x.json(200, m);
+        }),
+        // A control instance carries this to the node (ControlRoutes); a single host has nowhere to drain to.
+        new Route("POST", "/v1/nodes/{id}/drain", x -> {
+          throw new KilnException(ErrorCode.INVALID_REQUEST, "a drain moves sandboxes to the other nodes of a cluster, through a control instance; "
+              + "this daemon is a single host (or a node, which the control plane drains)");
+        }),
         new Route("POST", "/v1/nodes/{id}/cordon", x -> x.json(200, view(nodes.cordon(x.path("id"))))),
         new Route("POST", "/v1/nodes/{id}/uncordon", x -> x.json(200, view(nodes.uncordon(x.path("id"))))),
         new Route("GET", "/v1/cluster", x -> x.json(200, view(ClusterStatus.of(nodes, leases)))));

@@ -35,6 +35,10 @@ final class ControlRoutes {
     List<Route> out = new ArrayList<>();
     // The route table with no sandbox service behind it: only its methods, paths and the cluster's handlers are used.
     for (Route r : ApiServer.routeTable(null, null, null, null, null, nodes, leases)) {
+      if (r.template().equals("/v1/nodes/{id}/drain")) {
+        out.add(new Route(r.method(), r.template(), x -> control.drain(x, nodes)));
+        continue;
+      }
       boolean local = r.template().equals("/healthz") || r.template().startsWith("/v1/nodes") || r.template().equals("/v1/cluster");
       out.add(local ? r : new Route(r.method(), r.template(), x -> control.forward(x, r)));
     }
@@ -101,6 +105,20 @@ final class ControlRoutes {
   private static boolean smallBody(Exchange x) {
     long length = x.request.getLength();
     return length >= 0 && length <= Exchange.MAX_JSON_BODY;
+  }
+
+  /**
+   * A drain (docs/adr/0019): the node is cordoned here first, so that placement stops sending it
+   * sandboxes, then told to move what it runs; it reports its progress in the store.
+   */
+  private void drain(Exchange x, NodeRegistry nodes) throws Exception {
+    String id = x.path("id");
+    byte[] body = x.jsonBytes();
+    nodes.cordon(id);
+    NodeRoute node = nodes.route(id).filter(NodeRoute::up)
+        .orElseThrow(() -> new KilnException(ErrorCode.NO_NODE_AVAILABLE, "node " + id + " is down: a drain needs it up (its paused sandboxes "
+            + "move to another node when resumed; running ones come back when it does)"));
+    HttpHop.relayWhole(x, hop.call(node, NodeInternalRoutes.DRAIN, body));
   }
 
   /**

@@ -12,11 +12,13 @@ import java.util.Map;
 /**
  * What only the control plane asks of a node (docs/adr/0017), beside the public routes it also
  * serves: expire a sandbox whose TTL the leading control instance found passed, take over a
- * paused sandbox whose node is down, fork another node's checkpoint here.
+ * paused sandbox whose node is down (or draining: then the draining node asks), fork another
+ * node's checkpoint here, drain this node (docs/adr/0019).
  */
 final class NodeInternalRoutes {
   static final String ADOPT = "/internal/v1/sandboxes/{id}/adopt";
   static final String FORK_CHECKPOINT = "/internal/v1/sandboxes/{id}/checkpoints/{name}/fork";
+  static final String DRAIN = "/internal/v1/drain";
 
   private NodeInternalRoutes() {}
 
@@ -27,6 +29,10 @@ final class NodeInternalRoutes {
           x.noContent();
         }),
         new Route("POST", ADOPT, x -> x.json(200, SandboxRoutes.view(sandboxes.adoptPaused(x.path("id"))))),
+        new Route("POST", DRAIN, x -> {
+          Bodies.Drain b = x.body(Bodies.Drain.class, new Bodies.Drain(null, null, null));
+          x.json(202, sandboxes.drain(b.parallelOrDefault(), Bodies.Migrate.settings(b.maxDowntimeMs(), b.maxBandwidthMiBps())));
+        }),
         new Route("POST", FORK_CHECKPOINT, x -> {
           Bodies.Fork b = x.body(Bodies.Fork.class, new Bodies.Fork(null, null, null));
           var forks = sandboxes.forkCheckpointHere(x.path("id"), x.path("name"), b.count() == null ? 1 : b.count());

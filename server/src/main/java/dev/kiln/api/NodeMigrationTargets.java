@@ -93,6 +93,11 @@ public final class NodeMigrationTargets implements MigrationTargets, AutoCloseab
     }
 
     @Override
+    public void adoptPaused(String sandboxId) throws IOException, InterruptedException {
+      post(NodeInternalRoutes.path(NodeInternalRoutes.ADOPT, sandboxId, null), HttpRequest.BodyPublishers.noBody());
+    }
+
+    @Override
     public void abort(String migrationId) {
       try {
         post(step(migrationId, "abort"), HttpRequest.BodyPublishers.noBody());

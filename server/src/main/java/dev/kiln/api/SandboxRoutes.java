@@ -13,8 +13,6 @@ import dev.kiln.sandbox.UserResolver;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;
-import dev.kiln.vmm.MigrationSettings;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -28,12 +26,6 @@ final class SandboxRoutes {
   private final SandboxManager sandboxes;
   private final SandboxOperations ops;
   private final CommandRequests commands;
-
-  /** QEMU's own default: the guest stands still at most this long for the last pass. */
-  private static final int DEFAULT_DOWNTIME_MS = 300;
-  /** QEMU's default cap (128 MiB/s) is for shared links; a cluster's own network takes more. */
-  private static final int DEFAULT_BANDWIDTH_MIBPS = 1024;
-  private static final Duration MIGRATION_TIMEOUT = Duration.ofMinutes(10);
 
   SandboxRoutes(SandboxManager sandboxes, SandboxOperations ops) {
     this.sandboxes = sandboxes;
@@ -123,12 +115,7 @@ final class SandboxRoutes {
   /** Moves a running sandbox to another node, live; answers once it runs there, with what the move cost. */
   private void migrate(Exchange x) throws Exception {
     Bodies.Migrate b = x.body(Bodies.Migrate.class, new Bodies.Migrate(null, null, null));
-    int downtime = b.maxDowntimeMs() == null ? DEFAULT_DOWNTIME_MS : b.maxDowntimeMs();
-    int mibps = b.maxBandwidthMiBps() == null ? DEFAULT_BANDWIDTH_MIBPS : b.maxBandwidthMiBps();
-    if (downtime < 1 || downtime > 60_000) throw new KilnException(ErrorCode.INVALID_REQUEST, "maxDowntimeMs must be 1..60000, got " + downtime);
-    if (mibps < 1 || mibps > 100_000) throw new KilnException(ErrorCode.INVALID_REQUEST, "maxBandwidthMiBps must be 1..100000, got " + mibps);
-    var r = sandboxes.migrate(x.path("id"), Optional.ofNullable(b.node()),
-        new MigrationSettings(Duration.ofMillis(downtime), (long) mibps << 20, MIGRATION_TIMEOUT));
+    var r = sandboxes.migrate(x.path("id"), Optional.ofNullable(b.node()), b.settings());
     Map<String, Object> m = new java.util.LinkedHashMap<>();
     m.put("id", r.sandboxId());
     m.put("fromNode", r.fromNode());

@@ -5,11 +5,12 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "node", description = "The hosts that run sandboxes (one host's daemon is its only node): capacity, liveness, cordon.",
-    subcommands = {NodeCommand.ListNodes.class, NodeCommand.Get.class, NodeCommand.Cordon.class, NodeCommand.Uncordon.class},
-    footer = {"", "Examples:", "  kiln node list", "  kiln node list -o json"})
+@Command(name = "node", description = "The hosts that run sandboxes (one host's daemon is its only node): capacity, liveness, cordon, drain.",
+    subcommands = {NodeCommand.ListNodes.class, NodeCommand.Get.class, NodeCommand.Cordon.class, NodeCommand.Uncordon.class, NodeCommand.Drain.class},
+    footer = {"", "Examples:", "  kiln node list", "  kiln node list -o json", "  kiln node drain nd-abc --wait"})
 final class NodeCommand {
   static final List<String> COLUMNS = List.of("id", "name", "role", "state", "cordoned", "sandboxes", "heartbeatAt", "url");
 
@@ -58,6 +59,46 @@ final class NodeCommand {
     String action() {
       return "cordon";
     }
+  }
+
+  @Command(name = "drain", description = "Empty a node of a cluster: cordon it, migrate its running sandboxes live (a few at a time) and hand its "
+      + "paused ones to other nodes; with --wait, show the progress until it is done.",
+      footer = {"", "Examples:", "  kiln node drain nd-abc --wait", "  kiln node drain nd-abc --parallel 4"})
+  static final class Drain implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "NODE", description = "node id (nd-…)") String id;
+    @Option(names = "--parallel", paramLabel = "N", description = "sandboxes moved at once, 1..16 (default 2)") Integer parallel;
+    @Option(names = "--wait", description = "wait until the drain is over, with a progress bar") boolean wait;
+    @Mixin Output.Options output;
+
+    @Override
+    public Integer call() throws Exception {
+      Api api = Api.fromEnvironment();
+      Map<String, Object> body = new java.util.LinkedHashMap<>();
+      if (parallel != null) body.put("parallel", parallel);
+      com.fasterxml.jackson.databind.JsonNode drain = api.post("/v1/nodes/" + Api.q(id) + "/drain", body);
+      if (wait) {
+        DrainProgress progress = new DrainProgress(System.err, System.console() != null);
+        while (drain.path("state").asText().equals("draining")) {
+          progress.show(drain);
+          Thread.sleep(500);
+          drain = api.get("/v1/nodes/" + Api.q(id)).path("drain");
+        }
+        progress.show(drain);
+      }
+      output.print(drain, DrainProgress.COLUMNS);
+      if (!drain.path("state").asText().equals("draining") && !drain.path("state").asText().equals("drained")) {
+        System.err.println("kiln: node " + id + " was not emptied: " + String.join("; ", texts(drain.path("errors")))
+            + (drain.path("left").isEmpty() ? "" : " (left: " + String.join(", ", texts(drain.path("left"))) + ")"));
+        return KilnCli.EXIT_API_ERROR;
+      }
+      return 0;
+    }
+  }
+
+  private static List<String> texts(com.fasterxml.jackson.databind.JsonNode array) {
+    List<String> out = new java.util.ArrayList<>();
+    array.forEach(e -> out.add(e.asText()));
+    return out;
   }
 
   @Command(name = "uncordon", description = "Place sandboxes on the node again.")

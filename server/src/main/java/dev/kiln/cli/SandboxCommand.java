@@ -18,7 +18,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "sandbox", description = "Create, list, inspect, pause, resume, stop, start, fork and delete sandboxes.",
     subcommands = {SandboxCommand.Create.class, SandboxCommand.ListSandboxes.class, SandboxCommand.Get.class, SandboxCommand.Logs.class,
         SandboxCommand.Events.class, SandboxCommand.Pause.class, SandboxCommand.Resume.class, SandboxCommand.Stop.class,
-        SandboxCommand.Start.class, SandboxCommand.Fork.class, SandboxCommand.Ttl.class, SandboxCommand.Resize.class, SandboxCommand.Remove.class})
+        SandboxCommand.Start.class, SandboxCommand.Fork.class, SandboxCommand.Migrate.class, SandboxCommand.Ttl.class, SandboxCommand.Resize.class, SandboxCommand.Remove.class})
 final class SandboxCommand {
   static final List<String> COLUMNS = List.of("id", "status", "template", "vcpus", "memoryMib", "expiresAt");
 
@@ -213,6 +213,27 @@ final class SandboxCommand {
 
   @Command(name = "start", description = "Boot a stopped sandbox from its disk.")
   static final class Start extends Transition {}
+
+  @Command(name = "migrate", description = "Move a running sandbox to another node of a cluster, live: its processes, files, network and "
+      + "port routes go with it (and the rest of its network group); prints where it went and what the move cost.",
+      footer = {"", "Examples:", "  kiln sandbox migrate sb-abc", "  kiln sandbox migrate sb-abc --node node-2 --max-downtime-ms 100"})
+  static final class Migrate implements Callable<Integer> {
+    static final List<String> COLUMNS = List.of("id", "fromNode", "toNode", "tookMs", "downtimeMs", "sentBytes");
+    @Mixin OneSandbox target;
+    @Option(names = "--node", paramLabel = "NODE", description = "the node to move to, by id or name (default: where placement puts it)") String node;
+    @Option(names = "--max-downtime-ms", paramLabel = "MS", description = "longest the guest may stand still at the end (default 300)") Integer downtime;
+    @Option(names = "--max-bandwidth-mibps", paramLabel = "MIB", description = "cap on the copy's rate in MiB/s (default 1024)") Integer bandwidth;
+
+    @Override
+    public Integer call() throws Exception {
+      Map<String, Object> body = new LinkedHashMap<>();
+      if (node != null) body.put("node", node);
+      if (downtime != null) body.put("maxDowntimeMs", downtime);
+      if (bandwidth != null) body.put("maxBandwidthMiBps", bandwidth);
+      target.output.print(Api.fromEnvironment().post(path(target.id) + "/migrate", body), COLUMNS);
+      return 0;
+    }
+  }
 
   @Command(name = "fork", description = "Start new sandboxes from a checkpoint of this one, or from its state now (a brief pause); prints their ids.",
       footer = {"", "Examples:", "  kiln sandbox fork sb-abc --count 2", "  kiln sandbox fork sb-abc --checkpoint clean"})

@@ -23,6 +23,11 @@ public final class NodeRegistry {
     this.repo = repo;
   }
 
+  /** The node's last drain as it recorded it (JSON), if it was ever drained. */
+  public Optional<String> drainOf(String id) {
+    return repo.drainOf(id);
+  }
+
   /** A node starting: it is UP with this capacity; a cordon set before its restart stays. */
   public void register(String id, String name, String apiUrl, NodeRole role, NodeCapacity capacity, NodeCredential credential, Optional<String> proxyUrl,
       java.util.Map<String, String> labels) {

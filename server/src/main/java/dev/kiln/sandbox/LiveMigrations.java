@@ -253,7 +253,7 @@ final class LiveMigrations {
    * and fork them (it fetches them when first used); a checkpoint that cannot be put there stops the
    * migration rather than be left behind.
    */
-  private void shareCheckpoints(String id) throws IOException {
+  void shareCheckpoints(String id) throws IOException {
     for (CheckpointRow cp : checkpoints.ofSandbox(id)) {
       if (bucket.has(BucketStates.checkpointPrefix(id, cp.id()))) continue;
       Path state = checkpointFiles.state(id, cp.id());

@@ -30,6 +30,12 @@ public interface MigrationTarget {
   /** The target records the sandbox as its own (compare-and-set) and runs it; returns once it does. */
   void commit(String migrationId) throws IOException, InterruptedException;
 
+  /**
+   * Hands a paused sandbox over (a drain): the target takes its saved state from the bucket and its
+   * row (compare-and-set), as it takes over one whose node is down.
+   */
+  void adoptPaused(String sandboxId) throws IOException, InterruptedException;
+
   /** Best effort: the target drops what it prepared (it also does on its own after a while). */
   void abort(String migrationId);
 }

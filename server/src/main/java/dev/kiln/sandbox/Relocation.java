@@ -82,7 +82,7 @@ final class Relocation {
       throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is " + r.state().toLowerCase() + ": only a paused sandbox moves to another node");
     }
     Optional<NodeRow> from = nodes.find(r.nodeId());
-    if (from.isPresent() && from.get().state().equals("UP")) {
+    if (from.isPresent() && from.get().state().equals("UP") && !from.get().cordoned()) {
       throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is paused on node " + from.get().name() + ", which is up: it resumes there");
     }
     String prefix = BucketStates.pausedPrefix(id, listed.version());
@@ -102,8 +102,10 @@ final class Relocation {
       removeQuietly(staging);
       throw new KilnException(ErrorCode.OBJECT_STORE_FAILED, "sandbox " + id + " could not be fetched from the object store: " + e.getMessage(), e);
     }
-    VmSpec spec = SandboxRows.vmSpecOf(r).renamed(id, dirs.of(id)).withRootDisk(f.top()).withNic(Optional.empty());
-    String why = "its node " + from.map(NodeRow::name).orElse(r.nodeId()) + " is down; taken over by node " + rows.nodeId() + " with its paused state from the object store";
+    // Its RAM is all in the saved state: the snapshot file a clone mapped is the other node's.
+    VmSpec spec = SandboxRows.vmSpecOf(r).renamed(id, dirs.of(id)).withRootDisk(f.top()).withNic(Optional.empty()).withStreamedMemory();
+    String why = "its node " + from.map(NodeRow::name).orElse(r.nodeId()) + (from.map(NodeRow::cordoned).orElse(false) ? " is draining" : " is down")
+        + "; taken over by node " + rows.nodeId() + " with its paused state from the object store";
     try (f) {
       if (!repo.moveToNode(id, r.nodeId(), rows.nodeId(), VmRecords.encode(spec), why)) {
         throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " changed while it was being taken over (another node took it, or its own is back); try again");
@@ -150,7 +152,7 @@ final class Relocation {
     // A path of this call's own: two forks of one checkpoint at once each fetch and remove their copy.
     Path state = dirs.root().resolve("." + sourceId + "." + cp.id() + ".fork-" + Long.toHexString(System.nanoTime())).resolve("state");
     try (BucketStates.Fetched f = bucket.fetch(prefix, state)) {
-      Checkpoints.Saved saved = new Checkpoints.Saved(VmRecords.decode(cp.vmJson()).withRootDisk(f.top()), f.state(), f.sha256(), cp.stateBytes());
+      Checkpoints.Saved saved = new Checkpoints.Saved(VmRecords.decode(cp.vmJson()).withRootDisk(f.top()).withStreamedMemory(), f.state(), f.sha256(), cp.stateBytes());
       return forks.forkFrom(source, saved, count, "checkpoint '" + name + "' of " + sourceId + " (from the object store)");
     } catch (IOException e) {
       throw new KilnException(ErrorCode.OBJECT_STORE_FAILED, "checkpoint '" + name + "' of " + sourceId + " could not be fetched: " + e.getMessage(), e);

@@ -53,6 +53,7 @@ public final class SandboxManager implements AutoCloseable {
   private final Relocation relocation;
   private final LiveMigrations migrations;
   private final IncomingMigrations arrivals;
+  private final NodeDrain drain;
 
   public SandboxManager(Path dataDir, Database db, TemplateService templates, VmmBackend backend, GuestArtifacts artifacts,
       Accelerator accelerator, Duration bootTimeout, SandboxLimits limits, SandboxNetworks networks, Duration tombstoneRetention, ThisNode node, Optional<ObjectStore> bucket) {
@@ -97,6 +98,7 @@ public final class SandboxManager implements AutoCloseable {
     this.relocation = new Relocation(repo, rows, new NodeRepository(db), states, dirs, networks, live, checkpointRows, forks);
     this.migrations = new LiveMigrations(locks, repo, rows, live, networks, listeners, states, checkpointRows, checkpointFiles, dirs, unused, watchdog, events);
     this.arrivals = new IncomingMigrations(repo, rows, live, networks, listeners, states, disks, dirs, backend, watchdog, events);
+    this.drain = new NodeDrain(rows, repo, locks, live, networks, migrations, states, dirs, checkpointFiles, unused, new NodeRepository(db));
   }
 
   // ---- live migration (docs/adr/0019)
@@ -104,6 +106,12 @@ public final class SandboxManager implements AutoCloseable {
   /** Where sandboxes of this node can move: the cluster's other nodes. Until set (a single host), nowhere. */
   public void migrateThrough(MigrationTargets targets) {
     migrations.useTargets(targets);
+    drain.useTargets(targets);
+  }
+
+  /** Empties this node (cordoned by the control plane first) in the background; returns its first progress. */
+  public DrainProgress drain(int parallel, dev.kiln.vmm.MigrationSettings settings) {
+    return drain.start(parallel, settings);
   }
 
   /**

@@ -101,6 +101,31 @@ public final class NodeRepository {
     });
   }
 
+  /** The node's drain progress as its node last wrote it (JSON); replaces the last drain's. */
+  public void recordDrain(String nodeId, String drainJson) {
+    db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("INSERT INTO node_drains (node_id, drain_json, updated_at) VALUES (?, ?, ?) "
+          + "ON CONFLICT (node_id) DO UPDATE SET drain_json = excluded.drain_json, updated_at = excluded.updated_at")) {
+        p.setString(1, nodeId);
+        p.setString(2, drainJson);
+        p.setLong(3, System.currentTimeMillis());
+        return p.executeUpdate();
+      }
+    });
+  }
+
+  /** The node's last drain, if it was ever drained. */
+  public Optional<String> drainOf(String nodeId) {
+    return db.read(c -> {
+      try (PreparedStatement p = c.prepareStatement("SELECT drain_json FROM node_drains WHERE node_id = ?")) {
+        p.setString(1, nodeId);
+        try (ResultSet rs = p.executeQuery()) {
+          return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
+        }
+      }
+    });
+  }
+
   /** Sets the node's cordon; false if there is no such node. */
   public boolean setCordoned(String id, boolean cordoned) {
     return db.inTransaction(c -> {

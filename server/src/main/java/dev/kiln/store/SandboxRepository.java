@@ -193,7 +193,8 @@ public final class SandboxRepository {
 
   /**
    * Moves a paused sandbox to another node, by compare-and-set on the node it was on (which must
-   * still not be up: one that registered again meanwhile keeps its sandbox) and its state:
+   * still not be up and taking sandboxes: one that registered again meanwhile keeps its sandbox; a
+   * cordoned one hands its paused sandboxes over when it drains) and its state:
    * its VM record is the new node's, its network row (the old node's slot) goes, and an event says
    * why, all in one transaction. False if the row is no longer paused on {@code from}.
    */
@@ -201,7 +202,7 @@ public final class SandboxRepository {
     return db.inTransaction(c -> {
       // The version is not bumped: it names the pause whose state is being taken over, and stays that pause's.
       try (PreparedStatement p = c.prepareStatement("UPDATE sandboxes SET node_id = ?, vm_json = ? "
-          + "WHERE id = ? AND node_id = ? AND state = 'PAUSED' AND NOT EXISTS (SELECT 1 FROM nodes WHERE id = ? AND state = 'UP')")) {
+          + "WHERE id = ? AND node_id = ? AND state = 'PAUSED' AND NOT EXISTS (SELECT 1 FROM nodes WHERE id = ? AND state = 'UP' AND cordoned = 0)")) {
         p.setString(1, to);
         p.setString(2, vmJson);
         p.setString(3, id);

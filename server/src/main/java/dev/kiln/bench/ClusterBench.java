@@ -115,8 +115,8 @@ final class ClusterBench {
       try (ControlDaemon control = new ControlDaemon(controlConfig, Optional.of(key))) {
         control.start();
         String credential = credential(db, nodeName).value();
-        Api direct = new Api("http://127.0.0.1:" + nodes.first.port(), b -> b.header(NodeCredential.HEADER, credential));
-        Api hop = new Api("http://127.0.0.1:" + control.port(), b -> b.header("Authorization", "Bearer " + key));
+        BenchApi direct = new BenchApi(http, json, "http://127.0.0.1:" + nodes.first.port(), b -> b.header(NodeCredential.HEADER, credential));
+        BenchApi hop = new BenchApi(http, json, "http://127.0.0.1:" + control.port(), b -> b.header("Authorization", "Bearer " + key));
         measure(direct, hop, nodeName);
         measureResume(hop, nodes, nodeName);
       } finally {
@@ -161,7 +161,7 @@ final class ClusterBench {
    * the first is down (its state and disk fetched from the bucket, the row taken over). The node
    * stops and starts again outside the timed part.
    */
-  private void measureResume(Api hop, Nodes nodes, String nodeName) throws Exception {
+  private void measureResume(BenchApi hop, Nodes nodes, String nodeName) throws Exception {
     Stats same = new Stats("resume to first exec answered, on the node it paused on");
     Stats cross = new Stats("resume to first exec answered, on another node (its own down; state from the bucket)");
     String body = "{\"template\":\"" + TEMPLATE + "\",\"memoryMib\":512,\"node\":\"" + nodeName + "\"}";
@@ -187,18 +187,18 @@ final class ClusterBench {
     System.out.printf("ratios: cross-node resume/same-node resume %.2f (%+.0f ms)%n", cross.median() / same.median(), cross.median() - same.median());
   }
 
-  private void measure(Api direct, Api hop, String nodeName) throws Exception {
+  private void measure(BenchApi direct, BenchApi hop, String nodeName) throws Exception {
     Stats directCreate = new Stats("create to first exec answered, from snapshot, directly on the node");
     Stats hopCreate = new Stats("create to first exec answered, from snapshot, through a control instance");
     String body = "{\"template\":\"" + TEMPLATE + "\",\"memoryMib\":512,\"node\":\"" + nodeName + "\"}";
     // Untimed, one each: the new node's first restore and both daemons' first requests pay for loading and JIT, which no later create does.
-    for (Api api : new Api[] {direct, hop}) {
+    for (BenchApi api : new BenchApi[] {direct, hop}) {
       String id = api.create(body);
       api.exec(id);
       api.delete(id);
     }
     for (int i = 0; i < rounds; i++) {
-      for (Api api : new Api[] {direct, hop}) {
+      for (BenchApi api : new BenchApi[] {direct, hop}) {
         long t0 = System.nanoTime();
         String id = api.create(body);
         api.exec(id);
@@ -234,42 +234,6 @@ final class ClusterBench {
     try (Database db = Database.open(new PostgresTarget(c.url(), c.user(), password, 1))) {
       return new NodeRegistry(new NodeRepository(db)).routes().stream().filter(n -> n.nodeName().equals(nodeName)).findFirst()
           .map(NodeRoute::credential).orElseThrow(() -> new IllegalStateException("node " + nodeName + " is not registered in " + c.url()));
-    }
-  }
-
-  /** One daemon's API as the bench calls it: the same requests, each with its caller's header. */
-  private final class Api {
-    private final String base;
-    private final UnaryOperator<HttpRequest.Builder> auth;
-
-    Api(String base, UnaryOperator<HttpRequest.Builder> auth) {
-      this.base = base;
-      this.auth = auth;
-    }
-
-    String create(String body) throws Exception {
-      String answer = send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes")).header("Content-Type", "application/json")
-          .POST(HttpRequest.BodyPublishers.ofString(body)));
-      return json.readTree(answer).path("id").asText();
-    }
-
-    void exec(String id) throws Exception {
-      send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes/" + id + "/exec")).header("Content-Type", "application/json")
-          .POST(HttpRequest.BodyPublishers.ofString("{\"argv\":[\"true\"]}")));
-    }
-
-    void post(String id, String action) throws Exception {
-      send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes/" + id + "/" + action)).POST(HttpRequest.BodyPublishers.noBody()));
-    }
-
-    void delete(String id) throws Exception {
-      send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes/" + id)).DELETE());
-    }
-
-    private String send(HttpRequest.Builder b) throws Exception {
-      HttpResponse<String> r = http.send(auth.apply(b).build(), HttpResponse.BodyHandlers.ofString());
-      if (r.statusCode() >= 300) throw new IllegalStateException(base + ": HTTP " + r.statusCode() + ": " + r.body());
-      return r.body();
     }
   }
 

@@ -10,7 +10,7 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "node", description = "The hosts that run sandboxes (one host's daemon is its only node): capacity, liveness, cordon, drain.",
     subcommands = {NodeCommand.ListNodes.class, NodeCommand.Get.class, NodeCommand.Cordon.class, NodeCommand.Uncordon.class, NodeCommand.Drain.class},
-    footer = {"", "Examples:", "  kiln node list", "  kiln node list -o json", "  kiln node drain nd-abc --wait"})
+    footer = {"", "Examples:", "  kiln node list", "  kiln node list -o json"})
 final class NodeCommand {
   static final List<String> COLUMNS = List.of("id", "name", "role", "state", "cordoned", "sandboxes", "heartbeatAt", "url");
 
@@ -62,8 +62,7 @@ final class NodeCommand {
   }
 
   @Command(name = "drain", description = "Empty a node of a cluster: cordon it, migrate its running sandboxes live (a few at a time) and hand its "
-      + "paused ones to other nodes; with --wait, show the progress until it is done.",
-      footer = {"", "Examples:", "  kiln node drain nd-abc --wait", "  kiln node drain nd-abc --parallel 4"})
+      + "paused ones to other nodes; with --wait, show the progress until it is done. Through a control instance.")
   static final class Drain implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "NODE", description = "node id (nd-…)") String id;
     @Option(names = "--parallel", paramLabel = "N", description = "sandboxes moved at once, 1..16 (default 2)") Integer parallel;

@@ -215,8 +215,8 @@ final class SandboxCommand {
   static final class Start extends Transition {}
 
   @Command(name = "migrate", description = "Move a running sandbox to another node of a cluster, live: its processes, files, network and "
-      + "port routes go with it (and the rest of its network group); prints where it went and what the move cost.",
-      footer = {"", "Examples:", "  kiln sandbox migrate sb-abc", "  kiln sandbox migrate sb-abc --node node-2 --max-downtime-ms 100"})
+      + "port routes go with it (and the rest of its network group); prints where it went and what the move cost. "
+      + "Through a control instance: a single host has nowhere to move it to.")
   static final class Migrate implements Callable<Integer> {
     static final List<String> COLUMNS = List.of("id", "fromNode", "toNode", "tookMs", "downtimeMs", "sentBytes");
     @Mixin OneSandbox target;

@@ -140,7 +140,10 @@ class MigrationSystemTest {
         Map.of("command", "i=0; while true; do echo line-$i; i=$((i+1)); sleep 0.1; done")), 201).path("pid").asLong();
     try (ProcessFollower follower = new ProcessFollower(cluster.http(), "ws://127.0.0.1:" + control.port, cluster.key, id, pid)) {
       await().atMost(Duration.ofSeconds(60)).until(() -> follower.stdout().lines().count() >= 10);
-      JsonNode moved = ok(control.call("POST", "/v1/sandboxes/" + id + "/migrate", Map.of("node", to.name)), 200);
+      CliProcess.Run run = CliProcess.run(Map.of("KILN_URL", control.base(), "KILN_API_KEY", cluster.key), null,
+          "sandbox", "migrate", id, "--node", to.name, "-o", "json");
+      assertEquals(0, run.exit(), run.all());
+      JsonNode moved = TestHost.JSON.readTree(run.out());
       assertEquals(nodeId(to), moved.path("toNode").asText(), moved.toString());
       assertTrue(moved.path("downtimeMs").asLong() >= 0 && moved.path("sentBytes").asLong() > 0, moved.toString());
       System.out.println("migrated: " + moved);

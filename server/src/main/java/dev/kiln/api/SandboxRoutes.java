@@ -122,7 +122,9 @@ final class SandboxRoutes {
     m.put("toNode", r.toNode());
     m.put("tookMs", r.tookMillis());
     if (r.vm() != null) {
-      m.put("downtimeMs", r.vm().downtimeMillis());
+      // The guest's: stopped for the last pass until running on the new node with its session back.
+      m.put("downtimeMs", Math.round(r.guestDowntimeMillis()));
+      m.put("qemuDowntimeMs", r.vm().downtimeMillis());
       m.put("sentBytes", r.vm().bytesSent());
       m.put("passes", r.vm().passes());
     }

@@ -119,6 +119,8 @@ final class ClusterBench {
         BenchApi hop = new BenchApi(http, json, "http://127.0.0.1:" + control.port(), b -> b.header("Authorization", "Bearer " + key));
         measure(direct, hop, nodeName);
         measureResume(hop, nodes, nodeName);
+        Path image = nodes.first.templates().ready(TEMPLATE).rootfs().orElseThrow();
+        new MigrationBench(work, rounds, artifacts).measure(hop, TEMPLATE, nodeName, nodeName + "-b", image);
       } finally {
         other.sandboxes().deleteAll();
       }

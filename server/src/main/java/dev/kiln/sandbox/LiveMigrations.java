@@ -130,10 +130,12 @@ final class LiveMigrations {
         // The version the target's commit compares against: this row as the migration found it.
         long version = repo.findListed(id).orElseThrow(() -> rows.gone(id)).version();
         MigrationStats stats = move(sb, r, version, target, mid, settings);
-        long took = (System.nanoTime() - t0) / 1_000_000;
-        log.info("migration done sandbox={} migration={} to_node={} took_ms={} downtime_ms={} sent_bytes={}", id, mid, target.nodeId(), took,
-            stats == null ? -1 : stats.downtimeMillis(), stats == null ? -1 : stats.bytesSent());
-        return new MigrationResult(id, rows.nodeId(), target.nodeId(), took, stats, List.of());
+        long now = System.nanoTime();
+        long took = (now - t0) / 1_000_000;
+        double downtime = stats == null ? -1 : stats.downtimeUntil(now);
+        log.info("migration done sandbox={} migration={} to_node={} took_ms={} guest_downtime_ms={} sent_bytes={}", id, mid, target.nodeId(), took,
+            Math.round(downtime), stats == null ? -1 : stats.bytesSent());
+        return new MigrationResult(id, rows.nodeId(), target.nodeId(), took, stats, downtime, List.of());
       } finally {
         underWay.remove(id);
       }

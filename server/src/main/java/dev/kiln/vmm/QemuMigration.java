@@ -161,10 +161,14 @@ final class QemuMigration {
       });
       qmp.execute("migrate", Map.of("uri", "unix:" + sock), QMP_TIMEOUT);
       com.fasterxml.jackson.databind.JsonNode info;
+      long completedAt;
       while (true) {
         info = qmp.execute("query-migrate", null, QMP_TIMEOUT);
         String status = info.path("status").asText();
-        if (status.equals("completed")) break;
+        if (status.equals("completed")) {
+          completedAt = System.nanoTime();
+          break;
+        }
         if (status.equals("failed") || status.equals("cancelled")) {
           sent.cancel(true);
           throw new VmmException("live migration of " + spec.name() + " " + status + ": " + info.path("error-desc").asText("") + sinkFailure(sent));
@@ -181,8 +185,10 @@ final class QemuMigration {
         throw new VmmException("live migration of " + spec.name() + " failed: the other side did not load the stream" + sinkFailure(sent), e);
       }
       var ram = info.path("ram");
-      return new MigrationStats(info.path("total-time").asLong(), info.path("downtime").asLong(), ram.path("transferred").asLong(),
-          ram.path("total").asLong(), ram.path("dirty-sync-count").asLong());
+      // QEMU's downtime runs from the stop to its completion, which the poll saw at most one interval late.
+      long downtime = info.path("downtime").asLong();
+      return new MigrationStats(info.path("total-time").asLong(), downtime, ram.path("transferred").asLong(), ram.path("total").asLong(),
+          ram.path("dirty-sync-count").asLong(), completedAt - downtime * 1_000_000);
     } catch (IOException e) {
       throw new VmmException("live migration of " + spec.name() + " could not start: " + e.getMessage(), e);
     } finally {

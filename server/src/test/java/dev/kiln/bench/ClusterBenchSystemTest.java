@@ -51,7 +51,7 @@ class ClusterBenchSystemTest {
   }
 
   @Test
-  void measuresCreateExecAndResumeThroughAControlInstanceAndDirectlyOnTheNode() throws Exception {
+  void measuresCreateExecResumeAndMigrationThroughAControlInstanceAndDirectlyOnTheNode() throws Exception {
     Optional<String> why = ThrowawayPostgres.unavailableReason();
     assumeTrue(why.isEmpty(), () -> "the cluster lines need a PostgreSQL server: " + why.orElse(""));
     String out = Printed.by(() -> bench().run(Optional.empty()));
@@ -64,6 +64,15 @@ class ClusterBenchSystemTest {
     assertTrue(line(out, "resume to first exec answered, on the node it paused on", "ms"), out);
     assertTrue(line(out, "resume to first exec answered, on another node (its own down; state from the bucket)", "ms"), out);
     assertTrue(Pattern.compile("ratios: cross-node resume/same-node resume [0-9.]+ \\([+-][0-9]+ ms\\)").matcher(out).find(), out);
+    for (String what : List.of("idle", "dirtying RAM")) {
+      for (String who : List.of("live migration, " + what + ", 256 MiB sandbox, through a control instance", "raw QEMU-to-QEMU migration, " + what + ", 256 MiB VM")) {
+        assertTrue(line(out, who + ": whole move", "ms"), out);
+        assertTrue(line(out, who + ": guest downtime", "ms"), out);
+        assertTrue(line(out, who + ": sent", "MiB"), out);
+      }
+      assertTrue(Pattern.compile("ratios: live migration " + what + "/raw floor: whole move [0-9.]+ \\([+-][0-9]+ ms\\), downtime [0-9.]+ \\([+-][0-9]+ ms\\), sent [0-9.]+")
+          .matcher(out).find(), out);
+    }
     assertFalse(out.contains("cluster lines skipped"), out);
     // Nothing outlives the lines: no VM of the node, no PostgreSQL server or its directory.
     assertEquals(List.of(), ProcessHandle.allProcesses().map(p -> p.info().commandLine().orElse(""))

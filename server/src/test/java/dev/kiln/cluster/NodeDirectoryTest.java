@@ -92,6 +92,20 @@ class NodeDirectoryTest {
   }
 
   @Test
+  void aMoveGoesToAnotherNodeThatTakesSandboxesNeverToItsOwn() {
+    sandboxes.insert(new SandboxRow("sb-moving", "base", "RUNNING", 1, 256, 0, "{}", "{}", Optional.empty(), OptionalLong.empty(), Optional.empty(),
+        Instant.now(), Optional.empty(), "DELETE", "nd-a"));
+    nodes.cordon("nd-c");
+    for (int i = 0; i < 10; i++) assertEquals("nd-b", directory.forMove("sb-moving", Optional.empty()).nodeId(), "the one other node taking sandboxes");
+    assertEquals("nd-b", directory.forMove("sb-moving", Optional.of("b")).nodeId());
+    KilnException own = assertThrows(KilnException.class, () -> directory.forMove("sb-moving", Optional.of("a")));
+    assertEquals(ErrorCode.INVALID_REQUEST, own.code());
+    assertTrue(own.getMessage().contains("runs on node a already"), own.getMessage());
+    nodes.cordon("nd-b");
+    assertEquals(ErrorCode.NO_NODE_AVAILABLE, assertThrows(KilnException.class, () -> directory.forMove("sb-moving", Optional.empty())).code());
+  }
+
+  @Test
   void aSandboxOnANodeThatIsDownIsLostToAllButReadsOfItsRow() {
     sandboxes.insert(new SandboxRow("sb-on-b", "base", "RUNNING", 1, 256, 0, "{}", "{}", Optional.empty(), OptionalLong.empty(), Optional.empty(),
         Instant.now(), Optional.empty(), "DELETE", "nd-b"));

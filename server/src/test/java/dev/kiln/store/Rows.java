@@ -16,7 +16,11 @@ final class Rows {
   }
 
   static SandboxRow sandbox(String id, String state, Instant createdAt) {
+    return sandboxOn(id, state, createdAt, "");
+  }
+
+  static SandboxRow sandboxOn(String id, String state, Instant createdAt, String node) {
     return new SandboxRow(id, "t", state, 1, 256, 300, "{}", "{\"team\":\"a\"}", Optional.of("{\"vm\":1}"), OptionalLong.of(42), Optional.empty(),
-        createdAt, Optional.of(createdAt.plusSeconds(300)), "DELETE", "");
+        createdAt, Optional.of(createdAt.plusSeconds(300)), "DELETE", node);
   }
 }

@@ -49,6 +49,37 @@ abstract class SandboxRepositoryContract {
     return sandboxes.transition(id, change(from, to));
   }
 
+  /**
+   * A live migration's commit and the source's take-back race on the row's version (docs/adr/0019):
+   * whichever moves it first wins, so the sandbox never runs on both nodes.
+   */
+  @Test
+  void aMigrationCommitsOnlyAtItsVersionAndATakeBackFirstMakesItFail() {
+    NetworkRepository networks = new NetworkRepository(db);
+    sandboxes.insert(Rows.sandboxOn("sb-m", "RUNNING", Rows.NOW, "nd-a"));
+    networks.insert(new NetworkRow("sb-m", 3, "{}", Optional.of("tok"), "[{\"hostPort\":2222}]"));
+    long v = sandboxes.findListed("sb-m").orElseThrow().version();
+    assertTrue(sandboxes.keepFromMigration("sb-m", "nd-a", v, "the target's QEMU died"));
+    assertFalse(sandboxes.migrateTo("sb-m", "nd-a", v, "nd-b", "{\"vm\":2}", 7, Optional.of(new NetworkRow("sb-m", 9, "{}", Optional.of("tok"), "[]")), "late"),
+        "a commit at the version the source has moved past loses");
+    assertEquals("nd-a", sandboxes.find("sb-m").orElseThrow().nodeId());
+    assertEquals(3, networks.find("sb-m").orElseThrow().slot(), "the source's network row stays");
+
+    long v2 = sandboxes.findListed("sb-m").orElseThrow().version();
+    assertTrue(sandboxes.migrateTo("sb-m", "nd-a", v2, "nd-b", "{\"vm\":2}", 7,
+        Optional.of(new NetworkRow("sb-m", 9, "{}", Optional.of("tok"), "[{\"hostPort\":2222}]")), "moved"));
+    SandboxRow moved = sandboxes.find("sb-m").orElseThrow();
+    assertEquals("nd-b", moved.nodeId());
+    assertEquals(7, moved.pid().getAsLong());
+    assertEquals(Optional.of("{\"vm\":2}"), moved.vmJson());
+    NetworkRow net = networks.find("sb-m").orElseThrow();
+    assertEquals(9, net.slot(), "the network row is the target's slot");
+    assertEquals(Optional.of("tok"), net.accessToken());
+    assertEquals(List.of("sb-m"), networks.allOn("nd-b").stream().map(NetworkRow::sandboxId).toList());
+    assertFalse(sandboxes.keepFromMigration("sb-m", "nd-a", v2, "too late"), "the source cannot take back what the target committed");
+    assertFalse(sandboxes.migrateTo("sb-m", "nd-a", v2, "nd-c", "{}", 8, Optional.empty(), "again"), "nor can the same commit win twice");
+  }
+
   @Test
   void theDatabaseRefusesAStateOutsideTheLifecycle() {
     assertThrows(StoreException.class, () -> sandboxes.insert(Rows.sandbox("sb-a", "running", Rows.NOW)), "states are stored as enum names");

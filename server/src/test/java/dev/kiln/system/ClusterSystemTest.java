@@ -7,19 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.kiln.config.ObjectStoreConfig;
 import dev.kiln.fixtures.LocalS3;
 import dev.kiln.image.BusyboxRootfs;
 import dev.kiln.net.NetworkService;
 import dev.kiln.bench.ThrowawayPostgres;
-import dev.kiln.store.PostgresTarget;
-import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.net.http.WebSocket;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -32,8 +27,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -69,17 +62,11 @@ class ClusterSystemTest {
   static void up(LocalS3 s3) throws Exception {
     Optional<String> why = NetworkService.unavailableReason();
     assumeTrue(why.isEmpty(), () -> "ClusterSystemTest needs sandbox networking for its nodes: " + why.orElse(""));
-    ObjectStoreConfig bucket = s3.config(s3.newBucket());
-    Map<String, Object> objectStore = new LinkedHashMap<>();
-    objectStore.put("bucket", bucket.bucket());
-    objectStore.put("endpoint", bucket.endpoint());
-    objectStore.put("pathStyle", true);
-    objectStore.put("credentialsFile", bucket.credentialsFile().toString());
     // A server of its own: five daemons' connection pools, and a database no other test class's connections count against.
     Optional<String> noPostgres = ThrowawayPostgres.unavailableReason();
     assumeTrue(noPostgres.isEmpty(), () -> "ClusterSystemTest needs PostgreSQL: " + noPostgres.orElse(""));
     postgres = ThrowawayPostgres.start(Path.of("/tmp"));
-    cluster = new LocalCluster(new PostgresTarget(postgres.url("postgres"), ThrowawayPostgres.USER, Optional.empty(), 2), objectStore);
+    cluster = LocalCluster.on(postgres, s3);
     for (int i = 1; i <= 3; i++) nodes.add(cluster.node("node-" + i, i, true));
     controlA = cluster.control("control-a");
     controlB = cluster.control("control-b");
@@ -178,31 +165,11 @@ class ClusterSystemTest {
   private static void streamsOverAWebSocket(String id) throws Exception {
     JsonNode p = ok(controlA.call("POST", "/v1/sandboxes/" + id + "/processes", Map.of("command", "for i in 1 2 3; do echo line$i; done")), 201);
     long pid = p.path("pid").asLong();
-    ByteArrayOutputStream stdout = new ByteArrayOutputStream();
-    CompletableFuture<String> exit = new CompletableFuture<>();
-    URI ws = URI.create("ws://127.0.0.1:" + controlB.port + "/v1/sandboxes/" + id + "/processes/" + pid + "/ws");
-    WebSocket socket = cluster.http().newWebSocketBuilder().header("Authorization", "Bearer " + cluster.key).buildAsync(ws, new WebSocket.Listener() {
-      private final ByteArrayOutputStream message = new ByteArrayOutputStream();
-
-      @Override
-      public CompletionStage<?> onBinary(WebSocket w, ByteBuffer data, boolean last) {
-        byte[] b = new byte[data.remaining()];
-        data.get(b);
-        message.writeBytes(b);
-        if (last) {
-          byte[] m = message.toByteArray();
-          message.reset();
-          if (m[0] == 1) stdout.write(m, 1, m.length - 1);
-          if (m[0] == 3) exit.complete(new String(m, 1, m.length - 1));
-        }
-        w.request(1);
-        return null;
-      }
-    }).get(30, TimeUnit.SECONDS);
-    String ended = exit.get(60, TimeUnit.SECONDS);
-    assertTrue(ended.contains("\"exitCode\":0"), ended);
-    assertEquals("line1\nline2\nline3\n", stdout.toString());
-    socket.abort();
+    try (ProcessFollower follower = new ProcessFollower(cluster.http(), "ws://127.0.0.1:" + controlB.port, cluster.key, id, pid)) {
+      String ended = follower.exit().get(60, TimeUnit.SECONDS);
+      assertTrue(ended.contains("\"exitCode\":0"), ended);
+      assertEquals("line1\nline2\nline3\n", follower.stdout());
+    }
   }
 
   @Test

@@ -105,6 +105,17 @@ final class LocalCluster implements AutoCloseable {
     }
   }
 
+  /** A cluster on a PostgreSQL server of the test class's own and a new bucket of the local S3 server. */
+  static LocalCluster on(dev.kiln.bench.ThrowawayPostgres postgres, dev.kiln.fixtures.LocalS3 s3) throws Exception {
+    dev.kiln.config.ObjectStoreConfig bucket = s3.config(s3.newBucket());
+    Map<String, Object> objectStore = new LinkedHashMap<>();
+    objectStore.put("bucket", bucket.bucket());
+    objectStore.put("endpoint", bucket.endpoint());
+    objectStore.put("pathStyle", true);
+    objectStore.put("credentialsFile", bucket.credentialsFile().toString());
+    return new LocalCluster(new PostgresTarget(postgres.url("postgres"), dev.kiln.bench.ThrowawayPostgres.USER, Optional.empty(), 2), objectStore);
+  }
+
   LocalCluster(PostgresTarget database, Map<String, Object> objectStore) throws IOException {
     this.database = database;
     this.objectStore = objectStore;

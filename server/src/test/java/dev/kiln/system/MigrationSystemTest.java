@@ -8,11 +8,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.kiln.bench.ThrowawayPostgres;
-import dev.kiln.config.ObjectStoreConfig;
 import dev.kiln.fixtures.LocalS3;
 import dev.kiln.image.BusyboxRootfs;
 import dev.kiln.net.NetworkService;
-import dev.kiln.store.PostgresTarget;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -58,14 +56,8 @@ class MigrationSystemTest {
     assumeTrue(why.isEmpty(), () -> "MigrationSystemTest needs sandbox networking for its nodes: " + why.orElse(""));
     Optional<String> noPostgres = ThrowawayPostgres.unavailableReason();
     assumeTrue(noPostgres.isEmpty(), () -> "MigrationSystemTest needs PostgreSQL: " + noPostgres.orElse(""));
-    ObjectStoreConfig bucket = s3.config(s3.newBucket());
-    Map<String, Object> objectStore = new LinkedHashMap<>();
-    objectStore.put("bucket", bucket.bucket());
-    objectStore.put("endpoint", bucket.endpoint());
-    objectStore.put("pathStyle", true);
-    objectStore.put("credentialsFile", bucket.credentialsFile().toString());
     postgres = ThrowawayPostgres.start(Path.of("/tmp"));
-    cluster = new LocalCluster(new PostgresTarget(postgres.url("postgres"), ThrowawayPostgres.USER, Optional.empty(), 2), objectStore);
+    cluster = LocalCluster.on(postgres, s3);
     // Indexes 4 and 5: prefixes, pools and resolver ports of their own, apart from ClusterSystemTest's.
     for (int i = 1; i <= 2; i++) nodes.add(cluster.node("node-" + i, 3 + i, true));
     control = cluster.control("control");
@@ -136,8 +128,7 @@ class MigrationSystemTest {
     await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> get(url, token).statusCode() == 200);
     assertEquals("1", exec(peer, "ping -c 1 -W 5 " + id + ".kiln.internal >/dev/null && echo 1").strip(), "the group peer answers before");
 
-    long pid = ok(control.call("POST", "/v1/sandboxes/" + id + "/processes",
-        Map.of("command", "i=0; while true; do echo line-$i; i=$((i+1)); sleep 0.1; done")), 201).path("pid").asLong();
+    long pid = startTicker(id);
     try (ProcessFollower follower = new ProcessFollower(cluster.http(), "ws://127.0.0.1:" + control.port, cluster.key, id, pid)) {
       await().atMost(Duration.ofSeconds(60)).until(() -> follower.stdout().lines().count() >= 10);
       CliProcess.Run run = CliProcess.run(Map.of("KILN_URL", control.base(), "KILN_API_KEY", cluster.key), null,
@@ -172,13 +163,10 @@ class MigrationSystemTest {
     LocalCluster.Daemon from = nodes.get(0);
     LocalCluster.Daemon to = nodes.get(1);
     String id = create(from, null);
-    long pid = ok(control.call("POST", "/v1/sandboxes/" + id + "/processes",
-        Map.of("command", "i=0; while true; do echo line-$i; i=$((i+1)); sleep 0.1; done")), 201).path("pid").asLong();
+    long pid = startTicker(id);
     try (ProcessFollower follower = new ProcessFollower(cluster.http(), "ws://127.0.0.1:" + control.port, cluster.key, id, pid)) {
       await().atMost(Duration.ofSeconds(60)).until(() -> follower.stdout().lines().count() >= 5);
-      // A slow link, so that the target's VM is there to be killed while RAM is still being copied.
-      CompletableFuture<TestHost.Reply> migrating = CompletableFuture.supplyAsync(() -> call("POST", "/v1/sandboxes/" + id + "/migrate",
-          Map.of("node", to.name, "maxBandwidthMiBps", 2)));
+      CompletableFuture<TestHost.Reply> migrating = migrateSlowly(id, to);
       Path pidFile = to.dataDir().resolve("sandboxes").resolve(id).resolve("qemu.pid");
       await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50)).until(() -> migrationPhase(id).equals("memory") && Files.exists(pidFile));
       dev.kiln.host.CommandRunner.run(List.of("kill", "-9", Files.readString(pidFile).strip()), Duration.ofSeconds(10));
@@ -207,10 +195,8 @@ class MigrationSystemTest {
     LocalCluster.Daemon to = nodes.get(1);
     String id = create(from, null);
     exec(id, "echo before > /root/mark && sync");
-    long pid = ok(control.call("POST", "/v1/sandboxes/" + id + "/processes",
-        Map.of("command", "i=0; while true; do echo line-$i; i=$((i+1)); sleep 0.1; done")), 201).path("pid").asLong();
-    CompletableFuture<TestHost.Reply> migrating = CompletableFuture.supplyAsync(() -> call("POST", "/v1/sandboxes/" + id + "/migrate",
-        Map.of("node", to.name, "maxBandwidthMiBps", 2)));
+    long pid = startTicker(id);
+    CompletableFuture<TestHost.Reply> migrating = migrateSlowly(id, to);
     await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50)).until(() -> migrationPhase(id).equals("memory"));
     from.kill();
     TestHost.Reply cut = migrating.get(3, TimeUnit.MINUTES);
@@ -261,6 +247,17 @@ class MigrationSystemTest {
     try (var left = Files.list(drained.dataDir().resolve("sandboxes"))) {
       assertEquals(List.of(), left.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("sb-")).toList());
     }
+  }
+
+  /** A process that writes a numbered line every 100 ms. */
+  private static long startTicker(String id) throws Exception {
+    return ok(control.call("POST", "/v1/sandboxes/" + id + "/processes",
+        Map.of("command", "i=0; while true; do echo line-$i; i=$((i+1)); sleep 0.1; done")), 201).path("pid").asLong();
+  }
+
+  /** A migration on a slow link, so that something can be killed while RAM is still being copied. */
+  private static CompletableFuture<TestHost.Reply> migrateSlowly(String id, LocalCluster.Daemon to) {
+    return CompletableFuture.supplyAsync(() -> call("POST", "/v1/sandboxes/" + id + "/migrate", Map.of("node", to.name, "maxBandwidthMiBps", 2)));
   }
 
   private static String migrationPhase(String id) throws Exception {

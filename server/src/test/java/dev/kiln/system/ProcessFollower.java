@@ -21,6 +21,7 @@ final class ProcessFollower implements AutoCloseable {
   private final String key;
   private final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
   private final AtomicInteger reattached = new AtomicInteger();
+  private final java.util.concurrent.CompletableFuture<String> exit = new java.util.concurrent.CompletableFuture<>();
   private long cursor;
   private volatile WebSocket socket;
   private volatile boolean closed;
@@ -54,6 +55,8 @@ final class ProcessFollower implements AutoCloseable {
               cursor += m.length - 1;
             } else if (m[0] == 4) {
               cursor = ByteBuffer.wrap(m, 1, 8).getLong();
+            } else if (m[0] == 3) {
+              exit.complete(new String(m, 1, m.length - 1, StandardCharsets.UTF_8));
             }
           }
         }
@@ -80,6 +83,11 @@ final class ProcessFollower implements AutoCloseable {
 
   synchronized String stdout() {
     return stdout.toString(StandardCharsets.UTF_8);
+  }
+
+  /** The exit message's JSON, once the process ended. */
+  java.util.concurrent.CompletableFuture<String> exit() {
+    return exit;
   }
 
   int reattached() {

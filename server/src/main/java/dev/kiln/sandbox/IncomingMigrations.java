@@ -74,6 +74,7 @@ final class IncomingMigrations {
   private final Watchdog watchdog;
   private final EventRepository events;
   private final Map<String, Arrival> arrivals = new ConcurrentHashMap<>();
+  private final java.util.Set<String> preparing = ConcurrentHashMap.newKeySet();
 
   IncomingMigrations(SandboxRepository repo, SandboxRows rows, SandboxRegistry live, SandboxNetworks networks, SandboxListeners listeners,
       BucketStates bucket, DiskLayers disks, RunDirs dirs, VmmBackend backend, Watchdog watchdog, EventRepository events) {
@@ -91,11 +92,22 @@ final class IncomingMigrations {
   }
 
   /** Fetches the frozen layers, makes the top layer QEMU will open, and a network with the sandbox's rules. */
-  synchronized void prepare(MigrationOffer o) throws InterruptedException {
+  void prepare(MigrationOffer o) throws InterruptedException {
     String id = o.sandboxId();
-    if (arrivals.containsKey(o.migrationId()) || arrivals.values().stream().anyMatch(a -> a.offer.sandboxId().equals(id))) {
-      throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is arriving here already");
+    // One arrival of a sandbox at a time; the fetch below runs outside any lock (a drain sends several at once).
+    if (!preparing.add(id)) throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is arriving here already");
+    try {
+      if (arrivals.containsKey(o.migrationId()) || arrivals.values().stream().anyMatch(a -> a.offer.sandboxId().equals(id))) {
+        throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is arriving here already");
+      }
+      prepareFor(o);
+    } finally {
+      preparing.remove(id);
     }
+  }
+
+  private void prepareFor(MigrationOffer o) throws InterruptedException {
+    String id = o.sandboxId();
     var listed = repo.findListed(id).orElseThrow(() -> SandboxRows.notFound(id));
     SandboxRow r = listed.sandbox();
     if (!r.nodeId().equals(o.fromNode()) || listed.version() != o.version() || SandboxRows.stateOf(r) != SandboxState.RUNNING || live.find(new SandboxId(id)).isPresent()) {

@@ -246,9 +246,9 @@ public final class ProcessService {
     });
   }
 
-  public void signal(String id, long pid, int signo) {
+  public void signal(String id, long pid, int signo) throws InterruptedException {
     if (signo < 1 || signo > 64) throw new KilnException(ErrorCode.INVALID_REQUEST, "signal must be 1..64, got " + signo);
-    GuestProcess p = running(id, pid);
+    GuestProcess p = reachable(id, pid);
     try {
       p.handle().signal(signo);
     } catch (AgentException e) {
@@ -256,8 +256,8 @@ public final class ProcessService {
     }
   }
 
-  public void resize(String id, long pid, TerminalSize size) {
-    GuestProcess p = running(id, pid);
+  public void resize(String id, long pid, TerminalSize size) throws InterruptedException {
+    GuestProcess p = reachable(id, pid);
     if (!p.pty()) throw new KilnException(ErrorCode.INVALID_REQUEST, "process " + pid + " has no terminal to resize (start it with 'pty')");
     try {
       p.handle().resize(size);
@@ -267,13 +267,24 @@ public final class ProcessService {
   }
 
   public void writeStdin(String id, long pid, byte[] data, boolean close) throws InterruptedException {
-    GuestProcess p = running(id, pid);
+    GuestProcess p = reachable(id, pid);
     try {
       if (data.length > 0) p.handle().writeStdin(data);
       if (close) p.handle().closeStdin();
     } catch (AgentException e) {
       throw SandboxOperations.guestFailure(id, "stdin of " + pid, e);
     }
+  }
+
+  /**
+   * The running process, once its sandbox's session is there to reach it: a transition under way
+   * (a pause, a live migration) is waited for, and a sandbox that moved meanwhile is the new node's
+   * (421, which the control plane sends on).
+   */
+  private GuestProcess reachable(String id, long pid) throws InterruptedException {
+    running(id, pid);
+    manager.agent(id);
+    return running(id, pid);
   }
 
   /** The process, if it still runs; 404 or 409 otherwise. */

@@ -21,9 +21,9 @@ final class DrainProgress {
   }
 
   void show(JsonNode drain) {
-    int total = drain.path("running").path("total").asInt() + drain.path("paused").path("total").asInt();
-    int moved = drain.path("running").path("moved").asInt() + drain.path("paused").path("moved").asInt();
-    int failed = drain.path("running").path("failed").asInt() + drain.path("paused").path("failed").asInt();
+    int total = drain.path("running").path("total").asInt() + drain.path("saved").path("total").asInt();
+    int moved = drain.path("running").path("moved").asInt() + drain.path("saved").path("moved").asInt();
+    int failed = drain.path("running").path("failed").asInt() + drain.path("saved").path("failed").asInt();
     int filled = total == 0 ? BAR : Math.min(BAR, (moved + failed) * BAR / total);
     String line = String.format("%s [%s%s] %d/%d moved%s", drain.path("state").asText(), "#".repeat(filled), ".".repeat(BAR - filled), moved, total,
         failed == 0 ? "" : ", " + failed + " failed");

@@ -28,14 +28,17 @@ final class BucketStates {
   private static final Logger log = LoggerFactory.getLogger(BucketStates.class);
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  /** What a state needs, as the manifest lists it; layers from the top down, the base as the source node named it. */
+  /**
+   * What a state needs, as the manifest lists it; layers from the top down, the base as the source
+   * node named it. A stopped sandbox's disk has no state (null): it boots.
+   */
   record Manifest(String state, String stateSha256, Layer top, List<Layer> below, String base) {}
 
   /** A disk layer in the bucket, and the name it has in a data directory's {@code disks/}. */
   record Layer(String key, String name) {}
 
   /**
-   * A state fetched here: the state file, its checksum, its top layer (a frozen one shared, or a
+   * A state fetched here: the state file (null for a stopped sandbox's disk), its checksum, its top layer (a frozen one shared, or a
    * copy of its own, pending until recorded), and a hold that keeps the chain from collection until
    * the caller has built on it or recorded it.
    */
@@ -101,6 +104,11 @@ final class BucketStates {
     return "sandboxes/" + sandboxId + "/paused-" + version;
   }
 
+  /** Where a stopped sandbox's disk is kept when its node is drained: under the row's version, as a pause. */
+  static String stoppedPrefix(String sandboxId, long version) {
+    return "sandboxes/" + sandboxId + "/stopped-" + version;
+  }
+
   static String checkpointPrefix(String sandboxId, String checkpointId) {
     return "checkpoints/" + sandboxId + "/" + checkpointId;
   }
@@ -111,16 +119,25 @@ final class BucketStates {
    * is this state's own copy (a paused sandbox's, which it writes to again once resumed).
    */
   void publish(String prefix, Path state, String sha256, Path top, boolean topFrozen) throws IOException {
+    publish(prefix, Optional.of(state), sha256, top, topFrozen);
+  }
+
+  /** A stopped sandbox's disk alone (no VM state: it boots from it), under {@code prefix}. */
+  void publishDisk(String prefix, Path top) throws IOException {
+    publish(prefix, Optional.empty(), null, top, false);
+  }
+
+  private void publish(String prefix, Optional<Path> state, String sha256, Path top, boolean topFrozen) throws IOException {
     ObjectStore s = store.orElseThrow();
     long t0 = System.nanoTime();
     Chain chain = shareChain(top);
     List<Layer> below = chain.below();
     Layer topLayer = topFrozen ? shareFrozen(s, top) : new Layer(prefix + "/disk", top.getFileName().toString());
     if (!topFrozen) put(s, topLayer.key(), top);
-    put(s, prefix + "/state", state);
-    Path manifest = Files.createTempFile(state.getParent(), ".manifest", ".json");
+    if (state.isPresent()) put(s, prefix + "/state", state.get());
+    Path manifest = Files.createTempFile(disks.dir(), ".manifest", ".json");
     try {
-      AtomicFiles.write(manifest, JSON.writeValueAsBytes(new Manifest(prefix + "/state", sha256, topLayer, below, chain.base())));
+      AtomicFiles.write(manifest, JSON.writeValueAsBytes(new Manifest(state.map(x -> prefix + "/state").orElse(null), sha256, topLayer, below, chain.base())));
       put(s, prefix + "/manifest.json", manifest);
     } finally {
       Files.deleteIfExists(manifest);
@@ -227,10 +244,10 @@ final class BucketStates {
         DiskLayers.rebase(top, base);
       }
       Files.createDirectories(stateTarget.getParent());
-      s.get(new ObjectKey(m.state()), stateTarget);
+      if (m.state() != null) s.get(new ObjectKey(m.state()), stateTarget);
       log.info("saved state fetched prefix={} layers={} took_ms={} from {}", prefix, m.below().size() + 1, (System.nanoTime() - t0) / 1_000_000,
           s.describe());
-      return new Fetched(stateTarget, m.stateSha256(), top, hold);
+      return new Fetched(m.state() == null ? null : stateTarget, m.stateSha256(), top, hold);
     } catch (ObjectStoreException e) {
       throw new IOException("fetching the saved state " + prefix + " failed: " + e.getMessage(), e);
     }

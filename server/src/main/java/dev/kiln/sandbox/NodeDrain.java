@@ -28,9 +28,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Empties this node (docs/adr/0019), once the control plane has cordoned it: every running
  * sandbox migrates live, a few at a time (a network group as one, since a group lives on one
- * node), then every paused one is handed over with its saved state in the bucket. Progress goes to
- * the store after each step, for {@code GET /v1/nodes/{id}}. What a drain cannot move (stopped
- * and failed sandboxes, whose disks are here) is listed as left.
+ * node), then every paused or stopped one is handed over with its saved state (or its disk alone)
+ * in the bucket. Progress goes to the store after each step, for {@code GET /v1/nodes/{id}}. What
+ * a drain cannot move (failed sandboxes, ones being created) is listed as left.
  */
 final class NodeDrain {
   private static final Logger log = LoggerFactory.getLogger(NodeDrain.class);
@@ -76,21 +76,26 @@ final class NodeDrain {
     if (!draining.compareAndSet(false, true)) throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "node " + rows.nodeId() + " is draining already");
     List<SandboxRow> mine = rows.mine();
     List<List<String>> running = runningByGroup(mine);
-    List<String> paused = mine.stream().filter(r -> SandboxRows.stateOf(r) == SandboxState.PAUSED).map(SandboxRow::id).toList();
-    List<String> left = mine.stream().filter(r -> SandboxRows.stateOf(r) != SandboxState.PAUSED && SandboxRows.stateOf(r) != SandboxState.RUNNING)
-        .map(r -> r.id() + " (" + SandboxRows.stateOf(r).wire() + ")").toList();
+    // Paused and stopped sandboxes move the same way: their saved state (none for a stopped one) and disk through the bucket.
+    List<String> saved = mine.stream().filter(r -> SandboxRows.stateOf(r) == SandboxState.PAUSED || SandboxRows.stateOf(r) == SandboxState.STOPPED)
+        .map(SandboxRow::id).toList();
+    List<String> left = mine.stream().filter(r -> !movable(SandboxRows.stateOf(r))).map(r -> r.id() + " (" + SandboxRows.stateOf(r).wire() + ")").toList();
     progress = new DrainProgress("draining", Instant.now().toString(), null, parallel,
-        new DrainProgress.Count(running.stream().mapToInt(List::size).sum(), 0, 0), new DrainProgress.Count(paused.size(), 0, 0), left, List.of());
+        new DrainProgress.Count(running.stream().mapToInt(List::size).sum(), 0, 0), new DrainProgress.Count(saved.size(), 0, 0), left, List.of());
     record();
-    log.info("drain started node={} running={} paused={} left={} parallel={}", rows.nodeId(), progress.running().total(), paused.size(), left.size(), parallel);
+    log.info("drain started node={} running={} saved={} left={} parallel={}", rows.nodeId(), progress.running().total(), saved.size(), left.size(), parallel);
     Thread.ofVirtual().name("drain").start(() -> {
       try {
-        drain(running, paused, parallel, settings);
+        drain(running, saved, parallel, settings);
       } finally {
         draining.set(false);
       }
     });
     return progress;
+  }
+
+  private static boolean movable(SandboxState s) {
+    return s == SandboxState.RUNNING || s == SandboxState.PAUSED || s == SandboxState.STOPPED;
   }
 
   /** Running sandboxes as units of migration: a network group's members together, the rest one by one. */
@@ -104,7 +109,7 @@ final class NodeDrain {
     return List.copyOf(units.values());
   }
 
-  private void drain(List<List<String>> running, List<String> paused, int parallel, MigrationSettings settings) {
+  private void drain(List<List<String>> running, List<String> saved, int parallel, MigrationSettings settings) {
     Semaphore slots = new Semaphore(parallel);
     try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
       for (List<String> unit : running) {
@@ -118,15 +123,15 @@ final class NodeDrain {
         });
       }
     }
-    for (String id : paused) handOverPaused(id);
+    for (String id : saved) handOver(id);
     synchronized (this) {
-      boolean all = progress.running().failed() == 0 && progress.paused().failed() == 0 && progress.left().isEmpty();
+      boolean all = progress.running().failed() == 0 && progress.saved().failed() == 0 && progress.left().isEmpty();
       progress = new DrainProgress(all ? "drained" : "incomplete", progress.startedAt(), Instant.now().toString(), progress.parallel(), progress.running(),
-          progress.paused(), progress.left(), progress.errors());
+          progress.saved(), progress.left(), progress.errors());
       record();
     }
-    log.info("drain finished node={} state={} running_moved={} paused_moved={} errors={}", rows.nodeId(), progress.state(), progress.running().moved(),
-        progress.paused().moved(), progress.errors().size());
+    log.info("drain finished node={} state={} running_moved={} saved_moved={} errors={}", rows.nodeId(), progress.state(), progress.running().moved(),
+        progress.saved().moved(), progress.errors().size());
   }
 
   private void migrateUnit(List<String> unit, MigrationSettings settings) {
@@ -142,19 +147,21 @@ final class NodeDrain {
 
   /**
    * A paused sandbox goes to another node: its state in the bucket (put there now if its pause did
-   * not), then the target takes its row over; what it left here goes. Under its lock throughout,
-   * so no resume here interleaves.
+   * not), then the target takes its row over; what it left here goes. A stopped one the same way,
+   * with its disk alone. Under its lock throughout, so no resume or start here interleaves.
    */
-  private void handOverPaused(String id) {
+  private void handOver(String id) {
     try {
       locks.underLifecycleLock(id, (sb, r) -> {
-        if (SandboxRows.stateOf(r) != SandboxState.PAUSED) throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "it is " + SandboxRows.stateOf(r).wire() + " now");
+        SandboxState state = SandboxRows.stateOf(r);
+        if (state != SandboxState.PAUSED && state != SandboxState.STOPPED) throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "it is " + state.wire() + " now");
         long version = repo.findListed(id).orElseThrow(() -> rows.gone(id)).version();
-        String prefix = BucketStates.pausedPrefix(id, version);
         try {
-          if (!bucket.has(prefix)) {
+          if (state == SandboxState.STOPPED) {
+            bucket.publishDisk(BucketStates.stoppedPrefix(id, version), SandboxRows.vmSpecOf(r).rootDisk());
+          } else if (!bucket.has(BucketStates.pausedPrefix(id, version))) {
             String sha = Files.readString(dirs.pausedStateSha256(id), StandardCharsets.US_ASCII).strip();
-            bucket.publish(prefix, dirs.pausedState(id), sha, SandboxRows.vmSpecOf(r).rootDisk(), false);
+            bucket.publish(BucketStates.pausedPrefix(id, version), dirs.pausedState(id), sha, SandboxRows.vmSpecOf(r).rootDisk(), false);
           }
           migrations.shareCheckpoints(id);
           targets.choose(id, Optional.empty()).adoptPaused(id);
@@ -182,7 +189,7 @@ final class NodeDrain {
     List<String> errors = new ArrayList<>(progress.errors());
     if (error != null) errors.add(error);
     progress = new DrainProgress(progress.state(), progress.startedAt(), null, progress.parallel(),
-        running ? progress.running().plus(moved, failed) : progress.running(), running ? progress.paused() : progress.paused().plus(moved, failed),
+        running ? progress.running().plus(moved, failed) : progress.running(), running ? progress.saved() : progress.saved().plus(moved, failed),
         progress.left(), errors);
     record();
   }

@@ -58,9 +58,10 @@ final class Relocation {
   }
 
   /**
-   * Takes over a paused sandbox whose node is down: its saved state and disk come from the bucket,
-   * it gets a network on this node with the same rules, and its row says it is here (compare-and-set:
-   * of two nodes asked at once, one wins and the other answers 409). A resume follows as on its own node.
+   * Takes over a paused sandbox whose node is down or draining (or a stopped one of a draining
+   * node): its saved state and disk come from the bucket, it gets a network on this node with the
+   * same rules, and its row says it is here (compare-and-set: of two nodes asked at once, one wins
+   * and the other answers 409). A resume (a start) follows as on its own node.
    */
   void adoptPaused(String id) throws InterruptedException {
     if (!adopting.add(id)) {
@@ -78,17 +79,21 @@ final class Relocation {
     SandboxListRow listed = repo.findListed(id).orElseThrow(() -> SandboxRows.notFound(id));
     SandboxRow r = listed.sandbox();
     if (r.nodeId().equals(rows.nodeId())) return;
-    if (!r.state().equals(SandboxState.PAUSED.name())) {
-      throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is " + r.state().toLowerCase() + ": only a paused sandbox moves to another node");
+    SandboxState state = SandboxRows.stateOf(r);
+    if (state != SandboxState.PAUSED && state != SandboxState.STOPPED) {
+      throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is " + state.wire() + ": only a paused or stopped sandbox moves to another node "
+          + "this way (a running one migrates live)");
     }
     Optional<NodeRow> from = nodes.find(r.nodeId());
     if (from.isPresent() && from.get().state().equals("UP") && !from.get().cordoned()) {
-      throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is paused on node " + from.get().name() + ", which is up: it resumes there");
+      throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is " + state.wire() + " on node " + from.get().name() + ", which is up: it "
+          + (state == SandboxState.PAUSED ? "resumes" : "starts") + " there");
     }
-    String prefix = BucketStates.pausedPrefix(id, listed.version());
+    // A stopped sandbox's disk is in the bucket only once its node was drained.
+    String prefix = state == SandboxState.PAUSED ? BucketStates.pausedPrefix(id, listed.version()) : BucketStates.stoppedPrefix(id, listed.version());
     if (!bucket.has(prefix)) {
-      throw new KilnException(ErrorCode.SANDBOX_LOST, "sandbox " + id + " was paused on node " + r.nodeId() + ", which is down, and its paused state is not "
-          + "in the object store: it resumes only when that node is back");
+      throw new KilnException(ErrorCode.SANDBOX_LOST, "sandbox " + id + " was " + state.wire() + " on node " + r.nodeId() + ", which is down, and its "
+          + (state == SandboxState.PAUSED ? "paused state" : "disk") + " is not in the object store: it goes on only when that node is back");
     }
     NetworkSpec network = networks.specOf(id);
     Optional<String> token = listed.network().flatMap(NetworkRow::accessToken);
@@ -105,14 +110,16 @@ final class Relocation {
     // Its RAM is all in the saved state: the snapshot file a clone mapped is the other node's.
     VmSpec spec = SandboxRows.vmSpecOf(r).renamed(id, dirs.of(id)).withRootDisk(f.top()).withNic(Optional.empty()).withStreamedMemory();
     String why = "its node " + from.map(NodeRow::name).orElse(r.nodeId()) + (from.map(NodeRow::cordoned).orElse(false) ? " is draining" : " is down")
-        + "; taken over by node " + rows.nodeId() + " with its paused state from the object store";
+        + "; taken over by node " + rows.nodeId() + " with its " + (state == SandboxState.PAUSED ? "paused state" : "disk") + " from the object store";
     try (f) {
       if (!repo.moveToNode(id, r.nodeId(), rows.nodeId(), VmRecords.encode(spec), why)) {
         throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " changed while it was being taken over (another node took it, or its own is back); try again");
       }
       Files.createDirectories(dirs.of(id));
-      Files.move(f.state(), dirs.pausedState(id), StandardCopyOption.ATOMIC_MOVE);
-      AtomicFiles.write(dirs.pausedStateSha256(id), f.sha256().getBytes(StandardCharsets.US_ASCII));
+      if (f.state() != null) {
+        Files.move(f.state(), dirs.pausedState(id), StandardCopyOption.ATOMIC_MOVE);
+        AtomicFiles.write(dirs.pausedStateSha256(id), f.sha256().getBytes(StandardCharsets.US_ASCII));
+      }
     } catch (IOException e) {
       throw new KilnException(ErrorCode.INTERNAL, "sandbox " + id + " was taken over but its state could not be put in place: " + e.getMessage(), e);
     } finally {

@@ -192,17 +192,17 @@ public final class SandboxRepository {
   }
 
   /**
-   * Moves a paused sandbox to another node, by compare-and-set on the node it was on (which must
+   * Moves a paused (or stopped) sandbox to another node, by compare-and-set on the node it was on (which must
    * still not be up and taking sandboxes: one that registered again meanwhile keeps its sandbox; a
    * cordoned one hands its paused sandboxes over when it drains) and its state:
    * its VM record is the new node's, its network row (the old node's slot) goes, and an event says
-   * why, all in one transaction. False if the row is no longer paused on {@code from}.
+   * why, all in one transaction. False if the row is no longer paused (or stopped) on {@code from}.
    */
   public boolean moveToNode(String id, String from, String to, String vmJson, String event) {
     return db.inTransaction(c -> {
       // The version is not bumped: it names the pause whose state is being taken over, and stays that pause's.
       try (PreparedStatement p = c.prepareStatement("UPDATE sandboxes SET node_id = ?, vm_json = ? "
-          + "WHERE id = ? AND node_id = ? AND state = 'PAUSED' AND NOT EXISTS (SELECT 1 FROM nodes WHERE id = ? AND state = 'UP' AND cordoned = 0)")) {
+          + "WHERE id = ? AND node_id = ? AND state IN ('PAUSED', 'STOPPED') AND NOT EXISTS (SELECT 1 FROM nodes WHERE id = ? AND state = 'UP' AND cordoned = 0)")) {
         p.setString(1, to);
         p.setString(2, vmJson);
         p.setString(3, id);

@@ -217,30 +217,32 @@ class MigrationSystemTest {
 
   @Test
   @Order(4)
-  void aDrainMovesEveryRunningAndPausedSandboxToTheOtherNode() throws Exception {
+  void aDrainMovesEveryRunningPausedAndStoppedSandboxToTheOtherNode() throws Exception {
     LocalCluster.Daemon drained = nodes.get(0);
     LocalCluster.Daemon other = nodes.get(1);
     Map<String, String> marks = new LinkedHashMap<>();
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < 8; i++) {
       String id = create(drained, i == 0 ? Map.of("mode", "internet") : null);
       exec(id, "echo mark-" + i + " > /root/mark && sync");
       marks.put(id, "mark-" + i);
     }
-    List<String> paused = new ArrayList<>(marks.keySet()).subList(5, 7);
-    for (String id : paused) ok(control.call("POST", "/v1/sandboxes/" + id + "/pause", null), 200);
+    List<String> ids = new ArrayList<>(marks.keySet());
+    for (String id : ids.subList(5, 7)) ok(control.call("POST", "/v1/sandboxes/" + id + "/pause", null), 200);
+    ok(control.call("POST", "/v1/sandboxes/" + ids.get(7) + "/stop", null), 200);
     // The sandboxes of earlier tests on this node go too.
     CliProcess.Run run = CliProcess.run(Map.of("KILN_URL", control.base(), "KILN_API_KEY", cluster.key), null, "node", "drain", nodeId(drained), "--wait");
     assertEquals(0, run.exit(), run.all());
     assertTrue(run.err().contains("moved"), "a progress line: " + run.err());
     JsonNode drain = ok(control.call("GET", "/v1/nodes/" + nodeId(drained), null), 200).path("drain");
     assertEquals("drained", drain.path("state").asText(), drain.toString());
-    assertTrue(drain.path("running").path("moved").asInt() >= 5 && drain.path("paused").path("moved").asInt() == 2, drain.toString());
+    assertTrue(drain.path("running").path("moved").asInt() >= 5 && drain.path("saved").path("moved").asInt() == 3, drain.toString());
     JsonNode node = ok(control.call("GET", "/v1/nodes/" + nodeId(drained), null), 200);
     assertTrue(node.path("cordoned").asBoolean(), node.toString());
     for (var e : marks.entrySet()) {
       JsonNode s = ok(control.call("GET", "/v1/sandboxes/" + e.getKey(), null), 200);
       assertEquals(nodeId(other), s.path("node").asText(), s.toString());
-      assertEquals(e.getValue() + "\n", exec(e.getKey(), "cat /root/mark"), "usable on the other node (a paused one resumes there)");
+      if (s.path("status").asText().equals("stopped")) ok(control.call("POST", "/v1/sandboxes/" + e.getKey() + "/start", null), 200);
+      assertEquals(e.getValue() + "\n", exec(e.getKey(), "cat /root/mark"), "usable on the other node (a paused one resumes there, a stopped one starts)");
       holdsNothingOf(drained, e.getKey());
     }
     // Nothing of any sandbox is left on the drained node: it can be removed.

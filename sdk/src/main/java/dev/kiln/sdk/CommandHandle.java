@@ -22,8 +22,10 @@ public final class CommandHandle implements AutoCloseable {
   private final Kiln kiln;
   private final String sandboxId;
   private final long pid;
-  private final WebSocket socket;
+  /** Replaced when the daemon says the sandbox moved (a live migration): the same process, followed on its new node. */
+  private volatile WebSocket socket;
   private final Output output;
+  private volatile boolean closed;
 
   CommandHandle(Kiln kiln, String sandboxId, long pid, long cursor, Consumer<byte[]> onStdout, Consumer<byte[]> onStderr) {
     this(kiln, sandboxId, pid, cursor, onStdout, onStderr, true);
@@ -34,8 +36,27 @@ public final class CommandHandle implements AutoCloseable {
     this.kiln = kiln;
     this.sandboxId = sandboxId;
     this.pid = pid;
-    this.output = new Output(cursor, onStdout, onStderr, keepOutput);
-    this.socket = kiln.webSocket("/v1/sandboxes/" + sandboxId + "/processes/" + pid + "/ws?cursor=" + cursor, output);
+    this.output = new Output(cursor, onStdout, onStderr, keepOutput, this::reattach);
+    this.socket = kiln.webSocket(path(cursor), output);
+  }
+
+  private String path(long cursor) {
+    return "/v1/sandboxes/" + sandboxId + "/processes/" + pid + "/ws?cursor=" + cursor;
+  }
+
+  /**
+   * The daemon closed the socket with 1012: the sandbox moved to another node and the process runs
+   * on there. The same URL leads there now; following on from the cursor misses and repeats nothing.
+   */
+  private void reattach() {
+    if (closed) return;
+    Thread.ofVirtual().name("reattach-" + pid).start(() -> {
+      try {
+        socket = kiln.webSocket(path(output.cursor()), output);
+      } catch (KilnException e) {
+        output.lost(e);
+      }
+    });
   }
 
   /**
@@ -105,6 +126,7 @@ public final class CommandHandle implements AutoCloseable {
 
   @Override
   public void close() {
+    closed = true;
     socket.abort();
   }
 
@@ -117,13 +139,17 @@ public final class CommandHandle implements AutoCloseable {
     private final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
     private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
     private final boolean keep;
+    private final Runnable reattach;
     private long cursor;
+    /** WebSocket close status the daemon sends when the sandbox moved to another node (a live migration). */
+    private static final int MOVED = 1012;
 
-    Output(long cursor, Consumer<byte[]> onStdout, Consumer<byte[]> onStderr, boolean keep) {
+    Output(long cursor, Consumer<byte[]> onStdout, Consumer<byte[]> onStderr, boolean keep, Runnable reattach) {
       this.cursor = cursor;
       this.keep = keep;
       this.onStdout = onStdout;
       this.onStderr = onStderr;
+      this.reattach = reattach;
     }
 
     synchronized long cursor() {
@@ -190,8 +216,16 @@ public final class CommandHandle implements AutoCloseable {
 
     @Override
     public CompletionStage<?> onClose(WebSocket ws, int status, String reason) {
+      if (status == MOVED && !exit.isDone()) {
+        reattach.run();
+        return null;
+      }
       exit.completeExceptionally(new IllegalStateException("the connection closed before the command ended (" + status + " " + reason + ")"));
       return null;
+    }
+
+    void lost(Exception why) {
+      exit.completeExceptionally(why);
     }
 
     @Override

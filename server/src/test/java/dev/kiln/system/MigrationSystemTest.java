@@ -129,7 +129,12 @@ class MigrationSystemTest {
     assertEquals("1", exec(peer, "ping -c 1 -W 5 " + id + ".kiln.internal >/dev/null && echo 1").strip(), "the group peer answers before");
 
     long pid = startTicker(id);
-    try (ProcessFollower follower = new ProcessFollower(cluster.http(), "ws://127.0.0.1:" + control.port, cluster.key, id, pid)) {
+    // Two clients: one speaking the WebSocket protocol itself, one the Java SDK (which re-attaches on its own).
+    StringBuffer viaSdk = new StringBuffer();
+    try (dev.kiln.sdk.Kiln kiln = new dev.kiln.sdk.Kiln(control.base(), cluster.key);
+         ProcessFollower follower = new ProcessFollower(cluster.http(), "ws://127.0.0.1:" + control.port, cluster.key, id, pid);
+         dev.kiln.sdk.CommandHandle sdk = dev.kiln.sdk.Sandbox.connect(kiln, id).commands()
+             .connect(pid, 0, b -> viaSdk.append(new String(b, java.nio.charset.StandardCharsets.UTF_8)), b -> { })) {
       await().atMost(Duration.ofSeconds(60)).until(() -> follower.stdout().lines().count() >= 10);
       CliProcess.Run run = CliProcess.run(Map.of("KILN_URL", control.base(), "KILN_API_KEY", cluster.key), null,
           "sandbox", "migrate", id, "--node", to.name, "-o", "json");
@@ -143,6 +148,9 @@ class MigrationSystemTest {
       List<String> lines = follower.stdout().lines().toList();
       for (int i = 0; i < lines.size(); i++) assertEquals("line-" + i, lines.get(i), "every line once, in order (reattached " + follower.reattached() + ")");
       assertTrue(follower.reattached() >= 1, "the client was told to re-attach");
+      await().atMost(Duration.ofSeconds(30)).until(() -> viaSdk.toString().lines().count() >= atMove + 20);
+      List<String> sdkLines = viaSdk.toString().lines().toList();
+      for (int i = 0; i < sdkLines.size(); i++) assertEquals("line-" + i, sdkLines.get(i), "the SDK's client too: every line once, in order");
     }
     JsonNode proc = ok(control.call("GET", "/v1/sandboxes/" + id + "/processes/" + pid, null), 200);
     assertEquals("running", proc.path("status").asText(), proc.toString());

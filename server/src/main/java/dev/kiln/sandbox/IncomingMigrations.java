@@ -73,11 +73,12 @@ final class IncomingMigrations {
   private final VmmBackend backend;
   private final Watchdog watchdog;
   private final EventRepository events;
+  private final dev.kiln.store.NodeRepository nodes;
   private final Map<String, Arrival> arrivals = new ConcurrentHashMap<>();
   private final java.util.Set<String> preparing = ConcurrentHashMap.newKeySet();
 
   IncomingMigrations(SandboxRepository repo, SandboxRows rows, SandboxRegistry live, SandboxNetworks networks, SandboxListeners listeners,
-      BucketStates bucket, DiskLayers disks, RunDirs dirs, VmmBackend backend, Watchdog watchdog, EventRepository events) {
+      BucketStates bucket, DiskLayers disks, RunDirs dirs, VmmBackend backend, Watchdog watchdog, EventRepository events, dev.kiln.store.NodeRepository nodes) {
     this.repo = repo;
     this.rows = rows;
     this.live = live;
@@ -89,6 +90,7 @@ final class IncomingMigrations {
     this.backend = backend;
     this.watchdog = watchdog;
     this.events = events;
+    this.nodes = nodes;
   }
 
   /** Fetches the frozen layers, makes the top layer QEMU will open, and a network with the sandbox's rules. */
@@ -247,15 +249,17 @@ final class IncomingMigrations {
   }
 
   /**
-   * The reaper's tick: an arrival whose source fell silent is abandoned, unless it has everything,
-   * in which case the source died between the disk and the commit and this node takes the sandbox
-   * (the version check keeps it from running twice if the source took it back).
+   * The reaper's tick: an arrival whose source fell silent (or is marked down) is abandoned, unless
+   * it has everything, in which case the source died between the disk and the commit and this node
+   * takes the sandbox (the version check keeps it from running twice if the source took it back).
    */
   void reapSilent() {
     long now = System.nanoTime();
     for (var e : arrivals.entrySet()) {
       Arrival a = e.getValue();
-      if (now - a.touched < SILENCE.toNanos()) continue;
+      // A source marked down says no more either: what it sent so far is all there will be.
+      boolean sourceDown = nodes.find(a.offer.fromNode()).map(n -> !n.state().equals("UP")).orElse(true);
+      if (now - a.touched < SILENCE.toNanos() && !sourceDown) continue;
       synchronized (a) {
         if (!arrivals.containsKey(e.getKey())) continue;
         if (a.vm != null && a.diskIn) {

@@ -95,10 +95,11 @@ public final class SandboxManager implements AutoCloseable {
     StateCapture capture = new StateCapture(repo, disks, seam);
     this.checkpoints = new Checkpoints(locks, rows, capture, launcher, watchdog, teardown, checkpointRows, unused, checkpointFiles, views, states);
     this.forks = new Forks(locks, rows, capture, checkpoints, launcher, removal, views, networks, limits, events, checkpointFiles, disks);
-    this.relocation = new Relocation(repo, rows, new NodeRepository(db), states, dirs, networks, live, checkpointRows, forks);
+    NodeRepository nodes = new NodeRepository(db);
+    this.relocation = new Relocation(repo, rows, nodes, states, dirs, networks, live, checkpointRows, forks);
     this.migrations = new LiveMigrations(locks, repo, rows, live, networks, listeners, states, checkpointRows, checkpointFiles, dirs, unused, watchdog, events);
-    this.arrivals = new IncomingMigrations(repo, rows, live, networks, listeners, states, disks, dirs, backend, watchdog, events);
-    this.drain = new NodeDrain(rows, repo, locks, live, networks, migrations, states, dirs, checkpointFiles, unused, new NodeRepository(db));
+    this.arrivals = new IncomingMigrations(repo, rows, live, networks, listeners, states, disks, dirs, backend, watchdog, events, nodes);
+    this.drain = new NodeDrain(rows, repo, locks, live, networks, migrations, states, dirs, checkpointFiles, unused, nodes);
   }
 
   // ---- live migration (docs/adr/0019)

@@ -49,6 +49,21 @@ final class BucketStates {
     }
   }
 
+  /**
+   * A VM whose saved state another node wrote, with RAM this node can give it: a clone maps its
+   * template snapshot's memory file, which the fetch of its disk chain brought here (the same
+   * artifact, at this data directory's path); failing that, all of its RAM comes from the state
+   * (every page of a private mapping is in it).
+   */
+  dev.kiln.vmm.VmSpec withMemoryHere(dev.kiln.vmm.VmSpec spec) {
+    Optional<dev.kiln.vmm.GuestMemory> m = spec.memory();
+    if (m.isPresent() && m.get().mode() == dev.kiln.vmm.GuestMemory.Mode.CLONE) {
+      Path here = artifacts.local(m.get().file());
+      if (Files.isRegularFile(here)) return spec.withMemory(new dev.kiln.vmm.GuestMemory(here, dev.kiln.vmm.GuestMemory.Mode.CLONE));
+    }
+    return spec.withStreamedMemory();
+  }
+
   /** A fetched top layer of its own is now recorded where collection's roots come from. */
   void recorded(Path top) {
     disks.recorded(top);

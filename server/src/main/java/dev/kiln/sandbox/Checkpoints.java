@@ -151,7 +151,7 @@ public final class Checkpoints {
       String prefix = BucketStates.checkpointPrefix(cp.sandboxId(), cp.id());
       if (!Files.exists(state) && bucket.has(prefix)) {
         try (BucketStates.Fetched f = bucket.fetch(prefix, state)) {
-          spec = spec.withRootDisk(f.top()).withStreamedMemory();
+          spec = bucket.withMemoryHere(spec.withRootDisk(f.top()));
           checkpointRows.relocate(cp.id(), f.top().toString(), VmRecords.encode(spec));
         } catch (IOException e) {
           throw new KilnException(ErrorCode.OBJECT_STORE_FAILED, "checkpoint " + cp.name() + " could not be fetched from the object store: " + e.getMessage(), e);

@@ -107,8 +107,7 @@ final class Relocation {
       removeQuietly(staging);
       throw new KilnException(ErrorCode.OBJECT_STORE_FAILED, "sandbox " + id + " could not be fetched from the object store: " + e.getMessage(), e);
     }
-    // Its RAM is all in the saved state: the snapshot file a clone mapped is the other node's.
-    VmSpec spec = SandboxRows.vmSpecOf(r).renamed(id, dirs.of(id)).withRootDisk(f.top()).withNic(Optional.empty()).withStreamedMemory();
+    VmSpec spec = bucket.withMemoryHere(SandboxRows.vmSpecOf(r).renamed(id, dirs.of(id)).withRootDisk(f.top()).withNic(Optional.empty()));
     String why = "its node " + from.map(NodeRow::name).orElse(r.nodeId()) + (from.map(NodeRow::cordoned).orElse(false) ? " is draining" : " is down")
         + "; taken over by node " + rows.nodeId() + " with its " + (state == SandboxState.PAUSED ? "paused state" : "disk") + " from the object store";
     try (f) {
@@ -159,7 +158,7 @@ final class Relocation {
     // A path of this call's own: two forks of one checkpoint at once each fetch and remove their copy.
     Path state = dirs.root().resolve("." + sourceId + "." + cp.id() + ".fork-" + Long.toHexString(System.nanoTime())).resolve("state");
     try (BucketStates.Fetched f = bucket.fetch(prefix, state)) {
-      Checkpoints.Saved saved = new Checkpoints.Saved(VmRecords.decode(cp.vmJson()).withRootDisk(f.top()).withStreamedMemory(), f.state(), f.sha256(), cp.stateBytes());
+      Checkpoints.Saved saved = new Checkpoints.Saved(bucket.withMemoryHere(VmRecords.decode(cp.vmJson()).withRootDisk(f.top())), f.state(), f.sha256(), cp.stateBytes());
       return forks.forkFrom(source, saved, count, "checkpoint '" + name + "' of " + sourceId + " (from the object store)");
     } catch (IOException e) {
       throw new KilnException(ErrorCode.OBJECT_STORE_FAILED, "checkpoint '" + name + "' of " + sourceId + " could not be fetched: " + e.getMessage(), e);

@@ -284,6 +284,11 @@ public final class TemplateSnapshots {
    * node named it), here: fetched from the object store if this node does not have it, a
    * snapshot's disk with the image it is layered on.
    */
+  /** Where an artifact path of any node's data directory (a snapshot's memory file, say) is on this node. */
+  Path local(Path artifactPath) {
+    return store.local(artifactPath);
+  }
+
   Path ensureBase(Path base) throws IOException, InterruptedException {
     Path local = store.local(base);
     if (Files.exists(local)) return local;

@@ -238,16 +238,25 @@ final class LiveMigrations {
     } catch (VmmException e) {
       log.warn("sandbox={} left node but its VM here did not stop cleanly: {}", id, e.getMessage());
     }
-    networks.releaseDeparted(id);
     listeners.processes().left(id);
+    forget(sb);
+    unused.collect();
+  }
+
+  /**
+   * What stays here of a sandbox another node now runs goes (its namespace, checkpoint files, run
+   * directory, registry entry); its disk layers go with the next collection. The caller holds its lock.
+   */
+  void forget(LiveSandbox sb) {
+    String id = sb.id.value();
+    networks.releaseDeparted(id);
     checkpointFiles.removeOf(id);
     try {
       AtomicFiles.deleteTree(dirs.of(id));
     } catch (IOException e) {
-      log.warn("sandbox={} run directory not removed after its migration: {}", id, e.getMessage());
+      log.warn("sandbox={} run directory not removed after it moved to another node: {}", id, e.getMessage());
     }
     live.removeDeleted(sb);
-    unused.collect();
   }
 
   /**

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
-import dev.kiln.host.AtomicFiles;
 import dev.kiln.store.NodeRepository;
 import dev.kiln.store.SandboxRepository;
 import dev.kiln.store.SandboxRow;
@@ -39,29 +38,25 @@ final class NodeDrain {
   private final SandboxRows rows;
   private final SandboxRepository repo;
   private final SandboxLocks locks;
-  private final SandboxRegistry live;
   private final SandboxNetworks networks;
   private final LiveMigrations migrations;
   private final BucketStates bucket;
   private final RunDirs dirs;
-  private final CheckpointFiles checkpointFiles;
   private final UnusedDisks unused;
   private final NodeRepository nodes;
   private final AtomicBoolean draining = new AtomicBoolean();
   private volatile MigrationTargets targets = MigrationTargets.NONE;
   private DrainProgress progress;
 
-  NodeDrain(SandboxRows rows, SandboxRepository repo, SandboxLocks locks, SandboxRegistry live, SandboxNetworks networks, LiveMigrations migrations,
-      BucketStates bucket, RunDirs dirs, CheckpointFiles checkpointFiles, UnusedDisks unused, NodeRepository nodes) {
+  NodeDrain(SandboxRows rows, SandboxRepository repo, SandboxLocks locks, SandboxNetworks networks, LiveMigrations migrations, BucketStates bucket,
+      RunDirs dirs, UnusedDisks unused, NodeRepository nodes) {
     this.rows = rows;
     this.repo = repo;
     this.locks = locks;
-    this.live = live;
     this.networks = networks;
     this.migrations = migrations;
     this.bucket = bucket;
     this.dirs = dirs;
-    this.checkpointFiles = checkpointFiles;
     this.unused = unused;
     this.nodes = nodes;
   }
@@ -168,14 +163,7 @@ final class NodeDrain {
         } catch (IOException e) {
           throw new KilnException(ErrorCode.OBJECT_STORE_FAILED, e.getMessage(), e);
         }
-        networks.releaseDeparted(id);
-        checkpointFiles.removeOf(id);
-        try {
-          AtomicFiles.deleteTree(dirs.of(id));
-        } catch (IOException e) {
-          log.warn("sandbox={} run directory not removed after its hand-over: {}", id, e.getMessage());
-        }
-        live.removeDeleted(sb);
+        migrations.forget(sb);
         return null;
       });
       unused.collect();

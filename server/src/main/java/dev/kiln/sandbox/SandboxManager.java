@@ -99,7 +99,7 @@ public final class SandboxManager implements AutoCloseable {
     this.relocation = new Relocation(repo, rows, nodes, states, dirs, networks, live, checkpointRows, forks);
     this.migrations = new LiveMigrations(locks, repo, rows, live, networks, listeners, states, checkpointRows, checkpointFiles, dirs, unused, watchdog, events);
     this.arrivals = new IncomingMigrations(repo, rows, live, networks, listeners, states, disks, dirs, backend, watchdog, events, nodes);
-    this.drain = new NodeDrain(rows, repo, locks, live, networks, migrations, states, dirs, checkpointFiles, unused, nodes);
+    this.drain = new NodeDrain(rows, repo, locks, networks, migrations, states, dirs, unused, nodes);
   }
 
   // ---- live migration (docs/adr/0019)

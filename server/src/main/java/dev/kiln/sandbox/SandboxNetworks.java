@@ -101,20 +101,23 @@ public final class SandboxNetworks implements AutoCloseable {
   /** {@link #attach(String, NetworkSpec)} with the token the sandbox had already (one taken over from another node). */
   Optional<VmSpec.Nic> attach(String sandboxId, NetworkSpec spec, Optional<String> token) {
     if (!spec.hasDevice()) return Optional.empty();
-    NetworkService net = required();
-    Attachment a;
-    try {
-      a = net.attach(sandboxId, spec, token);
-    } catch (RuntimeException e) {
-      throw new KilnException(ErrorCode.NETWORK_UNAVAILABLE, "sandbox " + sandboxId + " network could not be set up: " + e.getMessage(), e);
-    }
+    Attachment a = namespace(sandboxId, spec, token);
     try {
       repo.insert(new NetworkRow(sandboxId, a.slot().index(), json(StoredSpec.of(spec)), token, "[]"));
     } catch (RuntimeException e) {
-      net.release(sandboxId);
+      required().release(sandboxId);
       throw e;
     }
     return Optional.of(nicOf(a));
+  }
+
+  /** The sandbox's namespace with its rules here, not stored; a failure is the API's NETWORK_UNAVAILABLE. */
+  private Attachment namespace(String sandboxId, NetworkSpec spec, Optional<String> token) {
+    try {
+      return required().attach(sandboxId, spec, token);
+    } catch (RuntimeException e) {
+      throw new KilnException(ErrorCode.NETWORK_UNAVAILABLE, "sandbox " + sandboxId + " network could not be set up: " + e.getMessage(), e);
+    }
   }
 
   // ---- live migration -----------------------------------------------------------------------
@@ -131,12 +134,7 @@ public final class SandboxNetworks implements AutoCloseable {
     if (stored.isEmpty()) return Optional.empty();
     NetworkSpec spec = spec(stored.get());
     if (!spec.hasDevice()) return Optional.empty();
-    Attachment a;
-    try {
-      a = required().attach(sandboxId, spec, stored.get().accessToken());
-    } catch (RuntimeException e) {
-      throw new KilnException(ErrorCode.NETWORK_UNAVAILABLE, "sandbox " + sandboxId + " network could not be set up: " + e.getMessage(), e);
-    }
+    Attachment a = namespace(sandboxId, spec, stored.get().accessToken());
     NetworkRow here = new NetworkRow(sandboxId, a.slot().index(), stored.get().specJson(), stored.get().accessToken(), stored.get().forwardsJson());
     return Optional.of(new Arrival(nicOf(a), here));
   }

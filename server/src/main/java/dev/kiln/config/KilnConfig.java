@@ -29,8 +29,8 @@ public record KilnConfig(
     Accelerator.Choice accelerator,
     @ConfigDoc("the QEMU system emulator started for every VM: a name on PATH or a path")
     String qemuBinary,
-    @ConfigDoc("unprivileged user QEMU runs as (the installer creates kiln-vmm); `\"\"` runs it as the daemon's own user, for development only")
-    String vmmUser,
+    @ConfigDoc("who QEMU runs as: a uid of its own per VM")
+    VmmConfig vmm,
     @ConfigDoc(value = "how long a new VM may take to answer the agent's handshake; a cold boot under TCG takes ~3-4 s idle, the rest is room for a loaded host", range = "1..3600")
     int bootTimeoutSeconds,
     @ConfigDoc("what a create request gets for the sizes it leaves out; given here, it needs all three keys (one left out counts as 0, which is refused or, for the TTL, means none)")
@@ -64,7 +64,7 @@ public record KilnConfig(
     if (guestArtifacts == null) guestArtifacts = Path.of(System.getProperty("kiln.root", "")).resolve("build/guest/current");
     if (accelerator == null) accelerator = Accelerator.Choice.AUTO;
     if (qemuBinary == null) qemuBinary = "qemu-system-x86_64";
-    if (vmmUser == null) vmmUser = "kiln-vmm";
+    if (vmm == null) vmm = VmmConfig.DEFAULT;
     if (bootTimeoutSeconds == 0) bootTimeoutSeconds = 120;
     if (bootTimeoutSeconds < 1 || bootTimeoutSeconds > 3600) throw new IllegalArgumentException("bootTimeoutSeconds must be 1..3600, got " + bootTimeoutSeconds);
     if (sandboxDefaults == null) sandboxDefaults = SandboxDefaults.DEFAULT;
@@ -138,42 +138,42 @@ public record KilnConfig(
   }
 
   public KilnConfig withDataDir(Path p) {
-    return new KilnConfig(p, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster);
+    return new KilnConfig(p, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster);
   }
 
   public KilnConfig withListen(String l) {
-    return new KilnConfig(dataDir, l, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster);
+    return new KilnConfig(dataDir, l, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster);
   }
 
   public KilnConfig withGuestArtifacts(Path p) {
-    return new KilnConfig(dataDir, listen, p, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster);
+    return new KilnConfig(dataDir, listen, p, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster);
   }
 
   public KilnConfig withTemplateSnapshots(boolean on) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, on, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, on, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster);
   }
 
   public KilnConfig withDevMode(boolean d) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, d, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, d, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster);
   }
 
   public KilnConfig withTombstoneRetentionSeconds(long seconds) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, seconds, objectStore, database, cluster);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, seconds, objectStore, database, cluster);
   }
 
   public KilnConfig withNetwork(NetworkConfig n) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, n, tombstoneRetentionSeconds, objectStore, database, cluster);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, n, tombstoneRetentionSeconds, objectStore, database, cluster);
   }
 
   public KilnConfig withDatabase(DatabaseConfig d) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, d, cluster);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, d, cluster);
   }
 
   public KilnConfig withCluster(ClusterConfig c) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, c);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, c);
   }
 
   public KilnConfig withObjectStore(ObjectStoreConfig o) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmmUser, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, o, database, cluster);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, o, database, cluster);
   }
 }

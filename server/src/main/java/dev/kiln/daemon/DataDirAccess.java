@@ -8,7 +8,7 @@ import java.util.EnumSet;
 import java.util.Set;
 
 /**
- * QEMU runs as an unprivileged user and must reach its run directory and the template and kernel
+ * QEMU runs as an unprivileged uid of its own and must reach its run directory and the template and kernel
  * files by path. Every directory above them must let "others" traverse (o+x); a 0700 directory on
  * the way would make every boot fail with an obscure "Permission denied" from QEMU, so we say so
  * at start instead.
@@ -16,7 +16,7 @@ import java.util.Set;
 final class DataDirAccess {
   private DataDirAccess() {}
 
-  static void ensureTraversable(Path dir, String user) throws IOException {
+  static void ensureTraversable(Path dir) throws IOException {
     Path p = dir.toAbsolutePath().normalize();
     Files.createDirectories(p);
     // The data directory is Kiln's own: open it for traversal (not listing) if it is not.
@@ -28,8 +28,8 @@ final class DataDirAccess {
     }
     for (Path a = p.getParent(); a != null; a = a.getParent()) {
       if (!Files.getPosixFilePermissions(a).contains(PosixFilePermission.OTHERS_EXECUTE)) {
-        throw new IOException("QEMU runs as user '" + user + "' and cannot reach " + dir + ": " + a
-            + " does not allow others to traverse it (chmod o+x " + a + "), or set vmmUser to \"\" in the config");
+        throw new IOException("QEMU runs as an unprivileged uid and cannot reach " + dir + ": " + a
+            + " does not allow others to traverse it (chmod o+x " + a + "), or set vmm.uids to \"\" in the config");
       }
     }
   }

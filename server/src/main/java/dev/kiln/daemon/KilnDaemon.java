@@ -41,7 +41,7 @@ import dev.kiln.store.TemplateRepository;
 import dev.kiln.vmm.Accelerator;
 import dev.kiln.vmm.QemuBackend;
 import dev.kiln.vmm.VmmCapabilities;
-import dev.kiln.vmm.VmmUser;
+import dev.kiln.vmm.VmmIdentities;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -150,18 +150,11 @@ public final class KilnDaemon implements Daemon {
       accelerator = accel;
       OptionalLong tsc = accel == Accelerator.TCG ? HostFacts.tscKhz() : OptionalLong.empty();
       if (accel == Accelerator.TCG && tsc.isEmpty()) log.warn("host TSC rate unknown: TCG guests may hang calibrating their clock");
-      Optional<VmmUser> vmmUser = config.vmmUser().isEmpty() ? Optional.empty() : QemuBackend.userIfPresent(config.vmmUser());
-      if (vmmUser.isEmpty()) {
-        log.warn("qemu runs as the daemon's user (vmmUser=\"{}\" {}); create it with scripts/install.sh for least privilege",
-            config.vmmUser(), config.vmmUser().isEmpty() ? "disabled" : "does not exist");
-      } else {
-        DataDirAccess.ensureTraversable(data, config.vmmUser());
-        DataDirAccess.ensureTraversable(artifacts.kernel().getParent(), config.vmmUser());
-      }
+      Optional<VmmIdentities> vmmIds = vmmIdentities(config.vmm(), data, artifacts);
       limits = SandboxLimits.forHost(config.sandboxDefaults(), Runtime.getRuntime().availableProcessors(), HostFacts.memoryTotalBytes());
-      net = networks(config.network(), vmmUser.map(VmmUser::name).orElse(""), db, cluster.nodeId());
+      net = networks(config.network(), vmmIds.isPresent() ? config.vmm().group() : "", db, cluster.nodeId());
       networks = net;
-      QemuBackend backend = new QemuBackend(config.qemuBinary(), vmmUser, tsc);
+      QemuBackend backend = new QemuBackend(config.qemuBinary(), vmmIds, tsc);
       capabilities = backend.capabilities(accel);
       sandboxes = new SandboxManager(data, db, templates, backend, artifacts,
           accel, Duration.ofSeconds(config.bootTimeoutSeconds()), limits, networks, Duration.ofSeconds(config.tombstoneRetentionSeconds()),
@@ -228,6 +221,30 @@ public final class KilnDaemon implements Daemon {
    * Networking when configured and possible; otherwise every sandbox is mode none and a request for
    * more is answered with the reason. Namespaces no stored sandbox holds (a crash's) are removed.
    */
+  /**
+   * The uids VMs run as, with what a previous daemon handed out taken back; empty (QEMU as the
+   * daemon's user) when the config says so or the daemon is not root, with a warning.
+   */
+  private static Optional<VmmIdentities> vmmIdentities(dev.kiln.config.VmmConfig c, Path data, GuestArtifacts artifacts)
+      throws java.io.IOException, DaemonStartException {
+    if (c.disabled() || !"root".equals(System.getProperty("user.name"))) {
+      log.warn("qemu runs as the daemon's user ({}): every VM can reach every other VM's files; for least privilege run the daemon as root with vmm.uids set",
+          c.disabled() ? "vmm.uids is \"\"" : "the daemon is not root");
+      return Optional.empty();
+    }
+    java.util.OptionalInt group = QemuBackend.groupIfPresent(c.group());
+    if (group.isEmpty()) {
+      throw new DaemonStartException("the VMM group '" + c.group() + "' does not exist: run scripts/install.sh (or groupadd --system " + c.group()
+          + "), or set vmm.uids to \"\" to run QEMU as the daemon's user (development only)");
+    }
+    VmmIdentities ids = VmmIdentities.parse(c.uids(), group);
+    ids.recover(List.of(data.resolve("sandboxes")), Path.of("/proc"));
+    DataDirAccess.ensureTraversable(data);
+    DataDirAccess.ensureTraversable(artifacts.kernel().getParent());
+    log.info("vms run as uids {} (one each) in group {} ({}); taken now: {}", c.uids(), c.group(), group.getAsInt(), ids.taken());
+    return Optional.of(ids);
+  }
+
   private static SandboxNetworks networks(NetworkConfig c, String tapOwner, Database db, String nodeId) throws java.io.IOException, DaemonStartException {
     NetworkRepository rows = new NetworkRepository(db);
     InetAddress bind = InetAddress.getByName(c.forwardBind());

@@ -20,11 +20,14 @@ final class Namespaces {
   private static final Duration TIMEOUT = Duration.ofSeconds(30);
   private static final Path NETNS_DIR = Path.of("/run/netns");
   private static final Path SYS_NET = Path.of("/sys/class/net");
-  private final String tapOwner;
+  private final String tapGroup;
 
-  /** @param tapOwner the user QEMU runs as: the tap is theirs, so an unprivileged QEMU can open it */
-  Namespaces(String tapOwner) {
-    this.tapOwner = tapOwner;
+  /**
+   * @param tapGroup the group every VM's QEMU is in: the tap is its group's, so an unprivileged
+   *     QEMU can open it; only a process inside the namespace can name it, so one group for all is enough
+   */
+  Namespaces(String tapGroup) {
+    this.tapGroup = tapGroup;
   }
 
   void create(Slot s, int dnsPort, Collection<Cidr> blocked, Collection<Cidr> hardBlocked) {
@@ -44,7 +47,7 @@ final class Namespaces {
         addr add %6$s/%7$d dev %4$s
         link set %4$s up
         """.formatted(GuestAddressing.UPLINK, s.sandboxSide().getHostAddress(), s.hostSide().getHostAddress(), GuestAddressing.TAP,
-        tapOwner.isEmpty() ? "" : " user " + tapOwner, GuestAddressing.GATEWAY, GuestAddressing.PREFIX, GuestAddressing.GATEWAY_MAC));
+        tapGroup.isEmpty() ? "" : " group " + tapGroup, GuestAddressing.GATEWAY, GuestAddressing.PREFIX, GuestAddressing.GATEWAY_MAC));
     applyBase(s, dnsPort, blocked, hardBlocked);
   }
 

@@ -60,10 +60,10 @@ public final class NetworkService implements AutoCloseable {
   private DnsServer dns;
   private Thread refiller;
 
-  private NetworkService(NetworkConfig config, String tapOwner) {
+  private NetworkService(NetworkConfig config, String tapGroup) {
     this.config = config;
     this.plan = new AddressPlan(Cidr.parse(config.addressPool()), config.prefix());
-    this.namespaces = new Namespaces(tapOwner);
+    this.namespaces = new Namespaces(tapGroup);
     this.firewall = new HostFirewall(plan);
     this.hardBlocked = hardBlockedRanges(plan.pool());
     this.blocked = new ArrayList<>(NftRuleset.SPECIAL);
@@ -84,9 +84,9 @@ public final class NetworkService implements AutoCloseable {
    * Starts networking: the host table, the resolver, the sweep of namespaces no sandbox in
    * {@code kept} owns (a crashed daemon's), and the pool of ready namespaces.
    */
-  public static NetworkService start(NetworkConfig config, String tapOwner, Set<Integer> kept) throws IOException {
-    NetworkService n = new NetworkService(config, tapOwner);
-    if (!tapOwner.isEmpty()) grantTunAccess(tapOwner);
+  public static NetworkService start(NetworkConfig config, String tapGroup, Set<Integer> kept) throws IOException {
+    NetworkService n = new NetworkService(config, tapGroup);
+    if (!tapGroup.isEmpty()) grantTunAccess(tapGroup);
     n.firewall.install(config.dnsPort());
     try {
       n.sweep(kept);
@@ -103,12 +103,12 @@ public final class NetworkService implements AutoCloseable {
 
   /**
    * The unprivileged QEMU opens /dev/net/tun to attach to the tap made for it (it can attach only
-   * to taps its user owns; making one needs CAP_NET_ADMIN). Some hosts leave the device 0600, and
+   * to taps of its group; making one needs CAP_NET_ADMIN). Some hosts leave the device 0600, and
    * /dev forgets ACLs at reboot, so the grant is made at every start.
    */
-  private static void grantTunAccess(String user) {
-    CommandRunner.run(List.of("setfacl", "-m", "u:" + user + ":rw", "/dev/net/tun"), java.time.Duration.ofSeconds(10));
-    log.info("granted {} read-write on /dev/net/tun (ACL) so QEMU can open its tap", user);
+  private static void grantTunAccess(String group) {
+    CommandRunner.run(List.of("setfacl", "-m", "g:" + group + ":rw", "/dev/net/tun"), java.time.Duration.ofSeconds(10));
+    log.info("granted group {} read-write on /dev/net/tun (ACL) so QEMU can open its tap", group);
   }
 
   private static List<InetSocketAddress> upstreams(NetworkConfig c) throws IOException {

@@ -7,6 +7,7 @@ import dev.kiln.blob.ObjectStoreException;
 import dev.kiln.host.AtomicFiles;
 import dev.kiln.store.EventRepository;
 import dev.kiln.vmm.DiskLayers;
+import dev.kiln.vmm.DiskParents;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -168,7 +169,7 @@ final class BucketStates {
     ObjectStore s = store.orElseThrow(() -> new IOException("no object store: disk layers are not shared"));
     List<Layer> below = new ArrayList<>();
     for (Path p = top; ; ) {
-      Optional<Path> backing = DiskLayers.backingOf(p);
+      Optional<Path> backing = DiskParents.of(p);
       if (backing.isEmpty()) throw new IOException("disk layer " + p + " has no base: it is not a layer of this node");
       Path b = backing.get().toAbsolutePath().normalize();
       if (!b.getParent().equals(disks.dir())) return new Chain(below, b.toString());

@@ -12,6 +12,7 @@ import dev.kiln.net.GuestAddressing;
 import dev.kiln.vmm.Accelerator;
 import dev.kiln.vmm.DiskBase;
 import dev.kiln.vmm.DiskLayers;
+import dev.kiln.vmm.DiskParents;
 import dev.kiln.vmm.Hotplug;
 import dev.kiln.vmm.Machine;
 import dev.kiln.vmm.RunningVm;
@@ -299,7 +300,7 @@ public final class TemplateSnapshots {
       throw new IOException("the template artifact " + local.getParent().getFileName() + " a saved disk is built on is neither here nor in the object store");
     }
     if (!snapshot) return local;
-    Optional<Path> image = DiskLayers.backingOf(local);
+    Optional<Path> image = DiskParents.of(local);
     if (image.isPresent() && !store.ensureLocal(image.get(), dir -> { })) {
       throw new IOException("the template image " + image.get().getParent().getFileName() + " is neither here nor in the object store");
     }

@@ -7,6 +7,7 @@ import dev.kiln.store.CheckpointRepository;
 
 import dev.kiln.store.SandboxRow;
 import dev.kiln.vmm.DiskLayers;
+import dev.kiln.vmm.DiskParents;
 import dev.kiln.vmm.VmSpec;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -50,7 +51,7 @@ final class UnusedDisks {
     });
     // After the layers: one collected above reaches nothing now. Every layer left counts as a root,
     // pending ones (a create or a pool fill under way) included.
-    templates.artifacts().collect(() -> artifactRoots(read.get() != null ? read.get() : readUses()), DiskLayers::backingOf);
+    templates.artifacts().collect(() -> artifactRoots(read.get() != null ? read.get() : readUses()), DiskParents::of);
   }
 
   private Uses readUses() {

@@ -27,8 +27,9 @@ import org.slf4j.LoggerFactory;
  * Every sandbox's disk layers, in one directory: a sandbox writes to its own top qcow2, and a
  * checkpoint freezes that layer (the VM goes on in a new one on top). A frozen layer can be the
  * backing file of other sandboxes' disks (forks) and of checkpoints, so it belongs to no sandbox:
- * it is removed when nothing reaches it any more. Reachability follows the backing-file names in
- * the qcow2 headers from the roots the caller names (every sandbox's and checkpoint's disk).
+ * it is removed when nothing reaches it any more. Reachability follows each layer's
+ * {@link DiskParents} record (never a header a QEMU may have written) from the roots the caller
+ * names (every sandbox's and checkpoint's disk).
  */
 public final class DiskLayers {
   private static final Logger log = LoggerFactory.getLogger(DiskLayers.class);
@@ -72,6 +73,8 @@ public final class DiskLayers {
     } catch (RuntimeException e) {
       pending.remove(layer);
       Files.deleteIfExists(layer);
+      DiskParents.forget(layer);
+      if (e instanceof java.io.UncheckedIOException u) throw u.getCause();
       // qemu-img failing is an I/O failure of the host (the base gone, the disk full), not a bug: callers answer it as such.
       if (e instanceof CommandException ce) {
         throw new IOException("a disk layer on " + base.file().getFileName() + " could not be made (qemu-img exited with " + ce.exitCode() + ")", e);
@@ -119,7 +122,7 @@ public final class DiskLayers {
   }
 
   /** Whether the file is a qcow2 image (a layer, a snapshot's disk) rather than a raw one (a template image). */
-  private static boolean isQcow2(Path file) throws IOException {
+  static boolean isQcow2(Path file) throws IOException {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       ByteBuffer h = ByteBuffer.allocate(4);
       return ch.read(h, 0) == 4 && h.getInt(0) == QCOW2_MAGIC;
@@ -155,6 +158,7 @@ public final class DiskLayers {
   public void discard(Path layer) {
     try {
       Files.deleteIfExists(layer);
+      DiskParents.forget(layer);
     } catch (IOException e) {
       log.warn("disk layer {} not removed: {}", layer, e.toString());
     } finally {
@@ -162,10 +166,14 @@ public final class DiskLayers {
     }
   }
 
-  /** Makes a layer read-only for good: nothing may write a layer others are built on. */
+  /**
+   * Makes a layer read-only for good: nothing may write a layer others are built on. Root's alone:
+   * a VM built on it is handed it open (QemuBackend), so no VMM user can open another's layers.
+   */
   public static void freeze(Path layer) throws IOException {
-    Files.setOwner(layer, layer.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("root"));
-    Files.setAttribute(layer, "unix:mode", 0444);
+    Files.setAttribute(layer, "unix:uid", 0);
+    Files.setAttribute(layer, "unix:gid", 0);
+    Files.setAttribute(layer, "unix:mode", 0400);
   }
 
   /**
@@ -189,7 +197,7 @@ public final class DiskLayers {
           // this pass misread: keep everything until a person looks.
           if (reachable.contains(f)) continue;
           try {
-            backingOf(f);
+            DiskParents.of(f);
           } catch (IOException e) {
             throw new IOException("disk layer " + f + " has an unreadable header: " + e.getMessage(), e);
           }
@@ -205,6 +213,7 @@ public final class DiskLayers {
       if (pending.contains(f)) continue; // created since the roots were read
       try {
         Files.deleteIfExists(f);
+        DiskParents.forget(f);
         removed++;
       } catch (IOException e) {
         log.warn("disk layers collection stopped after removed={}: {}", removed, e.toString());
@@ -227,7 +236,7 @@ public final class DiskLayers {
       if (!p.startsWith(dir) || !reachable.add(p)) continue;
       Optional<Path> backing;
       try {
-        backing = backingOf(p);
+        backing = DiskParents.of(p);
       } catch (IOException e) {
         // qemu-img may be writing a pending layer's header right now; what it is built on is a root's.
         if (pendingNow.contains(p)) continue;

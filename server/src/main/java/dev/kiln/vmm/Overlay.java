@@ -5,7 +5,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
-/** A VM's copy-on-write disk: a qcow2 whose backing file (never written through it) is {@code base}. */
+/**
+ * A VM's copy-on-write disk: a qcow2 whose backing file (never written through it) is {@code base}.
+ * Each one made or re-pointed here gets its {@link DiskParents} record, which is what a chain is
+ * built from: the header's name is only for QEMU's tools.
+ */
 public final class Overlay {
   /** How the base is stored: a template's raw ext4 image, or a qcow2 (a snapshot's disk). */
   public enum BaseFormat { RAW, QCOW2 }
@@ -35,10 +39,34 @@ public final class Overlay {
   public static void rebase(Path overlay, Path base, BaseFormat format) {
     CommandRunner.run(List.of("qemu-img", "rebase", "-u", "-f", "qcow2", "-F", format.name().toLowerCase(), "-b", base.toString(), overlay.toString()),
         Duration.ofSeconds(30));
+    record(overlay, base.toString());
+  }
+
+  /**
+   * Writes the recorded parent back into the header of a layer no QEMU holds any more (an image's
+   * disk once its VM stopped), so the header a copy of it carries elsewhere is the truth and not
+   * what its QEMU may have written there.
+   */
+  public static void restoreHeader(Path overlay) throws java.io.IOException {
+    java.util.Optional<Path> parent = DiskParents.of(overlay);
+    if (parent.isEmpty()) return;
+    String name = java.nio.file.Files.readString(DiskParents.recordOf(overlay));
+    BaseFormat format = DiskLayers.isQcow2(parent.get()) ? BaseFormat.QCOW2 : BaseFormat.RAW;
+    CommandRunner.run(List.of("qemu-img", "rebase", "-u", "-f", "qcow2", "-F", format.name().toLowerCase(), "-b", name, overlay.toString()),
+        Duration.ofSeconds(30));
   }
 
   private static void create(Path overlay, String backingName, BaseFormat format) {
     CommandRunner.run(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", format.name().toLowerCase(), "-b", backingName,
         overlay.toString()), Duration.ofSeconds(30));
+    record(overlay, backingName);
+  }
+
+  private static void record(Path overlay, String backingName) {
+    try {
+      DiskParents.record(overlay, backingName);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("the parent record of " + overlay + " could not be written: " + e.getMessage(), e);
+    }
   }
 }

@@ -4,19 +4,21 @@ import dev.kiln.host.CommandRunner;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.UserPrincipal;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.OptionalLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Runs each VM as a {@code qemu-system-x86_64} process ({@code -machine microvm} or {@code q35}) in a session of its own
- * (setsid), so it outlives the daemon, and, when a {@link VmmUser} is configured, as that
- * unprivileged user from its first instruction (setpriv), under QEMU's seccomp sandbox.
+ * (setsid), so it outlives the daemon, and, when {@link VmmIdentities} are configured, as a uid
+ * of its own from its first instruction (setpriv), under QEMU's seccomp sandbox. It owns only its
+ * run directory and its top disk layer; the layers below are opened here and handed to it as
+ * descriptors (docs/adr/0020).
  */
 public final class QemuBackend implements VmmBackend {
   private static final Logger log = LoggerFactory.getLogger(QemuBackend.class);
@@ -24,16 +26,16 @@ public final class QemuBackend implements VmmBackend {
   private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
 
   private final String qemuBinary;
-  private final Optional<VmmUser> user;
+  private final Optional<VmmIdentities> identities;
   private final OptionalLong tscKhz;
   private final QemuImages images = new QemuImages(this);
   /** The machines the QEMU binary offers: asked once, it does not change while the daemon runs. */
   private volatile List<Machine> machines;
 
   /** @param tscKhz the host's TSC rate, which TCG guests on microvm need (see {@link #kernelCmdline}); empty if unknown */
-  public QemuBackend(String qemuBinary, Optional<VmmUser> user, OptionalLong tscKhz) {
+  public QemuBackend(String qemuBinary, Optional<VmmIdentities> identities, OptionalLong tscKhz) {
     this.qemuBinary = qemuBinary;
-    this.user = user;
+    this.identities = identities;
     this.tscKhz = tscKhz;
   }
 
@@ -62,9 +64,12 @@ public final class QemuBackend implements VmmBackend {
 
   @Override
   public void adoptImage(Path dir) throws IOException {
-    Optional<UserPrincipal> owner = user.isEmpty() ? Optional.empty()
-        : Optional.of(dir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(user.get().name()));
-    images.adopt(dir, owner);
+    images.adopt(dir, sharedGroup());
+  }
+
+  /** The group every VMM uid is in, if any: clones of one image open its memory file through it. */
+  OptionalInt sharedGroup() {
+    return identities.map(VmmIdentities::sharedGroup).orElse(OptionalInt.empty());
   }
 
   @Override
@@ -118,31 +123,50 @@ public final class QemuBackend implements VmmBackend {
   }
 
   private QemuVm launch(VmSpec spec, boolean incoming) throws VmmException, InterruptedException {
-    List<String> argv = new ArrayList<>(List.of("setsid"));
-    // The namespace first (it needs root), then the unprivileged user: QEMU opens the tap, which is
-    // that user's, inside it.
-    spec.nic().ifPresent(n -> argv.addAll(List.of("nsenter", "--net=/run/netns/" + n.netns())));
+    Optional<VmmIdentity> identity = identities.isEmpty() ? Optional.empty() : Optional.of(identities.get().claim(spec.runDir()));
+    List<Path> below;
+    boolean topQcow2;
     try {
       Files.createDirectories(spec.runDir());
       Files.deleteIfExists(spec.pidFile());
-      if (user.isPresent()) {
-        UserPrincipal owner = spec.runDir().getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(user.get().name());
-        Files.setOwner(spec.runDir(), owner);
-        Files.setOwner(spec.rootDisk(), owner);
+      below = DiskParents.below(spec.rootDisk());
+      topQcow2 = DiskLayers.isQcow2(spec.rootDisk());
+      if (identity.isPresent()) {
+        giveTo(spec.rootDisk(), identity.get());
         if (spec.memory().isPresent() && spec.memory().get().mode() == GuestMemory.Mode.SHARED) {
-          // QEMU writes the guest's RAM into this file; in CLONE mode it only reads it.
+          // QEMU writes the guest's RAM into this file; in CLONE mode it only maps it private (see QemuImages).
           Path mem = spec.memory().get().file();
           if (!Files.exists(mem)) Files.createFile(mem);
-          Files.setOwner(mem, owner);
+          giveTo(mem, identity.get());
+        } else if (spec.memory().isPresent() && spec.memory().get().mode() == GuestMemory.Mode.CLONE) {
+          QemuImages.shareMemory(spec.memory().get().file(), identities.get().sharedGroup());
         }
-        argv.addAll(List.of("setpriv", "--reuid=" + user.get().name(), "--regid=" + user.get().name(), "--clear-groups", "--no-new-privs"));
       }
     } catch (IOException e) {
-      throw new VmmException("cannot prepare run directory " + spec.runDir() + ": " + e.getMessage(), e);
+      throw new VmmException("cannot prepare run directory " + spec.runDir() + " and disk " + spec.rootDisk() + ": " + e.getMessage(), e);
     }
-    argv.addAll(QemuCommandLine.build(qemuBinary, spec, incoming));
-    log.info("starting vm={} machine={} accel={} vcpus={} memory_mib={} user={}", spec.name(), spec.machine().wire(), spec.accelerator(),
-        spec.vcpus(), spec.totalMemoryMib(), user.map(VmmUser::name).orElse("root"));
+    List<String> argv = new ArrayList<>(List.of("setsid"));
+    List<QemuCommandLine.Backing> backings = new ArrayList<>();
+    if (!below.isEmpty()) {
+      // The daemon (root) opens the chain below the top layer, read-only, and QEMU inherits the
+      // descriptors: bash, because Java starts a child with nothing open beyond stdio.
+      StringBuilder script = new StringBuilder("exec");
+      for (int i = 0; i < below.size(); i++) {
+        int fd = FIRST_FD + i;
+        script.append(' ').append(fd).append("<\"$").append(i + 1).append('"');
+        backings.add(new QemuCommandLine.Backing(fd, isQcow2(below.get(i))));
+      }
+      script.append(" || exit 1; shift ").append(below.size()).append("; exec \"$@\"");
+      argv.addAll(List.of("bash", "-c", script.toString(), "kiln-vm-open"));
+      below.forEach(p -> argv.add(p.toString()));
+    }
+    // The namespace first (it needs root), then the unprivileged user: QEMU opens the tap, which its
+    // shared group may, inside it.
+    spec.nic().ifPresent(n -> argv.addAll(List.of("nsenter", "--net=/run/netns/" + n.netns())));
+    identity.ifPresent(id -> argv.addAll(id.setprivArgs()));
+    argv.addAll(QemuCommandLine.build(qemuBinary, spec, incoming, topQcow2, backings));
+    log.info("starting vm={} machine={} accel={} vcpus={} memory_mib={} uid={} chain_depth={}", spec.name(), spec.machine().wire(), spec.accelerator(),
+        spec.vcpus(), spec.totalMemoryMib(), identity.map(i -> Integer.toString(i.uid())).orElse("daemon's"), below.size() + 1);
     log.debug("qemu argv={}", argv);
     Process p;
     try {
@@ -155,7 +179,25 @@ public final class QemuBackend implements VmmBackend {
       throw new VmmException("cannot run " + argv.getFirst() + " for " + spec.name() + ": " + e.getMessage(), e);
     }
     QmpClient qmp = awaitQmp(spec, p.toHandle());
-    return new QemuVm(spec, p.toHandle(), qmp, user);
+    return new QemuVm(spec, p.toHandle(), qmp, identity);
+  }
+
+  /** The first descriptor a chain file is handed to QEMU as (0-2 are stdio). */
+  private static final int FIRST_FD = 3;
+
+  private static boolean isQcow2(Path file) {
+    try {
+      return DiskLayers.isQcow2(file);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /** The VM's own file: its uid's, no one else's. */
+  static void giveTo(Path file, VmmIdentity id) throws IOException {
+    Files.setAttribute(file, "unix:uid", id.uid());
+    Files.setAttribute(file, "unix:gid", id.gid());
+    Files.setAttribute(file, "unix:mode", 0600);
   }
 
   /** Waits for QEMU's QMP socket to answer: the sign that the VM is set up and running. */
@@ -170,7 +212,7 @@ public final class QemuBackend implements VmmBackend {
           return QmpClient.connect(spec.qmpSocket(), spec.name(), Duration.ofSeconds(10), ev -> QemuVm.onEvent(spec, ev));
         } catch (VmmException e) {
           // QEMU binds the socket a moment before it listens: "connection refused" means "not yet".
-          if (!(e.getCause() instanceof java.net.ConnectException)) throw e;
+          if (!(e.getCause() instanceof java.net.ConnectException)) throw new VmmException(e.getMessage() + vmmLogTail(spec), e);
         }
       }
       Thread.sleep(5);
@@ -195,34 +237,40 @@ public final class QemuBackend implements VmmBackend {
       handle.destroyForcibly();
       throw new VmmException(e.getMessage() + "; killed QEMU pid " + pid, e);
     }
-    return new QemuVm(disksAsQemuHasThem(spec, qmp), handle, qmp, user);
+    Optional<VmmIdentity> identity = identities.isEmpty() ? Optional.empty() : Optional.of(identities.get().claim(spec.runDir()));
+    return new QemuVm(disksAsQemuHasThem(spec, qmp), handle, qmp, identity);
   }
 
   /**
    * The spec with the root disk QEMU writes to. They differ only when a daemon stopped between a
    * disk freeze and its record ({@link RunningVm#freezeDisk}): QEMU writes to the new layer while
-   * the record names the frozen one. QEMU's word is taken only for a file the daemon made: a layer
-   * beside the recorded one whose backing file is the recorded one (a compromised QEMU must not
-   * be able to point the daemon at another file). Anything else is refused.
+   * the record names the frozen one. QEMU's word (the block node it writes to) is taken only for a
+   * file the daemon made: a layer beside the recorded one whose parent record is the recorded one
+   * (a compromised QEMU must not be able to point the daemon at another file). Anything else is refused.
    */
   private static VmSpec disksAsQemuHasThem(VmSpec spec, QmpClient qmp) throws VmmException, InterruptedException {
     com.fasterxml.jackson.databind.JsonNode devices = qmp.execute("query-block", null, Duration.ofSeconds(10));
-    String file = null;
+    String node = null;
     for (com.fasterxml.jackson.databind.JsonNode d : devices) {
-      if (d.path("device").asText().equals("root")) file = d.path("inserted").path("file").asText(null);
+      if (d.has("inserted")) node = d.path("inserted").path("node-name").asText(null);
     }
-    if (file == null || file.length() > 4096) throw new VmmException("QEMU of " + spec.name() + " names no root disk");
-    Path actual = Path.of(file).toAbsolutePath().normalize();
+    if (node == null || node.length() > 64) throw new VmmException("QEMU of " + spec.name() + " names no root disk");
     Path recorded = spec.rootDisk().toAbsolutePath().normalize();
-    if (actual.equals(recorded)) return spec;
-    try {
-      if (!recorded.getParent().equals(actual.getParent()) || !Files.isRegularFile(actual, java.nio.file.LinkOption.NOFOLLOW_LINKS)
-          || !DiskLayers.backingOf(actual).map(b -> b.toAbsolutePath().normalize().equals(recorded)).orElse(false)) {
-        throw new VmmException("QEMU of " + spec.name() + " writes to " + actual + ", which is not a layer on its recorded disk " + recorded);
+    if (node.equals(QemuCommandLine.nodeName(recorded))) return spec;
+    // The only other node it may be on: a layer the daemon made on the recorded one (its record says so).
+    Path actual = null;
+    try (var siblings = Files.newDirectoryStream(recorded.getParent(), "*.qcow2")) {
+      for (Path f : siblings) {
+        Path abs = f.toAbsolutePath().normalize();
+        if (QemuCommandLine.nodeName(abs).equals(node) && Files.isRegularFile(abs, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+            && DiskParents.of(abs).map(b -> b.toAbsolutePath().normalize().equals(recorded)).orElse(false)) {
+          actual = abs;
+        }
       }
     } catch (IOException e) {
-      throw new VmmException("QEMU of " + spec.name() + " writes to " + actual + ", which cannot be checked: " + e.getMessage(), e);
+      throw new VmmException("QEMU of " + spec.name() + " writes to node " + node + ", which cannot be checked: " + e.getMessage(), e);
     }
+    if (actual == null) throw new VmmException("QEMU of " + spec.name() + " writes to node " + node + ", which is not a layer on its recorded disk " + recorded);
     log.warn("vm={} writes to {} though its record names {} (the daemon stopped between a disk freeze and its record): taking the new layer",
         spec.name(), actual, recorded);
     return spec.withRootDisk(actual);
@@ -295,14 +343,22 @@ public final class QemuBackend implements VmmBackend {
     }
   }
 
-  /** A backend as the installer sets a host up (the kiln-vmm user if present, the host's TSC rate under TCG): for the benchmark's floors and tests. */
+  /**
+   * A backend as the installer sets a host up (per-VM uids from the default range with the kiln-vmm
+   * group, when run as root and the group exists; the host's TSC rate under TCG): for the
+   * benchmark's floors and tests.
+   */
   public static QemuBackend forThisHost(Accelerator accel) {
-    return new QemuBackend("qemu-system-x86_64", userIfPresent("kiln-vmm"), accel == Accelerator.TCG ? dev.kiln.host.HostFacts.tscKhz() : OptionalLong.empty());
+    OptionalInt group = groupIfPresent(VmmIdentities.DEFAULT_GROUP);
+    Optional<VmmIdentities> ids = group.isPresent() && "root".equals(System.getProperty("user.name"))
+        ? Optional.of(VmmIdentities.parse(VmmIdentities.DEFAULT_RANGE, group)) : Optional.empty();
+    return new QemuBackend("qemu-system-x86_64", ids, accel == Accelerator.TCG ? dev.kiln.host.HostFacts.tscKhz() : OptionalLong.empty());
   }
 
-  /** The VMM user if the host has it (the installer creates kiln-vmm), else empty: QEMU then runs as the daemon's user. */
-  public static Optional<VmmUser> userIfPresent(String name) {
-    var r = CommandRunner.runAllowingFailure(List.of("id", "-u", name), Duration.ofSeconds(5));
-    return r.exitCode() == 0 ? Optional.of(new VmmUser(name)) : Optional.empty();
+  /** The gid of a group if the host has it (the installer creates kiln-vmm), else empty. */
+  public static OptionalInt groupIfPresent(String name) {
+    var r = CommandRunner.runAllowingFailure(List.of("getent", "group", name), Duration.ofSeconds(5));
+    String[] f = r.stdout().strip().split(":");
+    return r.exitCode() == 0 && f.length >= 3 && f[2].matches("\\d{1,10}") ? OptionalInt.of(Integer.parseInt(f[2])) : OptionalInt.empty();
   }
 }

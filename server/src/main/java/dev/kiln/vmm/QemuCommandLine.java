@@ -1,18 +1,31 @@
 package dev.kiln.vmm;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
 import java.util.List;
 
 /** Builds the argv of one QEMU process, {@code microvm} or {@code q35}. Pure: no I/O, unit-tested. */
 final class QemuCommandLine {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
   private QemuCommandLine() {}
 
+  /**
+   * A file below the VM's top layer, handed to QEMU already open (read-only) as descriptor
+   * {@code fd}: QEMU never opens it by name, and the VMM user needs no right to it.
+   */
+  record Backing(int fd, boolean qcow2) {}
+
   static List<String> build(String qemuBinary, VmSpec s) {
-    return build(qemuBinary, s, false);
+    return build(qemuBinary, s, false, true, List.of());
   }
 
-  /** With {@code incoming}, QEMU waits for a migration stream (a snapshot) instead of booting. */
-  static List<String> build(String qemuBinary, VmSpec s, boolean incoming) {
+  /**
+   * With {@code incoming}, QEMU waits for a migration stream (a snapshot) instead of booting.
+   * {@code below} is the chain under the top layer, nearest first, as the daemon's records have it.
+   */
+  static List<String> build(String qemuBinary, VmSpec s, boolean incoming, boolean topQcow2, List<Backing> below) {
     // The two machines differ in their bus (virtio-mmio "-device" models or PCI "-pci" ones) and
     // in what the machine itself is given; everything else is the same VM.
     String bus = s.machine() == Machine.Q35 ? "pci" : "device";
@@ -32,8 +45,8 @@ final class QemuCommandLine {
     a.addAll(List.of("-chardev", "file,id=console,path=" + s.consoleLog(), "-serial", "chardev:console"));
     // One queue, as on virtio-mmio: virtio-blk-pci would size its queues (and its PCI config) by
     // the vCPU count at start, which a hot-plug changes, and a saved state then no longer loads.
-    a.addAll(List.of("-drive", "id=root,file=" + s.rootDisk() + ",format=qcow2,if=none,discard=unmap",
-        "-device", "virtio-blk-" + bus + ",drive=root" + (s.machine() == Machine.Q35 ? ",num-queues=1" : "")));
+    a.addAll(disk(s, topQcow2, below));
+    a.addAll(List.of("-device", "virtio-blk-" + bus + ",drive=" + nodeName(s.rootDisk()) + (s.machine() == Machine.Q35 ? ",num-queues=1" : "")));
     a.addAll(List.of("-device", "virtio-serial-" + bus,
         "-chardev", "socket,id=agent,path=" + s.agentSocket() + ",server=on,wait=off",
         "-device", "virtserialport,chardev=agent,name=kiln.agent"));
@@ -53,6 +66,50 @@ final class QemuCommandLine {
     // migration), until the daemon has put its disk in place and says cont.
     if (incoming) a.addAll(List.of("-incoming", "defer", "-S"));
     return a;
+  }
+
+  /**
+   * The root disk as an explicit {@code -blockdev} chain: every layer's backing is named here, and
+   * the bottom one's is null, so QEMU follows no backing-file name written inside a qcow2 header
+   * (which the QEMU that last wrote the file controlled). Only the top layer, the VM's own, is
+   * opened by path.
+   */
+  private static List<String> disk(VmSpec s, boolean topQcow2, List<Backing> below) {
+    List<String> a = new ArrayList<>();
+    for (int i = below.size() - 1; i >= 0; i--) {
+      Backing b = below.get(i);
+      a.addAll(List.of("-add-fd", "fd=" + b.fd() + ",set=" + b.fd()));
+      ObjectNode file = JSON.createObjectNode().put("driver", "file").put("node-name", "f" + i).put("filename", "/dev/fdset/" + b.fd())
+          .put("read-only", true);
+      ObjectNode format = JSON.createObjectNode().put("driver", b.qcow2() ? "qcow2" : "raw").put("node-name", "b" + i).put("file", "f" + i)
+          .put("read-only", true);
+      if (b.qcow2()) backing(format, i + 1 < below.size() ? "b" + (i + 1) : null);
+      a.addAll(List.of("-blockdev", file.toString(), "-blockdev", format.toString()));
+    }
+    ObjectNode file = JSON.createObjectNode().put("driver", "file").put("filename", s.rootDisk().toString()).put("discard", "unmap");
+    ObjectNode top = JSON.createObjectNode().put("driver", topQcow2 ? "qcow2" : "raw").put("node-name", nodeName(s.rootDisk())).put("discard", "unmap");
+    top.set("file", file);
+    if (topQcow2) backing(top, below.isEmpty() ? null : "b0");
+    a.addAll(List.of("-blockdev", top.toString()));
+    return a;
+  }
+
+  private static void backing(ObjectNode node, String backing) {
+    if (backing == null) node.putNull("backing");
+    else node.put("backing", backing);
+  }
+
+  /**
+   * The block node of a top layer, named after its path: the daemon finds the node of the layer it
+   * recorded (to freeze or grow it) without asking QEMU, whose answer it would have to trust.
+   */
+  static String nodeName(java.nio.file.Path layer) {
+    try {
+      byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(layer.toAbsolutePath().normalize().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return "d" + java.util.HexFormat.of().formatHex(d, 0, 10);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new AssertionError("every JVM has SHA-256", e);
+    }
   }
 
   private static String machine(VmSpec s) {

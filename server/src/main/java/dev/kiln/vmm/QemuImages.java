@@ -5,17 +5,17 @@ import dev.kiln.host.VerifiedFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.UserPrincipal;
 import java.time.Duration;
 import java.util.List;
 
 /**
  * The QEMU layout of a {@link VmImage}: {@code state} (the migration stream without RAM),
  * {@code memory} (the RAM file) and {@code disk.qcow2} (a layer on the template image). The disk
- * and state are root-owned and read-only once saved. The memory file must stay the VMM user's
- * (QEMU 7.2 opens it read-write even to map it private), so a QEMU taken over by its guest could
- * write to it: its checksum is verified again whenever its change time moves, which no user can
- * forge, before any further clone loads it.
+ * and state are root-owned and read-only once saved. The memory file must stay writable by every
+ * VMM uid that clones it (QEMU 7.2 opens it read-write even to map it private): it is root's and the
+ * shared VMM group's, mode 0660, so a QEMU taken over by its guest could write to it: its checksum
+ * is verified again whenever its change time moves, which no user can forge, before any further
+ * clone loads it. Its disk's header is rewritten from the daemon's record once its VM stopped.
  *
  * <p>The disk names its base relative to the image's directory ({@code ../../images/<id>/rootfs.ext4}
  * for an artifact), so an image copied into another data directory, beside a copy of its base,
@@ -50,26 +50,37 @@ final class QemuImages {
   VmImage save(RunningVm vm, Path dir, Duration timeout) throws VmmException, IOException, InterruptedException {
     SavedState state = vm.saveState(state(dir), timeout);
     vm.stop(Duration.ofSeconds(3));
-    UserPrincipal root = dir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("root");
-    for (Path p : List.of(disk(dir), state.file())) {
-      Files.setOwner(p, root);
-      Files.setAttribute(p, "unix:mode", 0444);
-    }
-    Files.setAttribute(memory(dir), "unix:mode", 0600);
+    Overlay.restoreHeader(disk(dir));
+    for (Path p : List.of(disk(dir), state.file())) rootReadOnly(p);
+    shareMemory(memory(dir), backend.sharedGroup());
     String memorySha = Checksums.sha256(memory(dir));
     verifiedMemory.markVerified(memory(dir), memorySha); // computed just now: the first clone need not redo it
     return new VmImage(dir, new VmImage.Sums(state.sha256(), state.bytes(), memorySha));
   }
 
   /** An image's files copied from another host: the owners and modes {@link #save} gives them, before any clone reads them. */
-  void adopt(Path dir, java.util.Optional<UserPrincipal> vmmUser) throws IOException {
-    UserPrincipal root = dir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("root");
-    for (Path p : List.of(disk(dir), state(dir))) {
-      Files.setOwner(p, root);
-      Files.setAttribute(p, "unix:mode", 0444);
-    }
-    if (vmmUser.isPresent()) Files.setOwner(memory(dir), vmmUser.get());
-    Files.setAttribute(memory(dir), "unix:mode", 0600);
+  void adopt(Path dir, java.util.OptionalInt sharedGroup) throws IOException {
+    for (Path p : List.of(disk(dir), state(dir))) rootReadOnly(p);
+    shareMemory(memory(dir), sharedGroup);
+  }
+
+  private static void rootReadOnly(Path p) throws IOException {
+    Files.setAttribute(p, "unix:uid", 0);
+    Files.setAttribute(p, "unix:gid", 0);
+    Files.setAttribute(p, "unix:mode", 0444);
+  }
+
+  /**
+   * Root's and the VMM group's (every clone's QEMU opens it read-write), or root's alone where QEMU
+   * runs as the daemon. Changed only if it is not so already: a change moves the change time, and
+   * the next clone would checksum the whole file again.
+   */
+  static void shareMemory(Path memory, java.util.OptionalInt group) throws IOException {
+    int gid = group.orElse(0);
+    int mode = group.isPresent() ? 0660 : 0600;
+    if ((Integer) Files.getAttribute(memory, "unix:uid") != 0) Files.setAttribute(memory, "unix:uid", 0);
+    if ((Integer) Files.getAttribute(memory, "unix:gid") != gid) Files.setAttribute(memory, "unix:gid", gid);
+    if (((Integer) Files.getAttribute(memory, "unix:mode") & 07777) != mode) Files.setAttribute(memory, "unix:mode", mode);
   }
 
   RunningVm restore(VmImage image, VmSpec spec, boolean paused, Duration timeout) throws VmmException, IOException, InterruptedException {

@@ -13,7 +13,6 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.UserPrincipal;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -39,11 +38,11 @@ final class QemuMigration {
   private QemuMigration() {}
 
   /** Pauses the VM and writes its state to {@code target} (temp, fsync, rename). The VM stays paused. */
-  static SavedState save(VmSpec spec, QmpClient qmp, Optional<VmmUser> user, Path target, Duration timeout)
+  static SavedState save(VmSpec spec, QmpClient qmp, Optional<VmmIdentity> identity, Path target, Duration timeout)
       throws VmmException, InterruptedException {
     Path sock = spec.migrationSocket();
     Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
-    try (ServerSocketChannel server = listen(sock, user)) {
+    try (ServerSocketChannel server = listen(sock, identity)) {
       Files.createDirectories(target.toAbsolutePath().getParent());
       MessageDigest sha = MessageDigest.getInstance("SHA-256");
       CompletableFuture<Long> copied = new CompletableFuture<>();
@@ -76,14 +75,15 @@ final class QemuMigration {
     }
   }
 
-  private static ServerSocketChannel listen(Path sock, Optional<VmmUser> user) throws IOException {
+  private static ServerSocketChannel listen(Path sock, Optional<VmmIdentity> identity) throws IOException {
     ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
     try {
       Files.deleteIfExists(sock);
       server.bind(UnixDomainSocketAddress.of(sock));
-      if (user.isPresent()) {
-        UserPrincipal owner = sock.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(user.get().name());
-        Files.setOwner(sock, owner); // QEMU, running as that user, must be able to connect
+      if (identity.isPresent()) {
+        // QEMU, running as this VM's uid, must be able to connect; no other VM's may.
+        Files.setAttribute(sock, "unix:uid", identity.get().uid());
+        Files.setAttribute(sock, "unix:mode", 0600);
       }
       return server;
     } catch (IOException | RuntimeException e) {
@@ -139,11 +139,11 @@ final class QemuMigration {
    * stream; the VM is then stopped here ("postmigrate"). On failure the migration is cancelled and,
    * once QEMU has let go of it, the VM runs here as before.
    */
-  static MigrationStats sendLive(VmSpec spec, QmpClient qmp, Optional<VmmUser> user, MigrationSettings settings, MigrationSink sink)
+  static MigrationStats sendLive(VmSpec spec, QmpClient qmp, Optional<VmmIdentity> identity, MigrationSettings settings, MigrationSink sink)
       throws VmmException, InterruptedException {
     Path sock = spec.migrationSocket();
     long deadline = System.nanoTime() + settings.timeout().toNanos();
-    try (ServerSocketChannel server = listen(sock, user)) {
+    try (ServerSocketChannel server = listen(sock, identity)) {
       qmp.execute("migrate-set-capabilities", Map.of("capabilities", List.of(Map.of("capability", "auto-converge", "state", true))), QMP_TIMEOUT);
       qmp.execute("migrate-set-parameters", Map.of("downtime-limit", settings.maxDowntime().toMillis(), "max-bandwidth", settings.maxBytesPerSecond()),
           QMP_TIMEOUT);

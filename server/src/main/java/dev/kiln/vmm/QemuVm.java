@@ -18,11 +18,11 @@ final class QemuVm implements RunningVm {
   private final ProcessHandle process;
   private final QmpClient qmp;
   private final CompletableFuture<Void> exit;
-  private final java.util.Optional<VmmUser> user;
+  private final java.util.Optional<VmmIdentity> identity;
 
-  QemuVm(VmSpec spec, ProcessHandle process, QmpClient qmp, java.util.Optional<VmmUser> user) {
+  QemuVm(VmSpec spec, ProcessHandle process, QmpClient qmp, java.util.Optional<VmmIdentity> identity) {
     this.spec = spec;
-    this.user = user;
+    this.identity = identity;
     this.process = process;
     this.qmp = qmp;
     this.exit = process.onExit().thenApply(p -> null);
@@ -84,12 +84,12 @@ final class QemuVm implements RunningVm {
 
   @Override
   public SavedState saveState(Path target, Duration timeout) throws VmmException, InterruptedException {
-    return QemuMigration.save(spec, qmp, user, target, timeout);
+    return QemuMigration.save(spec, qmp, identity, target, timeout);
   }
 
   @Override
   public MigrationStats migrateOut(MigrationSettings settings, MigrationSink sink) throws VmmException, InterruptedException {
-    return QemuMigration.sendLive(spec, qmp, user, settings, sink);
+    return QemuMigration.sendLive(spec, qmp, identity, settings, sink);
   }
 
   @Override
@@ -103,12 +103,11 @@ final class QemuVm implements RunningVm {
     Path next = disks.create(new DiskBase.Layer(frozen));
     try {
       pause();
-      if (user.isPresent()) {
-        Files.setOwner(next, next.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(user.get().name()));
-      }
-      // "existing": the daemon made the layer, so it has the owner and backing file name we chose.
-      qmp.execute("blockdev-snapshot-sync", java.util.Map.of("device", "root", "snapshot-file", next.toString(), "format", "qcow2",
-          "mode", "existing"), Duration.ofSeconds(30));
+      if (identity.isPresent()) QemuBackend.giveTo(next, identity.get());
+      // "existing": the daemon made the layer (and recorded its parent); QEMU opens it without
+      // following its header and puts it over the node it names.
+      qmp.execute("blockdev-snapshot-sync", java.util.Map.of("node-name", QemuCommandLine.nodeName(frozen), "snapshot-file", next.toString(),
+          "snapshot-node-name", QemuCommandLine.nodeName(next), "format", "qcow2", "mode", "existing"), Duration.ofSeconds(30));
     } catch (IOException | VmmException | RuntimeException e) {
       disks.discard(next); // not recorded anywhere yet: nothing else would remove it
       throw e;
@@ -120,7 +119,7 @@ final class QemuVm implements RunningVm {
 
   @Override
   public void growRootDisk(long bytes) throws VmmException, InterruptedException {
-    qmp.execute("block_resize", java.util.Map.of("device", "root", "size", bytes), Duration.ofSeconds(30));
+    qmp.execute("block_resize", java.util.Map.of("node-name", QemuCommandLine.nodeName(spec.rootDisk()), "size", bytes), Duration.ofSeconds(30));
   }
 
   @Override

@@ -61,8 +61,8 @@ class DiskLayersTest {
     Path gone = tmp.resolve("gone.qcow2");
     IOException e = assertThrows(IOException.class, () -> layers.create(new DiskBase.Layer(gone)));
     assertEquals("a disk layer on gone.qcow2 could not be made (qemu-img exited with 1)", e.getMessage());
-    try (var left = Files.list(tmp.resolve("disks"))) {
-      assertEquals(3, left.count(), "only the three layers the test made");
+    try (var left = Files.newDirectoryStream(tmp.resolve("disks"), "*.{qcow2,parent,tmp}")) {
+      assertEquals(6, java.util.stream.StreamSupport.stream(left.spliterator(), false).count(), "only the three layers the test made, with their records");
     }
   }
 
@@ -78,24 +78,34 @@ class DiskLayersTest {
   }
 
   @Test
-  void aGarbledHeaderOnTheChainAbortsThePass() throws IOException {
-    corruptHeader(top); // before the fix: "no backing chain", so the frozen layer (a fork's base) went
-    assertEquals(0, layers.collect(() -> Set.of(top)));
-    assertTrue(Files.exists(frozen), "the layer under the unreadable one is kept");
-    assertTrue(Files.exists(garbage), "nothing is deleted in an aborted pass");
+  void aHeaderRewrittenOrGarbledChangesNoChainTheRecordsKeep() throws IOException {
+    // The top layer is its QEMU's to write: whatever it leaves in the header, the record says what
+    // the layer is built on.
+    corruptHeader(top);
+    assertEquals(1, layers.collect(() -> Set.of(top)));
+    assertTrue(Files.exists(frozen), "the layer under it is kept by the record");
+    assertFalse(Files.exists(garbage));
   }
 
   @Test
-  void aTruncatedLayerOnTheChainAbortsThePass() throws IOException {
+  void aTruncatedTopLayerKeepsItsChain() throws IOException {
     try (RandomAccessFile f = new RandomAccessFile(top.toFile(), "rw")) {
       f.setLength(10);
     }
-    assertEquals(0, layers.collect(() -> Set.of(top)));
-    assertTrue(Files.exists(frozen) && Files.exists(garbage));
+    assertEquals(1, layers.collect(() -> Set.of(top)));
+    assertTrue(Files.exists(frozen));
   }
 
   @Test
-  void aGarbledLayerNoRootReachesAbortsThePass() throws IOException {
+  void anUnreadableRecordAbortsThePass() throws IOException {
+    Files.writeString(DiskParents.recordOf(top), "x".repeat(5000));
+    assertEquals(0, layers.collect(() -> Set.of(top)));
+    assertTrue(Files.exists(frozen) && Files.exists(garbage), "nothing is deleted in an aborted pass");
+  }
+
+  @Test
+  void aLayerWithNeitherRecordNorHeaderAbortsThePass() throws IOException {
+    Files.delete(DiskParents.recordOf(garbage));
     corruptHeader(garbage);
     assertEquals(0, layers.collect(() -> Set.of(top)));
     assertTrue(Files.exists(garbage) && Files.exists(frozen));

@@ -191,8 +191,7 @@ class MachinesSystemTest {
     RunningVm source = start(spec);
     run(source, "echo before-move > /root/mark && sync");
     Path targetDir = work.resolve("vm-live-b");
-    Files.createDirectories(targetDir);
-    Path targetDisk = targetDir.resolve("rootfs.qcow2");
+    Path targetDisk = disks().resolve("vm-live-b.qcow2");
     Overlay.create(targetDisk, baseImage, Overlay.BaseFormat.RAW);
     VmSpec target = spec.renamed("vm-live-b", targetDir).withRootDisk(targetDisk).withMemory(GuestMemory.streamed());
     RunningVm[] received = new RunningVm[1];
@@ -219,11 +218,16 @@ class MachinesSystemTest {
   }
 
   private VmSpec spec(Machine machine, String name, Optional<Hotplug> room) throws Exception {
+    // Disks beside the run directories, not in them: each run directory is its VM's uid's alone,
+    // and a restore by another VM (another uid) reads the disk the first one wrote.
     Path dir = work.resolve(name);
-    Files.createDirectories(dir);
-    Path overlay = dir.resolve("rootfs.qcow2");
+    Path overlay = disks().resolve(name + ".qcow2");
     Overlay.create(overlay, baseImage, Overlay.BaseFormat.RAW);
     return new VmSpec(name, dir, artifacts.kernel(), artifacts.initrd(), cmdline, overlay, 1, 512, ACCEL).onMachine(machine, room);
+  }
+
+  private Path disks() throws java.io.IOException {
+    return Files.createDirectories(work.resolve("disks"));
   }
 
   private RunningVm start(VmSpec spec) throws Exception {

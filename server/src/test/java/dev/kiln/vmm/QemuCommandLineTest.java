@@ -31,10 +31,34 @@ class QemuCommandLineTest {
     assertEquals("unix:/run/k/sb-test/qmp.sock,server=on,wait=off", after(a, "-qmp"));
     assertTrue(a.contains("socket,id=agent,path=/run/k/sb-test/agent.sock,server=on,wait=off"));
     assertTrue(a.contains("virtserialport,chardev=agent,name=kiln.agent"));
-    assertTrue(a.contains("virtio-blk-device,drive=root"));
+    assertTrue(a.contains("virtio-blk-device,drive=" + QemuCommandLine.nodeName(spec.rootDisk())));
     assertTrue(a.contains("virtio-serial-device"));
     assertTrue(after(a, "-sandbox").startsWith("on,"));
     assertFalse(a.contains("-runas"));
+  }
+
+  @Test
+  void theChainBelowTheTopIsHandedOpenAndNoLayerFollowsItsHeader() throws Exception {
+    List<String> a = QemuCommandLine.build("qemu", spec, false, true, List.of(new QemuCommandLine.Backing(3, true), new QemuCommandLine.Backing(4, false)));
+    var json = new com.fasterxml.jackson.databind.ObjectMapper();
+    List<com.fasterxml.jackson.databind.JsonNode> nodes = new java.util.ArrayList<>();
+    for (int i = 0; i < a.size(); i++) if (a.get(i).equals("-blockdev")) nodes.add(json.readTree(a.get(i + 1)));
+    assertTrue(a.contains("fd=3,set=3") && a.contains("fd=4,set=4"), a.toString());
+    // Bottom first, so each node names one defined before it.
+    assertEquals("/dev/fdset/4", nodes.get(0).path("filename").asText());
+    assertEquals("raw", nodes.get(1).path("driver").asText());
+    assertEquals("/dev/fdset/3", nodes.get(2).path("filename").asText());
+    assertEquals("b1", nodes.get(3).path("backing").asText());
+    assertTrue(nodes.get(3).path("read-only").asBoolean() && nodes.get(2).path("read-only").asBoolean());
+    var top = nodes.get(4);
+    assertEquals(QemuCommandLine.nodeName(spec.rootDisk()), top.path("node-name").asText());
+    assertEquals("b0", top.path("backing").asText());
+    assertEquals("/run/k/sb-test/rootfs.qcow2", top.path("file").path("filename").asText());
+    assertFalse(a.contains("-drive"), "no -drive: it would follow the header's backing name");
+
+    List<String> alone = QemuCommandLine.build("qemu", spec, false, true, List.of());
+    String topAlone = alone.get(alone.indexOf("-blockdev") + 1);
+    assertTrue(json.readTree(topAlone).path("backing").isNull(), "a qcow2 on nothing says so, or QEMU would read its header: " + topAlone);
   }
 
   @Test
@@ -50,7 +74,7 @@ class QemuCommandLineTest {
   void q35PutsTheSameDevicesOnPciAndAddsNoMicrovmOption() {
     List<String> a = QemuCommandLine.build("qemu", spec.onMachine(Machine.Q35, Optional.empty()));
     assertEquals("q35,smm=off,vmport=off", after(a, "-machine"));
-    assertTrue(a.contains("virtio-blk-pci,drive=root,num-queues=1"));
+    assertTrue(a.contains("virtio-blk-pci,drive=" + QemuCommandLine.nodeName(spec.rootDisk()) + ",num-queues=1"));
     assertTrue(a.contains("virtio-serial-pci"));
     assertTrue(a.contains("virtio-rng-pci"));
     assertTrue(a.contains("virtserialport,chardev=agent,name=kiln.agent"));

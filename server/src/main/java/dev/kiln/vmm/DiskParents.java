@@ -1,0 +1,103 @@
+package dev.kiln.vmm;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What each qcow2 file Kiln made is built on, as the daemon recorded it when it made the file: a
+ * root-only {@code <file>.parent} beside it. The backing name in a qcow2 header is written by
+ * whatever wrote the file last, and a VM's top layer is written by its QEMU, which a guest that
+ * escaped into it controls; so a chain is never taken from a header, only from these records
+ * (docs/adr/0020). A file with no record (made before records existed) falls back to its header
+ * once, with a warning, and gets a record from it.
+ */
+public final class DiskParents {
+  private static final Logger log = LoggerFactory.getLogger(DiskParents.class);
+  /** Deeper chains are refused rather than followed: a loop or a runaway would otherwise never end. */
+  static final int MAX_DEPTH = 512;
+  private static final int MAX_RECORD = 4096;
+
+  private DiskParents() {}
+
+  /** The record of {@code file}'s parent. */
+  public static Path recordOf(Path file) {
+    return file.resolveSibling(file.getFileName() + ".parent");
+  }
+
+  /**
+   * Records that {@code file} is built on {@code parent}, named as the header names it (relative
+   * names are read against the file's directory): temp file, fsync, rename.
+   */
+  public static void record(Path file, String parent) throws IOException {
+    Path rec = recordOf(file);
+    Path tmp = rec.resolveSibling(rec.getFileName() + ".tmp");
+    Files.deleteIfExists(tmp);
+    Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+      ch.write(java.nio.ByteBuffer.wrap(parent.getBytes(StandardCharsets.UTF_8)));
+      ch.force(true);
+    }
+    Files.move(tmp, rec, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /** Forgets the record of a file that is gone. */
+  public static void forget(Path file) throws IOException {
+    Files.deleteIfExists(recordOf(file));
+  }
+
+  /** The file {@code file} is built on, or empty for a base (a raw image, or a qcow2 on nothing). */
+  public static Optional<Path> of(Path file) throws IOException {
+    Path rec = recordOf(file);
+    if (Files.isRegularFile(rec, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      if (Files.size(rec) > MAX_RECORD) throw new IOException("parent record " + rec + " is implausibly long");
+      String name = Files.readString(rec, StandardCharsets.UTF_8);
+      if (name.isEmpty()) return Optional.empty();
+      Path p = Path.of(name);
+      return Optional.of(p.isAbsolute() ? p : file.resolveSibling(p).normalize());
+    }
+    if (!Files.exists(file)) return Optional.empty();
+    if (!DiskLayers.isQcow2(file)) {
+      if (file.getFileName().toString().endsWith(".qcow2")) throw new IOException(file + " has neither a parent record nor a qcow2 header");
+      return Optional.empty(); // a raw image has no parent
+    }
+    Optional<Path> fromHeader = DiskLayers.backingOf(file);
+    log.warn("disk file {} has no parent record (made before records existed): trusting its header once, which names {}", file,
+        fromHeader.map(Path::toString).orElse("nothing"));
+    try {
+      record(file, fromHeader.map(Path::toString).orElse(""));
+    } catch (IOException e) {
+      log.warn("parent record of {} not written: {}", file, e.toString());
+    }
+    return fromHeader;
+  }
+
+  /** {@code top}'s chain below it, nearest first, each file with its format; throws on a loop or an absurd depth. */
+  public static List<Path> below(Path top) throws IOException {
+    List<Path> chain = new ArrayList<>();
+    Set<Path> seen = new HashSet<>();
+    seen.add(top.toAbsolutePath().normalize());
+    Optional<Path> next = of(top);
+    while (next.isPresent()) {
+      Path p = next.get().toAbsolutePath().normalize();
+      if (!seen.add(p)) throw new IOException("the disk chain of " + top + " loops at " + p);
+      if (chain.size() >= MAX_DEPTH) throw new IOException("the disk chain of " + top + " is deeper than " + MAX_DEPTH);
+      if (!Files.isRegularFile(p)) throw new IOException("the disk chain of " + top + " is broken: " + p + " is missing");
+      chain.add(p);
+      next = of(p);
+    }
+    return chain;
+  }
+}

@@ -18,7 +18,10 @@ public final class AtomicFiles {
     Path dir = target.toAbsolutePath().getParent();
     Files.createDirectories(dir);
     Path tmp = dir.resolve("." + target.getFileName() + ".tmp-" + ProcessHandle.current().pid());
-    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+    // A new file, never one found there: a VM's run directory is writable by its QEMU, which could
+    // have put a link to any file of the host at this name.
+    Files.deleteIfExists(tmp);
+    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
       var buf = java.nio.ByteBuffer.wrap(content);
       while (buf.hasRemaining()) ch.write(buf);
       ch.force(true);

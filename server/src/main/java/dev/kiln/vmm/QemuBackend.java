@@ -145,6 +145,19 @@ public final class QemuBackend implements VmmBackend {
     } catch (IOException e) {
       throw new VmmException("cannot prepare run directory " + spec.runDir() + " and disk " + spec.rootDisk() + ": " + e.getMessage(), e);
     }
+    try {
+      // Made new by the daemon before QEMU runs: the sticky run directory keeps QEMU from swapping it for a link.
+      Files.deleteIfExists(spec.vmmLog());
+      Files.createFile(spec.vmmLog());
+      // The console log is QEMU's to write; anything but its own file there (a link a previous QEMU
+      // left) goes, or this QEMU could not open it.
+      if (Files.exists(spec.consoleLog(), java.nio.file.LinkOption.NOFOLLOW_LINKS)
+          && !Files.isRegularFile(spec.consoleLog(), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        Files.delete(spec.consoleLog());
+      }
+    } catch (IOException e) {
+      throw new VmmException("cannot make " + spec.vmmLog() + ": " + e.getMessage(), e);
+    }
     List<String> argv = new ArrayList<>(List.of("setsid"));
     List<QemuCommandLine.Backing> backings = new ArrayList<>();
     if (!below.isEmpty()) {
@@ -173,7 +186,7 @@ public final class QemuBackend implements VmmBackend {
       p = new ProcessBuilder(argv)
           .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
           .redirectErrorStream(true)
-          .redirectOutput(spec.vmmLog().toFile())
+          .redirectOutput(ProcessBuilder.Redirect.appendTo(spec.vmmLog().toFile()))
           .start();
     } catch (IOException e) {
       throw new VmmException("cannot run " + argv.getFirst() + " for " + spec.name() + ": " + e.getMessage(), e);
@@ -280,13 +293,14 @@ public final class QemuBackend implements VmmBackend {
   public boolean killLeftover(Path runDir) {
     Path pidFile = runDir.resolve("qemu.pid");
     try {
-      if (!Files.isRegularFile(pidFile)) return false;
-      long pid = Long.parseLong(Files.readString(pidFile).strip());
+      String written = new String(dev.kiln.host.UntrustedFiles.head(pidFile, 32), java.nio.charset.StandardCharsets.US_ASCII).strip();
+      if (written.isEmpty()) return false;
+      long pid = Long.parseLong(written);
       if (!isQemuOf(pid, runDir.resolve("qmp.sock"))) return false;
       ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
       log.warn("killed qemu pid={} that a previous daemon left running in {}", pid, runDir);
       return true;
-    } catch (IOException | NumberFormatException e) {
+    } catch (NumberFormatException e) {
       log.warn("leftover VM in {} not checked: {}", runDir, e.toString());
       return false;
     }
@@ -334,13 +348,8 @@ public final class QemuBackend implements VmmBackend {
   }
 
   static String vmmLogTail(VmSpec spec) {
-    try {
-      if (!Files.exists(spec.vmmLog())) return "";
-      String s = Files.readString(spec.vmmLog()).strip();
-      return s.isEmpty() ? "" : "; QEMU said: " + (s.length() > 2000 ? s.substring(s.length() - 2000) : s);
-    } catch (IOException e) {
-      return "";
-    }
+    String s = new String(dev.kiln.host.UntrustedFiles.tail(spec.vmmLog(), 2000), java.nio.charset.StandardCharsets.UTF_8).strip();
+    return s.isEmpty() ? "" : "; QEMU said: " + s;
   }
 
   /**

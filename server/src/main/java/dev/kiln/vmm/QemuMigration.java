@@ -44,11 +44,14 @@ final class QemuMigration {
     Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
     try (ServerSocketChannel server = listen(sock, identity)) {
       Files.createDirectories(target.toAbsolutePath().getParent());
+      // The run directory is writable by the QEMU being saved: whatever it left at this name goes,
+      // and the file is made new, so the stream never lands in a file a link points at.
+      Files.deleteIfExists(tmp);
       MessageDigest sha = MessageDigest.getInstance("SHA-256");
       CompletableFuture<Long> copied = new CompletableFuture<>();
       Thread.ofVirtual().name("migrate-out-" + spec.name()).start(() -> {
-        try (SocketChannel in = server.accept(); FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE,
-            StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+        try (SocketChannel in = server.accept(); FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW,
+            StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
           long n = Channels.newInputStream(in).transferTo(new DigestOutputStream(Channels.newOutputStream(out), sha));
           out.force(true);
           copied.complete(n);
@@ -82,8 +85,8 @@ final class QemuMigration {
       server.bind(UnixDomainSocketAddress.of(sock));
       if (identity.isPresent()) {
         // QEMU, running as this VM's uid, must be able to connect; no other VM's may.
-        Files.setAttribute(sock, "unix:uid", identity.get().uid());
-        Files.setAttribute(sock, "unix:mode", 0600);
+        // lchown: the socket is the daemon's, just bound, in a sticky directory QEMU cannot rename it in.
+        Files.setAttribute(sock, "unix:uid", identity.get().uid(), java.nio.file.LinkOption.NOFOLLOW_LINKS);
       }
       return server;
     } catch (IOException | RuntimeException e) {

@@ -13,8 +13,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Hands each VM a uid of its own from a configured range. A uid belongs to the run directory it
- * was given to, and the ownership of that directory is the record: the uid stays taken for as long
- * as the directory exists and is that uid's (across pause and resume, which reuse the directory),
+ * was given to, and the group of that directory is the record: the uid stays taken for as long
+ * as the directory exists and is that uid's group's (across pause and resume, which reuse the directory),
  * and is free again once the directory is gone and no process runs as it. So a daemon that
  * crashed recovers every claim by looking at the run directories and the processes, and a uid is
  * never handed out while anything of its last holder could still use it. Uids are handed out in
@@ -57,8 +57,8 @@ public final class VmmIdentities {
   }
 
   /**
-   * Takes back what a previous daemon handed out: every run directory under {@code runRoots} owned
-   * by a uid of the range, and every process running as one.
+   * Takes back what a previous daemon handed out: every run directory under {@code runRoots} of a
+   * group of the range, and every process running as one.
    */
   public synchronized void recover(List<Path> runRoots, Path proc) throws IOException {
     for (Path root : runRoots) {
@@ -66,7 +66,7 @@ public final class VmmIdentities {
       try (var dirs = Files.newDirectoryStream(root)) {
         for (Path d : dirs) {
           if (!Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) continue;
-          int uid = ownerOf(d);
+          int uid = groupOf(d);
           if (inRange(uid)) claims.put(uid, d.toAbsolutePath().normalize());
         }
       }
@@ -88,16 +88,18 @@ public final class VmmIdentities {
   }
 
   /**
-   * The identity of the VM whose run directory this is: the uid that already owns it (a resumed or
-   * adopted VM), else the next free one, made the owner of the directory (created if need be,
-   * mode 0700) before this returns: that ownership is the claim. Throws when every uid of the range
-   * is taken.
+   * The identity of the VM whose run directory this is: the uid whose group it already is (a
+   * resumed or adopted VM), else the next free one. The directory (created if need be) is root's
+   * and that uid's group's, mode 01770, before this returns: the group is the claim. QEMU may make
+   * its sockets and pid file there; the sticky bit keeps it from renaming or removing what the
+   * daemon writes there (its log, the console, a paused state), and the daemon opens nothing there
+   * through a link.
    */
   public synchronized VmmIdentity claim(Path runDir) throws VmmException {
     Path dir = runDir.toAbsolutePath().normalize();
     try {
       if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-        int owner = ownerOf(dir);
+        int owner = groupOf(dir);
         if (inRange(owner) && dir.equals(claims.get(owner))) return identity(owner);
       }
     } catch (IOException e) {
@@ -109,9 +111,9 @@ public final class VmmIdentities {
       if (isFree(uid)) {
         try {
           Files.createDirectories(dir);
-          Files.setAttribute(dir, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
+          Files.setAttribute(dir, "unix:uid", 0, LinkOption.NOFOLLOW_LINKS);
           Files.setAttribute(dir, "unix:gid", uid, LinkOption.NOFOLLOW_LINKS);
-          Files.setAttribute(dir, "unix:mode", 0700, LinkOption.NOFOLLOW_LINKS);
+          Files.setAttribute(dir, "unix:mode", 01770, LinkOption.NOFOLLOW_LINKS);
         } catch (IOException e) {
           throw new VmmException("cannot give run directory " + dir + " to VMM uid " + uid + ": " + e.getMessage(), e);
         }
@@ -132,7 +134,7 @@ public final class VmmIdentities {
     Path dir = claims.get(uid);
     if (dir == null) return true;
     try {
-      if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) && ownerOf(dir) == uid) return false;
+      if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) && groupOf(dir) == uid) return false;
     } catch (IOException e) {
       return false; // cannot tell: keep it taken
     }
@@ -149,7 +151,7 @@ public final class VmmIdentities {
   private boolean isFreeQuietly(int uid) {
     Path dir = claims.get(uid);
     try {
-      return !(Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) && ownerOf(dir) == uid);
+      return !(Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) && groupOf(dir) == uid);
     } catch (IOException e) {
       return false;
     }
@@ -173,5 +175,9 @@ public final class VmmIdentities {
 
   static int ownerOf(Path p) throws IOException {
     return (Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+  }
+
+  static int groupOf(Path p) throws IOException {
+    return (Integer) Files.getAttribute(p, "unix:gid", LinkOption.NOFOLLOW_LINKS);
   }
 }

@@ -31,13 +31,18 @@ class IsolationSystemTest extends SnapshottedHostTest {
     return (Integer) Files.getAttribute(p, "unix:uid");
   }
 
+  /** A VM's uid: its run directory's group (the directory itself is root's). */
+  private static int vmUid(String id) throws Exception {
+    return (Integer) Files.getAttribute(runDir(id), "unix:gid");
+  }
+
   private static long qemuPid(String id) throws Exception {
     return Long.parseLong(Files.readString(runDir(id).resolve("qemu.pid")).strip());
   }
 
   /** The sandbox's top layer: the one file among the layers its VM's uid owns. */
   private static Path topLayer(String id) throws Exception {
-    int uid = uidOf(runDir(id));
+    int uid = vmUid(id);
     try (var layers = Files.list(host.dir.resolve("data/disks"))) {
       List<Path> own = layers.filter(p -> p.toString().endsWith(".qcow2")).filter(p -> {
         try {
@@ -84,8 +89,8 @@ class IsolationSystemTest extends SnapshottedHostTest {
     String b = host.createSandbox();
     exec(b, "echo b-secret > /root/b && sync");
     Path bFrozen = checkpointedLayer(b);
-    int uidA = uidOf(runDir(a));
-    int uidB = uidOf(runDir(b));
+    int uidA = vmUid(a);
+    int uidB = vmUid(b);
     assertNotEquals(uidA, uidB, "each VM has a uid of its own");
     assertTrue(uidA >= 3_000_000 && uidB >= 3_000_000, "from the configured range: " + uidA + ", " + uidB);
     assertEquals(String.valueOf(uidA), CommandRunner.run(List.of("ps", "-o", "uid=", "-p", Long.toString(qemuPid(a))), Duration.ofSeconds(5)).stdout().strip());
@@ -138,5 +143,34 @@ class IsolationSystemTest extends SnapshottedHostTest {
     assertTrue(open.contains(realParent.toString()), "it holds the layer its record names: " + open);
     assertEquals("mine", exec(attacker, "cat /root/mine"));
     assertEquals("absent", exec(attacker, "cat /root/secret 2>/dev/null || echo absent"));
+  }
+
+  @Test
+  void linksAVmPlantsInItsRunDirectoryTurnNoDaemonWriteOrReadAgainstTheHost() throws Exception {
+    String id = host.createSandbox();
+    int uid = vmUid(id);
+    Path canary = Files.writeString(host.dir.resolve("canary-" + id), "host file");
+    // Where the daemon writes a paused state, and reads the console from: links to a host file.
+    for (String name : List.of("paused.state.tmp", "paused.state", "console.log.planted")) {
+      CommandRunner.Result ln = asUid(uid, "ln", "-s", canary.toString(), runDir(id).resolve(name).toString());
+      assertEquals(0, ln.exitCode(), "the VM's uid may make links in its run directory: " + ln.stderr());
+    }
+    // The console log is QEMU's own file, so it may replace it; the daemon then reads no link.
+    CommandRunner.Result swap = asUid(uid, "mv", runDir(id).resolve("console.log.planted").toString(), runDir(id).resolve("console.log").toString());
+    assertEquals(0, swap.exitCode(), swap.stderr());
+    TestHost.Reply console = host.call("GET", "/v1/sandboxes/" + id + "/console", null);
+    assertFalse(console.raw().contains("host file"), "the console route read the host file through the link: " + console.raw());
+    // QEMU's own log is the daemon's file, which the sticky directory keeps it from replacing.
+    assertEquals(0, uidOf(runDir(id).resolve("qemu.log")));
+    CommandRunner.Result replace = asUid(uid, "ln", "-sf", canary.toString(), runDir(id).resolve("qemu.log").toString());
+    assertNotEquals(0, replace.exitCode(), "QEMU's uid replaced the daemon's qemu.log");
+
+    TestHost.Reply paused = host.call("POST", "/v1/sandboxes/" + id + "/pause", null);
+    assertEquals(200, paused.status(), paused.raw());
+    assertEquals("host file", Files.readString(canary), "the state went into a file of its own, not through the link");
+    assertTrue(Files.isRegularFile(runDir(id).resolve("paused.state"), java.nio.file.LinkOption.NOFOLLOW_LINKS));
+    TestHost.Reply resumed = host.call("POST", "/v1/sandboxes/" + id + "/resume", null);
+    assertEquals(200, resumed.status(), resumed.raw());
+    assertEquals("ok", exec(id, "echo ok"));
   }
 }

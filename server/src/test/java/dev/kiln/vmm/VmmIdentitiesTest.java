@@ -23,8 +23,9 @@ class VmmIdentitiesTest {
     VmmIdentity a = ids.claim(runs.resolve("a"));
     VmmIdentity b = ids.claim(runs.resolve("b"));
     assertNotEquals(a.uid(), b.uid());
-    assertEquals(a.uid(), VmmIdentities.ownerOf(runs.resolve("a")));
-    assertEquals(0700, (Integer) Files.getAttribute(runs.resolve("a"), "unix:mode") & 0777);
+    assertEquals(a.uid(), VmmIdentities.groupOf(runs.resolve("a")));
+    assertEquals(0, VmmIdentities.ownerOf(runs.resolve("a")), "root's, so the VM cannot unlink what the daemon writes there");
+    assertEquals(01770, (Integer) Files.getAttribute(runs.resolve("a"), "unix:mode") & 07777);
     assertEquals(a.uid(), ids.claim(runs.resolve("a")).uid(), "a resumed VM in the same directory keeps its uid");
     VmmIdentity c = ids.claim(runs.resolve("c"));
     assertThrows(VmmException.class, () -> ids.claim(runs.resolve("d")), "three uids, three directories");

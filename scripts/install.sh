@@ -61,10 +61,11 @@ build_cli_aot "$KILN_ROOT/server/target/kiln.jar" wait ||
 log "assembling guest kernel and initramfs"
 scripts/build-guest.sh build/guest
 
-# QEMU drops to this unprivileged user once its devices are open.
-if ! id kiln-vmm >/dev/null 2>&1; then
-  log "creating system user kiln-vmm (QEMU runs as it)"
-  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin kiln-vmm
+# Each VM's QEMU runs as a uid of its own (vmm.uids, no accounts needed); every one of them is
+# also in this group, which may open taps and /dev/net/tun (docs/adr/0020).
+if ! getent group kiln-vmm >/dev/null 2>&1; then
+  log "creating system group kiln-vmm (every VM's uid is in it)"
+  groupadd --system kiln-vmm
 fi
 
 if [ "$with_base" = 1 ]; then

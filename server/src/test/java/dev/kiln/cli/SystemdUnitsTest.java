@@ -173,7 +173,7 @@ class SystemdUnitsTest {
       assertTrue(node.last(key).isEmpty() || node.last(key).equals("no"), node.file() + " sets " + key + "=" + node.last(key)
           + ", which gives it a mount namespace of its own: the sandboxes' network namespaces under /run/netns would not be the host's");
     }
-    assertTrue(node.last("User").isEmpty() || node.last("User").equals("root"), node.file() + ": the node runs as root (networks, QEMU as kiln-vmm)");
+    assertTrue(node.last("User").isEmpty() || node.last("User").equals("root"), node.file() + ": the node runs as root (networks, and each QEMU started as a uid of its own)");
     assertTrue(node.all("DeviceAllow").isEmpty() && node.last("DevicePolicy").isEmpty() && node.last("ProtectClock").isEmpty(),
         node.file() + ": no device allow-list (ProtectClock= makes one): the node opens /dev/kvm and /dev/net/tun");
     assertNotEquals("yes", node.last("RestrictSUIDSGID"), node.file() + ": template images keep their files' setuid bits");

@@ -119,7 +119,7 @@ final class LocalCluster implements AutoCloseable {
   LocalCluster(PostgresTarget database, Map<String, Object> objectStore) throws IOException {
     this.database = database;
     this.objectStore = objectStore;
-    // o+x: QEMU runs as the unprivileged kiln-vmm user and must traverse into the data directories.
+    // o+x: each QEMU runs as an unprivileged uid of its own and must traverse into the data directories.
     this.dir = Files.createTempDirectory(Path.of("/tmp"), "kcl", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
   }
 

@@ -95,7 +95,7 @@ public final class TestHost implements AutoCloseable {
     if (!Files.exists(ARTIFACTS.resolve("manifest.json"))) {
       throw new IllegalStateException("guest artifacts missing at " + ARTIFACTS + ": run scripts/build-guest.sh (the README's test command does)");
     }
-    // o+x: QEMU runs as the unprivileged kiln-vmm user and must traverse into the data directory.
+    // o+x: each QEMU runs as an unprivileged uid of its own and must traverse into the data directory.
     return new TestHost(Files.createTempDirectory(Path.of("/tmp"), "kt", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x"))),
         snapshots, network, objectStore, database);
   }

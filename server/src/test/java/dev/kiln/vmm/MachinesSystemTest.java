@@ -61,7 +61,7 @@ class MachinesSystemTest {
   static void rootfs() throws Exception {
     artifacts = GuestArtifacts.load(REPO.resolve("build/guest/current"));
     cmdline = BACKEND.kernelCmdline(ACCEL, artifacts.cmdline());
-    // o+x: QEMU runs as the unprivileged kiln-vmm user and must reach its run directories.
+    // o+x: each QEMU runs as an unprivileged uid of its own and must reach its run directories.
     work = Files.createTempDirectory(Path.of("/tmp"), "kq", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
     Path tree = work.resolve("tree");
     BusyboxRootfs.create(tree);

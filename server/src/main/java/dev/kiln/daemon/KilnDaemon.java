@@ -154,7 +154,7 @@ public final class KilnDaemon implements Daemon {
       limits = SandboxLimits.forHost(config.sandboxDefaults(), Runtime.getRuntime().availableProcessors(), HostFacts.memoryTotalBytes());
       net = networks(config.network(), vmmIds.isPresent() ? config.vmm().group() : "", db, cluster.nodeId());
       networks = net;
-      QemuBackend backend = new QemuBackend(config.qemuBinary(), vmmIds, tsc);
+      QemuBackend backend = new QemuBackend(config.qemuBinary(), vmmIds, vmCgroups(vmmIds.isPresent(), data), tsc);
       capabilities = backend.capabilities(accel);
       sandboxes = new SandboxManager(data, db, templates, backend, artifacts,
           accel, Duration.ofSeconds(config.bootTimeoutSeconds()), limits, networks, Duration.ofSeconds(config.tombstoneRetentionSeconds()),
@@ -243,6 +243,21 @@ public final class KilnDaemon implements Daemon {
     DataDirAccess.ensureTraversable(artifacts.kernel().getParent());
     log.info("vms run as uids {} (one each) in group {} ({}); taken now: {}", c.uids(), c.group(), group.getAsInt(), ids.taken());
     return Optional.of(ids);
+  }
+
+  /**
+   * A control group per VM, under one of this data directory's (so daemons sharing a host keep
+   * theirs apart); what VMs that ended while no daemon ran left is removed now, before any VM starts.
+   */
+  private static Optional<dev.kiln.vmm.VmCgroups> vmCgroups(boolean root, Path data) {
+    if (!root) return Optional.empty(); // QEMU as the daemon's own user: a development setup
+    String scope = dev.kiln.host.Checksums.sha256Hex(data.toAbsolutePath().normalize().toString()).substring(0, 12);
+    Optional<dev.kiln.vmm.VmCgroups> c = dev.kiln.vmm.Cgroups.detect(Path.of("/sys/fs/cgroup"), scope, data).map(dev.kiln.vmm.VmCgroups::new);
+    c.ifPresent(g -> {
+      g.sweep();
+      log.info("vms run in control groups kiln-{} (cgroup v{}): cpu quota = vcpus, memory = RAM + overhead, pids, block I/O", scope, g.version());
+    });
+    return c;
   }
 
   private static SandboxNetworks networks(NetworkConfig c, String tapOwner, Database db, String nodeId) throws java.io.IOException, DaemonStartException {

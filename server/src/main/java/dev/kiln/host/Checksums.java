@@ -23,4 +23,13 @@ public final class Checksums {
       throw new IllegalStateException("every JDK has SHA-256", e);
     }
   }
+
+  /** The SHA-256 of a string's UTF-8 bytes, lower-case hex: a name derived from a path. */
+  public static String sha256Hex(String s) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
+    }
+  }
 }

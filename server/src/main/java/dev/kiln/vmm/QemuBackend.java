@@ -27,15 +27,17 @@ public final class QemuBackend implements VmmBackend {
 
   private final String qemuBinary;
   private final Optional<VmmIdentities> identities;
+  private final Optional<VmCgroups> cgroups;
   private final OptionalLong tscKhz;
   private final QemuImages images = new QemuImages(this);
   /** The machines the QEMU binary offers: asked once, it does not change while the daemon runs. */
   private volatile List<Machine> machines;
 
   /** @param tscKhz the host's TSC rate, which TCG guests on microvm need (see {@link #kernelCmdline}); empty if unknown */
-  public QemuBackend(String qemuBinary, Optional<VmmIdentities> identities, OptionalLong tscKhz) {
+  public QemuBackend(String qemuBinary, Optional<VmmIdentities> identities, Optional<VmCgroups> cgroups, OptionalLong tscKhz) {
     this.qemuBinary = qemuBinary;
     this.identities = identities;
+    this.cgroups = cgroups;
     this.tscKhz = tscKhz;
   }
 
@@ -158,21 +160,17 @@ public final class QemuBackend implements VmmBackend {
     } catch (IOException e) {
       throw new VmmException("cannot make " + spec.vmmLog() + ": " + e.getMessage(), e);
     }
+    Object cgroupOwner = new Object();
+    List<Path> procs;
+    try {
+      procs = cgroups.isEmpty() ? List.of() : cgroups.get().prepare(spec.name(), VmLimits.of(spec), cgroupOwner);
+    } catch (IOException e) {
+      throw new VmmException("cannot set the limits of " + spec.name() + " (its control group): " + e.getMessage(), e);
+    }
     List<String> argv = new ArrayList<>(List.of("setsid"));
     List<QemuCommandLine.Backing> backings = new ArrayList<>();
-    if (!below.isEmpty()) {
-      // The daemon (root) opens the chain below the top layer, read-only, and QEMU inherits the
-      // descriptors: bash, because Java starts a child with nothing open beyond stdio.
-      StringBuilder script = new StringBuilder("exec");
-      for (int i = 0; i < below.size(); i++) {
-        int fd = FIRST_FD + i;
-        script.append(' ').append(fd).append("<\"$").append(i + 1).append('"');
-        backings.add(new QemuCommandLine.Backing(fd, isQcow2(below.get(i))));
-      }
-      script.append(" || exit 1; shift ").append(below.size()).append("; exec \"$@\"");
-      argv.addAll(List.of("bash", "-c", script.toString(), "kiln-vm-open"));
-      below.forEach(p -> argv.add(p.toString()));
-    }
+    for (int i = 0; i < below.size(); i++) backings.add(new QemuCommandLine.Backing(FIRST_FD + i, isQcow2(below.get(i))));
+    if (!below.isEmpty() || !procs.isEmpty()) argv.addAll(opener(below, procs));
     // The namespace first (it needs root), then the unprivileged user: QEMU opens the tap, which its
     // shared group may, inside it.
     spec.nic().ifPresent(n -> argv.addAll(List.of("nsenter", "--net=/run/netns/" + n.netns())));
@@ -191,8 +189,35 @@ public final class QemuBackend implements VmmBackend {
     } catch (IOException e) {
       throw new VmmException("cannot run " + argv.getFirst() + " for " + spec.name() + ": " + e.getMessage(), e);
     }
-    QmpClient qmp = awaitQmp(spec, p.toHandle());
-    return new QemuVm(spec, p.toHandle(), qmp, identity);
+    QmpClient qmp;
+    try {
+      qmp = awaitQmp(spec, p.toHandle());
+    } catch (VmmException | InterruptedException e) {
+      cgroups.ifPresent(c -> p.toHandle().onExit().thenRun(() -> c.release(spec.name(), cgroupOwner)));
+      throw e;
+    }
+    return new QemuVm(spec, p.toHandle(), qmp, identity, cgroups, cgroupOwner);
+  }
+
+  /**
+   * The start of QEMU's argv, run as root by bash, which then becomes QEMU: it opens the chain
+   * below the top layer read-only as descriptors 3, 4, … (Java starts a child with nothing open
+   * beyond stdio) and joins the VM's control groups, so the limits hold before QEMU exists.
+   */
+  static List<String> opener(List<Path> chain, List<Path> procs) {
+    StringBuilder script = new StringBuilder();
+    int arg = 1;
+    if (!chain.isEmpty()) {
+      script.append("exec");
+      for (int i = 0; i < chain.size(); i++) script.append(' ').append(FIRST_FD + i).append("<\"${").append(arg++).append("}\"");
+      script.append(" || exit 1; ");
+    }
+    for (int i = 0; i < procs.size(); i++) script.append("echo $$ > \"${").append(arg++).append("}\" || exit 1; ");
+    script.append("shift ").append(arg - 1).append("; exec \"$@\"");
+    List<String> argv = new ArrayList<>(List.of("bash", "-c", script.toString(), "kiln-vm-open"));
+    chain.forEach(p -> argv.add(p.toString()));
+    procs.forEach(p -> argv.add(p.toString()));
+    return argv;
   }
 
   /** The first descriptor a chain file is handed to QEMU as (0-2 are stdio). */
@@ -251,7 +276,9 @@ public final class QemuBackend implements VmmBackend {
       throw new VmmException(e.getMessage() + "; killed QEMU pid " + pid, e);
     }
     Optional<VmmIdentity> identity = identities.isEmpty() ? Optional.empty() : Optional.of(identities.get().claim(spec.runDir()));
-    return new QemuVm(disksAsQemuHasThem(spec, qmp), handle, qmp, identity);
+    Object cgroupOwner = new Object();
+    cgroups.ifPresent(c -> c.adopt(spec.name(), cgroupOwner));
+    return new QemuVm(disksAsQemuHasThem(spec, qmp), handle, qmp, identity, cgroups, cgroupOwner);
   }
 
   /**
@@ -361,7 +388,7 @@ public final class QemuBackend implements VmmBackend {
     OptionalInt group = groupIfPresent(VmmIdentities.DEFAULT_GROUP);
     Optional<VmmIdentities> ids = group.isPresent() && "root".equals(System.getProperty("user.name"))
         ? Optional.of(VmmIdentities.parse(VmmIdentities.DEFAULT_RANGE, group)) : Optional.empty();
-    return new QemuBackend("qemu-system-x86_64", ids, accel == Accelerator.TCG ? dev.kiln.host.HostFacts.tscKhz() : OptionalLong.empty());
+    return new QemuBackend("qemu-system-x86_64", ids, Optional.empty(), accel == Accelerator.TCG ? dev.kiln.host.HostFacts.tscKhz() : OptionalLong.empty());
   }
 
   /** The gid of a group if the host has it (the installer creates kiln-vmm), else empty. */

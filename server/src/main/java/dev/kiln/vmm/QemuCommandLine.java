@@ -8,6 +8,12 @@ import java.util.List;
 /** Builds the argv of one QEMU process, {@code microvm} or {@code q35}. Pure: no I/O, unit-tested. */
 final class QemuCommandLine {
   private static final ObjectMapper JSON = new ObjectMapper();
+  /**
+   * TCG's translated-code cache, which QEMU otherwise sizes at 1 GiB per VM: bounded so a VM's
+   * memory limit can be its RAM plus a known overhead (VmLimits); a guest running more code than
+   * fits gets the cache flushed and retranslated, not more host memory.
+   */
+  static final int TCG_CACHE_MIB = 256;
 
   private QemuCommandLine() {}
 
@@ -36,7 +42,7 @@ final class QemuCommandLine {
     s.memory().ifPresent(m -> a.addAll(List.of("-object", m.mode() == GuestMemory.Mode.STREAMED
         ? "memory-backend-ram,id=mem,size=" + s.memoryMib() + "M"
         : "memory-backend-file,id=mem,size=" + s.memoryMib() + "M,mem-path=" + m.file() + (m.mode() == GuestMemory.Mode.SHARED ? ",share=on" : ",share=off"))));
-    a.addAll(List.of("-accel", s.accelerator() == Accelerator.KVM ? "kvm" : "tcg"));
+    a.addAll(List.of("-accel", s.accelerator() == Accelerator.KVM ? "kvm" : "tcg,tb-size=" + TCG_CACHE_MIB));
     // Under TCG "max" gives the guest every feature QEMU can emulate; under KVM "host" passes the real CPU.
     a.addAll(List.of("-cpu", s.accelerator() == Accelerator.KVM ? "host" : "max"));
     a.addAll(memoryAndCpus(s));
@@ -104,12 +110,7 @@ final class QemuCommandLine {
    * recorded (to freeze or grow it) without asking QEMU, whose answer it would have to trust.
    */
   static String nodeName(java.nio.file.Path layer) {
-    try {
-      byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(layer.toAbsolutePath().normalize().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-      return "d" + java.util.HexFormat.of().formatHex(d, 0, 10);
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new AssertionError("every JVM has SHA-256", e);
-    }
+    return "d" + dev.kiln.host.Checksums.sha256Hex(layer.toAbsolutePath().normalize().toString()).substring(0, 20);
   }
 
   private static String machine(VmSpec s) {

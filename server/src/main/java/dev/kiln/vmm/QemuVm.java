@@ -19,13 +19,34 @@ final class QemuVm implements RunningVm {
   private final QmpClient qmp;
   private final CompletableFuture<Void> exit;
   private final java.util.Optional<VmmIdentity> identity;
+  private final java.util.Optional<VmCgroups> cgroups;
 
-  QemuVm(VmSpec spec, ProcessHandle process, QmpClient qmp, java.util.Optional<VmmIdentity> identity) {
+  QemuVm(VmSpec spec, ProcessHandle process, QmpClient qmp, java.util.Optional<VmmIdentity> identity, java.util.Optional<VmCgroups> cgroups,
+      Object cgroupOwner) {
     this.spec = spec;
     this.identity = identity;
+    this.cgroups = cgroups;
     this.process = process;
     this.qmp = qmp;
-    this.exit = process.onExit().thenApply(p -> null);
+    this.exit = process.onExit().thenApply(p -> {
+      cgroups.ifPresent(c -> c.release(spec.name(), cgroupOwner));
+      return null;
+    });
+  }
+
+  @Override
+  public java.util.Optional<Cgroups.Usage> usage() {
+    return cgroups.flatMap(c -> c.usage(spec.name()));
+  }
+
+  /** The VM grew: its group's limits follow, or it would be OOM-killed for RAM it was given. */
+  private void limitsFollow() throws VmmException {
+    if (cgroups.isEmpty()) return;
+    try {
+      cgroups.get().update(spec.name(), VmLimits.of(spec));
+    } catch (IOException e) {
+      throw new VmmException("the limits of " + spec.name() + " could not follow its growth: " + e.getMessage(), e);
+    }
   }
 
   /** Guest-visible events worth an operator's attention; the rest are routine. */
@@ -136,12 +157,23 @@ final class QemuVm implements RunningVm {
   public synchronized void setVcpus(int vcpus) throws VmmException, InterruptedException {
     QemuHotplug.checkVcpus(spec, vcpus);
     while (spec.vcpus() < vcpus) spec = QemuHotplug.addVcpu(spec, qmp);
+    limitsFollow();
     log.info("vm={} vcpus={}", spec.name(), spec.vcpus());
   }
 
   @Override
   public synchronized void setMemoryMib(long memoryMib) throws VmmException, InterruptedException {
+    // Raised before the DIMM arrives: the guest may touch it at once.
+    long before = spec.totalMemoryMib();
+    if (memoryMib > before && cgroups.isPresent()) {
+      try {
+        cgroups.get().update(spec.name(), VmLimits.of(spec, memoryMib));
+      } catch (IOException e) {
+        throw new VmmException("the memory limit of " + spec.name() + " could not be raised: " + e.getMessage(), e);
+      }
+    }
     spec = QemuHotplug.setMemoryMib(spec, qmp, memoryMib);
+    limitsFollow();
     log.info("vm={} memory_mib={}", spec.name(), spec.totalMemoryMib());
   }
 

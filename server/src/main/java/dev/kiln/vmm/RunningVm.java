@@ -10,6 +10,9 @@ public interface RunningVm {
 
   long pid();
 
+  /** What the VM's QEMU used on the host so far (its control group's counters); empty where there are no cgroups. */
+  java.util.Optional<Cgroups.Usage> usage();
+
   boolean isAlive();
 
   /** Completes when the VM process exits, for whatever reason. */

@@ -62,7 +62,7 @@ class SharedArtifactsTest {
   private Artifacts a;
   private Path imageA;
   private Path snapshotA;
-  private final QemuBackend backend = new QemuBackend("qemu-system-x86_64", Optional.empty(), OptionalLong.empty());
+  private final QemuBackend backend = new QemuBackend("qemu-system-x86_64", Optional.empty(), Optional.empty(), OptionalLong.empty());
 
   @BeforeAll
   static void server(LocalS3 server) {

@@ -22,7 +22,7 @@ class QemuCommandLineTest {
   void microvmUnderTcgDetachedWithSockets() {
     List<String> a = QemuCommandLine.build("qemu-system-x86_64", spec);
     assertEquals("microvm", after(a, "-machine"));
-    assertEquals("tcg", after(a, "-accel"));
+    assertEquals("tcg,tb-size=256", after(a, "-accel"), "a bounded translation cache, so the memory limit can be RAM plus a known overhead");
     assertEquals("max", after(a, "-cpu"));
     assertEquals("256M", after(a, "-m"));
     assertEquals("2", after(a, "-smp"));

@@ -1,0 +1,29 @@
+package dev.kiln.vmm;
+
+/**
+ * What one VM's QEMU may use on the host: CPU time worth its vCPUs (and a share when the host is
+ * contended), its guest RAM plus a bounded overhead, a number of threads. Block I/O is capped by
+ * {@link Cgroups} where the host can.
+ */
+public record VmLimits(int vcpus, long memoryBytes, int pids, long ioBytesPerSecond) {
+  /** Each VM's reads and writes on the data directory's disk: enough for any one guest, not all of the disk for one. */
+  static final long IO_BYTES_PER_SECOND = 256L << 20;
+
+  /** What QEMU itself may use beyond the guest's RAM: devices, its heap, and under TCG its translation cache (bounded by -accel tcg,tb-size). */
+  static long overheadBytes(Accelerator accel) {
+    return (accel == Accelerator.TCG ? 192L + QemuCommandLine.TCG_CACHE_MIB : 192L) << 20;
+  }
+
+  /** QEMU's threads: one per vCPU, its main loop, RCU, and an I/O worker pool that grows to 64. */
+  static final int PIDS = 256;
+
+  /** The limits a VM of this spec gets. */
+  public static VmLimits of(VmSpec spec) {
+    return of(spec, spec.totalMemoryMib());
+  }
+
+  /** The limits of the VM once it has {@code memoryMib} of RAM (before a DIMM is plugged). */
+  static VmLimits of(VmSpec spec, long memoryMib) {
+    return new VmLimits(spec.vcpus(), (memoryMib << 20) + overheadBytes(spec.accelerator()), PIDS, IO_BYTES_PER_SECOND);
+  }
+}

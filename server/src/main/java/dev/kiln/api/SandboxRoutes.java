@@ -50,7 +50,25 @@ final class SandboxRoutes {
         new Route("POST", "/v1/sandboxes/{id}/start", x -> x.json(200, view(sandboxes.start(x.path("id"))))),
         new Route("POST", "/v1/sandboxes/{id}/migrate", this::migrate),
         new Route("POST", "/v1/sandboxes/{id}/exec", this::exec),
-        new Route("GET", "/v1/sandboxes/{id}/console", this::console));
+        new Route("GET", "/v1/sandboxes/{id}/console", this::console),
+        new Route("GET", "/v1/sandboxes/{id}/metrics", x -> x.json(200, usageView(sandboxes.usage(x.path("id"))))));
+  }
+
+  /** A count the host cannot give (no cgroups, no network) is null, not -1. */
+  private static Map<String, Object> usageView(dev.kiln.sandbox.SandboxUsage u) {
+    Map<String, Object> m = new java.util.LinkedHashMap<>();
+    m.put("id", u.id());
+    m.put("state", u.state());
+    m.put("at", u.at().toString());
+    m.put("cpuSeconds", u.cpuSeconds() < 0 ? null : u.cpuSeconds());
+    m.put("memoryBytes", u.memoryBytes() < 0 ? null : u.memoryBytes());
+    m.put("memoryLimitBytes", u.memoryLimitBytes() < 0 ? null : u.memoryLimitBytes());
+    m.put("diskBytes", u.diskBytes());
+    Map<String, Object> net = new java.util.LinkedHashMap<>();
+    net.put("rxBytes", u.networkRxBytes() < 0 ? null : u.networkRxBytes());
+    net.put("txBytes", u.networkTxBytes() < 0 ? null : u.networkTxBytes());
+    m.put("network", net);
+    return m;
   }
 
   /** All sandboxes, or those in {@code ?state=} whose metadata has every {@code ?metadata.<key>=<value>} given. */

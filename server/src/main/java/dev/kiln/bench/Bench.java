@@ -67,6 +67,7 @@ public final class Bench {
   /** Resolved once: resolving logs why TCG was chosen. */
   private Accelerator accel;
   private QemuBackend rawBackend;
+  private QemuBackend limitedBackend;
 
   /**
    * Where the cluster lines get what a cluster has: a PostgreSQL database (empty: a throwaway server
@@ -125,7 +126,11 @@ public final class Bench {
       delete(q35);
       daemon.sandboxes().snapshot("bench");
       Stats restore = new Stats("restore to first exec answered (raw QEMU, floor)");
-      for (int i = 0; i < rounds; i++) rawRestore(t, i, restore, rawSave, rawLoad);
+      Stats limitedRestore = new Stats("restore to first exec answered, raw QEMU in a control group with its limits");
+      for (int i = 0; i < rounds; i++) {
+        rawRestore(t, i, restore, rawSave, rawLoad);
+        limitedRestore(t, i, limitedRestore);
+      }
       Stats fromSnapshot = new Stats("create to first exec answered, from snapshot (API)");
       createRounds(fromSnapshot);
       // The same image as a q35 template: its snapshot is taken on q35 (with room to hot-plug).
@@ -192,6 +197,7 @@ public final class Bench {
       System.out.println(create.line("ms"));
       System.out.println(q35Create.line("ms"));
       System.out.println(restore.line("ms"));
+      System.out.println(limitedRestore.line("ms"));
       System.out.println(fromSnapshot.line("ms"));
       System.out.println(q35FromSnapshot.line("ms"));
       System.out.println(rawExec.line("ms"));
@@ -219,6 +225,8 @@ public final class Bench {
       } else {
         System.out.println("network lines skipped: " + NetworkService.unavailableReason().orElse("networking is off"));
       }
+      System.out.printf("limits (cgroup per VM) add %.1f ms to a raw restore (medians, %.2f of the restore without)%n",
+          limitedRestore.median() - restore.median(), limitedRestore.median() / restore.median());
       cliStart.ifPresent(CliStart::print);
       System.out.printf("ratios: create/boot %.2f, snapshot create/raw restore %.2f, cold create/snapshot create %.1fx, api exec/raw exec %.2f, "
           + "api upload/raw upload %.2f, api download/raw download %.2f%n", create.median() / boot.median(), fromSnapshot.median() / restore.median(),
@@ -390,6 +398,30 @@ public final class Bench {
       vm.stop(Duration.ofSeconds(3));
       AtomicFiles.deleteTree(dir);
     }
+  }
+
+  /** The raw restore again, with the QEMU put in a control group with its limits first: what the limits cost a start. */
+  private void limitedRestore(Template t, int i, Stats stats) throws Exception {
+    VmSpec spec = rawClone(t, "limited-" + i);
+    long t0 = System.nanoTime();
+    RunningVm vm = limitedBackend().restore(spec, snapshotDir(t).resolve("state"), Duration.ofSeconds(60));
+    try {
+      helloAndRunTrue(spec);
+      stats.add(ms(t0));
+    } finally {
+      vm.stop(Duration.ofSeconds(3));
+      AtomicFiles.deleteTree(spec.runDir());
+    }
+  }
+
+  private QemuBackend limitedBackend() {
+    if (limitedBackend == null) {
+      backend();
+      var cgroups = dev.kiln.vmm.Cgroups.detect(Path.of("/sys/fs/cgroup"), "bench", work).map(dev.kiln.vmm.VmCgroups::new);
+      if (cgroups.isEmpty()) throw new IllegalStateException("this host has no cgroups the bench can use for the limits line");
+      limitedBackend = QemuBackend.forThisHost(accel, cgroups);
+    }
+    return limitedBackend;
   }
 
   /** Boot-to-agent, exec round trips, and a file each way over a raw agent channel. */

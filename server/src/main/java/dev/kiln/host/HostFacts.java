@@ -66,4 +66,14 @@ public final class HostFacts {
       return 0;
     }
   }
+
+  /** A number a kernel file (sysfs, cgroupfs) holds; empty if it is missing or not a number ("max"). */
+  public static java.util.OptionalLong readLong(java.nio.file.Path file) {
+    try {
+      String s = java.nio.file.Files.readString(file).strip();
+      return s.matches("\\d{1,19}") ? java.util.OptionalLong.of(Long.parseLong(s)) : java.util.OptionalLong.empty();
+    } catch (java.io.IOException e) {
+      return java.util.OptionalLong.empty();
+    }
+  }
 }

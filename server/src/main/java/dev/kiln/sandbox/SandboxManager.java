@@ -39,6 +39,7 @@ public final class SandboxManager implements AutoCloseable {
   private final SandboxRows rows;
   private final Seams seam = new Seams();
   private final SandboxListeners listeners = new SandboxListeners();
+  private final SandboxMetrics metrics;
   private final SandboxViews views;
   private final SandboxCreator creator;
   private final SandboxLifecycle lifecycle;
@@ -84,6 +85,7 @@ public final class SandboxManager implements AutoCloseable {
     templates.onDeleted(pools::remove);
     templates.onDeleted(name -> unused.collect()); // its image and snapshots, unless something is still built on them
     this.views = new SandboxViews(repo, rows, events, networks, templates, dirs);
+    this.metrics = new SandboxMetrics(repo, rows, registry, networks, dirs);
     BucketStates states = new BucketStates(bucket, disks, snapshots, events);
     this.lifecycle = new SandboxLifecycle(locks, rows, live, launcher, watchdog, teardown, listeners, repo, networks, limits, dirs, events, states);
     CheckpointFiles checkpointFiles = new CheckpointFiles(dataDir.resolve("checkpoints"));
@@ -313,6 +315,16 @@ public final class SandboxManager implements AutoCloseable {
 
   public byte[] console(String id, int maxBytes) {
     return views.console(id, maxBytes);
+  }
+
+  /** What the sandbox uses on this host now: CPU, memory, disk, network. */
+  public SandboxUsage usage(String id) {
+    return metrics.of(id);
+  }
+
+  /** The usage of every sandbox this node holds, for /metrics. */
+  public List<SandboxUsage> usages() {
+    return metrics.all();
   }
 
   // ---- network

@@ -317,6 +317,20 @@ public final class SandboxNetworks implements AutoCloseable {
   }
 
   /** The port proxy's lookup: where a sandbox port is and the token it needs. */
+  /**
+   * Bytes the sandbox received and sent so far, as {rx, tx} from the guest's side: counted on the
+   * host end of its link, so nothing the guest does changes them. Empty without a network.
+   */
+  public Optional<long[]> trafficBytes(String sandboxId) {
+    return service.flatMap(s -> s.find(sandboxId)).flatMap(a -> {
+      java.nio.file.Path stats = java.nio.file.Path.of("/sys/class/net", a.slot().hostVeth(), "statistics");
+      // The host end sends what the guest receives.
+      java.util.OptionalLong toGuest = dev.kiln.host.HostFacts.readLong(stats.resolve("tx_bytes"));
+      java.util.OptionalLong fromGuest = dev.kiln.host.HostFacts.readLong(stats.resolve("rx_bytes"));
+      return toGuest.isPresent() && fromGuest.isPresent() ? Optional.of(new long[] {toGuest.getAsLong(), fromGuest.getAsLong()}) : Optional.empty();
+    });
+  }
+
   public Optional<ProxyTarget> proxyTarget(String sandboxId, int port) {
     if (!SandboxId.isValid(sandboxId)) return Optional.empty(); // a snapshot VM's scratch network is no one's port
     return service.flatMap(s -> s.find(sandboxId)).map(a -> new ProxyTarget(new InetSocketAddress(a.slot().sandboxSide(), port), a.accessToken()));

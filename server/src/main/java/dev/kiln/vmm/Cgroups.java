@@ -81,12 +81,7 @@ public sealed interface Cgroups permits CgroupsV1, CgroupsV2 {
 
   /** A number a control file holds; empty if missing or not a number ("max"). */
   static OptionalLong readLong(Path file) {
-    try {
-      String s = Files.readString(file).strip();
-      return s.matches("\\d{1,19}") ? OptionalLong.of(Long.parseLong(s)) : OptionalLong.empty();
-    } catch (IOException e) {
-      return OptionalLong.empty();
-    }
+    return dev.kiln.host.HostFacts.readLong(file);
   }
 
   static void write(Path file, String value) throws IOException {

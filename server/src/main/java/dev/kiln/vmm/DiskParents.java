@@ -21,14 +21,18 @@ import org.slf4j.LoggerFactory;
  * root-only {@code <file>.parent} beside it. The backing name in a qcow2 header is written by
  * whatever wrote the file last, and a VM's top layer is written by its QEMU, which a guest that
  * escaped into it controls; so a chain is never taken from a header, only from these records
- * (docs/adr/0020). A file with no record (made before records existed) falls back to its header
- * once, with a warning, and gets a record from it.
+ * (docs/adr/0020). A file with no record (made before records existed, or fetched and not yet
+ * re-pointed) falls back to its header, with a warning once per file; only the code that makes a
+ * file writes its record, so two writers never race for one.
  */
 public final class DiskParents {
   private static final Logger log = LoggerFactory.getLogger(DiskParents.class);
   /** Deeper chains are refused rather than followed: a loop or a runaway would otherwise never end. */
   static final int MAX_DEPTH = 512;
   private static final int MAX_RECORD = 4096;
+  private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+  /** Files whose missing record was warned about: once each is enough. */
+  private static final Set<Path> WARNED = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   private DiskParents() {}
 
@@ -43,8 +47,7 @@ public final class DiskParents {
    */
   public static void record(Path file, String parent) throws IOException {
     Path rec = recordOf(file);
-    Path tmp = rec.resolveSibling(rec.getFileName() + ".tmp");
-    Files.deleteIfExists(tmp);
+    Path tmp = rec.resolveSibling(rec.getFileName() + ".tmp-" + Long.toHexString(RANDOM.nextLong()));
     Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
       ch.write(java.nio.ByteBuffer.wrap(parent.getBytes(StandardCharsets.UTF_8)));
@@ -74,12 +77,9 @@ public final class DiskParents {
       return Optional.empty(); // a raw image has no parent
     }
     Optional<Path> fromHeader = DiskLayers.backingOf(file);
-    log.warn("disk file {} has no parent record (made before records existed): trusting its header once, which names {}", file,
-        fromHeader.map(Path::toString).orElse("nothing"));
-    try {
-      record(file, fromHeader.map(Path::toString).orElse(""));
-    } catch (IOException e) {
-      log.warn("parent record of {} not written: {}", file, e.toString());
+    if (WARNED.add(file.toAbsolutePath().normalize())) {
+      log.warn("disk file {} has no parent record (made before records existed): trusting its header, which names {}", file,
+          fromHeader.map(Path::toString).orElse("nothing"));
     }
     return fromHeader;
   }

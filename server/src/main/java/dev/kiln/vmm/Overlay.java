@@ -56,10 +56,20 @@ public final class Overlay {
         Duration.ofSeconds(30));
   }
 
+  /** The record first: a layer is never seen (by a collection, say) without one. */
   private static void create(Path overlay, String backingName, BaseFormat format) {
-    CommandRunner.run(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", format.name().toLowerCase(), "-b", backingName,
-        overlay.toString()), Duration.ofSeconds(30));
     record(overlay, backingName);
+    try {
+      CommandRunner.run(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", format.name().toLowerCase(), "-b", backingName,
+          overlay.toString()), Duration.ofSeconds(30));
+    } catch (RuntimeException e) {
+      try {
+        DiskParents.forget(overlay);
+      } catch (java.io.IOException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
   }
 
   private static void record(Path overlay, String backingName) {

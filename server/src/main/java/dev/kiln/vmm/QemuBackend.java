@@ -385,10 +385,15 @@ public final class QemuBackend implements VmmBackend {
    * benchmark's floors and tests.
    */
   public static QemuBackend forThisHost(Accelerator accel) {
+    return forThisHost(accel, Optional.empty());
+  }
+
+  /** The same, with each VM in a control group of its own with its limits. */
+  public static QemuBackend forThisHost(Accelerator accel, Optional<VmCgroups> cgroups) {
     OptionalInt group = groupIfPresent(VmmIdentities.DEFAULT_GROUP);
     Optional<VmmIdentities> ids = group.isPresent() && "root".equals(System.getProperty("user.name"))
         ? Optional.of(VmmIdentities.parse(VmmIdentities.DEFAULT_RANGE, group)) : Optional.empty();
-    return new QemuBackend("qemu-system-x86_64", ids, Optional.empty(), accel == Accelerator.TCG ? dev.kiln.host.HostFacts.tscKhz() : OptionalLong.empty());
+    return new QemuBackend("qemu-system-x86_64", ids, cgroups, accel == Accelerator.TCG ? dev.kiln.host.HostFacts.tscKhz() : OptionalLong.empty());
   }
 
   /** The gid of a group if the host has it (the installer creates kiln-vmm), else empty. */

@@ -59,7 +59,7 @@ final class SandboxViews {
   /** The end of the sandbox's guest console (kernel and agent messages), while it has a run directory. */
   byte[] console(String id, int maxBytes) {
     rows.row(id);
-    return ConsoleTail.bytes(dirs.of(id).resolve("console.log"), maxBytes);
+    return dev.kiln.vmm.ConsoleLog.tail(dirs.of(id).resolve("console.log"), maxBytes);
   }
 
   /**

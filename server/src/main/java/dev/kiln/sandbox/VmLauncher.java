@@ -115,7 +115,7 @@ final class VmLauncher {
     } catch (IOException | VmmException | AgentException | RuntimeException e) {
       boolean bug = e instanceof RuntimeException && !(e instanceof KilnException);
       String reason = bug ? "internal error (in the daemon's log)" : e.getMessage();
-      String console = ConsoleTail.of(runDir.resolve("console.log"), 1500);
+      String console = new String(dev.kiln.vmm.ConsoleLog.tail(runDir.resolve("console.log"), 1500), java.nio.charset.StandardCharsets.ISO_8859_1).strip();
       if (bug) log.error("sandbox create failed on a bug sandbox={}", id, e);
       log.warn("sandbox create failed sandbox={} reason=\"{}\" console=\"{}\"", id, reason, console);
       teardown.teardown(sb);

@@ -151,12 +151,6 @@ public final class QemuBackend implements VmmBackend {
       // Made new by the daemon before QEMU runs: the sticky run directory keeps QEMU from swapping it for a link.
       Files.deleteIfExists(spec.vmmLog());
       Files.createFile(spec.vmmLog());
-      // The console log is QEMU's to write; anything but its own file there (a link a previous QEMU
-      // left) goes, or this QEMU could not open it.
-      if (Files.exists(spec.consoleLog(), java.nio.file.LinkOption.NOFOLLOW_LINKS)
-          && !Files.isRegularFile(spec.consoleLog(), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-        Files.delete(spec.consoleLog());
-      }
     } catch (IOException e) {
       throw new VmmException("cannot make " + spec.vmmLog() + ": " + e.getMessage(), e);
     }
@@ -196,7 +190,18 @@ public final class QemuBackend implements VmmBackend {
       cgroups.ifPresent(c -> p.toHandle().onExit().thenRun(() -> c.release(spec.name(), cgroupOwner)));
       throw e;
     }
-    return new QemuVm(spec, p.toHandle(), qmp, identity, cgroups, cgroupOwner);
+    return new QemuVm(spec, p.toHandle(), qmp, identity, cgroups, cgroupOwner, console(spec));
+  }
+
+  /** The VM's console, copied into its bounded log; a VM whose console cannot be read runs on without (and the log says so). */
+  private static Optional<ConsoleLog> console(VmSpec spec) {
+    if (!Files.exists(spec.consoleSocket())) return Optional.empty(); // a QEMU an older daemon started writes its console to a file itself
+    try {
+      return Optional.of(ConsoleLog.follow(spec.consoleSocket(), spec.consoleLog(), spec.name()));
+    } catch (VmmException e) {
+      log.warn("vm={} runs without its console log: {}", spec.name(), e.getMessage());
+      return Optional.empty();
+    }
   }
 
   /**
@@ -278,7 +283,7 @@ public final class QemuBackend implements VmmBackend {
     Optional<VmmIdentity> identity = identities.isEmpty() ? Optional.empty() : Optional.of(identities.get().claim(spec.runDir()));
     Object cgroupOwner = new Object();
     cgroups.ifPresent(c -> c.adopt(spec.name(), cgroupOwner));
-    return new QemuVm(disksAsQemuHasThem(spec, qmp), handle, qmp, identity, cgroups, cgroupOwner);
+    return new QemuVm(disksAsQemuHasThem(spec, qmp), handle, qmp, identity, cgroups, cgroupOwner, console(spec));
   }
 
   /**

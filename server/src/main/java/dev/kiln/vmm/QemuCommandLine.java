@@ -48,7 +48,8 @@ final class QemuCommandLine {
     a.addAll(memoryAndCpus(s));
     a.addAll(List.of("-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"));
     a.addAll(List.of("-kernel", s.kernel().toString(), "-initrd", s.initrd().toString(), "-append", kernelCmdline(s)));
-    a.addAll(List.of("-chardev", "file,id=console,path=" + s.consoleLog(), "-serial", "chardev:console"));
+    // A socket the daemon reads into a bounded log (ConsoleLog), not a file QEMU would grow without end.
+    a.addAll(List.of("-chardev", "socket,id=console,path=" + s.consoleSocket() + ",server=on,wait=off", "-serial", "chardev:console"));
     // One queue, as on virtio-mmio: virtio-blk-pci would size its queues (and its PCI config) by
     // the vCPU count at start, which a hot-plug changes, and a saved state then no longer loads.
     a.addAll(disk(s, topQcow2, below));

@@ -22,13 +22,14 @@ final class QemuVm implements RunningVm {
   private final java.util.Optional<VmCgroups> cgroups;
 
   QemuVm(VmSpec spec, ProcessHandle process, QmpClient qmp, java.util.Optional<VmmIdentity> identity, java.util.Optional<VmCgroups> cgroups,
-      Object cgroupOwner) {
+      Object cgroupOwner, java.util.Optional<ConsoleLog> console) {
     this.spec = spec;
     this.identity = identity;
     this.cgroups = cgroups;
     this.process = process;
     this.qmp = qmp;
     this.exit = process.onExit().thenApply(p -> {
+      console.ifPresent(ConsoleLog::close);
       cgroups.ifPresent(c -> c.release(spec.name(), cgroupOwner));
       return null;
     });
@@ -94,7 +95,7 @@ final class QemuVm implements RunningVm {
       }
       log.info("stopped vm={} pid={}", spec.name(), pid());
     } finally {
-      removeQuietly(spec.agentSocket(), spec.qmpSocket(), spec.pidFile());
+      removeQuietly(spec.agentSocket(), spec.qmpSocket(), spec.consoleSocket(), spec.pidFile());
     }
   }
 

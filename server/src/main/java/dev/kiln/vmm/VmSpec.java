@@ -68,8 +68,14 @@ public record VmSpec(String name, Path runDir, Path kernel, Path initrd, String 
     return runDir.resolve("qemu.pid");
   }
 
+  /** What the guest printed on its serial console, kept by the daemon (ConsoleLog). */
   public Path consoleLog() {
     return runDir.resolve("console.log");
+  }
+
+  /** Where QEMU offers the serial console to the daemon. */
+  public Path consoleSocket() {
+    return runDir.resolve("tty.sock");
   }
 
   /** Where QEMU sends (save) or receives (restore) a migration stream. */

@@ -101,7 +101,7 @@ class IsolationSystemTest extends SnapshottedHostTest {
     assertEquals("QFI", own.stdout());
 
     List<Path> bs = new ArrayList<>(List.of(topLayer(b), bFrozen, runDir(b), Path.of("/proc", Long.toString(qemuPid(b)), "environ")));
-    for (String f : List.of("qmp.sock", "agent.sock", "console.log", "qemu.pid", "qemu.log")) bs.add(runDir(b).resolve(f));
+    for (String f : List.of("qmp.sock", "agent.sock", "tty.sock", "console.log", "qemu.pid", "qemu.log")) bs.add(runDir(b).resolve(f));
     for (Path f : bs) assertDenied(uidA, f);
     CommandRunner.Result ls = asUid(uidA, "ls", runDir(b).toString());
     assertNotEquals(0, ls.exitCode(), "B's run directory is B's alone: " + ls.stdout());
@@ -155,9 +155,11 @@ class IsolationSystemTest extends SnapshottedHostTest {
       CommandRunner.Result ln = asUid(uid, "ln", "-s", canary.toString(), runDir(id).resolve(name).toString());
       assertEquals(0, ln.exitCode(), "the VM's uid may make links in its run directory: " + ln.stderr());
     }
-    // The console log is QEMU's own file, so it may replace it; the daemon then reads no link.
+    // The console log is the daemon's, which the sticky directory keeps QEMU from replacing; and the daemon reads it through no link.
     CommandRunner.Result swap = asUid(uid, "mv", runDir(id).resolve("console.log.planted").toString(), runDir(id).resolve("console.log").toString());
-    assertEquals(0, swap.exitCode(), swap.stderr());
+    assertNotEquals(0, swap.exitCode(), "QEMU's uid replaced the daemon's console log");
+    CommandRunner.Result older = asUid(uid, "mv", runDir(id).resolve("console.log.planted").toString(), runDir(id).resolve("console.log.1").toString());
+    assertEquals(0, older.exitCode(), "a name the daemon has not written yet is QEMU's to take: " + older.stderr());
     TestHost.Reply console = host.call("GET", "/v1/sandboxes/" + id + "/console", null);
     assertFalse(console.raw().contains("host file"), "the console route read the host file through the link: " + console.raw());
     // QEMU's own log is the daemon's file, which the sticky directory keeps it from replacing.

@@ -121,4 +121,27 @@ class ResourceLimitsSystemTest extends SnapshottedHostTest {
     assertTrue(m.path("memoryBytes").asLong() <= m.path("memoryLimitBytes").asLong(), m.toString());
     assertEquals(200, exec(other, "true").status());
   }
+
+  @Test
+  void aGuestFloodingItsConsoleLeavesTheHostsCopyAtItsCap() throws Exception {
+    String id = host.createSandbox();
+    Path console = host.dir.resolve("data/sandboxes").resolve(id).resolve("console.log");
+    long bytes = 4 * dev.kiln.vmm.ConsoleLog.CAP_BYTES; // under TCG the serial line carries ~0.4 MiB/s: 1 GiB would take 45 min
+    long t0 = System.nanoTime();
+    TestHost.Reply flood = host.call("POST", "/v1/sandboxes/" + id + "/exec",
+        Map.of("command", "head -c " + bytes + " /dev/zero | tr '\\0' x > /dev/ttyS0; echo sent", "timeoutSeconds", 600));
+    assertEquals(200, flood.status(), flood.raw());
+    assertEquals("sent", flood.json().path("stdout").asText().strip(), flood.raw());
+    double secs = (System.nanoTime() - t0) / 1e9;
+    log.info("console flood: {} MiB in {} s ({} MiB/s)", bytes >> 20, secs, (bytes >> 20) / secs);
+    // The last of it reaches the log a moment after the guest wrote it.
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> {
+      byte[] tail = dev.kiln.vmm.ConsoleLog.tail(console, 16);
+      return tail.length == 16 && new String(tail).equals("x".repeat(16));
+    });
+    long kept = Files.size(console) + Files.size(dev.kiln.vmm.ConsoleLog.older(console));
+    assertTrue(kept <= dev.kiln.vmm.ConsoleLog.CAP_BYTES, "the host keeps " + kept + " bytes of the console");
+    assertTrue(kept >= dev.kiln.vmm.ConsoleLog.CAP_BYTES / 2, "and the flood did reach it: " + kept);
+    assertEquals("x".repeat(100), host.call("GET", "/v1/sandboxes/" + id + "/console?bytes=100", null).raw());
+  }
 }

@@ -52,7 +52,9 @@ public record KilnConfig(
     @ConfigDoc("where the daemon's state is kept: the SQLite file in `dataDir`, or a PostgreSQL database (what a cluster shares)")
     DatabaseConfig database,
     @ConfigDoc("this daemon as a node of a cluster (docs/adr/0016): its name, address and heartbeats; one host needs none of it")
-    ClusterConfig cluster) {
+    ClusterConfig cluster,
+    @ConfigDoc("how much of the host one sandbox may hold: checkpoints, disk")
+    SandboxQuotas sandboxQuotas) {
   /** Longest tombstone retention: a month of deleted sandboxes' events is plenty and bounds the table. */
   public static final long MAX_TOMBSTONE_RETENTION_SECONDS = 30L * 24 * 3600;
 
@@ -78,6 +80,7 @@ public record KilnConfig(
     if (objectStore == null) objectStore = ObjectStoreConfig.NONE;
     if (database == null) database = DatabaseConfig.EMBEDDED;
     if (cluster == null) cluster = ClusterConfig.DEFAULT;
+    if (sandboxQuotas == null) sandboxQuotas = SandboxQuotas.DEFAULT;
     if (tombstoneRetentionSeconds == null) tombstoneRetentionSeconds = 86_400L;
     if (tombstoneRetentionSeconds < 0 || tombstoneRetentionSeconds > MAX_TOMBSTONE_RETENTION_SECONDS) {
       throw new IllegalArgumentException("tombstoneRetentionSeconds must be 0.." + MAX_TOMBSTONE_RETENTION_SECONDS + " (30 days), got " + tombstoneRetentionSeconds);
@@ -102,7 +105,7 @@ public record KilnConfig(
   }
 
   public static KilnConfig defaults() {
-    return new KilnConfig(null, null, null, null, null, null, 0, null, false, null, null, 0, null, null, null, null, null);
+    return new KilnConfig(null, null, null, null, null, null, 0, null, false, null, null, 0, null, null, null, null, null, null);
   }
 
   /**
@@ -138,42 +141,46 @@ public record KilnConfig(
   }
 
   public KilnConfig withDataDir(Path p) {
-    return new KilnConfig(p, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster);
+    return new KilnConfig(p, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas);
   }
 
   public KilnConfig withListen(String l) {
-    return new KilnConfig(dataDir, l, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster);
+    return new KilnConfig(dataDir, l, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas);
   }
 
   public KilnConfig withGuestArtifacts(Path p) {
-    return new KilnConfig(dataDir, listen, p, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster);
+    return new KilnConfig(dataDir, listen, p, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas);
   }
 
   public KilnConfig withTemplateSnapshots(boolean on) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, on, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, on, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas);
   }
 
   public KilnConfig withDevMode(boolean d) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, d, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, d, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas);
   }
 
   public KilnConfig withTombstoneRetentionSeconds(long seconds) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, seconds, objectStore, database, cluster);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, seconds, objectStore, database, cluster, sandboxQuotas);
   }
 
   public KilnConfig withNetwork(NetworkConfig n) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, n, tombstoneRetentionSeconds, objectStore, database, cluster);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, n, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas);
   }
 
   public KilnConfig withDatabase(DatabaseConfig d) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, d, cluster);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, d, cluster, sandboxQuotas);
+  }
+
+  public KilnConfig withSandboxQuotas(SandboxQuotas q) {
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, q);
   }
 
   public KilnConfig withCluster(ClusterConfig c) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, c);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, c, sandboxQuotas);
   }
 
   public KilnConfig withObjectStore(ObjectStoreConfig o) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, o, database, cluster);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, o, database, cluster, sandboxQuotas);
   }
 }

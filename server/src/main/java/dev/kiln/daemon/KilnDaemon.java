@@ -151,7 +151,7 @@ public final class KilnDaemon implements Daemon {
       OptionalLong tsc = accel == Accelerator.TCG ? HostFacts.tscKhz() : OptionalLong.empty();
       if (accel == Accelerator.TCG && tsc.isEmpty()) log.warn("host TSC rate unknown: TCG guests may hang calibrating their clock");
       Optional<VmmIdentities> vmmIds = vmmIdentities(config.vmm(), data, artifacts);
-      limits = SandboxLimits.forHost(config.sandboxDefaults(), Runtime.getRuntime().availableProcessors(), HostFacts.memoryTotalBytes());
+      limits = SandboxLimits.forHost(config.sandboxDefaults(), config.sandboxQuotas(), Runtime.getRuntime().availableProcessors(), HostFacts.memoryTotalBytes());
       net = networks(config.network(), vmmIds.isPresent() ? config.vmm().group() : "", db, cluster.nodeId());
       networks = net;
       QemuBackend backend = new QemuBackend(config.qemuBinary(), vmmIds, vmCgroups(vmmIds.isPresent(), data), tsc);

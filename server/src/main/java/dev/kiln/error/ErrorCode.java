@@ -33,12 +33,16 @@ public enum ErrorCode {
   SNAPSHOT_FAILED,
   CHECKPOINT_NOT_FOUND,
   CHECKPOINT_EXISTS,
+  /** A sandbox has as many checkpoints as sandboxQuotas.checkpoints allows. */
+  CHECKPOINT_LIMIT,
   POOL_NOT_FOUND,
   PROCESS_NOT_FOUND,
   FORWARD_NOT_FOUND,
   PORT_IN_USE,
   NETWORK_UNAVAILABLE,
   DISK_FULL,
+  /** A checkpoint or pause would take a sandbox past sandboxQuotas.diskMib of host disk. */
+  DISK_QUOTA_EXCEEDED,
   /** The object store that holds a cluster's artifacts could not be used (unreachable, refused, or it held a corrupt object). */
   OBJECT_STORE_FAILED,
   /** No node of the cluster has this id. */

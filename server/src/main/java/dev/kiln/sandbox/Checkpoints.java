@@ -52,9 +52,12 @@ public final class Checkpoints {
   private final SandboxViews views;
   private final BucketStates bucket;
 
+  private final DiskQuota quota;
+
   Checkpoints(SandboxLocks locks, SandboxRows rows, StateCapture capture, VmLauncher launcher, Watchdog watchdog, SandboxTeardown teardown,
-      CheckpointRepository checkpointRows, UnusedDisks unused, CheckpointFiles files, SandboxViews views, BucketStates bucket) {
+      CheckpointRepository checkpointRows, UnusedDisks unused, CheckpointFiles files, SandboxViews views, BucketStates bucket, DiskQuota quota) {
     this.bucket = bucket;
+    this.quota = quota;
     this.locks = locks;
     this.rows = rows;
     this.capture = capture;
@@ -77,6 +80,8 @@ public final class Checkpoints {
       if (checkpointRows.find(sandboxId, name).isPresent()) {
         throw new KilnException(ErrorCode.CHECKPOINT_EXISTS, "sandbox " + sandboxId + " already has a checkpoint named '" + name + "'");
       }
+      quota.checkCheckpointCount(sandboxId);
+      if (sb.vm != null) quota.check(sandboxId, sb.vm.spec().rootDisk(), sb.vm.spec().totalMemoryMib() << 20, "a checkpoint");
       long start = System.nanoTime();
       String id = "cp-" + SandboxId.random().value().substring(3);
       Saved saved = capture.capture(sb, r, files.state(sandboxId, id), files);

@@ -53,11 +53,13 @@ final class SandboxCreator {
   private final GuestArtifacts artifacts;
   private final VmmCapabilities capabilities;
   private final ThisNode node;
+  private final DiskQuota quota;
 
   SandboxCreator(TemplateService templates, SandboxLimits limits, SandboxNetworks networks, WarmPools pools, TemplateSnapshotPolicy snapshotPolicy,
       TemplateSnapshots snapshots, SnapshotClones clones, VmLauncher launcher, SandboxLocks locks, SandboxRemoval removal, EventRepository events,
-      DiskLayers disks, GuestArtifacts artifacts, VmmCapabilities capabilities, ThisNode node) {
+      DiskLayers disks, GuestArtifacts artifacts, VmmCapabilities capabilities, ThisNode node, DiskQuota quota) {
     this.node = node;
+    this.quota = quota;
     this.templates = templates;
     this.limits = limits;
     this.networks = networks;
@@ -106,6 +108,7 @@ final class SandboxCreator {
    */
   private OptionalLong diskGrowth(Template template, OptionalLong diskMib) {
     if (diskMib.isEmpty()) return OptionalLong.empty();
+    quota.checkDiskSize(diskMib.getAsLong());
     long templateBytes;
     long freeBytes;
     // Held to read its size: in a cluster, an image another node built is fetched here first.

@@ -47,14 +47,16 @@ final class SandboxLifecycle {
   private final SandboxRepository repo;
   private final SandboxNetworks networks;
   private final SandboxLimits limits;
+  private final DiskQuota quota;
   private final RunDirs dirs;
   private final EventRepository events;
   private final BucketStates bucket;
 
   SandboxLifecycle(SandboxLocks locks, SandboxRows rows, SandboxRegistry live, VmLauncher launcher, Watchdog watchdog, SandboxTeardown teardown,
       SandboxListeners listeners, SandboxRepository repo, SandboxNetworks networks, SandboxLimits limits, RunDirs dirs, EventRepository events,
-      BucketStates bucket) {
+      BucketStates bucket, DiskQuota quota) {
     this.bucket = bucket;
+    this.quota = quota;
     this.locks = locks;
     this.rows = rows;
     this.live = live;
@@ -76,6 +78,8 @@ final class SandboxLifecycle {
    */
   void pause(String id) throws InterruptedException {
     locks.underLifecycleLock(id, (sb, r) -> {
+      // A user's pause only: the TTL's pause on timeout frees RAM and CPU, which a quota must not stand in the way of.
+      if (sb.vm != null) quota.check(id, sb.vm.spec().rootDisk(), sb.vm.spec().totalMemoryMib() << 20, "a pause");
       pauseLocked(sb, r, ExpiryChange.KEEP, "paused");
       return null;
     });

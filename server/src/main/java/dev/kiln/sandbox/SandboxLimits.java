@@ -16,7 +16,7 @@ import java.util.Optional;
  *
  * @param maxTimeoutSeconds a TTL above 30 days is almost surely a unit mistake (ms for s)
  */
-public record SandboxLimits(KilnConfig.SandboxDefaults defaults, int maxVcpus, long maxMemoryMib, long maxTimeoutSeconds) {
+public record SandboxLimits(KilnConfig.SandboxDefaults defaults, int maxVcpus, long maxMemoryMib, long maxTimeoutSeconds, dev.kiln.config.SandboxQuotas quotas) {
   /** Below 128 MiB the Debian guest kernel and its page cache leave little room for user code. */
   public static final int MIN_MEMORY_MIB = 128;
   /** The config's bounds for sandboxDefaults too: beyond any host Kiln runs on (microvm guests, one socket). */
@@ -24,9 +24,9 @@ public record SandboxLimits(KilnConfig.SandboxDefaults defaults, int maxVcpus, l
   /** 1 TiB, as the config's sandboxDefaults.memoryMib. */
   public static final long MAX_MEMORY_MIB = 1L << 20;
 
-  public static SandboxLimits forHost(KilnConfig.SandboxDefaults defaults, int hostCores, long hostMemoryBytes) {
+  public static SandboxLimits forHost(KilnConfig.SandboxDefaults defaults, dev.kiln.config.SandboxQuotas quotas, int hostCores, long hostMemoryBytes) {
     return new SandboxLimits(defaults, Math.max(1, Math.min(MAX_VCPUS, hostCores)), Math.max(MIN_MEMORY_MIB, Math.min(MAX_MEMORY_MIB, hostMemoryBytes >> 20)),
-        30L * 24 * 3600);
+        30L * 24 * 3600, quotas);
   }
 
   void check(int vcpus, long memoryMib, long timeoutSeconds) {

@@ -87,15 +87,16 @@ public final class SandboxManager implements AutoCloseable {
     this.views = new SandboxViews(repo, rows, events, networks, templates, dirs);
     this.metrics = new SandboxMetrics(repo, rows, registry, networks, dirs);
     BucketStates states = new BucketStates(bucket, disks, snapshots, events);
-    this.lifecycle = new SandboxLifecycle(locks, rows, live, launcher, watchdog, teardown, listeners, repo, networks, limits, dirs, events, states);
     CheckpointFiles checkpointFiles = new CheckpointFiles(dataDir.resolve("checkpoints"));
+    DiskQuota quota = new DiskQuota(limits.quotas(), checkpointRows, checkpointFiles, dirs);
+    this.lifecycle = new SandboxLifecycle(locks, rows, live, launcher, watchdog, teardown, listeners, repo, networks, limits, dirs, events, states, quota);
     this.removal = new SandboxRemoval(locks, rows, repo, live, teardown, checkpointFiles, networks, tombstones, unused, listeners, lifecycle, seam);
     this.snapshotPolicy = new TemplateSnapshotPolicy(templates, snapshots, pools, networks, limits, unused);
     this.creator = new SandboxCreator(templates, limits, networks, pools, snapshotPolicy, snapshots, clones, launcher, locks, removal, events, disks,
-        artifacts, backend.capabilities(accelerator), node);
+        artifacts, backend.capabilities(accelerator), node, quota);
     this.recovery = new SandboxRecovery(dirs, repo, rows, live, backend, networks, watchdog, removal, unused, listeners, launcher, events);
     StateCapture capture = new StateCapture(repo, disks, seam);
-    this.checkpoints = new Checkpoints(locks, rows, capture, launcher, watchdog, teardown, checkpointRows, unused, checkpointFiles, views, states);
+    this.checkpoints = new Checkpoints(locks, rows, capture, launcher, watchdog, teardown, checkpointRows, unused, checkpointFiles, views, states, quota);
     this.forks = new Forks(locks, rows, capture, checkpoints, launcher, removal, views, networks, limits, events, checkpointFiles, disks);
     NodeRepository nodes = new NodeRepository(db);
     this.relocation = new Relocation(repo, rows, nodes, states, dirs, networks, live, checkpointRows, forks);

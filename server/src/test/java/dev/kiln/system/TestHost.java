@@ -48,6 +48,9 @@ public final class TestHost implements AutoCloseable {
   /** The store: the data directory's SQLite file unless a test shares a PostgreSQL database between hosts. */
   private final DatabaseConfig database;
 
+  /** What one sandbox may hold; the defaults unless a test asks for less. */
+  private dev.kiln.config.SandboxQuotas quotas = dev.kiln.config.SandboxQuotas.DEFAULT;
+
   /** Stopped by {@link #stopDaemonOnly} and not booted again: close has no daemon to ask. */
   private boolean stopped;
 
@@ -67,6 +70,15 @@ public final class TestHost implements AutoCloseable {
   /** A daemon that snapshots each template once it is ready, as a default daemon does. */
   public static TestHost startWithSnapshots() throws Exception {
     return start(true);
+  }
+
+  /** A daemon that does not snapshot templates, with these quotas per sandbox. */
+  public static TestHost startWithQuotas(dev.kiln.config.SandboxQuotas quotas) throws Exception {
+    TestHost h = unbooted(false, NetworkConfig.disabled(), ObjectStoreConfig.NONE, DatabaseConfig.EMBEDDED);
+    h.quotas = quotas;
+    h.boot();
+    h.buildTemplate();
+    return h;
   }
 
   /** A snapshotting daemon with sandbox networking under the given config. */
@@ -149,7 +161,7 @@ public final class TestHost implements AutoCloseable {
   /** Starts (or restarts) the daemon on this host's data directory. */
   public void boot() throws Exception {
     KilnConfig c = KilnConfig.defaults().withDataDir(dir.resolve("data")).withListen("127.0.0.1:0").withGuestArtifacts(ARTIFACTS)
-        .withTemplateSnapshots(snapshots).withNetwork(network).withObjectStore(objectStore).withDatabase(database);
+        .withTemplateSnapshots(snapshots).withNetwork(network).withObjectStore(objectStore).withDatabase(database).withSandboxQuotas(quotas);
     daemon = new KilnDaemon(c, Optional.of(key));
     daemon.start();
     stopped = false;

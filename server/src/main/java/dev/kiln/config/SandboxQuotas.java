@@ -1,0 +1,20 @@
+package dev.kiln.config;
+
+/**
+ * How much of the host one sandbox may hold, whatever its guest does. Each key's description and
+ * range: its {@link ConfigDoc}, published as docs/config.md.
+ */
+public record SandboxQuotas(
+    @ConfigDoc(value = "checkpoints one sandbox may keep; one more is refused with 409 CHECKPOINT_LIMIT until one is deleted", range = "1..1000")
+    int checkpoints,
+    @ConfigDoc(value = "host disk one sandbox may take, in MiB: its own disk layers (the one it writes and those its checkpoints froze), checkpoint states and paused state; a checkpoint or pause that would pass it is refused with 507 DISK_QUOTA_EXCEEDED, and a disk (diskMib) larger than it is refused at create", range = "256..16777216")
+    long diskMib) {
+  public static final SandboxQuotas DEFAULT = new SandboxQuotas(0, 0);
+
+  public SandboxQuotas {
+    if (checkpoints == 0) checkpoints = 32;
+    if (diskMib == 0) diskMib = 32L << 10;
+    if (checkpoints < 1 || checkpoints > 1000) throw new IllegalArgumentException("sandboxQuotas.checkpoints must be 1..1000, got " + checkpoints);
+    if (diskMib < 256 || diskMib > 16L << 20) throw new IllegalArgumentException("sandboxQuotas.diskMib must be 256..16777216, got " + diskMib);
+  }
+}

@@ -1,0 +1,78 @@
+package dev.kiln.system;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.kiln.config.SandboxQuotas;
+import java.nio.file.Files;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/** A sandbox holds no more of the host's disk, and no more checkpoints, than its quotas: 512 MiB and 2 here. */
+@Tag("system")
+class DiskQuotaSystemTest {
+  private static final long QUOTA_MIB = 512;
+  static TestHost host;
+
+  @BeforeAll
+  static void up() throws Exception {
+    host = TestHost.startWithQuotas(new SandboxQuotas(2, QUOTA_MIB));
+  }
+
+  @AfterAll
+  static void down() throws Exception {
+    if (host != null) host.close();
+  }
+
+  private static TestHost.Reply checkpoint(String id, String name) throws Exception {
+    return host.call("POST", "/v1/sandboxes/" + id + "/checkpoints", Map.of("name", name));
+  }
+
+  private static long free() throws Exception {
+    return Files.getFileStore(host.dir).getUsableSpace();
+  }
+
+  @Test
+  void fillingTheQuotaGivesItsErrorAndTheHostLosesNoMoreThanTheQuota() throws Exception {
+    long before = free();
+    String id = host.createSandbox();
+    assertEquals(201, checkpoint(id, "c1").status());
+    TestHost.Reply fill = host.call("POST", "/v1/sandboxes/" + id + "/exec",
+        Map.of("command", "dd if=/dev/urandom of=/root/big bs=1M count=250 2>/dev/null && sync && echo filled", "timeoutSeconds", 600));
+    assertEquals("filled", fill.json().path("stdout").asText().strip(), fill.raw());
+
+    TestHost.Reply refused = checkpoint(id, "c2");
+    assertEquals(507, refused.status(), refused.raw());
+    assertEquals("DISK_QUOTA_EXCEEDED", refused.json().path("error").path("code").asText());
+    assertTrue(refused.json().path("error").path("message").asText().contains("quota of " + QUOTA_MIB + " MiB"), refused.raw());
+    TestHost.Reply pause = host.call("POST", "/v1/sandboxes/" + id + "/pause", null);
+    assertEquals(507, pause.status(), "a pause would write its RAM past the quota too: " + pause.raw());
+    assertEquals(200, host.call("POST", "/v1/sandboxes/" + id + "/exec", Map.of("command", "true")).status(), "refused, and it runs on");
+
+    long dropMib = (before - free()) >> 20;
+    assertTrue(dropMib <= QUOTA_MIB, "the host lost " + dropMib + " MiB to a sandbox with a " + QUOTA_MIB + " MiB quota");
+    assertEquals(1, host.call("GET", "/v1/sandboxes/" + id + "/checkpoints", null).json().path("checkpoints").size(), "the refused checkpoint left nothing");
+  }
+
+  @Test
+  void oneCheckpointPastTheCountIsRefusedUntilOneIsDeleted() throws Exception {
+    String id = host.createSandbox();
+    assertEquals(201, checkpoint(id, "a").status());
+    assertEquals(201, checkpoint(id, "b").status());
+    TestHost.Reply third = checkpoint(id, "c");
+    assertEquals(409, third.status(), third.raw());
+    assertEquals("CHECKPOINT_LIMIT", third.json().path("error").path("code").asText());
+    assertEquals(204, host.call("DELETE", "/v1/sandboxes/" + id + "/checkpoints/a", null).status());
+    assertEquals(201, checkpoint(id, "c").status());
+  }
+
+  @Test
+  void aDiskLargerThanTheQuotaIsRefusedAtCreate() throws Exception {
+    TestHost.Reply r = host.call("POST", "/v1/sandboxes", Map.of("template", TestHost.TEMPLATE, "memoryMib", 256, "diskMib", QUOTA_MIB + 1));
+    assertEquals(400, r.status(), r.raw());
+    assertTrue(r.json().path("error").path("message").asText().contains("sandboxQuotas.diskMib"), r.raw());
+  }
+}

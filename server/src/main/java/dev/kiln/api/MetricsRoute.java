@@ -50,7 +50,7 @@ final class MetricsRoute {
         new Series("kiln_sandbox_cpu_seconds_total", "counter", "CPU time the sandbox's VM used on the host.", SandboxUsage::cpuSeconds),
         new Series("kiln_sandbox_memory_bytes", "gauge", "Host memory the sandbox's VM uses (its control group).", u -> u.memoryBytes()),
         new Series("kiln_sandbox_memory_limit_bytes", "gauge", "The sandbox VM's memory limit: its RAM plus QEMU's bounded overhead.", u -> u.memoryLimitBytes()),
-        new Series("kiln_sandbox_disk_bytes", "gauge", "Host disk the sandbox's own layer and paused state take.", u -> u.diskBytes()),
+        new Series("kiln_sandbox_disk_bytes", "gauge", "Host disk the sandbox holds: its layers, checkpoint states and paused state (what its disk quota counts).", u -> u.diskBytes()),
         new Series("kiln_sandbox_network_receive_bytes_total", "counter", "Bytes the sandbox received.", u -> u.networkRxBytes()),
         new Series("kiln_sandbox_network_transmit_bytes_total", "counter", "Bytes the sandbox sent.", u -> u.networkTxBytes()))) {
       header(b, s.name(), s.type(), s.help());

@@ -40,7 +40,7 @@ final class DiskQuota {
 
   /** Refuses, 507 DISK_QUOTA_EXCEEDED, an operation that would add up to {@code addingBytes} to what the sandbox holds. */
   void check(String sandboxId, Path topLayer, long addingBytes, String what) {
-    long used = used(sandboxId, topLayer);
+    long used = used(sandboxId, java.util.Optional.of(topLayer));
     long quota = quotas.diskMib() << 20;
     if (used + addingBytes > quota) {
       throw new KilnException(ErrorCode.DISK_QUOTA_EXCEEDED, "sandbox " + sandboxId + " holds " + (used >> 20) + " MiB of host disk and "
@@ -49,9 +49,9 @@ final class DiskQuota {
     }
   }
 
-  /** The bytes the sandbox holds on this host now. */
-  long used(String sandboxId, Path topLayer) {
-    long total = size(topLayer) + size(dirs.pausedState(sandboxId));
+  /** The bytes the sandbox holds on this host now; {@code topLayer} is empty for a sandbox whose layer is not known here. */
+  long used(String sandboxId, java.util.Optional<Path> topLayer) {
+    long total = topLayer.map(DiskQuota::size).orElse(0L) + size(dirs.pausedState(sandboxId));
     for (CheckpointRow cp : checkpoints.ofSandbox(sandboxId)) {
       total += size(Path.of(cp.diskPath())) + size(checkpointFiles.state(sandboxId, cp.id()));
     }

@@ -85,10 +85,10 @@ public final class SandboxManager implements AutoCloseable {
     templates.onDeleted(pools::remove);
     templates.onDeleted(name -> unused.collect()); // its image and snapshots, unless something is still built on them
     this.views = new SandboxViews(repo, rows, events, networks, templates, dirs);
-    this.metrics = new SandboxMetrics(repo, rows, registry, networks, dirs);
     BucketStates states = new BucketStates(bucket, disks, snapshots, events);
     CheckpointFiles checkpointFiles = new CheckpointFiles(dataDir.resolve("checkpoints"));
     DiskQuota quota = new DiskQuota(limits.quotas(), checkpointRows, checkpointFiles, dirs);
+    this.metrics = new SandboxMetrics(repo, rows, registry, networks, quota);
     this.lifecycle = new SandboxLifecycle(locks, rows, live, launcher, watchdog, teardown, listeners, repo, networks, limits, dirs, events, states, quota);
     this.removal = new SandboxRemoval(locks, rows, repo, live, teardown, checkpointFiles, networks, tombstones, unused, listeners, lifecycle, seam);
     this.snapshotPolicy = new TemplateSnapshotPolicy(templates, snapshots, pools, networks, limits, unused);

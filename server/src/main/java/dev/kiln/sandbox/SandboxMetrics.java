@@ -6,9 +6,6 @@ import dev.kiln.vmm.Cgroups;
 import dev.kiln.vmm.RunningVm;
 import dev.kiln.vmm.VmRecords;
 import dev.kiln.vmm.VmmException;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -21,14 +18,14 @@ final class SandboxMetrics {
   private final SandboxRows rows;
   private final SandboxRegistry live;
   private final SandboxNetworks networks;
-  private final RunDirs dirs;
+  private final DiskQuota quota;
 
-  SandboxMetrics(SandboxRepository repo, SandboxRows rows, SandboxRegistry live, SandboxNetworks networks, RunDirs dirs) {
+  SandboxMetrics(SandboxRepository repo, SandboxRows rows, SandboxRegistry live, SandboxNetworks networks, DiskQuota quota) {
+    this.quota = quota;
     this.repo = repo;
     this.rows = rows;
     this.live = live;
     this.networks = networks;
-    this.dirs = dirs;
   }
 
   SandboxUsage of(String id) {
@@ -54,7 +51,7 @@ final class SandboxMetrics {
     return new SandboxUsage(r.id(), r.state(), Instant.now(), cpu, memory, limit, diskBytes(r, vm), traffic[0], traffic[1]);
   }
 
-  /** Its top layer and paused state: what it wrote to the host's disk. */
+  /** What counts against its disk quota: its layers, its checkpoints' states, its paused state. */
   private long diskBytes(SandboxRow r, Optional<RunningVm> vm) {
     Optional<Path> top = vm.map(v -> v.spec().rootDisk());
     if (top.isEmpty() && r.vmJson().isPresent()) {
@@ -64,14 +61,6 @@ final class SandboxMetrics {
         top = Optional.empty();
       }
     }
-    return top.map(SandboxMetrics::size).orElse(0L) + size(dirs.pausedState(r.id()));
-  }
-
-  private static long size(Path p) {
-    try {
-      return Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) ? Files.size(p) : 0;
-    } catch (IOException e) {
-      return 0;
-    }
+    return quota.used(r.id(), top);
   }
 }

@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
         "Exit codes: 0 ok, 1 the API refused the request, 2 bad usage, 69 no daemon; exec and run exit with the command's code."},
     subcommands = {DaemonCommand.class, TemplateCommand.class, SandboxCommand.class, ExecCommand.class, RunCommand.class, ShellCommand.class,
         CpCommand.class, FilesCommand.class, CheckpointCommand.class, PoolCommand.class, NetworkCommand.class, ForwardCommand.class, NodeCommand.class, ClusterCommand.class,
-        BenchCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
+        BenchCommand.class, DoctorCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
 public final class KilnCli implements java.util.concurrent.Callable<Integer> {
   static final int EXIT_API_ERROR = 1;
   static final int EXIT_USAGE = 2;

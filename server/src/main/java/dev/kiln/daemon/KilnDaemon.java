@@ -154,6 +154,7 @@ public final class KilnDaemon implements Daemon {
       limits = SandboxLimits.forHost(config.sandboxDefaults(), config.sandboxQuotas(), Runtime.getRuntime().availableProcessors(), HostFacts.memoryTotalBytes());
       net = networks(config.network(), vmmIds.isPresent() ? config.vmm().group() : "", db, cluster.nodeId());
       networks = net;
+      dev.kiln.vmm.DiskParents.adoptLegacy(data); // before any VM is launched or adopted
       QemuBackend backend = new QemuBackend(config.qemuBinary(), vmmIds, vmCgroups(vmmIds.isPresent(), data), tsc);
       capabilities = backend.capabilities(accel);
       sandboxes = new SandboxManager(data, db, templates, backend, artifacts,

@@ -283,9 +283,13 @@ final class BucketStates {
       s.get(new ObjectKey(l.key()), partial);
       DiskLayers.rebase(partial, base);
       DiskLayers.freeze(partial);
+      // Its record first, so the layer is never there without one.
+      Files.move(DiskParents.recordOf(partial), DiskParents.recordOf(here), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+          java.nio.file.StandardCopyOption.REPLACE_EXISTING);
       Files.move(partial, here, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     } finally {
       Files.deleteIfExists(partial);
+      DiskParents.forget(partial);
       disks.recorded(partial);
     }
     return here;

@@ -49,13 +49,34 @@ final class DiskQuota {
     }
   }
 
-  /** The bytes the sandbox holds on this host now; {@code topLayer} is empty for a sandbox whose layer is not known here. */
+  /**
+   * The bytes the sandbox holds on this host now: every layer of its own in its chain and its
+   * checkpoints' chains (frozen by checkpoints since deleted, too; not the template's image or
+   * snapshot), its checkpoints' states and its paused state. {@code topLayer} is empty for a
+   * sandbox whose layer is not known here.
+   */
   long used(String sandboxId, java.util.Optional<Path> topLayer) {
-    long total = topLayer.map(DiskQuota::size).orElse(0L) + size(dirs.pausedState(sandboxId));
+    java.util.Set<Path> layers = new java.util.HashSet<>();
+    topLayer.ifPresent(t -> withOwnChain(t, layers));
+    long total = size(dirs.pausedState(sandboxId));
     for (CheckpointRow cp : checkpoints.ofSandbox(sandboxId)) {
-      total += size(Path.of(cp.diskPath())) + size(checkpointFiles.state(sandboxId, cp.id()));
+      withOwnChain(Path.of(cp.diskPath()), layers);
+      total += size(checkpointFiles.state(sandboxId, cp.id()));
     }
+    for (Path l : layers) total += size(l);
     return total;
+  }
+
+  /** A layer and the disk layers under it (by name: template artifacts are not the sandbox's to count). */
+  private static void withOwnChain(Path layer, java.util.Set<Path> into) {
+    into.add(layer.toAbsolutePath().normalize());
+    try {
+      for (Path p : dev.kiln.vmm.DiskParents.below(layer)) {
+        if (p.getFileName().toString().matches("[0-9a-f]{20}\\.qcow2")) into.add(p);
+      }
+    } catch (IOException e) {
+      // a chain that cannot be followed counts for what could be read of it
+    }
   }
 
   /** A disk size a create asks for must fit the quota on its own. */

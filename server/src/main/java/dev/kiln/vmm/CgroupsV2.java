@@ -13,7 +13,7 @@ record CgroupsV2(Path root, String name, Optional<String> disk) implements Cgrou
 
   static CgroupsV2 open(Path root, String name, Path dataDir) throws IOException {
     Path mine = Files.createDirectories(root.resolve(name));
-    String available = Files.readString(root.resolve("cgroup.controllers"));
+    List<String> available = List.of(Files.readString(root.resolve("cgroup.controllers")).strip().split("\\s+"));
     StringBuilder enable = new StringBuilder();
     for (String c : List.of("cpu", "memory", "pids", "io")) {
       if (available.contains(c)) enable.append(" +").append(c);
@@ -43,11 +43,14 @@ record CgroupsV2(Path root, String name, Optional<String> disk) implements Cgrou
   @Override
   public void update(String vm, VmLimits limits) throws IOException {
     Path g = group(vm);
-    Cgroups.write(g.resolve("cpu.max"), limits.vcpus() * PERIOD_US + " " + PERIOD_US);
-    Cgroups.write(g.resolve("cpu.weight"), "100");
-    Cgroups.write(g.resolve("memory.max"), Long.toString(limits.memoryBytes()));
+    // A controller the host does not enable has no files here: that limit is left out, not the VM.
+    if (Files.exists(g.resolve("cpu.max"))) {
+      Cgroups.write(g.resolve("cpu.max"), limits.vcpus() * PERIOD_US + " " + PERIOD_US);
+      Cgroups.write(g.resolve("cpu.weight"), "100");
+    }
+    if (Files.exists(g.resolve("memory.max"))) Cgroups.write(g.resolve("memory.max"), Long.toString(limits.memoryBytes()));
     if (Files.exists(g.resolve("memory.swap.max"))) Cgroups.write(g.resolve("memory.swap.max"), "0");
-    Cgroups.write(g.resolve("pids.max"), Integer.toString(limits.pids()));
+    if (Files.exists(g.resolve("pids.max"))) Cgroups.write(g.resolve("pids.max"), Integer.toString(limits.pids()));
     if (Files.exists(g.resolve("io.weight"))) Cgroups.write(g.resolve("io.weight"), "100");
     if (disk.isPresent() && Files.exists(g.resolve("io.max"))) {
       Cgroups.write(g.resolve("io.max"), disk.get() + " rbps=" + limits.ioBytesPerSecond() + " wbps=" + limits.ioBytesPerSecond());

@@ -46,9 +46,21 @@ public final class ConsoleLog implements AutoCloseable {
     SocketChannel ch;
     try {
       ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-      ch.connect(UnixDomainSocketAddress.of(socketPath));
+      try {
+        ch.connect(UnixDomainSocketAddress.of(socketPath));
+        dev.kiln.host.UnixPeers.verify(ch, socketPath);
+      } catch (IOException e) {
+        ch.close();
+        throw e;
+      }
     } catch (IOException e) {
       throw new VmmException("cannot read the console of " + vm + " (" + socketPath + "): " + e.getMessage(), e);
+    }
+    try {
+      // Both names are the daemon's before QEMU could put anything (a FIFO a read would hang on) there.
+      if (!Files.exists(older(file), LinkOption.NOFOLLOW_LINKS)) Files.createFile(older(file));
+    } catch (IOException e) {
+      // it was there after all (a race with the copy thread of a previous QEMU): the sticky directory keeps it the daemon's
     }
     ConsoleLog c = new ConsoleLog(ch);
     Thread.ofVirtual().name("console-" + vm).start(() -> c.copy(file, vm));

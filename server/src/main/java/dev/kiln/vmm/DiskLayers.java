@@ -292,6 +292,20 @@ public final class DiskLayers {
     return h;
   }
 
+  /** The backing file name as the header has it (relative names stay relative), read with every length checked. */
+  static Optional<String> backingName(Path qcow2) throws IOException {
+    return backingOf(qcow2).map(p -> p.toString()).map(abs -> {
+      try (FileChannel ch = FileChannel.open(qcow2, StandardOpenOption.READ)) {
+        ByteBuffer h = header(ch, 20);
+        ByteBuffer name = ByteBuffer.allocate(h.getInt(16));
+        ch.read(name, h.getLong(8));
+        return new String(name.array(), StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        return abs;
+      }
+    });
+  }
+
   /** The backing file named in a qcow2 header, read with every length checked. */
   public static Optional<Path> backingOf(Path qcow2) throws IOException {
     if (!Files.exists(qcow2)) return Optional.empty();

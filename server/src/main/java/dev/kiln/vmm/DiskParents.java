@@ -21,9 +21,10 @@ import org.slf4j.LoggerFactory;
  * root-only {@code <file>.parent} beside it. The backing name in a qcow2 header is written by
  * whatever wrote the file last, and a VM's top layer is written by its QEMU, which a guest that
  * escaped into it controls; so a chain is never taken from a header, only from these records
- * (docs/adr/0020). A file with no record (made before records existed, or fetched and not yet
- * re-pointed) falls back to its header, with a warning once per file; only the code that makes a
- * file writes its record, so two writers never race for one.
+ * (docs/adr/0020). A qcow2 with no record is an error (fail closed): the daemon writes records
+ * for what daemons before records left once, at start, before any VM is launched
+ * ({@link #adoptLegacy}); only the code that makes a file writes its record after that, so two
+ * writers never race for one.
  */
 public final class DiskParents {
   private static final Logger log = LoggerFactory.getLogger(DiskParents.class);
@@ -31,8 +32,6 @@ public final class DiskParents {
   static final int MAX_DEPTH = 512;
   private static final int MAX_RECORD = 4096;
   private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
-  /** Files whose missing record was warned about: once each is enough. */
-  private static final Set<Path> WARNED = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   private DiskParents() {}
 
@@ -76,12 +75,28 @@ public final class DiskParents {
       if (file.getFileName().toString().endsWith(".qcow2")) throw new IOException(file + " has neither a parent record nor a qcow2 header");
       return Optional.empty(); // a raw image has no parent
     }
-    Optional<Path> fromHeader = DiskLayers.backingOf(file);
-    if (WARNED.add(file.toAbsolutePath().normalize())) {
-      log.warn("disk file {} has no parent record (made before records existed): trusting its header, which names {}", file,
-          fromHeader.map(Path::toString).orElse("nothing"));
+    // Never the header: whoever wrote the file last (its QEMU, for a top layer) chose what it names.
+    throw new IOException("disk layer " + file + " has no parent record");
+  }
+
+  /**
+   * Writes the records daemons before them never wrote, from the headers, for every qcow2 under
+   * {@code dataDir} that has none: once, at start, before any VM runs (what a QEMU wrote into a
+   * header before this daemon was trusted then as it was before). Returns how many.
+   */
+  public static int adoptLegacy(Path dataDir) throws IOException {
+    if (!Files.isDirectory(dataDir)) return 0;
+    int n = 0;
+    try (var files = Files.walk(dataDir, 6)) {
+      for (Path f : (Iterable<Path>) files.filter(p -> p.getFileName().toString().endsWith(".qcow2"))::iterator) {
+        if (!Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS) || Files.exists(recordOf(f)) || !DiskLayers.isQcow2(f)) continue;
+        String named = DiskLayers.backingName(f).orElse("");
+        record(f, named);
+        n++;
+      }
     }
-    return fromHeader;
+    if (n > 0) log.warn("wrote parent records for {} disk files made before records existed, from their headers (docs/adr/0020)", n);
+    return n;
   }
 
   /** {@code top}'s chain below it, nearest first, each file with its format; throws on a loop or an absurd depth. */

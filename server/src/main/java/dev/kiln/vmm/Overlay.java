@@ -42,20 +42,6 @@ public final class Overlay {
     record(overlay, base.toString());
   }
 
-  /**
-   * Writes the recorded parent back into the header of a layer no QEMU holds any more (an image's
-   * disk once its VM stopped), so the header a copy of it carries elsewhere is the truth and not
-   * what its QEMU may have written there.
-   */
-  public static void restoreHeader(Path overlay) throws java.io.IOException {
-    java.util.Optional<Path> parent = DiskParents.of(overlay);
-    if (parent.isEmpty()) return;
-    String name = java.nio.file.Files.readString(DiskParents.recordOf(overlay));
-    BaseFormat format = DiskLayers.isQcow2(parent.get()) ? BaseFormat.QCOW2 : BaseFormat.RAW;
-    CommandRunner.run(List.of("qemu-img", "rebase", "-u", "-f", "qcow2", "-F", format.name().toLowerCase(), "-b", name, overlay.toString()),
-        Duration.ofSeconds(30));
-  }
-
   /** The record first: a layer is never seen (by a collection, say) without one. */
   private static void create(Path overlay, String backingName, BaseFormat format) {
     record(overlay, backingName);

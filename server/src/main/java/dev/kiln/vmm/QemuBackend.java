@@ -186,7 +186,9 @@ public final class QemuBackend implements VmmBackend {
     QmpClient qmp;
     try {
       qmp = awaitQmp(spec, p.toHandle());
-    } catch (VmmException | InterruptedException e) {
+    } catch (VmmException | InterruptedException | RuntimeException e) {
+      // Nothing may run on that no one controls: the uid and the group are given back only once it is gone.
+      p.toHandle().destroyForcibly();
       cgroups.ifPresent(c -> p.toHandle().onExit().thenRun(() -> c.release(spec.name(), cgroupOwner)));
       throw e;
     }
@@ -297,6 +299,12 @@ public final class QemuBackend implements VmmBackend {
     com.fasterxml.jackson.databind.JsonNode devices = qmp.execute("query-block", null, Duration.ofSeconds(10));
     String node = null;
     for (com.fasterxml.jackson.databind.JsonNode d : devices) {
+      if (d.path("device").asText().equals("root")) {
+        // A QEMU a daemon before explicit chains started (-drive id=root): its file is the recorded one or not ours.
+        String file = d.path("inserted").path("file").asText("");
+        if (Path.of(file).toAbsolutePath().normalize().equals(spec.rootDisk().toAbsolutePath().normalize())) return spec;
+        throw new VmmException("QEMU of " + spec.name() + " (started before explicit disk chains) writes to a disk other than its recorded one");
+      }
       if (d.has("inserted")) node = d.path("inserted").path("node-name").asText(null);
     }
     if (node == null || node.length() > 64) throw new VmmException("QEMU of " + spec.name() + " names no root disk");
@@ -321,21 +329,20 @@ public final class QemuBackend implements VmmBackend {
     return spec.withRootDisk(actual);
   }
 
+  /**
+   * Kills a QEMU a previous daemon left running in {@code runDir}, found by its command line (which
+   * names the directory's QMP socket), not by its pid file: that is QEMU's to write, and a read
+   * of what it put there could hang on a FIFO.
+   */
   @Override
   public boolean killLeftover(Path runDir) {
-    Path pidFile = runDir.resolve("qemu.pid");
-    try {
-      String written = new String(dev.kiln.host.UntrustedFiles.head(pidFile, 32), java.nio.charset.StandardCharsets.US_ASCII).strip();
-      if (written.isEmpty()) return false;
-      long pid = Long.parseLong(written);
-      if (!isQemuOf(pid, runDir.resolve("qmp.sock"))) return false;
-      ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-      log.warn("killed qemu pid={} that a previous daemon left running in {}", pid, runDir);
-      return true;
-    } catch (NumberFormatException e) {
-      log.warn("leftover VM in {} not checked: {}", runDir, e.toString());
-      return false;
-    }
+    Path qmp = runDir.resolve("qmp.sock");
+    List<ProcessHandle> found = ProcessHandle.allProcesses().filter(h -> isQemuOf(h.pid(), qmp)).toList();
+    found.forEach(h -> {
+      h.destroyForcibly();
+      log.warn("killed qemu pid={} that a previous daemon left running in {}", h.pid(), runDir);
+    });
+    return !found.isEmpty();
   }
 
   /** A recycled pid must not be mistaken for our VM: its argv has to name this VM's QMP socket. */

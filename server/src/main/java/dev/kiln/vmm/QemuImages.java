@@ -15,7 +15,7 @@ import java.util.List;
  * VMM uid that clones it (QEMU 7.2 opens it read-write even to map it private): it is root's and the
  * shared VMM group's, mode 0660, so a QEMU taken over by its guest could write to it: its checksum
  * is verified again whenever its change time moves, which no user can forge, before any further
- * clone loads it. Its disk's header is rewritten from the daemon's record once its VM stopped.
+ * clone loads it. Its disk's parent travels as its record (disk.qcow2.parent), not its header.
  *
  * <p>The disk names its base relative to the image's directory ({@code ../../images/<id>/rootfs.ext4}
  * for an artifact), so an image copied into another data directory, beside a copy of its base,
@@ -50,7 +50,6 @@ final class QemuImages {
   VmImage save(RunningVm vm, Path dir, Duration timeout) throws VmmException, IOException, InterruptedException {
     SavedState state = vm.saveState(state(dir), timeout);
     vm.stop(Duration.ofSeconds(3));
-    Overlay.restoreHeader(disk(dir));
     for (Path p : List.of(disk(dir), state.file())) rootReadOnly(p);
     shareMemory(memory(dir), backend.sharedGroup());
     String memorySha = Checksums.sha256(memory(dir));

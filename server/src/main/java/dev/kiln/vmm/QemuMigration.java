@@ -251,6 +251,7 @@ final class QemuMigration {
         SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
         try {
           ch.connect(UnixDomainSocketAddress.of(sock));
+          dev.kiln.host.UnixPeers.verify(ch, sock);
           return ch;
         } catch (IOException e) {
           ch.close();

@@ -59,7 +59,13 @@ public final class QmpClient implements AutoCloseable {
     SocketChannel ch;
     try {
       ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-      ch.connect(UnixDomainSocketAddress.of(socket));
+      try {
+        ch.connect(UnixDomainSocketAddress.of(socket));
+        dev.kiln.host.UnixPeers.verify(ch, socket); // QEMU could have put a link to another VM's socket here
+      } catch (IOException e) {
+        ch.close();
+        throw e;
+      }
     } catch (IOException e) {
       throw new VmmException("cannot connect to QMP socket " + socket + ": " + e.getMessage(), e);
     }

@@ -108,7 +108,6 @@ final class SandboxCreator {
    */
   private OptionalLong diskGrowth(Template template, OptionalLong diskMib) {
     if (diskMib.isEmpty()) return OptionalLong.empty();
-    quota.checkDiskSize(diskMib.getAsLong());
     long templateBytes;
     long freeBytes;
     // Held to read its size: in a cluster, an image another node built is fetched here first.
@@ -130,6 +129,7 @@ final class SandboxCreator {
       throw new KilnException(ErrorCode.INSUFFICIENT_CAPACITY, "field 'diskMib' " + diskMib.getAsLong() + " needs " + ((want - templateBytes) >> 20)
           + " MiB beyond the template; the data directory has " + (freeBytes >> 20) + " MiB free");
     }
+    quota.checkDiskSize(diskMib.getAsLong());
     return want > templateBytes ? OptionalLong.of(want) : OptionalLong.empty();
   }
 

@@ -176,7 +176,9 @@ class MigrationSystemTest {
       await().atMost(Duration.ofSeconds(60)).until(() -> follower.stdout().lines().count() >= 5);
       CompletableFuture<TestHost.Reply> migrating = migrateSlowly(id, to);
       Path pidFile = to.dataDir().resolve("sandboxes").resolve(id).resolve("qemu.pid");
-      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50)).until(() -> sentBytes(id) > 0 && Files.exists(pidFile));
+      // QEMU makes its pid file and then writes it: the number, not the file, says it is there.
+      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50))
+          .until(() -> sentBytes(id) > 0 && Files.exists(pidFile) && Files.readString(pidFile).strip().matches("\\d+"));
       dev.kiln.host.CommandRunner.run(List.of("kill", "-9", Files.readString(pidFile).strip()), Duration.ofSeconds(10));
       TestHost.Reply failed = migrating.get(3, TimeUnit.MINUTES);
       assertEquals(502, failed.status(), failed.raw());

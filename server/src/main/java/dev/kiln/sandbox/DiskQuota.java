@@ -72,7 +72,7 @@ final class DiskQuota {
     into.add(layer.toAbsolutePath().normalize());
     try {
       for (Path p : dev.kiln.vmm.DiskParents.below(layer)) {
-        if (p.getFileName().toString().matches("[0-9a-f]{20}\\.qcow2")) into.add(p);
+        if (dev.kiln.vmm.DiskLayers.isLayer(p)) into.add(p);
       }
     } catch (IOException e) {
       // a chain that cannot be followed counts for what could be read of it

@@ -38,6 +38,8 @@ public final class DiskLayers {
   private static final int QCOW2_MAGIC = 0x514649fb;
   /** The qcow2 specification caps backing file names at 1023 bytes. */
   private static final int MAX_BACKING_NAME = 1023;
+  /** A layer's file name: random hex, nothing a path could hide in. */
+  private static final String LAYER_NAME = "[0-9a-f]{20}\\.qcow2";
 
   private final Path dir;
   /** Layers created but not yet recorded anywhere the roots come from: never collected. */
@@ -99,8 +101,13 @@ public final class DiskLayers {
 
   /** The layer of this name here (whether or not it exists); a name no layer of ours could have is refused, never resolved. */
   public Path named(String name) throws IOException {
-    if (!name.matches("[0-9a-f]{20}\\.qcow2")) throw new IOException("'" + name + "' is not the name of a disk layer");
+    if (!name.matches(LAYER_NAME)) throw new IOException("'" + name + "' is not the name of a disk layer");
     return dir.resolve(name);
+  }
+
+  /** Whether a file is a disk layer by its name (a sandbox's own, not a template's image or snapshot). */
+  public static boolean isLayer(Path file) {
+    return file.getFileName().toString().matches(LAYER_NAME);
   }
 
   /** Where the layers live. */

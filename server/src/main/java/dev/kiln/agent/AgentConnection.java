@@ -3,8 +3,6 @@ package dev.kiln.agent;
 import java.io.IOException;
 import dev.kiln.host.SocketInput;
 import java.io.InputStream;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
@@ -88,14 +86,7 @@ public final class AgentConnection implements AutoCloseable {
       throws AgentException, InterruptedException {
     SocketChannel ch;
     try {
-      ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-      try {
-        ch.connect(UnixDomainSocketAddress.of(socket));
-        dev.kiln.host.UnixPeers.verify(ch, socket); // QEMU could have put a link to another VM's socket here
-      } catch (IOException e) {
-        ch.close();
-        throw e;
-      }
+      ch = dev.kiln.host.UnixPeers.connect(socket); // QEMU could have put a link to another VM's socket here
     } catch (IOException e) {
       throw new AgentException("cannot connect to agent socket " + socket + ": " + e.getMessage(), e);
     }

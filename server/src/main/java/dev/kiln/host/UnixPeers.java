@@ -15,6 +15,23 @@ import java.nio.file.Path;
 public final class UnixPeers {
   private UnixPeers() {}
 
+  /**
+   * Connects to a Unix socket in a VM's run directory and checks its peer ({@link #verify}); the
+   * channel is closed again if either fails. The connect's own exceptions (refused, no such file)
+   * come through as they are, so a caller can tell "not listening yet" from "refused".
+   */
+  public static java.nio.channels.SocketChannel connect(Path socket) throws IOException {
+    SocketChannel ch = SocketChannel.open(java.net.StandardProtocolFamily.UNIX);
+    try {
+      ch.connect(java.net.UnixDomainSocketAddress.of(socket));
+      verify(ch, socket);
+      return ch;
+    } catch (IOException e) {
+      ch.close();
+      throw e;
+    }
+  }
+
   /** Throws unless the peer runs as the run directory's VM uid; a directory given to no uid (QEMU as the daemon's user) is not checked. */
   public static void verify(SocketChannel ch, Path socket) throws IOException {
     Path dir = socket.toAbsolutePath().getParent();

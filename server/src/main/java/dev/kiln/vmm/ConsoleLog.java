@@ -2,8 +2,6 @@ package dev.kiln.vmm;
 
 import dev.kiln.host.UntrustedFiles;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.SocketChannel;
@@ -45,14 +43,7 @@ public final class ConsoleLog implements AutoCloseable {
   static ConsoleLog follow(Path socketPath, Path file, String vm) throws VmmException {
     SocketChannel ch;
     try {
-      ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-      try {
-        ch.connect(UnixDomainSocketAddress.of(socketPath));
-        dev.kiln.host.UnixPeers.verify(ch, socketPath);
-      } catch (IOException e) {
-        ch.close();
-        throw e;
-      }
+      ch = dev.kiln.host.UnixPeers.connect(socketPath);
     } catch (IOException e) {
       throw new VmmException("cannot read the console of " + vm + " (" + socketPath + "): " + e.getMessage(), e);
     }

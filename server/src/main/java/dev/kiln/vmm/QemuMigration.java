@@ -248,15 +248,7 @@ final class QemuMigration {
   private static SocketChannel connect(Path sock, long deadline) throws IOException, InterruptedException {
     while (true) {
       try {
-        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-        try {
-          ch.connect(UnixDomainSocketAddress.of(sock));
-          dev.kiln.host.UnixPeers.verify(ch, sock);
-          return ch;
-        } catch (IOException e) {
-          ch.close();
-          throw e;
-        }
+        return dev.kiln.host.UnixPeers.connect(sock);
       } catch (java.net.ConnectException | java.nio.file.NoSuchFileException e) {
         if (System.nanoTime() > deadline) throw e;
         Thread.sleep(POLL);

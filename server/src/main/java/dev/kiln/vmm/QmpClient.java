@@ -8,8 +8,6 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -58,14 +56,7 @@ public final class QmpClient implements AutoCloseable {
   public static QmpClient connect(Path socket, String label, Duration timeout, Consumer<QmpEvent> events) throws VmmException, InterruptedException {
     SocketChannel ch;
     try {
-      ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-      try {
-        ch.connect(UnixDomainSocketAddress.of(socket));
-        dev.kiln.host.UnixPeers.verify(ch, socket); // QEMU could have put a link to another VM's socket here
-      } catch (IOException e) {
-        ch.close();
-        throw e;
-      }
+      ch = dev.kiln.host.UnixPeers.connect(socket); // QEMU could have put a link to another VM's socket here
     } catch (IOException e) {
       throw new VmmException("cannot connect to QMP socket " + socket + ": " + e.getMessage(), e);
     }

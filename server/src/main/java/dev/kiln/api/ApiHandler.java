@@ -1,5 +1,6 @@
 package dev.kiln.api;
 
+import dev.kiln.access.Caller;
 import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
 import java.io.IOException;
@@ -20,11 +21,13 @@ final class ApiHandler extends Handler.Abstract {
   private static final Logger log = LoggerFactory.getLogger(ApiHandler.class);
   private final List<Route> routes;
   private final Callers callers;
+  private final RouteAccess access;
   private final ServerWebSocketContainer websockets;
 
-  ApiHandler(List<Route> routes, Callers callers, ServerWebSocketContainer websockets) {
+  ApiHandler(List<Route> routes, Callers callers, RouteAccess access, ServerWebSocketContainer websockets) {
     this.routes = List.copyOf(routes);
     this.callers = callers;
+    this.access = access;
     this.websockets = websockets;
   }
 
@@ -54,7 +57,11 @@ final class ApiHandler extends Handler.Abstract {
             ? new KilnException(ErrorCode.METHOD_NOT_ALLOWED, method + " is not allowed on " + path)
             : new KilnException(ErrorCode.ROUTE_NOT_FOUND, "no route " + method + " " + path);
       }
-      if (!path.equals("/healthz") && !callers.accepts(request)) throw new KilnException(ErrorCode.UNAUTHORIZED, callers.refusal());
+      if (!path.equals("/healthz")) {
+        Caller caller = callers.authenticate(request).orElseThrow(() -> new KilnException(ErrorCode.UNAUTHORIZED, callers.refusal()));
+        x.authenticated(caller);
+        access.check(route, x, caller);
+      }
       route.handler().handle(x);
       if (!x.handedOff()) callback.succeeded();
     } catch (KilnException e) {

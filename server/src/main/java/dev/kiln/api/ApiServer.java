@@ -1,5 +1,6 @@
 package dev.kiln.api;
 
+import dev.kiln.access.ApiKeys;
 import dev.kiln.cluster.NodeRegistry;
 import dev.kiln.store.LeaseRepository;
 import dev.kiln.image.TemplateService;
@@ -29,8 +30,8 @@ public final class ApiServer implements AutoCloseable {
 
   /** A daemon that runs sandboxes: combined (its callers are users) or a node (its caller is the control plane). */
   public ApiServer(InetSocketAddress listen, SandboxManager sandboxes, SandboxOperations ops, ProcessService processes, TemplateService templates,
-      VmmCapabilities capabilities, NodeRegistry nodes, LeaseRepository leases, Callers callers) {
-    this(listen, withInternal(routeTable(sandboxes, ops, processes, templates, capabilities, nodes, leases), sandboxes, callers), callers);
+      VmmCapabilities capabilities, NodeRegistry nodes, LeaseRepository leases, Callers callers, RouteAccess access, ApiKeys keys) {
+    this(listen, withInternal(routeTable(sandboxes, ops, processes, templates, capabilities, nodes, leases, keys), sandboxes, callers), callers, access);
   }
 
   /** A node also serves the control plane's own calls (docs/adr/0017), which are in no public API. */
@@ -44,9 +45,9 @@ public final class ApiServer implements AutoCloseable {
 
   /** A control instance: the same routes, carried to the nodes (docs/adr/0017). */
   public static ApiServer forControl(InetSocketAddress listen, dev.kiln.cluster.NodeDirectory directory, NodeRegistry nodes, LeaseRepository leases,
-      ApiKeys keys) {
+      ApiKeys keys, RouteAccess access) {
     HttpHop hop = new HttpHop();
-    ApiServer server = new ApiServer(listen, ControlRoutes.routes(directory, nodes, leases, hop), Callers.users(keys));
+    ApiServer server = new ApiServer(listen, ControlRoutes.routes(directory, nodes, leases, keys, hop), Callers.users(keys), access);
     server.closeWith = hop;
     return server;
   }
@@ -54,7 +55,7 @@ public final class ApiServer implements AutoCloseable {
   /** What goes when the server does (a control instance's client to its nodes). */
   private AutoCloseable closeWith = () -> { };
 
-  private ApiServer(InetSocketAddress listen, List<Route> routes, Callers callers) {
+  private ApiServer(InetSocketAddress listen, List<Route> routes, Callers callers, RouteAccess access) {
     QueuedThreadPool pool = new QueuedThreadPool();
     pool.setName("http");
     pool.setVirtualThreadsExecutor(Executors.newVirtualThreadPerTaskExecutor());
@@ -66,16 +67,16 @@ public final class ApiServer implements AutoCloseable {
     connector.setHost(listen.getHostString());
     connector.setPort(listen.getPort());
     server.addConnector(connector);
-    server.setHandler(new ApiHandler(routes, callers, ServerWebSocketContainer.ensure(server)));
+    server.setHandler(new ApiHandler(routes, callers, access, ServerWebSocketContainer.ensure(server)));
     server.setErrorHandler(new ErrorPages());
   }
 
   /** Every route the API serves; openapi.yaml must list exactly these (OpenApiContractTest). */
   static List<Route> routeTable(SandboxManager sandboxes, SandboxOperations ops, ProcessService processes, TemplateService templates,
-      VmmCapabilities capabilities, NodeRegistry nodes, LeaseRepository leases) {
+      VmmCapabilities capabilities, NodeRegistry nodes, LeaseRepository leases, ApiKeys keys) {
     List<Route> routes = new ArrayList<>();
     routes.add(new Route("GET", "/healthz", x -> x.json(200, Map.of("status", "ok"))));
-    routes.addAll(new SandboxRoutes(sandboxes, ops).routes());
+    routes.addAll(new SandboxRoutes(sandboxes, ops, templates).routes());
     routes.addAll(new CheckpointRoutes(sandboxes).routes());
     routes.addAll(new NetworkRoutes(sandboxes).routes());
     routes.addAll(new PoolRoutes(sandboxes).routes());
@@ -85,6 +86,7 @@ public final class ApiServer implements AutoCloseable {
     routes.addAll(new TemplateRoutes(templates, sandboxes).routes());
     routes.add(CapabilitiesRoute.route(capabilities));
     routes.addAll(new ClusterRoutes(nodes, leases).routes());
+    routes.addAll(new KeyRoutes(keys).routes());
     return routes;
   }
 

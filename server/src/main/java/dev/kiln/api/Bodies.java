@@ -102,6 +102,9 @@ final class Bodies {
 
   record RegistryCredentials(String username, String password) {}
 
+  /** POST /v1/keys: role "user" (the default) or "admin"; absent limits are none. */
+  record CreateKey(String name, String role, Long maxSandboxes, Long maxVcpus, Long maxMemoryMib, Long maxTemplates) {}
+
   /** The field {@code machine} of a body, if given. */
   static Optional<Machine> machine(String s) {
     if (s == null) return Optional.empty();

@@ -1,16 +1,22 @@
 package dev.kiln.api;
 
+import dev.kiln.access.ApiKeys;
+import dev.kiln.access.Caller;
+import dev.kiln.access.Role;
 import dev.kiln.cluster.NodeCredential;
+import java.util.Optional;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Request;
 
 /**
  * Who may call this daemon's API (every route but /healthz): users with their API keys on a
  * combined daemon or a control instance; on a node, only the control plane with the node's
- * credential, and never a user's key (docs/adr/0017).
+ * credential, and never a user's key (docs/adr/0017). The control plane says for which key it
+ * asks ({@link Caller#HEADER}); without that it asks for itself.
  */
 public sealed interface Callers {
-  boolean accepts(Request request);
+  /** The caller the request is made by; empty if it may not call at all. */
+  Optional<Caller> authenticate(Request request);
 
   /** The 401's message. */
   String refusal();
@@ -25,10 +31,10 @@ public sealed interface Callers {
 
   record Users(ApiKeys keys) implements Callers {
     @Override
-    public boolean accepts(Request request) {
+    public Optional<Caller> authenticate(Request request) {
       String auth = request.getHeaders().get(HttpHeader.AUTHORIZATION);
       String key = auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7) ? auth.substring(7).strip() : request.getHeaders().get("X-API-Key");
-      return keys.valid(key);
+      return keys.authenticate(key);
     }
 
     @Override
@@ -38,9 +44,14 @@ public sealed interface Callers {
   }
 
   record ControlPlane(NodeCredential credential) implements Callers {
+    /** The control plane asking for itself: a take-over, a drain, a TTL. */
+    static final Caller ITSELF = new Caller("control-plane", Role.ADMIN);
+
     @Override
-    public boolean accepts(Request request) {
-      return credential.matches(request.getHeaders().get(NodeCredential.HEADER));
+    public Optional<Caller> authenticate(Request request) {
+      if (!credential.matches(request.getHeaders().get(NodeCredential.HEADER))) return Optional.empty();
+      String onBehalf = request.getHeaders().get(Caller.HEADER);
+      return onBehalf == null ? Optional.of(ITSELF) : Caller.fromHeader(onBehalf);
     }
 
     @Override

@@ -36,7 +36,7 @@ final class CheckpointRoutes {
           Bodies.Fork b = x.body(Bodies.Fork.class, null);
           SandboxRoutes.requireThisNode(sandboxes, b.node());
           int count = b.count() == null ? 1 : b.count();
-          var forks = sandboxes.forks().fork(x.path("id"), count, Optional.ofNullable(b.checkpoint()));
+          var forks = sandboxes.forks().fork(x.path("id"), count, Optional.ofNullable(b.checkpoint()), x.caller().keyId());
           x.json(201, Map.of("sandboxes", forks.stream().map(SandboxRoutes::view).toList()));
         }),
         new Route("GET", "/v1/sandboxes/{id}/events", x -> x.json(200, Map.of("events", sandboxes.events(x.path("id")).stream().map(e -> {

@@ -30,16 +30,17 @@ final class ControlRoutes {
     this.hop = hop;
   }
 
-  static List<Route> routes(NodeDirectory directory, NodeRegistry nodes, LeaseRepository leases, HttpHop hop) {
+  static List<Route> routes(NodeDirectory directory, NodeRegistry nodes, LeaseRepository leases, dev.kiln.access.ApiKeys keys, HttpHop hop) {
     ControlRoutes control = new ControlRoutes(directory, hop);
     List<Route> out = new ArrayList<>();
     // The route table with no sandbox service behind it: only its methods, paths and the cluster's handlers are used.
-    for (Route r : ApiServer.routeTable(null, null, null, null, null, nodes, leases)) {
+    for (Route r : ApiServer.routeTable(null, null, null, null, null, nodes, leases, keys)) {
       if (r.template().equals("/v1/nodes/{id}/drain")) {
         out.add(new Route(r.method(), r.template(), x -> control.drain(x, nodes)));
         continue;
       }
-      boolean local = r.template().equals("/healthz") || r.template().startsWith("/v1/nodes") || r.template().equals("/v1/cluster");
+      boolean local = r.template().equals("/healthz") || r.template().startsWith("/v1/nodes") || r.template().equals("/v1/cluster")
+          || r.template().startsWith("/v1/keys");
       out.add(local ? r : new Route(r.method(), r.template(), x -> control.forward(x, r)));
     }
     return out;
@@ -197,7 +198,7 @@ final class ControlRoutes {
     java.util.Map<String, Object> fork = new java.util.HashMap<>();
     if (req.has("count")) fork.put("count", req.get("count"));
     byte[] body = Exchange.JSON.writeValueAsBytes(fork);
-    HttpHop.relayWhole(x, hop.call(target, NodeInternalRoutes.path(NodeInternalRoutes.FORK_CHECKPOINT, id, checkpoint.get()), body));
+    HttpHop.relayWhole(x, hop.call(target, NodeInternalRoutes.path(NodeInternalRoutes.FORK_CHECKPOINT, id, checkpoint.get()), body, x.caller()));
   }
 
   private static JsonNode parse(byte[] raw) {

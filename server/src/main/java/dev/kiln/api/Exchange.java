@@ -2,6 +2,7 @@ package dev.kiln.api;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.kiln.access.Caller;
 import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
 import dev.kiln.json.JsonInputException;
@@ -36,6 +37,7 @@ final class Exchange {
   private final Map<String, String> pathParams;
   private Fields query;
   private boolean handedOff;
+  private Caller caller;
 
   Exchange(Request request, Response response, Callback callback, ServerWebSocketContainer websockets, Map<String, String> pathParams) {
     this.request = request;
@@ -57,6 +59,16 @@ final class Exchange {
 
   boolean handedOff() {
     return handedOff;
+  }
+
+  /** Who makes the request, once authenticated (every route but /healthz is). */
+  Caller caller() {
+    if (caller == null) throw new IllegalStateException("the request was not authenticated");
+    return caller;
+  }
+
+  void authenticated(Caller c) {
+    caller = c;
   }
 
   String path(String name) {

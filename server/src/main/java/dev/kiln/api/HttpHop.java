@@ -1,5 +1,6 @@
 package dev.kiln.api;
 
+import dev.kiln.access.Caller;
 import dev.kiln.cluster.NodeCredential;
 import dev.kiln.cluster.NodeRoute;
 import dev.kiln.error.ErrorCode;
@@ -35,7 +36,7 @@ final class HttpHop implements AutoCloseable {
   private static final Duration CALL_TIMEOUT = Duration.ofMinutes(10);
   /** Hop-by-hop headers, what the JDK client sets itself, and the caller's credentials, which stop here. */
   private static final Set<String> NOT_SENT = Set.of("connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
-      "host", "content-length", "expect", "authorization", "x-api-key", NodeCredential.HEADER.toLowerCase(Locale.ROOT),
+      "host", "content-length", "expect", "authorization", "x-api-key", NodeCredential.HEADER.toLowerCase(Locale.ROOT), Caller.HEADER.toLowerCase(Locale.ROOT),
       "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-accept");
   private static final Set<String> NOT_RETURNED = Set.of("connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "content-length", "date", "server");
   private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
@@ -69,7 +70,7 @@ final class HttpHop implements AutoCloseable {
 
   private HttpResponse<InputStream> send(Exchange x, NodeRoute node, Optional<byte[]> body) throws IOException, InterruptedException {
     HttpRequest.Builder b = HttpRequest.newBuilder(target(node.api(), x.request));
-    copyRequestHeaders(x.request, node, b::header);
+    copyRequestHeaders(x, node, b::header);
     long length = x.request.getLength();
     HttpRequest.BodyPublisher publisher = body.map(HttpRequest.BodyPublishers::ofByteArray)
         .orElseGet(() -> length == 0 ? HttpRequest.BodyPublishers.noBody()
@@ -95,8 +96,13 @@ final class HttpHop implements AutoCloseable {
    * are small JSON. A node that does not answer is 502 NODE_UNREACHABLE.
    */
   HttpResponse<byte[]> call(NodeRoute node, String path, byte[] body) throws InterruptedException {
+    return call(node, path, body, Callers.ControlPlane.ITSELF);
+  }
+
+  /** {@link #call(NodeRoute, String, byte[])} on behalf of a caller: what it makes there is the caller's. */
+  HttpResponse<byte[]> call(NodeRoute node, String path, byte[] body, Caller caller) throws InterruptedException {
     HttpRequest req = HttpRequest.newBuilder(URI.create(node.api().getScheme() + "://" + node.api().getRawAuthority() + path)).timeout(CALL_TIMEOUT)
-        .header(NodeCredential.HEADER, node.credential().value()).header("Content-Type", "application/json")
+        .header(NodeCredential.HEADER, node.credential().value()).header(Caller.HEADER, caller.header()).header("Content-Type", "application/json")
         .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
     try {
       return client.send(req, HttpResponse.BodyHandlers.ofByteArray());
@@ -132,12 +138,14 @@ final class HttpHop implements AutoCloseable {
     void header(String name, String value);
   }
 
-  static void copyRequestHeaders(Request request, NodeRoute node, HeaderSink out) {
-    for (HttpField f : request.getHeaders()) {
+  /** The request's headers for the node: the client's credentials replaced by the node's, and the caller they stood for. */
+  private static void copyRequestHeaders(Exchange x, NodeRoute node, HeaderSink out) {
+    for (HttpField f : x.request.getHeaders()) {
       if (!NOT_SENT.contains(f.getLowerCaseName())) out.header(f.getName(), f.getValue());
     }
     out.header(NodeCredential.HEADER, node.credential().value());
-    out.header("X-Forwarded-For", Request.getRemoteAddr(request));
+    out.header(Caller.HEADER, x.caller().header());
+    out.header("X-Forwarded-For", Request.getRemoteAddr(x.request));
   }
 
   private static void relay(Exchange x, HttpResponse<InputStream> answer) throws IOException {

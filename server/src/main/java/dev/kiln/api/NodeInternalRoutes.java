@@ -35,7 +35,7 @@ final class NodeInternalRoutes {
         }),
         new Route("POST", FORK_CHECKPOINT, x -> {
           Bodies.Fork b = x.body(Bodies.Fork.class, new Bodies.Fork(null, null, null));
-          var forks = sandboxes.forkCheckpointHere(x.path("id"), x.path("name"), b.count() == null ? 1 : b.count());
+          var forks = sandboxes.forkCheckpointHere(x.path("id"), x.path("name"), b.count() == null ? 1 : b.count(), x.caller().keyId());
           x.json(201, Map.of("sandboxes", forks.stream().map(SandboxRoutes::view).toList()));
         }));
   }
@@ -46,7 +46,7 @@ final class NodeInternalRoutes {
    * "?" in them can make it another route.
    */
   static String path(String template, String id, String name) {
-    if (!SandboxId.isValid(id)) throw new KilnException(ErrorCode.SANDBOX_NOT_FOUND, "no sandbox '" + id + "'");
+    if (!SandboxId.isValid(id)) throw SandboxId.notFound(id);
     if (template.contains("{name}") && !Checkpoints.validName(name)) {
       throw new KilnException(ErrorCode.INVALID_REQUEST, "checkpoint name must be 1-64 of [A-Za-z0-9._-], starting with a letter or digit");
     }

@@ -3,6 +3,7 @@ package dev.kiln.api;
 import dev.kiln.agent.ExecRequest;
 import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
+import dev.kiln.image.TemplateService;
 import dev.kiln.sandbox.CreateSandbox;
 import dev.kiln.sandbox.ExecOutcome;
 import dev.kiln.sandbox.Sandbox;
@@ -25,11 +26,13 @@ final class SandboxRoutes {
   private static final Duration DEFAULT_COMMAND_TIMEOUT = Duration.ofSeconds(60);
   private final SandboxManager sandboxes;
   private final SandboxOperations ops;
+  private final TemplateService templates;
   private final CommandRequests commands;
 
-  SandboxRoutes(SandboxManager sandboxes, SandboxOperations ops) {
+  SandboxRoutes(SandboxManager sandboxes, SandboxOperations ops, TemplateService templates) {
     this.sandboxes = sandboxes;
     this.ops = ops;
+    this.templates = templates;
     this.commands = new CommandRequests(sandboxes, new UserResolver(ops));
   }
 
@@ -71,7 +74,7 @@ final class SandboxRoutes {
     return m;
   }
 
-  /** All sandboxes, or those in {@code ?state=} whose metadata has every {@code ?metadata.<key>=<value>} given. */
+  /** The caller's sandboxes (an admin's: all), or those in {@code ?state=} whose metadata has every {@code ?metadata.<key>=<value>} given. */
   private void list(Exchange x) throws Exception {
     String state = x.query("state");
     if (state != null && java.util.Arrays.stream(SandboxState.values()).noneMatch(s -> s.wire().equals(state))) {
@@ -79,6 +82,7 @@ final class SandboxRoutes {
     }
     Map<String, String> labels = x.queryWithPrefix("metadata.");
     List<Map<String, Object>> out = sandboxes.list().stream()
+        .filter(s -> x.caller().mayUse(s.owner()))
         .filter(s -> state == null || s.state().wire().equals(state))
         .filter(s -> labels.entrySet().stream().allMatch(l -> l.getValue().equals(s.metadata().get(l.getKey()))))
         .map(SandboxRoutes::view).toList();
@@ -88,6 +92,10 @@ final class SandboxRoutes {
   private void create(Exchange x) throws Exception {
     Bodies.CreateSandbox b = x.body(Bodies.CreateSandbox.class, null);
     if (b.template() == null || b.template().isBlank()) throw new KilnException(ErrorCode.INVALID_REQUEST, "field 'template' is required");
+    // Another key's template is, to this key, one that does not exist.
+    if (!templates.find(b.template()).map(t -> t.visibleTo(x.caller().keyId(), x.caller().admin())).orElse(true)) {
+      throw new KilnException(ErrorCode.TEMPLATE_NOT_FOUND, "no template named '" + b.template() + "'");
+    }
     requireThisNode(sandboxes, b.node());
     if (b.nodeSelector() != null && !sandboxes.thisNode().matches(b.nodeSelector())) {
       throw new KilnException(ErrorCode.NO_NODE_AVAILABLE, "this daemon's node " + sandboxes.thisNode().name() + " does not carry the labels "
@@ -98,7 +106,7 @@ final class SandboxRoutes {
         b.vcpus() == null ? OptionalInt.empty() : OptionalInt.of(b.vcpus()),
         b.memoryMib() == null ? OptionalInt.empty() : OptionalInt.of(b.memoryMib()),
         b.env(), b.metadata(), Optional.empty(), onTimeout(b.onTimeout()), Optional.ofNullable(b.network()).map(NetworkRoutes::spec),
-        b.diskMib() == null ? OptionalLong.empty() : OptionalLong.of(b.diskMib()), Bodies.machine(b.machine()));
+        b.diskMib() == null ? OptionalLong.empty() : OptionalLong.of(b.diskMib()), Bodies.machine(b.machine()), x.caller().keyId());
     x.json(201, view(sandboxes.create(req)));
   }
 

@@ -34,7 +34,8 @@ final class TemplateRoutes {
   List<Route> routes() {
     return List.of(
         new Route("POST", "/v1/templates", this::build),
-        new Route("GET", "/v1/templates", x -> x.json(200, Map.of("templates", templates.list().stream().map(this::view).toList()))),
+        new Route("GET", "/v1/templates", x -> x.json(200, Map.of("templates", templates.list().stream()
+            .filter(t -> t.visibleTo(x.caller().keyId(), x.caller().admin())).map(this::view).toList()))),
         new Route("GET", "/v1/templates/{name}", x -> x.json(200, view(get(x.path("name"))))),
         new Route("GET", "/v1/templates/{name}/logs", this::logs),
         new Route("POST", "/v1/templates/{name}/snapshot", x -> x.json(200, sandboxes.snapshot(x.path("name")))),
@@ -56,8 +57,16 @@ final class TemplateRoutes {
     }
     Optional<Credentials> creds = Optional.ofNullable(b.credentials()).map(c -> new Credentials(c.username(), c.password()));
     TemplateSource source = b.directory() != null ? new TemplateSource.Directory(Path.of(b.directory())) : TemplateSource.parse(b.image(), creds);
+    boolean admin = x.caller().admin();
+    // A directory or an OCI layout is read from the daemon's host as root: a user key could make any host file its sandbox's.
+    if (!admin && !(source instanceof TemplateSource.Image)) {
+      throw new KilnException(ErrorCode.FORBIDDEN, "only an admin key may build from the daemon's host (a directory or an oci: layout); "
+          + "build from a registry image instead");
+    }
     long free = b.freeSpaceMib() == null ? DEFAULT_FREE_SPACE_MIB : b.freeSpaceMib();
-    x.json(202, view(templates.submit(b.name(), source, free, Bodies.machine(b.machine()))));
+    // An admin's template is the operator's, shared with every key; a user's is its own.
+    String owner = admin ? TemplateService.OPERATOR : x.caller().keyId();
+    x.json(202, view(templates.submit(b.name(), source, free, Bodies.machine(b.machine()), owner)));
   }
 
   /** The build log as text; while the build runs, the response follows it to the end. */

@@ -39,6 +39,7 @@ final class WebSocketHop {
     Bridge bridge = new Bridge(node);
     WebSocket.Builder b = http.client().newWebSocketBuilder().connectTimeout(HANDSHAKE_TIMEOUT);
     b.header(NodeCredential.HEADER, node.credential().value());
+    b.header(dev.kiln.access.Caller.HEADER, x.caller().header());
     CompletableFuture<WebSocket> opening = b.buildAsync(ws, bridge.fromNode);
     try {
       bridge.node = opening.get(HANDSHAKE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);

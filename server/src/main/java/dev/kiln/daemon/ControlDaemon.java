@@ -1,7 +1,8 @@
 package dev.kiln.daemon;
 
-import dev.kiln.api.ApiKeys;
+import dev.kiln.access.ApiKeys;
 import dev.kiln.api.ApiServer;
+import dev.kiln.api.RouteAccess;
 import dev.kiln.cluster.ClusterTtl;
 import dev.kiln.cluster.Leadership;
 import dev.kiln.cluster.NodeDirectory;
@@ -17,6 +18,7 @@ import dev.kiln.store.Database;
 import dev.kiln.store.LeaseRepository;
 import dev.kiln.store.NodeRepository;
 import dev.kiln.store.SandboxRepository;
+import dev.kiln.store.TemplateRepository;
 import java.net.InetSocketAddress;
 import java.net.http.HttpClient;
 import java.nio.file.Files;
@@ -71,7 +73,8 @@ public final class ControlDaemon implements Daemon {
   public void start() throws Exception {
     DevKey.announce(config, keys);
     String[] hp = config.listen().split(":");
-    api = ApiServer.forControl(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), directory, nodes, leases, keys);
+    api = ApiServer.forControl(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), directory, nodes, leases, keys,
+        new RouteAccess(new SandboxRepository(db), new TemplateRepository(db)));
     Listening.startApi(api, config.listen());
     proxy = Listening.startProxy(config.network().proxyListen(), at -> PortProxy.start(at, config.network().proxyDomain(), this::relay));
     ClusterMembership.startLiveness(ticks, nodes, leadership, config.cluster());

@@ -1,6 +1,8 @@
 package dev.kiln.daemon;
 
-import dev.kiln.api.ApiKeys;
+import dev.kiln.access.ApiKeys;
+import dev.kiln.access.KeyLimits;
+import dev.kiln.access.Role;
 import dev.kiln.config.KilnConfig;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -17,7 +19,7 @@ final class DevKey {
 
   static void announce(KilnConfig config, ApiKeys keys) throws IOException {
     if (config.devMode() && !keys.anyConfigured()) {
-      String key = keys.create("dev");
+      String key = keys.create("dev", Role.ADMIN, KeyLimits.NONE).key();
       Path keyFile = config.dataDir().resolve("dev-api-key");
       Files.writeString(keyFile, key + "\n");
       Files.setPosixFilePermissions(keyFile, PosixFilePermissions.fromString("rw-------"));

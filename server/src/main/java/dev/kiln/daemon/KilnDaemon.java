@@ -1,10 +1,11 @@
 package dev.kiln.daemon;
 
-import dev.kiln.api.ApiKeys;
+import dev.kiln.access.ApiKeys;
 import dev.kiln.api.ApiServer;
 import dev.kiln.api.NodeMigrationTargets;
 import dev.kiln.cluster.NodeDirectory;
 import dev.kiln.api.Callers;
+import dev.kiln.api.RouteAccess;
 import dev.kiln.cluster.NodeRole;
 import dev.kiln.config.ClusterConfig;
 import dev.kiln.store.SandboxRepository;
@@ -307,7 +308,8 @@ public final class KilnDaemon implements Daemon {
     }
     String[] hp = config.listen().split(":");
     api = new ApiServer(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), sandboxes, ops, processes, templates, capabilities, cluster.registry(),
-        cluster.leases(), node ? Callers.controlPlane(cluster.credential()) : Callers.users(keys));
+        cluster.leases(), node ? Callers.controlPlane(cluster.credential()) : Callers.users(keys),
+        new RouteAccess(new SandboxRepository(db), new TemplateRepository(db)), keys);
     Listening.startApi(api, config.listen());
     log.info("kiln api listening on http://{}:{}", hp[0], api.port());
     if (networks.available()) {

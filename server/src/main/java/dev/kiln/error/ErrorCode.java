@@ -5,6 +5,11 @@ public enum ErrorCode {
   INVALID_REQUEST,
   INVALID_JSON,
   UNAUTHORIZED,
+  /** The key is valid but its role may not do this (a user key on an admin route). */
+  FORBIDDEN,
+  /** The key's limit (sandboxes, vCPUs, memory, templates) would be passed; nothing was made. */
+  QUOTA_EXCEEDED,
+  KEY_NOT_FOUND,
   ROUTE_NOT_FOUND,
   METHOD_NOT_ALLOWED,
   PAYLOAD_TOO_LARGE,
@@ -15,6 +20,8 @@ public enum ErrorCode {
   TEMPLATE_NOT_READY,
   TEMPLATE_IN_USE,
   TEMPLATE_BUSY,
+  /** A build under a template name another key (or the operator) owns. */
+  TEMPLATE_NAME_TAKEN,
   TEMPLATE_BUILD_FAILED,
   SANDBOX_NOT_RUNNING,
   ILLEGAL_TRANSITION,

@@ -12,10 +12,17 @@ import java.util.regex.Pattern;
  * A template: a named, read-only root filesystem image that sandboxes boot from, with the image
  * config (environment, working directory, user) that becomes the default for exec in them, and the
  * machine its snapshot is taken on: its sandboxes' machine unless they ask for another.
+ *
+ * @param owner the user key that built it, or {@link TemplateService#OPERATOR} for the operator's
  */
 public record Template(String name, Status status, String source, Optional<Path> rootfs, OptionalLong rootfsBytes,
     Optional<String> error, Instant createdAt, Instant updatedAt, Optional<String> imageDigest, ImageConfig config, long freeSpaceMib,
-    Machine machine) {
+    Machine machine, String owner) {
+  /** Whether a key may see and use it: its own, and the operator's; an admin key sees all. */
+  public boolean visibleTo(String key, boolean admin) {
+    return admin || owner.equals(TemplateService.OPERATOR) || owner.equals(key);
+  }
+
   private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
 
   /**

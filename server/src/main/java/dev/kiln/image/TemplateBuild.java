@@ -58,6 +58,8 @@ public final class TemplateBuild implements PullListener {
   private final Optional<TemplateRow> previous;
   /** The machine the template is snapshotted on. */
   private final Machine machine;
+  /** The key it is built for ({@link TemplateService#OPERATOR}: the operator's); a rebuild keeps the template's. */
+  private final String owner;
   private final Path dir;
   private final BuildLog buildLog;
   private final Map<String, LayerProgress> layers = new ConcurrentHashMap<>();
@@ -65,9 +67,10 @@ public final class TemplateBuild implements PullListener {
   /** Counted down once the build has cleaned up and let go of its template name. */
   private final java.util.concurrent.CountDownLatch released = new java.util.concurrent.CountDownLatch(1);
 
-  TemplateBuild(Context ctx, String name, TemplateSource source, long freeSpaceMib, Machine machine, Optional<TemplateRow> previous)
+  TemplateBuild(Context ctx, String name, TemplateSource source, long freeSpaceMib, Machine machine, Optional<TemplateRow> previous, String owner)
       throws IOException {
     this.ctx = ctx;
+    this.owner = previous.map(TemplateRow::owner).orElse(owner);
     this.machine = machine;
     this.previous = previous;
     this.name = name;
@@ -75,9 +78,10 @@ public final class TemplateBuild implements PullListener {
     this.freeSpaceMib = freeSpaceMib;
     this.createdAt = previous.map(TemplateRow::createdAt).orElse(Instant.now());
     this.dir = ctx.templatesRoot().resolve(name);
+    // The row first: a key with no room for another template is refused before a file is made.
+    record(Template.Status.QUEUED, Optional.empty(), Optional.empty(), ImageConfig.NONE, Optional.empty(), OptionalLong.empty());
     Files.createDirectories(dir);
     this.buildLog = new BuildLog(dir.resolve("build.log"));
-    record(Template.Status.QUEUED, Optional.empty(), Optional.empty(), ImageConfig.NONE, Optional.empty(), OptionalLong.empty());
     buildLog.line("queued: " + source.describe() + ", free space " + freeSpaceMib + " MiB");
   }
 
@@ -269,7 +273,7 @@ public final class TemplateBuild implements PullListener {
       OptionalLong bytes) {
     phase = status;
     ctx.repo().upsert(new TemplateRow(name, status.name(), source.describe(), rootfs.map(Path::toString), bytes, error, createdAt, Instant.now(),
-        digest, Optional.of(TemplateService.configJson(config)), freeSpaceMib, machine.name()));
+        digest, Optional.of(TemplateService.configJson(config)), freeSpaceMib, machine.name(), owner));
   }
 
   private static long ms(long nanos) {

@@ -8,6 +8,7 @@ import dev.kiln.host.AtomicFiles;
 import dev.kiln.image.oci.ImageConfig;
 import dev.kiln.image.oci.ImagePuller;
 import dev.kiln.store.TemplateRepository;
+import dev.kiln.store.QuotaExceededException;
 import dev.kiln.store.TemplateRow;
 import dev.kiln.vmm.Machine;
 import java.io.IOException;
@@ -31,6 +32,8 @@ import org.slf4j.LoggerFactory;
  * thread for the installer and tests.
  */
 public final class TemplateService {
+  /** The owner of the operator's templates (built with an admin key, or on the host): every key may use them. */
+  public static final String OPERATOR = "";
   private static final Logger log = LoggerFactory.getLogger(TemplateService.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   private final Path root;
@@ -106,9 +109,12 @@ public final class TemplateService {
     if (n > 0) log.warn("templates whose build a daemon restart interrupted count={}", n);
   }
 
-  /** Builds in the caller's thread; throws with the reason when the build fails. Its snapshot, if any, is still being taken on return. */
+  /**
+   * Builds the operator's template in the caller's thread; throws with the reason when the build
+   * fails. Its snapshot, if any, is still being taken on return.
+   */
   public Template build(String name, TemplateSource source, long freeSpaceMib, Optional<Machine> machine) {
-    TemplateBuild b = begin(name, source, freeSpaceMib, machine);
+    TemplateBuild b = begin(name, source, freeSpaceMib, machine, OPERATOR);
     runAndRelease(name, b);
     Template t = find(name).orElseThrow();
     if (!t.built()) {
@@ -117,16 +123,26 @@ public final class TemplateService {
     return t;
   }
 
-  /** Starts a build in the background and returns the queued template at once. */
-  public Template submit(String name, TemplateSource source, long freeSpaceMib, Optional<Machine> machine) {
-    TemplateBuild b = begin(name, source, freeSpaceMib, machine);
+  /**
+   * Starts a build in the background and returns the queued template at once. {@code owner} is
+   * the user key it is built for, or {@link #OPERATOR}; a template another key owns is not theirs
+   * to rebuild.
+   */
+  public Template submit(String name, TemplateSource source, long freeSpaceMib, Optional<Machine> machine, String owner) {
+    TemplateBuild b = begin(name, source, freeSpaceMib, machine, owner);
     Thread.ofVirtual().name("template-build-" + name).start(() -> runAndRelease(name, b));
     return find(name).orElseThrow();
   }
 
   /** A build that names no machine keeps the template's (a rebuild) or makes a microvm one. */
-  private TemplateBuild begin(String name, TemplateSource source, long freeSpaceMib, Optional<Machine> machine) {
+  private TemplateBuild begin(String name, TemplateSource source, long freeSpaceMib, Optional<Machine> machine, String owner) {
     Template.validName(name);
+    Optional<Template> existing = find(name);
+    if (existing.isPresent() && !owner.equals(OPERATOR) && !existing.get().owner().equals(owner)) {
+      // Names are one namespace for all keys: saying it is taken is all another key learns.
+      throw new KilnException(ErrorCode.TEMPLATE_NAME_TAKEN, "the template name '" + name + "' is taken by another key's or the operator's template; "
+          + "choose another name");
+    }
     if (freeSpaceMib < 0 || freeSpaceMib > 1 << 20) throw new KilnException(ErrorCode.INVALID_REQUEST, "freeSpaceMib must be 0..1048576, got " + freeSpaceMib);
     if (source instanceof TemplateSource.Directory d && !Files.isDirectory(d.path())) {
       throw new KilnException(ErrorCode.INVALID_REQUEST, "template source directory " + d.path() + " does not exist on the daemon's host");
@@ -151,9 +167,11 @@ public final class TemplateService {
       if (active.containsKey(name)) throw new KilnException(ErrorCode.TEMPLATE_BUSY, "template '" + name + "' is being built; wait for that build to end");
       try {
         b = new TemplateBuild(ctx, name, source, freeSpaceMib,
-            machine.orElseGet(() -> previous.map(r -> Machine.valueOf(r.machine())).orElse(Machine.MICROVM)), previous);
+            machine.orElseGet(() -> previous.map(r -> Machine.valueOf(r.machine())).orElse(Machine.MICROVM)), previous, owner);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot start building template " + name, e);
+      } catch (QuotaExceededException e) {
+        throw new KilnException(ErrorCode.QUOTA_EXCEEDED, "no new template: " + e.getMessage(), e);
       }
       active.put(name, b);
     }
@@ -247,6 +265,6 @@ public final class TemplateService {
   private Template fromRow(TemplateRow r) {
     return new Template(r.name(), Template.Status.valueOf(r.status()), r.source(), r.rootfsPath().map(p -> artifacts.local(Path.of(p))), r.rootfsBytes(),
         r.error(), r.createdAt(), r.updatedAt(), r.imageDigest(), config(r.configJson()), r.freeSpaceMib(),
-        Machine.valueOf(r.machine()));
+        Machine.valueOf(r.machine()), r.owner());
   }
 }

@@ -16,15 +16,16 @@ import java.util.OptionalLong;
  * @param network        its network; empty takes the daemon's default mode with no further rules
  * @param diskMib        its root disk's size; empty = the template's (the filesystem is grown online to fill it)
  * @param machine        the VM's machine; empty = microvm. q35 can hot-plug CPUs and memory (PATCH), and boots (no template snapshot)
+ * @param owner          the id of the API key it is made for: it counts against that key's limits; "" (the daemon's own) has none
  */
 public record CreateSandbox(String template, OptionalLong timeoutSeconds, OptionalInt vcpus, OptionalInt memoryMib,
     Map<String, String> env, Map<String, String> metadata, Optional<BootOverride> boot, OnTimeout onTimeout, Optional<NetworkSpec> network, OptionalLong diskMib,
-    Optional<Machine> machine) {
+    Optional<Machine> machine, String owner) {
   public enum OnTimeout { DELETE, PAUSE }
 
   public CreateSandbox(String template, OptionalLong timeoutSeconds, OptionalInt vcpus, OptionalInt memoryMib, Map<String, String> env,
       Map<String, String> metadata, Optional<BootOverride> boot, OnTimeout onTimeout, Optional<NetworkSpec> network, OptionalLong diskMib) {
-    this(template, timeoutSeconds, vcpus, memoryMib, env, metadata, boot, onTimeout, network, diskMib, Optional.empty());
+    this(template, timeoutSeconds, vcpus, memoryMib, env, metadata, boot, onTimeout, network, diskMib, Optional.empty(), "");
   }
 
   public CreateSandbox(String template, OptionalLong timeoutSeconds, OptionalInt vcpus, OptionalInt memoryMib,
@@ -37,6 +38,7 @@ public record CreateSandbox(String template, OptionalLong timeoutSeconds, Option
     if (network == null) network = Optional.empty();
     if (diskMib == null) diskMib = OptionalLong.empty();
     if (machine == null) machine = Optional.empty();
+    if (owner == null) owner = "";
     env = env == null ? Map.of() : Map.copyOf(env);
     metadata = metadata == null ? Map.of() : Map.copyOf(metadata);
     if (metadata.size() > 64) throw new IllegalArgumentException("at most 64 metadata entries, got " + metadata.size());
@@ -46,7 +48,7 @@ public record CreateSandbox(String template, OptionalLong timeoutSeconds, Option
   }
 
   public CreateSandbox withNetwork(NetworkSpec n) {
-    return new CreateSandbox(template, timeoutSeconds, vcpus, memoryMib, env, metadata, boot, onTimeout, Optional.of(n), diskMib, machine);
+    return new CreateSandbox(template, timeoutSeconds, vcpus, memoryMib, env, metadata, boot, onTimeout, Optional.of(n), diskMib, machine, owner);
   }
 
   public static CreateSandbox of(String template) {

@@ -64,12 +64,14 @@ public final class Forks {
 
   /**
    * Starts {@code count} new sandboxes from a checkpoint, or from the sandbox's live state (saved
-   * with a brief pause, then discarded). All or nothing: if one fork fails, the others are deleted.
+   * with a brief pause, then discarded), for the key {@code owner}: they are its, within its limits.
+   * All or nothing: if one fork fails, the others are deleted.
    */
-  public List<Sandbox> fork(String sandboxId, int count, Optional<String> checkpoint) throws InterruptedException {
+  public List<Sandbox> fork(String sandboxId, int count, Optional<String> checkpoint, String owner) throws InterruptedException {
     if (count < 1 || count > MAX_FORKS) throw new KilnException(ErrorCode.INVALID_REQUEST, "count must be 1.." + MAX_FORKS + ", got " + count);
     SandboxRow source = rows.row(sandboxId);
     for (int i = 0; i < count; i++) limits.check(source.vcpus(), source.memoryMib(), source.timeoutSeconds());
+    launcher.checkRoom(owner, count, source.vcpus(), source.memoryMib());
     long start = System.nanoTime();
     Path liveState = files.liveForkState(sandboxId);
     // Under the source's lock, and held from there: a delete of the checkpoint or of the source that
@@ -87,7 +89,7 @@ public final class Forks {
     Checkpoints.Saved saved = base.saved();
     String what = checkpoint.map(c -> "checkpoint '" + c + "' of " + sandboxId).orElse("the live state of " + sandboxId);
     try (DiskLayers.Hold held = base.hold()) {
-      List<Sandbox> forks = startAll(source, saved, count, what);
+      List<Sandbox> forks = startAll(source, saved, count, what, owner);
       events.append(sandboxId, "forked", count + " fork(s) from " + what + ": " + String.join(", ", forks.stream().map(Sandbox::id).toList()));
       log.info("sandbox forked sandbox={} from=\"{}\" count={} took_ms={}", sandboxId, what, count, (System.nanoTime() - start) / 1_000_000);
       return forks;
@@ -97,10 +99,11 @@ public final class Forks {
   }
 
   /** Forks of a saved state fetched from elsewhere (another node's checkpoint); the caller holds its disk. */
-  List<Sandbox> forkFrom(SandboxRow source, Checkpoints.Saved saved, int count, String what) throws InterruptedException {
+  List<Sandbox> forkFrom(SandboxRow source, Checkpoints.Saved saved, int count, String what, String owner) throws InterruptedException {
     if (count < 1 || count > MAX_FORKS) throw new KilnException(ErrorCode.INVALID_REQUEST, "count must be 1.." + MAX_FORKS + ", got " + count);
     for (int i = 0; i < count; i++) limits.check(source.vcpus(), source.memoryMib(), source.timeoutSeconds());
-    List<Sandbox> made = startAll(source, saved, count, what);
+    launcher.checkRoom(owner, count, source.vcpus(), source.memoryMib());
+    List<Sandbox> made = startAll(source, saved, count, what, owner);
     events.append(source.id(), "forked", count + " fork(s) on node " + rows.nodeId() + " from " + what + ": "
         + String.join(", ", made.stream().map(Sandbox::id).toList()));
     return made;
@@ -109,7 +112,7 @@ public final class Forks {
   /** What the forks start from, and the hold that keeps its disk until they have their own layers. */
   private record Base(Checkpoints.Saved saved, DiskLayers.Hold hold) {}
 
-  private List<Sandbox> startAll(SandboxRow source, Checkpoints.Saved saved, int count, String what) throws InterruptedException {
+  private List<Sandbox> startAll(SandboxRow source, Checkpoints.Saved saved, int count, String what, String owner) throws InterruptedException {
     Semaphore slots = new Semaphore(FORK_PARALLELISM);
     List<Future<String>> pending = new ArrayList<>();
     try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
@@ -117,7 +120,7 @@ public final class Forks {
         pending.add(pool.submit(() -> {
           slots.acquire();
           try {
-            return startOne(source, saved, what);
+            return startOne(source, saved, what, owner);
           } finally {
             slots.release();
           }
@@ -140,13 +143,13 @@ public final class Forks {
     return forks.stream().map(views::get).toList();
   }
 
-  private String startOne(SandboxRow source, Checkpoints.Saved saved, String what) throws InterruptedException {
+  private String startOne(SandboxRow source, Checkpoints.Saved saved, String what, String owner) throws InterruptedException {
     SandboxId id = SandboxId.random();
     Instant now = Instant.now();
     Optional<Instant> expires = source.timeoutSeconds() == 0 ? Optional.empty() : Optional.of(now.plusSeconds(source.timeoutSeconds()));
     SandboxRow row = new SandboxRow(id.value(), source.template(), SandboxState.CREATING.name(), source.vcpus(), source.memoryMib(),
         source.timeoutSeconds(), source.envJson(), source.metadataJson(), Optional.empty(), OptionalLong.empty(), Optional.empty(), now,
-        expires, source.onTimeout(), rows.nodeId());
+        expires, source.onTimeout(), rows.nodeId(), owner);
     return launcher.launch(row, (sb, runDir) -> {
       // The saved machine has a NIC if its source had a network: the fork gets the same rules in a namespace of its own.
       Optional<VmSpec.Nic> nic = saved.spec().nic().isPresent() ? networks.attach(id.value(), networks.specOf(source.id())) : Optional.empty();

@@ -110,7 +110,7 @@ final class IncomingMigrations {
 
   private void prepareFor(MigrationOffer o) throws InterruptedException {
     String id = o.sandboxId();
-    var listed = repo.findListed(id).orElseThrow(() -> SandboxRows.notFound(id));
+    var listed = repo.findListed(id).orElseThrow(() -> SandboxId.notFound(id));
     SandboxRow r = listed.sandbox();
     if (!r.nodeId().equals(o.fromNode()) || listed.version() != o.version() || SandboxRows.stateOf(r) != SandboxState.RUNNING || live.find(new SandboxId(id)).isPresent()) {
       throw new KilnException(ErrorCode.ILLEGAL_TRANSITION, "sandbox " + id + " is not the running sandbox of node " + o.fromNode() + " the migration says it is");

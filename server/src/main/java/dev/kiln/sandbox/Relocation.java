@@ -76,7 +76,7 @@ final class Relocation {
 
   private void adoptLocked(String id) throws InterruptedException {
     // One read: the row, the version its pause is stored under, and its network row (for the token).
-    SandboxListRow listed = repo.findListed(id).orElseThrow(() -> SandboxRows.notFound(id));
+    SandboxListRow listed = repo.findListed(id).orElseThrow(() -> SandboxId.notFound(id));
     SandboxRow r = listed.sandbox();
     if (r.nodeId().equals(rows.nodeId())) return;
     SandboxState state = SandboxRows.stateOf(r);
@@ -143,8 +143,8 @@ final class Relocation {
    * Forks a checkpoint another node took, here: its state and frozen disk come from the bucket;
    * the forks are this node's sandboxes.
    */
-  List<Sandbox> forkCheckpoint(String sourceId, String name, int count) throws InterruptedException {
-    SandboxRow source = repo.find(sourceId).orElseThrow(() -> SandboxRows.notFound(sourceId));
+  List<Sandbox> forkCheckpoint(String sourceId, String name, int count, String owner) throws InterruptedException {
+    SandboxRow source = repo.find(sourceId).orElseThrow(() -> SandboxId.notFound(sourceId));
     CheckpointRow cp = checkpoints.find(sourceId, name)
         .orElseThrow(() -> new KilnException(ErrorCode.CHECKPOINT_NOT_FOUND, "sandbox " + sourceId + " has no checkpoint named '" + name + "'"));
     if (source.nodeId().equals(rows.nodeId())) {
@@ -159,7 +159,7 @@ final class Relocation {
     Path state = dirs.root().resolve("." + sourceId + "." + cp.id() + ".fork-" + Long.toHexString(System.nanoTime())).resolve("state");
     try (BucketStates.Fetched f = bucket.fetch(prefix, state)) {
       Checkpoints.Saved saved = new Checkpoints.Saved(bucket.withMemoryHere(VmRecords.decode(cp.vmJson()).withRootDisk(f.top())), f.state(), f.sha256(), cp.stateBytes());
-      return forks.forkFrom(source, saved, count, "checkpoint '" + name + "' of " + sourceId + " (from the object store)");
+      return forks.forkFrom(source, saved, count, "checkpoint '" + name + "' of " + sourceId + " (from the object store)", owner);
     } catch (IOException e) {
       throw new KilnException(ErrorCode.OBJECT_STORE_FAILED, "checkpoint '" + name + "' of " + sourceId + " could not be fetched: " + e.getMessage(), e);
     } catch (dev.kiln.vmm.VmmException e) {

@@ -95,6 +95,8 @@ final class SandboxCreator {
     }
     // Pool VMs are clones of the template snapshot, on the template's machine without a network
     // device; a sandbox with a network restores from the networked snapshot.
+    // Checked again where the row is written; here so that a refused create claims no pool VM and makes no disk.
+    launcher.checkRoom(req.owner(), 1, vcpus, memoryMib);
     Optional<WarmPools.PoolVm> pooled = req.boot().isPresent() || network.hasDevice() || machine != template.machine() ? Optional.empty()
         : pools.claim(template, vcpus, memoryMib);
     String id = launchNew(template, req, network, pooled, machine, vcpus, memoryMib, timeout);
@@ -156,7 +158,18 @@ final class SandboxCreator {
     Instant now = Instant.now();
     Optional<Instant> expires = timeout == 0 ? Optional.empty() : Optional.of(now.plusSeconds(timeout));
     SandboxRow row = new SandboxRow(id.value(), template.name(), SandboxState.CREATING.name(), vcpus, memoryMib, timeout, json(req.env()),
-        json(req.metadata()), Optional.empty(), OptionalLong.empty(), Optional.empty(), now, expires, req.onTimeout().name(), node.id());
+        json(req.metadata()), Optional.empty(), OptionalLong.empty(), Optional.empty(), now, expires, req.onTimeout().name(), node.id(), req.owner());
+    try {
+      return launch(template, req, network, pooled, machine, vcpus, memoryMib, id, row);
+    } catch (KilnException e) {
+      // Refused before its VM was taken over: the claimed pool VM is nobody's.
+      if (e.code() == ErrorCode.QUOTA_EXCEEDED) pooled.ifPresent(pools::discard);
+      throw e;
+    }
+  }
+
+  private String launch(Template template, CreateSandbox req, NetworkSpec network, Optional<WarmPools.PoolVm> pooled, Machine machine, int vcpus,
+      long memoryMib, SandboxId id, SandboxRow row) throws InterruptedException {
     return launcher.launch(row, (sb, runDir) -> {
       if (pooled.isPresent()) {
         // Restored and paused already: let it run; attach's HELLO gives it its identity, clock and entropy.

@@ -23,6 +23,14 @@ public record SandboxId(String value) {
     return s != null && FORMAT.matcher(s).matches();
   }
 
+  /**
+   * The answer for an id that names no sandbox the caller may see, the same word for word whether
+   * it names none at all or another key's: the two cannot be told apart.
+   */
+  public static dev.kiln.error.KilnException notFound(String id) {
+    return new dev.kiln.error.KilnException(dev.kiln.error.ErrorCode.SANDBOX_NOT_FOUND, "no sandbox '" + id + "'");
+  }
+
   @Override
   public String toString() {
     return value;

@@ -256,6 +256,7 @@ final class SandboxLifecycle {
       RunningVm vm = sb.vm;
       if (vm == null) throw new IllegalStateException("sandbox " + id + " is running without a VM");
       limits.check(vcpus.orElse(r.vcpus()), memoryMib.orElse(r.memoryMib()), r.timeoutSeconds());
+      OwnerQuotas.reserve(() -> repo.reserveSize(id, vcpus.orElse(r.vcpus()), memoryMib.orElse(r.memoryMib())));
       try {
         if (vcpus.isPresent() && vcpus.getAsInt() != vm.spec().vcpus()) vm.setVcpus(vcpus.getAsInt());
         if (memoryMib.isPresent() && memoryMib.getAsLong() != vm.spec().totalMemoryMib()) vm.setMemoryMib(memoryMib.getAsLong());

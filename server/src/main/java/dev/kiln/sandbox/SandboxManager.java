@@ -200,9 +200,9 @@ public final class SandboxManager implements AutoCloseable {
     return views.get(id);
   }
 
-  /** Forks another node's checkpoint here, from the object store. */
-  public List<Sandbox> forkCheckpointHere(String sourceId, String checkpoint, int count) throws InterruptedException {
-    return relocation.forkCheckpoint(sourceId, checkpoint, count);
+  /** Forks another node's checkpoint here, from the object store, for the key {@code owner}. */
+  public List<Sandbox> forkCheckpointHere(String sourceId, String checkpoint, int count, String owner) throws InterruptedException {
+    return relocation.forkCheckpoint(sourceId, checkpoint, count, owner);
   }
 
   /** The node this service runs sandboxes on. */

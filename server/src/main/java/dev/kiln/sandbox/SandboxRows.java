@@ -30,7 +30,7 @@ final class SandboxRows {
    * a VM it does not have.
    */
   SandboxRow row(String id) {
-    if (!SandboxId.isValid(id)) throw notFound(id);
+    if (!SandboxId.isValid(id)) throw SandboxId.notFound(id);
     SandboxRow r = repo.find(id).orElseThrow(() -> gone(id));
     if (!r.nodeId().equals(nodeId)) {
       throw new KilnException(ErrorCode.WRONG_NODE, "sandbox " + id + " runs on node " + r.nodeId() + ", not on this one (" + nodeId + ")");
@@ -50,7 +50,7 @@ final class SandboxRows {
 
   /** The 404 for an id with no row: its tombstone's words if it has one. */
   KilnException gone(String id) {
-    return tombstones.gone(id).orElseGet(() -> notFound(id));
+    return tombstones.gone(id).orElseGet(() -> SandboxId.notFound(id));
   }
 
   /** Why a sandbox this node has no entry for is not here: another node runs it now (421), or it is gone (404). */
@@ -66,10 +66,6 @@ final class SandboxRows {
   /** Whether the id has a row or a tombstone (its events can be read). */
   boolean known(String id) {
     return SandboxId.isValid(id) && (repo.find(id).isPresent() || tombstones.exists(id));
-  }
-
-  static KilnException notFound(String id) {
-    return new KilnException(ErrorCode.SANDBOX_NOT_FOUND, "no sandbox '" + id + "' on this host");
   }
 
   /**

@@ -41,7 +41,7 @@ final class SandboxViews {
   }
 
   Sandbox get(String id) {
-    if (!SandboxId.isValid(id)) throw SandboxRows.notFound(id);
+    if (!SandboxId.isValid(id)) throw SandboxId.notFound(id);
     return repo.findListed(id).map(this::view).orElseThrow(() -> rows.gone(id));
   }
 
@@ -52,7 +52,7 @@ final class SandboxViews {
 
   /** A sandbox's events, also while it is a tombstone (the last one says how it ended). */
   List<EventRepository.Event> events(String id) {
-    if (!rows.known(id)) throw SandboxRows.notFound(id);
+    if (!rows.known(id)) throw SandboxId.notFound(id);
     return events.of(id);
   }
 
@@ -110,6 +110,6 @@ final class SandboxViews {
     OptionalLong diskMib = l.rootDiskBytes().isPresent() ? OptionalLong.of(l.rootDiskBytes().getAsLong() >> 20) : OptionalLong.empty();
     return new Sandbox(r.id(), r.template(), SandboxRows.stateOf(r), r.vcpus(), r.memoryMib(), r.timeoutSeconds(), metadata,
         r.createdAt(), r.expiresAt(), r.error(), startedFrom, r.onTimeout().toLowerCase(), networks.view(r.id(), l.network()), diskMib,
-        vm.map(s -> s.machine().wire()), r.nodeId(), l.nodeDown());
+        vm.map(s -> s.machine().wire()), r.nodeId(), l.nodeDown(), r.owner());
   }
 }

@@ -89,8 +89,18 @@ final class VmLauncher {
   }
 
   /**
+   * Refuses (QUOTA_EXCEEDED) {@code count} new sandboxes of this size that the owner's key has no
+   * room for: a check ahead of the work, so that a refused request starts nothing. {@link #launch}
+   * checks again where it writes the row, where the answer is final.
+   */
+  void checkRoom(String owner, int count, int vcpus, long memoryMib) {
+    OwnerQuotas.reserve(() -> repo.checkRoom(owner, count, vcpus, memoryMib));
+  }
+
+  /**
    * Inserts the sandbox's row (creating), brings up its VM with {@code starter} and its agent, and
-   * records it running. On any failure everything is undone (VM, files, row) and the error says why.
+   * records it running. On any failure everything is undone (VM, files, row) and the error says why;
+   * a row its owner's key has no room for is refused (QUOTA_EXCEEDED) before {@code starter} runs.
    * Returns the sandbox's id.
    */
   String launch(SandboxRow row, VmStarter starter) throws InterruptedException {
@@ -99,7 +109,7 @@ final class VmLauncher {
     if (!dirs.socketsFit(id.value())) {
       throw new KilnException(ErrorCode.INTERNAL, "data directory path is too long for Unix sockets: " + runDir.resolve("agent.sock"));
     }
-    repo.insert(row);
+    OwnerQuotas.reserve(() -> repo.insert(row));
     LiveSandbox sb = live.add(id);
     sb.lifecycle.lock();
     long start = System.nanoTime();

@@ -296,7 +296,8 @@ public final class WarmPools implements AutoCloseable {
     }
   }
 
-  private void discard(PoolVm vm) {
+  /** Stops a claimed VM that did not become a sandbox after all (its create was refused before it ran). */
+  void discard(PoolVm vm) {
     try {
       vm.vm().stop(STOP_GRACE);
     } catch (VmmException e) {

@@ -15,16 +15,23 @@ import java.util.stream.Collectors;
 
 /** The {@code sandboxes} table. */
 public final class SandboxRepository {
-  private static final String COLUMNS = "id, template, state, vcpus, memory_mib, timeout_seconds, env_json, metadata_json, vm_json, pid, error, created_at, expires_at, on_timeout, node_id";
+  private static final String COLUMNS = "id, template, state, vcpus, memory_mib, timeout_seconds, env_json, metadata_json, vm_json, pid, error, created_at, expires_at, on_timeout, node_id, owner";
   private final Database db;
 
   public SandboxRepository(Database db) {
     this.db = db;
   }
 
+  /**
+   * Inserts a new sandbox's row, if its owner's key has room for it ({@link KeyQuotas}: checked in
+   * the same transaction, so two creates cannot both take the last place).
+   *
+   * @throws QuotaExceededException the owner's key holds its limit already; nothing is written
+   */
   public void insert(SandboxRow r) {
     db.inTransaction(c -> {
-      try (PreparedStatement p = c.prepareStatement("INSERT INTO sandboxes (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
+      KeyQuotas.admitSandboxes(c, r.owner(), 1, r.vcpus(), r.memoryMib());
+      try (PreparedStatement p = c.prepareStatement("INSERT INTO sandboxes (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
         p.setString(1, r.id());
         p.setString(2, r.template());
         p.setString(3, r.state());
@@ -40,8 +47,22 @@ public final class SandboxRepository {
         setOptionalLong(p, 13, r.expiresAt().map(i -> OptionalLong.of(i.toEpochMilli())).orElse(OptionalLong.empty()));
         p.setString(14, r.onTimeout());
         p.setString(15, r.nodeId());
+        p.setString(16, r.owner());
         return p.executeUpdate();
       }
+    });
+  }
+
+  /**
+   * Whether the owner's key has room for {@code count} more sandboxes of this size, read without
+   * taking it: for a request to be refused before it starts work. {@link #insert} decides.
+   *
+   * @throws QuotaExceededException it has not
+   */
+  public void checkRoom(String owner, int count, int vcpus, long memoryMib) {
+    db.read(c -> {
+      KeyQuotas.admitSandboxes(c, owner, count, (long) count * vcpus, count * memoryMib);
+      return null;
     });
   }
 
@@ -97,16 +118,36 @@ public final class SandboxRepository {
     });
   }
 
+  /**
+   * Records the size a sandbox is about to grow to, before the hot-plug: growth counts against its
+   * owner's key like a create, and is taken in the same transaction as it is checked.
+   * {@link #updateSize} records what the plug achieved afterwards.
+   *
+   * @throws QuotaExceededException the owner's key has no room for the growth; nothing is written
+   */
+  public void reserveSize(String id, int vcpus, long memoryMib) {
+    db.inTransaction(c -> {
+      Optional<SandboxRow> now = findIn(c, id);
+      if (now.isEmpty()) return 0;
+      int moreVcpus = Math.max(0, vcpus - now.get().vcpus());
+      long moreMemory = Math.max(0, memoryMib - now.get().memoryMib());
+      KeyQuotas.admitSandboxes(c, now.get().owner(), 0, moreVcpus, moreMemory);
+      return setSize(c, id, now.get().vcpus() + moreVcpus, now.get().memoryMib() + moreMemory);
+    });
+  }
+
   /** Records a sandbox's size after a hot-plug: its vCPUs and its memory in all (boot RAM and DIMMs). */
   public void updateSize(String id, int vcpus, long memoryMib) {
-    db.inTransaction(c -> {
-      try (PreparedStatement p = c.prepareStatement("UPDATE sandboxes SET vcpus = ?, memory_mib = ? WHERE id = ?")) {
-        p.setInt(1, vcpus);
-        p.setLong(2, memoryMib);
-        p.setString(3, id);
-        return p.executeUpdate();
-      }
-    });
+    db.inTransaction(c -> setSize(c, id, vcpus, memoryMib));
+  }
+
+  private static int setSize(Connection c, String id, int vcpus, long memoryMib) throws SQLException {
+    try (PreparedStatement p = c.prepareStatement("UPDATE sandboxes SET vcpus = ?, memory_mib = ? WHERE id = ?")) {
+      p.setInt(1, vcpus);
+      p.setLong(2, memoryMib);
+      p.setString(3, id);
+      return p.executeUpdate();
+    }
   }
 
   /** Records the virtual size of the sandbox's root disk, so that {@link #list()} needs no look at the disk. */
@@ -177,11 +218,29 @@ public final class SandboxRepository {
   }
 
   public Optional<SandboxRow> find(String id) {
+    return db.read(c -> findIn(c, id));
+  }
+
+  private static Optional<SandboxRow> findIn(Connection c, String id) throws SQLException {
+    try (PreparedStatement p = c.prepareStatement("SELECT " + COLUMNS + " FROM sandboxes WHERE id = ?")) {
+      p.setString(1, id);
+      try (ResultSet rs = p.executeQuery()) {
+        return rs.next() ? Optional.of(read(rs)) : Optional.empty();
+      }
+    }
+  }
+
+  /**
+   * The key that owns a sandbox, or owned it if only its tombstone is left: empty when the id is
+   * unknown. What the API checks a caller against before any route runs.
+   */
+  public Optional<String> ownerOf(String id) {
     return db.read(c -> {
-      try (PreparedStatement p = c.prepareStatement("SELECT " + COLUMNS + " FROM sandboxes WHERE id = ?")) {
+      try (PreparedStatement p = c.prepareStatement("SELECT owner FROM sandboxes WHERE id = ? UNION ALL SELECT owner FROM sandbox_tombstones WHERE id = ?")) {
         p.setString(1, id);
+        p.setString(2, id);
         try (ResultSet rs = p.executeQuery()) {
-          return rs.next() ? Optional.of(read(rs)) : Optional.<SandboxRow>empty();
+          return rs.next() ? Optional.of(rs.getString(1)) : Optional.<String>empty();
         }
       }
     });
@@ -355,7 +414,7 @@ public final class SandboxRepository {
     return new SandboxRow(rs.getString("id"), rs.getString("template"), rs.getString("state"), rs.getInt("vcpus"),
         rs.getLong("memory_mib"), rs.getLong("timeout_seconds"), rs.getString("env_json"), rs.getString("metadata_json"),
         Optional.ofNullable(rs.getString("vm_json")), pidOpt, Optional.ofNullable(rs.getString("error")),
-        Instant.ofEpochMilli(rs.getLong("created_at")), expiresOpt, rs.getString("on_timeout"), rs.getString("node_id"));
+        Instant.ofEpochMilli(rs.getLong("created_at")), expiresOpt, rs.getString("on_timeout"), rs.getString("node_id"), rs.getString("owner"));
   }
 
   static void setOptionalLong(PreparedStatement p, int index, OptionalLong v) throws SQLException {

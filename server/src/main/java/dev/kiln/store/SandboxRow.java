@@ -8,10 +8,11 @@ import java.util.OptionalLong;
  * One row of {@code sandboxes}; JSON columns are kept as text and owned by the sandbox package.
  *
  * @param nodeId the node that runs it; "" for a row written before nodes, until a node claims it
+ * @param owner  the id of the API key that made it; "" for a row written before owners (only admins see it)
  */
 public record SandboxRow(String id, String template, String state, int vcpus, long memoryMib, long timeoutSeconds,
     String envJson, String metadataJson, Optional<String> vmJson, OptionalLong pid, Optional<String> error,
-    Instant createdAt, Optional<Instant> expiresAt, String onTimeout, String nodeId) {
+    Instant createdAt, Optional<Instant> expiresAt, String onTimeout, String nodeId, String owner) {
   /**
    * Its TTL has passed and there is something to do: a sandbox being deleted is left to that
    * delete, and a paused one that pauses on timeout is paused already.

@@ -13,17 +13,23 @@ import java.util.OptionalLong;
 
 /** The {@code templates} table. */
 public final class TemplateRepository {
-  private static final String COLUMNS = "name, status, source, rootfs_path, rootfs_bytes, error, created_at, updated_at, image_digest, config_json, free_space_mib, machine";
+  private static final String COLUMNS = "name, status, source, rootfs_path, rootfs_bytes, error, created_at, updated_at, image_digest, config_json, free_space_mib, machine, owner";
   private final Database db;
 
   public TemplateRepository(Database db) {
     this.db = db;
   }
 
-  /** Inserts or replaces the row (a rebuild of a template replaces it); its current snapshots stay as they were. */
+  /**
+   * Inserts or replaces the row (a rebuild of a template replaces it); its current snapshots and its
+   * owner stay as they were. A new row counts against its owner's key.
+   *
+   * @throws QuotaExceededException a new template the owner's key has no room for; nothing is written
+   */
   public void upsert(TemplateRow r) {
     db.inTransaction(c -> {
-      try (PreparedStatement p = c.prepareStatement("INSERT INTO templates (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
+      if (findIn(c, r.name()).isEmpty()) KeyQuotas.admitTemplate(c, r.owner());
+      try (PreparedStatement p = c.prepareStatement("INSERT INTO templates (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
           + "ON CONFLICT(name) DO UPDATE SET status = excluded.status, source = excluded.source, rootfs_path = excluded.rootfs_path, "
           + "rootfs_bytes = excluded.rootfs_bytes, error = excluded.error, updated_at = excluded.updated_at, "
           + "image_digest = excluded.image_digest, config_json = excluded.config_json, free_space_mib = excluded.free_space_mib, machine = excluded.machine")) {
@@ -39,20 +45,23 @@ public final class TemplateRepository {
         p.setString(10, r.configJson().orElse(null));
         p.setLong(11, r.freeSpaceMib());
         p.setString(12, r.machine());
+        p.setString(13, r.owner());
         return p.executeUpdate();
       }
     });
   }
 
   public Optional<TemplateRow> find(String name) {
-    return db.read(c -> {
-      try (PreparedStatement p = c.prepareStatement("SELECT " + COLUMNS + " FROM templates WHERE name = ?")) {
-        p.setString(1, name);
-        try (ResultSet rs = p.executeQuery()) {
-          return rs.next() ? Optional.of(read(rs)) : Optional.<TemplateRow>empty();
-        }
+    return db.read(c -> findIn(c, name));
+  }
+
+  private static Optional<TemplateRow> findIn(java.sql.Connection c, String name) throws SQLException {
+    try (PreparedStatement p = c.prepareStatement("SELECT " + COLUMNS + " FROM templates WHERE name = ?")) {
+      p.setString(1, name);
+      try (ResultSet rs = p.executeQuery()) {
+        return rs.next() ? Optional.of(read(rs)) : Optional.empty();
       }
-    });
+    }
   }
 
   public List<TemplateRow> all() {
@@ -98,7 +107,7 @@ public final class TemplateRepository {
         Optional.ofNullable(rs.getString("rootfs_path")), bytesOpt, Optional.ofNullable(rs.getString("error")),
         Instant.ofEpochMilli(rs.getLong("created_at")), Instant.ofEpochMilli(rs.getLong("updated_at")),
         Optional.ofNullable(rs.getString("image_digest")), Optional.ofNullable(rs.getString("config_json")), rs.getLong("free_space_mib"),
-        rs.getString("machine"));
+        rs.getString("machine"), rs.getString("owner"));
   }
 
   /** A ready template built from this image manifest with this much free space, if any. */

@@ -29,7 +29,9 @@ public final class TombstoneRepository {
 
   private static int bury(Connection c, TombstoneRow t) throws SQLException {
     try (PreparedStatement p = c.prepareStatement("INSERT INTO sandbox_tombstones "
-        + "(id, template, reason, created_at, ended_at, expired_at, timeout_seconds, purge_at) VALUES (?,?,?,?,?,?,?,?) "
+        + "(id, template, reason, created_at, ended_at, expired_at, timeout_seconds, purge_at, owner) "
+        // The owner is the row's, copied before it goes: a deleted sandbox's id tells another key nothing either.
+        + "VALUES (?,?,?,?,?,?,?,?, COALESCE((SELECT owner FROM sandboxes WHERE id = ?), '')) "
         + "ON CONFLICT (id) DO UPDATE SET template = excluded.template, reason = excluded.reason, created_at = excluded.created_at, "
         + "ended_at = excluded.ended_at, expired_at = excluded.expired_at, timeout_seconds = excluded.timeout_seconds, purge_at = excluded.purge_at")) {
       p.setString(1, t.id());
@@ -40,6 +42,7 @@ public final class TombstoneRepository {
       SandboxRepository.setOptionalLong(p, 6, t.expiredAt().map(i -> OptionalLong.of(i.toEpochMilli())).orElse(OptionalLong.empty()));
       p.setLong(7, t.timeoutSeconds());
       p.setLong(8, t.purgeAt().toEpochMilli());
+      p.setString(9, t.id());
       p.executeUpdate();
     }
     try (PreparedStatement p = c.prepareStatement("DELETE FROM sandboxes WHERE id = ?")) {

@@ -43,7 +43,7 @@ class NodeDirectoryTest {
     sandboxes = new SandboxRepository(db);
     directory = new NodeDirectory(nodes, sandboxes);
     new TemplateRepository(db).upsert(new TemplateRow("base", "READY", "dir:/x", Optional.of("/x.ext4"), OptionalLong.of(10), Optional.empty(),
-        Instant.now(), Instant.now(), Optional.empty(), Optional.of("{}"), 256, "MICROVM"));
+        Instant.now(), Instant.now(), Optional.empty(), Optional.of("{}"), 256, "MICROVM", ""));
     register("nd-a", "a", List.of("base"), Map.of("zone", "z1"));
     register("nd-b", "b", List.of(), Map.of("zone", "z2"));
     register("nd-c", "c", List.of(), Map.of("zone", "z2", "gpu", "yes"));
@@ -64,7 +64,7 @@ class NodeDirectoryTest {
     for (int i = 0; i < count; i++) {
       String node = directory.forNewSandbox(Optional.empty(), Map.of(), "base").nodeId();
       sandboxes.insert(new SandboxRow("sb-" + node + "-" + i + "-" + System.nanoTime(), "base", "RUNNING", 1, 256, 0, "{}", "{}", Optional.empty(),
-          OptionalLong.empty(), Optional.empty(), Instant.now(), Optional.empty(), "DELETE", node));
+          OptionalLong.empty(), Optional.empty(), Instant.now(), Optional.empty(), "DELETE", node, ""));
     }
   }
 
@@ -94,7 +94,7 @@ class NodeDirectoryTest {
   @Test
   void aMoveGoesToAnotherNodeThatTakesSandboxesNeverToItsOwn() {
     sandboxes.insert(new SandboxRow("sb-moving", "base", "RUNNING", 1, 256, 0, "{}", "{}", Optional.empty(), OptionalLong.empty(), Optional.empty(),
-        Instant.now(), Optional.empty(), "DELETE", "nd-a"));
+        Instant.now(), Optional.empty(), "DELETE", "nd-a", ""));
     nodes.cordon("nd-c");
     for (int i = 0; i < 10; i++) assertEquals("nd-b", directory.forMove("sb-moving", Optional.empty()).nodeId(), "the one other node taking sandboxes");
     assertEquals("nd-b", directory.forMove("sb-moving", Optional.of("b")).nodeId());
@@ -108,7 +108,7 @@ class NodeDirectoryTest {
   @Test
   void aSandboxOnANodeThatIsDownIsLostToAllButReadsOfItsRow() {
     sandboxes.insert(new SandboxRow("sb-on-b", "base", "RUNNING", 1, 256, 0, "{}", "{}", Optional.empty(), OptionalLong.empty(), Optional.empty(),
-        Instant.now(), Optional.empty(), "DELETE", "nd-b"));
+        Instant.now(), Optional.empty(), "DELETE", "nd-b", ""));
     assertEquals("nd-b", directory.forSandbox("sb-on-b", false).nodeId());
     nodes.stopped("nd-b");
     KilnException lost = assertThrows(KilnException.class, () -> directory.forSandbox("sb-on-b", false));

@@ -71,7 +71,7 @@ class ArtifactsTest {
   private void template(String name) {
     Instant now = Instant.now();
     templates.upsert(new TemplateRow(name, "READY", "dir:/x", Optional.of("/x.ext4"), OptionalLong.empty(), Optional.empty(), now, now,
-        Optional.empty(), Optional.empty(), 256, "MICROVM"));
+        Optional.empty(), Optional.empty(), 256, "MICROVM", ""));
   }
 
   private Path image() throws IOException {

@@ -36,7 +36,7 @@ class SnapshotPointersTest {
   static TemplateRow row(String name) {
     Instant now = Instant.now();
     return new TemplateRow(name, "READY", "dir:/x", Optional.of("/x.ext4"), OptionalLong.empty(), Optional.empty(), now, now, Optional.empty(),
-        Optional.empty(), 256, "MICROVM");
+        Optional.empty(), 256, "MICROVM", "");
   }
 
   @BeforeEach

@@ -24,7 +24,7 @@ class TtlReaperTest {
 
   private static SandboxRow row(String id, SandboxState state, Optional<Instant> expires, CreateSandbox.OnTimeout onTimeout) {
     return new SandboxRow(id, "t", state.name(), 1, 256, 60, "{}", "{}", Optional.empty(), OptionalLong.empty(), Optional.empty(),
-        NOW.minusSeconds(120), expires, onTimeout.name(), "");
+        NOW.minusSeconds(120), expires, onTimeout.name(), "", "");
   }
 
   private static SandboxRow expired(String id) {

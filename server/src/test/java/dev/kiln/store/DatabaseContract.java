@@ -39,9 +39,9 @@ abstract class DatabaseContract {
     Instant now = Instant.ofEpochMilli(1_700_000_000_000L);
     try (Database db = store.open()) {
       new TemplateRepository(db).upsert(new TemplateRow("t", "READY", "dir:/x", Optional.of("/x.ext4"), OptionalLong.of(10), Optional.empty(), now, now,
-          Optional.of("sha256:" + "a".repeat(64)), Optional.of("{}"), 256, "MICROVM"));
+          Optional.of("sha256:" + "a".repeat(64)), Optional.of("{}"), 256, "MICROVM", ""));
       new SandboxRepository(db).insert(new SandboxRow("sb-aaaaaaaaaaaaaaaa", "t", "RUNNING", 1, 256, 300, "{}", "{}", Optional.of("{}"),
-          OptionalLong.of(42), Optional.empty(), now, Optional.of(now.plusSeconds(300)), "DELETE", ""));
+          OptionalLong.of(42), Optional.empty(), now, Optional.of(now.plusSeconds(300)), "DELETE", "", ""));
     }
     try (Database db = store.open()) {
       SandboxRow r = new SandboxRepository(db).find("sb-aaaaaaaaaaaaaaaa").orElseThrow();
@@ -62,13 +62,13 @@ abstract class DatabaseContract {
     Instant now = Instant.ofEpochMilli(1_700_000_000_000L);
     try (Database db = store.open()) {
       new TemplateRepository(db).upsert(new TemplateRow("t", "READY", "dir:/x", Optional.of("/x.ext4"), OptionalLong.of(10), Optional.empty(), now, now,
-          Optional.empty(), Optional.of("{}"), 256, "MICROVM"));
+          Optional.empty(), Optional.of("{}"), 256, "MICROVM", ""));
       SandboxRepository sandboxes = new SandboxRepository(db);
       EventRepository events = new EventRepository(db);
       TombstoneRepository tombstones = new TombstoneRepository(db);
       for (String id : new String[] {"sb-aaaaaaaaaaaaaaaa", "sb-bbbbbbbbbbbbbbbb"}) {
         sandboxes.insert(new SandboxRow(id, "t", "RUNNING", 1, 256, 600, "{}", "{}", Optional.empty(), OptionalLong.empty(), Optional.empty(), now,
-            Optional.of(now.plusSeconds(600)), "DELETE", ""));
+            Optional.of(now.plusSeconds(600)), "DELETE", "", ""));
         events.append(id, "created", "booted");
       }
       tombstones.bury(new TombstoneRow("sb-aaaaaaaaaaaaaaaa", "t", "EXPIRED", now, now.plusSeconds(600), Optional.of(now.plusSeconds(600)), 600,
@@ -172,11 +172,12 @@ abstract class DatabaseContract {
     try (Database db = store.open()) {
       ApiKeyRepository keys = new ApiKeyRepository(db);
       assertThrows(IllegalStateException.class, () -> db.inTransaction(c -> {
-        keys.insert("k", "h", "n", Rows.NOW);
+        keys.insert(new ApiKeyRow("k", "n", "USER", "kiln_0", Rows.NOW, java.util.Optional.empty(), OptionalLong.empty(), OptionalLong.empty(),
+            OptionalLong.empty(), OptionalLong.empty()), "h");
         return null;
       }));
-      assertThrows(IllegalStateException.class, () -> db.inTransaction(c -> keys.count()), "a read beside its own write would not see it");
-      assertEquals(0, keys.count());
+      assertThrows(IllegalStateException.class, () -> db.inTransaction(c -> keys.countActive()), "a read beside its own write would not see it");
+      assertEquals(0, keys.countActive());
     }
   }
 
@@ -185,13 +186,13 @@ abstract class DatabaseContract {
     try (Database db = store.open()) {
       try {
         db.inTransaction(c -> {
-          c.createStatement().execute("INSERT INTO api_keys VALUES ('a', 'h', 'n', 1)");
+          c.createStatement().execute("INSERT INTO api_keys (id, sha256, name, created_at) VALUES ('a', 'h', 'n', 1)");
           throw new java.sql.SQLException("boom");
         });
       } catch (StoreException expected) {
         // rolled back
       }
-      assertEquals(0, new ApiKeyRepository(db).count());
+      assertEquals(0, new ApiKeyRepository(db).countActive());
     }
   }
 }

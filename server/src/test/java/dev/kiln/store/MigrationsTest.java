@@ -77,7 +77,8 @@ class MigrationsTest {
       assertEquals(Instant.ofEpochMilli(LATE), new TombstoneRepository(db).find("sb-cccccccccccccccc").orElseThrow().purgeAt());
       EventRepository events = new EventRepository(db);
       assertEquals(List.of("created", "expired"), events.of("sb-cccccccccccccccc").stream().map(EventRepository.Event::kind).toList());
-      assertTrue(new ApiKeyRepository(db).existsHash("hash1"));
+      // A key from before roles could do everything: it stays an admin.
+      assertEquals("ADMIN", new ApiKeyRepository(db).findActiveByHash("hash1").orElseThrow().role());
       assertEquals(List.of(new PoolRepository.PoolRow("t", 1, 3)), new PoolRepository(db).all());
 
       assertTrue(sandboxes.transition("sb-aaaaaaaaaaaaaaaa", new SandboxRepository.StateChange("PAUSED", "RUNNING", Optional.empty(), OptionalLong.of(7),
@@ -176,9 +177,9 @@ class MigrationsTest {
 
       SandboxRepository sandboxes = new SandboxRepository(db);
       assertEquals(new SandboxRow("sb-a", "t", "RUNNING", 2, 512, 300, "{\"A\":\"1\"}", "{}", Optional.of("{\"vm\":1}"), OptionalLong.of(4242), Optional.empty(),
-          Instant.ofEpochMilli(1000), Optional.of(Instant.ofEpochMilli(LATE)), "PAUSE", ""), sandboxes.find("sb-a").orElseThrow());
+          Instant.ofEpochMilli(1000), Optional.of(Instant.ofEpochMilli(LATE)), "PAUSE", "", ""), sandboxes.find("sb-a").orElseThrow());
       assertEquals(new SandboxRow("sb-b", "t", "ERROR", 1, 256, 0, "{}", "{}", Optional.empty(), OptionalLong.empty(), Optional.of("VM died"),
-          Instant.ofEpochMilli(2000), Optional.empty(), "DELETE", ""), sandboxes.find("sb-b").orElseThrow());
+          Instant.ofEpochMilli(2000), Optional.empty(), "DELETE", "", ""), sandboxes.find("sb-b").orElseThrow());
       assertEquals(0, sandboxes.findListed("sb-a").orElseThrow().version());
       assertEquals(Instant.ofEpochMilli(LATE), new TemplateRepository(db).find("t").orElseThrow().updatedAt());
       assertEquals(List.of("before"), new CheckpointRepository(db).ofSandbox("sb-a").stream().map(CheckpointRow::name).toList());
@@ -187,7 +188,8 @@ class MigrationsTest {
       assertEquals(List.of("created"), events.of("sb-a").stream().map(EventRepository.Event::kind).toList());
       assertEquals(List.of("created"), events.of("sb-gone").stream().map(EventRepository.Event::kind).toList());
       assertEquals(Instant.ofEpochMilli(LATE), new TombstoneRepository(db).find("sb-gone").orElseThrow().purgeAt());
-      assertTrue(new ApiKeyRepository(db).existsHash("hash1"));
+      // A key from before roles could do everything: it stays an admin.
+      assertEquals("ADMIN", new ApiKeyRepository(db).findActiveByHash("hash1").orElseThrow().role());
       assertEquals(List.of(new PoolRepository.PoolRow("t", 1, 3)), new PoolRepository(db).all());
 
       // The remade sandboxes table is still the parent its children's ON DELETE CASCADE names.

@@ -246,6 +246,28 @@ class ClusterSystemTest {
     assertTrue(proxied.body().contains("only the cluster's control instances"), proxied.body());
   }
 
+  /** A user's key is checked by the control instance and carried to the node as the caller, which owns and filters by it. */
+  @Test
+  @Order(8)
+  void aUserKeySeesOnlyItsOwnSandboxesThroughEitherControlInstance() throws Exception {
+    JsonNode key = ok(controlA.call("POST", "/v1/keys", Map.of("name", "cluster-user", "maxSandboxes", 1)), 201);
+    String secret = key.path("key").asText();
+    JsonNode mine = ok(cluster.call(controlB.base(), secret, "POST", "/v1/sandboxes", Map.of("template", TEMPLATE, "memoryMib", 128)), 201);
+    String id = mine.path("id").asText();
+    TestHost.Reply second = cluster.call(controlA.base(), secret, "POST", "/v1/sandboxes", Map.of("template", TEMPLATE, "memoryMib", 128));
+    assertEquals(429, second.status(), "the node counted the key's sandbox, whichever control instance it came through: " + second.raw());
+    JsonNode listed = ok(cluster.call(controlA.base(), secret, "GET", "/v1/sandboxes", null), 200);
+    assertEquals(1, listed.path("sandboxes").size(), listed.toString());
+    assertEquals(id, listed.path("sandboxes").get(0).path("id").asText());
+    assertEquals("hi\n", ok(cluster.call(controlA.base(), secret, "POST", "/v1/sandboxes/" + id + "/exec", Map.of("command", "echo hi")), 200)
+        .path("stdout").asText());
+    String others = placed.keySet().iterator().next();
+    TestHost.Reply other = cluster.call(controlB.base(), secret, "POST", "/v1/sandboxes/" + others + "/exec", Map.of("command", "true"));
+    assertEquals(404, other.status(), other.raw());
+    assertEquals(403, cluster.call(controlA.base(), secret, "GET", "/v1/nodes", null).status());
+    ok(cluster.call(controlB.base(), secret, "DELETE", "/v1/sandboxes/" + id, null), 204);
+  }
+
   @Test
   @Order(9)
   void aWarmPoolsSizeIsTheClustersEachNodeKeepingItsShare() throws Exception {

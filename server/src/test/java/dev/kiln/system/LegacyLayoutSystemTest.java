@@ -69,7 +69,7 @@ class LegacyLayoutSystemTest {
       });
       Files.delete(image.getParent());
       templates.upsert(new TemplateRow(row.name(), row.status(), row.source(), Optional.of(dir.resolve("rootfs.ext4").toString()), row.rootfsBytes(),
-          row.error(), row.createdAt(), row.updatedAt(), row.imageDigest(), row.configJson(), row.freeSpaceMib(), row.machine()));
+          row.error(), row.createdAt(), row.updatedAt(), row.imageDigest(), row.configJson(), row.freeSpaceMib(), row.machine(), row.owner()));
     }
   }
 

@@ -137,8 +137,9 @@ class ReadmeWalkthroughSystemTest {
     }
     assertTrue(examples.size() >= 20, "examples found: " + examples.size());
     String setup = "sbabc=$(./kiln sandbox create --template base --network internet)\n./kiln checkpoint create $sbabc clean >/dev/null\n"
-        + "sbq35=$(./kiln sandbox create --template base --machine q35)\n";
-    List<String> lines = new ArrayList<>(examples.stream().map(e -> e.replace("sb-abc", "$sbabc").replace("sb-q35", "$sbq35")).toList());
+        + "sbq35=$(./kiln sandbox create --template base --machine q35)\nkeyabc=$(./kiln key create examples -o field=id)\n";
+    List<String> lines = new ArrayList<>(examples.stream()
+        .map(e -> e.replace("sb-abc", "$sbabc").replace("sb-q35", "$sbq35").replace("5f0c1e9a-3b7d-4c2e-9a61-0d8e4b7f2c13", "$keyabc")).toList());
     lines.add("./kiln pool rm base");
     lines.add("./kiln sandbox rm $(./kiln sandbox list -o field=id)");
     typed("help", lines, setup);

@@ -180,6 +180,11 @@ public final class TestHost implements AutoCloseable {
     return call(http, base, key, method, path, body, Optional.empty());
   }
 
+  /** {@link #call(String, String, Object)} with another key than the daemon's own admin key. */
+  Reply callAs(String bearer, String method, String path, Object body) throws Exception {
+    return call(http, base, bearer, method, path, body, Optional.empty());
+  }
+
   /**
    * One API call as a client makes it, to any daemon: the bearer key, a JSON body (a String is
    * sent as it is), the answer parsed when it is JSON.

@@ -22,12 +22,14 @@ final class ApiHandler extends Handler.Abstract {
   private final List<Route> routes;
   private final Callers callers;
   private final RouteAccess access;
+  private final ApiAudit audit;
   private final ServerWebSocketContainer websockets;
 
-  ApiHandler(List<Route> routes, Callers callers, RouteAccess access, ServerWebSocketContainer websockets) {
+  ApiHandler(List<Route> routes, Callers callers, RouteAccess access, ApiAudit audit, ServerWebSocketContainer websockets) {
     this.routes = List.copyOf(routes);
     this.callers = callers;
     this.access = access;
+    this.audit = audit;
     this.websockets = websockets;
   }
 
@@ -37,8 +39,8 @@ final class ApiHandler extends Handler.Abstract {
     String method = request.getMethod();
     long start = System.nanoTime();
     Exchange x = null;
+    Route route = null;
     try {
-      Route route = null;
       Map<String, String> params = Map.of();
       boolean pathKnown = false;
       for (Route r : routes) {
@@ -52,6 +54,10 @@ final class ApiHandler extends Handler.Abstract {
         }
       }
       x = new Exchange(request, response, callback, websockets, params);
+      Exchange exchange = x;
+      Route matched = route;
+      // Recorded as the answer starts: whoever reads the trail after getting it finds the record there.
+      if (audit != null) x.beforeAnswer(() -> audit.after(exchange, matched, response.getStatus()));
       if (route == null) {
         throw pathKnown
             ? new KilnException(ErrorCode.METHOD_NOT_ALLOWED, method + " is not allowed on " + path)
@@ -63,7 +69,10 @@ final class ApiHandler extends Handler.Abstract {
         access.check(route, x, caller);
       }
       route.handler().handle(x);
-      if (!x.handedOff()) callback.succeeded();
+      if (!x.handedOff()) {
+        x.answering();
+        callback.succeeded();
+      }
     } catch (KilnException e) {
       respondError(x, request, response, callback, HttpStatusOf.of(e.code()), e.code(), e.getMessage());
     } catch (IllegalArgumentException e) {
@@ -112,6 +121,10 @@ final class ApiHandler extends Handler.Abstract {
       // Headers are gone (a file download failed midway): all we can do is cut the connection,
       // which the client sees as a truncated body rather than a silently short file.
       log.warn("error after response committed: {} {}", code, message);
+      if (x != null) {
+        x.audit("error", code.name());
+        x.answering();
+      }
       callback.failed(new IOException(message));
       return;
     }
@@ -121,6 +134,7 @@ final class ApiHandler extends Handler.Abstract {
       // drop the connection after the answer; saying so keeps the client from reusing it.
       if (!request.consumeAvailable()) response.getHeaders().put(HttpHeader.CONNECTION, "close");
       Exchange ex = x != null ? x : new Exchange(request, response, callback, null, Map.of());
+      ex.audit("error", code.name());
       ex.json(status, Map.of("error", Map.of("code", code.name(), "message", forUsers(code.name(), message))));
       callback.succeeded();
     } catch (IOException | RuntimeException e) {

@@ -1,6 +1,7 @@
 package dev.kiln.api;
 
 import dev.kiln.access.ApiKeys;
+import dev.kiln.audit.AuditLog;
 import dev.kiln.cluster.NodeRegistry;
 import dev.kiln.store.LeaseRepository;
 import dev.kiln.image.TemplateService;
@@ -30,8 +31,10 @@ public final class ApiServer implements AutoCloseable {
 
   /** A daemon that runs sandboxes: combined (its callers are users) or a node (its caller is the control plane). */
   public ApiServer(InetSocketAddress listen, SandboxManager sandboxes, SandboxOperations ops, ProcessService processes, TemplateService templates,
-      VmmCapabilities capabilities, NodeRegistry nodes, LeaseRepository leases, Callers callers, RouteAccess access, ApiKeys keys) {
-    this(listen, withInternal(routeTable(sandboxes, ops, processes, templates, capabilities, nodes, leases, keys), sandboxes, callers), callers, access);
+      VmmCapabilities capabilities, NodeRegistry nodes, LeaseRepository leases, Callers callers, RouteAccess access, ApiKeys keys, AuditLog auditLog,
+      ApiAudit audit) {
+    this(listen, withInternal(routeTable(sandboxes, ops, processes, templates, capabilities, nodes, leases, keys, auditLog), sandboxes, callers), callers,
+        access, audit);
   }
 
   /** A node also serves the control plane's own calls (docs/adr/0017), which are in no public API. */
@@ -45,9 +48,9 @@ public final class ApiServer implements AutoCloseable {
 
   /** A control instance: the same routes, carried to the nodes (docs/adr/0017). */
   public static ApiServer forControl(InetSocketAddress listen, dev.kiln.cluster.NodeDirectory directory, NodeRegistry nodes, LeaseRepository leases,
-      ApiKeys keys, RouteAccess access) {
+      ApiKeys keys, RouteAccess access, AuditLog auditLog, ApiAudit audit) {
     HttpHop hop = new HttpHop();
-    ApiServer server = new ApiServer(listen, ControlRoutes.routes(directory, nodes, leases, keys, hop), Callers.users(keys), access);
+    ApiServer server = new ApiServer(listen, ControlRoutes.routes(directory, nodes, leases, keys, auditLog, hop), Callers.users(keys), access, audit);
     server.closeWith = hop;
     return server;
   }
@@ -55,7 +58,7 @@ public final class ApiServer implements AutoCloseable {
   /** What goes when the server does (a control instance's client to its nodes). */
   private AutoCloseable closeWith = () -> { };
 
-  private ApiServer(InetSocketAddress listen, List<Route> routes, Callers callers, RouteAccess access) {
+  private ApiServer(InetSocketAddress listen, List<Route> routes, Callers callers, RouteAccess access, ApiAudit audit) {
     QueuedThreadPool pool = new QueuedThreadPool();
     pool.setName("http");
     pool.setVirtualThreadsExecutor(Executors.newVirtualThreadPerTaskExecutor());
@@ -67,13 +70,13 @@ public final class ApiServer implements AutoCloseable {
     connector.setHost(listen.getHostString());
     connector.setPort(listen.getPort());
     server.addConnector(connector);
-    server.setHandler(new ApiHandler(routes, callers, access, ServerWebSocketContainer.ensure(server)));
+    server.setHandler(new ApiHandler(routes, callers, access, audit, ServerWebSocketContainer.ensure(server)));
     server.setErrorHandler(new ErrorPages());
   }
 
   /** Every route the API serves; openapi.yaml must list exactly these (OpenApiContractTest). */
   static List<Route> routeTable(SandboxManager sandboxes, SandboxOperations ops, ProcessService processes, TemplateService templates,
-      VmmCapabilities capabilities, NodeRegistry nodes, LeaseRepository leases, ApiKeys keys) {
+      VmmCapabilities capabilities, NodeRegistry nodes, LeaseRepository leases, ApiKeys keys, AuditLog auditLog) {
     List<Route> routes = new ArrayList<>();
     routes.add(new Route("GET", "/healthz", x -> x.json(200, Map.of("status", "ok"))));
     routes.addAll(new SandboxRoutes(sandboxes, ops, templates).routes());
@@ -87,6 +90,7 @@ public final class ApiServer implements AutoCloseable {
     routes.add(CapabilitiesRoute.route(capabilities));
     routes.addAll(new ClusterRoutes(nodes, leases).routes());
     routes.addAll(new KeyRoutes(keys).routes());
+    routes.addAll(new AuditRoutes(auditLog).routes());
     return routes;
   }
 

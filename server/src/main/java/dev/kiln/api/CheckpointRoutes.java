@@ -37,6 +37,7 @@ final class CheckpointRoutes {
           SandboxRoutes.requireThisNode(sandboxes, b.node());
           int count = b.count() == null ? 1 : b.count();
           var forks = sandboxes.forks().fork(x.path("id"), count, Optional.ofNullable(b.checkpoint()), x.caller().keyId());
+          x.audit("forks", forks.stream().map(dev.kiln.sandbox.Sandbox::id).toList());
           x.json(201, Map.of("sandboxes", forks.stream().map(SandboxRoutes::view).toList()));
         }),
         new Route("GET", "/v1/sandboxes/{id}/events", x -> x.json(200, Map.of("events", sandboxes.events(x.path("id")).stream().map(e -> {

@@ -52,4 +52,12 @@ final class CommandRequests {
     return new ExecRequest(argv, env == null ? Map.of() : env, cwd, ids.uid(), ids.gid(), Optional.of(Duration.ofSeconds(timeoutS)), stdin,
         pty, login);
   }
+
+  /** What an audit record says of a command: what ran, as whom, where (its environment is left out: it often holds secrets). */
+  static void audit(Exchange x, ExecRequest req) {
+    x.audit("argv", req.argv());
+    x.audit("uid", req.uid().isPresent() ? req.uid().getAsInt() : 0);
+    x.audit("cwd", req.cwd());
+    if (req.pty().isPresent()) x.audit("pty", true);
+  }
 }

@@ -30,23 +30,26 @@ final class ControlRoutes {
     this.hop = hop;
   }
 
-  static List<Route> routes(NodeDirectory directory, NodeRegistry nodes, LeaseRepository leases, dev.kiln.access.ApiKeys keys, HttpHop hop) {
+  static List<Route> routes(NodeDirectory directory, NodeRegistry nodes, LeaseRepository leases, dev.kiln.access.ApiKeys keys,
+      dev.kiln.audit.AuditLog auditLog, HttpHop hop) {
     ControlRoutes control = new ControlRoutes(directory, hop);
     List<Route> out = new ArrayList<>();
     // The route table with no sandbox service behind it: only its methods, paths and the cluster's handlers are used.
-    for (Route r : ApiServer.routeTable(null, null, null, null, null, nodes, leases, keys)) {
+    for (Route r : ApiServer.routeTable(null, null, null, null, null, nodes, leases, keys, auditLog)) {
       if (r.template().equals("/v1/nodes/{id}/drain")) {
         out.add(new Route(r.method(), r.template(), x -> control.drain(x, nodes)));
         continue;
       }
       boolean local = r.template().equals("/healthz") || r.template().startsWith("/v1/nodes") || r.template().equals("/v1/cluster")
-          || r.template().startsWith("/v1/keys");
+          || r.template().startsWith("/v1/keys") || r.template().startsWith("/v1/audit");
       out.add(local ? r : new Route(r.method(), r.template(), x -> control.forward(x, r)));
     }
     return out;
   }
 
   private void forward(Exchange x, Route r) throws Exception {
+    // The node that carries it out records it, with what only it knows (an exit code, a sha256).
+    x.auditedElsewhere();
     Optional<byte[]> body = Optional.empty();
     NodeRoute node;
     if (r.method().equals("POST") && r.template().equals("/v1/sandboxes/{id}/resume")) {

@@ -38,6 +38,11 @@ final class Exchange {
   private Fields query;
   private boolean handedOff;
   private Caller caller;
+  private final Map<String, Object> auditDetail = new java.util.LinkedHashMap<>();
+  private String auditSandbox = "";
+  private boolean auditedElsewhere;
+  private Runnable beforeAnswer = () -> { };
+  private boolean answering;
 
   Exchange(Request request, Response response, Callback callback, ServerWebSocketContainer websockets, Map<String, String> pathParams) {
     this.request = request;
@@ -69,6 +74,51 @@ final class Exchange {
 
   void authenticated(Caller c) {
     caller = c;
+  }
+
+  /** Runs once, when the answer's status is set and before any of it is sent (the audit record is made then). */
+  void beforeAnswer(Runnable r) {
+    beforeAnswer = r;
+  }
+
+  /** The answer is about to go (or has gone, if the route wrote nothing): what must precede it runs now, once. */
+  void answering() {
+    if (answering) return;
+    answering = true;
+    beforeAnswer.run();
+  }
+
+  /** Adds a particular of what this request did to its audit record (an exec's argv and exit code, a file's sha256). */
+  void audit(String key, Object value) {
+    auditDetail.put(key, value);
+  }
+
+  /** The sandbox this request is about when its path names none (a create). */
+  void auditSandbox(String id) {
+    auditSandbox = id;
+  }
+
+  /** This request is carried out, and recorded, elsewhere: a control instance passes it to a node. */
+  void auditedElsewhere() {
+    auditedElsewhere = true;
+  }
+
+  Map<String, Object> auditDetail() {
+    return auditDetail;
+  }
+
+  String auditSandbox() {
+    String id = pathParams.get("id");
+    return id != null && Request.getPathInContext(request).startsWith("/v1/sandboxes/") ? id : auditSandbox;
+  }
+
+  boolean isAuditedElsewhere() {
+    return auditedElsewhere;
+  }
+
+  /** Who made the request, if it was authenticated. */
+  java.util.Optional<Caller> callerIfAny() {
+    return java.util.Optional.ofNullable(caller);
   }
 
   String path(String name) {
@@ -148,6 +198,7 @@ final class Exchange {
 
   void bytes(int status, String contentType, byte[] bytes) throws IOException {
     response.setStatus(status);
+    answering();
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);
     response.getHeaders().put(HttpHeader.CONTENT_LENGTH, bytes.length);
     try (OutputStream out = Content.Sink.asOutputStream(response)) {
@@ -157,15 +208,18 @@ final class Exchange {
 
   void noContent() {
     response.setStatus(204);
+    answering();
   }
 
   /** The response body as a stream, status and headers set by the caller. */
   OutputStream rawOutput() {
+    answering();
     return Content.Sink.asOutputStream(response);
   }
 
   OutputStream rawOutput(int status, String contentType) {
     response.setStatus(status);
+    answering();
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);
     return Content.Sink.asOutputStream(response);
   }

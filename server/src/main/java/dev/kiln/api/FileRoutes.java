@@ -29,11 +29,14 @@ final class FileRoutes {
         new Route("GET", "/v1/sandboxes/{id}/files/stat", x -> x.json(200, entry(ops.stat(x.path("id"), x.requiredQuery("path"))))),
         new Route("POST", "/v1/sandboxes/{id}/files/mkdir", x -> {
           Bodies.Mkdir b = x.body(Bodies.Mkdir.class, null);
+          x.audit("path", String.valueOf(b.path()));
           ops.mkdir(x.path("id"), b.path(), b.mode() == null ? 0755 : parseMode(b.mode()), b.parents() == null || b.parents());
           x.noContent();
         }),
         new Route("POST", "/v1/sandboxes/{id}/files/rename", x -> {
           Bodies.Rename b = x.body(Bodies.Rename.class, null);
+          x.audit("from", String.valueOf(b.from()));
+          x.audit("to", String.valueOf(b.to()));
           ops.rename(x.path("id"), b.from(), b.to());
           x.noContent();
         }));
@@ -58,14 +61,19 @@ final class FileRoutes {
     String path = x.requiredQuery("path");
     int mode = parseMode(x.query("mode"));
     long written;
-    try (InputStream body = x.bodyStream()) {
+    java.security.MessageDigest sha256 = java.security.MessageDigest.getInstance("SHA-256");
+    x.audit("path", path);
+    try (InputStream body = new java.security.DigestInputStream(x.bodyStream(), sha256)) {
       written = ops.writeFile(x.path("id"), path, mode, body);
     }
+    x.audit("bytes", written);
+    x.audit("sha256", java.util.HexFormat.of().formatHex(sha256.digest()));
     x.json(200, Map.of("path", path, "bytesWritten", written));
   }
 
   private void remove(Exchange x) throws Exception {
     String recursive = x.query("recursive");
+    x.audit("path", x.requiredQuery("path"));
     ops.remove(x.path("id"), x.requiredQuery("path"), recursive == null || Boolean.parseBoolean(recursive));
     x.noContent();
   }

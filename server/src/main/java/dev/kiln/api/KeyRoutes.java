@@ -25,6 +25,7 @@ final class KeyRoutes {
         new Route("POST", "/v1/keys", this::create),
         new Route("GET", "/v1/keys", x -> x.json(200, Map.of("keys", keys.list().stream().map(KeyRoutes::view).toList()))),
         new Route("DELETE", "/v1/keys/{id}", x -> {
+          x.audit("key", x.path("id"));
           keys.revoke(x.path("id"));
           x.noContent();
         }));
@@ -36,6 +37,9 @@ final class KeyRoutes {
     Role role = b.role() == null ? Role.USER : Role.fromWire(b.role());
     KeyLimits limits = new KeyLimits(optional(b.maxSandboxes()), optional(b.maxVcpus()), optional(b.maxMemoryMib()), optional(b.maxTemplates()));
     IssuedKey issued = keys.create(b.name(), role, limits);
+    x.audit("key", issued.info().id());
+    x.audit("name", issued.info().name());
+    x.audit("role", role.wire());
     Map<String, Object> m = view(issued.info());
     m.put("key", issued.key());
     x.json(201, m);

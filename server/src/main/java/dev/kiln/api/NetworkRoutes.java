@@ -39,6 +39,10 @@ final class NetworkRoutes {
     NetworkSpec current = sandboxes.get(id).network().spec();
     EgressPolicy egress = EgressPolicy.parse(b.allowOut() != null ? b.allowOut() : current.egress().allowOut(),
         b.denyOut() != null ? b.denyOut() : current.egress().denyOut());
+    x.audit("allowOut", egress.allowOut());
+    x.audit("denyOut", egress.denyOut());
+    if (b.egressMbit() != null) x.audit("egressMbit", b.egressMbit());
+    if (b.ingressMbit() != null) x.audit("ingressMbit", b.ingressMbit());
     x.json(200, view(sandboxes.updateNetwork(id, egress, b.egressMbit() != null ? b.egressMbit() : current.egressMbit(),
         b.ingressMbit() != null ? b.ingressMbit() : current.ingressMbit()).network()));
   }

@@ -73,7 +73,10 @@ final class ProcessRoutes {
         Boolean.TRUE.equals(b.stdin()) || pty.isPresent(), pty, Boolean.TRUE.equals(b.login()));
     long keepAlive = b.keepAliveSeconds() == null ? 0 : b.keepAliveSeconds();
     if (keepAlive < 0 || keepAlive > 7 * 24 * 3600) throw new KilnException(ErrorCode.INVALID_REQUEST, "keepAliveSeconds must be 0..604800");
-    x.json(201, view(processes.start(id, req, Duration.ofSeconds(keepAlive))));
+    CommandRequests.audit(x, req);
+    GuestProcess started = processes.start(id, req, Duration.ofSeconds(keepAlive));
+    x.audit("pid", started.pid());
+    x.json(201, view(started));
   }
 
   /**

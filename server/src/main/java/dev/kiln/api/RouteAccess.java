@@ -50,6 +50,6 @@ public final class RouteAccess {
 
   private static boolean adminOnly(String template) {
     return template.equals("/metrics") || template.equals("/v1/cluster") || template.startsWith("/v1/nodes") || template.startsWith("/v1/pools")
-        || template.startsWith("/v1/keys") || template.equals("/v1/sandboxes/{id}/migrate");
+        || template.startsWith("/v1/keys") || template.startsWith("/v1/audit") || template.equals("/v1/sandboxes/{id}/migrate");
   }
 }

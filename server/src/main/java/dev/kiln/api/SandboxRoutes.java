@@ -107,7 +107,13 @@ final class SandboxRoutes {
         b.memoryMib() == null ? OptionalInt.empty() : OptionalInt.of(b.memoryMib()),
         b.env(), b.metadata(), Optional.empty(), onTimeout(b.onTimeout()), Optional.ofNullable(b.network()).map(NetworkRoutes::spec),
         b.diskMib() == null ? OptionalLong.empty() : OptionalLong.of(b.diskMib()), Bodies.machine(b.machine()), x.caller().keyId());
-    x.json(201, view(sandboxes.create(req)));
+    x.audit("template", b.template());
+    Sandbox made = sandboxes.create(req);
+    x.auditSandbox(made.id());
+    x.audit("vcpus", made.vcpus());
+    x.audit("memoryMib", made.memoryMib());
+    x.audit("network", made.network().spec().mode().name().toLowerCase(java.util.Locale.ROOT));
+    x.json(201, view(made));
   }
 
   /**
@@ -193,7 +199,12 @@ final class SandboxRoutes {
     String id = x.path("id");
     Bodies.Exec b = x.body(Bodies.Exec.class, null);
     ExecRequest req = commands.from(id, b.argv(), b.command(), b.env(), b.cwd(), b.user(), b.timeoutSeconds(), DEFAULT_COMMAND_TIMEOUT, false, Optional.empty(), false);
+    CommandRequests.audit(x, req);
     ExecOutcome o = ops.exec(id, req);
+    x.audit("exitCode", o.exitCode());
+    if (o.signal() != 0) x.audit("signal", o.signal());
+    x.audit("timedOut", o.timedOut());
+    x.audit("durationMs", o.duration().toMillis());
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("exitCode", o.exitCode());
     if (o.signal() != 0) out.put("signal", o.signal());

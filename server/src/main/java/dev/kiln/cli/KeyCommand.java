@@ -9,7 +9,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "key", description = "API keys (needs an admin key): make one for a user or an admin, list them, revoke one at once.",
+@Command(name = "key", description = "API keys (needs an admin key): make one for a user or an admin, list them, revoke one.",
     subcommands = {KeyCommand.Create.class, KeyCommand.ListKeys.class, KeyCommand.Revoke.class},
     footer = {"", "Examples:", "  kiln key create alice --max-sandboxes 5 --max-vcpus 8", "  kiln key list",
         "  kiln key revoke " + KeyCommand.EXAMPLE_ID})

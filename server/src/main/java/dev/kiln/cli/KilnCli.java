@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
     footer = {"", "Environment: KILN_URL (default " + dev.kiln.sdk.Kiln.DEFAULT_URL + "), KILN_API_KEY, KILN_DEBUG=1 (details of internal errors).",
         "Exit codes: 0 ok, 1 the API refused the request, 2 bad usage, 69 no daemon; exec and run exit with the command's code."},
     subcommands = {DaemonCommand.class, TemplateCommand.class, SandboxCommand.class, ExecCommand.class, RunCommand.class, ShellCommand.class,
-        CpCommand.class, FilesCommand.class, CheckpointCommand.class, PoolCommand.class, NetworkCommand.class, ForwardCommand.class, NodeCommand.class, ClusterCommand.class, KeyCommand.class,
+        CpCommand.class, FilesCommand.class, CheckpointCommand.class, PoolCommand.class, NetworkCommand.class, ForwardCommand.class, NodeCommand.class, ClusterCommand.class, KeyCommand.class, AuditCommand.class,
         BenchCommand.class, DoctorCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
 public final class KilnCli implements java.util.concurrent.Callable<Integer> {
   static final int EXIT_API_ERROR = 1;

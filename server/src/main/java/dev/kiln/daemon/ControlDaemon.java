@@ -1,7 +1,11 @@
 package dev.kiln.daemon;
 
 import dev.kiln.access.ApiKeys;
+import dev.kiln.api.ApiAudit;
 import dev.kiln.api.ApiServer;
+import dev.kiln.audit.AuditLog;
+import dev.kiln.audit.AuditTrail;
+import dev.kiln.store.AuditRepository;
 import dev.kiln.api.RouteAccess;
 import dev.kiln.cluster.ClusterTtl;
 import dev.kiln.cluster.Leadership;
@@ -56,6 +60,7 @@ public final class ControlDaemon implements Daemon {
   private final ScheduledExecutorService ticks = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("control-jobs").daemon().factory());
   private final AtomicBoolean closed = new AtomicBoolean();
   private ApiServer api;
+  private final AuditTrail audit;
   private PortProxy proxy;
 
   public ControlDaemon(KilnConfig config, Optional<String> adminKey) throws Exception {
@@ -68,13 +73,14 @@ public final class ControlDaemon implements Daemon {
     leadership = new Leadership(leases, instanceId, ClusterMembership.LEASE);
     directory = new NodeDirectory(nodes, new SandboxRepository(db));
     keys = new ApiKeys(new ApiKeyRepository(db), adminKey);
+    audit = new AuditTrail(new AuditRepository(db), config.dataDir(), instanceId);
   }
 
   public void start() throws Exception {
     DevKey.announce(config, keys);
     String[] hp = config.listen().split(":");
     api = ApiServer.forControl(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), directory, nodes, leases, keys,
-        new RouteAccess(new SandboxRepository(db), new TemplateRepository(db)));
+        new RouteAccess(new SandboxRepository(db), new TemplateRepository(db)), new AuditLog(new AuditRepository(db), audit), new ApiAudit(audit));
     Listening.startApi(api, config.listen());
     proxy = Listening.startProxy(config.network().proxyListen(), at -> PortProxy.start(at, config.network().proxyDomain(), this::relay));
     ClusterMembership.startLiveness(ticks, nodes, leadership, config.cluster());
@@ -120,6 +126,7 @@ public final class ControlDaemon implements Daemon {
     if (api != null) api.close();
     if (proxy != null) proxy.close();
     http.close();
+    audit.close();
     db.close();
     log.info("kiln control instance={} stopped", instanceId);
   }

@@ -1,7 +1,11 @@
 package dev.kiln.daemon;
 
 import dev.kiln.access.ApiKeys;
+import dev.kiln.api.ApiAudit;
 import dev.kiln.api.ApiServer;
+import dev.kiln.audit.AuditLog;
+import dev.kiln.audit.AuditTrail;
+import dev.kiln.store.AuditRepository;
 import dev.kiln.api.NodeMigrationTargets;
 import dev.kiln.cluster.NodeDirectory;
 import dev.kiln.api.Callers;
@@ -93,6 +97,7 @@ public final class KilnDaemon implements Daemon {
   private final java.util.List<DaemonLock> claims = new java.util.ArrayList<>();
   private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
   private ApiServer api;
+  private AuditTrail audit;
   private PortProxy proxy;
 
   /** Where network prefix claims live: per host, not per data directory, and gone at reboot with the namespaces they guard. */
@@ -146,6 +151,7 @@ public final class KilnDaemon implements Daemon {
         log.warn("{}", e.getMessage());
       }
       keys = new ApiKeys(new ApiKeyRepository(db), adminKey);
+      audit = new AuditTrail(new AuditRepository(db), data, cluster.nodeId());
       GuestArtifacts artifacts = GuestArtifacts.load(config.guestArtifacts());
       Accelerator accel = Accelerator.resolve(config.accelerator(), Path.of("/sys/module"), Path.of("/dev/kvm"));
       accelerator = accel;
@@ -153,7 +159,7 @@ public final class KilnDaemon implements Daemon {
       if (accel == Accelerator.TCG && tsc.isEmpty()) log.warn("host TSC rate unknown: TCG guests may hang calibrating their clock");
       Optional<VmmIdentities> vmmIds = vmmIdentities(config.vmm(), data, artifacts);
       limits = SandboxLimits.forHost(config.sandboxDefaults(), config.sandboxQuotas(), Runtime.getRuntime().availableProcessors(), HostFacts.memoryTotalBytes());
-      net = networks(config.network(), vmmIds.isPresent() ? config.vmm().group() : "", db, cluster.nodeId());
+      net = networks(config.network(), vmmIds.isPresent() ? config.vmm().group() : "", db, cluster.nodeId(), new dev.kiln.audit.GuestDenials(audit));
       networks = net;
       dev.kiln.vmm.DiskParents.adoptLegacy(data); // before any VM is launched or adopted
       QemuBackend backend = new QemuBackend(config.qemuBinary(), vmmIds, vmCgroups(vmmIds.isPresent(), data), tsc);
@@ -163,6 +169,7 @@ public final class KilnDaemon implements Daemon {
           cluster.thisNode(), objectStore);
       ops = new SandboxOperations(sandboxes);
       processes = new ProcessService(sandboxes, ops, config.processScrollbackBytes());
+      processes.onExit(new dev.kiln.audit.ProcessExitRecords(audit));
       if (config.templateSnapshots()) templates.snapshotWith(sandboxes::snapshotInBackground);
       log.info("kiln daemon data_dir={} guest_artifacts={} accelerator={} tsc_khz={}", data, artifacts.id(), accel,
           tsc.isPresent() ? tsc.getAsLong() : "n/a");
@@ -170,6 +177,7 @@ public final class KilnDaemon implements Daemon {
       // Nothing of a daemon that did not start may outlive it: another attempt in this process
       // (a test, a supervisor) must find the claims free and the host as it was.
       if (net != null) net.close();
+      if (audit != null) audit.close();
       objectStore.ifPresent(ObjectStore::close);
       db.close();
       releaseClaims();
@@ -262,7 +270,8 @@ public final class KilnDaemon implements Daemon {
     return c;
   }
 
-  private static SandboxNetworks networks(NetworkConfig c, String tapOwner, Database db, String nodeId) throws java.io.IOException, DaemonStartException {
+  private static SandboxNetworks networks(NetworkConfig c, String tapOwner, Database db, String nodeId, dev.kiln.net.EgressDenials denials)
+      throws java.io.IOException, DaemonStartException {
     NetworkRepository rows = new NetworkRepository(db);
     InetAddress bind = InetAddress.getByName(c.forwardBind());
     NetworkMode mode = NetworkMode.valueOf(c.defaultMode().toUpperCase(java.util.Locale.ROOT));
@@ -274,7 +283,7 @@ public final class KilnDaemon implements Daemon {
     }
     NetworkService service;
     try {
-      service = NetworkService.start(c, tapOwner, SandboxNetworks.storedSlots(rows, nodeId));
+      service = NetworkService.start(c, tapOwner, SandboxNetworks.storedSlots(rows, nodeId), denials);
     } catch (java.io.IOException e) {
       Optional<String> busy = ListenFailure.of("0.0.0.0:" + c.dnsPort() + " (the sandboxes' DNS resolver)", e, "the `network.dnsPort` config key");
       if (busy.isPresent()) throw new DaemonStartException(busy.get(), e);
@@ -309,7 +318,7 @@ public final class KilnDaemon implements Daemon {
     String[] hp = config.listen().split(":");
     api = new ApiServer(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), sandboxes, ops, processes, templates, capabilities, cluster.registry(),
         cluster.leases(), node ? Callers.controlPlane(cluster.credential()) : Callers.users(keys),
-        new RouteAccess(new SandboxRepository(db), new TemplateRepository(db)), keys);
+        new RouteAccess(new SandboxRepository(db), new TemplateRepository(db)), keys, new AuditLog(new AuditRepository(db), audit), new ApiAudit(audit));
     Listening.startApi(api, config.listen());
     log.info("kiln api listening on http://{}:{}", hp[0], api.port());
     if (networks.available()) {
@@ -359,6 +368,11 @@ public final class KilnDaemon implements Daemon {
     return templates;
   }
 
+  /** This daemon's side of the audit trail. */
+  public AuditTrail audit() {
+    return audit;
+  }
+
   public ApiKeys keys() {
     return keys;
   }
@@ -379,6 +393,7 @@ public final class KilnDaemon implements Daemon {
       if (proxy != null) proxy.close();
       sandboxes.close();
       networks.close();
+      audit.close(); // after the API: its last requests' entries are written
       objectStore.ifPresent(ObjectStore::close);
       db.close();
     } finally {

@@ -32,6 +32,7 @@ public record HostDoctor(Path root, Path dataDir, String qemuBinary, String vmmU
     out.add(cgroups());
     out.addAll(tools());
     out.add(tun());
+    out.add(linkProtection());
     out.addAll(dataDirectory());
     out.addAll(uids());
     return out;
@@ -142,6 +143,26 @@ public record HostDoctor(Path root, Path dataDir, String qemuBinary, String vmmU
     Path tun = host("/dev/net/tun");
     return Files.exists(tun) ? Finding.ok("/dev/net/tun", "present")
         : Finding.fail("/dev/net/tun", "missing: sandboxes cannot have a network", "modprobe tun (or run the container with --device /dev/net/tun)");
+  }
+
+  /**
+   * A VM's uid can make links in its run directory. With the kernel's link protections off it
+   * could hard-link a root-owned file there (or have a symlink followed in a sticky directory) for
+   * the daemon to write through; the daemon opens without following, but this is the kernel's
+   * own line of defence (docs/adr/0020).
+   */
+  Finding linkProtection() {
+    List<String> off = new ArrayList<>();
+    for (String knob : List.of("protected_hardlinks", "protected_symlinks")) {
+      try {
+        if (!Files.readString(host("/proc/sys/fs/" + knob)).strip().equals("1")) off.add("fs." + knob);
+      } catch (IOException e) {
+        off.add("fs." + knob + " (unreadable)");
+      }
+    }
+    return off.isEmpty() ? Finding.ok("link protection", "fs.protected_hardlinks and fs.protected_symlinks are on")
+        : Finding.warn("link protection", String.join(" and ", off) + " off: a VM's uid could link files it does not own into its run directory",
+            "sysctl -w " + String.join("=1 ", off.stream().map(o -> o.replace(" (unreadable)", "")).toList()) + "=1 (and set it in /etc/sysctl.d)");
   }
 
   List<Finding> dataDirectory() {

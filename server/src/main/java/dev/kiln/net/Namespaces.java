@@ -69,6 +69,15 @@ final class Namespaces {
     withScript(script, file -> CommandRunner.run(List.of("nft", "-f", file.toString()), TIMEOUT));
   }
 
+  /** The packets the slot's namespace refused since its table was made (its sandbox's egress the policy does not allow); -1 if unknown. */
+  long refusedPackets(Slot s) {
+    List<String> argv = new java.util.ArrayList<>(List.of("nsenter", "--net=" + s.netnsPath(), "nft", "list", "counter"));
+    argv.addAll(List.of(NftRuleset.TABLE.split(" "))); // family and name
+    argv.add(NftRuleset.REFUSED_COUNTER);
+    var r = CommandRunner.runAllowingFailure(argv, TIMEOUT);
+    return r.exitCode() == 0 ? NftRuleset.refusedPackets(r.stdout()) : -1;
+  }
+
   /** Applies an nft script inside the slot's namespace, as one transaction. */
   void nft(Slot s, String script) {
     withScript(script, file -> CommandRunner.run(List.of("nsenter", "--net=" + s.netnsPath(), "nft", "-f", file.toString()), TIMEOUT));

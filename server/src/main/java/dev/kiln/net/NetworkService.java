@@ -59,9 +59,11 @@ public final class NetworkService implements AutoCloseable {
   private final AtomicBoolean closed = new AtomicBoolean();
   private DnsServer dns;
   private Thread refiller;
+  private final EgressDenials denials;
 
-  private NetworkService(NetworkConfig config, String tapGroup) {
+  private NetworkService(NetworkConfig config, String tapGroup, EgressDenials denials) {
     this.config = config;
+    this.denials = denials;
     this.plan = new AddressPlan(Cidr.parse(config.addressPool()), config.prefix());
     this.namespaces = new Namespaces(tapGroup);
     this.firewall = new HostFirewall(plan);
@@ -82,10 +84,11 @@ public final class NetworkService implements AutoCloseable {
 
   /**
    * Starts networking: the host table, the resolver, the sweep of namespaces no sandbox in
-   * {@code kept} owns (a crashed daemon's), and the pool of ready namespaces.
+   * {@code kept} owns (a crashed daemon's), and the pool of ready namespaces. {@code denials} is
+   * told of every name a sandbox's policy keeps its resolver from looking up.
    */
-  public static NetworkService start(NetworkConfig config, String tapGroup, Set<Integer> kept) throws IOException {
-    NetworkService n = new NetworkService(config, tapGroup);
+  public static NetworkService start(NetworkConfig config, String tapGroup, Set<Integer> kept, EgressDenials denials) throws IOException {
+    NetworkService n = new NetworkService(config, tapGroup, denials);
     if (!tapGroup.isEmpty()) grantTunAccess(tapGroup);
     n.firewall.install(config.dnsPort());
     try {
@@ -361,6 +364,8 @@ public final class NetworkService implements AutoCloseable {
       }
       a.spec().group().ifPresent(this::refreshGroup);
     }
+    long refused = namespaces.refusedPackets(a.slot());
+    if (refused > 0) denials.refused(sandboxId, refused);
     try {
       namespaces.destroy(a.slot());
     } catch (CommandException e) {
@@ -408,6 +413,11 @@ public final class NetworkService implements AutoCloseable {
       if (peer(a, name).isPresent()) return true;
       // Peer names of other groups are not sent upstream: sandbox ids stay on this host.
       return !canonical(name).endsWith(PEER_DOMAIN) && a.spec().egress().resolves(name);
+    }
+
+    @Override
+    public void denied(String name) {
+      denials.denied(sandboxId, name);
     }
 
     @Override

@@ -50,6 +50,7 @@ final class NftRuleset {
           set deny_cidr { type ipv4_addr; flags interval; auto-merge; }
           set resolved { type ipv4_addr; size %12$d; flags timeout; }
           set peers { type ipv4_addr; }
+          counter %13$s { }
           chain prerouting {
             type nat hook prerouting priority dstnat; policy accept;
             iifname "%3$s" ip daddr %4$s meta l4proto { tcp, udp } th dport 53 dnat to %5$s:%6$d
@@ -80,6 +81,7 @@ final class NftRuleset {
             jump refuse
           }
           chain refuse {
+            counter name "%13$s"
             meta l4proto tcp reject with tcp reset
             reject with icmp type admin-prohibited
           }
@@ -97,7 +99,17 @@ final class NftRuleset {
             oifname "%7$s" drop
           }
         }
-        """.formatted(TABLE, elements(blocked), tap, GuestAddressing.GATEWAY, host, dnsPort, up, self, guest, host, elements(hardBlocked), MAX_RESOLVED);
+        """.formatted(TABLE, elements(blocked), tap, GuestAddressing.GATEWAY, host, dnsPort, up, self, guest, host, elements(hardBlocked), MAX_RESOLVED,
+        REFUSED_COUNTER);
+  }
+
+  /** The counter of the packets the namespace refused (a sandbox's egress its policy does not allow), as {@code nft list} shows it. */
+  static final String REFUSED_COUNTER = "refused";
+
+  /** The packets of {@code nft list counter … refused}'s output, or -1 if it shows none. */
+  static long refusedPackets(String listed) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("packets (\\d{1,18}) ").matcher(listed);
+    return m.find() ? Long.parseLong(m.group(1)) : -1;
   }
 
   /** Replaces the runtime-changeable rules: the allow and deny CIDRs and the egress default. */

@@ -40,6 +40,7 @@ public final class Checkpoints {
   /** A VM's state on disk and the spec it was saved from (whose root disk is the frozen layer). */
   public record Saved(VmSpec spec, Path state, String sha256, long bytes) {}
 
+  private final DiskFlattening flattening;
   private final SandboxLocks locks;
   private final SandboxRows rows;
   private final StateCapture capture;
@@ -55,7 +56,9 @@ public final class Checkpoints {
   private final DiskQuota quota;
 
   Checkpoints(SandboxLocks locks, SandboxRows rows, StateCapture capture, VmLauncher launcher, Watchdog watchdog, SandboxTeardown teardown,
-      CheckpointRepository checkpointRows, UnusedDisks unused, CheckpointFiles files, SandboxViews views, BucketStates bucket, DiskQuota quota) {
+      CheckpointRepository checkpointRows, UnusedDisks unused, CheckpointFiles files, SandboxViews views, BucketStates bucket, DiskQuota quota,
+      DiskFlattening flattening) {
+    this.flattening = flattening;
     this.bucket = bucket;
     this.quota = quota;
     this.locks = locks;
@@ -94,6 +97,7 @@ public final class Checkpoints {
       bucket.shareCheckpoint(sandboxId, id, saved.state(), saved.sha256(), saved.spec().rootDisk());
       log.info("checkpoint taken sandbox={} checkpoint={} name={} state_mib={} took_ms={}", sandboxId, id, name, row.stateBytes() >> 20,
           (System.nanoTime() - start) / 1_000_000);
+      if (sb.vm != null) flattening.afterChainGrew(sandboxId, sb.vm.spec().rootDisk());
       return view(row);
     });
   }
@@ -134,6 +138,7 @@ public final class Checkpoints {
         launcher.attach(sb, started, from, "restored", ExpiryChange.KEEP);
         log.info("sandbox restored to checkpoint sandbox={} name={} how=\"{}\" took_ms={}", sandboxId, name, started.how(),
             (System.nanoTime() - start) / 1_000_000);
+        flattening.afterChainGrew(sandboxId, started.spec().rootDisk());
       } catch (IOException | VmmException | AgentException e) {
         watchdog.failLocked(sb, "restore to checkpoint '" + name + "' failed: " + e.getMessage());
         throw new KilnException(ErrorCode.VM_START_FAILED, "sandbox " + sandboxId + " could not be restored: " + e.getMessage(), e);

@@ -1,5 +1,6 @@
 package dev.kiln.sandbox;
 
+import dev.kiln.agent.ExitStatus;
 import dev.kiln.agent.AgentConnection;
 import dev.kiln.agent.AgentException;
 import dev.kiln.agent.ExecEvent;
@@ -35,6 +36,20 @@ public final class ProcessService {
   private final SandboxOperations ops;
   private final long scrollbackBytes;
   private final Map<String, Map<Long, GuestProcess>> bySandbox = new ConcurrentHashMap<>();
+  private volatile ProcessExits exits = (sandboxId, process, status) -> { };
+
+  /**
+   * Told when a background process exits, before anyone can see it exited (so a client that sees it
+   * ended finds its record): the audit trail's record of what ran.
+   */
+  @FunctionalInterface
+  public interface ProcessExits {
+    void exited(String sandboxId, GuestProcess process, ExitStatus status);
+  }
+
+  public void onExit(ProcessExits listener) {
+    exits = listener;
+  }
 
   public ProcessService(SandboxManager manager, SandboxOperations ops, long scrollbackBytes) {
     this.manager = manager;
@@ -133,7 +148,7 @@ public final class ProcessService {
     return p;
   }
 
-  private static void startPump(String id, GuestProcess p) {
+  private void startPump(String id, GuestProcess p) {
     p.pumpedBy(Thread.ofVirtual().name("process-" + id + "-" + p.pid()).start(() -> pump(id, p)));
   }
 
@@ -174,13 +189,14 @@ public final class ProcessService {
     }
   }
 
-  private static void pump(String id, GuestProcess p) {
+  private void pump(String id, GuestProcess p) {
     try {
       while (true) {
         switch (p.handle().next(Duration.ofMinutes(1))) {
           case null -> { } // nothing yet; keep following
           case ExecEvent.Output o -> p.append(o.stderr(), o.data());
           case ExecEvent.Exited x -> {
+            exits.exited(id, p, x.status());
             p.exited(x.status());
             log.info("process exited sandbox={} pid={} exit_code={} signal={}", id, p.pid(), x.status().exitCode(), x.status().signal());
             return;

@@ -96,7 +96,9 @@ public final class SandboxManager implements AutoCloseable {
         artifacts, backend.capabilities(accelerator), node, quota);
     this.recovery = new SandboxRecovery(dirs, repo, rows, live, backend, networks, watchdog, removal, unused, listeners, launcher, events);
     StateCapture capture = new StateCapture(repo, disks, seam);
-    this.checkpoints = new Checkpoints(locks, rows, capture, launcher, watchdog, teardown, checkpointRows, unused, checkpointFiles, views, states, quota);
+    DiskFlattening flattening = new DiskFlattening(locks, quota, events, unused, limits.quotas().diskLayers());
+    this.checkpoints = new Checkpoints(locks, rows, capture, launcher, watchdog, teardown, checkpointRows, unused, checkpointFiles, views, states, quota,
+        flattening);
     this.forks = new Forks(locks, rows, capture, checkpoints, launcher, removal, views, networks, limits, events, checkpointFiles, disks);
     NodeRepository nodes = new NodeRepository(db);
     this.relocation = new Relocation(repo, rows, nodes, states, dirs, networks, live, checkpointRows, forks);

@@ -1,5 +1,6 @@
 package dev.kiln.vmm;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -137,6 +138,57 @@ final class QemuVm implements RunningVm {
     spec = spec.withRootDisk(next);
     DiskLayers.freeze(frozen);
     return next;
+  }
+
+  @Override
+  public void flattenDisk(Path base, Duration timeout) throws VmmException, InterruptedException {
+    String job = "flatten";
+    qmp.execute("block-stream", java.util.Map.of("job-id", job, "device", QemuCommandLine.nodeName(spec.rootDisk()),
+        "base-node", bottomNode(), "backing-file", base.toString(), "auto-dismiss", false), Duration.ofSeconds(30));
+    long deadline = System.nanoTime() + timeout.toNanos();
+    boolean cancelled = false;
+    while (true) {
+      JsonNode state = null;
+      for (JsonNode j : qmp.execute("query-jobs", null, Duration.ofSeconds(10))) {
+        if (j.path("id").asText().equals(job)) state = j;
+      }
+      if (state == null) throw new VmmException("vm " + spec.name() + ": its disk stream job is gone without an outcome");
+      if (state.path("status").asText().equals("concluded")) {
+        // Dismissed whatever the outcome: the job id is free for the next flattening.
+        qmp.execute("job-dismiss", java.util.Map.of("id", job), Duration.ofSeconds(10));
+        if (cancelled) throw new VmmException("vm " + spec.name() + ": flattening its disk took longer than " + timeout.toSeconds() + " s; cancelled");
+        if (state.has("error")) throw new VmmException("vm " + spec.name() + ": flattening its disk failed: " + state.path("error").asText());
+        return;
+      }
+      if (!cancelled && System.nanoTime() > deadline) {
+        qmp.execute("job-cancel", java.util.Map.of("id", job), Duration.ofSeconds(10));
+        cancelled = true;
+      }
+      // A job's progress has no event this client waits on; a stream takes seconds, so a few polls a second cost nothing.
+      Thread.sleep(STREAM_POLL);
+    }
+  }
+
+  private static final Duration STREAM_POLL = Duration.ofMillis(50);
+
+  /**
+   * The node of the chain's bottom: the command line names the layers below the first top b0, b1…
+   * nearest first (QemuCommandLine), and layers frozen since sit above them, so the highest bN is
+   * the base. QEMU's list is trusted only to say which names exist: a lie would stream the wrong
+   * data into this VM's own disk, which its QEMU can write anyway.
+   */
+  private String bottomNode() throws VmmException, InterruptedException {
+    String bottom = null;
+    int highest = -1;
+    for (JsonNode n : qmp.execute("query-named-block-nodes", java.util.Map.of("flat", true), Duration.ofSeconds(10))) {
+      String name = n.path("node-name").asText();
+      if (name.matches("b[0-9]{1,4}") && Integer.parseInt(name.substring(1)) > highest) {
+        highest = Integer.parseInt(name.substring(1));
+        bottom = name;
+      }
+    }
+    if (bottom == null) throw new VmmException("vm " + spec.name() + " has no explicit disk chain (it was started by an earlier Kiln): not flattened");
+    return bottom;
   }
 
   @Override

@@ -57,6 +57,15 @@ public interface RunningVm {
    */
   java.nio.file.Path freezeDisk(DiskLayers disks) throws VmmException, java.io.IOException, InterruptedException;
 
+  /**
+   * Copies into the top layer what the layers between it and the chain's bottom ({@code base}, the
+   * image the VM's explicit chain ends in) hold, then makes the bottom its backing, while the
+   * guest runs on (QEMU's block-stream). The layers skipped
+   * are left as they are, for the checkpoints and forks built on them. Waits at most
+   * {@code timeout}; a stream that fails or takes longer is cancelled and the chain is as before.
+   */
+  void flattenDisk(java.nio.file.Path base, java.time.Duration timeout) throws VmmException, InterruptedException;
+
   /** Grows the VM's root disk (its top layer's virtual size) while it runs; the guest is told by a config-change interrupt. */
   void growRootDisk(long bytes) throws VmmException, InterruptedException;
 

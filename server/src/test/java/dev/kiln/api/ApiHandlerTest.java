@@ -36,7 +36,7 @@ class ApiHandlerTest {
         case "jdk-iae" -> throw new IllegalArgumentException("No enum constant dev.kiln.sandbox.SandboxState.SLEEPING");
         default -> throw new IllegalArgumentException("field 'x' must be 1..3, got 4");
       }
-    })), null, null, null));
+    })), null, null, null, null));
     server.start();
     base = "http://127.0.0.1:" + c.getLocalPort();
   }

@@ -41,7 +41,7 @@ class OpenApiContractTest {
     ((Map<String, Object>) spec().get("paths")).forEach((path, ops) ->
         ((Map<String, Object>) ops).keySet().stream().filter(METHODS::contains).forEach(m -> documented.add(m.toUpperCase() + " " + path)));
     Set<String> served = new TreeSet<>();
-    ApiServer.routeTable(null, null, null, null, null, null, null, null).forEach(r -> served.add(r.method() + " " + r.template()));
+    ApiServer.routeTable(null, null, null, null, null, null, null, null, null).forEach(r -> served.add(r.method() + " " + r.template()));
     assertEquals(served, documented);
   }
 

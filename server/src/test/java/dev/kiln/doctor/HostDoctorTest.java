@@ -76,4 +76,16 @@ class HostDoctorTest {
     assertEquals(Finding.Status.FAIL, access.status());
     assertEquals("chmod o+x " + closed, access.fix());
   }
+
+  @Test
+  void linkProtectionOffIsAWarningWithTheSysctlThatTurnsItOn() throws Exception {
+    file("/proc/sys/fs/protected_hardlinks", "1\n");
+    file("/proc/sys/fs/protected_symlinks", "1\n");
+    assertEquals(Finding.Status.OK, doctor("").linkProtection().status());
+    file("/proc/sys/fs/protected_symlinks", "0\n");
+    Finding off = doctor("").linkProtection();
+    assertEquals(Finding.Status.WARN, off.status());
+    assertTrue(off.found().startsWith("fs.protected_symlinks off"), off.found());
+    assertEquals("sysctl -w fs.protected_symlinks=1 (and set it in /etc/sysctl.d)", off.fix());
+  }
 }

@@ -77,6 +77,9 @@ class EgressPolicyTest {
     assertTrue(base.indexOf("@blocked jump refuse") < base.indexOf("@resolved accept"), "a resolver answer cannot open a private address");
     assertTrue(base.contains("dnat to 10.200.0.13:7753"), "DNS goes to the host end of this namespace's own veth");
     assertTrue(base.contains("chain egress_default {\n    jump refuse"), base);
+    assertTrue(base.contains("chain refuse {\n    counter name \"refused\"\n"), "every refused packet is counted first: " + base);
+    assertEquals(12, NftRuleset.refusedPackets("table ip kiln {\n\tcounter refused {\n\t\tpackets 12 bytes 720\n\t}\n}\n"));
+    assertEquals(-1, NftRuleset.refusedPackets("Error: No such file or directory"));
     assertTrue(NftRuleset.policy(NetworkSpec.INTERNET).contains("egress_default accept"));
     NetworkSpec listed = new NetworkSpec(NetworkMode.INTERNET, EgressPolicy.parse(List.of("example.com"), List.of()), Optional.empty(), false, 0, 0);
     assertTrue(NftRuleset.policy(listed).contains("egress_default jump refuse"), "an allow list closes the default");

@@ -17,6 +17,15 @@ import org.junit.jupiter.api.Test;
 
 /** Real namespaces, veths, taps and nft tables, without VMs: what attach, policy changes and release leave in the kernel. */
 class NetworkServiceTest {
+  /** The network's record of what guests tried: this test checks namespaces, not that record. */
+  private static final EgressDenials IGNORED = new EgressDenials() {
+    @Override
+    public void denied(String sandboxId, String name) {}
+
+    @Override
+    public void refused(String sandboxId, long packets) {}
+  };
+
   /**
    * Per test JVM: this class runs in the unit suite, and two checkouts on one machine may run it at
    * once. Each gets its own names, address pool and DNS port.
@@ -41,7 +50,7 @@ class NetworkServiceTest {
     if (why.isPresent()) System.out.println("NetworkServiceTest skipped: " + why.get());
     assumeTrue(why.isEmpty(), () -> why.orElse(""));
     NetworkConfig c = NetworkConfig.DEFAULT.with(true, POOL, PREFIX, DNS_PORT, "127.0.0.1:0", List.of("127.0.0.1:1"));
-    net = NetworkService.start(c, "", Set.of());
+    net = NetworkService.start(c, "", Set.of(), IGNORED);
   }
 
   @AfterEach
@@ -126,7 +135,7 @@ class NetworkServiceTest {
     net.close(); // a daemon that stops leaves its sandboxes' namespaces
     // No spares this time: one made at once could take the swept slot's name again.
     NetworkConfig c = new NetworkConfig(true, POOL, PREFIX, 0, DNS_PORT, List.of("127.0.0.1:1"), "127.0.0.1:0", null, null, null);
-    net = NetworkService.start(c, "", Set.of(kept.slot().index()));
+    net = NetworkService.start(c, "", Set.of(kept.slot().index()), IGNORED);
     assertTrue(Namespaces.existingNamespaces().contains(kept.slot().netns()));
     assertFalse(Namespaces.existingNamespaces().contains(lost.slot().netns()));
     net.adopt("sb-kept", kept.slot().index(), NetworkSpec.INTERNET, Optional.empty());
@@ -146,7 +155,7 @@ class NetworkServiceTest {
     assertTrue(parked.contains("masquerade") && parked.contains("ct state established,related accept"), "its NAT and guards stay: " + parked);
     assertFalse(parked.contains("dport"), "the resolver's rules go with the resolver: " + parked);
     NetworkConfig c = new NetworkConfig(true, POOL, PREFIX, 0, DNS_PORT, List.of("127.0.0.1:1"), "127.0.0.1:0", null, null, null);
-    net = NetworkService.start(c, "", Set.of(outlives.slot().index()));
+    net = NetworkService.start(c, "", Set.of(outlives.slot().index()), IGNORED);
     assertTrue(hostTable().stdout().contains("th dport " + DNS_PORT), "the next start installs the whole table again");
     net.adopt("sb-outlives", outlives.slot().index(), NetworkSpec.INTERNET, Optional.empty());
     net.release("sb-outlives");

@@ -25,8 +25,8 @@ class MigrationsPostgresTest {
           + "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> 'flyway_schema_history' ORDER BY 1"));
       assertEquals(sqliteColumns, MigrationsTest.strings(c, "SELECT table_name || '.' || column_name FROM information_schema.columns "
           + "WHERE table_schema = 'public' AND table_name <> 'flyway_schema_history' ORDER BY 1"));
-      // PostgreSQL's INTEGER is 32-bit: only counts, flags and slot numbers may be one; times (epoch ms) and sizes are BIGINT.
-      assertEquals(List.of("nodes.cordoned", "pools.max_ready", "pools.min_ready", "sandbox_networks.slot", "sandboxes.vcpus"), MigrationsTest.strings(c,
+      // PostgreSQL's INTEGER is 32-bit: only counts, flags, slot numbers and HTTP statuses may be one; times (epoch ms) and sizes are BIGINT.
+      assertEquals(List.of("audit_log.status", "nodes.cordoned", "pools.max_ready", "pools.min_ready", "sandbox_networks.slot", "sandboxes.vcpus"), MigrationsTest.strings(c,
           "SELECT table_name || '.' || column_name FROM information_schema.columns WHERE table_schema = 'public' AND data_type = 'integer' "
               + "AND table_name <> 'flyway_schema_history' ORDER BY 1"));
     }

@@ -11,7 +11,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-/** A sandbox holds no more of the host's disk, and no more checkpoints, than its quotas: 512 MiB and 2 here. */
+/**
+ * A sandbox holds no more of the host's disk, and no more checkpoints, than its quotas: 512 MiB
+ * and 2 here; and its disk stands on at most one frozen layer before it is flattened.
+ */
 @Tag("system")
 class DiskQuotaSystemTest {
   private static final long QUOTA_MIB = 512;
@@ -19,7 +22,7 @@ class DiskQuotaSystemTest {
 
   @BeforeAll
   static void up() throws Exception {
-    host = TestHost.startWithQuotas(new SandboxQuotas(2, QUOTA_MIB));
+    host = TestHost.startWithQuotas(new SandboxQuotas(2, QUOTA_MIB, 1));
   }
 
   @AfterAll
@@ -74,5 +77,39 @@ class DiskQuotaSystemTest {
     TestHost.Reply r = host.call("POST", "/v1/sandboxes", Map.of("template", TestHost.TEMPLATE, "memoryMib", 256, "diskMib", QUOTA_MIB + 1));
     assertEquals(400, r.status(), r.raw());
     assertTrue(r.json().path("error").path("message").asText().contains("sandboxQuotas.diskMib"), r.raw());
+  }
+
+  private static String run(String id, String command) throws Exception {
+    TestHost.Reply r = host.call("POST", "/v1/sandboxes/" + id + "/exec", Map.of("command", command));
+    assertEquals(200, r.status(), r.raw());
+    return r.json().path("stdout").asText();
+  }
+
+  /** The layers under the sandbox's own, from its row's VM record and the daemon's parent records. */
+  private static java.util.List<java.nio.file.Path> chainBelow(String id) throws Exception {
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + host.dataDir().resolve("kiln.db"));
+        java.sql.PreparedStatement p = c.prepareStatement("SELECT vm_json FROM sandboxes WHERE id = ?")) {
+      p.setString(1, id);
+      var rs = p.executeQuery();
+      rs.next();
+      return dev.kiln.vmm.DiskParents.below(dev.kiln.vmm.VmRecords.decode(rs.getString(1)).rootDisk());
+    }
+  }
+
+  @Test
+  void aDiskPastItsLayerLimitIsFlattenedInTheBackgroundKeepingItsDataAndCheckpoints() throws Exception {
+    String id = host.createSandbox();
+    run(id, "echo one > /root/one && sync");
+    assertEquals(201, checkpoint(id, "first").status());
+    run(id, "echo two > /root/two && sync");
+    assertEquals(201, checkpoint(id, "second").status());
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofMinutes(2)).pollInterval(java.time.Duration.ofMillis(200))
+        .until(() -> host.call("GET", "/v1/sandboxes/" + id + "/events", null).raw().contains("\"flattened\""));
+    assertEquals(1, chainBelow(id).size(), "its own layer stands on the template's image alone: " + chainBelow(id));
+    assertEquals("one\ntwo\n", run(id, "cat /root/one /root/two"));
+    assertEquals("three\n", run(id, "echo three > /root/three && sync && cat /root/three"));
+    // The frozen layers are still the checkpoints' own.
+    assertEquals(200, host.call("POST", "/v1/sandboxes/" + id + "/checkpoints/first/restore", null).status());
+    assertEquals("one\n", run(id, "cat /root/one; cat /root/two 2>/dev/null; true"));
   }
 }

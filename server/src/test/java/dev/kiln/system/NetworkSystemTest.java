@@ -142,6 +142,30 @@ class NetworkSystemTest {
     assertNotEquals(0, fetch(open, "http://denied.test/"));
     assertEquals(0, fetch(open, "http://allowed.test/"));
     assertTrue(zone.asked().stream().noneMatch(n -> n.equals("denied.test")), "a denied name never reaches the upstream: " + zone.asked());
+
+    // The audit trail has the denial and every change of the rules.
+    host.daemon().audit().flush(Duration.ofSeconds(30));
+    JsonNode trail = host.call("GET", "/v1/audit?sandbox=" + id, null).json().path("records");
+    List<JsonNode> denials = new java.util.ArrayList<>();
+    List<JsonNode> changes = new java.util.ArrayList<>();
+    trail.forEach(n -> {
+      if (n.path("action").asText().equals("dns.denied")) denials.add(n);
+      if (n.path("action").asText().equals("PUT /v1/sandboxes/{id}/network")) changes.add(n);
+    });
+    assertEquals("denied.test", denials.getFirst().path("detail").path("name").asText(), trail.toString());
+    assertEquals("guest", denials.getFirst().path("actor").asText());
+    assertEquals(3, changes.size(), trail.toString());
+    assertEquals(List.of("allowed.test", "*.test"), List.of(changes.get(2).path("detail").path("allowOut").get(0).asText(),
+        changes.get(2).path("detail").path("allowOut").get(1).asText()));
+    // Packets the firewall refused (the raw IP above) are counted, and told when the network goes.
+    assertEquals(204, host.call("DELETE", "/v1/sandboxes/" + id, null).status());
+    host.daemon().audit().flush(Duration.ofSeconds(30));
+    List<JsonNode> refused = new java.util.ArrayList<>();
+    host.call("GET", "/v1/audit?sandbox=" + id, null).json().path("records").forEach(n -> {
+      if (n.path("action").asText().equals("egress.refused")) refused.add(n);
+    });
+    assertEquals(1, refused.size(), refused.toString());
+    assertTrue(refused.getFirst().path("detail").path("packets").asLong() > 0, refused.toString());
   }
 
   @Test

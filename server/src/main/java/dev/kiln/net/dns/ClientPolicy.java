@@ -14,6 +14,9 @@ public interface ClientPolicy {
   /** True when the name may be resolved for this client. */
   boolean allows(String name);
 
+  /** Told after {@link #allows} said no, before the refusal is sent: for the record of what a guest tried. */
+  void denied(String name);
+
   /**
    * Names the daemon answers itself (e.g. peers in a sandbox's network group): their A records, or
    * empty to forward. Consulted before {@link #allows}: a local name needs no egress rule.

@@ -86,7 +86,10 @@ final class QueryHandler {
     if (local.isPresent()) {
       return decided(source, q, "local", Messages.answer(h, q, q.type() == Question.A ? local.get() : List.of()));
     }
-    if (!policy.allows(name)) return decided(source, q, "denied", Messages.error(h, q, Rcode.NXDOMAIN));
+    if (!policy.allows(name)) {
+      policy.denied(name);
+      return decided(source, q, "denied", Messages.error(h, q, Rcode.NXDOMAIN));
+    }
     if (q.type() == Question.AAAA) return decided(source, q, "no-ipv6", Messages.answer(h, q, List.of()));
     return switch (forwarder.forward(q, transport)) {
       case ForwardResult.Failed f -> {

@@ -106,6 +106,7 @@ class DnsServerTest {
     assertEquals(0, udp(dns.address(), query(9, "www.example.com", A)).rcode());
     assertEquals(List.of("www.example.com"), zone.asked(), "only the allowed name went upstream");
     assertEquals(List.of("www.example.com"), policy.resolved.stream().map(TestPolicy.Resolved::name).toList());
+    assertEquals(List.of("denied.net", "example.com"), policy.denied, "the policy hears of each name it denied (for the audit trail)");
   }
 
   @Test

@@ -12,6 +12,7 @@ final class TestPolicy implements ClientPolicy {
   record Resolved(String name, List<Inet4Address> addresses, int ttlSeconds) {}
 
   final List<Resolved> resolved = new CopyOnWriteArrayList<>();
+  final List<String> denied = new CopyOnWriteArrayList<>();
   private final List<DomainPattern> allowed;
   private final Map<String, List<Inet4Address>> local;
   private volatile Consumer<Resolved> onResolved = r -> {};
@@ -30,6 +31,11 @@ final class TestPolicy implements ClientPolicy {
   @Override
   public boolean allows(String name) {
     return allowed.stream().anyMatch(p -> p.matches(name));
+  }
+
+  @Override
+  public void denied(String name) {
+    denied.add(name);
   }
 
   @Override

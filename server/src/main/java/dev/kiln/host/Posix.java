@@ -52,6 +52,17 @@ public final class Posix {
   private static final MethodHandle UTIMENSAT = downcall("utimensat", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
   // int symlink(const char *target, const char *linkpath)
   private static final MethodHandle SYMLINK = downcall("symlink", JAVA_INT, ADDRESS, ADDRESS);
+  // int memfd_create(const char *name, unsigned int flags)
+  private static final MethodHandle MEMFD_CREATE = downcall("memfd_create", JAVA_INT, ADDRESS, JAVA_INT);
+  // int fcntl(int fd, int cmd, ...): variadic from its third argument
+  private static final MethodHandle FCNTL = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("fcntl"),
+      FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2), Linker.Option.captureCallState("errno"));
+  private static final MethodHandle CLOSE = downcall("close", JAVA_INT, JAVA_INT);
+  private static final int MFD_CLOEXEC = 1;
+  private static final int MFD_ALLOW_SEALING = 2;
+  private static final int F_ADD_SEALS = 1033;
+  /** F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE: its size and contents fixed for good, by anyone. */
+  private static final int SEALED_FOR_GOOD = 1 | 2 | 4 | 8;
   // const char *strerror(int errnum); const char *strerrorname_np(int errnum) (glibc 2.32+, NULL when unknown)
   private static final MethodHandle STRERROR = LINKER.downcallHandle(
       LINKER.defaultLookup().findOrThrow("strerror"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
@@ -123,6 +134,34 @@ public final class Posix {
     if (target.indexOf('\0') >= 0) throw new IOException("symlink " + link + ": target contains a NUL byte");
     try (Arena arena = Arena.ofConfined()) {
       check("symlink", link, invoke(arena, SYMLINK, cString(arena, target), cString(arena, link)));
+    }
+  }
+
+  /** A new anonymous file in memory (close-on-exec, sealable); its descriptor. */
+  public static int memfdCreate(String name) throws IOException {
+    try (Arena arena = Arena.ofConfined()) {
+      long fd = invoke(arena, MEMFD_CREATE, cString(arena, name), MFD_CLOEXEC | MFD_ALLOW_SEALING);
+      if (fd < 0) throw new IOException("memfd_create " + name + ": " + describe((int) -fd));
+      return (int) fd;
+    }
+  }
+
+  /**
+   * Seals an in-memory file for good: no write, resize or shared writable mapping through any
+   * descriptor, root's included, and no seal removed. Private mappings stay possible: each maps it
+   * copy-on-write.
+   */
+  public static void sealForGood(int fd) throws IOException {
+    try (Arena arena = Arena.ofConfined()) {
+      long r = invoke(arena, FCNTL, fd, F_ADD_SEALS, SEALED_FOR_GOOD);
+      if (r < 0) throw new IOException("sealing descriptor " + fd + ": " + describe((int) -r));
+    }
+  }
+
+  public static void close(int fd) throws IOException {
+    try (Arena arena = Arena.ofConfined()) {
+      long r = invoke(arena, CLOSE, fd);
+      if (r < 0) throw new IOException("closing descriptor " + fd + ": " + describe((int) -r));
     }
   }
 

@@ -8,11 +8,9 @@ import java.nio.file.Path;
  * is already in the file), so a snapshot saves in milliseconds and its state file is tiny.
  *
  * @param mode SHARED: the VM's writes go to the file (a VM whose memory becomes a snapshot);
- *             CLONE: the file is mapped private, so any number of VMs restored from one snapshot
- *             share its pages in the page cache and copy only what they write. QEMU 7.2 still
- *             opens it read-write ({@code readonly=on} would make the guest's RAM read-only; the
- *             {@code rom=off} that separates the two arrives in 8.2), which is why snapshot memory
- *             is checked against its checksum before restores (see TemplateSnapshots);
+ *             CLONE: the file's sealed copy is mapped private ({@link SealedMemory}), so any number
+ *             of VMs restored from one snapshot share its pages and copy only what they write, and
+ *             none can write what the others read;
  *             STREAMED: no file ({@code file} is null): ordinary RAM under the same backend name,
  *             for a VM whose every page comes in a migration stream from another host (a live
  *             migration, a paused state fetched from the bucket), where the snapshot file its

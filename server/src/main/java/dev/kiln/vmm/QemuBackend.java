@@ -25,6 +25,8 @@ public final class QemuBackend implements VmmBackend {
   /** QEMU sets up devices and sockets in well under a second; 30 s covers a host buried in load. */
   private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
 
+  /** Snapshot memory as clones map it: sealed copies this daemon holds (see SealedMemory). */
+  private final SealedMemory sealedMemory = new SealedMemory();
   private final String qemuBinary;
   private final Optional<VmmIdentities> identities;
   private final Optional<VmCgroups> cgroups;
@@ -66,12 +68,12 @@ public final class QemuBackend implements VmmBackend {
 
   @Override
   public void adoptImage(Path dir) throws IOException {
-    images.adopt(dir, sharedGroup());
+    images.adopt(dir);
   }
 
-  /** The group every VMM uid is in, if any: clones of one image open its memory file through it. */
-  OptionalInt sharedGroup() {
-    return identities.map(VmmIdentities::sharedGroup).orElse(OptionalInt.empty());
+  /** The sealed copy of a snapshot's memory file that its clones map (made on first use). */
+  SealedMemory.Sealed sealedMemory(Path memoryFile) throws IOException {
+    return sealedMemory.of(memoryFile);
   }
 
   @Override
@@ -128,6 +130,7 @@ public final class QemuBackend implements VmmBackend {
     Optional<VmmIdentity> identity = identities.isEmpty() ? Optional.empty() : Optional.of(identities.get().claim(spec.runDir()));
     List<Path> below;
     boolean topQcow2;
+    Optional<SealedMemory.Sealed> clone = Optional.empty();
     try {
       Files.createDirectories(spec.runDir());
       Files.deleteIfExists(spec.pidFile());
@@ -140,9 +143,11 @@ public final class QemuBackend implements VmmBackend {
           Path mem = spec.memory().get().file();
           if (!Files.exists(mem)) Files.createFile(mem);
           giveTo(mem, identity.get());
-        } else if (spec.memory().isPresent() && spec.memory().get().mode() == GuestMemory.Mode.CLONE) {
-          QemuImages.shareMemory(spec.memory().get().file(), identities.get().sharedGroup());
         }
+      }
+      if (spec.memory().isPresent() && spec.memory().get().mode() == GuestMemory.Mode.CLONE) {
+        // Not the file (root's alone): its sealed copy, opened by the root bash before it becomes QEMU.
+        clone = Optional.of(sealedMemory.of(spec.memory().get().file()));
       }
     } catch (IOException e) {
       throw new VmmException("cannot prepare run directory " + spec.runDir() + " and disk " + spec.rootDisk() + ": " + e.getMessage(), e);
@@ -164,12 +169,13 @@ public final class QemuBackend implements VmmBackend {
     List<String> argv = new ArrayList<>(List.of("setsid"));
     List<QemuCommandLine.Backing> backings = new ArrayList<>();
     for (int i = 0; i < below.size(); i++) backings.add(new QemuCommandLine.Backing(FIRST_FD + i, isQcow2(below.get(i))));
-    if (!below.isEmpty() || !procs.isEmpty()) argv.addAll(opener(below, procs));
+    OptionalInt memoryFd = clone.isPresent() ? OptionalInt.of(FIRST_FD + below.size()) : OptionalInt.empty();
+    if (!below.isEmpty() || !procs.isEmpty() || clone.isPresent()) argv.addAll(opener(below, clone.map(SealedMemory::fromOutside), procs));
     // The namespace first (it needs root), then the unprivileged user: QEMU opens the tap, which its
     // shared group may, inside it.
     spec.nic().ifPresent(n -> argv.addAll(List.of("nsenter", "--net=/run/netns/" + n.netns())));
     identity.ifPresent(id -> argv.addAll(id.setprivArgs()));
-    argv.addAll(QemuCommandLine.build(qemuBinary, spec, incoming, topQcow2, backings));
+    argv.addAll(QemuCommandLine.build(qemuBinary, spec, incoming, topQcow2, backings, memoryFd));
     log.info("starting vm={} machine={} accel={} vcpus={} memory_mib={} uid={} chain_depth={}", spec.name(), spec.machine().wire(), spec.accelerator(),
         spec.vcpus(), spec.totalMemoryMib(), identity.map(i -> Integer.toString(i.uid())).orElse("daemon's"), below.size() + 1);
     log.debug("qemu argv={}", argv);
@@ -209,20 +215,24 @@ public final class QemuBackend implements VmmBackend {
   /**
    * The start of QEMU's argv, run as root by bash, which then becomes QEMU: it opens the chain
    * below the top layer read-only as descriptors 3, 4, … (Java starts a child with nothing open
-   * beyond stdio) and joins the VM's control groups, so the limits hold before QEMU exists.
+   * beyond stdio), then a clone's sealed snapshot memory read-write as the next one (its seals,
+   * not its mode, keep it unwritten), and joins the VM's control groups, so the limits hold before
+   * QEMU exists.
    */
-  static List<String> opener(List<Path> chain, List<Path> procs) {
+  static List<String> opener(List<Path> chain, Optional<String> sealedMemory, List<Path> procs) {
     StringBuilder script = new StringBuilder();
     int arg = 1;
-    if (!chain.isEmpty()) {
+    if (!chain.isEmpty() || sealedMemory.isPresent()) {
       script.append("exec");
       for (int i = 0; i < chain.size(); i++) script.append(' ').append(FIRST_FD + i).append("<\"${").append(arg++).append("}\"");
+      if (sealedMemory.isPresent()) script.append(' ').append(FIRST_FD + chain.size()).append("<>\"${").append(arg++).append("}\"");
       script.append(" || exit 1; ");
     }
     for (int i = 0; i < procs.size(); i++) script.append("echo $$ > \"${").append(arg++).append("}\" || exit 1; ");
     script.append("shift ").append(arg - 1).append("; exec \"$@\"");
     List<String> argv = new ArrayList<>(List.of("bash", "-c", script.toString(), "kiln-vm-open"));
     chain.forEach(p -> argv.add(p.toString()));
+    sealedMemory.ifPresent(argv::add);
     procs.forEach(p -> argv.add(p.toString()));
     return argv;
   }

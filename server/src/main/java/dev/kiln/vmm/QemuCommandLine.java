@@ -24,14 +24,16 @@ final class QemuCommandLine {
   record Backing(int fd, boolean qcow2) {}
 
   static List<String> build(String qemuBinary, VmSpec s) {
-    return build(qemuBinary, s, false, true, List.of());
+    return build(qemuBinary, s, false, true, List.of(), java.util.OptionalInt.empty());
   }
 
   /**
    * With {@code incoming}, QEMU waits for a migration stream (a snapshot) instead of booting.
-   * {@code below} is the chain under the top layer, nearest first, as the daemon's records have it.
+   * {@code below} is the chain under the top layer, nearest first, as the daemon's records have it;
+   * {@code cloneMemoryFd} the descriptor a clone's sealed snapshot memory is open on (SealedMemory).
    */
-  static List<String> build(String qemuBinary, VmSpec s, boolean incoming, boolean topQcow2, List<Backing> below) {
+  static List<String> build(String qemuBinary, VmSpec s, boolean incoming, boolean topQcow2, List<Backing> below,
+      java.util.OptionalInt cloneMemoryFd) {
     // The two machines differ in their bus (virtio-mmio "-device" models or PCI "-pci" ones) and
     // in what the machine itself is given; everything else is the same VM.
     String bus = s.machine() == Machine.Q35 ? "pci" : "device";
@@ -41,7 +43,9 @@ final class QemuCommandLine {
     a.addAll(List.of("-machine", machine(s)));
     s.memory().ifPresent(m -> a.addAll(List.of("-object", m.mode() == GuestMemory.Mode.STREAMED
         ? "memory-backend-ram,id=mem,size=" + s.memoryMib() + "M"
-        : "memory-backend-file,id=mem,size=" + s.memoryMib() + "M,mem-path=" + m.file() + (m.mode() == GuestMemory.Mode.SHARED ? ",share=on" : ",share=off"))));
+        : "memory-backend-file,id=mem,size=" + s.memoryMib() + "M,mem-path="
+            + (cloneMemoryFd.isPresent() ? "/proc/self/fd/" + cloneMemoryFd.getAsInt() : m.file().toString())
+            + (m.mode() == GuestMemory.Mode.SHARED ? ",share=on" : ",share=off"))));
     a.addAll(List.of("-accel", s.accelerator() == Accelerator.KVM ? "kvm" : "tcg,tb-size=" + TCG_CACHE_MIB));
     // Under TCG "max" gives the guest every feature QEMU can emulate; under KVM "host" passes the real CPU.
     a.addAll(List.of("-cpu", s.accelerator() == Accelerator.KVM ? "host" : "max"));

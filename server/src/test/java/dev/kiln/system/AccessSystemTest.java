@@ -96,11 +96,18 @@ class AccessSystemTest extends SnapshottedHostTest {
     assertEquals(204, host.call("DELETE", "/v1/sandboxes/" + admins, null).status());
   }
 
+  private static long layers() throws Exception {
+    try (Stream<Path> s = Files.list(host.dataDir().resolve("disks"))) {
+      return s.count();
+    }
+  }
+
   @Test
   void aCreatePastTheKeysLimitIs429AndLeavesNothing() throws Exception {
     String first = create(alice);
     String second = create(alice);
     long dirs = runDirs();
+    long files = layers();
     TestHost.Reply third = as(alice, "POST", "/v1/sandboxes", Map.of("template", TestHost.TEMPLATE, "memoryMib", 256));
     assertEquals(429, third.status(), third.raw());
     assertEquals("QUOTA_EXCEEDED", code(third));
@@ -109,6 +116,7 @@ class AccessSystemTest extends SnapshottedHostTest {
     assertEquals(429, fork.status(), "a fork counts like a create: " + fork.raw());
     assertEquals(List.of(first, second), ids(as(alice, "GET", "/v1/sandboxes", null)));
     assertEquals(dirs, runDirs(), "the refused create and fork made no VM");
+    assertEquals(files, layers(), "nor a disk layer");
 
     // A paused sandbox keeps its place (its resume cannot fail on the limit); a deleted one frees it.
     assertEquals(200, as(alice, "POST", "/v1/sandboxes/" + second + "/pause", null).status());

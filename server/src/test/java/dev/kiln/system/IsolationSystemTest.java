@@ -175,4 +175,35 @@ class IsolationSystemTest extends SnapshottedHostTest {
     assertEquals(200, resumed.status(), resumed.raw());
     assertEquals("ok", exec(id, "echo ok"));
   }
+
+  /**
+   * The template's snapshot memory, which every clone maps: no VM's uid can open the file, and the
+   * copy the clones map is sealed, so not even a QEMU taken over (nor root) can write into what its
+   * neighbours' unwritten pages are read from.
+   */
+  @Test
+  void noQemuCanWriteTheSnapshotMemoryItsNeighboursMap() throws Exception {
+    // The snapshot's own size: both are restored from it, so both map its memory.
+    String a = host.createSandbox(Map.of("template", TestHost.TEMPLATE));
+    String b = host.createSandbox(Map.of("template", TestHost.TEMPLATE));
+    assertTrue(host.call("GET", "/v1/sandboxes/" + a + "/events", null).raw().contains("restored from the template snapshot"));
+    Path memoryFile = host.snapshotDir(false).orElseThrow().resolve("memory");
+    assertEquals(List.of(0, 0400), List.of(uidOf(memoryFile), (Integer) Files.getAttribute(memoryFile, "unix:mode") & 07777));
+    assertDenied(vmUid(a), memoryFile);
+
+    // A's QEMU holds the sealed copy open: the descriptor its RAM is mapped from.
+    Path mapped = null;
+    try (var fds = Files.list(Path.of("/proc", Long.toString(qemuPid(a)), "fd"))) {
+      for (Path fd : fds.toList()) {
+        if (Files.readSymbolicLink(fd).toString().startsWith("/memfd:kiln-snapshot-memory")) mapped = fd;
+      }
+    }
+    assertTrue(mapped != null, "A's QEMU maps its RAM from the sealed copy");
+    try (java.nio.channels.FileChannel rw = java.nio.channels.FileChannel.open(mapped, java.nio.file.StandardOpenOption.WRITE)) {
+      java.io.IOException refused = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+          () -> rw.write(java.nio.ByteBuffer.wrap(new byte[] {0x0f, 0x0b}), 4096));
+      assertEquals("Operation not permitted", refused.getMessage());
+    }
+    assertEquals("still-fine", exec(b, "echo still-fine"));
+  }
 }

@@ -168,6 +168,27 @@ class NetworkSystemTest {
     assertTrue(refused.getFirst().path("detail").path("packets").asLong() > 0, refused.toString());
   }
 
+  /** A create its key has no room for takes no namespace: refused before its network is attached. */
+  @Test
+  void aCreatePastAKeysLimitTakesNoNamespace() throws Exception {
+    TestHost.Reply key = host.call("POST", "/v1/keys", Map.of("name", "no-room", "maxSandboxes", 0));
+    assertEquals(201, key.status(), key.raw());
+    long before = namespaces();
+    TestHost.Reply r = host.callAs(key.json().path("key").asText(), "POST", "/v1/sandboxes",
+        Map.of("template", TestHost.TEMPLATE, "network", Map.of("mode", "internet")));
+    assertEquals(429, r.status(), r.raw());
+    assertEquals(before, namespaces(), "no namespace was taken or made");
+  }
+
+  /** Namespaces held by sandboxes (a row each); the ready pool beside them is refilled in the background. */
+  private static long namespaces() throws Exception {
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + host.dataDir().resolve("kiln.db"));
+        java.sql.ResultSet rs = c.createStatement().executeQuery("SELECT COUNT(*) FROM sandbox_networks")) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
   @Test
   void sandboxesInOneGroupReachEachOtherAndNoOneElseDoes() throws Exception {
     String a = create(Map.of("mode", "internet", "group", "app"));

@@ -39,7 +39,8 @@ class QemuCommandLineTest {
 
   @Test
   void theChainBelowTheTopIsHandedOpenAndNoLayerFollowsItsHeader() throws Exception {
-    List<String> a = QemuCommandLine.build("qemu", spec, false, true, List.of(new QemuCommandLine.Backing(3, true), new QemuCommandLine.Backing(4, false)));
+    List<String> a = QemuCommandLine.build("qemu", spec, false, true, List.of(new QemuCommandLine.Backing(3, true), new QemuCommandLine.Backing(4, false)),
+        java.util.OptionalInt.empty());
     var json = new com.fasterxml.jackson.databind.ObjectMapper();
     List<com.fasterxml.jackson.databind.JsonNode> nodes = new java.util.ArrayList<>();
     for (int i = 0; i < a.size(); i++) if (a.get(i).equals("-blockdev")) nodes.add(json.readTree(a.get(i + 1)));
@@ -56,7 +57,7 @@ class QemuCommandLineTest {
     assertEquals("/run/k/sb-test/rootfs.qcow2", top.path("file").path("filename").asText());
     assertFalse(a.contains("-drive"), "no -drive: it would follow the header's backing name");
 
-    List<String> alone = QemuCommandLine.build("qemu", spec, false, true, List.of());
+    List<String> alone = QemuCommandLine.build("qemu", spec, false, true, List.of(), java.util.OptionalInt.empty());
     String topAlone = alone.get(alone.indexOf("-blockdev") + 1);
     assertTrue(json.readTree(topAlone).path("backing").isNull(), "a qcow2 on nothing says so, or QEMU would read its header: " + topAlone);
   }
@@ -115,5 +116,18 @@ class QemuCommandLineTest {
     assertEquals(Machine.Q35, Machine.fromWire("q35"));
     assertEquals("microvm", Machine.MICROVM.wire());
     assertThrows(IllegalArgumentException.class, () -> Machine.fromWire("pc"));
+  }
+
+  /** A clone never names its snapshot's memory file: it maps the sealed copy it was handed open. */
+  @Test
+  void aCloneMapsItsSealedMemoryThroughItsOwnDescriptor() {
+    VmSpec clone = spec.withMemory(new GuestMemory(java.nio.file.Path.of("/data/artifacts/snapshots/s1/memory"), GuestMemory.Mode.CLONE));
+    List<String> a = QemuCommandLine.build("qemu", clone, true, true, List.of(new QemuCommandLine.Backing(3, false)), java.util.OptionalInt.of(4));
+    String backend = a.get(a.indexOf("-object") + 1);
+    assertTrue(backend.contains("mem-path=/proc/self/fd/4,share=off"), backend);
+    assertFalse(String.join(" ", a).contains("/data/artifacts/snapshots/s1/memory"), a.toString());
+    List<String> opener = QemuBackend.opener(List.of(java.nio.file.Path.of("/img")), java.util.Optional.of("/proc/1/fd/9"), List.of());
+    assertTrue(opener.get(2).startsWith("exec 3<\"${1}\" 4<>\"${2}\" || exit 1;"), opener.get(2));
+    assertEquals(List.of("/img", "/proc/1/fd/9"), opener.subList(4, 6));
   }
 }

@@ -49,7 +49,7 @@ class VmCgroupsTest {
     Object owner = new Object();
     VmLimits limits = new VmLimits(2, 640L << 20, 64, 100L << 20);
     List<Path> procs = groups.prepare("sb-limits", limits, owner);
-    List<String> argv = new ArrayList<>(QemuBackend.opener(List.of(), procs));
+    List<String> argv = new ArrayList<>(QemuBackend.opener(List.of(), java.util.Optional.empty(), procs));
     argv.addAll(List.of("cat", "/proc/self/cgroup"));
     Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
     started.add(p);
@@ -75,7 +75,7 @@ class VmCgroupsTest {
     VmCgroups groups = new VmCgroups(cgroups());
     Object first = new Object();
     List<Path> procs = groups.prepare("sb-usage", new VmLimits(1, 256L << 20, 64, 100L << 20), first);
-    List<String> argv = new ArrayList<>(QemuBackend.opener(List.of(), procs));
+    List<String> argv = new ArrayList<>(QemuBackend.opener(List.of(), java.util.Optional.empty(), procs));
     argv.addAll(List.of("sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exec sleep 600"));
     Process p = new ProcessBuilder(argv).start();
     started.add(p);

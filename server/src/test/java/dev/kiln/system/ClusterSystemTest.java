@@ -316,7 +316,8 @@ class ClusterSystemTest {
         .path("id").asText();
     ok(controlA.call("POST", "/v1/sandboxes/" + paused + "/exec", Map.of("command", "echo kept > /root/kept")), 200);
     ok(controlA.call("POST", "/v1/sandboxes/" + paused + "/processes",
-        Map.of("command", "i=0; while true; do i=$((i+1)); echo $i > /root/counter; sleep 1; done")), 201);
+        // Written aside and renamed: a read never finds the file truncated and not yet written.
+        Map.of("command", "i=0; while true; do i=$((i+1)); echo $i > /root/counter.new; mv /root/counter.new /root/counter; sleep 1; done")), 201);
     await().atMost(Duration.ofSeconds(20)).until(() -> counter(paused) > 0);
     ok(controlB.call("POST", "/v1/sandboxes/" + paused + "/pause", null), 200);
     victim.kill();

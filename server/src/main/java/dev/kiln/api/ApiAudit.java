@@ -7,7 +7,6 @@ import dev.kiln.audit.RefusalWindow;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Request;
 
 /**
@@ -52,8 +51,7 @@ public final class ApiAudit {
 
   /** The first characters of a presented key (what a key list shows), never the key: enough to tell a revoked key from a made-up one. */
   private static String presentedPrefix(Request request) {
-    String auth = request.getHeaders().get(HttpHeader.AUTHORIZATION);
-    String key = auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7) ? auth.substring(7).strip() : request.getHeaders().get("X-API-Key");
+    String key = Callers.presentedKey(request);
     if (key == null || key.isEmpty()) return "";
     return key.substring(0, Math.min(13, key.length() / 4));
   }

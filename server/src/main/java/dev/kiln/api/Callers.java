@@ -21,6 +21,12 @@ public sealed interface Callers {
   /** The 401's message. */
   String refusal();
 
+  /** The key a request presents (Authorization: Bearer, or X-API-Key), or null. */
+  static String presentedKey(Request request) {
+    String auth = request.getHeaders().get(HttpHeader.AUTHORIZATION);
+    return auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7) ? auth.substring(7).strip() : request.getHeaders().get("X-API-Key");
+  }
+
   static Callers users(ApiKeys keys) {
     return new Users(keys);
   }
@@ -32,9 +38,7 @@ public sealed interface Callers {
   record Users(ApiKeys keys) implements Callers {
     @Override
     public Optional<Caller> authenticate(Request request) {
-      String auth = request.getHeaders().get(HttpHeader.AUTHORIZATION);
-      String key = auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7) ? auth.substring(7).strip() : request.getHeaders().get("X-API-Key");
-      return keys.authenticate(key);
+      return keys.authenticate(presentedKey(request));
     }
 
     @Override

@@ -92,8 +92,8 @@ final class SandboxRoutes {
   private void create(Exchange x) throws Exception {
     Bodies.CreateSandbox b = x.body(Bodies.CreateSandbox.class, null);
     if (b.template() == null || b.template().isBlank()) throw new KilnException(ErrorCode.INVALID_REQUEST, "field 'template' is required");
-    // Another key's template is, to this key, one that does not exist.
-    if (!templates.find(b.template()).map(t -> t.visibleTo(x.caller().keyId(), x.caller().admin())).orElse(true)) {
+    // Another key's template is, to this key, one that does not exist (an admin sees all: no read on its creates).
+    if (!x.caller().admin() && !templates.find(b.template()).map(t -> t.visibleTo(x.caller().keyId(), false)).orElse(true)) {
       throw new KilnException(ErrorCode.TEMPLATE_NOT_FOUND, "no template named '" + b.template() + "'");
     }
     requireThisNode(sandboxes, b.node());

@@ -19,7 +19,7 @@ final class KeyQuotas {
   private KeyQuotas() {}
 
   static void admitSandboxes(Connection c, String owner, int sandboxes, long vcpus, long memoryMib) throws SQLException {
-    Optional<ApiKeyRow> key = owner.isEmpty() ? Optional.empty() : ApiKeyRepository.findIn(c, owner);
+    Optional<ApiKeyRow> key = keyOf(c, owner);
     if (key.isEmpty() || (key.get().maxSandboxes().isEmpty() && key.get().maxVcpus().isEmpty() && key.get().maxMemoryMib().isEmpty())) return;
     try (PreparedStatement p = c.prepareStatement("SELECT COUNT(*), COALESCE(SUM(vcpus), 0), COALESCE(SUM(memory_mib), 0) FROM sandboxes WHERE owner = ?")) {
       p.setString(1, owner);
@@ -33,7 +33,7 @@ final class KeyQuotas {
   }
 
   static void admitTemplate(Connection c, String owner) throws SQLException {
-    Optional<ApiKeyRow> key = owner.isEmpty() ? Optional.empty() : ApiKeyRepository.findIn(c, owner);
+    Optional<ApiKeyRow> key = keyOf(c, owner);
     if (key.isEmpty() || key.get().maxTemplates().isEmpty()) return;
     try (PreparedStatement p = c.prepareStatement("SELECT COUNT(*) FROM templates WHERE owner = ?")) {
       p.setString(1, owner);
@@ -42,6 +42,11 @@ final class KeyQuotas {
         check("templates", key.get().maxTemplates(), rs.getLong(1), 1);
       }
     }
+  }
+
+  /** The owner's key row; none for an owner without one (before owners, KILN_API_KEY): no limits. */
+  private static Optional<ApiKeyRow> keyOf(Connection c, String owner) throws SQLException {
+    return owner.isEmpty() ? Optional.empty() : ApiKeyRepository.findIn(c, owner);
   }
 
   private static void check(String what, OptionalLong limit, long held, long asked) {

@@ -44,7 +44,7 @@ final class QemuCommandLine {
     s.memory().ifPresent(m -> a.addAll(List.of("-object", m.mode() == GuestMemory.Mode.STREAMED
         ? "memory-backend-ram,id=mem,size=" + s.memoryMib() + "M"
         : "memory-backend-file,id=mem,size=" + s.memoryMib() + "M,mem-path="
-            + (cloneMemoryFd.isPresent() ? "/proc/self/fd/" + cloneMemoryFd.getAsInt() : m.file().toString())
+            + (cloneMemoryFd.isPresent() ? SealedMemory.ownDescriptor(cloneMemoryFd.getAsInt()) : m.file().toString())
             + (m.mode() == GuestMemory.Mode.SHARED ? ",share=on" : ",share=off"))));
     a.addAll(List.of("-accel", s.accelerator() == Accelerator.KVM ? "kvm" : "tcg,tb-size=" + TCG_CACHE_MIB));
     // Under TCG "max" gives the guest every feature QEMU can emulate; under KVM "host" passes the real CPU.

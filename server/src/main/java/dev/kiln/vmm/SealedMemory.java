@@ -31,11 +31,11 @@ final class SealedMemory implements AutoCloseable {
   private static final int CHUNK = 1 << 16;
 
   /** A sealed copy: its descriptor in this process, the SHA-256 of its bytes, and what the file was when copied. */
-  record Sealed(int fd, String sha256, long size, FileTime modified) {
-    /** The path a process opens to reach its own inherited copy of {@code fd}. */
-    static String inChild(int fd) {
-      return "/proc/self/fd/" + fd;
-    }
+  record Sealed(int fd, String sha256, long size, FileTime modified) {}
+
+  /** The path a process opens to reach what its own descriptor {@code fd} is open on (QEMU: the copy it inherited). */
+  static String ownDescriptor(int fd) {
+    return "/proc/self/fd/" + fd;
   }
 
   private final Map<Path, Sealed> byFile = new HashMap<>();
@@ -63,7 +63,7 @@ final class SealedMemory implements AutoCloseable {
     int fd = Posix.memfdCreate("kiln-snapshot-memory");
     try {
       MessageDigest sha = MessageDigest.getInstance("SHA-256");
-      Path copy = Path.of(Sealed.inChild(fd));
+      Path copy = Path.of(ownDescriptor(fd));
       try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ); FileChannel out = FileChannel.open(copy, StandardOpenOption.WRITE)) {
         ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK);
         long pos = 0;

@@ -24,7 +24,7 @@ public final class ApiAudit {
     this.trail = trail;
   }
 
-  void after(Exchange x, Route route, int status) {
+  public void after(Exchange x, Route route, int status) {
     if (status == 401) {
       refused(x, status);
       return;

@@ -82,7 +82,7 @@ final class ApiHandler extends Handler.Abstract {
       respondError(x, request, response, callback, 503, ErrorCode.INTERNAL, "the daemon is shutting down");
     } catch (Exception e) {
       // The cause is ours, not the client's: it goes to the log with its stack, the client gets an id to quote.
-      String incident = incidentId();
+      String incident = UserMessages.incidentId();
       log.error("unhandled error incident={} on {} {}", incident, method, path, e);
       respondError(x, request, response, callback, 500, ErrorCode.INTERNAL,
           "the daemon failed with an internal error (incident " + incident + " in its log); this is a bug in Kiln, not in the request");
@@ -91,30 +91,6 @@ final class ApiHandler extends Handler.Abstract {
     }
     return true;
   }
-
-  private static String incidentId() {
-    return "i-" + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong() >>> 16);
-  }
-
-  /**
-   * Messages are written for users, but some carry text from below (a JDK exception's message);
-   * one that names a Java class or exception is logged and replaced, so none ever reaches a client.
-   */
-  static String forUsers(String code, String message) {
-    String generic = code.toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
-    if (message == null || message.isBlank()) return generic;
-    if (!JAVA_NAME.matcher(message).find()) return message;
-    String incident = incidentId();
-    log.warn("error message with Java names replaced incident={} code={} message=\"{}\"", incident, code, message);
-    return generic + " (details in the daemon's log, incident " + incident + ")";
-  }
-
-  /**
-   * A package-qualified class name (java.lang.NullPointerException; "java.com" in a rule is not
-   * one), an exception or error class name, or a nested class name (Bodies$CreateSandbox).
-   */
-  private static final java.util.regex.Pattern JAVA_NAME = java.util.regex.Pattern.compile(
-      "\\b(java|javax|jdk|sun|dev\\.kiln|com\\.fasterxml|org\\.eclipse|org\\.sqlite|org\\.flywaydb|org\\.postgresql|com\\.zaxxer)(\\.[a-z][a-z0-9_]*)*\\.[A-Z]|\\w(Exception|Error)\\b|\\w\\$[A-Z]");
 
   private static void respondError(Exchange x, Request request, Response response, Callback callback, int status, ErrorCode code, String message) {
     if (response.isCommitted()) {
@@ -135,7 +111,7 @@ final class ApiHandler extends Handler.Abstract {
       if (!request.consumeAvailable()) response.getHeaders().put(HttpHeader.CONNECTION, "close");
       Exchange ex = x != null ? x : new Exchange(request, response, callback, null, Map.of());
       ex.audit("error", code.name());
-      ex.json(status, Map.of("error", Map.of("code", code.name(), "message", forUsers(code.name(), message))));
+      ex.json(status, Map.of("error", Map.of("code", code.name(), "message", UserMessages.of(code.name(), message))));
       callback.succeeded();
     } catch (IOException | RuntimeException e) {
       callback.failed(e);

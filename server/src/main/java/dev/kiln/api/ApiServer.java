@@ -14,7 +14,9 @@ import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Executors;
+import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
@@ -32,9 +34,9 @@ public final class ApiServer implements AutoCloseable {
   /** A daemon that runs sandboxes: combined (its callers are users) or a node (its caller is the control plane). */
   public ApiServer(InetSocketAddress listen, SandboxManager sandboxes, SandboxOperations ops, ProcessService processes, TemplateService templates,
       VmmCapabilities capabilities, NodeRegistry nodes, LeaseRepository leases, Callers callers, RouteAccess access, ApiKeys keys, AuditLog auditLog,
-      ApiAudit audit) {
+      ApiAudit audit, Optional<Handler> inFront) {
     this(listen, withInternal(routeTable(sandboxes, ops, processes, templates, capabilities, nodes, leases, keys, auditLog), sandboxes, callers), callers,
-        access, audit);
+        access, audit, inFront);
   }
 
   /** A node also serves the control plane's own calls (docs/adr/0017), which are in no public API. */
@@ -50,7 +52,8 @@ public final class ApiServer implements AutoCloseable {
   public static ApiServer forControl(InetSocketAddress listen, dev.kiln.cluster.NodeDirectory directory, NodeRegistry nodes, LeaseRepository leases,
       ApiKeys keys, RouteAccess access, AuditLog auditLog, ApiAudit audit) {
     HttpHop hop = new HttpHop();
-    ApiServer server = new ApiServer(listen, ControlRoutes.routes(directory, nodes, leases, keys, auditLog, hop), Callers.users(keys), access, audit);
+    ApiServer server = new ApiServer(listen, ControlRoutes.routes(directory, nodes, leases, keys, auditLog, hop), Callers.users(keys), access, audit,
+        Optional.empty());
     server.closeWith = hop;
     return server;
   }
@@ -58,7 +61,8 @@ public final class ApiServer implements AutoCloseable {
   /** What goes when the server does (a control instance's client to its nodes). */
   private AutoCloseable closeWith = () -> { };
 
-  private ApiServer(InetSocketAddress listen, List<Route> routes, Callers callers, RouteAccess access, ApiAudit audit) {
+  /** {@code inFront}: a handler asked first, which leaves what it does not serve to the API (E2B's API, docs/e2b.md). */
+  private ApiServer(InetSocketAddress listen, List<Route> routes, Callers callers, RouteAccess access, ApiAudit audit, Optional<Handler> inFront) {
     QueuedThreadPool pool = new QueuedThreadPool();
     pool.setName("http");
     pool.setVirtualThreadsExecutor(Executors.newVirtualThreadPerTaskExecutor());
@@ -70,7 +74,8 @@ public final class ApiServer implements AutoCloseable {
     connector.setHost(listen.getHostString());
     connector.setPort(listen.getPort());
     server.addConnector(connector);
-    server.setHandler(new ApiHandler(routes, callers, access, audit, ServerWebSocketContainer.ensure(server)));
+    Handler api = new ApiHandler(routes, callers, access, audit, ServerWebSocketContainer.ensure(server));
+    server.setHandler(inFront.isPresent() ? new Handler.Sequence(inFront.get(), api) : api);
     server.setErrorHandler(new ErrorPages());
   }
 

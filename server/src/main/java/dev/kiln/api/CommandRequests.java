@@ -13,11 +13,13 @@ import java.util.Map;
 import java.util.Optional;
 
 /** Turns the command fields of /exec and /processes requests into an {@link ExecRequest}. */
-final class CommandRequests {
+public final class CommandRequests {
+  /** The longest command timeout a request may ask for. */
+  public static final Duration MAX_TIMEOUT = Duration.ofDays(7);
   private final SandboxManager sandboxes;
   private final UserResolver users;
 
-  CommandRequests(SandboxManager sandboxes, UserResolver users) {
+  public CommandRequests(SandboxManager sandboxes, UserResolver users) {
     this.sandboxes = sandboxes;
     this.users = users;
   }
@@ -28,7 +30,7 @@ final class CommandRequests {
    * starts in the user's home instead of the WorkingDir, and needs no command: it runs the user's
    * login shell.
    */
-  ExecRequest from(String id, List<String> argvField, String command, Map<String, String> env, String cwdField, String userField,
+  public ExecRequest from(String id, List<String> argvField, String command, Map<String, String> env, String cwdField, String userField,
       Long timeoutSeconds, Duration defaultTimeout, boolean stdin, Optional<TerminalSize> pty, boolean login) throws InterruptedException {
     List<String> argv;
     if (argvField != null && command != null) throw new KilnException(ErrorCode.INVALID_REQUEST, "give either field 'argv' or field 'command', not both");
@@ -43,18 +45,20 @@ final class CommandRequests {
       throw new KilnException(ErrorCode.INVALID_REQUEST,
           "one of the fields 'argv' (an array of strings) or 'command' (a shell command line) is required, or field 'login' true for the user's login shell");
     }
-    long timeoutS = timeoutSeconds == null ? defaultTimeout.toSeconds() : timeoutSeconds;
-    if (timeoutS < 0 || timeoutS > 7 * 24 * 3600) throw new KilnException(ErrorCode.INVALID_REQUEST, "field 'timeoutSeconds' must be 0 (none)..604800 (7 days), got " + timeoutS);
+    if (timeoutSeconds != null && (timeoutSeconds < 0 || timeoutSeconds > MAX_TIMEOUT.toSeconds())) {
+      throw new KilnException(ErrorCode.INVALID_REQUEST, "field 'timeoutSeconds' must be 0 (none)..604800 (7 days), got " + timeoutSeconds);
+    }
+    Duration timeout = timeoutSeconds == null ? defaultTimeout : Duration.ofSeconds(timeoutSeconds);
     ImageConfig image = sandboxes.imageConfig(id);
     String user = userField != null ? userField : image.user().isEmpty() ? null : image.user();
     UserResolver.Ids ids = user == null ? UserResolver.Ids.AGENT : users.resolve(id, user);
     String cwd = cwdField != null ? cwdField : login ? "" : image.workingDir();
-    return new ExecRequest(argv, env == null ? Map.of() : env, cwd, ids.uid(), ids.gid(), Optional.of(Duration.ofSeconds(timeoutS)), stdin,
+    return new ExecRequest(argv, env == null ? Map.of() : env, cwd, ids.uid(), ids.gid(), Optional.of(timeout), stdin,
         pty, login);
   }
 
   /** What an audit record says of a command: what ran, as whom, where (its environment is left out: it often holds secrets). */
-  static void audit(Exchange x, ExecRequest req) {
+  public static void audit(Exchange x, ExecRequest req) {
     x.audit("argv", req.argv());
     x.audit("uid", req.uid().isPresent() ? req.uid().getAsInt() : 0);
     x.audit("cwd", req.cwd());

@@ -24,7 +24,7 @@ final class ErrorPages extends ErrorHandler {
       default -> status >= 500 ? ErrorCode.INTERNAL.name() : ErrorCode.INVALID_REQUEST.name();
     };
     Object msg = request.getAttribute(ErrorHandler.ERROR_MESSAGE);
-    byte[] body = Exchange.JSON.writeValueAsBytes(Map.of("error", Map.of("code", code, "message", ApiHandler.forUsers(code, msg == null ? "HTTP " + status : msg.toString()))));
+    byte[] body = Exchange.JSON.writeValueAsBytes(Map.of("error", Map.of("code", code, "message", UserMessages.of(code, msg == null ? "HTTP " + status : msg.toString()))));
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
     response.write(true, java.nio.ByteBuffer.wrap(body), callback);
     return true;

@@ -21,7 +21,7 @@ import org.eclipse.jetty.websocket.server.ServerWebSocketContainer;
 import org.eclipse.jetty.util.Fields;
 
 /** One HTTP request and its response, with the blocking helpers the route handlers need. */
-final class Exchange {
+public final class Exchange {
   /** JSON bodies are small requests; 1 MiB is generous and keeps a hostile body off the heap. */
   static final int MAX_JSON_BODY = 1 << 20;
   /** Strict for what clients send ({@link StrictJson}); ISO-8601 times in what we answer. */
@@ -30,8 +30,9 @@ final class Exchange {
       .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
       .build();
 
-  final Request request;
-  final Response response;
+  /** The request as Jetty has it (headers, remote address). */
+  public final Request request;
+  public final Response response;
   private final Callback callback;
   private final ServerWebSocketContainer websockets;
   private final Map<String, String> pathParams;
@@ -44,7 +45,7 @@ final class Exchange {
   private Runnable beforeAnswer = () -> { };
   private boolean answering;
 
-  Exchange(Request request, Response response, Callback callback, ServerWebSocketContainer websockets, Map<String, String> pathParams) {
+  public Exchange(Request request, Response response, Callback callback, ServerWebSocketContainer websockets, Map<String, String> pathParams) {
     this.request = request;
     this.response = response;
     this.callback = callback;
@@ -62,39 +63,49 @@ final class Exchange {
     return handedOff;
   }
 
-  boolean handedOff() {
+  /** The answer is complete (for a handler that answers outside the API's router). */
+  public void succeeded() {
+    callback.succeeded();
+  }
+
+  /** The answer could not be given: the connection is cut. */
+  public void failed(Throwable cause) {
+    callback.failed(cause);
+  }
+
+  public boolean handedOff() {
     return handedOff;
   }
 
   /** Who makes the request, once authenticated (every route but /healthz is). */
-  Caller caller() {
+  public Caller caller() {
     if (caller == null) throw new IllegalStateException("the request was not authenticated");
     return caller;
   }
 
-  void authenticated(Caller c) {
+  public void authenticated(Caller c) {
     caller = c;
   }
 
   /** Runs once, when the answer's status is set and before any of it is sent (the audit record is made then). */
-  void beforeAnswer(Runnable r) {
+  public void beforeAnswer(Runnable r) {
     beforeAnswer = r;
   }
 
   /** The answer is about to go (or has gone, if the route wrote nothing): what must precede it runs now, once. */
-  void answering() {
+  public void answering() {
     if (answering) return;
     answering = true;
     beforeAnswer.run();
   }
 
   /** Adds a particular of what this request did to its audit record (an exec's argv and exit code, a file's sha256). */
-  void audit(String key, Object value) {
+  public void audit(String key, Object value) {
     auditDetail.put(key, value);
   }
 
   /** The sandbox this request is about when its path names none (a create). */
-  void auditSandbox(String id) {
+  public void auditSandbox(String id) {
     auditSandbox = id;
   }
 
@@ -121,12 +132,12 @@ final class Exchange {
     return java.util.Optional.ofNullable(caller);
   }
 
-  String path(String name) {
+  public String path(String name) {
     return pathParams.get(name);
   }
 
   /** A query parameter, or null. */
-  String query(String name) {
+  public String query(String name) {
     Fields.Field f = queryFields().get(name);
     return f == null ? null : f.getValue();
   }
@@ -151,14 +162,14 @@ final class Exchange {
     return query;
   }
 
-  String requiredQuery(String name) {
+  public String requiredQuery(String name) {
     String v = query(name);
     if (v == null || v.isEmpty()) throw new KilnException(ErrorCode.INVALID_REQUEST, "query parameter '" + name + "' is required");
     return v;
   }
 
   /** Reads and binds a JSON body of at most {@link #MAX_JSON_BODY} bytes; an empty body binds to {@code empty}. */
-  <T> T body(Class<T> type, T empty) throws IOException {
+  public <T> T body(Class<T> type, T empty) throws IOException {
     byte[] raw = jsonBytes();
     if (raw.length == 0 || new String(raw, StandardCharsets.UTF_8).isBlank()) {
       if (empty != null) return empty;
@@ -177,7 +188,7 @@ final class Exchange {
   }
 
   /** A JSON body's bytes, unparsed: at most {@link #MAX_JSON_BODY} of them, or 413. */
-  byte[] jsonBytes() throws IOException {
+  public byte[] jsonBytes() throws IOException {
     byte[] raw;
     try (InputStream in = Content.Source.asInputStream(request)) {
       raw = in.readNBytes(MAX_JSON_BODY + 1);
@@ -188,15 +199,15 @@ final class Exchange {
     return raw;
   }
 
-  InputStream bodyStream() {
+  public InputStream bodyStream() {
     return Content.Source.asInputStream(request);
   }
 
-  void json(int status, Object value) throws IOException {
+  public void json(int status, Object value) throws IOException {
     bytes(status, "application/json", JSON.writeValueAsBytes(value));
   }
 
-  void bytes(int status, String contentType, byte[] bytes) throws IOException {
+  public void bytes(int status, String contentType, byte[] bytes) throws IOException {
     response.setStatus(status);
     answering();
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);
@@ -206,7 +217,7 @@ final class Exchange {
     }
   }
 
-  void noContent() {
+  public void noContent() {
     response.setStatus(204);
     answering();
   }
@@ -217,7 +228,7 @@ final class Exchange {
     return Content.Sink.asOutputStream(response);
   }
 
-  OutputStream rawOutput(int status, String contentType) {
+  public OutputStream rawOutput(int status, String contentType) {
     response.setStatus(status);
     answering();
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);

@@ -3,10 +3,10 @@ package dev.kiln.api;
 import dev.kiln.error.ErrorCode;
 
 /** The one mapping from error codes to HTTP statuses. */
-final class HttpStatusOf {
+public final class HttpStatusOf {
   private HttpStatusOf() {}
 
-  static int of(ErrorCode code) {
+  public static int of(ErrorCode code) {
     return switch (code) {
       case INVALID_REQUEST, INVALID_JSON, EXEC_FAILED, COMMAND_NOT_FOUND, COMMAND_NOT_EXECUTABLE -> 400;
       case UNAUTHORIZED -> 401;

@@ -5,13 +5,13 @@ import java.util.Map;
 import java.util.Optional;
 
 /** A method and a path template such as {@code /v1/sandboxes/{id}/files}, with its handler. */
-record Route(String method, String template, Handler handler) {
-  interface Handler {
+public record Route(String method, String template, Handler handler) {
+  public interface Handler {
     void handle(Exchange x) throws Exception;
   }
 
   /** The path parameters if {@code path} matches this route's template. */
-  Optional<Map<String, String>> match(String path) {
+  public Optional<Map<String, String>> match(String path) {
     String[] want = template.split("/", -1);
     String[] got = path.split("/", -1);
     if (want.length != got.length) return Optional.empty();

@@ -3,6 +3,8 @@ package dev.kiln.daemon;
 import dev.kiln.access.ApiKeys;
 import dev.kiln.api.ApiAudit;
 import dev.kiln.api.ApiServer;
+import dev.kiln.e2b.E2bApi;
+import dev.kiln.e2b.EnvdTokens;
 import dev.kiln.audit.AuditLog;
 import dev.kiln.audit.AuditTrail;
 import dev.kiln.store.AuditRepository;
@@ -318,7 +320,9 @@ public final class KilnDaemon implements Daemon {
     String[] hp = config.listen().split(":");
     api = new ApiServer(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), sandboxes, ops, processes, templates, capabilities, cluster.registry(),
         cluster.leases(), node ? Callers.controlPlane(cluster.credential()) : Callers.users(keys),
-        new RouteAccess(new SandboxRepository(db), new TemplateRepository(db)), keys, new AuditLog(new AuditRepository(db), audit), new ApiAudit(audit));
+        new RouteAccess(new SandboxRepository(db), new TemplateRepository(db)), keys, new AuditLog(new AuditRepository(db), audit), new ApiAudit(audit),
+        node ? Optional.empty() : Optional.of(new E2bApi(sandboxes, ops, processes, templates, keys, EnvdTokens.inDataDir(config.dataDir()), Optional.empty(),
+            new ApiAudit(audit))));
     Listening.startApi(api, config.listen());
     log.info("kiln api listening on http://{}:{}", hp[0], api.port());
     if (networks.available()) {

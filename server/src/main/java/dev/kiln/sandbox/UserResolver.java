@@ -48,24 +48,43 @@ public final class UserResolver {
     return new Ids(OptionalInt.of(ids[0]), OptionalInt.of(gid));
   }
 
+  /**
+   * The home directory of {@code user} (a name, "uid" or "name:group") from the guest's
+   * /etc/passwd; "/root" for root, and for a user the file does not name.
+   */
+  public String home(String sandboxId, String user) throws InterruptedException {
+    String name = user.contains(":") ? user.substring(0, user.indexOf(':')) : user;
+    if (name.equals("root") || name.equals("0")) return "/root";
+    boolean numeric = name.matches("\\d{1,9}");
+    if (!numeric && !NAME.matcher(name).matches()) throw new KilnException(ErrorCode.INVALID_REQUEST, "user must be a name or a uid, got '" + name + "'");
+    for (String[] f : entries(sandboxId, "/etc/passwd", name)) {
+      if (f.length > 5 && (numeric ? f[2].equals(name) : f[0].equals(name)) && f[5].startsWith("/")) return f[5];
+    }
+    return "/root";
+  }
+
   /** Finds {@code name} in a passwd-format file of the guest; returns the two numeric fields asked for. */
   private int[] lookup(String sandboxId, String file, String name, int first, int second) throws InterruptedException {
     if (!NAME.matcher(name).matches()) throw new KilnException(ErrorCode.INVALID_REQUEST, "user must be a name, 'uid' or 'uid:gid', got '" + name + "'");
-    String content;
-    try (GuestFileInput in = ops.readFile(sandboxId, file)) {
-      content = new String(in.readNBytes(MAX_PASSWD), StandardCharsets.UTF_8);
-    } catch (KilnException e) {
-      if (e.code() == ErrorCode.FILE_NOT_FOUND) throw new KilnException(ErrorCode.INVALID_REQUEST, "the sandbox has no " + file + " to look up '" + name + "'");
-      throw e;
-    } catch (IOException e) {
-      throw new KilnException(ErrorCode.GUEST_ERROR, "reading " + file + " in sandbox " + sandboxId + ": " + e.getMessage(), e);
-    }
-    for (String line : content.split("\n")) {
-      String[] f = line.split(":", -1);
+    for (String[] f : entries(sandboxId, file, name)) {
       if (f.length > Math.max(first, second) && f[0].equals(name) && f[first].matches("\\d{1,9}") && f[second].matches("\\d{1,9}")) {
         return new int[] {Integer.parseInt(f[first]), Integer.parseInt(f[second])};
       }
     }
     throw new KilnException(ErrorCode.INVALID_REQUEST, "no '" + name + "' in the sandbox's " + file);
+  }
+
+  /** The lines of a passwd-format file of the guest, split at ':' (at most 1 MiB read: the guest wrote it). */
+  private java.util.List<String[]> entries(String sandboxId, String file, String lookingFor) throws InterruptedException {
+    String content;
+    try (GuestFileInput in = ops.readFile(sandboxId, file)) {
+      content = new String(in.readNBytes(MAX_PASSWD), StandardCharsets.UTF_8);
+    } catch (KilnException e) {
+      if (e.code() == ErrorCode.FILE_NOT_FOUND) throw new KilnException(ErrorCode.INVALID_REQUEST, "the sandbox has no " + file + " to look up '" + lookingFor + "'");
+      throw e;
+    } catch (IOException e) {
+      throw new KilnException(ErrorCode.GUEST_ERROR, "reading " + file + " in sandbox " + sandboxId + ": " + e.getMessage(), e);
+    }
+    return content.lines().map(l -> l.split(":", -1)).toList();
   }
 }

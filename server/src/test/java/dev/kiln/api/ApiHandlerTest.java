@@ -74,8 +74,8 @@ class ApiHandlerTest {
   void aMessageForUsersPassesAsItIs() throws Exception {
     assertEquals("field 'x' must be 1..3, got 4", get("other", 400).path("message").asText());
     assertEquals("network: 'java.com' and 'sun.example' are names, not classes",
-        ApiHandler.forUsers("INVALID_REQUEST", "network: 'java.com' and 'sun.example' are names, not classes"));
-    assertTrue(ApiHandler.forUsers("INTERNAL", "boom: java.io.UncheckedIOException: x").startsWith("internal (details in the daemon's log"));
-    assertTrue(ApiHandler.forUsers("INVALID_JSON", "cannot bind Bodies$CreateSandbox").startsWith("invalid json (details"));
+        UserMessages.of("INVALID_REQUEST", "network: 'java.com' and 'sun.example' are names, not classes"));
+    assertTrue(UserMessages.of("INTERNAL", "boom: java.io.UncheckedIOException: x").startsWith("internal (details in the daemon's log"));
+    assertTrue(UserMessages.of("INVALID_JSON", "cannot bind Bodies$CreateSandbox").startsWith("invalid json (details"));
   }
 }

@@ -137,8 +137,13 @@ public final class TestHost implements AutoCloseable {
    * built: the template is "snapshotting" until then, and "ready" (with a snapshot) after.
    */
   void awaitTemplateSnapshot() {
+    awaitTemplateSnapshot(TEMPLATE);
+  }
+
+  /** The same for another template this host built. */
+  void awaitTemplateSnapshot(String template) {
     org.awaitility.Awaitility.await().atMost(java.time.Duration.ofMinutes(3)).pollInterval(java.time.Duration.ofMillis(200)).until(() -> {
-      JsonNode t = call("GET", "/v1/templates/" + TEMPLATE, null).json();
+      JsonNode t = call("GET", "/v1/templates/" + template, null).json();
       return t.path("status").asText().equals("ready") && t.has("snapshot");
     });
   }

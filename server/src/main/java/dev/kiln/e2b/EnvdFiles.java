@@ -1,0 +1,136 @@
+package dev.kiln.e2b;
+
+import dev.kiln.agent.GuestFileInput;
+import dev.kiln.api.Exchange;
+import dev.kiln.error.ErrorCode;
+import dev.kiln.error.KilnException;
+import dev.kiln.sandbox.SandboxManager;
+import dev.kiln.sandbox.SandboxOperations;
+import dev.kiln.sandbox.UserResolver;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.zip.GZIPInputStream;
+
+/**
+ * envd's /files: GET streams a file out; POST writes files, as multipart/form-data (one part per
+ * file, the target in {@code ?path=} or the part's filename) or as one raw body
+ * (application/octet-stream, gzip allowed). Contents stream through to the guest agent.
+ */
+final class EnvdFiles {
+  /** The most files one upload may carry: each is a write through the agent. */
+  static final int MAX_PARTS = 1_000;
+  private final SandboxManager sandboxes;
+  private final SandboxOperations ops;
+  private final UserResolver users;
+
+  EnvdFiles(SandboxManager sandboxes, SandboxOperations ops, UserResolver users) {
+    this.sandboxes = sandboxes;
+    this.ops = ops;
+    this.users = users;
+  }
+
+  /** Whether the request is a file URL signed with this sandbox's token (the SDK's uploadUrl/downloadUrl). */
+  boolean signed(Exchange x, String sandboxId, EnvdTokens tokens, String user, Instant now) {
+    String signature = x.query("signature");
+    if (signature == null) return false;
+    String operation = x.request.getMethod().equals("GET") ? "read" : "write";
+    return tokens.signatureValid(sandboxId, String.valueOf(x.query("path")), operation, user, signature, x.query("signature_expiration"), now);
+  }
+
+  void handle(EnvdCall call) throws Exception {
+    Exchange x = call.exchange();
+    switch (x.request.getMethod()) {
+      case "GET" -> download(call);
+      case "POST" -> upload(call);
+      default -> throw new KilnException(ErrorCode.METHOD_NOT_ALLOWED, x.request.getMethod() + " is not allowed on /files (GET reads, POST writes)");
+    }
+  }
+
+  private void download(EnvdCall call) throws Exception {
+    Exchange x = call.exchange();
+    String path = call.resolve(x.requiredQuery("path"), sandboxes, users);
+    try (GuestFileInput in = ops.readFile(call.sandboxId(), path)) {
+      // The first chunk before the status: an error at the start is still an error answer, not a cut body.
+      byte[] buf = new byte[64 * 1024];
+      int n = in.read(buf);
+      x.response.getHeaders().put("Content-Disposition", "inline; filename=\"" + name(path).replace("\"", "") + "\"");
+      try (OutputStream out = x.rawOutput(200, "application/octet-stream")) {
+        while (n >= 0) {
+          out.write(buf, 0, n);
+          n = in.read(buf);
+        }
+      }
+    }
+  }
+
+  private void upload(EnvdCall call) throws Exception {
+    Exchange x = call.exchange();
+    for (var h : x.request.getHeaders()) {
+      if (h.getName().regionMatches(true, 0, "X-Metadata-", 0, 11)) {
+        throw new KilnException(ErrorCode.INVALID_REQUEST, "file metadata (X-Metadata-* headers, kept as xattrs by E2B) is not supported by Kiln");
+      }
+    }
+    String type = String.valueOf(x.request.getHeaders().get("Content-Type"));
+    Optional<String> boundary = MultipartReader.boundaryOf(type);
+    String pathQuery = x.query("path");
+    List<Map<String, Object>> written = new ArrayList<>();
+    if (boundary.isPresent()) {
+      MultipartReader parts = new MultipartReader(x.bodyStream(), boundary.get());
+      Set<String> targets = new HashSet<>();
+      for (Optional<MultipartReader.Part> p = parts.next(); p.isPresent(); p = parts.next()) {
+        if (written.size() >= MAX_PARTS) throw new KilnException(ErrorCode.INVALID_REQUEST, "an upload carries at most " + MAX_PARTS + " files");
+        String target = pathQuery != null && !pathQuery.isEmpty() ? pathQuery
+            : p.get().filename().filter(f -> !f.isEmpty()).orElseThrow(() -> new KilnException(ErrorCode.INVALID_REQUEST,
+                "a part names no file: give ?path= or a filename in its Content-Disposition"));
+        String path = call.resolve(target, sandboxes, users);
+        if (!targets.add(path)) throw new KilnException(ErrorCode.INVALID_REQUEST, "two parts of the upload write the same path " + path);
+        written.add(write(call, path, p.get().content()));
+      }
+    } else if (type.toLowerCase(Locale.ROOT).startsWith("application/octet-stream")) {
+      if (pathQuery == null || pathQuery.isEmpty()) throw new KilnException(ErrorCode.INVALID_REQUEST, "a raw upload (application/octet-stream) needs ?path=");
+      String encoding = String.valueOf(x.request.getHeaders().get("Content-Encoding")).toLowerCase(Locale.ROOT);
+      InputStream body = x.bodyStream();
+      if (encoding.equals("gzip")) body = new GZIPInputStream(body, 64 * 1024);
+      else if (!encoding.equals("null") && !encoding.equals("identity")) {
+        throw new KilnException(ErrorCode.INVALID_REQUEST, "Content-Encoding " + encoding + " is not accepted (gzip or none)");
+      }
+      written.add(write(call, call.resolve(pathQuery, sandboxes, users), body));
+    } else {
+      throw new KilnException(ErrorCode.INVALID_REQUEST, "POST /files takes multipart/form-data or application/octet-stream, got " + type);
+    }
+    if (written.isEmpty()) throw new KilnException(ErrorCode.INVALID_REQUEST, "the upload carried no file");
+    x.json(200, written);
+  }
+
+  private Map<String, Object> write(EnvdCall call, String path, InputStream content) throws IOException, InterruptedException {
+    java.security.MessageDigest sha256;
+    try {
+      sha256 = java.security.MessageDigest.getInstance("SHA-256");
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing from this JDK", e);
+    }
+    long bytes = ops.writeFile(call.sandboxId(), path, 0644, new java.security.DigestInputStream(content, sha256));
+    call.exchange().audit("path", path);
+    call.exchange().audit("bytes", bytes);
+    call.exchange().audit("sha256", java.util.HexFormat.of().formatHex(sha256.digest()));
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("name", name(path));
+    m.put("type", "file");
+    m.put("path", path);
+    return m;
+  }
+
+  private static String name(String path) {
+    return path.substring(path.lastIndexOf('/') + 1);
+  }
+}

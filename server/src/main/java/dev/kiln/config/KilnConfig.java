@@ -54,7 +54,9 @@ public record KilnConfig(
     @ConfigDoc("this daemon as a node of a cluster (docs/adr/0016): its name, address and heartbeats; one host needs none of it")
     ClusterConfig cluster,
     @ConfigDoc("how much of the host one sandbox may hold: checkpoints, disk")
-    SandboxQuotas sandboxQuotas) {
+    SandboxQuotas sandboxQuotas,
+    @ConfigDoc("E2B's API (docs/e2b.md): its host-name scheme over HTTPS, when given a domain and certificate")
+    E2bConfig e2b) {
   /** Longest tombstone retention: a month of deleted sandboxes' events is plenty and bounds the table. */
   public static final long MAX_TOMBSTONE_RETENTION_SECONDS = 30L * 24 * 3600;
 
@@ -81,6 +83,7 @@ public record KilnConfig(
     if (database == null) database = DatabaseConfig.EMBEDDED;
     if (cluster == null) cluster = ClusterConfig.DEFAULT;
     if (sandboxQuotas == null) sandboxQuotas = SandboxQuotas.DEFAULT;
+    if (e2b == null) e2b = E2bConfig.NONE;
     if (tombstoneRetentionSeconds == null) tombstoneRetentionSeconds = 86_400L;
     if (tombstoneRetentionSeconds < 0 || tombstoneRetentionSeconds > MAX_TOMBSTONE_RETENTION_SECONDS) {
       throw new IllegalArgumentException("tombstoneRetentionSeconds must be 0.." + MAX_TOMBSTONE_RETENTION_SECONDS + " (30 days), got " + tombstoneRetentionSeconds);
@@ -105,7 +108,7 @@ public record KilnConfig(
   }
 
   public static KilnConfig defaults() {
-    return new KilnConfig(null, null, null, null, null, null, 0, null, false, null, null, 0, null, null, null, null, null, null);
+    return new KilnConfig(null, null, null, null, null, null, 0, null, false, null, null, 0, null, null, null, null, null, null, null);
   }
 
   /**
@@ -141,46 +144,50 @@ public record KilnConfig(
   }
 
   public KilnConfig withDataDir(Path p) {
-    return new KilnConfig(p, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas);
+    return new KilnConfig(p, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas, e2b);
   }
 
   public KilnConfig withListen(String l) {
-    return new KilnConfig(dataDir, l, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas);
+    return new KilnConfig(dataDir, l, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas, e2b);
   }
 
   public KilnConfig withGuestArtifacts(Path p) {
-    return new KilnConfig(dataDir, listen, p, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas);
+    return new KilnConfig(dataDir, listen, p, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas, e2b);
   }
 
   public KilnConfig withTemplateSnapshots(boolean on) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, on, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, on, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas, e2b);
   }
 
   public KilnConfig withDevMode(boolean d) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, d, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, d, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas, e2b);
   }
 
   public KilnConfig withTombstoneRetentionSeconds(long seconds) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, seconds, objectStore, database, cluster, sandboxQuotas);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, seconds, objectStore, database, cluster, sandboxQuotas, e2b);
   }
 
   public KilnConfig withNetwork(NetworkConfig n) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, n, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, n, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas, e2b);
   }
 
   public KilnConfig withDatabase(DatabaseConfig d) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, d, cluster, sandboxQuotas);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, d, cluster, sandboxQuotas, e2b);
   }
 
   public KilnConfig withSandboxQuotas(SandboxQuotas q) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, q);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, q, e2b);
   }
 
   public KilnConfig withCluster(ClusterConfig c) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, c, sandboxQuotas);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, c, sandboxQuotas, e2b);
   }
 
   public KilnConfig withObjectStore(ObjectStoreConfig o) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, o, database, cluster, sandboxQuotas);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, o, database, cluster, sandboxQuotas, e2b);
+  }
+
+  public KilnConfig withE2b(E2bConfig e) {
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas, e);
   }
 }

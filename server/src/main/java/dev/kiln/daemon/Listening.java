@@ -26,11 +26,15 @@ final class Listening {
   }
 
   static PortProxy startProxy(String listen, ProxyStart start) throws IOException, DaemonStartException {
+    return startProxy(listen, "the port proxy", "network.proxyListen", start);
+  }
+
+  static PortProxy startProxy(String listen, String what, String key, ProxyStart start) throws IOException, DaemonStartException {
     String[] hp = listen.split(":");
     try {
       return start.start(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])));
     } catch (IOException e) {
-      Optional<String> why = ListenFailure.of(listen + " (the port proxy)", e, "the `network.proxyListen` config key");
+      Optional<String> why = ListenFailure.of(listen + " (" + what + ")", e, "the `" + key + "` config key");
       if (why.isPresent()) throw new DaemonStartException(why.get(), e);
       throw e;
     }

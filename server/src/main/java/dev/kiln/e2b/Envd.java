@@ -68,7 +68,7 @@ final class Envd {
     EnvdCall call = new EnvdCall(x, sandboxId, EnvdCall.userOf(x));
     boolean signedFileUrl = path.equals("/files") && files.signed(x, sandboxId, tokens, call.user().orElse(null), Instant.now());
     if (!signedFileUrl && !tokens.matches(sandboxId, x.request.getHeaders().get("X-Access-Token"))) {
-      throw new KilnException(ErrorCode.UNAUTHORIZED, "this sandbox's access token is required (X-Access-Token, as the sandbox's create or connect answer gave it)");
+      throw new KilnException(ErrorCode.UNAUTHORIZED, "this sandbox's access token is required (X-Access-Token, as the sandbox's create or connect answer gave it), or on /files a URL signed with it");
     }
     if (path.equals("/files")) {
       files.handle(call);

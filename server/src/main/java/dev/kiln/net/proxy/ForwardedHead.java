@@ -15,7 +15,9 @@ final class ForwardedHead {
 
   private ForwardedHead() {}
 
-  static byte[] render(RequestHead head, Route route, InetAddress client) {
+  static byte[] render(RequestHead head, Route route, InetAddress client, ProxyTarget target, boolean tls) {
+    Set<String> replaced = new java.util.HashSet<>();
+    target.setHeaders().keySet().forEach(k -> replaced.add(k.toLowerCase(Locale.ROOT)));
     StringBuilder b = new StringBuilder(256 + head.headers().size() * 64);
     String query = AccessTokens.queryWithout(head.query()).map(q -> "?" + q).orElse("");
     b.append(head.method()).append(' ').append(route.path()).append(query).append(' ').append(head.version()).append("\r\n");
@@ -24,13 +26,14 @@ final class ForwardedHead {
       String name = h.name().toLowerCase(Locale.ROOT);
       if (name.equals("connection") && upgrade) line(b, h.name(), h.value());
       else if (name.equals("cookie")) AccessTokens.cookieWithout(h.value()).ifPresent(c -> line(b, h.name(), c));
-      else if (!DROPPED.contains(name)) line(b, h.name(), h.value());
+      else if (!DROPPED.contains(name) && !replaced.contains(name)) line(b, h.name(), h.value());
     }
+    target.setHeaders().forEach((k, v) -> line(b, k, v));
     // One request per upstream connection (see package-info): the upstream closes after answering.
     if (!upgrade) line(b, "Connection", "close");
     line(b, "X-Forwarded-For", client.getHostAddress());
     head.host().ifPresent(h -> line(b, "X-Forwarded-Host", h));
-    line(b, "X-Forwarded-Proto", "http");
+    line(b, "X-Forwarded-Proto", tls ? "https" : "http");
     b.append("\r\n");
     return b.toString().getBytes(StandardCharsets.ISO_8859_1);
   }

@@ -49,7 +49,13 @@ final class Listener implements AutoCloseable {
    */
   static Listener start(InetSocketAddress listen, String name, int maxConnections, Consumer<Socket> serve, Consumer<Socket> refuse)
       throws IOException {
-    ServerSocket server = new ServerSocket();
+    return start(listen, name, maxConnections, serve, refuse, java.util.Optional.empty());
+  }
+
+  /** The same over TLS when {@code tls} is given: each connection's handshake happens on its own thread, at its first read. */
+  static Listener start(InetSocketAddress listen, String name, int maxConnections, Consumer<Socket> serve, Consumer<Socket> refuse,
+      java.util.Optional<javax.net.ssl.SSLContext> tls) throws IOException {
+    ServerSocket server = tls.isPresent() ? tls.get().getServerSocketFactory().createServerSocket() : new ServerSocket();
     try {
       server.setReuseAddress(true);
       server.bind(listen, BACKLOG);

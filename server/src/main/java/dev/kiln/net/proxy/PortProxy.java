@@ -43,6 +43,18 @@ public final class PortProxy implements AutoCloseable {
     return start(listen, domain, targets, ProxyLimits.DEFAULTS, Optional.of(credential));
   }
 
+  /**
+   * The same proxy over TLS: E2B's host-name scheme ({@code https://<port>-<sandbox>.<domain>}),
+   * where {@code targets} also names hosts of the daemon's own services (docs/e2b.md).
+   */
+  public static PortProxy startTls(InetSocketAddress listen, String domain, ProxyTargets targets, javax.net.ssl.SSLContext tls) throws IOException {
+    ProxyDomain d = new ProxyDomain(domain);
+    Objects.requireNonNull(targets, "targets");
+    // A refused TLS client is only closed: an answer would need its handshake, on the accept thread.
+    return new PortProxy(Listener.start(listen, "e2b-proxy", ProxyLimits.DEFAULTS.maxConnections(),
+        client -> new ProxyExchange(client, d, targets, ProxyLimits.DEFAULTS, Optional.empty()).run(), client -> { }, Optional.of(tls)));
+  }
+
   static PortProxy start(InetSocketAddress listen, String domain, ProxyTargets targets, ProxyLimits limits) throws IOException {
     return start(listen, domain, targets, limits, Optional.empty());
   }

@@ -17,9 +17,12 @@ final class ProxyExchange {
   private final ProxyLimits limits;
   /** On a node: the credential every request must carry, since only the control plane may use this proxy. */
   private final Optional<String> requiredCredential;
+  /** The client came over TLS (the E2B host-name listener): what X-Forwarded-Proto says. */
+  private final boolean tls;
 
   ProxyExchange(Socket client, ProxyDomain domain, ProxyTargets targets, ProxyLimits limits, Optional<String> requiredCredential) {
     this.client = client;
+    this.tls = client instanceof javax.net.ssl.SSLSocket;
     this.requiredCredential = requiredCredential;
     this.domain = domain;
     this.targets = targets;
@@ -52,7 +55,7 @@ final class ProxyExchange {
     Socket upstream;
     ProxyTarget target;
     try {
-      route = Route.of(head, domain);
+      route = Route.of(head, domain, targets.namedHosts());
       checkCredential(head);
       target = target(route, head);
       upstream = connect(route, target);
@@ -63,7 +66,7 @@ final class ProxyExchange {
     }
     logRequest(route, head, "forwarded");
     byte[] first = target.relayCredential().isPresent() ? ForwardedHead.relayed(head, target.relayCredential().get())
-        : ForwardedHead.render(head, route, client.getInetAddress());
+        : ForwardedHead.render(head, route, client.getInetAddress(), target, tls);
     byte[] toUpstream = new byte[first.length + rest.length];
     System.arraycopy(first, 0, toUpstream, 0, first.length);
     System.arraycopy(rest, 0, toUpstream, first.length, rest.length);
@@ -79,6 +82,9 @@ final class ProxyExchange {
   }
 
   private ProxyTarget target(Route route, RequestHead head) throws ProxyException {
+    if (route.named().isPresent()) {
+      return targets.named(route.named().get()).orElseThrow(() -> new ProxyException(ProxyError.NOT_FOUND, "nothing is served at " + route.named().get() + "." + domain.name()));
+    }
     String where = "port " + route.port() + " of sandbox " + route.sandboxId();
     ProxyTarget target = targets.find(route.sandboxId(), route.port())
         .orElseThrow(() -> new ProxyException(ProxyError.NOT_FOUND, "no " + where + " (unknown sandbox, or it has no network)"));
@@ -88,7 +94,8 @@ final class ProxyExchange {
   }
 
   private Socket connect(Route route, ProxyTarget target) throws ProxyException {
-    String where = target.relayCredential().isPresent() ? "the port proxy of the node that runs sandbox " + route.sandboxId()
+    String where = route.named().isPresent() ? route.named().get() + "." + domain.name()
+        : target.relayCredential().isPresent() ? "the port proxy of the node that runs sandbox " + route.sandboxId()
         : "port " + route.port() + " of sandbox " + route.sandboxId();
     Socket upstream = new Socket();
     try {
@@ -102,7 +109,7 @@ final class ProxyExchange {
 
   private void logRequest(Route route, RequestHead head, String result) {
     log.info("proxy sandbox={} port={} method={} path={} client={} result={}",
-        route == null ? "-" : route.sandboxId(), route == null ? "-" : route.port(), head.method(), head.path(),
+        route == null ? "-" : route.named().orElse(route.sandboxId()), route == null ? "-" : route.port(), head.method(), head.path(),
         client.getRemoteSocketAddress(), result);
   }
 }

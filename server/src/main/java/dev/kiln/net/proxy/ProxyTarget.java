@@ -12,13 +12,27 @@ import java.util.Optional;
  * @param address the guest port as the daemon reaches it, or the node's port proxy; must be resolved and have a port
  * @param accessToken the token a client must present; when present, not blank (empty for a relay)
  * @param relayCredential present for a node's proxy: the credential sent with the request in {@link #CREDENTIAL_HEADER}
+ * @param setHeaders headers the proxy sets on the forwarded request, replacing the client's of those names (see {@link #service})
  */
-public record ProxyTarget(InetSocketAddress address, Optional<String> accessToken, Optional<String> relayCredential) {
+public record ProxyTarget(InetSocketAddress address, Optional<String> accessToken, Optional<String> relayCredential, java.util.Map<String, String> setHeaders) {
   /** The header a node's port proxy takes its credential in (the same as its API's). */
   public static final String CREDENTIAL_HEADER = "X-Kiln-Node-Credential";
 
   public ProxyTarget(InetSocketAddress address, Optional<String> accessToken) {
-    this(address, accessToken, Optional.empty());
+    this(address, accessToken, Optional.empty(), java.util.Map.of());
+  }
+
+  public ProxyTarget(InetSocketAddress address, Optional<String> accessToken, Optional<String> relayCredential) {
+    this(address, accessToken, relayCredential, java.util.Map.of());
+  }
+
+  /**
+   * One of the daemon's own services (E2B's API, a sandbox's envd), which checks its own
+   * credentials: the request goes as it came, with {@code setHeaders} in place of any the client sent
+   * under those names.
+   */
+  public static ProxyTarget service(InetSocketAddress address, java.util.Map<String, String> setHeaders) {
+    return new ProxyTarget(address, Optional.empty(), Optional.empty(), setHeaders);
   }
 
   /** The port proxy of the node that runs the sandbox. */
@@ -30,6 +44,7 @@ public record ProxyTarget(InetSocketAddress address, Optional<String> accessToke
     Objects.requireNonNull(relayCredential, "relayCredential");
     Objects.requireNonNull(address, "address");
     Objects.requireNonNull(accessToken, "accessToken");
+    setHeaders = java.util.Map.copyOf(setHeaders);
     if (address.isUnresolved() || address.getPort() == 0)
       throw new IllegalArgumentException("need a resolved address with a port, got " + address);
     if (accessToken.filter(String::isBlank).isPresent()) throw new IllegalArgumentException("an access token, when set, must not be blank");

@@ -12,4 +12,14 @@ public interface ProxyTargets {
    * @param port 1..65535
    */
   Optional<ProxyTarget> find(String sandboxId, int port);
+
+  /** The target of a named host ({@code <label>.<domain>}, see {@link #namedHosts}). */
+  default Optional<ProxyTarget> named(String label) {
+    return Optional.empty();
+  }
+
+  /** The host labels that name a target of their own rather than a sandbox port. */
+  default java.util.Set<String> namedHosts() {
+    return java.util.Set.of();
+  }
 }

@@ -31,10 +31,17 @@ class ProxyRulesTest {
 
   @Test
   void theHostRouteWinsAndKeepsThePath() throws ProxyException {
-    Route r = Route.of(head("GET /v1/sandboxes/b/ports/2/z HTTP/1.1\r\nHost: 1-a.sandbox.localhost.:9\r\n\r\n"), DOMAIN);
+    Route r = Route.of(head("GET /v1/sandboxes/b/ports/2/z HTTP/1.1\r\nHost: 1-a.sandbox.localhost.:9\r\n\r\n"), DOMAIN, java.util.Set.of());
     assertEquals(new Route("a", 1, "/v1/sandboxes/b/ports/2/z"), r);
-    assertEquals(new Route("b", 2, "/z"), Route.of(head("GET /v1/sandboxes/b/ports/2/z HTTP/1.1\r\nHost: x.a.sandbox.localhost\r\n\r\n"), DOMAIN));
-    assertEquals(new Route("b", 65535, "/"), Route.of(head("GET /v1/sandboxes/b/ports/65535?q HTTP/1.1\r\nHost: h\r\n\r\n"), DOMAIN));
+    assertEquals(new Route("b", 2, "/z"), Route.of(head("GET /v1/sandboxes/b/ports/2/z HTTP/1.1\r\nHost: x.a.sandbox.localhost\r\n\r\n"), DOMAIN, java.util.Set.of()));
+    assertEquals(new Route("b", 65535, "/"), Route.of(head("GET /v1/sandboxes/b/ports/65535?q HTTP/1.1\r\nHost: h\r\n\r\n"), DOMAIN, java.util.Set.of()));
+  }
+
+  @Test
+  void aNamedHostIsItsOwnRouteAndOnlyWhenNamed() throws ProxyException {
+    Route api = Route.of(head("POST /v2/sandboxes HTTP/1.1\r\nHost: api.sandbox.localhost\r\n\r\n"), DOMAIN, java.util.Set.of("api"));
+    assertEquals(new Route("", 0, "/v2/sandboxes", Optional.of("api")), api);
+    assertThrows(ProxyException.class, () -> Route.of(head("POST /v2/sandboxes HTTP/1.1\r\nHost: api.sandbox.localhost\r\n\r\n"), DOMAIN, java.util.Set.of()));
   }
 
   @Test

@@ -40,6 +40,7 @@ packages=(
   bsdutils          # script(1): the test that drives `kiln shell` on a real terminal
   iproute2 nftables util-linux acl  # sandbox networks: namespaces, veths and taps; firewall and NAT; nsenter; the VMM user's access to /dev/net/tun
   umoci skopeo docker-registry apache2-utils musl-tools openssl  # OCI tests: build images, push them to a loopback registry (htpasswd for basic auth, openssl for the token service key), a musl rootfs
+  nodejs            # the E2B SDK suite (e2b-tests/) runs the e2b npm package on Node.js >= 20.18.1 (npm: below)
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -50,6 +51,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# Debian's nodejs comes without npm; NodeSource's bundles it and conflicts with Debian's npm package.
+if ! command -v npm >/dev/null 2>&1; then
+  log "installing OS package: npm"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+fi
 
 require_jdk25
 log "building Kiln with $("$JAVA_HOME/bin/java" -version 2>&1 | head -1)"
@@ -57,6 +64,13 @@ mvn -B -q -DskipTests package
 log "training the CLI's start-up cache (JDK AOT cache, docs/adr/0008-cli-start-time.md)"
 build_cli_aot "$KILN_ROOT/server/target/kiln.jar" wait ||
   log "no AOT cache for the CLI (see server/target/aot/training.log): it works without, about twice as slow to start"
+
+# The E2B SDK suite's npm packages, now, so that running it needs no network.
+if require_node; then
+  install_e2b_tests
+else
+  log "skipping the E2B SDK suite's npm packages: scripts/e2b-tests.sh will not run here (see above)"
+fi
 
 log "assembling guest kernel and initramfs"
 scripts/build-guest.sh build/guest

@@ -145,3 +145,35 @@ debian_mirror() {
 }
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# The E2B SDK suite (e2b-tests/) runs on Node.js >= 20.18.1 but not 21 (the engines of the e2b npm
+# package), with npm. Fails, saying what to install, when this machine has no such Node.js.
+require_node() {
+  local version major minor patch
+  version="$(node --version 2>/dev/null || true)"
+  if [[ "$version" =~ ^v([0-9]+)\.([0-9]+)\.([0-9]+) ]]; then
+    major="${BASH_REMATCH[1]}" minor="${BASH_REMATCH[2]}" patch="${BASH_REMATCH[3]}"
+  else
+    major=0 minor=0 patch=0
+  fi
+  if ! { [ "$major" -ge 22 ] || { [ "$major" -eq 20 ] && { [ "$minor" -gt 18 ] || { [ "$minor" -eq 18 ] && [ "$patch" -ge 1 ]; }; }; }; }; then
+    echo "kiln: the E2B SDK suite (e2b-tests/) needs Node.js 20.18.1 or newer (not 21); found: ${version:-no node command}." >&2
+    echo "kiln: install the Debian package nodejs where it is new enough (Debian 13), else NodeSource's nodejs 20 or 22 (Debian 12's own is 18)." >&2
+    return 1
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "kiln: the E2B SDK suite (e2b-tests/) needs npm; install the Debian package npm (NodeSource's nodejs bundles it)." >&2
+    return 1
+  fi
+}
+
+# Installs the E2B SDK suite's npm packages exactly as its lockfile says, unless they already are:
+# node_modules/.package-lock.json is what npm last installed there.
+install_e2b_tests() {
+  local dir="$KILN_ROOT/e2b-tests"
+  if [ -f "$dir/node_modules/.package-lock.json" ] && [ ! "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    return 0
+  fi
+  log "installing the E2B SDK suite's npm packages (e2b-tests/: npm ci)"
+  (cd "$dir" && npm ci --no-audit --no-fund)
+}

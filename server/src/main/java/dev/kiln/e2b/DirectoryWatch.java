@@ -13,8 +13,9 @@ import java.util.Optional;
 
 /**
  * WatchDir: the directory (and with {@code recursive} its subdirectories) listed through the agent
- * every {@link #POLL} and compared with the last listing, a new name a CREATE, a changed size or
- * mtime a WRITE, a name gone a REMOVE. Kiln's agent has no inotify, so a file made and removed
+ * every {@link #POLL} and compared with the last listing, a new name a CREATE (and a WRITE too
+ * for a file with content, as inotify tells one), a changed size or mtime a WRITE, a name gone a
+ * REMOVE. Kiln's agent has no inotify, so a file made and removed
  * between two polls goes unseen, and a rename shows as a REMOVE and a CREATE (docs/e2b.md).
  */
 final class DirectoryWatch {
@@ -54,7 +55,11 @@ final class DirectoryWatch {
         int sent = 0;
         for (Map.Entry<String, Seen> e : now.entrySet()) {
           Seen old = before.get(e.getKey());
-          if (old == null) sent += send(stream, call, dir, e.getKey(), "EVENT_TYPE_CREATE", includeEntry);
+          if (old == null) {
+            sent += send(stream, call, dir, e.getKey(), "EVENT_TYPE_CREATE", includeEntry);
+            // inotify (envd's) tells a file made with content as a create and then a write.
+            if (e.getValue().kind() == FileEntry.Kind.FILE && e.getValue().size() > 0) sent += send(stream, call, dir, e.getKey(), "EVENT_TYPE_WRITE", includeEntry);
+          }
           else if (old.size() != e.getValue().size() || !old.mtime().equals(e.getValue().mtime())) sent += send(stream, call, dir, e.getKey(), "EVENT_TYPE_WRITE", includeEntry);
         }
         for (String gone : before.keySet()) {

@@ -59,7 +59,7 @@ final class EnvdFiles {
   private void download(EnvdCall call) throws Exception {
     Exchange x = call.exchange();
     String path = call.resolve(x.requiredQuery("path"), sandboxes, users);
-    try (GuestFileInput in = ops.readFile(call.sandboxId(), path)) {
+    try (GuestFileInput in = readable(call.sandboxId(), path)) {
       // The first chunk before the status: an error at the start is still an error answer, not a cut body.
       byte[] buf = new byte[64 * 1024];
       int n = in.read(buf);
@@ -70,6 +70,16 @@ final class EnvdFiles {
           n = in.read(buf);
         }
       }
+    }
+  }
+
+  /** The file open for reading; a directory is the request's mistake (400, as envd answers), not a conflict. */
+  private GuestFileInput readable(String sandboxId, String path) throws InterruptedException {
+    try {
+      return ops.readFile(sandboxId, path);
+    } catch (KilnException e) {
+      if (e.code() == ErrorCode.FILE_CONFLICT) throw new KilnException(ErrorCode.INVALID_REQUEST, "cannot read '" + path + "' as a file: " + e.getMessage(), e);
+      throw e;
     }
   }
 

@@ -2,8 +2,15 @@ package dev.kiln.system;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.kiln.config.E2bConfig;
+import dev.kiln.fixtures.TestCertificates;
 import dev.kiln.fixtures.TestRootfs;
 import dev.kiln.image.TemplateSource;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,11 +33,18 @@ import org.junit.jupiter.api.Test;
 class E2bSdkSystemTest {
   private static final Path REPO = Path.of(System.getProperty("kiln.repo", "..")).toAbsolutePath().normalize();
   static final String TEMPLATE = "e2b";
+  /** A reserved name (RFC 6761): the suite resolves it to {@link #ADDRESS} in its own process only (e2b-tests/lib/resolve-domain.mjs). */
+  static final String DOMAIN = "kiln-e2b.test";
+  /** A loopback address of the test's own: the SDK's host-name URLs name no port, so the listener is on 443. */
+  static final String ADDRESS = "127.0.3.1";
   private static TestHost host;
+  private static TestCertificates certificates;
 
   @BeforeAll
   static void up() throws Exception {
-    host = TestHost.startWithSnapshots();
+    Path tls = Files.createTempDirectory("e2b-tls");
+    certificates = TestCertificates.make(tls, DOMAIN);
+    host = TestHost.startWithE2b(new E2bConfig(DOMAIN, ADDRESS + ":443", certificates.certificate(), certificates.privateKey()));
     Path rootfs = TestRootfs.withBash(host.dir.resolve("e2b-rootfs"));
     host.daemon.templates().build(TEMPLATE, new TemplateSource.Directory(rootfs), 256, Optional.of(TestHost.MACHINE));
     host.awaitTemplateSnapshot(TEMPLATE);
@@ -38,7 +52,11 @@ class E2bSdkSystemTest {
 
   @AfterAll
   static void down() throws Exception {
-    if (host != null) host.close();
+    try {
+      if (host != null) host.close();
+    } finally {
+      if (certificates != null) dev.kiln.host.AtomicFiles.deleteTree(certificates.ca().getParent());
+    }
   }
 
   @Test
@@ -47,11 +65,64 @@ class E2bSdkSystemTest {
     runSuite(env);
   }
 
+  @Test
+  void theE2bSdkSuitePassesOverHttpsWithOnlyTheDomainAndKeyGiven() throws Exception {
+    Map<String, String> env = Map.of("E2B_API_KEY", host.key, "E2B_DOMAIN", DOMAIN, "KILN_E2B_TEMPLATE", TEMPLATE,
+        "NODE_EXTRA_CA_CERTS", certificates.ca().toString(),
+        "NODE_OPTIONS", "--import " + REPO.resolve("e2b-tests/lib/resolve-domain.mjs"),
+        "KILN_TEST_DOMAIN", DOMAIN, "KILN_TEST_DOMAIN_ADDRESS", ADDRESS);
+    runSuite(env);
+  }
+
+  /**
+   * 500 malformed envd and control-plane requests (random bytes, broken envelopes, JSON of the
+   * wrong shape, bad multipart, wrong tokens, each a seeded draw printed for a rerun): every one
+   * gets an error in the SDK's shape, never a 500 or a Java name, and the daemon and the sandbox
+   * still answer after.
+   */
+  @Test
+  void aFuzzOfMalformedConnectFramesAndBodiesLeavesTheDaemonHealthy() throws Exception {
+    long seed = System.nanoTime();
+    System.out.println("fuzz seed " + seed);
+    java.util.Random random = new java.util.Random(seed);
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    JsonNode made = JSON.readTree(send(http, HttpRequest.newBuilder(URI.create(host.base + "/v2/sandboxes")).header("X-API-KEY", host.key)
+        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"templateID\":\"" + TEMPLATE + "\",\"timeout\":600}")))
+        .body());
+    String id = made.path("sandboxID").asText();
+    String token = made.path("envdAccessToken").asText();
+    try {
+      E2bFuzz fuzz = new E2bFuzz(random, id, token, host.key);
+      for (int i = 0; i < 500; i++) {
+        E2bFuzz.Case c = fuzz.next();
+        HttpResponse<String> r = send(http, c.request(host.base));
+        String what = "case " + i + " (" + c.description() + "): " + r.statusCode() + " " + r.body();
+        org.junit.jupiter.api.Assertions.assertTrue(r.statusCode() < 500 || r.statusCode() == 502 && c.unknownSandbox(), what);
+        org.junit.jupiter.api.Assertions.assertFalse(JAVA_NAME.matcher(r.body()).find(), what);
+        if (r.statusCode() >= 400) org.junit.jupiter.api.Assertions.assertTrue(r.body().contains("\"code\""), what);
+      }
+      assertEquals(200, send(http, HttpRequest.newBuilder(URI.create(host.base + "/healthz")).GET()).statusCode());
+      HttpResponse<String> stat = send(http, HttpRequest.newBuilder(URI.create(host.base + "/filesystem.Filesystem/Stat")).header("E2b-Sandbox-Id", id)
+          .header("X-Access-Token", token).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"path\":\"/\"}")));
+      assertEquals(200, stat.statusCode(), stat.body());
+      org.junit.jupiter.api.Assertions.assertTrue(stat.body().contains("FILE_TYPE_DIRECTORY"), stat.body());
+    } finally {
+      send(http, HttpRequest.newBuilder(URI.create(host.base + "/sandboxes/" + id)).header("X-API-KEY", host.key).DELETE());
+    }
+  }
+
+  private static final java.util.regex.Pattern JAVA_NAME = java.util.regex.Pattern.compile("\\b(java|javax|dev\\.kiln|com\\.fasterxml|org\\.eclipse)\\.[a-z]|Exception\\b|\\$[A-Z]");
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+  private static HttpResponse<String> send(HttpClient http, HttpRequest.Builder request) throws Exception {
+    return http.send(request.timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
   private static void runSuite(Map<String, String> env) throws Exception {
     Path log = Files.createTempFile("e2b-suite", ".log");
     ProcessBuilder pb = new ProcessBuilder(List.of("bash", REPO.resolve("scripts/e2b-tests.sh").toString())).redirectErrorStream(true)
         .redirectOutput(log.toFile());
-    pb.environment().keySet().removeIf(k -> k.startsWith("E2B_"));
+    pb.environment().keySet().removeIf(k -> k.startsWith("E2B_") || k.startsWith("NODE_"));
     pb.environment().putAll(env);
     Process p = pb.start();
     boolean done = p.waitFor(Duration.ofMinutes(15).toMillis(), TimeUnit.MILLISECONDS);

@@ -51,6 +51,9 @@ public final class TestHost implements AutoCloseable {
   /** What one sandbox may hold; the defaults unless a test asks for less. */
   private dev.kiln.config.SandboxQuotas quotas = dev.kiln.config.SandboxQuotas.DEFAULT;
 
+  /** E2B's host names (docs/e2b.md); none unless a test asks. */
+  private dev.kiln.config.E2bConfig e2b = dev.kiln.config.E2bConfig.NONE;
+
   /** Stopped by {@link #stopDaemonOnly} and not booted again: close has no daemon to ask. */
   private boolean stopped;
 
@@ -70,6 +73,15 @@ public final class TestHost implements AutoCloseable {
   /** A daemon that snapshots each template once it is ready, as a default daemon does. */
   public static TestHost startWithSnapshots() throws Exception {
     return start(true);
+  }
+
+  /** A snapshotting daemon that also serves E2B's host names as {@code e2b} says, with the test template built. */
+  public static TestHost startWithE2b(dev.kiln.config.E2bConfig e2b) throws Exception {
+    TestHost h = unbooted(true, NetworkConfig.disabled(), ObjectStoreConfig.NONE, DatabaseConfig.EMBEDDED);
+    h.e2b = e2b;
+    h.boot();
+    h.buildTemplate();
+    return h;
   }
 
   /** A daemon that does not snapshot templates, with these quotas per sandbox. */
@@ -166,7 +178,7 @@ public final class TestHost implements AutoCloseable {
   /** Starts (or restarts) the daemon on this host's data directory. */
   public void boot() throws Exception {
     KilnConfig c = KilnConfig.defaults().withDataDir(dir.resolve("data")).withListen("127.0.0.1:0").withGuestArtifacts(ARTIFACTS)
-        .withTemplateSnapshots(snapshots).withNetwork(network).withObjectStore(objectStore).withDatabase(database).withSandboxQuotas(quotas);
+        .withTemplateSnapshots(snapshots).withNetwork(network).withObjectStore(objectStore).withDatabase(database).withSandboxQuotas(quotas).withE2b(e2b);
     daemon = new KilnDaemon(c, Optional.of(key));
     daemon.start();
     stopped = false;

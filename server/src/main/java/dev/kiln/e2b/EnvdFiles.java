@@ -19,7 +19,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.zip.GZIPInputStream;
 
 /**
  * envd's /files: GET streams a file out; POST writes files, as multipart/form-data (one part per
@@ -110,7 +109,7 @@ final class EnvdFiles {
       if (pathQuery == null || pathQuery.isEmpty()) throw new KilnException(ErrorCode.INVALID_REQUEST, "a raw upload (application/octet-stream) needs ?path=");
       String encoding = String.valueOf(x.request.getHeaders().get("Content-Encoding")).toLowerCase(Locale.ROOT);
       InputStream body = x.bodyStream();
-      if (encoding.equals("gzip")) body = new GZIPInputStream(body, 64 * 1024);
+      if (encoding.equals("gzip")) body = GzipBody.of(body);
       else if (!encoding.equals("null") && !encoding.equals("identity")) {
         throw new KilnException(ErrorCode.INVALID_REQUEST, "Content-Encoding " + encoding + " is not accepted (gzip or none)");
       }

@@ -1,5 +1,7 @@
 package dev.kiln.e2b;
 
+import dev.kiln.error.ErrorCode;
+import dev.kiln.error.KilnException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -11,7 +13,8 @@ import java.util.Optional;
 /**
  * A multipart/form-data body read part by part as it arrives, each part's content a stream that
  * ends at the next delimiter: a 50 MiB upload is never held in memory or spooled to disk. Headers
- * are bounded; a body that ends inside a part is an error, not a short file.
+ * are bounded; a body that ends inside a part is an error, not a short file. A malformed body is a
+ * KilnException (400); an IOException is the connection's.
  */
 final class MultipartReader {
   private static final int MAX_HEADER_BYTES = 16 * 1024;
@@ -31,6 +34,11 @@ final class MultipartReader {
     this.in = in;
     this.delimiter = ("\r\n--" + boundary).getBytes(StandardCharsets.ISO_8859_1);
     this.buf = new byte[BUFFER + delimiter.length];
+  }
+
+  /** A body that is not multipart/form-data is the request's fault (400), unlike a connection that fails (an IOException). */
+  private static KilnException malformed(String why) {
+    return new KilnException(ErrorCode.INVALID_REQUEST, "the multipart body is malformed: " + why);
   }
 
   /** The boundary of a {@code multipart/form-data; boundary=…} content type. */
@@ -84,12 +92,12 @@ final class MultipartReader {
     }
     // After a delimiter: "--" closes the body, CRLF starts a part's headers.
     fill(2);
-    if (lim - pos < 2) throw new IOException("the multipart body ended after a delimiter");
+    if (lim - pos < 2) throw malformed("the multipart body ended after a delimiter");
     if (buf[pos] == '-' && buf[pos + 1] == '-') {
       finished = true;
       return Optional.empty();
     }
-    if (buf[pos] != '\r' || buf[pos + 1] != '\n') throw new IOException("a multipart delimiter is not followed by CRLF or \"--\"");
+    if (buf[pos] != '\r' || buf[pos + 1] != '\n') throw malformed("a multipart delimiter is not followed by CRLF or \"--\"");
     pos += 2;
     Map<String, String> headers = headers();
     current = new PartInput();
@@ -115,15 +123,15 @@ final class MultipartReader {
       StringBuilder line = new StringBuilder();
       while (true) {
         fill(1);
-        if (lim - pos < 1) throw new IOException("the multipart body ended inside a part's headers");
+        if (lim - pos < 1) throw malformed("the multipart body ended inside a part's headers");
         byte b = buf[pos++];
-        if (++total > MAX_HEADER_BYTES) throw new IOException("a part's headers are larger than " + MAX_HEADER_BYTES + " bytes");
+        if (++total > MAX_HEADER_BYTES) throw malformed("a part's headers are larger than " + MAX_HEADER_BYTES + " bytes");
         if (b == '\n') break;
         if (b != '\r') line.append((char) (b & 0xFF));
       }
       if (line.isEmpty()) return out;
       int colon = line.indexOf(":");
-      if (colon <= 0) throw new IOException("a part header is not 'Name: value'");
+      if (colon <= 0) throw malformed("a part header is not 'Name: value'");
       out.put(line.substring(0, colon).strip().toLowerCase(Locale.ROOT), new String(line.substring(colon + 1).strip().getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8));
     }
   }
@@ -184,7 +192,7 @@ final class MultipartReader {
         // Bytes that cannot be the start of a delimiter are the part's.
         int safe = at >= 0 ? at - pos : Math.max(0, lim - pos - (delimiter.length - 1));
         if (safe == 0) {
-          if (eof) throw new IOException("the multipart body ended inside a part (no closing delimiter)");
+          if (eof) throw malformed("the multipart body ended inside a part (no closing delimiter)");
           fill(lim - pos + 1);
           continue;
         }

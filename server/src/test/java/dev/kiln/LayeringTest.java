@@ -27,10 +27,10 @@ class LayeringTest {
   private static final Path REPO = Path.of(System.getProperty("kiln.repo", "..")).toAbsolutePath().normalize();
   private static final Path MAIN = REPO.resolve("server/src/main/java/dev/kiln");
   /** A row: | `pkg` | what it owns | `dep`, `dep` |, or | `a`, `b` | … | … | for two packages with one rule. */
-  private static final Pattern ROW = Pattern.compile("(?m)^\\| (`[a-z.]+`(?:, `[a-z.]+`)*) \\| .* \\| ([^|]*) \\|$");
-  private static final Pattern NAME = Pattern.compile("`([a-z.]+)`");
+  private static final Pattern ROW = Pattern.compile("(?m)^\\| (`[a-z0-9.]+`(?:, `[a-z0-9.]+`)*) \\| .* \\| ([^|]*) \\|$");
+  private static final Pattern NAME = Pattern.compile("`([a-z0-9.]+)`");
   /** A use of another package: an import or a qualified name, dev.kiln.<package>.<Type>. */
-  private static final Pattern USE = Pattern.compile("\\bdev\\.kiln\\.((?:[a-z]+\\.)*[a-z]+)\\.[A-Z]");
+  private static final Pattern USE = Pattern.compile("\\bdev\\.kiln\\.((?:[a-z][a-z0-9]*\\.)*[a-z][a-z0-9]*)\\.[A-Z]");
 
   static Map<String, Set<String>> allowed() throws Exception {
     String design = Files.readString(REPO.resolve("docs/DESIGN.md"));

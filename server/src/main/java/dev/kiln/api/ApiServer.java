@@ -34,7 +34,7 @@ public final class ApiServer implements AutoCloseable {
   /** A daemon that runs sandboxes: combined (its callers are users) or a node (its caller is the control plane). */
   public ApiServer(InetSocketAddress listen, SandboxManager sandboxes, SandboxOperations ops, ProcessService processes, TemplateService templates,
       VmmCapabilities capabilities, NodeRegistry nodes, LeaseRepository leases, Callers callers, RouteAccess access, ApiKeys keys, AuditLog auditLog,
-      ApiAudit audit, Optional<Handler> inFront) {
+      ApiAudit audit, Optional<Front> inFront) {
     this(listen, withInternal(routeTable(sandboxes, ops, processes, templates, capabilities, nodes, leases, keys, auditLog), sandboxes, callers), callers,
         access, audit, inFront);
   }
@@ -62,7 +62,7 @@ public final class ApiServer implements AutoCloseable {
   private AutoCloseable closeWith = () -> { };
 
   /** {@code inFront}: a handler asked first, which leaves what it does not serve to the API (E2B's API, docs/e2b.md). */
-  private ApiServer(InetSocketAddress listen, List<Route> routes, Callers callers, RouteAccess access, ApiAudit audit, Optional<Handler> inFront) {
+  private ApiServer(InetSocketAddress listen, List<Route> routes, Callers callers, RouteAccess access, ApiAudit audit, Optional<Front> inFront) {
     QueuedThreadPool pool = new QueuedThreadPool();
     pool.setName("http");
     pool.setVirtualThreadsExecutor(Executors.newVirtualThreadPerTaskExecutor());
@@ -75,7 +75,7 @@ public final class ApiServer implements AutoCloseable {
     connector.setPort(listen.getPort());
     server.addConnector(connector);
     Handler api = new ApiHandler(routes, callers, access, audit, ServerWebSocketContainer.ensure(server));
-    server.setHandler(inFront.isPresent() ? new Handler.Sequence(inFront.get(), api) : api);
+    server.setHandler(inFront.isPresent() ? new Handler.Sequence(new FrontHandler(inFront.get()), api) : api);
     server.setErrorHandler(new ErrorPages());
   }
 

@@ -27,6 +27,11 @@ public sealed interface Callers {
     return auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7) ? auth.substring(7).strip() : request.getHeaders().get("X-API-Key");
   }
 
+  /** The same for a request another API's handler serves (E2B's). */
+  public static String presentedKey(Exchange x) {
+    return presentedKey(x.request);
+  }
+
   static Callers users(ApiKeys keys) {
     return new Users(keys);
   }

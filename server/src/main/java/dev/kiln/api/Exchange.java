@@ -30,9 +30,8 @@ public final class Exchange {
       .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
       .build();
 
-  /** The request as Jetty has it (headers, remote address). */
-  public final Request request;
-  public final Response response;
+  final Request request;
+  final Response response;
   private final Callback callback;
   private final ServerWebSocketContainer websockets;
   private final Map<String, String> pathParams;
@@ -61,6 +60,56 @@ public final class Exchange {
     if (websockets == null) return false;
     handedOff = websockets.upgrade((req, resp, cb) -> endpoint, request, response, callback);
     return handedOff;
+  }
+
+  /** The same request and answer, with the path parameters a router matched. */
+  public Exchange withPathParams(Map<String, String> params) {
+    Exchange x = new Exchange(request, response, callback, websockets, params);
+    x.beforeAnswer = beforeAnswer;
+    return x;
+  }
+
+  public String method() {
+    return request.getMethod();
+  }
+
+  /** The request's path (without the query). */
+  public String requestPath() {
+    return Request.getPathInContext(request);
+  }
+
+  /** A request header's value, or null. */
+  public String header(String name) {
+    return request.getHeaders().get(name);
+  }
+
+  public java.util.List<String> headerNames() {
+    return java.util.List.copyOf(request.getHeaders().getFieldNamesCollection());
+  }
+
+  /** Sets a header of the answer; before the answer starts. */
+  public void setHeader(String name, String value) {
+    response.getHeaders().put(name, value);
+  }
+
+  /** The answer's status (200 until one is set). */
+  public int status() {
+    return response.getStatus();
+  }
+
+  /** The answer has begun: it can no longer become an error answer. */
+  public boolean committed() {
+    return response.isCommitted();
+  }
+
+  /**
+   * Clears what was set of the answer, for an error answer instead. An error can come before the
+   * body was read; then Jetty drops the connection after the answer, and saying so keeps the
+   * client from reusing it.
+   */
+  public void resetForError() {
+    response.reset();
+    if (!request.consumeAvailable()) response.getHeaders().put(HttpHeader.CONNECTION, "close");
   }
 
   /** The answer is complete (for a handler that answers outside the API's router). */

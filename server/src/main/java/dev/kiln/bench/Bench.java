@@ -225,6 +225,11 @@ public final class Bench {
       } else {
         System.out.println("network lines skipped: " + NetworkService.unavailableReason().orElse("networking is off"));
       }
+      Optional<E2bBench> e2b = E2bBench.of(Path.of(System.getProperty("kiln.root", ".")).toAbsolutePath());
+      if (e2b.isPresent()) {
+        BenchApi api = new BenchApi(http, new com.fasterxml.jackson.databind.ObjectMapper(), base, b -> b.header("Authorization", "Bearer " + key));
+        e2b.get().measure(daemon, api, base, key, work, rounds * 6);
+      }
       System.out.printf("limits (cgroup per VM) add %.1f ms to a raw restore (medians, %.2f of the restore without)%n",
           limitedRestore.median() - restore.median(), limitedRestore.median() / restore.median());
       cliStart.ifPresent(CliStart::print);

@@ -7,6 +7,7 @@ import dev.kiln.api.ApiAudit;
 import dev.kiln.api.UserMessages;
 import dev.kiln.api.Callers;
 import dev.kiln.api.Exchange;
+import dev.kiln.api.Front;
 import dev.kiln.api.HttpStatusOf;
 import dev.kiln.api.Route;
 import dev.kiln.error.ErrorCode;
@@ -19,10 +20,6 @@ import java.io.IOException;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.eclipse.jetty.server.Handler;
-import org.eclipse.jetty.server.Request;
-import org.eclipse.jetty.server.Response;
-import org.eclipse.jetty.util.Callback;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,9 +29,9 @@ import org.slf4j.LoggerFactory;
  * {@code X-API-KEY} with Kiln's keys, and envd ({@code /files}, {@code /health}, the Connect
  * services), for the sandbox its {@code E2b-Sandbox-Id} header names and authenticated by that
  * sandbox's access token. Each answers errors in the shape its SDK reads (docs/e2b.md); a request
- * for neither is left to Kiln's API.
+ * for neither is left to Kiln's API (it is a {@link Front}).
  */
-public final class E2bApi extends Handler.Abstract {
+public final class E2bApi implements Front {
   private static final Logger log = LoggerFactory.getLogger(E2bApi.class);
   static final String SANDBOX_HEADER = "E2b-Sandbox-Id";
   private final List<Route> control;
@@ -53,25 +50,28 @@ public final class E2bApi extends Handler.Abstract {
   }
 
   @Override
-  public boolean handle(Request request, Response response, Callback callback) {
-    String path = Request.getPathInContext(request);
-    String sandboxId = request.getHeaders().get(SANDBOX_HEADER);
-    boolean isEnvd = sandboxId != null || Envd.servesPath(path);
-    if (!isEnvd && !isControl(path)) return false;
-    Exchange x = new Exchange(request, response, callback, null, Map.of());
+  public boolean takes(Exchange x) {
+    return x.header(SANDBOX_HEADER) != null || Envd.servesPath(x.requestPath()) || isControl(x.requestPath());
+  }
+
+  @Override
+  public void serve(Exchange x) {
+    String path = x.requestPath();
+    String sandboxId = x.header(SANDBOX_HEADER);
+    if (sandboxId == null && !Envd.servesPath(path)) {
+      control(x, path);
+      return;
+    }
     try {
-      if (isEnvd) envd(x, path, sandboxId);
-      else control(request, response, callback, path);
+      envd(x, path, sandboxId);
     } catch (Exception e) {
-      // control() answers its own errors; what reaches here is envd's.
       envdError(x, path, e);
-      return true;
+      return;
     }
-    if (isEnvd && !x.handedOff()) {
+    if (!x.handedOff()) {
       x.answering();
-      callback.succeeded();
+      x.succeeded();
     }
-    return true;
   }
 
   private static boolean isControl(String path) {
@@ -79,7 +79,7 @@ public final class E2bApi extends Handler.Abstract {
         || path.equals("/snapshots");
   }
 
-  private void control(Request request, Response response, Callback callback, String path) {
+  private void control(Exchange request, String path) {
     Route route = null;
     Map<String, String> params = Map.of();
     boolean pathKnown = false;
@@ -87,34 +87,34 @@ public final class E2bApi extends Handler.Abstract {
       Optional<Map<String, String>> m = r.match(path);
       if (m.isEmpty()) continue;
       pathKnown = true;
-      if (r.method().equals(request.getMethod())) {
+      if (r.method().equals(request.method())) {
         route = r;
         params = m.get();
         break;
       }
     }
-    Exchange x = new Exchange(request, response, callback, null, params);
+    Exchange x = request.withPathParams(params);
     Route matched = route;
-    if (audit != null) x.beforeAnswer(() -> audit.after(x, matched, response.getStatus()));
+    if (audit != null) x.beforeAnswer(() -> audit.after(x, matched, x.status()));
     try {
       if (route == null) {
-        throw pathKnown ? new KilnException(ErrorCode.METHOD_NOT_ALLOWED, request.getMethod() + " is not allowed on " + path)
-            : new KilnException(ErrorCode.ROUTE_NOT_FOUND, "no E2B API route " + request.getMethod() + " " + path);
+        throw pathKnown ? new KilnException(ErrorCode.METHOD_NOT_ALLOWED, x.method() + " is not allowed on " + path)
+            : new KilnException(ErrorCode.ROUTE_NOT_FOUND, "no E2B API route " + x.method() + " " + path);
       }
-      Caller caller = keys.authenticate(Callers.presentedKey(request))
+      Caller caller = keys.authenticate(Callers.presentedKey(x))
           .orElseThrow(() -> new KilnException(ErrorCode.UNAUTHORIZED, "a valid Kiln API key is required in X-API-KEY (E2B_API_KEY)"));
       x.authenticated(caller);
       route.handler().handle(x);
       x.answering();
-      callback.succeeded();
+      x.succeeded();
     } catch (Exception e) {
       failed(x, e, (status, code, message) -> x.json(status, Map.of("code", status, "message", message)));
     }
   }
 
   private void envd(Exchange x, String path, String sandboxId) throws Exception {
-    Route route = new Route(x.request.getMethod(), path, null);
-    if (audit != null) x.beforeAnswer(() -> audit.after(x, route, x.response.getStatus()));
+    Route route = new Route(x.method(), path, null);
+    if (audit != null) x.beforeAnswer(() -> audit.after(x, route, x.status()));
     if (sandboxId == null || sandboxId.isEmpty()) {
       throw new KilnException(ErrorCode.INVALID_REQUEST, "the " + SANDBOX_HEADER + " header is required: it names the sandbox this envd request is for");
     }
@@ -172,22 +172,20 @@ public final class E2bApi extends Handler.Abstract {
       }
       default -> {
         String incident = UserMessages.incidentId();
-        log.error("unhandled error incident={} on E2B {} {}", incident, x.request.getMethod(), Request.getPathInContext(x.request), e);
+        log.error("unhandled error incident={} on E2B {} {}", incident, x.method(), x.requestPath(), e);
         code = ErrorCode.INTERNAL;
         status = 500;
         message = "the daemon failed with an internal error (incident " + incident + " in its log); this is a bug in Kiln, not in the request";
       }
     }
-    if (x.response.isCommitted()) {
+    if (x.committed()) {
       log.warn("E2B API error after the answer began: {} {}", code, message);
       x.answering();
       x.failed(new IOException(message));
       return;
     }
     try {
-      x.response.reset();
-      // An error can come before the body was read; saying so keeps the client from reusing a connection Jetty will drop.
-      if (!x.request.consumeAvailable()) x.response.getHeaders().put(org.eclipse.jetty.http.HttpHeader.CONNECTION, "close");
+      x.resetForError();
       x.audit("error", code.name());
       answer.send(status, code, UserMessages.of(code.name(), message));
       x.succeeded();

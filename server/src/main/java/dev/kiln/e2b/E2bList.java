@@ -36,7 +36,7 @@ final class E2bList {
         .sorted(ORDER).toList();
     List<Sandbox> page = matching.subList(0, Math.min(limit, matching.size()));
     if (matching.size() > page.size()) {
-      x.response.getHeaders().put("x-next-token", Base64.getUrlEncoder().withoutPadding().encodeToString(key(page.getLast()).getBytes(StandardCharsets.UTF_8)));
+      x.setHeader("x-next-token", Base64.getUrlEncoder().withoutPadding().encodeToString(key(page.getLast()).getBytes(StandardCharsets.UTF_8)));
     }
     x.json(200, page.stream().map(views::listed).toList());
   }

@@ -2,7 +2,6 @@ package dev.kiln.e2b;
 
 import dev.kiln.api.CommandRequests;
 import dev.kiln.api.Exchange;
-import dev.kiln.api.HttpStatusOf;
 import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
 import dev.kiln.sandbox.ProcessService;
@@ -15,7 +14,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
-import org.eclipse.jetty.server.Request;
 
 /**
  * The in-sandbox API E2B's SDK calls "envd", served by the daemon rather than by a program in the
@@ -45,14 +43,9 @@ final class Envd {
     return path.equals("/health") || path.equals("/files") || path.startsWith(PROCESS) || path.startsWith(FILESYSTEM);
   }
 
-  /** The route an envd request is recorded under in the audit trail. */
-  static String auditName(String path) {
-    return path;
-  }
-
   void handle(Exchange x, String sandboxId) throws Exception {
-    String path = Request.getPathInContext(x.request);
-    String method = x.request.getMethod();
+    String path = x.requestPath();
+    String method = x.method();
     x.auditSandbox(sandboxId);
     Optional<Sandbox> sandbox = find(sandboxId);
     if (sandbox.isEmpty()) {
@@ -67,7 +60,7 @@ final class Envd {
     }
     EnvdCall call = new EnvdCall(x, sandboxId, EnvdCall.userOf(x));
     boolean signedFileUrl = path.equals("/files") && files.signed(x, sandboxId, tokens, call.user().orElse(null), Instant.now());
-    if (!signedFileUrl && !tokens.matches(sandboxId, x.request.getHeaders().get("X-Access-Token"))) {
+    if (!signedFileUrl && !tokens.matches(sandboxId, x.header("X-Access-Token"))) {
       throw new KilnException(ErrorCode.UNAUTHORIZED, "this sandbox's access token is required (X-Access-Token, as the sandbox's create or connect answer gave it), or on /files a URL signed with it");
     }
     if (path.equals("/files")) {
@@ -101,7 +94,7 @@ final class Envd {
 
   /** The request message: the JSON body of a unary call, the one envelope of a streaming call's body. */
   private static ProtoJson request(Exchange x, boolean streaming, String path) throws IOException {
-    String type = String.valueOf(x.request.getHeaders().get("Content-Type")).toLowerCase(java.util.Locale.ROOT);
+    String type = String.valueOf(x.header("Content-Type")).toLowerCase(java.util.Locale.ROOT);
     String want = streaming ? ConnectStream.CONTENT_TYPE : "application/json";
     if (!type.equals(want) && !type.startsWith(want + ";")) {
       throw ProtoJson.invalid(path + " takes Content-Type " + want + " (the Connect protocol in JSON), got " + type);
@@ -123,7 +116,7 @@ final class Envd {
 
   /** The call's deadline ({@code Connect-Timeout-Ms}), which envd makes a started process's lifetime. */
   static Optional<Duration> deadline(Exchange x) {
-    String v = x.request.getHeaders().get("Connect-Timeout-Ms");
+    String v = x.header("Connect-Timeout-Ms");
     if (v == null) return Optional.empty();
     if (!v.matches("\\d{1,10}")) throw ProtoJson.invalid("Connect-Timeout-Ms must be a number of milliseconds, got '" + v + "'");
     Duration d = Duration.ofMillis(Long.parseLong(v));
@@ -132,7 +125,7 @@ final class Envd {
 
   /** How often a quiet stream sends a keepalive ({@code Keepalive-Ping-Interval}, seconds). */
   static Optional<Duration> keepaliveInterval(Exchange x) {
-    String v = x.request.getHeaders().get("Keepalive-Ping-Interval");
+    String v = x.header("Keepalive-Ping-Interval");
     if (v == null || !v.matches("\\d{1,4}") || Integer.parseInt(v) == 0) return Optional.empty();
     return Optional.of(Duration.ofSeconds(Integer.parseInt(v)));
   }
@@ -153,9 +146,5 @@ final class Envd {
       return;
     }
     x.json(httpStatus, Map.of("code", httpStatus, "message", message));
-  }
-
-  static int httpStatus(ErrorCode code) {
-    return HttpStatusOf.of(code);
   }
 }

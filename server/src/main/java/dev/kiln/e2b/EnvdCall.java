@@ -17,7 +17,7 @@ record EnvdCall(Exchange exchange, String sandboxId, Optional<String> user) {
   static Optional<String> userOf(Exchange x) {
     String q = x.query("username");
     if (q != null && !q.isEmpty()) return Optional.of(q);
-    String auth = x.request.getHeaders().get("Authorization");
+    String auth = x.header("Authorization");
     if (auth == null || !auth.regionMatches(true, 0, "Basic ", 0, 6)) return Optional.empty();
     String decoded;
     try {

@@ -42,16 +42,16 @@ final class EnvdFiles {
   boolean signed(Exchange x, String sandboxId, EnvdTokens tokens, String user, Instant now) {
     String signature = x.query("signature");
     if (signature == null) return false;
-    String operation = x.request.getMethod().equals("GET") ? "read" : "write";
+    String operation = x.method().equals("GET") ? "read" : "write";
     return tokens.signatureValid(sandboxId, String.valueOf(x.query("path")), operation, user, signature, x.query("signature_expiration"), now);
   }
 
   void handle(EnvdCall call) throws Exception {
     Exchange x = call.exchange();
-    switch (x.request.getMethod()) {
+    switch (x.method()) {
       case "GET" -> download(call);
       case "POST" -> upload(call);
-      default -> throw new KilnException(ErrorCode.METHOD_NOT_ALLOWED, x.request.getMethod() + " is not allowed on /files (GET reads, POST writes)");
+      default -> throw new KilnException(ErrorCode.METHOD_NOT_ALLOWED, x.method() + " is not allowed on /files (GET reads, POST writes)");
     }
   }
 
@@ -62,7 +62,7 @@ final class EnvdFiles {
       // The first chunk before the status: an error at the start is still an error answer, not a cut body.
       byte[] buf = new byte[64 * 1024];
       int n = in.read(buf);
-      x.response.getHeaders().put("Content-Disposition", "inline; filename=\"" + name(path).replace("\"", "") + "\"");
+      x.setHeader("Content-Disposition", "inline; filename=\"" + name(path).replace("\"", "") + "\"");
       try (OutputStream out = x.rawOutput(200, "application/octet-stream")) {
         while (n >= 0) {
           out.write(buf, 0, n);
@@ -84,12 +84,12 @@ final class EnvdFiles {
 
   private void upload(EnvdCall call) throws Exception {
     Exchange x = call.exchange();
-    for (var h : x.request.getHeaders()) {
-      if (h.getName().regionMatches(true, 0, "X-Metadata-", 0, 11)) {
+    for (String h : x.headerNames()) {
+      if (h.regionMatches(true, 0, "X-Metadata-", 0, 11)) {
         throw new KilnException(ErrorCode.INVALID_REQUEST, "file metadata (X-Metadata-* headers, kept as xattrs by E2B) is not supported by Kiln");
       }
     }
-    String type = String.valueOf(x.request.getHeaders().get("Content-Type"));
+    String type = String.valueOf(x.header("Content-Type"));
     Optional<String> boundary = MultipartReader.boundaryOf(type);
     String pathQuery = x.query("path");
     List<Map<String, Object>> written = new ArrayList<>();
@@ -107,7 +107,7 @@ final class EnvdFiles {
       }
     } else if (type.toLowerCase(Locale.ROOT).startsWith("application/octet-stream")) {
       if (pathQuery == null || pathQuery.isEmpty()) throw new KilnException(ErrorCode.INVALID_REQUEST, "a raw upload (application/octet-stream) needs ?path=");
-      String encoding = String.valueOf(x.request.getHeaders().get("Content-Encoding")).toLowerCase(Locale.ROOT);
+      String encoding = String.valueOf(x.header("Content-Encoding")).toLowerCase(Locale.ROOT);
       InputStream body = x.bodyStream();
       if (encoding.equals("gzip")) body = GzipBody.of(body);
       else if (!encoding.equals("null") && !encoding.equals("identity")) {

@@ -34,4 +34,27 @@ public final class BusyboxRootfs {
     Files.writeString(dir.resolve("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n");
     Files.writeString(dir.resolve("etc/group"), "root:x:0:\nnogroup:x:65534:\n");
   }
+
+  /**
+   * The same tree with the host's /bin/bash and the shared libraries it loads (as ldd lists them):
+   * E2B's SDK runs every command as {@code /bin/bash -l -c}, so E2B's tests and benchmark need it.
+   */
+  public static void createWithBash(Path dir) throws IOException {
+    create(dir);
+    Path bash = Path.of("/bin/bash");
+    Files.deleteIfExists(dir.resolve("bin/bash"));
+    Files.copy(bash, dir.resolve("bin/bash"), StandardCopyOption.COPY_ATTRIBUTES);
+    String ldd = CommandRunner.run(List.of("ldd", bash.toString()), Duration.ofSeconds(10)).stdout();
+    for (String line : ldd.split("\n")) {
+      java.util.regex.Matcher m = LIBRARY.matcher(line.contains("=>") ? line.substring(line.indexOf("=>")) : line);
+      if (!m.find()) continue;
+      Path lib = Path.of(m.group(1));
+      Path target = dir.resolve(lib.toString().substring(1));
+      Files.createDirectories(target.getParent());
+      Files.copy(lib.toRealPath(), target, StandardCopyOption.REPLACE_EXISTING);
+    }
+  }
+
+  /** The first absolute path on a line of ldd's output. */
+  private static final java.util.regex.Pattern LIBRARY = java.util.regex.Pattern.compile("(/\\S+)");
 }

@@ -44,8 +44,9 @@ import dev.kiln.cli.KilnCli;
  * <p>What differs from a user's machine, and only that, is replaced in the text: the data
  * directory, the API and proxy ports and the network prefix (so this daemon cannot collide with
  * another on the host), the placeholders the README leaves to the reader ({@code /path/to/rootfs},
- * {@code oci:/path/layout:tag}), and {@code python:3.12-slim}, which comes from a registry on
- * loopback (this machine reaches no public registry). {@code ./kiln shell} gets a terminal from
+ * {@code oci:/path/layout:tag}), {@code python:3.12-slim}, which comes from a registry on
+ * loopback (this machine reaches no public registry), and the relative {@code e2b-tests}, since the
+ * lines run in the module's directory. {@code ./kiln shell} gets a terminal from
  * script(1) and types {@code exit}. The CLI runs the classes under test (KILN_CLASSPATH).
  */
 @Tag("system")
@@ -54,17 +55,18 @@ class ReadmeWalkthroughSystemTest {
   private static final Path BASE_ROOTFS = REPO.resolve("build/rootfs/base");
   private static final Pattern JAVA_NAME = Pattern.compile("\\b(java|javax|jdk|dev\\.kiln|com\\.fasterxml|org\\.eclipse|picocli)\\.[a-z]\\w*\\.|\\b[A-Z]\\w*Exception\\b");
   /** What the README promises a line prints, by a piece of the line. */
-  private static final Map<String, String> PROMISED = Map.of(
-      "print(sys.version)", "3.",
-      "print(6*7)", "42",
-      "uname -a", "Linux",
-      "template list", "base",
-      "shell $id", "shell-ok",
-      " -it ", "shell-ok",
-      "exit 3\"}'", "\"exitCode\":3",
-      "ports/8080/", "Directory listing",
-      "?kiln_token=$token", "Directory listing",
-      "kiln bench", "ratios: bucket pull/local copy");
+  private static final Map<String, String> PROMISED = Map.ofEntries(
+      Map.entry("print(sys.version)", "3."),
+      Map.entry("print(6*7)", "42"),
+      Map.entry("uname -a", "Linux"),
+      Map.entry("template list", "base"),
+      Map.entry("shell $id", "shell-ok"),
+      Map.entry(" -it ", "shell-ok"),
+      Map.entry("exit 3\"}'", "\"exitCode\":3"),
+      Map.entry("ports/8080/", "Directory listing"),
+      Map.entry("?kiln_token=$token", "Directory listing"),
+      Map.entry("examples/agent.mjs", "42\nhello from E2B code"),
+      Map.entry("kiln bench", "ratios: bucket pull/local copy"));
 
   private static Path work;
   private static Path data;
@@ -276,6 +278,7 @@ class ReadmeWalkthroughSystemTest {
         .replace("python:3.12-slim", registry.hostPort() + "/python:3.12-slim")
         .replace("oci:/path/layout:tag", "oci:" + layout + ":tag")
         .replace("/path/to/rootfs", work.resolve("rootfs").toString())
+        .replace("(cd e2b-tests", "(cd " + REPO.resolve("e2b-tests"))
         .replace("./kiln", kiln);
     if (s.startsWith(kiln + " shell ") || s.contains(" -it ")) {
       // A person at a terminal: script(1) gives the CLI one, and the keys come from here.

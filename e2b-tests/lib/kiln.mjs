@@ -1,6 +1,7 @@
 // What every test file shares: the run's configuration (from the environment, checked once at
 // import), sandbox bookkeeping so each file kills what it made, and ways to wait on events with
 // a deadline instead of sleeping.
+import { after, before } from 'node:test';
 import { Sandbox } from 'e2b';
 import { configMessage, configProblems } from './config.mjs';
 
@@ -56,6 +57,19 @@ export class Sandboxes {
       if (r.status === 'rejected') console.error(`could not kill sandbox ${ids[i]}: ${r.reason}`);
     });
   }
+}
+
+/**
+ * One sandbox for the tests of a describe block (call it inside the block): made before the first
+ * test, killed after the last with any other the block tracked in `.sandboxes`.
+ */
+export function sandboxForBlock(opts = {}) {
+  const block = { sandboxes: new Sandboxes(), sbx: undefined };
+  before(async () => {
+    block.sbx = await block.sandboxes.create(opts);
+  }, { timeout: 120_000 });
+  after(() => block.sandboxes.killAll(), { timeout: 60_000 });
+  return block;
 }
 
 /** Rejects with a message naming what was awaited when the promise takes longer than ms. */

@@ -3,25 +3,18 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CommandExitError, Sandbox } from 'e2b';
-import { Output, Sandboxes, settle, within } from '../lib/kiln.mjs';
+import { Output, sandboxForBlock, settle, within } from '../lib/kiln.mjs';
 
 describe('commands', () => {
-  const sandboxes = new Sandboxes();
-  let sbx;
-
-  before(async () => {
-    // Sandbox-wide variables: every command sees them unless it sets its own.
-    sbx = await sandboxes.create({
-      envs: { KILN_SANDBOX_VAR: 'from-create', KILN_OVERRIDDEN: 'from-create' },
-    });
-  }, { timeout: 120_000 });
-
-  after(() => sandboxes.killAll(), { timeout: 60_000 });
+  // Sandbox-wide variables: every command sees them unless it sets its own.
+  const box = sandboxForBlock({
+    envs: { KILN_SANDBOX_VAR: 'from-create', KILN_OVERRIDDEN: 'from-create' },
+  });
 
   test('run streams stdout and stderr to callbacks and returns the result', { timeout: 60_000 }, async () => {
     const stdout = new Output();
     const stderr = new Output();
-    const result = await sbx.commands.run('echo out-line; echo err-line >&2', {
+    const result = await box.sbx.commands.run('echo out-line; echo err-line >&2', {
       onStdout: stdout.push,
       onStderr: stderr.push,
     });
@@ -34,7 +27,7 @@ describe('commands', () => {
 
   test('a non-zero exit raises CommandExitError with the exit code and stderr', { timeout: 60_000 }, async () => {
     await assert.rejects(
-      sbx.commands.run('echo partial; echo something failed >&2; exit 3'),
+      box.sbx.commands.run('echo partial; echo something failed >&2; exit 3'),
       (err) => {
         assert.ok(err instanceof CommandExitError, `expected CommandExitError, got ${err?.name}: ${err?.message}`);
         assert.equal(err.exitCode, 3, 'the error carries the exit code');
@@ -46,18 +39,18 @@ describe('commands', () => {
   });
 
   test('run honours envs and cwd, and defaults to the home directory', { timeout: 60_000 }, async () => {
-    const result = await sbx.commands.run('echo "$GREETING"; pwd', {
+    const result = await box.sbx.commands.run('echo "$GREETING"; pwd', {
       envs: { GREETING: 'hello from envs' },
       cwd: '/tmp',
     });
     assert.equal(result.stdout, 'hello from envs\n/tmp\n', 'the command saw its envs and ran in cwd');
 
-    const home = await sbx.commands.run('pwd');
+    const home = await box.sbx.commands.run('pwd');
     assert.equal(home.stdout, '/root\n', 'without cwd a command runs in the default user\'s home');
   });
 
   test('sandbox-wide envs from create are seen by commands, and a command\'s envs win', { timeout: 60_000 }, async () => {
-    const result = await sbx.commands.run('echo "$KILN_SANDBOX_VAR $KILN_OVERRIDDEN"', {
+    const result = await box.sbx.commands.run('echo "$KILN_SANDBOX_VAR $KILN_OVERRIDDEN"', {
       envs: { KILN_OVERRIDDEN: 'from-command' },
     });
     assert.equal(result.stdout, 'from-create from-command\n');
@@ -66,7 +59,7 @@ describe('commands', () => {
   test('a background process takes stdin, is seen and killed from a second SDK instance', { timeout: 120_000 }, async () => {
     const seenHere = new Output();
     // stdin stays open: cat echoes every line until it is killed.
-    const handle = await sbx.commands.run('cat', {
+    const handle = await box.sbx.commands.run('cat', {
       background: true,
       stdin: true,
       onStdout: seenHere.push,
@@ -76,7 +69,7 @@ describe('commands', () => {
     const ended = settle(handle.wait());
 
     // Another program, knowing only the sandbox id, finds the process and attaches to it.
-    const other = await Sandbox.connect(sbx.sandboxId);
+    const other = await Sandbox.connect(box.sbx.sandboxId);
     const processes = await other.commands.list();
     const listed = processes.find((p) => p.pid === handle.pid);
     assert.ok(listed, `commands.list() shows pid ${handle.pid}; listed: ${JSON.stringify(processes)}`);
@@ -105,6 +98,6 @@ describe('commands', () => {
   });
 
   test('kill of an unknown pid returns false', { timeout: 30_000 }, async () => {
-    assert.equal(await sbx.commands.kill(999_999), false);
+    assert.equal(await box.sbx.commands.kill(999_999), false);
   });
 });

@@ -41,28 +41,14 @@ final class ApiHandler extends Handler.Abstract {
     Exchange x = null;
     Route route = null;
     try {
-      Map<String, String> params = Map.of();
-      boolean pathKnown = false;
-      for (Route r : routes) {
-        Optional<Map<String, String>> m = r.match(path);
-        if (m.isEmpty()) continue;
-        pathKnown = true;
-        if (r.method().equals(method)) {
-          route = r;
-          params = m.get();
-          break;
-        }
-      }
-      x = new Exchange(request, response, callback, websockets, params);
+      Route.Match match = Route.Match.of(routes, method, path);
+      route = match.route().orElse(null);
+      x = new Exchange(request, response, callback, websockets, match.params());
       Exchange exchange = x;
       Route matched = route;
       // Recorded as the answer starts: whoever reads the trail after getting it finds the record there.
       if (audit != null) x.beforeAnswer(() -> audit.after(exchange, matched, response.getStatus()));
-      if (route == null) {
-        throw pathKnown
-            ? new KilnException(ErrorCode.METHOD_NOT_ALLOWED, method + " is not allowed on " + path)
-            : new KilnException(ErrorCode.ROUTE_NOT_FOUND, "no route " + method + " " + path);
-      }
+      if (route == null) throw match.unserved("API", method, path);
       if (!path.equals("/healthz")) {
         Caller caller = callers.authenticate(request).orElseThrow(() -> new KilnException(ErrorCode.UNAUTHORIZED, callers.refusal()));
         x.authenticated(caller);

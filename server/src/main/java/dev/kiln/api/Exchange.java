@@ -145,6 +145,9 @@ public final class Exchange {
   public void answering() {
     if (answering) return;
     answering = true;
+    // A body left unread (an upload's epilogue, a body a route has no use for) makes Jetty drop the
+    // connection after the answer without a word; said, the client sends its next request elsewhere.
+    if (!response.isCommitted() && !request.consumeAvailable()) response.getHeaders().put(HttpHeader.CONNECTION, "close");
     beforeAnswer.run();
   }
 

@@ -10,6 +10,29 @@ public record Route(String method, String template, Handler handler) {
     void handle(Exchange x) throws Exception;
   }
 
+  /**
+   * Which of {@code routes} serves a request: the route and its path parameters, or none, and then
+   * whether another method would have been served on that path (405 rather than 404).
+   */
+  public record Match(Optional<Route> route, Map<String, String> params, boolean pathKnown) {
+    public static Match of(java.util.List<Route> routes, String method, String path) {
+      boolean pathKnown = false;
+      for (Route r : routes) {
+        Optional<Map<String, String>> m = r.match(path);
+        if (m.isEmpty()) continue;
+        pathKnown = true;
+        if (r.method().equals(method)) return new Match(Optional.of(r), m.get(), true);
+      }
+      return new Match(Optional.empty(), Map.of(), pathKnown);
+    }
+
+    /** The error for a request no route serves: METHOD_NOT_ALLOWED on a known path, else ROUTE_NOT_FOUND naming {@code api}'s routes. */
+    public dev.kiln.error.KilnException unserved(String api, String method, String path) {
+      return pathKnown ? new dev.kiln.error.KilnException(dev.kiln.error.ErrorCode.METHOD_NOT_ALLOWED, method + " is not allowed on " + path)
+          : new dev.kiln.error.KilnException(dev.kiln.error.ErrorCode.ROUTE_NOT_FOUND, "no " + api + " route " + method + " " + path);
+    }
+  }
+
   /** The path parameters if {@code path} matches this route's template. */
   public Optional<Map<String, String>> match(String path) {
     String[] want = template.split("/", -1);

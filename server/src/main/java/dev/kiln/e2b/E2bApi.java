@@ -80,27 +80,13 @@ public final class E2bApi implements Front {
   }
 
   private void control(Exchange request, String path) {
-    Route route = null;
-    Map<String, String> params = Map.of();
-    boolean pathKnown = false;
-    for (Route r : control) {
-      Optional<Map<String, String>> m = r.match(path);
-      if (m.isEmpty()) continue;
-      pathKnown = true;
-      if (r.method().equals(request.method())) {
-        route = r;
-        params = m.get();
-        break;
-      }
-    }
-    Exchange x = request.withPathParams(params);
+    Route.Match match = Route.Match.of(control, request.method(), path);
+    Route route = match.route().orElse(null);
+    Exchange x = request.withPathParams(match.params());
     Route matched = route;
     if (audit != null) x.beforeAnswer(() -> audit.after(x, matched, x.status()));
     try {
-      if (route == null) {
-        throw pathKnown ? new KilnException(ErrorCode.METHOD_NOT_ALLOWED, x.method() + " is not allowed on " + path)
-            : new KilnException(ErrorCode.ROUTE_NOT_FOUND, "no E2B API route " + x.method() + " " + path);
-      }
+      if (route == null) throw match.unserved("E2B API", x.method(), path);
       Caller caller = keys.authenticate(Callers.presentedKey(x))
           .orElseThrow(() -> new KilnException(ErrorCode.UNAUTHORIZED, "a valid Kiln API key is required in X-API-KEY (E2B_API_KEY)"));
       x.authenticated(caller);

@@ -82,8 +82,8 @@ class E2bSdkSystemTest {
    */
   @Test
   void aFuzzOfMalformedConnectFramesAndBodiesLeavesTheDaemonHealthy() throws Exception {
-    long seed = System.nanoTime();
-    System.out.println("fuzz seed " + seed);
+    long seed = Long.getLong("kiln.fuzz.seed", System.nanoTime());
+    System.out.println("fuzz seed " + seed + " (rerun the same cases with -Dkiln.fuzz.seed=" + seed + ")");
     java.util.Random random = new java.util.Random(seed);
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     JsonNode made = JSON.readTree(send(http, HttpRequest.newBuilder(URI.create(host.base + "/v2/sandboxes")).header("X-API-KEY", host.key)
@@ -95,7 +95,12 @@ class E2bSdkSystemTest {
       E2bFuzz fuzz = new E2bFuzz(random, id, token, host.key);
       for (int i = 0; i < 500; i++) {
         E2bFuzz.Case c = fuzz.next();
-        HttpResponse<String> r = send(http, c.request(host.base));
+        HttpResponse<String> r;
+        try {
+          r = send(http, c.request(host.base));
+        } catch (java.io.IOException e) {
+          throw new AssertionError("case " + i + " (" + c.description() + "): no answer: " + e.getMessage(), e);
+        }
         String what = "case " + i + " (" + c.description() + "): " + r.statusCode() + " " + r.body();
         // 501 is Connect's "unimplemented" (a method envd does not have); 502 is E2B's answer for a sandbox not running here.
         org.junit.jupiter.api.Assertions.assertTrue(r.statusCode() < 500 || r.statusCode() == 501 || r.statusCode() == 502 && c.unknownSandbox(), what);

@@ -40,7 +40,7 @@ packages=(
   bsdutils          # script(1): the test that drives `kiln shell` on a real terminal
   iproute2 nftables util-linux acl  # sandbox networks: namespaces, veths and taps; firewall and NAT; nsenter; the VMM user's access to /dev/net/tun
   umoci skopeo docker-registry apache2-utils musl-tools openssl  # OCI tests: build images, push them to a loopback registry (htpasswd for basic auth, openssl for the token service key), a musl rootfs
-  nodejs            # the E2B SDK suite (e2b-tests/) runs the e2b npm package on Node.js >= 20.18.1 (npm: below)
+  nodejs            # the E2B SDK suite (e2b-tests/) and `kiln bench`'s E2B line run the e2b npm package (Node.js >= 20.18.1: where the host's is older, install_e2b_tests adds one from the npm registry; npm: below)
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -65,12 +65,8 @@ log "training the CLI's start-up cache (JDK AOT cache, docs/adr/0008-cli-start-t
 build_cli_aot "$KILN_ROOT/server/target/kiln.jar" wait ||
   log "no AOT cache for the CLI (see server/target/aot/training.log): it works without, about twice as slow to start"
 
-# The E2B SDK suite's npm packages, now, so that running it needs no network.
-if require_node; then
-  install_e2b_tests
-else
-  log "skipping the E2B SDK suite's npm packages: scripts/e2b-tests.sh will not run here (see above)"
-fi
+# The E2B SDK suite's npm packages (and a Node.js new enough for them), now, so that running it needs no network.
+install_e2b_tests
 
 log "assembling guest kernel and initramfs"
 scripts/build-guest.sh build/guest

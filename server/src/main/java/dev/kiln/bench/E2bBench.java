@@ -15,20 +15,20 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * E2B's SDK, unmodified, running {@code commands.run('true')} through Kiln's E2B API (a node
- * process: e2b-tests/bench/commands-run.mjs), beside the very command it runs,
+ * process: e2b-tests/bench/commands-run.mjs, run by scripts/e2b-tests.sh), beside the very command it runs,
  * {@code /bin/bash -l -c true}, through Kiln's own exec route, in the same run on sandboxes of
  * the same template.
  */
 final class E2bBench {
   static final String TEMPLATE = "bench-e2b";
   private static final Duration NODE_TIMEOUT = Duration.ofMinutes(5);
-  private final Path suite;
+  private final Path root;
 
-  private E2bBench(Path suite) {
-    this.suite = suite;
+  private E2bBench(Path root) {
+    this.root = root;
   }
 
-  /** The bench when this installation has the SDK suite's packages (scripts/install.sh installs them) and a Node.js to run them. */
+  /** The bench when this installation has the SDK suite's packages and a Node.js for them (scripts/install.sh installs both). */
   static Optional<E2bBench> of(Path root) {
     Path suite = root.resolve("e2b-tests");
     if (!Files.isDirectory(suite.resolve("node_modules/e2b"))) {
@@ -36,16 +36,20 @@ final class E2bBench {
       return Optional.empty();
     }
     try {
-      Process p = new ProcessBuilder("node", "--version").redirectErrorStream(true).start();
-      if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) throw new java.io.IOException("node --version failed");
+      Process p = new ProcessBuilder("bash", "-c", "source scripts/lib.sh && e2b_node_dir").directory(root.toFile()).redirectErrorStream(true).start();
+      String said = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+      if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+        System.out.println("E2B line skipped: " + said.replace("\n", " "));
+        return Optional.empty();
+      }
     } catch (java.io.IOException e) {
-      System.out.println("E2B line skipped: no Node.js to run the E2B SDK (" + e.getMessage() + ")");
+      System.out.println("E2B line skipped: cannot look for a Node.js (" + e.getMessage() + ")");
       return Optional.empty();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return Optional.empty();
     }
-    return Optional.of(new E2bBench(suite));
+    return Optional.of(new E2bBench(root));
   }
 
   void measure(KilnDaemon daemon, BenchApi api, String base, String key, Path work, int rounds) throws Exception {
@@ -75,7 +79,7 @@ final class E2bBench {
 
   private JsonNode sdkRoundTrips(String base, String key, Path work, int rounds) throws Exception {
     Path out = work.resolve("e2b-bench.out");
-    ProcessBuilder pb = new ProcessBuilder(List.of("node", suite.resolve("bench/commands-run.mjs").toString())).directory(suite.toFile())
+    ProcessBuilder pb = new ProcessBuilder(List.of("bash", root.resolve("scripts/e2b-tests.sh").toString(), "bench")).directory(root.toFile())
         .redirectErrorStream(true).redirectOutput(out.toFile());
     pb.environment().keySet().removeIf(k -> k.startsWith("E2B_"));
     pb.environment().putAll(java.util.Map.of("E2B_API_KEY", key, "E2B_API_URL", base, "E2B_SANDBOX_URL", base, "KILN_E2B_TEMPLATE", TEMPLATE,

@@ -196,6 +196,8 @@ static void sweep_dead(void) {
       *pp = s->next;
       if (s->helper) helper_detach(s); /* never left attached, but a freed stream must not be */
       free(s->x.in_buf);
+      free(s->upload_tmp);
+      free(s->upload_target);
       free(s);
       S.nstreams--;
     } else {

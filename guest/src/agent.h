@@ -48,6 +48,8 @@ struct stream {
   uint64_t recv_window; /* data bytes the host may still send us */
   int fd;               /* file streams: the open file */
   uint64_t written;     /* FILE_WRITE: bytes written so far */
+  char *upload_tmp;     /* FILE_WRITE: the new file being written beside its target (removed unless renamed) */
+  char *upload_target;  /* FILE_WRITE: the path it is renamed to once written and synced */
   int helper;           /* a helper process is working for this stream (helper.c); for a FILE_WRITE,
                            END came and its fsync runs */
   struct exec_state x;

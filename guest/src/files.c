@@ -70,9 +70,14 @@ static int mkdir_parents_of(const char *path) {
   return mkdir_p(buf, 0755);
 }
 
+/* Closes a stream's file; an upload that did not finish takes its new file with it. */
 void file_close(struct stream *s) {
   if (s->fd >= 0) close(s->fd);
   s->fd = -1;
+  if (s->upload_tmp) unlink(s->upload_tmp);
+  free(s->upload_tmp);
+  free(s->upload_target);
+  s->upload_tmp = s->upload_target = NULL;
 }
 
 /* Hands an open file to a new stream and answers OK(value); returns -1, or `fd` if it could not. */
@@ -128,10 +133,42 @@ static const char *kind_of(mode_t m) {
        : S_ISSOCK(m) ? "a socket" : "not a regular file";
 }
 
-/* Uploads write regular files only. The path is followed like any path in the guest (it is all the
- * sandbox's), but what it names is checked before the open and again after it: opening a FIFO
- * for writing blocks until someone reads it, and a guest could plant one (or swap one in between
- * the two checks) to hang PID 1. O_NONBLOCK makes that open fail (ENXIO) or return at once. */
+/* "<dir of target>/.kiln-upload.XXXXXX", the template mkostemp fills in; NULL without memory. */
+static char *upload_name(const char *target) {
+  const char *slash = strrchr(target, '/');
+  size_t dir = slash ? (size_t)(slash - target) : 0;
+  char *name = malloc(dir + sizeof "/.kiln-upload.XXXXXX");
+  if (!name) return NULL;
+  memcpy(name, target, dir);
+  strcpy(name + dir, slash ? "/.kiln-upload.XXXXXX" : ".kiln-upload.XXXXXX");
+  return name;
+}
+
+/* Where a write to a path that names no file yet lands: the path, or, for a symlink to a file not
+ * yet there, what the link names (as open with O_CREAT would create). NULL without memory. */
+static char *link_target_or_self(const char *path) {
+  struct stat st;
+  char link[PATH_MAX];
+  ssize_t n;
+  if (lstat(path, &st) < 0 || !S_ISLNK(st.st_mode) || (n = readlink(path, link, sizeof link - 1)) <= 0) return strdup(path);
+  link[n] = '\0';
+  if (link[0] == '/') return strdup(link);
+  const char *slash = strrchr(path, '/');
+  size_t dir = slash ? (size_t)(slash - path) + 1 : 0;
+  char *out = malloc(dir + (size_t)n + 1);
+  if (!out) return NULL;
+  memcpy(out, path, dir);
+  memcpy(out + dir, link, (size_t)n + 1);
+  return out;
+}
+
+/* An upload goes to a new file beside its target, renamed over it once all of it is written and
+ * synced: a failed or cut-off upload leaves the old file as it was, and no reader ever sees half
+ * of the new one. The new file takes the old one's owner and mode unless the request gives a mode.
+ * Uploads write regular files only. The path is followed like any path in the guest (it is all the
+ * sandbox's): a symlink's target is what is replaced. What it names is checked before, and the
+ * agent never opens it for writing, so a FIFO a guest plants there (or swaps in later) cannot hang
+ * PID 1: the new file is made with O_EXCL under a fresh name and only renamed. */
 void file_write_start(uint32_t id, struct reader *r) {
   struct path_req q;
   if (decode_path_req(T_FILE_WRITE, r, &q) < 0) {
@@ -141,29 +178,42 @@ void file_write_start(uint32_t id, struct reader *r) {
   }
   uint32_t mode = q.mode, flags = q.flags;
   char *path = q.path;
+  char *target = NULL, *tmp = NULL;
   int fd = -1;
   struct stat st;
+  int exists = 0, made = 0;
   if ((flags & FLAG_PARENTS) && mkdir_parents_of(path) < 0) {
     send_error(id, errno, "create parents of %s: %s", path, strerror(errno));
-  } else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+  } else if ((exists = stat(path, &st) == 0) && !S_ISREG(st.st_mode)) {
     int e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
     send_error(id, e, "write %s: %s is there, not a regular file (uploads write regular files only)", path, kind_of(st.st_mode));
-  } else if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, mode ? (mode & 07777) : 0644)) < 0) {
-    if (errno == ENXIO)
-      send_error(id, EINVAL, "write %s: a fifo or device is there, not a regular file (uploads write regular files only)", path);
-    else
-      send_error(id, errno, "open %s: %s", path, strerror(errno));
-  } else if (fstat(fd, &st) < 0) {
-    send_error(id, errno, "stat %s: %s", path, strerror(errno));
-  } else if (!S_ISREG(st.st_mode)) {
-    send_error(id, EINVAL, "write %s: %s is there, not a regular file (uploads write regular files only)", path, kind_of(st.st_mode));
-  } else if (mode && fchmod(fd, mode & 07777) < 0) {
-    send_error(id, errno, "chmod %s: %s", path, strerror(errno));
+  } else if (!(target = exists ? realpath(path, NULL) : link_target_or_self(path))) {
+    send_error(id, errno, "resolve %s: %s", path, strerror(errno));
+  } else if (!(tmp = upload_name(target))) {
+    send_error(id, ENOMEM, "write %s: %s", path, strerror(ENOMEM));
+  } else if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+    send_error(id, errno, "create %s: %s", tmp, strerror(errno));
+  } else if ((made = 1) && exists && fchown(fd, st.st_uid, st.st_gid) < 0 && errno != EPERM) {
+    send_error(id, errno, "chown %s: %s", tmp, strerror(errno));
+  } else if (fchmod(fd, mode ? mode & 07777 : exists ? st.st_mode & 07777 : 0644) < 0) {
+    send_error(id, errno, "chmod %s: %s", tmp, strerror(errno));
   } else {
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-    fd = adopt_file(id, S_FILE_WRITE, fd, path, 0);
+    struct stream *s = stream_new(id, S_FILE_WRITE);
+    if (!s) {
+      send_error(id, ENOMEM, "%s: %s", path, strerror(ENOMEM));
+    } else {
+      s->fd = fd;
+      s->upload_tmp = tmp;
+      s->upload_target = target;
+      fd = -1;
+      tmp = target = NULL;
+      send_ok(id, 0);
+    }
   }
   if (fd >= 0) close(fd);
+  if (made && tmp) unlink(tmp); /* made, then refused (chown, chmod, no memory): it goes */
+  free(tmp);
+  free(target);
   free(path);
 }
 
@@ -208,6 +258,12 @@ void file_write_finish(struct stream *s, int err, const char *msg) {
     return;
   }
   s->fd = -1;
+  if (rename(s->upload_tmp, s->upload_target) < 0) {
+    write_failed(s, "rename");
+    return;
+  }
+  free(s->upload_tmp);
+  s->upload_tmp = NULL;
   send_ok(s->id, s->written);
   s->dead = 1;
 }

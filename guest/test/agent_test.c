@@ -1,5 +1,6 @@
 /* Protocol tests of the real agent binary: it serves a socketpair (--fd) and this program plays the
  * host, frame by frame. Run by `make test` with the agent's path. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -542,6 +543,47 @@ static void test_upload_refuses_what_is_not_a_regular_file(void) {
   CHECK(expect_ok_or_error(id) == 0, "the agent carries on");
 }
 
+/* An upload replaces its file whole or not at all: one cut off midway (the host cancels it) leaves
+ * the old content and no new file beside it; one that ends keeps the old file's mode. */
+static void test_upload_replaces_whole_or_not_at_all(void) {
+  char dir[600], file[700];
+  snprintf(dir, sizeof dir, "%s/atomic", tmp);
+  snprintf(file, sizeof file, "%s/kept.txt", dir);
+  CHECK(mkdir(dir, 0755) == 0, "fixture dir");
+  int fd = open(file, O_CREAT | O_WRONLY, 0640);
+  CHECK(fd >= 0 && write(fd, "old content", 11) == 11 && close(fd) == 0 && chmod(file, 0640) == 0, "fixture file");
+
+  uint32_t id = write_open(file);
+  CHECK(expect_ok_or_error(id) == 0, "the upload opens");
+  send_raw(T_DATA, id, "new but cut", 11);
+  send_raw(T_CANCEL, id, NULL, 0);
+  uint32_t sync = next_stream++;
+  send_raw(T_SYNC, sync, NULL, 0);
+  CHECK(expect_ok_or_error(sync) == 0, "the agent carries on after the cancel");
+  char buf[64] = {0};
+  fd = open(file, O_RDONLY);
+  CHECK(fd >= 0 && read(fd, buf, sizeof buf - 1) == 11 && strcmp(buf, "old content") == 0, "a cut-off upload leaves the old content: '%s'", buf);
+  if (fd >= 0) close(fd);
+  DIR *d = opendir(dir);
+  int entries = 0;
+  for (struct dirent *e; d && (e = readdir(d));) if (e->d_name[0] != '.' || strncmp(e->d_name, ".kiln-upload", 12) == 0) entries++;
+  if (d) closedir(d);
+  CHECK(entries == 1, "and no new file beside it (%d entries)", entries);
+
+  struct writer w;
+  writer_init(&w, 1 << 17);
+  wr_u32(&w, 0); /* no mode: the old file's is kept */
+  wr_u32(&w, 0);
+  wr_str(&w, file, strlen(file));
+  id = next_stream++;
+  send_w(T_FILE_WRITE, id, &w);
+  send_raw(T_DATA, id, "replaced", 8);
+  send_raw(T_END, id, NULL, 0);
+  CHECK(expect_ok_or_error(id) == 0 && expect_ok_or_error(id) == 0, "a whole upload ends OK");
+  struct stat st;
+  CHECK(stat(file, &st) == 0 && st.st_size == 8 && (st.st_mode & 0777) == 0640, "it replaced the file and kept its mode (%o)", st.st_mode & 0777);
+}
+
 static uint32_t expect_error_code(struct msg *m) {
   struct reader r;
   reader_init(&r, m->p, m->h.length);
@@ -855,6 +897,7 @@ int main(int argc, char **argv) {
   test_flow_control();
   test_files();
   test_upload_refuses_what_is_not_a_regular_file();
+  test_upload_replaces_whole_or_not_at_all();
   test_resume_keeps_running_commands();
   test_hold_keeps_output_for_the_next_host();
   test_second_hello_with_frames_behind_it();

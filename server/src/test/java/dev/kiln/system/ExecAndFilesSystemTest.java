@@ -1,6 +1,7 @@
 package dev.kiln.system;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -78,7 +79,36 @@ class ExecAndFilesSystemTest {
     }
     assertTrue(System.nanoTime() - start < java.time.Duration.ofMinutes(2).toNanos(), "the upload fails when the disk fills, not at a timeout");
     assertEquals("ok\n", exec(Map.of("command", "echo ok")).path("stdout").asText(), "the sandbox is fine afterwards");
-    exec(Map.of("command", "rm -f /tmp/too-big"));
+    // An upload is written beside its file and renamed once whole: the failed one left nothing.
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofMinutes(1)).untilAsserted(() ->
+        assertEquals("", exec(Map.of("command", "ls -A /tmp | grep -e too-big -e kiln-upload || true")).path("stdout").asText()));
+  }
+
+  @Test
+  void anUploadCutOffMidwayLeavesTheOldFileWhole() throws Exception {
+    assertEquals(200, host.call("PUT", "/v1/sandboxes/" + id + "/files?path=/tmp/kept.txt", "old content").status());
+    java.io.InputStream breaksOff = new java.io.InputStream() {
+      private int sent;
+
+      @Override
+      public int read() throws java.io.IOException {
+        byte[] one = new byte[1];
+        return read(one, 0, 1) < 0 ? -1 : one[0];
+      }
+
+      @Override
+      public int read(byte[] b, int off, int len) throws java.io.IOException {
+        if (sent >= 2 << 20) throw new java.io.IOException("the client's source broke off");
+        int n = Math.min(len, (2 << 20) - sent);
+        java.util.Arrays.fill(b, off, off + n, (byte) 'x');
+        sent += n;
+        return n;
+      }
+    };
+    assertThrows(java.io.IOException.class, () -> host.http.send(HttpRequest.newBuilder(URI.create(host.base + "/v1/sandboxes/" + id + "/files?path=/tmp/kept.txt"))
+        .header("Authorization", "Bearer " + host.key).PUT(HttpRequest.BodyPublishers.ofInputStream(() -> breaksOff)).build(), HttpResponse.BodyHandlers.ofString()));
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofMinutes(1)).untilAsserted(() ->
+        assertEquals("old content|", exec(Map.of("command", "cat /tmp/kept.txt; echo '|'; ls -A /tmp | grep kiln-upload || true")).path("stdout").asText().strip()));
   }
 
   @Test

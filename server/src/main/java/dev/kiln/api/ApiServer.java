@@ -50,10 +50,10 @@ public final class ApiServer implements AutoCloseable {
 
   /** A control instance: the same routes, carried to the nodes (docs/adr/0017). */
   public static ApiServer forControl(InetSocketAddress listen, dev.kiln.cluster.NodeDirectory directory, NodeRegistry nodes, LeaseRepository leases,
-      ApiKeys keys, RouteAccess access, AuditLog auditLog, ApiAudit audit) {
+      ApiKeys keys, RouteAccess access, AuditLog auditLog, ApiAudit audit, java.util.function.Function<NodeHop, Front> inFront) {
     HttpHop hop = new HttpHop();
     ApiServer server = new ApiServer(listen, ControlRoutes.routes(directory, nodes, leases, keys, auditLog, hop), Callers.users(keys), access, audit,
-        Optional.empty());
+        Optional.of(inFront.apply(hop)));
     server.closeWith = hop;
     return server;
   }

@@ -21,15 +21,15 @@ public sealed interface Callers {
   /** The 401's message. */
   String refusal();
 
+  /** The caller of a request another API's handler serves (E2B's). */
+  default Optional<Caller> authenticate(Exchange x) {
+    return authenticate(x.request);
+  }
+
   /** The key a request presents (Authorization: Bearer, or X-API-Key), or null. */
   static String presentedKey(Request request) {
     String auth = request.getHeaders().get(HttpHeader.AUTHORIZATION);
     return auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7) ? auth.substring(7).strip() : request.getHeaders().get("X-API-Key");
-  }
-
-  /** The same for a request another API's handler serves (E2B's). */
-  public static String presentedKey(Exchange x) {
-    return presentedKey(x.request);
   }
 
   static Callers users(ApiKeys keys) {
@@ -54,7 +54,7 @@ public sealed interface Callers {
 
   record ControlPlane(NodeCredential credential) implements Callers {
     /** The control plane asking for itself: a take-over, a drain, a TTL. */
-    static final Caller ITSELF = new Caller("control-plane", Role.ADMIN);
+    public static final Caller ITSELF = new Caller("control-plane", Role.ADMIN);
 
     @Override
     public Optional<Caller> authenticate(Request request) {

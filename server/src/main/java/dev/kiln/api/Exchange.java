@@ -162,7 +162,7 @@ public final class Exchange {
   }
 
   /** This request is carried out, and recorded, elsewhere: a control instance passes it to a node. */
-  void auditedElsewhere() {
+  public void auditedElsewhere() {
     auditedElsewhere = true;
   }
 

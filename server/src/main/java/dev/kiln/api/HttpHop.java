@@ -30,7 +30,7 @@ import org.eclipse.jetty.server.Request;
  * credential in place of the user's key, and the node's answer comes back as it is made. Bodies
  * stream both ways and are never held whole, so a 100 MiB upload or a followed log costs a buffer.
  */
-final class HttpHop implements AutoCloseable {
+final class HttpHop implements AutoCloseable, NodeHop {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(HttpHop.class);
   /** An internal call that moves a sandbox's state (a take-over, a fork from the bucket) may fetch a few GiB; longer is a hung node. */
   private static final Duration CALL_TIMEOUT = Duration.ofMinutes(10);
@@ -48,7 +48,8 @@ final class HttpHop implements AutoCloseable {
   }
 
   /** Sends the exchange's request to the node and streams its answer back; {@code body} replaces the request body when given (already read). */
-  void forward(Exchange x, NodeRoute node, Optional<byte[]> body) throws IOException, InterruptedException {
+  @Override
+  public void forward(Exchange x, NodeRoute node, Optional<byte[]> body) throws IOException, InterruptedException {
     relay(x, send(x, node, body));
   }
 
@@ -141,7 +142,9 @@ final class HttpHop implements AutoCloseable {
   /** The request's headers for the node: the client's credentials replaced by the node's, and the caller they stood for. */
   private static void copyRequestHeaders(Exchange x, NodeRoute node, HeaderSink out) {
     for (HttpField f : x.request.getHeaders()) {
-      if (!NOT_SENT.contains(f.getLowerCaseName())) out.header(f.getName(), f.getValue());
+      // Basic credentials are no key of Kiln's: E2B's SDK names the guest user of an envd call with them.
+      boolean basic = f.getLowerCaseName().equals("authorization") && f.getValue().regionMatches(true, 0, "Basic ", 0, 6);
+      if (basic || !NOT_SENT.contains(f.getLowerCaseName())) out.header(f.getName(), f.getValue());
     }
     out.header(NodeCredential.HEADER, node.credential().value());
     out.header(Caller.HEADER, x.caller().header());

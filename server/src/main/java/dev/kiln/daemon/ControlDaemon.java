@@ -3,6 +3,8 @@ package dev.kiln.daemon;
 import dev.kiln.access.ApiKeys;
 import dev.kiln.api.ApiAudit;
 import dev.kiln.api.ApiServer;
+import dev.kiln.api.Callers;
+import dev.kiln.e2b.E2bApi;
 import dev.kiln.audit.AuditLog;
 import dev.kiln.audit.AuditTrail;
 import dev.kiln.store.AuditRepository;
@@ -62,6 +64,8 @@ public final class ControlDaemon implements Daemon {
   private ApiServer api;
   private final AuditTrail audit;
   private PortProxy proxy;
+  /** E2B's host names over HTTPS, with {@code e2b.domain}. */
+  private PortProxy e2bProxy;
 
   public ControlDaemon(KilnConfig config, Optional<String> adminKey) throws Exception {
     if (config.cluster().role() != ClusterConfig.Role.CONTROL) throw new IllegalArgumentException("not a control instance's config");
@@ -80,9 +84,11 @@ public final class ControlDaemon implements Daemon {
     DevKey.announce(config, keys);
     String[] hp = config.listen().split(":");
     api = ApiServer.forControl(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), directory, nodes, leases, keys,
-        new RouteAccess(new SandboxRepository(db), new TemplateRepository(db)), new AuditLog(new AuditRepository(db), audit), new ApiAudit(audit));
+        new RouteAccess(new SandboxRepository(db), new TemplateRepository(db)), new AuditLog(new AuditRepository(db), audit), new ApiAudit(audit),
+        hop -> E2bApi.relay(directory, hop, Callers.users(keys), new ApiAudit(audit)));
     Listening.startApi(api, config.listen());
     proxy = Listening.startProxy(config.network().proxyListen(), at -> PortProxy.start(at, config.network().proxyDomain(), this::relay));
+    if (config.e2b().hostNames()) e2bProxy = Listening.startE2bHostNames(config.e2b(), hp[0], api.port(), this::relay);
     ClusterMembership.startLiveness(ticks, nodes, leadership, config.cluster());
     ClusterTtl ttl = new ClusterTtl(new SandboxRepository(db), nodes, leadership, http);
     ticks.scheduleWithFixedDelay(() -> ClusterMembership.guarded("cluster ttl", ttl::pass), KilnDaemon.REAP_INTERVAL.toMillis(),
@@ -125,6 +131,7 @@ public final class ControlDaemon implements Daemon {
     leadership.close();
     if (api != null) api.close();
     if (proxy != null) proxy.close();
+    if (e2bProxy != null) e2bProxy.close();
     http.close();
     audit.close();
     db.close();

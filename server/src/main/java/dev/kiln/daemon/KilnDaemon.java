@@ -3,12 +3,9 @@ package dev.kiln.daemon;
 import dev.kiln.access.ApiKeys;
 import dev.kiln.api.ApiAudit;
 import dev.kiln.api.ApiServer;
-import dev.kiln.config.E2bConfig;
 import dev.kiln.e2b.E2bApi;
-import dev.kiln.e2b.E2bHostNames;
-import dev.kiln.net.proxy.PemTls;
-import dev.kiln.net.proxy.ProxyTargets;
 import dev.kiln.e2b.EnvdTokens;
+import dev.kiln.store.SecretRepository;
 import dev.kiln.audit.AuditLog;
 import dev.kiln.audit.AuditTrail;
 import dev.kiln.store.AuditRepository;
@@ -324,11 +321,13 @@ public final class KilnDaemon implements Daemon {
           REAP_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
     }
     String[] hp = config.listen().split(":");
+    Callers callers = node ? Callers.controlPlane(cluster.credential()) : Callers.users(keys);
+    // E2B's API (docs/e2b.md) on every daemon that runs sandboxes: a node's is reached through a control instance.
+    E2bApi e2b = E2bApi.local(sandboxes, ops, processes, templates, callers, EnvdTokens.inStore(new SecretRepository(db)),
+        Optional.ofNullable(config.e2b().domain()), new ApiAudit(audit));
     api = new ApiServer(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), sandboxes, ops, processes, templates, capabilities, cluster.registry(),
-        cluster.leases(), node ? Callers.controlPlane(cluster.credential()) : Callers.users(keys),
-        new RouteAccess(new SandboxRepository(db), new TemplateRepository(db)), keys, new AuditLog(new AuditRepository(db), audit), new ApiAudit(audit),
-        node ? Optional.empty() : Optional.of(new E2bApi(sandboxes, ops, processes, templates, keys, EnvdTokens.inDataDir(config.dataDir()),
-            Optional.ofNullable(config.e2b().domain()), new ApiAudit(audit))));
+        cluster.leases(), callers, new RouteAccess(new SandboxRepository(db), new TemplateRepository(db)), keys, new AuditLog(new AuditRepository(db), audit),
+        new ApiAudit(audit), Optional.of(e2b));
     Listening.startApi(api, config.listen());
     log.info("kiln api listening on http://{}:{}", hp[0], api.port());
     if (networks.available()) {
@@ -339,7 +338,9 @@ public final class KilnDaemon implements Daemon {
       log.info("kiln port proxy listening on http://{}:{} (hosts <port>-<sandbox>.{}, paths /v1/sandboxes/<id>/ports/<port>/)",
           proxy.address().getHostString(), proxy.address().getPort(), domain);
     }
-    if (!node && config.e2b().hostNames()) startE2bHostNames(hp[0]);
+    if (!node && config.e2b().hostNames()) {
+      e2bProxy = Listening.startE2bHostNames(config.e2b(), hp[0], api.port(), networks.available() ? networks::proxyTarget : (id, port) -> Optional.empty());
+    }
     cluster.start(reaper, this::capacity, hp[0], api.port(), proxyAddress().map(InetSocketAddress::getPort));
   }
 
@@ -356,22 +357,6 @@ public final class KilnDaemon implements Daemon {
     List<String> cached = templates.list().stream().filter(Template::built)
         .filter(t -> t.rootfs().map(p -> Files.exists(templates.artifacts().local(p))).orElse(false)).map(Template::name).toList();
     return new NodeCapacity(limits.maxVcpus(), limits.maxMemoryMib(), diskFree, running, cached, accelerator.name().toLowerCase(java.util.Locale.ROOT));
-  }
-
-  /** E2B's host names over HTTPS (docs/e2b.md): its API, each sandbox's envd, and sandbox ports when there is networking. */
-  private void startE2bHostNames(String apiHost) throws IOException, DaemonStartException {
-    E2bConfig e = config.e2b();
-    javax.net.ssl.SSLContext tls;
-    try {
-      tls = PemTls.serverContext(e.certificate(), e.privateKey());
-    } catch (IOException bad) {
-      throw new DaemonStartException("e2b.certificate and e2b.privateKey: " + bad.getMessage(), bad);
-    }
-    String host = apiHost.equals("0.0.0.0") ? "127.0.0.1" : apiHost;
-    ProxyTargets sandboxPorts = networks.available() ? networks::proxyTarget : (id, port) -> Optional.empty();
-    e2bProxy = Listening.startProxy(e.listen(), "E2B's host names", "e2b.listen", at -> PortProxy.startTls(at, e.domain(), new E2bHostNames(new InetSocketAddress(host, api.port()), sandboxPorts), tls));
-    log.info("E2B host names served on https://{}:{} (api.{} and <port>-<sandbox>.{})", e2bProxy.address().getHostString(), e2bProxy.address().getPort(),
-        e.domain(), e.domain());
   }
 
   /** Where E2B's host names are served (for tests); empty without {@code e2b.domain}. */

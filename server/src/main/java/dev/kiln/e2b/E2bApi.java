@@ -1,13 +1,15 @@
 package dev.kiln.e2b;
 
-import dev.kiln.access.ApiKeys;
 import dev.kiln.access.Caller;
 import dev.kiln.access.Role;
 import dev.kiln.api.ApiAudit;
 import dev.kiln.api.UserMessages;
 import dev.kiln.api.Callers;
+import dev.kiln.api.E2bRequests;
 import dev.kiln.api.Exchange;
 import dev.kiln.api.Front;
+import dev.kiln.api.NodeHop;
+import dev.kiln.cluster.NodeDirectory;
 import dev.kiln.api.HttpStatusOf;
 import dev.kiln.api.Route;
 import dev.kiln.error.ErrorCode;
@@ -33,37 +35,58 @@ import org.slf4j.LoggerFactory;
  */
 public final class E2bApi implements Front {
   private static final Logger log = LoggerFactory.getLogger(E2bApi.class);
-  static final String SANDBOX_HEADER = "E2b-Sandbox-Id";
-  private final List<Route> control;
-  private final Envd envd;
-  private final ApiKeys keys;
-  private final ApiAudit audit;
-  private final SandboxManager sandboxes;
+  static final String SANDBOX_HEADER = E2bRequests.SANDBOX_HEADER;
 
-  public E2bApi(SandboxManager sandboxes, SandboxOperations ops, ProcessService processes, TemplateService templates, ApiKeys keys, EnvdTokens tokens,
-      Optional<String> domain, ApiAudit audit) {
-    this.sandboxes = sandboxes;
-    this.control = new E2bSandboxes(sandboxes, templates, new E2bViews(tokens, domain)).routes();
-    this.envd = new Envd(sandboxes, ops, processes, tokens);
-    this.keys = keys;
+  /** How envd requests are served: here, or on the node that runs the sandbox. */
+  interface EnvdService {
+    void handle(Exchange x, String sandboxId) throws Exception;
+  }
+
+  private final List<Route> control;
+  private final EnvdService envd;
+  private final Callers callers;
+  /** A node's: only the control plane reaches it, envd included. */
+  private final boolean controlPlaneOnly;
+  private final ApiAudit audit;
+  /** Whom an envd request is recorded for, by its sandbox; empty where the node records it. */
+  private final Optional<SandboxManager> recordsEnvd;
+
+  private E2bApi(List<Route> control, EnvdService envd, Callers callers, ApiAudit audit, Optional<SandboxManager> recordsEnvd) {
+    this.control = List.copyOf(control);
+    this.envd = envd;
+    this.callers = callers;
+    this.controlPlaneOnly = callers instanceof Callers.ControlPlane;
     this.audit = audit;
+    this.recordsEnvd = recordsEnvd;
+  }
+
+  /** A daemon that runs sandboxes: combined (its callers present users' keys) or a node (its caller is the control plane). */
+  public static E2bApi local(SandboxManager sandboxes, SandboxOperations ops, ProcessService processes, TemplateService templates, Callers callers,
+      EnvdTokens tokens, Optional<String> domain, ApiAudit audit) {
+    return new E2bApi(new E2bSandboxes(sandboxes, templates, new E2bViews(tokens, domain)).routes(), new Envd(sandboxes, ops, processes, tokens), callers,
+        audit, Optional.of(sandboxes));
+  }
+
+  /** A control instance: each request carried to the node that runs its sandbox, which does and records it. */
+  public static E2bApi relay(NodeDirectory directory, NodeHop hop, Callers callers, ApiAudit audit) {
+    E2bRelay relay = new E2bRelay(directory, hop);
+    return new E2bApi(relay.routes(new E2bSandboxes(null, null, null).routes()), relay::envd, callers, audit, Optional.empty());
   }
 
   @Override
   public boolean takes(Exchange x) {
-    return x.header(SANDBOX_HEADER) != null || Envd.servesPath(x.requestPath()) || isControl(x.requestPath());
+    return E2bRequests.isE2b(x);
   }
 
   @Override
   public void serve(Exchange x) {
     String path = x.requestPath();
-    String sandboxId = x.header(SANDBOX_HEADER);
-    if (sandboxId == null && !Envd.servesPath(path)) {
+    if (!E2bRequests.isEnvd(x)) {
       control(x, path);
       return;
     }
     try {
-      envd(x, path, sandboxId);
+      envd(x, path, x.header(SANDBOX_HEADER));
     } catch (Exception e) {
       envdError(x, path, e);
       return;
@@ -74,11 +97,6 @@ public final class E2bApi implements Front {
     }
   }
 
-  private static boolean isControl(String path) {
-    return path.equals("/sandboxes") || path.startsWith("/sandboxes/") || path.equals("/v2/sandboxes") || path.startsWith("/v2/sandboxes/")
-        || path.equals("/snapshots");
-  }
-
   private void control(Exchange request, String path) {
     Route.Match match = Route.Match.of(control, request.method(), path);
     Route route = match.route().orElse(null);
@@ -87,8 +105,7 @@ public final class E2bApi implements Front {
     if (audit != null) x.beforeAnswer(() -> audit.after(x, matched, x.status()));
     try {
       if (route == null) throw match.unserved("E2B API", x.method(), path);
-      Caller caller = keys.authenticate(Callers.presentedKey(x))
-          .orElseThrow(() -> new KilnException(ErrorCode.UNAUTHORIZED, "a valid Kiln API key is required in X-API-KEY (E2B_API_KEY)"));
+      Caller caller = callers.authenticate(x).orElseThrow(() -> new KilnException(ErrorCode.UNAUTHORIZED, refusal()));
       x.authenticated(caller);
       route.handler().handle(x);
       x.answering();
@@ -98,18 +115,29 @@ public final class E2bApi implements Front {
     }
   }
 
+  private String refusal() {
+    return controlPlaneOnly ? callers.refusal() : "a valid Kiln API key is required in X-API-KEY (E2B_API_KEY)";
+  }
+
   private void envd(Exchange x, String path, String sandboxId) throws Exception {
     Route route = new Route(x.method(), path, null);
     if (audit != null) x.beforeAnswer(() -> audit.after(x, route, x.status()));
     if (sandboxId == null || sandboxId.isEmpty()) {
       throw new KilnException(ErrorCode.INVALID_REQUEST, "the " + SANDBOX_HEADER + " header is required: it names the sandbox this envd request is for");
     }
-    if (!path.equals("/health")) x.authenticated(tokenHolder(sandboxId));
+    if (controlPlaneOnly && callers.authenticate(x).isEmpty()) throw new KilnException(ErrorCode.UNAUTHORIZED, refusal());
+    if (recordsEnvd.isEmpty()) {
+      // Carried to the node, which checks the sandbox's token and records what was done.
+      x.authenticated(Callers.ControlPlane.ITSELF);
+      x.auditedElsewhere();
+    } else if (!path.equals("/health")) {
+      x.authenticated(tokenHolder(recordsEnvd.get(), sandboxId));
+    }
     envd.handle(x, sandboxId);
   }
 
   /** Whom an envd request is recorded for: the key its sandbox was made with (its token was given to that key). */
-  private Caller tokenHolder(String sandboxId) {
+  private static Caller tokenHolder(SandboxManager sandboxes, String sandboxId) {
     try {
       String owner = sandboxes.get(sandboxId).owner();
       return new Caller(owner.isEmpty() ? Caller.ENVIRONMENT_ADMIN.keyId() : owner, Role.USER);

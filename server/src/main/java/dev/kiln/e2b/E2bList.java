@@ -19,7 +19,7 @@ import java.util.Set;
 final class E2bList {
   static final int DEFAULT_LIMIT = 100;
   static final int MAX_LIMIT = 1000;
-  private static final Comparator<Sandbox> ORDER = Comparator.comparing(Sandbox::createdAt).thenComparing(Sandbox::id);
+  private static final String NEXT_TOKEN = "x-next-token";
 
   private E2bList() {}
 
@@ -27,16 +27,17 @@ final class E2bList {
   static void answer(Exchange x, List<Sandbox> visible, boolean runningOnly, E2bViews views) throws Exception {
     Set<String> states = runningOnly ? Set.of("running") : states(x.query("state"));
     Map<String, String> metadata = metadata(x.query("metadata"));
-    int limit = limit(x.query("limit"));
-    String after = token(x.query("nextToken"));
     List<Sandbox> matching = visible.stream()
         .filter(s -> states.contains(E2bViews.state(s)))
         .filter(s -> metadata.entrySet().stream().allMatch(e -> e.getValue().equals(s.metadata().get(e.getKey()))))
-        .filter(s -> after == null || key(s).compareTo(after) > 0)
-        .sorted(ORDER).toList();
-    List<Sandbox> page = matching.subList(0, Math.min(limit, matching.size()));
-    if (matching.size() > page.size()) {
-      x.setHeader("x-next-token", Base64.getUrlEncoder().withoutPadding().encodeToString(key(page.getLast()).getBytes(StandardCharsets.UTF_8)));
+        .toList();
+    // One page, oldest first, from the position nextToken names; the next page's token in x-next-token.
+    int limit = limit(x.query("limit"));
+    String after = token(x.query("nextToken"));
+    List<Sandbox> rest = matching.stream().filter(s -> after == null || key(s).compareTo(after) > 0).sorted(Comparator.comparing(E2bList::key)).toList();
+    List<Sandbox> page = rest.subList(0, Math.min(limit, rest.size()));
+    if (rest.size() > page.size()) {
+      x.setHeader(NEXT_TOKEN, Base64.getUrlEncoder().withoutPadding().encodeToString(key(page.getLast()).getBytes(StandardCharsets.UTF_8)));
     }
     x.json(200, page.stream().map(views::listed).toList());
   }

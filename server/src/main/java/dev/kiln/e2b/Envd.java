@@ -1,6 +1,7 @@
 package dev.kiln.e2b;
 
 import dev.kiln.api.CommandRequests;
+import dev.kiln.api.E2bRequests;
 import dev.kiln.api.Exchange;
 import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
@@ -21,9 +22,9 @@ import java.util.Optional;
  * {@code filesystem.Filesystem} in JSON. Every call but /health carries the sandbox's access token
  * (or, on /files, a URL signed with it).
  */
-final class Envd {
-  static final String PROCESS = "/process.Process/";
-  static final String FILESYSTEM = "/filesystem.Filesystem/";
+final class Envd implements E2bApi.EnvdService {
+  static final String PROCESS = E2bRequests.PROCESS;
+  static final String FILESYSTEM = E2bRequests.FILESYSTEM;
   private final SandboxManager sandboxes;
   private final EnvdTokens tokens;
   private final ProcessRpc process;
@@ -39,18 +40,14 @@ final class Envd {
     this.files = new EnvdFiles(sandboxes, ops, users);
   }
 
-  static boolean servesPath(String path) {
-    return path.equals("/health") || path.equals("/files") || path.startsWith(PROCESS) || path.startsWith(FILESYSTEM);
-  }
-
-  void handle(Exchange x, String sandboxId) throws Exception {
+  @Override
+  public void handle(Exchange x, String sandboxId) throws Exception {
     String path = x.requestPath();
     String method = x.method();
     x.auditSandbox(sandboxId);
     Optional<Sandbox> sandbox = find(sandboxId);
     if (sandbox.isEmpty()) {
-      // What E2B's edge answers for a sandbox that is not running: the SDK reads it as "not running" (isRunning false, a timeout).
-      x.json(502, Map.of("code", 502, "message", "sandbox " + sandboxId + " is not running here (it does not exist, or was deleted)", "sandboxId", sandboxId));
+      notRunning(x, sandboxId);
       return;
     }
     if (path.equals("/health")) {
@@ -74,6 +71,11 @@ final class Envd {
     ProtoJson req = request(x, streaming, path);
     if (isProcess) process.call(rpc, call, req);
     else filesystem.call(rpc, call, req);
+  }
+
+  /** What E2B's edge answers for a sandbox that is not running: the SDK reads it as "not running" (isRunning false, a timeout). */
+  static void notRunning(Exchange x, String sandboxId) throws IOException {
+    x.json(502, Map.of("code", 502, "message", "sandbox " + sandboxId + " is not running here (it does not exist, or was deleted)", "sandboxId", sandboxId));
   }
 
   private Optional<Sandbox> find(String id) {

@@ -1,14 +1,11 @@
 package dev.kiln.e2b;
 
-import dev.kiln.host.AtomicFiles;
-import java.io.IOException;
+import dev.kiln.store.SecretRepository;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
+import java.util.HexFormat;
 import java.time.Instant;
 import java.util.Base64;
 import javax.crypto.Mac;
@@ -16,11 +13,11 @@ import javax.crypto.spec.SecretKeySpec;
 
 /**
  * The per-sandbox access tokens E2B's SDK sends to a sandbox's envd ({@code X-Access-Token}): an
- * HMAC of the sandbox id under a key kept in the data directory. Nothing per sandbox is stored, a
- * daemon restart keeps every token valid, and a token opens its own sandbox only.
+ * HMAC of the sandbox id under a key kept in the store. Nothing per sandbox is stored, a daemon
+ * restart keeps every token valid, and a token opens its own sandbox only.
  */
 public final class EnvdTokens {
-  private static final String KEY_FILE = "e2b-token.key";
+  private static final String SECRET_NAME = "e2b.envd-token-key";
   private static final int KEY_BYTES = 32;
   private final byte[] key;
 
@@ -29,18 +26,19 @@ public final class EnvdTokens {
     this.key = key.clone();
   }
 
-  /** The key in {@code dataDir}, made (owner-only, crash-safe) on first use. */
-  public static EnvdTokens inDataDir(Path dataDir) throws IOException {
-    Path file = dataDir.resolve(KEY_FILE);
-    if (!Files.exists(file)) {
-      byte[] fresh = new byte[KEY_BYTES];
-      new SecureRandom().nextBytes(fresh);
-      AtomicFiles.write(file, fresh, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    }
-    byte[] key = Files.readAllBytes(file);
-    if (key.length != KEY_BYTES) {
-      throw new IOException(file + " holds " + key.length + " bytes, not the " + KEY_BYTES + " of an E2B token key; delete it to make a new one "
-          + "(tokens of running E2B sandboxes then change: their SDK clients must connect again)");
+  /**
+   * The key in the store, made by the first daemon that needs it: every node and control instance
+   * of a cluster derives the same tokens, so a sandbox's token holds wherever it runs.
+   */
+  public static EnvdTokens inStore(SecretRepository secrets) {
+    byte[] fresh = new byte[KEY_BYTES];
+    new SecureRandom().nextBytes(fresh);
+    String stored = secrets.getOrPut(SECRET_NAME, HexFormat.of().formatHex(fresh));
+    byte[] key;
+    try {
+      key = HexFormat.of().parseHex(stored);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalStateException("the stored " + SECRET_NAME + " is not hexadecimal", e);
     }
     return new EnvdTokens(key);
   }

@@ -15,19 +15,13 @@ public final class AtomicFiles {
   private AtomicFiles() {}
 
   public static void write(Path target, byte[] content) throws IOException {
-    write(target, content, new java.nio.file.attribute.FileAttribute<?>[0]);
-  }
-
-  /** The same, the file made with {@code attributes} (permissions, say) before any byte is in it. */
-  public static void write(Path target, byte[] content, java.nio.file.attribute.FileAttribute<?>... attributes) throws IOException {
     Path dir = target.toAbsolutePath().getParent();
     Files.createDirectories(dir);
     Path tmp = dir.resolve("." + target.getFileName() + ".tmp-" + ProcessHandle.current().pid());
     // A new file, never one found there: a VM's run directory is writable by its QEMU, which could
     // have put a link to any file of the host at this name.
     Files.deleteIfExists(tmp);
-    try (FileChannel ch = FileChannel.open(tmp, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS),
-        attributes)) {
+    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
       var buf = java.nio.ByteBuffer.wrap(content);
       while (buf.hasRemaining()) ch.write(buf);
       ch.force(true);

@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import dev.kiln.store.Database;
+import dev.kiln.store.SecretRepository;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.Base64;
@@ -17,22 +17,31 @@ import org.junit.jupiter.api.io.TempDir;
 
 class EnvdTokensTest {
   @Test
-  void aTokenOpensItsOwnSandboxOnlyAndOutlivesARestart(@TempDir Path dir) throws Exception {
-    EnvdTokens tokens = EnvdTokens.inDataDir(dir);
-    String a = tokens.tokenFor("sb-a");
-    assertTrue(tokens.matches("sb-a", a));
-    assertFalse(tokens.matches("sb-b", a));
-    assertFalse(tokens.matches("sb-a", a + "x"));
-    assertFalse(tokens.matches("sb-a", null));
-    assertEquals(a, EnvdTokens.inDataDir(dir).tokenFor("sb-a"), "the key is kept, so a restarted daemon gives the same token");
-    assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("e2b-token.key"))));
-    Path other = Files.createDirectory(dir.resolve("other"));
-    assertNotEquals(a, EnvdTokens.inDataDir(other).tokenFor("sb-a"), "another daemon's key gives other tokens");
+  void aTokenOpensItsOwnSandboxOnlyAndEveryDaemonOfTheStoreMakesTheSame(@TempDir Path dir) throws Exception {
+    String a;
+    try (Database db = Database.open(dir.resolve("kiln.db"))) {
+      EnvdTokens tokens = EnvdTokens.inStore(new SecretRepository(db));
+      a = tokens.tokenFor("sb-a");
+      assertTrue(tokens.matches("sb-a", a));
+      assertFalse(tokens.matches("sb-b", a));
+      assertFalse(tokens.matches("sb-a", a + "x"));
+      assertFalse(tokens.matches("sb-a", null));
+      assertEquals(a, EnvdTokens.inStore(new SecretRepository(db)).tokenFor("sb-a"), "another daemon on the store (or this one restarted) gives the same token");
+    }
+    try (Database other = Database.open(dir.resolve("other.db"))) {
+      assertNotEquals(a, EnvdTokens.inStore(new SecretRepository(other)).tokenFor("sb-a"), "a store of its own has a key of its own");
+    }
+  }
+
+  private static EnvdTokens tokens(Path dir) throws Exception {
+    try (Database db = Database.open(dir.resolve("kiln.db"))) {
+      return EnvdTokens.inStore(new SecretRepository(db));
+    }
   }
 
   @Test
   void signedUrlsAreCheckedAsTheSdkSignsThem(@TempDir Path dir) throws Exception {
-    EnvdTokens tokens = EnvdTokens.inDataDir(dir);
+    EnvdTokens tokens = tokens(dir);
     String token = tokens.tokenFor("sb-a");
     Instant now = Instant.ofEpochSecond(1_000);
     String plain = sign("/tmp/f:read:user:" + token);

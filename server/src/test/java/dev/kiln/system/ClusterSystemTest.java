@@ -73,7 +73,8 @@ class ClusterSystemTest {
     for (LocalCluster.Daemon d : nodes) d.start();
     controlA.start();
     controlB.start();
-    BusyboxRootfs.create(cluster.dir.resolve("rootfs"));
+    // With bash: the E2B SDK runs every command as bash -l -c (theE2bSdkSuitePassesThroughAControlInstance).
+    BusyboxRootfs.createWithBash(cluster.dir.resolve("rootfs"));
   }
 
   @AfterAll
@@ -266,6 +267,16 @@ class ClusterSystemTest {
     assertEquals(404, other.status(), other.raw());
     assertEquals(403, cluster.call(controlA.base(), secret, "GET", "/v1/nodes", null).status());
     ok(cluster.call(controlB.base(), secret, "DELETE", "/v1/sandboxes/" + id, null), 204);
+  }
+
+  /**
+   * E2B's API through a control instance (docs/e2b.md): the unmodified SDK's suite, every request
+   * carried to the node that runs its sandbox, a list gathered from every node.
+   */
+  @Test
+  @Order(8)
+  void theE2bSdkSuitePassesThroughAControlInstance() throws Exception {
+    E2bSuite.run(Map.of("E2B_API_KEY", cluster.key, "E2B_API_URL", controlA.base(), "E2B_SANDBOX_URL", controlA.base(), "KILN_E2B_TEMPLATE", TEMPLATE));
   }
 
   @Test

@@ -11,14 +11,11 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -62,7 +59,7 @@ class E2bSdkSystemTest {
   @Test
   void theE2bSdkSuitePassesWithTheApiAndEnvdOnOneBaseUrl() throws Exception {
     Map<String, String> env = Map.of("E2B_API_KEY", host.key, "E2B_API_URL", host.base, "E2B_SANDBOX_URL", host.base, "KILN_E2B_TEMPLATE", TEMPLATE);
-    runSuite(env);
+    E2bSuite.run(env);
   }
 
   @Test
@@ -71,7 +68,7 @@ class E2bSdkSystemTest {
         "NODE_EXTRA_CA_CERTS", certificates.ca().toString(),
         "NODE_OPTIONS", "--import " + REPO.resolve("e2b-tests/lib/resolve-domain.mjs"),
         "KILN_TEST_DOMAIN", DOMAIN, "KILN_TEST_DOMAIN_ADDRESS", ADDRESS);
-    runSuite(env);
+    E2bSuite.run(env);
   }
 
   /**
@@ -124,18 +121,5 @@ class E2bSdkSystemTest {
     return http.send(request.timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
   }
 
-  private static void runSuite(Map<String, String> env) throws Exception {
-    Path log = Files.createTempFile("e2b-suite", ".log");
-    ProcessBuilder pb = new ProcessBuilder(List.of("bash", REPO.resolve("scripts/e2b-tests.sh").toString())).redirectErrorStream(true)
-        .redirectOutput(log.toFile());
-    pb.environment().keySet().removeIf(k -> k.startsWith("E2B_") || k.startsWith("NODE_"));
-    pb.environment().putAll(env);
-    Process p = pb.start();
-    boolean done = p.waitFor(Duration.ofMinutes(15).toMillis(), TimeUnit.MILLISECONDS);
-    if (!done) p.destroyForcibly().waitFor();
-    String output = Files.readString(log, StandardCharsets.UTF_8);
-    Files.deleteIfExists(log);
-    System.out.println(output);
-    assertEquals(0, done ? p.exitValue() : -1, "the E2B SDK suite failed (or ran past 15 minutes):\n" + output);
-  }
+
 }

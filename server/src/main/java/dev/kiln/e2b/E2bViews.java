@@ -29,6 +29,8 @@ final class E2bViews {
   Map<String, Object> created(Sandbox s) {
     Map<String, Object> m = common(s);
     m.put("envdAccessToken", tokens.tokenFor(s.id()));
+    // The port proxy's token for the sandbox's own ports (none when they are public), sent back in e2b-traffic-access-token.
+    m.put("trafficAccessToken", s.network().accessToken().orElse(null));
     m.put("domain", domain.orElse(null));
     return m;
   }

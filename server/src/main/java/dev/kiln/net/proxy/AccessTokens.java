@@ -15,19 +15,23 @@ import java.util.function.Predicate;
  */
 final class AccessTokens {
   static final String HEADER = "X-Kiln-Access-Token";
+  /** E2B's name for the same header (its SDK hands the token out as trafficAccessToken); docs/e2b.md. */
+  static final String E2B_HEADER = "e2b-traffic-access-token";
   /** The query parameter and the cookie; a browser following a link with it can then keep it in a cookie. */
   static final String PARAM = "kiln_token";
 
   private AccessTokens() {}
 
   /**
-   * The token the client presented: the header, else the query parameter, else the cookie.
+   * The token the client presented: the header (Kiln's or E2B's name for it), else the query
+   * parameter, else the cookie.
    *
    * @throws ProxyException INVALID_REQUEST when the header or the parameter appears twice
    */
   static Optional<String> presented(RequestHead head) throws ProxyException {
-    List<String> header = head.values(HEADER);
-    if (header.size() > 1) throw new ProxyException(ProxyError.INVALID_REQUEST, "more than one " + HEADER + " header");
+    List<String> header = new ArrayList<>(head.values(HEADER));
+    header.addAll(head.values(E2B_HEADER));
+    if (header.size() > 1) throw new ProxyException(ProxyError.INVALID_REQUEST, "more than one " + HEADER + " (or " + E2B_HEADER + ") header");
     if (header.size() == 1) return Optional.of(header.getFirst());
     List<String> param = new ArrayList<>();
     for (String pair : head.query().map(q -> q.split("&")).orElse(new String[0])) {

@@ -10,7 +10,7 @@ final class ForwardedHead {
   // Dropped from the client's head: the token, forwarding headers a client could forge, and
   // Connection, which is set anew.
   private static final Set<String> DROPPED = Set.of(
-      AccessTokens.HEADER.toLowerCase(Locale.ROOT), ProxyTarget.CREDENTIAL_HEADER.toLowerCase(Locale.ROOT), "x-forwarded-for", "x-forwarded-host",
+      AccessTokens.HEADER.toLowerCase(Locale.ROOT), AccessTokens.E2B_HEADER, ProxyTarget.CREDENTIAL_HEADER.toLowerCase(Locale.ROOT), "x-forwarded-for", "x-forwarded-host",
       "x-forwarded-proto", "connection");
 
   private ForwardedHead() {}

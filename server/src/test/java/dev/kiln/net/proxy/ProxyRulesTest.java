@@ -64,6 +64,17 @@ class ProxyRulesTest {
   }
 
   @Test
+  void e2bsHeaderForTheTokenIsTakenAndNeverReachesTheSandbox() throws ProxyException {
+    RequestHead h = head("GET /x HTTP/1.1\r\nHost: 8080-sb.sandbox.localhost\r\ne2b-traffic-access-token: t0k\r\n\r\n");
+    assertEquals(Optional.of("t0k"), AccessTokens.presented(h));
+    assertThrows(ProxyException.class, () -> AccessTokens.presented(head("GET / HTTP/1.1\r\nHost: h\r\nX-Kiln-Access-Token: a\r\ne2b-traffic-access-token: b\r\n\r\n")));
+    ProxyTarget target = new ProxyTarget(new InetSocketAddress("127.0.0.1", 1), Optional.of("t0k"));
+    String forwarded = new String(ForwardedHead.render(h, Route.of(h, DOMAIN, java.util.Set.of()), java.net.InetAddress.getLoopbackAddress(), target, false),
+        java.nio.charset.StandardCharsets.ISO_8859_1);
+    assertFalse(forwarded.toLowerCase(java.util.Locale.ROOT).contains("t0k"), forwarded);
+  }
+
+  @Test
   void tokensCompareExactly() throws ProxyException {
     ProxyTarget target = new ProxyTarget(new InetSocketAddress("127.0.0.1", 1), Optional.of("abc"));
     AccessTokens.check(target, Optional.of("abc"));

@@ -22,6 +22,7 @@ import org.eclipse.jetty.util.Fields;
 
 /** One HTTP request and its response, with the blocking helpers the route handlers need. */
 public final class Exchange {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Exchange.class);
   /** JSON bodies are small requests; 1 MiB is generous and keeps a hostile body off the heap. */
   static final int MAX_JSON_BODY = 1 << 20;
   /** Strict for what clients send ({@link StrictJson}); ISO-8601 times in what we answer. */
@@ -110,6 +111,33 @@ public final class Exchange {
   public void resetForError() {
     response.reset();
     if (!request.consumeAvailable()) response.getHeaders().put(HttpHeader.CONNECTION, "close");
+  }
+
+  /** How an API writes an error answer in its own shape (Kiln's, E2B's planes). */
+  public interface ErrorShape {
+    void send(Exchange x, int status, ErrorCode code, String message) throws IOException;
+  }
+
+  /**
+   * Answers a failure in {@code shape}, its message fit for users, and completes the exchange. An
+   * answer already begun (a download that failed midway) cannot become an error: the connection is
+   * cut, which the client sees as a truncated body rather than a silently short one.
+   */
+  public void fail(Failure f, ErrorShape shape) {
+    audit("error", f.code().name());
+    if (response.isCommitted()) {
+      log.warn("error after the answer began: {} {}", f.code(), f.message());
+      answering();
+      callback.failed(new IOException(f.message()));
+      return;
+    }
+    try {
+      resetForError();
+      shape.send(this, f.status(), f.code(), UserMessages.of(f.code().name(), f.message()));
+      callback.succeeded();
+    } catch (IOException | RuntimeException e) {
+      callback.failed(e);
+    }
   }
 
   /** The answer is complete (for a handler that answers outside the API's router). */
@@ -272,6 +300,22 @@ public final class Exchange {
   public void noContent() {
     response.setStatus(204);
     answering();
+  }
+
+  /**
+   * Streams {@code in} as a 200 answer. Its first chunk is read before the status is sent, so an
+   * error right at the start is still a proper error answer; a failure later can only cut the
+   * connection, which the client sees as a truncated body.
+   */
+  public void stream(InputStream in, String contentType) throws IOException {
+    byte[] buf = new byte[64 * 1024];
+    int n = in.read(buf);
+    try (OutputStream out = rawOutput(200, contentType)) {
+      while (n >= 0) {
+        out.write(buf, 0, n);
+        n = in.read(buf);
+      }
+    }
   }
 
   /** The response body as a stream, status and headers set by the caller. */

@@ -5,8 +5,6 @@ import dev.kiln.agent.GuestFileInput;
 import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
 import dev.kiln.sandbox.SandboxOperations;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -44,31 +42,17 @@ final class FileRoutes {
 
   private void download(Exchange x) throws Exception {
     try (GuestFileInput in = ops.readFile(x.path("id"), x.requiredQuery("path"))) {
-      // The first chunk is fetched before the status is sent, so an error right at the start is
-      // still a proper JSON error; a failure later can only cut the connection.
-      byte[] buf = new byte[64 * 1024];
-      int n = in.read(buf);
-      try (OutputStream out = x.rawOutput(200, "application/octet-stream")) {
-        while (n >= 0) {
-          out.write(buf, 0, n);
-          n = in.read(buf);
-        }
-      }
+      x.stream(in, "application/octet-stream");
     }
   }
 
   private void upload(Exchange x) throws Exception {
     String path = x.requiredQuery("path");
     int mode = parseMode(x.query("mode"));
-    long written;
-    java.security.MessageDigest sha256 = java.security.MessageDigest.getInstance("SHA-256");
     x.audit("path", path);
-    try (InputStream body = new java.security.DigestInputStream(x.bodyStream(), sha256)) {
-      written = ops.writeFile(x.path("id"), path, mode, body);
-    }
-    x.audit("bytes", written);
-    x.audit("sha256", java.util.HexFormat.of().formatHex(sha256.digest()));
-    x.json(200, Map.of("path", path, "bytesWritten", written));
+    Upload written = Upload.write(ops, x.path("id"), path, mode, x.bodyStream());
+    written.audit(x);
+    x.json(200, Map.of("path", path, "bytesWritten", written.bytes()));
   }
 
   private void remove(Exchange x) throws Exception {

@@ -11,5 +11,4 @@ import java.util.Optional;
 public interface NodeHop {
   /** Sends the exchange's request to the node and streams the answer back; {@code body} replaces a body already read. */
   void forward(Exchange x, NodeRoute node, Optional<byte[]> body) throws IOException, InterruptedException;
-
 }

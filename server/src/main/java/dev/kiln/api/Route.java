@@ -34,7 +34,7 @@ public record Route(String method, String template, Handler handler) {
   }
 
   /** The path parameters if {@code path} matches this route's template. */
-  public Optional<Map<String, String>> match(String path) {
+  Optional<Map<String, String>> match(String path) {
     String[] want = template.split("/", -1);
     String[] got = path.split("/", -1);
     if (want.length != got.length) return Optional.empty();

@@ -57,7 +57,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.io.IOException;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.Executors;
@@ -357,11 +356,6 @@ public final class KilnDaemon implements Daemon {
     List<String> cached = templates.list().stream().filter(Template::built)
         .filter(t -> t.rootfs().map(p -> Files.exists(templates.artifacts().local(p))).orElse(false)).map(Template::name).toList();
     return new NodeCapacity(limits.maxVcpus(), limits.maxMemoryMib(), diskFree, running, cached, accelerator.name().toLowerCase(java.util.Locale.ROOT));
-  }
-
-  /** Where E2B's host names are served (for tests); empty without {@code e2b.domain}. */
-  public Optional<InetSocketAddress> e2bAddress() {
-    return Optional.ofNullable(e2bProxy).map(PortProxy::address);
   }
 
   /** Where the port proxy listens (for tests and the CLI); empty without networking. */

@@ -52,21 +52,23 @@ final class DirectoryWatch {
           stream.fail(e.code, e.getMessage());
           return;
         }
-        int sent = 0;
+        boolean sent = false;
         for (Map.Entry<String, Seen> e : now.entrySet()) {
           Seen old = before.get(e.getKey());
+          Seen seen = e.getValue();
           if (old == null) {
-            sent += send(stream, call, dir, e.getKey(), "EVENT_TYPE_CREATE", includeEntry);
+            sent |= send(stream, call, dir, e.getKey(), "EVENT_TYPE_CREATE", includeEntry);
             // inotify (envd's) tells a file made with content as a create and then a write.
-            if (e.getValue().kind() == FileEntry.Kind.FILE && e.getValue().size() > 0) sent += send(stream, call, dir, e.getKey(), "EVENT_TYPE_WRITE", includeEntry);
+            if (seen.kind() == FileEntry.Kind.FILE && seen.size() > 0) sent |= send(stream, call, dir, e.getKey(), "EVENT_TYPE_WRITE", includeEntry);
+          } else if (old.size() != seen.size() || !old.mtime().equals(seen.mtime())) {
+            sent |= send(stream, call, dir, e.getKey(), "EVENT_TYPE_WRITE", includeEntry);
           }
-          else if (old.size() != e.getValue().size() || !old.mtime().equals(e.getValue().mtime())) sent += send(stream, call, dir, e.getKey(), "EVENT_TYPE_WRITE", includeEntry);
         }
         for (String gone : before.keySet()) {
-          if (!now.containsKey(gone)) sent += send(stream, call, dir, gone, "EVENT_TYPE_REMOVE", false);
+          if (!now.containsKey(gone)) sent |= send(stream, call, dir, gone, "EVENT_TYPE_REMOVE", false);
         }
         before = now;
-        if (sent > 0) {
+        if (sent) {
           quietSince = System.nanoTime();
         } else if (System.nanoTime() - quietSince > keepalive.toNanos()) {
           stream.send(Map.of("keepalive", Map.of()));
@@ -78,12 +80,13 @@ final class DirectoryWatch {
     }
   }
 
-  private int send(ConnectStream stream, EnvdCall call, String dir, String name, String type, boolean includeEntry) throws IOException, InterruptedException {
+  /** Sends one event; true, so that a poll can say it sent any. */
+  private boolean send(ConnectStream stream, EnvdCall call, String dir, String name, String type, boolean includeEntry) throws IOException, InterruptedException {
     Map<String, Object> event = new LinkedHashMap<>();
     event.put("name", name);
     event.put("type", type);
     if (includeEntry) {
-      String path = (dir.endsWith("/") ? dir : dir + "/") + name;
+      String path = EnvdCall.child(dir, name);
       try {
         event.put("entry", FilesystemRpc.entry(path, ops.stat(call.sandboxId(), path)));
       } catch (KilnException e) {
@@ -91,7 +94,7 @@ final class DirectoryWatch {
       }
     }
     stream.send(Map.of("filesystem", event));
-    return 1;
+    return true;
   }
 
   /** Every entry under {@code dir} by its path relative to it. */
@@ -108,7 +111,7 @@ final class DirectoryWatch {
       out.put(rel, new Seen(e.kind(), e.size(), e.mtime()));
       if (recursive && depth < MAX_DEPTH && e.kind() == FileEntry.Kind.DIRECTORY) {
         try {
-          walk(id, (dir.endsWith("/") ? dir : dir + "/") + e.name(), rel + "/", true, depth + 1, out);
+          walk(id, EnvdCall.child(dir, e.name()), rel + "/", true, depth + 1, out);
         } catch (KilnException gone) {
           // Removed between the listing and this walk: the next poll sees it gone.
         }

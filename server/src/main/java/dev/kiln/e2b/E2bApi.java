@@ -3,14 +3,13 @@ package dev.kiln.e2b;
 import dev.kiln.access.Caller;
 import dev.kiln.access.Role;
 import dev.kiln.api.ApiAudit;
-import dev.kiln.api.UserMessages;
 import dev.kiln.api.Callers;
 import dev.kiln.api.E2bRequests;
 import dev.kiln.api.Exchange;
+import dev.kiln.api.Failure;
 import dev.kiln.api.Front;
 import dev.kiln.api.NodeHop;
 import dev.kiln.cluster.NodeDirectory;
-import dev.kiln.api.HttpStatusOf;
 import dev.kiln.api.Route;
 import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
@@ -18,12 +17,9 @@ import dev.kiln.image.TemplateService;
 import dev.kiln.sandbox.ProcessService;
 import dev.kiln.sandbox.SandboxManager;
 import dev.kiln.sandbox.SandboxOperations;
-import java.io.IOException;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * E2B's two APIs on Kiln's port, beside Kiln's own (whose paths all start with /v1, /healthz or
@@ -34,7 +30,6 @@ import org.slf4j.LoggerFactory;
  * for neither is left to Kiln's API (it is a {@link Front}).
  */
 public final class E2bApi implements Front {
-  private static final Logger log = LoggerFactory.getLogger(E2bApi.class);
   static final String SANDBOX_HEADER = E2bRequests.SANDBOX_HEADER;
 
   /** How envd requests are served: here, or on the node that runs the sandbox. */
@@ -111,7 +106,7 @@ public final class E2bApi implements Front {
       x.answering();
       x.succeeded();
     } catch (Exception e) {
-      failed(x, e, (status, code, message) -> x.json(status, Map.of("code", status, "message", message)));
+      x.fail(failure(x, e), (to, status, code, message) -> to.json(status, Map.of("code", status, "message", message)));
     }
   }
 
@@ -147,64 +142,12 @@ public final class E2bApi implements Front {
   }
 
   private void envdError(Exchange x, String path, Exception e) {
-    failed(x, e, (status, code, message) -> {
-      ConnectCode connect = e instanceof ConnectException c ? c.code : ConnectCode.of(code);
-      Envd.error(x, path, connect, status, message);
-    });
+    ConnectCode connect = e instanceof ConnectException c ? c.code : null;
+    x.fail(failure(x, e), (to, status, code, message) -> Envd.error(to, path, connect != null ? connect : ConnectCode.of(code), status, message));
   }
 
-  private interface Answer {
-    void send(int status, ErrorCode code, String message) throws IOException;
-  }
-
-  /** Any failure as an error answer: the request's own, or ours with an incident id in the log; never a Java name. */
-  private void failed(Exchange x, Exception e, Answer answer) {
-    ErrorCode code;
-    int status;
-    String message;
-    switch (e) {
-      case ConnectException c -> {
-        code = ErrorCode.INVALID_REQUEST;
-        status = c.code.httpStatus;
-        message = c.getMessage();
-      }
-      case KilnException k -> {
-        code = k.code();
-        status = HttpStatusOf.of(k.code());
-        message = k.getMessage();
-      }
-      case IllegalArgumentException i -> {
-        code = ErrorCode.INVALID_REQUEST;
-        status = 400;
-        message = i.getMessage();
-      }
-      case InterruptedException i -> {
-        Thread.currentThread().interrupt();
-        code = ErrorCode.INTERNAL;
-        status = 503;
-        message = "the daemon is shutting down";
-      }
-      default -> {
-        String incident = UserMessages.incidentId();
-        log.error("unhandled error incident={} on E2B {} {}", incident, x.method(), x.requestPath(), e);
-        code = ErrorCode.INTERNAL;
-        status = 500;
-        message = "the daemon failed with an internal error (incident " + incident + " in its log); this is a bug in Kiln, not in the request";
-      }
-    }
-    if (x.committed()) {
-      log.warn("E2B API error after the answer began: {} {}", code, message);
-      x.answering();
-      x.failed(new IOException(message));
-      return;
-    }
-    try {
-      x.resetForError();
-      x.audit("error", code.name());
-      answer.send(status, code, UserMessages.of(code.name(), message));
-      x.succeeded();
-    } catch (IOException | RuntimeException again) {
-      x.failed(again);
-    }
+  /** A failure as the SDK should see it: Kiln's, or a Connect code this layer refused with. */
+  private static Failure failure(Exchange x, Exception e) {
+    return e instanceof ConnectException c ? new Failure(c.code.httpStatus, ErrorCode.INVALID_REQUEST, c.getMessage()) : Failure.of(e, x.method(), x.requestPath());
   }
 }

@@ -13,7 +13,6 @@ import dev.kiln.sandbox.Sandbox;
 import dev.kiln.sandbox.SandboxManager;
 import dev.kiln.sandbox.SandboxState;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
@@ -80,7 +79,7 @@ final class E2bSandboxes {
     E2bBodies.Create b = E2bBodies.create(x);
     String template = b.templateId();
     // Another key's template is, to this key, one that does not exist.
-    if (templates.find(template).filter(t -> x.caller().admin() || t.visibleTo(x.caller().keyId(), false)).isEmpty()) {
+    if (templates.find(template).filter(t -> t.visibleTo(x.caller().keyId(), x.caller().admin())).isEmpty()) {
       throw new KilnException(ErrorCode.TEMPLATE_NOT_FOUND, "no template '" + template + "' (E2B template ids name Kiln templates: kiln template list)");
     }
     CreateSandbox req = new CreateSandbox(template, OptionalLong.of(b.timeout().orElse(DEFAULT_TIMEOUT_SECONDS)), OptionalInt.empty(), OptionalInt.empty(),

@@ -67,8 +67,7 @@ final class Envd implements E2bApi.EnvdService {
     if (!method.equals("POST")) throw new KilnException(ErrorCode.METHOD_NOT_ALLOWED, "Connect calls are POST requests, got " + method);
     boolean isProcess = path.startsWith(PROCESS);
     String rpc = path.substring(isProcess ? PROCESS.length() : FILESYSTEM.length());
-    boolean streaming = isProcess ? ProcessRpc.streaming(rpc) : FilesystemRpc.streaming(rpc);
-    ProtoJson req = request(x, streaming, path);
+    ProtoJson req = request(x, isStreamingCall(path), path);
     if (isProcess) process.call(rpc, call, req);
     else filesystem.call(rpc, call, req);
   }

@@ -40,9 +40,14 @@ record EnvdCall(Exchange exchange, String sandboxId, Optional<String> user) {
   String resolve(String path, SandboxManager sandboxes, UserResolver users) throws InterruptedException {
     if (path == null || path.isEmpty()) throw ProtoJson.invalid("a path is required");
     if (path.startsWith("/")) return path;
-    String home = effectiveUser(sandboxes).isPresent() ? users.home(sandboxId, effectiveUser(sandboxes).get()) : "/root";
+    Optional<String> as = effectiveUser(sandboxes);
+    String home = as.isPresent() ? users.home(sandboxId, as.get()) : "/root";
     if (path.equals("~")) return home;
-    String rest = path.startsWith("~/") ? path.substring(2) : path;
-    return (home.endsWith("/") ? home : home + "/") + rest;
+    return child(home, path.startsWith("~/") ? path.substring(2) : path);
+  }
+
+  /** {@code name} in directory {@code dir}. */
+  static String child(String dir, String name) {
+    return (dir.endsWith("/") ? dir : dir + "/") + name;
   }
 }

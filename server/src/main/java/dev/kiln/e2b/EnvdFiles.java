@@ -2,14 +2,13 @@ package dev.kiln.e2b;
 
 import dev.kiln.agent.GuestFileInput;
 import dev.kiln.api.Exchange;
+import dev.kiln.api.Upload;
 import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
 import dev.kiln.sandbox.SandboxManager;
 import dev.kiln.sandbox.SandboxOperations;
 import dev.kiln.sandbox.UserResolver;
-import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -59,16 +58,8 @@ final class EnvdFiles {
     Exchange x = call.exchange();
     String path = call.resolve(x.requiredQuery("path"), sandboxes, users);
     try (GuestFileInput in = readable(call.sandboxId(), path)) {
-      // The first chunk before the status: an error at the start is still an error answer, not a cut body.
-      byte[] buf = new byte[64 * 1024];
-      int n = in.read(buf);
       x.setHeader("Content-Disposition", "inline; filename=\"" + name(path).replace("\"", "") + "\"");
-      try (OutputStream out = x.rawOutput(200, "application/octet-stream")) {
-        while (n >= 0) {
-          out.write(buf, 0, n);
-          n = in.read(buf);
-        }
-      }
+      x.stream(in, "application/octet-stream");
     }
   }
 
@@ -92,7 +83,7 @@ final class EnvdFiles {
     String type = String.valueOf(x.header("Content-Type"));
     Optional<String> boundary = MultipartReader.boundaryOf(type);
     String pathQuery = x.query("path");
-    List<Map<String, Object>> written = new ArrayList<>();
+    List<Upload> written = new ArrayList<>();
     if (boundary.isPresent()) {
       MultipartReader parts = new MultipartReader(x.bodyStream(), boundary.get());
       Set<String> targets = new HashSet<>();
@@ -103,7 +94,7 @@ final class EnvdFiles {
                 "a part names no file: give ?path= or a filename in its Content-Disposition"));
         String path = call.resolve(target, sandboxes, users);
         if (!targets.add(path)) throw new KilnException(ErrorCode.INVALID_REQUEST, "two parts of the upload write the same path " + path);
-        written.add(write(call, path, p.get().content()));
+        written.add(Upload.write(ops, call.sandboxId(), path, 0644, p.get().content()));
       }
     } else if (type.toLowerCase(Locale.ROOT).startsWith("application/octet-stream")) {
       if (pathQuery == null || pathQuery.isEmpty()) throw new KilnException(ErrorCode.INVALID_REQUEST, "a raw upload (application/octet-stream) needs ?path=");
@@ -113,29 +104,23 @@ final class EnvdFiles {
       else if (!encoding.equals("null") && !encoding.equals("identity")) {
         throw new KilnException(ErrorCode.INVALID_REQUEST, "Content-Encoding " + encoding + " is not accepted (gzip or none)");
       }
-      written.add(write(call, call.resolve(pathQuery, sandboxes, users), body));
+      written.add(Upload.write(ops, call.sandboxId(), call.resolve(pathQuery, sandboxes, users), 0644, body));
     } else {
       throw new KilnException(ErrorCode.INVALID_REQUEST, "POST /files takes multipart/form-data or application/octet-stream, got " + type);
     }
     if (written.isEmpty()) throw new KilnException(ErrorCode.INVALID_REQUEST, "the upload carried no file");
-    x.json(200, written);
+    // One file is recorded as Kiln's own upload is; several each with their path, size and sha256.
+    if (written.size() == 1) written.getFirst().audit(x);
+    else x.audit("files", written.stream().map(Upload::detail).toList());
+    x.json(200, written.stream().map(EnvdFiles::entry).toList());
   }
 
-  private Map<String, Object> write(EnvdCall call, String path, InputStream content) throws IOException, InterruptedException {
-    java.security.MessageDigest sha256;
-    try {
-      sha256 = java.security.MessageDigest.getInstance("SHA-256");
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is missing from this JDK", e);
-    }
-    long bytes = ops.writeFile(call.sandboxId(), path, 0644, new java.security.DigestInputStream(content, sha256));
-    call.exchange().audit("path", path);
-    call.exchange().audit("bytes", bytes);
-    call.exchange().audit("sha256", java.util.HexFormat.of().formatHex(sha256.digest()));
+  /** What envd answers of a file written. */
+  private static Map<String, Object> entry(Upload u) {
     Map<String, Object> m = new LinkedHashMap<>();
-    m.put("name", name(path));
+    m.put("name", name(u.path()));
     m.put("type", "file");
-    m.put("path", path);
+    m.put("path", u.path());
     return m;
   }
 

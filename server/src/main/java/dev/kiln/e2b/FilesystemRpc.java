@@ -84,7 +84,7 @@ final class FilesystemRpc {
   private void list(String id, String dir, int depth, List<Map<String, Object>> out) throws InterruptedException {
     for (FileEntry e : ops.list(id, dir)) {
       if (out.size() >= MAX_ENTRIES) throw new ConnectException(ConnectCode.RESOURCE_EXHAUSTED, "the listing has more than " + MAX_ENTRIES + " entries: list a smaller depth");
-      String child = (dir.endsWith("/") ? dir : dir + "/") + e.name();
+      String child = EnvdCall.child(dir, e.name());
       out.add(entry(child, e));
       if (depth > 1 && e.kind() == FileEntry.Kind.DIRECTORY) list(id, child, depth - 1, out);
     }

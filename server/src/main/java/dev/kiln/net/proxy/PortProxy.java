@@ -48,11 +48,7 @@ public final class PortProxy implements AutoCloseable {
    * where {@code targets} also names hosts of the daemon's own services (docs/e2b.md).
    */
   public static PortProxy startTls(InetSocketAddress listen, String domain, ProxyTargets targets, javax.net.ssl.SSLContext tls) throws IOException {
-    ProxyDomain d = new ProxyDomain(domain);
-    Objects.requireNonNull(targets, "targets");
-    // A refused TLS client is only closed: an answer would need its handshake, on the accept thread.
-    return new PortProxy(Listener.start(listen, "e2b-proxy", ProxyLimits.DEFAULTS.maxConnections(),
-        client -> new ProxyExchange(client, d, targets, ProxyLimits.DEFAULTS, Optional.empty()).run(), client -> { }, Optional.of(tls)));
+    return start(listen, domain, targets, ProxyLimits.DEFAULTS, Optional.empty(), Optional.of(tls));
   }
 
   static PortProxy start(InetSocketAddress listen, String domain, ProxyTargets targets, ProxyLimits limits) throws IOException {
@@ -61,11 +57,17 @@ public final class PortProxy implements AutoCloseable {
 
   private static PortProxy start(InetSocketAddress listen, String domain, ProxyTargets targets, ProxyLimits limits, Optional<String> credential)
       throws IOException {
+    return start(listen, domain, targets, limits, credential, Optional.empty());
+  }
+
+  private static PortProxy start(InetSocketAddress listen, String domain, ProxyTargets targets, ProxyLimits limits, Optional<String> credential,
+      Optional<javax.net.ssl.SSLContext> tls) throws IOException {
     ProxyDomain d = new ProxyDomain(domain);
     Objects.requireNonNull(targets, "targets");
-    return new PortProxy(Listener.start(listen, "port-proxy", limits.maxConnections(),
+    // A refused TLS client is only closed: an answer would need its handshake, on the accept thread.
+    return new PortProxy(Listener.start(listen, tls.isPresent() ? "e2b-proxy" : "port-proxy", limits.maxConnections(),
         client -> new ProxyExchange(client, d, targets, limits, credential).run(),
-        PortProxy::refuse));
+        tls.isPresent() ? client -> { } : PortProxy::refuse, tls));
   }
 
   /** The bound address, with the actual port when 0 was asked for. */

@@ -66,6 +66,14 @@ public final class KilnApi {
     return text(kiln.send(kiln.request(path).header("Content-Type", "application/octet-stream").PUT(body)));
   }
 
+  /**
+   * POST a body streamed from {@code body} (opened once, when the request is sent; a Dockerfile
+   * build's context as a tar, say) with its content type; the answer's JSON text.
+   */
+  public String postStream(String path, String contentType, java.util.function.Supplier<InputStream> body) {
+    return text(kiln.send(kiln.request(path).header("Content-Type", contentType).POST(HttpRequest.BodyPublishers.ofInputStream(body))));
+  }
+
   /** GET {@code path} as a stream of bytes (a file, a build log, a console); close it. */
   public InputStream open(String path) {
     return kiln.stream(path);

@@ -222,6 +222,13 @@ public final class Exchange {
     return f == null ? null : f.getValue();
   }
 
+  /** Every value of a query parameter given more than once (build-arg=A=1&build-arg=B=2), in order. */
+  public java.util.List<String> queryAll(String name) {
+    java.util.List<String> out = new java.util.ArrayList<>();
+    for (Fields.Field f : queryFields()) if (f.getName().equals(name)) out.addAll(f.getValues());
+    return out;
+  }
+
   /** The query parameters named {@code prefix + key}, by key (for filters such as metadata.team=ml). */
   Map<String, String> queryWithPrefix(String prefix) {
     Map<String, String> out = new java.util.LinkedHashMap<>();

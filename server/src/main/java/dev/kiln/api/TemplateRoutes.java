@@ -3,6 +3,8 @@ package dev.kiln.api;
 import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
 import dev.kiln.image.BuildLog;
+import dev.kiln.image.BuildOptions;
+import dev.kiln.image.DockerfileBuilder;
 import dev.kiln.image.Template;
 import dev.kiln.image.TemplateBuild;
 import dev.kiln.image.TemplateService;
@@ -19,10 +21,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-/** /v1/templates: build from an OCI image or a directory (in the background), list, get, logs, delete. */
+/** /v1/templates: build from an OCI image, a directory or a Dockerfile (in the background), list, get, logs, build record, delete. */
 final class TemplateRoutes {
   /** Free space in a new template's root filesystem when the request names none. */
   static final long DEFAULT_FREE_SPACE_MIB = 512;
+  /** How much of a refused context is read to let its client see the answer; a client sending more has its connection cut. */
+  private static final long DRAIN_LIMIT = 256L << 20;
   private final TemplateService templates;
   private final SandboxManager sandboxes;
 
@@ -38,6 +42,8 @@ final class TemplateRoutes {
             .filter(t -> t.visibleTo(x.caller().keyId(), x.caller().admin())).map(this::view).toList()))),
         new Route("GET", "/v1/templates/{name}", x -> x.json(200, view(get(x.path("name"))))),
         new Route("GET", "/v1/templates/{name}/logs", this::logs),
+        new Route("GET", "/v1/templates/{name}/build", x -> x.json(200, builder().record(get(x.path("name")).name())
+            .orElseThrow(() -> new KilnException(ErrorCode.TEMPLATE_NOT_FOUND, "template '" + x.path("name") + "' was not built from a Dockerfile")))),
         new Route("POST", "/v1/templates/{name}/snapshot", x -> x.json(200, sandboxes.snapshot(x.path("name")))),
         new Route("DELETE", "/v1/templates/{name}", x -> {
           templates.delete(x.path("name"));
@@ -49,7 +55,80 @@ final class TemplateRoutes {
     return templates.find(name).orElseThrow(() -> new KilnException(ErrorCode.TEMPLATE_NOT_FOUND, "no template named '" + name + "'"));
   }
 
+  private DockerfileBuilder builder() {
+    return templates.dockerfiles().orElseThrow(() -> new KilnException(ErrorCode.INVALID_REQUEST, "this daemon does not build Dockerfiles"));
+  }
+
+  /** A tar body is a Dockerfile build's context; its settings come in the query. */
+  private static boolean isContext(String contentType) {
+    if (contentType == null) return false;
+    String t = contentType.toLowerCase(java.util.Locale.ROOT);
+    return t.startsWith("application/x-tar") || t.startsWith("application/gzip") || t.startsWith("application/x-gzip");
+  }
+
+  private void buildDockerfile(Exchange x) throws Exception {
+    String name = Template.validName(x.requiredQuery("name"));
+    Map<String, String> args = new LinkedHashMap<>();
+    for (String a : x.queryAll("build-arg")) {
+      int eq = a.indexOf('=');
+      if (eq <= 0) throw new KilnException(ErrorCode.INVALID_REQUEST, "query parameter 'build-arg' must be NAME=VALUE, got '" + a + "'");
+      args.put(a.substring(0, eq), a.substring(eq + 1));
+    }
+    String network = Optional.ofNullable(x.query("network")).orElse("internet");
+    if (!network.equals("internet") && !network.equals("none")) {
+      throw new KilnException(ErrorCode.INVALID_REQUEST, "query parameter 'network' must be internet or none, got '" + network + "'");
+    }
+    BuildOptions options = new BuildOptions(java.util.OptionalInt.empty(), java.util.OptionalLong.empty(), longQuery(x, "diskMib"),
+        network.equals("internet"), Optional.ofNullable(x.query("start")), Optional.ofNullable(x.query("readyCommand")), intQuery(x, "readyPort", 1, 65535),
+        intQuery(x, "readyTimeoutSeconds", 1, 3600));
+    String owner = x.caller().admin() ? TemplateService.OPERATOR : x.caller().keyId();
+    TemplateSource.Dockerfile source;
+    java.io.InputStream body = x.bodyStream();
+    try {
+      source = builder().receive(body, Optional.ofNullable(x.query("dockerfile")).orElse("Dockerfile"), args, options);
+    } catch (KilnException e) {
+      // A client still sending would see its connection reset, not the answer: what is left is read (within a bound) and dropped.
+      if (e.code() == ErrorCode.PAYLOAD_TOO_LARGE) drain(body);
+      throw e;
+    }
+    x.json(202, view(templates.submit(name, source, 0, Bodies.machine(x.query("machine")), owner)));
+  }
+
+  private static void drain(java.io.InputStream body) {
+    try {
+      byte[] buf = new byte[1 << 16];
+      long left = DRAIN_LIMIT;
+      int n;
+      while (left > 0 && (n = body.read(buf, 0, (int) Math.min(buf.length, left))) > 0) left -= n;
+    } catch (java.io.IOException e) {
+      // the client went away: nothing to answer
+    }
+  }
+
+  private static java.util.OptionalLong longQuery(Exchange x, String name) {
+    String v = x.query(name);
+    if (v == null) return java.util.OptionalLong.empty();
+    try {
+      return java.util.OptionalLong.of(Long.parseLong(v));
+    } catch (NumberFormatException e) {
+      throw new KilnException(ErrorCode.INVALID_REQUEST, "query parameter '" + name + "' must be a number, got '" + v + "'");
+    }
+  }
+
+  private static java.util.OptionalInt intQuery(Exchange x, String name, int min, int max) {
+    java.util.OptionalLong v = longQuery(x, name);
+    if (v.isEmpty()) return java.util.OptionalInt.empty();
+    if (v.getAsLong() < min || v.getAsLong() > max) {
+      throw new KilnException(ErrorCode.INVALID_REQUEST, "query parameter '" + name + "' must be " + min + ".." + max + ", got " + v.getAsLong());
+    }
+    return java.util.OptionalInt.of((int) v.getAsLong());
+  }
+
   private void build(Exchange x) throws Exception {
+    if (isContext(x.header("Content-Type"))) {
+      buildDockerfile(x);
+      return;
+    }
     Bodies.BuildTemplate b = x.body(Bodies.BuildTemplate.class, null);
     if (b.name() == null) throw new KilnException(ErrorCode.INVALID_REQUEST, "field 'name' is required");
     if ((b.image() == null) == (b.directory() == null)) {
@@ -102,6 +181,16 @@ final class TemplateRoutes {
     t.imageDigest().ifPresent(d -> m.put("imageDigest", d));
     var c = t.config();
     m.put("config", Map.of("env", c.env(), "entrypoint", c.entrypoint(), "cmd", c.cmd(), "workingDir", c.workingDir(), "user", c.user()));
+    var r = t.runtime();
+    if (!r.start().isEmpty() || !r.exposedPorts().isEmpty()) {
+      Map<String, Object> rm = new LinkedHashMap<>();
+      rm.put("start", r.start());
+      rm.put("readyCommand", r.readyCommand());
+      rm.put("readyPort", r.portToCheck() == 0 ? null : r.portToCheck());
+      rm.put("readyTimeoutSeconds", r.readyTimeout().toSeconds());
+      rm.put("exposedPorts", r.exposedPorts());
+      m.put("runtime", rm);
+    }
     m.put("createdAt", t.createdAt().toString());
     m.put("updatedAt", t.updatedAt().toString());
     t.error().ifPresent(e -> m.put("error", e));

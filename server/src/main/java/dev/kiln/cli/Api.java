@@ -63,6 +63,10 @@ final class Api {
     return tree(kiln.api().upload(path, local));
   }
 
+  JsonNode postStream(String path, String contentType, java.util.function.Supplier<InputStream> body) {
+    return tree(kiln.api().postStream(path, contentType, body));
+  }
+
   InputStream download(String path) {
     return kiln.api().open(path);
   }

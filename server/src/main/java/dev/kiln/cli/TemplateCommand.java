@@ -13,7 +13,7 @@ import picocli.CommandLine.Parameters;
     subcommands = {TemplateCommand.Build.class, TemplateCommand.Logs.class, TemplateCommand.Import.class, TemplateCommand.ListTemplates.class,
         TemplateCommand.Get.class, TemplateCommand.Snapshot.class, TemplateCommand.Remove.class})
 final class TemplateCommand {
-  /** build and import take the root filesystem from exactly one place. */
+  /** import takes the root filesystem from exactly one place. */
   private static void requireOneSource(Object command, String image, Path dir) {
     if ((image == null) == (dir == null)) {
       throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(command), "give exactly one of --image and --dir");
@@ -32,13 +32,27 @@ final class TemplateCommand {
     }
   }
 
-  @Command(name = "build", description = "Build a template through the daemon from an OCI image (registry or oci:/layout[:tag]) or a directory on its host.",
+  @Command(name = "build", description = "Build a template through the daemon from an OCI image (registry or oci:/layout[:tag]), a directory on its host, "
+      + "or a Dockerfile (each step run in a microVM).",
       footer = {"", "Examples:", "  kiln template build py --image python:3.12-slim", "  kiln template build app --image oci:/path/layout:tag",
-          "  kiln template build mytemplate --dir /path/to/rootfs", "  kiln template build py-q35 --image python:3.12-slim --machine q35"})
+          "  kiln template build mytemplate --dir /path/to/rootfs", "  kiln template build py-q35 --image python:3.12-slim --machine q35",
+          "  kiln template build web --dockerfile examples/web/Dockerfile --build-arg GREETING=hi",
+          "  kiln template build web --dockerfile examples/web/Dockerfile --start 'python3 -m http.server 9000' --ready-port 9000"})
   static final class Build implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "NAME", description = "template name") String name;
     @Option(names = "--image", description = "image reference (python:3.12-slim, host:5000/app@sha256:...) or oci:/path[:tag]") String image;
     @Option(names = "--dir", description = "root filesystem directory (absolute path on the daemon's host)") Path dir;
+    @Option(names = "--dockerfile", paramLabel = "PATH", description = "a Dockerfile to build (its RUN steps run in microVMs, each step cached)") Path dockerfile;
+    @Option(names = "--context", paramLabel = "DIR", description = "the build context sent with --dockerfile (default: the Dockerfile's directory)") Path context;
+    @Option(names = "--build-arg", paramLabel = "NAME=VALUE", description = "a value for an ARG of the Dockerfile (repeatable)") List<String> buildArgs;
+    @Option(names = "--start", paramLabel = "COMMAND", description = "start command (run by /bin/sh) left running in the template's snapshot; "
+        + "overrides the Dockerfile's ENTRYPOINT/CMD ('' for none)") String start;
+    @Option(names = "--ready-command", paramLabel = "COMMAND", description = "readiness check: a command that must exit 0 before the snapshot is taken") String readyCommand;
+    @Option(names = "--ready-port", paramLabel = "PORT", description = "readiness check: a TCP port that must be listening (default: the first EXPOSE)") Integer readyPort;
+    @Option(names = "--ready-timeout", paramLabel = "SECONDS", description = "how long the readiness check may take (default 60)") Integer readyTimeout;
+    @Option(names = "--disk-mib", description = "root disk of the build VMs (default: the daemon's builds.diskMib)") Long diskMib;
+    @Option(names = "--network", paramLabel = "internet|none", defaultValue = "internet", description = "RUN steps' network (default ${DEFAULT-VALUE}; "
+        + "never the host or the metadata address)") String network;
     @Option(names = "--free-space-mib", defaultValue = "512", description = "free space in the root filesystem (default ${DEFAULT-VALUE})") long freeMib;
     @Option(names = "--machine", paramLabel = "microvm|q35", description = MACHINE_HELP) String machine;
     @Option(names = "--username", description = "registry user (the password is read from stdin)") String username;
@@ -47,8 +61,11 @@ final class TemplateCommand {
 
     @Override
     public Integer call() throws Exception {
-      requireOneSource(this, image, dir);
+      if ((image != null ? 1 : 0) + (dir != null ? 1 : 0) + (dockerfile != null ? 1 : 0) != 1) {
+        throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "give exactly one of --image, --dir and --dockerfile");
+      }
       checkMachine(this, machine);
+      if (dockerfile != null) return buildDockerfile(this);
       Map<String, Object> body = new java.util.LinkedHashMap<>();
       body.put("name", name);
       body.put("freeSpaceMib", freeMib);
@@ -74,6 +91,53 @@ final class TemplateCommand {
       }
       return 0;
     }
+  }
+
+  /** A Dockerfile build: the context streamed as a tar, the build log followed to its end, the template printed. */
+  private static int buildDockerfile(Build b) throws Exception {
+    if (!java.nio.file.Files.isRegularFile(b.dockerfile)) throw new UserError("no Dockerfile at " + b.dockerfile, KilnCli.EXIT_USAGE);
+    Path contextDir = b.context != null ? b.context : b.dockerfile.toAbsolutePath().getParent();
+    if (!java.nio.file.Files.isDirectory(contextDir)) throw new UserError("the build context " + contextDir + " is not a directory", KilnCli.EXIT_USAGE);
+    if (!List.of("internet", "none").contains(b.network)) {
+      throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(b), "--network must be internet or none, got '" + b.network + "'");
+    }
+    ContextArchive archive = new ContextArchive(contextDir, b.dockerfile);
+    StringBuilder query = new StringBuilder("/v1/templates?name=" + Api.q(b.name) + "&dockerfile=" + Api.q(archive.dockerfileName()) + "&network=" + b.network);
+    for (String a : b.buildArgs == null ? List.<String>of() : b.buildArgs) {
+      if (!a.contains("=")) throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(b), "--build-arg takes NAME=VALUE, got '" + a + "'");
+      query.append("&build-arg=").append(Api.q(a));
+    }
+    if (b.start != null) query.append("&start=").append(Api.q(b.start));
+    if (b.readyCommand != null) query.append("&readyCommand=").append(Api.q(b.readyCommand));
+    if (b.readyPort != null) query.append("&readyPort=").append(b.readyPort);
+    if (b.readyTimeout != null) query.append("&readyTimeoutSeconds=").append(b.readyTimeout);
+    if (b.diskMib != null) query.append("&diskMib=").append(b.diskMib);
+    if (b.machine != null) query.append("&machine=").append(b.machine);
+    Api api = Api.fromEnvironment();
+    com.fasterxml.jackson.databind.JsonNode t;
+    try {
+      t = api.postStream(query.toString(), "application/x-tar", archive::open);
+    } catch (RuntimeException e) {
+      if (archive.failure() != null) throw new UserError("the build context could not be read: " + archive.failure().getMessage(), KilnCli.EXIT_USAGE);
+      throw e;
+    }
+    if (!b.noWait) {
+      try (var in = api.download("/v1/templates/" + Api.q(b.name) + "/logs")) {
+        in.transferTo(System.err);
+      }
+      t = api.get("/v1/templates/" + Api.q(b.name));
+      // A start command is captured by the snapshot: ready means sandboxes come up with it running.
+      while (t.path("status").asText().equals("snapshotting")) {
+        Thread.sleep(250);
+        t = api.get("/v1/templates/" + Api.q(b.name));
+      }
+    }
+    b.output.print(t, COLUMNS);
+    if (t.path("status").asText().equals("failed")) {
+      System.err.println("kiln: template " + b.name + " failed: " + t.path("error").asText());
+      return KilnCli.EXIT_API_ERROR;
+    }
+    return 0;
   }
 
   @Command(name = "logs", description = "Print a template's build log; follows a build in progress.")

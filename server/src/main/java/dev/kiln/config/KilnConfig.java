@@ -56,7 +56,9 @@ public record KilnConfig(
     @ConfigDoc("how much of the host one sandbox may hold: checkpoints, disk")
     SandboxQuotas sandboxQuotas,
     @ConfigDoc("E2B's API (docs/e2b.md): its host-name scheme over HTTPS, when given a domain and certificate")
-    E2bConfig e2b) {
+    E2bConfig e2b,
+    @ConfigDoc("templates built from a Dockerfile (docs/adr/0025): the build VMs, the context's size limit, the step cache")
+    BuildsConfig builds) {
   /** Longest tombstone retention: a month of deleted sandboxes' events is plenty and bounds the table. */
   public static final long MAX_TOMBSTONE_RETENTION_SECONDS = 30L * 24 * 3600;
 
@@ -84,6 +86,7 @@ public record KilnConfig(
     if (cluster == null) cluster = ClusterConfig.DEFAULT;
     if (sandboxQuotas == null) sandboxQuotas = SandboxQuotas.DEFAULT;
     if (e2b == null) e2b = E2bConfig.NONE;
+    if (builds == null) builds = BuildsConfig.DEFAULT;
     if (tombstoneRetentionSeconds == null) tombstoneRetentionSeconds = 86_400L;
     if (tombstoneRetentionSeconds < 0 || tombstoneRetentionSeconds > MAX_TOMBSTONE_RETENTION_SECONDS) {
       throw new IllegalArgumentException("tombstoneRetentionSeconds must be 0.." + MAX_TOMBSTONE_RETENTION_SECONDS + " (30 days), got " + tombstoneRetentionSeconds);
@@ -108,7 +111,7 @@ public record KilnConfig(
   }
 
   public static KilnConfig defaults() {
-    return new KilnConfig(null, null, null, null, null, null, 0, null, false, null, null, 0, null, null, null, null, null, null, null);
+    return new KilnConfig(null, null, null, null, null, null, 0, null, false, null, null, 0, null, null, null, null, null, null, null, null);
   }
 
   /**
@@ -144,50 +147,54 @@ public record KilnConfig(
   }
 
   public KilnConfig withDataDir(Path p) {
-    return new KilnConfig(p, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas, e2b);
+    return new KilnConfig(p, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas, e2b, builds);
   }
 
   public KilnConfig withListen(String l) {
-    return new KilnConfig(dataDir, l, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas, e2b);
+    return new KilnConfig(dataDir, l, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas, e2b, builds);
   }
 
   public KilnConfig withGuestArtifacts(Path p) {
-    return new KilnConfig(dataDir, listen, p, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas, e2b);
+    return new KilnConfig(dataDir, listen, p, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas, e2b, builds);
   }
 
   public KilnConfig withTemplateSnapshots(boolean on) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, on, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas, e2b);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, on, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas, e2b, builds);
   }
 
   public KilnConfig withDevMode(boolean d) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, d, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas, e2b);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, d, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas, e2b, builds);
   }
 
   public KilnConfig withTombstoneRetentionSeconds(long seconds) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, seconds, objectStore, database, cluster, sandboxQuotas, e2b);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, seconds, objectStore, database, cluster, sandboxQuotas, e2b, builds);
   }
 
   public KilnConfig withNetwork(NetworkConfig n) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, n, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas, e2b);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, n, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas, e2b, builds);
   }
 
   public KilnConfig withDatabase(DatabaseConfig d) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, d, cluster, sandboxQuotas, e2b);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, d, cluster, sandboxQuotas, e2b, builds);
   }
 
   public KilnConfig withSandboxQuotas(SandboxQuotas q) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, q, e2b);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, q, e2b, builds);
   }
 
   public KilnConfig withCluster(ClusterConfig c) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, c, sandboxQuotas, e2b);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, c, sandboxQuotas, e2b, builds);
   }
 
   public KilnConfig withObjectStore(ObjectStoreConfig o) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, o, database, cluster, sandboxQuotas, e2b);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, o, database, cluster, sandboxQuotas, e2b, builds);
   }
 
   public KilnConfig withE2b(E2bConfig e) {
-    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas, e);
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas, e, builds);
+  }
+
+  public KilnConfig withBuilds(BuildsConfig b) {
+    return new KilnConfig(dataDir, listen, guestArtifacts, accelerator, qemuBinary, vmm, bootTimeoutSeconds, sandboxDefaults, devMode, insecureRegistries, templateSnapshots, processScrollbackBytes, network, tombstoneRetentionSeconds, objectStore, database, cluster, sandboxQuotas, e2b, b);
   }
 }

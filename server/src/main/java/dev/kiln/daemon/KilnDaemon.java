@@ -175,6 +175,10 @@ public final class KilnDaemon implements Daemon {
       processes = new ProcessService(sandboxes, ops, config.processScrollbackBytes());
       processes.onExit(new dev.kiln.audit.ProcessExitRecords(audit));
       if (config.templateSnapshots()) templates.snapshotWith(sandboxes::snapshotInBackground);
+      dev.kiln.build.DockerfileBuilds dockerfiles = new dev.kiln.build.DockerfileBuilds(data, templates, sandboxes.buildVms(),
+          new dev.kiln.store.BuildCacheRepository(db), cluster.nodeId(), config.builds());
+      dockerfiles.removeInterrupted();
+      templates.buildDockerfilesWith(dockerfiles);
       log.info("kiln daemon data_dir={} guest_artifacts={} accelerator={} tsc_khz={}", data, artifacts.id(), accel,
           tsc.isPresent() ? tsc.getAsLong() : "n/a");
     } catch (Exception | Error e) {

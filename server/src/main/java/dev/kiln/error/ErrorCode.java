@@ -23,6 +23,8 @@ public enum ErrorCode {
   /** A build under a template name another key (or the operator) owns. */
   TEMPLATE_NAME_TAKEN,
   TEMPLATE_BUILD_FAILED,
+  /** A Dockerfile that does not parse, uses what Kiln does not build, or copies from outside its context; the message names the line. */
+  INVALID_DOCKERFILE,
   SANDBOX_NOT_RUNNING,
   ILLEGAL_TRANSITION,
   EXEC_FAILED,

@@ -41,17 +41,22 @@ public final class BusyboxRootfs {
    */
   public static void createWithBash(Path dir) throws IOException {
     create(dir);
-    Path bash = Path.of("/bin/bash");
     Files.deleteIfExists(dir.resolve("bin/bash"));
-    Files.copy(bash, dir.resolve("bin/bash"), StandardCopyOption.COPY_ATTRIBUTES);
-    String ldd = CommandRunner.run(List.of("ldd", bash.toString()), Duration.ofSeconds(10)).stdout();
+    copyProgram(Path.of("/bin/bash"), dir, "bin/bash");
+  }
+
+  /** Copies a host program to {@code target} in the tree, with the shared libraries it loads (as ldd lists them) at their own paths. */
+  public static void copyProgram(Path program, Path dir, String target) throws IOException {
+    Files.createDirectories(dir.resolve(target).getParent());
+    Files.copy(program, dir.resolve(target), StandardCopyOption.COPY_ATTRIBUTES, StandardCopyOption.REPLACE_EXISTING);
+    String ldd = CommandRunner.run(List.of("ldd", program.toString()), Duration.ofSeconds(10)).stdout();
     for (String line : ldd.split("\n")) {
       java.util.regex.Matcher m = LIBRARY.matcher(line.contains("=>") ? line.substring(line.indexOf("=>")) : line);
       if (!m.find()) continue;
       Path lib = Path.of(m.group(1));
-      Path target = dir.resolve(lib.toString().substring(1));
-      Files.createDirectories(target.getParent());
-      Files.copy(lib.toRealPath(), target, StandardCopyOption.REPLACE_EXISTING);
+      Path copy = dir.resolve(lib.toString().substring(1));
+      Files.createDirectories(copy.getParent());
+      Files.copy(lib.toRealPath(), copy, StandardCopyOption.REPLACE_EXISTING);
     }
   }
 

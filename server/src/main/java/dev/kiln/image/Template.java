@@ -13,11 +13,12 @@ import java.util.regex.Pattern;
  * config (environment, working directory, user) that becomes the default for exec in them, and the
  * machine its snapshot is taken on: its sandboxes' machine unless they ask for another.
  *
- * @param owner the user key that built it, or {@link TemplateService#OPERATOR} for the operator's
+ * @param owner   the user key that built it, or {@link TemplateService#OPERATOR} for the operator's
+ * @param runtime its start command, readiness check and sandbox defaults (a Dockerfile build's)
  */
 public record Template(String name, Status status, String source, Optional<Path> rootfs, OptionalLong rootfsBytes,
     Optional<String> error, Instant createdAt, Instant updatedAt, Optional<String> imageDigest, ImageConfig config, long freeSpaceMib,
-    Machine machine, String owner) {
+    Machine machine, String owner, TemplateRuntime runtime) {
   /** Whether a key may see and use it: its own, and the operator's; an admin key sees all. */
   public boolean visibleTo(String key, boolean admin) {
     return admin || owner.equals(TemplateService.OPERATOR) || owner.equals(key);

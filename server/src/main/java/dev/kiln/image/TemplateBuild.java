@@ -1,8 +1,6 @@
 package dev.kiln.image;
 
 import dev.kiln.host.AtomicFiles;
-import dev.kiln.image.layer.LayerApplier;
-import dev.kiln.image.layer.LayerStats;
 import dev.kiln.image.oci.Descriptor;
 import dev.kiln.image.oci.ImageConfig;
 import dev.kiln.image.oci.ImagePuller;
@@ -12,7 +10,6 @@ import dev.kiln.store.TemplateRepository;
 import dev.kiln.store.TemplateRow;
 import dev.kiln.vmm.Machine;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -31,11 +28,9 @@ import org.slf4j.LoggerFactory;
  * point the template's row at it. A manifest digest already built with the same free space is not
  * rebuilt: the row points at the same image (it is immutable, so sharing it is safe).
  */
-public final class TemplateBuild implements PullListener {
+public final class TemplateBuild implements DockerfileBuilder.Progress {
   private static final Logger log = LoggerFactory.getLogger(TemplateBuild.class);
   private static final long MIB = 1 << 20;
-  /** The image file's name in its artifact directory. */
-  private static final String ROOTFS = "rootfs.ext4";
 
   /**
    * What a build needs from the service that runs it.
@@ -44,7 +39,7 @@ public final class TemplateBuild implements PullListener {
    * @param onBuilt      told the name of each template once it is built
    */
   record Context(Path templatesRoot, Artifacts artifacts, TemplateRepository repo, ImagePuller puller, java.util.function.BooleanSupplier snapshotting,
-      java.util.function.Consumer<String> onBuilt) {}
+      java.util.function.Consumer<String> onBuilt, java.util.function.Supplier<Optional<DockerfileBuilder>> dockerfiles) {}
 
   /** One layer's download as progress bars show it. */
   public record LayerProgress(String digest, long size, long done, String state) {}
@@ -79,10 +74,10 @@ public final class TemplateBuild implements PullListener {
     this.createdAt = previous.map(TemplateRow::createdAt).orElse(Instant.now());
     this.dir = ctx.templatesRoot().resolve(name);
     // The row first: a key with no room for another template is refused before a file is made.
-    record(Template.Status.QUEUED, Optional.empty(), Optional.empty(), ImageConfig.NONE, Optional.empty(), OptionalLong.empty());
+    record(Template.Status.QUEUED, Optional.empty(), Optional.empty(), ImageConfig.NONE, TemplateRuntime.NONE, Optional.empty(), OptionalLong.empty());
     Files.createDirectories(dir);
     this.buildLog = new BuildLog(dir.resolve("build.log"));
-    buildLog.line("queued: " + source.describe() + ", free space " + freeSpaceMib + " MiB");
+    buildLog.line("queued: " + source.describe() + (source instanceof TemplateSource.Dockerfile ? "" : ", free space " + freeSpaceMib + " MiB"));
   }
 
   Machine machine() {
@@ -118,9 +113,12 @@ public final class TemplateBuild implements PullListener {
   /** Runs the build; the outcome is in the template's row (READY or FAILED with the reason). */
   void run() {
     Path work = dir.resolve(".build-rootfs");
-    Path building = null;
     long start = System.nanoTime();
     try {
+      if (source instanceof TemplateSource.Dockerfile d) {
+        buildDockerfile(d, start);
+        return;
+      }
       Optional<PulledImage> pulledImage = pull();
       long pulled = System.nanoTime();
       Optional<TemplateRow> same = pulledImage.flatMap(this::alreadyBuilt);
@@ -128,41 +126,25 @@ public final class TemplateBuild implements PullListener {
       Path tree = switch (source) {
         case TemplateSource.Directory d -> d.path();
         case TemplateSource.Image _, TemplateSource.OciLayout _ -> unpack(pulledImage.orElseThrow(), work);
+        case TemplateSource.Dockerfile _ -> throw new IllegalStateException("built above");
       };
       long unpacked = System.nanoTime();
       setPhase(Template.Status.BUILDING);
-      // Before mkfs, so a tree with no OS in it fails now, not at its sandboxes' first exec.
-      buildLog.line(RootfsCheck.check(tree));
-      Ext4Image.Size size = Ext4Image.plan(tree, freeSpaceMib * MIB);
-      buildLog.line("mkfs.ext4: " + size.contentBytes() / MIB + " MiB in " + size.files() + " files, image " + size.imageBytes() / MIB + " MiB");
-      building = ctx.artifacts().building(Artifacts.Kind.IMAGE);
-      Ext4Image.build(tree, building.resolve(ROOTFS), size);
-      // Read-only for good: a rebuild makes a new image, so disks layered on this one never see it change.
-      Files.setAttribute(building.resolve(ROOTFS), "unix:mode", 0444);
-      Path image = ctx.artifacts().publish(building);
-      building = null;
+      RootfsImages.Made made = RootfsImages.make(tree, freeSpaceMib, ctx.artifacts(), buildLog::line);
       long done = System.nanoTime();
       String timing = "pull_ms=" + ms(pulled - start) + " unpack_ms=" + ms(unpacked - pulled) + " mkfs_ms=" + ms(done - unpacked);
-      try {
-        if (ctx.artifacts().shared()) {
-          // Before the row names it: no node is ever told of an image it cannot fetch.
-          ctx.artifacts().upload(image);
-          timing += " upload_ms=" + ms(System.nanoTime() - done);
-        }
-        finish(pulledImage, image.resolve(ROOTFS), size.imageBytes(), timing);
-      } finally {
-        ctx.artifacts().recorded(image);
-      }
+      ImageConfig config = pulledImage.map(PulledImage::config).orElse(ImageConfig.NONE);
+      publish(made.dir(), made.bytes(), config, pulledImage.map(i -> i.manifestDigest().toString()), TemplateRuntime.NONE, timing);
     } catch (Exception e) {
       String why = failure(e);
       buildLog.line("FAILED: " + why);
       log.warn("template build failed template={} source={} reason=\"{}\"", name, source.describe(), why);
-      record(Template.Status.FAILED, Optional.empty(), Optional.of(why), ImageConfig.NONE, Optional.empty(), OptionalLong.empty());
+      record(Template.Status.FAILED, Optional.empty(), Optional.of(why), ImageConfig.NONE, TemplateRuntime.NONE, Optional.empty(), OptionalLong.empty());
       if (e instanceof InterruptedException) Thread.currentThread().interrupt();
     } finally {
       try {
         AtomicFiles.deleteTree(work);
-        if (building != null) AtomicFiles.deleteTree(building);
+        if (source instanceof TemplateSource.Dockerfile d) AtomicFiles.deleteTree(d.context());
       } catch (IOException e) {
         log.warn("template={} build scratch space not removed: {}", name, e.toString());
       }
@@ -192,7 +174,7 @@ public final class TemplateBuild implements PullListener {
 
   private Optional<PulledImage> pull() throws IOException, InterruptedException {
     return switch (source) {
-      case TemplateSource.Directory _ -> Optional.empty();
+      case TemplateSource.Directory _, TemplateSource.Dockerfile _ -> Optional.empty();
       case TemplateSource.Image i -> {
         setPhase(Template.Status.PULLING);
         yield Optional.of(ctx.puller().pull(i.ref(), i.credentials(), this));
@@ -214,21 +196,32 @@ public final class TemplateBuild implements PullListener {
 
   private Path unpack(PulledImage image, Path work) throws IOException {
     setPhase(Template.Status.UNPACKING);
-    buildLog.line("image " + image.manifestDigest() + ": " + image.layers().size() + " layers");
-    AtomicFiles.deleteTree(work);
-    Files.createDirectories(work);
-    for (int i = 0; i < image.layers().size(); i++) {
-      Descriptor d = image.layers().get(i);
-      long t0 = System.nanoTime();
-      LayerStats s;
-      try (InputStream in = Files.newInputStream(image.layerFiles().get(i))) {
-        s = LayerApplier.apply(work, in);
-      }
-      buildLog.line("layer " + (i + 1) + "/" + image.layers().size() + " " + d.digest().shortForm() + ": " + s.entries() + " entries, "
-          + s.bytes() / MIB + " MiB, " + s.whiteouts() + " whiteouts, " + ms(System.nanoTime() - t0) + " ms");
-    }
-    if (!image.config().workingDir().isEmpty()) LayerApplier.createDirectories(work, image.config().workingDir());
+    RootfsImages.unpack(image, work, buildLog::line);
     return work;
+  }
+
+  /** A Dockerfile's steps, by the daemon's builder; the image it makes becomes the template's like any other. */
+  private void buildDockerfile(TemplateSource.Dockerfile d, long start) throws Exception {
+    DockerfileBuilder builder = ctx.dockerfiles().get()
+        .orElseThrow(() -> new dev.kiln.error.KilnException(dev.kiln.error.ErrorCode.INVALID_REQUEST, "this daemon does not build Dockerfiles"));
+    setPhase(Template.Status.BUILDING);
+    DockerfileBuilder.Built b = builder.build(name, owner, d, this);
+    publish(b.rootfs().getParent(), b.bytes(), b.config(), Optional.empty(), b.runtime(), b.summary() + " build_ms=" + ms(System.nanoTime() - start));
+  }
+
+  /** Uploads a new image (in a cluster), points the row at it, and lets collection have it once the row names it. */
+  private void publish(Path image, long bytes, ImageConfig config, Optional<String> digest, TemplateRuntime runtime, String timing) throws IOException {
+    try {
+      if (ctx.artifacts().shared()) {
+        long t0 = System.nanoTime();
+        // Before the row names it: no node is ever told of an image it cannot fetch.
+        ctx.artifacts().upload(image);
+        timing += " upload_ms=" + ms(System.nanoTime() - t0);
+      }
+      finish(config, digest, runtime, image.resolve(RootfsImages.ROOTFS), bytes, timing);
+    } finally {
+      ctx.artifacts().recorded(image);
+    }
   }
 
   /**
@@ -248,16 +241,15 @@ public final class TemplateBuild implements PullListener {
     try (h) {
       ctx.artifacts().uploadIfMissing(rootfs);
       buildLog.line("image " + image.manifestDigest() + " was already built (template '" + same.name() + "'): reusing its root filesystem");
-      finish(Optional.of(image), rootfs, Files.size(rootfs), "reused=" + same.name());
+      finish(image.config(), Optional.of(image.manifestDigest().toString()), TemplateRuntime.NONE, rootfs, Files.size(rootfs), "reused=" + same.name());
     }
     return true;
   }
 
-  private void finish(Optional<PulledImage> image, Path rootfs, long bytes, String timing) {
-    ImageConfig config = image.map(PulledImage::config).orElse(ImageConfig.NONE);
+  private void finish(ImageConfig config, Optional<String> digest, TemplateRuntime runtime, Path rootfs, long bytes, String timing) {
     // Not READY while its snapshot is still to be taken: ready means sandboxes restore at full speed.
     Template.Status built = ctx.snapshotting().getAsBoolean() ? Template.Status.SNAPSHOTTING : Template.Status.READY;
-    record(built, Optional.of(rootfs), Optional.empty(), config, image.map(i -> i.manifestDigest().toString()), OptionalLong.of(bytes));
+    record(built, Optional.of(rootfs), Optional.empty(), config, runtime, digest, OptionalLong.of(bytes));
     buildLog.line(built == Template.Status.READY ? "ready: " + timing : "built: " + timing + "; snapshotting (ready once the snapshot is taken)");
     log.info("template built template={} status={} source={} {}", name, built, source.describe(), timing);
     ctx.onBuilt().accept(name);
@@ -265,15 +257,27 @@ public final class TemplateBuild implements PullListener {
 
   private void setPhase(Template.Status s) {
     phase = s;
-    record(s, Optional.empty(), Optional.empty(), ImageConfig.NONE, Optional.empty(), OptionalLong.empty());
+    record(s, Optional.empty(), Optional.empty(), ImageConfig.NONE, TemplateRuntime.NONE, Optional.empty(), OptionalLong.empty());
     buildLog.line(s.name().toLowerCase());
   }
 
-  private void record(Template.Status status, Optional<Path> rootfs, Optional<String> error, ImageConfig config, Optional<String> digest,
-      OptionalLong bytes) {
+  private void record(Template.Status status, Optional<Path> rootfs, Optional<String> error, ImageConfig config, TemplateRuntime runtime,
+      Optional<String> digest, OptionalLong bytes) {
     phase = status;
     ctx.repo().upsert(new TemplateRow(name, status.name(), source.describe(), rootfs.map(Path::toString), bytes, error, createdAt, Instant.now(),
-        digest, Optional.of(TemplateService.configJson(config)), freeSpaceMib, machine.name(), owner));
+        digest, Optional.of(TemplateService.configJson(config, runtime)), freeSpaceMib, machine.name(), owner));
+  }
+
+  // ---- DockerfileBuilder.Progress
+
+  @Override
+  public void log(String line) {
+    buildLog.line(line);
+  }
+
+  @Override
+  public void phase(Template.Status s) {
+    if (s != phase) setPhase(s);
   }
 
   private static long ms(long nanos) {

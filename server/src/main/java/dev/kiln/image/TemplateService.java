@@ -45,6 +45,9 @@ public final class TemplateService {
   private final List<Consumer<String>> deletedListeners = new CopyOnWriteArrayList<>();
   /** Takes the snapshot of each template built, if the daemon snapshots templates. */
   private volatile Consumer<Template> snapshotter;
+  /** Builds Dockerfiles, once the daemon has wired its builder. */
+  private volatile DockerfileBuilder dockerfiles;
+  private final ImagePuller puller;
 
   public TemplateService(Path dataDir, TemplateRepository repo, ImagePuller puller) {
     this(dataDir, repo, puller, new Artifacts(dataDir));
@@ -56,15 +59,31 @@ public final class TemplateService {
     this.repo = repo;
     this.artifacts = artifacts;
     this.snapshotPointers = new SnapshotPointers(dataDir, repo, artifacts);
+    this.puller = puller;
     this.ctx = new TemplateBuild.Context(root, artifacts, repo, puller, () -> snapshotter != null, name -> {
       Consumer<Template> s = snapshotter;
       if (s != null) find(name).ifPresent(s);
-    });
+    }, () -> Optional.ofNullable(dockerfiles));
   }
 
   /** Where template images and snapshots live, and what collects them. */
   public Artifacts artifacts() {
     return artifacts;
+  }
+
+  /** What pulls images: a Dockerfile's FROM lines pull through it too. */
+  public ImagePuller puller() {
+    return puller;
+  }
+
+  /** What builds Dockerfiles here; empty until the daemon wires it (a control instance has none). */
+  public Optional<DockerfileBuilder> dockerfiles() {
+    return Optional.ofNullable(dockerfiles);
+  }
+
+  /** Dockerfile builds ({@link TemplateSource.Dockerfile}) go to {@code builder}. */
+  public void buildDockerfilesWith(DockerfileBuilder builder) {
+    this.dockerfiles = builder;
   }
 
   /** Which snapshot is each template's current one. */
@@ -129,9 +148,24 @@ public final class TemplateService {
    * to rebuild.
    */
   public Template submit(String name, TemplateSource source, long freeSpaceMib, Optional<Machine> machine, String owner) {
-    TemplateBuild b = begin(name, source, freeSpaceMib, machine, owner);
+    TemplateBuild b;
+    try {
+      b = begin(name, source, freeSpaceMib, machine, owner);
+    } catch (RuntimeException e) {
+      // A Dockerfile's context was received for this build; refused, it is nobody's.
+      if (source instanceof TemplateSource.Dockerfile d) deleteQuietly(d.context());
+      throw e;
+    }
     Thread.ofVirtual().name("template-build-" + name).start(() -> runAndRelease(name, b));
     return find(name).orElseThrow();
+  }
+
+  private static void deleteQuietly(Path dir) {
+    try {
+      AtomicFiles.deleteTree(dir);
+    } catch (IOException e) {
+      log.warn("build context {} not removed: {}", dir, e.toString());
+    }
   }
 
   /** A build that names no machine keeps the template's (a rebuild) or makes a microvm one. */
@@ -244,27 +278,32 @@ public final class TemplateService {
     deletedListeners.forEach(l -> l.accept(name));
   }
 
-  static String configJson(ImageConfig c) {
-    try {
-      return JSON.writeValueAsString(c);
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException("image config is always serializable", e);
-    }
+  /** The row's config column: the image config's fields, and the template's runtime under "runtime" when it has one. */
+  static String configJson(ImageConfig c, TemplateRuntime runtime) {
+    com.fasterxml.jackson.databind.node.ObjectNode n = JSON.valueToTree(c);
+    if (!runtime.equals(TemplateRuntime.NONE)) n.set("runtime", JSON.valueToTree(runtime));
+    return n.toString();
   }
 
-  private static ImageConfig config(Optional<String> json) {
-    if (json.isEmpty()) return ImageConfig.NONE;
+  private record StoredConfig(ImageConfig image, TemplateRuntime runtime) {}
+
+  private static StoredConfig config(Optional<String> json) {
+    if (json.isEmpty()) return new StoredConfig(ImageConfig.NONE, TemplateRuntime.NONE);
     try {
-      return JSON.readValue(json.get(), ImageConfig.class);
-    } catch (JsonProcessingException e) {
+      com.fasterxml.jackson.databind.node.ObjectNode n = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(json.get());
+      com.fasterxml.jackson.databind.JsonNode runtime = n.remove("runtime");
+      return new StoredConfig(JSON.treeToValue(n, ImageConfig.class),
+          runtime == null ? TemplateRuntime.NONE : JSON.treeToValue(runtime, TemplateRuntime.class));
+    } catch (JsonProcessingException | ClassCastException e) {
       throw new IllegalStateException("stored image config is not readable: " + e.getMessage(), e);
     }
   }
 
   /** The row's image is read as this data directory's copy of it (a row another node wrote names the image under its own). */
   private Template fromRow(TemplateRow r) {
+    StoredConfig c = config(r.configJson());
     return new Template(r.name(), Template.Status.valueOf(r.status()), r.source(), r.rootfsPath().map(p -> artifacts.local(Path.of(p))), r.rootfsBytes(),
-        r.error(), r.createdAt(), r.updatedAt(), r.imageDigest(), config(r.configJson()), r.freeSpaceMib(),
-        Machine.valueOf(r.machine()), r.owner());
+        r.error(), r.createdAt(), r.updatedAt(), r.imageDigest(), c.image(), r.freeSpaceMib(),
+        Machine.valueOf(r.machine()), r.owner(), c.runtime());
   }
 }

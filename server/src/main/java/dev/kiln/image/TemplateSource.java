@@ -25,6 +25,17 @@ public sealed interface TemplateSource {
   }
 
   /**
+   * A Dockerfile built in microVMs ({@code dev.kiln.build}): its context received into
+   * {@code context} (which the build owns and removes), the Dockerfile's path in it, the build
+   * arguments, and what the request sets of the template's runtime (overriding the Dockerfile's).
+   */
+  record Dockerfile(Path context, String dockerfile, java.util.Map<String, String> buildArgs, BuildOptions options) implements TemplateSource {
+    public Dockerfile {
+      buildArgs = java.util.Map.copyOf(buildArgs);
+    }
+  }
+
+  /**
    * Parses what a user types: {@code oci:/path[:tag]}, {@code dir:/path}, or an image reference
    * ({@code python:3.12-slim}, {@code registry:5000/team/app@sha256:…}).
    */
@@ -45,6 +56,7 @@ public sealed interface TemplateSource {
       case Directory d -> "dir:" + d.path();
       case Image i -> "docker://" + i.ref();
       case OciLayout o -> "oci:" + o.dir() + o.tag().map(t -> ":" + t).orElse("");
+      case Dockerfile d -> "dockerfile:" + d.dockerfile();
     };
   }
 }

@@ -99,8 +99,11 @@ final class SandboxCreator {
     launcher.checkRoom(req.owner(), 1, vcpus, memoryMib);
     Optional<WarmPools.PoolVm> pooled = req.boot().isPresent() || network.hasDevice() || machine != template.machine() ? Optional.empty()
         : pools.claim(template, vcpus, memoryMib);
-    String id = launchNew(template, req, network, pooled, machine, vcpus, memoryMib, timeout);
+    java.util.concurrent.atomic.AtomicBoolean booted = new java.util.concurrent.atomic.AtomicBoolean();
+    String id = launchNew(template, req, network, pooled, machine, vcpus, memoryMib, timeout, booted);
     if (growTo.isPresent()) growDisk(id, growTo.getAsLong());
+    // A sandbox restored from the template snapshot (or claimed from its pool) has the service running already.
+    if (booted.get() && StartCommands.has(template)) startService(id, template);
     return id;
   }
 
@@ -152,15 +155,29 @@ final class SandboxCreator {
     });
   }
 
+  /** A booted sandbox of a template with a start command runs it, as the snapshot VM did; a service that does not come up fails the create. */
+  private void startService(String id, Template template) throws InterruptedException {
+    locks.underLifecycleLock(id, (sb, r) -> {
+      try {
+        StartCommands.startAndAwait(sb.agent, template, "sandbox " + id);
+        events.append(id, "started", "the template's start command is running and ready");
+        return null;
+      } catch (AgentException | IOException | RuntimeException e) {
+        removal.discard(id);
+        throw new KilnException(ErrorCode.VM_START_FAILED, "sandbox " + id + " booted, but its template's start command failed: " + e.getMessage(), e);
+      }
+    });
+  }
+
   private String launchNew(Template template, CreateSandbox req, NetworkSpec network, Optional<WarmPools.PoolVm> pooled, Machine machine, int vcpus,
-      long memoryMib, long timeout) throws InterruptedException {
+      long memoryMib, long timeout, java.util.concurrent.atomic.AtomicBoolean booted) throws InterruptedException {
     SandboxId id = pooled.map(WarmPools.PoolVm::id).orElseGet(SandboxId::random);
     Instant now = Instant.now();
     Optional<Instant> expires = timeout == 0 ? Optional.empty() : Optional.of(now.plusSeconds(timeout));
     SandboxRow row = new SandboxRow(id.value(), template.name(), SandboxState.CREATING.name(), vcpus, memoryMib, timeout, json(req.env()),
         json(req.metadata()), Optional.empty(), OptionalLong.empty(), Optional.empty(), now, expires, req.onTimeout().name(), node.id(), req.owner());
     try {
-      return launch(template, req, network, pooled, machine, vcpus, memoryMib, id, row);
+      return launch(template, req, network, pooled, machine, vcpus, memoryMib, id, row, booted);
     } catch (KilnException e) {
       // Refused before its VM was taken over: the claimed pool VM is nobody's.
       if (e.code() == ErrorCode.QUOTA_EXCEEDED) pooled.ifPresent(pools::discard);
@@ -169,7 +186,7 @@ final class SandboxCreator {
   }
 
   private String launch(Template template, CreateSandbox req, NetworkSpec network, Optional<WarmPools.PoolVm> pooled, Machine machine, int vcpus,
-      long memoryMib, SandboxId id, SandboxRow row) throws InterruptedException {
+      long memoryMib, SandboxId id, SandboxRow row, java.util.concurrent.atomic.AtomicBoolean booted) throws InterruptedException {
     return launcher.launch(row, (sb, runDir) -> {
       if (pooled.isPresent()) {
         // Restored and paused already: let it run; attach's HELLO gives it its identity, clock and entropy.
@@ -194,6 +211,7 @@ final class SandboxCreator {
       Path initrd = req.boot().isPresent() ? artifacts.hostileInitrd() : artifacts.initrd();
       // Held until the layer exists: a rebuild may have moved the template on since it was read.
       try (var image = templates.artifacts().hold(template.rootfs().orElseThrow())) {
+        booted.set(true);
         return launcher.onNewLayer(new DiskBase.Image(template.rootfs().orElseThrow()), layer -> {
           VmSpec spec = snapshots.guestVm(id.value(), runDir, initrd, layer, vcpus, memoryMib, nic, machine, limits.roomFor(machine, memoryMib));
           return launcher.boot(sb, spec, "booted: " + whyBoot);

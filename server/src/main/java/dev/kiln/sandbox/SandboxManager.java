@@ -55,6 +55,7 @@ public final class SandboxManager implements AutoCloseable {
   private final LiveMigrations migrations;
   private final IncomingMigrations arrivals;
   private final NodeDrain drain;
+  private final BuildVms buildVms;
 
   public SandboxManager(Path dataDir, Database db, TemplateService templates, VmmBackend backend, GuestArtifacts artifacts,
       Accelerator accelerator, Duration bootTimeout, SandboxLimits limits, SandboxNetworks networks, Duration tombstoneRetention, ThisNode node, Optional<ObjectStore> bucket) {
@@ -73,7 +74,7 @@ public final class SandboxManager implements AutoCloseable {
     Tombstones tombstones = new Tombstones(new TombstoneRepository(db), repo, tombstoneRetention);
     this.rows = new SandboxRows(repo, tombstones, node.id());
     DiskLayers disks = new DiskLayers(dataDir.resolve("disks"));
-    UnusedDisks unused = new UnusedDisks(disks, rows, checkpointRows, templates);
+    UnusedDisks unused = new UnusedDisks(disks, rows, checkpointRows, templates, new dev.kiln.store.BuildCacheRepository(db));
     SandboxTeardown teardown = new SandboxTeardown(dirs);
     SandboxLocks locks = new SandboxLocks(live, rows, seam);
     Watchdog watchdog = new Watchdog(repo, rows, teardown, unused, seam);
@@ -81,6 +82,7 @@ public final class SandboxManager implements AutoCloseable {
     TemplateSnapshots snapshots = new TemplateSnapshots(dirs.root(), templates.artifacts(), templates.snapshotPointers(), backend, artifacts, accelerator,
         bootTimeout);
     SnapshotClones clones = new SnapshotClones(snapshots, disks, backend, bootTimeout);
+    this.buildVms = new BuildVms(dirs, disks, templates.artifacts(), backend, networks, snapshots, artifacts, bootTimeout, unused);
     this.pools = new WarmPools(new PoolRepository(db), templates, snapshots, clones, disks, dirs.root(), limits, node.poolSharers());
     templates.onDeleted(pools::remove);
     templates.onDeleted(name -> unused.collect()); // its image and snapshots, unless something is still built on them
@@ -355,6 +357,11 @@ public final class SandboxManager implements AutoCloseable {
 
   // ---- checkpoints, forks, pools
 
+  /** The VMs Dockerfile builds run their steps in. */
+  public BuildVms buildVms() {
+    return buildVms;
+  }
+
   public Checkpoints checkpoints() {
     return checkpoints;
   }
@@ -420,6 +427,7 @@ public final class SandboxManager implements AutoCloseable {
   public void close() {
     pools.close();
     snapshotPolicy.close();
+    buildVms.stopAll();
     for (LiveSandbox sb : live.all()) {
       sb.stopping = true;
       if (sb.agent != null) sb.agent.close();

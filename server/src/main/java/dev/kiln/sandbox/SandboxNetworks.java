@@ -176,6 +176,11 @@ public final class SandboxNetworks implements AutoCloseable {
     return Optional.of(nicOf(net.attach(name, closed, Optional.empty())));
   }
 
+  /** A Dockerfile build VM's network: a sandbox's, with the build's policy; released with {@link #releaseScratch}. */
+  VmSpec.Nic attachBuild(String name, NetworkSpec spec) {
+    return nicOf(required().attach(name, spec, Optional.empty()));
+  }
+
   void releaseScratch(String name) {
     service.ifPresent(s -> s.release(name));
   }

@@ -103,6 +103,12 @@ final class TemplateSnapshotPolicy implements AutoCloseable {
 
   /** Every template that is built is snapshotted in the background (it is SNAPSHOTTING until then). */
   void snapshotInBackground(Template t) {
+    if (!missing(t, false) && !(networks.available() && missing(t, true))) {
+      // A rebuild that ended on the very image it had (a Dockerfile build with nothing changed): its snapshots still hold.
+      templates.snapshotEnded(t.name());
+      log.info("template={} keeps its snapshots: they were taken on the image it was built into again", t.name());
+      return;
+    }
     Thread.ofVirtual().name("snapshot-" + t.name()).start(() -> {
       try {
         snapshot(t.name());

@@ -155,6 +155,11 @@ public final class TemplateSnapshots {
         // Checked after the VM is registered: an abortAll that iterated before the add is seen here.
         ensureNotAborted();
         try (AgentConnection agent = AgentConnection.open(spec.agentSocket(), name, bootTimeout, cause -> { })) {
+          if (StartCommands.has(t)) {
+            long s0 = System.nanoTime();
+            StartCommands.startAndAwait(agent, t, "the snapshot VM of template " + t.name());
+            log.info("template start command ready template={} took_ms={}", t.name(), (System.nanoTime() - s0) / 1_000_000);
+          }
           agent.files().freeze();
         }
         VmImage saved = backend.saveImage(vm, building, SAVE_TIMEOUT);

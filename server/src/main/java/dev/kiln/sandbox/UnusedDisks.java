@@ -3,6 +3,7 @@ package dev.kiln.sandbox;
 import dev.kiln.image.Artifacts;
 import dev.kiln.image.Template;
 import dev.kiln.image.TemplateService;
+import dev.kiln.store.BuildCacheRepository;
 import dev.kiln.store.CheckpointRepository;
 
 import dev.kiln.store.SandboxRow;
@@ -18,24 +19,27 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Removes the disk layers that no sandbox and no checkpoint is built on any more, then the template
- * images and snapshots (artifacts) that no template, sandbox, checkpoint or disk layer reaches.
+ * Removes the disk layers that no sandbox, checkpoint or cached build step is built on any more, then
+ * the template images and snapshots (artifacts) that no template, sandbox, checkpoint, cached step or
+ * disk layer reaches.
  */
 final class UnusedDisks {
   private final DiskLayers disks;
   private final SandboxRows sandboxes;
   private final CheckpointRepository checkpoints;
   private final TemplateService templates;
+  private final BuildCacheRepository buildCache;
 
-  UnusedDisks(DiskLayers disks, SandboxRows sandboxes, CheckpointRepository checkpoints, TemplateService templates) {
+  UnusedDisks(DiskLayers disks, SandboxRows sandboxes, CheckpointRepository checkpoints, TemplateService templates, BuildCacheRepository buildCache) {
     this.disks = disks;
+    this.buildCache = buildCache;
     this.sandboxes = sandboxes;
     this.checkpoints = checkpoints;
     this.templates = templates;
   }
 
-  /** What sandboxes and checkpoints are built on, as one read of their rows finds it. */
-  private record Uses(List<VmSpec> vms, List<Path> checkpointDisks) {}
+  /** What sandboxes, checkpoints and cached build steps are built on, as one read of their rows finds it. */
+  private record Uses(List<VmSpec> vms, List<Path> checkpointDisks, List<Path> buildSteps) {}
 
   void collect() {
     // One read of the rows serves both passes, taken inside the first (whose fail-closed handling
@@ -46,6 +50,7 @@ final class UnusedDisks {
       Uses uses = readUses();
       read.set(uses);
       Set<Path> roots = new HashSet<>(uses.checkpointDisks());
+      roots.addAll(uses.buildSteps());
       for (VmSpec vm : uses.vms()) roots.add(vm.rootDisk());
       return roots;
     });
@@ -60,7 +65,8 @@ final class UnusedDisks {
       if (r.vmJson().isPresent()) vms.add(SandboxRows.vmSpecOf(r));
     }
     // Other nodes' rows name files in their own data directories, which this node neither has nor collects.
-    return new Uses(vms, checkpoints.allOn(sandboxes.nodeId()).stream().map(c -> Path.of(c.diskPath())).toList());
+    return new Uses(vms, checkpoints.allOn(sandboxes.nodeId()).stream().map(c -> Path.of(c.diskPath())).toList(),
+        buildCache.allOn(sandboxes.nodeId()).stream().map(e -> Path.of(e.diskPath())).toList());
   }
 
   private Set<Path> artifactRoots(Uses uses) throws IOException {
@@ -73,6 +79,7 @@ final class UnusedDisks {
       vm.memory().map(dev.kiln.vmm.GuestMemory::file).ifPresent(roots::add);
     }
     roots.addAll(uses.checkpointDisks());
+    roots.addAll(uses.buildSteps()); // a FROM of an image is cached as the image itself
     return roots;
   }
 }

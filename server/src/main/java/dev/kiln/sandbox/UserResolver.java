@@ -18,10 +18,32 @@ public final class UserResolver {
   private static final Pattern NUMERIC = Pattern.compile("(\\d{1,9})(?::(\\d{1,9}))?");
   private static final Pattern NAME = Pattern.compile("[a-z_][a-z0-9_.-]{0,31}\\$?", Pattern.CASE_INSENSITIVE);
   private static final int MAX_PASSWD = 1 << 20;
-  private final SandboxOperations ops;
+  private final GuestFiles files;
+
+  /** Reads a guest file of a sandbox (a KilnException FILE_NOT_FOUND when there is none). */
+  @FunctionalInterface
+  public interface GuestFiles {
+    GuestFileInput read(String sandboxId, String path) throws InterruptedException;
+  }
 
   public UserResolver(SandboxOperations ops) {
-    this.ops = ops;
+    this.files = (id, path) -> ops.readFile(id, path);
+  }
+
+  private UserResolver(GuestFiles files) {
+    this.files = files;
+  }
+
+  /** Users looked up in the guest {@code agent} serves (a build VM, a snapshot VM): the sandbox id is only a label there. */
+  public static UserResolver of(dev.kiln.agent.AgentConnection agent) {
+    return new UserResolver((label, path) -> {
+      try {
+        return agent.files().read(path);
+      } catch (dev.kiln.agent.AgentException e) {
+        if (e.errno() == dev.kiln.agent.AgentException.ENOENT) throw new KilnException(ErrorCode.FILE_NOT_FOUND, "no " + path + " in " + label);
+        throw new KilnException(ErrorCode.GUEST_ERROR, "reading " + path + " in " + label + ": " + e.getMessage(), e);
+      }
+    });
   }
 
   /** Resolved ids; empty means "as the agent" (root). */
@@ -77,7 +99,7 @@ public final class UserResolver {
   /** The lines of a passwd-format file of the guest, split at ':' (at most 1 MiB read: the guest wrote it). */
   private java.util.List<String[]> entries(String sandboxId, String file, String lookingFor) throws InterruptedException {
     String content;
-    try (GuestFileInput in = ops.readFile(sandboxId, file)) {
+    try (GuestFileInput in = files.read(sandboxId, file)) {
       content = new String(in.readNBytes(MAX_PASSWD), StandardCharsets.UTF_8);
     } catch (KilnException e) {
       if (e.code() == ErrorCode.FILE_NOT_FOUND) throw new KilnException(ErrorCode.INVALID_REQUEST, "the sandbox has no " + file + " to look up '" + lookingFor + "'");

@@ -1,6 +1,7 @@
 package dev.kiln.vmm;
 
 import dev.kiln.host.CommandException;
+import dev.kiln.host.CommandRunner;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -32,6 +33,7 @@ import org.slf4j.LoggerFactory;
  * names (every sandbox's and checkpoint's disk).
  */
 public final class DiskLayers {
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
   private static final Logger log = LoggerFactory.getLogger(DiskLayers.class);
   private static final SecureRandom RANDOM = new SecureRandom();
   /** qcow2: "QFI\xfb". */
@@ -126,6 +128,37 @@ public final class DiskLayers {
   /** What a new layer on {@code file} is made on: a frozen qcow2 layer or a raw template image, by its header. */
   public static DiskBase baseOf(Path file) throws IOException {
     return isQcow2(file) ? new DiskBase.Layer(file) : new DiskBase.Image(file);
+  }
+
+  /**
+   * Writes the disk {@code top} stands for (it and its chain, as the daemon's parent records have
+   * it) into {@code target} as one raw image, sparse where it reads zeros: a Dockerfile build's
+   * last layer becomes a template image. The chain is given to qemu-img explicitly, the bottom's
+   * backing null, so no backing-file name a QEMU wrote into a header is followed.
+   */
+  public static void exportRaw(Path top, Path target, java.time.Duration timeout) throws IOException {
+    List<Path> chain = new ArrayList<>();
+    chain.add(top.toAbsolutePath().normalize());
+    chain.addAll(DiskParents.below(top));
+    com.fasterxml.jackson.databind.node.ObjectNode node = null;
+    for (int i = chain.size() - 1; i >= 0; i--) {
+      Path p = chain.get(i);
+      boolean qcow2 = isQcow2(p);
+      com.fasterxml.jackson.databind.node.ObjectNode n = JSON.createObjectNode().put("driver", qcow2 ? "qcow2" : "raw");
+      n.set("file", JSON.createObjectNode().put("driver", "file").put("filename", p.toString()).put("read-only", true));
+      if (qcow2) {
+        if (node == null) n.putNull("backing");
+        else n.set("backing", node);
+      } else if (node != null) {
+        throw new IOException("the disk chain of " + top + " has a raw image above its bottom: " + p);
+      }
+      node = n;
+    }
+    try {
+      CommandRunner.run(List.of("qemu-img", "convert", "-q", "-O", "raw", "json:" + node, target.toString()), timeout);
+    } catch (CommandException e) {
+      throw new IOException("the disk of " + top.getFileName() + " could not be written as one image (qemu-img exited with " + e.exitCode() + ")", e);
+    }
   }
 
   /** Whether the file is a qcow2 image (a layer, a snapshot's disk) rather than a raw one (a template image). */

@@ -36,7 +36,7 @@ class KilnConfigTest {
   @Test
   void unknownKeyIsAnErrorNamingItAndTheKnownKeys() throws Exception {
     String m = refused("{\"listn\": \"0.0.0.0:1\"}");
-    assertTrue(m.startsWith("unknown key 'listn' in <file> (known keys: accelerator, bootTimeoutSeconds, cluster, dataDir, database, devMode, e2b, guestArtifacts, "), m);
+    assertTrue(m.startsWith("unknown key 'listn' in <file> (known keys: accelerator, bootTimeoutSeconds, builds, cluster, dataDir, database, devMode, e2b, guestArtifacts, "), m);
     assertTrue(m.contains(" listen,"), m);
     assertEquals("unknown key 'network.prefx' in <file> (known keys under 'network': addressPool, defaultMode, dnsPort, dnsUpstreams, enabled, "
         + "forwardBind, prefix, prewarmed, proxyDomain, proxyListen)", refused("{\"network\": {\"prefx\": \"k2\"}}"));

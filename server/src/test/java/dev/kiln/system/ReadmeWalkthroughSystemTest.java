@@ -278,6 +278,7 @@ class ReadmeWalkthroughSystemTest {
         .replace("python:3.12-slim", registry.hostPort() + "/python:3.12-slim")
         .replace("oci:/path/layout:tag", "oci:" + layout + ":tag")
         .replace("/path/to/rootfs", work.resolve("rootfs").toString())
+        .replace("examples/web/", REPO.resolve("examples/web") + "/")
         .replace("(cd e2b-tests", "(cd " + REPO.resolve("e2b-tests"))
         .replace("./kiln", kiln);
     if (s.startsWith(kiln + " shell ") || s.contains(" -it ")) {

@@ -53,6 +53,7 @@ public final class TestHost implements AutoCloseable {
 
   /** E2B's host names (docs/e2b.md); none unless a test asks. */
   private dev.kiln.config.E2bConfig e2b = dev.kiln.config.E2bConfig.NONE;
+  private dev.kiln.config.BuildsConfig builds = dev.kiln.config.BuildsConfig.DEFAULT;
 
   /** Stopped by {@link #stopDaemonOnly} and not booted again: close has no daemon to ask. */
   private boolean stopped;
@@ -88,6 +89,15 @@ public final class TestHost implements AutoCloseable {
   public static TestHost startWithQuotas(dev.kiln.config.SandboxQuotas quotas) throws Exception {
     TestHost h = unbooted(false, NetworkConfig.disabled(), ObjectStoreConfig.NONE, DatabaseConfig.EMBEDDED);
     h.quotas = quotas;
+    h.boot();
+    h.buildTemplate();
+    return h;
+  }
+
+  /** A snapshotting daemon with sandbox networking and Dockerfile builds under the given configs. */
+  public static TestHost startForBuilds(NetworkConfig network, dev.kiln.config.BuildsConfig builds) throws Exception {
+    TestHost h = unbooted(true, network, ObjectStoreConfig.NONE, DatabaseConfig.EMBEDDED);
+    h.builds = builds;
     h.boot();
     h.buildTemplate();
     return h;
@@ -178,7 +188,7 @@ public final class TestHost implements AutoCloseable {
   /** Starts (or restarts) the daemon on this host's data directory. */
   public void boot() throws Exception {
     KilnConfig c = KilnConfig.defaults().withDataDir(dir.resolve("data")).withListen("127.0.0.1:0").withGuestArtifacts(ARTIFACTS)
-        .withTemplateSnapshots(snapshots).withNetwork(network).withObjectStore(objectStore).withDatabase(database).withSandboxQuotas(quotas).withE2b(e2b);
+        .withTemplateSnapshots(snapshots).withNetwork(network).withObjectStore(objectStore).withDatabase(database).withSandboxQuotas(quotas).withE2b(e2b).withBuilds(builds);
     daemon = new KilnDaemon(c, Optional.of(key));
     daemon.start();
     stopped = false;

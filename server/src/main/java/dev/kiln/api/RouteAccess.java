@@ -39,7 +39,9 @@ public final class RouteAccess {
   }
 
   private void checkTemplate(Route route, String name, Caller caller) {
-    Optional<String> owner = templates.find(name).map(r -> r.owner());
+    // NAME:VERSION is a version of NAME, whose owner decides.
+    int colon = name == null ? -1 : name.lastIndexOf(':');
+    Optional<String> owner = templates.find(colon < 0 ? name : name.substring(0, colon)).map(r -> r.owner());
     if (owner.isEmpty()) return;
     boolean operators = owner.get().equals(TemplateService.OPERATOR);
     if (!operators && !caller.mayUse(owner.get())) throw new KilnException(ErrorCode.TEMPLATE_NOT_FOUND, "no template named '" + name + "'");

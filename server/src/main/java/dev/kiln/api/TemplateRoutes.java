@@ -44,6 +44,9 @@ final class TemplateRoutes {
         new Route("GET", "/v1/templates/{name}/logs", this::logs),
         new Route("GET", "/v1/templates/{name}/build", x -> x.json(200, builder().record(get(x.path("name")).name())
             .orElseThrow(() -> new KilnException(ErrorCode.TEMPLATE_NOT_FOUND, "template '" + x.path("name") + "' was not built from a Dockerfile")))),
+        new Route("GET", "/v1/templates/{name}/versions", x -> x.json(200, Map.of("versions", versions(get(x.path("name")).name())))),
+        new Route("POST", "/v1/templates/{name}/versions/{version}/pin", x -> pin(x, true)),
+        new Route("DELETE", "/v1/templates/{name}/versions/{version}/pin", x -> pin(x, false)),
         new Route("POST", "/v1/templates/{name}/snapshot", x -> x.json(200, sandboxes.snapshot(x.path("name")))),
         new Route("DELETE", "/v1/templates/{name}", x -> {
           templates.delete(x.path("name"));
@@ -53,6 +56,28 @@ final class TemplateRoutes {
 
   private Template get(String name) {
     return templates.find(name).orElseThrow(() -> new KilnException(ErrorCode.TEMPLATE_NOT_FOUND, "no template named '" + name + "'"));
+  }
+
+  private List<Map<String, Object>> versions(String name) {
+    int latest = templates.versions(name).stream().mapToInt(v -> v.version()).max().orElse(0);
+    return templates.versions(name).stream().map(v -> {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("version", v.version());
+      m.put("ref", name + ":" + v.version());
+      m.put("latest", v.version() == latest);
+      m.put("pinned", v.pinned());
+      m.put("source", v.row().source());
+      m.put("sizeBytes", v.row().rootfsBytes().isPresent() ? v.row().rootfsBytes().getAsLong() : null);
+      v.row().imageDigest().ifPresent(d -> m.put("imageDigest", d));
+      m.put("createdAt", v.row().createdAt().toString());
+      return m;
+    }).toList();
+  }
+
+  private void pin(Exchange x, boolean pinned) throws Exception {
+    String ref = get(x.path("name")).name() + ":" + x.path("version");
+    templates.pin(ref, pinned);
+    x.noContent();
   }
 
   private DockerfileBuilder builder() {
@@ -78,7 +103,9 @@ final class TemplateRoutes {
     if (!network.equals("internet") && !network.equals("none")) {
       throw new KilnException(ErrorCode.INVALID_REQUEST, "query parameter 'network' must be internet or none, got '" + network + "'");
     }
-    BuildOptions options = new BuildOptions(java.util.OptionalInt.empty(), java.util.OptionalLong.empty(), longQuery(x, "diskMib"),
+    java.util.OptionalInt memory = intQuery(x, "memoryMib", 128, 1 << 20);
+    BuildOptions options = new BuildOptions(intQuery(x, "vcpus", 1, 64), memory.isPresent() ? java.util.OptionalLong.of(memory.getAsInt())
+        : java.util.OptionalLong.empty(), longQuery(x, "diskMib"),
         network.equals("internet"), Optional.ofNullable(x.query("start")), Optional.ofNullable(x.query("readyCommand")), intQuery(x, "readyPort", 1, 65535),
         intQuery(x, "readyTimeoutSeconds", 1, 3600));
     String owner = x.caller().admin() ? TemplateService.OPERATOR : x.caller().keyId();
@@ -173,6 +200,7 @@ final class TemplateRoutes {
   Map<String, Object> view(Template t) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("name", t.name());
+    m.put("version", t.version() == 0 ? null : t.version());
     m.put("status", t.status().name().toLowerCase());
     m.put("source", t.source());
     m.put("sizeBytes", t.rootfsBytes().isPresent() ? t.rootfsBytes().getAsLong() : null);
@@ -182,13 +210,15 @@ final class TemplateRoutes {
     var c = t.config();
     m.put("config", Map.of("env", c.env(), "entrypoint", c.entrypoint(), "cmd", c.cmd(), "workingDir", c.workingDir(), "user", c.user()));
     var r = t.runtime();
-    if (!r.start().isEmpty() || !r.exposedPorts().isEmpty()) {
+    if (!r.equals(dev.kiln.image.TemplateRuntime.NONE)) {
       Map<String, Object> rm = new LinkedHashMap<>();
       rm.put("start", r.start());
       rm.put("readyCommand", r.readyCommand());
       rm.put("readyPort", r.portToCheck() == 0 ? null : r.portToCheck());
       rm.put("readyTimeoutSeconds", r.readyTimeout().toSeconds());
       rm.put("exposedPorts", r.exposedPorts());
+      rm.put("vcpus", r.vcpus() == 0 ? null : r.vcpus());
+      rm.put("memoryMib", r.memoryMib() == 0 ? null : r.memoryMib());
       m.put("runtime", rm);
     }
     m.put("createdAt", t.createdAt().toString());

@@ -11,7 +11,8 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "template", description = "Build, list, inspect, snapshot and remove templates.",
     subcommands = {TemplateCommand.Build.class, TemplateCommand.Logs.class, TemplateCommand.Import.class, TemplateCommand.ListTemplates.class,
-        TemplateCommand.Get.class, TemplateCommand.Snapshot.class, TemplateCommand.Remove.class})
+        TemplateCommand.Get.class, TemplateCommand.Versions.class, TemplateCommand.Pin.class, TemplateCommand.Unpin.class, TemplateCommand.Snapshot.class,
+        TemplateCommand.Remove.class})
 final class TemplateCommand {
   /** import takes the root filesystem from exactly one place. */
   private static void requireOneSource(Object command, String image, Path dir) {
@@ -20,7 +21,7 @@ final class TemplateCommand {
     }
   }
 
-  static final List<String> COLUMNS = List.of("name", "status", "machine", "source", "sizeBytes", "updatedAt");
+  static final List<String> COLUMNS = List.of("name", "version", "status", "machine", "source", "sizeBytes", "updatedAt");
 
   private static final String MACHINE_HELP = "the machine its snapshot is taken on and its sandboxes run on unless they ask for another "
       + "(default: microvm, or the template's when rebuilt)";
@@ -51,6 +52,8 @@ final class TemplateCommand {
     @Option(names = "--ready-port", paramLabel = "PORT", description = "readiness check: a TCP port that must be listening (default: the first EXPOSE)") Integer readyPort;
     @Option(names = "--ready-timeout", paramLabel = "SECONDS", description = "how long the readiness check may take (default 60)") Integer readyTimeout;
     @Option(names = "--disk-mib", description = "root disk of the build VMs (default: the daemon's builds.diskMib)") Long diskMib;
+    @Option(names = "--vcpus", description = "default vCPUs of the template's sandboxes (its snapshot is taken at this size)") Integer vcpus;
+    @Option(names = "--memory-mib", description = "default memory of the template's sandboxes, in MiB") Long memoryMib;
     @Option(names = "--network", paramLabel = "internet|none", defaultValue = "internet", description = "RUN steps' network (default ${DEFAULT-VALUE}; "
         + "never the host or the metadata address)") String network;
     @Option(names = "--free-space-mib", defaultValue = "512", description = "free space in the root filesystem (default ${DEFAULT-VALUE})") long freeMib;
@@ -112,6 +115,8 @@ final class TemplateCommand {
     if (b.readyPort != null) query.append("&readyPort=").append(b.readyPort);
     if (b.readyTimeout != null) query.append("&readyTimeoutSeconds=").append(b.readyTimeout);
     if (b.diskMib != null) query.append("&diskMib=").append(b.diskMib);
+    if (b.vcpus != null) query.append("&vcpus=").append(b.vcpus);
+    if (b.memoryMib != null) query.append("&memoryMib=").append(b.memoryMib);
     if (b.machine != null) query.append("&machine=").append(b.machine);
     Api api = Api.fromEnvironment();
     com.fasterxml.jackson.databind.JsonNode t;
@@ -191,6 +196,54 @@ final class TemplateCommand {
     public Integer call() throws Exception {
       Output.print(format, Api.fromEnvironment().get("/v1/templates/" + Api.q(name)), COLUMNS);
       return 0;
+    }
+  }
+
+  @Command(name = "versions", description = "List a template's versions: every build that ended built is one, NAME:VERSION; NAME is the latest.",
+      footer = {"", "Example:", "  kiln template versions base"})
+  static final class Versions implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "NAME", description = "template name") String name;
+    @Mixin Output.Options output;
+
+    @Override
+    public Integer call() throws Exception {
+      output.print(Api.fromEnvironment().get("/v1/templates/" + Api.q(name) + "/versions").path("versions"),
+          List.of("ref", "latest", "pinned", "sizeBytes", "createdAt"));
+      return 0;
+    }
+  }
+
+  /** Pins or unpins NAME:VERSION as given on the command line. */
+  private static int pin(Object command, String ref, boolean pinned) {
+    int colon = ref.lastIndexOf(':');
+    if (colon <= 0 || !ref.substring(colon + 1).matches("[1-9][0-9]{0,8}")) {
+      throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(command), "give the version as NAME:VERSION (e.g. base:2), got '" + ref + "'");
+    }
+    String path = "/v1/templates/" + Api.q(ref.substring(0, colon)) + "/versions/" + ref.substring(colon + 1) + "/pin";
+    if (pinned) Api.fromEnvironment().post(path, Map.of());
+    else Api.fromEnvironment().delete(path);
+    return 0;
+  }
+
+  @Command(name = "pin", description = "Keep a version (NAME:VERSION) until unpinned, even when no sandbox uses it and newer ones exist.",
+      footer = {"", "Example:", "  kiln template pin base:1"})
+  static final class Pin implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "NAME:VERSION", description = "the version") String ref;
+
+    @Override
+    public Integer call() {
+      return pin(this, ref, true);
+    }
+  }
+
+  @Command(name = "unpin", description = "Let a version go once it is not the latest and no sandbox uses it.",
+      footer = {"", "Example:", "  kiln template unpin base:1"})
+  static final class Unpin implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "NAME:VERSION", description = "the version") String ref;
+
+    @Override
+    public Integer call() {
+      return pin(this, ref, false);
     }
   }
 

@@ -65,8 +65,9 @@ final class E2bViews {
   private static Map<String, Object> common(Sandbox s) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("sandboxID", s.id());
+    // The template version it was made from (NAME:VERSION), and the template's name as E2B's alias.
     m.put("templateID", s.template());
-    m.put("alias", s.template());
+    m.put("alias", s.template().contains(":") ? s.template().substring(0, s.template().lastIndexOf(':')) : s.template());
     m.put("clientID", "kiln");
     m.put("envdVersion", ENVD_VERSION);
     return m;

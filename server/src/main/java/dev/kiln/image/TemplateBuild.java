@@ -249,9 +249,11 @@ public final class TemplateBuild implements DockerfileBuilder.Progress {
   private void finish(ImageConfig config, Optional<String> digest, TemplateRuntime runtime, Path rootfs, long bytes, String timing) {
     // Not READY while its snapshot is still to be taken: ready means sandboxes restore at full speed.
     Template.Status built = ctx.snapshotting().getAsBoolean() ? Template.Status.SNAPSHOTTING : Template.Status.READY;
-    record(built, Optional.of(rootfs), Optional.empty(), config, runtime, digest, OptionalLong.of(bytes));
-    buildLog.line(built == Template.Status.READY ? "ready: " + timing : "built: " + timing + "; snapshotting (ready once the snapshot is taken)");
-    log.info("template built template={} status={} source={} {}", name, built, source.describe(), timing);
+    phase = built;
+    int version = ctx.repo().upsertBuilt(row(built, Optional.of(rootfs), Optional.empty(), config, runtime, digest, OptionalLong.of(bytes)));
+    buildLog.line("version " + name + ":" + version + (built == Template.Status.READY ? " ready: " + timing
+        : " built: " + timing + "; snapshotting (ready once the snapshot is taken)"));
+    log.info("template built template={} version={} status={} source={} {}", name, version, built, source.describe(), timing);
     ctx.onBuilt().accept(name);
   }
 
@@ -264,8 +266,13 @@ public final class TemplateBuild implements DockerfileBuilder.Progress {
   private void record(Template.Status status, Optional<Path> rootfs, Optional<String> error, ImageConfig config, TemplateRuntime runtime,
       Optional<String> digest, OptionalLong bytes) {
     phase = status;
-    ctx.repo().upsert(new TemplateRow(name, status.name(), source.describe(), rootfs.map(Path::toString), bytes, error, createdAt, Instant.now(),
-        digest, Optional.of(TemplateService.configJson(config, runtime)), freeSpaceMib, machine.name(), owner));
+    ctx.repo().upsert(row(status, rootfs, error, config, runtime, digest, bytes));
+  }
+
+  private TemplateRow row(Template.Status status, Optional<Path> rootfs, Optional<String> error, ImageConfig config, TemplateRuntime runtime,
+      Optional<String> digest, OptionalLong bytes) {
+    return new TemplateRow(name, status.name(), source.describe(), rootfs.map(Path::toString), bytes, error, createdAt, Instant.now(),
+        digest, Optional.of(TemplateService.configJson(config, runtime)), freeSpaceMib, machine.name(), owner);
   }
 
   // ---- DockerfileBuilder.Progress

@@ -238,22 +238,77 @@ public final class TemplateService {
     return root.resolve(Template.validName(name)).resolve("build.log");
   }
 
-  public Optional<Template> find(String name) {
-    return repo.find(name).map(this::fromRow);
+  /**
+   * The template NAME (its row: the current build, whatever its status), or its version
+   * NAME:VERSION; empty for a name that is not one.
+   */
+  public Optional<Template> find(String ref) {
+    Template.Ref r;
+    try {
+      r = Template.Ref.parse(ref);
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
+    if (r.version() > 0) return repo.version(r.name(), r.version()).map(this::fromVersion);
+    return repo.find(r.name()).map(row -> fromRow(row, builtVersion(row, () -> repo.version(row.name(), 0).map(TemplateRepository.Version::version).orElse(0))));
   }
 
-  /** The template, which must be built (ready, or snapshotting) to make sandboxes from. */
-  public Template ready(String name) {
-    Template t = find(name).orElseThrow(() -> new KilnException(ErrorCode.TEMPLATE_NOT_FOUND, "no template named '" + name + "'"));
-    if (!t.built()) {
-      throw new KilnException(ErrorCode.TEMPLATE_NOT_READY, "template '" + name + "' is " + t.status().name().toLowerCase()
-          + t.error().map(e -> " (" + e + ")").orElse("") + ", not ready");
+  /**
+   * The template to make sandboxes from: NAME:VERSION as named, or for NAME the current build if
+   * it is built, else its latest version (a rebuild is running, or failed: NAME still means the
+   * latest ready one).
+   */
+  public Template ready(String ref) {
+    Template.Ref r = Template.Ref.parse(ref);
+    if (r.version() > 0) {
+      return repo.version(r.name(), r.version()).map(this::fromVersion).orElseThrow(() -> new KilnException(ErrorCode.TEMPLATE_NOT_FOUND,
+          "template '" + r.name() + "' has no version " + r.version() + (repo.find(r.name()).isPresent() ? " (kiln template versions " + r.name() + " lists them)" : "")));
     }
-    return t;
+    Template t = find(r.name()).orElseThrow(() -> new KilnException(ErrorCode.TEMPLATE_NOT_FOUND, "no template named '" + r.name() + "'"));
+    if (t.built()) return t;
+    Optional<TemplateRepository.Version> latest = repo.version(r.name(), 0);
+    if (latest.isPresent()) return fromVersion(latest.get());
+    throw new KilnException(ErrorCode.TEMPLATE_NOT_READY, "template '" + r.name() + "' is " + t.status().name().toLowerCase()
+        + t.error().map(e -> " (" + e + ")").orElse("") + ", not ready");
   }
 
   public List<Template> list() {
-    return repo.all().stream().map(this::fromRow).toList();
+    Map<String, Integer> latest = repo.latestVersions();
+    return repo.all().stream().map(row -> fromRow(row, builtVersion(row, () -> latest.getOrDefault(row.name(), 0)))).toList();
+  }
+
+  /** The template's versions, newest first. */
+  public List<TemplateRepository.Version> versions(String name) {
+    return repo.versions(Template.validName(name));
+  }
+
+  /** Pins or unpins NAME:VERSION: a pinned version stays until unpinned, used or not. */
+  public void pin(String ref, boolean pinned) {
+    Template.Ref r = Template.Ref.parse(ref);
+    if (r.version() == 0) throw new KilnException(ErrorCode.INVALID_REQUEST, "name the version to pin, as in " + r.name() + ":3");
+    if (!repo.pin(r.name(), r.version(), pinned)) throw new KilnException(ErrorCode.TEMPLATE_NOT_FOUND, "template '" + r.name() + "' has no version " + r.version());
+    log.info("template version {} template={} version={}", pinned ? "pinned" : "unpinned", r.name(), r.version());
+  }
+
+  /** Removes versions no longer needed (not the latest, not pinned, no sandbox made from them); their images go with the next collection. */
+  public int pruneVersions() {
+    int n = repo.pruneVersions();
+    if (n > 0) log.info("template versions removed count={}", n);
+    return n;
+  }
+
+  /** The images of every version: kept while their versions are. */
+  public List<Path> versionImages() {
+    return repo.versionImages().stream().map(p -> artifacts.local(Path.of(p))).toList();
+  }
+
+  private static int builtVersion(TemplateRow row, java.util.function.IntSupplier latest) {
+    boolean built = row.status().equals(Template.Status.READY.name()) || row.status().equals(Template.Status.SNAPSHOTTING.name());
+    return built && row.rootfsPath().isPresent() ? latest.getAsInt() : 0;
+  }
+
+  private Template fromVersion(TemplateRepository.Version v) {
+    return fromRow(v.row(), v.version());
   }
 
   public void delete(String name) {
@@ -300,10 +355,10 @@ public final class TemplateService {
   }
 
   /** The row's image is read as this data directory's copy of it (a row another node wrote names the image under its own). */
-  private Template fromRow(TemplateRow r) {
+  private Template fromRow(TemplateRow r, int version) {
     StoredConfig c = config(r.configJson());
     return new Template(r.name(), Template.Status.valueOf(r.status()), r.source(), r.rootfsPath().map(p -> artifacts.local(Path.of(p))), r.rootfsBytes(),
         r.error(), r.createdAt(), r.updatedAt(), r.imageDigest(), c.image(), r.freeSpaceMib(),
-        Machine.valueOf(r.machine()), r.owner(), c.runtime());
+        Machine.valueOf(r.machine()), r.owner(), c.runtime(), version);
   }
 }

@@ -149,7 +149,7 @@ public final class Forks {
     Optional<Instant> expires = source.timeoutSeconds() == 0 ? Optional.empty() : Optional.of(now.plusSeconds(source.timeoutSeconds()));
     SandboxRow row = new SandboxRow(id.value(), source.template(), SandboxState.CREATING.name(), source.vcpus(), source.memoryMib(),
         source.timeoutSeconds(), source.envJson(), source.metadataJson(), Optional.empty(), OptionalLong.empty(), Optional.empty(), now,
-        expires, source.onTimeout(), rows.nodeId(), owner);
+        expires, source.onTimeout(), rows.nodeId(), owner, source.templateVersion());
     return launcher.launch(row, (sb, runDir) -> {
       // The saved machine has a NIC if its source had a network: the fork gets the same rules in a namespace of its own.
       Optional<VmSpec.Nic> nic = saved.spec().nic().isPresent() ? networks.attach(id.value(), networks.specOf(source.id())) : Optional.empty();

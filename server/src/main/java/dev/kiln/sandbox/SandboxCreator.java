@@ -82,8 +82,8 @@ final class SandboxCreator {
       throw new KilnException(ErrorCode.NO_NODE_AVAILABLE, "no node takes new sandboxes: " + why);
     });
     Template template = templates.ready(req.template());
-    int vcpus = req.vcpus().orElse(limits.defaults().vcpus());
-    long memoryMib = req.memoryMib().orElse(limits.defaults().memoryMib());
+    int vcpus = req.vcpus().orElse(limits.vcpusFor(template));
+    long memoryMib = req.memoryMib().orElse(limits.memoryMibFor(template));
     long timeout = req.timeoutSeconds().orElse(limits.defaults().timeoutSeconds());
     limits.check(vcpus, memoryMib, timeout);
     OptionalLong growTo = diskGrowth(template, req.diskMib());
@@ -97,7 +97,9 @@ final class SandboxCreator {
     // device; a sandbox with a network restores from the networked snapshot.
     // Checked again where the row is written; here so that a refused create claims no pool VM and makes no disk.
     launcher.checkRoom(req.owner(), 1, vcpus, memoryMib);
-    Optional<WarmPools.PoolVm> pooled = req.boot().isPresent() || network.hasDevice() || machine != template.machine() ? Optional.empty()
+    // Pool VMs are of the current version's snapshot: a create naming a version (NAME:VERSION) does not claim one.
+    boolean namedVersion = req.template().contains(":");
+    Optional<WarmPools.PoolVm> pooled = req.boot().isPresent() || network.hasDevice() || machine != template.machine() || namedVersion ? Optional.empty()
         : pools.claim(template, vcpus, memoryMib);
     java.util.concurrent.atomic.AtomicBoolean booted = new java.util.concurrent.atomic.AtomicBoolean();
     String id = launchNew(template, req, network, pooled, machine, vcpus, memoryMib, timeout, booted);
@@ -174,8 +176,9 @@ final class SandboxCreator {
     SandboxId id = pooled.map(WarmPools.PoolVm::id).orElseGet(SandboxId::random);
     Instant now = Instant.now();
     Optional<Instant> expires = timeout == 0 ? Optional.empty() : Optional.of(now.plusSeconds(timeout));
+    // The version it is made from, for good (0 for a template from before versions).
     SandboxRow row = new SandboxRow(id.value(), template.name(), SandboxState.CREATING.name(), vcpus, memoryMib, timeout, json(req.env()),
-        json(req.metadata()), Optional.empty(), OptionalLong.empty(), Optional.empty(), now, expires, req.onTimeout().name(), node.id(), req.owner());
+        json(req.metadata()), Optional.empty(), OptionalLong.empty(), Optional.empty(), now, expires, req.onTimeout().name(), node.id(), req.owner(), template.version());
     try {
       return launch(template, req, network, pooled, machine, vcpus, memoryMib, id, row, booted);
     } catch (KilnException e) {

@@ -61,4 +61,14 @@ public record SandboxLimits(KilnConfig.SandboxDefaults defaults, int maxVcpus, l
   Optional<Hotplug> roomFor(Machine machine, long memoryMib) {
     return machine == Machine.Q35 ? Optional.of(Hotplug.upTo(maxVcpus, Math.max(memoryMib, maxMemoryMib))) : Optional.empty();
   }
+
+  /** A new sandbox's vCPUs when the request names none: the template's default (a Dockerfile build's), else the daemon's. */
+  public int vcpusFor(dev.kiln.image.Template t) {
+    return t.runtime().vcpus() > 0 ? t.runtime().vcpus() : defaults.vcpus();
+  }
+
+  /** A new sandbox's memory when the request names none: the template's default, else the daemon's. */
+  public int memoryMibFor(dev.kiln.image.Template t) {
+    return t.runtime().memoryMib() > 0 ? (int) Math.min(t.runtime().memoryMib(), Integer.MAX_VALUE) : defaults.memoryMib();
+  }
 }

@@ -87,7 +87,7 @@ final class SandboxViews {
   }
 
   private ImageConfig imageConfig(SandboxRow r) {
-    return templates.find(r.template()).map(Template::config).orElse(ImageConfig.NONE);
+    return templates.find(r.templateRef()).or(() -> templates.find(r.template())).map(Template::config).orElse(ImageConfig.NONE);
   }
 
   private Sandbox view(SandboxListRow l) {
@@ -108,7 +108,7 @@ final class SandboxViews {
     // How the VM came to be: restored from the template snapshot (its RAM is a clone of the snapshot's) or booted.
     Optional<String> startedFrom = r.vmJson().map(j -> vm.map(s -> s.memory().isPresent() ? "snapshot" : "boot").orElse("unknown"));
     OptionalLong diskMib = l.rootDiskBytes().isPresent() ? OptionalLong.of(l.rootDiskBytes().getAsLong() >> 20) : OptionalLong.empty();
-    return new Sandbox(r.id(), r.template(), SandboxRows.stateOf(r), r.vcpus(), r.memoryMib(), r.timeoutSeconds(), metadata,
+    return new Sandbox(r.id(), r.templateRef(), SandboxRows.stateOf(r), r.vcpus(), r.memoryMib(), r.timeoutSeconds(), metadata,
         r.createdAt(), r.expiresAt(), r.error(), startedFrom, r.onTimeout().toLowerCase(), networks.view(r.id(), l.network()), diskMib,
         vm.map(s -> s.machine().wire()), r.nodeId(), l.nodeDown(), r.owner());
   }

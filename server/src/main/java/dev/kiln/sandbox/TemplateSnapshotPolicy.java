@@ -66,7 +66,7 @@ final class TemplateSnapshotPolicy implements AutoCloseable {
     try {
       templates.snapshotStarted(t.name());
       pools.drain(t.name()); // its VMs are clones of the snapshot being superseded
-      TemplateSnapshots.Manifest m = snapshots.take(t, limits.defaults().vcpus(), limits.defaults().memoryMib(), room(t), Optional.empty()).manifest();
+      TemplateSnapshots.Manifest m = snapshots.take(t, limits.vcpusFor(t), limits.memoryMibFor(t), room(t), Optional.empty()).manifest();
       if (networks.available()) takeNetworked(t);
       failures.remove(t.name());
       return m;
@@ -91,14 +91,14 @@ final class TemplateSnapshotPolicy implements AutoCloseable {
     String scratch = "snapnet-" + SandboxId.random().value().substring(3);
     Optional<VmSpec.Nic> nic = networks.attachScratch(scratch);
     try {
-      snapshots.take(t, limits.defaults().vcpus(), limits.defaults().memoryMib(), room(t), nic);
+      snapshots.take(t, limits.vcpusFor(t), limits.memoryMibFor(t), room(t), nic);
     } finally {
       networks.releaseScratch(scratch);
     }
   }
 
   private Optional<Hotplug> room(Template t) {
-    return limits.roomFor(t.machine(), limits.defaults().memoryMib());
+    return limits.roomFor(t.machine(), limits.memoryMibFor(t));
   }
 
   /** Every template that is built is snapshotted in the background (it is SNAPSHOTTING until then). */
@@ -141,7 +141,7 @@ final class TemplateSnapshotPolicy implements AutoCloseable {
    */
   private boolean missing(Template t, boolean network) {
     if (snapshots.onlyInObjectStore(t, network)) return false;
-    return snapshots.usable(t, t.machine(), limits.defaults().vcpus(), limits.defaults().memoryMib(), network).isEmpty();
+    return snapshots.usable(t, t.machine(), limits.vcpusFor(t), limits.memoryMibFor(t), network).isEmpty();
   }
 
   /**

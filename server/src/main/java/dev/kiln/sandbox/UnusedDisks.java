@@ -42,6 +42,12 @@ final class UnusedDisks {
   private record Uses(List<VmSpec> vms, List<Path> checkpointDisks, List<Path> buildSteps) {}
 
   void collect() {
+    // Versions first: one no sandbox is made from any more lets its image go in this very pass.
+    try {
+      templates.pruneVersions();
+    } catch (RuntimeException e) {
+      org.slf4j.LoggerFactory.getLogger(UnusedDisks.class).warn("template versions not pruned: {}", e.toString());
+    }
     // One read of the rows serves both passes, taken inside the first (whose fail-closed handling
     // covers an error in it): a sandbox made after it has a layer, pending or recorded, that the
     // artifact pass counts, and that layer's chain reaches its artifacts.
@@ -73,6 +79,7 @@ final class UnusedDisks {
     Set<Path> roots = new HashSet<>(disks.layers());
     List<Template> all = templates.list();
     for (Template t : all) t.rootfs().ifPresent(roots::add);
+    roots.addAll(templates.versionImages());
     roots.addAll(templates.snapshotPointers().all());
     for (VmSpec vm : uses.vms()) {
       roots.add(vm.rootDisk());

@@ -244,7 +244,7 @@ public final class WarmPools implements AutoCloseable {
   /** One VM restored from the template snapshot and left paused. */
   private PoolVm make(String template) throws IOException, VmmException, InterruptedException {
     Template t = templates.ready(template);
-    TemplateSnapshots.Snapshot snap = snapshots.usable(t, t.machine(), limits.defaults().vcpus(), limits.defaults().memoryMib(), false)
+    TemplateSnapshots.Snapshot snap = snapshots.usable(t, t.machine(), limits.vcpusFor(t), limits.memoryMibFor(t), false)
         .orElseThrow(() -> new KilnException(ErrorCode.TEMPLATE_NOT_READY, "template '" + template + "' has no snapshot at the default size yet"));
     SandboxId id = SandboxId.random();
     Path runDir = sandboxesDir.resolve(id.value());

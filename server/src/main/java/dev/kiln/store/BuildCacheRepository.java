@@ -39,17 +39,22 @@ public final class BuildCacheRepository {
     });
   }
 
-  /** Records a step's result; a concurrent build that cached the same key first keeps its entry (false). */
-  public boolean put(Entry e) {
-    return db.inTransaction(c -> {
-      try (PreparedStatement p = c.prepareStatement("INSERT INTO build_cache (" + COLUMNS + ") VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING")) {
+  /**
+   * Records a step's result under its key, in place of an entry there (one whose file was
+   * collected, or a concurrent build's equal result, whose file goes with the next collection
+   * unless something is built on it).
+   */
+  public void put(Entry e) {
+    db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("INSERT INTO build_cache (" + COLUMNS + ") VALUES (?,?,?,?,?,?) ON CONFLICT (node_id, step_key) "
+          + "DO UPDATE SET disk_path = excluded.disk_path, bytes = excluded.bytes, created_at = excluded.created_at, used_at = excluded.used_at")) {
         p.setString(1, e.nodeId());
         p.setString(2, e.key());
         p.setString(3, e.diskPath());
         p.setLong(4, e.bytes());
         p.setLong(5, e.createdAt().toEpochMilli());
         p.setLong(6, e.usedAt().toEpochMilli());
-        return p.executeUpdate() == 1;
+        return p.executeUpdate();
       }
     });
   }

@@ -15,7 +15,7 @@ import java.util.stream.Collectors;
 
 /** The {@code sandboxes} table. */
 public final class SandboxRepository {
-  private static final String COLUMNS = "id, template, state, vcpus, memory_mib, timeout_seconds, env_json, metadata_json, vm_json, pid, error, created_at, expires_at, on_timeout, node_id, owner";
+  private static final String COLUMNS = "id, template, state, vcpus, memory_mib, timeout_seconds, env_json, metadata_json, vm_json, pid, error, created_at, expires_at, on_timeout, node_id, owner, template_version";
   private final Database db;
 
   public SandboxRepository(Database db) {
@@ -31,7 +31,7 @@ public final class SandboxRepository {
   public void insert(SandboxRow r) {
     db.inTransaction(c -> {
       KeyQuotas.admitSandboxes(c, r.owner(), 1, r.vcpus(), r.memoryMib());
-      try (PreparedStatement p = c.prepareStatement("INSERT INTO sandboxes (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
+      try (PreparedStatement p = c.prepareStatement("INSERT INTO sandboxes (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
         p.setString(1, r.id());
         p.setString(2, r.template());
         p.setString(3, r.state());
@@ -48,6 +48,7 @@ public final class SandboxRepository {
         p.setString(14, r.onTimeout());
         p.setString(15, r.nodeId());
         p.setString(16, r.owner());
+        p.setInt(17, r.templateVersion());
         return p.executeUpdate();
       }
     });
@@ -414,7 +415,8 @@ public final class SandboxRepository {
     return new SandboxRow(rs.getString("id"), rs.getString("template"), rs.getString("state"), rs.getInt("vcpus"),
         rs.getLong("memory_mib"), rs.getLong("timeout_seconds"), rs.getString("env_json"), rs.getString("metadata_json"),
         Optional.ofNullable(rs.getString("vm_json")), pidOpt, Optional.ofNullable(rs.getString("error")),
-        Instant.ofEpochMilli(rs.getLong("created_at")), expiresOpt, rs.getString("on_timeout"), rs.getString("node_id"), rs.getString("owner"));
+        Instant.ofEpochMilli(rs.getLong("created_at")), expiresOpt, rs.getString("on_timeout"), rs.getString("node_id"), rs.getString("owner"),
+        rs.getInt("template_version"));
   }
 
   static void setOptionalLong(PreparedStatement p, int index, OptionalLong v) throws SQLException {

@@ -12,7 +12,19 @@ import java.util.OptionalLong;
  */
 public record SandboxRow(String id, String template, String state, int vcpus, long memoryMib, long timeoutSeconds,
     String envJson, String metadataJson, Optional<String> vmJson, OptionalLong pid, Optional<String> error,
-    Instant createdAt, Optional<Instant> expiresAt, String onTimeout, String nodeId, String owner) {
+    Instant createdAt, Optional<Instant> expiresAt, String onTimeout, String nodeId, String owner, int templateVersion) {
+  /** A row of a sandbox made from no particular version (before versions, or in tests). */
+  public SandboxRow(String id, String template, String state, int vcpus, long memoryMib, long timeoutSeconds, String envJson, String metadataJson,
+      Optional<String> vmJson, OptionalLong pid, Optional<String> error, Instant createdAt, Optional<Instant> expiresAt, String onTimeout, String nodeId,
+      String owner) {
+    this(id, template, state, vcpus, memoryMib, timeoutSeconds, envJson, metadataJson, vmJson, pid, error, createdAt, expiresAt, onTimeout, nodeId, owner, 0);
+  }
+
+  /** The template version it was made from, as users name it: NAME:VERSION (NAME for none). */
+  public String templateRef() {
+    return templateVersion > 0 ? template + ":" + templateVersion : template;
+  }
+
   /**
    * Its TTL has passed and there is something to do: a sandbox being deleted is left to that
    * delete, and a paused one that pauses on timeout is paused already.

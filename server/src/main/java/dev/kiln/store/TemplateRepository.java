@@ -29,26 +29,30 @@ public final class TemplateRepository {
   public void upsert(TemplateRow r) {
     db.inTransaction(c -> {
       if (findIn(c, r.name()).isEmpty()) KeyQuotas.admitTemplate(c, r.owner());
-      try (PreparedStatement p = c.prepareStatement("INSERT INTO templates (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
-          + "ON CONFLICT(name) DO UPDATE SET status = excluded.status, source = excluded.source, rootfs_path = excluded.rootfs_path, "
-          + "rootfs_bytes = excluded.rootfs_bytes, error = excluded.error, updated_at = excluded.updated_at, "
-          + "image_digest = excluded.image_digest, config_json = excluded.config_json, free_space_mib = excluded.free_space_mib, machine = excluded.machine")) {
-        p.setString(1, r.name());
-        p.setString(2, r.status());
-        p.setString(3, r.source());
-        p.setString(4, r.rootfsPath().orElse(null));
-        SandboxRepository.setOptionalLong(p, 5, r.rootfsBytes());
-        p.setString(6, r.error().orElse(null));
-        p.setLong(7, r.createdAt().toEpochMilli());
-        p.setLong(8, r.updatedAt().toEpochMilli());
-        p.setString(9, r.imageDigest().orElse(null));
-        p.setString(10, r.configJson().orElse(null));
-        p.setLong(11, r.freeSpaceMib());
-        p.setString(12, r.machine());
-        p.setString(13, r.owner());
-        return p.executeUpdate();
-      }
+      return upsertIn(c, r);
     });
+  }
+
+  private static int upsertIn(java.sql.Connection c, TemplateRow r) throws SQLException {
+    try (PreparedStatement p = c.prepareStatement("INSERT INTO templates (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
+        + "ON CONFLICT(name) DO UPDATE SET status = excluded.status, source = excluded.source, rootfs_path = excluded.rootfs_path, "
+        + "rootfs_bytes = excluded.rootfs_bytes, error = excluded.error, updated_at = excluded.updated_at, "
+        + "image_digest = excluded.image_digest, config_json = excluded.config_json, free_space_mib = excluded.free_space_mib, machine = excluded.machine")) {
+      p.setString(1, r.name());
+      p.setString(2, r.status());
+      p.setString(3, r.source());
+      p.setString(4, r.rootfsPath().orElse(null));
+      SandboxRepository.setOptionalLong(p, 5, r.rootfsBytes());
+      p.setString(6, r.error().orElse(null));
+      p.setLong(7, r.createdAt().toEpochMilli());
+      p.setLong(8, r.updatedAt().toEpochMilli());
+      p.setString(9, r.imageDigest().orElse(null));
+      p.setString(10, r.configJson().orElse(null));
+      p.setLong(11, r.freeSpaceMib());
+      p.setString(12, r.machine());
+      p.setString(13, r.owner());
+      return p.executeUpdate();
+    }
   }
 
   public Optional<TemplateRow> find(String name) {
@@ -83,6 +87,10 @@ public final class TemplateRepository {
   public boolean deleteIfUnused(String name) {
     return db.inTransaction(c -> {
       if (usedBy(c, name)) return false;
+      try (PreparedStatement p = c.prepareStatement("DELETE FROM template_versions WHERE name = ?")) {
+        p.setString(1, name);
+        p.executeUpdate();
+      }
       try (PreparedStatement p = c.prepareStatement("DELETE FROM templates WHERE name = ?")) {
         p.setString(1, name);
         p.executeUpdate();
@@ -98,6 +106,131 @@ public final class TemplateRepository {
         return rs.next();
       }
     }
+  }
+
+  // ---- versions
+
+  /** One version of a template: the row as it was when that build ended, its number, and whether it is pinned. */
+  public record Version(TemplateRow row, int version, boolean pinned) {}
+
+  private static final String VERSION_COLUMNS = "name, version, source, rootfs_path, rootfs_bytes, image_digest, config_json, free_space_mib, machine, owner, "
+      + "pinned, created_at";
+
+  /**
+   * A build ended built: the row is written and, in the same transaction, a new version of it with
+   * the next number, which is returned.
+   */
+  public int upsertBuilt(TemplateRow r) {
+    return db.inTransaction(c -> {
+      if (findIn(c, r.name()).isEmpty()) KeyQuotas.admitTemplate(c, r.owner());
+      upsertIn(c, r);
+      int next;
+      try (PreparedStatement p = c.prepareStatement("SELECT COALESCE(MAX(version), 0) + 1 FROM template_versions WHERE name = ?")) {
+        p.setString(1, r.name());
+        try (ResultSet rs = p.executeQuery()) {
+          rs.next();
+          next = rs.getInt(1);
+        }
+      }
+      try (PreparedStatement p = c.prepareStatement("INSERT INTO template_versions (" + VERSION_COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,0,?)")) {
+        p.setString(1, r.name());
+        p.setInt(2, next);
+        p.setString(3, r.source());
+        p.setString(4, r.rootfsPath().orElseThrow());
+        SandboxRepository.setOptionalLong(p, 5, r.rootfsBytes());
+        p.setString(6, r.imageDigest().orElse(null));
+        p.setString(7, r.configJson().orElse(null));
+        p.setLong(8, r.freeSpaceMib());
+        p.setString(9, r.machine());
+        p.setString(10, r.owner());
+        p.setLong(11, r.updatedAt().toEpochMilli());
+        p.executeUpdate();
+      }
+      return next;
+    });
+  }
+
+  /** Version {@code version} of the template, or its latest when {@code version} is 0. */
+  public Optional<Version> version(String name, int version) {
+    return db.read(c -> {
+      String where = version == 0 ? "name = ? ORDER BY version DESC LIMIT 1" : "name = ? AND version = ?";
+      try (PreparedStatement p = c.prepareStatement("SELECT " + VERSION_COLUMNS + " FROM template_versions WHERE " + where)) {
+        p.setString(1, name);
+        if (version != 0) p.setInt(2, version);
+        try (ResultSet rs = p.executeQuery()) {
+          return rs.next() ? Optional.of(readVersion(rs)) : Optional.<Version>empty();
+        }
+      }
+    });
+  }
+
+  /** The template's versions, newest first. */
+  public List<Version> versions(String name) {
+    return db.read(c -> {
+      try (PreparedStatement p = c.prepareStatement("SELECT " + VERSION_COLUMNS + " FROM template_versions WHERE name = ? ORDER BY version DESC")) {
+        p.setString(1, name);
+        List<Version> out = new ArrayList<>();
+        try (ResultSet rs = p.executeQuery()) {
+          while (rs.next()) out.add(readVersion(rs));
+        }
+        return out;
+      }
+    });
+  }
+
+  /** Every template's latest version number. */
+  public java.util.Map<String, Integer> latestVersions() {
+    return db.read(c -> {
+      try (PreparedStatement p = c.prepareStatement("SELECT name, MAX(version) FROM template_versions GROUP BY name"); ResultSet rs = p.executeQuery()) {
+        java.util.Map<String, Integer> out = new java.util.HashMap<>();
+        while (rs.next()) out.put(rs.getString(1), rs.getInt(2));
+        return out;
+      }
+    });
+  }
+
+  /** Every version's image: kept while its version row is. */
+  public List<String> versionImages() {
+    return db.read(c -> {
+      try (PreparedStatement p = c.prepareStatement("SELECT rootfs_path FROM template_versions"); ResultSet rs = p.executeQuery()) {
+        List<String> out = new ArrayList<>();
+        while (rs.next()) out.add(rs.getString(1));
+        return out;
+      }
+    });
+  }
+
+  /** Pins (or unpins) a version; false if there is no such version. */
+  public boolean pin(String name, int version, boolean pinned) {
+    return db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("UPDATE template_versions SET pinned = ? WHERE name = ? AND version = ?")) {
+        p.setInt(1, pinned ? 1 : 0);
+        p.setString(2, name);
+        p.setInt(3, version);
+        return p.executeUpdate() == 1;
+      }
+    });
+  }
+
+  /** Removes the versions that are not their template's latest, not pinned, and not what any sandbox was made from; returns how many. */
+  public int pruneVersions() {
+    return db.inTransaction(c -> {
+      try (PreparedStatement p = c.prepareStatement("DELETE FROM template_versions WHERE pinned = 0 "
+          + "AND version < (SELECT MAX(w.version) FROM template_versions w WHERE w.name = template_versions.name) "
+          + "AND NOT EXISTS (SELECT 1 FROM sandboxes s WHERE s.template = template_versions.name AND s.template_version = template_versions.version)")) {
+        return p.executeUpdate();
+      }
+    });
+  }
+
+  private static Version readVersion(ResultSet rs) throws SQLException {
+    long bytes = rs.getLong("rootfs_bytes");
+    OptionalLong bytesOpt = rs.wasNull() ? OptionalLong.empty() : OptionalLong.of(bytes);
+    Instant created = Instant.ofEpochMilli(rs.getLong("created_at"));
+    TemplateRow row = new TemplateRow(rs.getString("name"), "READY", rs.getString("source"), Optional.of(rs.getString("rootfs_path")), bytesOpt,
+        Optional.empty(), created, created, Optional.ofNullable(rs.getString("image_digest")), Optional.ofNullable(rs.getString("config_json")),
+        rs.getLong("free_space_mib"), rs.getString("machine"), rs.getString("owner"));
+    return new Version(row, rs.getInt("version"), rs.getInt("pinned") != 0);
   }
 
   private static TemplateRow read(ResultSet rs) throws SQLException {

@@ -25,8 +25,9 @@ class MigrationsPostgresTest {
           + "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> 'flyway_schema_history' ORDER BY 1"));
       assertEquals(sqliteColumns, MigrationsTest.strings(c, "SELECT table_name || '.' || column_name FROM information_schema.columns "
           + "WHERE table_schema = 'public' AND table_name <> 'flyway_schema_history' ORDER BY 1"));
-      // PostgreSQL's INTEGER is 32-bit: only counts, flags, slot numbers and HTTP statuses may be one; times (epoch ms) and sizes are BIGINT.
-      assertEquals(List.of("audit_log.status", "nodes.cordoned", "pools.max_ready", "pools.min_ready", "sandbox_networks.slot", "sandboxes.vcpus"), MigrationsTest.strings(c,
+      // PostgreSQL's INTEGER is 32-bit: only counts, flags, slot and version numbers and HTTP statuses may be one; times (epoch ms) and sizes are BIGINT.
+      assertEquals(List.of("audit_log.status", "nodes.cordoned", "pools.max_ready", "pools.min_ready", "sandbox_networks.slot", "sandboxes.template_version",
+          "sandboxes.vcpus", "template_versions.pinned", "template_versions.version"), MigrationsTest.strings(c,
           "SELECT table_name || '.' || column_name FROM information_schema.columns WHERE table_schema = 'public' AND data_type = 'integer' "
               + "AND table_name <> 'flyway_schema_history' ORDER BY 1"));
     }

@@ -45,6 +45,31 @@ abstract class TemplateRepositoryContract {
   }
 
   @Test
+  void versionsAreNumberedPerNameAndPrunedOnlyWhenNotLatestNotPinnedAndUnused() {
+    assertEquals(1, templates.upsertBuilt(Rows.template("t")));
+    assertEquals(2, templates.upsertBuilt(Rows.template("t")));
+    assertEquals(1, templates.upsertBuilt(Rows.template("u")), "numbered per name");
+    assertEquals(3, templates.upsertBuilt(Rows.template("t")));
+    assertEquals(3, templates.version("t", 0).orElseThrow().version(), "0 asks for the latest");
+    assertEquals(Map.of("t", 3, "u", 1), templates.latestVersions());
+    SandboxRepository sandboxes = new SandboxRepository(db);
+    SandboxRow s = Rows.sandbox("sb-1", "RUNNING", Rows.NOW);
+    sandboxes.insert(new SandboxRow(s.id(), "t", s.state(), s.vcpus(), s.memoryMib(), s.timeoutSeconds(), s.envJson(), s.metadataJson(), s.vmJson(),
+        s.pid(), s.error(), s.createdAt(), s.expiresAt(), s.onTimeout(), s.nodeId(), s.owner(), 1));
+    assertEquals("t:1", sandboxes.find("sb-1").orElseThrow().templateRef());
+    assertTrue(templates.pin("t", 2, true));
+    assertFalse(templates.pin("t", 9, true), "no such version");
+    assertEquals(0, templates.pruneVersions(), "1 is used, 2 pinned, 3 the latest");
+    sandboxes.delete("sb-1");
+    assertEquals(1, templates.pruneVersions());
+    assertTrue(templates.pin("t", 2, false));
+    assertEquals(1, templates.pruneVersions());
+    assertEquals(java.util.List.of(3), templates.versions("t").stream().map(TemplateRepository.Version::version).toList());
+    assertTrue(templates.deleteIfUnused("t"));
+    assertEquals(java.util.List.of(), templates.versions("t"), "a template's versions go with it");
+  }
+
+  @Test
   void theCurrentSnapshotMovesOnlyFromTheOneTheCallerRead() {
     templates.upsert(Rows.template("t"));
     templates.upsert(Rows.template("u"));

@@ -192,15 +192,19 @@ class DockerfileBuildSystemTest {
         RUN echo "$GREETING" > data/greeting.txt && id -u > data/uid.txt
         """.formatted(busybox);
     Path ctx = context("effects", Map.of("Dockerfile", dockerfile, "data/a.txt", "a\n", "data/sub/b.txt", "b\n"));
-    JsonNode t = build("effects", ctx, "build-arg=GREETING=bonjour");
+    JsonNode t = build("effects", ctx, "build-arg=GREETING=bonjour&memoryMib=384");
     assertEquals("ready", t.path("status").asText(), t + "\n" + log("effects"));
+    String sized = host.createSandbox(Map.of("template", "effects"));
+    assertEquals(384, host.call("GET", "/v1/sandboxes/" + sized, null).json().path("memoryMib").asInt(), "the template's default size");
+    assertEquals("restored from the template snapshot", SnapshotSystemTest.createdHow(host, sized), "its snapshot is taken at that size");
+    host.call("DELETE", "/v1/sandboxes/" + sized, null);
     String sb = host.createSandbox(Map.of("template", "effects", "memoryMib", 256));
     JsonNode r = exec(sb, "id -u; pwd; echo $GREETING; cat data/greeting.txt data/uid.txt; stat -c '%U:%G %a' data data/a.txt data/sub/b.txt");
     assertEquals("1234\n/home/app/work\nbonjour\nbonjour\n1234\napp:app 750\napp:app 750\napp:app 750\n", r.path("stdout").asText(), r.toString());
     host.call("DELETE", "/v1/sandboxes/" + sb, null);
 
     Files.writeString(ctx.resolve("Dockerfile"), dockerfile.replace("id -u > data/uid.txt", "id -un > data/uid.txt"));
-    t = build("effects", ctx, "build-arg=GREETING=bonjour");
+    t = build("effects", ctx, "build-arg=GREETING=bonjour&memoryMib=384");
     assertEquals("ready", t.path("status").asText(), t.toString());
     JsonNode rec = record("effects");
     assertEquals(List.of("cached", "cached", "cached", "ran"), outcomes(rec), "every step above the edited line comes from the cache: " + rec);
@@ -242,6 +246,49 @@ class DockerfileBuildSystemTest {
     host.call("DELETE", "/v1/sandboxes/" + sb, null);
     System.out.printf("create to first answered request: %d ms with a start command in the snapshot, %d ms starting the server after create%n",
         withStartMs, withoutStartMs);
+  }
+
+  @Test
+  void everyBuildIsAVersionThatItsSandboxesKeepAndNameMeansTheLatestReadyOne() throws Exception {
+    Path ctx = context("ver", Map.of("Dockerfile", "FROM %s\nRUN echo one > /v\n".formatted(busybox)));
+    assertEquals(1, build("ver", ctx, "network=none").path("version").asInt());
+    String a = host.createSandbox(Map.of("template", "ver", "memoryMib", 256));
+    assertEquals("ver:1", host.call("GET", "/v1/sandboxes/" + a, null).json().path("template").asText(), "a sandbox records its version");
+
+    Files.writeString(ctx.resolve("Dockerfile"), "FROM %s\nRUN echo two > /v\n".formatted(busybox));
+    assertEquals(2, build("ver", ctx, "network=none").path("version").asInt());
+    String b = host.createSandbox(Map.of("template", "ver", "memoryMib", 256));
+    String c = host.createSandbox(Map.of("template", "ver:1", "memoryMib", 256));
+    assertEquals("two\n", exec(b, "cat /v").path("stdout").asText(), "NAME is the latest version");
+    assertEquals("one\n", exec(c, "cat /v").path("stdout").asText(), "NAME:VERSION is that version");
+    assertEquals("one\n", exec(a, "cat /v").path("stdout").asText(), "a sandbox keeps the version it was made from");
+
+    Files.writeString(ctx.resolve("Dockerfile"), "FROM %s\nRUN exit 3\n".formatted(busybox));
+    assertEquals("failed", build("ver", ctx, "network=none").path("status").asText());
+    String d = host.createSandbox(Map.of("template", "ver", "memoryMib", 256));
+    assertEquals("two\n", exec(d, "cat /v").path("stdout").asText(), "a failed rebuild leaves NAME on the latest ready version");
+    assertEquals("ver:2", host.call("GET", "/v1/sandboxes/" + d, null).json().path("template").asText());
+    assertEquals(List.of(2, 1), versionNumbers("ver"));
+
+    for (String sb : List.of(a, c)) host.call("DELETE", "/v1/sandboxes/" + sb, null);
+    assertEquals(List.of(2), versionNumbers("ver"), "a version no sandbox uses, not the latest and not pinned, is removed");
+    assertEquals(404, host.call("POST", "/v1/sandboxes", Map.of("template", "ver:1")).status());
+
+    assertEquals(204, host.call("POST", "/v1/templates/ver/versions/2/pin", null).status());
+    Files.writeString(ctx.resolve("Dockerfile"), "FROM %s\nRUN echo three > /v\n".formatted(busybox));
+    assertEquals(3, build("ver", ctx, "network=none").path("version").asInt());
+    for (String sb : List.of(b, d)) host.call("DELETE", "/v1/sandboxes/" + sb, null);
+    assertEquals(List.of(3, 2), versionNumbers("ver"), "a pinned version stays");
+    assertEquals(204, host.call("DELETE", "/v1/templates/ver/versions/2/pin", null).status());
+    String e = host.createSandbox(Map.of("template", "ver", "memoryMib", 256));
+    host.call("DELETE", "/v1/sandboxes/" + e, null);
+    assertEquals(List.of(3), versionNumbers("ver"), "unpinned, it goes at the next collection");
+  }
+
+  private static List<Integer> versionNumbers(String name) throws Exception {
+    List<Integer> out = new ArrayList<>();
+    for (JsonNode v : host.call("GET", "/v1/templates/" + name + "/versions", null).json().path("versions")) out.add(v.path("version").asInt());
+    return out;
   }
 
   private static HttpResponse<String> proxyGet(String sandbox, int port) throws Exception {

@@ -11,7 +11,6 @@ import dev.kiln.image.Template;
 import dev.kiln.net.GuestAddressing;
 import dev.kiln.vmm.Accelerator;
 import dev.kiln.vmm.DiskBase;
-import dev.kiln.vmm.DiskLayers;
 import dev.kiln.vmm.DiskParents;
 import dev.kiln.vmm.Hotplug;
 import dev.kiln.vmm.Machine;

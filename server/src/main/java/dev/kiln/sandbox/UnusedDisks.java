@@ -1,6 +1,5 @@
 package dev.kiln.sandbox;
 
-import dev.kiln.image.Artifacts;
 import dev.kiln.image.Template;
 import dev.kiln.image.TemplateService;
 import dev.kiln.store.BuildCacheRepository;

@@ -59,8 +59,9 @@ final class TemplateRoutes {
   }
 
   private List<Map<String, Object>> versions(String name) {
-    int latest = templates.versions(name).stream().mapToInt(v -> v.version()).max().orElse(0);
-    return templates.versions(name).stream().map(v -> {
+    List<dev.kiln.store.TemplateRepository.Version> versions = templates.versions(name);
+    int latest = versions.isEmpty() ? 0 : versions.getFirst().version(); // newest first
+    return versions.stream().map(v -> {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("version", v.version());
       m.put("ref", name + ":" + v.version());
@@ -103,9 +104,7 @@ final class TemplateRoutes {
     if (!network.equals("internet") && !network.equals("none")) {
       throw new KilnException(ErrorCode.INVALID_REQUEST, "query parameter 'network' must be internet or none, got '" + network + "'");
     }
-    java.util.OptionalInt memory = intQuery(x, "memoryMib", 128, 1 << 20);
-    BuildOptions options = new BuildOptions(intQuery(x, "vcpus", 1, 64), memory.isPresent() ? java.util.OptionalLong.of(memory.getAsInt())
-        : java.util.OptionalLong.empty(), longQuery(x, "diskMib"),
+    BuildOptions options = new BuildOptions(intQuery(x, "vcpus", 1, 64), intQuery(x, "memoryMib", 128, 1 << 20), longQuery(x, "diskMib", 64, 1 << 20),
         network.equals("internet"), Optional.ofNullable(x.query("start")), Optional.ofNullable(x.query("readyCommand")), intQuery(x, "readyPort", 1, 65535),
         intQuery(x, "readyTimeoutSeconds", 1, 3600));
     String owner = x.caller().admin() ? TemplateService.OPERATOR : x.caller().keyId();
@@ -132,23 +131,22 @@ final class TemplateRoutes {
     }
   }
 
-  private static java.util.OptionalLong longQuery(Exchange x, String name) {
+  private static java.util.OptionalLong longQuery(Exchange x, String name, long min, long max) {
     String v = x.query(name);
     if (v == null) return java.util.OptionalLong.empty();
+    long n;
     try {
-      return java.util.OptionalLong.of(Long.parseLong(v));
+      n = Long.parseLong(v);
     } catch (NumberFormatException e) {
       throw new KilnException(ErrorCode.INVALID_REQUEST, "query parameter '" + name + "' must be a number, got '" + v + "'");
     }
+    if (n < min || n > max) throw new KilnException(ErrorCode.INVALID_REQUEST, "query parameter '" + name + "' must be " + min + ".." + max + ", got " + n);
+    return java.util.OptionalLong.of(n);
   }
 
   private static java.util.OptionalInt intQuery(Exchange x, String name, int min, int max) {
-    java.util.OptionalLong v = longQuery(x, name);
-    if (v.isEmpty()) return java.util.OptionalInt.empty();
-    if (v.getAsLong() < min || v.getAsLong() > max) {
-      throw new KilnException(ErrorCode.INVALID_REQUEST, "query parameter '" + name + "' must be " + min + ".." + max + ", got " + v.getAsLong());
-    }
-    return java.util.OptionalInt.of((int) v.getAsLong());
+    java.util.OptionalLong v = longQuery(x, name, min, max);
+    return v.isEmpty() ? java.util.OptionalInt.empty() : java.util.OptionalInt.of((int) v.getAsLong());
   }
 
   private void build(Exchange x) throws Exception {

@@ -19,7 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
@@ -38,6 +37,8 @@ public final class BuildContext {
   private final Path root;
   private final DockerIgnore ignore;
   private final Map<String, String> hashes = new ConcurrentHashMap<>();
+  /** The context's paths, .dockerignore applied: read once, since a received context does not change. */
+  private List<String> paths;
 
   /** One file of the context as COPY sees it. */
   public record Entry(String path, Kind kind, int mode, Optional<String> linkTarget) {
@@ -187,15 +188,13 @@ public final class BuildContext {
   }
 
   /** Every path of the context not excluded, sorted. */
-  private List<String> walk() throws IOException {
-    Map<String, Boolean> all = new TreeMap<>();
-    try (Stream<Path> s = Files.walk(root)) {
-      s.forEach(f -> {
-        String rel = root.relativize(f).toString();
-        if (!rel.isEmpty() && !ignore.excludes(rel)) all.put(rel, true);
-      });
+  private synchronized List<String> walk() throws IOException {
+    if (paths == null) {
+      try (Stream<Path> s = Files.walk(root)) {
+        paths = s.map(f -> root.relativize(f).toString()).filter(rel -> !rel.isEmpty() && !ignore.excludes(rel)).sorted().toList();
+      }
     }
-    return List.copyOf(all.keySet());
+    return paths;
   }
 
   private Entry entry(String rel) throws IOException {

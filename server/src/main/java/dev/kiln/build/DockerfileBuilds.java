@@ -71,9 +71,6 @@ public final class DockerfileBuilds implements DockerfileBuilder {
    */
   @Override
   public TemplateSource.Dockerfile receive(InputStream tar, String dockerfile, Map<String, String> buildArgs, BuildOptions options) throws IOException {
-    if (options.diskMib().isPresent() && (options.diskMib().getAsLong() < 64 || options.diskMib().getAsLong() > 1 << 20)) {
-      throw new KilnException(ErrorCode.INVALID_REQUEST, "diskMib must be 64..1048576, got " + options.diskMib().getAsLong());
-    }
     if (options.internet() && !vms.networkAvailable()) {
       throw new KilnException(ErrorCode.NETWORK_UNAVAILABLE, "this daemon has no sandbox networking, so builds cannot reach the internet; "
           + "build with network=none (RUN steps then have no network at all)");

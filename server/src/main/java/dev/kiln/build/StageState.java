@@ -32,10 +32,7 @@ final class StageState {
   StageState(String key, Path disk, ImageConfig base) {
     this.key = key;
     this.disk = disk;
-    for (String kv : base.env()) {
-      int eq = kv.indexOf('=');
-      if (eq > 0) env.put(kv.substring(0, eq), kv.substring(eq + 1));
-    }
+    env.putAll(base.envMap());
     workdir = base.workingDir();
     user = base.user();
     entrypoint = base.entrypoint();

@@ -68,7 +68,7 @@ final class TemplateCommand {
         throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "give exactly one of --image, --dir and --dockerfile");
       }
       checkMachine(this, machine);
-      if (dockerfile != null) return buildDockerfile(this);
+      if (dockerfile != null) return buildDockerfile();
       Map<String, Object> body = new java.util.LinkedHashMap<>();
       body.put("name", name);
       body.put("freeSpaceMib", freeMib);
@@ -77,15 +77,24 @@ final class TemplateCommand {
       if (dir != null) body.put("directory", dir.toAbsolutePath().toString());
       if (username != null) body.put("credentials", Map.of("username", username, "password", new String(System.in.readAllBytes()).strip()));
       Api api = Api.fromEnvironment();
-      var t = api.post("/v1/templates", body);
+      BuildProgress progress = new BuildProgress(System.err, System.console() != null);
+      return end(api, api.post("/v1/templates", body), progress::show);
+    }
+
+    /**
+     * Unless --no-wait, waits for the build to end (ready, with its snapshot, or failed), showing
+     * the template as it goes; prints it, and exits 1 when it failed.
+     */
+    private int end(Api api, com.fasterxml.jackson.databind.JsonNode queued, java.util.function.Consumer<com.fasterxml.jackson.databind.JsonNode> show)
+        throws Exception {
+      var t = queued;
       if (!noWait) {
-        BuildProgress progress = new BuildProgress(System.err, System.console() != null);
         while (!t.path("status").asText().equals("ready") && !t.path("status").asText().equals("failed")) {
-          progress.show(t);
+          show.accept(t);
           Thread.sleep(250);
           t = api.get("/v1/templates/" + Api.q(name));
         }
-        progress.show(t);
+        show.accept(t);
       }
       output.print(t, COLUMNS);
       if (t.path("status").asText().equals("failed")) {
@@ -94,55 +103,45 @@ final class TemplateCommand {
       }
       return 0;
     }
-  }
 
-  /** A Dockerfile build: the context streamed as a tar, the build log followed to its end, the template printed. */
-  private static int buildDockerfile(Build b) throws Exception {
-    if (!java.nio.file.Files.isRegularFile(b.dockerfile)) throw new UserError("no Dockerfile at " + b.dockerfile, KilnCli.EXIT_USAGE);
-    Path contextDir = b.context != null ? b.context : b.dockerfile.toAbsolutePath().getParent();
-    if (!java.nio.file.Files.isDirectory(contextDir)) throw new UserError("the build context " + contextDir + " is not a directory", KilnCli.EXIT_USAGE);
-    if (!List.of("internet", "none").contains(b.network)) {
-      throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(b), "--network must be internet or none, got '" + b.network + "'");
-    }
-    ContextArchive archive = new ContextArchive(contextDir, b.dockerfile);
-    StringBuilder query = new StringBuilder("/v1/templates?name=" + Api.q(b.name) + "&dockerfile=" + Api.q(archive.dockerfileName()) + "&network=" + b.network);
-    for (String a : b.buildArgs == null ? List.<String>of() : b.buildArgs) {
-      if (!a.contains("=")) throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(b), "--build-arg takes NAME=VALUE, got '" + a + "'");
-      query.append("&build-arg=").append(Api.q(a));
-    }
-    if (b.start != null) query.append("&start=").append(Api.q(b.start));
-    if (b.readyCommand != null) query.append("&readyCommand=").append(Api.q(b.readyCommand));
-    if (b.readyPort != null) query.append("&readyPort=").append(b.readyPort);
-    if (b.readyTimeout != null) query.append("&readyTimeoutSeconds=").append(b.readyTimeout);
-    if (b.diskMib != null) query.append("&diskMib=").append(b.diskMib);
-    if (b.vcpus != null) query.append("&vcpus=").append(b.vcpus);
-    if (b.memoryMib != null) query.append("&memoryMib=").append(b.memoryMib);
-    if (b.machine != null) query.append("&machine=").append(b.machine);
-    Api api = Api.fromEnvironment();
-    com.fasterxml.jackson.databind.JsonNode t;
-    try {
-      t = api.postStream(query.toString(), "application/x-tar", archive::open);
-    } catch (RuntimeException e) {
-      if (archive.failure() != null) throw new UserError("the build context could not be read: " + archive.failure().getMessage(), KilnCli.EXIT_USAGE);
-      throw e;
-    }
-    if (!b.noWait) {
-      try (var in = api.download("/v1/templates/" + Api.q(b.name) + "/logs")) {
-        in.transferTo(System.err);
+    /** A Dockerfile build: the context streamed as a tar, the build log followed to its end, then the wait for its snapshot. */
+    private int buildDockerfile() throws Exception {
+      if (!java.nio.file.Files.isRegularFile(dockerfile)) throw new UserError("no Dockerfile at " + dockerfile, KilnCli.EXIT_USAGE);
+      Path contextDir = context != null ? context : dockerfile.toAbsolutePath().getParent();
+      if (!java.nio.file.Files.isDirectory(contextDir)) throw new UserError("the build context " + contextDir + " is not a directory", KilnCli.EXIT_USAGE);
+      if (!List.of("internet", "none").contains(network)) {
+        throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "--network must be internet or none, got '" + network + "'");
       }
-      t = api.get("/v1/templates/" + Api.q(b.name));
-      // A start command is captured by the snapshot: ready means sandboxes come up with it running.
-      while (t.path("status").asText().equals("snapshotting")) {
-        Thread.sleep(250);
-        t = api.get("/v1/templates/" + Api.q(b.name));
+      ContextArchive archive = new ContextArchive(contextDir, dockerfile);
+      StringBuilder query = new StringBuilder("/v1/templates?name=" + Api.q(name) + "&dockerfile=" + Api.q(archive.dockerfileName()) + "&network=" + network);
+      for (String a : buildArgs == null ? List.<String>of() : buildArgs) {
+        if (!a.contains("=")) throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "--build-arg takes NAME=VALUE, got '" + a + "'");
+        query.append("&build-arg=").append(Api.q(a));
       }
+      if (start != null) query.append("&start=").append(Api.q(start));
+      if (readyCommand != null) query.append("&readyCommand=").append(Api.q(readyCommand));
+      if (readyPort != null) query.append("&readyPort=").append(readyPort);
+      if (readyTimeout != null) query.append("&readyTimeoutSeconds=").append(readyTimeout);
+      if (diskMib != null) query.append("&diskMib=").append(diskMib);
+      if (vcpus != null) query.append("&vcpus=").append(vcpus);
+      if (memoryMib != null) query.append("&memoryMib=").append(memoryMib);
+      if (machine != null) query.append("&machine=").append(machine);
+      Api api = Api.fromEnvironment();
+      com.fasterxml.jackson.databind.JsonNode t;
+      try {
+        t = api.postStream(query.toString(), "application/x-tar", archive::open);
+      } catch (RuntimeException e) {
+        if (archive.failure() != null) throw new UserError("the build context could not be read: " + archive.failure().getMessage(), KilnCli.EXIT_USAGE);
+        throw e;
+      }
+      if (!noWait) {
+        try (var in = api.download("/v1/templates/" + Api.q(name) + "/logs")) {
+          in.transferTo(System.err);
+        }
+      }
+      // Then its snapshot: with a start command, ready means sandboxes come up with it running.
+      return end(api, t, x -> { });
     }
-    b.output.print(t, COLUMNS);
-    if (t.path("status").asText().equals("failed")) {
-      System.err.println("kiln: template " + b.name + " failed: " + t.path("error").asText());
-      return KilnCli.EXIT_API_ERROR;
-    }
-    return 0;
   }
 
   @Command(name = "logs", description = "Print a template's build log; follows a build in progress.")

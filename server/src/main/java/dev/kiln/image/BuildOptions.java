@@ -11,11 +11,8 @@ import java.util.OptionalLong;
  *
  * @param internet whether RUN steps reach the internet (never the host, the daemon or the metadata address)
  */
-public record BuildOptions(OptionalInt vcpus, OptionalLong memoryMib, OptionalLong diskMib, boolean internet, Optional<String> start,
+public record BuildOptions(OptionalInt vcpus, OptionalInt memoryMib, OptionalLong diskMib, boolean internet, Optional<String> start,
     Optional<String> readyCommand, OptionalInt readyPort, OptionalInt readyTimeoutSeconds) {
-  public static final BuildOptions DEFAULTS = new BuildOptions(OptionalInt.empty(), OptionalLong.empty(), OptionalLong.empty(), true, Optional.empty(),
-      Optional.empty(), OptionalInt.empty(), OptionalInt.empty());
-
   /** A shell command as the argv the template runs it with. */
   public static List<String> shell(String command) {
     return List.of("/bin/sh", "-c", command);

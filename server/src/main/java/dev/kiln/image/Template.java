@@ -53,7 +53,12 @@ public record Template(String name, Status status, String source, Optional<Path>
 
   /** Built: sandboxes can be made from it (READY, or SNAPSHOTTING: booted rather than restored until its snapshot is there). */
   public boolean built() {
-    return (status == Status.READY || status == Status.SNAPSHOTTING) && rootfs.isPresent();
+    return built(status, rootfs.isPresent());
+  }
+
+  /** Whether a template in {@code status}, with or without an image, is built. */
+  static boolean built(Status status, boolean hasImage) {
+    return (status == Status.READY || status == Status.SNAPSHOTTING) && hasImage;
   }
 
   /** Template names appear in paths and URLs: lowercase letters, digits, '.', '_', '-'; 1-63 chars. */

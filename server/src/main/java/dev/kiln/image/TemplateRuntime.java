@@ -14,7 +14,7 @@ import java.util.List;
  * @param readyTimeoutSeconds how long the check may take before the service counts as failed
  */
 public record TemplateRuntime(List<String> start, List<String> readyCommand, int readyPort, int readyTimeoutSeconds, List<Integer> exposedPorts,
-    int vcpus, long memoryMib) {
+    int vcpus, int memoryMib) {
   public static final int DEFAULT_READY_TIMEOUT_SECONDS = 60;
   public static final TemplateRuntime NONE = new TemplateRuntime(List.of(), List.of(), 0, 0, List.of(), 0, 0);
 

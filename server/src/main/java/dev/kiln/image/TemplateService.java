@@ -303,8 +303,7 @@ public final class TemplateService {
   }
 
   private static int builtVersion(TemplateRow row, java.util.function.IntSupplier latest) {
-    boolean built = row.status().equals(Template.Status.READY.name()) || row.status().equals(Template.Status.SNAPSHOTTING.name());
-    return built && row.rootfsPath().isPresent() ? latest.getAsInt() : 0;
+    return Template.built(Template.Status.valueOf(row.status()), row.rootfsPath().isPresent()) ? latest.getAsInt() : 0;
   }
 
   private Template fromVersion(TemplateRepository.Version v) {

@@ -96,7 +96,7 @@ public final class BuildVms {
     } catch (IOException | VmmException | AgentException | InterruptedException | RuntimeException e) {
       if (agent != null) agent.close();
       if (vm != null) stopQuietly(vm, name);
-      if (nic.isPresent() || s.network().isPresent()) networks.releaseScratch(name);
+      if (s.network().isPresent()) networks.releaseScratch(name);
       disks.discard(layer);
       AtomicFiles.deleteTree(run);
       throw e;

@@ -69,6 +69,6 @@ public record SandboxLimits(KilnConfig.SandboxDefaults defaults, int maxVcpus, l
 
   /** A new sandbox's memory when the request names none: the template's default, else the daemon's. */
   public int memoryMibFor(dev.kiln.image.Template t) {
-    return t.runtime().memoryMib() > 0 ? (int) Math.min(t.runtime().memoryMib(), Integer.MAX_VALUE) : defaults.memoryMib();
+    return t.runtime().memoryMib() > 0 ? t.runtime().memoryMib() : defaults.memoryMib();
   }
 }

@@ -15,7 +15,6 @@ import dev.kiln.store.SandboxRow;
 import dev.kiln.vmm.VmRecords;
 import dev.kiln.vmm.VmSpec;
 import dev.kiln.vmm.VmmException;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -68,11 +67,7 @@ final class SandboxViews {
    */
   Map<String, String> env(String id) {
     SandboxRow r = rows.row(id);
-    Map<String, String> env = new LinkedHashMap<>();
-    for (String kv : imageConfig(r).env()) {
-      int eq = kv.indexOf('=');
-      if (eq > 0) env.put(kv.substring(0, eq), kv.substring(eq + 1));
-    }
+    Map<String, String> env = imageConfig(r).envMap();
     try {
       env.putAll(JSON.readValue(r.envJson(), new TypeReference<Map<String, String>>() {}));
     } catch (JsonProcessingException e) {

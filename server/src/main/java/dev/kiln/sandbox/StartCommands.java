@@ -12,7 +12,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -47,7 +46,7 @@ final class StartCommands {
   static void startAndAwait(AgentConnection agent, Template t, String label) throws AgentException, InterruptedException, IOException {
     TemplateRuntime r = t.runtime();
     UserResolver.Ids user = t.config().user().isEmpty() ? UserResolver.Ids.AGENT : UserResolver.of(agent).resolve(label, t.config().user());
-    Map<String, String> env = env(t);
+    Map<String, String> env = t.config().envMap();
     String cwd = t.config().workingDir();
     // sh starts the command in the background and exits at once: the command outlives the exec
     // (and the session), re-parented to the agent, which reaps it.
@@ -110,14 +109,5 @@ final class StartCommands {
     try (ExecHandle h = agent.exec(req)) {
       return h.awaitExit(EXEC_LIMIT.plusSeconds(5));
     }
-  }
-
-  private static Map<String, String> env(Template t) {
-    Map<String, String> env = new HashMap<>();
-    for (String kv : t.config().env()) {
-      int eq = kv.indexOf('=');
-      if (eq > 0) env.put(kv.substring(0, eq), kv.substring(eq + 1));
-    }
-    return env;
   }
 }

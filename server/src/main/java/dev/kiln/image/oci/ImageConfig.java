@@ -13,6 +13,16 @@ public record ImageConfig(List<String> env, List<String> entrypoint, List<String
     String os, String architecture) {
   public static final ImageConfig NONE = new ImageConfig(List.of(), List.of(), List.of(), "", "", "linux", "amd64");
 
+  /** Env as a map, in order ("K=V" entries; one without a name is not an assignment and is left out). */
+  public java.util.Map<String, String> envMap() {
+    java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+    for (String kv : env) {
+      int eq = kv.indexOf('=');
+      if (eq > 0) m.put(kv.substring(0, eq), kv.substring(eq + 1));
+    }
+    return m;
+  }
+
   static ImageConfig parse(byte[] blob, String where) {
     JsonNode root;
     try {

@@ -45,6 +45,24 @@ final class BenchApi {
         .POST(HttpRequest.BodyPublishers.ofString(body))));
   }
 
+  JsonNode get(String path) throws Exception {
+    return json.readTree(send(HttpRequest.newBuilder(URI.create(base + path))));
+  }
+
+  void upload(String id, String guestPath, java.nio.file.Path file) throws Exception {
+    send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes/" + id + "/files?path=" + guestPath)).PUT(HttpRequest.BodyPublishers.ofFile(file)));
+  }
+
+  /** A guest file read to its end and dropped. */
+  void download(String id, String guestPath) throws Exception {
+    HttpResponse<java.io.InputStream> r = http.send(auth.apply(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes/" + id + "/files?path=" + guestPath))).build(),
+        HttpResponse.BodyHandlers.ofInputStream());
+    try (java.io.InputStream in = r.body()) {
+      in.transferTo(java.io.OutputStream.nullOutputStream());
+    }
+    if (r.statusCode() != 200) throw new IllegalStateException(base + ": HTTP " + r.statusCode() + " reading " + guestPath);
+  }
+
   void delete(String id) throws Exception {
     send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes/" + id)).DELETE());
   }

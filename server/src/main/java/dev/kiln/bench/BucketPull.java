@@ -26,9 +26,11 @@ final class BucketPull {
   private final String label;
   private final Path scratch;
   private final int rounds;
+  private final BenchReport report;
 
   /** {@code label} says what the bucket is in the line ("a directory bucket"); {@code scratch} is a directory for the copies. */
-  BucketPull(ObjectStore store, String label, Path scratch, int rounds) {
+  BucketPull(ObjectStore store, String label, Path scratch, int rounds, BenchReport report) {
+    this.report = report;
     this.store = store;
     this.label = label;
     this.scratch = scratch;
@@ -37,8 +39,8 @@ final class BucketPull {
 
   void measure(Path image) throws Exception {
     double mib = Files.size(image) / (double) MIB;
-    Stats floor = new Stats(String.format("template image (%.0f MiB) copied on local disk (floor)", mib));
-    Stats pull = new Stats(String.format("template image (%.0f MiB) pulled from %s", mib, label));
+    Stats floor = new Stats(String.format("template image (%.0f MiB) copied on local disk (floor)", mib), "MiB/s");
+    Stats pull = new Stats(String.format("template image (%.0f MiB) pulled from %s", mib, label), "MiB/s");
     byte[] r = new byte[8];
     new SecureRandom().nextBytes(r);
     ObjectKey key = new ObjectKey("kiln-bench/" + HexFormat.of().formatHex(r) + "/rootfs.ext4");
@@ -62,9 +64,9 @@ final class BucketPull {
     } finally {
       store.delete(key);
     }
-    System.out.println(floor.line("MiB/s"));
-    System.out.println(pull.line("MiB/s"));
-    System.out.printf("ratios: bucket pull/local copy %.2f (%s)%n", pull.median() / floor.median(), store.describe());
+    report.line(floor);
+    report.line(pull);
+    report.note(String.format("ratios: bucket pull/local copy %.2f (%s)", pull.median() / floor.median(), store.describe()));
   }
 
   /** What a download does to the disk, without the network and the checksum: read, write, fsync. */

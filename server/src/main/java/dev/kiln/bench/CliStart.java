@@ -21,11 +21,13 @@ final class CliStart {
   private final String curl;
   private final String base;
   private final String key;
-  final Stats floor = new Stats("GET /v1/templates by curl, to exit (floor)");
-  final Stats cli = new Stats("`kiln template list`, start to exit");
-  final Stats uncached = new Stats("`kiln template list`, no AOT cache");
+  private final BenchReport report;
+  final Stats floor = new Stats("GET /v1/templates by curl, to exit (floor)", "ms");
+  final Stats cli = new Stats("`kiln template list`, start to exit", "ms");
+  final Stats uncached = new Stats("`kiln template list`, no AOT cache", "ms");
 
-  private CliStart(Path launcher, String curl, String base, String key) {
+  private CliStart(Path launcher, String curl, String base, String key, BenchReport report) {
+    this.report = report;
     this.launcher = launcher;
     this.curl = curl;
     this.base = base;
@@ -33,22 +35,22 @@ final class CliStart {
   }
 
   /** Empty, with the reason printed, when there is no launcher (the jar was started directly) or no curl. */
-  static Optional<CliStart> of(String base, String key) {
-    return of(base, key, System.getenv());
+  static Optional<CliStart> of(String base, String key, BenchReport report) {
+    return of(base, key, System.getenv(), report);
   }
 
-  static Optional<CliStart> of(String base, String key, Map<String, String> env) {
+  static Optional<CliStart> of(String base, String key, Map<String, String> env, BenchReport report) {
     String l = env.get("KILN_LAUNCHER");
     Optional<String> curl = onPath("curl", env.getOrDefault("PATH", "/usr/bin:/bin"));
     if (l == null || !Files.isExecutable(Path.of(l))) {
-      System.out.println("cli start lines skipped: run the bench through the kiln launcher (./kiln bench), which the CLI starts through");
+      report.note("cli start lines skipped: run the bench through the kiln launcher (./kiln bench), which the CLI starts through");
       return Optional.empty();
     }
     if (curl.isEmpty()) {
-      System.out.println("cli start lines skipped: no curl on PATH for the floor");
+      report.note("cli start lines skipped: no curl on PATH for the floor");
       return Optional.empty();
     }
-    return Optional.of(new CliStart(Path.of(l), curl.get(), base, key));
+    return Optional.of(new CliStart(Path.of(l), curl.get(), base, key, report));
   }
 
   private static Optional<String> onPath(String tool, String path) {
@@ -73,11 +75,11 @@ final class CliStart {
   }
 
   void print() {
-    System.out.println(floor.line("ms"));
-    System.out.println(cli.line("ms"));
-    System.out.println(uncached.line("ms"));
-    System.out.printf("ratios: kiln template list/curl %.1fx (+%.0f ms), without/with the AOT cache %.2f%n", cli.median() / floor.median(),
-        cli.median() - floor.median(), uncached.median() / cli.median());
+    report.line(floor);
+    report.line(cli);
+    report.line(uncached);
+    report.note(String.format("ratios: kiln template list/curl %.1fx (+%.0f ms), without/with the AOT cache %.2f", cli.median() / floor.median(),
+        cli.median() - floor.median(), uncached.median() / cli.median()));
   }
 
   /** Milliseconds from start to exit; a run that fails fails the bench with its output. */

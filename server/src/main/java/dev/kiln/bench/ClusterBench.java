@@ -50,7 +50,10 @@ final class ClusterBench {
   private final ObjectMapper json = new ObjectMapper();
 
   /** Everything lives under {@code work}; {@code rootfs} is the directory the bench's template is built from. */
-  ClusterBench(Path work, Path rootfs, GuestArtifacts artifacts, int rounds, String key) {
+  private final BenchReport report;
+
+  ClusterBench(Path work, Path rootfs, GuestArtifacts artifacts, int rounds, String key, BenchReport report) {
+    this.report = report;
     this.work = work;
     this.rootfs = rootfs;
     this.artifacts = artifacts;
@@ -81,8 +84,8 @@ final class ClusterBench {
     }
   }
 
-  private static void skipped(String why) {
-    System.out.println("cluster lines skipped: " + why);
+  private void skipped(String why) {
+    report.note("cluster lines skipped: " + why);
   }
 
   /** A daemon that cannot start on the database (unreachable, refused, not migratable) says why in one line, which the skip line carries. */
@@ -120,7 +123,7 @@ final class ClusterBench {
         measure(direct, hop, nodeName);
         measureResume(hop, nodes, nodeName);
         Path image = nodes.first.templates().ready(TEMPLATE).rootfs().orElseThrow();
-        new MigrationBench(work, rounds, artifacts).measure(hop, TEMPLATE, nodeName, nodeName + "-b", image);
+        new MigrationBench(work, rounds, artifacts, report).measure(hop, TEMPLATE, nodeName, nodeName + "-b", image);
       } finally {
         other.sandboxes().deleteAll();
       }
@@ -164,8 +167,8 @@ final class ClusterBench {
    * stops and starts again outside the timed part.
    */
   private void measureResume(BenchApi hop, Nodes nodes, String nodeName) throws Exception {
-    Stats same = new Stats("resume to first exec answered, on the node it paused on");
-    Stats cross = new Stats("resume to first exec answered, on another node (its own down; state from the bucket)");
+    Stats same = new Stats("resume to first exec answered, on the node it paused on", "ms");
+    Stats cross = new Stats("resume to first exec answered, on another node (its own down; state from the bucket)", "ms");
     String body = "{\"template\":\"" + TEMPLATE + "\",\"memoryMib\":512,\"node\":\"" + nodeName + "\"}";
     for (int i = 0; i < rounds; i++) {
       String id = hop.create(body);
@@ -184,14 +187,14 @@ final class ClusterBench {
       hop.delete(id);
       nodes.startFirst();
     }
-    System.out.println(same.line("ms"));
-    System.out.println(cross.line("ms"));
-    System.out.printf("ratios: cross-node resume/same-node resume %.2f (%+.0f ms)%n", cross.median() / same.median(), cross.median() - same.median());
+    report.line(same);
+    report.line(cross);
+    report.note(String.format("ratios: cross-node resume/same-node resume %.2f (%+.0f ms)", cross.median() / same.median(), cross.median() - same.median()));
   }
 
   private void measure(BenchApi direct, BenchApi hop, String nodeName) throws Exception {
-    Stats directCreate = new Stats("create to first exec answered, from snapshot, directly on the node");
-    Stats hopCreate = new Stats("create to first exec answered, from snapshot, through a control instance");
+    Stats directCreate = new Stats("create to first exec answered, from snapshot, directly on the node", "ms");
+    Stats hopCreate = new Stats("create to first exec answered, from snapshot, through a control instance", "ms");
     String body = "{\"template\":\"" + TEMPLATE + "\",\"memoryMib\":512,\"node\":\"" + nodeName + "\"}";
     // Untimed, one each: the new node's first restore and both daemons' first requests pay for loading and JIT, which no later create does.
     for (BenchApi api : new BenchApi[] {direct, hop}) {
@@ -208,8 +211,8 @@ final class ClusterBench {
         api.delete(id);
       }
     }
-    Stats directExec = new Stats("exec `true` round trip, directly on the node");
-    Stats hopExec = new Stats("exec `true` round trip, through a control instance");
+    Stats directExec = new Stats("exec `true` round trip, directly on the node", "ms");
+    Stats hopExec = new Stats("exec `true` round trip, through a control instance", "ms");
     String id = direct.create(body);
     for (int i = 0; i < rounds * 6; i++) {
       long t0 = System.nanoTime();
@@ -220,13 +223,13 @@ final class ClusterBench {
       hopExec.add(ms(t0));
     }
     direct.delete(id);
-    System.out.println(directCreate.line("ms"));
-    System.out.println(hopCreate.line("ms"));
-    System.out.println(directExec.line("ms"));
-    System.out.println(hopExec.line("ms"));
-    System.out.printf("ratios: through a control instance/directly on the node: create %.2f (%+.0f ms), exec %.2f (%+.1f ms)%n",
+    report.line(directCreate);
+    report.line(hopCreate);
+    report.line(directExec);
+    report.line(hopExec);
+    report.note(String.format("ratios: through a control instance/directly on the node: create %.2f (%+.0f ms), exec %.2f (%+.1f ms)",
         hopCreate.median() / directCreate.median(), hopCreate.median() - directCreate.median(), hopExec.median() / directExec.median(),
-        hopExec.median() - directExec.median());
+        hopExec.median() - directExec.median()));
   }
 
   /** What the node takes from control instances, read from its row as a control instance reads it. */

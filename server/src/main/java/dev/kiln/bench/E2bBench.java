@@ -23,33 +23,35 @@ final class E2bBench {
   static final String TEMPLATE = "bench-e2b";
   private static final Duration NODE_TIMEOUT = Duration.ofMinutes(5);
   private final Path root;
+  private final BenchReport report;
 
-  private E2bBench(Path root) {
+  private E2bBench(Path root, BenchReport report) {
     this.root = root;
+    this.report = report;
   }
 
   /** The bench when this installation has the SDK suite's packages and a Node.js for them (scripts/install.sh installs both). */
-  static Optional<E2bBench> of(Path root) {
+  static Optional<E2bBench> of(Path root, BenchReport report) {
     Path suite = root.resolve("e2b-tests");
     if (!Files.isDirectory(suite.resolve("node_modules/e2b"))) {
-      System.out.println("E2B line skipped: " + suite.resolve("node_modules/e2b") + " is missing (scripts/install.sh installs the SDK suite's packages)");
+      report.note("E2B line skipped: " + suite.resolve("node_modules/e2b") + " is missing (scripts/install.sh installs the SDK suite's packages)");
       return Optional.empty();
     }
     try {
       Process p = new ProcessBuilder("bash", "-c", "source scripts/lib.sh && e2b_node_dir").directory(root.toFile()).redirectErrorStream(true).start();
       String said = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
       if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
-        System.out.println("E2B line skipped: " + said.replace("\n", " "));
+        report.note("E2B line skipped: " + said.replace("\n", " "));
         return Optional.empty();
       }
     } catch (java.io.IOException e) {
-      System.out.println("E2B line skipped: cannot look for a Node.js (" + e.getMessage() + ")");
+      report.note("E2B line skipped: cannot look for a Node.js (" + e.getMessage() + ")");
       return Optional.empty();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return Optional.empty();
     }
-    return Optional.of(new E2bBench(root));
+    return Optional.of(new E2bBench(root, report));
   }
 
   void measure(KilnDaemon daemon, BenchApi api, String base, String key, Path work, int rounds) throws Exception {
@@ -57,7 +59,7 @@ final class E2bBench {
     BusyboxRootfs.createWithBash(rootfs);
     daemon.templates().build(TEMPLATE, new TemplateSource.Directory(rootfs.toAbsolutePath()), 256, Optional.empty());
     daemon.sandboxes().snapshot(TEMPLATE);
-    Stats own = new Stats("`bash -l -c true` round trip (Kiln API exec)");
+    Stats own = new Stats("`bash -l -c true` round trip (Kiln API exec)", "ms");
     String id = api.create("{\"template\":\"" + TEMPLATE + "\",\"timeoutSeconds\":600}");
     try {
       String body = "{\"argv\":[\"/bin/bash\",\"-l\",\"-c\",\"true\"]}";
@@ -70,11 +72,11 @@ final class E2bBench {
     } finally {
       api.delete(id);
     }
-    Stats sdk = new Stats("commands.run('true') round trip (E2B SDK, E2B API)");
+    Stats sdk = new Stats("commands.run('true') round trip (E2B SDK, E2B API)", "ms");
     for (JsonNode ms : sdkRoundTrips(base, key, work, rounds).path("ms")) sdk.add(ms.asDouble());
-    System.out.println(own.line("ms"));
-    System.out.println(sdk.line("ms"));
-    System.out.printf("ratios: E2B SDK commands.run/Kiln API exec %.2f (%+.1f ms)%n", sdk.median() / own.median(), sdk.median() - own.median());
+    report.line(own);
+    report.line(sdk);
+    report.compare("E2B SDK commands.run (vs Kiln API exec)", sdk, own);
   }
 
   private JsonNode sdkRoundTrips(String base, String key, Path work, int rounds) throws Exception {

@@ -46,7 +46,10 @@ final class MigrationBench {
   private final int rounds;
   private final GuestArtifacts artifacts;
 
-  MigrationBench(Path work, int rounds, GuestArtifacts artifacts) {
+  private final BenchReport report;
+
+  MigrationBench(Path work, int rounds, GuestArtifacts artifacts, BenchReport report) {
+    this.report = report;
     this.work = work;
     this.rounds = rounds;
     this.artifacts = artifacts;
@@ -55,7 +58,7 @@ final class MigrationBench {
   /** One scenario's samples: whole move, guest-seen downtime, MiB sent. */
   private record Samples(Stats total, Stats downtime, Stats sent) {
     static Samples of(String what) {
-      return new Samples(new Stats(what + ": whole move"), new Stats(what + ": guest downtime"), new Stats(what + ": sent"));
+      return new Samples(new Stats(what + ": whole move", "ms"), new Stats(what + ": guest downtime", "ms"), new Stats(what + ": sent", "MiB"));
     }
 
     void add(double totalMs, double downtimeMs, long bytes) {
@@ -64,10 +67,10 @@ final class MigrationBench {
       sent.add(bytes / (double) MIB);
     }
 
-    void print() {
-      System.out.println(total.line("ms"));
-      System.out.println(downtime.line("ms"));
-      System.out.println(sent.line("MiB"));
+    void print(BenchReport report) {
+      report.line(total);
+      report.line(downtime);
+      report.line(sent);
     }
   }
 
@@ -79,11 +82,11 @@ final class MigrationBench {
       Samples raw = Samples.of("raw QEMU-to-QEMU migration, " + what + ", " + MEMORY_MIB + " MiB VM");
       kilnMoves(hop, template, nodeA, nodeB, dirty, kiln);
       rawMoves(rootfs, dirty, raw);
-      kiln.print();
-      raw.print();
-      System.out.printf("ratios: live migration %s/raw floor: whole move %.2f (%+.0f ms), downtime %.2f (%+.0f ms), sent %.2f%n", what,
+      kiln.print(report);
+      raw.print(report);
+      report.note(String.format("ratios: live migration %s/raw floor: whole move %.2f (%+.0f ms), downtime %.2f (%+.0f ms), sent %.2f", what,
           kiln.total().median() / raw.total().median(), kiln.total().median() - raw.total().median(), kiln.downtime().median() / raw.downtime().median(),
-          kiln.downtime().median() - raw.downtime().median(), kiln.sent().median() / raw.sent().median());
+          kiln.downtime().median() - raw.downtime().median(), kiln.sent().median() / raw.sent().median()));
     }
   }
 

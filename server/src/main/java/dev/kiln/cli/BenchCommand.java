@@ -1,6 +1,7 @@
 package dev.kiln.cli;
 
 import dev.kiln.bench.Bench;
+import dev.kiln.bench.DensityBench;
 import dev.kiln.config.ConfigException;
 import dev.kiln.config.DatabaseConfig;
 import dev.kiln.config.KilnConfig;
@@ -15,12 +16,18 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "bench", description = "Measure boot, create, exec and file paths against their raw floor (medians).")
+@Command(name = "bench", description = "Measure boot, create, exec and file paths against their raw floor (medians, p90, p99), or how many idle sandboxes this host holds.",
+    footer = {"", "Examples:", "  kiln bench --density 10"})
 final class BenchCommand implements Callable<Integer> {
   @Option(names = "--rounds", defaultValue = "5", description = "VM boots per measured path (default ${DEFAULT-VALUE}); exec rounds are 6x this")
   int rounds;
   @Option(names = "--file-mib", defaultValue = "32", description = "size of the file moved each way (default ${DEFAULT-VALUE})")
   int fileMib;
+  @Option(names = "--json", description = "print one JSON document (every sample, percentile, ratio and goal) on standard output; the lines go to standard error")
+  boolean json;
+  @Option(names = "--density", paramLabel = "N", description = "instead: create up to N idle sandboxes from one snapshot and report memory and idle CPU per sandbox "
+      + "and create times while they run (stops early, saying why, when a create fails or the host's memory runs low)")
+  Integer density;
   @Option(names = "--guest-artifacts", defaultValue = "${sys:kiln.root:-.}/build/guest/current", description = "guest kernel+initramfs directory (default: build/guest/current of this installation)")
   Path artifacts;
   @Option(names = "--cluster-database", paramLabel = "URL", description = "PostgreSQL database (jdbc:postgresql://host:port/db) for the cluster lines, "
@@ -36,11 +43,14 @@ final class BenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (density != null && (density < 1 || density > 5000)) throw new UserError("--density must be 1..5000, got " + density, KilnCli.EXIT_USAGE);
     Bench.ClusterOptions cluster = ClusterOptionsOf.options(this);
     // A short path under /tmp (Unix socket paths are limited to 107 bytes), traversable by the VMM user.
     Path work = Files.createTempDirectory(Path.of("/tmp"), "kb", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
     try {
-      new Bench(work, GuestArtifacts.load(artifacts), rounds, fileMib, cluster).run();
+      GuestArtifacts guest = GuestArtifacts.load(artifacts);
+      if (density != null) new DensityBench(work, guest, density, json).run();
+      else new Bench(work, guest, rounds, fileMib, cluster, json).run();
     } finally {
       AtomicFiles.deleteTree(work);
     }

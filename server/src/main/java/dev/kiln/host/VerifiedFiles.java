@@ -5,16 +5,25 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Files checked against their SHA-256 before use, each read once per process while it does not
  * change: the key includes the change time, which nobody can set back (not even the file's
- * owner), so a file written to since its check is read again.
+ * owner), so a file written to since its check is read again. The oldest checks are forgotten
+ * past {@link #REMEMBERED} (a file then is read again), so a long-lived daemon's set stays small.
  */
 public final class VerifiedFiles {
-  private final Set<String> verified = ConcurrentHashMap.newKeySet();
+  static final int REMEMBERED = 4096;
+  private final Set<String> verified = Collections.synchronizedSet(Collections.newSetFromMap(new LinkedHashMap<>() {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+      return size() > REMEMBERED;
+    }
+  }));
 
   /** Throws unless the file's content has {@code sha256}. */
   public void verify(Path file, String sha256) throws IOException {

@@ -15,6 +15,7 @@ import dev.kiln.vmm.RunningVm;
 import dev.kiln.vmm.SavedState;
 import dev.kiln.vmm.VmRecords;
 import dev.kiln.vmm.VmmException;
+import dev.kiln.host.VerifiedFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -51,10 +52,12 @@ final class SandboxLifecycle {
   private final RunDirs dirs;
   private final EventRepository events;
   private final BucketStates bucket;
+  private final VerifiedFiles savedStates;
 
   SandboxLifecycle(SandboxLocks locks, SandboxRows rows, SandboxRegistry live, VmLauncher launcher, Watchdog watchdog, SandboxTeardown teardown,
       SandboxListeners listeners, SandboxRepository repo, SandboxNetworks networks, SandboxLimits limits, RunDirs dirs, EventRepository events,
-      BucketStates bucket, DiskQuota quota) {
+      BucketStates bucket, DiskQuota quota, VerifiedFiles savedStates) {
+    this.savedStates = savedStates;
     this.bucket = bucket;
     this.quota = quota;
     this.locks = locks;
@@ -100,6 +103,7 @@ final class SandboxLifecycle {
     try {
       state = vm.saveState(dirs.pausedState(id), PAUSE_TIMEOUT);
       AtomicFiles.write(dirs.pausedStateSha256(id), state.sha256().getBytes(StandardCharsets.US_ASCII));
+      savedStates.markVerified(state.file(), state.sha256());
     } catch (VmmException | IOException e) {
       // Nothing was lost: let the VM run on, and say why it could not be paused.
       try {

@@ -1,6 +1,7 @@
 package dev.kiln.sandbox;
 
 import dev.kiln.agent.AgentConnection;
+import dev.kiln.host.VerifiedFiles;
 import dev.kiln.image.GuestArtifacts;
 import dev.kiln.image.Template;
 import dev.kiln.image.TemplateService;
@@ -78,7 +79,10 @@ public final class SandboxManager implements AutoCloseable {
     SandboxTeardown teardown = new SandboxTeardown(dirs);
     SandboxLocks locks = new SandboxLocks(live, rows, seam);
     Watchdog watchdog = new Watchdog(repo, rows, teardown, unused, seam);
-    VmLauncher launcher = new VmLauncher(dirs, repo, rows, events, live, disks, unused, backend, networks, watchdog, teardown, listeners, seam, bootTimeout);
+    // States this daemon saves are hashed as they are written; a load of one unchanged since is not read twice.
+    VerifiedFiles savedStates = new VerifiedFiles();
+    VmLauncher launcher = new VmLauncher(dirs, repo, rows, events, live, disks, unused, backend, networks, watchdog, teardown, listeners, seam, bootTimeout,
+        savedStates);
     TemplateSnapshots snapshots = new TemplateSnapshots(dirs.root(), templates.artifacts(), templates.snapshotPointers(), backend, artifacts, accelerator,
         bootTimeout);
     SnapshotClones clones = new SnapshotClones(snapshots, disks, backend, bootTimeout);
@@ -91,13 +95,14 @@ public final class SandboxManager implements AutoCloseable {
     CheckpointFiles checkpointFiles = new CheckpointFiles(dataDir.resolve("checkpoints"));
     DiskQuota quota = new DiskQuota(limits.quotas(), checkpointRows, checkpointFiles, dirs);
     this.metrics = new SandboxMetrics(repo, rows, registry, networks, quota);
-    this.lifecycle = new SandboxLifecycle(locks, rows, live, launcher, watchdog, teardown, listeners, repo, networks, limits, dirs, events, states, quota);
+    this.lifecycle = new SandboxLifecycle(locks, rows, live, launcher, watchdog, teardown, listeners, repo, networks, limits, dirs, events, states, quota,
+        savedStates);
     this.removal = new SandboxRemoval(locks, rows, repo, live, teardown, checkpointFiles, networks, tombstones, unused, listeners, lifecycle, seam);
     this.snapshotPolicy = new TemplateSnapshotPolicy(templates, snapshots, pools, networks, limits, unused);
     this.creator = new SandboxCreator(templates, limits, networks, pools, snapshotPolicy, snapshots, clones, launcher, locks, removal, events, disks,
         artifacts, backend.capabilities(accelerator), node, quota);
     this.recovery = new SandboxRecovery(dirs, repo, rows, live, backend, networks, watchdog, removal, unused, listeners, launcher, events);
-    StateCapture capture = new StateCapture(repo, disks, seam);
+    StateCapture capture = new StateCapture(repo, disks, seam, savedStates);
     DiskFlattening flattening = new DiskFlattening(locks, quota, events, unused, limits.quotas().diskLayers());
     this.checkpoints = new Checkpoints(locks, rows, capture, launcher, watchdog, teardown, checkpointRows, unused, checkpointFiles, views, states, quota,
         flattening);

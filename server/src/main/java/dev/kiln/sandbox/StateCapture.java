@@ -10,6 +10,7 @@ import dev.kiln.vmm.RunningVm;
 import dev.kiln.vmm.SavedState;
 import dev.kiln.vmm.VmSpec;
 import dev.kiln.vmm.VmmException;
+import dev.kiln.host.VerifiedFiles;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,8 +30,10 @@ final class StateCapture {
   private final SandboxRepository repo;
   private final DiskLayers disks;
   private final Seams seam;
+  private final VerifiedFiles savedStates;
 
-  StateCapture(SandboxRepository repo, DiskLayers disks, Seams seam) {
+  StateCapture(SandboxRepository repo, DiskLayers disks, Seams seam, VerifiedFiles savedStates) {
+    this.savedStates = savedStates;
     this.repo = repo;
     this.disks = disks;
     this.seam = seam;
@@ -52,6 +55,7 @@ final class StateCapture {
       repo.recordVm(r.id(), VmRecords.encode(current.withRootDisk(next)), vm.pid());
       disks.recorded(next);
       SavedState saved = vm.saveState(state, SAVE_TIMEOUT);
+      savedStates.markVerified(saved.file(), saved.sha256());
       return new Checkpoints.Saved(current, saved.file(), saved.sha256(), saved.bytes());
     } catch (IOException | VmmException | RuntimeException e) {
       files.removeState(state);

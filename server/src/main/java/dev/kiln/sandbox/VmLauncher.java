@@ -66,12 +66,16 @@ final class VmLauncher {
   private final SandboxListeners listeners;
   private final Seams seam;
   private final Duration bootTimeout;
-  /** Saved states (pauses, checkpoints) checked before loading; a checkpoint forked ten times is read once. */
-  private final VerifiedFiles verifiedStates = new VerifiedFiles();
+  /**
+   * Saved states (pauses, checkpoints) checked before loading; a checkpoint forked ten times is read
+   * once, and a state this daemon wrote (hashing it as it wrote) is not read again while unchanged.
+   */
+  private final VerifiedFiles verifiedStates;
 
   VmLauncher(RunDirs dirs, SandboxRepository repo, SandboxRows rows, EventRepository events, SandboxRegistry live, DiskLayers disks, UnusedDisks unused,
       VmmBackend backend, SandboxNetworks networks, Watchdog watchdog, SandboxTeardown teardown, SandboxListeners listeners, Seams seam,
-      Duration bootTimeout) {
+      Duration bootTimeout, VerifiedFiles verifiedStates) {
+    this.verifiedStates = verifiedStates;
     this.dirs = dirs;
     this.repo = repo;
     this.rows = rows;

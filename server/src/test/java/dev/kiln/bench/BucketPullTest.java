@@ -34,7 +34,7 @@ class BucketPullTest {
     Path scratch = Files.createDirectories(dir.resolve("scratch"));
     try (LocalObjectStore bucket = new LocalObjectStore(dir.resolve("bucket"))) {
       bucket.check();
-      String out = Printed.by(() -> new BucketPull(bucket, "a directory bucket", scratch, 2).measure(image));
+      String out = Printed.by(() -> new BucketPull(bucket, "a directory bucket", scratch, 2, BenchReport.text()).measure(image));
       assertTrue(Pattern.compile("template image \\(4 MiB\\) copied on local disk \\(floor\\)\\s+median\\s+[0-9.]+ MiB/s \\(n=2,").matcher(out).find(), out);
       assertTrue(Pattern.compile("template image \\(4 MiB\\) pulled from a directory bucket\\s+median\\s+[0-9.]+ MiB/s \\(n=2,").matcher(out).find(), out);
       assertTrue(Pattern.compile("ratios: bucket pull/local copy [0-9.]+ \\(directory .*bucket\\)").matcher(out).find(), out);
@@ -51,7 +51,7 @@ class BucketPullTest {
     String name = s3.newBucket();
     try (ObjectStore bucket = ObjectStores.open(s3.config(name))) {
       bucket.check();
-      String out = Printed.by(() -> new BucketPull(bucket, "the bucket", dir, 1).measure(image));
+      String out = Printed.by(() -> new BucketPull(bucket, "the bucket", dir, 1, BenchReport.text()).measure(image));
       assertTrue(Pattern.compile("template image \\(4 MiB\\) pulled from the bucket\\s+median\\s+[0-9.]+ MiB/s \\(n=1,").matcher(out).find(), out);
       assertTrue(out.contains("ratios: bucket pull/local copy ") && out.contains("bucket '" + name + "'"), out);
       assertEquals(List.of(), bucket.listAll(""), "the bench's object is deleted after");

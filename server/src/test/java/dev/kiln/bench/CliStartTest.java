@@ -60,7 +60,7 @@ class CliStartTest {
   void timesTheLauncherAndCurlInTurnsWithTheApiInTheirEnvironment() throws Exception {
     // Stands in for `kiln template list`: the same GET, told where by KILN_URL and KILN_API_KEY, plus the cache mode it was given.
     Path l = launcher("echo \"$KILN_CLI_AOT\" >> " + dir.resolve("modes") + "; exec curl -sf -o /dev/null -H \"Authorization: Bearer $KILN_API_KEY\" \"$KILN_URL/v1/templates?$1-$2\"");
-    CliStart s = CliStart.of(base, "k1", env(l)).orElseThrow();
+    CliStart s = CliStart.of(base, "k1", env(l), BenchReport.text()).orElseThrow();
     s.measure(3);
     assertEquals(3, s.floor.samples(), "the warm-up is not counted");
     assertTrue(s.cli.median() > 0 && s.uncached.median() > 0 && s.floor.median() > 0);
@@ -73,12 +73,12 @@ class CliStartTest {
   @Test
   void aLauncherThatFailsFailsTheBenchWithItsOutput() throws Exception {
     Path l = launcher("echo 'kiln: cannot reach the Kiln daemon'; exit 69");
-    IllegalStateException e = assertThrows(IllegalStateException.class, () -> CliStart.of(base, "k1", env(l)).orElseThrow().measure(1));
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> CliStart.of(base, "k1", env(l), BenchReport.text()).orElseThrow().measure(1));
     assertTrue(e.getMessage().contains("exited 69: kiln: cannot reach the Kiln daemon"), e.getMessage());
   }
 
   @Test
   void withoutALauncherTheLinesAreSkipped() {
-    assertTrue(CliStart.of(base, "k1", Map.of("PATH", "/usr/bin:/bin")).isEmpty());
+    assertTrue(CliStart.of(base, "k1", Map.of("PATH", "/usr/bin:/bin"), BenchReport.text()).isEmpty());
   }
 }

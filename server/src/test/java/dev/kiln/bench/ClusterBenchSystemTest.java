@@ -43,7 +43,7 @@ class ClusterBenchSystemTest {
   }
 
   private ClusterBench bench() throws Exception {
-    return new ClusterBench(work, work.resolve("rootfs"), GuestArtifacts.load(REPO.resolve("build/guest/current")), 1, "bench-key");
+    return new ClusterBench(work, work.resolve("rootfs"), GuestArtifacts.load(REPO.resolve("build/guest/current")), 1, "bench-key", BenchReport.text());
   }
 
   private static boolean line(String out, String name, String unit) {

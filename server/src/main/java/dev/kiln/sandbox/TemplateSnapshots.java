@@ -53,9 +53,14 @@ public final class TemplateSnapshots {
    * legacy image); {@code rootfsKey} identifies the image file on the host that took the snapshot.
    */
   public record Manifest(int vcpus, long memoryMib, String guestArtifacts, String rootfsKey, String stateSha256, long stateBytes,
-      String memorySha256, String machine, Hotplug room, String imageId) {
+      String memorySha256, String machine, Hotplug room, String imageId, Integer vmLayout) {
     public Machine machineOf() {
       return machine == null ? Machine.MICROVM : Machine.fromWire(machine);
+    }
+
+    /** The device layout of the VM it was taken from (VmSpec.LAYOUT); manifests from before it was recorded are of the first. */
+    int layoutOf() {
+      return vmLayout == null ? 1 : vmLayout;
     }
 
     Optional<Hotplug> roomOf() {
@@ -164,7 +169,7 @@ public final class TemplateSnapshots {
         VmImage saved = backend.saveImage(vm, building, SAVE_TIMEOUT);
         VmImage.Sums sums = saved.sums();
         Manifest m = new Manifest(vcpus, memoryMib, artifacts.id(), rootfsKey(t), sums.stateSha256(), sums.stateBytes(), sums.memorySha256(),
-            t.machine().wire(), room.orElse(null), store.idOf(t.rootfs().orElseThrow()).orElse(null));
+            t.machine().wire(), room.orElse(null), store.idOf(t.rootfs().orElseThrow()).orElse(null), VmSpec.LAYOUT);
         AtomicFiles.write(building.resolve(MANIFEST), JSON.writeValueAsBytes(m));
         Path dir = store.publish(building);
         try {
@@ -266,6 +271,10 @@ public final class TemplateSnapshots {
     if (!m.guestArtifacts().equals(artifacts.id())) {
       return new Lookup(Optional.empty(), true, "the " + which + " was taken with other guest artifacts (" + m.guestArtifacts() + "; the daemon now has "
           + artifacts.id() + "); it is taken again at the next daemon start");
+    }
+    if (m.layoutOf() != VmSpec.LAYOUT && m.machineOf() == Machine.MICROVM) {
+      return new Lookup(Optional.empty(), true, "the " + which + " was taken on an older VM device layout (" + m.layoutOf() + "; this daemon makes "
+          + VmSpec.LAYOUT + "); it is taken again at the next daemon start");
     }
     try {
       if (!takenOnImageOf(m, t)) {

@@ -122,7 +122,8 @@ final class QemuCommandLine {
     String backend = s.memory().isPresent() ? ",memory-backend=mem" : "";
     return switch (s.machine()) {
       // microvm: no PCI, no firmware tables beyond what the kernel needs; qboot is its default BIOS.
-      case MICROVM -> "microvm" + backend;
+      // No PIT for a guest given its TSC rate, which neither calibrates nor keeps time with it (VmSpec.LAYOUT).
+      case MICROVM -> "microvm" + (s.legacyPit() || !s.kernelCmdline().contains("tsc_early_khz=") ? "" : ",pit=off") + backend;
       // q35: SeaBIOS (QEMU's default) and ACPI, which the guest needs to hear of hot-plugged CPUs
       // and DIMMs. No SMM (nothing here needs it, and under TCG it slows the firmware) nor VMware port.
       case Q35 -> "q35,smm=off,vmport=off" + backend;

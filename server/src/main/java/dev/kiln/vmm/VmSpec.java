@@ -9,10 +9,20 @@ import java.util.Optional;
  * is the current vCPU count (hot-plugged ones included), {@code memoryMib} the boot RAM (DIMMs
  * hot-plugged since are in {@code hotplug}; {@link #totalMemoryMib} is the sum). A VM restored or
  * adopted must be described by the spec it had last: {@link RunningVm#spec} after a hot-plug.
+ * {@code legacyPit}: a microvm of the first device layout, which kept the legacy PIT timer
+ * (see {@link #LAYOUT}); a state saved from one loads only into one.
  */
 public record VmSpec(String name, Path runDir, Path kernel, Path initrd, String kernelCmdline, Path rootDisk,
     int vcpus, long memoryMib, Accelerator accelerator, Optional<GuestMemory> memory, Optional<Nic> nic,
-    Machine machine, Optional<Hotplug> hotplug) {
+    Machine machine, Optional<Hotplug> hotplug, boolean legacyPit) {
+  /**
+   * The device layout new VMs get. 1: microvm kept the legacy PIT. 2: a microvm whose guest is
+   * given the TSC rate has none: the PIT's periodic timer woke an idle TCG guest's QEMU tens of
+   * times a second, about 40% of its idle CPU, and such a guest does not calibrate against it.
+   * Snapshots record it: one of another layout is taken again rather than restored.
+   */
+  public static final int LAYOUT = 2;
+
   /** A microvm with ordinary anonymous RAM. */
   public VmSpec(String name, Path runDir, Path kernel, Path initrd, String kernelCmdline, Path rootDisk, int vcpus, long memoryMib,
       Accelerator accelerator) {
@@ -22,7 +32,7 @@ public record VmSpec(String name, Path runDir, Path kernel, Path initrd, String 
   /** A microvm, which has no room to hot-plug. */
   public VmSpec(String name, Path runDir, Path kernel, Path initrd, String kernelCmdline, Path rootDisk, int vcpus, long memoryMib,
       Accelerator accelerator, Optional<GuestMemory> memory, Optional<Nic> nic) {
-    this(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, memory, nic, Machine.MICROVM, Optional.empty());
+    this(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, memory, nic, Machine.MICROVM, Optional.empty(), false);
   }
 
   /**
@@ -84,7 +94,7 @@ public record VmSpec(String name, Path runDir, Path kernel, Path initrd, String 
   }
 
   public VmSpec withMemory(GuestMemory m) {
-    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, Optional.of(m), nic, machine, hotplug);
+    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, Optional.of(m), nic, machine, hotplug, legacyPit);
   }
 
   /**
@@ -97,31 +107,31 @@ public record VmSpec(String name, Path runDir, Path kernel, Path initrd, String 
 
   /** The same VM with ordinary RAM: how a VM whose saved state will not load boots from its disk instead. */
   public VmSpec withoutMemory() {
-    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, Optional.empty(), nic, machine, hotplug);
+    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, Optional.empty(), nic, machine, hotplug, legacyPit);
   }
 
   public VmSpec withRootDisk(Path disk) {
-    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, disk, vcpus, memoryMib, accelerator, memory, nic, machine, hotplug);
+    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, disk, vcpus, memoryMib, accelerator, memory, nic, machine, hotplug, legacyPit);
   }
 
   /** The same machine under another name and run directory: a fork of this VM. */
   public VmSpec renamed(String newName, Path newRunDir) {
-    return new VmSpec(newName, newRunDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, memory, nic, machine, hotplug);
+    return new VmSpec(newName, newRunDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, memory, nic, machine, hotplug, legacyPit);
   }
 
   /** The same machine attached to another namespace (a fork has its own), or to none. */
   public VmSpec withNic(Optional<Nic> n) {
-    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, memory, n, machine, hotplug);
+    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, memory, n, machine, hotplug, legacyPit);
   }
 
   /** The same VM on another machine, with room to hot-plug up to {@code room} (q35 only), or none. */
   public VmSpec onMachine(Machine m, Optional<Hotplug> room) {
-    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, memory, nic, m, room);
+    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, vcpus, memoryMib, accelerator, memory, nic, m, room, legacyPit);
   }
 
   /** What the VM has become after a hot-plug: restores and adoptions need it. */
   VmSpec grown(int newVcpus, Hotplug h) {
-    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, newVcpus, memoryMib, accelerator, memory, nic, machine, Optional.of(h));
+    return new VmSpec(name, runDir, kernel, initrd, kernelCmdline, rootDisk, newVcpus, memoryMib, accelerator, memory, nic, machine, Optional.of(h), legacyPit);
   }
 
   /** QEMU's own stdout and stderr. */

@@ -19,6 +19,14 @@ class QemuCommandLineTest {
   }
 
   @Test
+  void aMicrovmGuestGivenItsTscRateHasNoPitAndOneWithoutKeepsIt() {
+    VmSpec timed = new VmSpec("sb-t", spec.runDir(), spec.kernel(), spec.initrd(), "console=ttyS0 tsc_early_khz=2100000 tsc=reliable", spec.rootDisk(), 1,
+        256, Accelerator.TCG);
+    assertEquals("microvm,pit=off", after(QemuCommandLine.build("qemu-system-x86_64", timed), "-machine"));
+    assertEquals("microvm", after(QemuCommandLine.build("qemu-system-x86_64", spec), "-machine"), "without the rate the kernel calibrates against the PIT");
+  }
+
+  @Test
   void microvmUnderTcgDetachedWithSockets() {
     List<String> a = QemuCommandLine.build("qemu-system-x86_64", spec);
     assertEquals("microvm", after(a, "-machine"));

@@ -195,7 +195,7 @@ final class SandboxCreator {
         // Restored and paused already: let it run; attach's HELLO gives it its identity, clock and entropy.
         sb.vm = pooled.get().vm();
         sb.vm.resume();
-        return new VmLauncher.Started(pooled.get().spec(), "claimed from the warm pool", true);
+        return VmLauncher.Started.claimed(pooled.get().spec());
       }
       Optional<VmSpec.Nic> nic = networks.attach(id.value(), network);
       String whyBoot;

@@ -15,10 +15,13 @@ import dev.kiln.vmm.RunningVm;
 import dev.kiln.vmm.SavedState;
 import dev.kiln.vmm.VmRecords;
 import dev.kiln.vmm.VmmException;
+import dev.kiln.host.Laps;
 import dev.kiln.host.VerifiedFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -146,21 +149,37 @@ final class SandboxLifecycle {
     String id = r.id();
     SandboxState from = SandboxRows.stateOf(r);
     if (Transitions.check(id, from, Operation.RESUME).isEmpty()) return;
-    long start = System.nanoTime();
+    Laps laps = new Laps();
     try {
       String sha = Files.exists(dirs.pausedStateSha256(id)) ? Files.readString(dirs.pausedStateSha256(id)).strip() : "";
       VmLauncher.Started started = launcher.restoreOrBoot(sb, SandboxRows.vmSpecOf(r), dirs.pausedState(id), sha, "its pause", true);
+      laps.lap("vm");
       // Paused by its TTL (the expiry was cleared): the TTL starts again now.
       ExpiryChange expiry = r.expiresAt().isEmpty() && r.timeoutSeconds() > 0
           ? ExpiryChange.to(Optional.of(Instant.now().plusSeconds(r.timeoutSeconds()))) : ExpiryChange.KEEP;
-      launcher.attach(sb, started, from, "resumed", expiry);
-      Files.deleteIfExists(dirs.pausedState(id));
-      Files.deleteIfExists(dirs.pausedStateSha256(id));
-      log.info("sandbox resumed sandbox={} how=\"{}\" took_ms={}", id, started.how(), (System.nanoTime() - start) / 1_000_000);
+      launcher.attach(sb, started, from, "resumed", expiry, laps);
+      discardPausedState(id);
+      laps.lap("cleanup");
+      log.info("sandbox resumed sandbox={} how=\"{}\" took_ms={} {}", id, started.how(), laps.totalMs(), laps);
     } catch (VmmException | AgentException | IOException e) {
       watchdog.failLocked(sb, "resume failed: " + e.getMessage());
       throw new KilnException(ErrorCode.VM_START_FAILED, "sandbox " + id + " could not be resumed: " + e.getMessage(), e);
     }
+  }
+
+  /** The loaded state goes out of the way now and off the disk in the background (RunDirs.spentState). */
+  private void discardPausedState(String id) throws IOException {
+    Files.deleteIfExists(dirs.pausedStateSha256(id));
+    if (!Files.exists(dirs.pausedState(id))) return;
+    Path spent = dirs.spentState(id);
+    Files.move(dirs.pausedState(id), spent, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    Thread.ofVirtual().name("discard-" + id).start(() -> {
+      try {
+        Files.deleteIfExists(spent);
+      } catch (IOException e) {
+        log.warn("sandbox={} its loaded pause state stays until the sandbox is deleted: {}", id, e.getMessage());
+      }
+    });
   }
 
   /**

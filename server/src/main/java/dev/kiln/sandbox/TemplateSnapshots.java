@@ -3,6 +3,8 @@ package dev.kiln.sandbox;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.agent.AgentConnection;
 import dev.kiln.agent.AgentException;
+import dev.kiln.agent.ExecHandle;
+import dev.kiln.agent.ExecRequest;
 import dev.kiln.host.AtomicFiles;
 import dev.kiln.image.Artifacts;
 import dev.kiln.image.GuestArtifacts;
@@ -23,7 +25,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -44,6 +49,8 @@ public final class TemplateSnapshots {
   private static final Duration SAVE_TIMEOUT = Duration.ofMinutes(2);
   /** What the snapshot was taken with; written last, so a snapshot directory with it is whole. */
   private static final String MANIFEST = "manifest.json";
+  private static final List<ExecRequest> WARM_UP = List.of(ExecRequest.of("true"), ExecRequest.shell("true"));
+  private static final Duration WARM_UP_LIMIT = Duration.ofSeconds(30);
 
   /**
    * What a snapshot was taken with; a sandbox restores from it only if it asks for the same machine
@@ -85,6 +92,11 @@ public final class TemplateSnapshots {
   private final Duration bootTimeout;
   /** Snapshot VMs running right now, so a daemon that stops does not leave one behind. */
   private final Set<RunningVm> inProgress = ConcurrentHashMap.newKeySet();
+  /**
+   * Manifests read, by snapshot directory and the file's change time: a published snapshot does
+   * not change, and every create and pool claim looks its manifest up. A few per template.
+   */
+  private final Map<Path, Map.Entry<FileTime, Manifest>> manifests = new ConcurrentHashMap<>();
   /** Set by {@link #abortAll}: a snapshot thread still going (the networked variant follows the plain one) starts no VM after it. */
   private volatile boolean aborted;
 
@@ -164,6 +176,7 @@ public final class TemplateSnapshots {
             StartCommands.startAndAwait(agent, t, "the snapshot VM of template " + t.name());
             log.info("template start command ready template={} took_ms={}", t.name(), (System.nanoTime() - s0) / 1_000_000);
           }
+          warmUp(agent, t);
           agent.files().freeze();
         }
         VmImage saved = backend.saveImage(vm, building, SAVE_TIMEOUT);
@@ -254,7 +267,7 @@ public final class TemplateSnapshots {
         return Lookup.none("template '" + t.name() + "' has no " + which + " yet");
       }
       dir = current.get();
-      m = JSON.readValue(dir.resolve(MANIFEST).toFile(), Manifest.class);
+      m = manifestOf(dir);
     } catch (FetchFailed e) {
       return new Lookup(Optional.empty(), true, "the " + which + " of '" + t.name() + "' could not be fetched: " + e.getMessage());
     } catch (IOException e) {
@@ -284,6 +297,33 @@ public final class TemplateSnapshots {
       return new Lookup(Optional.empty(), true, "the image of template '" + t.name() + "' cannot be read: " + e.getMessage());
     }
     return new Lookup(Optional.of(new Snapshot(dir, m)), true, "");
+  }
+
+  /**
+   * Runs what a sandbox's first commands run (a program found on PATH, a shell) before the state is
+   * saved: the programs and libraries they read are then in the snapshot's page cache, and every
+   * sandbox restored from it runs its first command without reading them from its disk. An image
+   * without them is snapshotted all the same.
+   */
+  private static void warmUp(AgentConnection agent, Template t) throws InterruptedException {
+    for (ExecRequest warm : WARM_UP) {
+      try (ExecHandle h = agent.exec(warm)) {
+        h.awaitExit(WARM_UP_LIMIT);
+      } catch (AgentException e) {
+        log.debug("template={} warm-up {} did not run: {}", t.name(), warm.argv(), e.getMessage());
+      }
+    }
+  }
+
+  private Manifest manifestOf(Path dir) throws IOException {
+    Path file = dir.resolve(MANIFEST);
+    FileTime changed = Files.readAttributes(file, BasicFileAttributes.class).lastModifiedTime();
+    var known = manifests.get(dir);
+    if (known != null && known.getKey().equals(changed)) return known.getValue();
+    Manifest m = JSON.readValue(file.toFile(), Manifest.class);
+    if (manifests.size() > 256) manifests.clear(); // directories of collected snapshots do not come back
+    manifests.put(dir, Map.entry(changed, m));
+    return m;
   }
 
   /** A snapshot the object store has that could not be fetched. */
@@ -362,7 +402,7 @@ public final class TemplateSnapshots {
     try {
       Optional<Path> dir = pointers.current(t.name(), false);
       if (dir.isEmpty() || !Files.isRegularFile(dir.get().resolve(MANIFEST))) return Optional.empty();
-      return Optional.of(JSON.readValue(dir.get().resolve(MANIFEST).toFile(), Manifest.class));
+      return Optional.of(manifestOf(dir.get()));
     } catch (IOException e) {
       return Optional.empty();
     }

@@ -4,6 +4,7 @@ import dev.kiln.agent.AgentConnection;
 import dev.kiln.agent.AgentException;
 import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
+import dev.kiln.host.Laps;
 import dev.kiln.host.VerifiedFiles;
 import dev.kiln.store.EventRepository;
 import dev.kiln.store.SandboxRepository;
@@ -44,11 +45,25 @@ final class VmLauncher {
   /**
    * How a sandbox's VM came up: its spec, in words for its events, whether from saved state, and
    * whether that state is the sandbox's own from a moment ago (a pause), so the agent session and
-   * the commands running in it are taken back rather than ended.
+   * the commands running in it are taken back rather than ended, and whether the VM has run a
+   * command on its disk since it was restored (a warm-pool VM), so it needs no probe.
    */
-  record Started(VmSpec spec, String how, boolean restored, boolean resumesSession) {
+  record Started(VmSpec spec, String how, boolean restored, boolean resumesSession, boolean proven) {
     Started(VmSpec spec, String how, boolean restored) {
-      this(spec, how, restored, false);
+      this(spec, how, restored, false, false);
+    }
+
+    /** A warm-pool VM: restored, then warmed by a command on its own disk before it was paused again. */
+    static Started claimed(VmSpec spec) {
+      return new Started(spec, "claimed from the warm pool", true, false, true);
+    }
+
+    /**
+     * A state restored onto a disk it was not saved with is caught by a stat of the root: the
+     * sandbox's own pause is on its own disk, and a warm-pool VM ran a command on its disk already.
+     */
+    boolean needsProbe() {
+      return restored && !resumesSession && !proven;
     }
   }
 
@@ -116,15 +131,16 @@ final class VmLauncher {
     OwnerQuotas.reserve(() -> repo.insert(row));
     LiveSandbox sb = live.add(id);
     sb.lifecycle.lock();
-    long start = System.nanoTime();
+    Laps laps = new Laps();
     Optional<Path> layer = Optional.empty();
     try {
       Files.createDirectories(runDir);
       Started started = starter.start(sb, runDir);
+      laps.lap("vm");
       layer = Optional.of(started.spec().rootDisk());
-      attach(sb, started, SandboxState.CREATING, "created", SandboxRepository.ExpiryChange.KEEP);
-      log.info("sandbox created sandbox={} template={} how=\"{}\" vcpus={} memory_mib={} ttl_s={} took_ms={}", id, row.template(),
-          started.how(), row.vcpus(), row.memoryMib(), row.timeoutSeconds(), (System.nanoTime() - start) / 1_000_000);
+      attach(sb, started, SandboxState.CREATING, "created", SandboxRepository.ExpiryChange.KEEP, laps);
+      log.info("sandbox created sandbox={} template={} how=\"{}\" vcpus={} memory_mib={} ttl_s={} took_ms={} {}", id, row.template(),
+          started.how(), row.vcpus(), row.memoryMib(), row.timeoutSeconds(), laps.totalMs(), laps);
       return id.value();
     } catch (IOException | VmmException | AgentException | RuntimeException e) {
       boolean bug = e instanceof RuntimeException && !(e instanceof KilnException);
@@ -153,6 +169,12 @@ final class VmLauncher {
    */
   void attach(LiveSandbox sb, Started started, SandboxState from, String eventKind, SandboxRepository.ExpiryChange expiry)
       throws AgentException, InterruptedException {
+    attach(sb, started, from, eventKind, expiry, new Laps());
+  }
+
+  /** {@link #attach}, its phases recorded in {@code laps}: record (the VM's row), agent (HELLO), probe, commit. */
+  void attach(LiveSandbox sb, Started started, SandboxState from, String eventKind, SandboxRepository.ExpiryChange expiry, Laps laps)
+      throws AgentException, InterruptedException {
     VmSpec spec = started.spec();
     String id = sb.id.value();
     seam.at(LifecycleSeam.Point.VM_STARTED, id);
@@ -162,12 +184,15 @@ final class VmLauncher {
     repo.recordVm(id, record, sb.vm.pid(), diskSize(id, spec.rootDisk()));
     disks.recorded(spec.rootDisk());
     watchdog.watch(sb);
+    laps.lap("record");
     sb.agent = started.resumesSession() ? AgentConnection.resume(spec.agentSocket(), id, bootTimeout, cause -> watchdog.onAgentBroken(sb, cause))
         : AgentConnection.open(spec.agentSocket(), id, bootTimeout, cause -> watchdog.onAgentBroken(sb, cause));
+    laps.lap("agent");
     listeners.attached(id, sb.agent);
     // Integrity probe after a restore (a boot mounted the root itself, just now): the agent answers
     // (the HELLO above) and the restored root filesystem answers a stat.
-    if (started.restored()) sb.agent.files().stat("/");
+    if (started.needsProbe()) sb.agent.files().stat("/");
+    laps.lap("probe");
     try {
       rows.commit(id, new SandboxRepository.StateChange(from.name(), SandboxState.RUNNING.name(), Optional.of(record),
           OptionalLong.of(sb.vm.pid()), Optional.empty(), expiry, Optional.empty()).withEvent(eventKind, started.how()));
@@ -175,6 +200,7 @@ final class VmLauncher {
       teardown.stopVm(sb); // the row is another writer's now: no VM of this transition may outlive it
       throw changedMeanwhile;
     }
+    laps.lap("commit");
   }
 
   /** Records the root disk's size for the sandbox list, which reads no disk (a sandbox without it is listed without a size). */
@@ -214,7 +240,7 @@ final class VmLauncher {
     try {
       verifiedStates.verify(state, stateSha256);
       sb.vm = backend.restore(spec, state, bootTimeout);
-      return new Started(spec, "restored from " + what, true, ownState);
+      return new Started(spec, "restored from " + what, true, ownState, false);
     } catch (IOException | VmmException e) {
       String how = "booted from the disk of " + what + ": its saved state did not load (" + e.getMessage() + "); files are kept, processes are lost";
       log.warn("sandbox={} {}", sb.id, how);

@@ -34,7 +34,7 @@ public final class DensityBench {
   /** Sampled after this many sandboxes run (and at the end). */
   private static final List<Integer> STEPS = List.of(1, 10, 50, 100, 200, 300, 400, 500, 750, 1000);
   /** Idle CPU is the busy share over this window with nothing asked of the sandboxes. */
-  private static final long IDLE_WINDOW_MS = 5_000;
+  private static final long IDLE_WINDOW_MS = 3_000;
   /** Creates stop while the host has less than this share of its memory available: the bench must not push the host into swap or the OOM killer. */
   private static final double MEMORY_RESERVE = 0.05;
   private final Path work;
@@ -135,8 +135,11 @@ public final class DensityBench {
     Stats window = new Stats("", "ms");
     List<Double> inOrder = new ArrayList<>();
     String stopped = "reached the target";
+    HostSampler.CpuTime lastCpu = host.cpuTime();
     try {
       while (ids.size() < target) {
+        HostSampler.CpuTime cpuBefore = lastCpu;
+        lastCpu = host.cpuTime();
         long available = host.memAvailableKib();
         if (available < reserveKib) {
           stopped = String.format("host memory ran out: %.0f MiB available, under the %.0f MiB reserve (%.0f%% of %.0f MiB)", available / 1024.0,
@@ -150,7 +153,7 @@ public final class DensityBench {
           ids.add(id);
           api.exec(id);
         } catch (Exception e) {
-          stopped = "create " + (ids.size() + 1) + " failed: " + e.getMessage();
+          stopped = "create " + (ids.size() + 1) + " failed: " + e.getMessage() + "; " + whatRanOut(cpuBefore, reserveKib);
           break;
         }
         double ms = Bench.ms(t0);
@@ -172,6 +175,19 @@ public final class DensityBench {
     print(all, steps, inOrder, stopped);
   }
 
+  /** The host's state when a create failed, naming the resource that ran out when one did. */
+  private String whatRanOut(HostSampler.CpuTime since, long reserveKib) throws Exception {
+    double busy = host.cpuTime().busySince(since);
+    double load = host.loadAverage();
+    long available = host.memAvailableKib();
+    int cpus = Runtime.getRuntime().availableProcessors();
+    String state = String.format("the host's CPU was %.0f%% busy over the last two creates, load average %.1f on %d CPUs, %.0f MiB memory available", busy * 100,
+        load, cpus, available / 1024.0);
+    if (busy >= 0.95 || load >= 4.0 * cpus) return state + ": CPU ran out";
+    if (available < 2 * reserveKib) return state + ": memory ran out";
+    return state;
+  }
+
   private Step sample(int running, String marker, long availableBefore, double idleBefore, Stats creates) throws Exception {
     double[] busy = busyOver(IDLE_WINDOW_MS, marker);
     HostSampler.Processes q = host.processes(marker);
@@ -179,7 +195,7 @@ public final class DensityBench {
     int n = Math.max(1, q.count());
     Step s = new Step(running, q.pssKib() / 1024.0 / n, q.rssKib() / 1024.0 / n, (availableBefore - available) / 1024.0 / running,
         Math.max(0, busy[0] - idleBefore), busy[1], creates);
-    report.say(String.format("%4d running (%d QEMUs): PSS %.1f MiB, RSS %.1f MiB, host available -%.1f MiB per sandbox; idle CPU %.1f%% of the host "
+    report.say(String.format("%4d running (%d QEMUs): PSS %.1f MiB, RSS %.1f MiB, host memory %.1f MiB (MemAvailable drop) per sandbox; idle CPU %.1f%% of the host "
         + "(QEMUs %.1f%%); creates since the last step p50 %.0f ms, p99 %.0f ms", running, q.count(), s.pssMib(), s.rssMib(), s.availableDropMib(),
         s.idleCpu() * 100, s.qemuCpu() * 100, creates.median(), creates.percentile(99)));
     return s;

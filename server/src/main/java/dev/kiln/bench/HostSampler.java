@@ -36,6 +36,12 @@ final class HostSampler {
     }
   }
 
+  /** The 1-minute load average: runnable and uninterruptible tasks. */
+  double loadAverage() throws IOException {
+    String[] f = Files.readString(proc.resolve("loadavg"), StandardCharsets.US_ASCII).trim().split("\\s+");
+    return Double.parseDouble(f[0]);
+  }
+
   long memAvailableKib() throws IOException {
     return meminfo("MemAvailable:");
   }

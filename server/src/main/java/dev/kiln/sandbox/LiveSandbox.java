@@ -12,6 +12,8 @@ final class LiveSandbox {
   volatile RunningVm vm;
   volatile AgentConnection agent;
   volatile boolean stopping;
+  /** What every exec starts from, read from the store on the first and kept: it never changes (SandboxViews.execDefaults). */
+  volatile ExecDefaults execDefaults;
   /** Set, under the lock, by the delete that removed the sandbox: whoever takes the lock next answers 404. */
   volatile boolean deleted;
 

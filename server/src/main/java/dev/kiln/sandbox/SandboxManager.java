@@ -90,7 +90,7 @@ public final class SandboxManager implements AutoCloseable {
     this.pools = new WarmPools(new PoolRepository(db), templates, snapshots, clones, disks, dirs.root(), limits, node.poolSharers());
     templates.onDeleted(pools::remove);
     templates.onDeleted(name -> unused.collect()); // its image and snapshots, unless something is still built on them
-    this.views = new SandboxViews(repo, rows, events, networks, templates, dirs);
+    this.views = new SandboxViews(repo, rows, events, networks, templates, dirs, registry);
     BucketStates states = new BucketStates(bucket, disks, snapshots, events);
     CheckpointFiles checkpointFiles = new CheckpointFiles(dataDir.resolve("checkpoints"));
     DiskQuota quota = new DiskQuota(limits.quotas(), checkpointRows, checkpointFiles, dirs);

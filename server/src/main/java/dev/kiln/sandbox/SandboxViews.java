@@ -28,9 +28,12 @@ final class SandboxViews {
   private final EventRepository events;
   private final SandboxNetworks networks;
   private final TemplateService templates;
+  private final SandboxRegistry live;
   private final RunDirs dirs;
 
-  SandboxViews(SandboxRepository repo, SandboxRows rows, EventRepository events, SandboxNetworks networks, TemplateService templates, RunDirs dirs) {
+  SandboxViews(SandboxRepository repo, SandboxRows rows, EventRepository events, SandboxNetworks networks, TemplateService templates, RunDirs dirs,
+      SandboxRegistry live) {
+    this.live = live;
     this.repo = repo;
     this.rows = rows;
     this.events = events;
@@ -66,19 +69,34 @@ final class SandboxViews {
    * env from create (which wins on a clash).
    */
   Map<String, String> env(String id) {
+    return execDefaults(id).env();
+  }
+
+  /** The config of the image the sandbox's template came from: exec defaults (user, working directory). */
+  ImageConfig imageConfig(String id) {
+    return execDefaults(id).config();
+  }
+
+  /**
+   * Read from the store once while the sandbox is live here, then kept with it: its template
+   * version and its env are fixed at create, and every exec needs both (two row reads and a parse
+   * of the image config each, before).
+   */
+  private ExecDefaults execDefaults(String id) {
+    Optional<LiveSandbox> sb = SandboxId.isValid(id) ? live.find(new SandboxId(id)) : Optional.empty();
+    ExecDefaults known = sb.map(s -> s.execDefaults).orElse(null);
+    if (known != null) return known;
     SandboxRow r = rows.row(id);
-    Map<String, String> env = imageConfig(r).envMap();
+    ImageConfig config = imageConfig(r);
+    Map<String, String> env = config.envMap();
     try {
       env.putAll(JSON.readValue(r.envJson(), new TypeReference<Map<String, String>>() {}));
     } catch (JsonProcessingException e) {
       throw new KilnException(ErrorCode.INTERNAL, "sandbox " + id + " has unreadable env in the store", e);
     }
-    return env;
-  }
-
-  /** The config of the image the sandbox's template came from: exec defaults (user, working directory). */
-  ImageConfig imageConfig(String id) {
-    return imageConfig(rows.row(id));
+    ExecDefaults read = new ExecDefaults(config, Map.copyOf(env));
+    sb.ifPresent(s -> s.execDefaults = read);
+    return read;
   }
 
   private ImageConfig imageConfig(SandboxRow r) {

@@ -11,6 +11,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * A VM's copy-on-write disk: a qcow2 whose backing file (never written through it) is {@code base}.
@@ -71,20 +72,29 @@ public final class Overlay {
   private static void create(Path overlay, String backingName, BaseFormat format) {
     record(overlay, backingName);
     try {
-      Path base = overlay.toAbsolutePath().getParent().resolve(backingName).normalize();
-      EmptyLayer key = new EmptyLayer(backingName, format, base, Files.size(base), Files.getLastModifiedTime(base).toMillis());
-      byte[] empty = EMPTY_LAYERS.get(key);
+      Optional<EmptyLayer> key = emptyLayerOf(overlay, backingName, format);
+      byte[] empty = key.map(EMPTY_LAYERS::get).orElse(null);
       if (empty != null) {
         Files.write(overlay, empty, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         return;
       }
       CommandRunner.run(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", format.name().toLowerCase(), "-b", backingName,
           overlay.toString()), Duration.ofSeconds(30));
-      if (Files.size(overlay) <= MAX_EMPTY_LAYER) EMPTY_LAYERS.put(key, Files.readAllBytes(overlay));
+      if (key.isPresent() && Files.size(overlay) <= MAX_EMPTY_LAYER) EMPTY_LAYERS.put(key.get(), Files.readAllBytes(overlay));
     } catch (IOException e) {
       throw forgetAfter(overlay, new UncheckedIOException("a disk layer on " + backingName + " could not be made: " + e.getMessage(), e));
     } catch (RuntimeException e) {
       throw forgetAfter(overlay, e);
+    }
+  }
+
+  /** The key of the layer's bytes; empty when the base cannot be read (qemu-img then says why). */
+  private static Optional<EmptyLayer> emptyLayerOf(Path overlay, String backingName, BaseFormat format) {
+    Path base = overlay.toAbsolutePath().getParent().resolve(backingName).normalize();
+    try {
+      return Optional.of(new EmptyLayer(backingName, format, base, Files.size(base), Files.getLastModifiedTime(base).toMillis()));
+    } catch (IOException e) {
+      return Optional.empty();
     }
   }
 

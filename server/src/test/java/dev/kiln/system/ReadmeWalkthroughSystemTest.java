@@ -66,7 +66,8 @@ class ReadmeWalkthroughSystemTest {
       Map.entry("ports/8080/", "Directory listing"),
       Map.entry("?kiln_token=$token", "Directory listing"),
       Map.entry("examples/agent.mjs", "42\nhello from E2B code"),
-      Map.entry("kiln bench", "ratios: bucket pull/local copy"));
+      Map.entry("kiln bench --rounds", "Kiln against its floor"),
+      Map.entry("kiln bench --density", "sandboxes running at once"));
 
   private static Path work;
   private static Path data;

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * Eight clients doing random lifecycle operations on the same few sandboxes for a while (3
+ * Eight clients doing random lifecycle operations on the same few sandboxes for a while (2
  * minutes unless {@code -Dkiln.soakSeconds} says otherwise), through the HTTP API: every answer
  * must be a success or a documented 4xx, and at the end everything the database lists must exist
  * and nothing it does not list may (no QEMU, disk layer, run directory or checkpoint file).
@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
 class SoakSystemTest extends SnapshottedHostTest {
   private static final int CLIENTS = 8;
   private static final int SLOTS = 3;
-  private static final Duration LENGTH = Duration.ofSeconds(Long.getLong("kiln.soakSeconds", 180));
+  private static final Duration LENGTH = Duration.ofSeconds(Long.getLong("kiln.soakSeconds", 120));
   /** The answers a client of the API is told to expect when others act on the same sandbox. */
   private static final Set<String> DOCUMENTED_4XX = Set.of("404 SANDBOX_NOT_FOUND", "404 SANDBOX_DELETED", "409 ILLEGAL_TRANSITION",
       "409 SANDBOX_NOT_RUNNING", "409 CHECKPOINT_EXISTS", "404 CHECKPOINT_NOT_FOUND");

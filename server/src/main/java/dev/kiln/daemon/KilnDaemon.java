@@ -272,7 +272,7 @@ public final class KilnDaemon implements Daemon {
     Optional<dev.kiln.vmm.VmCgroups> c = dev.kiln.vmm.Cgroups.detect(Path.of("/sys/fs/cgroup"), scope, data).map(dev.kiln.vmm.VmCgroups::new);
     c.ifPresent(g -> {
       g.sweep();
-      log.info("vms run in control groups kiln-{} (cgroup v{}): cpu quota = vcpus, memory = RAM + overhead, pids, block I/O", scope, g.version());
+      log.info("vms run in control groups kiln-{} (cgroup v{}): cpu quota = vcpus + 1 (QEMU's own threads), memory = RAM + overhead, pids, block I/O", scope, g.version());
     });
     return c;
   }

@@ -47,7 +47,7 @@ record CgroupsV1(Path root, String name, Optional<String> disk) implements Cgrou
   @Override
   public void update(String vm, VmLimits limits) throws IOException {
     Cgroups.write(group("cpu", vm).resolve("cpu.cfs_period_us"), Long.toString(PERIOD_US));
-    Cgroups.write(group("cpu", vm).resolve("cpu.cfs_quota_us"), Long.toString(limits.vcpus() * PERIOD_US));
+    Cgroups.write(group("cpu", vm).resolve("cpu.cfs_quota_us"), Long.toString(limits.cpuCores() * PERIOD_US));
     Cgroups.write(group("cpu", vm).resolve("cpu.shares"), "1024");
     Path memory = group("memory", vm);
     // Raising it is refused while the swap limit is lower: raise that first where there is one.

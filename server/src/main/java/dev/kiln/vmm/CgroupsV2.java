@@ -45,7 +45,7 @@ record CgroupsV2(Path root, String name, Optional<String> disk) implements Cgrou
     Path g = group(vm);
     // A controller the host does not enable has no files here: that limit is left out, not the VM.
     if (Files.exists(g.resolve("cpu.max"))) {
-      Cgroups.write(g.resolve("cpu.max"), limits.vcpus() * PERIOD_US + " " + PERIOD_US);
+      Cgroups.write(g.resolve("cpu.max"), limits.cpuCores() * PERIOD_US + " " + PERIOD_US);
       Cgroups.write(g.resolve("cpu.weight"), "100");
     }
     if (Files.exists(g.resolve("memory.max"))) Cgroups.write(g.resolve("memory.max"), Long.toString(limits.memoryBytes()));

@@ -16,7 +16,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A sandbox that burns CPU, forks without end or allocates beyond its RAM hurts only itself: its
- * QEMU runs in a control group of its own (cpu quota of its vCPUs, memory of its RAM plus a
+ * QEMU runs in a control group of its own (cpu quota of its vCPUs and one core for QEMU, memory of its RAM plus a
  * bounded overhead, pids), which every QEMU of it joins before it runs.
  */
 @Tag("system")

@@ -59,12 +59,12 @@ class VmCgroupsTest {
 
     if (cgroups.version() == 1) {
       Path g = ROOT.resolve("cpu/kiln-" + scope + "/sb-limits");
-      assertEquals("200000", Files.readString(g.resolve("cpu.cfs_quota_us")).strip(), "two vCPUs' worth per 100 ms");
+      assertEquals("300000", Files.readString(g.resolve("cpu.cfs_quota_us")).strip(), "two vCPUs' worth and QEMU's own core per 100 ms");
       assertEquals(Long.toString(640L << 20), Files.readString(ROOT.resolve("memory/kiln-" + scope + "/sb-limits/memory.limit_in_bytes")).strip());
       assertEquals("64", Files.readString(ROOT.resolve("pids/kiln-" + scope + "/sb-limits/pids.max")).strip());
     } else {
       Path g = ROOT.resolve("kiln-" + scope + "/sb-limits");
-      assertEquals("200000 100000", Files.readString(g.resolve("cpu.max")).strip());
+      assertEquals("300000 100000", Files.readString(g.resolve("cpu.max")).strip());
       assertEquals(Long.toString(640L << 20), Files.readString(g.resolve("memory.max")).strip());
       assertEquals("64", Files.readString(g.resolve("pids.max")).strip());
     }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.agent.AgentException;
 import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
+import dev.kiln.host.Laps;
 import dev.kiln.image.GuestArtifacts;
 import dev.kiln.image.Template;
 import dev.kiln.image.TemplateService;
@@ -78,6 +79,7 @@ final class SandboxCreator {
 
   /** Creates a sandbox and returns its id once it runs. */
   String create(CreateSandbox req) throws InterruptedException {
+    Laps laps = new Laps();
     node.placement().refusal().ifPresent(why -> {
       throw new KilnException(ErrorCode.NO_NODE_AVAILABLE, "no node takes new sandboxes: " + why);
     });
@@ -102,7 +104,8 @@ final class SandboxCreator {
     Optional<WarmPools.PoolVm> pooled = req.boot().isPresent() || network.hasDevice() || machine != template.machine() || namedVersion ? Optional.empty()
         : pools.claim(template, vcpus, memoryMib);
     java.util.concurrent.atomic.AtomicBoolean booted = new java.util.concurrent.atomic.AtomicBoolean();
-    String id = launchNew(template, req, network, pooled, machine, vcpus, memoryMib, timeout, booted);
+    laps.lap("checks");
+    String id = launchNew(template, req, network, pooled, machine, vcpus, memoryMib, timeout, booted, laps);
     if (growTo.isPresent()) growDisk(id, growTo.getAsLong());
     // A sandbox restored from the template snapshot (or claimed from its pool) has the service running already.
     if (booted.get() && StartCommands.has(template)) startService(id, template);
@@ -172,7 +175,7 @@ final class SandboxCreator {
   }
 
   private String launchNew(Template template, CreateSandbox req, NetworkSpec network, Optional<WarmPools.PoolVm> pooled, Machine machine, int vcpus,
-      long memoryMib, long timeout, java.util.concurrent.atomic.AtomicBoolean booted) throws InterruptedException {
+      long memoryMib, long timeout, java.util.concurrent.atomic.AtomicBoolean booted, Laps laps) throws InterruptedException {
     SandboxId id = pooled.map(WarmPools.PoolVm::id).orElseGet(SandboxId::random);
     Instant now = Instant.now();
     Optional<Instant> expires = timeout == 0 ? Optional.empty() : Optional.of(now.plusSeconds(timeout));
@@ -180,7 +183,7 @@ final class SandboxCreator {
     SandboxRow row = new SandboxRow(id.value(), template.name(), SandboxState.CREATING.name(), vcpus, memoryMib, timeout, json(req.env()),
         json(req.metadata()), Optional.empty(), OptionalLong.empty(), Optional.empty(), now, expires, req.onTimeout().name(), node.id(), req.owner(), template.version());
     try {
-      return launch(template, req, network, pooled, machine, vcpus, memoryMib, id, row, booted);
+      return launch(template, req, network, pooled, machine, vcpus, memoryMib, id, row, booted, laps);
     } catch (KilnException e) {
       // Refused before its VM was taken over: the claimed pool VM is nobody's.
       if (e.code() == ErrorCode.QUOTA_EXCEEDED) pooled.ifPresent(pools::discard);
@@ -189,7 +192,7 @@ final class SandboxCreator {
   }
 
   private String launch(Template template, CreateSandbox req, NetworkSpec network, Optional<WarmPools.PoolVm> pooled, Machine machine, int vcpus,
-      long memoryMib, SandboxId id, SandboxRow row, java.util.concurrent.atomic.AtomicBoolean booted) throws InterruptedException {
+      long memoryMib, SandboxId id, SandboxRow row, java.util.concurrent.atomic.AtomicBoolean booted, Laps laps) throws InterruptedException {
     return launcher.launch(row, (sb, runDir) -> {
       if (pooled.isPresent()) {
         // Restored and paused already: let it run; attach's HELLO gives it its identity, clock and entropy.
@@ -220,7 +223,7 @@ final class SandboxCreator {
           return launcher.boot(sb, spec, "booted: " + whyBoot);
         });
       }
-    });
+    }, laps);
   }
 
   /**

@@ -123,15 +123,20 @@ final class VmLauncher {
    * Returns the sandbox's id.
    */
   String launch(SandboxRow row, VmStarter starter) throws InterruptedException {
+    return launch(row, starter, new Laps());
+  }
+
+  /** {@link #launch}, with the laps its caller began (the checks before it); the row's insert is the lap "row". */
+  String launch(SandboxRow row, VmStarter starter, Laps laps) throws InterruptedException {
     SandboxId id = new SandboxId(row.id());
     Path runDir = dirs.of(id.value());
     if (!dirs.socketsFit(id.value())) {
       throw new KilnException(ErrorCode.INTERNAL, "data directory path is too long for Unix sockets: " + runDir.resolve("agent.sock"));
     }
     OwnerQuotas.reserve(() -> repo.insert(row));
+    laps.lap("row");
     LiveSandbox sb = live.add(id);
     sb.lifecycle.lock();
-    Laps laps = new Laps();
     Optional<Path> layer = Optional.empty();
     try {
       Files.createDirectories(runDir);

@@ -29,12 +29,13 @@ public final class CommandRunner {
   public static Result run(List<String> argv, Duration timeout) {
     Result r = runAllowingFailure(argv, timeout);
     if (r.exitCode() != 0) {
+      log.warn("command failed argv={} exit={} stderr=\"{}\"", argv, r.exitCode(), r.stderr().strip().replace('\n', ' '));
       throw new CommandException(r.argv(), r.exitCode(), r.stderr());
     }
     return r;
   }
 
-  /** Runs argv to completion and returns its result whatever the exit code. */
+  /** Runs argv to completion and returns its result whatever the exit code (a non-zero exit is the caller's to judge and log). */
   public static Result runAllowingFailure(List<String> argv, Duration timeout) {
     long start = System.nanoTime();
     Path out = null;
@@ -55,10 +56,8 @@ public final class CommandRunner {
       }
       Duration took = Duration.ofNanos(System.nanoTime() - start);
       Result r = new Result(List.copyOf(argv), p.exitValue(), readBounded(out), readBounded(err), took);
+      // A failure is logged by run(), where it is one: a caller that allows it (an nft table that may not be there) says what it means itself.
       log.debug("command argv={} exit={} took_ms={}", argv, r.exitCode(), took.toMillis());
-      if (r.exitCode() != 0) {
-        log.warn("command failed argv={} exit={} stderr={}", argv, r.exitCode(), r.stderr().strip());
-      }
       return r;
     } catch (IOException e) {
       throw new CommandException(argv, -1, "could not start: " + e.getMessage());

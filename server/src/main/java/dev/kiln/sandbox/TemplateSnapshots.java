@@ -1,6 +1,5 @@
 package dev.kiln.sandbox;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.agent.AgentConnection;
 import dev.kiln.agent.AgentException;
 import dev.kiln.agent.ExecHandle;
@@ -25,10 +24,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -45,10 +42,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class TemplateSnapshots {
   private static final Logger log = LoggerFactory.getLogger(TemplateSnapshots.class);
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration SAVE_TIMEOUT = Duration.ofMinutes(2);
-  /** What the snapshot was taken with; written last, so a snapshot directory with it is whole. */
-  private static final String MANIFEST = "manifest.json";
   private static final List<ExecRequest> WARM_UP = List.of(ExecRequest.of("true"), ExecRequest.shell("true"));
   private static final Duration WARM_UP_LIMIT = Duration.ofSeconds(30);
 
@@ -92,11 +86,7 @@ public final class TemplateSnapshots {
   private final Duration bootTimeout;
   /** Snapshot VMs running right now, so a daemon that stops does not leave one behind. */
   private final Set<RunningVm> inProgress = ConcurrentHashMap.newKeySet();
-  /**
-   * Manifests read, by snapshot directory and the file's change time: a published snapshot does
-   * not change, and every create and pool claim looks its manifest up. A few per template.
-   */
-  private final Map<Path, Map.Entry<FileTime, Manifest>> manifests = new ConcurrentHashMap<>();
+  private final SnapshotManifests manifests = new SnapshotManifests();
   /** Set by {@link #abortAll}: a snapshot thread still going (the networked variant follows the plain one) starts no VM after it. */
   private volatile boolean aborted;
 
@@ -183,7 +173,7 @@ public final class TemplateSnapshots {
         VmImage.Sums sums = saved.sums();
         Manifest m = new Manifest(vcpus, memoryMib, artifacts.id(), rootfsKey(t), sums.stateSha256(), sums.stateBytes(), sums.memorySha256(),
             t.machine().wire(), room.orElse(null), store.idOf(t.rootfs().orElseThrow()).orElse(null), VmSpec.LAYOUT);
-        AtomicFiles.write(building.resolve(MANIFEST), JSON.writeValueAsBytes(m));
+        manifests.write(building, m);
         Path dir = store.publish(building);
         try {
           // Before the row names it: a template never names a snapshot the other nodes cannot fetch.
@@ -239,7 +229,7 @@ public final class TemplateSnapshots {
   boolean onlyInObjectStore(Template t, boolean network) {
     try {
       Optional<Path> current = pointers.current(t.name(), network);
-      return current.isPresent() && !Files.isRegularFile(current.get().resolve(MANIFEST)) && store.available(current.get());
+      return current.isPresent() && !manifests.whole(current.get()) && store.available(current.get());
     } catch (IOException e) {
       return false;
     }
@@ -263,11 +253,11 @@ public final class TemplateSnapshots {
     Manifest m;
     try {
       Optional<Path> current = pointers.current(t.name(), network);
-      if (current.isEmpty() || !Files.isRegularFile(current.get().resolve(MANIFEST)) && !fetched(t, current.get())) {
+      if (current.isEmpty() || !manifests.whole(current.get()) && !fetched(t, current.get())) {
         return Lookup.none("template '" + t.name() + "' has no " + which + " yet");
       }
       dir = current.get();
-      m = manifestOf(dir);
+      m = manifests.of(dir);
     } catch (FetchFailed e) {
       return new Lookup(Optional.empty(), true, "the " + which + " of '" + t.name() + "' could not be fetched: " + e.getMessage());
     } catch (IOException e) {
@@ -313,17 +303,6 @@ public final class TemplateSnapshots {
         log.debug("template={} warm-up {} did not run: {}", t.name(), warm.argv(), e.getMessage());
       }
     }
-  }
-
-  private Manifest manifestOf(Path dir) throws IOException {
-    Path file = dir.resolve(MANIFEST);
-    FileTime changed = Files.readAttributes(file, BasicFileAttributes.class).lastModifiedTime();
-    var known = manifests.get(dir);
-    if (known != null && known.getKey().equals(changed)) return known.getValue();
-    Manifest m = JSON.readValue(file.toFile(), Manifest.class);
-    if (manifests.size() > 256) manifests.clear(); // directories of collected snapshots do not come back
-    manifests.put(dir, Map.entry(changed, m));
-    return m;
   }
 
   /** A snapshot the object store has that could not be fetched. */
@@ -401,8 +380,8 @@ public final class TemplateSnapshots {
     if (t.rootfs().isEmpty()) return Optional.empty();
     try {
       Optional<Path> dir = pointers.current(t.name(), false);
-      if (dir.isEmpty() || !Files.isRegularFile(dir.get().resolve(MANIFEST))) return Optional.empty();
-      return Optional.of(manifestOf(dir.get()));
+      if (dir.isEmpty() || !manifests.whole(dir.get())) return Optional.empty();
+      return Optional.of(manifests.of(dir.get()));
     } catch (IOException e) {
       return Optional.empty();
     }

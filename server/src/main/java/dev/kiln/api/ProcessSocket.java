@@ -160,7 +160,13 @@ public final class ProcessSocket implements Session.Listener.AutoDemanding {
         default -> throw new IllegalArgumentException("message type " + type + " (the client sends 0 stdin, 6 close stdin or 7 resize)");
       }
       callback.succeed();
-    } catch (IllegalArgumentException | KilnException e) {
+    } catch (KilnException e) {
+      callback.succeed();
+      // Input that reaches a process just ended (stdin closed as it exits) is moot: its exit, or
+      // its move, follows from the pump, which closes the socket itself.
+      if (process.status() != GuestProcess.Status.RUNNING) return;
+      session.close(StatusCode.POLICY_VIOLATION, e.getMessage(), Callback.NOOP);
+    } catch (IllegalArgumentException e) {
       callback.succeed();
       session.close(StatusCode.POLICY_VIOLATION, e.getMessage(), Callback.NOOP);
     } catch (InterruptedException e) {

@@ -234,6 +234,31 @@ class ProcessSystemTest extends OneSandboxTest {
   }
 
   @Test
+  void stdinThatReachesAProcessThatHasExitedIsMootAndTheClientGetsItsExit() throws Exception {
+    TestHost.Reply started = host.call("POST", "/v1/sandboxes/" + sandbox + "/processes", Map.of("command", "exit 3", "stdin", true));
+    assertEquals(201, started.status(), started.raw());
+    long pid = started.json().path("pid").asLong();
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> process(pid).path("status").asText().equals("exited"));
+    SocketClient client = new SocketClient();
+    java.net.http.WebSocket ws = connect(pid, 0, client);
+    // What a terminal client sends as its own input ends: keys, then the end of stdin, as the process exits.
+    // The daemon may have sent the exit and closed already: then the client cannot send, which is the normal end.
+    try {
+      ws.sendBinary(java.nio.ByteBuffer.wrap(new byte[] {0, 'x', '\n'}), true).get(10, java.util.concurrent.TimeUnit.SECONDS);
+      ws.sendBinary(java.nio.ByteBuffer.wrap(new byte[] {6}), true).get(10, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException closedAlready) {
+      assertTrue(closedAlready.getCause() instanceof java.io.IOException, closedAlready.toString());
+    }
+    JsonNode exit = null;
+    while (exit == null) {
+      byte[] m = client.next();
+      if (m[0] == 3) exit = TestHost.JSON.readTree(new String(m, 1, m.length - 1, StandardCharsets.UTF_8));
+    }
+    assertEquals(3, exit.path("exitCode").asInt());
+    assertEquals(1000, client.closed.get(30, java.util.concurrent.TimeUnit.SECONDS), "a normal close after the exit, not a refusal of the input");
+  }
+
+  @Test
   void aWebSocketClientWritesStdin() throws Exception {
     long pid = start(Map.of("argv", List.of("cat"), "stdin", true));
     SocketClient client = new SocketClient();

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -23,7 +24,8 @@ class ProcessSystemTest extends OneSandboxTest {
   private static long start(Map<String, Object> body) throws Exception {
     TestHost.Reply r = host.call("POST", "/v1/sandboxes/" + sandbox + "/processes", body);
     assertEquals(201, r.status(), r.raw());
-    assertEquals("running", r.json().path("status").asText());
+    // A command that ends at once (exit 7) may have ended by the time its view is written.
+    assertTrue(Set.of("running", "exited").contains(r.json().path("status").asText()), r.raw());
     return r.json().path("pid").asLong();
   }
 

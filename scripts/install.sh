@@ -41,7 +41,8 @@ packages=(
   iproute2 nftables util-linux acl  # sandbox networks: namespaces, veths and taps; firewall and NAT; nsenter; the VMM user's access to /dev/net/tun
   umoci skopeo docker-registry apache2-utils musl-tools openssl  # OCI tests: build images, push them to a loopback registry (htpasswd for basic auth, openssl for the token service key), a musl rootfs
   tcc               # the Dockerfile build tests compile C inside a build VM: tcc, its libraries and musl's are copied into a test image
-  nodejs            # the E2B SDK suite (e2b-tests/) and `kiln bench`'s E2B line run the e2b npm package (Node.js >= 20.18.1: where the host's is older, install_e2b_tests adds one from the npm registry; npm: below)
+  nodejs            # the web console is built with npm packages (console/, scripts/build-console.sh); the E2B SDK suite (e2b-tests/) and `kiln bench`'s E2B line run the e2b npm package (Node.js >= 20.18.1: where the host's is older, install_e2b_tests adds one from the npm registry; npm: below)
+  chromium chromium-driver  # the web console's end-to-end test drives headless chromium through chromedriver (ConsoleBrowserSystemTest)
 )
 missing=()
 for p in "${packages[@]}"; do

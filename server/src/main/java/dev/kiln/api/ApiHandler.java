@@ -46,6 +46,7 @@ final class ApiHandler extends Handler.Abstract {
       // Recorded as the answer starts: whoever reads the trail after getting it finds the record there.
       if (audit != null) x.beforeAnswer(() -> audit.after(exchange, matched, response.getStatus()));
       if (route == null) throw match.unserved("API", method, path);
+      CrossSiteGuard.check(request);
       if (!path.equals("/healthz")) {
         Caller caller = callers.authenticate(request).orElseThrow(() -> new KilnException(ErrorCode.UNAUTHORIZED, callers.refusal()));
         x.authenticated(caller);

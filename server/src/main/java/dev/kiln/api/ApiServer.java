@@ -74,8 +74,12 @@ public final class ApiServer implements AutoCloseable {
     connector.setHost(listen.getHostString());
     connector.setPort(listen.getPort());
     server.addConnector(connector);
-    Handler api = new ApiHandler(routes, callers, access, audit, ServerWebSocketContainer.ensure(server));
-    server.setHandler(inFront.isPresent() ? new Handler.Sequence(new FrontHandler(inFront.get()), api) : api);
+    List<Handler> handlers = new ArrayList<>();
+    inFront.ifPresent(f -> handlers.add(new FrontHandler(f)));
+    // The web console is for users; a node answers only the control plane, which serves it instead.
+    if (callers instanceof Callers.Users) dev.kiln.console.ConsoleAssets.fromJar().ifPresent(a -> handlers.add(new ConsoleHandler(a)));
+    handlers.add(new ApiHandler(routes, callers, access, audit, ServerWebSocketContainer.ensure(server)));
+    server.setHandler(handlers.size() == 1 ? handlers.getFirst() : new Handler.Sequence(handlers));
     server.setErrorHandler(new ErrorPages());
   }
 

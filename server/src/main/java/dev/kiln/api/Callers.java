@@ -26,10 +26,21 @@ public sealed interface Callers {
     return authenticate(x.request);
   }
 
-  /** The key a request presents (Authorization: Bearer, or X-API-Key), or null. */
+  /** A browser's WebSocket cannot set headers: it offers its key as a subprotocol, {@value #KEY_PROTOCOL} and the key. */
+  String KEY_PROTOCOL = "kiln.key.";
+  /** The subprotocol the server accepts when a key came as one (a browser fails a handshake that accepts none it offered). */
+  String PROTOCOL = "kiln";
+
+  /** The key a request presents (Authorization: Bearer, X-API-Key, or a WebSocket subprotocol), or null. */
   static String presentedKey(Request request) {
     String auth = request.getHeaders().get(HttpHeader.AUTHORIZATION);
-    return auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7) ? auth.substring(7).strip() : request.getHeaders().get("X-API-Key");
+    if (auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) return auth.substring(7).strip();
+    String header = request.getHeaders().get("X-API-Key");
+    if (header != null) return header;
+    for (String offered : request.getHeaders().getCSV(HttpHeader.SEC_WEBSOCKET_SUBPROTOCOL, false)) {
+      if (offered.startsWith(KEY_PROTOCOL)) return offered.substring(KEY_PROTOCOL.length());
+    }
+    return null;
   }
 
   static Callers users(ApiKeys keys) {
@@ -48,7 +59,7 @@ public sealed interface Callers {
 
     @Override
     public String refusal() {
-      return "a valid API key is required (Authorization: Bearer <key> or X-API-Key)";
+      return "a valid API key is required (Authorization: Bearer <key>, X-API-Key, or a WebSocket subprotocol " + KEY_PROTOCOL + "<key>)";
     }
   }
 

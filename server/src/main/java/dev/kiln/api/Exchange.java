@@ -25,6 +25,7 @@ public final class Exchange {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Exchange.class);
   /** JSON bodies are small requests; 1 MiB is generous and keeps a hostile body off the heap. */
   static final int MAX_JSON_BODY = 1 << 20;
+  private static final long DRAIN_LIMIT = 256L << 20;
   /** Strict for what clients send ({@link StrictJson}); ISO-8601 times in what we answer. */
   static final ObjectMapper JSON = StrictJson.builder()
       .addModule(new com.fasterxml.jackson.datatype.jdk8.Jdk8Module())
@@ -59,7 +60,10 @@ public final class Exchange {
    */
   boolean upgradeToWebSocket(Object endpoint) throws Exception {
     if (websockets == null) return false;
-    handedOff = websockets.upgrade((req, resp, cb) -> endpoint, request, response, callback);
+    handedOff = websockets.upgrade((req, resp, cb) -> {
+      if (req.hasSubProtocol(Callers.PROTOCOL)) resp.setAcceptedSubProtocol(Callers.PROTOCOL);
+      return endpoint;
+    }, request, response, callback);
     return handedOff;
   }
 
@@ -276,14 +280,33 @@ public final class Exchange {
 
   /** A JSON body's bytes, unparsed: at most {@link #MAX_JSON_BODY} of them, or 413. */
   public byte[] jsonBytes() throws IOException {
-    byte[] raw;
-    try (InputStream in = Content.Source.asInputStream(request)) {
-      raw = in.readNBytes(MAX_JSON_BODY + 1);
+    return boundedBody(bodyStream(), MAX_JSON_BODY, "the JSON body is larger than " + MAX_JSON_BODY + " bytes (1 MiB), the most a request body may be");
+  }
+
+  /** All of {@code body} when it holds at most {@code limit} bytes; otherwise {@link #tooLarge}. */
+  static byte[] boundedBody(InputStream body, int limit, String refusal) throws IOException {
+    try (InputStream in = body) {
+      byte[] raw = in.readNBytes(limit + 1);
+      if (raw.length > limit) throw tooLarge(in, refusal);
+      return raw;
     }
-    if (raw.length > MAX_JSON_BODY) {
-      throw new KilnException(ErrorCode.PAYLOAD_TOO_LARGE, "the JSON body is larger than " + MAX_JSON_BODY + " bytes (1 MiB), the most a request body may be");
+  }
+
+  /**
+   * A 413 for a body over its limit. What the client is still sending is read first (up to 256
+   * MiB) and dropped: a connection closed on unread bytes is reset, and the reset can reach the
+   * client before the answer does.
+   */
+  static KilnException tooLarge(InputStream rest, String refusal) {
+    try {
+      byte[] buf = new byte[1 << 16];
+      long left = DRAIN_LIMIT;
+      int n;
+      while (left > 0 && (n = rest.read(buf, 0, (int) Math.min(buf.length, left))) > 0) left -= n;
+    } catch (IOException e) {
+      // the client went away: it will not read the answer either
     }
-    return raw;
+    return new KilnException(ErrorCode.PAYLOAD_TOO_LARGE, refusal);
   }
 
   public InputStream bodyStream() {

@@ -62,11 +62,7 @@ final class MigrationRoutes {
   }
 
   private static <T> T read(Exchange x, int limit, TypeReference<T> type) throws IOException {
-    byte[] raw;
-    try (InputStream in = x.bodyStream()) {
-      raw = in.readNBytes(limit + 1);
-    }
-    if (raw.length > limit) throw new KilnException(ErrorCode.PAYLOAD_TOO_LARGE, "the body is larger than " + limit + " bytes");
+    byte[] raw = Exchange.boundedBody(x.bodyStream(), limit, "the body is larger than " + limit + " bytes");
     try {
       return Exchange.JSON.readValue(raw, type);
     } catch (IOException | IllegalArgumentException e) {

@@ -28,12 +28,14 @@ final class SandboxRoutes {
   private final SandboxOperations ops;
   private final TemplateService templates;
   private final CommandRequests commands;
+  private final SandboxFeed feed;
 
   SandboxRoutes(SandboxManager sandboxes, SandboxOperations ops, TemplateService templates) {
     this.sandboxes = sandboxes;
     this.ops = ops;
     this.templates = templates;
     this.commands = new CommandRequests(sandboxes, new UserResolver(ops));
+    this.feed = new SandboxFeed(sandboxes);
   }
 
   List<Route> routes() {
@@ -54,7 +56,9 @@ final class SandboxRoutes {
         new Route("POST", "/v1/sandboxes/{id}/migrate", this::migrate),
         new Route("POST", "/v1/sandboxes/{id}/exec", this::exec),
         new Route("GET", "/v1/sandboxes/{id}/console", this::console),
-        new Route("GET", "/v1/sandboxes/{id}/metrics", x -> x.json(200, usageView(sandboxes.usage(x.path("id"))))));
+        new Route("GET", "/v1/sandboxes/{id}/metrics", x -> x.json(200, usageView(sandboxes.usage(x.path("id"))))),
+        new Route("GET", "/v1/sandboxes/{id}/metrics/history", x -> x.json(200, Map.of("samples",
+            sandboxes.usageHistory(x.path("id")).stream().map(SandboxRoutes::sampleView).toList()))));
   }
 
   /** A count the host cannot give (no cgroups, no network) is null, not -1. */
@@ -74,19 +78,38 @@ final class SandboxRoutes {
     return m;
   }
 
-  /** The caller's sandboxes (an admin's: all), or those in {@code ?state=} whose metadata has every {@code ?metadata.<key>=<value>} given. */
+  /** One sample of the usage history: cumulative counts, from which a reader makes rates. */
+  private static Map<String, Object> sampleView(dev.kiln.sandbox.SandboxUsage u) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("at", u.at().toString());
+    m.put("cpuSeconds", u.cpuSeconds() < 0 ? null : u.cpuSeconds());
+    m.put("memoryBytes", u.memoryBytes() < 0 ? null : u.memoryBytes());
+    m.put("diskBytes", u.diskBytes());
+    m.put("rxBytes", u.networkRxBytes() < 0 ? null : u.networkRxBytes());
+    m.put("txBytes", u.networkTxBytes() < 0 ? null : u.networkTxBytes());
+    return m;
+  }
+
+  /**
+   * The caller's sandboxes (an admin's: all), or those in {@code ?state=}, with {@code ?id=}, whose
+   * metadata has every {@code ?metadata.<key>=<value>} given; with {@code ?watch=true}, as a live
+   * stream ({@link SandboxFeed}).
+   */
   private void list(Exchange x) throws Exception {
     String state = x.query("state");
     if (state != null && java.util.Arrays.stream(SandboxState.values()).noneMatch(s -> s.wire().equals(state))) {
       throw new KilnException(ErrorCode.INVALID_REQUEST, "state must be one of " + java.util.Arrays.stream(SandboxState.values()).map(SandboxState::wire).toList());
     }
     Map<String, String> labels = x.queryWithPrefix("metadata.");
-    List<Map<String, Object>> out = sandboxes.list().stream()
-        .filter(s -> x.caller().mayUse(s.owner()))
-        .filter(s -> state == null || s.state().wire().equals(state))
-        .filter(s -> labels.entrySet().stream().allMatch(l -> l.getValue().equals(s.metadata().get(l.getKey()))))
-        .map(SandboxRoutes::view).toList();
-    x.json(200, Map.of("sandboxes", out));
+    String id = x.query("id");
+    java.util.function.Predicate<Sandbox> shown = s -> x.caller().mayUse(s.owner()) && (state == null || s.state().wire().equals(state))
+        && (id == null || s.id().equals(id))
+        && labels.entrySet().stream().allMatch(l -> l.getValue().equals(s.metadata().get(l.getKey())));
+    if (SandboxFeed.wanted(x)) {
+      feed.serve(x, shown);
+      return;
+    }
+    x.json(200, Map.of("sandboxes", sandboxes.list().stream().filter(shown).map(SandboxRoutes::view).toList()));
   }
 
   private void create(Exchange x) throws Exception {

@@ -26,7 +26,6 @@ final class TemplateRoutes {
   /** Free space in a new template's root filesystem when the request names none. */
   static final long DEFAULT_FREE_SPACE_MIB = 512;
   /** How much of a refused context is read to let its client see the answer; a client sending more has its connection cut. */
-  private static final long DRAIN_LIMIT = 256L << 20;
   private final TemplateService templates;
   private final SandboxManager sandboxes;
 
@@ -113,22 +112,10 @@ final class TemplateRoutes {
     try {
       source = builder().receive(body, Optional.ofNullable(x.query("dockerfile")).orElse("Dockerfile"), args, options);
     } catch (KilnException e) {
-      // A client still sending would see its connection reset, not the answer: what is left is read (within a bound) and dropped.
-      if (e.code() == ErrorCode.PAYLOAD_TOO_LARGE) drain(body);
+      if (e.code() == ErrorCode.PAYLOAD_TOO_LARGE) throw Exchange.tooLarge(body, e.getMessage());
       throw e;
     }
     x.json(202, view(templates.submit(name, source, 0, Bodies.machine(x.query("machine")), owner)));
-  }
-
-  private static void drain(java.io.InputStream body) {
-    try {
-      byte[] buf = new byte[1 << 16];
-      long left = DRAIN_LIMIT;
-      int n;
-      while (left > 0 && (n = body.read(buf, 0, (int) Math.min(buf.length, left))) > 0) left -= n;
-    } catch (java.io.IOException e) {
-      // the client went away: nothing to answer
-    }
   }
 
   private static java.util.OptionalLong longQuery(Exchange x, String name, long min, long max) {

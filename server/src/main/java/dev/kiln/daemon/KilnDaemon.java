@@ -310,6 +310,8 @@ public final class KilnDaemon implements Daemon {
     // A node's sandboxes expire by the TTL reaper of the cluster's leading control instance; it only forgets old tombstones.
     Runnable reap = node ? () -> sandboxes.purgeTombstones(Instant.now()) : () -> sandboxes.reapExpiredInBackground(Instant.now());
     reaper.scheduleWithFixedDelay(() -> ClusterMembership.guarded("reaper", reap), REAP_INTERVAL.toMillis(), REAP_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+    long sampleMs = SandboxManager.USAGE_SAMPLE_EVERY.toMillis();
+    reaper.scheduleWithFixedDelay(() -> ClusterMembership.guarded("usage samples", sandboxes::sampleUsage), sampleMs, sampleMs, TimeUnit.MILLISECONDS);
     reaper.scheduleWithFixedDelay(() -> ClusterMembership.guarded("process reaper", processes::reapUnattended), REAP_INTERVAL.toMillis(),
         REAP_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
     if (node) {

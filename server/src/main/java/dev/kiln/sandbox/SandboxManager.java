@@ -41,6 +41,7 @@ public final class SandboxManager implements AutoCloseable {
   private final Seams seam = new Seams();
   private final SandboxListeners listeners = new SandboxListeners();
   private final SandboxMetrics metrics;
+  private final UsageHistory usageHistory;
   private final SandboxViews views;
   private final SandboxCreator creator;
   private final SandboxLifecycle lifecycle;
@@ -95,6 +96,7 @@ public final class SandboxManager implements AutoCloseable {
     CheckpointFiles checkpointFiles = new CheckpointFiles(dataDir.resolve("checkpoints"));
     DiskQuota quota = new DiskQuota(limits.quotas(), checkpointRows, checkpointFiles, dirs);
     this.metrics = new SandboxMetrics(repo, rows, registry, networks, quota);
+    this.usageHistory = new UsageHistory(metrics::all);
     this.lifecycle = new SandboxLifecycle(locks, rows, live, launcher, watchdog, teardown, listeners, repo, networks, limits, dirs, events, states, quota,
         savedStates);
     this.removal = new SandboxRemoval(locks, rows, repo, live, teardown, checkpointFiles, networks, tombstones, unused, listeners, lifecycle, seam);
@@ -323,6 +325,16 @@ public final class SandboxManager implements AutoCloseable {
     return views.events(id);
   }
 
+  /** Every sandbox's events after {@code seq}, oldest first (at most {@code limit}): what a live feed has not sent. */
+  public List<EventRepository.Event> eventsAfter(long seq, int limit) {
+    return views.eventsAfter(seq, limit);
+  }
+
+  /** The newest event's sequence number (0 with none). */
+  public long lastEventSeq() {
+    return views.lastEventSeq();
+  }
+
   public byte[] console(String id, int maxBytes) {
     return views.console(id, maxBytes);
   }
@@ -330,6 +342,20 @@ public final class SandboxManager implements AutoCloseable {
   /** What the sandbox uses on this host now: CPU, memory, disk, network. */
   public SandboxUsage usage(String id) {
     return metrics.of(id);
+  }
+
+  /** The last hour of a sandbox's usage here, oldest first, one sample every {@link #USAGE_SAMPLE_EVERY}. */
+  public List<SandboxUsage> usageHistory(String id) {
+    rows.row(id);
+    return usageHistory.of(id);
+  }
+
+  /** How often {@link #sampleUsage} should run. */
+  public static final java.time.Duration USAGE_SAMPLE_EVERY = UsageHistory.EVERY;
+
+  /** Takes one usage sample of every sandbox running here (the daemon's scheduler calls it). */
+  public void sampleUsage() {
+    usageHistory.sample();
   }
 
   /** The usage of every sandbox this node holds, for /metrics. */

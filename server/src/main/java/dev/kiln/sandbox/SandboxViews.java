@@ -52,6 +52,15 @@ final class SandboxViews {
     return repo.list().stream().map(this::view).toList();
   }
 
+  /** Every sandbox's events after {@code seq} (at most {@code limit}), for a live feed. */
+  List<EventRepository.Event> eventsAfter(long seq, int limit) {
+    return events.after(seq, limit);
+  }
+
+  long lastEventSeq() {
+    return events.lastSeq();
+  }
+
   /** A sandbox's events, also while it is a tombstone (the last one says how it ended). */
   List<EventRepository.Event> events(String id) {
     if (!rows.known(id)) throw SandboxId.notFound(id);

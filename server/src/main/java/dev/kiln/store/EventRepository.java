@@ -49,17 +49,42 @@ public final class EventRepository {
     }
   }
 
+  /** Every sandbox's events after {@code seq}, oldest first, at most {@code limit}: what a live feed has not sent yet. */
+  public List<Event> after(long seq, int limit) {
+    return db.read(c -> {
+      try (PreparedStatement p = c.prepareStatement("SELECT seq, sandbox_id, at, kind, message FROM sandbox_events WHERE seq > ? ORDER BY seq LIMIT ?")) {
+        p.setLong(1, seq);
+        p.setInt(2, limit);
+        return events(p);
+      }
+    });
+  }
+
+  /** The newest event's sequence number, 0 with none: where a live feed starts. */
+  public long lastSeq() {
+    return db.read(c -> {
+      try (PreparedStatement p = c.prepareStatement("SELECT COALESCE(MAX(seq), 0) FROM sandbox_events"); ResultSet rs = p.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    });
+  }
+
+  private static List<Event> events(PreparedStatement p) throws SQLException {
+    try (ResultSet rs = p.executeQuery()) {
+      List<Event> out = new ArrayList<>();
+      while (rs.next()) {
+        out.add(new Event(rs.getLong(1), rs.getString(2), Instant.ofEpochMilli(rs.getLong(3)), rs.getString(4), rs.getString(5)));
+      }
+      return out;
+    }
+  }
+
   public List<Event> of(String sandboxId) {
     return db.read(c -> {
       try (PreparedStatement p = c.prepareStatement("SELECT seq, sandbox_id, at, kind, message FROM sandbox_events WHERE sandbox_id = ? ORDER BY seq")) {
         p.setString(1, sandboxId);
-        try (ResultSet rs = p.executeQuery()) {
-          List<Event> out = new ArrayList<>();
-          while (rs.next()) {
-            out.add(new Event(rs.getLong(1), rs.getString(2), Instant.ofEpochMilli(rs.getLong(3)), rs.getString(4), rs.getString(5)));
-          }
-          return out;
-        }
+        return events(p);
       }
     });
   }

@@ -1,0 +1,177 @@
+package dev.kiln.api;
+
+import dev.kiln.error.ErrorCode;
+import dev.kiln.error.KilnException;
+import dev.kiln.sandbox.Sandbox;
+import dev.kiln.sandbox.SandboxManager;
+import dev.kiln.sandbox.SandboxState;
+import dev.kiln.sandbox.SandboxUsage;
+import dev.kiln.store.EventRepository;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.Semaphore;
+import java.util.function.Predicate;
+
+/**
+ * {@code GET /v1/sandboxes?watch=true}: the caller's sandboxes as server-sent events, for the web
+ * console's live list. First {@code sandboxes} (the whole list, as {@code GET /v1/sandboxes}
+ * answers it), then {@code changed} (a sandbox's view, new or different), {@code removed}
+ * ({@code {"id"}}), {@code event} (a recorded sandbox event: id, seq, at, kind, message) and
+ * {@code usage} ({@code {"usage":{id:{cpuPercent,memoryBytes,memoryLimitBytes}}}}: running
+ * sandboxes on this host, each second). The store is read once a second: the list and the events
+ * are there for every daemon of a cluster, so a watcher sees what another instance did too.
+ */
+final class SandboxFeed {
+  private static final Duration TICK = Duration.ofSeconds(1);
+  /** A comment line this often keeps proxies from closing an idle stream, and finds a client that left. */
+  private static final Duration KEEP_ALIVE = Duration.ofSeconds(15);
+  /** Events sent per tick at most: a burst (a fork of 32) is sent over the next ticks. */
+  private static final int EVENTS_PER_TICK = 200;
+  /** Each watcher reads the store once a second; this many at once is the most the daemon serves. */
+  static final int MAX_WATCHERS = 64;
+  private final SandboxManager sandboxes;
+  private final Semaphore watchers = new Semaphore(MAX_WATCHERS);
+
+  SandboxFeed(SandboxManager sandboxes) {
+    this.sandboxes = sandboxes;
+  }
+
+  /** Streams until the client leaves (a write fails) or the daemon stops. */
+  void serve(Exchange x, Predicate<Sandbox> shown) throws IOException, InterruptedException {
+    if (!watchers.tryAcquire()) {
+      throw new KilnException(ErrorCode.QUOTA_EXCEEDED, MAX_WATCHERS + " watchers of the sandbox list are connected, the most this daemon serves; "
+          + "close one (a console tab) or list with GET /v1/sandboxes");
+    }
+    try {
+      x.setHeader("Cache-Control", "no-store");
+      x.setHeader("X-Accel-Buffering", "no");
+      new Watch(x.rawOutput(200, "text/event-stream"), shown).run();
+    } catch (IOException gone) {
+      // the client closed the stream: what a watch ends with
+    } finally {
+      watchers.release();
+    }
+  }
+
+  private final class Watch {
+    private final OutputStream out;
+    private final Predicate<Sandbox> shown;
+    private final Map<String, Map<String, Object>> sent = new HashMap<>();
+    private final Map<String, CpuSample> cpu = new HashMap<>();
+    private long seq;
+    private long lastWrite = System.nanoTime();
+
+    Watch(OutputStream out, Predicate<Sandbox> shown) {
+      this.out = out;
+      this.shown = shown;
+    }
+
+    void run() throws IOException, InterruptedException {
+      seq = sandboxes.lastEventSeq();
+      List<Sandbox> now = visible();
+      List<Map<String, Object>> all = new ArrayList<>();
+      for (Sandbox s : now) {
+        Map<String, Object> v = SandboxRoutes.view(s);
+        sent.put(s.id(), v);
+        all.add(v);
+      }
+      send("sandboxes", Map.of("sandboxes", all));
+      sendUsage(now);
+      while (!Thread.currentThread().isInterrupted()) {
+        Thread.sleep(TICK.toMillis());
+        tick();
+      }
+    }
+
+    private void tick() throws IOException {
+      List<Sandbox> now = visible();
+      Set<String> seen = new HashSet<>();
+      for (Sandbox s : now) {
+        seen.add(s.id());
+        Map<String, Object> v = SandboxRoutes.view(s);
+        if (!v.equals(sent.put(s.id(), v))) send("changed", v);
+      }
+      for (String gone : new ArrayList<>(sent.keySet())) {
+        if (seen.contains(gone)) continue;
+        sent.remove(gone);
+        cpu.remove(gone);
+        send("removed", Map.of("id", gone));
+      }
+      for (EventRepository.Event e : sandboxes.eventsAfter(seq, EVENTS_PER_TICK)) {
+        seq = e.seq();
+        if (!seen.contains(e.sandboxId())) continue;
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("sandboxId", e.sandboxId());
+        m.put("seq", e.seq());
+        m.put("at", e.at().toString());
+        m.put("kind", e.kind());
+        m.put("message", e.message());
+        send("event", m);
+      }
+      sendUsage(now);
+      if (System.nanoTime() - lastWrite > KEEP_ALIVE.toNanos()) write(": keep-alive\n\n");
+    }
+
+    private void sendUsage(List<Sandbox> now) throws IOException {
+      Map<String, Object> usage = new LinkedHashMap<>();
+      for (Sandbox s : now) {
+        if (s.state() != SandboxState.RUNNING || s.lost()) {
+          cpu.remove(s.id());
+          continue;
+        }
+        SandboxUsage u;
+        try {
+          u = sandboxes.usage(s.id());
+        } catch (KilnException e) {
+          continue; // deleted or moved between the list and this read; the next tick says so
+        }
+        if (u.memoryBytes() < 0 && u.cpuSeconds() < 0) continue; // another node's, or a host without control groups
+        Map<String, Object> m = new LinkedHashMap<>();
+        CpuSample before = cpu.put(s.id(), new CpuSample(u.cpuSeconds(), System.nanoTime()));
+        m.put("cpuPercent", before == null || u.cpuSeconds() < 0 ? null : before.percentTo(u.cpuSeconds()));
+        m.put("memoryBytes", u.memoryBytes() < 0 ? null : u.memoryBytes());
+        m.put("memoryLimitBytes", u.memoryLimitBytes() < 0 ? null : u.memoryLimitBytes());
+        usage.put(s.id(), m);
+      }
+      if (!usage.isEmpty()) send("usage", Map.of("usage", usage));
+    }
+
+    private List<Sandbox> visible() {
+      return sandboxes.list().stream().filter(shown).toList();
+    }
+
+    private void send(String event, Object data) throws IOException {
+      write("event: " + event + "\ndata: " + Exchange.JSON.writeValueAsString(data) + "\n\n");
+    }
+
+    private void write(String text) throws IOException {
+      out.write(text.getBytes(StandardCharsets.UTF_8));
+      out.flush();
+      lastWrite = System.nanoTime();
+    }
+  }
+
+  /** A sandbox's CPU time when it was read: the next read makes a rate of it. */
+  private record CpuSample(double seconds, long atNanos) {
+    /** Percent of one core since this sample (100 = one core busy). */
+    Double percentTo(double nowSeconds) {
+      double elapsed = (System.nanoTime() - atNanos) / 1e9;
+      if (elapsed <= 0) return null;
+      return Math.max(0, Math.round((nowSeconds - seconds) / elapsed * 1000) / 10.0);
+    }
+  }
+
+  static boolean wanted(Exchange x) {
+    return Objects.equals(x.query("watch"), "true");
+  }
+}

@@ -10,12 +10,14 @@ export async function sandboxesPage(main: HTMLElement, _params: string[], signal
   const body = h("tbody", { id: "sandbox-rows" });
   const count = h("span", { id: "sandbox-count" }, "…");
   const live = h("span", { id: "live", class: "muted" }, "connecting…");
+  const table = h("table", { class: "list one-node" },
+    h("thead", {}, h("tr", {}, ...["Sandbox", "State", "Template", "Node", "Age", "TTL left", "CPU", "Memory", "Network", ""]
+      .map((c) => h("th", { class: c === "Node" ? "node-col" : null }, c)))),
+    body);
   main.appendChild(h("section", {},
     h("h1", {}, "Sandboxes ", count, " ", live),
     await createForm(),
-    h("table", { class: "list" },
-      h("thead", {}, h("tr", {}, ...["Sandbox", "State", "Template", "Node", "Age", "TTL left", "CPU", "Memory", "Network", ""].map((c) => h("th", {}, c)))),
-      body)));
+    table));
 
   const draw = (id: string) => {
     const s = data.get(id);
@@ -25,7 +27,7 @@ export async function sandboxesPage(main: HTMLElement, _params: string[], signal
       h("td", {}, h("a", { href: "#/sandboxes/" + api.enc(s.id) }, s.id)),
       h("td", { "data-field": "status", class: "state " + s.status }, s.status),
       h("td", {}, s.template),
-      h("td", {}, s.node ?? "–"),
+      h("td", { class: "node-col" }, s.node ?? "–"),
       h("td", { "data-field": "age" }, age(s.createdAt)),
       h("td", { "data-field": "ttl" }, left(s.expiresAt)),
       h("td", { "data-field": "cpu" }, cpu(u)),
@@ -42,7 +44,11 @@ export async function sandboxesPage(main: HTMLElement, _params: string[], signal
     clear(row);
     append(row, ...cells);
   };
-  const counted = () => (count.textContent = "(" + data.size + ")");
+  const counted = () => {
+    count.textContent = "(" + data.size + ")";
+    // The node column says something only when sandboxes run on more than one node (a cluster).
+    table.classList.toggle("one-node", new Set(Array.from(data.values(), (s) => s.node)).size <= 1);
+  };
 
   const ticker = setInterval(() => {
     for (const [id, s] of data) {

@@ -34,10 +34,15 @@ final class HttpHop implements AutoCloseable, NodeHop {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(HttpHop.class);
   /** An internal call that moves a sandbox's state (a take-over, a fork from the bucket) may fetch a few GiB; longer is a hung node. */
   private static final Duration CALL_TIMEOUT = Duration.ofMinutes(10);
-  /** Hop-by-hop headers, what the JDK client sets itself, and the caller's credentials, which stop here. */
+  /**
+   * Hop-by-hop headers, what the JDK client sets itself, and the caller's credentials (a browser's
+   * WebSocket offers its key as a subprotocol), which stop here; so does what a browser says of the
+   * page it came from, which this instance checked (CrossSiteGuard) and which names no origin of the node's.
+   */
   private static final Set<String> NOT_SENT = Set.of("connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
       "host", "content-length", "expect", "authorization", "x-api-key", NodeCredential.HEADER.toLowerCase(Locale.ROOT), Caller.HEADER.toLowerCase(Locale.ROOT),
-      "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-accept");
+      "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-accept", "sec-websocket-protocol",
+      "origin", "sec-fetch-site", "sec-fetch-mode", "sec-fetch-dest", "sec-fetch-user");
   private static final Set<String> NOT_RETURNED = Set.of("connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "content-length", "date", "server");
   private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
   private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(CONNECT_TIMEOUT)

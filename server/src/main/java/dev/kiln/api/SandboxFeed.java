@@ -5,8 +5,8 @@ import dev.kiln.error.KilnException;
 import dev.kiln.sandbox.Sandbox;
 import dev.kiln.sandbox.SandboxManager;
 import dev.kiln.sandbox.SandboxState;
-import dev.kiln.sandbox.SandboxUsage;
 import dev.kiln.store.EventRepository;
+import dev.kiln.vmm.Cgroups;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -28,8 +28,9 @@ import java.util.function.Predicate;
  * answers it), then {@code changed} (a sandbox's view, new or different), {@code removed}
  * ({@code {"id"}}), {@code event} (a recorded sandbox event: id, seq, at, kind, message) and
  * {@code usage} ({@code {"usage":{id:{cpuPercent,memoryBytes,memoryLimitBytes}}}}: running
- * sandboxes on this host, each second). The store is read once a second: the list and the events
- * are there for every daemon of a cluster, so a watcher sees what another instance did too.
+ * sandboxes on this node, each second). The store is read once a second, for all watchers
+ * together ({@link Reading}): the list and the events are there for every daemon of a cluster, so
+ * a watcher sees what another instance did too.
  */
 final class SandboxFeed {
   private static final Duration TICK = Duration.ofSeconds(1);
@@ -37,13 +38,32 @@ final class SandboxFeed {
   private static final Duration KEEP_ALIVE = Duration.ofSeconds(15);
   /** Events sent per tick at most: a burst (a fork of 32) is sent over the next ticks. */
   private static final int EVENTS_PER_TICK = 200;
-  /** Each watcher reads the store once a second; this many at once is the most the daemon serves. */
+  /** Each watcher costs a diff a second and an events query; this many at once is the most the daemon serves. */
   static final int MAX_WATCHERS = 64;
   private final SandboxManager sandboxes;
   private final Semaphore watchers = new Semaphore(MAX_WATCHERS);
+  private Reading last;
 
   SandboxFeed(SandboxManager sandboxes) {
     this.sandboxes = sandboxes;
+  }
+
+  /** Every sandbox and the CPU and memory of those running on this node, read at one moment. */
+  private record Reading(long atNanos, List<Sandbox> all, Map<String, Cgroups.Usage> usage) {}
+
+  /** The last reading if it is fresh (another watcher's this tick), else a new one. */
+  private synchronized Reading read() {
+    if (last != null && System.nanoTime() - last.atNanos() < TICK.toNanos() / 2) return last;
+    List<Sandbox> all = sandboxes.list();
+    String here = sandboxes.thisNode().id();
+    Map<String, Cgroups.Usage> usage = new HashMap<>();
+    for (Sandbox s : all) {
+      // Another node's sandbox: only its own node reads its control group (the list is the cluster's).
+      if (s.state() != SandboxState.RUNNING || s.lost() || !(s.node().isEmpty() || s.node().equals(here))) continue;
+      sandboxes.vmUsage(s.id()).ifPresent(u -> usage.put(s.id(), u));
+    }
+    last = new Reading(System.nanoTime(), all, Map.copyOf(usage));
+    return last;
   }
 
   /** Streams until the client leaves (a write fails) or the daemon stops. */
@@ -67,7 +87,8 @@ final class SandboxFeed {
     private final OutputStream out;
     private final Predicate<Sandbox> shown;
     private final Map<String, Map<String, Object>> sent = new HashMap<>();
-    private final Map<String, CpuSample> cpu = new HashMap<>();
+    /** Each running sandbox's CPU time at the reading before: the next makes a rate of it. */
+    private final Map<String, long[]> cpuBefore = new HashMap<>();
     private long seq;
     private long lastWrite = System.nanoTime();
 
@@ -78,15 +99,16 @@ final class SandboxFeed {
 
     void run() throws IOException, InterruptedException {
       seq = sandboxes.lastEventSeq();
-      List<Sandbox> now = visible();
+      Reading r = read();
       List<Map<String, Object>> all = new ArrayList<>();
-      for (Sandbox s : now) {
+      for (Sandbox s : r.all()) {
+        if (!shown.test(s)) continue;
         Map<String, Object> v = SandboxRoutes.view(s);
         sent.put(s.id(), v);
         all.add(v);
       }
       send("sandboxes", Map.of("sandboxes", all));
-      sendUsage(now);
+      sendUsage(r);
       while (!Thread.currentThread().isInterrupted()) {
         Thread.sleep(TICK.toMillis());
         tick();
@@ -94,9 +116,10 @@ final class SandboxFeed {
     }
 
     private void tick() throws IOException {
-      List<Sandbox> now = visible();
+      Reading r = read();
       Set<String> seen = new HashSet<>();
-      for (Sandbox s : now) {
+      for (Sandbox s : r.all()) {
+        if (!shown.test(s)) continue;
         seen.add(s.id());
         Map<String, Object> v = SandboxRoutes.view(s);
         if (!v.equals(sent.put(s.id(), v))) send("changed", v);
@@ -104,7 +127,7 @@ final class SandboxFeed {
       for (String gone : new ArrayList<>(sent.keySet())) {
         if (seen.contains(gone)) continue;
         sent.remove(gone);
-        cpu.remove(gone);
+        cpuBefore.remove(gone);
         send("removed", Map.of("id", gone));
       }
       for (EventRepository.Event e : sandboxes.eventsAfter(seq, EVENTS_PER_TICK)) {
@@ -118,36 +141,24 @@ final class SandboxFeed {
         m.put("message", e.message());
         send("event", m);
       }
-      sendUsage(now);
+      sendUsage(r);
       if (System.nanoTime() - lastWrite > KEEP_ALIVE.toNanos()) write(": keep-alive\n\n");
     }
 
-    private void sendUsage(List<Sandbox> now) throws IOException {
+    private void sendUsage(Reading r) throws IOException {
       Map<String, Object> usage = new LinkedHashMap<>();
-      for (Sandbox s : now) {
-        if (s.state() != SandboxState.RUNNING || s.lost()) {
-          cpu.remove(s.id());
-          continue;
-        }
-        SandboxUsage u;
-        try {
-          u = sandboxes.usage(s.id());
-        } catch (KilnException e) {
-          continue; // deleted or moved between the list and this read; the next tick says so
-        }
-        if (u.memoryBytes() < 0 && u.cpuSeconds() < 0) continue; // another node's, or a host without control groups
+      cpuBefore.keySet().retainAll(r.usage().keySet());
+      for (Map.Entry<String, Cgroups.Usage> e : r.usage().entrySet()) {
+        if (!sent.containsKey(e.getKey())) continue;
+        Cgroups.Usage u = e.getValue();
+        long[] before = cpuBefore.put(e.getKey(), new long[] {u.cpuNanos(), r.atNanos()});
         Map<String, Object> m = new LinkedHashMap<>();
-        CpuSample before = cpu.put(s.id(), new CpuSample(u.cpuSeconds(), System.nanoTime()));
-        m.put("cpuPercent", before == null || u.cpuSeconds() < 0 ? null : before.percentTo(u.cpuSeconds()));
-        m.put("memoryBytes", u.memoryBytes() < 0 ? null : u.memoryBytes());
+        m.put("cpuPercent", before == null || r.atNanos() <= before[1] ? null : Math.max(0, Math.round((u.cpuNanos() - before[0]) * 1000.0 / (r.atNanos() - before[1])) / 10.0));
+        m.put("memoryBytes", u.memoryBytes());
         m.put("memoryLimitBytes", u.memoryLimitBytes() < 0 ? null : u.memoryLimitBytes());
-        usage.put(s.id(), m);
+        usage.put(e.getKey(), m);
       }
       if (!usage.isEmpty()) send("usage", Map.of("usage", usage));
-    }
-
-    private List<Sandbox> visible() {
-      return sandboxes.list().stream().filter(shown).toList();
     }
 
     private void send(String event, Object data) throws IOException {
@@ -158,16 +169,6 @@ final class SandboxFeed {
       out.write(text.getBytes(StandardCharsets.UTF_8));
       out.flush();
       lastWrite = System.nanoTime();
-    }
-  }
-
-  /** A sandbox's CPU time when it was read: the next read makes a rate of it. */
-  private record CpuSample(double seconds, long atNanos) {
-    /** Percent of one core since this sample (100 = one core busy). */
-    Double percentTo(double nowSeconds) {
-      double elapsed = (System.nanoTime() - atNanos) / 1e9;
-      if (elapsed <= 0) return null;
-      return Math.max(0, Math.round((nowSeconds - seconds) / elapsed * 1000) / 10.0);
     }
   }
 

@@ -27,6 +27,36 @@ final class HostFirewall {
     this.table = "ip " + plan.prefix() + "_host";
   }
 
+  /**
+   * Refuses a pool another daemon's host table (another prefix) guards: its rule "nothing from
+   * the pool but from its own veths" would drop every packet of this daemon's sandboxes, and this
+   * daemon's rule the other's. Two daemons on one host, or a table a crashed daemon left with an
+   * old prefix, would otherwise break both silently.
+   */
+  void refuseSharedPool() throws IOException {
+    String listing = CommandRunner.runAllowingFailure(List.of("nft", "list", "tables"), Duration.ofSeconds(30)).stdout();
+    for (String other : otherHostTables(listing, plan.prefix() + "_host")) {
+      String rules = CommandRunner.runAllowingFailure(List.of("nft", "list", "table", "ip", other), Duration.ofSeconds(30)).stdout();
+      if (guardsPool(rules, plan.pool())) {
+        throw new IOException("network.addressPool " + plan.pool() + " is already guarded by the host firewall table 'ip " + other
+            + "' (another Kiln daemon's, with network.prefix '" + other.substring(0, other.length() - "_host".length()) + "'): its sandboxes and this "
+            + "daemon's would drop each other's packets. Give each daemon on a host its own addressPool, or, if no daemon uses that table any more, "
+            + "remove it: nft delete table ip " + other);
+      }
+    }
+  }
+
+  /** The Kiln host tables in {@code nft list tables} output other than {@code ours}. */
+  static List<String> otherHostTables(String listing, String ours) {
+    return listing.lines().map(String::strip).filter(l -> l.startsWith("table ip ") && l.endsWith("_host")).map(l -> l.substring("table ip ".length()))
+        .filter(t -> !t.equals(ours)).toList();
+  }
+
+  /** Whether a host table's rules guard this pool (its rules name the pool as a source). */
+  static boolean guardsPool(String rules, Cidr pool) {
+    return rules.contains("ip saddr " + pool + " ");
+  }
+
   /** Installs (or replaces) the table, with the resolver's port open to sandbox veths and closed to everyone else. */
   void install(int dnsPort) throws IOException {
     if (!"1".equals(Files.readString(IP_FORWARD).strip())) {

@@ -90,6 +90,7 @@ public final class NetworkService implements AutoCloseable {
   public static NetworkService start(NetworkConfig config, String tapGroup, Set<Integer> kept, EgressDenials denials) throws IOException {
     NetworkService n = new NetworkService(config, tapGroup, denials);
     if (!tapGroup.isEmpty()) grantTunAccess(tapGroup);
+    n.firewall.refuseSharedPool();
     n.firewall.install(config.dnsPort());
     try {
       n.sweep(kept);

@@ -358,6 +358,11 @@ public final class SandboxManager implements AutoCloseable {
     usageHistory.sample();
   }
 
+  /** CPU time and memory of a sandbox's VM running on this node (its control group only: cheap enough to read each second); empty otherwise. */
+  public Optional<dev.kiln.vmm.Cgroups.Usage> vmUsage(String id) {
+    return metrics.vmUsage(id);
+  }
+
   /** The usage of every sandbox this node holds, for /metrics. */
   public List<SandboxUsage> usages() {
     return metrics.all();

@@ -25,4 +25,15 @@ class HostFirewallTest {
     assertTrue(r.contains("    iifname \"kilnv*\" ct state established,related accept\n    iifname \"kilnv*\" drop\n  }\n}\n"), r);
     assertEquals(fw.rules(OptionalInt.of(1)).lines().count() - 2, r.lines().count());
   }
+
+  @Test
+  void anotherDaemonsTableThatGuardsThePoolIsFoundFromWhatNftLists() {
+    String tables = "table ip kiln_host\ntable ip kpd_host\ntable inet filter\ntable ip other\n";
+    assertEquals(java.util.List.of("kpd_host"), HostFirewall.otherHostTables(tables, "kiln_host"));
+    // What nft prints of the table another daemon installed.
+    String theirs = new HostFirewall(new AddressPlan(Cidr.parse("10.200.0.0/16"), "kpd")).rules(OptionalInt.of(7931)).replace("\n        ", "\n");
+    assertTrue(HostFirewall.guardsPool(theirs, Cidr.parse("10.200.0.0/16")), theirs);
+    assertFalse(HostFirewall.guardsPool(theirs, Cidr.parse("10.201.0.0/16")));
+    assertFalse(HostFirewall.guardsPool(theirs, Cidr.parse("10.200.0.0/24")), "another pool that shares a prefix of its text");
+  }
 }

@@ -156,6 +156,37 @@ class ClusterSystemTest {
     for (String id : onePerNode()) streamsOverAWebSocket(id);
   }
 
+  @Test
+  @Order(5)
+  void theWebConsoleAndItsBrowserCallsWorkThroughAControlInstance() throws Exception {
+    java.net.http.HttpClient http = cluster.http();
+    var page = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(controlA.base() + "/console/")).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, page.statusCode());
+    assertTrue(page.headers().firstValue("Content-Security-Policy").orElseThrow().contains("script-src 'self'"));
+    // A browser's call from the console's own page names the control instance as its origin; the node behind it must not see that origin.
+    String id = placed.keySet().iterator().next();
+    var exec = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(controlA.base() + "/v1/sandboxes/" + id + "/exec"))
+        .header("Authorization", "Bearer " + cluster.key).header("Origin", controlA.base()).header("Sec-Fetch-Site", "same-origin")
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"command\":\"echo same-origin\"}")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, exec.statusCode(), exec.body());
+    var elsewhere = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(controlA.base() + "/v1/sandboxes/" + id + "/exec"))
+        .header("Authorization", "Bearer " + cluster.key).header("Origin", "http://evil.example")
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"command\":\"true\"}")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertEquals(403, elsewhere.statusCode(), elsewhere.body());
+    // The live list through the other control instance: its first event lists every node's sandboxes.
+    var watch = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(controlB.base() + "/v1/sandboxes?watch=true"))
+        .header("Authorization", "Bearer " + cluster.key).build(), java.net.http.HttpResponse.BodyHandlers.ofLines());
+    assertEquals(200, watch.statusCode());
+    try (java.util.stream.Stream<String> lines = watch.body()) {
+      String first = lines.filter(l -> l.startsWith("data: ")).findFirst().orElseThrow();
+      JsonNode listed = TestHost.JSON.readTree(first.substring(6)).path("sandboxes");
+      for (String sb : placed.keySet()) {
+        assertTrue(listed.toString().contains(sb), sb + " is in the first event: " + first);
+      }
+    }
+  }
+
   /** A sandbox on each node. */
   private static List<String> onePerNode() {
     Map<String, String> byNode = new LinkedHashMap<>();

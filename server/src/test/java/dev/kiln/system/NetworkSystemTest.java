@@ -77,6 +77,23 @@ class NetworkSystemTest {
   }
 
   @Test
+  void aSecondDaemonOnTheSamePoolIsRefusedNamingTheTableInTheWay() {
+    // What broke this suite once: a developer's daemon with another prefix, left running (or its table left) on this same pool.
+    NetworkConfig other = NetworkConfig.DEFAULT.with(true, "10.231.0.0/24", "kzz", 7899, "127.0.0.1:0", List.of("127.0.0.1:1"));
+    java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+        () -> NetworkService.start(other, "", java.util.Set.of(), new dev.kiln.net.EgressDenials() {
+          @Override
+          public void denied(String sandboxId, String name) {}
+
+          @Override
+          public void refused(String sandboxId, long packets) {}
+        }).close());
+    assertTrue(e.getMessage().contains("'ip " + PREFIX + "_host'") && e.getMessage().contains("10.231.0.0/24"), e.getMessage());
+    assertEquals("", dev.kiln.host.CommandRunner.runAllowingFailure(List.of("nft", "list", "tables"), Duration.ofSeconds(10)).stdout().lines()
+        .filter(l -> l.contains("kzz")).findFirst().orElse(""), "the refused daemon left no table");
+  }
+
+  @Test
   void modeNoneHasNoNetworkDevice() throws Exception {
     String id = create(Map.of("mode", "none"));
     assertEquals("lo", exec(id, "ls /sys/class/net").path("stdout").asText().strip());

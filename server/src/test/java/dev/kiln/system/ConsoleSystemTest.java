@@ -24,8 +24,6 @@ import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -36,12 +34,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Dimension;
 import org.openqa.selenium.JavascriptExecutor;
-import org.openqa.selenium.NoAlertPresentException;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.logging.LogEntry;
-import org.openqa.selenium.logging.LogType;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
@@ -61,6 +56,7 @@ class ConsoleSystemTest extends SnapshottedHostTest {
   private static final String XSS = "<img src=x onerror=alert(1)>";
   private static final Path SHOTS = Path.of("target/console-screenshots");
   private static ChromeDriver browser;
+  private static ConsolePages ui;
   private static WebDriverWait wait;
   private static LocalRegistry registry;
   private static Path work;
@@ -87,6 +83,7 @@ class ConsoleSystemTest extends SnapshottedHostTest {
     profile = Files.createDirectories(work.resolve("chromium-profile"));
     browser = HeadlessChromium.start(1280, 860, profile);
     wait = new WebDriverWait(browser, Duration.ofSeconds(60));
+    ui = new ConsolePages(browser, wait, host.base, host.key, SHOTS);
     Files.createDirectories(SHOTS);
   }
 
@@ -107,11 +104,11 @@ class ConsoleSystemTest extends SnapshottedHostTest {
     key.sendKeys("kiln_not-a-key");
     browser.findElement(By.cssSelector("#sign-in button[type=submit]")).click();
     wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("toasts"), "refused"));
-    assertEquals(null, session("kiln.key"), "a refused key is not kept");
-    screenshot("sign-in");
+    assertEquals(null, ui.session("kiln.key"), "a refused key is not kept");
+    ui.screenshot("sign-in");
     signIn();
     assertFalse(browser.getCurrentUrl().contains(host.key), "the key is never in a URL");
-    assertEquals(host.key, session("kiln.key"), "the key is in the tab's session storage");
+    assertEquals(host.key, ui.session("kiln.key"), "the key is in the tab's session storage");
   }
 
   @Test
@@ -121,35 +118,35 @@ class ConsoleSystemTest extends SnapshottedHostTest {
     browser.get(host.base + "/console/#/sandboxes");
     wait.until(ExpectedConditions.textToBe(By.id("live"), "live"));
     ((JavascriptExecutor) browser).executeScript("window.kilnNotReloaded = true");
-    List<String> before = ids();
+    List<String> before = ui.ids();
     browser.findElement(By.id("create")).click();
-    wait.until(d -> ids().size() == before.size() + 1);
-    String id = ids().stream().filter(i -> !before.contains(i)).findFirst().orElseThrow();
-    wait.until(d -> status(id).equals("running"));
-    screenshot("sandboxes");
+    wait.until(d -> ui.ids().size() == before.size() + 1);
+    String id = ui.ids().stream().filter(i -> !before.contains(i)).findFirst().orElseThrow();
+    wait.until(d -> ui.status(id).equals("running"));
+    ui.screenshot("sandboxes");
 
     // The terminal: a login shell on a pty, drawn by xterm.js; what we type is what the guest's shell reads.
     browser.get(host.base + "/console/#/sandboxes/" + id + "/terminal");
     WebElement input = wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#terminal .xterm-helper-textarea")));
-    wait.until(d -> screen().contains("#"));
+    wait.until(d -> ui.screen().contains("#"));
     input.sendKeys("echo $((6*7))\n");
-    wait.until(d -> screen().lines().anyMatch(l -> l.strip().equals("42")));
-    int[] first = sttySize(input);
-    screenshot("terminal");
+    wait.until(d -> ui.screen().lines().anyMatch(l -> l.strip().equals("42")));
+    int[] first = ui.sttySize(input);
+    ui.screenshot("terminal");
     browser.manage().window().setSize(new Dimension(900, 600));
-    int[] second = waitForSttyChange(input, first);
+    int[] second = ui.waitForSttyChange(input, first);
     assertTrue(second[0] < first[0] && second[1] < first[1], "a smaller window gives a smaller terminal: " + first[0] + "x" + first[1]
         + " then " + second[0] + "x" + second[1]);
     browser.manage().window().setSize(new Dimension(1280, 860));
 
     // A reload attaches to the same shell (its pid is kept in the tab) and replays its screen.
     input.sendKeys("MARK=kept-$((3*5)); echo marked\n");
-    wait.until(d -> screen().lines().anyMatch(l -> l.strip().equals("marked"))); // the shell read it all before the reload
+    wait.until(d -> ui.screen().lines().anyMatch(l -> l.strip().equals("marked"))); // the shell read it all before the reload
     browser.navigate().refresh();
     input = wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#terminal .xterm-helper-textarea")));
-    wait.until(d -> screen().contains("42"));
+    wait.until(d -> ui.screen().contains("42"));
     input.sendKeys("echo $MARK\n");
-    wait.until(d -> screen().contains("kept-15"));
+    wait.until(d -> ui.screen().contains("kept-15"));
 
     // Upload through the file browser's picker (the drop zone's handler takes the same path).
     byte[] content = new byte[300_000];
@@ -162,27 +159,27 @@ class ConsoleSystemTest extends SnapshottedHostTest {
     wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#file-rows a[data-name='upload-me.bin']")));
     String sum = host.call("POST", "/v1/sandboxes/" + id + "/exec", Map.of("argv", List.of("sha256sum", "/tmp/upload-me.bin"))).json().path("stdout").asText();
     assertEquals(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content)), sum.split(" ")[0], "the guest has the bytes uploaded");
-    screenshot("files");
+    ui.screenshot("files");
 
     // Pause and resume from the list: the row follows without a reload.
     browser.get(host.base + "/console/#/sandboxes");
     wait.until(ExpectedConditions.textToBe(By.id("live"), "live"));
     ((JavascriptExecutor) browser).executeScript("window.kilnNotReloaded = true");
-    row(id).findElement(By.cssSelector("button[data-action=pause]")).click();
-    wait.until(d -> status(id).equals("paused"));
-    row(id).findElement(By.cssSelector("button[data-action=resume]")).click();
-    wait.until(d -> status(id).equals("running"));
+    ui.row(id).findElement(By.cssSelector("button[data-action=pause]")).click();
+    wait.until(d -> ui.status(id).equals("paused"));
+    ui.row(id).findElement(By.cssSelector("button[data-action=resume]")).click();
+    wait.until(d -> ui.status(id).equals("running"));
     assertEquals(Boolean.TRUE, ((JavascriptExecutor) browser).executeScript("return window.kilnNotReloaded === true"), "the list changed in place");
     assertEquals("running", host.call("GET", "/v1/sandboxes/" + id, null).json().path("status").asText());
 
     // Delete asks first; dismissed, nothing happens.
-    row(id).findElement(By.cssSelector("button[data-action=delete]")).click();
+    ui.row(id).findElement(By.cssSelector("button[data-action=delete]")).click();
     wait.until(ExpectedConditions.alertIsPresent()).dismiss();
     assertEquals(200, host.call("GET", "/v1/sandboxes/" + id, null).status());
-    row(id).findElement(By.cssSelector("button[data-action=delete]")).click();
+    ui.row(id).findElement(By.cssSelector("button[data-action=delete]")).click();
     wait.until(ExpectedConditions.alertIsPresent()).accept();
-    wait.until(d -> !ids().contains(id));
-    assertNoScriptRan();
+    wait.until(d -> !ui.ids().contains(id));
+    ui.assertNoScriptRan();
   }
 
   @Test
@@ -200,21 +197,21 @@ class ConsoleSystemTest extends SnapshottedHostTest {
     wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#file-rows a[data-name='page.html']"))).click();
     wait.until(ExpectedConditions.textToBe(By.id("file-view"), XSS));
     assertTrue(browser.findElement(By.id("file-rows")).getText().contains(XSS), "the hostile name is listed as text");
-    assertNoScriptRan();
+    ui.assertNoScriptRan();
 
     browser.get(host.base + "/console/#/sandboxes/" + id + "/processes");
     wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("tr[data-pid='" + pid + "'] button"))).click();
     wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("process-output"), "exited"));
     String out = browser.findElement(By.id("process-output")).getText();
     assertTrue(out.contains(XSS) && out.contains("<script>alert(2)</script>"), out);
-    assertNoScriptRan();
+    ui.assertNoScriptRan();
 
     browser.get(host.base + "/console/#/sandboxes/" + id + "/terminal");
     WebElement input = wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#terminal .xterm-helper-textarea")));
-    wait.until(d -> screen().contains("#"));
+    wait.until(d -> ui.screen().contains("#"));
     input.sendKeys("cat /tmp/page.html; printf '\\033]0;<img src=y onerror=alert(3)>\\007\\033]8;;javascript:alert(4)\\033\\\\link\\033]8;;\\033\\\\\\n'\n");
-    wait.until(d -> screen().contains(XSS));
-    assertNoScriptRan();
+    wait.until(d -> ui.screen().contains(XSS));
+    ui.assertNoScriptRan();
     host.call("DELETE", sb, null);
   }
 
@@ -231,21 +228,21 @@ class ConsoleSystemTest extends SnapshottedHostTest {
     List<Integer> lengths = new ArrayList<>();
     boolean[] barSeen = new boolean[1];
     new WebDriverWait(browser, Duration.ofMinutes(3), Duration.ofMillis(100)).until(d -> {
-      int n = log().lines().toList().size();
+      int n = ui.log().lines().toList().size();
       if (lengths.isEmpty() || lengths.getLast() != n) lengths.add(n);
       if (!barSeen[0] && !d.findElements(By.cssSelector("#build-progress progress")).isEmpty()) {
         barSeen[0] = true;
-        screenshot("template-building");
+        ui.screenshot("template-building");
       }
       return List.of("ready", "failed").contains(d.findElement(By.id("template-state")).getText());
     });
-    String log = log();
+    String log = ui.log();
     assertEquals("ready", browser.findElement(By.id("template-state")).getText(), log);
     assertTrue(log.contains("layer ") && log.contains("downloaded and verified"), log);
     assertTrue(lengths.size() >= 2 && lengths.getFirst() < lengths.getLast(), "the log was seen to advance: " + lengths);
     // Each layer's bar shows while the build runs; from a loopback registry the pull may end between two looks.
     System.out.println("console template build: layer progress bars " + (barSeen[0] ? "seen" : "not caught (the pull ended between two looks)"));
-    screenshot("template");
+    ui.screenshot("template");
   }
 
   @Test
@@ -272,28 +269,28 @@ class ConsoleSystemTest extends SnapshottedHostTest {
     StringBuilder report = new StringBuilder("console page loads with " + wanted + " sandboxes running (ms from navigation to the page drawn):");
     for (var p : pages.entrySet()) {
       List<Double> times = new ArrayList<>();
-      for (int round = 0; round < 3; round++) times.add(loadMs(p.getValue()));
+      for (int round = 0; round < 3; round++) times.add(ui.loadMs(p.getValue()));
       times.sort(Double::compare);
       report.append(String.format("%n  %-10s median %6.0f  (%s)", p.getKey(), times.get(1), times));
       if (p.getKey().equals("sandboxes")) {
         int listed = browser.findElements(By.cssSelector("#sandbox-rows tr")).size();
         assertTrue(listed >= made.size(), "every sandbox is listed: " + listed + " rows for " + made.size());
-        screenshot("sandboxes-200");
+        ui.screenshot("sandboxes-200");
       }
       if (p.getKey().equals("metrics")) {
         // The daemon samples every 15 s: with few sandboxes made, the first may not have two samples yet.
-        wait.until(d -> loadMs(p.getValue()) > 0 && d.findElements(By.cssSelector("#tab-metrics .muted")).stream().anyMatch(e -> e.getText().startsWith("3 samples")
+        wait.until(d -> ui.loadMs(p.getValue()) > 0 && d.findElements(By.cssSelector("#tab-metrics .muted")).stream().anyMatch(e -> e.getText().startsWith("3 samples")
             || e.getText().matches("([4-9]|\\d\\d+) samples.*")));
-        screenshot("metrics");
+        ui.screenshot("metrics");
       }
-      if (p.getKey().equals("pools")) screenshot("pools");
+      if (p.getKey().equals("pools")) ui.screenshot("pools");
     }
     System.out.println(report);
     Files.writeString(SHOTS.resolve("load-times.txt"), report + "\n");
     try (ExecutorService pool = Executors.newFixedThreadPool(4)) {
       for (String id : made) pool.submit(() -> host.call("DELETE", "/v1/sandboxes/" + id, null));
     }
-    assertNoScriptRan();
+    ui.assertNoScriptRan();
   }
 
   @Test
@@ -410,104 +407,17 @@ class ConsoleSystemTest extends SnapshottedHostTest {
     }
   }
 
+  /** Signs in (see {@link ConsolePages#signIn}); a test that needs the browser is skipped without one. */
+  private static void signIn() {
+    assumeTrue(browser != null, "no browser here (see the class's first line of output)");
+    ui.signIn();
+  }
+
   /** What the page looked like when each test ended: the first thing to look at when one failed. */
   @org.junit.jupiter.api.AfterEach
   void lastLook(org.junit.jupiter.api.TestInfo test) throws Exception {
     if (browser == null) return;
     Path dir = Files.createDirectories(SHOTS.resolve("after-each"));
     Files.write(dir.resolve(test.getTestMethod().orElseThrow().getName() + ".png"), browser.getScreenshotAs(OutputType.BYTES));
-  }
-
-  /** Loads the page afresh and reads the time from navigation to its "page ready" mark. */
-  private static double loadMs(String hash) {
-    browser.get("about:blank");
-    browser.get(host.base + "/console/" + hash);
-    Object ms = wait.until(d -> ((JavascriptExecutor) d).executeScript(
-        "const m = performance.getEntriesByName('kiln:page-ready'); return m.length ? m[m.length - 1].startTime : null"));
-    return ((Number) ms).doubleValue();
-  }
-
-  /** Signs in unless this tab already is, and forgets what the page's console said so far. */
-  private static void signIn() {
-    assumeTrue(browser != null, "no browser here (see the class's first line of output)");
-    browser.manage().logs().get(LogType.BROWSER);
-    if (host.key.equals(session("kiln.key"))) return;
-    browser.get(host.base + "/console/");
-    WebElement key = wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("api-key")));
-    key.clear();
-    key.sendKeys(host.key);
-    browser.findElement(By.cssSelector("#sign-in button[type=submit]")).click();
-    wait.until(ExpectedConditions.presenceOfElementLocated(By.id("sign-out")));
-  }
-
-  private static String session(String key) {
-    if (!browser.getCurrentUrl().startsWith(host.base)) return null;
-    return (String) ((JavascriptExecutor) browser).executeScript("return sessionStorage.getItem(arguments[0])", key);
-  }
-
-  private static List<String> ids() {
-    return browser.findElements(By.cssSelector("#sandbox-rows tr")).stream().map(r -> r.getDomAttribute("data-id")).toList();
-  }
-
-  private static WebElement row(String id) {
-    return browser.findElement(By.cssSelector("#sandbox-rows tr[data-id='" + id + "']"));
-  }
-
-  private static String status(String id) {
-    List<WebElement> r = browser.findElements(By.cssSelector("#sandbox-rows tr[data-id='" + id + "'] td[data-field=status]"));
-    return r.isEmpty() ? "" : r.getFirst().getText();
-  }
-
-  /** The terminal's screen as xterm.js drew it, one line per row. */
-  private static String screen() {
-    return browser.findElement(By.cssSelector("#terminal .xterm-rows")).getText();
-  }
-
-  private static String log() {
-    return browser.findElement(By.id("build-log")).getText();
-  }
-
-  private static int asked;
-
-  /** Rows and columns as the guest's terminal has them now (stty's answer, tagged to tell it from earlier ones). */
-  private static int[] sttySize(WebElement input) {
-    String tag = "q" + (++asked);
-    input.sendKeys("echo size=$(stty size) " + tag + "\n");
-    Pattern answer = Pattern.compile("size=(\\d+) (\\d+) " + tag + "\\b");
-    Matcher[] m = new Matcher[1];
-    wait.until(d -> (m[0] = answer.matcher(screen())).find());
-    return new int[] {Integer.parseInt(m[0].group(1)), Integer.parseInt(m[0].group(2))};
-  }
-
-  /** Asks again until the guest's size differs from {@code before}: the resize travels window → xterm → WebSocket → pty. */
-  private static int[] waitForSttyChange(WebElement input, int[] before) {
-    int[][] now = new int[1][];
-    wait.until(d -> {
-      now[0] = sttySize(input);
-      return now[0][0] != before[0] || now[0][1] != before[1];
-    });
-    return now[0];
-  }
-
-  /** No dialog opened, no image element made, and the page's console holds no error (a CSP refusal is one). */
-  private static void assertNoScriptRan() {
-    try {
-      String text = browser.switchTo().alert().getText();
-      throw new AssertionError("a dialog opened: " + text);
-    } catch (NoAlertPresentException expected) {
-      // what a page that renders guest text as text does
-    }
-    assertEquals(0, browser.findElements(By.tagName("img")).size(), "no element was made from a guest's HTML");
-    List<String> errors = browser.manage().logs().get(LogType.BROWSER).getAll().stream()
-        .filter(e -> e.getLevel().intValue() >= java.util.logging.Level.SEVERE.intValue()).map(LogEntry::getMessage).toList();
-    assertTrue(errors.isEmpty(), "the page's console has errors: " + errors);
-  }
-
-  private static void screenshot(String name) {
-    try {
-      Files.write(SHOTS.resolve(name + ".png"), browser.getScreenshotAs(OutputType.BYTES));
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
   }
 }

@@ -44,7 +44,8 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * The web console as a person uses it: Debian's headless chromium against a real daemon with real
  * VMs (and, without a browser, the API it stands on: the live list, a WebSocket's key offered as a
  * subprotocol, the refusal of other sites, the usage history). Signs in, creates a sandbox, types into its terminal and reads the screen, resizes the
- * window and sees the terminal's size follow, uploads a file and finds its sha256 in the guest,
+ * window and sees the terminal's size follow, uploads a file (picked and dropped) and finds its
+ * sha256 in the guest and downloads it again,
  * pauses and resumes from the list and sees it change without a reload, builds a template and
  * watches its log; a guest's HTML stays text. Screenshots of the pages go to
  * target/console-screenshots (docs/console/ holds the committed ones), and with 200 sandboxes
@@ -62,6 +63,7 @@ class ConsoleSystemTest extends SnapshottedHostTest {
   private static Path work;
   private static String busyboxImage;
   private static Path profile;
+  private static Path downloads;
 
   @BeforeAll
   static void up() throws Exception {
@@ -81,7 +83,8 @@ class ConsoleSystemTest extends SnapshottedHostTest {
     TestImages.addOpaqueLayer(layout, "busybox", blob, "/opt");
     busyboxImage = TestImages.push(layout, "busybox", registry, "kiln-console/busybox:1", Optional.empty(), TestImages.Compression.GZIP).reference();
     profile = Files.createDirectories(work.resolve("chromium-profile"));
-    browser = HeadlessChromium.start(1280, 860, profile);
+    downloads = Files.createDirectories(work.resolve("downloads"));
+    browser = HeadlessChromium.start(1280, 860, profile, downloads);
     wait = new WebDriverWait(browser, Duration.ofSeconds(60));
     ui = new ConsolePages(browser, wait, host.base, host.key, SHOTS);
     Files.createDirectories(SHOTS);
@@ -160,6 +163,25 @@ class ConsoleSystemTest extends SnapshottedHostTest {
     String sum = host.call("POST", "/v1/sandboxes/" + id + "/exec", Map.of("argv", List.of("sha256sum", "/tmp/upload-me.bin"))).json().path("stdout").asText();
     assertEquals(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content)), sum.split(" ")[0], "the guest has the bytes uploaded");
     ui.screenshot("files");
+    browser.findElement(By.cssSelector("#file-rows tr:has(a[data-name='upload-me.bin']) button")).click();
+    Path saved = downloads.resolve("upload-me.bin");
+    wait.until(d -> Files.exists(saved) && sizeOf(saved) == content.length);
+    assertTrue(java.util.Arrays.equals(content, Files.readAllBytes(saved)), "the download is the bytes uploaded");
+    // Dropped on the drop zone: a file the page holds (a drag from the desktop cannot be sent by WebDriver), through the same handler.
+    int size = 1 << 20;
+    ((JavascriptExecutor) browser).executeScript("""
+        const bytes = new Uint8Array(arguments[0]);
+        for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7) & 255;
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], 'dropped.bin'));
+        const zone = document.getElementById('drop-zone');
+        zone.dispatchEvent(new DragEvent('dragover', {dataTransfer: dt, bubbles: true, cancelable: true}));
+        zone.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));""", size);
+    wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#file-rows a[data-name='dropped.bin']")));
+    byte[] dropped = new byte[size];
+    for (int i = 0; i < size; i++) dropped[i] = (byte) ((i * 7) & 255);
+    String droppedSum = host.call("POST", "/v1/sandboxes/" + id + "/exec", Map.of("argv", List.of("sha256sum", "/tmp/dropped.bin"))).json().path("stdout").asText();
+    assertEquals(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(dropped)), droppedSum.split(" ")[0], "the guest has the bytes dropped");
 
     // Pause and resume from the list: the row follows without a reload.
     browser.get(host.base + "/console/#/sandboxes");
@@ -404,6 +426,14 @@ class ConsoleSystemTest extends SnapshottedHostTest {
       return TestHost.JSON.readTree(s);
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static long sizeOf(Path p) {
+    try {
+      return Files.size(p);
+    } catch (java.io.IOException e) {
+      return -1; // renamed from its .crdownload between the two looks
     }
   }
 

@@ -1,7 +1,6 @@
 package dev.kiln.api;
 
 import dev.kiln.console.ConsoleAssets;
-
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;

@@ -25,6 +25,7 @@ public final class Exchange {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Exchange.class);
   /** JSON bodies are small requests; 1 MiB is generous and keeps a hostile body off the heap. */
   static final int MAX_JSON_BODY = 1 << 20;
+  /** How much of a refused body is read to let its client see the answer; a client sending more has its connection cut. */
   private static final long DRAIN_LIMIT = 256L << 20;
   /** Strict for what clients send ({@link StrictJson}); ISO-8601 times in what we answer. */
   static final ObjectMapper JSON = StrictJson.builder()

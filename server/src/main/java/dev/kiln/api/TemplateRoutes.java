@@ -25,7 +25,6 @@ import java.util.Optional;
 final class TemplateRoutes {
   /** Free space in a new template's root filesystem when the request names none. */
   static final long DEFAULT_FREE_SPACE_MIB = 512;
-  /** How much of a refused context is read to let its client see the answer; a client sending more has its connection cut. */
   private final TemplateService templates;
   private final SandboxManager sandboxes;
 

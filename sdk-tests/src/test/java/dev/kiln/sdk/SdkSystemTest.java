@@ -94,6 +94,22 @@ class SdkSystemTest {
   }
 
   @Test
+  void aCommandStartsOnItsSocketOrByPostWhenItsRequestIsLongAndAFailedStartSaysWhy() throws Exception {
+    // Short: started over the WebSocket's handshake. Long (an environment past what a URL carries): POST, then the socket.
+    for (String value : List.of("short", "x".repeat(8000))) {
+      try (CommandHandle h = shared.commands().start(List.of("sh", "-c", "echo ${#BIG}"), Map.of("BIG", value), b -> { }, b -> { })) {
+        assertTrue(h.pid() > 0);
+        CommandResult r = h.await(Duration.ofMinutes(1));
+        assertEquals(0, r.exitCode(), r.toString());
+        assertEquals(value.length() + "\n", r.stdout());
+      }
+    }
+    KilnException missing = assertThrows(KilnException.class, () -> shared.commands().start(List.of("/no/such"), Map.of(), b -> { }, b -> { }));
+    assertEquals("COMMAND_NOT_FOUND", missing.code(), missing.getMessage());
+    assertEquals(400, missing.status(), missing.getMessage());
+  }
+
+  @Test
   void aPtyShellSeesItsResize() throws Exception {
     StringBuilder screen = new StringBuilder();
     try (CommandHandle term = shared.pty(24, 80, b -> {

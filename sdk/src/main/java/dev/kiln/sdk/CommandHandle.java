@@ -36,8 +36,43 @@ public final class CommandHandle implements AutoCloseable {
     this.kiln = kiln;
     this.sandboxId = sandboxId;
     this.pid = pid;
-    this.output = new Output(cursor, onStdout, onStderr, keepOutput, this::reattach);
+    this.output = new Output(cursor, onStdout, onStderr, keepOutput);
+    output.reattach = this::reattach;
     this.socket = kiln.webSocket(path(cursor), output);
+  }
+
+  private CommandHandle(Kiln kiln, String sandboxId, long pid, WebSocket socket, Output output) {
+    this.kiln = kiln;
+    this.sandboxId = sandboxId;
+    this.pid = pid;
+    this.output = output;
+    this.socket = socket;
+    output.reattach = this::reattach;
+  }
+
+  /**
+   * Starts a command and follows it on one WebSocket (the daemon starts it as the handshake is
+   * answered, and says its pid first): one connection instead of a request and then a socket.
+   */
+  static CommandHandle starting(Kiln kiln, String sandboxId, String encodedStart, Duration timeout, Consumer<byte[]> onStdout,
+      Consumer<byte[]> onStderr) {
+    Output output = new Output(0, onStdout, onStderr, true);
+    WebSocket socket = kiln.webSocket("/v1/sandboxes/" + sandboxId + "/processes/ws?start=" + encodedStart, output);
+    try {
+      JsonNode started = output.started.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      return new CommandHandle(kiln, sandboxId, started.path("pid").asLong(), socket, output);
+    } catch (ExecutionException e) {
+      socket.abort();
+      if (e.getCause() instanceof KilnException k) throw k;
+      throw new KilnException("the command did not start: " + e.getCause().getMessage(), e.getCause());
+    } catch (TimeoutException e) {
+      socket.abort();
+      throw new KilnException("the daemon did not say within " + timeout.toSeconds() + " s whether the command started", e);
+    } catch (InterruptedException e) {
+      socket.abort();
+      Thread.currentThread().interrupt();
+      throw new KilnException("interrupted", e);
+    }
   }
 
   private String path(long cursor) {
@@ -138,18 +173,19 @@ public final class CommandHandle implements AutoCloseable {
     private final ByteArrayOutputStream partial = new ByteArrayOutputStream();
     private final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
     private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+    /** The daemon's started message when this socket started the command (its pid), or its refusal. */
+    final CompletableFuture<JsonNode> started = new CompletableFuture<>();
     private final boolean keep;
-    private final Runnable reattach;
+    volatile Runnable reattach = () -> { };
     private long cursor;
     /** WebSocket close status the daemon sends when the sandbox moved to another node (a live migration). */
     private static final int MOVED = 1012;
 
-    Output(long cursor, Consumer<byte[]> onStdout, Consumer<byte[]> onStderr, boolean keep, Runnable reattach) {
+    Output(long cursor, Consumer<byte[]> onStdout, Consumer<byte[]> onStderr, boolean keep) {
       this.cursor = cursor;
       this.keep = keep;
       this.onStdout = onStdout;
       this.onStderr = onStderr;
-      this.reattach = reattach;
     }
 
     synchronized long cursor() {
@@ -195,14 +231,25 @@ public final class CommandHandle implements AutoCloseable {
             }
           }
         }
-        case 3 -> {
-          try {
-            exit.complete(Kiln.JSON.readTree(body));
-          } catch (java.io.IOException e) {
-            exit.completeExceptionally(e);
-          }
-        }
+        case 3 -> json(body).ifPresent(exit::complete);
+        case 8 -> json(body).ifPresent(started::complete);
+        case 9 -> json(body).ifPresent(refusal -> {
+          KilnException e = new KilnException(refusal.path("status").asInt(), refusal.path("error").path("code").asText(),
+              refusal.path("error").path("message").asText());
+          started.completeExceptionally(e);
+          exit.completeExceptionally(e);
+        });
         default -> { } // end-of-replay: nothing to do for a live follower
+      }
+    }
+
+    private java.util.Optional<JsonNode> json(byte[] body) {
+      try {
+        return java.util.Optional.of(Kiln.JSON.readTree(body));
+      } catch (java.io.IOException e) {
+        started.completeExceptionally(e);
+        exit.completeExceptionally(e);
+        return java.util.Optional.empty();
       }
     }
 
@@ -220,7 +267,9 @@ public final class CommandHandle implements AutoCloseable {
         reattach.run();
         return null;
       }
-      exit.completeExceptionally(new IllegalStateException("the connection closed before the command ended (" + status + " " + reason + ")"));
+      IllegalStateException closed = new IllegalStateException("the connection closed before the command ended (" + status + " " + reason + ")");
+      started.completeExceptionally(closed);
+      exit.completeExceptionally(closed);
       return null;
     }
 
@@ -230,6 +279,7 @@ public final class CommandHandle implements AutoCloseable {
 
     @Override
     public void onError(WebSocket ws, Throwable error) {
+      started.completeExceptionally(error);
       exit.completeExceptionally(error);
     }
   }

@@ -10,6 +10,10 @@ import java.util.function.Consumer;
 
 /** Commands in one sandbox: run to completion, or start and follow. */
 public final class Commands {
+  /** The longest start request (URL-encoded) sent in a handshake's URL; well under the 16 KiB of request line and headers a daemon takes. */
+  private static final int START_IN_HANDSHAKE_MAX = 4096;
+  /** How long a start may take to be confirmed (the guest may be busy). */
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
   private final Kiln kiln;
   private final String sandboxId;
 
@@ -45,6 +49,16 @@ public final class Commands {
     body.put("argv", argv);
     body.put("env", env);
     body.put("stdin", true);
+    return start(body, onStdout, onStderr);
+  }
+
+  /**
+   * One WebSocket that starts the command and follows it; a request too long for a handshake's
+   * URL (a large environment) is started by POST and followed after.
+   */
+  private CommandHandle start(Map<String, Object> body, Consumer<byte[]> onStdout, Consumer<byte[]> onStderr) {
+    String start = Kiln.q(new String(Kiln.bytes(body), StandardCharsets.UTF_8));
+    if (start.length() <= START_IN_HANDSHAKE_MAX) return CommandHandle.starting(kiln, sandboxId, start, START_TIMEOUT, onStdout, onStderr);
     long pid = kiln.post("/v1/sandboxes/" + sandboxId + "/processes", body).path("pid").asLong();
     return new CommandHandle(kiln, sandboxId, pid, 0, onStdout, onStderr);
   }
@@ -74,7 +88,6 @@ public final class Commands {
     body.put("env", env);
     body.put("pty", Map.of("rows", rows, "cols", cols));
     if (login) body.put("login", true);
-    long pid = kiln.post("/v1/sandboxes/" + sandboxId + "/processes", body).path("pid").asLong();
-    return new CommandHandle(kiln, sandboxId, pid, 0, onData, onData);
+    return start(body, onData, onData);
   }
 }

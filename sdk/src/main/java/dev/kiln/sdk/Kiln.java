@@ -160,7 +160,7 @@ public final class Kiln implements AutoCloseable {
     return URI.create(base + path);
   }
 
-  private static byte[] bytes(Object body) {
+  static byte[] bytes(Object body) {
     try {
       return JSON.writeValueAsBytes(body);
     } catch (IOException e) {

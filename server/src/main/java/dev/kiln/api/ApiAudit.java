@@ -31,9 +31,12 @@ public final class ApiAudit {
     }
     if (route == null || x.isAuditedElsewhere() || x.callerIfAny().isEmpty()) return;
     String method = route.method();
-    if (method.equals("GET") || method.equals("HEAD")) return;
+    java.util.OptionalInt handedOff = x.handOffOutcome();
+    // A read is not recorded; a GET handed off to a WebSocket that changed something is, with its outcome.
+    if ((method.equals("GET") || method.equals("HEAD")) && handedOff.isEmpty()) return;
+    int outcome = handedOff.orElse(status);
     Caller caller = x.callerIfAny().get();
-    trail.record(new AuditEntry(Instant.now(), caller.keyId(), method + " " + route.template(), x.auditSandbox(), status, x.auditDetail()));
+    trail.record(new AuditEntry(Instant.now(), caller.keyId(), method + " " + route.template(), x.auditSandbox(), outcome, x.auditDetail()));
   }
 
   private void refused(Exchange x, int status) {

@@ -44,6 +44,7 @@ public final class Exchange {
   private final Map<String, Object> auditDetail = new java.util.LinkedHashMap<>();
   private String auditSandbox = "";
   private boolean auditedElsewhere;
+  private int auditStatus;
   private Runnable beforeAnswer = () -> { };
   private boolean answering;
 
@@ -194,6 +195,21 @@ public final class Exchange {
     auditSandbox = id;
   }
 
+  /**
+   * Records this request in the audit trail with {@code status} once the WebSocket it was handed
+   * off to has done what it asked (a process started over its handshake): a GET that changes
+   * something is recorded like any other change.
+   */
+  public void auditAfterHandOff(int status) {
+    auditStatus = status;
+    beforeAnswer.run();
+  }
+
+  /** What a request handed off to a WebSocket did, as a status, if it said ({@link #auditAfterHandOff}). */
+  java.util.OptionalInt handOffOutcome() {
+    return auditStatus == 0 ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(auditStatus);
+  }
+
   /** This request is carried out, and recorded, elsewhere: a control instance passes it to a node. */
   public void auditedElsewhere() {
     auditedElsewhere = true;
@@ -267,6 +283,18 @@ public final class Exchange {
       if (empty != null) return empty;
       throw new KilnException(ErrorCode.INVALID_JSON, "the request needs a JSON object as its body, got an empty body");
     }
+    return bind(raw, type, "the body");
+  }
+
+  /**
+   * Binds a query parameter that carries a JSON object, as a WebSocket handshake (which has no
+   * body) carries its request.
+   */
+  public <T> T queryJson(String name, Class<T> type) {
+    return bind(requiredQuery(name).getBytes(StandardCharsets.UTF_8), type, "query parameter '" + name + "'");
+  }
+
+  private static <T> T bind(byte[] raw, Class<T> type, String what) {
     try {
       return StrictJson.read(JSON, raw, type);
     } catch (JsonInputException e) {
@@ -275,7 +303,7 @@ public final class Exchange {
         case UNKNOWN_FIELD, BAD_VALUE, REFUSED -> ErrorCode.INVALID_REQUEST;
         case MALFORMED, WRONG_TYPE, TOO_LARGE -> ErrorCode.INVALID_JSON;
       };
-      throw new KilnException(code, e.describe("the body", "field", ""));
+      throw new KilnException(code, e.describe(what, "field", ""));
     }
   }
 

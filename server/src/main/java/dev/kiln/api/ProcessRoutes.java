@@ -44,6 +44,7 @@ final class ProcessRoutes {
         new Route("POST", "/v1/sandboxes/{id}/processes", this::start),
         new Route("GET", "/v1/sandboxes/{id}/processes",
             x -> x.json(200, Map.of("processes", processes.list(x.path("id")).stream().map(ProcessRoutes::view).toList()))),
+        new Route("GET", "/v1/sandboxes/{id}/processes/ws", this::startOverWebSocket),
         new Route("GET", one, x -> x.json(200, view(processes.get(x.path("id"), pid(x))))),
         new Route("GET", one + "/output", this::output),
         new Route("GET", one + "/ws", x -> {
@@ -65,18 +66,57 @@ final class ProcessRoutes {
   }
 
   private void start(Exchange x) throws Exception {
+    GuestProcess started = start(x, x.body(Bodies.StartProcess.class, null));
+    x.json(201, view(started));
+  }
+
+  /**
+   * Starts a process and follows it on one connection: the request of POST …/processes as the
+   * {@code start} query parameter (a handshake has no body), then the socket of …/{pid}/ws from
+   * cursor 0 after a started message. Saves the client a request and overlaps its handshake with
+   * the start; a malformed request is refused before the upgrade, a start that fails after it.
+   */
+  private void startOverWebSocket(Exchange x) throws Exception {
+    Bodies.StartProcess b = x.queryJson("start", Bodies.StartProcess.class);
+    // What the request alone can show wrong is an HTTP answer; what the sandbox says comes over the socket.
+    keepAlive(b);
+    pty(b);
+    ProcessSocket socket = ProcessSocket.starting(processes, x.path("id"), () -> {
+      try {
+        GuestProcess p = start(x, b);
+        x.auditAfterHandOff(201);
+        return p;
+      } catch (KilnException e) {
+        x.auditAfterHandOff(HttpStatusOf.of(e.code()));
+        throw e;
+      }
+    });
+    if (!x.upgradeToWebSocket(socket)) {
+      throw new KilnException(ErrorCode.INVALID_REQUEST, "this route is a WebSocket: send an Upgrade request (POST …/processes starts one without)");
+    }
+  }
+
+  private GuestProcess start(Exchange x, Bodies.StartProcess b) throws Exception {
     String id = x.path("id");
-    Bodies.StartProcess b = x.body(Bodies.StartProcess.class, null);
     // No command timeout unless asked for: background processes are often servers.
-    Optional<TerminalSize> pty = Optional.ofNullable(b.pty()).map(Bodies.TerminalSize::toSize);
+    Optional<TerminalSize> pty = pty(b);
     ExecRequest req = commands.from(id, b.argv(), b.command(), b.env(), b.cwd(), b.user(), b.timeoutSeconds(), Duration.ZERO,
         Boolean.TRUE.equals(b.stdin()) || pty.isPresent(), pty, Boolean.TRUE.equals(b.login()));
+    Duration keepAlive = keepAlive(b);
+    CommandRequests.audit(x, req);
+    GuestProcess started = processes.start(id, req, keepAlive);
+    x.audit("pid", started.pid());
+    return started;
+  }
+
+  private static Optional<TerminalSize> pty(Bodies.StartProcess b) {
+    return Optional.ofNullable(b.pty()).map(Bodies.TerminalSize::toSize);
+  }
+
+  private static Duration keepAlive(Bodies.StartProcess b) {
     long keepAlive = b.keepAliveSeconds() == null ? 0 : b.keepAliveSeconds();
     if (keepAlive < 0 || keepAlive > 7 * 24 * 3600) throw new KilnException(ErrorCode.INVALID_REQUEST, "keepAliveSeconds must be 0..604800");
-    CommandRequests.audit(x, req);
-    GuestProcess started = processes.start(id, req, Duration.ofSeconds(keepAlive));
-    x.audit("pid", started.pid());
-    x.json(201, view(started));
+    return Duration.ofSeconds(keepAlive);
   }
 
   /**

@@ -30,8 +30,14 @@ import org.slf4j.LoggerFactory;
  * restart) instead says the sandbox moved to another node (a live migration): the process runs on
  * there, and the client re-attaches at the same URL with its cursor. From the client: 0 stdin bytes,
  * 6 close stdin, 7 resize a pty process's terminal (u16 rows, u16 cols). A client's cursor is the end-of-replay cursor plus the output bytes it got since;
- * it re-attaches with {@code ?cursor=}. Leaving does not stop the process. Public only because
- * Jetty binds the listener methods through method handles.
+ * it re-attaches with {@code ?cursor=}. Leaving does not stop the process.
+ *
+ * <p>A socket that starts its process ({@code /processes/ws?start=}) sends 8 started (JSON: the
+ * process as GET …/processes/{pid} shows it) before the rest, from cursor 0; or, if the start fails,
+ * 9 error (JSON: the API's {@code {"error":{"code","message"}}} with the HTTP {@code status} it
+ * stands for) and closes. The start runs once the handshake is answered, so the client finishes its
+ * side of the handshake while the guest starts the process. Public only because Jetty binds the
+ * listener methods through method handles.
  */
 public final class ProcessSocket implements Session.Listener.AutoDemanding {
   static final byte STDIN = 0;
@@ -42,6 +48,8 @@ public final class ProcessSocket implements Session.Listener.AutoDemanding {
   static final byte OVERFLOW = 5;
   static final byte STDIN_CLOSE = 6;
   static final byte RESIZE = 7;
+  static final byte STARTED = 8;
+  static final byte ERROR = 9;
   /** WebSocket close status 1012: the sandbox moved; re-attach. */
   static final int SERVICE_RESTART = 1012;
   private static final Logger log = LoggerFactory.getLogger(ProcessSocket.class);
@@ -51,17 +59,35 @@ public final class ProcessSocket implements Session.Listener.AutoDemanding {
   /** A client that does not take a message within this long is gone. */
   private static final Duration SEND_TIMEOUT = Duration.ofSeconds(60);
 
+  /** Starts the process a socket follows; a refusal is a {@link KilnException}. */
+  interface Starter {
+    GuestProcess start() throws Exception;
+  }
+
   private final ProcessService processes;
   private final String sandboxId;
-  private final GuestProcess process;
+  private final Starter starter;
   private final long cursor;
+  /** Null until a starting socket's process has started; input before then is refused. */
+  private volatile GuestProcess process;
   private volatile Session session;
 
+  /** A client of a process already running, from {@code cursor}. */
   ProcessSocket(ProcessService processes, String sandboxId, GuestProcess process, long cursor) {
+    this(processes, sandboxId, () -> process, cursor);
+    this.process = process;
+  }
+
+  private ProcessSocket(ProcessService processes, String sandboxId, Starter starter, long cursor) {
     this.processes = processes;
     this.sandboxId = sandboxId;
-    this.process = process;
+    this.starter = starter;
     this.cursor = cursor;
+  }
+
+  /** A client whose socket starts the process: started (or error), then its output from the first byte. */
+  static ProcessSocket starting(ProcessService processes, String sandboxId, Starter starter) {
+    return new ProcessSocket(processes, sandboxId, starter, 0);
   }
 
   /**
@@ -71,21 +97,22 @@ public final class ProcessSocket implements Session.Listener.AutoDemanding {
   @Override
   public void onWebSocketError(Throwable cause) {
     if (cause instanceof java.nio.channels.ClosedChannelException || cause instanceof java.io.EOFException) {
-      log.debug("process follower left sandbox={} pid={}", sandboxId, process.pid());
+      log.debug("process follower left sandbox={} pid={}", sandboxId, pid());
       return;
     }
-    log.warn("process websocket failed sandbox={} pid={} error=\"{}\"", sandboxId, process.pid(), cause.getMessage());
+    log.warn("process websocket failed sandbox={} pid={} error=\"{}\"", sandboxId, pid(), cause.getMessage());
   }
 
   @Override
   public void onWebSocketOpen(Session s) {
     session = s;
-    Thread.ofVirtual().name("process-ws-" + sandboxId + "-" + process.pid()).start(this::pump);
+    Thread.ofVirtual().name("process-ws-" + sandboxId + "-" + pid()).start(this::pump);
   }
 
-  /** Replay from the cursor, then follow until the exit or until the client goes. */
+  /** Start the process if this socket is to, then replay from the cursor and follow until the exit or until the client goes. */
   private void pump() {
     try {
+      if (process == null && !started()) return;
       process.follow(cursor, true, HEARTBEAT, new OutputFollower() {
         public void overflow(long dropped, long resume) throws IOException {
           send(OVERFLOW, ByteBuffer.allocate(16).putLong(dropped).putLong(resume).array());
@@ -116,11 +143,37 @@ public final class ProcessSocket implements Session.Listener.AutoDemanding {
         }
       });
     } catch (IOException e) {
-      log.debug("process websocket closed sandbox={} pid={}: {}", sandboxId, process.pid(), e.toString());
+      log.debug("process websocket closed sandbox={} pid={}: {}", sandboxId, pid(), e.toString());
       session.close(StatusCode.SHUTDOWN, "gone", Callback.NOOP);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  private String pid() {
+    GuestProcess p = process;
+    return p == null ? "starting" : Long.toString(p.pid());
+  }
+
+  /** Starts the process and says so (8), or says why not (9) and closes. */
+  private boolean started() throws IOException {
+    GuestProcess p;
+    try {
+      p = starter.start();
+    } catch (KilnException e) {
+      int status = HttpStatusOf.of(e.code());
+      send(ERROR, JSON.writeValueAsBytes(Map.of("status", status, "error", Map.of("code", e.code().name(), "message", e.getMessage()))));
+      session.close(status >= 500 ? StatusCode.SERVER_ERROR : StatusCode.POLICY_VIOLATION, e.code().name(), Callback.NOOP);
+      return false;
+    } catch (Exception e) {
+      log.warn("process start over a websocket failed sandbox={} error=\"{}\"", sandboxId, e.toString());
+      send(ERROR, JSON.writeValueAsBytes(Map.of("status", 500, "error", Map.of("code", "INTERNAL", "message", "the process could not be started"))));
+      session.close(StatusCode.SERVER_ERROR, "INTERNAL", Callback.NOOP);
+      return false;
+    }
+    send(STARTED, JSON.writeValueAsBytes(ProcessRoutes.view(p)));
+    process = p;
+    return true;
   }
 
   private void send(byte type, byte[] payload) throws IOException {
@@ -147,15 +200,17 @@ public final class ProcessSocket implements Session.Listener.AutoDemanding {
     try {
       if (!message.hasRemaining()) throw new IllegalArgumentException("an empty message");
       byte type = message.get();
+      GuestProcess p = process;
+      if (p == null) throw new IllegalArgumentException("input before the process started: wait for the started message (8)");
       byte[] data = new byte[message.remaining()];
       message.get(data);
       switch (type) {
-        case STDIN -> processes.writeStdin(sandboxId, process.pid(), data, false);
-        case STDIN_CLOSE -> processes.writeStdin(sandboxId, process.pid(), new byte[0], true);
+        case STDIN -> processes.writeStdin(sandboxId, p.pid(), data, false);
+        case STDIN_CLOSE -> processes.writeStdin(sandboxId, p.pid(), new byte[0], true);
         case RESIZE -> {
           if (data.length != 4) throw new IllegalArgumentException("a resize is u16 rows, u16 cols");
           ByteBuffer size = ByteBuffer.wrap(data);
-          processes.resize(sandboxId, process.pid(), new TerminalSize(Short.toUnsignedInt(size.getShort()), Short.toUnsignedInt(size.getShort())));
+          processes.resize(sandboxId, p.pid(), new TerminalSize(Short.toUnsignedInt(size.getShort()), Short.toUnsignedInt(size.getShort())));
         }
         default -> throw new IllegalArgumentException("message type " + type + " (the client sends 0 stdin, 6 close stdin or 7 resize)");
       }

@@ -278,6 +278,82 @@ class ProcessSystemTest extends OneSandboxTest {
         "without an Upgrade header the route says what it is");
   }
 
+  private static java.net.http.WebSocket startOver(String sandboxId, Map<String, Object> request, SocketClient client) throws Exception {
+    String start = java.net.URLEncoder.encode(TestHost.JSON.writeValueAsString(request), StandardCharsets.UTF_8);
+    return host.http.newWebSocketBuilder().header("Authorization", "Bearer " + host.key)
+        .buildAsync(URI.create(host.base.replace("http://", "ws://") + "/v1/sandboxes/" + sandboxId + "/processes/ws?start=" + start), client)
+        .get(30, java.util.concurrent.TimeUnit.SECONDS);
+  }
+
+  @Test
+  void aWebSocketStartsItsProcessSaysItsPidAndFollowsItFromTheFirstByte() throws Exception {
+    java.time.Instant before = java.time.Instant.now().minusSeconds(1);
+    SocketClient client = new SocketClient();
+    java.net.http.WebSocket ws = startOver(sandbox, Map.of("argv", List.of("sh", "-c", "echo one; read x; echo got $x; exit 4"), "stdin", true), client);
+    byte[] started = client.next();
+    assertEquals(8, started[0], "the first message says the process started");
+    JsonNode view = TestHost.JSON.readTree(java.util.Arrays.copyOfRange(started, 1, started.length));
+    long pid = view.path("pid").asLong();
+    assertTrue(pid > 0, view.toString());
+    assertEquals("running", host.call("GET", "/v1/sandboxes/" + sandbox + "/processes/" + pid, null).json().path("status").asText(),
+        "the pid is the process's, as the API lists it");
+    ws.sendBinary(java.nio.ByteBuffer.wrap("\0two\n".getBytes(StandardCharsets.UTF_8)), true).get(30, java.util.concurrent.TimeUnit.SECONDS);
+    StringBuilder out = new StringBuilder();
+    JsonNode exit;
+    while (true) {
+      byte[] m = client.next();
+      if (m[0] == 1) out.append(new String(m, 1, m.length - 1, StandardCharsets.UTF_8));
+      if (m[0] == 3) {
+        exit = TestHost.JSON.readTree(java.util.Arrays.copyOfRange(m, 1, m.length));
+        break;
+      }
+    }
+    assertEquals("one\ngot two\n", out.toString());
+    assertEquals(4, exit.path("exitCode").asInt(), exit.toString());
+    assertEquals(1000, client.closed.get(30, java.util.concurrent.TimeUnit.SECONDS));
+
+    host.daemon().audit().flush(java.time.Duration.ofSeconds(30));
+    JsonNode audit = host.call("GET", "/v1/audit?sandbox=" + sandbox + "&since=" + before, null).json();
+    boolean recorded = false;
+    for (JsonNode e : audit.path("records")) {
+      if (e.path("action").asText().equals("GET /v1/sandboxes/{id}/processes/ws") && e.path("detail").path("pid").asLong() == pid) {
+        assertEquals(201, e.path("status").asInt(), e.toString());
+        recorded = true;
+      }
+    }
+    assertTrue(recorded, "a start over a WebSocket is in the audit trail like a POST: " + audit);
+  }
+
+  @Test
+  void aStartOverAWebSocketThatFailsSaysWhyAndABadRequestIsRefusedBeforeTheUpgrade() throws Exception {
+    SocketClient missing = new SocketClient();
+    startOver(sandbox, Map.of("argv", List.of("/no/such")), missing);
+    byte[] m = missing.next();
+    assertEquals(9, m[0], "an error message, not started");
+    JsonNode error = TestHost.JSON.readTree(java.util.Arrays.copyOfRange(m, 1, m.length));
+    assertEquals(400, error.path("status").asInt(), error.toString());
+    assertEquals("COMMAND_NOT_FOUND", error.path("error").path("code").asText(), error.toString());
+    assertEquals(1008, missing.closed.get(30, java.util.concurrent.TimeUnit.SECONDS));
+
+    SocketClient gone = new SocketClient();
+    startOver("sb-doesnotexist0000", Map.of("argv", List.of("true")), gone);
+    byte[] g = gone.next();
+    assertEquals(9, g[0]);
+    JsonNode notFound = TestHost.JSON.readTree(java.util.Arrays.copyOfRange(g, 1, g.length));
+    assertEquals(404, notFound.path("status").asInt(), notFound.toString());
+    assertEquals("SANDBOX_NOT_FOUND", notFound.path("error").path("code").asText(), notFound.toString());
+
+    TestHost.Reply malformed = host.call("GET", "/v1/sandboxes/" + sandbox + "/processes/ws?start=" + java.net.URLEncoder.encode("{\"argv\":", StandardCharsets.UTF_8), null);
+    assertEquals(400, malformed.status(), malformed.raw());
+    assertEquals("INVALID_JSON", malformed.json().path("error").path("code").asText(), malformed.raw());
+    TestHost.Reply unknownField = host.call("GET", "/v1/sandboxes/" + sandbox + "/processes/ws?start=" + java.net.URLEncoder.encode("{\"argv\":[\"true\"],\"bogus\":1}", StandardCharsets.UTF_8), null);
+    assertEquals(400, unknownField.status(), unknownField.raw());
+    assertTrue(unknownField.json().path("error").path("message").asText().contains("bogus"), unknownField.raw());
+    TestHost.Reply noStart = host.call("GET", "/v1/sandboxes/" + sandbox + "/processes/ws", null);
+    assertEquals(400, noStart.status(), noStart.raw());
+    assertTrue(noStart.json().path("error").path("message").asText().contains("start"), noStart.raw());
+  }
+
   @Test
   void aPtySessionSeesItsTerminalResized() throws Exception {
     long pid = start(Map.of("argv", List.of("/bin/sh"), "pty", Map.of("rows", 24, "cols", 80)));

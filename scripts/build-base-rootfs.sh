@@ -11,6 +11,12 @@ out="${1:?usage: $0 OUTDIR}"
 # python3 with its whole standard library (python3 -m http.server, venv, json…), not just -minimal.
 packages="python3,ca-certificates"
 
+# One build of a tree at a time: a second caller (another test, a second install) waits for the
+# first and then reuses what it made.
+mkdir -p "$(dirname "$out")"
+exec 9>"$out.lock"
+flock 9
+
 if [ "$(cat "$out/.kiln-complete" 2>/dev/null)" = "$packages" ]; then
   log "base rootfs: reusing $out"
   exit 0
@@ -20,7 +26,6 @@ suite=bookworm
 mirror="$(debian_mirror "$suite")" || exit 1
 log "base rootfs: debootstrap $suite (minbase + python3) from $mirror"
 rm -rf "$out.partial"
-mkdir -p "$(dirname "$out")"
 debootstrap --variant=minbase --include="$packages" "$suite" "$out.partial" "$mirror" >"$out.partial.log" 2>&1 || {
   echo "kiln: debootstrap failed; its log: $out.partial.log" >&2
   tail -20 "$out.partial.log" >&2

@@ -32,6 +32,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import picocli.CommandLine;
 import dev.kiln.cli.KilnCli;
 
@@ -48,8 +50,13 @@ import dev.kiln.cli.KilnCli;
  * loopback (this machine reaches no public registry), and the relative {@code e2b-tests}, since the
  * lines run in the module's directory. {@code ./kiln shell} gets a terminal from
  * script(1) and types {@code exit}. The CLI runs the classes under test (KILN_CLASSPATH).
+ *
+ * <p>It runs beside the other classes (junit-platform.properties), its tests one after another: its
+ * daemons are processes with data directories, ports, prefixes and pools no other class uses, and
+ * nothing in it is timed.
  */
 @Tag("system")
+@Execution(ExecutionMode.CONCURRENT)
 class ReadmeWalkthroughSystemTest {
   private static final Path REPO = Path.of(System.getProperty("kiln.repo", "..")).toAbsolutePath().normalize();
   private static final Path BASE_ROOTFS = REPO.resolve("build/rootfs/base");
@@ -117,6 +124,7 @@ class ReadmeWalkthroughSystemTest {
   }
 
   @Test
+  @Execution(ExecutionMode.SAME_THREAD)
   void everyCommandInTheReadmeWorksAsWritten() throws Exception {
     List<String> rest = readme().stream().filter(c -> !c.equals(daemonLine) && !c.startsWith("scripts/")).toList();
     assertTrue(rest.size() >= 40, "README commands found: " + rest.size());
@@ -130,6 +138,7 @@ class ReadmeWalkthroughSystemTest {
    * the README.
    */
   @Test
+  @Execution(ExecutionMode.SAME_THREAD)
   void everyHelpExampleWorks() throws Exception {
     List<String> examples = new ArrayList<>();
     for (CommandLine c : helpTree(KilnCli.commandLine())) {
@@ -153,10 +162,11 @@ class ReadmeWalkthroughSystemTest {
    * network prefix of its own (its daemon runs beside this class's).
    */
   @Test
+  @Execution(ExecutionMode.SAME_THREAD)
   void theDemoPrintsFortyTwo() throws Exception {
     Path config = work.resolve("demo.json");
     Files.writeString(config, """
-        {"network": {"addressPool": "10.237.0.0/24", "prefix": "krd", "dnsPort": 7959, "proxyListen": "127.0.0.1:%d",
+        {"network": {"addressPool": "10.239.0.0/24", "prefix": "krd", "dnsPort": 7959, "proxyListen": "127.0.0.1:%d",
                      "dnsUpstreams": ["127.0.0.1:1"], "prewarmed": 0}}
         """.formatted(freePort()));
     ProcessBuilder pb = new ProcessBuilder(REPO.resolve("scripts/demo.sh").toString()).redirectErrorStream(true);
@@ -197,8 +207,8 @@ class ReadmeWalkthroughSystemTest {
           .append(substitute(setup)).append("\n");
     }
     for (int i = 0; i < lines.size(); i++) {
-      script.append("printf '\\n::line ").append(i).append("\\n'\n").append(substitute(lines.get(i))).append("\n")
-          .append("printf '\\n::exit ").append(i).append(" %d\\n' $?\n");
+      script.append("printf '\\n::line ").append(i).append("\\n'\nline_started_ns=$(date +%s%N)\n").append(substitute(lines.get(i))).append("\n")
+          .append("line_status=$?; printf '\\n::exit ").append(i).append(" %d %d\\n' $line_status $(( ($(date +%s%N) - line_started_ns) / 1000000 ))\n");
     }
     Path file = work.resolve(name + ".sh");
     Files.writeString(file, script);
@@ -212,11 +222,16 @@ class ReadmeWalkthroughSystemTest {
 
     Map<Integer, String> outputs = new LinkedHashMap<>();
     Map<Integer, Integer> exits = new LinkedHashMap<>();
-    Matcher m = Pattern.compile("(?s)::line (\\d+)\\n(.*?)\\n::exit \\1 (\\d+)\\n").matcher(out);
+    Map<Integer, Long> millis = new LinkedHashMap<>();
+    Matcher m = Pattern.compile("(?s)::line (\\d+)\\n(.*?)\\n::exit \\1 (\\d+) (\\d+)\\n").matcher(out);
     while (m.find()) {
       outputs.put(Integer.parseInt(m.group(1)), m.group(2));
       exits.put(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(3)));
+      millis.put(Integer.parseInt(m.group(1)), Long.parseLong(m.group(4)));
     }
+    // Where the suite's time goes: the slowest lines, in the class's output (not asserted).
+    millis.entrySet().stream().sorted(Map.Entry.<Integer, Long>comparingByValue().reversed()).limit(12)
+        .forEach(e -> System.out.printf("%s: %,d ms  %s%n", name, e.getValue(), lines.get(e.getKey())));
     List<String> failures = new ArrayList<>();
     for (int i = 0; i < lines.size(); i++) {
       String line = lines.get(i);

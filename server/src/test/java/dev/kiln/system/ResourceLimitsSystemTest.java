@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.parallel.Isolated;
 import org.junit.jupiter.api.Test;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,8 +19,12 @@ import org.slf4j.LoggerFactory;
  * A sandbox that burns CPU, forks without end or allocates beyond its RAM hurts only itself: its
  * QEMU runs in a control group of its own (cpu quota of its vCPUs and one core for QEMU, memory of its RAM plus a
  * bounded overhead, pids), which every QEMU of it joins before it runs.
+ *
+ * <p>Isolated: its noisy-neighbour check compares exec times before and during an attack, which a
+ * class running beside it would skew.
  */
 @Tag("system")
+@Isolated
 class ResourceLimitsSystemTest extends SnapshottedHostTest {
   private static final Logger log = LoggerFactory.getLogger(ResourceLimitsSystemTest.class);
 

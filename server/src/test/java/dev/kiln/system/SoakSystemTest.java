@@ -17,17 +17,25 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
  * Eight clients doing random lifecycle operations on the same few sandboxes for a while (2
  * minutes unless {@code -Dkiln.soakSeconds} says otherwise), through the HTTP API: every answer
  * must be a success or a documented 4xx, and at the end everything the database lists must exist
  * and nothing it does not list may (no QEMU, disk layer, run directory or checkpoint file).
+ *
+ * <p>It runs beside the other classes (junit-platform.properties), on a daemon of its own (not the
+ * shared field of {@link SnapshottedHostTest}, which the class running beside it may be using).
  */
 @Tag("system")
-class SoakSystemTest extends SnapshottedHostTest {
+@Execution(ExecutionMode.CONCURRENT)
+class SoakSystemTest {
   private static final int CLIENTS = 8;
   private static final int SLOTS = 3;
   private static final Duration LENGTH = Duration.ofSeconds(Long.getLong("kiln.soakSeconds", 120));
@@ -35,6 +43,7 @@ class SoakSystemTest extends SnapshottedHostTest {
   private static final Set<String> DOCUMENTED_4XX = Set.of("404 SANDBOX_NOT_FOUND", "404 SANDBOX_DELETED", "409 ILLEGAL_TRANSITION",
       "409 SANDBOX_NOT_RUNNING", "409 CHECKPOINT_EXISTS", "404 CHECKPOINT_NOT_FOUND");
 
+  private static TestHost host;
   private final AtomicReferenceArray<String> slots = new AtomicReferenceArray<>(SLOTS);
   /** Every sandbox a create or fork answered, so the end can check that none outlives its delete. */
   private final Set<String> everMade = ConcurrentHashMap.newKeySet();
@@ -43,7 +52,19 @@ class SoakSystemTest extends SnapshottedHostTest {
 
   private enum Op { CREATE, EXEC, PAUSE, RESUME, CHECKPOINT, RESTORE, FORK, STOP, START, DELETE }
 
+  @BeforeAll
+  static void up() throws Exception {
+    host = TestHost.startWithSnapshots();
+    host.awaitTemplateSnapshot();
+  }
+
+  @AfterAll
+  static void down() throws Exception {
+    if (host != null) host.close();
+  }
+
   @Test
+  @Execution(ExecutionMode.SAME_THREAD)
   void everyAnswerIsASuccessOrADocumented4xxAndNothingIsLeftBehind() throws Exception {
     long end = System.nanoTime() + LENGTH.toNanos();
     List<Thread> clients = new ArrayList<>();

@@ -182,24 +182,14 @@ final class SandboxCreator {
     // The version it is made from, for good (0 for a template from before versions).
     SandboxRow row = new SandboxRow(id.value(), template.name(), SandboxState.CREATING.name(), vcpus, memoryMib, timeout, json(req.env()),
         json(req.metadata()), Optional.empty(), OptionalLong.empty(), Optional.empty(), now, expires, req.onTimeout().name(), node.id(), req.owner(), template.version());
-    try {
-      return launch(template, req, network, pooled, machine, vcpus, memoryMib, id, row, booted, laps);
-    } catch (KilnException e) {
-      // Refused before its VM was taken over: the claimed pool VM is nobody's.
-      if (e.code() == ErrorCode.QUOTA_EXCEEDED) pooled.ifPresent(pools::discard);
-      throw e;
-    }
+    // A pool VM is taken over whole: refused after that, the launcher stops it.
+    if (pooled.isPresent()) return launcher.launchClaimed(row, pooled.get(), laps);
+    return launch(template, req, network, machine, vcpus, memoryMib, id, row, booted, laps);
   }
 
-  private String launch(Template template, CreateSandbox req, NetworkSpec network, Optional<WarmPools.PoolVm> pooled, Machine machine, int vcpus,
+  private String launch(Template template, CreateSandbox req, NetworkSpec network, Machine machine, int vcpus,
       long memoryMib, SandboxId id, SandboxRow row, java.util.concurrent.atomic.AtomicBoolean booted, Laps laps) throws InterruptedException {
     return launcher.launch(row, (sb, runDir) -> {
-      if (pooled.isPresent()) {
-        // Restored and paused already: let it run; attach's HELLO gives it its identity, clock and entropy.
-        sb.vm = pooled.get().vm();
-        sb.vm.resume();
-        return VmLauncher.Started.claimed(pooled.get().spec());
-      }
       Optional<VmSpec.Nic> nic = networks.attach(id.value(), network);
       String whyBoot;
       if (req.boot().isPresent()) {

@@ -168,6 +168,50 @@ final class VmLauncher {
   }
 
   /**
+   * A warm-pool VM becomes the sandbox: it runs, says HELLO, and only then is the row written,
+   * running on that VM with its disk size and its "created" event, in one transaction (the quota
+   * checked in it): one store write on the claim's path instead of three. Until that write the VM
+   * is a pool VM with no row, as before the claim: a crash in between leaves a run directory the
+   * next start kills, as it kills any pool VM's.
+   */
+  String launchClaimed(SandboxRow row, WarmPools.PoolVm pooled, Laps laps) throws InterruptedException {
+    SandboxId id = pooled.id();
+    LiveSandbox sb = live.add(id);
+    sb.lifecycle.lock();
+    VmSpec spec = pooled.spec();
+    try {
+      sb.vm = pooled.vm();
+      sb.vm.resume();
+      laps.lap("vm");
+      seam.at(LifecycleSeam.Point.VM_STARTED, id.value());
+      sb.stopping = false;
+      disks.recorded(spec.rootDisk());
+      sb.agent = AgentConnection.open(spec.agentSocket(), id.value(), bootTimeout, cause -> watchdog.onAgentBroken(sb, cause));
+      laps.lap("agent");
+      listeners.attached(id.value(), sb.agent);
+      Started started = Started.claimed(spec);
+      OwnerQuotas.reserve(() -> repo.insert(row.onVm(SandboxState.RUNNING.name(), VmRecords.encode(spec), sb.vm.pid()),
+          diskSize(id.value(), spec.rootDisk()), Optional.of(new EventRepository.Note("created", started.how()))));
+      watchdog.watch(sb);
+      laps.lap("commit");
+      log.info("sandbox created sandbox={} template={} how=\"{}\" vcpus={} memory_mib={} ttl_s={} took_ms={} {}", id, row.template(),
+          started.how(), row.vcpus(), row.memoryMib(), row.timeoutSeconds(), laps.totalMs(), laps);
+      return id.value();
+    } catch (VmmException | AgentException | RuntimeException e) {
+      log.warn("sandbox create from the warm pool failed sandbox={} reason=\"{}\"", id, e.getMessage());
+      teardown.teardown(sb);
+      repo.delete(id.value());
+      live.removeDeleted(sb);
+      disks.discard(spec.rootDisk());
+      unused.collect();
+      if (e instanceof KilnException ke) throw ke;
+      throw new KilnException(ErrorCode.VM_START_FAILED, "sandbox " + id + " did not start from the warm pool: " + e.getMessage(), e);
+    } finally {
+      sb.lifecycle.unlock();
+    }
+  }
+
+  /**
    * Connects to the agent of the sandbox's new VM (a HELLO: fresh clock, entropy, identity) and
    * records it running on that VM and disk, by compare-and-set from {@code from}, with an event
    * {@code eventKind} saying how the VM came up.

@@ -29,29 +29,44 @@ public final class SandboxRepository {
    * @throws QuotaExceededException the owner's key holds its limit already; nothing is written
    */
   public void insert(SandboxRow r) {
+    insert(r, OptionalLong.empty(), Optional.empty());
+  }
+
+  /**
+   * {@link #insert(SandboxRow)} of a sandbox whose VM runs already (a warm-pool VM taken over): its
+   * root disk's size and its first event in the same transaction, so the row appears whole, once.
+   */
+  public void insert(SandboxRow r, OptionalLong rootDiskBytes, Optional<EventRepository.Note> event) {
     db.inTransaction(c -> {
       KeyQuotas.admitSandboxes(c, r.owner(), 1, r.vcpus(), r.memoryMib());
-      try (PreparedStatement p = c.prepareStatement("INSERT INTO sandboxes (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
-        p.setString(1, r.id());
-        p.setString(2, r.template());
-        p.setString(3, r.state());
-        p.setInt(4, r.vcpus());
-        p.setLong(5, r.memoryMib());
-        p.setLong(6, r.timeoutSeconds());
-        p.setString(7, r.envJson());
-        p.setString(8, r.metadataJson());
-        p.setString(9, r.vmJson().orElse(null));
-        setOptionalLong(p, 10, r.pid());
-        p.setString(11, r.error().orElse(null));
-        p.setLong(12, r.createdAt().toEpochMilli());
-        setOptionalLong(p, 13, r.expiresAt().map(i -> OptionalLong.of(i.toEpochMilli())).orElse(OptionalLong.empty()));
-        p.setString(14, r.onTimeout());
-        p.setString(15, r.nodeId());
-        p.setString(16, r.owner());
-        p.setInt(17, r.templateVersion());
-        return p.executeUpdate();
-      }
+      insertRow(c, r);
+      if (rootDiskBytes.isPresent()) setRootDiskBytes(c, r.id(), rootDiskBytes.getAsLong());
+      if (event.isPresent()) EventRepository.append(c, r.id(), event.get());
+      return 1;
     });
+  }
+
+  private static void insertRow(Connection c, SandboxRow r) throws SQLException {
+    try (PreparedStatement p = c.prepareStatement("INSERT INTO sandboxes (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
+      p.setString(1, r.id());
+      p.setString(2, r.template());
+      p.setString(3, r.state());
+      p.setInt(4, r.vcpus());
+      p.setLong(5, r.memoryMib());
+      p.setLong(6, r.timeoutSeconds());
+      p.setString(7, r.envJson());
+      p.setString(8, r.metadataJson());
+      p.setString(9, r.vmJson().orElse(null));
+      setOptionalLong(p, 10, r.pid());
+      p.setString(11, r.error().orElse(null));
+      p.setLong(12, r.createdAt().toEpochMilli());
+      setOptionalLong(p, 13, r.expiresAt().map(i -> OptionalLong.of(i.toEpochMilli())).orElse(OptionalLong.empty()));
+      p.setString(14, r.onTimeout());
+      p.setString(15, r.nodeId());
+      p.setString(16, r.owner());
+      p.setInt(17, r.templateVersion());
+      p.executeUpdate();
+    }
   }
 
   /**
@@ -153,13 +168,15 @@ public final class SandboxRepository {
 
   /** Records the virtual size of the sandbox's root disk, so that {@link #list()} needs no look at the disk. */
   public void recordRootDiskBytes(String id, long bytes) {
-    db.inTransaction(c -> {
-      try (PreparedStatement p = c.prepareStatement("UPDATE sandboxes SET root_disk_bytes = ? WHERE id = ?")) {
-        p.setLong(1, bytes);
-        p.setString(2, id);
-        return p.executeUpdate();
-      }
-    });
+    db.inTransaction(c -> setRootDiskBytes(c, id, bytes));
+  }
+
+  private static int setRootDiskBytes(Connection c, String id, long bytes) throws SQLException {
+    try (PreparedStatement p = c.prepareStatement("UPDATE sandboxes SET root_disk_bytes = ? WHERE id = ?")) {
+      p.setLong(1, bytes);
+      p.setString(2, id);
+      return p.executeUpdate();
+    }
   }
 
   /** The VM record of a sandbox that has no VM running (a paused one whose network changed). */

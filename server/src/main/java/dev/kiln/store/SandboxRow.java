@@ -20,6 +20,12 @@ public record SandboxRow(String id, String template, String state, int vcpus, lo
     this(id, template, state, vcpus, memoryMib, timeoutSeconds, envJson, metadataJson, vmJson, pid, error, createdAt, expiresAt, onTimeout, nodeId, owner, 0);
   }
 
+  /** This row in {@code state}, on the VM {@code vmJson} records, run by {@code pid}. */
+  public SandboxRow onVm(String state, String vmJson, long pid) {
+    return new SandboxRow(id, template, state, vcpus, memoryMib, timeoutSeconds, envJson, metadataJson, Optional.of(vmJson), OptionalLong.of(pid), error,
+        createdAt, expiresAt, onTimeout, nodeId, owner, templateVersion);
+  }
+
   /** The template version it was made from, as users name it: NAME:VERSION (NAME for none). */
   public String templateRef() {
     return templateVersion > 0 ? template + ":" + templateVersion : template;

@@ -60,6 +60,23 @@ abstract class KeyQuotasContract {
   }
 
   @Test
+  void aSandboxTakenOverRunningIsWrittenWholeOrNotAtAll() {
+    keys.insert(Rows.key("fay", "USER", OptionalLong.of(1), NONE, NONE, NONE), "h-fay");
+    EventRepository events = new EventRepository(db);
+    SandboxRow running = Rows.owned("sb-f1", "CREATING", Rows.NOW, "", "fay").onVm("RUNNING", "{\"vm\":1}", 4242);
+    sandboxes.insert(running, OptionalLong.of(1L << 30), Optional.of(new EventRepository.Note("created", "claimed from the warm pool")));
+    SandboxListRow listed = sandboxes.findListed("sb-f1").orElseThrow();
+    assertEquals(List.of("RUNNING", 4242L, 1L << 30), List.of(listed.sandbox().state(), listed.sandbox().pid().orElseThrow(), listed.rootDiskBytes().orElseThrow()));
+    assertEquals(List.of("created"), events.of("sb-f1").stream().map(EventRepository.Event::kind).toList());
+
+    SandboxRow second = Rows.owned("sb-f2", "CREATING", Rows.NOW, "", "fay").onVm("RUNNING", "{\"vm\":2}", 4243);
+    assertThrows(QuotaExceededException.class,
+        () -> sandboxes.insert(second, OptionalLong.of(1L << 30), Optional.of(new EventRepository.Note("created", "claimed from the warm pool"))));
+    assertTrue(sandboxes.find("sb-f2").isEmpty());
+    assertEquals(List.of(), events.of("sb-f2"), "a refused insert leaves no event either");
+  }
+
+  @Test
   void vcpusAndMemoryAddUpOverTheKeysSandboxesAndGrowthCounts() {
     keys.insert(Rows.key("carol", "USER", NONE, OptionalLong.of(3), OptionalLong.of(700), NONE), "h-carol");
     sandboxes.insert(Rows.owned("sb-c1", "RUNNING", Rows.NOW, "", "carol"));

@@ -30,6 +30,8 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Dimension;
@@ -50,10 +52,15 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * watches its log; a guest's HTML stays text. Screenshots of the pages go to
  * target/console-screenshots (docs/console/ holds the committed ones), and with 200 sandboxes
  * running each page's load time is measured and printed (not asserted).
+ *
+ * <p>It runs beside the other classes, its tests one after another (junit-platform.properties), on a
+ * daemon of its own (not the shared field of {@link SnapshottedHostTest}).
  */
 @Tag("system")
+@Execution(ExecutionMode.CONCURRENT)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class ConsoleSystemTest extends SnapshottedHostTest {
+class ConsoleSystemTest {
+  private static TestHost host;
   private static final String XSS = "<img src=x onerror=alert(1)>";
   private static final Path SHOTS = Path.of("target/console-screenshots");
   private static ChromeDriver browser;
@@ -67,6 +74,8 @@ class ConsoleSystemTest extends SnapshottedHostTest {
 
   @BeforeAll
   static void up() throws Exception {
+    host = TestHost.startWithSnapshots();
+    host.awaitTemplateSnapshot();
     work = Files.createTempDirectory("kiln-console");
     Optional<String> why = HeadlessChromium.unavailableReason();
     if (why.isPresent()) {
@@ -95,9 +104,11 @@ class ConsoleSystemTest extends SnapshottedHostTest {
     if (browser != null) browser.quit();
     if (registry != null) registry.close();
     if (work != null) AtomicFiles.deleteTree(work);
+    if (host != null) host.close();
   }
 
   @Test
+  @Execution(ExecutionMode.SAME_THREAD)
   @Order(1)
   void aWrongKeyIsRefusedAndTheRightOneSignsIn() {
     assumeTrue(browser != null, "no browser here (see the class's first line of output)");
@@ -115,6 +126,7 @@ class ConsoleSystemTest extends SnapshottedHostTest {
   }
 
   @Test
+  @Execution(ExecutionMode.SAME_THREAD)
   @Order(2)
   void createTypeResizeUploadPauseAndResume() throws Exception {
     signIn();
@@ -205,6 +217,7 @@ class ConsoleSystemTest extends SnapshottedHostTest {
   }
 
   @Test
+  @Execution(ExecutionMode.SAME_THREAD)
   @Order(3)
   void aGuestsHtmlIsShownAsTextAndRunsNoScript() throws Exception {
     signIn();
@@ -238,6 +251,7 @@ class ConsoleSystemTest extends SnapshottedHostTest {
   }
 
   @Test
+  @Execution(ExecutionMode.SAME_THREAD)
   @Order(4)
   void aTemplateBuildShowsItsLayersAndItsLogAsItGoes() {
     signIn();
@@ -268,6 +282,7 @@ class ConsoleSystemTest extends SnapshottedHostTest {
   }
 
   @Test
+  @Execution(ExecutionMode.SAME_THREAD)
   @Order(5)
   void pagesLoadWith200SandboxesRunning() throws Exception {
     signIn();
@@ -316,6 +331,7 @@ class ConsoleSystemTest extends SnapshottedHostTest {
   }
 
   @Test
+  @Execution(ExecutionMode.SAME_THREAD)
   @Order(10)
   void theWatchStreamTellsOfEachChangeAndEvent() throws Exception {
     java.util.concurrent.BlockingQueue<String[]> events = new java.util.concurrent.LinkedBlockingQueue<>();
@@ -353,6 +369,7 @@ class ConsoleSystemTest extends SnapshottedHostTest {
   }
 
   @Test
+  @Execution(ExecutionMode.SAME_THREAD)
   @Order(11)
   void aWebSocketTakesTheKeyAsASubprotocolAndRefusesAnotherSite() throws Exception {
     String id = host.createSandbox();
@@ -394,6 +411,7 @@ class ConsoleSystemTest extends SnapshottedHostTest {
   }
 
   @Test
+  @Execution(ExecutionMode.SAME_THREAD)
   @Order(12)
   void theUsageHistoryIsOneSandboxsAndTheKeysToSee() throws Exception {
     String id = host.createSandbox();

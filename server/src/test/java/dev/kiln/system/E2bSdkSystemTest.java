@@ -20,13 +20,19 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
  * The unmodified {@code e2b} npm SDK (pinned in e2b-tests/package-lock.json) drives a real daemon
  * with real VMs through Kiln's E2B API: the JavaScript suite in e2b-tests/test, run by
  * scripts/e2b-tests.sh as a user would run it, with only environment variables pointing it here.
+ *
+ * <p>It runs beside the other classes, its tests one after another (junit-platform.properties): its
+ * daemon has no network and is its own.
  */
 @Tag("system")
+@Execution(ExecutionMode.CONCURRENT)
 class E2bSdkSystemTest {
   private static final Path REPO = Path.of(System.getProperty("kiln.repo", "..")).toAbsolutePath().normalize();
   static final String TEMPLATE = "e2b";
@@ -57,12 +63,14 @@ class E2bSdkSystemTest {
   }
 
   @Test
+  @Execution(ExecutionMode.SAME_THREAD)
   void theE2bSdkSuitePassesWithTheApiAndEnvdOnOneBaseUrl() throws Exception {
     Map<String, String> env = Map.of("E2B_API_KEY", host.key, "E2B_API_URL", host.base, "E2B_SANDBOX_URL", host.base, "KILN_E2B_TEMPLATE", TEMPLATE);
     E2bSuite.run(env);
   }
 
   @Test
+  @Execution(ExecutionMode.SAME_THREAD)
   void theE2bSdkSuitePassesOverHttpsWithOnlyTheDomainAndKeyGiven() throws Exception {
     Map<String, String> env = Map.of("E2B_API_KEY", host.key, "E2B_DOMAIN", DOMAIN, "KILN_E2B_TEMPLATE", TEMPLATE,
         "NODE_EXTRA_CA_CERTS", certificates.ca().toString(),
@@ -78,6 +86,7 @@ class E2bSdkSystemTest {
    * still answer after.
    */
   @Test
+  @Execution(ExecutionMode.SAME_THREAD)
   void aFuzzOfMalformedConnectFramesAndBodiesLeavesTheDaemonHealthy() throws Exception {
     long seed = Long.getLong("kiln.fuzz.seed", System.nanoTime());
     System.out.println("fuzz seed " + seed + " (rerun the same cases with -Dkiln.fuzz.seed=" + seed + ")");

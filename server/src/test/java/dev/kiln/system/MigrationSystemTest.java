@@ -30,6 +30,8 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -39,8 +41,12 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * process (followed over a WebSocket), its files, its port-proxy route and its group peer; a
  * migration whose target VM is killed, or whose source node is killed, leaves the sandbox running
  * where it was; a drain moves every sandbox off a node.
+ *
+ * <p>It runs beside the other classes, its tests one after another (junit-platform.properties): its
+ * cluster has a database, a bucket, node indexes (prefixes, pools, resolver ports) of its own.
  */
 @Tag("system")
+@Execution(ExecutionMode.CONCURRENT)
 @ExtendWith(LocalS3.Extension.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class MigrationSystemTest {
@@ -113,6 +119,7 @@ class MigrationSystemTest {
   }
 
   @Test
+  @Execution(ExecutionMode.SAME_THREAD)
   @Order(1)
   void aRunningSandboxMovesWithItsProcessFilesPortRouteAndGroupPeer() throws Exception {
     LocalCluster.Daemon from = nodes.get(0);
@@ -166,6 +173,7 @@ class MigrationSystemTest {
   }
 
   @Test
+  @Execution(ExecutionMode.SAME_THREAD)
   @Order(2)
   void aMigrationWhoseTargetVmIsKilledLeavesTheSandboxRunningWhereItWas() throws Exception {
     LocalCluster.Daemon from = nodes.get(0);
@@ -199,6 +207,7 @@ class MigrationSystemTest {
   }
 
   @Test
+  @Execution(ExecutionMode.SAME_THREAD)
   @Order(3)
   void aMigrationWhoseSourceNodeIsKilledLeavesTheSandboxOnItsNodeWhichRunsItOnAfterARestart() throws Exception {
     LocalCluster.Daemon from = nodes.get(0);
@@ -226,6 +235,7 @@ class MigrationSystemTest {
   }
 
   @Test
+  @Execution(ExecutionMode.SAME_THREAD)
   @Order(4)
   void aDrainMovesEveryRunningPausedAndStoppedSandboxToTheOtherNode() throws Exception {
     LocalCluster.Daemon drained = nodes.get(0);

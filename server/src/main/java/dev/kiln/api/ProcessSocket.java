@@ -171,8 +171,9 @@ public final class ProcessSocket implements Session.Listener.AutoDemanding {
       session.close(StatusCode.SERVER_ERROR, "INTERNAL", Callback.NOOP);
       return false;
     }
-    send(STARTED, JSON.writeValueAsBytes(ProcessRoutes.view(p)));
+    // Before the message: a client may answer it with input before this thread runs on.
     process = p;
+    send(STARTED, JSON.writeValueAsBytes(ProcessRoutes.view(p)));
     return true;
   }
 

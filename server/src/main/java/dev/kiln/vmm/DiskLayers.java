@@ -75,9 +75,9 @@ public final class DiskLayers {
     try {
       Overlay.create(layer, base.file(), base.format());
     } catch (RuntimeException e) {
+      // Overlay.create forgot the parent record it made.
       pending.remove(layer);
       Files.deleteIfExists(layer);
-      DiskParents.forget(layer);
       if (e instanceof java.io.UncheckedIOException u) throw u.getCause();
       // qemu-img failing is an I/O failure of the host (the base gone, the disk full), not a bug: callers answer it as such.
       if (e instanceof CommandException ce) {

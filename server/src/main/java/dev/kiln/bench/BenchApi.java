@@ -55,12 +55,17 @@ final class BenchApi {
 
   /** A guest file read to its end and dropped. */
   void download(String id, String guestPath) throws Exception {
-    HttpResponse<java.io.InputStream> r = http.send(auth.apply(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes/" + id + "/files?path=" + guestPath))).build(),
-        HttpResponse.BodyHandlers.ofInputStream());
+    readToEnd(http, auth.apply(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes/" + id + "/files?path=" + guestPath))).build(),
+        base + " reading " + guestPath);
+  }
+
+  /** Sends {@code request} and reads the answer to its end, keeping none of it, as a timed client does; anything but 200 fails. */
+  static void readToEnd(HttpClient http, HttpRequest request, String what) throws Exception {
+    HttpResponse<java.io.InputStream> r = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
     try (java.io.InputStream in = r.body()) {
       in.transferTo(java.io.OutputStream.nullOutputStream());
     }
-    if (r.statusCode() != 200) throw new IllegalStateException(base + ": HTTP " + r.statusCode() + " reading " + guestPath);
+    if (r.statusCode() != 200) throw new IllegalStateException(what + ": HTTP " + r.statusCode());
   }
 
   void delete(String id) throws Exception {

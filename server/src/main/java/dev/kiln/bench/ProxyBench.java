@@ -1,12 +1,9 @@
 package dev.kiln.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 
 /**
  * A guest HTTP server reached directly at the sandbox's address (the floor) and through the port
@@ -65,11 +62,6 @@ final class ProxyBench {
   }
 
   private void fetch(String url, String token) throws Exception {
-    HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(URI.create(url)).header("X-Kiln-Access-Token", token).build(),
-        HttpResponse.BodyHandlers.ofInputStream());
-    try (InputStream in = r.body()) {
-      in.transferTo(OutputStream.nullOutputStream());
-    }
-    if (r.statusCode() != 200) throw new IllegalStateException(url + " answered " + r.statusCode());
+    BenchApi.readToEnd(http, HttpRequest.newBuilder(URI.create(url)).header("X-Kiln-Access-Token", token).build(), url);
   }
 }

@@ -66,17 +66,32 @@ final class ConsolePages {
     return (String) ((JavascriptExecutor) driver).executeScript("return sessionStorage.getItem(arguments[0])", item);
   }
 
+  /**
+   * The ids the live list shows, read in one script: the list redraws its rows as the feed speaks,
+   * so an element found in one WebDriver call may be gone by the next (stale).
+   */
+  @SuppressWarnings("unchecked")
   List<String> ids() {
-    return driver.findElements(By.cssSelector("#sandbox-rows tr")).stream().map(r -> r.getDomAttribute("data-id")).toList();
+    return (List<String>) ((JavascriptExecutor) driver).executeScript(
+        "return Array.from(document.querySelectorAll('#sandbox-rows tr')).map(r => r.getAttribute('data-id'))");
   }
 
-  WebElement row(String id) {
-    return driver.findElement(By.cssSelector("#sandbox-rows tr[data-id='" + id + "']"));
+  /** Clicks an action button of a row of the live list; a redraw between finding and clicking it is tried again. */
+  void clickRowAction(String id, String action) {
+    wait.until(d -> {
+      try {
+        driver.findElement(By.cssSelector("#sandbox-rows tr[data-id='" + id + "'] button[data-action=" + action + "]")).click();
+        return true;
+      } catch (org.openqa.selenium.StaleElementReferenceException redrawn) {
+        return false;
+      }
+    });
   }
 
+  /** A row's status as shown, "" without the row; one script for the same reason as {@link #ids}. */
   String status(String id) {
-    List<WebElement> r = driver.findElements(By.cssSelector("#sandbox-rows tr[data-id='" + id + "'] td[data-field=status]"));
-    return r.isEmpty() ? "" : r.getFirst().getText();
+    return (String) ((JavascriptExecutor) driver).executeScript(
+        "const c = document.querySelector(\"#sandbox-rows tr[data-id='\" + arguments[0] + \"'] td[data-field=status]\"); return c ? c.innerText.trim() : ''", id);
   }
 
   /** The terminal's screen as xterm.js drew it, one line per row. */

@@ -199,18 +199,18 @@ class ConsoleSystemTest {
     browser.get(host.base + "/console/#/sandboxes");
     wait.until(ExpectedConditions.textToBe(By.id("live"), "live"));
     ((JavascriptExecutor) browser).executeScript("window.kilnNotReloaded = true");
-    ui.row(id).findElement(By.cssSelector("button[data-action=pause]")).click();
+    ui.clickRowAction(id, "pause");
     wait.until(d -> ui.status(id).equals("paused"));
-    ui.row(id).findElement(By.cssSelector("button[data-action=resume]")).click();
+    ui.clickRowAction(id, "resume");
     wait.until(d -> ui.status(id).equals("running"));
     assertEquals(Boolean.TRUE, ((JavascriptExecutor) browser).executeScript("return window.kilnNotReloaded === true"), "the list changed in place");
     assertEquals("running", host.call("GET", "/v1/sandboxes/" + id, null).json().path("status").asText());
 
     // Delete asks first; dismissed, nothing happens.
-    ui.row(id).findElement(By.cssSelector("button[data-action=delete]")).click();
+    ui.clickRowAction(id, "delete");
     wait.until(ExpectedConditions.alertIsPresent()).dismiss();
     assertEquals(200, host.call("GET", "/v1/sandboxes/" + id, null).status());
-    ui.row(id).findElement(By.cssSelector("button[data-action=delete]")).click();
+    ui.clickRowAction(id, "delete");
     wait.until(ExpectedConditions.alertIsPresent()).accept();
     wait.until(d -> !ui.ids().contains(id));
     ui.assertNoScriptRan();

@@ -45,28 +45,25 @@ final class VmLauncher {
   /**
    * How a sandbox's VM came up: its spec, in words for its events, whether from saved state, and
    * whether that state is the sandbox's own from a moment ago (a pause), so the agent session and
-   * the commands running in it are taken back rather than ended, and whether the VM has run a
-   * command on its disk since it was restored (a warm-pool VM), so it needs no probe.
+   * the commands running in it are taken back rather than ended. (A warm-pool VM does not come
+   * through here: {@link #launchClaimed}.)
    */
-  record Started(VmSpec spec, String how, boolean restored, boolean resumesSession, boolean proven) {
+  record Started(VmSpec spec, String how, boolean restored, boolean resumesSession) {
     Started(VmSpec spec, String how, boolean restored) {
-      this(spec, how, restored, false, false);
-    }
-
-    /** A warm-pool VM: restored, then warmed by a command on its own disk before it was paused again. */
-    static Started claimed(VmSpec spec) {
-      return new Started(spec, "claimed from the warm pool", true, false, true);
+      this(spec, how, restored, false);
     }
 
     /**
      * A state restored onto a disk it was not saved with is caught by a stat of the root: the
-     * sandbox's own pause is on its own disk, and a warm-pool VM ran a command on its disk already.
+     * sandbox's own pause is on its own disk.
      */
     boolean needsProbe() {
-      return restored && !resumesSession && !proven;
+      return restored && !resumesSession;
     }
   }
 
+  /** How a sandbox made from a warm-pool VM came up, in its "created" event. */
+  static final String CLAIMED = "claimed from the warm pool";
   private final RunDirs dirs;
   private final SandboxRepository repo;
   private final SandboxRows rows;
@@ -144,8 +141,7 @@ final class VmLauncher {
       laps.lap("vm");
       layer = Optional.of(started.spec().rootDisk());
       attach(sb, started, SandboxState.CREATING, "created", SandboxRepository.ExpiryChange.KEEP, laps);
-      log.info("sandbox created sandbox={} template={} how=\"{}\" vcpus={} memory_mib={} ttl_s={} took_ms={} {}", id, row.template(),
-          started.how(), row.vcpus(), row.memoryMib(), row.timeoutSeconds(), laps.totalMs(), laps);
+      logCreated(row, started.how(), laps);
       return id.value();
     } catch (IOException | VmmException | AgentException | RuntimeException e) {
       boolean bug = e instanceof RuntimeException && !(e instanceof KilnException);
@@ -165,6 +161,11 @@ final class VmLauncher {
     } finally {
       sb.lifecycle.unlock();
     }
+  }
+
+  private static void logCreated(SandboxRow row, String how, Laps laps) {
+    log.info("sandbox created sandbox={} template={} how=\"{}\" vcpus={} memory_mib={} ttl_s={} took_ms={} {}", row.id(), row.template(),
+        how, row.vcpus(), row.memoryMib(), row.timeoutSeconds(), laps.totalMs(), laps);
   }
 
   /**
@@ -189,13 +190,12 @@ final class VmLauncher {
       sb.agent = AgentConnection.open(spec.agentSocket(), id.value(), bootTimeout, cause -> watchdog.onAgentBroken(sb, cause));
       laps.lap("agent");
       listeners.attached(id.value(), sb.agent);
-      Started started = Started.claimed(spec);
+      // No root stat probe: the warm-up ran a command on this disk before the VM was paused again.
       OwnerQuotas.reserve(() -> repo.insert(row.onVm(SandboxState.RUNNING.name(), VmRecords.encode(spec), sb.vm.pid()),
-          diskSize(id.value(), spec.rootDisk()), Optional.of(new EventRepository.Note("created", started.how()))));
+          diskSize(id.value(), spec.rootDisk()), Optional.of(new EventRepository.Note("created", CLAIMED))));
       watchdog.watch(sb);
       laps.lap("commit");
-      log.info("sandbox created sandbox={} template={} how=\"{}\" vcpus={} memory_mib={} ttl_s={} took_ms={} {}", id, row.template(),
-          started.how(), row.vcpus(), row.memoryMib(), row.timeoutSeconds(), laps.totalMs(), laps);
+      logCreated(row, CLAIMED, laps);
       return id.value();
     } catch (VmmException | AgentException | RuntimeException e) {
       log.warn("sandbox create from the warm pool failed sandbox={} reason=\"{}\"", id, e.getMessage());
@@ -289,7 +289,7 @@ final class VmLauncher {
     try {
       verifiedStates.verify(state, stateSha256);
       sb.vm = backend.restore(spec, state, bootTimeout);
-      return new Started(spec, "restored from " + what, true, ownState, false);
+      return new Started(spec, "restored from " + what, true, ownState);
     } catch (IOException | VmmException e) {
       String how = "booted from the disk of " + what + ": its saved state did not load (" + e.getMessage() + "); files are kept, processes are lost";
       log.warn("sandbox={} {}", sb.id, how);

@@ -32,6 +32,7 @@ packages=(
   busybox-static    # the tiny test/bench template
   debootstrap       # the Debian `base` template
   cpio kmod lz4     # initramfs assembly, module dependency resolution, vmlinux extraction
+  flex bison bc libelf-dev  # building Kiln's guest kernel from Debian's kernel source (scripts/build-guest-kernel.sh)
   gcc make libc6-dev  # the static C guest agent
   clang-14 libclang-rt-14-dev  # the guest agent's libFuzzer target over its frame decoding (guest: make fuzz, run by mvn verify)
   maven             # the Java build

@@ -146,6 +146,44 @@ debian_mirror() {
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
+# Prints each option FRAGMENT sets (CONFIG_X=...) or unsets (# CONFIG_X is not set) that the
+# kernel configuration CONFIG does not have as the fragment says: Kconfig drops an option whose
+# dependencies are missing without a word. Prints nothing when every one made it.
+kconfig_lost() { # FRAGMENT CONFIG
+  local line name
+  while IFS= read -r line; do
+    case "$line" in
+      CONFIG_*=*) grep -qxF "$line" "$2" || echo "$line" ;;
+      "# CONFIG_"*" is not set")
+        name="${line#\# }"; name="${name%% *}"
+        if grep -q "^$name=" "$2"; then echo "$line"; fi ;;
+    esac
+  done < "$1"
+}
+
+# Prints the path of PACKAGE=VERSION's .deb in CACHE_DIR, fetching it first with apt-get download
+# from the machine's own Debian mirror and checking it against SHA256 (pinned in guest/kernel.lock).
+fetch_pinned_deb() { # PACKAGE VERSION SHA256 CACHE_DIR
+  local deb="$4/${1}_${2}_all.deb" tmpd
+  [ -f "$deb" ] || deb="$4/${1}_${2}_amd64.deb"
+  if [ ! -f "$deb" ]; then
+    log "downloading $1=$2 from the Debian archive"
+    tmpd="$(mktemp -d "$4/dl.XXXXXX")"
+    chmod 755 "$tmpd" # apt's _apt user downloads into it
+    (cd "$tmpd" && apt-get download -q "$1=$2" >&2) || {
+      echo "kiln: cannot download $1=$2 (pinned in guest/kernel.lock); is it still in the archive? (apt-cache madison $1)" >&2
+      rm -rf "$tmpd"
+      return 1
+    }
+    deb="$4/$(basename "$tmpd"/*.deb)"
+    mv "$tmpd"/*.deb "$deb.part"
+    rmdir "$tmpd"
+    echo "$3  $deb.part" | sha256sum -c --quiet - >&2 || { echo "kiln: $deb does not match its SHA256 in guest/kernel.lock" >&2; rm -f "$deb.part"; return 1; }
+    mv "$deb.part" "$deb"
+  fi
+  echo "$deb"
+}
+
 # The E2B SDK suite (e2b-tests/) needs Node.js >= 20.18.1 and not 21 (the e2b package's engines).
 # The host's node when it is one (Debian 13's, NodeSource's), else the official build the project
 # installs from the npm registry into e2b-tests/node-runtime (Debian 12's own Node.js is 18).

@@ -108,7 +108,9 @@ public final class Bench {
       report.fact("fileMib", fileMib);
       report.fact("accelerator", accel.name());
       report.fact("guest", artifacts.id());
-      report.say(String.format("kiln bench: %d rounds, %d MiB files, accelerator=%s, guest=%s", rounds, fileMib, accel, artifacts.id()));
+      report.fact("guestKernel", artifacts.kernelFlavor());
+      report.say(String.format("kiln bench: %d rounds, %d MiB files, accelerator=%s, guest=%s (%s kernel)", rounds, fileMib, accel, artifacts.id(),
+          artifacts.kernelFlavor().isEmpty() ? "unnamed" : artifacts.kernelFlavor()));
       // First, while no VM runs: the CLI's start as a process, beside curl.
       Optional<CliStart> cliStart = CliStart.of(base, key, report);
       if (cliStart.isPresent()) cliStart.get().measure(rounds * 2);

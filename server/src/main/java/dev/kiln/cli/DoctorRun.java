@@ -23,7 +23,7 @@ final class DoctorRun {
   int call() {
     KilnConfig c = config == null ? KilnConfig.defaults() : KilnConfig.load(config);
     Path data = dataDir != null ? dataDir : c.dataDir();
-    List<Finding> findings = new HostDoctor(Path.of("/"), data, c.qemuBinary(), c.vmm().uids(), c.vmm().group()).examine();
+    List<Finding> findings = new HostDoctor(Path.of("/"), data, c.qemuBinary(), c.vmm().uids(), c.vmm().group(), c.guestArtifacts()).examine();
     int width = findings.stream().mapToInt(f -> f.check().length()).max().orElse(10);
     long warnings = 0;
     long failures = 0;

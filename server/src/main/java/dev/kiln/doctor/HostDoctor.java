@@ -1,6 +1,7 @@
 package dev.kiln.doctor;
 
 import dev.kiln.host.CommandRunner;
+import dev.kiln.image.GuestArtifacts;
 import dev.kiln.host.HostFacts;
 import dev.kiln.vmm.VmmIdentities;
 import java.io.IOException;
@@ -15,12 +16,13 @@ import java.util.regex.Pattern;
 
 /**
  * Looks at a host the way the daemon will use it and reports each thing it needs: the accelerator,
- * QEMU and its machines, cgroups, the network tools, the data directory, and the uids VMs run as.
- * It reads and runs version queries only; it changes nothing.
+ * QEMU and its machines, the guest kernel, cgroups, the network tools, the data directory, and the
+ * uids VMs run as. It reads and runs version queries only; it changes nothing.
  *
  * @param root where the host's files are read from: "/" for this host, a directory of fakes for none
+ * @param guestArtifacts the daemon's guest artifacts directory (read as it is, not under root)
  */
-public record HostDoctor(Path root, Path dataDir, String qemuBinary, String vmmUids, String vmmGroup) {
+public record HostDoctor(Path root, Path dataDir, String qemuBinary, String vmmUids, String vmmGroup, Path guestArtifacts) {
   private static final Duration TOOL_TIMEOUT = Duration.ofSeconds(10);
   private static final long LOW_FREE_BYTES = 10L << 30;
 
@@ -29,6 +31,7 @@ public record HostDoctor(Path root, Path dataDir, String qemuBinary, String vmmU
     out.add(user());
     out.add(accelerator());
     out.addAll(qemu());
+    out.add(guestKernel());
     out.add(cgroups());
     out.addAll(tools());
     out.add(tun());
@@ -60,6 +63,21 @@ public record HostDoctor(Path root, Path dataDir, String qemuBinary, String vmmU
           "run on a host (or VM with nested virtualization) that has kvm_intel or kvm_amd");
       case NONE -> Finding.warn("accelerator", "no kvm_intel or kvm_amd module: VMs run under TCG emulation, several times slower",
           "load kvm_intel or kvm_amd (modprobe), or enable nested virtualization for this VM");
+    };
+  }
+
+  Finding guestKernel() {
+    GuestArtifacts g;
+    try {
+      g = GuestArtifacts.load(guestArtifacts);
+    } catch (IOException e) {
+      return Finding.fail("guest kernel", e.getMessage(), "scripts/build-guest.sh build/guest (scripts/install.sh does), or set guestArtifacts in the config");
+    }
+    String rebuild = "scripts/build-guest.sh --kernel kiln build/guest (it prints why the build failed)";
+    return switch (g.kernelFlavor()) {
+      case "kiln" -> Finding.ok("guest kernel", "Kiln's, " + g.kernelSource());
+      case "debian" -> Finding.warn("guest kernel", "Debian's cloud kernel (" + g.kernelSource() + "): boots slower and costs more idle CPU than Kiln's", rebuild);
+      default -> Finding.warn("guest kernel", "artifacts " + g.id() + " do not say which kernel they hold (assembled by an older build-guest.sh)", rebuild);
     };
   }
 

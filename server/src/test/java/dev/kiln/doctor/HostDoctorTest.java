@@ -15,7 +15,7 @@ class HostDoctorTest {
   Path root;
 
   private HostDoctor doctor(String uids) {
-    return new HostDoctor(root, root.resolve("data"), "qemu-system-x86_64", uids, "kiln-vmm");
+    return new HostDoctor(root, root.resolve("data"), "qemu-system-x86_64", uids, "kiln-vmm", root.resolve("guest"));
   }
 
   private void file(String path, String content) throws Exception {
@@ -67,11 +67,28 @@ class HostDoctorTest {
   }
 
   @Test
+  void theGuestKernelIsNamedAndDebiansFallbackOrAnUnknownOneIsAWarningWithTheRebuild() throws Exception {
+    assertEquals(Finding.Status.FAIL, doctor("").guestKernel().status(), "no artifacts");
+    file("/guest/vmlinux", "");
+    file("/guest/initrd.cpio", "");
+    String files = "\"kernel\": \"vmlinux\", \"initrd\": \"initrd.cpio\"";
+    file("/guest/manifest.json", "{" + files + ", \"kernel_flavor\": \"kiln\", \"kernel_source\": \"linux-source-6.1=6.1.192-2\"}");
+    assertEquals(Finding.ok("guest kernel", "Kiln's, linux-source-6.1=6.1.192-2"), doctor("").guestKernel());
+    file("/guest/manifest.json", "{" + files + ", \"kernel_flavor\": \"debian\", \"kernel_source\": \"linux-image-6.1.0-56-cloud-amd64=6.1.192-2\"}");
+    Finding debian = doctor("").guestKernel();
+    assertEquals(Finding.Status.WARN, debian.status());
+    assertTrue(debian.found().startsWith("Debian's cloud kernel (linux-image-6.1.0-56-cloud-amd64=6.1.192-2)"), debian.found());
+    assertTrue(debian.fix().startsWith("scripts/build-guest.sh --kernel kiln"), debian.fix());
+    file("/guest/manifest.json", "{" + files + ", \"kernel_package\": \"linux-image-6.1.0-56-cloud-amd64=6.1.192-2\"}");
+    assertTrue(doctor("").guestKernel().found().contains("do not say which kernel"));
+  }
+
+  @Test
   void aDataDirectoryOthersCannotTraverseFailsNamingTheDirectory() throws Exception {
     Path closed = Files.createDirectories(root.resolve("closed"));
     Files.setPosixFilePermissions(closed, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
     Files.setPosixFilePermissions(root, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
-    List<Finding> f = new HostDoctor(root, closed.resolve("data"), "qemu-system-x86_64", "", "kiln-vmm").dataDirectory();
+    List<Finding> f = new HostDoctor(root, closed.resolve("data"), "qemu-system-x86_64", "", "kiln-vmm", root.resolve("guest")).dataDirectory();
     Finding access = f.stream().filter(x -> x.check().equals("data directory access")).findFirst().orElseThrow();
     assertEquals(Finding.Status.FAIL, access.status());
     assertEquals("chmod o+x " + closed, access.fix());

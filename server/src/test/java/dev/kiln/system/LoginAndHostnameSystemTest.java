@@ -27,7 +27,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * What a sandbox says it is: a login (`kiln shell`) reads the guest's /etc/passwd like ssh would,
- * and every sandbox, including clones of the template snapshot and forks, has its id as hostname.
+ * every sandbox, including clones of the template snapshot and forks, has its id as hostname, and
+ * it runs Kiln's own guest kernel.
  */
 @Tag("system")
 class LoginAndHostnameSystemTest extends SnapshottedHostTest {
@@ -66,6 +67,21 @@ class LoginAndHostnameSystemTest extends SnapshottedHostTest {
     Matcher m = SHOWN.matcher(screen);
     assertTrue(m.find(), "the login showed itself: " + screen);
     return m.group(1);
+  }
+
+  /**
+   * The installer builds Kiln's kernel and falls back to Debian's with a warning when it cannot:
+   * here a fallback fails, so a broken kernel build does not pass unseen behind it.
+   */
+  @Test
+  void sandboxesRunKilnsOwnKernelAsBuiltByTheInstaller() throws Exception {
+    JsonNode manifest = TestHost.JSON.readTree(TestHost.ARTIFACTS.resolve("manifest.json").toFile());
+    assertEquals("kiln", manifest.path("kernel_flavor").asText(), "the guest artifacts' kernel (scripts/build-guest.sh fell back to Debian's?): " + manifest);
+    String id = host.createSandbox(FROM_SNAPSHOT);
+    assertEquals(manifest.path("kernel_release").asText(), out(id, "uname -r").strip());
+    // Built in, not modules: the initramfs loads none, and the guest has no module support at all.
+    assertFalse(out(id, "ls /proc").lines().anyMatch("modules"::equals), "no /proc/modules in Kiln's kernel");
+    assertEquals(204, host.call("DELETE", "/v1/sandboxes/" + id, null).status());
   }
 
   @Test

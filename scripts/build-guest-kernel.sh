@@ -53,7 +53,7 @@ if [ -n "$lost" ]; then
 fi
 
 jobs="$(nproc)"
-log "building guest kernel $key with $jobs jobs (about 7 minutes on 2 cores; the log is $out/kernel/$key.log)"
+log "building guest kernel $key with $jobs jobs (about 5 minutes on 2 cores; the log is $out/kernel/$key.log)"
 if ! KBUILD_BUILD_TIMESTAMP="$SOURCE_VERSION" KBUILD_BUILD_USER=kiln KBUILD_BUILD_HOST=kiln \
   make -C "$src" -j"$jobs" vmlinux > "$out/kernel/$key.log" 2>&1; then
   tail -20 "$out/kernel/$key.log" >&2

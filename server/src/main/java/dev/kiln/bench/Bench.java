@@ -158,10 +158,11 @@ public final class Bench {
       for (int i = 0; i < rounds; i++) raw.claim(snapshot, i, rawClaim);
       claimRounds(daemon, claim);
       Stats rawFork = new Stats("10 restores of a checkpoint to first exec (raw)", "ms");
+      Stats limitedFork = new Stats("10 restores of a checkpoint to first exec, raw QEMU in control groups with their limits", "ms");
       Stats fork = new Stats("fork of 10 to first exec in each (API)", "ms");
-      forkRounds(daemon, rawFork, fork);
+      forkRounds(daemon, rawFork, limitedFork, fork);
       for (Stats s : List.of(floors.boot(), create, q35Create, restore, limitedRestore, fromSnapshot, q35FromSnapshot, floors.exec(), apiExec, q35Exec,
-          floors.firstOutput(), apiFirstOutput, floors.up(), apiUp, floors.down(), apiDown, rawSave, pause, rawLoad, resume, rawClaim, claim, rawFork, fork)) {
+          floors.firstOutput(), apiFirstOutput, floors.up(), apiUp, floors.down(), apiDown, rawSave, pause, rawLoad, resume, rawClaim, claim, rawFork, limitedFork, fork)) {
         report.line(s);
       }
       report.compare("exec `true` round trip", apiExec, floors.exec(), new Goal.AtMostOver(1));
@@ -175,6 +176,7 @@ public final class Bench {
       report.compare("file upload", apiUp, floors.up());
       report.compare("file download", apiDown, floors.down());
       report.compare("raw restore in a control group", limitedRestore, restore);
+      report.compare("raw fork of 10 in control groups", limitedFork, rawFork);
       report.compare("q35 create from snapshot (vs microvm)", q35FromSnapshot, fromSnapshot);
       report.compare("q35 exec round trip (vs microvm)", q35Exec, apiExec);
       if (daemon.proxyAddress().isPresent()) {
@@ -284,23 +286,14 @@ public final class Bench {
    * Forks of 10 from one checkpoint of a sandbox restored from the template snapshot, against 10
    * raw restores of the same checkpoint state, each on its own overlay, run as many at a time.
    */
-  private void forkRounds(KilnDaemon daemon, Stats rawStats, Stats apiStats) throws Exception {
+  private void forkRounds(KilnDaemon daemon, Stats rawStats, Stats limitedStats, Stats apiStats) throws Exception {
     String source = createSandbox(TEMPLATE, "");
     api.postJson("/v1/sandboxes/" + source + "/checkpoints", "{\"name\":\"bench\"}");
     Checkpoints.Saved saved = daemon.sandboxes().checkpoints().saved(source, "bench");
     for (int i = 0; i < rounds; i++) {
+      rawForks(saved, "fork-" + i, false, rawStats);
+      rawForks(saved, "limited-fork-" + i, true, limitedStats);
       long t0 = System.nanoTime();
-      List<Future<RunningVm>> started = new ArrayList<>();
-      try (var pool = Executors.newFixedThreadPool(Forks.FORK_PARALLELISM)) {
-        for (int k = 0; k < 10; k++) {
-          String name = "fork-" + i + "-" + k;
-          started.add(pool.submit(() -> raw.restoreCheckpoint(saved, name)));
-        }
-      }
-      rawStats.add(ms(t0));
-      // All ten stay up until the last has answered, as the API's forks do.
-      for (Future<RunningVm> f : started) RawFloors.stop(f.get());
-      t0 = System.nanoTime();
       List<String> forks = new ArrayList<>();
       api.postJson("/v1/sandboxes/" + source + "/fork", "{\"count\":10,\"checkpoint\":\"bench\"}").path("sandboxes").forEach(n -> forks.add(n.path("id").asText()));
       // The first command in each at once, as a client that forked ten to use them does (and as the floor's restores do theirs).
@@ -318,6 +311,21 @@ public final class Bench {
       for (String f : forks) api.delete(f);
     }
     api.delete(source);
+  }
+
+  /** Ten raw restores of a checkpoint, as many at a time as the daemon's forks, timed until the last has answered; then stopped. */
+  private void rawForks(Checkpoints.Saved saved, String prefix, boolean limited, Stats stats) throws Exception {
+    long t0 = System.nanoTime();
+    List<Future<RunningVm>> started = new ArrayList<>();
+    try (var pool = Executors.newFixedThreadPool(Forks.FORK_PARALLELISM)) {
+      for (int k = 0; k < 10; k++) {
+        String name = prefix + "-" + k;
+        started.add(pool.submit(() -> raw.restoreCheckpoint(saved, name, limited)));
+      }
+    }
+    stats.add(ms(t0));
+    // All ten stay up until the last has answered, as the API's forks do.
+    for (Future<RunningVm> f : started) RawFloors.stop(f.get());
   }
 
   private String createSandbox(String template, String extra) throws Exception {

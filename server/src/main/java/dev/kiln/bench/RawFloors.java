@@ -151,14 +151,17 @@ final class RawFloors {
     }
   }
 
-  /** One raw fork: an overlay on the checkpoint's disk, its state restored, a command answered; left running. */
-  RunningVm restoreCheckpoint(Checkpoints.Saved saved, String name) throws Exception {
+  /**
+   * One raw fork: an overlay on the checkpoint's disk, its state restored, a command answered; left
+   * running. {@code limited}: its QEMU in a control group with a VM's limits first, as Kiln's are.
+   */
+  RunningVm restoreCheckpoint(Checkpoints.Saved saved, String name, boolean limited) throws Exception {
     Path dir = work.resolve(name);
     Files.createDirectories(dir);
     Path overlay = dir.resolve("rootfs.qcow2");
     Overlay.create(overlay, saved.spec().rootDisk(), Overlay.BaseFormat.QCOW2);
     VmSpec spec = saved.spec().renamed("bench-" + name, dir).withRootDisk(overlay);
-    RunningVm vm = backend().restore(spec, saved.state(), Duration.ofSeconds(120));
+    RunningVm vm = (limited ? limitedBackend() : backend()).restore(spec, saved.state(), Duration.ofSeconds(120));
     helloAndRunTrue(spec);
     return vm;
   }

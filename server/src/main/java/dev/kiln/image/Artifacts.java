@@ -359,9 +359,13 @@ public final class Artifacts {
       for (Path c : candidates) if (!reachable.contains(c) && !pending.contains(c)) unreachable.add(c);
       lastReached = Set.copyOf(reachable);
       lastSeen = Set.copyOf(candidates);
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException e) {
       lastReached = null;
-      log.warn("artifacts not collected, nothing deleted: {}", e.toString());
+      log.warn("artifacts not collected, nothing deleted: {}", e.getMessage());
+      return 0;
+    } catch (RuntimeException e) {
+      lastReached = null;
+      log.error("artifacts not collected, nothing deleted, on a bug", e);
       return 0;
     }
     int removed = 0;

@@ -244,8 +244,11 @@ public final class DiskLayers {
           unreachable.add(f);
         }
       }
-    } catch (IOException | RuntimeException e) {
-      log.warn("disk layers not collected, nothing deleted: {}", e.toString());
+    } catch (IOException e) {
+      log.warn("disk layers not collected, nothing deleted: {}", e.getMessage());
+      return 0;
+    } catch (RuntimeException e) {
+      log.error("disk layers not collected, nothing deleted, on a bug", e);
       return 0;
     }
     int removed = 0;

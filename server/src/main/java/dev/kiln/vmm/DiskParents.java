@@ -64,8 +64,15 @@ public final class DiskParents {
   public static Optional<Path> of(Path file) throws IOException {
     Path rec = recordOf(file);
     if (Files.isRegularFile(rec, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-      if (Files.size(rec) > MAX_RECORD) throw new IOException("parent record " + rec + " is implausibly long");
-      String name = Files.readString(rec, StandardCharsets.UTF_8);
+      String name;
+      try {
+        if (Files.size(rec) > MAX_RECORD) throw new IOException("parent record " + rec + " is implausibly long");
+        name = Files.readString(rec, StandardCharsets.UTF_8);
+      } catch (java.nio.file.NoSuchFileException collected) {
+        // A collection deletes the file, then its record: a file gone since it was listed is built on nothing.
+        if (!Files.exists(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return Optional.empty();
+        throw new IOException("parent record " + rec + " vanished while " + file + " is still there");
+      }
       if (name.isEmpty()) return Optional.empty();
       Path p = Path.of(name);
       return Optional.of(p.isAbsolute() ? p : file.resolveSibling(p).normalize());

@@ -2,8 +2,8 @@ package dev.kiln.vmm;
 
 /**
  * What one VM's QEMU may use on the host: CPU time worth its vCPUs plus one core for QEMU's own
- * threads (and a share when the host is contended), its guest RAM plus a bounded overhead, a number
- * of threads. Block I/O is capped by {@link Cgroups} where the host can.
+ * threads (and a share when the host is contended), its guest RAM (twice for a clone of a template
+ * snapshot) plus a bounded overhead, a number of threads. Block I/O is capped by {@link Cgroups} where the host can.
  */
 public record VmLimits(int vcpus, long memoryBytes, int pids, long ioBytesPerSecond) {
   /**
@@ -35,6 +35,18 @@ public record VmLimits(int vcpus, long memoryBytes, int pids, long ioBytesPerSec
 
   /** The limits of the VM once it has {@code memoryMib} of RAM (before a DIMM is plugged). */
   static VmLimits of(VmSpec spec, long memoryMib) {
-    return new VmLimits(spec.vcpus(), (memoryMib << 20) + overheadBytes(spec.accelerator()), PIDS, IO_BYTES_PER_SECOND);
+    return new VmLimits(spec.vcpus(), (memoryMib << 20) + snapshotPagesBytes(spec) + overheadBytes(spec.accelerator()), PIDS, IO_BYTES_PER_SECOND);
+  }
+
+  /**
+   * A clone's RAM is its template snapshot's sealed memory (a memfd, {@link SealedMemory}) mapped
+   * private, which holds only the pages that were not zero. A page the guest touches where the
+   * memfd has none is first made in the memfd (shmem: it cannot be reclaimed, and it is charged to
+   * the VM that faulted it) and then copied for the VM: a guest that uses all its RAM is charged
+   * for it twice. A VM limited to its RAM once was killed by the host for filling its page cache.
+   * What the memfd can gain is bounded by its size, once per snapshot, whichever clones pay for it.
+   */
+  private static long snapshotPagesBytes(VmSpec spec) {
+    return spec.memory().filter(m -> m.mode() == GuestMemory.Mode.CLONE).map(m -> spec.memoryMib() << 20).orElse(0L);
   }
 }

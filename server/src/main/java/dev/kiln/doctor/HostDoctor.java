@@ -1,8 +1,8 @@
 package dev.kiln.doctor;
 
 import dev.kiln.host.CommandRunner;
-import dev.kiln.image.GuestArtifacts;
 import dev.kiln.host.HostFacts;
+import dev.kiln.image.GuestArtifacts;
 import dev.kiln.vmm.VmmIdentities;
 import java.io.IOException;
 import java.nio.file.Files;

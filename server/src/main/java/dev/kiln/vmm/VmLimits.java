@@ -3,7 +3,8 @@ package dev.kiln.vmm;
 /**
  * What one VM's QEMU may use on the host: CPU time worth its vCPUs plus one core for QEMU's own
  * threads (and a share when the host is contended), its guest RAM (twice for a clone of a template
- * snapshot) plus a bounded overhead, a number of threads. Block I/O is capped by {@link Cgroups} where the host can.
+ * snapshot) plus a bounded overhead, a number of threads. Block I/O is capped by {@link Cgroups}
+ * where the host can.
  */
 public record VmLimits(int vcpus, long memoryBytes, int pids, long ioBytesPerSecond) {
   /**

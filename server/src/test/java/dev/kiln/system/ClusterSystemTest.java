@@ -11,6 +11,7 @@ import dev.kiln.fixtures.LocalS3;
 import dev.kiln.image.BusyboxRootfs;
 import dev.kiln.net.NetworkService;
 import dev.kiln.bench.ThrowawayPostgres;
+import dev.kiln.cluster.ClusterTtl;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpRequest;
@@ -20,7 +21,6 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,6 +36,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Two control instances and three nodes, each its own process, on a real PostgreSQL and a real S3
@@ -49,6 +50,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(LocalS3.Extension.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterSystemTest {
+  @RegisterExtension
+  static final LocalCluster.ReportOnFailure REPORT = new LocalCluster.ReportOnFailure(() -> ClusterSystemTest.cluster);
   private static final String TEMPLATE = "busybox";
   private static ThrowawayPostgres postgres;
   private static LocalCluster cluster;
@@ -98,10 +101,10 @@ class ClusterSystemTest {
   @Test
   @Order(1)
   void aTemplateBuiltThroughOneControlInstanceIsReadyThroughTheOther() throws Exception {
-    await().atMost(Duration.ofSeconds(30)).until(() -> ok(controlB.call("GET", "/v1/nodes", null), 200).path("nodes").size() == 3);
+    await().pollInSameThread().atMost(Duration.ofSeconds(30)).until(() -> ok(controlB.poll("/v1/nodes"), 200).path("nodes").size() == 3);
     ok(controlA.call("POST", "/v1/templates", Map.of("name", TEMPLATE, "directory", cluster.dir.resolve("rootfs").toString(), "freeSpaceMib", 256)), 202);
-    await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500))
-        .until(() -> ok(controlB.call("GET", "/v1/templates/" + TEMPLATE, null), 200).path("status").asText().equals("ready"));
+    await().pollInSameThread().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500))
+        .until(() -> ok(controlB.poll("/v1/templates/" + TEMPLATE), 200).path("status").asText().equals("ready"));
   }
 
   @Test
@@ -317,10 +320,10 @@ class ClusterSystemTest {
     assertEquals(3, pool.path("minReady").asInt(), pool.toString());
     for (LocalCluster.Daemon n : nodes) {
       // Each node keeps one of the three: a create placed on it takes that one once it is ready.
-      await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofSeconds(1)).until(() -> {
+      await().pollInSameThread().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofSeconds(1)).until(() -> {
         JsonNode s = ok(controlB.call("POST", "/v1/sandboxes", Map.of("template", TEMPLATE, "node", n.name, "timeoutSeconds", 0)), 201);
         String id = s.path("id").asText();
-        boolean claimed = ok(controlB.call("GET", "/v1/sandboxes/" + id + "/events", null), 200).toString().contains("claimed from the warm pool");
+        boolean claimed = ok(controlB.poll("/v1/sandboxes/" + id + "/events"), 200).toString().contains("claimed from the warm pool");
         ok(controlB.call("DELETE", "/v1/sandboxes/" + id, null), 204);
         return claimed;
       });
@@ -364,8 +367,8 @@ class ClusterSystemTest {
     ok(controlB.call("POST", "/v1/sandboxes/" + paused + "/pause", null), 200);
     victim.kill();
     String lost = onVictim.getFirst();
-    await().atMost(LocalCluster.NODE_DOWN_AFTER.multipliedBy(4)).pollInterval(Duration.ofMillis(250))
-        .until(() -> ok(controlB.call("GET", "/v1/sandboxes/" + lost, null), 200).path("status").asText().equals("lost"));
+    await().pollInSameThread().atMost(LocalCluster.NODE_DOWN_AFTER.multipliedBy(4)).pollInterval(Duration.ofMillis(250))
+        .until(() -> ok(controlB.poll("/v1/sandboxes/" + lost), 200).path("status").asText().equals("lost"));
     JsonNode events = ok(controlA.call("GET", "/v1/sandboxes/" + lost + "/events", null), 200);
     assertTrue(events.toString().contains("\"lost\""), events.toString());
     TestHost.Reply exec = controlA.call("POST", "/v1/sandboxes/" + lost + "/exec", Map.of("command", "true"));
@@ -387,8 +390,8 @@ class ClusterSystemTest {
     await().atMost(Duration.ofSeconds(20)).until(() -> counter(paused) > before);
 
     victim.start();
-    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(250))
-        .until(() -> ok(controlB.call("GET", "/v1/sandboxes/" + lost, null), 200).path("status").asText().equals("running"));
+    await().pollInSameThread().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(250))
+        .until(() -> ok(controlB.poll("/v1/sandboxes/" + lost), 200).path("status").asText().equals("running"));
     assertEquals("back\n", ok(controlA.call("POST", "/v1/sandboxes/" + lost + "/exec", Map.of("command", "echo back")), 200).path("stdout").asText(),
         "the restarted node re-adopted the VM it left running");
     assertNotEquals(victim.name, nodeName(ok(controlA.call("GET", "/v1/sandboxes/" + paused, null), 200).path("node").asText()),
@@ -405,20 +408,27 @@ class ClusterSystemTest {
   @Test
   @Order(12)
   void theLeadingControlInstanceKilledHandsItsTtlReaperToTheOther() throws Exception {
-    Map<String, String> leaders = new HashMap<>();
-    await().atMost(Duration.ofSeconds(30)).until(() -> {
-      leaders.clear();
-      for (JsonNode l : ok(controlA.call("GET", "/v1/cluster", null), 200).path("leaders")) leaders.put(l.path("job").asText(), l.path("node").asText());
-      return leaders.containsKey("ttl-reaper");
-    });
-    String leader = leaders.get("ttl-reaper");
+    await().pollInSameThread().atMost(Duration.ofSeconds(30)).until(() -> leaderOf(controlA, ClusterTtl.JOB).isPresent());
+    String leader = leaderOf(controlA, ClusterTtl.JOB).orElseThrow();
     LocalCluster.Daemon leading = leaderIs(controlA, leader) ? controlA : controlB;
     LocalCluster.Daemon other = leading == controlA ? controlB : controlA;
     String id = ok(other.call("POST", "/v1/sandboxes", Map.of("template", TEMPLATE, "memoryMib", 128, "timeoutSeconds", 3)), 201).path("id").asText();
     leading.kill();
-    await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(500))
-        .until(() -> other.call("GET", "/v1/sandboxes/" + id, null).status() == 404);
-    assertEquals("SANDBOX_EXPIRED", other.call("GET", "/v1/sandboxes/" + id, null).json().path("error").path("code").asText());
+    // Its lease lapses within its term (10 s) of its last renewal, and the other takes it at its next pass, a second later at most.
+    await().pollInSameThread().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500))
+        .until(() -> leaderOf(other, ClusterTtl.JOB).filter(l -> !l.equals(leader)).isPresent());
+    assertTrue(leaderIs(other, leaderOf(other, ClusterTtl.JOB).orElseThrow()), "the surviving control instance leads the job");
+    await().pollInSameThread().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500))
+        .until(() -> other.poll("/v1/sandboxes/" + id).status() == 404);
+    assertEquals("SANDBOX_EXPIRED", other.poll("/v1/sandboxes/" + id).json().path("error").path("code").asText());
+  }
+
+  /** The instance holding {@code job}'s lease, as a control instance's /v1/cluster shows it. */
+  private static Optional<String> leaderOf(LocalCluster.Daemon control, String job) throws Exception {
+    for (JsonNode l : ok(control.poll("/v1/cluster"), 200).path("leaders")) {
+      if (l.path("job").asText().equals(job)) return Optional.of(l.path("node").asText());
+    }
+    return Optional.empty();
   }
 
   /** Whether the control instance's log names {@code instance} as itself. */

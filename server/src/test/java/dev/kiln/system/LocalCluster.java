@@ -13,6 +13,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,6 +23,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.TestExecutionExceptionHandler;
+import org.opentest4j.TestAbortedException;
 
 /**
  * A cluster on this one machine, each daemon its own `kiln daemon --role …` process as an operator
@@ -34,6 +39,10 @@ final class LocalCluster implements AutoCloseable {
   static final Duration HEARTBEAT = Duration.ofSeconds(1);
   static final Duration NODE_DOWN_AFTER = Duration.ofSeconds(4);
   private static final Duration TIMEOUT = Duration.ofSeconds(10);
+  static final Duration POLL_TIMEOUT = Duration.ofSeconds(15);
+  /** Where a failed test's cluster leaves its daemons' logs (under the module's build directory). */
+  private static final Path KEPT_LOGS = Path.of("target", "cluster-logs");
+  private static final int TAIL_LINES = 25;
 
   final String key = "cluster-" + UUID.randomUUID();
   final Path dir;
@@ -102,6 +111,80 @@ final class LocalCluster implements AutoCloseable {
 
     TestHost.Reply call(String method, String path, Object body) throws Exception {
       return LocalCluster.this.call(base(), key, method, path, body);
+    }
+
+    /**
+     * A GET for an await that polls in the test's own thread: a request that hangs fails with its
+     * own timeout, after {@link #POLL_TIMEOUT}. An await polling in a thread of its own interrupts
+     * the request in flight when its time is up, and the test then fails with that interrupted
+     * request instead of with what it waited for.
+     */
+    TestHost.Reply poll(String path) throws Exception {
+      return TestHost.call(http, base(), key, "GET", path, null, Optional.of(POLL_TIMEOUT));
+    }
+
+    /**
+     * Every thread of the process, virtual ones too (which serve its requests), in {@code file}
+     * when it is still running: jcmd, beside the java that runs the tests.
+     */
+    private void dumpThreads(Path file) {
+      if (process == null || !process.isAlive()) return;
+      Path jcmd = Path.of(ProcessHandle.current().info().command().orElse("java")).resolveSibling("jcmd");
+      CommandRunner.runAllowingFailure(List.of(jcmd.toString(), Long.toString(process.pid()), "Thread.dump_to_file", "-format=text", file.toString()),
+          TIMEOUT);
+    }
+  }
+
+  /**
+   * What a failed test needs said: each running daemon's threads are printed to its log, every
+   * log is copied where the cluster's directory (deleted at the end) does not take it, and the
+   * answer names that place and quotes the end of each log.
+   */
+  String failureReport() {
+    StringBuilder out = new StringBuilder();
+    try {
+      Path kept = Files.createDirectories(KEPT_LOGS.resolve(dir.getFileName().toString())).toAbsolutePath();
+      out.append("the cluster's daemons' logs, and the threads of those still running, are kept in ").append(kept);
+      for (Daemon d : daemons) {
+        d.dumpThreads(kept.resolve(d.name + ".threads.txt"));
+        Path log = dir.resolve(d.name + ".log");
+        if (!Files.exists(log)) continue;
+        Files.copy(log, kept.resolve(log.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+        List<String> lines = Files.readAllLines(log);
+        out.append("\n--- the end of ").append(d.name).append(" (").append(d.role).append("):\n")
+            .append(String.join("\n", lines.subList(Math.max(0, lines.size() - TAIL_LINES), lines.size())));
+      }
+    } catch (Exception e) {
+      out.append("\n(the report stopped: ").append(e).append(')');
+    }
+    return out.toString();
+  }
+
+  /**
+   * Registered by a test class on a cluster: a failure (not a skip) carries the cluster's
+   * {@link #failureReport} (as a suppressed {@link Report}), since its directory and processes are
+   * gone once the class ends.
+   */
+  static final class ReportOnFailure implements TestExecutionExceptionHandler {
+    private final Supplier<LocalCluster> cluster;
+
+    ReportOnFailure(Supplier<LocalCluster> cluster) {
+      this.cluster = cluster;
+    }
+
+    @Override
+    public void handleTestExecutionException(ExtensionContext context, Throwable failure) throws Throwable {
+      LocalCluster c = cluster.get();
+      if (c == null || failure instanceof TestAbortedException) throw failure;
+      failure.addSuppressed(new Report(c.failureReport()));
+      throw failure;
+    }
+  }
+
+  /** What the cluster looked like when a test failed; its stack would say nothing. */
+  static final class Report extends RuntimeException {
+    Report(String report) {
+      super(report, null, false, false);
     }
   }
 

@@ -34,6 +34,7 @@ import org.junit.jupiter.api.parallel.Execution;
 import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Live migration and drain between two nodes, each its own process, behind one control instance,
@@ -51,6 +52,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class MigrationSystemTest {
   private static final String TEMPLATE = "busybox";
+  @RegisterExtension
+  static final LocalCluster.ReportOnFailure REPORT = new LocalCluster.ReportOnFailure(() -> MigrationSystemTest.cluster);
   private static ThrowawayPostgres postgres;
   private static LocalCluster cluster;
   private static LocalCluster.Daemon control;
@@ -70,10 +73,10 @@ class MigrationSystemTest {
     for (LocalCluster.Daemon d : nodes) d.start();
     control.start();
     BusyboxRootfs.create(cluster.dir.resolve("rootfs"));
-    await().atMost(Duration.ofSeconds(30)).until(() -> ok(control.call("GET", "/v1/nodes", null), 200).path("nodes").size() == 2);
+    await().pollInSameThread().atMost(Duration.ofSeconds(30)).until(() -> ok(control.poll("/v1/nodes"), 200).path("nodes").size() == 2);
     ok(control.call("POST", "/v1/templates", Map.of("name", TEMPLATE, "directory", cluster.dir.resolve("rootfs").toString(), "freeSpaceMib", 256)), 202);
-    await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500))
-        .until(() -> ok(control.call("GET", "/v1/templates/" + TEMPLATE, null), 200).path("status").asText().equals("ready"));
+    await().pollInSameThread().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500))
+        .until(() -> ok(control.poll("/v1/templates/" + TEMPLATE), 200).path("status").asText().equals("ready"));
   }
 
   @AfterAll
@@ -223,15 +226,15 @@ class MigrationSystemTest {
     // The target lets go of a stream cut short; the source's QEMU, its migration failed, runs the guest on.
     await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> holdsNothingOf(to, id));
     from.start();
-    await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
-        .until(() -> ok(control.call("GET", "/v1/sandboxes/" + id, null), 200).path("status").asText().equals("running"));
+    await().pollInSameThread().atMost(Duration.ofSeconds(60)).ignoreExceptions()
+        .until(() -> ok(control.poll("/v1/sandboxes/" + id), 200).path("status").asText().equals("running"));
     assertEquals(nodeId(from), ok(control.call("GET", "/v1/sandboxes/" + id, null), 200).path("node").asText());
     assertEquals("before\n", exec(id, "cat /root/mark"));
     JsonNode proc = ok(control.call("GET", "/v1/sandboxes/" + id + "/processes/" + pid, null), 200);
     assertEquals("running", proc.path("status").asText(), proc.toString());
     long bytes = proc.path("outputBytes").asLong();
-    await().atMost(Duration.ofSeconds(30))
-        .until(() -> ok(control.call("GET", "/v1/sandboxes/" + id + "/processes/" + pid, null), 200).path("outputBytes").asLong() > bytes);
+    await().pollInSameThread().atMost(Duration.ofSeconds(30))
+        .until(() -> ok(control.poll("/v1/sandboxes/" + id + "/processes/" + pid), 200).path("outputBytes").asLong() > bytes);
   }
 
   @Test

@@ -95,6 +95,8 @@ public final class KilnDaemon implements Daemon {
   private NodeMigrationTargets migrationTargets;
   private final SandboxLimits limits;
   private final Accelerator accelerator;
+  /** The VMs' control groups, whose own group goes when the daemon stops with no VM left in it. */
+  private final Optional<dev.kiln.vmm.VmCgroups> cgroups;
   /** This daemon's claims on its data directory and (with networking) its network prefix. */
   private final java.util.List<DaemonLock> claims = new java.util.ArrayList<>();
   private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
@@ -165,7 +167,8 @@ public final class KilnDaemon implements Daemon {
       net = networks(config.network(), vmmIds.isPresent() ? config.vmm().group() : "", db, cluster.nodeId(), new dev.kiln.audit.GuestDenials(audit));
       networks = net;
       dev.kiln.vmm.DiskParents.adoptLegacy(data); // before any VM is launched or adopted
-      QemuBackend backend = new QemuBackend(config.qemuBinary(), vmmIds, vmCgroups(vmmIds.isPresent(), data), tsc);
+      cgroups = vmCgroups(vmmIds.isPresent(), data);
+      QemuBackend backend = new QemuBackend(config.qemuBinary(), vmmIds, cgroups, tsc);
       capabilities = backend.capabilities(accel);
       sandboxes = new SandboxManager(data, db, templates, backend, artifacts,
           accel, Duration.ofSeconds(config.bootTimeoutSeconds()), limits, networks, Duration.ofSeconds(config.tombstoneRetentionSeconds()),
@@ -409,6 +412,7 @@ public final class KilnDaemon implements Daemon {
       if (proxy != null) proxy.close();
       if (e2bProxy != null) e2bProxy.close();
       sandboxes.close();
+      cgroups.ifPresent(dev.kiln.vmm.VmCgroups::leave);
       networks.close();
       audit.close(); // after the API: its last requests' entries are written
       objectStore.ifPresent(ObjectStore::close);

@@ -60,6 +60,13 @@ public sealed interface Cgroups permits CgroupsV1, CgroupsV2 {
   /** Removes every empty group of this daemon's: what VMs that ended while no daemon ran left. */
   void sweep();
 
+  /**
+   * Removes this daemon's own group when no VM's is left in it, at the daemon's stop: tests,
+   * benchmarks and data directories given up would otherwise leave one on the host each. A VM
+   * left running for the next start keeps the group (rmdir refuses a group with children).
+   */
+  void leave();
+
   /** The block device under {@code dir} as "major:minor" (the whole disk), if it is one; for I/O throttling. */
   static Optional<String> blockDeviceOf(Path dir, Path sysDevBlock) {
     try {

@@ -91,4 +91,10 @@ record CgroupsV1(Path root, String name, Optional<String> disk) implements Cgrou
       }
     }
   }
+
+  @Override
+  public void leave() {
+    sweep();
+    for (String c : CONTROLLERS) Cgroups.rmdir(root.resolve(c).resolve(name));
+  }
 }

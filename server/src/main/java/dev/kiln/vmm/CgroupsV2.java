@@ -86,4 +86,10 @@ record CgroupsV2(Path root, String name, Optional<String> disk) implements Cgrou
       Cgroups.log.warn("cgroups not swept: {}", e.toString());
     }
   }
+
+  @Override
+  public void leave() {
+    sweep();
+    Cgroups.rmdir(root.resolve(name));
+  }
 }

@@ -49,6 +49,11 @@ public final class VmCgroups {
     cgroups.sweep();
   }
 
+  /** The daemon stops: its group goes if no VM is left running in it ({@link Cgroups#leave}). */
+  public void leave() {
+    cgroups.leave();
+  }
+
   public int version() {
     return cgroups.version();
   }

@@ -93,4 +93,25 @@ class VmCgroupsTest {
     groups.release("sb-usage", second);
     assertFalse(groups.usage("sb-usage").isPresent(), "the group went with its last QEMU");
   }
+
+  @Test
+  void aStoppingDaemonsGroupStaysWhileAVmRunsInItAndGoesOnceNoneDoes() throws Exception {
+    VmCgroups groups = new VmCgroups(cgroups());
+    List<Path> procs = groups.prepare("sb-left-running", new VmLimits(1, 256L << 20, 64, 100L << 20), new Object());
+    groups.prepare("sb-ended", new VmLimits(1, 256L << 20, 64, 100L << 20), new Object());
+    List<String> argv = new ArrayList<>(QemuBackend.opener(List.of(), java.util.Optional.empty(), procs));
+    argv.addAll(List.of("sleep", "600"));
+    Process p = new ProcessBuilder(argv).start();
+    started.add(p);
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> groups.usage("sb-left-running").map(u -> u.memoryBytes() > 0).orElse(false));
+    Path own = cgroups.version() == 1 ? ROOT.resolve("memory/kiln-" + scope) : ROOT.resolve("kiln-" + scope);
+
+    groups.leave();
+    assertTrue(Files.isDirectory(own.resolve("sb-left-running")), "a VM left running for the next start keeps its group");
+    assertFalse(Files.exists(own.resolve("sb-ended")), "an empty VM group went");
+
+    p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+    groups.leave();
+    assertFalse(Files.exists(own), "the daemon's own group went with its last VM");
+  }
 }

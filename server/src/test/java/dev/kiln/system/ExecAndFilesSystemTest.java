@@ -115,7 +115,7 @@ class ExecAndFilesSystemTest {
   void echoPrintsAndExitsZero() throws Exception {
     JsonNode r = exec(Map.of("argv", List.of("echo", "hello", "world")));
     assertEquals("hello world\n", r.path("stdout").asText());
-    assertEquals(0, r.path("exitCode").asInt());
+    assertEquals(0, r.path("exitCode").asInt(-1));
     assertFalse(r.path("timedOut").asBoolean());
     assertTrue(r.has("cpuMs") && r.has("peakRssKib") && r.path("peakRssKib").asLong() > 0, r.toString());
   }
@@ -123,7 +123,7 @@ class ExecAndFilesSystemTest {
   @Test
   void exitCodesAndStderr() throws Exception {
     JsonNode r = exec(Map.of("command", "echo oops >&2; exit 7"));
-    assertEquals(7, r.path("exitCode").asInt());
+    assertEquals(7, r.path("exitCode").asInt(-1));
     assertEquals("oops\n", r.path("stderr").asText());
     assertEquals("", r.path("stdout").asText());
   }
@@ -168,7 +168,7 @@ class ExecAndFilesSystemTest {
   void commandTimeoutIsAResult() throws Exception {
     JsonNode r = exec(Map.of("argv", List.of("sleep", "30"), "timeoutSeconds", 1));
     assertTrue(r.path("timedOut").asBoolean(), r.toString());
-    assertEquals(-1, r.path("exitCode").asInt());
+    assertEquals(-1, r.path("exitCode").asInt(-1));
     assertTrue(r.path("durationMs").asLong() < 10_000, r.toString());
   }
 

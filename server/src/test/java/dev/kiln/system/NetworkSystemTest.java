@@ -72,8 +72,8 @@ class NetworkSystemTest {
   /** Exit code of a wget with a short timeout: 0 when the URL answered. */
   private static int fetch(String id, String url) throws Exception {
     JsonNode r = exec(id, "timeout 6 wget -q -O /dev/null " + url);
-    if (r.path("exitCode").asInt() != 0) System.out.println("fetch " + url + " from " + id + ": " + r);
-    return r.path("exitCode").asInt();
+    if (r.path("exitCode").asInt(-1) != 0) System.out.println("fetch " + url + " from " + id + ": " + r);
+    return r.path("exitCode").asInt(-1);
   }
 
   @Test
@@ -134,17 +134,17 @@ class NetworkSystemTest {
     JsonNode metadata = exec(everything, "timeout 6 wget -q -O /dev/null http://169.254.169.254/");
     assertTrue(metadata.path("stderr").asText().contains("refused"), "no allow list opens the metadata address: " + metadata);
     String closed = create(Map.of("mode", "internet", "denyOut", List.of("0.0.0.0/0")));
-    assertNotEquals(0, exec(closed, "nslookup allowed.test").path("exitCode").asInt(), "a closed sandbox gets no recursive DNS (no channel out)");
+    assertNotEquals(0, exec(closed, "nslookup allowed.test").path("exitCode").asInt(-1), "a closed sandbox gets no recursive DNS (no channel out)");
   }
 
   @Test
   void domainRulesAreEnforcedByTheResolverAndTheFirewall() throws Exception {
     String id = create(Map.of("mode", "internet", "allowOut", List.of("allowed.test")));
     assertEquals(TestInternet.GREETING, exec(id, "timeout 6 wget -q -O - http://allowed.test/").path("stdout").asText().strip());
-    assertNotEquals(0, exec(id, "nslookup denied.test").path("exitCode").asInt(), "a name off the list does not resolve");
+    assertNotEquals(0, exec(id, "nslookup denied.test").path("exitCode").asInt(-1), "a name off the list does not resolve");
     assertNotEquals(0, fetch(id, "http://" + TestInternet.OTHER_SERVER + "/"), "a raw IP no allowed name resolved to");
     // An allowed name that resolves to a private address (DNS rebinding) opens nothing.
-    assertNotEquals(0, exec(id, "nslookup rebind.test").path("exitCode").asInt(), "not on the list yet, so not resolved");
+    assertNotEquals(0, exec(id, "nslookup rebind.test").path("exitCode").asInt(-1), "not on the list yet, so not resolved");
     host.call("PUT", "/v1/sandboxes/" + id + "/network", Map.of("allowOut", List.of("allowed.test", "rebind.test")));
     JsonNode rebound = exec(id, "timeout 6 wget -q -O /dev/null http://rebind.test/");
     assertTrue(rebound.path("stderr").asText().contains("refused"), "refused by the namespace's blocked ranges: " + rebound);
@@ -216,7 +216,7 @@ class NetworkSystemTest {
     assertEquals(0, fetch(b, "http://" + addressOfA + ":8080/"), "a group peer by address");
     assertEquals(0, fetch(b, "http://" + a + ".kiln.internal:8080/"), "a group peer by name");
     assertNotEquals(0, fetch(c, "http://" + addressOfA + ":8080/"), "another group");
-    assertNotEquals(0, exec(c, "nslookup " + a + ".kiln.internal").path("exitCode").asInt());
+    assertNotEquals(0, exec(c, "nslookup " + a + ".kiln.internal").path("exitCode").asInt(-1));
   }
 
   /** Starts busybox httpd in the guest on a port, serving a page that names the sandbox. */
@@ -262,7 +262,7 @@ class NetworkSystemTest {
     String id = create(Map.of("mode", "internet", "ingressMbit", 10, "egressMbit", 10));
     // Into the guest: it downloads from the test internet.
     JsonNode r = exec(id, "time -f %e wget -q -O /dev/null http://" + TestInternet.SERVER + "/big");
-    assertEquals(0, r.path("exitCode").asInt(), r.toString());
+    assertEquals(0, r.path("exitCode").asInt(-1), r.toString());
     String[] lines = r.path("stderr").asText().strip().split("\n");
     double down = TestInternet.BIG_BYTES * 8 / Double.parseDouble(lines[lines.length - 1].strip()) / 1e6;
     // Out of the guest: the host downloads from the guest's own server (at its sandbox address).

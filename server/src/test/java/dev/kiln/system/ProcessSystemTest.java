@@ -65,7 +65,7 @@ class ProcessSystemTest extends OneSandboxTest {
     List<Line> lines = output(pid, 0, true);
     assertEquals("line1\nline2\nline3\nline4\nline5\n", stdout(lines));
     assertEquals("exit", last(lines).path("type").asText());
-    assertEquals(0, last(lines).path("exitCode").asInt());
+    assertEquals(0, last(lines).path("exitCode").asInt(-1));
     Line firstOutput = lines.stream().filter(l -> l.json().path("type").asText().equals("output")).findFirst().orElseThrow();
     assertTrue(lines.getLast().atNanos() - firstOutput.atNanos() > 800_000_000L,
         "the first line arrived well before the exit, not all at the end");
@@ -79,7 +79,7 @@ class ProcessSystemTest extends OneSandboxTest {
     assertEquals(204, host.http.send(req, HttpResponse.BodyHandlers.ofString()).statusCode());
     List<Line> lines = output(pid, 0, true);
     assertEquals("hello\nworld\n", stdout(lines));
-    assertEquals(0, last(lines).path("exitCode").asInt());
+    assertEquals(0, last(lines).path("exitCode").asInt(-1));
   }
 
   @Test
@@ -134,7 +134,7 @@ class ProcessSystemTest extends OneSandboxTest {
     JsonNode list = host.call("GET", "/v1/sandboxes/" + sandbox + "/processes", null).json().path("processes");
     JsonNode mine = null;
     for (JsonNode p : list) if (p.path("pid").asLong() == pid) mine = p;
-    assertEquals(7, mine.path("exitCode").asInt(), list.toString());
+    assertEquals(7, mine.path("exitCode").asInt(-1), list.toString());
     assertEquals(404, host.call("GET", "/v1/sandboxes/" + sandbox + "/processes/999999", null).status());
     assertEquals(400, host.call("GET", "/v1/sandboxes/" + sandbox + "/processes/abc", null).status());
     assertEquals(400, host.call("POST", "/v1/sandboxes/" + sandbox + "/processes", Map.of("argv", List.of())).status());
@@ -231,7 +231,7 @@ class ProcessSystemTest extends OneSandboxTest {
     StringBuilder expected = new StringBuilder();
     for (int i = 1; i <= 200; i++) expected.append(i).append('\n');
     assertEquals(expected.toString(), got.toString());
-    assertEquals(0, exit.path("exitCode").asInt());
+    assertEquals(0, exit.path("exitCode").asInt(-1));
     assertEquals(1000, second.closed.get(30, java.util.concurrent.TimeUnit.SECONDS), "a normal close after the exit");
   }
 
@@ -256,7 +256,7 @@ class ProcessSystemTest extends OneSandboxTest {
       byte[] m = client.next();
       if (m[0] == 3) exit = TestHost.JSON.readTree(new String(m, 1, m.length - 1, StandardCharsets.UTF_8));
     }
-    assertEquals(3, exit.path("exitCode").asInt());
+    assertEquals(3, exit.path("exitCode").asInt(-1));
     assertEquals(1000, client.closed.get(30, java.util.concurrent.TimeUnit.SECONDS), "a normal close after the exit, not a refusal of the input");
   }
 
@@ -309,7 +309,7 @@ class ProcessSystemTest extends OneSandboxTest {
       }
     }
     assertEquals("one\ngot two\n", out.toString());
-    assertEquals(4, exit.path("exitCode").asInt(), exit.toString());
+    assertEquals(4, exit.path("exitCode").asInt(-1), exit.toString());
     assertEquals(1000, client.closed.get(30, java.util.concurrent.TimeUnit.SECONDS));
 
     host.daemon().audit().flush(java.time.Duration.ofSeconds(30));
@@ -373,7 +373,7 @@ class ProcessSystemTest extends OneSandboxTest {
       byte[] m = client.next();
       if (m[0] == 3) exit = TestHost.JSON.readTree(new String(m, 1, m.length - 1, StandardCharsets.UTF_8));
     }
-    assertEquals(3, exit.path("exitCode").asInt());
+    assertEquals(3, exit.path("exitCode").asInt(-1));
     long plain = start(Map.of("argv", List.of("sleep", "5")));
     assertEquals(400, host.call("POST", "/v1/sandboxes/" + sandbox + "/processes/" + plain + "/resize", Map.of("rows", 10, "cols", 10)).status(),
         "only a pty process has a terminal to resize");

@@ -149,6 +149,21 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 # Prints each option FRAGMENT sets (CONFIG_X=...) or unsets (# CONFIG_X is not set) that the
 # kernel configuration CONFIG does not have as the fragment says: Kconfig drops an option whose
 # dependencies are missing without a word. Prints nothing when every one made it.
+# What each failed test said, from the test reports, after Maven's own summary (which gives one
+# line each): the failure's message, its causes, and what was attached to it (a cluster test's
+# daemon logs), without stack frames. Long messages are cut; the reports keep everything.
+test_failure_digest() {
+  local reports
+  reports=$(grep -l -E '<<< (FAILURE|ERROR)!$' "$KILN_ROOT"/*/target/surefire-reports/*.txt 2>/dev/null | grep -v -- '-output.txt$' || true)
+  [ -n "$reports" ] || return 0
+  printf '\n==> What the failed tests said (stack frames left out; whole reports in */target/surefire-reports):\n'
+  for f in $reports; do
+    awk '/<<< (FAILURE|ERROR)!$/ { block = 1; n = 0; print; next }
+         block && /^Tests run:/ { block = 0 }
+         block && !/^[[:space:]]+at / && !/^[[:space:]]+\.\.\. [0-9]+ more$/ { if (++n <= 90) print }' "$f"
+  done
+}
+
 kconfig_lost() { # FRAGMENT CONFIG
   local line name
   while IFS= read -r line; do

@@ -7,4 +7,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$KILN_ROOT"
 require_jdk25
-mvn -B verify -Dkiln.q35Suite.skip=false "$@"
+if ! mvn -B verify -Dkiln.q35Suite.skip=false "$@"; then
+  test_failure_digest
+  exit 1
+fi

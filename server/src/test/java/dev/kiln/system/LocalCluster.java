@@ -42,7 +42,7 @@ final class LocalCluster implements AutoCloseable {
   static final Duration POLL_TIMEOUT = Duration.ofSeconds(15);
   /** Where a failed test's cluster leaves its daemons' logs (under the module's build directory). */
   private static final Path KEPT_LOGS = Path.of("target", "cluster-logs");
-  private static final int TAIL_LINES = 25;
+  private static final int TAIL_LINES = 12;
 
   final String key = "cluster-" + UUID.randomUUID();
   final Path dir;

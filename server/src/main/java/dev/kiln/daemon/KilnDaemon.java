@@ -271,7 +271,7 @@ public final class KilnDaemon implements Daemon {
    */
   private static Optional<dev.kiln.vmm.VmCgroups> vmCgroups(boolean root, Path data) {
     if (!root) return Optional.empty(); // QEMU as the daemon's own user: a development setup
-    String scope = dev.kiln.host.Checksums.sha256Hex(data.toAbsolutePath().normalize().toString()).substring(0, 12);
+    String scope = dev.kiln.vmm.VmCgroups.scopeOf(data);
     Optional<dev.kiln.vmm.VmCgroups> c = dev.kiln.vmm.Cgroups.detect(Path.of("/sys/fs/cgroup"), scope, data).map(dev.kiln.vmm.VmCgroups::new);
     c.ifPresent(g -> {
       g.sweep();

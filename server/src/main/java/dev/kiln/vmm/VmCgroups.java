@@ -20,6 +20,11 @@ public final class VmCgroups {
     this.cgroups = cgroups;
   }
 
+  /** The group name of the daemon with this data directory, so that daemons sharing a host keep theirs apart. */
+  public static String scopeOf(Path dataDir) {
+    return dev.kiln.host.Checksums.sha256Hex(dataDir.toAbsolutePath().normalize().toString()).substring(0, 12);
+  }
+
   /** Makes the VM's group for the QEMU {@code owner} stands for; returns the files its pid goes in. */
   synchronized List<Path> prepare(String vm, VmLimits limits, Object owner) throws IOException {
     owners.put(vm, owner);

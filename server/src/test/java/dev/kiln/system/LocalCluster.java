@@ -5,6 +5,8 @@ import static org.awaitility.Awaitility.await;
 import dev.kiln.host.AtomicFiles;
 import dev.kiln.host.CommandRunner;
 import dev.kiln.store.PostgresTarget;
+import dev.kiln.vmm.Cgroups;
+import dev.kiln.vmm.VmCgroups;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -40,6 +42,7 @@ final class LocalCluster implements AutoCloseable {
   static final Duration NODE_DOWN_AFTER = Duration.ofSeconds(4);
   private static final Duration TIMEOUT = Duration.ofSeconds(10);
   static final Duration POLL_TIMEOUT = Duration.ofSeconds(15);
+  private static final Path CGROUPS = Path.of("/sys/fs/cgroup");
   /** Where a failed test's cluster leaves its daemons' logs (under the module's build directory). */
   private static final Path KEPT_LOGS = Path.of("target", "cluster-logs");
   private static final int TAIL_LINES = 12;
@@ -270,9 +273,22 @@ final class LocalCluster implements AutoCloseable {
     }
   }
 
+  /** A killed node cannot remove its control groups as a stopping one does: once its VMs are gone (reaped), they go. */
+  private void removeNodesControlGroups(String qemus) {
+    try {
+      await().atMost(TIMEOUT).pollInSameThread().until(() -> CommandRunner.runAllowingFailure(List.of("pgrep", "-f", qemus), TIMEOUT).stdout().isBlank());
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      System.err.println("the cluster's control groups are left on the host: its QEMUs outlived SIGKILL for " + TIMEOUT.toSeconds() + " s");
+      return;
+    }
+    for (Daemon d : daemons) {
+      if (d.role.equals("node")) Cgroups.detect(CGROUPS, VmCgroups.scopeOf(d.dataDir()), d.dataDir()).ifPresent(Cgroups::leave);
+    }
+  }
+
   /**
    * Every process killed, then what the nodes' VMs and networks left: QEMU processes whose command
-   * line names this cluster's directory, the nodes' namespaces and host tables.
+   * line names this cluster's directory, the nodes' namespaces, host tables and control groups.
    */
   @Override
   public void close() throws Exception {
@@ -280,7 +296,8 @@ final class LocalCluster implements AutoCloseable {
       for (Daemon d : daemons) {
         if (d.process != null) d.kill();
       }
-      CommandRunner.runAllowingFailure(List.of("pkill", "-9", "-f", "qemu-system.*" + dir), TIMEOUT);
+      String qemus = "qemu-system.*" + dir;
+      CommandRunner.runAllowingFailure(List.of("pkill", "-9", "-f", qemus), TIMEOUT);
       for (Daemon d : daemons) {
         if (d.prefix.isEmpty()) continue;
         CommandRunner.Result ns = CommandRunner.runAllowingFailure(List.of("ip", "netns", "list"), TIMEOUT);
@@ -290,6 +307,7 @@ final class LocalCluster implements AutoCloseable {
         }
         CommandRunner.runAllowingFailure(List.of("nft", "delete", "table", "ip", d.prefix + "_host"), TIMEOUT);
       }
+      removeNodesControlGroups(qemus);
     } finally {
       AtomicFiles.deleteTree(dir);
     }

@@ -321,12 +321,17 @@ public final class Exchange {
     }
   }
 
-  /**
-   * A 413 for a body over its limit. What the client is still sending is read first (up to 256
-   * MiB) and dropped: a connection closed on unread bytes is reset, and the reset can reach the
-   * client before the answer does.
-   */
+  /** A 413 for a body over its limit, once what the client is still sending is {@linkplain #drain drained}. */
   static KilnException tooLarge(InputStream rest, String refusal) {
+    drain(rest);
+    return new KilnException(ErrorCode.PAYLOAD_TOO_LARGE, refusal);
+  }
+
+  /**
+   * Reads and drops what is left of a body refused before its end (up to 256 MiB): a connection
+   * closed on unread bytes is reset, and the reset can reach the client before the answer does.
+   */
+  static void drain(InputStream rest) {
     try {
       byte[] buf = new byte[1 << 16];
       long left = DRAIN_LIMIT;
@@ -335,7 +340,6 @@ public final class Exchange {
     } catch (IOException e) {
       // the client went away: it will not read the answer either
     }
-    return new KilnException(ErrorCode.PAYLOAD_TOO_LARGE, refusal);
   }
 
   public InputStream bodyStream() {

@@ -111,7 +111,8 @@ final class TemplateRoutes {
     try {
       source = builder().receive(body, Optional.ofNullable(x.query("dockerfile")).orElse("Dockerfile"), args, options);
     } catch (KilnException e) {
-      if (e.code() == ErrorCode.PAYLOAD_TOO_LARGE) throw Exchange.tooLarge(body, e.getMessage());
+      // Refused before the context's end (too large, not a tar, an entry out of bounds): the answer must reach the client.
+      Exchange.drain(body);
       throw e;
     }
     x.json(202, view(templates.submit(name, source, 0, Bodies.machine(x.query("machine")), owner)));

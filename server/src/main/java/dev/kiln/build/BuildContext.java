@@ -4,6 +4,7 @@ import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
 import dev.kiln.host.AtomicFiles;
 import java.io.BufferedInputStream;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -75,7 +76,11 @@ public final class BuildContext {
   }
 
   private static void unpack(InputStream raw, Path dir, long maxBytes, String limitName) throws IOException {
-    BufferedInputStream in = new BufferedInputStream(raw);
+    // Left open: a caller refusing the context drains what the client still sends, so that its answer is not lost to a reset.
+    BufferedInputStream in = new BufferedInputStream(new FilterInputStream(raw) {
+      @Override
+      public void close() {}
+    });
     in.mark(2);
     boolean gzip = in.read() == 0x1f && in.read() == 0x8b;
     in.reset();

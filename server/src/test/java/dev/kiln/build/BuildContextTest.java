@@ -64,4 +64,20 @@ class BuildContextTest {
     assertTrue(big.getMessage().contains("builds.maxContextMib"), big.getMessage());
     assertFalse(Files.exists(dir));
   }
+
+  @Test
+  void aRefusedContextLeavesTheRequestsStreamOpenSoTheRestCanBeDrainedBeforeTheAnswer() throws Exception {
+    byte[] body = tar("a", "x".repeat(64 << 10), "b", "y");
+    boolean[] closed = {false};
+    java.io.InputStream request = new java.io.FilterInputStream(new ByteArrayInputStream(body)) {
+      @Override
+      public void close() {
+        closed[0] = true;
+      }
+    };
+    KilnException big = assertThrows(KilnException.class, () -> BuildContext.receive(request, tmp.resolve("big"), 1024, "builds.maxContextMib"));
+    assertEquals(ErrorCode.PAYLOAD_TOO_LARGE, big.code());
+    assertFalse(closed[0], "closed under the caller, which drains the rest (a connection closed on unread bytes is reset under the 413)");
+    assertTrue(request.read(new byte[1 << 16]) > 0, "the rest is still there to drain");
+  }
 }

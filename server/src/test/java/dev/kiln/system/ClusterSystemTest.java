@@ -363,7 +363,7 @@ class ClusterSystemTest {
     ok(controlA.call("POST", "/v1/sandboxes/" + paused + "/processes",
         // Written aside and renamed: a read never finds the file truncated and not yet written.
         Map.of("command", "i=0; while true; do i=$((i+1)); echo $i > /root/counter.new; mv /root/counter.new /root/counter; sleep 1; done")), 201);
-    await().atMost(Duration.ofSeconds(20)).until(() -> counter(paused) > 0);
+    await().pollInSameThread().atMost(Duration.ofSeconds(20)).until(() -> counter(paused) > 0);
     ok(controlB.call("POST", "/v1/sandboxes/" + paused + "/pause", null), 200);
     victim.kill();
     String lost = onVictim.getFirst();
@@ -387,7 +387,7 @@ class ClusterSystemTest {
     assertEquals("running", resumed.path("status").asText());
     assertEquals("kept\n", ok(controlA.call("POST", "/v1/sandboxes/" + paused + "/exec", Map.of("command", "cat /root/kept")), 200).path("stdout").asText());
     long before = counter(paused);
-    await().atMost(Duration.ofSeconds(20)).until(() -> counter(paused) > before);
+    await().pollInSameThread().atMost(Duration.ofSeconds(20)).until(() -> counter(paused) > before);
 
     victim.start();
     await().pollInSameThread().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(250))

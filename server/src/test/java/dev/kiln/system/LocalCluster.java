@@ -139,9 +139,9 @@ final class LocalCluster implements AutoCloseable {
   }
 
   /**
-   * What a failed test needs said: each running daemon's threads are printed to its log, every
-   * log is copied where the cluster's directory (deleted at the end) does not take it, and the
-   * answer names that place and quotes the end of each log.
+   * What a failed test needs said: every daemon's log, and the threads of each one still running,
+   * kept where the cluster's directory (deleted at the end) does not take them; the answer names
+   * that place and quotes the end of each log.
    */
   String failureReport() {
     StringBuilder out = new StringBuilder();

@@ -146,9 +146,6 @@ debian_mirror() {
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-# Prints each option FRAGMENT sets (CONFIG_X=...) or unsets (# CONFIG_X is not set) that the
-# kernel configuration CONFIG does not have as the fragment says: Kconfig drops an option whose
-# dependencies are missing without a word. Prints nothing when every one made it.
 # What each failed test said, from the test reports, after Maven's own summary (which gives one
 # line each): the failure's message, its causes, and what was attached to it (a cluster test's
 # daemon logs), without stack frames. Long messages are cut; the reports keep everything.
@@ -164,6 +161,9 @@ test_failure_digest() {
   done
 }
 
+# Prints each option FRAGMENT sets (CONFIG_X=...) or unsets (# CONFIG_X is not set) that the
+# kernel configuration CONFIG does not have as the fragment says: Kconfig drops an option whose
+# dependencies are missing without a word. Prints nothing when every one made it.
 kconfig_lost() { # FRAGMENT CONFIG
   local line name
   while IFS= read -r line; do

@@ -7,12 +7,14 @@ import dev.kiln.error.ErrorCode;
 import dev.kiln.error.KilnException;
 import dev.kiln.json.JsonInputException;
 import dev.kiln.json.StrictJson;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpHeaderValue;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -137,6 +139,11 @@ public final class Exchange {
       callback.failed(new IOException(f.message()));
       return;
     }
+    // Refused before its body was read (a bad path, a quota, a sandbox gone): a body of a declared
+    // length is drained so that the answer is not lost to a reset. A client waiting for
+    // 100-continue sends nothing more; a stream of no declared length (a migration's) is cut.
+    boolean waitsForContinue = request.getHeaders().contains(HttpHeader.EXPECT, HttpHeaderValue.CONTINUE.asString());
+    if (!waitsForContinue && request.getLength() > 0 && request.getLength() <= DRAIN_LIMIT) drain(bodyStream());
     try {
       resetForError();
       shape.send(this, f.status(), f.code(), UserMessages.of(f.code().name(), f.message()));
@@ -331,7 +338,7 @@ public final class Exchange {
    * Reads and drops what is left of a body refused before its end (up to 256 MiB): a connection
    * closed on unread bytes is reset, and the reset can reach the client before the answer does.
    */
-  static void drain(InputStream rest) {
+  private static void drain(InputStream rest) {
     try {
       byte[] buf = new byte[1 << 16];
       long left = DRAIN_LIMIT;
@@ -342,8 +349,16 @@ public final class Exchange {
     }
   }
 
+  /**
+   * The request's body. Closing it leaves the rest unread rather than failing the request's
+   * content (as Jetty's stream does): a route that gives up on a body (an upload to a sandbox that
+   * is not there) still has its error answered after the rest is drained ({@link #fail}).
+   */
   public InputStream bodyStream() {
-    return Content.Source.asInputStream(request);
+    return new FilterInputStream(Content.Source.asInputStream(request)) {
+      @Override
+      public void close() {}
+    };
   }
 
   public void json(int status, Object value) throws IOException {

@@ -106,15 +106,8 @@ final class TemplateRoutes {
         network.equals("internet"), Optional.ofNullable(x.query("start")), Optional.ofNullable(x.query("readyCommand")), intQuery(x, "readyPort", 1, 65535),
         intQuery(x, "readyTimeoutSeconds", 1, 3600));
     String owner = x.caller().admin() ? TemplateService.OPERATOR : x.caller().keyId();
-    TemplateSource.Dockerfile source;
-    java.io.InputStream body = x.bodyStream();
-    try {
-      source = builder().receive(body, Optional.ofNullable(x.query("dockerfile")).orElse("Dockerfile"), args, options);
-    } catch (KilnException e) {
-      // Refused before the context's end (too large, not a tar, an entry out of bounds): the answer must reach the client.
-      Exchange.drain(body);
-      throw e;
-    }
+    // A context refused before its end (too large, not a tar, an entry out of bounds) leaves the rest for the error's drain.
+    TemplateSource.Dockerfile source = builder().receive(x.bodyStream(), Optional.ofNullable(x.query("dockerfile")).orElse("Dockerfile"), args, options);
     x.json(202, view(templates.submit(name, source, 0, Bodies.machine(x.query("machine")), owner)));
   }
 

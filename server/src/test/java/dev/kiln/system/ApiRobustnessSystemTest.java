@@ -4,9 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.BufferedInputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -80,5 +85,42 @@ class ApiRobustnessSystemTest extends OneHostTest {
         .header("X-Junk", "y".repeat(64 * 1024)).build(), HttpResponse.BodyHandlers.ofString());
     assertEquals(431, r.statusCode());
     assertEquals("HEADERS_TOO_LARGE", TestHost.JSON.readTree(r.body()).path("error").path("code").asText());
+  }
+
+  @Test
+  void aRequestRefusedBeforeItsBodyIsReadIsAnsweredAfterTheBodyOnAConnectionThatStaysOpen() throws Exception {
+    URI base = URI.create(host.base);
+    byte[] body = new byte[4 << 20];
+    try (Socket s = new Socket(base.getHost(), base.getPort())) {
+      s.setSoTimeout(30_000);
+      OutputStream out = s.getOutputStream();
+      InputStream in = new BufferedInputStream(s.getInputStream());
+      // Refused by its path (no such sandbox) before any of the body is read. Answered at once and
+      // closed on the unread body, the connection was reset and the client could lose the answer.
+      out.write(("PUT /v1/sandboxes/sb-nosuchsandbox00000/files?path=/tmp/x HTTP/1.1\r\nHost: kiln\r\nAuthorization: Bearer " + host.key
+          + "\r\nContent-Type: application/octet-stream\r\nContent-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(body);
+      out.flush();
+      String refused = response(in);
+      assertTrue(refused.startsWith("HTTP/1.1 404") && refused.contains("SANDBOX_NOT_FOUND"), refused);
+      assertTrue(!refused.toLowerCase(java.util.Locale.ROOT).contains("connection: close"), refused);
+      out.write("GET /healthz HTTP/1.1\r\nHost: kiln\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      String next = response(in);
+      assertTrue(next.startsWith("HTTP/1.1 200"), "the next request on the same connection: " + next);
+    }
+  }
+
+  /** One HTTP/1.1 response with a Content-Length, head and body, read off a connection that stays open. */
+  private static String response(InputStream in) throws Exception {
+    StringBuilder head = new StringBuilder();
+    while (!head.toString().endsWith("\r\n\r\n")) {
+      int c = in.read();
+      if (c < 0) throw new AssertionError("the connection closed after: " + head);
+      head.append((char) c);
+    }
+    java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
+    byte[] body = length.find() ? in.readNBytes(Integer.parseInt(length.group(1))) : new byte[0];
+    return head + new String(body, StandardCharsets.UTF_8);
   }
 }
